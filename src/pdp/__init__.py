@@ -1,0 +1,15 @@
+"""pdp: a policy-as-code engine for data-use decisions.
+
+    import pdp
+    policies = pdp.load("policies")       # parse, check and compile once
+    d = policies.decide({"action": "use", "purpose": "analytics.reporting",
+                         "data_categories": ["user.behavior"]})
+    d.decision                            # "allow" or "deny"
+"""
+
+from .errors import Diagnostic, PolicyError, RequestError
+from .loader import load
+from .policyset import Decision, PolicySet, Sources, build
+
+__all__ = ["load", "build", "Sources", "PolicySet", "Decision", "PolicyError", "RequestError", "Diagnostic"]
+__version__ = "0.1.0"

@@ -1,0 +1,123 @@
+"""The `pdp` command: thin wrappers over the library with stable exit codes.
+
+Exit codes: 0 success (allow and deny alike for `decide`), 1 policy errors or
+failing tests, 2 a bad request or bad usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .errors import PolicyError, RequestError
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+DEFAULT_POLICY_DIR = "policies"
+
+
+def _load(directory: str, index: bool = True):
+    from .loader import load
+
+    return load(directory, index=index)
+
+
+def cmd_check(args) -> int:
+    try:
+        policy_set = _load(args.policy_dir)
+    except PolicyError as error:
+        print(error, file=sys.stderr)
+        return EXIT_FAIL
+    from .errors import render_all
+
+    if policy_set.warnings:
+        texts = {}
+        for path in {w.span.file for w in policy_set.warnings}:
+            try:
+                texts[path] = Path(path).read_text(encoding="utf-8")
+            except OSError:
+                pass
+        print(render_all(policy_set.warnings, texts), file=sys.stderr)
+        print(file=sys.stderr)
+    print(f"ok: {policy_set.name} {policy_set.version}: {len(policy_set.rules)} rules, "
+          f"{len(policy_set.files)} files, {len(policy_set.warnings)} warnings ({policy_set.digest[:19]}…)")
+    return EXIT_OK
+
+
+def cmd_decide(args) -> int:
+    try:
+        policy_set = _load(args.policy_dir)
+    except PolicyError as error:
+        print(error, file=sys.stderr)
+        return EXIT_FAIL
+    text = sys.stdin.read() if args.request in (None, "-") else Path(args.request).read_text(encoding="utf-8")
+    try:
+        request = json.loads(text)
+    except json.JSONDecodeError as error:
+        print(json.dumps({"error": "bad_request", "detail": [
+            {"field": "request", "message": f"not valid JSON: {error.msg} at line {error.lineno} column {error.colno}"}]},
+            indent=2), file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        decision = policy_set.decide(request)
+    except RequestError as error:
+        print(json.dumps({"error": "bad_request", "detail": error.errors}, indent=2, ensure_ascii=False), file=sys.stderr)
+        return EXIT_USAGE
+    print(json.dumps(decision.to_dict(), indent=2, ensure_ascii=False))
+    return EXIT_OK
+
+
+def cmd_test(args) -> int:
+    from .testing import TestFileError, render_json, render_text, run_directory
+
+    try:
+        results, errors = run_directory(args.policy_dir)
+    except PolicyError as error:
+        print(error, file=sys.stderr)
+        return EXIT_FAIL
+    except TestFileError as error:
+        print(error, file=sys.stderr)
+        return EXIT_FAIL
+    if args.format == "json":
+        print(render_json(results))
+    else:
+        print(render_text(results))
+    for error in errors:
+        print(error, file=sys.stderr)
+    failed = errors or any(not r.passed for r in results)
+    return EXIT_FAIL if failed else EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="pdp", description="Policy decisions for the use of personal data.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    check = sub.add_parser("check", help="parse and validate a policy set; errors as file:line:col")
+    check.add_argument("policy_dir", nargs="?", default=DEFAULT_POLICY_DIR)
+    check.set_defaults(func=cmd_check)
+
+    decide = sub.add_parser("decide", help="decide one request (JSON on standard input)")
+    decide.add_argument("policy_dir", nargs="?", default=DEFAULT_POLICY_DIR)
+    decide.add_argument("--request", "-r", help="read the request from this file instead of standard input")
+    decide.set_defaults(func=cmd_decide)
+
+    test = sub.add_parser("test", help="run the policy tests kept beside the policies")
+    test.add_argument("policy_dir", nargs="?", default=DEFAULT_POLICY_DIR)
+    test.add_argument("--format", choices=("text", "json"), default="text")
+    test.set_defaults(func=cmd_test)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

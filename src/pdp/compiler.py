@@ -1,0 +1,126 @@
+"""Checked policy files -> compiled rules and the rule index.
+
+Compile once, decide many times: each rule becomes a record with its target
+as sets and its conditions as one closure (conditions.py). The index maps
+(action, purpose, data category) to the rules whose targets cover them, so
+the cost of a decision does not grow with rules about other things. The
+index only narrows the candidates; `index=False` scans every rule instead,
+and the tests prove both paths decide alike.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from . import ast
+from .conditions import compile_rule_test
+from .taxonomy import ancestors
+
+
+@dataclass(frozen=True)
+class Obligation:
+    id: str
+    text: str
+
+    def to_dict(self) -> dict:
+        return {"id": self.id, "text": self.text}
+
+
+@dataclass(frozen=True, eq=False)
+class CompiledRule:
+    order: int  # position in the policy set: decisions list rules in this order
+    id: str
+    effect: str
+    message: str
+    cite: str | None
+    actions: frozenset[str] | None  # None: every action
+    purposes: tuple[str, ...] | None  # None: every purpose
+    categories: tuple[str, ...] | None  # None: every category
+    applies: Callable[[dict], bool]
+    obligations: tuple[Obligation, ...]
+    source: ast.Rule
+
+    def covers(self, action: str, purpose: str, category: str) -> bool:
+        """Does the rule's target cover this action, purpose and category? (the unindexed path)"""
+        return (
+            (self.actions is None or action in self.actions)
+            and (self.purposes is None or any(purpose == p or purpose.startswith(p + ".") for p in self.purposes))
+            and (self.categories is None or any(category == c or category.startswith(c + ".") for c in self.categories))
+        )
+
+
+def compile_rules(rules: list[ast.Rule], data: dict) -> tuple[CompiledRule, ...]:
+    return tuple(
+        CompiledRule(
+            order=i,
+            id=rule.id,
+            effect=rule.effect,
+            message=rule.message,
+            cite=rule.cite,
+            actions=frozenset(k.name for k in rule.actions) or None,
+            purposes=tuple(k.name for k in rule.purposes) or None,
+            categories=tuple(k.name for k in rule.categories) or None,
+            applies=compile_rule_test(rule.when, rule.unless, data),
+            obligations=tuple(Obligation(o.id, o.text) for o in rule.obligations),
+            source=rule,
+        )
+        for i, rule in enumerate(rules)
+    )
+
+
+Candidates = tuple[tuple[CompiledRule, ...], tuple[CompiledRule, ...]]  # (denies, allows), in policy order
+
+
+class RuleIndex:
+    """Rules by action, purpose and category, answered from a memo table.
+
+    The memo is keyed by vocabulary keys, which requests are checked against
+    before they get here, so it is bounded by the size of the vocabulary.
+    """
+
+    def __init__(self, rules: tuple[CompiledRule, ...]):
+        self._rules = rules
+        self._by_action = _postings(rules, lambda r: r.actions)
+        self._by_purpose = _postings(rules, lambda r: r.purposes)
+        self._by_category = _postings(rules, lambda r: r.categories)
+        self._memo: dict[tuple[str, str, str], Candidates] = {}
+
+    def candidates(self, action: str, purpose: str, category: str) -> Candidates:
+        key = (action, purpose, category)
+        found = self._memo.get(key)
+        if found is None:
+            found = self._memo[key] = self._lookup(action, purpose, category)
+        return found
+
+    def _lookup(self, action: str, purpose: str, category: str) -> Candidates:
+        by_action = self._by_action.get(action, set()) | self._by_action.get(None, set())
+        by_purpose = set(self._by_purpose.get(None, set()))
+        for key in ancestors(purpose):
+            by_purpose |= self._by_purpose.get(key, set())
+        by_category = set(self._by_category.get(None, set()))
+        for key in ancestors(category):
+            by_category |= self._by_category.get(key, set())
+        chosen = sorted(by_action & by_purpose & by_category)
+        rules = [self._rules[i] for i in chosen]
+        return tuple(r for r in rules if r.effect == "deny"), tuple(r for r in rules if r.effect == "allow")
+
+
+class RuleScan:
+    """The plain path: every rule, every time. The reference the index is tested against."""
+
+    def __init__(self, rules: tuple[CompiledRule, ...]):
+        self._rules = rules
+
+    def candidates(self, action: str, purpose: str, category: str) -> Candidates:
+        rules = [r for r in self._rules if r.covers(action, purpose, category)]
+        return tuple(r for r in rules if r.effect == "deny"), tuple(r for r in rules if r.effect == "allow")
+
+
+def _postings(rules, keys_of) -> dict:
+    postings: dict = {}
+    for rule in rules:
+        keys = keys_of(rule)
+        for key in (keys if keys is not None else (None,)):
+            postings.setdefault(key, set()).add(rule.order)
+    return postings

@@ -1,0 +1,285 @@
+"""Conditions -> Python closures that return True, False or None (unknown).
+
+Compiled once per policy set. A closure reads the request through attribute
+getters; a missing attribute (absent or null) makes the comparison that reads
+it unknown, and `and` / `or` / `not` follow three-valued (Kleene) logic, as
+SQL does with NULL. No closure can loop, call out or change anything: the
+language has no way to say so.
+"""
+
+from __future__ import annotations
+
+import operator
+from typing import Any, Callable
+
+from . import ast
+
+MISSING: Any = type("Missing", (), {"__repr__": lambda self: "MISSING"})()
+
+Getter = Callable[[dict], Any]
+Test = Callable[[dict], "bool | None"]
+
+
+class EvaluationError(Exception):
+    """A condition met a value it cannot work with (e.g. a word where a number belongs)."""
+
+
+def getter(parts: tuple[str, ...]) -> Getter:
+    # Unrolled for the common depths: this runs on every decision.
+    if len(parts) == 1:
+        (a,) = parts
+
+        def get1(env: dict):
+            v = env.get(a)
+            return MISSING if v is None else v
+
+        return get1
+    if len(parts) == 2:
+        a, b = parts
+
+        def get2(env: dict):
+            v = env.get(a)
+            if type(v) is not dict:
+                return MISSING
+            v = v.get(b)
+            return MISSING if v is None else v
+
+        return get2
+
+    def get_n(env: dict):
+        v: Any = env
+        for part in parts:
+            if type(v) is not dict:
+                return MISSING
+            v = v.get(part)
+            if v is None:
+                return MISSING
+        return v
+
+    return get_n
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _same(a, b) -> bool:
+    # true == 1 in Python; not in the policy language.
+    return a == b and isinstance(a, bool) == isinstance(b, bool)
+
+
+_ORDER = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
+
+
+def _ordered(op: str, a, b) -> bool:
+    if not (_is_number(a) and _is_number(b)):
+        raise EvaluationError(f"cannot compare {a!r} {op} {b!r}: only numbers can be ordered")
+    return _ORDER[op](a, b)
+
+
+def compile_value(expr: ast.Expr, data: dict) -> Getter:
+    if isinstance(expr, ast.Literal):
+        value = expr.value
+        return lambda env: value
+    if isinstance(expr, ast.ListLiteral):
+        items = [compile_value(i, data) for i in expr.items]
+        if all(isinstance(i, ast.Literal) for i in expr.items):
+            constant = [i.value for i in expr.items]
+            return lambda env: constant
+        return lambda env: [g(env) for g in items]
+    if isinstance(expr, ast.Path):
+        if expr.parts[0] == "data":
+            # Policy data is fixed for the life of the compiled set: resolve now.
+            value = getter(expr.parts[1:])(data) if len(expr.parts) > 1 else data
+            if isinstance(value, list):
+                value = frozenset(value) if all(isinstance(v, (str, int, float)) for v in value) else value
+            return lambda env: value
+        return getter(expr.parts)
+    raise TypeError(f"not a value: {expr!r}")
+
+
+def compile_test(expr: ast.Expr, data: dict) -> Test:
+    if isinstance(expr, ast.And):
+        return _and([compile_test(i, data) for i in expr.items])
+    if isinstance(expr, ast.Or):
+        return _or([compile_test(i, data) for i in expr.items])
+    if isinstance(expr, ast.Not):
+        inner = compile_test(expr.operand, data)
+
+        def negation(env):
+            v = inner(env)
+            return None if v is None else not v
+
+        return negation
+    if isinstance(expr, ast.Presence):
+        get, present = getter(expr.path.parts), expr.present
+        if expr.path.parts[0] == "data":
+            get = compile_value(expr.path, data)
+        return lambda env: (get(env) is not MISSING) == present
+    if isinstance(expr, ast.Truth):
+        get = compile_value(expr.operand, data)
+
+        def truth(env):
+            v = get(env)
+            if v is MISSING:
+                return None
+            if not isinstance(v, bool):
+                raise EvaluationError(f"expected true or false, got {v!r}")
+            return v
+
+        return truth
+    if isinstance(expr, ast.Compare):
+        return _compare(expr, data)
+    if isinstance(expr, ast.Member):
+        return _member(expr, data)
+    if isinstance(expr, ast.Under):
+        return _under(expr, data)
+    raise TypeError(f"not a condition: {expr!r}")
+
+
+def _and(tests: list[Test]) -> Test:
+    def conj(env):
+        unknown = False
+        for t in tests:
+            v = t(env)
+            if v is False:
+                return False
+            if v is None:
+                unknown = True
+        return None if unknown else True
+
+    return conj
+
+
+def _or(tests: list[Test]) -> Test:
+    def disj(env):
+        unknown = False
+        for t in tests:
+            v = t(env)
+            if v is True:
+                return True
+            if v is None:
+                unknown = True
+        return None if unknown else False
+
+    return disj
+
+
+def _compare(expr: ast.Compare, data: dict) -> Test:
+    op = expr.op
+    left = compile_value(expr.left, data)
+    if isinstance(expr.right, ast.Literal):
+        # The usual shape, `attribute OP constant`: one read, no dispatch.
+        const = expr.right.value
+        if op in ("==", "!="):
+            want = op == "=="
+            if isinstance(const, bool):
+                def eq_bool(env):
+                    v = left(env)
+                    return None if v is MISSING else (v is const) == want
+                return eq_bool
+            if isinstance(const, str):
+                def eq_str(env):
+                    v = left(env)
+                    return None if v is MISSING else (v == const) == want
+                return eq_str
+
+            def eq_num(env):
+                v = left(env)
+                return None if v is MISSING else _same(v, const) == want
+            return eq_num
+        order = _ORDER[op]
+
+        def ordered_const(env):
+            v = left(env)
+            if v is MISSING:
+                return None
+            if not _is_number(v):
+                raise EvaluationError(f"cannot compare {v!r} {op} {const!r}: only numbers can be ordered")
+            return order(v, const)
+
+        return ordered_const
+    right = compile_value(expr.right, data)
+
+    def general(env):
+        a = left(env)
+        if a is MISSING:
+            return None
+        b = right(env)
+        if b is MISSING:
+            return None
+        if op == "==":
+            return _same(a, b)
+        if op == "!=":
+            return not _same(a, b)
+        return _ordered(op, a, b)
+
+    return general
+
+
+def _member(expr: ast.Member, data: dict) -> Test:
+    left = compile_value(expr.left, data)
+    right = compile_value(expr.right, data)
+    if isinstance(expr.right, ast.ListLiteral) and all(isinstance(i, ast.Literal) for i in expr.right.items):
+        right_const = frozenset(i.value for i in expr.right.items if not isinstance(i.value, bool))
+        if len(right_const) == len(expr.right.items):
+            right = lambda env: right_const  # noqa: E731  (set lookup for constant lists)
+    negated = expr.negated
+
+    def member(env):
+        a = left(env)
+        if a is MISSING:
+            return None
+        b = right(env)
+        if b is MISSING:
+            return None
+        if not isinstance(b, (list, tuple, set, frozenset, dict)):
+            raise EvaluationError(f"expected a list after `in`, got {b!r}")
+        try:
+            found = a in b
+        except TypeError:  # an unhashable value tested against a set
+            found = False
+        return found != negated
+
+    return member
+
+
+def _under(expr: ast.Under, data: dict) -> Test:
+    left = compile_value(expr.left, data)
+    right = compile_value(expr.right, data)
+
+    def under(env):
+        a = left(env)
+        if a is MISSING:
+            return None
+        b = right(env)
+        if b is MISSING:
+            return None
+        keys = b if isinstance(b, (list, tuple, set, frozenset)) else (b,)
+        if not isinstance(a, str):
+            raise EvaluationError(f"`under` needs a taxonomy key, got {a!r}")
+        return any(a == k or a.startswith(k + ".") for k in keys)
+
+    return under
+
+
+def compile_rule_test(when: tuple[ast.Expr, ...], unless: tuple[ast.Expr, ...], data: dict) -> Callable[[dict], bool]:
+    """True only when every `when` is true and every `unless` is false."""
+    whens = [compile_test(e, data) for e in when]
+    unlesses = [compile_test(e, data) for e in unless]
+    if not unlesses and len(whens) == 1:
+        (only,) = whens
+        return lambda env: only(env) is True
+    if not whens and not unlesses:
+        return lambda env: True
+
+    def applies(env) -> bool:
+        for t in whens:
+            if t(env) is not True:
+                return False
+        for t in unlesses:
+            if t(env) is not False:
+                return False
+        return True
+
+    return applies

@@ -1,0 +1,112 @@
+"""A checked request + compiled rules -> a decision. Pure: no I/O, no clock.
+
+Semantics (Cedar's, with default deny per data category):
+- a deny rule that applies to any category denies the whole request;
+- otherwise every category needs an allow rule that applies;
+- a rule that fails to evaluate fails closed: the request is denied and the
+  error is a reason.
+`combine` is the one place where allow, deny and error meet.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .compiler import CompiledRule, Obligation
+from .conditions import EvaluationError
+
+DEFAULT_DENY = "default.deny"
+EVALUATION_ERROR = "error"
+
+
+@dataclass(frozen=True)
+class Reason:
+    rule: str
+    effect: str  # "allow" | "deny" | "error"
+    cite: str | None
+    message: str
+    categories: tuple[str, ...] = ()  # for default deny: the categories no rule allowed
+
+    def to_dict(self) -> dict:
+        out = {"rule": self.rule, "effect": self.effect, "cite": self.cite, "message": self.message}
+        if self.categories:
+            out["categories"] = list(self.categories)
+        return out
+
+
+@dataclass(frozen=True)
+class Outcome:
+    decision: str
+    reasons: tuple[Reason, ...]
+    obligations: tuple[Obligation, ...] = field(default=())
+
+
+def _reason(rule: CompiledRule) -> Reason:
+    return Reason(rule.id, rule.effect, rule.cite, rule.message)
+
+
+def combine(
+    denies: list[CompiledRule],
+    allows: list[CompiledRule],
+    uncovered: list[str],
+    errors: list[tuple[CompiledRule, str]],
+) -> Outcome:
+    """Total: every combination of applying rules gets exactly one decision."""
+    if errors:
+        reasons = [Reason(rule.id, EVALUATION_ERROR, rule.cite, f"the rule could not be evaluated: {message}")
+                   for rule, message in errors]
+        return Outcome("deny", tuple(reasons + [_reason(r) for r in denies]))
+    if denies:
+        return Outcome("deny", tuple(_reason(r) for r in denies))
+    if uncovered:
+        listed = ", ".join(uncovered)
+        message = f"no rule allows this use of {listed}"
+        return Outcome("deny", (Reason(DEFAULT_DENY, "deny", None, message, tuple(uncovered)),))
+    obligations: dict[str, Obligation] = {}
+    for rule in allows:
+        for ob in rule.obligations:
+            obligations.setdefault(ob.id, ob)
+    return Outcome("allow", tuple(_reason(r) for r in allows), tuple(obligations.values()))
+
+
+def evaluate(candidates, action: str, purpose: str, categories, env: dict) -> Outcome:
+    """Which rules apply to this request, combined into one outcome.
+
+    `candidates(action, purpose, category)` gives the (denies, allows) whose
+    targets cover the category: the rule index or the plain scan.
+    """
+    verdicts: dict[int, bool] = {}  # rule order -> applies; a rule is evaluated once per request
+    errors: list[tuple[CompiledRule, str]] = []
+    denies: list[CompiledRule] = []
+    allows: list[CompiledRule] = []
+    uncovered: list[str] = []
+
+    def applies(rule: CompiledRule) -> bool:
+        verdict = verdicts.get(rule.order)
+        if verdict is None:
+            try:
+                verdict = rule.applies(env)
+            except EvaluationError as error:
+                errors.append((rule, str(error)))
+                verdict = False
+            except Exception as error:  # fail closed on anything unforeseen, and say so
+                errors.append((rule, f"internal error: {error.__class__.__name__}: {error}"))
+                verdict = False
+            verdicts[rule.order] = verdict
+            if verdict:
+                (denies if rule.effect == "deny" else allows).append(rule)
+        return verdict
+
+    for category in categories:
+        category_denies, category_allows = candidates(action, purpose, category)
+        for rule in category_denies:
+            applies(rule)
+        covered = False
+        for rule in category_allows:
+            if applies(rule):
+                covered = True
+        if not covered:
+            uncovered.append(category)
+    denies.sort(key=lambda r: r.order)
+    allows.sort(key=lambda r: r.order)
+    return combine(denies, allows, uncovered, errors)

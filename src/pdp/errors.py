@@ -1,0 +1,123 @@
+"""Diagnostics (errors and warnings with a position) and the exception types.
+
+A diagnostic reads `file:line:col: code: message`, then the source line, a
+caret and a hint, in the style of Cedar's and rustc's messages: lower case,
+user input in backticks, plain words, no Python class names.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from typing import Iterable
+
+from .source import NO_SPAN, Span, caret_excerpt
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    code: str
+    message: str
+    span: Span = NO_SPAN
+    hint: str | None = None
+    severity: str = "error"  # "error" | "warning"
+
+    @property
+    def file(self) -> str:
+        return self.span.file
+
+    @property
+    def line(self) -> int:
+        return self.span.line
+
+    @property
+    def col(self) -> int:
+        return self.span.col
+
+    def sort_key(self) -> tuple:
+        return (self.span.file, self.span.line, self.span.col, self.code, self.message)
+
+    def render(self, sources: dict[str, str] | None = None) -> str:
+        head = f"{self.span}: {self.code}: {self.message}"
+        if self.severity == "warning":
+            head = f"{self.span}: {self.code}: warning: {self.message}"
+        parts = [head]
+        excerpt = caret_excerpt((sources or {}).get(self.span.file), self.span)
+        if excerpt:
+            parts.append(excerpt)
+        if self.hint:
+            parts.append(f"     = hint: {self.hint}")
+        return "\n".join(parts)
+
+    def to_dict(self) -> dict:
+        return {
+            "code": self.code,
+            "message": self.message,
+            "file": self.span.file,
+            "line": self.span.line,
+            "col": self.span.col,
+            "hint": self.hint,
+            "severity": self.severity,
+        }
+
+
+def render_all(diagnostics: Iterable[Diagnostic], sources: dict[str, str] | None = None) -> str:
+    return "\n\n".join(d.render(sources) for d in sorted(diagnostics, key=Diagnostic.sort_key))
+
+
+class PolicyError(Exception):
+    """A policy set that cannot be loaded: carries every error, sorted."""
+
+    def __init__(self, diagnostics: Iterable[Diagnostic], sources: dict[str, str] | None = None):
+        self.diagnostics = sorted(diagnostics, key=Diagnostic.sort_key)
+        self.sources = dict(sources or {})
+        errors = [d for d in self.diagnostics if d.severity == "error"]
+        count = len(errors)
+        summary = f"{count} error{'s' if count != 1 else ''} in the policy set"
+        super().__init__(f"{render_all(self.diagnostics, self.sources)}\n\n{summary}")
+
+
+@dataclass(frozen=True)
+class FieldError:
+    field: str
+    message: str
+    suggestions: tuple[str, ...] = field(default_factory=tuple)
+
+    def to_dict(self) -> dict:
+        out = {"field": self.field, "message": self.message}
+        if self.suggestions:
+            out["suggestions"] = list(self.suggestions)
+        return out
+
+
+class RequestError(ValueError):
+    """A decision request that is malformed or names unknown vocabulary."""
+
+    def __init__(self, errors: Iterable[FieldError]):
+        self.field_errors = list(errors)
+        super().__init__("; ".join(f"{e.field}: {e.message}" for e in self.field_errors))
+
+    @property
+    def errors(self) -> list[dict]:
+        return [e.to_dict() for e in self.field_errors]
+
+
+def suggest(word: str, candidates: Iterable[str], limit: int = 3) -> list[str]:
+    """Closest known words to a misspelt one ("did you mean")."""
+    pool = list(candidates)
+    close = difflib.get_close_matches(word, pool, n=limit, cutoff=0.6)
+    if close:
+        return close
+    # A dotted key is often right but for its last segment: compare that alone.
+    if "." in word:
+        last = word.rsplit(".", 1)[1]
+        by_last = {c.rsplit(".", 1)[-1]: c for c in pool}
+        return [by_last[m] for m in difflib.get_close_matches(last, list(by_last), n=limit, cutoff=0.7)]
+    return []
+
+
+def did_you_mean(word: str, candidates: Iterable[str]) -> str | None:
+    found = suggest(word, candidates)
+    if not found:
+        return None
+    return "did you mean " + " or ".join(f"`{c}`" for c in found) + "?"

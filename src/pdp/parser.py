@@ -1,0 +1,404 @@
+"""Policy text -> syntax tree (ast.PolicyFile), with errors a lawyer can read.
+
+Lark parses (LALR, contextual lexer, positions kept); a Transformer builds
+the frozen dataclasses of ast.py. A syntax error does not stop the file: the
+parser records it, skips to the next statement (`allow`, `deny`, `policy`,
+`lookup` at the start of a line) and goes on, so `pdp check` reports every
+error at once.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import lru_cache
+
+from lark import Lark, Token, Transformer, v_args
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
+
+from . import ast
+from .errors import Diagnostic
+from .grammar import grammar_text
+from .source import Span
+
+_STATEMENT_START = re.compile(r"^[ \t]*(allow|deny|policy|lookup)\b", re.MULTILINE)
+
+# What each terminal means, for "expected ..." messages.
+_TERMINAL_WORDS = {
+    "NAME": "a name",
+    "STRING": 'quoted text ("...")',
+    "NUMBER": "a number",
+    "DATE": "a date (YYYY-MM-DD)",
+    "COMPARATOR": "a comparison (==, !=, <, <=, >, >=)",
+    "EFFECT": "`allow` or `deny`",
+    "LSQB": "`[`",
+    "RSQB": "`]`",
+    "LPAR": "`(`",
+    "RPAR": "`)`",
+    "COMMA": "`,`",
+    "DOT": "`.`",
+    "$END": "the end of the file",
+}
+
+_CLAUSE_KEYWORDS = ("cite", "to", "for", "of", "when", "unless", "oblige")
+
+
+@lru_cache(maxsize=1)
+def _lark() -> Lark:
+    return Lark(grammar_text(), parser="lalr", lexer="contextual", propagate_positions=True, maybe_placeholders=False)
+
+
+def parse_policy(text: str, filename: str) -> tuple[ast.PolicyFile, list[Diagnostic]]:
+    """Parse one policy file. Returns the statements that parsed and every syntax error."""
+    diagnostics: list[Diagnostic] = []
+    statements: list = []
+    remaining = text
+    while True:
+        try:
+            tree = _lark().parse(remaining)
+        except UnexpectedInput as error:
+            diagnostics.append(_syntax_diagnostic(error, text, filename))
+            restart = _next_statement_offset(remaining, error)
+            if restart is None:
+                break
+            # Blank out what was already read, keeping the newlines, so that
+            # positions in the rest of the file stay true.
+            remaining = re.sub(r"[^\n]", " ", remaining[:restart]) + remaining[restart:]
+            continue
+        try:
+            statements = _Builder(filename).transform(tree).children + statements
+        except VisitError as error:  # a bad string escape, raised while building
+            original = error.orig_exc
+            if isinstance(original, _BuildError):
+                diagnostics.append(original.diagnostic)
+            else:
+                raise
+        break
+    # Statements parsed before an error are lost by the restart; parse each
+    # statement chunk that precedes an error on its own so none is dropped.
+    if diagnostics:
+        statements = _parse_good_chunks(text, filename, diagnostics)
+    return _assemble(filename, statements), diagnostics
+
+
+def _parse_good_chunks(text: str, filename: str, diagnostics: list[Diagnostic]) -> list:
+    """Parse statement by statement, keeping every statement without an error."""
+    starts = [m.start() for m in _STATEMENT_START.finditer(text)]
+    if not starts or starts[0] != 0:
+        starts = [0] + starts
+    bounds = list(zip(starts, starts[1:] + [len(text)]))
+    bad_lines = {d.line for d in diagnostics}
+    statements: list = []
+    for begin, end in bounds:
+        first_line = text.count("\n", 0, begin) + 1
+        last_line = text.count("\n", 0, max(end - 1, begin)) + 1
+        if any(first_line <= line <= last_line for line in bad_lines):
+            continue
+        chunk = re.sub(r"[^\n]", " ", text[:begin]) + text[begin:end]
+        try:
+            statements.extend(_Builder(filename).transform(_lark().parse(chunk)).children)
+        except (UnexpectedInput, VisitError):
+            continue
+    return statements
+
+
+def _next_statement_offset(text: str, error: UnexpectedInput) -> int | None:
+    """Offset of the first statement keyword on a line after the error's line."""
+    line = getattr(error, "line", -1)
+    if line is None or line < 1:
+        return None
+    line_start = 0
+    for _ in range(line):
+        nl = text.find("\n", line_start)
+        if nl < 0:
+            return None
+        line_start = nl + 1
+    match = _STATEMENT_START.search(text, line_start)
+    return match.start() if match else None
+
+
+def _assemble(filename: str, statements: list) -> ast.PolicyFile:
+    headers = tuple(s for s in statements if isinstance(s, ast.Header))
+    rules = tuple(s for s in statements if isinstance(s, ast.Rule))
+    lookups = tuple(s for s in statements if isinstance(s, ast.Lookup))
+    order = lambda node: (node.span.line, node.span.col)  # noqa: E731
+    return ast.PolicyFile(
+        path=filename,
+        headers=tuple(sorted(headers, key=order)),
+        rules=tuple(sorted(rules, key=order)),
+        lookups=tuple(sorted(lookups, key=order)),
+    )
+
+
+# ---------------------------------------------------------------- syntax errors
+
+
+def _describe_expected(expected: set[str]) -> str:
+    words = []
+    for name in sorted(expected):
+        if name in _TERMINAL_WORDS:
+            words.append(_TERMINAL_WORDS[name])
+        elif name.isupper():
+            # Anonymous keyword terminals are named after their text by Lark.
+            words.append(f"`{name.lower()}`")
+        else:
+            words.append(f"`{name}`")
+    words = sorted(set(words))
+    if len(words) > 6:
+        words = words[:6] + ["..."]
+    return ", ".join(words)
+
+
+def _keyword_terminals() -> dict[str, str]:
+    return {t.name: t.pattern.value for t in _lark().terminals if t.pattern.type == "str"}
+
+
+def _syntax_diagnostic(error: UnexpectedInput, text: str, filename: str) -> Diagnostic:
+    line, col = error.line or 1, error.column or 1
+    keywords = _keyword_terminals()
+
+    def word(name: str) -> str:
+        if name in keywords:
+            return f"`{keywords[name]}`"
+        return _TERMINAL_WORDS.get(name, f"`{name.lower()}`")
+
+    if isinstance(error, UnexpectedCharacters):
+        char = text[error.pos_in_stream] if error.pos_in_stream < len(text) else ""
+        hint = None
+        following = text[error.pos_in_stream:error.pos_in_stream + 2]
+        if following.startswith("="):
+            hint = "to compare two values write `==`"
+        elif following in ("&&", "||") or char in "&|":
+            hint = "write `and` / `or` in words"
+        elif char == "'":
+            hint = 'quote text with double quotes: "like this"'
+        elif char == '"':
+            hint = "this text is never closed: add the closing `\"` on the same line"
+        elif char == "!":
+            hint = "write `not`, or `!=` for \"is not equal to\""
+        return Diagnostic(
+            "syntax",
+            f"unexpected character `{char}`",
+            Span(filename, line, col, line, col + 1),
+            hint,
+        )
+    if isinstance(error, UnexpectedEOF) or (isinstance(error, UnexpectedToken) and error.token.type == "$END"):
+        expected = getattr(error, "expected", None) or getattr(error, "accepts", set())
+        names = ", ".join(sorted({word(e) for e in expected}))
+        return Diagnostic(
+            "syntax",
+            "the file ends in the middle of a statement",
+            Span(filename, line, col),
+            f"expected {names}" if names else None,
+        )
+    assert isinstance(error, UnexpectedToken)
+    token = error.token
+    found = str(token)
+    expected = set(error.accepts or error.expected)
+    names = sorted({word(e) for e in expected})
+    hint = f"expected {', '.join(names[:8])}{' ...' if len(names) > 8 else ''}"
+    message = f"unexpected `{found}`"
+    if token.type == "NAME" and found in _CLAUSE_KEYWORDS:
+        message = f"unexpected `{found}`"
+    if token.type == "NAME" and "EFFECT" in expected and len(expected) <= 5:
+        message = f"unexpected `{found}`: a statement starts with `allow`, `deny`, `lookup` or `policy`"
+        hint = None
+    elif token.type in keywords and "NAME" in expected:
+        message = f"`{found}` is a reserved word and cannot be used as a name here"
+        hint = "choose another name, e.g. add a prefix or suffix"
+    elif token.type == "STRING" and "NAME" in expected and len(expected) == 1:
+        message = "a rule id is a name without quotes"
+        hint = "write e.g. `deny children.under_18 \"message\"`"
+    elif found == "=":
+        hint = "to compare two values write `==`"
+    return Diagnostic(
+        "syntax",
+        message,
+        Span(filename, token.line or line, token.column or col, token.end_line or line, token.end_column or col + 1),
+        hint,
+    )
+
+
+# ---------------------------------------------------------------- tree -> AST
+
+
+class _BuildError(Exception):
+    def __init__(self, diagnostic: Diagnostic):
+        super().__init__(diagnostic.message)
+        self.diagnostic = diagnostic
+
+
+def _tok_span(filename: str, token: Token) -> Span:
+    return Span(filename, token.line, token.column, token.end_line, token.end_column)
+
+
+@v_args(meta=True)
+class _Builder(Transformer):
+    def __init__(self, filename: str):
+        super().__init__()
+        self.filename = filename
+
+    def _span(self, meta) -> Span:
+        if getattr(meta, "empty", True):
+            return Span(self.filename, 0, 0)
+        return Span(self.filename, meta.line, meta.column, meta.end_line, meta.end_column)
+
+    def _string(self, token: Token) -> str:
+        try:
+            return json.loads(str(token))
+        except json.JSONDecodeError:
+            raise _BuildError(
+                Diagnostic(
+                    "syntax",
+                    "text with an escape that is not understood",
+                    _tok_span(self.filename, token),
+                    'inside quotes write \\" for a quote and \\\\ for a backslash',
+                )
+            ) from None
+
+    # statements
+    def header(self, meta, children):
+        name = self._string(children[0])
+        fields = {}
+        for child in children[1:]:
+            fields.update(child)
+        return ast.Header(name=name, span=self._span(meta), **fields)
+
+    def version(self, meta, children):
+        return {"version": self._string(children[0])}
+
+    def effective(self, meta, children):
+        return {"effective": str(children[0])}
+
+    def title(self, meta, children):
+        return {"title": self._string(children[0])}
+
+    def lookup(self, meta, children):
+        root, source, *rest = children
+        wins = rest[0] if rest else ()
+        return ast.Lookup(root=str(root), source=source, request_wins=wins, span=self._span(meta))
+
+    def overridable(self, meta, children):
+        return tuple(str(c) for c in children)
+
+    def rule(self, meta, children):
+        effect_token, (rule_id, id_span), *rest = children
+        fields: dict = {"when": [], "unless": [], "obligations": []}
+        message = ""
+        for child in rest:
+            if isinstance(child, Token):
+                message = self._string(child)
+            else:
+                kind, value = child
+                if kind in ("when", "unless", "obligations"):
+                    fields[kind].append(value)
+                elif kind in ("actions", "purposes", "categories"):
+                    fields[kind] = fields.get(kind, ()) + value
+                else:
+                    fields[kind] = value
+        return ast.Rule(
+            id=rule_id,
+            effect=str(effect_token),
+            message=message,
+            cite=fields.get("cite"),
+            actions=fields.get("actions", ()),
+            purposes=fields.get("purposes", ()),
+            categories=fields.get("categories", ()),
+            when=tuple(fields["when"]),
+            unless=tuple(fields["unless"]),
+            obligations=tuple(fields["obligations"]),
+            span=self._span(meta),
+            id_span=id_span,
+        )
+
+    def cite(self, meta, children):
+        return ("cite", self._string(children[0]))
+
+    def actions(self, meta, children):
+        return ("actions", children[0])
+
+    def purposes(self, meta, children):
+        return ("purposes", children[0])
+
+    def categories(self, meta, children):
+        return ("categories", children[0])
+
+    def when(self, meta, children):
+        return ("when", children[0])
+
+    def unless(self, meta, children):
+        return ("unless", children[0])
+
+    def obligation(self, meta, children):
+        (ob_id, span), *text = children
+        return ("obligations", ast.ObligationDecl(ob_id, self._string(text[0]) if text else "", self._span(meta)))
+
+    def key_list(self, meta, children):
+        return tuple(ast.Key(name, span) for name, span in children)
+
+    def dotted_name(self, meta, children):
+        return ".".join(str(c) for c in children), self._span(meta)
+
+    # expressions
+    def or_expr(self, meta, children):
+        return ast.Or(tuple(children), self._span(meta))
+
+    def and_expr(self, meta, children):
+        return ast.And(tuple(children), self._span(meta))
+
+    def negation(self, meta, children):
+        return ast.Not(children[0], self._span(meta))
+
+    def compare(self, meta, children):
+        left, op, right = children
+        return ast.Compare(str(op), left, right, self._span(meta))
+
+    def member(self, meta, children):
+        return ast.Member(children[0], children[1], False, self._span(meta))
+
+    def not_member(self, meta, children):
+        return ast.Member(children[0], children[1], True, self._span(meta))
+
+    def under(self, meta, children):
+        return ast.Under(children[0], children[1], self._span(meta))
+
+    def present(self, meta, children):
+        return self._presence(meta, children[0], True)
+
+    def absent(self, meta, children):
+        return self._presence(meta, children[0], False)
+
+    def _presence(self, meta, operand, present: bool):
+        if not isinstance(operand, ast.Path):
+            raise _BuildError(
+                Diagnostic(
+                    "syntax",
+                    f"`is {'present' if present else 'absent'}` applies to an attribute, not to a value",
+                    self._span(meta),
+                    "write e.g. `data_subject.age is present`",
+                )
+            )
+        return ast.Presence(operand, present, self._span(meta))
+
+    def truth(self, meta, children):
+        return ast.Truth(children[0], self._span(meta))
+
+    def path(self, meta, children):
+        return ast.Path(tuple(str(c) for c in children), self._span(meta))
+
+    def string(self, meta, children):
+        return ast.Literal(self._string(children[0]), self._span(meta))
+
+    def number(self, meta, children):
+        text = str(children[0])
+        value = float(text) if "." in text else int(text)
+        return ast.Literal(value, self._span(meta))
+
+    def true(self, meta, children):
+        return ast.Literal(True, self._span(meta))
+
+    def false(self, meta, children):
+        return ast.Literal(False, self._span(meta))
+
+    def list(self, meta, children):
+        return ast.ListLiteral(tuple(c for c in children if c is not None), self._span(meta))

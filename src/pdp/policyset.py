@@ -1,0 +1,175 @@
+"""The pipeline as code: sources -> parse -> check -> compile -> PolicySet.
+
+`build` is pure: it takes the texts of a policy set (the loader reads them
+from disk) and returns a PolicySet ready to decide, or raises PolicyError
+with every problem found.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass, field
+
+from . import ast
+from . import schema as sch
+from . import taxonomy as tx
+from .checker import CheckContext, check_policy_set
+from .compiler import CompiledRule, Obligation, RuleIndex, RuleScan, compile_rules
+from .decision import Outcome, Reason, evaluate
+from .errors import Diagnostic, PolicyError
+from .parser import parse_policy
+from .request import apply_lookups, check_request
+from .source import Span
+from .vocabulary import extend_vocabulary
+from .yamlpos import YamlSyntaxError, load_located
+
+
+@dataclass(frozen=True)
+class Sources:
+    """The texts of one policy set, by path relative to its directory."""
+
+    policies: dict[str, str]
+    vocabulary: tuple[str, str] | None = None  # (path, text)
+    data: dict[str, str] = field(default_factory=dict)  # path -> YAML text; data.<stem>
+
+    def digest(self) -> str:
+        h = hashlib.sha256()
+        every = dict(self.policies)
+        every.update(self.data)
+        if self.vocabulary:
+            every[self.vocabulary[0]] = self.vocabulary[1]
+        for path in sorted(every):
+            h.update(path.encode() + b"\0" + every[path].encode() + b"\0")
+        return "sha256:" + h.hexdigest()
+
+    def texts(self) -> dict[str, str]:
+        every = dict(self.policies)
+        every.update(self.data)
+        if self.vocabulary:
+            every[self.vocabulary[0]] = self.vocabulary[1]
+        return every
+
+
+@dataclass(frozen=True)
+class Decision:
+    decision: str
+    reasons: tuple[Reason, ...]
+    obligations: tuple[Obligation, ...]
+    policy: dict
+    decision_id: str
+
+    @property
+    def allowed(self) -> bool:
+        return self.decision == "allow"
+
+    def to_dict(self) -> dict:
+        return {
+            "decision": self.decision,
+            "reasons": [r.to_dict() for r in self.reasons],
+            "obligations": [o.to_dict() for o in self.obligations],
+            "policy": dict(self.policy),
+            "decision_id": self.decision_id,
+        }
+
+
+class PolicySet:
+    """A compiled policy set: decide many times."""
+
+    def __init__(self, header: ast.Header, rules: tuple[CompiledRule, ...], vocabulary: tx.Vocabulary,
+                 lookups: tuple, data: dict, digest: str, files: tuple[ast.PolicyFile, ...],
+                 warnings: tuple[Diagnostic, ...], index: bool = True, directory=None):
+        self.name = header.name
+        self.version = header.version
+        self.effective = header.effective
+        self.title = header.title
+        self.rules = rules
+        self.vocabulary = vocabulary
+        self.data = data
+        self.digest = digest
+        self.files = files
+        self.warnings = warnings
+        self.directory = directory
+        self.indexed = index
+        self._lookups = lookups
+        self._candidates = (RuleIndex(rules) if index else RuleScan(rules)).candidates
+        self._policy_info = {"name": self.name, "version": self.version, "digest": digest}
+
+    @property
+    def info(self) -> dict:
+        return dict(self._policy_info)
+
+    def outcome(self, request: dict) -> Outcome:
+        """The decision without its id: what tests and comparisons use."""
+        check_request(request, self.vocabulary)
+        env = apply_lookups(request, self._lookups) if self._lookups else request
+        return evaluate(self._candidates, request["action"], request["purpose"], request["data_categories"], env)
+
+    def decide(self, request: dict) -> Decision:
+        """Decide one request (a dict shaped as the contract's JSON). Raises RequestError if it is malformed."""
+        outcome = self.outcome(request)
+        return Decision(outcome.decision, outcome.reasons, outcome.obligations, self._policy_info, uuid.uuid4().hex)
+
+    def decide_many(self, requests: list[dict]) -> list[Decision]:
+        return [self.decide(r) for r in requests]
+
+
+def build(sources: Sources, index: bool = True, directory=None) -> PolicySet:
+    diagnostics: list[Diagnostic] = []
+    files: list[ast.PolicyFile] = []
+    for path in sorted(sources.policies):
+        parsed, errors = parse_policy(sources.policies[path], path)
+        files.append(parsed)
+        diagnostics += errors
+
+    vocabulary = tx.Vocabulary.default()
+    declared_attributes: dict[str, sch.Type] = {}
+    if sources.vocabulary:
+        vocabulary, declared_attributes, errors = extend_vocabulary(vocabulary, sources.vocabulary[1], sources.vocabulary[0])
+        diagnostics += errors
+
+    data: dict = {}
+    for path in sorted(sources.data):
+        stem = path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+        try:
+            data[stem] = load_located(sources.data[path], path).value
+        except YamlSyntaxError as error:
+            diagnostics.append(Diagnostic("data", error.message, error.span))
+
+    schema = sch.request_schema(vocabulary.consent_topics)
+    for dotted, typ in declared_attributes.items():
+        schema = sch.with_attribute(schema, dotted, typ)
+    schema["data"] = sch.type_of_value(data)
+    lookups = []
+    for lookup in (lk for f in files for lk in f.lookups):
+        register = _resolve_data(data, lookup.source.parts[1:])
+        if isinstance(register, dict) and lookup.root in schema:
+            record_type = sch.register_record_type(register)
+            own = schema[lookup.root].field_map()
+            extra = tuple((k, t) for k, t in record_type.field_map().items() if k not in own)
+            schema[lookup.root] = sch.Type("map", fields=tuple(own.items()) + extra)
+            lookups.append((lookup.root, register, frozenset(lookup.request_wins)))
+
+    diagnostics += check_policy_set(files, CheckContext(vocabulary, schema))
+    errors = [d for d in diagnostics if d.severity == "error"]
+    if errors:
+        raise PolicyError(diagnostics, sources.texts())
+    header = next(h for f in files for h in f.headers)
+    rules = [rule for f in files for rule in f.rules]
+    compiled = compile_rules(rules, data)
+    return PolicySet(header, compiled, vocabulary, tuple(lookups), data, sources.digest(), tuple(files),
+                     tuple(d for d in diagnostics if d.severity == "warning"), index, directory)
+
+
+def _resolve_data(data: dict, parts: tuple[str, ...]):
+    value = data
+    for part in parts:
+        if not isinstance(value, dict):
+            return None
+        value = value.get(part)
+    return value
+
+
+def no_policy_files(directory: str) -> PolicyError:
+    return PolicyError([Diagnostic("no-policies", f"no policy files (*.pdp) in `{directory}`", Span(str(directory), 0, 0),
+                                   "point pdp at a policy set directory, e.g. `policies`")])

@@ -1,0 +1,136 @@
+"""Decision requests: shape checked by pydantic, vocabulary checked against
+the policy set, then turned into the environment that conditions read.
+
+The wire shape is the decision contract (`../shared/spec/decision-api.md`).
+Unknown vocabulary is an error naming the field and the closest keys: a
+typo must never quietly become a deny that nobody can explain.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from . import taxonomy as tx
+from .errors import FieldError, RequestError, suggest
+
+
+class _Open(BaseModel):
+    # Parts of a request may carry more attributes than the contract names;
+    # a policy set reads them once it declares them.
+    model_config = ConfigDict(extra="allow", strict=True)
+
+
+class DataSubject(_Open):
+    id: str | None = None
+    type: str | None = None
+    age: float | None = Field(default=None, ge=0, le=200)
+    country: str | None = None
+    consent: dict[str, bool | None] | None = None
+
+
+class Recipient(_Open):
+    id: str | None = None
+    name: str | None = None
+    type: str | None = None
+    dpa: bool | None = None
+    country: str | None = None
+
+
+class Requester(_Open):
+    id: str | None = None
+
+
+class DecisionRequest(BaseModel):
+    model_config = ConfigDict(extra="allow", strict=True)
+
+    action: str
+    purpose: str
+    data_categories: list[str] = Field(min_length=1)
+    data_subject: DataSubject | None = None
+    recipient: Recipient | None = None
+    destination_country: str | None = None
+    requester: Requester | None = None
+    context: dict[str, Any] | None = None
+
+
+def _field_name(loc: tuple) -> str:
+    return ".".join(str(p) for p in loc) or "request"
+
+
+def shape_errors(raw: Any) -> list[FieldError]:
+    if not isinstance(raw, dict):
+        return [FieldError("request", "a request is a JSON object with `action`, `purpose` and `data_categories`")]
+    try:
+        DecisionRequest.model_validate(raw)
+    except ValidationError as error:
+        out = []
+        for e in error.errors(include_url=False):
+            message = e["msg"]
+            if e["type"] == "missing":
+                message = "this field is required"
+            out.append(FieldError(_field_name(e["loc"]), message))
+        return out
+    return []
+
+
+def _vocab_error(field: str, kind: str, value, vocabulary: tx.Vocabulary) -> FieldError | None:
+    if not isinstance(value, str):
+        return None
+    if vocabulary.is_known(kind, value):
+        return None
+    known = vocabulary.known(kind)
+    return FieldError(field, f"unknown {kind} `{value}`", tuple(suggest(value, known)))
+
+
+def vocabulary_errors(raw: dict, vocabulary: tx.Vocabulary) -> list[FieldError]:
+    checks: list[tuple[str, str, Any]] = [
+        ("action", tx.ACTION, raw.get("action")),
+        ("purpose", tx.PURPOSE, raw.get("purpose")),
+    ]
+    checks += [(f"data_categories.{i}", tx.CATEGORY, c) for i, c in enumerate(raw.get("data_categories") or ())]
+    subject = raw.get("data_subject") or {}
+    recipient = raw.get("recipient") or {}
+    checks += [
+        ("data_subject.type", tx.SUBJECT_TYPE, subject.get("type")),
+        ("data_subject.country", tx.COUNTRY, subject.get("country")),
+        ("recipient.type", tx.RECIPIENT_TYPE, recipient.get("type")),
+        ("recipient.country", tx.COUNTRY, recipient.get("country")),
+        ("destination_country", tx.COUNTRY, raw.get("destination_country")),
+    ]
+    checks += [(f"data_subject.consent.{t}", tx.CONSENT_TOPIC, t) for t in (subject.get("consent") or {})]
+    return [e for e in (_vocab_error(f, k, v, vocabulary) for f, k, v in checks) if e is not None]
+
+
+def check_request(raw: Any, vocabulary: tx.Vocabulary) -> None:
+    """Raise RequestError naming every bad field of the request."""
+    errors = shape_errors(raw)
+    if not errors:
+        errors = vocabulary_errors(raw, vocabulary)
+    if errors:
+        raise RequestError(errors)
+
+
+def apply_lookups(raw: dict, lookups: tuple[tuple[str, dict, frozenset[str]], ...]) -> dict:
+    """The request with parts named by id filled in from the policy set's registers.
+
+    The register's attributes win over the request's, except those the
+    policy set lets the request set (`request wins for ...`).
+    """
+    env = raw
+    for root, register, request_wins in lookups:
+        part = raw.get(root)
+        if not isinstance(part, dict):
+            continue
+        record = register.get(part.get("id"))
+        if not isinstance(record, dict):
+            continue
+        merged = {**part, **record}
+        for name in request_wins:
+            if part.get(name) is not None:
+                merged[name] = part[name]
+        if env is raw:
+            env = dict(raw)  # never change the caller's request
+        env[root] = merged
+    return env

@@ -1,0 +1,140 @@
+"""The types of the attributes a condition can read.
+
+The request's own attributes are fixed by the decision contract; a policy
+set adds `context.*` (and other) attributes in `vocabulary.yaml`, and its
+data files add `data.*`, typed from their YAML values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from . import taxonomy as tx
+
+
+@dataclass(frozen=True)
+class Type:
+    kind: str  # "string" | "number" | "bool" | "list" | "map" | "any"
+    vocab: str | None = None  # for strings drawn from a vocabulary (taxonomy.ACTION, ...)
+    item: "Type | None" = None  # element type of a list
+    fields: tuple[tuple[str, "Type"], ...] | None = None  # known fields of a map; None: open
+    values: "Type | None" = None  # type of every value of an open map (a register keyed by id)
+
+    def field_map(self) -> dict[str, "Type"]:
+        return dict(self.fields or ())
+
+    def describe(self) -> str:
+        if self.kind == "list" and self.item is not None:
+            return f"a list of {self.item.describe_plural()}"
+        if self.vocab:
+            return f"a {self.vocab}"
+        return {
+            "string": "text",
+            "number": "a number",
+            "bool": "true or false",
+            "map": "a group of attributes",
+            "list": "a list",
+            "any": "any value",
+        }[self.kind]
+
+    def describe_plural(self) -> str:
+        if self.vocab:
+            return f"{self.vocab}s" if not self.vocab.endswith("y") else f"{self.vocab[:-1]}ies"
+        return {"string": "texts", "number": "numbers", "bool": "true/false values"}.get(self.kind, "values")
+
+
+STRING, NUMBER, BOOL, ANY = Type("string"), Type("number"), Type("bool"), Type("any")
+
+
+def vocab(kind: str) -> Type:
+    return Type("string", vocab=kind)
+
+
+def map_of(**fields: Type) -> Type:
+    return Type("map", fields=tuple(fields.items()))
+
+
+# Names a policy set may use for the types of declared attributes.
+DECLARABLE = {
+    "string": STRING,
+    "text": STRING,
+    "number": NUMBER,
+    "bool": BOOL,
+    "boolean": BOOL,
+    "country": vocab(tx.COUNTRY),
+    "purpose": vocab(tx.PURPOSE),
+    "data_category": vocab(tx.CATEGORY),
+    "list": Type("list", item=ANY),
+    "any": ANY,
+}
+
+
+def request_schema(consent_topics: frozenset[str]) -> dict[str, Type]:
+    """The attributes of a decision request, as the contract defines them."""
+    return {
+        "action": vocab(tx.ACTION),
+        "purpose": vocab(tx.PURPOSE),
+        "data_categories": Type("list", item=vocab(tx.CATEGORY)),
+        "data_subject": map_of(
+            id=STRING,
+            type=vocab(tx.SUBJECT_TYPE),
+            age=NUMBER,
+            country=vocab(tx.COUNTRY),
+            consent=Type("map", fields=tuple((t, BOOL) for t in sorted(consent_topics))),
+        ),
+        "recipient": map_of(
+            id=STRING,
+            name=STRING,
+            type=vocab(tx.RECIPIENT_TYPE),
+            dpa=BOOL,
+            country=vocab(tx.COUNTRY),
+        ),
+        "destination_country": vocab(tx.COUNTRY),
+        "requester": map_of(id=STRING),
+        "context": map_of(),
+    }
+
+
+def with_attribute(schema: dict[str, Type], dotted: str, typ: Type) -> dict[str, Type]:
+    """The schema with one more declared attribute (`context.legal_request`)."""
+    parts = dotted.split(".")
+
+    def put(current: Type | None, rest: list[str]) -> Type:
+        if not rest:
+            return typ
+        fields = dict(current.fields or ()) if current is not None and current.kind == "map" else {}
+        fields[rest[0]] = put(fields.get(rest[0]), rest[1:])
+        return Type("map", fields=tuple(fields.items()))
+
+    out = dict(schema)
+    out[parts[0]] = put(schema.get(parts[0]), parts[1:])
+    return out
+
+
+def type_of_value(value) -> Type:
+    """The type of a YAML value in a data file."""
+    if isinstance(value, bool):
+        return BOOL
+    if isinstance(value, (int, float)):
+        return NUMBER
+    if isinstance(value, str):
+        return STRING
+    if isinstance(value, list):
+        kinds = {type_of_value(v) for v in value}
+        return Type("list", item=kinds.pop() if len(kinds) == 1 else ANY)
+    if isinstance(value, dict):
+        return Type("map", fields=tuple((str(k), type_of_value(v)) for k, v in value.items()))
+    return ANY
+
+
+def register_record_type(register: dict) -> Type:
+    """The attributes of one entry of a register (a map of id -> record)."""
+    fields: dict[str, Type] = {}
+    for record in register.values():
+        if isinstance(record, dict):
+            for name, value in record.items():
+                t = type_of_value(value)
+                if name in fields and fields[name] != t:
+                    t = ANY
+                fields[str(name)] = t
+    return Type("map", fields=tuple(fields.items()))

@@ -1,0 +1,96 @@
+"""The vocabulary a policy set speaks: actions, purposes, data categories,
+data subject types, consent topics, recipient types and countries.
+
+Purposes (data uses), data categories and data subjects come from
+fideslang's default taxonomy (Ethyca, CC BY 4.0); a policy set extends them
+in `vocabulary.yaml`. Keys are hierarchical: a key covers every key below it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import pycountry
+
+BUILTIN_ACTIONS = ("collect", "use", "share", "transfer", "erase")
+RECIPIENT_TYPES = (
+    "service_provider",
+    "advertising_partner",
+    "public_authority",
+    "affiliate",
+    "acquirer",
+    "other_user",
+    "third_party",
+)
+
+# The kinds of vocabulary a string value can be drawn from; the checker and
+# the request validator use these names to find the known values.
+ACTION, PURPOSE, CATEGORY, SUBJECT_TYPE, RECIPIENT_TYPE, COUNTRY, CONSENT_TOPIC = (
+    "action",
+    "purpose",
+    "data category",
+    "data subject type",
+    "recipient type",
+    "country",
+    "consent topic",
+)
+HIERARCHICAL = frozenset({PURPOSE, CATEGORY})
+
+
+@lru_cache(maxsize=1)
+def _fideslang_keys() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+    from fideslang.default_taxonomy import DEFAULT_TAXONOMY
+
+    return (
+        frozenset(c.fides_key for c in DEFAULT_TAXONOMY.data_use),
+        frozenset(c.fides_key for c in DEFAULT_TAXONOMY.data_category),
+        frozenset(c.fides_key for c in DEFAULT_TAXONOMY.data_subject),
+    )
+
+
+@lru_cache(maxsize=1)
+def country_codes() -> frozenset[str]:
+    return frozenset(c.alpha_2 for c in pycountry.countries)
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    actions: frozenset[str]
+    purposes: frozenset[str]
+    categories: frozenset[str]
+    subject_types: frozenset[str]
+    consent_topics: frozenset[str] = frozenset()
+    recipient_types: frozenset[str] = frozenset(RECIPIENT_TYPES)
+    # keys the policy set declared itself (for "declared but never used")
+    declared: frozenset[tuple[str, str]] = field(default=frozenset(), compare=False)
+
+    @classmethod
+    def default(cls) -> "Vocabulary":
+        purposes, categories, subjects = _fideslang_keys()
+        return cls(frozenset(BUILTIN_ACTIONS), purposes, categories, subjects)
+
+    def known(self, kind: str) -> frozenset[str]:
+        return {
+            ACTION: self.actions,
+            PURPOSE: self.purposes,
+            CATEGORY: self.categories,
+            SUBJECT_TYPE: self.subject_types,
+            RECIPIENT_TYPE: self.recipient_types,
+            COUNTRY: country_codes(),
+            CONSENT_TOPIC: self.consent_topics,
+        }[kind]
+
+    def is_known(self, kind: str, value: str) -> bool:
+        return value in self.known(kind)
+
+
+def covers(general: str, specific: str) -> bool:
+    """True when `specific` is `general` or a key below it (`marketing` covers `marketing.communications`)."""
+    return specific == general or specific.startswith(general + ".")
+
+
+def ancestors(key: str) -> list[str]:
+    """`a.b.c` -> [`a.b.c`, `a.b`, `a`]: the key and every key that covers it."""
+    parts = key.split(".")
+    return [".".join(parts[:i]) for i in range(len(parts), 0, -1)]

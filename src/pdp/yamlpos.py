@@ -1,0 +1,67 @@
+"""YAML with positions: load a document and remember where each value is.
+
+pyyaml's `compose` keeps marks on nodes; we turn nodes into plain Python
+values and keep a side table from (id of the value's container, key) to the
+line and column, so errors in data, vocabulary and test files can point at
+`file:line:col` like errors in policy files do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import yaml
+
+from .source import Span
+
+
+class YamlSyntaxError(Exception):
+    def __init__(self, span: Span, message: str):
+        super().__init__(message)
+        self.span = span
+        self.message = message
+
+
+@dataclass
+class Located:
+    """A YAML document as plain values, with the span of every node by path."""
+
+    value: object
+    spans: dict[tuple, Span] = field(default_factory=dict)
+
+    def span(self, *path) -> Span:
+        """The span of the node at `path` (keys and list indexes), or of its nearest parent."""
+        path = tuple(path)
+        while path not in self.spans and path:
+            path = path[:-1]
+        return self.spans.get(path, Span("<unknown>", 1, 1))
+
+
+def load_located(text: str, filename: str) -> Located:
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        raise YamlSyntaxError(Span(filename, line, col), f"this YAML cannot be read: {error.problem or error}") from None
+    spans: dict[tuple, Span] = {}
+    if node is None:
+        return Located(None, spans)
+    constructor = yaml.SafeLoader("")
+
+    def build(n, path: tuple):
+        spans[path] = Span(filename, n.start_mark.line + 1, n.start_mark.column + 1, n.end_mark.line + 1, n.end_mark.column + 1)
+        if isinstance(n, yaml.MappingNode):
+            out = {}
+            for key_node, value_node in n.value:
+                key = constructor.construct_object(key_node, deep=True)
+                out[key] = build(value_node, path + (key,))
+                # the key's own position is more useful for "unknown key" errors
+                spans[path + (key, "<key>")] = Span(filename, key_node.start_mark.line + 1, key_node.start_mark.column + 1,
+                                                      key_node.end_mark.line + 1, key_node.end_mark.column + 1)
+            return out
+        if isinstance(n, yaml.SequenceNode):
+            return [build(item, path + (i,)) for i, item in enumerate(n.value)]
+        return constructor.construct_object(n, deep=True)
+
+    return Located(build(node, ()), spans)
