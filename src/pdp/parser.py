@@ -193,6 +193,16 @@ def _syntax_diagnostic(error: UnexpectedInput, text: str, filename: str) -> Diag
         )
     assert isinstance(error, UnexpectedToken)
     token = error.token
+    if token.type in ("EFFECT", "POLICY", "LOOKUP") and token.column == 1 + (len(text.splitlines()[token.line - 1]) -
+                                                                            len(text.splitlines()[token.line - 1].lstrip())):
+        # A new statement began while the previous one was unfinished: point at
+        # where the previous one stops, which is where the author must look.
+        end = len(text[:token.start_pos].rstrip())
+        line = text.count("\n", 0, end) + 1
+        col = end - (text.rfind("\n", 0, end) + 1)
+        names = sorted({word(e) for e in set(error.accepts or error.expected)})
+        return Diagnostic("syntax", "this statement is unfinished", Span(filename, line, max(col, 1)),
+                          f"expected {', '.join(names[:8])} before the next statement")
     found = str(token)
     expected = set(error.accepts or error.expected)
     names = sorted({word(e) for e in expected})

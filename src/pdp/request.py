@@ -75,32 +75,36 @@ def shape_errors(raw: Any) -> list[FieldError]:
     return []
 
 
-def _vocab_error(field: str, kind: str, value, vocabulary: tx.Vocabulary) -> FieldError | None:
-    if not isinstance(value, str):
-        return None
-    if vocabulary.is_known(kind, value):
-        return None
-    known = vocabulary.known(kind)
-    return FieldError(field, f"unknown {kind} `{value}`", tuple(suggest(value, known)))
-
-
 def vocabulary_errors(raw: dict, vocabulary: tx.Vocabulary) -> list[FieldError]:
-    checks: list[tuple[str, str, Any]] = [
-        ("action", tx.ACTION, raw.get("action")),
-        ("purpose", tx.PURPOSE, raw.get("purpose")),
-    ]
-    checks += [(f"data_categories.{i}", tx.CATEGORY, c) for i, c in enumerate(raw.get("data_categories") or ())]
+    """Every vocabulary value of the request that the policy set does not know."""
+    countries = tx.country_codes()
     subject = raw.get("data_subject") or {}
     recipient = raw.get("recipient") or {}
-    checks += [
-        ("data_subject.type", tx.SUBJECT_TYPE, subject.get("type")),
-        ("data_subject.country", tx.COUNTRY, subject.get("country")),
-        ("recipient.type", tx.RECIPIENT_TYPE, recipient.get("type")),
-        ("recipient.country", tx.COUNTRY, recipient.get("country")),
-        ("destination_country", tx.COUNTRY, raw.get("destination_country")),
+    checks: list[tuple[str, str, frozenset, Any]] = [
+        ("action", tx.ACTION, vocabulary.actions, raw["action"]),
+        ("purpose", tx.PURPOSE, vocabulary.purposes, raw["purpose"]),
     ]
-    checks += [(f"data_subject.consent.{t}", tx.CONSENT_TOPIC, t) for t in (subject.get("consent") or {})]
-    return [e for e in (_vocab_error(f, k, v, vocabulary) for f, k, v in checks) if e is not None]
+    categories = vocabulary.categories
+    checks += [(f"data_categories.{i}", tx.CATEGORY, categories, c) for i, c in enumerate(raw["data_categories"])
+               if c not in categories]
+    if subject:
+        checks += [
+            ("data_subject.type", tx.SUBJECT_TYPE, vocabulary.subject_types, subject.get("type")),
+            ("data_subject.country", tx.COUNTRY, countries, subject.get("country")),
+        ]
+        topics = vocabulary.consent_topics
+        checks += [(f"data_subject.consent.{t}", tx.CONSENT_TOPIC, topics, t) for t in (subject.get("consent") or ())]
+    if recipient:
+        checks += [
+            ("recipient.type", tx.RECIPIENT_TYPE, vocabulary.recipient_types, recipient.get("type")),
+            ("recipient.country", tx.COUNTRY, countries, recipient.get("country")),
+        ]
+    checks.append(("destination_country", tx.COUNTRY, countries, raw.get("destination_country")))
+    return [
+        FieldError(field, f"unknown {kind} `{value}`", tuple(suggest(value, known)))
+        for field, kind, known, value in checks
+        if value is not None and value not in known
+    ]
 
 
 def check_request(raw: Any, vocabulary: tx.Vocabulary) -> None:

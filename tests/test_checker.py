@@ -1,0 +1,129 @@
+"""The checker: every error at once, sorted, with position, source line, caret and hint."""
+
+import pdp
+from helpers import build_set, errors_of
+
+
+def codes(diagnostics):
+    return [(d.code, d.line) for d in diagnostics if d.severity == "error"]
+
+
+def test_unknown_keys_get_did_you_mean():
+    (a, p, c) = errors_of('allow a cite "§1" to usee for marketing.comunications of user.contact.emial')
+    assert (a.code, a.hint) == ("unknown-action", "did you mean `use`?")
+    assert p.code == "unknown-purpose" and "`marketing.communications`" in p.hint
+    assert c.code == "unknown-data-category" and "`user.contact.email`" in c.hint
+
+
+def test_unknown_attribute_path_suggests_the_full_path():
+    (error,) = errors_of('allow a cite "§1" when recipient.typ == "affiliate"')
+    assert error.code == "unknown-attribute"
+    assert error.message == "unknown attribute `recipient.typ`"
+    assert error.hint == "did you mean `recipient.type`?"
+
+
+def test_unknown_root_and_undeclared_context():
+    e1, e2 = errors_of('allow a cite "§1" when subject.age < 3 and context.legal_reqest')
+    assert e1.code == e2.code == "unknown-attribute"
+    assert "`data_subject`" in e1.hint
+    assert "`context.legal_request`" in e2.hint and "vocabulary.yaml" in e2.hint
+
+
+def test_comparing_age_with_text_is_a_type_error():
+    (error,) = errors_of('deny a cite "§10" when data_subject.age < "18"')
+    assert error.code == "type-mismatch" and "only numbers" in error.message
+    (error,) = errors_of('deny a cite "§10" when data_subject.age == "18"')
+    assert error.code == "type-mismatch" and error.hint == "write the number without quotes: `18`"
+
+
+def test_values_are_checked_against_their_vocabulary():
+    found = errors_of('allow a cite "§1" when recipient.type == "service_provder" and destination_country in ["IN", "XX"] '
+                      'and purpose under "marketting"')
+    assert [d.code for d in found] == ["unknown-recipient-type", "unknown-country", "unknown-purpose"]
+    assert found[0].hint == "did you mean `service_provider`?"
+
+
+def test_duplicate_rule_ids_point_at_both():
+    (error,) = errors_of('allow a cite "§1"\nallow a cite "§2"')
+    assert error.code == "duplicate-rule" and error.line == 3 and "p.pdp:2:7" in error.hint
+
+
+def test_rules_that_can_never_match():
+    cases = [
+        'deny a cite "§1" when data_subject.age < 18 and data_subject.age > 65',
+        'allow a cite "§1" for essential when purpose under "marketing"',
+        'allow a cite "§1" to use when action == "erase"',
+        'allow a cite "§1" when recipient.type == "affiliate" and recipient.type == "acquirer"',
+        'allow a cite "§1" when data_subject.age is absent and data_subject.age > 3',
+        'allow a cite "§1" when destination_country in ["IN"] and destination_country != "IN"',
+    ]
+    for text in cases:
+        (error,) = errors_of(text)
+        assert error.code == "never-matches", text
+
+
+def test_satisfiable_rules_are_not_flagged():
+    build_set('allow a cite "§1" when data_subject.age >= 18 and data_subject.age < 65 or recipient.dpa')
+    build_set('allow a cite "§1" to use, erase when action == "erase"')
+    build_set('allow a cite "§1" for marketing when purpose under "marketing.communications"')
+
+
+def test_every_error_at_once_sorted_by_position():
+    found = errors_of('allow a cite "§1" to sell\nallow b cite "§1" when x.y\ndeny c cite "§1" oblige o "t"\nallow d when a = 1')
+    assert codes(found) == [("unknown-action", 2), ("unknown-attribute", 3), ("deny-obligation", 4), ("syntax", 5)]
+
+
+def test_rendering_has_position_source_line_caret_and_hint():
+    try:
+        build_set('allow a cite "§1" to usee')
+    except pdp.PolicyError as error:
+        text = str(error)
+    assert "p.pdp:2:22: unknown-action: unknown action `usee`" in text
+    assert "   2 | allow a cite \"§1\" to usee\n     |                      ^^^^" in text
+    assert "= hint: did you mean `use`?" in text
+    assert text.endswith("1 error in the policy set")
+
+
+def test_missing_citation_is_a_warning_not_an_error():
+    policy = build_set("allow a to use")
+    assert [w.code for w in policy.warnings] == ["no-citation"]
+
+
+def test_header_is_required_once():
+    sources = pdp.Sources({"a.pdp": 'allow a cite "§1"'})
+    try:
+        pdp.build(sources)
+    except pdp.PolicyError as error:
+        assert [d.code for d in error.diagnostics] == ["no-header"]
+    sources = pdp.Sources({"a.pdp": 'policy "x" version "1"\npolicy "y" version "2"'})
+    try:
+        pdp.build(sources)
+    except pdp.PolicyError as error:
+        assert [d.code for d in error.diagnostics] == ["duplicate-header"]
+
+
+def test_vocabulary_extensions_are_checked():
+    found = errors_of('allow a cite "§1"', vocabulary="data_uses:\n  - key: crm.sync\nconsent_topic: [x]\n")
+    assert [d.code for d in found] == ["vocabulary", "vocabulary"]
+    assert "no parent" in found[0].message and found[1].hint == "did you mean `consent_topics`?"
+
+
+def test_declared_keys_can_be_used():
+    policy = build_set('allow a cite "§1" for crm.sync of user.crm', vocabulary=(
+        "data_uses:\n  - key: crm\n  - key: crm.sync\ndata_categories:\n  - key: user.crm\n"))
+    assert policy.decide({"action": "use", "purpose": "crm.sync", "data_categories": ["user.crm"]}).decision == "allow"
+
+
+def test_lookup_must_name_a_register():
+    (error,) = errors_of("lookup recipient in data.nowhere\nallow a cite \"§1\"", data={"processors": "a: {dpa: true}"})
+    assert error.code == "unknown-attribute" and "`data.processors`" in error.hint
+
+
+def test_data_paths_are_typed_from_the_yaml():
+    (error,) = errors_of('allow a cite "§8" when destination_country in data.facilities.countres',
+                         data={"facilities": "countries: [IN, DE]\n"})
+    assert error.hint == "did you mean `data.facilities.countries`?"
+    policy = build_set('allow a cite "§8" when destination_country in data.facilities.countries',
+                       data={"facilities": "countries: [IN, DE]\n"})
+    assert policy.decide({"action": "transfer", "purpose": "essential", "data_categories": ["user"],
+                          "destination_country": "DE"}).decision == "allow"

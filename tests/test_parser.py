@@ -1,0 +1,80 @@
+"""Text -> syntax tree, and syntax errors a lawyer can read."""
+
+from pdp import ast
+from pdp.parser import parse_policy
+
+
+def parse(text):
+    return parse_policy(text, "f.pdp")
+
+
+def test_rule_with_every_clause():
+    tree, errors = parse('''
+deny children.under_18 "Not for children" cite "§10"
+  to collect, use for marketing, essential of user.contact
+  when data_subject.age < 18 unless context.legal_request
+''')
+    assert errors == []
+    (rule,) = tree.rules
+    assert rule.id == "children.under_18" and rule.effect == "deny" and rule.cite == "§10"
+    assert [k.name for k in rule.actions] == ["collect", "use"]
+    assert [k.name for k in rule.purposes] == ["marketing", "essential"]
+    assert [k.name for k in rule.categories] == ["user.contact"]
+    assert rule.when == (ast.Compare("<", ast.Path(("data_subject", "age")), ast.Literal(18)),)
+    assert rule.unless == (ast.Truth(ast.Path(("context", "legal_request"))),)
+    assert (rule.id_span.line, rule.id_span.col) == (2, 6)
+
+
+def test_layout_does_not_change_the_tree():
+    one, _ = parse('allow a "m" cite "§1" to use when x.y == 1 and x.z in ["a", "b"]')
+    two, _ = parse('allow a\n  "m"\n  cite "§1"\n  to use\n  when x.y == 1\n   and x.z in ["a","b"]  # comment\n')
+    assert one.rules == two.rules
+
+
+def test_and_binds_tighter_than_or_and_not_applies_to_one_test():
+    tree, _ = parse("allow a when not a.b or c.d and e.f")
+    (cond,) = tree.rules[0].when
+    assert isinstance(cond, ast.Or)
+    assert isinstance(cond.items[0], ast.Not) and isinstance(cond.items[1], ast.And)
+
+
+def test_header_and_lookup():
+    tree, errors = parse('policy "x" version "2" effective 2026-11-24 title "T"\nlookup recipient in data.processors request wins for country, name')
+    assert errors == []
+    assert tree.headers[0] == ast.Header("x", "2", "2026-11-24", "T")
+    assert tree.lookups[0] == ast.Lookup("recipient", ast.Path(("data", "processors")), ("country", "name"))
+
+
+def test_single_equals_gets_a_hint_and_position():
+    _, errors = parse('allow a\n  when data_subject.age = 18')
+    (error,) = errors
+    assert (error.line, error.col, error.code) == (2, 25, "syntax")
+    assert "`==`" in error.hint
+
+
+def test_every_syntax_error_is_reported_and_good_rules_are_kept():
+    tree, errors = parse('allow good.one to use\ndeny bad when x &&& y\nallow good.two to use\nallow bad2 when a.b ==\nallow good.three')
+    assert [e.line for e in errors] == [2, 4]
+    assert [r.id for r in tree.rules] == ["good.one", "good.two", "good.three"]
+
+
+def test_quoted_rule_id_is_explained():
+    _, errors = parse('deny "children" cite "§10"')
+    assert errors[0].message == "a rule id is a name without quotes"
+
+
+def test_unclosed_text_is_explained():
+    _, errors = parse('allow a "never closed\n  cite "§1"')
+    assert errors and errors[0].line == 1
+
+
+def test_no_parser_internals_in_messages():
+    _, errors = parse("allow a when (a.b == 1")
+    text = " ".join(e.message + " " + (e.hint or "") for e in errors)
+    assert "Token" not in text and "RPAR" not in text and "$END" not in text
+    assert "`)`" in text
+
+
+def test_keyword_prefix_is_a_name():
+    tree, errors = parse("allow under_18.tolerated when data_subject.age >= 18")
+    assert errors == [] and tree.rules[0].id == "under_18.tolerated"
