@@ -40,6 +40,9 @@ class Located:
 def load_located(text: str, filename: str) -> Located:
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.reader.ReaderError as error:
+        line = text.count("\n", 0, error.position) + 1
+        raise YamlSyntaxError(Span(filename, line, 1), f"this file holds a character YAML does not allow ({error.character!r})") from None
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
@@ -64,4 +67,9 @@ def load_located(text: str, filename: str) -> Located:
             return [build(item, path + (i,)) for i, item in enumerate(n.value)]
         return constructor.construct_object(n, deep=True)
 
-    return Located(build(node, ()), spans)
+    try:
+        return Located(build(node, ()), spans)
+    except (yaml.YAMLError, TypeError) as error:  # e.g. a list used as a mapping key
+        mark = getattr(error, "problem_mark", None)
+        line = mark.line + 1 if mark else 1
+        raise YamlSyntaxError(Span(filename, line, 1), f"this YAML cannot be read: {error}") from None
