@@ -72,4 +72,5 @@ def load_located(text: str, filename: str) -> Located:
     except (yaml.YAMLError, TypeError) as error:  # e.g. a list used as a mapping key
         mark = getattr(error, "problem_mark", None)
         line = mark.line + 1 if mark else 1
-        raise YamlSyntaxError(Span(filename, line, 1), f"this YAML cannot be read: {error}") from None
+        problem = getattr(error, "problem", None) or str(error)
+        raise YamlSyntaxError(Span(filename, line, 1), f"this YAML cannot be read: {problem}") from None
