@@ -227,10 +227,14 @@ def _describe(expr: ast.Expr) -> str:
     return "the list"
 
 
+def _sides(expr, ctx: CheckContext) -> tuple[sch.Type | None, sch.Type | None, list[Diagnostic]]:
+    left, out_left = _operand_type(expr.left, ctx)
+    right, out_right = _operand_type(expr.right, ctx)
+    return left, right, out_left + out_right
+
+
 def _check_compare(expr: ast.Compare, ctx: CheckContext) -> list[Diagnostic]:
-    left, out_l = _operand_type(expr.left, ctx)
-    right, out_r = _operand_type(expr.right, ctx)
-    out = out_l + out_r
+    left, right, out = _sides(expr, ctx)
     if left is None or right is None:
         return out
     if expr.op in ("<", "<=", ">", ">="):
@@ -255,9 +259,7 @@ def _check_compare(expr: ast.Compare, ctx: CheckContext) -> list[Diagnostic]:
 
 
 def _check_member(expr: ast.Member, ctx: CheckContext) -> list[Diagnostic]:
-    left, out_l = _operand_type(expr.left, ctx)
-    right, out_r = _operand_type(expr.right, ctx)
-    out = out_l + out_r
+    left, right, out = _sides(expr, ctx)
     if left is None or right is None:
         return out
     if right.kind not in ("list", "map", "any"):
@@ -278,9 +280,7 @@ def _check_member(expr: ast.Member, ctx: CheckContext) -> list[Diagnostic]:
 
 
 def _check_under(expr: ast.Under, ctx: CheckContext) -> list[Diagnostic]:
-    left, out_l = _operand_type(expr.left, ctx)
-    right, out_r = _operand_type(expr.right, ctx)
-    out = out_l + out_r
+    left, right, out = _sides(expr, ctx)
     if left is None or right is None:
         return out
     if left.kind not in ("string", "any"):

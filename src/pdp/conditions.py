@@ -137,32 +137,33 @@ def compile_test(expr: ast.Expr, data: dict) -> Test:
     raise TypeError(f"not a condition: {expr!r}")
 
 
-def _and(tests: list[Test]) -> Test:
-    def conj(env):
+def _junction(tests: list[Test], decisive: bool) -> Test:
+    """`and` (decisive=False) or `or` (decisive=True) in three-valued logic.
+
+    One side equal to the decisive value settles it; otherwise any unknown
+    side makes the whole unknown.
+    """
+    settled = decisive
+
+    def junction(env):
         unknown = False
         for t in tests:
             v = t(env)
-            if v is False:
-                return False
+            if v is settled:
+                return settled
             if v is None:
                 unknown = True
-        return None if unknown else True
+        return None if unknown else not settled
 
-    return conj
+    return junction
+
+
+def _and(tests: list[Test]) -> Test:
+    return _junction(tests, False)
 
 
 def _or(tests: list[Test]) -> Test:
-    def disj(env):
-        unknown = False
-        for t in tests:
-            v = t(env)
-            if v is True:
-                return True
-            if v is None:
-                unknown = True
-        return None if unknown else False
-
-    return disj
+    return _junction(tests, True)
 
 
 def _compare(expr: ast.Compare, data: dict) -> Test:

@@ -199,7 +199,7 @@ def _syntax_diagnostic(error: UnexpectedInput, text: str, filename: str) -> Diag
         # where the previous one stops, which is where the author must look.
         end = len(text[:token.start_pos].rstrip())
         line = text.count("\n", 0, end) + 1
-        col = end - (text.rfind("\n", 0, end) + 1)
+        col = end - (text.rfind("\n", 0, end) + 1) + 1
         names = sorted({word(e) for e in set(error.accepts or error.expected)})
         return Diagnostic("syntax", "this statement is unfinished", Span(filename, line, max(col, 1)),
                           f"expected {', '.join(names[:8])} before the next statement")
