@@ -89,6 +89,28 @@ def cmd_test(args) -> int:
     return EXIT_FAIL if failed else EXIT_OK
 
 
+def cmd_serve(args) -> int:
+    import os
+
+    try:
+        policy_set = _load(args.policy_dir)
+    except PolicyError as error:
+        print(error, file=sys.stderr)
+        return EXIT_FAIL
+    try:
+        import uvicorn
+    except ImportError:
+        print("pdp serve needs uvicorn: pip install uvicorn", file=sys.stderr)
+        return EXIT_USAGE
+    # Worker processes build their own app from the environment (pydantic-settings).
+    os.environ["PDP_POLICY_DIR"] = str(Path(args.policy_dir).resolve())
+    print(f"serving {policy_set.name} {policy_set.version} ({len(policy_set.rules)} rules) "
+          f"on http://{args.host}:{args.port}", file=sys.stderr)
+    uvicorn.run("pdp.server:create_app", factory=True, host=args.host, port=args.port, workers=args.workers,
+                log_level=args.log_level)
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pdp", description="Policy decisions for the use of personal data.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -106,6 +128,13 @@ def build_parser() -> argparse.ArgumentParser:
     test.add_argument("policy_dir", nargs="?", default=DEFAULT_POLICY_DIR)
     test.add_argument("--format", choices=("text", "json"), default="text")
     test.set_defaults(func=cmd_test)
+    serve = sub.add_parser("serve", help="serve the decision API over HTTP")
+    serve.add_argument("policy_dir", nargs="?", default=DEFAULT_POLICY_DIR)
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8181)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"))
+    serve.set_defaults(func=cmd_serve)
     return parser
 
 

@@ -1,0 +1,38 @@
+"""Reading a JSON body with the limits and errors the contract asks for."""
+
+from __future__ import annotations
+
+import json
+
+from fastapi import Request
+
+
+class BodyError(Exception):
+    def __init__(self, status: int, message: str, field: str = "body"):
+        super().__init__(message)
+        self.status, self.message, self.field = status, message, field
+
+
+async def read_json_object(request: Request, max_bytes: int) -> dict:
+    content_type = request.headers.get("content-type", "")
+    if content_type.split(";")[0].strip().lower() != "application/json":
+        raise BodyError(415 if content_type else 400, "send the body as JSON with `Content-Type: application/json`",
+                        "content-type")
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > max_bytes:
+        raise BodyError(413, f"the body is larger than {max_bytes} bytes")
+    raw = b""
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > max_bytes:
+            raise BodyError(413, f"the body is larger than {max_bytes} bytes")
+    if not raw.strip():
+        raise BodyError(400, "the body is empty: send a JSON object")
+    try:
+        value = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        where = f" at line {error.lineno} column {error.colno}" if isinstance(error, json.JSONDecodeError) else ""
+        raise BodyError(400, f"the body is not valid JSON{where}") from None
+    if not isinstance(value, dict):
+        raise BodyError(400, "the body must be a JSON object")
+    return value

@@ -1,0 +1,49 @@
+"""Every error the API returns has one shape: `{"error": code, "detail": [{field, message, ...}]}`.
+
+No stack traces, no 500 pages: request problems name the field; anything
+unforeseen is caught and answered as a fail-closed error.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+
+class FieldProblem(BaseModel):
+    field: str
+    message: str
+    suggestions: list[str] | None = None
+
+
+class ErrorBody(BaseModel):
+    error: str
+    detail: list[FieldProblem]
+
+
+def error_response(status: int, code: str, detail: list[dict]) -> JSONResponse:
+    return JSONResponse(status_code=status, content={"error": code, "detail": detail})
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def validation(_: Request, exc: RequestValidationError):
+        detail = [{"field": ".".join(str(p) for p in e["loc"] if p != "body") or "body", "message": e["msg"]}
+                  for e in exc.errors()]
+        return error_response(422, "bad_request", detail)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException):
+        return error_response(exc.status_code, "http_error", [{"field": "request", "message": str(exc.detail)}])
+
+
+ERROR_RESPONSES = {
+    400: {"model": ErrorBody, "description": "malformed JSON or a body that is not a JSON object"},
+    413: {"model": ErrorBody, "description": "the body is larger than the server accepts"},
+    415: {"model": ErrorBody, "description": "the body is not `application/json`"},
+    422: {"model": ErrorBody, "description": "a missing or mistyped field, or a key unknown to the policy set"},
+    503: {"model": ErrorBody, "description": "no policy set is loaded"},
+}

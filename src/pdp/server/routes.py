@@ -1,0 +1,124 @@
+"""The native decision API (`/v1/...`) and the health endpoints."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from ..errors import RequestError
+from ..request import DecisionRequest
+from .body import read_json_object
+from .errors import ERROR_RESPONSES, error_response
+
+log = logging.getLogger("pdp.server")
+router = APIRouter()
+
+def _inline_refs(schema: dict) -> dict:
+    """The request schema with its `$defs` written in place, so it stands alone inside the OpenAPI document."""
+    defs = schema.pop("$defs", {})
+
+    def resolve(node):
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/$defs/"):
+                return resolve(dict(defs[ref.rsplit("/", 1)[1]]))
+            return {k: resolve(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [resolve(v) for v in node]
+        return node
+
+    return resolve(schema)
+
+
+_REQUEST_SCHEMA = _inline_refs(DecisionRequest.model_json_schema())
+
+
+def _decision_body(holder, request: dict) -> dict:
+    """One decision as JSON, failing closed on anything unforeseen."""
+    policy_set = holder.current
+    try:
+        return policy_set.decide(request).to_dict()
+    except RequestError:
+        raise
+    except Exception as error:  # an engine fault must never allow, nor answer 500
+        log.exception("internal error while deciding")
+        return {
+            "decision": "deny",
+            "reasons": [{"rule": "internal.error", "effect": "error", "cite": None,
+                         "message": f"internal error while deciding ({error.__class__.__name__}); failing closed"}],
+            "obligations": [],
+            "policy": policy_set.info,
+            "decision_id": uuid.uuid4().hex,
+        }
+
+
+def _no_policy():
+    return error_response(503, "not_ready", [{"field": "policy", "message": "no policy set is loaded"}])
+
+
+@router.post("/v1/decide", summary="Decide one data-use request", responses=ERROR_RESPONSES,
+             openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": _REQUEST_SCHEMA}}}})
+async def decide(request: Request):
+    holder = request.app.state.holder
+    body = await read_json_object(request, request.app.state.settings.max_body_bytes)
+    if holder.current is None:
+        return _no_policy()
+    try:
+        return JSONResponse(_decision_body(holder, body))
+    except RequestError as error:
+        return error_response(422, "bad_request", error.errors)
+
+
+@router.post("/v1/decide/batch", summary="Decide many requests, answers in the same order", responses=ERROR_RESPONSES,
+             openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": {
+                 "type": "object", "required": ["requests"],
+                 "properties": {"requests": {"type": "array", "items": _REQUEST_SCHEMA}}}}}}})
+async def decide_batch(request: Request):
+    holder, settings = request.app.state.holder, request.app.state.settings
+    body = await read_json_object(request, settings.max_body_bytes)
+    items = body.get("requests")
+    if not isinstance(items, list):
+        return error_response(422, "bad_request", [{"field": "requests", "message": "a list of decision requests is required"}])
+    if len(items) > settings.max_batch:
+        return error_response(413, "batch_too_large", [{"field": "requests",
+                              "message": f"{len(items)} requests; at most {settings.max_batch} in one batch"}])
+    if holder.current is None:
+        return _no_policy()
+    decisions = []
+    for item in items:
+        try:
+            decisions.append(_decision_body(holder, item))
+        except RequestError as error:
+            decisions.append({"error": "bad_request", "detail": error.errors})
+    return JSONResponse({"decisions": decisions})
+
+
+@router.get("/v1/policies", summary="The policy set in service")
+async def policies(request: Request):
+    holder = request.app.state.holder
+    current = holder.current
+    body = {
+        "policies": [] if current is None else [{
+            "name": current.name, "version": current.version, "effective": current.effective,
+            "digest": current.digest, "rules": len(current.rules), "loaded_at": holder.loaded_at,
+            "directory": str(holder.directory),
+        }],
+        "last_reload_failure": None if holder.last_failure is None else {
+            "at": holder.last_failure.at, "errors": holder.last_failure.errors},
+    }
+    return body
+
+
+@router.get("/health", summary="Liveness: the process answers")
+async def health():
+    return {"status": "ok"}
+
+
+@router.get("/ready", summary="Readiness: a policy set is loaded", responses={503: ERROR_RESPONSES[503]})
+async def ready(request: Request):
+    if request.app.state.holder.current is None:
+        return _no_policy()
+    return {"status": "ready"}

@@ -1,0 +1,19 @@
+"""Server settings, from `PDP_*` environment variables (pydantic-settings)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PDP_", extra="ignore")
+
+    policy_dir: Path = Field(default=Path("policies"), description="the policy set directory to serve")
+    host: str = "127.0.0.1"
+    port: int = Field(default=8181, ge=1, le=65535)
+    workers: int = Field(default=1, ge=1, le=64)
+    max_body_bytes: int = Field(default=1_000_000, ge=1_024, description="largest request body accepted")
+    max_batch: int = Field(default=1_000, ge=1, description="most requests in one batch call")
