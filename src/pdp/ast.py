@@ -148,6 +148,7 @@ class Header:
     version: str | None = None
     effective: str | None = None
     title: str | None = None
+    model: str = "data_use"  # what the requests are about: "data_use" or "authzen"
     span: Span = _span()
 
 

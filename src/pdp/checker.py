@@ -19,13 +19,15 @@ from .errors import Diagnostic, did_you_mean, suggest
 from .source import NO_SPAN, Span
 
 CLAUSE_KEYWORDS = frozenset({"cite", "to", "for", "of", "when", "unless", "oblige", "allow", "deny", "policy", "lookup"})
-LOOKUP_ROOTS = ("recipient", "data_subject", "requester")
+MODELS = ("data_use", "authzen")
+LOOKUP_ROOTS = {"data_use": ("recipient", "data_subject", "requester"), "authzen": ("subject", "resource")}
 
 
 @dataclass(frozen=True)
 class CheckContext:
     vocabulary: tx.Vocabulary
     schema: dict[str, sch.Type]  # request roots and "data"
+    model: str = "data_use"
 
 
 def check_policy_set(files: list[ast.PolicyFile], ctx: CheckContext) -> list[Diagnostic]:
@@ -57,6 +59,9 @@ def _check_headers(files: list[ast.PolicyFile]) -> list[Diagnostic]:
         out.append(Diagnostic("duplicate-header", "a policy set has exactly one `policy` header", extra.span,
                               f"the first is at {headers[0].span}"))
     for header in headers:
+        if header.model not in MODELS:
+            out.append(Diagnostic("bad-model", f"unknown model `{header.model}`", header.span,
+                                  did_you_mean(header.model, MODELS) or "models: `data_use` (the default), `authzen`"))
         if header.effective:
             try:
                 dt.date.fromisoformat(header.effective)
@@ -71,9 +76,10 @@ def _check_headers(files: list[ast.PolicyFile]) -> list[Diagnostic]:
 
 def _check_lookup(lookup: ast.Lookup, ctx: CheckContext) -> list[Diagnostic]:
     out = []
-    if lookup.root not in LOOKUP_ROOTS:
+    roots = LOOKUP_ROOTS.get(ctx.model, ())
+    if lookup.root not in roots:
         out.append(Diagnostic("bad-lookup", f"`{lookup.root}` cannot be looked up", lookup.span,
-                              did_you_mean(lookup.root, LOOKUP_ROOTS) or f"lookups fill in {', '.join(LOOKUP_ROOTS)}"))
+                              did_you_mean(lookup.root, roots) or f"lookups fill in {', '.join(roots)}"))
         return out
     if lookup.source.parts[0] != "data":
         out.append(Diagnostic("bad-lookup", "a lookup reads from the policy data (`data.<file>`)", lookup.source.span,
@@ -100,6 +106,11 @@ def check_rule(rule: ast.Rule, ctx: CheckContext) -> list[Diagnostic]:
     if not rule.cite:
         out.append(Diagnostic("no-citation", f"the rule `{rule.id}` cites no clause", rule.id_span,
                               'add `cite "§..."` so every decision can be traced to the policy text', "warning"))
+    if ctx.model == "authzen":
+        for keys, word in ((rule.purposes, "purposes (`for`)"), (rule.categories, "data categories (`of`)")):
+            if keys:
+                out.append(Diagnostic("not-in-model", f"an AuthZEN policy set has no {word}", keys[0].span,
+                                      "target actions with `to`, and test the subject and resource in `when`"))
     for keys, kind in ((rule.actions, tx.ACTION), (rule.purposes, tx.PURPOSE), (rule.categories, tx.CATEGORY)):
         for key in keys:
             out += _check_key(key.name, kind, key.span, ctx)

@@ -283,6 +283,9 @@ class _Builder(Transformer):
     def title(self, meta, children):
         return {"title": self._string(children[0])}
 
+    def model(self, meta, children):
+        return {"model": str(children[0])}
+
     def lookup(self, meta, children):
         root, source, *rest = children
         wins = rest[0] if rest else ()

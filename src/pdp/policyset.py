@@ -16,8 +16,9 @@ from . import schema as sch
 from . import taxonomy as tx
 from .checker import CheckContext, check_policy_set
 from .compiler import CompiledRule, Obligation, RuleIndex, RuleScan, compile_rules
-from .decision import Outcome, Reason, evaluate
-from .errors import Diagnostic, PolicyError
+from .authzen import check_evaluation, rename_fields, to_data_use_request
+from .decision import DEFAULT_DENY, Outcome, Reason, evaluate
+from .errors import Diagnostic, PolicyError, RequestError, suggest
 from .parser import parse_policy
 from .request import apply_lookups, check_request
 from .source import Span
@@ -83,6 +84,7 @@ class PolicySet:
         self.version = header.version
         self.effective = header.effective
         self.title = header.title
+        self.model = header.model
         self.rules = rules
         self.vocabulary = vocabulary
         self.data = data
@@ -101,6 +103,9 @@ class PolicySet:
 
     def outcome(self, request: dict) -> Outcome:
         """The decision without its id: what tests and comparisons use."""
+        if self.model == "authzen":
+            check_evaluation(request)
+            return self._authzen_outcome(request)
         check_request(request, self.vocabulary)
         env = apply_lookups(request, self._lookups) if self._lookups else request
         return evaluate(self._candidates, request["action"], request["purpose"], request["data_categories"], env)
@@ -112,6 +117,31 @@ class PolicySet:
 
     def decide_many(self, requests: list[dict]) -> list[Decision]:
         return [self.decide(r) for r in requests]
+
+    def decide_authzen(self, request: dict) -> Decision:
+        """Decide an AuthZEN Access Evaluation. Raises RequestError naming AuthZEN fields."""
+        check_evaluation(request)
+        if self.model != "authzen":
+            try:
+                return self.decide(to_data_use_request(request))
+            except RequestError as error:
+                raise rename_fields(error) from None
+        outcome = self._authzen_outcome(request)
+        return Decision(outcome.decision, outcome.reasons, outcome.obligations, self._policy_info, uuid.uuid4().hex)
+
+    def _authzen_outcome(self, request: dict) -> Outcome:
+        action = request["action"]["name"]
+        if action not in self.vocabulary.actions:
+            # A typo must not pass for a considered deny: say what was meant.
+            close = suggest(action, self.vocabulary.actions)
+            hint = f"; did you mean {' or '.join(close)}?" if close else ""
+            return Outcome("deny", (Reason("unknown.action", "deny", None, f"unknown action `{action}`{hint}"),))
+        env = apply_lookups(request, self._lookups) if self._lookups else request
+        outcome = evaluate(self._candidates, action, "", ("",), env)
+        if outcome.reasons and outcome.reasons[0].rule == DEFAULT_DENY:
+            reason = Reason(DEFAULT_DENY, "deny", None, f"no rule allows `{action}` on this resource")
+            return Outcome("deny", (reason,))
+        return outcome
 
 
 def build(sources: Sources, index: bool = True, directory=None) -> PolicySet:
@@ -136,7 +166,9 @@ def build(sources: Sources, index: bool = True, directory=None) -> PolicySet:
         except YamlSyntaxError as error:
             diagnostics.append(Diagnostic("data", error.message, error.span))
 
-    schema = sch.request_schema(vocabulary.consent_topics)
+    headers = [h for f in files for h in f.headers]
+    model = headers[0].model if headers else "data_use"
+    schema = sch.authzen_schema() if model == "authzen" else sch.request_schema(vocabulary.consent_topics)
     for dotted, typ in declared_attributes.items():
         schema = sch.with_attribute(schema, dotted, typ)
     schema["data"] = sch.type_of_value(data)
@@ -150,7 +182,7 @@ def build(sources: Sources, index: bool = True, directory=None) -> PolicySet:
             schema[lookup.root] = sch.Type("map", fields=tuple(own.items()) + extra)
             lookups.append((lookup.root, register, frozenset(lookup.request_wins)))
 
-    diagnostics += check_policy_set(files, CheckContext(vocabulary, schema))
+    diagnostics += check_policy_set(files, CheckContext(vocabulary, schema, model))
     errors = [d for d in diagnostics if d.severity == "error"]
     if errors:
         raise PolicyError(diagnostics, sources.texts())

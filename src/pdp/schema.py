@@ -138,3 +138,14 @@ def register_record_type(register: dict) -> Type:
                     t = ANY
                 fields[str(name)] = t
     return Type("map", fields=tuple(fields.items()))
+
+
+def authzen_schema() -> dict[str, Type]:
+    """The attributes of an AuthZEN Access Evaluation request (any subject, action, resource)."""
+    open_map = Type("map", values=ANY)
+    return {
+        "subject": map_of(type=STRING, id=STRING, properties=open_map),
+        "action": map_of(name=vocab(tx.ACTION), properties=open_map),
+        "resource": map_of(type=STRING, id=STRING, properties=open_map),
+        "context": open_map,
+    }

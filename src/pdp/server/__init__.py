@@ -8,6 +8,8 @@ from fastapi import FastAPI, Request
 
 from .body import BodyError
 from .errors import error_response, install_error_handlers
+from .authzen_routes import router as authzen_router
+from .request_id import RequestIdMiddleware
 from .routes import router
 from .settings import Settings
 from .state import PolicyHolder
@@ -33,6 +35,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return error_response(exc.status, "bad_request", [{"field": exc.field, "message": exc.message}])
 
     app.include_router(router)
+    app.include_router(authzen_router)
+    app.add_middleware(RequestIdMiddleware)
     return app
 
 
