@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
+from fastapi.responses import Response
 
 from .body import BodyError
 from .errors import error_response, install_error_handlers
+from .admin import router as admin_router
 from .authzen_routes import router as authzen_router
+from .metrics import Metrics
+from .reload import watch
 from .request_id import RequestIdMiddleware
 from .routes import router
 from .settings import Settings
@@ -18,24 +24,40 @@ from .state import PolicyHolder
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     holder = PolicyHolder(settings.policy_dir)
+    metrics = Metrics()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        holder.reload()
+        if holder.reload():
+            metrics.reloads.inc()
+            metrics.rules.set(len(holder.current.rules))
+        stop = asyncio.Event()
+        watcher = asyncio.create_task(watch(app, stop, settings.reload_debounce_ms)) if settings.reload else None
         yield
+        stop.set()
+        if watcher is not None:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await watcher
 
     app = FastAPI(title="pdp decision API", version="1", lifespan=lifespan,
                   description="Decisions on the use of personal data: allow or deny, with the rules and clauses that decided.")
     app.state.settings = settings
     app.state.holder = holder
+    app.state.metrics = metrics
     install_error_handlers(app)
 
     @app.exception_handler(BodyError)
     async def body_error(_: Request, exc: BodyError):
         return error_response(exc.status, "bad_request", [{"field": exc.field, "message": exc.message}])
 
+    @app.get("/metrics", summary="Prometheus metrics", response_class=Response)
+    async def prometheus():
+        return Response(metrics.render(), media_type=metrics.content_type)
+
     app.include_router(router)
     app.include_router(authzen_router)
+    app.include_router(admin_router)
     app.add_middleware(RequestIdMiddleware)
     return app
 

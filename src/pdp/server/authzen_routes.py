@@ -8,6 +8,8 @@ its context instead of failing the batch.
 
 from __future__ import annotations
 
+import time
+
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
@@ -31,8 +33,10 @@ def _context(decision) -> dict:
     }
 
 
-def _evaluate(policy_set, body: dict, with_context: bool) -> dict:
-    decision = policy_set.decide_authzen(body)
+def _evaluate(app, body: dict, with_context: bool) -> dict:
+    started = time.perf_counter()
+    decision = app.state.holder.current.decide_authzen(body)
+    app.state.metrics.decided(decision.decision, time.perf_counter() - started)
     out = {"decision": decision.allowed}
     if with_context:
         out["context"] = _context(decision)
@@ -59,7 +63,7 @@ async def evaluation(request: Request):
     if holder.current is None:
         return error_response(503, "not_ready", [{"field": "policy", "message": "no policy set is loaded"}])
     try:
-        return JSONResponse(_evaluate(holder.current, body, with_context=True))
+        return JSONResponse(_evaluate(request.app, body, with_context=True))
     except RequestError as error:
         return _bad(error)
 
@@ -74,7 +78,7 @@ async def evaluations(request: Request):
     if items is None or items == []:
         # Without items the request is a single evaluation (AuthZEN 1.0, 7.1).
         try:
-            return JSONResponse(_evaluate(holder.current, body, with_context=True))
+            return JSONResponse(_evaluate(request.app, body, with_context=True))
         except RequestError as error:
             return _bad(error)
     if not isinstance(items, list):
@@ -97,7 +101,7 @@ async def evaluations(request: Request):
             continue
         merged = {**defaults, **{k: item[k] for k in _PARTS if k in item}}
         try:
-            result = _evaluate(holder.current, merged, with_context)
+            result = _evaluate(request.app, merged, with_context)
         except RequestError as error:
             result = {"decision": False, "context": {"code": "400", "reason": str(error), "errors": error.errors}}
         results.append(result)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 
 from fastapi import APIRouter, Request
@@ -36,15 +37,20 @@ def _inline_refs(schema: dict) -> dict:
 _REQUEST_SCHEMA = _inline_refs(DecisionRequest.model_json_schema())
 
 
-def _decision_body(holder, request: dict) -> dict:
+def _decision_body(holder, request: dict, metrics) -> dict:
     """One decision as JSON, failing closed on anything unforeseen."""
     policy_set = holder.current
+    started = time.perf_counter()
     try:
-        return policy_set.decide(request).to_dict()
+        body = policy_set.decide(request).to_dict()
+        metrics.decided(body["decision"], time.perf_counter() - started)
+        return body
     except RequestError:
+        metrics.bad_requests.inc()
         raise
     except Exception as error:  # an engine fault must never allow, nor answer 500
         log.exception("internal error while deciding")
+        metrics.decided("deny", time.perf_counter() - started)
         return {
             "decision": "deny",
             "reasons": [{"rule": "internal.error", "effect": "error", "cite": None,
@@ -67,7 +73,7 @@ async def decide(request: Request):
     if holder.current is None:
         return _no_policy()
     try:
-        return JSONResponse(_decision_body(holder, body))
+        return JSONResponse(_decision_body(holder, body, request.app.state.metrics))
     except RequestError as error:
         return error_response(422, "bad_request", error.errors)
 
@@ -90,7 +96,7 @@ async def decide_batch(request: Request):
     decisions = []
     for item in items:
         try:
-            decisions.append(_decision_body(holder, item))
+            decisions.append(_decision_body(holder, item, request.app.state.metrics))
         except RequestError as error:
             decisions.append({"error": "bad_request", "detail": error.errors})
     return JSONResponse({"decisions": decisions})

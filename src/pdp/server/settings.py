@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -17,3 +17,6 @@ class Settings(BaseSettings):
     workers: int = Field(default=1, ge=1, le=64)
     max_body_bytes: int = Field(default=1_000_000, ge=1_024, description="largest request body accepted")
     max_batch: int = Field(default=1_000, ge=1, description="most requests in one batch call")
+    admin_token: SecretStr | None = Field(default=None, description="bearer token for the admin endpoints")
+    reload: bool = Field(default=True, description="watch the policy directory and reload on change")
+    reload_debounce_ms: int = Field(default=200, ge=10)

@@ -41,7 +41,7 @@ class PolicyHolder:
             try:
                 fresh = load(self.directory)
             except PolicyError as error:
-                self.last_failure = LoadFailure(_now(), [d.to_dict() for d in error.diagnostics])
+                self.last_failure = LoadFailure(_now(), [d.to_dict() for d in error.diagnostics if d.severity == "error"])
                 return False
             self.current, self.loaded_at = fresh, _now()
             self.last_failure = None

@@ -1,0 +1,37 @@
+"""Prometheus metrics of one server process (`GET /metrics`).
+
+Each app gets its own registry, so several apps in one process (tests) do
+not collide. With `--workers N` every worker counts its own decisions; scrape
+each, or run one worker per replica behind the load balancer.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+# Decision latency is microseconds to a millisecond or so; the default buckets start at 5 ms.
+_BUCKETS = (0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5)
+
+
+class Metrics:
+    content_type = CONTENT_TYPE_LATEST
+
+    def __init__(self):
+        self.registry = CollectorRegistry()
+        decisions = Counter("pdp_decisions", "Decisions made, by result", ["decision"], registry=self.registry)
+        self.allowed, self.denied = decisions.labels("allow"), decisions.labels("deny")
+        self.bad_requests = Counter("pdp_bad_requests", "Requests refused as malformed or unknown", registry=self.registry)
+        self.latency = Histogram("pdp_decision_seconds", "Time to decide one request, in the engine",
+                                 buckets=_BUCKETS, registry=self.registry)
+        self.reloads = Counter("pdp_policy_reloads", "Policy sets loaded and swapped in", registry=self.registry)
+        self.reload_failures = Counter("pdp_policy_reload_failures", "Policy reloads refused (errors in the new set)",
+                                       registry=self.registry)
+        self.rules = Gauge("pdp_policy_rules", "Rules in the policy set in service", registry=self.registry)
+
+    def decided(self, decision: str, seconds: float) -> None:
+        (self.allowed if decision == "allow" else self.denied).inc()
+        self.latency.observe(seconds)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
