@@ -11,10 +11,9 @@ from __future__ import annotations
 import time
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
 
 from ..errors import RequestError
-from .body import BodyError, read_json_object
+from .body import BodyError, FastJSONResponse, read_json_object
 from .errors import ERROR_RESPONSES, error_response
 
 router = APIRouter(tags=["AuthZEN"])
@@ -63,7 +62,7 @@ async def evaluation(request: Request):
     if holder.current is None:
         return error_response(503, "not_ready", [{"field": "policy", "message": "no policy set is loaded"}])
     try:
-        return JSONResponse(_evaluate(request.app, body, with_context=True))
+        return FastJSONResponse(_evaluate(request.app, body, with_context=True))
     except RequestError as error:
         return _bad(error)
 
@@ -78,7 +77,7 @@ async def evaluations(request: Request):
     if items is None or items == []:
         # Without items the request is a single evaluation (AuthZEN 1.0, 7.1).
         try:
-            return JSONResponse(_evaluate(request.app, body, with_context=True))
+            return FastJSONResponse(_evaluate(request.app, body, with_context=True))
         except RequestError as error:
             return _bad(error)
     if not isinstance(items, list):
@@ -108,7 +107,7 @@ async def evaluations(request: Request):
         if (semantic == "deny_on_first_deny" and not result["decision"]) or \
            (semantic == "permit_on_first_permit" and result["decision"]):
             break
-    return JSONResponse({"evaluations": results})
+    return FastJSONResponse({"evaluations": results})
 
 
 @router.get("/.well-known/authzen-configuration", summary="AuthZEN: PDP metadata")

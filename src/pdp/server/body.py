@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
-
+import orjson
 from fastapi import Request
+from fastapi.responses import Response
 
 
 class BodyError(Exception):
@@ -29,10 +29,18 @@ async def read_json_object(request: Request, max_bytes: int) -> dict:
     if not raw.strip():
         raise BodyError(400, "the body is empty: send a JSON object")
     try:
-        value = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        where = f" at line {error.lineno} column {error.colno}" if isinstance(error, json.JSONDecodeError) else ""
-        raise BodyError(400, f"the body is not valid JSON{where}") from None
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError as error:
+        raise BodyError(400, f"the body is not valid JSON: {error.msg} at line {error.lineno} column {error.colno}") from None
     if not isinstance(value, dict):
         raise BodyError(400, "the body must be a JSON object")
     return value
+
+
+class FastJSONResponse(Response):
+    """JSON rendered by orjson: the response encoder is a visible share of a decision's cost."""
+
+    media_type = "application/json"
+
+    def render(self, content) -> bytes:
+        return orjson.dumps(content)

@@ -7,11 +7,10 @@ import time
 import uuid
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
 
 from ..errors import RequestError
 from ..request import DecisionRequest
-from .body import read_json_object
+from .body import FastJSONResponse, read_json_object
 from .errors import ERROR_RESPONSES, error_response
 
 log = logging.getLogger("pdp.server")
@@ -73,7 +72,7 @@ async def decide(request: Request):
     if holder.current is None:
         return _no_policy()
     try:
-        return JSONResponse(_decision_body(holder, body, request.app.state.metrics))
+        return FastJSONResponse(_decision_body(holder, body, request.app.state.metrics))
     except RequestError as error:
         return error_response(422, "bad_request", error.errors)
 
@@ -99,7 +98,7 @@ async def decide_batch(request: Request):
             decisions.append(_decision_body(holder, item, request.app.state.metrics))
         except RequestError as error:
             decisions.append({"error": "bad_request", "detail": error.errors})
-    return JSONResponse({"decisions": decisions})
+    return FastJSONResponse({"decisions": decisions})
 
 
 @router.get("/v1/policies", summary="The policy set in service")
