@@ -248,6 +248,26 @@ def _member(expr: ast.Member, data: dict) -> Test:
 def _under(expr: ast.Under, data: dict) -> Test:
     left = compile_value(expr.left, data)
     right = compile_value(expr.right, data)
+    constant = _literal_keys(expr.right)
+    if constant is not None:
+        # The usual shape, `purpose under "marketing"`: remember the answer per key.
+        # Keys come from a finite vocabulary; the memo is capped all the same.
+        memo: dict[str, bool] = {}
+
+        def under_constant(env):
+            a = left(env)
+            if a is MISSING:
+                return None
+            found = memo.get(a) if type(a) is str else None
+            if found is None:
+                if not isinstance(a, str):
+                    raise EvaluationError(f"`under` needs a taxonomy key, got {a!r}")
+                found = any(a == k or a.startswith(k + ".") for k in constant)
+                if len(memo) < 4096:
+                    memo[a] = found
+            return found
+
+        return under_constant
 
     def under(env):
         a = left(env)
@@ -262,6 +282,14 @@ def _under(expr: ast.Under, data: dict) -> Test:
         return any(a == k or a.startswith(k + ".") for k in keys)
 
     return under
+
+
+def _literal_keys(expr: ast.Expr) -> tuple[str, ...] | None:
+    if isinstance(expr, ast.Literal) and isinstance(expr.value, str):
+        return (expr.value,)
+    if isinstance(expr, ast.ListLiteral) and all(isinstance(i, ast.Literal) and isinstance(i.value, str) for i in expr.items):
+        return tuple(i.value for i in expr.items)
+    return None
 
 
 def compile_rule_test(when: tuple[ast.Expr, ...], unless: tuple[ast.Expr, ...], data: dict) -> Callable[[dict], bool]:
