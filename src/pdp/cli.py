@@ -80,11 +80,9 @@ def cmd_test(args) -> int:
         print(error, file=sys.stderr)
         return EXIT_FAIL
     if args.format == "json":
-        print(render_json(results))
+        print(render_json(results, errors))
     else:
-        print(render_text(results))
-    for error in errors:
-        print(error, file=sys.stderr)
+        print(render_text(results, errors))
     failed = errors or any(not r.passed for r in results)
     return EXIT_FAIL if failed else EXIT_OK
 
