@@ -180,6 +180,8 @@ class DecisionLog:
             raise ValueError(f"`synchronous` must be one of {', '.join(SYNCHRONOUS)}, got `{synchronous}`")
         if not isinstance(retention_days, int) or retention_days < 1:
             raise ValueError(f"`retention_days` must be a whole number of days >= 1, got `{retention_days}`")
+        if isinstance(mask, str):
+            raise ValueError("`mask` is a list of dotted paths, not one string")
         self.path = Path(path)
         self.mask = tuple(mask)
         for entry in self.mask:

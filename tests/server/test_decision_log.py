@@ -1,0 +1,361 @@
+"""The decision log: round trip, privacy treatment, retention, durability, concurrency."""
+
+import copy
+import datetime as dt
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import threading
+import uuid
+
+import pytest
+
+from pdp.server.decision_log import MASKED, DecisionLog, pseudonym
+
+KEY = b"k" * 32
+T0 = dt.datetime(2026, 3, 1, 12, 0, 0, tzinfo=dt.timezone.utc)
+SECRET_ID = "u-zz-4711-secret-subject"
+
+
+class Clock:
+    def __init__(self, now: dt.datetime = T0):
+        self.now = now
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+    def advance(self, **delta) -> None:
+        self.now += dt.timedelta(**delta)
+
+
+def request(**overrides) -> dict:
+    base = {"action": "share", "purpose": "essential.service.payment_processing",
+            "data_categories": ["user.contact.email"],
+            "data_subject": {"id": "u-1029", "age": 34, "country": "IN", "consent": {"marketing": False}},
+            "recipient": {"id": "payments-co", "type": "service_provider"}, "context": {"note": "ticket 42"}}
+    base.update(overrides)
+    return base
+
+
+def response(decision: str = "allow", rules=("ops",), decision_id: str | None = None) -> dict:
+    return {
+        "decision": decision,
+        "reasons": [{"rule": r, "effect": decision, "cite": "§2.1", "message": "m"} for r in rules],
+        "obligations": [],
+        "policy": {"name": "cx-one-go", "version": "2026-11-24", "digest": "sha256:abc"},
+        "decision_id": decision_id or uuid.uuid4().hex,
+    }
+
+
+def authzen(subject_id: str = SECRET_ID, type_: str = "personal_data") -> dict:
+    return {
+        "subject": {"type": "service", "id": "billing-service"},
+        "action": {"name": "use", "properties": {"purpose": "analytics.reporting"}},
+        "resource": {"type": type_, "id": subject_id,
+                     "properties": {"data_categories": ["user.behavior"],
+                                    "data_subject": {"id": subject_id, "age": 40}}},
+        "context": {"destination_country": "US"},
+    }
+
+
+@pytest.fixture
+def clock():
+    return Clock()
+
+
+@pytest.fixture
+def dlog(tmp_path, clock):
+    with DecisionLog(tmp_path / "audit" / "decisions.db", pseudonym_key=KEY, clock=clock) as log:
+        yield log
+
+
+# -- round trip ---------------------------------------------------------------
+
+def test_append_then_query_round_trip(dlog, clock, tmp_path):
+    assert (tmp_path / "audit" / "decisions.db").exists()  # parent directory made
+    resp = response("deny", rules=("children.under_18", "sales.never"))
+    dlog.append(request(), resp, endpoint="/v1/decide/batch")
+    [row] = dlog.query()
+    assert row == {
+        "decision_id": resp["decision_id"], "time": "2026-03-01T12:00:00.000000Z", "endpoint": "/v1/decide/batch",
+        "decision": "deny", "rules": ["children.under_18", "sales.never"], "policy_digest": "sha256:abc",
+        "request": {**request(), "data_subject": {**request()["data_subject"], "id": pseudonym(KEY, "u-1029")}},
+    }
+    assert dlog.count() == 1
+
+
+def test_file_is_in_wal_mode(dlog):
+    with sqlite3.connect(dlog.path) as raw:
+        assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_newest_first_and_filters(dlog, clock):
+    ids = []
+    for decision in ["allow", "deny", "allow", "deny", "allow"]:
+        resp = response(decision)
+        ids.append(resp["decision_id"])
+        dlog.append(request(), resp)
+        clock.advance(minutes=10)
+    assert [r["decision_id"] for r in dlog.query()] == ids[::-1]
+    assert [r["decision_id"] for r in dlog.query(decision="deny")] == [ids[3], ids[1]]
+    assert [r["decision_id"] for r in dlog.query(limit=2)] == [ids[4], ids[3]]
+    assert dlog.query(limit=0) == []
+    # since is inclusive, until exclusive; offsets and "Z" are understood
+    assert [r["decision_id"] for r in dlog.query(since="2026-03-01T12:10:00Z", until="2026-03-01T12:30:00+00:00")] \
+        == [ids[2], ids[1]]
+    assert [r["decision_id"] for r in dlog.query(since="2026-03-01T13:20:00+01:00")] == [ids[4], ids[3], ids[2]]
+    assert [r["decision_id"] for r in dlog.query(decision_id=ids[2])] == [ids[2]]
+    assert dlog.query(decision_id="nope") == []
+    assert dlog.query(decision="allow", until="2026-03-01T12:10:00Z")[0]["decision_id"] == ids[0]
+
+
+def test_same_time_keeps_insertion_order(dlog):
+    ids = [response()["decision_id"] for _ in range(3)]
+    for i in ids:
+        dlog.append(request(), response(decision_id=i))
+    assert [r["decision_id"] for r in dlog.query()] == ids[::-1]
+
+
+def test_bad_arguments_are_refused(tmp_path, dlog):
+    with pytest.raises(ValueError, match="pseudonym_key"):
+        DecisionLog(tmp_path / "x.db", pseudonym_key=b"short")
+    with pytest.raises(ValueError, match="synchronous"):
+        DecisionLog(tmp_path / "x.db", pseudonym_key=KEY, synchronous="OFF")
+    with pytest.raises(ValueError, match="mask path"):
+        DecisionLog(tmp_path / "x.db", pseudonym_key=KEY, mask=["context..note"])
+    with pytest.raises(ValueError, match="mask"):
+        DecisionLog(tmp_path / "x.db", pseudonym_key=KEY, mask="context.note")
+    with pytest.raises(ValueError, match="decision_id"):
+        dlog.append(request(), {"decision": "allow"})
+    with pytest.raises(ValueError, match="since"):
+        dlog.query(since="yesterday")
+    resp = response()
+    dlog.append(request(), resp)
+    with pytest.raises(sqlite3.IntegrityError):
+        dlog.append(request(), resp)
+    assert dlog.count() == 1
+
+
+def test_rows_outlive_the_object(tmp_path):
+    path = tmp_path / "d.db"
+    log = DecisionLog(path, pseudonym_key=KEY)
+    resp = response()
+    log.append(request(), resp)
+    log.close()
+    log.close()  # idempotent
+    with pytest.raises(ValueError, match="closed"):
+        log.count()
+    with DecisionLog(path, pseudonym_key=KEY) as again:
+        assert [r["decision_id"] for r in again.query()] == [resp["decision_id"]]
+
+
+# -- privacy -------------------------------------------------------------------
+
+def _raw_bytes(path) -> bytes:
+    return b"".join(p.read_bytes() for p in path.parent.iterdir() if p.name.startswith(path.name))
+
+
+def test_subject_id_never_reaches_the_disk(dlog):
+    dlog.append(request(data_subject={"id": SECRET_ID, "age": 12}), response())
+    dlog.append(authzen(), response(), endpoint="/access/v1/evaluation")
+    dlog.append({"evaluations": [authzen()], "subject": {"type": "service", "id": "s"}}, response(),
+                endpoint="/access/v1/evaluations")
+    files = [p.name for p in dlog.path.parent.iterdir()]
+    assert "decisions.db-wal" in files  # the rows are in the WAL now: read it too
+    raw = _raw_bytes(dlog.path)
+    assert SECRET_ID.encode() not in raw
+    assert pseudonym(KEY, SECRET_ID).encode() in raw  # the bytes read do hold the rows
+    dlog.close()  # checkpoints the WAL into the main file
+    assert SECRET_ID.encode() not in _raw_bytes(dlog.path)
+
+
+def test_same_id_same_pseudonym_other_key_other_pseudonym(tmp_path, dlog):
+    dlog.append(request(data_subject={"id": SECRET_ID}), response())
+    dlog.append(authzen(), response(), endpoint="/access/v1/evaluation")
+    native, az = dlog.query()[::-1]
+    p = native["request"]["data_subject"]["id"]
+    assert p.startswith("hmac:") and len(p) == len("hmac:") + 64
+    assert az["request"]["resource"]["id"] == p
+    assert az["request"]["resource"]["properties"]["data_subject"]["id"] == p
+    with DecisionLog(tmp_path / "other.db", pseudonym_key=b"x" * 32) as other:
+        other.append(request(data_subject={"id": SECRET_ID}), response())
+        q = other.query()[0]["request"]["data_subject"]["id"]
+    assert q.startswith("hmac:") and q != p
+    dlog.append(request(data_subject={"id": "u-other"}), response())
+    assert dlog.query()[0]["request"]["data_subject"]["id"] not in (p, q)
+
+
+def test_resource_id_of_other_resources_is_kept(dlog):
+    doc = {"subject": {"type": "user", "id": "alice"}, "action": {"name": "can_read"},
+           "resource": {"type": "document", "id": "doc-7", "properties": {"owner": "bob"}}}
+    dlog.append(doc, response(), endpoint="/access/v1/evaluation")
+    assert dlog.query()[0]["request"] == doc
+
+
+def test_masking_and_callers_dicts_untouched(tmp_path):
+    mask = ["data_subject.age", "context.note", "data_subject.consent.marketing",
+            "resource.properties.data_subject.age", "recipient.missing.path"]
+    with DecisionLog(tmp_path / "m.db", pseudonym_key=KEY, mask=mask) as log:
+        req, resp = request(), response()
+        az = authzen()
+        before, before_resp, before_az = copy.deepcopy(req), copy.deepcopy(resp), copy.deepcopy(az)
+        log.append(req, resp)
+        log.append(az, response(), endpoint="/access/v1/evaluation")
+        assert (req, resp, az) == (before, before_resp, before_az)
+        az_row, native_row = log.query()
+    stored = native_row["request"]
+    assert stored["data_subject"]["age"] == MASKED and stored["context"]["note"] == MASKED
+    assert stored["data_subject"]["consent"] == {"marketing": MASKED}
+    assert stored["data_subject"]["country"] == "IN"  # not listed, kept
+    assert "missing" not in stored["recipient"]  # a path that is absent is not invented
+    assert az_row["request"]["resource"]["properties"]["data_subject"]["age"] == MASKED
+
+
+# -- retention -----------------------------------------------------------------
+
+def test_retention_deletes_only_old_rows(tmp_path, clock):
+    with DecisionLog(tmp_path / "r.db", pseudonym_key=KEY, retention_days=30, clock=clock) as log:
+        old, mid = response(decision_id="old"), response(decision_id="mid")
+        log.append(request(), old)                       # at T0
+        clock.advance(days=20)
+        log.append(request(), mid)                       # at T0 + 20 d
+        clock.advance(days=15)                           # T0 + 35 d: cutoff T0 + 5 d
+        assert log.enforce_retention() == 1
+        assert [r["decision_id"] for r in log.query()] == ["mid"]
+        clock.advance(days=15)                           # T0 + 50 d: cutoff is exactly mid's time
+        assert log.enforce_retention() == 0              # strictly older only
+        clock.advance(microseconds=1)
+        assert log.enforce_retention() == 1
+        assert log.count() == 0
+
+
+class CountingLog(DecisionLog):
+    runs = 0
+
+    def enforce_retention(self) -> int:
+        self.runs += 1
+        return super().enforce_retention()
+
+
+def test_append_enforces_retention_at_most_hourly(tmp_path, clock):
+    with CountingLog(tmp_path / "h.db", pseudonym_key=KEY, retention_days=1, clock=clock) as log:
+        log.append(request(), response(decision_id="a"))   # first append checks
+        assert log.runs == 1
+        clock.advance(minutes=59)
+        log.append(request(), response(decision_id="b"))
+        assert log.runs == 1
+        clock.advance(days=1, minutes=30)                  # a and b are now older than a day
+        log.append(request(), response(decision_id="c"))
+        assert log.runs == 2
+        assert [r["decision_id"] for r in log.query()] == ["c"]
+
+
+# -- durability and concurrency ------------------------------------------------
+
+CHILD = textwrap.dedent("""
+    import sys, uuid
+    from pdp.server.decision_log import DecisionLog
+    log = DecisionLog(sys.argv[1], pseudonym_key=b"k" * 32, synchronous=sys.argv[2])
+    i = 0
+    while True:
+        did = uuid.uuid4().hex
+        log.append({"action": "use", "purpose": "analytics", "data_categories": ["user"],
+                    "data_subject": {"id": f"u-{i}"}},
+                   {"decision": "allow" if i % 2 else "deny", "reasons": [{"rule": "r"}],
+                    "obligations": [], "policy": {"digest": "sha256:x"}, "decision_id": did})
+        sys.stdout.write(did + "\\n")  # the acknowledgement: only after append returned
+        sys.stdout.flush()
+        i += 1
+""")
+
+
+def _watchdog(proc: subprocess.Popen, seconds: float = 120) -> threading.Timer:
+    """Kill a hung child so that the test fails instead of hanging (not a timing assertion)."""
+    timer = threading.Timer(seconds, proc.kill)
+    timer.daemon = True
+    timer.start()
+    return timer
+
+
+@pytest.mark.parametrize("synchronous", ["NORMAL", "FULL"])
+def test_acknowledged_decisions_survive_kill_9(tmp_path, synchronous):
+    path = tmp_path / "kill.db"
+    n = 200
+    proc = subprocess.Popen([sys.executable, "-c", CHILD, str(path), synchronous],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    timer = _watchdog(proc)
+    acked: list[str] = []
+    try:
+        while len(acked) < n + 100:  # the 200, then a little of the endless loop
+            line = proc.stdout.readline()
+            if not line:
+                pytest.fail(f"the writer stopped early: {proc.stderr.read()}")
+            acked.append(line.strip())
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        # lines already in the pipe were acknowledged too; a torn last line was not
+        acked += [line for line in proc.stdout.read().split("\n")[:-1]]
+    finally:
+        timer.cancel()
+        if proc.poll() is None:
+            proc.kill()
+        proc.stdout.close()
+        proc.stderr.close()
+    assert proc.returncode == -signal.SIGKILL
+    with DecisionLog(path, pseudonym_key=KEY) as log:
+        stored = {r["decision_id"] for r in log.query(limit=10**9)}
+    missing = [i for i in acked if i not in stored]
+    assert not missing, f"{len(missing)} of {len(acked)} acknowledged decisions lost"
+    assert len(stored) >= len(acked)
+
+
+WRITER = textwrap.dedent("""
+    import sys
+    from pdp.server.decision_log import DecisionLog
+    path, tag, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    sys.stdin.readline()  # start together
+    log = DecisionLog(path, pseudonym_key=b"k" * 32)  # both may create the file
+    for i in range(n):
+        log.append({"action": "use", "data_subject": {"id": f"{tag}-{i}"}},
+                   {"decision": "allow", "reasons": [], "policy": {"digest": "d"}, "decision_id": f"{tag}-{i}"})
+    log.close()
+""")
+
+
+def test_two_processes_appending_lose_nothing(tmp_path):
+    path, n = tmp_path / "shared" / "two.db", 500
+    procs = [subprocess.Popen([sys.executable, "-c", WRITER, str(path), tag, str(n)],
+                              stdin=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for tag in ("a", "b")]
+    timers = [_watchdog(p) for p in procs]
+    for p in procs:
+        p.stdin.write("go\n")
+        p.stdin.flush()
+    errors = [p.communicate()[1] for p in procs]
+    for t in timers:
+        t.cancel()
+    assert [p.returncode for p in procs] == [0, 0], errors
+    with DecisionLog(path, pseudonym_key=KEY) as log:
+        assert log.count() == 2 * n
+        stored = {r["decision_id"] for r in log.query(limit=10**9)}
+    assert stored == {f"{tag}-{i}" for tag in ("a", "b") for i in range(n)}
+
+
+def test_threads_sharing_one_log_lose_nothing(dlog):
+    def write(tag):
+        for i in range(100):
+            dlog.append(request(), response(decision_id=f"{tag}-{i}"))
+
+    threads = [threading.Thread(target=write, args=(t,)) for t in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert dlog.count() == 800
+    assert {r["decision_id"] for r in dlog.query(limit=1000)} == {f"{t}-{i}" for t in range(8) for i in range(100)}
+
+
+def test_pseudonym_of_a_number_is_that_of_its_text():
+    assert pseudonym(KEY, 1029) == pseudonym(KEY, "1029")
