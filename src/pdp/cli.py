@@ -15,6 +15,7 @@ from .errors import PolicyError, RequestError
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 DEFAULT_POLICY_DIR = "policies"
+DEFAULT_LOG = "pdp-decisions.db"
 
 
 def _load(directory: str, index: bool = True):
@@ -102,8 +103,15 @@ def cmd_serve(args) -> int:
         return EXIT_USAGE
     # Worker processes build their own app from the environment (pydantic-settings).
     os.environ["PDP_POLICY_DIR"] = str(Path(args.policy_dir).resolve())
+    if args.no_log:
+        os.environ.pop("PDP_LOG_PATH", None)
+    elif args.log:
+        os.environ["PDP_LOG_PATH"] = str(Path(args.log).resolve())
+    else:
+        os.environ.setdefault("PDP_LOG_PATH", str(Path(DEFAULT_LOG).resolve()))
+    logged = os.environ.get("PDP_LOG_PATH")
     print(f"serving {policy_set.name} {policy_set.version} ({len(policy_set.rules)} rules) "
-          f"on http://{args.host}:{args.port}", file=sys.stderr)
+          f"on http://{args.host}:{args.port}; decision log: {logged or 'off'}", file=sys.stderr)
     uvicorn.run("pdp.server:create_app", factory=True, host=args.host, port=args.port, workers=args.workers,
                 log_level=args.log_level)
     return EXIT_OK
@@ -131,6 +139,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8181)
     serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--log", help=f"the decision log (SQLite file); default: $PDP_LOG_PATH or {DEFAULT_LOG}")
+    serve.add_argument("--no-log", action="store_true", help="do not keep a decision log")
     serve.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"))
     serve.set_defaults(func=cmd_serve)
     return parser

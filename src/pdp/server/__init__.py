@@ -12,6 +12,7 @@ from fastapi.responses import Response
 from .body import BodyError
 from .errors import error_response, install_error_handlers
 from .admin import router as admin_router
+from .audit import LogUnavailable, open_log
 from .authzen_routes import router as authzen_router
 from .metrics import Metrics
 from .reload import watch
@@ -28,6 +29,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        app.state.decision_log = open_log(settings)
         if holder.reload():
             metrics.reloads.inc()
             metrics.rules.set(len(holder.current.rules))
@@ -39,12 +41,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await watcher
+        if app.state.decision_log is not None:
+            app.state.decision_log.close()
 
     app = FastAPI(title="pdp decision API", version="1", lifespan=lifespan,
                   description="Decisions on the use of personal data: allow or deny, with the rules and clauses that decided.")
     app.state.settings = settings
     app.state.holder = holder
     app.state.metrics = metrics
+    app.state.decision_log = None  # opened by the lifespan
     install_error_handlers(app)
 
     @app.exception_handler(BodyError)
@@ -54,6 +59,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.get("/metrics", summary="Prometheus metrics", response_class=Response)
     async def prometheus():
         return Response(metrics.render(), media_type=metrics.content_type)
+
+    @app.exception_handler(LogUnavailable)
+    async def log_unavailable(_: Request, exc: LogUnavailable):
+        return error_response(503, "log_unavailable", [{"field": "decision_log",
+                              "message": "the decision could not be recorded, so it is not given; try again"}])
 
     app.include_router(router)
     app.include_router(authzen_router)

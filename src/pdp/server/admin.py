@@ -7,9 +7,10 @@ forgot the setting must not leave reloads and the decision log open.
 from __future__ import annotations
 
 import secrets
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from starlette.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from .errors import ERROR_RESPONSES
@@ -39,3 +40,18 @@ async def reload(request: Request):
         "digest": holder.current.digest if holder.current else None,
         "errors": holder.last_failure.errors if (holder.last_failure and not swapped) else [],
     }
+
+
+@router.get("/decisions", summary="Read the decision log (newest first)")
+async def decisions(request: Request, since: str | None = None, until: str | None = None,
+                    decision: Literal["allow", "deny"] | None = None, decision_id: str | None = None,
+                    limit: Annotated[int, Query(ge=1, le=1000)] = 100):
+    decision_log = request.app.state.decision_log
+    if decision_log is None:
+        raise HTTPException(404, "the decision log is not enabled (set PDP_LOG_PATH)")
+    try:
+        rows = await run_in_threadpool(decision_log.query, since=since, until=until, decision=decision,
+                                       decision_id=decision_id, limit=limit)
+    except ValueError as error:
+        raise HTTPException(422, str(error)) from None
+    return {"decisions": rows}

@@ -13,6 +13,7 @@ import time
 from fastapi import APIRouter, Request
 
 from ..errors import RequestError
+from .audit import record
 from .body import BodyError, FastJSONResponse, read_json_object
 from .errors import ERROR_RESPONSES, error_response
 
@@ -32,10 +33,11 @@ def _context(decision) -> dict:
     }
 
 
-def _evaluate(app, body: dict, with_context: bool) -> dict:
+def _evaluate(app, body: dict, with_context: bool, decided: list) -> dict:
     started = time.perf_counter()
     decision = app.state.holder.current.decide_authzen(body)
     app.state.metrics.decided(decision.decision, time.perf_counter() - started)
+    decided.append((body, decision.to_dict()))
     out = {"decision": decision.allowed}
     if with_context:
         out["context"] = _context(decision)
@@ -61,10 +63,13 @@ async def evaluation(request: Request):
     body = await _read(request)
     if holder.current is None:
         return error_response(503, "not_ready", [{"field": "policy", "message": "no policy set is loaded"}])
+    decided: list = []
     try:
-        return FastJSONResponse(_evaluate(request.app, body, with_context=True))
+        result = _evaluate(request.app, body, True, decided)
     except RequestError as error:
         return _bad(error)
+    await record(request.app, decided, "/access/v1/evaluation")
+    return FastJSONResponse(result)
 
 
 @router.post("/access/v1/evaluations", summary="AuthZEN: many access evaluations", responses=_AUTHZEN_ERRORS)
@@ -76,10 +81,13 @@ async def evaluations(request: Request):
     items = body.get("evaluations")
     if items is None or items == []:
         # Without items the request is a single evaluation (AuthZEN 1.0, 7.1).
+        decided: list = []
         try:
-            return FastJSONResponse(_evaluate(request.app, body, with_context=True))
+            result = _evaluate(request.app, body, True, decided)
         except RequestError as error:
             return _bad(error)
+        await record(request.app, decided, "/access/v1/evaluations")
+        return FastJSONResponse(result)
     if not isinstance(items, list):
         return error_response(400, "bad_request", [{"field": "evaluations", "message": "must be a list"}])
     if len(items) > settings.max_batch:
@@ -93,20 +101,21 @@ async def evaluations(request: Request):
     # pdp extension: batch items carry only `decision` unless the caller asks for the reasons.
     with_context = options.get("include_context") is True
     defaults = {k: body[k] for k in _PARTS if k in body}
-    results = []
+    results, decided = [], []
     for index, item in enumerate(items):
         if not isinstance(item, dict):
             results.append({"decision": False, "context": {"code": "400", "reason": f"evaluations.{index} is not an object"}})
             continue
         merged = {**defaults, **{k: item[k] for k in _PARTS if k in item}}
         try:
-            result = _evaluate(request.app, merged, with_context)
+            result = _evaluate(request.app, merged, with_context, decided)
         except RequestError as error:
             result = {"decision": False, "context": {"code": "400", "reason": str(error), "errors": error.errors}}
         results.append(result)
         if (semantic == "deny_on_first_deny" and not result["decision"]) or \
            (semantic == "permit_on_first_permit" and result["decision"]):
             break
+    await record(request.app, decided, "/access/v1/evaluations")
     return FastJSONResponse({"evaluations": results})
 
 

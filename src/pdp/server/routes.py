@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request
 
 from ..errors import RequestError
 from ..request import DecisionRequest
+from .audit import record
 from .body import FastJSONResponse, read_json_object
 from .errors import ERROR_RESPONSES, error_response
 
@@ -72,9 +73,11 @@ async def decide(request: Request):
     if holder.current is None:
         return _no_policy()
     try:
-        return FastJSONResponse(_decision_body(holder, body, request.app.state.metrics))
+        decision = _decision_body(holder, body, request.app.state.metrics)
     except RequestError as error:
         return error_response(422, "bad_request", error.errors)
+    await record(request.app, [(body, decision)], "/v1/decide")
+    return FastJSONResponse(decision)
 
 
 @router.post("/v1/decide/batch", summary="Decide many requests, answers in the same order", responses=ERROR_RESPONSES,
@@ -92,12 +95,16 @@ async def decide_batch(request: Request):
                               "message": f"{len(items)} requests; at most {settings.max_batch} in one batch"}])
     if holder.current is None:
         return _no_policy()
-    decisions = []
+    decisions, decided = [], []
     for item in items:
         try:
-            decisions.append(_decision_body(holder, item, request.app.state.metrics))
+            decision = _decision_body(holder, item, request.app.state.metrics)
         except RequestError as error:
             decisions.append({"error": "bad_request", "detail": error.errors})
+            continue
+        decisions.append(decision)
+        decided.append((item, decision))
+    await record(request.app, decided, "/v1/decide/batch")
     return FastJSONResponse({"decisions": decisions})
 
 

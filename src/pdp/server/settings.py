@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -20,3 +21,9 @@ class Settings(BaseSettings):
     admin_token: SecretStr | None = Field(default=None, description="bearer token for the admin endpoints")
     reload: bool = Field(default=True, description="watch the policy directory and reload on change")
     reload_debounce_ms: int = Field(default=200, ge=10)
+    log_path: Path | None = Field(default=None, description="the decision log (SQLite); none: decisions are not logged")
+    log_key: SecretStr | None = Field(default=None, description="key for pseudonymising subject ids in the log; "
+                                      "default: a random key kept in <log_path>.key")
+    log_mask: list[str] = Field(default_factory=list, description="attribute paths masked in the log, e.g. data_subject.age")
+    log_retention_days: int = Field(default=365, ge=1)
+    log_synchronous: Literal["NORMAL", "FULL"] = "NORMAL"
