@@ -58,7 +58,7 @@ def test_an_unwritable_log_refuses_to_answer(policy_dir, tmp_path, monkeypatch):
         def broken(*args, **kwargs):
             raise OSError("disk full")
 
-        monkeypatch.setattr(client.app.state.decision_log, "append", broken)
+        monkeypatch.setattr(client.app.state.decision_log.decision_log, "append_many", broken)
         r = client.post("/v1/decide", json=REQUEST)
         assert r.status_code == 503 and r.json()["error"] == "log_unavailable"
 

@@ -50,7 +50,7 @@ async def decisions(request: Request, since: str | None = None, until: str | Non
     if decision_log is None:
         raise HTTPException(404, "the decision log is not enabled (set PDP_LOG_PATH)")
     try:
-        rows = await run_in_threadpool(decision_log.query, since=since, until=until, decision=decision,
+        rows = await run_in_threadpool(decision_log.decision_log.query, since=since, until=until, decision=decision,
                                        decision_id=decision_id, limit=limit)
     except ValueError as error:
         raise HTTPException(422, str(error)) from None

@@ -1,18 +1,28 @@
-"""Wiring the decision log into the service: open it, key it, append off the event loop."""
+"""Wiring the decision log into the service: open it, key it, and commit in groups.
+
+Requests hand their decisions to one writer thread and wait; the writer
+takes everything queued since its last commit and writes it in one
+transaction, then wakes the waiting requests. Under load many decisions
+share a commit; alone, a decision waits for just its own. Either way a
+response leaves only after its decision is committed.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
+import queue
 import secrets
+import threading
 from pathlib import Path
-
-from starlette.concurrency import run_in_threadpool
 
 from .decision_log import DecisionLog
 from .settings import Settings
 
 log = logging.getLogger("pdp.audit")
+
+GROUP_LIMIT = 512  # most decisions in one commit
 
 
 class LogUnavailable(Exception):
@@ -37,25 +47,73 @@ def _key(settings: Settings) -> bytes:
     return key_file.read_text().strip().encode()
 
 
-def open_log(settings: Settings) -> DecisionLog | None:
+class GroupWriter:
+    """One thread that commits queued decisions together."""
+
+    def __init__(self, decision_log: DecisionLog):
+        self.decision_log = decision_log
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="pdp-decision-log", daemon=True)
+        self._thread.start()
+
+    async def record(self, entries: list[tuple[dict, dict, str]]) -> None:
+        loop = asyncio.get_running_loop()
+        done = loop.create_future()
+        self._queue.put((entries, loop, done))
+        await done
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join(timeout=10)
+        self.decision_log.close()
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            group = [first]
+            size = len(first[0])
+            while size < GROUP_LIMIT:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    self._queue.put(None)  # finish this group, then stop
+                    break
+                group.append(item)
+                size += len(item[0])
+            try:
+                self.decision_log.append_many([entry for entries, _, _ in group for entry in entries])
+                error = None
+            except Exception as exc:  # each waiting request answers 503
+                log.exception("the decision log refused a write")
+                error = exc
+            for _, loop, done in group:
+                loop.call_soon_threadsafe(_settle, done, error)
+
+
+def _settle(done: asyncio.Future, error: Exception | None) -> None:
+    if done.cancelled():
+        return
+    if error is None:
+        done.set_result(None)
+    else:
+        done.set_exception(LogUnavailable(str(error)))
+
+
+def open_log(settings: Settings) -> GroupWriter | None:
     if settings.log_path is None:
         return None
-    return DecisionLog(settings.log_path, pseudonym_key=_key(settings), mask=settings.log_mask,
-                       retention_days=settings.log_retention_days, synchronous=settings.log_synchronous)
-
-
-def _append_all(decision_log: DecisionLog, entries: list[tuple[dict, dict]], endpoint: str) -> None:
-    for request, response in entries:
-        decision_log.append(request, response, endpoint=endpoint)
+    decision_log = DecisionLog(settings.log_path, pseudonym_key=_key(settings), mask=settings.log_mask,
+                               retention_days=settings.log_retention_days, synchronous=settings.log_synchronous)
+    return GroupWriter(decision_log)
 
 
 async def record(app, entries: list[tuple[dict, dict]], endpoint: str) -> None:
     """Append (request, decision) pairs; returns only once they are committed."""
-    decision_log = app.state.decision_log
-    if decision_log is None or not entries:
+    writer = app.state.decision_log
+    if writer is None or not entries:
         return
-    try:
-        await run_in_threadpool(_append_all, decision_log, entries, endpoint)
-    except Exception as error:
-        log.exception("the decision log refused a write")
-        raise LogUnavailable(str(error)) from error
+    await writer.record([(request, response, endpoint) for request, response in entries])

@@ -256,6 +256,42 @@ class DecisionLog:
         logged, and `sqlite3.OperationalError` when the file stays locked
         longer than the busy timeout or the disk is full.
         """
+        self.append_many([(request, response, endpoint)])
+
+    def append_many(self, entries: Iterable[tuple[dict, dict, str]]) -> None:
+        """Log several (request, response, endpoint) decisions in one transaction: all or none.
+
+        One commit for many rows is what lets a busy server log every
+        decision without a commit's cost on each (group commit).
+        """
+        now = self._clock()
+        rows = [self._row(request, response, endpoint, now) for request, response, endpoint in entries]
+        if not rows:
+            return
+        insert = f"INSERT INTO decisions ({', '.join(_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?)"
+        with self._lock:
+            conn = self._connection()
+            if len(rows) == 1:
+                conn.execute(insert, rows[0])
+            else:
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    conn.executemany(insert, rows)
+                    conn.execute("COMMIT")
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+            due = self._last_retention is None or now - self._last_retention >= RETENTION_CHECK_EVERY
+            if due:
+                self._last_retention = now
+        if due:
+            try:
+                self.enforce_retention()
+            except sqlite3.Error:  # the rows are committed; retention will be tried again
+                log.exception("decision log retention failed")
+                self._last_retention = None
+
+    def _row(self, request: dict, response: dict, endpoint: str, now: dt.datetime) -> tuple:
         decision_id, decision = response.get("decision_id"), response.get("decision")
         if not decision_id or not isinstance(decision_id, str):
             raise ValueError("the response has no `decision_id` to log")
@@ -263,25 +299,12 @@ class DecisionLog:
             raise ValueError("the response has no `decision` to log")
         policy = response.get("policy")
         digest = policy.get("digest") if isinstance(policy, dict) else None
-        now = self._clock()
-        row = (
+        return (
             decision_id, format_time(now), endpoint, decision,
             json.dumps(_rule_ids(response)), digest,
             json.dumps(treat(request, key=self._key, mask=self.mask), sort_keys=True,
                        ensure_ascii=False, separators=(",", ":"), default=str),
         )
-        with self._lock:
-            self._connection().execute(
-                f"INSERT INTO decisions ({', '.join(_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?)", row)
-            due = self._last_retention is None or now - self._last_retention >= RETENTION_CHECK_EVERY
-            if due:
-                self._last_retention = now
-        if due:
-            try:
-                self.enforce_retention()
-            except sqlite3.Error:  # the row is committed; retention will be tried again
-                log.exception("decision log retention failed")
-                self._last_retention = None
 
     def enforce_retention(self) -> int:
         """Delete the rows older than `retention_days`; the number deleted."""
