@@ -350,7 +350,7 @@ def test_pdp_test_exits_1_on_a_bad_test_file_and_still_runs_the_rest(policies, c
     assert main(["test", "policies"]) == 1
     out, err = capsys.readouterr()
     assert "PASS  ok" in out
-    assert "policies/tests/bad.yaml:3:5: unknown-key: unknown key `expct`" in err
+    assert "policies/tests/bad.yaml:3:5: unknown-key: unknown key `expct`" in out  # file errors are part of the report
 
 
 def test_pdp_test_exits_1_when_the_policy_set_does_not_load(policies, capsys):
