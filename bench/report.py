@@ -1,0 +1,274 @@
+"""The markdown report (docs/benchmarks.md) and the machine description."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import platform
+import statistics
+from dataclasses import dataclass, field
+from importlib import metadata
+
+from bench.timing import Timing
+
+
+@dataclass
+class Row:
+    key: str
+    title: str
+    base: list[Timing] = field(default_factory=list)  # one Timing per run
+    extra: list[Timing] = field(default_factory=list)
+    load_s: float | None = None
+    extra_load_s: float | None = None
+
+    @property
+    def base_median(self) -> float | None:
+        return statistics.fmean(t.median_us for t in self.base) if self.base else None
+
+    @property
+    def extra_median(self) -> float | None:
+        return statistics.fmean(t.median_us for t in self.extra) if self.extra else None
+
+    @property
+    def cost_pct(self) -> float | None:
+        """Growth of the median (mean over runs) with the extra rules."""
+        if not self.base or not self.extra:
+            return None
+        return (self.extra_median / self.base_median - 1) * 100
+
+
+@dataclass
+class Run:
+    command: str
+    requests: int
+    allows: int
+    seed: int
+    extra_rules: int
+    extra_checked: int
+    warmup: int
+    calls: int
+    budget_s: float | None
+    runs: int = 1
+    rows: list[Row] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)
+    machine: dict[str, str] = field(default_factory=dict)
+
+
+def fmt_us(us: float | None) -> str:
+    if us is None:
+        return "-"
+    if us < 10:
+        return f"{us:.1f}"
+    return f"{us:,.0f}"
+
+
+def fmt_span(values: list[float]) -> str:
+    """One figure, or "low-high" when the runs differ once rounded."""
+    if not values:
+        return "-"
+    lo, hi = fmt_us(min(values)), fmt_us(max(values))
+    return lo if lo == hi else f"{lo}-{hi}"
+
+
+def fmt_pct(p: float | None) -> str:
+    if p is None:
+        return "-"
+    return f"{p:+,.0f} %"
+
+
+def cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def machine_info(packages: list[str]) -> dict[str, str]:
+    versions = []
+    for name in packages:
+        try:
+            versions.append(f"{name} {metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            versions.append(f"{name} (not installed)")
+    return {
+        "date": _dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
+        "cpu": cpu_model(),
+        "cores": str(os.cpu_count()),
+        "python": f"{platform.python_implementation()} {platform.python_version()}",
+        "os": f"{platform.system()} {platform.release()}",
+        "packages": ", ".join(versions),
+    }
+
+
+def table(run: Run) -> str:
+    n = f"{run.extra_rules:,}"
+    out = [
+        f"| engine (from Python) | median µs | p99 µs | median µs with {n} extra rules | cost of extra rules |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for r in run.rows:
+        out.append(
+            f"| {r.title} | {fmt_span([t.median_us for t in r.base])} "
+            f"| {fmt_span([t.p99_us for t in r.base])} "
+            f"| {fmt_span([t.median_us for t in r.extra])} | {fmt_pct(r.cost_pct)} |"
+        )
+    return "\n".join(out)
+
+
+def _calls(timings: list[Timing]) -> str:
+    if not timings:
+        return "-"
+    shown = [f"{t.warmup:,} / {t.calls:,}" for t in timings]
+    return shown[0] if len(set(shown)) == 1 else "; ".join(shown)
+
+
+def _secs(s: float | None) -> str:
+    return "-" if s is None else f"{s:.3f}"
+
+
+def details(run: Run) -> str:
+    out = [
+        "| engine | warm-up / timed calls | p99 µs with extra rules | warm-up / timed calls with extra rules "
+        "| load s | load s with extra rules |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for r in run.rows:
+        out.append(
+            f"| {r.key} | {_calls(r.base)} | {fmt_span([t.p99_us for t in r.extra])} "
+            f"| {_calls(r.extra)} | {_secs(r.load_s)} | {_secs(r.extra_load_s)} |"
+        )
+    return "\n".join(out)
+
+
+def summary(run: Run) -> str:
+    """pdp against the fastest other engine, in one sentence each."""
+    rows = {r.key: r for r in run.rows}
+    pdp = rows.get("pdp")
+    others = [r for r in run.rows if r.base and not r.key.startswith("pdp") and r.key != "python"]
+    if pdp is None or not pdp.base or not others:
+        return ""
+    best = min(others, key=lambda r: r.base_median)
+    ratio = best.base_median / pdp.base_median
+    lines = [
+        f"pdp's median decision takes {fmt_us(pdp.base_median)} µs, "
+        + (f"{ratio:.1f} times less than the fastest other engine measured, {best.title}, at "
+           f"{fmt_us(best.base_median)} µs."
+           if ratio >= 1 else
+           f"{1 / ratio:.1f} times more than the fastest other engine measured, {best.title}, at "
+           f"{fmt_us(best.base_median)} µs.")
+    ]
+    if pdp.cost_pct is not None:
+        lines.append(
+            f"With {run.extra_rules:,} extra rules its median changes by {fmt_pct(pdp.cost_pct)}: its rule "
+            "index hands a request only the rules whose action, purpose and category cover it, before any "
+            "condition is evaluated."
+        )
+    off = rows.get("pdp-noindex")
+    if off is not None and off.cost_pct is not None:
+        lines.append(
+            f"With the index switched off (`pdp.load(dir, index=False)`) every rule is considered on every "
+            f"request, and the same extra rules cost {fmt_pct(off.cost_pct)}."
+        )
+    return "\n\n" + "\n\n".join(lines)
+
+
+def markdown(run: Run) -> str:
+    m = run.machine
+    budget = (
+        f"Each measurement has a time budget of {run.budget_s:g} s (warm-up stops after a quarter of it, "
+        "timing after all of it, never before 200 timed calls), so the slowest configurations are timed "
+        "on fewer calls; the calls actually made are listed below."
+        if run.budget_s
+        else "No time budget: every configuration made every call."
+    )
+    runs_note = (
+        f"; {run.runs} runs, a range where they differ (the cost from the mean of the runs' medians)"
+        if run.runs > 1 else ""
+    )
+    skipped = ""
+    if run.skipped:
+        skipped = "\n\nNot measured: " + "; ".join(f"{k} ({v})" for k, v in run.skipped.items()) + "."
+    return f"""# Benchmarks
+
+How long one decision takes in pdp and in the policy engines a Python
+application could use instead, all asked the same questions under the same
+policy. This file is written by `bench/compare.py`; run it again rather
+than editing the figures.
+
+## Result
+
+{table(run)}{skipped}
+
+µs per decision, one call at a time, from Python: median and 99th
+percentile{runs_note}. "Cost of extra rules" is how much the median grows
+when {run.extra_rules:,} unrelated rules that never match are added to the
+policy.{summary(run)}
+
+## What is measured
+
+**The policy**, written once per engine (pdp: `bench/policy/`; the others
+are generated by `bench/engines/`; the oracle is `bench/reference.py`).
+Default deny, any deny wins:
+
+- allow `use` of `user*` data for `essential*` purposes;
+- allow `use` of `user*` data for `marketing*` purposes when the data
+  subject consented to marketing;
+- deny anything when the data subject is under 18;
+- deny a `transfer` outside IN without a data-protection agreement (DPA);
+- allow a `transfer` for `essential*` purposes inside IN or under a DPA.
+
+"Under" means equal to the key or starting with the key and a dot, so the
+trap purpose `essentials.billing` is not under `essential` (pdp declares it
+in the bench policy's `vocabulary.yaml`).
+
+**The requests**: {run.requests:,} drawn from `random.Random({run.seed})`
+(`bench/workload.py`): ages 10-70, 8 purposes (fideslang keys and the trap),
+3 data categories, `use` or `transfer`, destination IN/US/DE, DPA yes/no,
+marketing consent yes/no. {run.allows:,} of them are allowed. Every engine
+agrees with the oracle on all {run.requests:,} decisions, and, with the
+{run.extra_rules:,} extra rules loaded, on the first {run.extra_checked:,};
+the script stops before timing anything if one does not.
+
+**The extra rules** (`make_extra_rules`): half allow, half deny, each on an
+action or a purpose the requests never name (declared actions such as
+`archive`, fideslang purposes such as `sales` or `train_ai_system`, and
+declared `unused.pNNN` purposes), with the same kinds of conditions as the
+real rules. They are added after the policy's own rules.
+
+**The method**: every request is converted to the engine's own Python form
+before timing (Cedar: a request dict with a context, against a
+`PolicySet` and an `Entities` handle parsed once; Rego: the request as the
+input document of a bundle compiled once, run through its entrypoint;
+Casbin: `(subject, resource, action)` attribute objects; pdp: the request
+JSON as a dict, against `pdp.load(...)` done once). Then
+{run.warmup:,} warm-up calls, then {run.calls:,} calls each timed alone
+between two `time.perf_counter_ns()` readings, going round the requests in
+order. One thread, garbage collector left on. {budget}
+
+## Calls made and load times
+
+{details(run)}
+
+"load s" is the time to build the engine's policy object from its source
+(pdp: `pdp.load` of the directory; Cedar: parsing the policy set; Rego:
+compiling the bundle; Casbin: the enforcer and its rows; with extra rules,
+pdp's figure also covers writing the temporary policy directory, about
+0.03 s), measured on a second build, so one-time imports are not counted.
+
+## Machine
+
+- CPU: {m.get('cpu')} ({m.get('cores')} cores as seen by Python)
+- Python: {m.get('python')} on {m.get('os')}
+- Packages: {m.get('packages')}
+- Run: {m.get('date')}
+
+## Command
+
+```
+{run.command}
+```
+"""
