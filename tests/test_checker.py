@@ -127,3 +127,13 @@ def test_data_paths_are_typed_from_the_yaml():
                        data={"facilities": "countries: [IN, DE]\n"})
     assert policy.decide({"action": "transfer", "purpose": "essential", "data_categories": ["user"],
                           "destination_country": "DE"}).decision == "allow"
+
+
+def test_overrides_must_name_a_rule_of_the_other_effect():
+    policy = build_set('allow mail cite "§2.5" for marketing\ndeny opted_out cite "§2.6" for marketing '
+                       'when data_subject.consent.marketing == false overrides mail')
+    assert [k.name for k in policy.rules[1].source.overrides] == ["mail"]
+    (error,) = errors_of('allow mail cite "§2.5"\ndeny opted_out cite "§2.6" overrides mial')
+    assert error.code == "unknown-rule" and error.hint == "did you mean `mail`?"
+    (error,) = errors_of('allow mail cite "§2.5"\nallow other cite "§2.6" overrides mail')
+    assert error.code == "bad-override"

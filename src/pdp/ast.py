@@ -138,6 +138,7 @@ class Rule:
     when: tuple[Expr, ...] = ()
     unless: tuple[Expr, ...] = ()
     obligations: tuple[ObligationDecl, ...] = ()
+    overrides: tuple[Key, ...] = ()  # rules this one is a deliberate exception to
     span: Span = _span()
     id_span: Span = _span()
 

@@ -18,7 +18,8 @@ from .constraints import never_matches
 from .errors import Diagnostic, did_you_mean, suggest
 from .source import NO_SPAN, Span
 
-CLAUSE_KEYWORDS = frozenset({"cite", "to", "for", "of", "when", "unless", "oblige", "allow", "deny", "policy", "lookup"})
+CLAUSE_KEYWORDS = frozenset({"cite", "to", "for", "of", "when", "unless", "oblige", "overrides", "allow", "deny", "policy",
+                             "lookup"})
 MODELS = ("data_use", "authzen")
 LOOKUP_ROOTS = {"data_use": ("recipient", "data_subject", "requester"), "authzen": ("subject", "resource")}
 
@@ -45,6 +46,15 @@ def check_policy_set(files: list[ast.PolicyFile], ctx: CheckContext) -> list[Dia
             out += check_rule(rule, ctx)
         for lookup in policy_file.lookups:
             out += _check_lookup(lookup, ctx)
+    for policy_file in files:
+        for rule in policy_file.rules:
+            for named in rule.overrides:
+                if named.name not in seen:
+                    out.append(Diagnostic("unknown-rule", f"`{rule.id}` overrides `{named.name}`, which is no rule",
+                                          named.span, did_you_mean(named.name, seen)))
+                elif seen[named.name].effect == rule.effect:
+                    out.append(Diagnostic("bad-override", f"`{rule.id}` and `{named.name}` are both {rule.effect} rules",
+                                          named.span, "a rule can only be an exception to a rule of the other effect"))
     return out
 
 

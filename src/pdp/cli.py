@@ -143,6 +143,19 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--no-log", action="store_true", help="do not keep a decision log")
     serve.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"))
     serve.set_defaults(func=cmd_serve)
+
+    import importlib
+
+    from .commands import COMMANDS
+
+    for name in COMMANDS:
+        try:
+            module = importlib.import_module(f".commands.{name}", __package__)
+        except ModuleNotFoundError as error:
+            if error.name != f"{__package__}.commands.{name}":
+                raise
+            continue
+        module.register(sub)
     return parser
 
 

@@ -40,7 +40,7 @@ _TERMINAL_WORDS = {
     "$END": "the end of the file",
 }
 
-_CLAUSE_KEYWORDS = ("cite", "to", "for", "of", "when", "unless", "oblige")
+_CLAUSE_KEYWORDS = ("cite", "to", "for", "of", "when", "unless", "oblige", "overrides")
 
 
 @lru_cache(maxsize=1)
@@ -305,7 +305,7 @@ class _Builder(Transformer):
                 kind, value = child
                 if kind in ("when", "unless", "obligations"):
                     fields[kind].append(value)
-                elif kind in ("actions", "purposes", "categories"):
+                elif kind in ("actions", "purposes", "categories", "overrides"):
                     fields[kind] = fields.get(kind, ()) + value
                 else:
                     fields[kind] = value
@@ -320,6 +320,7 @@ class _Builder(Transformer):
             when=tuple(fields["when"]),
             unless=tuple(fields["unless"]),
             obligations=tuple(fields["obligations"]),
+            overrides=fields.get("overrides", ()),
             span=self._span(meta),
             id_span=id_span,
         )
@@ -341,6 +342,9 @@ class _Builder(Transformer):
 
     def unless(self, meta, children):
         return ("unless", children[0])
+
+    def overrides(self, meta, children):
+        return ("overrides", children[0])
 
     def obligation(self, meta, children):
         (ob_id, span), *text = children
