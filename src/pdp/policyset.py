@@ -16,6 +16,7 @@ from . import schema as sch
 from . import taxonomy as tx
 from .checker import CheckContext, check_policy_set
 from .compiler import CompiledRule, Obligation, RuleIndex, RuleScan, compile_rules
+from . import versions
 from .authzen import check_evaluation, rename_fields, to_data_use_request
 from .decision import DEFAULT_DENY, Outcome, Reason, evaluate
 from .errors import Diagnostic, PolicyError, RequestError, suggest
@@ -96,6 +97,7 @@ class PolicySet:
         self._lookups = lookups
         self._candidates = (RuleIndex(rules) if index else RuleScan(rules)).candidates
         self._policy_info = {"name": self.name, "version": self.version, "digest": digest}
+        self.history: tuple[PolicySet, ...] = (self,)  # every version, oldest first (loader adds older ones)
 
     @property
     def info(self) -> dict:
@@ -112,8 +114,20 @@ class PolicySet:
 
     def decide(self, request: dict) -> Decision:
         """Decide one request (a dict shaped as the contract's JSON). Raises RequestError if it is malformed."""
+        if isinstance(request, dict) and ("collected_at" in request or len(self.history) > 1):
+            return self._decide_versioned(request)
         outcome = self.outcome(request)
         return Decision(outcome.decision, outcome.reasons, outcome.obligations, self._policy_info, uuid.uuid4().hex)
+
+    def _decide_versioned(self, request: dict) -> Decision:
+        chosen, basis = versions.select(self.history, request)
+        if chosen is None:
+            check_request(request, self.vocabulary)
+            reason = Reason("version.none_in_force", "deny", "§11", f"{basis}; add that version under versions/")
+            return Decision("deny", (reason,), (), {**self._policy_info, "basis": basis}, uuid.uuid4().hex)
+        outcome = chosen.outcome(request)
+        return Decision(outcome.decision, outcome.reasons, outcome.obligations, {**chosen._policy_info, "basis": basis},
+                        uuid.uuid4().hex)
 
     def decide_many(self, requests: list[dict]) -> list[Decision]:
         return [self.decide(r) for r in requests]

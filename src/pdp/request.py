@@ -28,6 +28,7 @@ class DataSubject(_Open):
     age: float | None = Field(default=None, ge=0, le=200)
     country: str | None = None
     consent: dict[str, bool | None] | None = None
+    accepted_policy_version: str | None = None  # a later policy version the person agreed to (§11)
 
 
 class Recipient(_Open):
@@ -53,6 +54,8 @@ class DecisionRequest(BaseModel):
     destination_country: str | None = None
     requester: Requester | None = None
     context: dict[str, Any] | None = None
+    collected_at: str | None = Field(default=None, description="when the data was collected (YYYY-MM-DD): "
+                                     "the policy version in force then decides")
 
 
 def _field_name(loc: tuple) -> str:

@@ -117,6 +117,7 @@ async def policies(request: Request):
             "name": current.name, "version": current.version, "effective": current.effective,
             "digest": current.digest, "rules": len(current.rules), "loaded_at": holder.loaded_at,
             "directory": str(holder.directory),
+            "versions": [{"version": v.version, "effective": v.effective, "digest": v.digest} for v in current.history],
         }],
         "last_reload_failure": None if holder.last_failure is None else {
             "at": holder.last_failure.at, "errors": holder.last_failure.errors},
