@@ -90,7 +90,9 @@ def main() -> None:
         bare.wait()
 
     port = free_port()
-    pdp = start([sys.executable, "-m", "pdp.cli", "serve", str(ROOT / "policies"), "--port", str(port), "--log-level", "warning"],
+    log_dir = Path(tempfile.mkdtemp())
+    pdp = start([sys.executable, "-m", "pdp.cli", "serve", str(ROOT / "policies"), "--port", str(port), "--log-level", "warning",
+                 "--log", str(log_dir / "decisions.db")],
                 f"http://127.0.0.1:{port}/health")
     try:
         results["pdp POST /v1/decide"] = wrk(f"http://127.0.0.1:{port}/v1/decide", single, args.duration, args.connections)
