@@ -1,10 +1,10 @@
 """Wiring the decision log into the service: open it, key it, and commit in groups.
 
-Requests hand their decisions to one writer thread and wait; the writer
-takes everything queued since its last commit and writes it in one
-transaction, then wakes the waiting requests. Under load many decisions
-share a commit; alone, a decision waits for just its own. Either way a
-response leaves only after its decision is committed.
+Requests queue their decisions and wait; at the end of the event loop's
+turn one callback writes everything queued in one transaction, then wakes
+the waiting requests. Under load many decisions share a commit; alone, a
+decision waits for just its own. Either way a response leaves only after
+its decision is committed.
 """
 
 from __future__ import annotations
@@ -12,17 +12,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import queue
 import secrets
-import threading
 from pathlib import Path
 
 from .decision_log import DecisionLog
 from .settings import Settings
 
 log = logging.getLogger("pdp.audit")
-
-GROUP_LIMIT = 512  # most decisions in one commit
 
 
 class LogUnavailable(Exception):
@@ -48,50 +44,42 @@ def _key(settings: Settings) -> bytes:
 
 
 class GroupWriter:
-    """One thread that commits queued decisions together."""
+    """Commits the decisions of one event-loop turn together.
+
+    Every request decided in the same turn of the event loop is queued; one
+    callback scheduled for the end of the turn writes them all in a single
+    transaction and then wakes the requests. No thread hand-off, and under
+    load one commit serves many decisions.
+    """
 
     def __init__(self, decision_log: DecisionLog):
         self.decision_log = decision_log
-        self._queue: queue.SimpleQueue = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._run, name="pdp-decision-log", daemon=True)
-        self._thread.start()
+        self._pending: list[tuple[list, asyncio.Future]] = []
 
     async def record(self, entries: list[tuple[dict, dict, str]]) -> None:
         loop = asyncio.get_running_loop()
         done = loop.create_future()
-        self._queue.put((entries, loop, done))
+        if not self._pending:
+            loop.call_soon(self._flush)
+        self._pending.append((entries, done))
         await done
 
     def close(self) -> None:
-        self._queue.put(None)
-        self._thread.join(timeout=10)
+        self._flush()
         self.decision_log.close()
 
-    def _run(self) -> None:
-        while True:
-            first = self._queue.get()
-            if first is None:
-                return
-            group = [first]
-            size = len(first[0])
-            while size < GROUP_LIMIT:
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if item is None:
-                    self._queue.put(None)  # finish this group, then stop
-                    break
-                group.append(item)
-                size += len(item[0])
-            try:
-                self.decision_log.append_many([entry for entries, _, _ in group for entry in entries])
-                error = None
-            except Exception as exc:  # each waiting request answers 503
-                log.exception("the decision log refused a write")
-                error = exc
-            for _, loop, done in group:
-                loop.call_soon_threadsafe(_settle, done, error)
+    def _flush(self) -> None:
+        group, self._pending = self._pending, []
+        if not group:
+            return
+        try:
+            self.decision_log.append_many([entry for entries, _ in group for entry in entries])
+            error = None
+        except Exception as exc:  # each waiting request answers 503
+            log.exception("the decision log refused a write")
+            error = exc
+        for _, done in group:
+            _settle(done, error)
 
 
 def _settle(done: asyncio.Future, error: Exception | None) -> None:
