@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
@@ -20,6 +21,19 @@ from .request_id import RequestIdMiddleware
 from .routes import router
 from .settings import Settings
 from .state import PolicyHolder
+
+
+def _telemetry_options(settings: Settings) -> dict:
+    """FastAPI's native OpenTelemetry, off unless asked for (PDP_OTEL=true).
+
+    It checks its providers on every request, which costs a visible share of
+    a decision's time, and pdp exports its own Prometheus metrics.
+    """
+    if "telemetry" not in inspect.signature(FastAPI.__init__).parameters:
+        return {}
+    if settings.otel:
+        return {}
+    return {"telemetry": {"tracing": False, "metrics": False, "logs": False}}
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -44,7 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if app.state.decision_log is not None:
             app.state.decision_log.close()
 
-    app = FastAPI(title="pdp decision API", version="1", lifespan=lifespan,
+    app = FastAPI(title="pdp decision API", version="1", lifespan=lifespan, **_telemetry_options(settings),
                   description="Decisions on the use of personal data: allow or deny, with the rules and clauses that decided.")
     app.state.settings = settings
     app.state.holder = holder

@@ -27,3 +27,4 @@ class Settings(BaseSettings):
     log_mask: list[str] = Field(default_factory=list, description="attribute paths masked in the log, e.g. data_subject.age")
     log_retention_days: int = Field(default=365, ge=1)
     log_synchronous: Literal["NORMAL", "FULL"] = "NORMAL"
+    otel: bool = Field(default=False, description="FastAPI's native OpenTelemetry tracing, metrics and logs")
