@@ -27,11 +27,15 @@ if __package__ in (None, ""):  # run as a script: python bench/compare.py
 
 from bench import reference  # noqa: E402
 from bench.engines import Adapter, all_adapters  # noqa: E402
+from bench.engines.pdp_engine import POLICY_DIR  # noqa: E402
+from bench.profiling import pdp_stages, top_functions  # noqa: E402
 from bench.report import Row, Run, machine_info, markdown  # noqa: E402
 from bench.timing import measure  # noqa: E402
 from bench.workload import SEED, assert_extra_rules_never_match, make_extra_rules, make_requests  # noqa: E402
 
 PACKAGES = ["pdp", "cedarpy", "regopy", "casbin", "simpleeval", "fideslang", "lark"]
+# Profiled with the extra rules too (the others take too long a call for a profile of many calls).
+PROFILED_WITH_EXTRA_RULES = ("pdp", "pdp-noindex", "cedar", "casbin")
 
 
 def log(msg: str) -> None:
@@ -54,14 +58,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--engines", default="",
                    help="comma-separated subset of: pdp, pdp-noindex, cedar, rego, casbin, casbin-eval, python")
     p.add_argument("--out", type=Path, help="write the markdown report to this file")
+    p.add_argument("--profile-calls", type=int, default=2000,
+                   help="calls per engine profiled with cProfile after the timings (default 2000; 0: no profile)")
     p.add_argument("--quick", action="store_true",
-                   help="smoke run: 2,000 calls, 200 warm-up, 5 s budget, 20 requests checked with extra rules")
+                   help="smoke run: 2,000 calls, 200 warm-up, 5 s budget, 20 requests checked with extra rules, "
+                        "300 calls profiled")
     args = p.parse_args(argv)
     if args.quick:
         args.calls = min(args.calls, 2000)
         args.warmup = min(args.warmup, 200)
         args.budget = min(args.budget, 5.0) if args.budget else 5.0
         args.extra_check = min(args.extra_check, 20)
+        args.profile_calls = min(args.profile_calls, 300)
     return args
 
 
@@ -174,6 +182,23 @@ def main(argv: list[str] | None = None) -> int:
         for a, row in zip(adapters, rows):
             time_engine(a, row, natives[a.key], extra_rules, args, budget)
 
+    # 3. where the time goes: after the timings, so the profiler cannot disturb them
+    stages, hotspots = [], []
+    if args.profile_calls:
+        log("profiling")
+        if any(a.key == "pdp" for a in adapters):
+            stages = pdp_stages(POLICY_DIR, requests, calls=args.calls, warmup=args.warmup) or []
+        for a, row in zip(adapters, rows):
+            compiled = a.compile()
+            hotspots.append((row.title, top_functions(compiled.call, natives[a.key], args.profile_calls)))
+            compiled.close()
+            if extra_rules and a.key in PROFILED_WITH_EXTRA_RULES:
+                compiled = a.compile(extra_rules)
+                calls = max(1, args.profile_calls // 10)
+                hotspots.append((f"{row.title}, {len(extra_rules):,} extra rules",
+                                 top_functions(compiled.call, natives[a.key], calls)))
+                compiled.close()
+
     run = Run(
         command=command,
         requests=len(requests),
@@ -188,6 +213,9 @@ def main(argv: list[str] | None = None) -> int:
         rows=rows,
         skipped=skipped,
         machine=machine_info(PACKAGES),
+        stages=stages,
+        hotspots=hotspots,
+        profile_calls=args.profile_calls,
     )
     text = markdown(run)
     print(text)

@@ -52,6 +52,10 @@ class Run:
     rows: list[Row] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)
     machine: dict[str, str] = field(default_factory=dict)
+    # where the time goes (bench/profiling.py); empty: not profiled
+    stages: list = field(default_factory=list)  # [profiling.Stage], pdp's decide taken apart
+    hotspots: list = field(default_factory=list)  # [(row title, [profiling.Hotspot])]
+    profile_calls: int = 0
 
 
 def fmt_us(us: float | None) -> str:
@@ -73,6 +77,8 @@ def fmt_span(values: list[float]) -> str:
 def fmt_pct(p: float | None) -> str:
     if p is None:
         return "-"
+    if round(p) == 0:  # not "-0 %"
+        return "0 %"
     return f"{p:+,.0f} %"
 
 
@@ -176,6 +182,65 @@ def summary(run: Run) -> str:
     return "\n\n" + "\n\n".join(lines)
 
 
+def where_time_goes(run: Run) -> str:
+    """The section on where a decision's time goes, or "" when nothing was profiled."""
+    if not run.stages and not run.hotspots:
+        return ""
+    out = ["## Where the time goes", ""]
+    if run.stages:
+        whole, parts = run.stages[0], run.stages[1:]
+        rest = whole.median_us - sum(p.median_us for p in parts)
+        out += [
+            "**pdp.** `PolicySet.decide` taken apart (`bench/profiling.py`): each stage timed alone on the",
+            "same requests, like the decisions above (median µs, rule index on).",
+            "",
+            "| stage | median µs | share of the whole call |",
+            "|---|---:|---:|",
+        ]
+        for p in parts:
+            out.append(f"| {p.name} | {p.median_us:.1f} | {p.median_us / whole.median_us * 100:.0f} % |")
+        out.append(f"| the rest: `Outcome` and `Decision` objects, calls between stages | {max(rest, 0):.1f} "
+                   f"| {max(rest, 0) / whole.median_us * 100:.0f} % |")
+        out.append(f"| **{whole.name}** | **{whole.median_us:.1f}** | 100 % |")
+        out += [
+            "",
+            "Evaluating the rules is the smaller part of a pdp decision. Most of it is checking the request",
+            "(its shape, and every key against the vocabulary, so that a misspelt purpose is refused with",
+            "the field named instead of quietly denied) and giving the decision its id. The rule index",
+            "answers an (action, purpose, category) from a memo table, so rules about other things are",
+            "never looked at; with the index off every rule's target is tested on every request",
+            "(`CompiledRule.covers` in the profile below), which is what the extra rules cost there.",
+            "",
+        ]
+    if run.hotspots:
+        out += [
+            f"**Every engine.** cProfile over {run.profile_calls:,} calls after as many warm-up calls: the",
+            "functions with the most own time, as shares of the profiled time. The profiler slows Python",
+            "code much more than native code, so these shares overstate the Python parts; they say where",
+            "the time goes, not how long it takes.",
+            "",
+            "| engine | where the time goes (share of own time under cProfile) |",
+            "|---|---|",
+        ]
+        for title, spots in run.hotspots:
+            listed = "; ".join(f"{h.function} {h.share_pct:.0f} %" for h in spots)
+            out.append(f"| {title} | {listed} |")
+        out += [
+            "",
+            "- Cedar: the Rust call (`_internal.is_authorized_batch`) reads the request's JSON, builds",
+            "  Cedar values and evaluates every policy; the Python wrapper around it turns the context",
+            "  into JSON and parses the JSON answer. With the extra rules nearly all the time is in the",
+            "  Rust call: each policy is evaluated on each request.",
+            "- Rego: setting the input (the Python dict handed to rego-cpp through `ctypes`) and running",
+            "  the bundle's plan, which evaluates the module's rules on each query.",
+            "- Casbin: pycasbin parses its matcher again on every call (`compile`), and simpleeval walks",
+            "  the matcher's syntax tree in Python once per policy row; the row-level `eval` model also",
+            "  parses each row's own expression on every request.",
+            "",
+        ]
+    return "\n".join(out) + "\n"
+
+
 def markdown(run: Run) -> str:
     m = run.machine
     budget = (
@@ -249,7 +314,7 @@ JSON as a dict, against `pdp.load(...)` done once). Then
 between two `time.perf_counter_ns()` readings, going round the requests in
 order. One thread, garbage collector left on. {budget}
 
-## Calls made and load times
+{where_time_goes(run)}## Calls made and load times
 
 {details(run)}
 
