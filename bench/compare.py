@@ -26,6 +26,7 @@ if __package__ in (None, ""):  # run as a script: python bench/compare.py
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import reference  # noqa: E402
+from bench.sections import keep_sections  # noqa: E402
 from bench.engines import Adapter, all_adapters  # noqa: E402
 from bench.engines.pdp_engine import POLICY_DIR  # noqa: E402
 from bench.profiling import pdp_stages, top_functions  # noqa: E402
@@ -221,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
     print(text)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text, encoding="utf-8")
+        args.out.write_text(keep_sections(args.out, text, "engines"), encoding="utf-8")
         log(f"wrote {args.out}")
     return 0
 
