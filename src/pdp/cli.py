@@ -70,21 +70,44 @@ def cmd_decide(args) -> int:
 
 
 def cmd_test(args) -> int:
-    from .testing import TestFileError, render_json, render_text, run_directory
+    from .testing import TestFileError, read_test_files, render_json, render_text, report_dict, run, run_directory
 
+    if args.min_coverage is not None and not 0 <= args.min_coverage <= 100:
+        print(f"pdp test: --min-coverage takes a percentage from 0 to 100, not {args.min_coverage:g}", file=sys.stderr)
+        return EXIT_USAGE
+    coverage = None
     try:
-        results, errors = run_directory(args.policy_dir)
+        if args.coverage or args.min_coverage is not None:
+            from .coverage import measure
+
+            policy_set = _load(args.policy_dir)
+            files, errors = read_test_files(args.policy_dir)
+            results = run(policy_set, files)
+            coverage = measure(policy_set, files)
+        else:
+            results, errors = run_directory(args.policy_dir)
     except PolicyError as error:
         print(error, file=sys.stderr)
         return EXIT_FAIL
     except TestFileError as error:
         print(error, file=sys.stderr)
         return EXIT_FAIL
-    if args.format == "json":
+    if args.format == "json" and coverage is not None:
+        print(json.dumps({**report_dict(results, errors), "coverage": coverage.to_dict()}, indent=2, ensure_ascii=False))
+    elif args.format == "json":
         print(render_json(results, errors))
     else:
         print(render_text(results, errors))
+        if coverage is not None:
+            print()
+            print(coverage.render_text())
     failed = errors or any(not r.passed for r in results)
+    if coverage is not None and args.min_coverage is not None and coverage.rule_percent < args.min_coverage:
+        from .coverage import percent
+
+        print(f"rule coverage {percent(coverage.rule_percent)} is below the minimum of "
+              f"{args.min_coverage:g} %", file=sys.stderr)
+        failed = True
     return EXIT_FAIL if failed else EXIT_OK
 
 
@@ -101,6 +124,12 @@ def cmd_serve(args) -> int:
     except ImportError:
         print("pdp serve needs uvicorn: pip install uvicorn", file=sys.stderr)
         return EXIT_USAGE
+    from .server.settings import Settings
+
+    defaults = Settings()  # PDP_* environment variables, for what the command line leaves out
+    args.host = args.host or defaults.host
+    args.port = args.port or defaults.port
+    args.workers = args.workers or defaults.workers
     # Worker processes build their own app from the environment (pydantic-settings).
     os.environ["PDP_POLICY_DIR"] = str(Path(args.policy_dir).resolve())
     if args.no_log:
@@ -133,12 +162,16 @@ def build_parser() -> argparse.ArgumentParser:
     test = sub.add_parser("test", help="run the policy tests kept beside the policies")
     test.add_argument("policy_dir", nargs="?", default=DEFAULT_POLICY_DIR)
     test.add_argument("--format", choices=("text", "json"), default="text")
+    test.add_argument("--coverage", action="store_true",
+                      help="also report the rules and conditions the tests never exercised")
+    test.add_argument("--min-coverage", type=float, metavar="PCT",
+                      help="fail (exit 1) when fewer than PCT %% of the rules applied in some case (implies --coverage)")
     test.set_defaults(func=cmd_test)
     serve = sub.add_parser("serve", help="serve the decision API over HTTP")
     serve.add_argument("policy_dir", nargs="?", default=DEFAULT_POLICY_DIR)
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8181)
-    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--host", help="default: $PDP_HOST or 127.0.0.1")
+    serve.add_argument("--port", type=int, help="default: $PDP_PORT or 8181")
+    serve.add_argument("--workers", type=int, help="worker processes; default: $PDP_WORKERS or 1")
     serve.add_argument("--log", help=f"the decision log (SQLite file); default: $PDP_LOG_PATH or {DEFAULT_LOG}")
     serve.add_argument("--no-log", action="store_true", help="do not keep a decision log")
     serve.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"))
