@@ -65,11 +65,19 @@ def _no_policy():
     return error_response(503, "not_ready", [{"field": "policy", "message": "no policy set is loaded"}])
 
 
+_DECIDE_SCHEMA = {**_REQUEST_SCHEMA, "properties": {**_REQUEST_SCHEMA.get("properties", {}), "explain": {
+    "type": "boolean", "default": False,
+    "description": "also say why, rule by rule, under `explain` in the response (as `pdp explain`)"}}}
+
+
 @router.post("/v1/decide", summary="Decide one data-use request", responses=ERROR_RESPONSES,
-             openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": _REQUEST_SCHEMA}}}})
+             openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": _DECIDE_SCHEMA}}}})
 async def decide(request: Request):
     holder = request.app.state.holder
     body = await read_json_object(request, request.app.state.settings.max_body_bytes)
+    explain = body.pop("explain", None)  # a question about the decision, not part of the request
+    if explain is not None and not isinstance(explain, bool):
+        return error_response(422, "bad_request", [{"field": "explain", "message": "`explain` is true or false"}])
     if holder.current is None:
         return _no_policy()
     try:
@@ -77,7 +85,20 @@ async def decide(request: Request):
     except RequestError as error:
         return error_response(422, "bad_request", error.errors)
     await record(request.app, [(body, decision)], "/v1/decide")
+    if explain:
+        decision = {**decision, "explain": _explanation(holder.current, body)}
     return FastJSONResponse(decision)
+
+
+def _explanation(policy_set, body: dict) -> dict:
+    """`"explain": true`: why, rule by rule (pdp.explain); never at the cost of the decision."""
+    from ..explain import explain
+
+    try:
+        return explain(policy_set, body).to_dict()
+    except Exception as error:  # the decision stands; say that the explanation failed
+        log.exception("internal error while explaining")
+        return {"error": f"internal error while explaining ({error.__class__.__name__})"}
 
 
 @router.post("/v1/decide/batch", summary="Decide many requests, answers in the same order", responses=ERROR_RESPONSES,
