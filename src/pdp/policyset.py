@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from . import ast
 from . import schema as sch
 from . import taxonomy as tx
+from .analysis import analyse
 from .checker import CheckContext, check_policy_set
 from .compiler import CompiledRule, Obligation, RuleIndex, RuleScan, compile_rules
 from . import versions
@@ -203,8 +204,11 @@ def build(sources: Sources, index: bool = True, directory=None) -> PolicySet:
     header = next(h for f in files for h in f.headers)
     rules = [rule for f in files for rule in f.rules]
     compiled = compile_rules(rules, data)
-    return PolicySet(header, compiled, vocabulary, tuple(lookups), data, sources.digest(), tuple(files),
-                     tuple(d for d in diagnostics if d.severity == "warning"), index, directory)
+    policy_set = PolicySet(header, compiled, vocabulary, tuple(lookups), data, sources.digest(), tuple(files),
+                           tuple(d for d in diagnostics if d.severity == "warning"), index, directory)
+    # the set as a whole: shadowed rules, overlaps, unused vocabulary (warnings only, never errors)
+    policy_set.warnings += tuple(d for d in analyse(policy_set, sources.vocabulary) if d.severity == "warning")
+    return policy_set
 
 
 def _resolve_data(data: dict, parts: tuple[str, ...]):

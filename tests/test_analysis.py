@@ -1,0 +1,165 @@
+"""Static analysis of the set as a whole: warnings with positions, decided exactly on the decision space."""
+
+import time
+from pathlib import Path
+
+import pytest
+
+import pdp
+from helpers import HEADER, VOCAB, build_set
+from pdp import analysis
+from pdp.cli import main
+from pdp.loader import read_sources
+
+ROOT = Path(__file__).resolve().parents[1]
+POLICIES = ROOT / "policies"
+
+
+def findings(policy_set, code=None) -> list[tuple[str, str]]:
+    out = []
+    for w in policy_set.warnings:
+        if code is None or w.code == code:
+            out.append((w.code, w.message))
+    return out
+
+
+def codes(policy_set) -> list[str]:
+    return sorted(w.code for w in policy_set.warnings if w.code != "no-citation")
+
+
+def test_a_rule_another_always_backs_is_shadowed():
+    ps = build_set('''
+        deny opted_out cite "§2.6" for marketing when data_subject.consent.marketing == false
+        deny email_opt_out cite "§2.5" for marketing.communications.email when data_subject.consent.marketing == false
+        allow mail cite "§2.5" to use for marketing overrides opted_out, email_opt_out
+    ''')
+    (warning,) = [w for w in ps.warnings if w.code == "shadowed-rule"]
+    assert warning.severity == "warning" and (warning.line, warning.col) == (4, 6)
+    assert warning.message == ("the rule `email_opt_out` is shadowed by `opted_out`: wherever it applies, "
+                               "that rule applies too, so it never changes a decision")
+    assert "cite its own clause" in warning.hint
+
+
+def test_conditions_decide_shadowing_not_targets_alone():
+    ps = build_set('''
+        deny a cite "§1" when data_subject.age < 18
+        deny b cite "§1" to use when data_subject.age < 16
+        deny c cite "§1" to use when data_subject.age < 21 and recipient.dpa == false
+        allow ok cite "§1" overrides a, b, c
+    ''')
+    assert [m for _, m in findings(ps, "shadowed-rule")] == [
+        "the rule `b` is shadowed by `a`: wherever it applies, that rule applies too, so it never changes a decision"]
+
+
+def test_an_allow_with_its_own_obligation_is_shadowed_but_says_what_it_adds():
+    ps = build_set('''
+        allow erase cite "§4" to erase
+        allow child cite "§10" to erase when data_subject.age < 18 oblige now "Delete at once"
+    ''')
+    (warning,) = [w for w in ps.warnings if w.code == "shadowed-rule"]
+    assert "shadowed by `erase`" in warning.message and "only adds its obligation `now`" in warning.message
+
+
+def test_an_allow_a_deny_always_beats_is_always_overridden():
+    ps = build_set('''
+        deny health cite "§1" of user.health_and_medical
+        allow research cite "§2" to use of user.health_and_medical when data_subject.consent.marketing == true
+          overrides health
+    ''')
+    assert findings(ps, "always-overridden") == [(
+        "always-overridden", "the allow rule `research` never allows anything: a deny rule wins on every request "
+                             "it applies to")]
+    assert not findings(ps, "shadowed-rule")
+
+
+def test_overlaps_need_an_overrides_unless_the_conditions_exclude_each_other():
+    rules = '''
+        allow providers cite "§3.2" to share when recipient.type == "service_provider" and recipient.dpa == true
+        deny no_dpa cite "§3.2" to share when recipient.type == "service_provider" and recipient.dpa == false
+        deny minors cite "§10" when data_subject.age < 18
+    '''
+    ps = build_set(rules)
+    assert findings(ps, "unmarked-overlap") == [(
+        "unmarked-overlap", "the deny rule `minors` overrides 1 allow rule on some requests without naming it: "
+                            "`providers`")]
+    (warning,) = [w for w in ps.warnings if w.code == "unmarked-overlap"]
+    assert warning.hint == "if it is a deliberate exception, say so: `overrides providers`"
+    assert (warning.line, warning.col) == (5, 6)
+    marked = build_set(rules.replace('when data_subject.age < 18', 'when data_subject.age < 18 overrides providers'))
+    assert not findings(marked, "unmarked-overlap")
+    # naming it from the other side counts too
+    other = build_set(rules.replace('recipient.dpa == true\n', 'recipient.dpa == true overrides minors\n', 1))
+    assert not findings(other, "unmarked-overlap")
+
+
+def test_vocabulary_declared_but_never_used_points_into_the_vocabulary_file():
+    vocabulary = VOCAB + "actions: [archive, access]\ndata_uses:\n  - key: essential.research\n  - key: operations\n" \
+                         "  - key: operations.merger\n"
+    ps = build_set('allow a cite "§1" to access for operations.merger', vocabulary=vocabulary)
+    unused = [(w.message, w.line) for w in ps.warnings if w.code == "unused-vocabulary"]
+    assert unused == [("the action `archive` is declared but no rule names it", 6),
+                      ("the purpose `essential.research` is declared but no rule names it", 8)]
+    (first,) = [w for w in ps.warnings if "archive" in w.message]
+    assert first.file == "vocabulary.yaml"
+
+
+def test_warnings_never_stop_a_build_and_never_are_errors():
+    ps = build_set('deny a cite "§1"\ndeny b cite "§1"\nallow c to use')
+    assert {w.severity for w in ps.warnings} == {"warning"}
+    assert codes(ps) == ["always-overridden", "shadowed-rule", "shadowed-rule", "unmarked-overlap", "unmarked-overlap"]
+    assert ps.outcome({"action": "use", "purpose": "essential", "data_categories": ["user.name"]}).decision == "deny"
+
+
+def test_too_large_a_space_is_skipped_with_a_warning(monkeypatch):
+    monkeypatch.setattr(analysis, "BUDGET", 10)
+    ps = build_set('allow a cite "§1" when data_subject.age < 18 and recipient.dpa and destination_country == "IN"')
+    assert findings(ps, "analysis-skipped")
+
+
+# ---------------------------------------------------------------- CX-ONE-GO
+
+
+@pytest.fixture(scope="module")
+def cx():
+    return pdp.load(POLICIES)
+
+
+def test_what_the_analysis_finds_in_cx_one_go(cx):
+    found = {(w.code, w.message.split("`")[1]) for w in cx.warnings}
+    assert {f for f in found if f[0] != "unmarked-overlap"} == {
+        ("shadowed-rule", "marketing.email_opt_out"),  # §2.5 restated by §2.6's marketing.opted_out
+        ("shadowed-rule", "marketing.ads_opt_out"),  # §2.3 likewise
+        ("shadowed-rule", "children.erase"),  # rights.erase allows every erasure; it adds `delete_immediately`
+        ("shadowed-rule", "security.breach_notification"),  # use.operate_service covers it; adds its obligation
+    }
+    overlapping = {rule for code, rule in found if code == "unmarked-overlap"}
+    assert {"children.under_18", "marketing.opted_out", "retention.period_ended",
+            "disclosure.ad_partner_opt_out"} <= overlapping  # the set names no exception with `overrides`
+    assert "disclosure.processor_without_dpa" not in overlapping  # dpa false never meets an allow's dpa true
+    assert all(w.severity == "warning" and w.line > 0 for w in cx.warnings)
+
+
+def test_the_analysis_keeps_pdp_check_fast(cx):
+    sources = read_sources(POLICIES)
+    started = time.perf_counter()
+    analysis.analyse(cx, sources.vocabulary)
+    assert time.perf_counter() - started < 2.0
+
+
+def test_pdp_check_reports_the_warnings_with_positions(capsys, cx):
+    where = {r.id: r.source.id_span for r in cx.rules}
+    code = main(["check", str(POLICIES)])
+    out = capsys.readouterr()
+    assert code == 0 and out.out.startswith("ok: cx-one-go")
+    span = where["marketing.email_opt_out"]
+    assert f"marketing.pdp:{span.line}:{span.col}: shadowed-rule: warning: the rule `marketing.email_opt_out` is " \
+           "shadowed by `marketing.opted_out`" in out.err
+    span = where["children.under_18"]
+    assert f"children.pdp:{span.line}:{span.col}: unmarked-overlap: warning: the deny rule `children.under_18` " \
+           "overrides" in out.err
+
+
+def test_the_hook_is_the_analysis():
+    text = HEADER + 'deny a cite "§1" when data_subject.age < 18\ndeny b cite "§1" to use when data_subject.age < 16\n'
+    ps = pdp.build(pdp.Sources({"p.pdp": text}, ("vocabulary.yaml", VOCAB)))
+    assert [w.code for w in ps.warnings] == [d.code for d in analysis.analyse(ps, ("vocabulary.yaml", VOCAB))]

@@ -1,0 +1,172 @@
+"""`pdp query`: questions about the whole policy set, answered exactly, with a request that proves a yes."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+import pdp
+from helpers import HEADER, VOCAB, build_set
+from pdp.cli import main
+from pdp.loader import read_sources
+from pdp.query import Question, QuestionError, ask, quote_bare_words
+
+ROOT = Path(__file__).resolve().parents[1]
+POLICIES = ROOT / "policies"
+
+
+@pytest.fixture(scope="module")
+def cx():
+    return read_sources(POLICIES), pdp.load(POLICIES)
+
+
+def run(capsys, argv):
+    code = main(argv)
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def holds(policy_set, sources, request, condition) -> bool:
+    """Does `condition` hold for the request, as the engine reads it?"""
+    from pdp.query import compile_where
+    from pdp.request import apply_lookups
+
+    (probe,) = compile_where([condition], sources, policy_set)
+    return probe.applies(apply_lookups(request, policy_set._lookups)) is True
+
+
+# ---------------------------------------------------------------- the issue's three questions, on CX-ONE-GO
+
+
+def test_marketing_can_never_use_health_data(cx):
+    """'Can any request with a purpose under marketing ever be allowed to use user.health_and_medical?' No:
+    no allow rule covers health data, and minimisation.special_categories denies it explicitly."""
+    sources, policy_set = cx
+    answer = ask(policy_set, Question("allow", ("use",), ("marketing",), ("user.health_and_medical",)), sources)
+    assert not answer.yes and answer.request is None
+    assert answer.cells > 0 and answer.matching == answer.cells and answer.found == 0
+    processing = ("collect", "use", "share", "transfer")
+    assert not ask(policy_set, Question("allow", processing, ("marketing",), ("user.health_and_medical",)), sources).yes
+    # only the data subject's own rights reach it (access, correction, erasure: §4 has no purpose limit)
+    rights = ask(policy_set, Question("allow", (), ("marketing",), ("user.health_and_medical",)), sources)
+    assert rights.yes and rights.request["action"] in ("access", "correct", "erase")
+
+
+def test_contact_data_can_go_abroad_without_a_dpa(cx):
+    """'Can anything under user.contact ever be transferred to a country other than IN without a DPA?' Yes:
+    Clicentrix's own facilities abroad (§8: SG in data/facilities.yaml) need no recipient and so no DPA,
+    and an acquirer (§9) or an affiliate takes the data without one."""
+    sources, policy_set = cx
+    where = ('destination_country != IN', 'recipient.dpa is absent or recipient.dpa == false')
+    answer = ask(policy_set, Question("allow", ("transfer",), (), ("user.contact",), where), sources)
+    assert answer.yes
+    request = answer.request
+    assert request["action"] == "transfer" and request["data_categories"][0].startswith("user.contact")
+    assert policy_set.outcome(request).decision == "allow"
+    assert holds(policy_set, sources, request, 'destination_country != "IN"')
+    assert request.get("recipient", {}).get("dpa") is not True
+    assert {r.rule for r in answer.outcome.reasons} <= {"transfers.own_facilities", "transfers.acquirer"}
+    # `!= true` is three-valued: it asks about a request that says `dpa: false`, and that is allowed too
+    strict = ask(policy_set, Question("allow", ("transfer",), (), ("user.contact",),
+                                      ("destination_country != IN", "recipient.dpa != true")), sources)
+    assert strict.yes and strict.request["recipient"]["dpa"] is False
+    # but never to a service provider without one (§3.2)
+    provider = ask(policy_set, Question("allow", ("transfer", "share"), (), ("user.contact",),
+                                        ('recipient.type == "service_provider"', "recipient.dpa != true")), sources)
+    assert not provider.yes
+
+
+def test_a_17_year_old_can_only_be_erased(cx):
+    """'Is any purpose allowed for a data subject aged 17?' Yes, one thing: erasure (§10, §4). Nothing
+    else is allowed for any purpose: children.under_18 denies every other action."""
+    sources, policy_set = cx
+    answer = ask(policy_set, Question("allow", where=("data_subject.age == 17",)), sources)
+    assert answer.yes
+    assert answer.request["action"] == "erase" and answer.request["data_subject"]["age"] == 17
+    assert {r.rule for r in answer.outcome.reasons} == {"children.erase", "rights.erase"}
+    others = tuple(sorted(policy_set.vocabulary.actions - {"erase"}))
+    assert not ask(policy_set, Question("allow", others, where=("data_subject.age == 17",)), sources).yes
+
+
+def test_the_three_questions_from_the_command_line(capsys):
+    code, out, _ = run(capsys, ["query", str(POLICIES), "--allowed", "--action", "use", "--purpose-under", "marketing",
+                                "--category-under", "user.health_and_medical"])
+    assert code == 0 and out.startswith("no: ")
+    code, out, _ = run(capsys, ["query", str(POLICIES), "--action", "transfer", "--category-under", "user.contact",
+                                "--where", "destination_country != IN", "--where", "recipient.dpa != true"])
+    assert code == 1 and out.startswith("yes: ") and '"action": "transfer"' in out
+    assert "decided by: allow transfers." in out
+    code, out, _ = run(capsys, ["query", str(POLICIES), "--where", "data_subject.age == 17", "--format", "json"])
+    body = json.loads(out)
+    assert code == 1 and body["answer"] == "yes" and body["request"]["action"] == "erase"
+    assert body["decision"] == "allow" and body["space"]["enumerated"] > 0
+
+
+# ---------------------------------------------------------------- answers and witnesses
+
+
+def test_denied_questions(cx):
+    sources, policy_set = cx
+    answer = ask(policy_set, Question("deny", ("erase",), where=("data_subject.age == 17",)), sources)
+    assert not answer.yes  # an erasure is always allowed: rights.erase has no condition
+    answer = ask(policy_set, Question("deny", ("use",), ("essential.service",), ("user.contact.email",)), sources)
+    assert answer.yes and policy_set.outcome(answer.request).decision == "deny"
+
+
+def test_the_witness_combines_independent_attributes():
+    rules = '''
+        allow mail cite "§1" to use for marketing of user.contact.email when data_subject.consent.marketing == true
+        deny minors cite "§2" when data_subject.age < 18
+        deny abroad cite "§3" when destination_country != "IN"
+    '''
+    ps = build_set(rules)
+    sources = pdp.Sources({"p.pdp": HEADER + rules}, ("vocabulary.yaml", VOCAB))
+    answer = ask(ps, Question("allow", where=("data_subject.age == 17",)), sources)
+    assert not answer.yes and answer.matching > 0
+    answer = ask(ps, Question("allow", where=("data_subject.age > 17", "destination_country is present")), sources)
+    assert answer.yes
+    assert answer.request["destination_country"] == "IN" and answer.request["data_subject"]["age"] >= 18
+    assert answer.request["data_subject"]["consent"]["marketing"] is True
+    # a question no request meets at all is a "no" that says so
+    empty = ask(ps, Question("allow", where=("data_subject.age < 10", "data_subject.age > 20")), sources)
+    assert not empty.yes and empty.matching == 0 and "exclude each other" in empty.render()
+
+
+def test_a_multi_category_request_is_allowed_when_each_category_alone_is():
+    ps = build_set('allow a cite "§1" to use of user.name\nallow b cite "§1" to use of user.contact '
+                   'when data_subject.age >= 18\n')
+    both = {"action": "use", "purpose": "essential", "data_categories": ["user.name", "user.contact.email"]}
+    for age, expected in ((17, "deny"), (18, "allow")):
+        request = dict(both, data_subject={"age": age})
+        alone = [ps.outcome(dict(request, data_categories=[c])).decision for c in both["data_categories"]]
+        assert ps.outcome(request).decision == expected == ("allow" if alone == ["allow", "allow"] else "deny")
+
+
+# ---------------------------------------------------------------- bad questions
+
+
+def test_bare_words_that_are_no_attribute_are_text():
+    assert quote_bare_words("destination_country != IN") == 'destination_country != "IN"'
+    assert quote_bare_words("purpose under marketing.communications") == 'purpose under "marketing.communications"'
+    assert quote_bare_words("recipient.dpa != true and data_subject.age < 18") == \
+        "recipient.dpa != true and data_subject.age < 18"
+
+
+def test_bad_questions_exit_2_with_a_reason(capsys, cx):
+    sources, policy_set = cx
+    with pytest.raises(QuestionError, match="unknown purpose `marketting`; did you mean `marketing`"):
+        ask(policy_set, Question("allow", purposes=("marketting",)), sources)
+    with pytest.raises(QuestionError, match="unknown-attribute: unknown attribute `data_subject.agee`"):
+        ask(policy_set, Question("allow", where=("data_subject.agee == 17",)), sources)
+    with pytest.raises(QuestionError, match="type-mismatch"):
+        ask(policy_set, Question("allow", where=('data_subject.age == "old"',)), sources)
+    code, _, err = run(capsys, ["query", str(POLICIES), "--category-under", "user.contacts"])
+    assert code == 2 and "unknown data category `user.contacts`" in err
+    code, _, err = run(capsys, ["query", str(POLICIES), "--where", "data_subject.age = 17"])
+    assert code == 2 and "--where `data_subject.age = 17`: syntax" in err
+
+
+def test_a_policy_set_with_errors_is_not_questioned(capsys, tmp_path):
+    (tmp_path / "p.pdp").write_text('policy "x" version "1"\nallow a to usee\n')
+    code, _, err = run(capsys, ["query", str(tmp_path)])
+    assert code == 2 and "unknown-action" in err
