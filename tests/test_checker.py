@@ -137,3 +137,12 @@ def test_overrides_must_name_a_rule_of_the_other_effect():
     assert error.code == "unknown-rule" and error.hint == "did you mean `mail`?"
     (error,) = errors_of('allow mail cite "§2.5"\nallow other cite "§2.6" overrides mail')
     assert error.code == "bad-override"
+
+
+def test_overrides_may_name_a_group_of_rules_by_their_common_prefix():
+    policy = build_set('allow marketing.mail cite "§2.5" for marketing\nallow marketing.ads cite "§2.3" for marketing\n'
+                       'deny opted_out cite "§2.6" for marketing when data_subject.consent.marketing == false '
+                       'overrides marketing')
+    assert not [w for w in policy.warnings if w.code == "unmarked-overlap"]
+    (error,) = errors_of('allow marketing.mail cite "§2.5"\ndeny opted_out cite "§2.6" overrides market')
+    assert error.code == "unknown-rule"

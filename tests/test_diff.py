@@ -92,7 +92,8 @@ def test_deleting_the_no_sale_rule_changes_only_access_and_correction(tmp_path, 
     subject's access and correction requests that name the purpose `sales` are no longer refused."""
     new_dir = edited(tmp_path, "disclosure.pdp",
                      'deny disclosure.no_sale "We are not in the business of selling your personal information"\n'
-                     '  cite "§3"\n  to collect, use, share, transfer, access, correct\n  for sales\n', "")
+                     '  cite "§3"\n  to collect, use, share, transfer, access, correct\n  for sales\n'
+                     '  overrides rights.access, rights.correct\n', "")
     report = diff(old, pdp.load(new_dir))
     assert sorted((c.before, c.after, c.rules_before, c.rules_after) for c in report.changes) == [
         ("deny", "allow", ("disclosure.no_sale",), ("rights.access",)),
@@ -109,8 +110,8 @@ def test_the_command_line_exit_status_and_json(capsys, tmp_path):
                      '"We do not sell your personal information"')
     code, _, _ = run(capsys, ["diff", str(POLICIES), str(new_dir)])
     assert code == 0  # an edit that changes no decision (here: a message) needs no sign-off
-    new_dir = edited(tmp_path / "b", "children.pdp", "when data_subject.age < 18\n\ndeny",
-                     "when data_subject.age < 21\n\ndeny")
+    new_dir = edited(tmp_path / "b", "children.pdp", "when data_subject.age < 18\n  overrides",
+                     "when data_subject.age < 21\n  overrides")
     code, out, _ = run(capsys, ["diff", str(POLICIES), str(new_dir), "--format", "json"])
     body = json.loads(out)
     assert code == 1 and body["changed"] is True

@@ -147,9 +147,10 @@ def rule_warnings(policy_set, space: Space) -> list[Diagnostic]:
     for rule in policy_set.rules:
         if rule.effect != "deny" or rule.id not in overlaps:
             continue
-        marked = {k.name for k in rule.source.overrides}
+        marked = [k.name for k in rule.source.overrides]
         unmarked = sorted(a for a in overlaps[rule.id]
-                          if a not in marked and rule.id not in {k.name for k in rules[a].source.overrides})
+                          if not _names_rule(marked, a)
+                          and not _names_rule([k.name for k in rules[a].source.overrides], rule.id))
         if not unmarked:
             continue
         out.append(Diagnostic(
@@ -245,3 +246,8 @@ def _vocabulary_spans(source: tuple[str, str] | None) -> dict[str, Span]:
             if isinstance(key, str):
                 spans.setdefault(key, doc.span(section, i, "key") if isinstance(entry, dict) else doc.span(section, i))
     return spans
+
+
+def _names_rule(names, rule_id: str) -> bool:
+    """`overrides marketing` names `marketing.promotional_email`: a name covers the ids below it."""
+    return any(rule_id == n or rule_id.startswith(n + ".") for n in names)

@@ -49,12 +49,14 @@ def check_policy_set(files: list[ast.PolicyFile], ctx: CheckContext) -> list[Dia
     for policy_file in files:
         for rule in policy_file.rules:
             for named in rule.overrides:
-                if named.name not in seen:
-                    out.append(Diagnostic("unknown-rule", f"`{rule.id}` overrides `{named.name}`, which is no rule",
+                # A name covers the rule ids below it, as keys do: `overrides marketing`.
+                covered = [r for rid, r in seen.items() if rid == named.name or rid.startswith(named.name + ".")]
+                if not covered:
+                    out.append(Diagnostic("unknown-rule", f"`{rule.id}` overrides `{named.name}`, which names no rule",
                                           named.span, did_you_mean(named.name, seen)))
-                elif seen[named.name].effect == rule.effect:
-                    out.append(Diagnostic("bad-override", f"`{rule.id}` and `{named.name}` are both {rule.effect} rules",
-                                          named.span, "a rule can only be an exception to a rule of the other effect"))
+                elif all(r.effect == rule.effect for r in covered):
+                    out.append(Diagnostic("bad-override", f"`{named.name}` names only {rule.effect} rules, like `{rule.id}`",
+                                          named.span, "a rule can only be an exception to rules of the other effect"))
     return out
 
 
