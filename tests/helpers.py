@@ -27,3 +27,44 @@ def request(**overrides) -> dict:
     base = {"action": "use", "purpose": "essential.service", "data_categories": ["user.contact.email"]}
     base.update(overrides)
     return base
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@__import__("contextlib").contextmanager
+def served(policy_dir, *extra_args: str):
+    """`pdp serve` in a subprocess (decision log off unless asked); yields its base URL once it is ready."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    port = free_port()
+    args = list(extra_args) if "--log" in extra_args else ["--no-log", *extra_args]
+    proc = subprocess.Popen([sys.executable, "-m", "pdp.cli", "serve", str(policy_dir), "--port", str(port),
+                             "--log-level", "warning", *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**os.environ})
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/ready", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        else:
+            proc.kill()
+            pytest.fail("pdp serve did not become ready: " + proc.stdout.read().decode())
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(10)

@@ -5,14 +5,10 @@ results are compared exactly, as the upstream interop runner does.
 """
 
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
+from helpers import served
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -21,35 +17,10 @@ CASES_02 = json.loads((INTEROP / "decisions-authorization-api-1_0-02.json").read
 CASES_01 = json.loads((INTEROP / "decisions-authorization-api-1_0-01.json").read_text())
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server():
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "pdp.cli", "serve", str(ROOT / "examples" / "authzen-todo"), "--port", str(port),
-         "--log-level", "warning"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**os.environ},
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/ready", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            time.sleep(0.1)
-    else:
-        proc.kill()
-        pytest.fail("pdp serve did not become ready: " + proc.stdout.read().decode())
-    with httpx.Client(base_url=base, timeout=10) as client:
+    with served(ROOT / "examples" / "authzen-todo") as base, httpx.Client(base_url=base, timeout=10) as client:
         yield client
-    proc.terminate()
-    proc.wait(10)
 
 
 def _ids(cases):

@@ -1,14 +1,12 @@
 """pdp.client and pdp.enforce: against the real app (in-process and `pdp serve`), and against failures."""
 
-import os
 import socket
-import subprocess
-import sys
 import textwrap
 import time
 from typing import Annotated
 
 import httpx
+from helpers import served
 import pytest
 from fastapi import Depends, FastAPI, Request
 from fastapi.testclient import TestClient
@@ -58,25 +56,8 @@ def async_client(pdp_app):
 @pytest.fixture(scope="module")
 def server(policy_dir):
     """`pdp serve` in a subprocess; yields its base URL."""
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "pdp.cli", "serve", str(policy_dir), "--port", str(port), "--log-level", "warning"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**os.environ},
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/ready", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            time.sleep(0.1)
-    else:
-        proc.kill()
-        pytest.fail("pdp serve did not become ready: " + proc.stdout.read().decode())
-    yield base
-    proc.terminate()
-    proc.wait(10)
+    with served(policy_dir) as base:
+        yield base
 
 
 @pytest.fixture
