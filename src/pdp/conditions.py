@@ -201,21 +201,26 @@ def _compare(expr: ast.Compare, data: dict) -> Test:
 
         return ordered_const
     right = compile_value(expr.right, data)
+    if op == "==":
+        return _binary(left, right, _same)
+    if op == "!=":
+        return _binary(left, right, lambda a, b: not _same(a, b))
+    return _binary(left, right, lambda a, b: _ordered(op, a, b))
 
-    def general(env):
+
+def _binary(left: Getter, right: Getter, decide: Callable[[Any, Any], bool]) -> Test:
+    """A test of two values: unknown when either is missing, else `decide(a, b)`."""
+
+    def binary(env):
         a = left(env)
         if a is MISSING:
             return None
         b = right(env)
         if b is MISSING:
             return None
-        if op == "==":
-            return _same(a, b)
-        if op == "!=":
-            return not _same(a, b)
-        return _ordered(op, a, b)
+        return decide(a, b)
 
-    return general
+    return binary
 
 
 def _member(expr: ast.Member, data: dict) -> Test:
@@ -227,13 +232,7 @@ def _member(expr: ast.Member, data: dict) -> Test:
             right = lambda env: right_const  # noqa: E731  (set lookup for constant lists)
     negated = expr.negated
 
-    def member(env):
-        a = left(env)
-        if a is MISSING:
-            return None
-        b = right(env)
-        if b is MISSING:
-            return None
+    def member(a, b):
         if not isinstance(b, (list, tuple, set, frozenset, dict)):
             raise EvaluationError(f"expected a list after `in`, got {b!r}")
         try:
@@ -242,7 +241,7 @@ def _member(expr: ast.Member, data: dict) -> Test:
             found = False
         return found != negated
 
-    return member
+    return _binary(left, right, member)
 
 
 def _under(expr: ast.Under, data: dict) -> Test:
@@ -269,19 +268,13 @@ def _under(expr: ast.Under, data: dict) -> Test:
 
         return under_constant
 
-    def under(env):
-        a = left(env)
-        if a is MISSING:
-            return None
-        b = right(env)
-        if b is MISSING:
-            return None
+    def under(a, b):
         keys = b if isinstance(b, (list, tuple, set, frozenset)) else (b,)
         if not isinstance(a, str):
             raise EvaluationError(f"`under` needs a taxonomy key, got {a!r}")
         return any(a == k or a.startswith(k + ".") for k in keys)
 
-    return under
+    return _binary(left, right, under)
 
 
 def _literal_keys(expr: ast.Expr) -> tuple[str, ...] | None:
