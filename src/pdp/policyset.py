@@ -8,7 +8,6 @@ with every problem found.
 from __future__ import annotations
 
 import hashlib
-import uuid
 from dataclasses import dataclass, field
 
 from . import ast
@@ -19,6 +18,7 @@ from .checker import CheckContext, check_policy_set
 from .compiler import CompiledRule, Obligation, RuleIndex, RuleScan, compile_rules
 from . import versions
 from .authzen import check_evaluation, rename_fields, to_data_use_request
+from .decision_id import new_decision_id
 from .decision import DEFAULT_DENY, Outcome, Reason, evaluate
 from .errors import Diagnostic, PolicyError, RequestError, suggest
 from .parser import parse_policy
@@ -118,17 +118,17 @@ class PolicySet:
         if isinstance(request, dict) and ("collected_at" in request or len(self.history) > 1):
             return self._decide_versioned(request)
         outcome = self.outcome(request)
-        return Decision(outcome.decision, outcome.reasons, outcome.obligations, self._policy_info, uuid.uuid4().hex)
+        return Decision(outcome.decision, outcome.reasons, outcome.obligations, self._policy_info, new_decision_id())
 
     def _decide_versioned(self, request: dict) -> Decision:
         chosen, basis = versions.select(self.history, request)
         if chosen is None:
             check_request(request, self.vocabulary)
             reason = Reason("version.none_in_force", "deny", "§11", f"{basis}; add that version under versions/")
-            return Decision("deny", (reason,), (), {**self._policy_info, "basis": basis}, uuid.uuid4().hex)
+            return Decision("deny", (reason,), (), {**self._policy_info, "basis": basis}, new_decision_id())
         outcome = chosen.outcome(request)
         return Decision(outcome.decision, outcome.reasons, outcome.obligations, {**chosen._policy_info, "basis": basis},
-                        uuid.uuid4().hex)
+                        new_decision_id())
 
     def decide_many(self, requests: list[dict]) -> list[Decision]:
         return [self.decide(r) for r in requests]
@@ -142,7 +142,7 @@ class PolicySet:
             except RequestError as error:
                 raise rename_fields(error) from None
         outcome = self._authzen_outcome(request)
-        return Decision(outcome.decision, outcome.reasons, outcome.obligations, self._policy_info, uuid.uuid4().hex)
+        return Decision(outcome.decision, outcome.reasons, outcome.obligations, self._policy_info, new_decision_id())
 
     def _authzen_outcome(self, request: dict) -> Outcome:
         action = request["action"]["name"]

@@ -50,7 +50,6 @@ No web framework here: the server wires `DecisionLog` in and calls
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import hmac
 import json
 import logging
@@ -111,7 +110,7 @@ def _parse_bound(value: str, name: str) -> str:
 def pseudonym(key: bytes, subject_id: Any) -> str:
     """The keyed pseudonym of a subject id: `hmac:` + HMAC-SHA256 hex."""
     text = subject_id if isinstance(subject_id, str) else json.dumps(subject_id, sort_keys=True)
-    return PSEUDONYM_PREFIX + hmac.new(key, text.encode("utf-8"), hashlib.sha256).hexdigest()
+    return PSEUDONYM_PREFIX + hmac.digest(key, text.encode("utf-8"), "sha256").hex()
 
 
 def _pseudonymise_id(holder: Any, key: bytes) -> None:
@@ -267,7 +266,8 @@ class DecisionLog:
         decision without a commit's cost on each (group commit).
         """
         now = self._clock()
-        rows = [self._row(request, response, endpoint, now) for request, response, endpoint in entries]
+        time = format_time(now)
+        rows = [self._row(request, response, endpoint, time) for request, response, endpoint in entries]
         if not rows:
             return
         insert = f"INSERT INTO decisions ({', '.join(_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?)"
@@ -293,7 +293,7 @@ class DecisionLog:
                 log.exception("decision log retention failed")
                 self._last_retention = None
 
-    def _row(self, request: dict, response: dict, endpoint: str, now: dt.datetime) -> tuple:
+    def _row(self, request: dict, response: dict, endpoint: str, time: str) -> tuple:
         decision_id, decision = response.get("decision_id"), response.get("decision")
         if not decision_id or not isinstance(decision_id, str):
             raise ValueError("the response has no `decision_id` to log")
@@ -302,8 +302,8 @@ class DecisionLog:
         policy = response.get("policy")
         digest = policy.get("digest") if isinstance(policy, dict) else None
         return (
-            decision_id, format_time(now), endpoint, decision,
-            json.dumps(_rule_ids(response)), digest,
+            decision_id, time, endpoint, decision,
+            orjson.dumps(_rule_ids(response)).decode(), digest,
             orjson.dumps(treat(request, key=self._key, mask=self.mask), default=str,
                          option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS).decode(),
         )

@@ -3,6 +3,24 @@
 from __future__ import annotations
 
 
+def echo_request_id(scope, send):
+    """`send`, wrapped to copy the request's `X-Request-ID` onto the response (as is, when there is none)."""
+    request_id = None
+    for name, value in scope["headers"]:
+        if name == b"x-request-id":
+            request_id = value
+            break
+    if request_id is None:
+        return send
+
+    async def send_with_id(message):
+        if message["type"] == "http.response.start":
+            message["headers"] = list(message.get("headers", ())) + [(b"x-request-id", request_id)]
+        await send(message)
+
+    return send_with_id
+
+
 class RequestIdMiddleware:
     """Pure ASGI, so it adds nothing but a header lookup to the hot path."""
 
@@ -12,18 +30,4 @@ class RequestIdMiddleware:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        request_id = None
-        for name, value in scope["headers"]:
-            if name == b"x-request-id":
-                request_id = value
-                break
-        if request_id is None:
-            return await self.app(scope, receive, send)
-
-        async def send_with_id(message):
-            if message["type"] == "http.response.start":
-                message.setdefault("headers", [])
-                message["headers"] = list(message["headers"]) + [(b"x-request-id", request_id)]
-            await send(message)
-
-        return await self.app(scope, receive, send_with_id)
+        return await self.app(scope, receive, echo_request_id(scope, send))

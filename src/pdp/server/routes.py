@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import logging
 import time
-import uuid
 
 from fastapi import APIRouter, Request
 
+from ..decision_id import new_decision_id
 from ..errors import RequestError
 from ..request import DecisionRequest
 from .audit import record
@@ -57,7 +57,7 @@ def _decision_body(holder, request: dict, metrics) -> dict:
                          "message": f"internal error while deciding ({error.__class__.__name__}); failing closed"}],
             "obligations": [],
             "policy": policy_set.info,
-            "decision_id": uuid.uuid4().hex,
+            "decision_id": new_decision_id(),
         }
 
 
