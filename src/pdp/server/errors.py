@@ -6,11 +6,16 @@ unforeseen is caught and answered as a fail-closed error.
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+
+log = logging.getLogger("pdp.server")
 
 
 class FieldProblem(BaseModel):
@@ -34,6 +39,13 @@ def install_error_handlers(app: FastAPI) -> None:
         detail = [{"field": ".".join(str(p) for p in e["loc"] if p != "body") or "body", "message": e["msg"]}
                   for e in exc.errors()]
         return error_response(422, "bad_request", detail)
+
+    @app.exception_handler(Exception)
+    async def internal_error(request: Request, exc: Exception):
+        # A bug outside deciding (deciding itself fails closed): the JSON error shape, no internals.
+        log.error("internal error in %s", request.url.path, exc_info=exc)
+        return error_response(500, "internal_error", [{"field": "request", "message":
+                              f"internal error ({exc.__class__.__name__}); nothing was decided"}])
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException):

@@ -12,17 +12,13 @@ exception handlers, and echoes `X-Request-ID` as the middleware does.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from starlette.requests import Request
 
-from .errors import error_response
 from .request_id import echo_request_id
-
-log = logging.getLogger("pdp.server")
 
 Endpoint = Callable[[Request], Awaitable]
 
@@ -41,10 +37,11 @@ def hot_endpoints(routers, paths: set[str]) -> dict[str, Endpoint]:
 
 
 def _handler_for(app: FastAPI, error: Exception):
+    """The app's handler for `error`, as Starlette picks it (the most specific class); `Exception` catches all."""
     for kind in type(error).__mro__:
         if kind in app.exception_handlers:
             return app.exception_handlers[kind]
-    return None
+    raise error  # no handler at all: let the server answer it
 
 
 async def serve_hot(app: FastAPI, endpoint: Endpoint, scope, receive, send) -> None:
@@ -54,12 +51,6 @@ async def serve_hot(app: FastAPI, endpoint: Endpoint, scope, receive, send) -> N
     request = Request(scope, receive, send)
     try:
         response = await endpoint(request)
-    except Exception as error:  # noqa: BLE001 - answered like the full stack answers it
-        handler = _handler_for(app, error)
-        if handler is None:
-            log.exception("internal error in %s", scope["path"])
-            response = error_response(500, "internal_error", [{"field": "request", "message":
-                                      f"internal error ({error.__class__.__name__}); nothing was decided"}])
-        else:
-            response = await handler(request, error)
+    except Exception as error:  # noqa: BLE001 - answered as the full stack answers it
+        response = await _handler_for(app, error)(request, error)
     await response(scope, receive, send)
