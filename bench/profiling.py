@@ -22,7 +22,6 @@ import pstats
 import re
 import statistics
 import time
-import uuid
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
@@ -52,6 +51,7 @@ def pdp_stages(policy_dir, requests: Sequence[dict], calls: int = 20000, warmup:
     try:
         import pdp
         from pdp.decision import evaluate
+        from pdp.decision_id import new_decision_id
         from pdp.request import shape_errors, vocabulary_errors
 
         policies = pdp.load(str(policy_dir))
@@ -70,7 +70,7 @@ def pdp_stages(policy_dir, requests: Sequence[dict], calls: int = 20000, warmup:
         ("request shape (pydantic model)", shape_errors),
         ("request vocabulary (keys, countries, topics)", lambda r: vocabulary_errors(r, vocabulary)),
         ("rules: index lookup, conditions, combining", rules),
-        ("decision id (`uuid4().hex`)", lambda r: uuid.uuid4().hex),
+        ("decision id (UUIDv7, `pdp.decision_id`)", lambda r: new_decision_id()),
     ]
     return [Stage(name, _median_us(call, requests, calls, warmup)) for name, call in parts]
 

@@ -206,7 +206,7 @@ def where_time_goes(run: Run) -> str:
             "",
             "Evaluating the rules is the smaller part of a pdp decision. Most of it is checking the request",
             "(its shape, and every key against the vocabulary, so that a misspelt purpose is refused with",
-            "the field named instead of quietly denied) and giving the decision its id. The rule index",
+            "the field named instead of quietly denied). The rule index",
             "answers an (action, purpose, category) from a memo table, so rules about other things are",
             "never looked at; with the index off every rule's target is tested on every request",
             "(`CompiledRule.covers` in the profile below), which is what the extra rules cost there.",

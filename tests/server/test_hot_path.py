@@ -54,8 +54,8 @@ def _comparable(response) -> tuple:
 def clients(tmp_path):
     (tmp_path / "main.pdp").write_text(textwrap.dedent(POLICY))
     settings = Settings(policy_dir=tmp_path, max_body_bytes=2048, max_batch=5, log_path=tmp_path / "log.db")
-    hot, full = create_app(settings), create_app(settings)
-    full.hot = {}  # every request through the middleware and the router
+    hot, full = create_app(settings), create_app(settings.model_copy(update={"hot_path": False}))
+    assert hot.hot and not full.hot  # the second takes every request through the middleware and the router
     with TestClient(hot) as hot_client, TestClient(full) as full_client:
         yield hot_client, full_client
 

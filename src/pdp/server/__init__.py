@@ -127,7 +127,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _match_first(app, (router, authzen_router))
     app.add_middleware(RequestIdMiddleware)
     # With OpenTelemetry on, every request goes through its middleware.
-    app.hot = {} if settings.otel else hot_endpoints((router, authzen_router), HOT_PATHS)
+    app.hot = hot_endpoints((router, authzen_router), HOT_PATHS) if settings.hot_path and not settings.otel else {}
     return app
 
 
