@@ -37,7 +37,8 @@ REQUEST = ROOT / "examples" / "requests" / "promotional-email.json"
 HEADING = """## The HTTP service
 
 Throughput and latency of `pdp serve` (one uvicorn worker, decision log on,
-as `pdp serve` runs by default) under load from `wrk` in a second process on
+as `pdp serve` runs by default; uvicorn's per-request access log off, as for
+every server here: `--log-level warning`) under load from `wrk` in a second process on
 loopback, beside a bare FastAPI endpoint that returns a constant (the
 ceiling this framework reaches on this machine), in the same run. wrk and
 the server share the machine's 2 cores.
