@@ -1,0 +1,34 @@
+"""Why a request got its decision, in plain words, and what would change it.
+
+    from pdp.explain import explain
+    e = explain(policy_set, request)   # raises RequestError, as decide does
+    print(e.render_text())             # `pdp explain`
+    e.to_dict()                        # `"explain": true` in POST /v1/decide
+
+For every rule about the request (its action, purpose and at least one of
+its categories are covered), whether it applied and, down to the
+sub-condition, why: "data_subject.age < 18 is false: data_subject.age is 34".
+Rules about something else are listed with the part of their target that
+misses. For a deny, the smallest changes of the request that the engine
+would allow ("would be allowed if data_subject.consent.marketing were not
+false"), or a plain "none found".
+
+Pure: no I/O. Conditions are evaluated again by walking the syntax tree, not
+through the compiled closures, so that every sub-condition has a value to
+report. The semantics are those of conditions.py (three-valued logic,
+`and` / `or` settled left to right); the tests check that both give every
+rule the same verdict. The decision, and every candidate change, is decided
+by the engine itself.
+"""
+
+from .build import explain
+from .evaluator import Node, RuleRun, run_rule
+from .model import Change, Condition, Explanation, RuleExplanation, Suggestion, Unrelated
+from .suggest import BUDGET, LIMIT, changed, suggest_changes
+from .target import Target, prepare
+from .values import fmt, read, show
+
+__all__ = [
+    "BUDGET", "LIMIT", "Change", "Condition", "Explanation", "Node", "RuleExplanation", "RuleRun", "Suggestion",
+    "Target", "Unrelated", "changed", "explain", "fmt", "prepare", "read", "run_rule", "show", "suggest_changes",
+]

@@ -1,0 +1,76 @@
+"""Why one condition is what it is, in plain words: the parts that decided it and the values it read."""
+
+from __future__ import annotations
+
+from .. import ast
+from ..conditions import MISSING
+from .evaluator import Node, _Walker
+from .values import _word, fmt, read, show
+
+
+def _because(node: Node, want: bool, env: dict, notes: "_Origins") -> list[str]:
+    """Why a condition is what it is: its value, then the parts that made it so."""
+    text = show(node.expr)
+    if node.error is not None and not node.children:
+        return [f"{text} could not be evaluated: {node.error}"]
+    if isinstance(node.expr, (ast.And, ast.Or, ast.Not)):
+        lines = [f"{text} could not be evaluated" if node.error else f"{text} is {_word(node.value)}"]
+        holds = node.error is None and node.value is want
+        for child in node.children:
+            child_want = (not want) if isinstance(node.expr, ast.Not) else want
+            if child.reached and (child.error is None and child.value is child_want) == holds:
+                lines += ["  " + line for line in _because(child, child_want, env, notes)]
+        return lines
+    detail = _detail(node, env, notes)
+    return [f"{text} is {_word(node.value)}" + (f": {detail}" if detail else "")]
+
+
+def _detail(node: Node, env: dict, notes: "_Origins") -> str:
+    """The attributes a comparison read, and their values."""
+    expr = node.expr
+    if isinstance(expr, ast.Truth) and node.value is not None:
+        return ""
+    said, seen = [], set()
+    for part in ast.walk(expr):
+        if not isinstance(part, ast.Path) or part.dotted in seen:
+            continue
+        seen.add(part.dotted)
+        if part.parts[0] == "data":
+            value = _Walker(env, notes.data).value(part)
+            if isinstance(value, dict):
+                value = list(value)
+            if isinstance(value, (list, set, frozenset)) and len(value) > 10:
+                said.append(f"{part.dotted} has {len(value)} entries")
+            else:
+                said.append(f"{part.dotted} is {fmt(value)}")
+            continue
+        value = read(env, part.parts)
+        if value is MISSING:
+            said.append(f"{part.dotted} is not in the request")
+        else:
+            said.append(f"{part.dotted} is {fmt(value)}{notes.origin(part.parts)}")
+    return "; ".join(said)
+
+
+class _Origins:
+    """Says when a value came from a register (`lookup ... in data.x`), not from the request."""
+
+    def __init__(self, policy_set, request: dict):
+        self.data = policy_set.data
+        self.request = request
+        names = {lk.root: lk.source.dotted for f in policy_set.files for lk in f.lookups}
+        self.lookups = [(root, register, wins, names.get(root, "the register"))
+                        for root, register, wins in policy_set._lookups]
+
+    def origin(self, parts: tuple[str, ...]) -> str:
+        for root, register, wins, name in self.lookups:
+            part = self.request.get(root) if isinstance(self.request, dict) else None
+            if parts[0] != root or len(parts) < 2 or not isinstance(part, dict):
+                continue
+            try:
+                record = register.get(part.get("id"))
+            except TypeError:
+                continue
+            if isinstance(record, dict) and parts[1] in record and not (parts[1] in wins and part.get(parts[1]) is not None):
+                return f" (from {name} for {root}.id {fmt(part.get('id'))})"
+        return ""

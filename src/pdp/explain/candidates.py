@@ -1,0 +1,103 @@
+"""The changes of a request worth trying: values the conditions near it test for, other purposes, fewer categories."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import ast
+from ..conditions import MISSING
+from .evaluator import _COLLECTION, _is_number, _same, _Walker
+from .model import Change
+from .target import Target
+from .values import fmt, read
+
+
+_MIRROR = {"<": ">", ">": "<", "<=": ">=", ">=": "<=", "==": "==", "!=": "!="}
+
+
+def _compare_values(op: str, literal: Any) -> list:
+    """Values of `attribute op literal` on either side of its boundary."""
+    if op in ("==", "!="):
+        return [literal, not literal] if isinstance(literal, bool) else [literal]
+    if not _is_number(literal):
+        return []
+    below, above = {"<": (literal - 1, literal), "<=": (literal, literal + 1),
+                    ">": (literal + 1, literal), ">=": (literal, literal - 1)}[op]
+    return [below, above]
+
+
+def _tested_values(policy_set, target: Target, env: dict) -> dict[tuple[str, ...], list]:
+    """Every attribute the conditions of rules near the request read, with the values they test for."""
+    found: dict[tuple[str, ...], list] = {}
+
+    def add(path: ast.Path, values=()):
+        if path.parts[0] in ("data", "action", "data_categories"):
+            return
+        found.setdefault(path.parts, []).extend(values)
+
+    walker = _Walker(env, policy_set.data)
+    for rule in policy_set.rules:
+        if not target.near(rule):
+            continue
+        for expr in rule.source.when + rule.source.unless:
+            for node in ast.walk(expr):
+                if isinstance(node, ast.Compare):
+                    left, right, op = node.left, node.right, node.op
+                    if isinstance(left, ast.Literal):
+                        left, right, op = right, left, _MIRROR[op]
+                    if isinstance(left, ast.Path) and isinstance(right, ast.Literal):
+                        add(left, _compare_values(op, right.value))
+                    elif isinstance(left, ast.Path) and isinstance(right, ast.Path):
+                        for a, b in ((left, right), (right, left)):
+                            other = walker.value(b)
+                            add(a, [] if other is MISSING or isinstance(other, _COLLECTION) else [other])
+                elif isinstance(node, (ast.Member, ast.Under)) and isinstance(node.left, ast.Path):
+                    items = walker.value(node.right)
+                    if isinstance(items, str):
+                        items = [items]
+                    if isinstance(items, _COLLECTION):
+                        values = sorted(items, key=fmt) if isinstance(items, (set, frozenset, dict)) else list(items)
+                        add(node.left, [v for v in values[:20] if v is not MISSING and not isinstance(v, _COLLECTION)])
+                elif isinstance(node, ast.Presence):
+                    add(node.path)
+                elif isinstance(node, ast.Truth) and isinstance(node.operand, ast.Path):
+                    add(node.operand, [True, False])
+    return found
+
+
+def _single_changes(policy_set, request: dict, target: Target, env: dict) -> list[tuple[int, Change]]:
+    """Candidate changes with their size: 0 a fact about the request, 1 a category left out, 2 another purpose."""
+    out: list[tuple[int, Change]] = []
+    purposes: list[Any] = []
+    tested = _tested_values(policy_set, target, env)
+    for root, register, _ in policy_set._lookups:
+        # Another entry of the register (a provider with a DPA): who receives the data is the
+        # caller's choice; who the data is about, or who asks, is not.
+        if root == "recipient" and isinstance(request.get(root), dict) and request[root].get("id") is not None:
+            tested.setdefault((root, "id"), []).extend(sorted(register, key=str)[:20])
+    for parts, values in tested.items():
+        dotted = ".".join(parts)
+        current = read(request, parts)
+        if dotted == "purpose":
+            purposes += values
+            continue
+        unique: dict[tuple, Any] = {}
+        for v in values:
+            if not (current is not MISSING and _same(v, current)):
+                unique.setdefault((isinstance(v, bool), v), v)
+        chosen = list(unique.values())
+        if _is_number(current):
+            chosen.sort(key=lambda v: abs(v - current) if _is_number(v) else float("inf"))
+        out += [(0, Change(dotted, "set", v)) for v in chosen]
+        if current is not MISSING:
+            out.append((0, Change(dotted, "remove")))
+    if target.authzen:
+        return out
+    if len(target.categories) > 1:
+        out += [(1, Change("data_categories", "drop", c)) for c in dict.fromkeys(target.categories)]
+    for rule in policy_set.rules:
+        if rule.effect == "allow" and rule.purposes is not None and target.near(rule):
+            purposes += rule.purposes
+    out += [(2, Change("purpose", "set", p)) for p in dict.fromkeys(p for p in purposes if isinstance(p, str))
+            if p != target.purpose]
+    return out

@@ -1,0 +1,68 @@
+"""An explanation as text, as `pdp explain` prints it."""
+
+from __future__ import annotations
+
+import textwrap
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .model import Explanation
+    from .target import Target
+
+
+def render_text(e: Explanation) -> str:
+    t = e.target
+    about = f"{t.action}" if t.authzen else f"{t.action} {', '.join(t.categories)} for {t.purpose}"
+    policy = " ".join(str(e.policy[k]) for k in ("name", "version") if e.policy.get(k))
+    out = [f"decision: {e.decision}" + (f" ({policy})" if policy else ""), f"request: {about}"]
+    for r in e.reasons:
+        cite = f" ({r.cite})" if r.cite else ""
+        out.append(f"  {r.effect} {r.rule}{cite}: {r.message}")
+    if e.obligations:
+        out.append("obligations:")
+        out.extend(f"  {o.id}: {o.text}" for o in e.obligations)
+    for effect in ("deny", "allow"):
+        rules = [r for r in e.rules if r.effect == effect]
+        out += ["", f"{effect.capitalize()} rules about this request:"]
+        if not rules:
+            out.append("  none")
+        for r in rules:
+            where = ", ".join(x for x in (r.cite, r.location) if x)
+            out.append(f"  {r.rule} ({where}): {r.verdict}")
+            if r.message:
+                out.append(f"    {r.message}")
+            for c in r.conditions:
+                out.extend("    " + line for line in c.because)
+    if not t.authzen:
+        out.append("")
+        if e.uncovered:
+            out += [f"No allow rule applies to {c}: default deny." for c in e.uncovered]
+        else:
+            out.append("Every category has an allow rule that applies.")
+    if e.unrelated:
+        out += ["", f"Rules not about this request ({len(e.unrelated)}):"]
+        groups: dict[str, list[str]] = {}
+        for u in sorted(e.unrelated, key=lambda u: _PARTS.index(u.misses)):
+            groups.setdefault(_group_line(u.misses, t), []).append(u.rule)
+        for head, ids in groups.items():
+            out.append(textwrap.fill(", ".join(ids), width=100, initial_indent=f"  {head}: ",
+                                     subsequent_indent="    ", break_on_hyphens=False))
+    if e.decision == "deny":
+        out.append("")
+        if e.suggestions:
+            out.append("Smallest changes that would allow it:")
+            out.extend(f"  {s.text}" for s in e.suggestions)
+        else:
+            out.append("No change of one or two attributes, the purpose or the categories would allow it.")
+    return "\n".join(out)
+
+
+_PARTS = ("action", "purpose", "data_categories")
+
+
+def _group_line(misses: str, t: Target) -> str:
+    if misses == "action":
+        return f"not for action {t.action}"
+    if misses == "purpose":
+        return f"not for purpose {t.purpose}"
+    return f"not about {', '.join(t.categories)}"

@@ -1,0 +1,42 @@
+"""What a request is about (action, purpose, categories), checked as the engine checks it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..authzen import check_evaluation
+from ..compiler import CompiledRule
+from ..request import apply_lookups, check_request
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a request is about, as the rule index sees it."""
+
+    action: str
+    purpose: str
+    categories: tuple[str, ...]
+    authzen: bool = False
+
+    def covered(self, rule: CompiledRule) -> tuple[str, ...]:
+        """The requested categories the rule's target covers (empty: the rule is not about this request)."""
+        return tuple(c for c in self.categories if rule.covers(self.action, self.purpose, c))
+
+    def near(self, rule: CompiledRule) -> bool:
+        """About this action and one of these categories, whatever the purpose."""
+        return (rule.actions is None or self.action in rule.actions) and (
+            self.authzen or rule.categories is None
+            or any(c == k or c.startswith(k + ".") for c in self.categories for k in rule.categories))
+
+
+def prepare(policy_set, request: Any) -> tuple[Target, dict]:
+    """Check a request as the engine does (raises RequestError) -> its target and what conditions read."""
+    if policy_set.model == "authzen":
+        check_evaluation(request)
+        target = Target(request["action"]["name"], "", ("",), authzen=True)
+    else:
+        check_request(request, policy_set.vocabulary)
+        target = Target(request["action"], request["purpose"], tuple(request["data_categories"]))
+    lookups = policy_set._lookups
+    return target, (apply_lookups(request, lookups) if lookups else request)
