@@ -57,19 +57,24 @@ def _bad(error: RequestError):
     return error_response(400, "bad_request", error.errors)
 
 
+async def _single(request: Request, body: dict, endpoint: str):
+    """One evaluation, answered with its context once its decision is logged."""
+    decided: list = []
+    try:
+        result = _evaluate(request.app, body, True, decided)
+    except RequestError as error:
+        return _bad(error)
+    await record(request.app, decided, endpoint)
+    return FastJSONResponse(result)
+
+
 @router.post("/access/v1/evaluation", summary="AuthZEN: one access evaluation", responses=_AUTHZEN_ERRORS)
 async def evaluation(request: Request):
     holder = request.app.state.holder
     body = await _read(request)
     if holder.current is None:
         return error_response(503, "not_ready", [{"field": "policy", "message": "no policy set is loaded"}])
-    decided: list = []
-    try:
-        result = _evaluate(request.app, body, True, decided)
-    except RequestError as error:
-        return _bad(error)
-    await record(request.app, decided, "/access/v1/evaluation")
-    return FastJSONResponse(result)
+    return await _single(request, body, "/access/v1/evaluation")
 
 
 @router.post("/access/v1/evaluations", summary="AuthZEN: many access evaluations", responses=_AUTHZEN_ERRORS)
@@ -81,13 +86,7 @@ async def evaluations(request: Request):
     items = body.get("evaluations")
     if items is None or items == []:
         # Without items the request is a single evaluation (AuthZEN 1.0, 7.1).
-        decided: list = []
-        try:
-            result = _evaluate(request.app, body, True, decided)
-        except RequestError as error:
-            return _bad(error)
-        await record(request.app, decided, "/access/v1/evaluations")
-        return FastJSONResponse(result)
+        return await _single(request, body, "/access/v1/evaluations")
     if not isinstance(items, list):
         return error_response(400, "bad_request", [{"field": "evaluations", "message": "must be a list"}])
     if len(items) > settings.max_batch:
