@@ -14,6 +14,7 @@ An adapter turns the shared workload into its engine's own terms:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+import importlib
 from importlib import metadata
 from typing import Any, Callable, Sequence
 
@@ -34,6 +35,12 @@ class Adapter:
     supports_extra_rules: bool = True
 
     def unavailable(self) -> str | None:
+        """Why the engine cannot run here (a package that does not import), or None."""
+        for name in self.packages:
+            try:
+                importlib.import_module(name)
+            except ImportError as exc:
+                return str(exc)
         return None
 
     def to_native(self, request: dict) -> Any:

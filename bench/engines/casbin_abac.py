@@ -126,13 +126,6 @@ class _CasbinBase(Adapter):
     packages = ("casbin", "simpleeval")
     model_text = ""
 
-    def unavailable(self) -> str | None:
-        try:
-            import casbin  # noqa: F401
-        except ImportError as exc:
-            return str(exc)
-        return None
-
     def to_native(self, request: dict) -> tuple:
         subject = request.get("data_subject", {})
         recipient = request.get("recipient", {})

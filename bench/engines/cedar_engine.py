@@ -62,13 +62,6 @@ class CedarAdapter(Adapter):
     label = "Cedar (`cedarpy` {cedarpy})"
     packages = ("cedarpy",)
 
-    def unavailable(self) -> str | None:
-        try:
-            import cedarpy  # noqa: F401
-        except ImportError as exc:
-            return str(exc)
-        return None
-
     def to_native(self, request: dict) -> dict:
         category = single_category(request)
         subject = request.get("data_subject", {})

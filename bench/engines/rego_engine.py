@@ -96,13 +96,6 @@ class RegoAdapter(Adapter):
     label = "Rego (`regopy` {regopy})"
     packages = ("regopy",)
 
-    def unavailable(self) -> str | None:
-        try:
-            import regopy  # noqa: F401
-        except ImportError as exc:
-            return str(exc)
-        return None
-
     def to_native(self, request: dict) -> dict:
         return json.loads(json.dumps(request))  # a plain JSON-able copy
 
