@@ -107,12 +107,10 @@ class _Walker:
         if isinstance(expr, ast.Compare):
             return self._compare(expr)
         if isinstance(expr, ast.Member):
-            a = self.value(expr.left)
-            if a is MISSING:
+            operands = self._operands(expr)
+            if operands is None:
                 return None
-            b = self.value(expr.right)
-            if b is MISSING:
-                return None
+            a, b = operands
             if isinstance(expr.right, ast.ListLiteral) and all(isinstance(i, ast.Literal) for i in expr.right.items):
                 constant = frozenset(i.value for i in expr.right.items if not isinstance(i.value, bool))
                 if len(constant) == len(expr.right.items):
@@ -125,26 +123,32 @@ class _Walker:
                 found = False
             return found != expr.negated
         if isinstance(expr, ast.Under):
-            a = self.value(expr.left)
-            if a is MISSING:
+            operands = self._operands(expr)
+            if operands is None:
                 return None
-            b = self.value(expr.right)
-            if b is MISSING:
-                return None
+            a, b = operands
             keys = b if isinstance(b, (list, tuple, set, frozenset)) else (b,)
             if not isinstance(a, str):
                 raise EvaluationError(f"`under` needs a taxonomy key, got {a!r}")
             return any(a == k or a.startswith(k + ".") for k in keys)
         raise TypeError(f"not a condition: {expr!r}")
 
-    def _compare(self, expr: ast.Compare) -> bool | None:
-        op = expr.op
+    def _operands(self, expr) -> tuple | None:
+        """Both sides' values, or None when either is missing (the test is then unknown)."""
         a = self.value(expr.left)
         if a is MISSING:
             return None
         b = self.value(expr.right)
         if b is MISSING:
             return None
+        return a, b
+
+    def _compare(self, expr: ast.Compare) -> bool | None:
+        op = expr.op
+        operands = self._operands(expr)
+        if operands is None:
+            return None
+        a, b = operands
         if op in ("==", "!="):
             return _same(a, b) == (op == "==")
         if not _is_number(a) or (not isinstance(expr.right, ast.Literal) and not _is_number(b)):
