@@ -15,7 +15,7 @@
   it). Consent topics and declared attributes are not reported: a topic or
   attribute is also what a request is allowed to carry.
 
-The first three are decided exactly on the decision space (space.py): a
+The first three are decided exactly on the decision space (pdp.space): a
 rule "applies" to a request of the space when its target covers it and its
 conditions are true. The work is bounded (`LIMIT` assignments per
 component); a set too large for that gets an `analysis-skipped` warning

@@ -1,6 +1,6 @@
 """The change impact of a policy edit: every kind of request whose decision changes.
 
-Both versions span one decision space (space.py): the actions, purposes
+Both versions span one decision space (pdp.space): the actions, purposes
 and categories either names, and the attribute values either tests. Each
 request of it is decided under both; the ones whose decision changes are
 grouped by (decision before -> after, the rules that decided before and

@@ -8,7 +8,7 @@ given), and `where` conditions written in the policy language
 yes, with a request that proves it and the rules that decided it, or no.
 
 How: the `where` conditions are compiled as probes (rules that take no part
-in decisions) and the space (space.py) is enumerated with them, so their
+in decisions) and the space (pdp.space) is enumerated with them, so their
 attributes and constants get representative values too. Within each group
 of cells the components are independent, so a request with the decision
 exists exactly when:

@@ -1,0 +1,95 @@
+"""The decision space of a policy set: every kind of request, finitely many.
+
+A decision depends on a request only through the tests the rules make:
+the rule targets (`to`, `for`, `of`: does a key cover the request's key?)
+and the atomic tests of the conditions (`age < 18`, `type == "affiliate"`,
+`country in data.facilities.countries`, `consent.cookies is absent`). Two
+requests that every test answers alike get the same decision. So the space
+is finite, and it is enumerated here, not solved:
+
+- **cells**: action x purpose class x category class. The classes are the
+  equivalence classes of the vocabulary under the keys the rules name: a
+  named key stands for itself and the keys below it that no rule names
+  more precisely; the keys no rule covers form one class more. Requests
+  have one data category: a multi-category request is allowed exactly when
+  each of its categories alone would be (same attributes), so a question
+  about categories, and a change of decision, shows on single-category
+  requests.
+- **attributes**: each attribute a condition reads gets representative
+  values, one per class of values the tests cannot tell apart: absent;
+  numbers below, at, between and above every boundary compared; each text
+  or key compared, plus one value compared with none (countries, recipient
+  types and other vocabulary are partitioned exactly); true and false. A
+  looked-up part (`lookup recipient in data.processors`) is one joint
+  attribute: no id, an id the register does not know, and one registered id
+  per kind of record (the register's values override the request's).
+
+Cost, and how it is kept down. A cell's requests are the product of the
+representative values of the attributes read by the rules that cover it.
+For CX-ONE-GO a share request alone has ~10^6 such combinations, so three
+reductions make it seconds:
+
+1. cells covered by the same rules (and alike for conditions on `purpose`
+   and `action`) form one *group*, decided once;
+2. within a group the attributes split into independent *components*: two
+   attributes are in one component when some rule reads both. Rules of
+   different components cannot interact, so each component is enumerated
+   alone (the sum, not the product, of their sizes), and its assignments
+   are grouped into *classes* by which rules apply;
+3. each rule's conditions are evaluated once per combination of its own
+   attributes (a table), with the engine's compiled closures and lookups.
+
+A full request is one class per component; its decision is `combine`d (the
+engine's one function) from the rules that apply, and the requests a tool
+reports are re-decided with `PolicySet.outcome` as a check. The space is
+that of the version in force (`outcome`); earlier versions kept under
+`versions/` (§11) are policy sets of their own. `Stats` counts
+cells, groups, the requests the space stands for (sum over cells of the
+product) and the partial requests actually enumerated.
+
+Exactness. The enumeration is exhaustive for conditions that compare an
+attribute with constants (all the language's usual forms), and for
+attributes compared with each other (each gets one value per attribute it
+is compared with in every class, so any two can be equal or apart, in
+either order). Requests are well-typed: an attribute takes the kinds of
+value its type or the constants it is compared with have (a word where a
+number is compared is the checker's business; the engine would fail
+closed). A list-valued attribute searched with `in`, or a path also read as
+a prefix, is sampled, not exhausted, and `Space.notes` says so. The tests
+check, request by request, that the class a request falls in gets the
+engine's decision (`Space.predict`).
+"""
+
+# The package, one job a module: reading (the conditions), keys (vocabulary key classes),
+# domains (attribute values), cells (the data types), space (the `Space` class).
+
+from __future__ import annotations
+
+from .cells import Cell, Component, Group, Klass, Node, State, Stats
+from .domains import AttrDomain, ValueClass
+from .keys import KeyClass, key_classes, key_labels
+from .reading import atoms, read_paths, rule_conditions
+from .space import CELL_PATHS, DEFAULT_LIMIT, REFUSED, Space, SpaceTooLarge
+
+__all__ = [
+    "AttrDomain",
+    "CELL_PATHS",
+    "Cell",
+    "Component",
+    "DEFAULT_LIMIT",
+    "Group",
+    "KeyClass",
+    "Klass",
+    "Node",
+    "REFUSED",
+    "Space",
+    "SpaceTooLarge",
+    "State",
+    "Stats",
+    "ValueClass",
+    "atoms",
+    "key_classes",
+    "key_labels",
+    "read_paths",
+    "rule_conditions",
+]
