@@ -70,7 +70,8 @@ def cmd_decide(args) -> int:
 
 
 def cmd_test(args) -> int:
-    from .testing import TestFileError, read_test_files, render_json, render_text, report_dict, run, run_directory
+    from .testing import (TestFileError, read_test_files, render_json, render_junit, render_text, report_dict, run,
+                          run_directory)
 
     if args.min_coverage is not None and not 0 <= args.min_coverage <= 100:
         print(f"pdp test: --min-coverage takes a percentage from 0 to 100, not {args.min_coverage:g}", file=sys.stderr)
@@ -96,6 +97,10 @@ def cmd_test(args) -> int:
         print(json.dumps({**report_dict(results, errors), "coverage": coverage.to_dict()}, indent=2, ensure_ascii=False))
     elif args.format == "json":
         print(render_json(results, errors))
+    elif args.format == "junit":
+        print(render_junit(results, errors))
+        if coverage is not None:  # JUnit has no place for it; people still see it
+            print(coverage.render_text(), file=sys.stderr)
     else:
         print(render_text(results, errors))
         if coverage is not None:
@@ -161,7 +166,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     test = sub.add_parser("test", help="run the policy tests kept beside the policies")
     test.add_argument("policy_dir", nargs="?", default=DEFAULT_POLICY_DIR)
-    test.add_argument("--format", choices=("text", "json"), default="text")
+    test.add_argument("--format", choices=("text", "json", "junit"), default="text",
+                      help="junit: JUnit XML for CI systems (coverage, if asked for, goes to standard error)")
     test.add_argument("--coverage", action="store_true",
                       help="also report the rules and conditions the tests never exercised")
     test.add_argument("--min-coverage", type=float, metavar="PCT",

@@ -1,6 +1,7 @@
 """Running policy test cases: each expectation passing and failing, the reports, `pdp test`."""
 
 import json
+from xml.etree import ElementTree
 import textwrap
 
 import pytest
@@ -364,3 +365,27 @@ def test_pdp_test_json(policies, capsys):
     assert main(["test", "policies", "--format", "json"]) == 1
     report = json.loads(capsys.readouterr().out)
     assert report["summary"]["passed"] == 1 and report["summary"]["failed"] == 1
+
+
+def test_pdp_test_junit_for_ci(policies, capsys):
+    write_failing_case(policies)
+    write_bad_test_file(policies)
+    assert main(["test", "policies", "--format", "junit"]) == 1
+    root = ElementTree.fromstring(capsys.readouterr().out.encode())
+    assert (root.tag, root.get("tests"), root.get("failures"), root.get("errors")) == ("testsuites", "3", "1", "1")
+    suites = {s.get("file") or s.get("name"): s for s in root.iter("testsuite")}
+    assert suites["policies/tests/email.yaml"].find("testcase").find("failure") is None
+    wrong = suites["policies/tests/wrong.yaml"].find("testcase")
+    assert (wrong.get("name"), wrong.get("line")) == ("wrong", "2")
+    failure = wrong.find("failure")
+    assert failure.get("message") == "expected deny, got allow"
+    assert "rules that fired:" in failure.text  # the same text `pdp test` prints
+    error = suites["test files"].find("testcase").find("error")
+    assert "unknown key `expct`" in error.text
+
+
+def test_pdp_test_junit_with_coverage_keeps_stdout_xml(policies, capsys):
+    assert main(["test", "policies", "--format", "junit", "--coverage"]) == 0
+    out, err = capsys.readouterr()
+    assert ElementTree.fromstring(out.encode()).get("failures") == "0"
+    assert "rules" in err

@@ -1,4 +1,4 @@
-"""Reporters: test results (data) -> a text report for people, or JSON for tools.
+"""Reporters: test results (data) -> a text report for people, JSON for tools, JUnit XML for CI.
 
 `render_failure` is the text of one failing case. The text report and the
 pytest plugin both use it, so a failure reads the same wherever it shows.
@@ -7,6 +7,7 @@ pytest plugin both use it, so a failure reads the same wherever it shows.
 from __future__ import annotations
 
 import json
+import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -120,3 +121,42 @@ def result_dict(result: CaseResult) -> dict[str, Any]:
         "obligations": list(result.obligations),
         "failures": list(result.failures),
     }
+
+
+# ---------------------------------------------------------------- JUnit XML
+
+
+def render_junit(results: Sequence[CaseResult], errors: Iterable[TestFileError] = ()) -> str:
+    """JUnit XML, which CI systems (GitLab, Jenkins, GitHub reporters) show per case.
+
+    One `<testsuite>` per test file, one `<testcase>` per case; a failing
+    case carries the same text `pdp test` prints for it. A test file that
+    cannot be read is a case with an `<error>` in a suite of its own.
+    """
+    errors = list(errors)
+    root = ET.Element("testsuites", name="pdp test")
+    for path, file_results in _by_file(results).items():
+        failed = [r for r in file_results if not r.passed]
+        suite = ET.SubElement(root, "testsuite", name=file_results[0].case.suite, file=path,
+                              tests=str(len(file_results)), failures=str(len(failed)), errors="0", skipped="0")
+        for result in file_results:
+            case = ET.SubElement(suite, "testcase", classname=result.case.suite, name=result.case.name,
+                                 file=path, line=str(result.case.line))
+            if not result.passed:
+                message = result.failures[0] if result.failures else f"expected {result.expected}, got {result.actual}"
+                ET.SubElement(case, "failure", message=message, type="policy-test").text = render_failure(result)
+    if errors:
+        suite = ET.SubElement(root, "testsuite", name="test files", tests=str(len(errors)), failures="0",
+                              errors=str(len(errors)), skipped="0")
+        for error in errors:
+            first = error.diagnostics[0] if error.diagnostics else None
+            case = ET.SubElement(suite, "testcase", classname="test files",
+                                 name=(first.file if first is not None else "") or "test file")
+            ET.SubElement(case, "error", message=first.message if first is not None else str(error),
+                          type="test-file").text = str(error)
+    total = len(results) + len(errors)
+    root.set("tests", str(total))
+    root.set("failures", str(sum(not r.passed for r in results)))
+    root.set("errors", str(len(errors)))
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode")
