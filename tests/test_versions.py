@@ -86,3 +86,37 @@ def test_a_set_without_versions_still_honours_the_collection_date(tmp_path):
     policy = pdp.load(tmp_path)
     assert policy.decide({**MARKETING, "purpose": "analytics", "collected_at": "2026-12-01"}).decision == "allow"
     assert policy.decide({**MARKETING, "purpose": "analytics", "collected_at": "2026-01-01"}).decision == "deny"
+
+
+def test_a_version_accepted_covers_data_collected_before_any_known_version(versioned):
+    # "Unless you consent otherwise": consent to a version known here decides, even for older data.
+    d = pdp.load(versioned).decide({**MARKETING, "collected_at": "2024-12-31",
+                                    "data_subject": {"accepted_policy_version": "2025-01-01"}})
+    assert d.decision == "allow" and d.policy["version"] == "2025-01-01"
+    assert d.policy["basis"] == "version 2025-01-01, accepted by the data subject"
+
+
+def test_the_persons_own_requests_are_decided_by_the_current_version(versioned):
+    (versioned / "vocabulary.yaml").write_text("subject_requests: [erase]\n")
+    (versioned / "main.pdp").write_text(NEW + '\nallow rights.erase "You may delete your data" cite "§4" to erase\n')
+    erase = {"action": "erase", "purpose": "essential.service", "data_categories": ["user.contact.email"]}
+    policy = pdp.load(versioned)
+    for extra in ({"collected_at": "2024-12-31"}, {"collected_at": "2025-06-30"}):
+        d = policy.decide({**erase, **extra})
+        assert d.decision == "allow" and d.policy["version"] == "2026-11-24"
+        assert d.policy["basis"] == "current version: `erase` is the data subject's own request"
+    # other actions on the same data still follow the version it was collected under
+    assert policy.decide({**MARKETING, "collected_at": "2024-12-31"}).reasons[0].rule == "version.none_in_force"
+
+
+def test_subject_requests_must_be_known_actions(versioned):
+    (versioned / "vocabulary.yaml").write_text("subject_requests: [erasee]\n")
+    with pytest.raises(pdp.PolicyError) as info:
+        pdp.load(versioned)
+    assert "unknown action `erasee` in `subject_requests`" in str(info.value) and "erase" in str(info.value)
+
+
+def test_an_accepted_version_that_is_not_text_is_a_bad_request(versioned):
+    with pytest.raises(pdp.RequestError) as info:
+        pdp.load(versioned).decide({**MARKETING, "data_subject": {"accepted_policy_version": ["2026-11-24"]}})
+    assert info.value.errors[0]["field"] == "data_subject.accepted_policy_version"

@@ -62,6 +62,9 @@ class Vocabulary:
     subject_types: frozenset[str]
     consent_topics: frozenset[str] = frozenset()
     recipient_types: frozenset[str] = frozenset(RECIPIENT_TYPES)
+    # actions that are the data subject's own requests (§4 access, erasure, ...):
+    # decided by the current version whatever the collection date (see versions.py)
+    subject_requests: frozenset[str] = frozenset()
     # keys the policy set declared itself (for "declared but never used")
     declared: frozenset[tuple[str, str]] = field(default=frozenset(), compare=False)
 

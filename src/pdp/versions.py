@@ -8,10 +8,15 @@ say when the data was collected (`collected_at`, a date) and which version
 the person accepted (`data_subject.accepted_policy_version`):
 
 - no `collected_at`: the current version decides;
+- the action is one of the person's own requests (`subject_requests` in
+  vocabulary.yaml, e.g. erase, access): the current version decides. Such a
+  request exercises a right now; it is not a use of the data under the
+  terms it was collected with;
 - otherwise the version in force on that date (the latest effective date on
   or before it) decides, unless the person accepted a later version, which
-  then decides;
-- no version was in force on that date: deny (fail closed), saying so.
+  then decides ("unless you consent otherwise");
+- no version was in force on that date and the person accepted none: deny
+  (fail closed), saying so.
 """
 
 from __future__ import annotations
@@ -44,19 +49,30 @@ def select(history: tuple["PolicySet", ...], request: dict) -> tuple["PolicySet 
     accepted = subject.get("accepted_policy_version") if isinstance(subject, dict) else None
     if collected is None and accepted is None:
         return current, CURRENT
+    day = _date(collected, "collected_at") if collected is not None else None
+    consented = _accepted_version(history, accepted) if accepted is not None else None
+    action = request.get("action")
+    if isinstance(action, str) and action in current.vocabulary.subject_requests:
+        return current, f"{CURRENT}: `{action}` is the data subject's own request"
     chosen, basis = current, CURRENT
-    if collected is not None:
-        day = _date(collected, "collected_at")
+    if day is not None:
         in_force = [v for v in history if v.effective and v.effective <= day]
-        if not in_force:
+        if in_force:
+            chosen, basis = in_force[-1], f"in force on {day}, when the data was collected"
+        elif consented is None:
             return None, f"no version of `{current.name}` was in force on {day}, when the data was collected"
-        chosen, basis = in_force[-1], f"in force on {day}, when the data was collected"
-    if accepted is not None:
-        by_version = {v.version: v for v in history}
-        if accepted not in by_version:
-            raise RequestError([FieldError("data_subject.accepted_policy_version", f"unknown policy version `{accepted}`",
-                                           tuple(suggest(str(accepted), by_version)))])
-        later = by_version[accepted]
-        if (later.effective or "") > (chosen.effective or ""):
-            chosen, basis = later, f"version {accepted}, accepted by the data subject"
+        else:
+            chosen, basis = None, ""
+    if consented is not None and (chosen is None or (consented.effective or "") > (chosen.effective or "")):
+        chosen, basis = consented, f"version {accepted}, accepted by the data subject"
     return chosen, basis
+
+
+def _accepted_version(history: tuple["PolicySet", ...], accepted) -> "PolicySet":
+    if not isinstance(accepted, str):
+        raise RequestError([FieldError("data_subject.accepted_policy_version", "a policy version is written as text")])
+    by_version = {v.version: v for v in history}
+    if accepted not in by_version:
+        raise RequestError([FieldError("data_subject.accepted_policy_version", f"unknown policy version `{accepted}`",
+                                       tuple(suggest(str(accepted), by_version)))])
+    return by_version[accepted]

@@ -1,4 +1,4 @@
-"""A policy set's `vocabulary.yaml`: extra keys, consent topics and attributes.
+"""A policy set's `vocabulary.yaml`: extra keys, consent topics, subject requests and attributes.
 
 Pure: takes the file's text, returns the extended vocabulary, the extra
 attribute types and diagnostics. The loader reads the file.
@@ -11,7 +11,7 @@ from . import taxonomy as tx
 from .errors import Diagnostic, did_you_mean
 from .yamlpos import Located, YamlSyntaxError, load_located
 
-SECTIONS = ("actions", "data_categories", "data_uses", "data_subjects", "consent_topics", "attributes")
+SECTIONS = ("actions", "data_categories", "data_uses", "data_subjects", "consent_topics", "subject_requests", "attributes")
 
 
 def extend_vocabulary(
@@ -71,6 +71,19 @@ def extend_vocabulary(
             topics.add(topic)
             declared.add((tx.CONSENT_TOPIC, topic))
 
+    # The person's own requests (erase, access, ...) exercise a right now; they
+    # are not a use of the data bound to the terms it was collected under (§11).
+    subject_requests = set()
+    for i, action in enumerate(_list(doc, "subject_requests", diagnostics)):
+        if not _is_name(action, doc, ("subject_requests", i), diagnostics):
+            continue
+        if action not in actions:
+            diagnostics.append(Diagnostic("vocabulary", f"unknown action `{action}` in `subject_requests`",
+                                          doc.span("subject_requests", i),
+                                          did_you_mean(action, actions) or "declare it under `actions` first"))
+            continue
+        subject_requests.add(action)
+
     attributes: dict[str, sch.Type] = {}
     raw_attributes = doc.value.get("attributes") or {}
     if not isinstance(raw_attributes, dict):
@@ -96,6 +109,7 @@ def extend_vocabulary(
         subject_types=subjects,
         consent_topics=frozenset(topics),
         recipient_types=base.recipient_types,
+        subject_requests=frozenset(subject_requests),
         declared=frozenset(declared),
     )
     return vocabulary, attributes, diagnostics
