@@ -359,3 +359,32 @@ def test_threads_sharing_one_log_lose_nothing(dlog):
 
 def test_pseudonym_of_a_number_is_that_of_its_text():
     assert pseudonym(KEY, 1029) == pseudonym(KEY, "1029")
+
+
+def test_entering_wal_mode_waits_out_a_briefly_locked_file():
+    # Several workers opening a new log together: SQLite may answer "locked" at
+    # once, without its busy timeout, while another process switches the file.
+    from pdp.server.decision_log import _enter_wal_mode
+
+    class Flaky:
+        def __init__(self, failures):
+            self.failures = failures
+
+        def execute(self, sql):
+            assert sql == "PRAGMA journal_mode=WAL"
+            if self.failures:
+                self.failures -= 1
+                raise sqlite3.OperationalError("database is locked")
+            return self
+
+        def fetchone(self):
+            return ("wal",)
+
+    assert _enter_wal_mode(Flaky(3)) == "wal"
+
+    class Broken(Flaky):
+        def execute(self, sql):
+            raise sqlite3.OperationalError("disk I/O error")
+
+    with pytest.raises(sqlite3.OperationalError, match="disk I/O"):
+        _enter_wal_mode(Broken(0))  # only a lock is waited out

@@ -56,6 +56,7 @@ import logging
 import os
 import sqlite3
 import threading
+import time
 
 import orjson
 from collections.abc import Callable, Iterable
@@ -96,6 +97,26 @@ def format_time(moment: dt.datetime) -> str:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.timezone.utc)
     return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _enter_wal_mode(conn: sqlite3.Connection) -> str:
+    """`PRAGMA journal_mode=WAL`, waiting out other processes opening the same new file.
+
+    Switching a new file to WAL needs it to itself, and SQLite answers
+    "database is locked" at once, without the busy timeout, while another
+    process holds it (several workers starting together do). Retry until the
+    busy timeout has passed.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    pause = 0.001
+    while True:
+        try:
+            return conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.05)
 
 
 def _parse_bound(value: str, name: str) -> str:
@@ -214,7 +235,7 @@ class DecisionLog:
                                check_same_thread=False)
         try:
             conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-            mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+            mode = _enter_wal_mode(conn)
             if mode.lower() != "wal":
                 raise sqlite3.OperationalError(f"cannot put the decision log in WAL mode (got `{mode}`)")
             conn.execute(f"PRAGMA synchronous={self.synchronous}")
