@@ -194,3 +194,20 @@ def test_combine_is_total():
     assert combine([], [], [], []).decision == "allow"  # nothing asked, nothing refused (no categories)
     errored = combine([], [allow], [], [(allow, "boom")])
     assert errored.decision == "deny" and errored.reasons[0].effect == "error"
+
+
+def test_the_digest_is_that_of_the_files_wherever_pdp_runs_from(tmp_path, monkeypatch):
+    # Replicas started from different directories must report the same digest for the same files.
+    for place in ("a", "b/c"):
+        root = tmp_path / place / "policies"
+        (root / "data").mkdir(parents=True)
+        (root / "main.pdp").write_text('policy "t" version "1"\nallow r to use for analytics of user\n')
+        (root / "data" / "register.yaml").write_text("x: 1\n")
+    digests = set()
+    for cwd, target in ((tmp_path, "a/policies"), (tmp_path / "b", "c/policies"), (tmp_path / "a" / "policies", "."),
+                        (tmp_path / "b" / "c", str(tmp_path / "b" / "c" / "policies"))):
+        monkeypatch.chdir(cwd)
+        digests.add(pdp.load(target).digest)
+    assert len(digests) == 1
+    (tmp_path / "b" / "c" / "policies" / "data" / "register.yaml").write_text("x: 2\n")
+    assert pdp.load(tmp_path / "b" / "c" / "policies").digest not in digests  # and a changed file changes it

@@ -35,7 +35,7 @@ def read_sources(directory: str | Path) -> Sources:
     if data_dir.is_dir():
         for path in sorted([*data_dir.glob("*.yaml"), *data_dir.glob("*.yml")]):
             data[_rel(path, root)] = _read(path)
-    return Sources(policies, vocabulary, data)
+    return Sources(policies, vocabulary, data, root=_rel(root, root))
 
 
 def load(directory: str | Path = "policies", index: bool = True) -> PolicySet:

@@ -8,6 +8,7 @@ with every problem found.
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path, PurePosixPath
 from dataclasses import dataclass, field
 
 from . import ast
@@ -35,16 +36,23 @@ class Sources:
     policies: dict[str, str]
     vocabulary: tuple[str, str] | None = None  # (path, text)
     data: dict[str, str] = field(default_factory=dict)  # path -> YAML text; data.<stem>
+    root: str = ""  # the directory the paths start with, as they name it ("" when they are bare)
 
     def digest(self) -> str:
+        """The same files give the same digest, wherever pdp runs from (paths count below the root)."""
         h = hashlib.sha256()
-        every = dict(self.policies)
-        every.update(self.data)
-        if self.vocabulary:
-            every[self.vocabulary[0]] = self.vocabulary[1]
-        for path in sorted(every):
-            h.update(path.encode() + b"\0" + every[path].encode() + b"\0")
+        every = self.texts()
+        for path in sorted(every, key=self._below_root):
+            h.update(self._below_root(path).encode() + b"\0" + every[path].encode() + b"\0")
         return "sha256:" + h.hexdigest()
+
+    def _below_root(self, path: str) -> str:
+        if not self.root:
+            return path
+        try:
+            return PurePosixPath(Path(path).relative_to(self.root)).as_posix()
+        except ValueError:
+            return path
 
     def texts(self) -> dict[str, str]:
         every = dict(self.policies)
