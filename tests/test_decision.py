@@ -109,8 +109,11 @@ def test_an_evaluation_error_fails_closed_and_is_reported():
 
 
 def test_true_is_not_one():
+    # `1` for a declared true/false attribute is refused, neither taken as true nor quietly denied
     policy = build_set('allow a cite "§1" when context.legal_request == true')
-    assert policy.decide(request(context={"legal_request": 1})).decision == "deny"
+    with pytest.raises(pdp.RequestError) as info:
+        policy.decide(request(context={"legal_request": 1}))
+    assert info.value.errors[0]["field"] == "context.legal_request"
 
 
 def test_membership_and_under():
@@ -211,3 +214,25 @@ def test_the_digest_is_that_of_the_files_wherever_pdp_runs_from(tmp_path, monkey
     assert len(digests) == 1
     (tmp_path / "b" / "c" / "policies" / "data" / "register.yaml").write_text("x: 2\n")
     assert pdp.load(tmp_path / "b" / "c" / "policies").digest not in digests  # and a changed file changes it
+
+
+@pytest.mark.parametrize("context, field, message", [
+    ({"legal_request": "true"}, "context.legal_request", 'expected true or false, got "true"'),
+    ({"legal_request": 1}, "context.legal_request", "expected true or false, got 1"),
+    ({"score": "high"}, "context.score", 'expected a number, got "high"'),
+    ({"score": True}, "context.score", "expected a number, got true"),
+    ({"origin": "India"}, "context.origin", "unknown country `India`"),
+])
+def test_a_declared_attribute_of_the_wrong_type_is_refused(tmp_path, context, field, message):
+    (tmp_path / "main.pdp").write_text('policy "t" version "1"\n'
+                                       'allow r to use for analytics of user unless context.legal_request == false\n')
+    (tmp_path / "vocabulary.yaml").write_text(
+        "attributes:\n  context.legal_request: bool\n  context.score: number\n  context.origin: country\n")
+    policy = pdp.load(tmp_path)
+    with pytest.raises(pdp.RequestError) as info:
+        policy.decide({"action": "use", "purpose": "analytics", "data_categories": ["user.name"], "context": context})
+    [error] = info.value.errors
+    assert error["field"] == field and message in error["message"]
+    ok = policy.decide({"action": "use", "purpose": "analytics", "data_categories": ["user.name"],
+                        "context": {"legal_request": False, "score": 2.5, "origin": "IN"}})
+    assert ok.decision == "deny"  # well-typed values are decided, here by the `unless`

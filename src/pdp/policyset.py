@@ -103,6 +103,7 @@ class PolicySet:
         self.warnings = warnings
         self.directory = directory
         self.indexed = index
+        self.declared_attributes: tuple = ()  # vocabulary.yaml's attributes, checked in every request
         self._lookups = lookups
         self._candidates = (RuleIndex(rules) if index else RuleScan(rules)).candidates
         self._policy_info = {"name": self.name, "version": self.version, "digest": digest}
@@ -117,7 +118,7 @@ class PolicySet:
         if self.model == "authzen":
             check_evaluation(request)
             return self._authzen_outcome(request)
-        check_request(request, self.vocabulary)
+        check_request(request, self.vocabulary, self.declared_attributes)
         env = apply_lookups(request, self._lookups) if self._lookups else request
         return evaluate(self._candidates, request["action"], request["purpose"], request["data_categories"], env)
 
@@ -131,7 +132,7 @@ class PolicySet:
     def _decide_versioned(self, request: dict) -> Decision:
         chosen, basis = versions.select(self.history, request)
         if chosen is None:
-            check_request(request, self.vocabulary)
+            check_request(request, self.vocabulary, self.declared_attributes)
             reason = Reason("version.none_in_force", "deny", "§11", f"{basis}; add that version under versions/")
             return Decision("deny", (reason,), (), {**self._policy_info, "basis": basis}, new_decision_id())
         outcome = chosen.outcome(request)
@@ -214,6 +215,8 @@ def build(sources: Sources, index: bool = True, directory=None) -> PolicySet:
     compiled = compile_rules(rules, data)
     policy_set = PolicySet(header, compiled, vocabulary, tuple(lookups), data, sources.digest(), tuple(files),
                            tuple(d for d in diagnostics if d.severity == "warning"), index, directory)
+    if model != "authzen":
+        policy_set.declared_attributes = tuple((tuple(path.split(".")), typ) for path, typ in declared_attributes.items())
     # the set as a whole: shadowed rules, overlaps, unused vocabulary (warnings only, never errors)
     policy_set.warnings += tuple(d for d in analyse(policy_set, sources.vocabulary) if d.severity == "warning")
     return policy_set

@@ -8,10 +8,12 @@ typo must never quietly become a deny that nobody can explain.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from . import schema as sch
 from . import taxonomy as tx
 from .errors import FieldError, RequestError, suggest
 
@@ -110,11 +112,56 @@ def vocabulary_errors(raw: dict, vocabulary: tx.Vocabulary) -> list[FieldError]:
     ]
 
 
-def check_request(raw: Any, vocabulary: tx.Vocabulary) -> None:
+Declared = tuple[tuple[tuple[str, ...], sch.Type], ...]  # (path parts, type) of attributes vocabulary.yaml declares
+
+
+def attribute_errors(raw: dict, declared: Declared, vocabulary: tx.Vocabulary) -> list[FieldError]:
+    """Every attribute the policy set declared whose value in the request has the wrong type.
+
+    A rule reading `context.identity_verified == false` must not meet the
+    text "false": a wrong type is refused, never quietly decided.
+    """
+    out = []
+    for parts, typ in declared:
+        value = raw
+        for part in parts:
+            value = value.get(part) if isinstance(value, dict) else None
+            if value is None:
+                break
+        if value is None:
+            continue
+        field = ".".join(parts)
+        if typ.vocab is not None and isinstance(value, str):
+            known = vocabulary.known(typ.vocab)
+            if value not in known:
+                out.append(FieldError(field, f"unknown {typ.vocab} `{value}`", tuple(suggest(value, known))))
+        elif not _is_a(value, typ):
+            out.append(FieldError(field, f"expected {typ.describe()}, got {json.dumps(value)}"))
+    return out
+
+
+def _is_a(value: Any, typ: sch.Type) -> bool:
+    kind = typ.kind
+    if kind == "any":
+        return True
+    if kind == "bool":
+        return isinstance(value, bool)
+    if kind == "number":
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if kind == "string":
+        return isinstance(value, str)
+    if kind == "list":
+        return isinstance(value, list)
+    return isinstance(value, dict)
+
+
+def check_request(raw: Any, vocabulary: tx.Vocabulary, declared: Declared = ()) -> None:
     """Raise RequestError naming every bad field of the request."""
     errors = shape_errors(raw)
     if not errors:
         errors = vocabulary_errors(raw, vocabulary)
+        if declared:
+            errors += attribute_errors(raw, declared, vocabulary)
     if errors:
         raise RequestError(errors)
 
