@@ -236,3 +236,13 @@ def test_a_declared_attribute_of_the_wrong_type_is_refused(tmp_path, context, fi
     ok = policy.decide({"action": "use", "purpose": "analytics", "data_categories": ["user.name"],
                         "context": {"legal_request": False, "score": 2.5, "origin": "IN"}})
     assert ok.decision == "deny"  # well-typed values are decided, here by the `unless`
+
+
+def test_a_rule_that_fails_to_evaluate_denies_and_is_logged(caplog):
+    policy = build_set('allow a cite "§1" when context.n < 3', vocabulary="attributes:\n  context.n: any\n")
+    with caplog.at_level("WARNING", logger="pdp"):
+        d = policy.decide(request(context={"n": "abc"}))
+        assert policy.decide(request(context={"n": 1})).decision == "allow"
+    assert d.decision == "deny" and d.reasons[0].effect == "error"
+    [record] = caplog.records
+    assert "rule a failed closed" in record.getMessage() and "cannot compare 'abc' < 3" in record.getMessage()

@@ -8,6 +8,7 @@ with every problem found.
 from __future__ import annotations
 
 import hashlib
+import logging
 from pathlib import Path, PurePosixPath
 from dataclasses import dataclass, field
 
@@ -20,13 +21,15 @@ from .compiler import CompiledRule, Obligation, RuleIndex, RuleScan, compile_rul
 from . import versions
 from .authzen import check_evaluation, rename_fields, to_data_use_request
 from .decision_id import new_decision_id
-from .decision import DEFAULT_DENY, Outcome, Reason, evaluate
+from .decision import DEFAULT_DENY, EVALUATION_ERROR, Outcome, Reason, evaluate
 from .errors import Diagnostic, PolicyError, RequestError, suggest
 from .parser import parse_policy
 from .request import apply_lookups, check_request
 from .source import Span
 from .vocabulary import extend_vocabulary
 from .yamlpos import YamlSyntaxError, load_located
+
+log = logging.getLogger("pdp")
 
 
 @dataclass(frozen=True)
@@ -126,18 +129,15 @@ class PolicySet:
         """Decide one request (a dict shaped as the contract's JSON). Raises RequestError if it is malformed."""
         if isinstance(request, dict) and ("collected_at" in request or len(self.history) > 1):
             return self._decide_versioned(request)
-        outcome = self.outcome(request)
-        return Decision(outcome.decision, outcome.reasons, outcome.obligations, self._policy_info, new_decision_id())
+        return _decision(self.outcome(request), self._policy_info)
 
     def _decide_versioned(self, request: dict) -> Decision:
         chosen, basis = versions.select(self.history, request)
         if chosen is None:
             check_request(request, self.vocabulary, self.declared_attributes)
             reason = Reason("version.none_in_force", "deny", "§11", f"{basis}; add that version under versions/")
-            return Decision("deny", (reason,), (), {**self._policy_info, "basis": basis}, new_decision_id())
-        outcome = chosen.outcome(request)
-        return Decision(outcome.decision, outcome.reasons, outcome.obligations, {**chosen._policy_info, "basis": basis},
-                        new_decision_id())
+            return _decision(Outcome("deny", (reason,)), {**self._policy_info, "basis": basis})
+        return _decision(chosen.outcome(request), {**chosen._policy_info, "basis": basis})
 
     def decide_many(self, requests: list[dict]) -> list[Decision]:
         return [self.decide(r) for r in requests]
@@ -150,8 +150,7 @@ class PolicySet:
                 return self.decide(to_data_use_request(request))
             except RequestError as error:
                 raise rename_fields(error) from None
-        outcome = self._authzen_outcome(request)
-        return Decision(outcome.decision, outcome.reasons, outcome.obligations, self._policy_info, new_decision_id())
+        return _decision(self._authzen_outcome(request), self._policy_info)
 
     def _authzen_outcome(self, request: dict) -> Outcome:
         action = request["action"]["name"]
@@ -166,6 +165,15 @@ class PolicySet:
             reason = Reason(DEFAULT_DENY, "deny", None, f"no rule allows `{action}` on this resource")
             return Outcome("deny", (reason,))
         return outcome
+
+
+def _decision(outcome: Outcome, policy_info: dict) -> Decision:
+    """The outcome as a decision with its id; a rule that could not be evaluated is also logged."""
+    for reason in outcome.reasons:
+        if reason.effect == EVALUATION_ERROR:
+            log.warning("policy %s %s: rule %s failed closed, the request is denied: %s",
+                        policy_info.get("name"), policy_info.get("version"), reason.rule, reason.message)
+    return Decision(outcome.decision, outcome.reasons, outcome.obligations, policy_info, new_decision_id())
 
 
 def build(sources: Sources, index: bool = True, directory=None) -> PolicySet:
