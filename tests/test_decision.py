@@ -246,3 +246,16 @@ def test_a_rule_that_fails_to_evaluate_denies_and_is_logged(caplog):
     assert d.decision == "deny" and d.reasons[0].effect == "error"
     [record] = caplog.records
     assert "rule a failed closed" in record.getMessage() and "cannot compare 'abc' < 3" in record.getMessage()
+
+
+@pytest.mark.parametrize("field, value, expected", [
+    ("data_categories", ["USER.NAME"], ["user.name"]),          # case is forgiven in the suggestion
+    ("purpose", "Analytics.Reporting", ["analytics.reporting"]),
+    ("purpose", "foo", None),                                    # nothing close: still the closest keys
+])
+def test_unknown_keys_always_come_with_suggestions(field, value, expected):
+    policy = build_set('allow a cite "§1" to use for analytics of user')
+    with pytest.raises(pdp.RequestError) as info:
+        policy.decide(request(**{field: value}))
+    [error] = info.value.errors
+    assert error["suggestions"] and (expected is None or error["suggestions"] == expected)

@@ -102,18 +102,28 @@ class RequestError(ValueError):
         return [e.to_dict() for e in self.field_errors]
 
 
-def suggest(word: str, candidates: Iterable[str], limit: int = 3) -> list[str]:
-    """Closest known words to a misspelt one ("did you mean")."""
-    pool = list(candidates)
-    close = difflib.get_close_matches(word, pool, n=limit, cutoff=0.6)
-    if close:
-        return close
+def suggest(word: str, candidates: Iterable[str], limit: int = 3, always: bool = False) -> list[str]:
+    """Closest known words to a misspelt one ("did you mean"), ignoring case.
+
+    With `always`, the closest known words even when none is close (a
+    request gets something to pick from, never an empty list).
+    """
+    by_lower: dict[str, str] = {}
+    for candidate in candidates:
+        by_lower.setdefault(candidate.lower(), candidate)
+    wanted = str(word).lower()
+    if wanted in by_lower:
+        return [by_lower[wanted]]
+    pool = list(by_lower)
+    close = difflib.get_close_matches(wanted, pool, n=limit, cutoff=0.6)
     # A dotted key is often right but for its last segment: compare that alone.
-    if "." in word:
-        last = word.rsplit(".", 1)[1]
+    if not close and "." in wanted:
+        last = wanted.rsplit(".", 1)[1]
         by_last = {c.rsplit(".", 1)[-1]: c for c in pool}
-        return [by_last[m] for m in difflib.get_close_matches(last, list(by_last), n=limit, cutoff=0.7)]
-    return []
+        close = [by_last[m] for m in difflib.get_close_matches(last, list(by_last), n=limit, cutoff=0.7)]
+    if not close and always:
+        close = difflib.get_close_matches(wanted, pool, n=limit, cutoff=0.0)
+    return [by_lower[c] for c in close]
 
 
 def did_you_mean(word: str, candidates: Iterable[str]) -> str | None:

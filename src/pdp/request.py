@@ -106,7 +106,7 @@ def vocabulary_errors(raw: dict, vocabulary: tx.Vocabulary) -> list[FieldError]:
         ]
     checks.append(("destination_country", tx.COUNTRY, countries, raw.get("destination_country")))
     return [
-        FieldError(field, f"unknown {kind} `{value}`", tuple(suggest(value, known)))
+        FieldError(field, f"unknown {kind} `{value}`", tuple(suggest(value, known, always=True)))
         for field, kind, known, value in checks
         if value is not None and value not in known
     ]
@@ -134,7 +134,7 @@ def attribute_errors(raw: dict, declared: Declared, vocabulary: tx.Vocabulary) -
         if typ.vocab is not None and isinstance(value, str):
             known = vocabulary.known(typ.vocab)
             if value not in known:
-                out.append(FieldError(field, f"unknown {typ.vocab} `{value}`", tuple(suggest(value, known))))
+                out.append(FieldError(field, f"unknown {typ.vocab} `{value}`", tuple(suggest(value, known, always=True))))
         elif not _is_a(value, typ):
             out.append(FieldError(field, f"expected {typ.describe()}, got {json.dumps(value)}"))
     return out
