@@ -1,5 +1,7 @@
 """The checker: every error at once, sorted, with position, source line, caret and hint."""
 
+import pytest
+
 import pdp
 from helpers import build_set, errors_of
 
@@ -146,3 +148,19 @@ def test_overrides_may_name_a_group_of_rules_by_their_common_prefix():
     assert not [w for w in policy.warnings if w.code == "unmarked-overlap"]
     (error,) = errors_of('allow marketing.mail cite "§2.5"\ndeny opted_out cite "§2.6" overrides market')
     assert error.code == "unknown-rule"
+
+
+@pytest.mark.parametrize("text, where, words, hint", [
+    ("countries: [IN, SG\n", ":1:12:", "the [ here is never closed", "add the ]"),
+    ('name: "abc\n', ":1:7:", "the quote here is never closed", "closing quote"),
+    ("a:\n  b: c: d\n", ":2:7:", "mapping values are not allowed here", "put quotes around a value"),
+])
+def test_a_yaml_data_file_that_cannot_be_read_is_shown_where_and_how_to_fix(tmp_path, text, where, words, hint):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "main.pdp").write_text('policy "t" version "1"\nallow a cite "§1" to use for analytics of user\n')
+    (tmp_path / "data" / "register.yaml").write_text(text)
+    with pytest.raises(pdp.PolicyError) as info:
+        pdp.load(tmp_path)
+    shown = str(info.value)
+    assert f"register.yaml{where} data: this YAML cannot be read: {words}" in shown
+    assert "^" in shown and f"= hint: {hint}" in shown

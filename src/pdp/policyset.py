@@ -196,7 +196,7 @@ def build(sources: Sources, index: bool = True, directory=None) -> PolicySet:
         try:
             data[stem] = load_located(sources.data[path], path).value
         except YamlSyntaxError as error:
-            diagnostics.append(Diagnostic("data", error.message, error.span))
+            diagnostics.append(Diagnostic("data", error.message, error.span, error.hint))
 
     headers = [h for f in files for h in f.headers]
     model = headers[0].model if headers else "data_use"

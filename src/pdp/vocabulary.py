@@ -21,7 +21,7 @@ def extend_vocabulary(
     try:
         doc = load_located(text, filename)
     except YamlSyntaxError as error:
-        return base, {}, [Diagnostic("vocabulary", error.message, error.span)]
+        return base, {}, [Diagnostic("vocabulary", error.message, error.span, error.hint)]
     if doc.value is None:
         return base, {}, []
     if not isinstance(doc.value, dict):
@@ -124,7 +124,8 @@ def _list(doc: Located, section: str, diagnostics: list[Diagnostic]) -> list:
     if value is None:
         return []
     if not isinstance(value, list):
-        diagnostics.append(Diagnostic("vocabulary", f"`{section}` must be a list", doc.span(section)))
+        diagnostics.append(Diagnostic("vocabulary", f"`{section}` must be a list", doc.span(section),
+                                      f"write `{section}: [first, second]`, or one `- item` per line below it"))
         return []
     return value
 

@@ -15,11 +15,15 @@ import yaml
 from .source import Span
 
 
+YAML_HINT = "check the indentation, and put quotes around a value that holds `: ` or starts with [ { * & ! % @ or `"
+
+
 class YamlSyntaxError(Exception):
-    def __init__(self, span: Span, message: str):
+    def __init__(self, span: Span, message: str, hint: str = YAML_HINT):
         super().__init__(message)
         self.span = span
         self.message = message
+        self.hint = hint
 
 
 @dataclass
@@ -37,6 +41,26 @@ class Located:
         return self.spans.get(path, Span("<unknown>", 1, 1))
 
 
+_CLOSERS = {"flow sequence": ("[", "]"), "flow mapping": ("{", "}"), "quoted scalar": ("quote", "closing quote")}
+
+
+def _syntax_error(error: yaml.MarkedYAMLError, text: str, filename: str) -> YamlSyntaxError:
+    """Where the YAML goes wrong, in words; at the end of the file, point at what was left open."""
+    mark = error.problem_mark or error.context_mark
+    problem = error.problem or str(error)
+    at_end = mark is not None and not text[mark.index:].strip()
+    if at_end and error.context_mark is not None:
+        opened = next((pair for kind, pair in _CLOSERS.items() if kind in (error.context or "")), None)
+        mark = error.context_mark
+        if opened is not None:
+            return YamlSyntaxError(Span(filename, mark.line + 1, mark.column + 1),
+                                   f"this YAML cannot be read: the {opened[0]} here is never closed",
+                                   f"add the {opened[1]} where the list or value ends")
+        problem = f"{error.context} that starts here, the file ends first"
+    line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+    return YamlSyntaxError(Span(filename, line, col), f"this YAML cannot be read: {problem}")
+
+
 def load_located(text: str, filename: str) -> Located:
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
@@ -44,9 +68,7 @@ def load_located(text: str, filename: str) -> Located:
         line = text.count("\n", 0, error.position) + 1
         raise YamlSyntaxError(Span(filename, line, 1), f"this file holds a character YAML does not allow ({error.character!r})") from None
     except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        raise YamlSyntaxError(Span(filename, line, col), f"this YAML cannot be read: {error.problem or error}") from None
+        raise _syntax_error(error, text, filename) from None
     spans: dict[tuple, Span] = {}
     if node is None:
         return Located(None, spans)
