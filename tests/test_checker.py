@@ -163,4 +163,4 @@ def test_a_yaml_data_file_that_cannot_be_read_is_shown_where_and_how_to_fix(tmp_
         pdp.load(tmp_path)
     shown = str(info.value)
     assert f"register.yaml{where} data: this YAML cannot be read: {words}" in shown
-    assert "^" in shown and f"= hint: {hint}" in shown
+    assert "^" in shown and "= hint: " in shown and hint in shown.split("= hint: ", 1)[1]
