@@ -137,9 +137,8 @@ def test_what_the_analysis_finds_in_cx_one_go(cx):
     found = {(w.code, w.message.split("`")[1]) for w in cx.warnings}
     assert {f for f in found if f[0] != "unmarked-overlap"} == {
         ("shadowed-rule", "marketing.email_opt_out"),  # §2.5 restated by §2.6's marketing.opted_out
-        ("shadowed-rule", "marketing.ads_opt_out"),  # §2.3 likewise
+        ("shadowed-rule", "marketing.ads_opt_out"),  # restates §2.6 for ads
         ("shadowed-rule", "children.erase"),  # rights.erase allows every erasure; it adds `delete_immediately`
-        ("shadowed-rule", "security.breach_notification"),  # use.operate_service covers it; adds its obligation
     }
     overlapping = {rule for code, rule in found if code == "unmarked-overlap"}
     assert overlapping == set()  # every deny names the allows it is an exception to (`overrides`)

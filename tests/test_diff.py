@@ -87,22 +87,24 @@ def test_the_age_of_children_lowered_to_16(tmp_path, old):
     assert any(case.actions == ("use",) for case in operate.cases)
 
 
-def test_deleting_the_no_sale_rule_changes_only_access_and_correction(tmp_path, old):
+def test_deleting_the_no_sale_rule_changes_only_the_persons_own_requests(tmp_path, old):
     """Selling stays refused without disclosure.no_sale (no allow covers `sales`: default deny); only a data
-    subject's access and correction requests that name the purpose `sales` are no longer refused."""
+    subject's own requests (access, correction, erasure) that name the purpose `sales` are no longer refused."""
     new_dir = edited(tmp_path, "disclosure.pdp",
                      'deny disclosure.no_sale "We are not in the business of selling your personal information"\n'
-                     '  cite "§3"\n  to collect, use, share, transfer, access, correct\n  for sales\n'
-                     '  overrides rights.access, rights.correct\n', "")
+                     '  cite "§3"\n  to collect, use, share, transfer, access, correct, erase\n  for sales\n'
+                     '  overrides rights.access, rights.correct, rights.erase, children.erase\n', "")
     report = diff(old, pdp.load(new_dir))
     assert sorted((c.before, c.after, c.rules_before, c.rules_after) for c in report.changes) == [
+        ("deny", "allow", ("disclosure.no_sale",), ("children.erase", "rights.erase")),
         ("deny", "allow", ("disclosure.no_sale",), ("rights.access",)),
         ("deny", "allow", ("disclosure.no_sale",), ("rights.correct",)),
+        ("deny", "allow", ("disclosure.no_sale",), ("rights.erase",)),
     ]
     for change in report.changes:
         (case,) = change.cases
         assert case.purposes == ("sales",) and case.when == ""
-        assert case.categories == ("any category other than user.childrens",)
+        assert change.example["purpose"] == "sales"
 
 
 def test_the_command_line_exit_status_and_json(capsys, tmp_path):
@@ -110,8 +112,8 @@ def test_the_command_line_exit_status_and_json(capsys, tmp_path):
                      '"We do not sell your personal information"')
     code, _, _ = run(capsys, ["diff", str(POLICIES), str(new_dir)])
     assert code == 0  # an edit that changes no decision (here: a message) needs no sign-off
-    new_dir = edited(tmp_path / "b", "children.pdp", "when data_subject.age < 18\n  overrides",
-                     "when data_subject.age < 21\n  overrides")
+    new_dir = edited(tmp_path / "b", "children.pdp", "when data_subject.age < 18\n  unless",
+                     "when data_subject.age < 21\n  unless")
     code, out, _ = run(capsys, ["diff", str(POLICIES), str(new_dir), "--format", "json"])
     body = json.loads(out)
     assert code == 1 and body["changed"] is True

@@ -76,16 +76,21 @@ def test_contact_data_can_go_abroad_without_a_dpa(cx):
     assert not provider.yes
 
 
-def test_a_17_year_old_can_only_be_erased(cx):
-    """'Is any purpose allowed for a data subject aged 17?' Yes, one thing: erasure (§10, §4). Nothing
-    else is allowed for any purpose: children.under_18 denies every other action."""
+def test_a_17_year_old_s_data_is_only_erased_or_used_as_the_law_requires(cx):
+    """'Is anything allowed for a data subject aged 17?' Erasure (§10, §4), and what the law requires of data
+    already held: a legal obligation (§2.1, §3.4) or a breach notice (§6). children.under_18 denies the rest."""
     sources, policy_set = cx
     answer = ask(policy_set, Question("allow", where=("data_subject.age == 17",)), sources)
-    assert answer.yes
-    assert answer.request["action"] == "erase" and answer.request["data_subject"]["age"] == 17
-    assert {r.rule for r in answer.outcome.reasons} == {"children.erase", "rights.erase"}
+    assert answer.yes and answer.request["data_subject"]["age"] == 17
+    erase = ask(policy_set, Question("allow", ("erase",), where=("data_subject.age == 17",)), sources)
+    assert {r.rule for r in erase.outcome.reasons} == {"children.erase", "rights.erase"}
+    required = 'purpose under ["essential.legal_obligation", "third_party_sharing.legal_obligation", ' \
+               '"essential.service.notifications.breach"]'
     others = tuple(sorted(policy_set.vocabulary.actions - {"erase"}))
-    assert not ask(policy_set, Question("allow", others, where=("data_subject.age == 17",)), sources).yes
+    assert not ask(policy_set, Question("allow", others, where=("data_subject.age == 17", f"not ({required})")),
+                   sources).yes
+    for action in ("collect", "access", "correct"):
+        assert not ask(policy_set, Question("allow", (action,), where=("data_subject.age == 17",)), sources).yes
 
 
 def test_the_three_questions_from_the_command_line(capsys):
@@ -107,8 +112,10 @@ def test_the_three_questions_from_the_command_line(capsys):
 
 def test_denied_questions(cx):
     sources, policy_set = cx
-    answer = ask(policy_set, Question("deny", ("erase",), where=("data_subject.age == 17",)), sources)
-    assert not answer.yes  # an erasure is always allowed: rights.erase has no condition
+    answer = ask(policy_set, Question("deny", ("erase",), where=("data_subject.age == 17", 'purpose != "sales"')), sources)
+    assert not answer.yes  # an erasure is always allowed (rights.erase has no condition), unless asked for as a sale
+    answer = ask(policy_set, Question("deny", ("erase",), ("sales",)), sources)
+    assert answer.yes and {r.rule for r in answer.outcome.reasons} == {"disclosure.no_sale"}
     answer = ask(policy_set, Question("deny", ("use",), ("essential.service",), ("user.contact.email",)), sources)
     assert answer.yes and policy_set.outcome(answer.request).decision == "deny"
 
