@@ -1,6 +1,7 @@
 """The `pdp` command as a user runs it: exit codes and output."""
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -11,6 +12,7 @@ import pytest
 from pdp.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
+POLICIES = ROOT / "policies"
 
 
 @pytest.fixture
@@ -88,3 +90,29 @@ def test_the_installed_wheel_carries_the_grammar(tmp_path):
     assert out.returncode == 0, out.stderr
     grammar_file, name = out.stdout.split()
     assert grammar_file.startswith(str(tmp_path / "site")) and name == "minimal"
+
+
+def test_serve_takes_the_policy_directory_from_pdp_policy_dir(tmp_path, monkeypatch, capsys):
+    import uvicorn
+
+    started = {}
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **kw: started.update(kw))
+    monkeypatch.chdir(tmp_path)  # no ./policies here
+    monkeypatch.setenv("PDP_POLICY_DIR", str(POLICIES))
+    monkeypatch.setenv("PDP_LOG_PATH", str(tmp_path / "log.db"))
+    assert main(["serve", "--port", "18999"]) == 0
+    assert started["port"] == 18999 and os.environ["PDP_POLICY_DIR"] == str(POLICIES.resolve())
+    assert "serving cx-one-go" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("env, named", [
+    ({"PDP_LOG_KEY": "short"}, "PDP_LOG_KEY: must be at least 16 characters"),
+    ({"PDP_MAX_BODY_BYTES": "200"}, "PDP_MAX_BODY_BYTES: Input should be greater than or equal to 1024"),
+    ({"PDP_PORT": "eighty"}, "PDP_PORT: Input should be a valid integer"),
+])
+def test_a_bad_setting_is_one_line_naming_the_variable(monkeypatch, capsys, env, named):
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert main(["serve", str(POLICIES)]) == 2
+    err = capsys.readouterr().err
+    assert named in err and "Traceback" not in err

@@ -119,6 +119,16 @@ def cmd_test(args) -> int:
 def cmd_serve(args) -> int:
     import os
 
+    from pydantic import ValidationError
+
+    from .server.settings import Settings, describe_errors
+
+    try:
+        defaults = Settings()  # PDP_* environment variables, for what the command line leaves out
+    except ValidationError as error:
+        print(f"pdp serve: {describe_errors(error)}", file=sys.stderr)
+        return EXIT_USAGE
+    args.policy_dir = args.policy_dir or str(defaults.policy_dir)
     try:
         policy_set = _load(args.policy_dir)
     except PolicyError as error:
@@ -129,9 +139,6 @@ def cmd_serve(args) -> int:
     except ImportError:
         print("pdp serve needs uvicorn: pip install uvicorn", file=sys.stderr)
         return EXIT_USAGE
-    from .server.settings import Settings
-
-    defaults = Settings()  # PDP_* environment variables, for what the command line leaves out
     args.host = args.host or defaults.host
     args.port = args.port or defaults.port
     args.workers = args.workers or defaults.workers
@@ -174,7 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="fail (exit 1) when fewer than PCT %% of the rules applied in some case (implies --coverage)")
     test.set_defaults(func=cmd_test)
     serve = sub.add_parser("serve", help="serve the decision API over HTTP")
-    serve.add_argument("policy_dir", nargs="?", default=DEFAULT_POLICY_DIR)
+    serve.add_argument("policy_dir", nargs="?", help=f"default: $PDP_POLICY_DIR or {DEFAULT_POLICY_DIR}")
     serve.add_argument("--host", help="default: $PDP_HOST or 127.0.0.1")
     serve.add_argument("--port", type=int, help="default: $PDP_PORT or 8181")
     serve.add_argument("--workers", type=int, help="worker processes; default: $PDP_WORKERS or 1")

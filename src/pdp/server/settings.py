@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -30,3 +30,20 @@ class Settings(BaseSettings):
     otel: bool = Field(default=False, description="FastAPI's native OpenTelemetry tracing, metrics and logs")
     hot_path: bool = Field(default=True, description="dispatch the decision endpoints ahead of FastAPI's middleware "
                            "and router (same answers, less time); off, or with otel on, every request takes the full stack")
+
+    @field_validator("log_key")
+    @classmethod
+    def _long_enough(cls, key: SecretStr | None) -> SecretStr | None:
+        if key is not None and len(key.get_secret_value().encode()) < 16:
+            raise ValueError("must be at least 16 characters (32 random ones recommended, e.g. `openssl rand -hex 32`)")
+        return key
+
+
+def describe_errors(error: ValidationError) -> str:
+    """Bad settings in one line each, named as the environment variable that set them (no traceback)."""
+    lines = []
+    for problem in error.errors(include_url=False):
+        name = "PDP_" + str(problem["loc"][0]).upper() if problem["loc"] else "PDP_*"
+        message = problem["msg"].removeprefix("Value error, ")
+        lines.append(f"{name}: {message}")
+    return "; ".join(lines)
