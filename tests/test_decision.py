@@ -259,3 +259,27 @@ def test_unknown_keys_always_come_with_suggestions(field, value, expected):
         policy.decide(request(**{field: value}))
     [error] = info.value.errors
     assert error["suggestions"] and (expected is None or error["suggestions"] == expected)
+
+
+@pytest.mark.parametrize("extra, field, suggestion", [
+    ({"data_subjct": {"age": 17}}, "data_subjct", "data_subject"),
+    ({"data_subject": {"agee": 17}}, "data_subject.agee", "age"),
+    ({"data_subject": {"Age": 17}}, "data_subject.Age", "age"),
+    ({"recipient": {"tpye": "third_party"}}, "recipient.tpye", "type"),
+    ({"context": {"legal_requst": True}}, "context.legal_requst", "legal_request"),  # a declared attribute
+])
+def test_a_misspelt_key_is_refused_with_the_right_spelling(extra, field, suggestion):
+    # A typo must not quietly drop what the caller meant, and with it perhaps a deny.
+    policy = build_set('allow a cite "§1" to use for analytics of user unless context.legal_request == true\n'
+                       'deny minors cite "§10" when data_subject.age < 18')
+    with pytest.raises(pdp.RequestError) as info:
+        policy.decide(request(**extra))
+    [error] = info.value.errors
+    assert error["field"] == field and error["suggestions"] == [suggestion]
+
+
+def test_other_unknown_keys_pass():
+    policy = build_set('allow a cite "§1" to use for analytics of user')
+    d = policy.decide(request(purpose="analytics", data_subject={"nickname": "x"}, context={"trace": "t-1"},
+                              client_version="3"))
+    assert d.decision == "allow"

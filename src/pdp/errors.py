@@ -102,7 +102,7 @@ class RequestError(ValueError):
         return [e.to_dict() for e in self.field_errors]
 
 
-def suggest(word: str, candidates: Iterable[str], limit: int = 3, always: bool = False) -> list[str]:
+def suggest(word: str, candidates: Iterable[str], limit: int = 3, always: bool = False, cutoff: float = 0.6) -> list[str]:
     """Closest known words to a misspelt one ("did you mean"), ignoring case.
 
     With `always`, the closest known words even when none is close (a
@@ -115,9 +115,9 @@ def suggest(word: str, candidates: Iterable[str], limit: int = 3, always: bool =
     if wanted in by_lower:
         return [by_lower[wanted]]
     pool = list(by_lower)
-    close = difflib.get_close_matches(wanted, pool, n=limit, cutoff=0.6)
+    close = difflib.get_close_matches(wanted, pool, n=limit, cutoff=cutoff)
     # A dotted key is often right but for its last segment: compare that alone.
-    if not close and "." in wanted:
+    if not close and "." in wanted and cutoff <= 0.7:
         last = wanted.rsplit(".", 1)[1]
         by_last = {c.rsplit(".", 1)[-1]: c for c in pool}
         close = [by_last[m] for m in difflib.get_close_matches(last, list(by_last), n=limit, cutoff=0.7)]

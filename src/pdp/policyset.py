@@ -24,7 +24,7 @@ from .decision_id import new_decision_id
 from .decision import DEFAULT_DENY, EVALUATION_ERROR, Outcome, Reason, evaluate
 from .errors import Diagnostic, PolicyError, RequestError, suggest
 from .parser import parse_policy
-from .request import apply_lookups, check_request
+from .request import DEFAULT_KEYS, apply_lookups, check_request, known_keys
 from .source import Span
 from .vocabulary import extend_vocabulary
 from .yamlpos import YamlSyntaxError, load_located
@@ -107,6 +107,7 @@ class PolicySet:
         self.directory = directory
         self.indexed = index
         self.declared_attributes: tuple = ()  # vocabulary.yaml's attributes, checked in every request
+        self.request_keys = DEFAULT_KEYS  # the keys of each request part, to catch misspelt ones
         self._lookups = lookups
         self._candidates = (RuleIndex(rules) if index else RuleScan(rules)).candidates
         self._policy_info = {"name": self.name, "version": self.version, "digest": digest}
@@ -121,7 +122,7 @@ class PolicySet:
         if self.model == "authzen":
             check_evaluation(request)
             return self._authzen_outcome(request)
-        check_request(request, self.vocabulary, self.declared_attributes)
+        check_request(request, self.vocabulary, self.declared_attributes, self.request_keys)
         env = apply_lookups(request, self._lookups) if self._lookups else request
         return evaluate(self._candidates, request["action"], request["purpose"], request["data_categories"], env)
 
@@ -134,7 +135,7 @@ class PolicySet:
     def _decide_versioned(self, request: dict) -> Decision:
         chosen, basis = versions.select(self.history, request)
         if chosen is None:
-            check_request(request, self.vocabulary, self.declared_attributes)
+            check_request(request, self.vocabulary, self.declared_attributes, self.request_keys)
             reason = Reason("version.none_in_force", "deny", "§11", f"{basis}; add that version under versions/")
             return _decision(Outcome("deny", (reason,)), {**self._policy_info, "basis": basis})
         return _decision(chosen.outcome(request), {**chosen._policy_info, "basis": basis})
@@ -225,6 +226,9 @@ def build(sources: Sources, index: bool = True, directory=None) -> PolicySet:
                            tuple(d for d in diagnostics if d.severity == "warning"), index, directory)
     if model != "authzen":
         policy_set.declared_attributes = tuple((tuple(path.split(".")), typ) for path, typ in declared_attributes.items())
+        registered = {root: {k for record in register.values() if isinstance(record, dict) for k in record}
+                      for root, register, _ in lookups}
+        policy_set.request_keys = known_keys(policy_set.declared_attributes, registered)
     # the set as a whole: shadowed rules, overlaps, unused vocabulary (warnings only, never errors)
     policy_set.warnings += tuple(d for d in analyse(policy_set, sources.vocabulary) if d.severity == "warning")
     return policy_set

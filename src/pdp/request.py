@@ -9,6 +9,7 @@ typo must never quietly become a deny that nobody can explain.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -155,15 +156,65 @@ def _is_a(value: Any, typ: sch.Type) -> bool:
     return isinstance(value, dict)
 
 
-def check_request(raw: Any, vocabulary: tx.Vocabulary, declared: Declared = ()) -> None:
+# The names each part of a request has by the contract; a policy set adds its declared attributes.
+CONTRACT_KEYS: dict[str, frozenset[str]] = {
+    "": frozenset(DecisionRequest.model_fields),
+    "data_subject": frozenset(DataSubject.model_fields),
+    "recipient": frozenset(Recipient.model_fields),
+    "requester": frozenset(Requester.model_fields),
+    "context": frozenset(),
+}
+TYPO_CUTOFF = 0.75  # how alike an unknown key must be to a known one to be taken for its misspelling
+
+
+def known_keys(declared: Declared, extra: dict[str, Iterable[str]] | None = None) -> dict[str, frozenset[str]]:
+    """The keys of each request part: the contract's, the declared attributes', and `extra` (e.g. register fields)."""
+    keys = {part: set(names) for part, names in CONTRACT_KEYS.items()}
+    for parts, _ in declared:
+        if len(parts) == 1:
+            keys[""].add(parts[0])
+        elif parts[0] in keys:
+            keys[parts[0]].add(parts[1])
+    for part, names in (extra or {}).items():
+        keys.setdefault(part, set()).update(names)
+    return {part: frozenset(names) for part, names in keys.items()}
+
+
+def typo_errors(raw: dict, keys: dict[str, frozenset[str]]) -> list[FieldError]:
+    """Keys nobody declared that look like a misspelt known key (`data_subjct`, `agee`).
+
+    Other unknown keys pass (a part may carry attributes no rule reads), but
+    a near miss of a known key would quietly drop what the caller meant to
+    say, and with it perhaps a deny: it is refused with the right spelling.
+    """
+    out = []
+    for part, known in keys.items():
+        holder = raw if part == "" else raw.get(part)
+        if not isinstance(holder, dict):
+            continue
+        for key in holder:
+            if key in known or not isinstance(key, str):
+                continue
+            close = suggest(key, known, limit=1, cutoff=TYPO_CUTOFF)
+            if close:
+                field = key if part == "" else f"{part}.{key}"
+                out.append(FieldError(field, f"unknown attribute `{field}`", tuple(close)))
+    return out
+
+
+def check_request(raw: Any, vocabulary: tx.Vocabulary, declared: Declared = (),
+                  keys: dict[str, frozenset[str]] | None = None) -> None:
     """Raise RequestError naming every bad field of the request."""
     errors = shape_errors(raw)
     if not errors:
-        errors = vocabulary_errors(raw, vocabulary)
+        errors = typo_errors(raw, keys or DEFAULT_KEYS) + vocabulary_errors(raw, vocabulary)
         if declared:
             errors += attribute_errors(raw, declared, vocabulary)
     if errors:
         raise RequestError(errors)
+
+
+DEFAULT_KEYS = known_keys(())
 
 
 def apply_lookups(raw: dict, lookups: tuple[tuple[str, dict, frozenset[str]], ...]) -> dict:
