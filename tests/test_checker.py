@@ -164,3 +164,9 @@ def test_a_yaml_data_file_that_cannot_be_read_is_shown_where_and_how_to_fix(tmp_
     shown = str(info.value)
     assert f"register.yaml{where} data: this YAML cannot be read: {words}" in shown
     assert "^" in shown and "= hint: " in shown and hint in shown.split("= hint: ", 1)[1]
+
+
+def test_an_unknown_consent_topic_says_where_topics_are_declared():
+    [error] = errors_of('allow a cite "§1" to use for marketing of user when data_subject.consent.marketng == true')
+    assert error.code == "unknown-consent-topic" and error.message == "unknown consent topic `marketng`"
+    assert "`data_subject.consent.marketing`" in error.hint and "`consent_topics` in vocabulary.yaml" in error.hint

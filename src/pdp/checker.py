@@ -178,8 +178,11 @@ def _resolve_path(path: ast.Path, ctx: CheckContext) -> tuple[sch.Type | None, l
             hint = ("did you mean " + " or ".join(f"`{c}`" for c in close) + "?") if close else None
             if hint is None:
                 hint = ("known: " + ", ".join(f"`{prefix}.{f}`" for f in sorted(fields))) if fields else None
-            if prefix == "context" or prefix.startswith("data_subject.consent"):
-                hint = (hint + " " if hint else "") + "(new attributes are declared in vocabulary.yaml)"
+            if prefix == "data_subject.consent":
+                hint = "; ".join(filter(None, [hint, "a new consent topic is declared under `consent_topics` in vocabulary.yaml"]))
+                return None, [Diagnostic("unknown-consent-topic", f"unknown consent topic `{part}`", path.span, hint)]
+            if prefix == "context":
+                hint = "; ".join(filter(None, [hint, "new attributes are declared under `attributes` in vocabulary.yaml"]))
             return None, [Diagnostic("unknown-attribute", f"unknown attribute `{path.dotted}`", path.span, hint)]
         current = fields[part]
     return current, []
