@@ -120,3 +120,12 @@ def test_an_accepted_version_that_is_not_text_is_a_bad_request(versioned):
     with pytest.raises(pdp.RequestError) as info:
         pdp.load(versioned).decide({**MARKETING, "data_subject": {"accepted_policy_version": ["2026-11-24"]}})
     assert info.value.errors[0]["field"] == "data_subject.accepted_policy_version"
+
+
+def test_pdp_check_lists_the_earlier_versions(versioned, capsys):
+    from pdp.cli import main
+
+    assert main(["check", str(versioned)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("ok: cx 2026-11-24: 1 rules")
+    assert out[1].startswith("ok: cx 2025-01-01 (effective 2025-01-01, in ") and "2 rules" in out[1]

@@ -43,6 +43,9 @@ def cmd_check(args) -> int:
         print(file=sys.stderr)
     print(f"ok: {policy_set.name} {policy_set.version}: {len(policy_set.rules)} rules, "
           f"{len(policy_set.files)} files, {len(policy_set.warnings)} warnings ({policy_set.digest[:19]}…)")
+    for older in policy_set.history[:-1]:  # versions/ (§11): checked too
+        print(f"ok: {older.name} {older.version} (effective {older.effective}, in {older.directory}): "
+              f"{len(older.rules)} rules ({older.digest[:19]}…)")
     return EXIT_OK
 
 
