@@ -13,7 +13,7 @@ import uuid
 
 import pytest
 
-from pdp.server.decision_log import MASKED, DecisionLog, pseudonym
+from pdp.server.decision_log import MASKED, PSEUDONYM_PREFIX, DecisionLog, pseudonym
 
 KEY = b"k" * 32
 T0 = dt.datetime(2026, 3, 1, 12, 0, 0, tzinfo=dt.timezone.utc)
@@ -388,3 +388,20 @@ def test_entering_wal_mode_waits_out_a_briefly_locked_file():
 
     with pytest.raises(sqlite3.OperationalError, match="disk I/O"):
         _enter_wal_mode(Broken(0))  # only a lock is waited out
+
+
+def test_without_a_mask_the_callers_dicts_are_untouched_too(tmp_path):
+    # Without a mask the log copies only what it pseudonymises; it must still never write to the caller's request.
+    batch = {"evaluations": [authzen(), authzen()], "subject": {"id": "svc"}}
+    with DecisionLog(tmp_path / "n.db", pseudonym_key=KEY) as log:
+        req, az = request(), authzen()
+        before = copy.deepcopy((req, az, batch))
+        log.append(req, response())
+        log.append(az, response(), endpoint="/access/v1/evaluation")
+        log.append(batch, response(), endpoint="/access/v1/evaluations")
+        assert (req, az, batch) == before
+        rows = log.query()
+    stored = {row["endpoint"]: row["request"] for row in rows}
+    assert stored["/v1/decide"]["data_subject"]["id"].startswith(PSEUDONYM_PREFIX)
+    assert stored["/access/v1/evaluation"]["resource"]["id"].startswith(PSEUDONYM_PREFIX)
+    assert all(item["resource"]["id"].startswith(PSEUDONYM_PREFIX) for item in stored["/access/v1/evaluations"]["evaluations"])

@@ -134,29 +134,38 @@ def pseudonym(key: bytes, subject_id: Any) -> str:
     return PSEUDONYM_PREFIX + hmac.digest(key, text.encode("utf-8"), "sha256").hex()
 
 
-def _pseudonymise_id(holder: Any, key: bytes) -> None:
+def _with_pseudonym(holder: Any, key: bytes) -> Any:
     if isinstance(holder, dict) and holder.get("id") is not None:
-        holder["id"] = pseudonym(key, holder["id"])
+        return {**holder, "id": pseudonym(key, holder["id"])}
+    return holder
 
 
-def _pseudonymise(request: dict, key: bytes) -> None:
-    """Replace subject ids in place (on the copy) with their pseudonyms."""
-    _pseudonymise_id(request.get("data_subject"), key)
-    resource = request.get("resource")
+def _pseudonymised(request: dict, key: bytes) -> dict:
+    """The request with subject ids replaced by their pseudonyms.
+
+    Only the objects on the way to an id are new; the rest is shared with
+    the caller's request (nothing here writes to it), which spares a deep
+    copy of every logged request.
+    """
+    out = dict(request)
+    if "data_subject" in out:
+        out["data_subject"] = _with_pseudonym(out["data_subject"], key)
+    resource = out.get("resource")
     if isinstance(resource, dict):
         props = resource.get("properties")
         subject = props.get("data_subject") if isinstance(props, dict) else None
         # The engine reads `resource.id` as the subject's id whenever
         # `resource.properties.data_subject` is an object, whatever the type.
         if resource.get("type") == "personal_data" or isinstance(subject, dict):
-            _pseudonymise_id(resource, key)
-        _pseudonymise_id(subject, key)
+            resource = _with_pseudonym(resource, key)
+        if isinstance(subject, dict):
+            resource = {**resource, "properties": {**props, "data_subject": _with_pseudonym(subject, key)}}
+        out["resource"] = resource
     # An AuthZEN batch: each item may carry its own resource.
-    items = request.get("evaluations")
+    items = out.get("evaluations")
     if isinstance(items, list):
-        for item in items:
-            if isinstance(item, dict):
-                _pseudonymise(item, key)
+        out["evaluations"] = [_pseudonymised(item, key) if isinstance(item, dict) else item for item in items]
+    return out
 
 
 def _mask_path(node: Any, parts: list[str]) -> None:
@@ -173,12 +182,13 @@ def _mask_path(node: Any, parts: list[str]) -> None:
 
 
 def treat(request: dict, *, key: bytes, mask: Iterable[str] = ()) -> dict:
-    """A copy of `request` with subject ids pseudonymised and `mask` paths masked."""
-    # A JSON round trip is the cheapest deep copy of a JSON-shaped request.
-    out = orjson.loads(orjson.dumps(request, default=str, option=orjson.OPT_NON_STR_KEYS))
-    _pseudonymise(out, key)
-    for path in mask:
-        _mask_path(out, path.split("."))
+    """`request` with subject ids pseudonymised and `mask` paths masked; the caller's dicts are never changed."""
+    out = _pseudonymised(request, key)
+    if mask:
+        # Masking may write anywhere: work on a deep copy (a JSON round trip is the cheapest one).
+        out = orjson.loads(orjson.dumps(out, default=str, option=orjson.OPT_NON_STR_KEYS))
+        for path in mask:
+            _mask_path(out, path.split("."))
     return out
 
 
