@@ -18,6 +18,14 @@ DEFAULT_POLICY_DIR = "policies"
 DEFAULT_LOG = "pdp-decisions.db"
 
 
+def print_report(report, fmt: str) -> None:
+    """A command's result on standard output: its JSON (`--format json`) or its text for people."""
+    if fmt == "json":
+        print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        print(report.render())
+
+
 def _load(directory: str, index: bool = True):
     from .loader import load
 

@@ -13,10 +13,9 @@ log that cannot be read).
 
 from __future__ import annotations
 
-import json
 import sys
 
-from ..cli import EXIT_USAGE
+from ..cli import EXIT_USAGE, print_report
 from ..errors import PolicyError
 
 EXIT_SAME, EXIT_CHANGED = 0, 1
@@ -59,8 +58,5 @@ def cmd_diff(args) -> int:
         except (OSError, ValueError) as error:
             print(f"pdp diff: {error}", file=sys.stderr)
             return EXIT_USAGE
-    if args.format == "json":
-        print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
-    else:
-        print(report.render())
+    print_report(report, args.format)
     return EXIT_CHANGED if report.changed else EXIT_SAME

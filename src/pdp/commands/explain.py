@@ -10,7 +10,7 @@ import json
 import sys
 from pathlib import Path
 
-from ..cli import DEFAULT_POLICY_DIR, EXIT_FAIL, EXIT_OK, EXIT_USAGE
+from ..cli import DEFAULT_POLICY_DIR, EXIT_FAIL, EXIT_OK, EXIT_USAGE, print_report
 from ..errors import PolicyError, RequestError
 
 
@@ -46,10 +46,7 @@ def cmd_explain(args) -> int:
         print(json.dumps({"error": "bad_request", "detail": error.errors}, indent=2, ensure_ascii=False),
               file=sys.stderr)
         return EXIT_USAGE
-    if args.format == "json":
-        print(json.dumps(explanation.to_dict(), indent=2, ensure_ascii=False))
-    else:
-        print(explanation.render_text())
+    print_report(explanation, args.format)
     return EXIT_OK
 
 

@@ -18,11 +18,10 @@ errors).
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
-from ..cli import DEFAULT_POLICY_DIR, EXIT_USAGE
+from ..cli import DEFAULT_POLICY_DIR, EXIT_USAGE, print_report
 from ..errors import PolicyError
 
 EXIT_NO, EXIT_YES = 0, 1
@@ -69,14 +68,8 @@ def cmd_query(args) -> int:
                         tuple(args.where))
     try:
         answer = ask(policy_set, question, sources)
-    except QuestionError as error:
+    except (QuestionError, SpaceTooLarge) as error:
         print(f"pdp query: {error}", file=sys.stderr)
         return EXIT_USAGE
-    except SpaceTooLarge as error:
-        print(f"pdp query: {error}", file=sys.stderr)
-        return EXIT_USAGE
-    if args.format == "json":
-        print(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
-    else:
-        print(answer.render())
+    print_report(answer, args.format)
     return EXIT_YES if answer.yes else EXIT_NO

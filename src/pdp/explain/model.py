@@ -140,3 +140,6 @@ class Explanation:
 
     def render_text(self) -> str:
         return render.render_text(self)
+
+    def render(self) -> str:  # as the other commands' results render
+        return self.render_text()
