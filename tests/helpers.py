@@ -68,3 +68,14 @@ def served(policy_dir, *extra_args: str):
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+# Conditions over the test vocabulary and data (`lists`), for property tests that generate rules from them.
+CONDITIONS = [
+    "data_subject.age < 18", "data_subject.age >= 18", "data_subject.consent.marketing == false",
+    "recipient.dpa", "not recipient.dpa", 'recipient.type in ["service_provider", "affiliate"]',
+    'destination_country != "IN" or recipient.dpa == true', "data_subject.consent.location is present",
+    'purpose under ["marketing", "essential.service"]', "context.score < 3", "context.score == 2",
+    "context.note in data.lists.notes", 'context.note under "a"', "destination_country in data.lists.countries",
+    "recipient.dpa == context.legal_request", "context.score", 'not (context.note == "x" and context.score > 1)',
+]

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import pdp
-from helpers import HEADER, VOCAB, build_set, request
+from helpers import CONDITIONS, HEADER, VOCAB, build_set, request
 from pdp.cli import main
 from pdp.decision import combine
 from pdp.explain import changed, explain, prepare, run_rule, show
@@ -417,14 +417,6 @@ def test_tree_walk_agrees_with_the_engine_on_cx_one_go(cx, req):
     assert_agrees(cx, req)
 
 
-CONDITIONS = [
-    "data_subject.age < 18", "data_subject.age >= 18", "data_subject.consent.marketing == false",
-    "recipient.dpa", "not recipient.dpa", 'recipient.type in ["service_provider", "affiliate"]',
-    'destination_country != "IN" or recipient.dpa == true', "data_subject.consent.location is present",
-    'purpose under ["marketing", "essential.service"]', "context.score < 3", "context.score == 2",
-    "context.note in data.lists.notes", 'context.note under "a"', "destination_country in data.lists.countries",
-    "recipient.dpa == context.legal_request", "context.score", 'not (context.note == "x" and context.score > 1)',
-]
 VALUES = st.one_of(st.none(), st.booleans(), st.integers(0, 4), st.sampled_from(["a", "a.b", "x", "IN"]),
                    st.lists(st.sampled_from(["a", "x"]), max_size=2))
 

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import pdp
-from helpers import build_set, request
+from helpers import CONDITIONS, build_set, request
 from pdp.space import Space, SpaceTooLarge, key_classes, key_labels
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -187,13 +187,7 @@ def test_random_cx_one_go_requests_fall_in_classes_with_the_engines_decision(cx,
         assert same(cx_space.predict(0, req), cx.outcome(req)), req
 
 
-CONDITIONS = [
-    "data_subject.age < 18", "data_subject.age >= 18", "data_subject.consent.marketing == false",
-    "recipient.dpa", "not recipient.dpa", 'recipient.type in ["service_provider", "affiliate"]',
-    'destination_country != "IN" or recipient.dpa == true', "data_subject.consent.location is present",
-    'purpose under ["marketing", "essential.service"]', "context.score < 3", "context.score == 2",
-    "context.note in data.lists.notes", 'context.note under "a"', "destination_country in data.lists.countries",
-    "recipient.dpa == context.legal_request", "context.score", 'not (context.note == "x" and context.score > 1)',
+SPACE_CONDITIONS = CONDITIONS + [  # the space also models actions, registered ids and attributes compared together
     'action == "share"', 'recipient.id == "p1"', "recipient.id is absent", "data_subject.age == context.score",
 ]
 ACTIONS = ["collect", "use", "share", "transfer"]
@@ -212,7 +206,7 @@ def policies(draw):
                 parts.append(f"{keyword} {', '.join(chosen)}")
         for keyword in ("when", "unless"):
             for _ in range(draw(st.integers(0, 2))):
-                items = draw(st.lists(st.sampled_from(CONDITIONS), min_size=1, max_size=3))
+                items = draw(st.lists(st.sampled_from(SPACE_CONDITIONS), min_size=1, max_size=3))
                 parts.append(f"{keyword} " + draw(st.sampled_from([" and ", " or "])).join(f"({c})" for c in items))
         out.append("\n  ".join(parts))
     return "\n".join(out) + "\n"
