@@ -112,26 +112,27 @@ def check_agreement(adapter: Adapter, natives, requests, expected, extra_rules=(
     return problems
 
 
+def _compile_and_time(a: Adapter, natives, args, budget, extra_rules=()):
+    """Compile (timed once), then time the calls; (load seconds, timing)."""
+    t0 = time.perf_counter()
+    compiled = a.compile(extra_rules) if extra_rules else a.compile()
+    load_s = time.perf_counter() - t0
+    gc.collect()
+    timing = measure(compiled.call, natives, warmup=args.warmup, calls=args.calls, budget_s=budget)
+    compiled.close()
+    return load_s, timing
+
+
 def time_engine(a: Adapter, row: Row, natives, extra_rules, args, budget) -> None:
     """One run: time the engine without, then with, the extra rules."""
-    t0 = time.perf_counter()
-    compiled = a.compile()
-    load_s = time.perf_counter() - t0
+    load_s, t = _compile_and_time(a, natives, args, budget)
     row.load_s = load_s if row.load_s is None else row.load_s
-    gc.collect()
-    t = measure(compiled.call, natives, warmup=args.warmup, calls=args.calls, budget_s=budget)
-    compiled.close()
     row.base.append(t)
     log(f"{a.key}: median {t.median_us:.1f} µs, p99 {t.p99_us:.1f} µs ({t.calls} calls)")
     if not (extra_rules and a.supports_extra_rules):
         return
-    t0 = time.perf_counter()
-    compiled = a.compile(extra_rules)
-    load_s = time.perf_counter() - t0
+    load_s, e = _compile_and_time(a, natives, args, budget, extra_rules)
     row.extra_load_s = load_s if row.extra_load_s is None else row.extra_load_s
-    gc.collect()
-    e = measure(compiled.call, natives, warmup=args.warmup, calls=args.calls, budget_s=budget)
-    compiled.close()
     row.extra.append(e)
     log(f"{a.key} + {len(extra_rules)} rules: median {e.median_us:.1f} µs, p99 {e.p99_us:.1f} µs "
         f"({e.calls} calls), cost {(e.median_us / t.median_us - 1) * 100:+.0f} %")
