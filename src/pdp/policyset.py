@@ -24,7 +24,7 @@ from .decision_id import new_decision_id
 from .decision import DEFAULT_DENY, EVALUATION_ERROR, Outcome, Reason, evaluate
 from .errors import Diagnostic, PolicyError, RequestError, suggest
 from .parser import parse_policy
-from .request import DEFAULT_KEYS, apply_lookups, check_request, known_keys
+from .request import DEFAULT_SHAPE, apply_lookups, check_request, request_shape
 from .source import Span
 from .vocabulary import extend_vocabulary
 from .yamlpos import YamlSyntaxError, load_located
@@ -106,8 +106,7 @@ class PolicySet:
         self.warnings = warnings
         self.directory = directory
         self.indexed = index
-        self.declared_attributes: tuple = ()  # vocabulary.yaml's attributes, checked in every request
-        self.request_keys = DEFAULT_KEYS  # the keys of each request part, to catch misspelt ones
+        self.request_shape = DEFAULT_SHAPE  # known keys and declared attribute types, checked in every request
         self._lookups = lookups
         self._candidates = (RuleIndex(rules) if index else RuleScan(rules)).candidates
         self._policy_info = {"name": self.name, "version": self.version, "digest": digest}
@@ -122,7 +121,7 @@ class PolicySet:
         if self.model == "authzen":
             check_evaluation(request)
             return self._authzen_outcome(request)
-        check_request(request, self.vocabulary, self.declared_attributes, self.request_keys)
+        check_request(request, self.vocabulary, self.request_shape)
         env = apply_lookups(request, self._lookups) if self._lookups else request
         return evaluate(self._candidates, request["action"], request["purpose"], request["data_categories"], env)
 
@@ -135,7 +134,7 @@ class PolicySet:
     def _decide_versioned(self, request: dict) -> Decision:
         chosen, basis = versions.select(self.history, request)
         if chosen is None:
-            check_request(request, self.vocabulary, self.declared_attributes, self.request_keys)
+            check_request(request, self.vocabulary, self.request_shape)
             reason = Reason("version.none_in_force", "deny", "§11", f"{basis}; add that version under versions/")
             return _decision(Outcome("deny", (reason,)), {**self._policy_info, "basis": basis})
         return _decision(chosen.outcome(request), {**chosen._policy_info, "basis": basis})
@@ -225,10 +224,10 @@ def build(sources: Sources, index: bool = True, directory=None) -> PolicySet:
     policy_set = PolicySet(header, compiled, vocabulary, tuple(lookups), data, sources.digest(), tuple(files),
                            tuple(d for d in diagnostics if d.severity == "warning"), index, directory)
     if model != "authzen":
-        policy_set.declared_attributes = tuple((tuple(path.split(".")), typ) for path, typ in declared_attributes.items())
         registered = {root: {k for record in register.values() if isinstance(record, dict) for k in record}
                       for root, register, _ in lookups}
-        policy_set.request_keys = known_keys(policy_set.declared_attributes, registered)
+        policy_set.request_shape = request_shape(
+            tuple((tuple(path.split(".")), typ) for path, typ in declared_attributes.items()), registered)
     # the set as a whole: shadowed rules, overlaps, unused vocabulary (warnings only, never errors)
     policy_set.warnings += tuple(d for d in analyse(policy_set, sources.vocabulary) if d.severity == "warning")
     return policy_set

@@ -9,6 +9,7 @@ typo must never quietly become a deny that nobody can explain.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from collections.abc import Iterable
 from typing import Any
 
@@ -116,29 +117,20 @@ def vocabulary_errors(raw: dict, vocabulary: tx.Vocabulary) -> list[FieldError]:
 Declared = tuple[tuple[tuple[str, ...], sch.Type], ...]  # (path parts, type) of attributes vocabulary.yaml declares
 
 
-def attribute_errors(raw: dict, declared: Declared, vocabulary: tx.Vocabulary) -> list[FieldError]:
-    """Every attribute the policy set declared whose value in the request has the wrong type.
+def _type_error(field: str, value: Any, typ: sch.Type, vocabulary: tx.Vocabulary) -> FieldError | None:
+    """A declared attribute's value that has the wrong type, or None.
 
     A rule reading `context.identity_verified == false` must not meet the
     text "false": a wrong type is refused, never quietly decided.
     """
-    out = []
-    for parts, typ in declared:
-        value = raw
-        for part in parts:
-            value = value.get(part) if isinstance(value, dict) else None
-            if value is None:
-                break
-        if value is None:
-            continue
-        field = ".".join(parts)
-        if typ.vocab is not None and isinstance(value, str):
-            known = vocabulary.known(typ.vocab)
-            if value not in known:
-                out.append(FieldError(field, f"unknown {typ.vocab} `{value}`", tuple(suggest(value, known, always=True))))
-        elif not _is_a(value, typ):
-            out.append(FieldError(field, f"expected {typ.describe()}, got {json.dumps(value)}"))
-    return out
+    if typ.vocab is not None and isinstance(value, str):
+        known = vocabulary.known(typ.vocab)
+        if value not in known:
+            return FieldError(field, f"unknown {typ.vocab} `{value}`", tuple(suggest(value, known, always=True)))
+        return None
+    if not _is_a(value, typ):
+        return FieldError(field, f"expected {typ.describe()}, got {json.dumps(value)}")
+    return None
 
 
 def _is_a(value: Any, typ: sch.Type) -> bool:
@@ -167,54 +159,78 @@ CONTRACT_KEYS: dict[str, frozenset[str]] = {
 TYPO_CUTOFF = 0.75  # how alike an unknown key must be to a known one to be taken for its misspelling
 
 
-def known_keys(declared: Declared, extra: dict[str, Iterable[str]] | None = None) -> dict[str, frozenset[str]]:
-    """The keys of each request part: the contract's, the declared attributes', and `extra` (e.g. register fields)."""
+@dataclass(frozen=True)
+class RequestShape:
+    """What a policy set knows of a request's keys, compiled once: checked in one pass over the request."""
+
+    keys: dict[str, frozenset[str]]  # part ("" for the top level) -> its known keys
+    types: dict[str, dict[str, sch.Type]]  # part -> declared attribute -> its type
+    deep: Declared = ()  # declared attributes further down (part.a.b), walked one by one
+
+
+def request_shape(declared: Declared = (), extra: dict[str, Iterable[str]] | None = None) -> RequestShape:
+    """The shape of requests: the contract's keys, the declared attributes, and `extra` (e.g. register fields)."""
     keys = {part: set(names) for part, names in CONTRACT_KEYS.items()}
-    for parts, _ in declared:
-        if len(parts) == 1:
-            keys[""].add(parts[0])
-        elif parts[0] in keys:
+    types: dict[str, dict[str, sch.Type]] = {}
+    deep = []
+    for parts, typ in declared:
+        if parts[0] in keys:
             keys[parts[0]].add(parts[1])
+        if len(parts) == 2:
+            types.setdefault(parts[0], {})[parts[1]] = typ
+        else:
+            deep.append((parts, typ))
     for part, names in (extra or {}).items():
         keys.setdefault(part, set()).update(names)
-    return {part: frozenset(names) for part, names in keys.items()}
+    return RequestShape({part: frozenset(names) for part, names in keys.items()}, types, tuple(deep))
 
 
-def typo_errors(raw: dict, keys: dict[str, frozenset[str]]) -> list[FieldError]:
-    """Keys nobody declared that look like a misspelt known key (`data_subjct`, `agee`).
+def key_errors(raw: dict, shape: RequestShape, vocabulary: tx.Vocabulary) -> list[FieldError]:
+    """Declared attributes of the wrong type, and keys that look like a misspelt known key (`data_subjct`, `agee`).
 
     Other unknown keys pass (a part may carry attributes no rule reads), but
     a near miss of a known key would quietly drop what the caller meant to
     say, and with it perhaps a deny: it is refused with the right spelling.
     """
     out = []
-    for part, known in keys.items():
+    for part, known in shape.keys.items():
         holder = raw if part == "" else raw.get(part)
         if not isinstance(holder, dict):
             continue
-        for key in holder:
-            if key in known or not isinstance(key, str):
-                continue
-            close = suggest(key, known, limit=1, cutoff=TYPO_CUTOFF)
-            if close:
-                field = key if part == "" else f"{part}.{key}"
-                out.append(FieldError(field, f"unknown attribute `{field}`", tuple(close)))
+        types = shape.types.get(part)
+        for key, value in holder.items():
+            if key in known:
+                typ = types.get(key) if types else None
+                if typ is not None and value is not None:
+                    error = _type_error(f"{part}.{key}", value, typ, vocabulary)
+                    if error is not None:
+                        out.append(error)
+            elif isinstance(key, str):
+                close = suggest(key, known, limit=1, cutoff=TYPO_CUTOFF)
+                if close:
+                    field = key if part == "" else f"{part}.{key}"
+                    out.append(FieldError(field, f"unknown attribute `{field}`", tuple(close)))
+    for parts, typ in shape.deep:
+        value = raw
+        for part in parts:
+            value = value.get(part) if isinstance(value, dict) else None
+        if value is not None:
+            error = _type_error(".".join(parts), value, typ, vocabulary)
+            if error is not None:
+                out.append(error)
     return out
 
 
-def check_request(raw: Any, vocabulary: tx.Vocabulary, declared: Declared = (),
-                  keys: dict[str, frozenset[str]] | None = None) -> None:
+DEFAULT_SHAPE = request_shape()
+
+
+def check_request(raw: Any, vocabulary: tx.Vocabulary, shape: RequestShape = DEFAULT_SHAPE) -> None:
     """Raise RequestError naming every bad field of the request."""
     errors = shape_errors(raw)
     if not errors:
-        errors = typo_errors(raw, keys or DEFAULT_KEYS) + vocabulary_errors(raw, vocabulary)
-        if declared:
-            errors += attribute_errors(raw, declared, vocabulary)
+        errors = key_errors(raw, shape, vocabulary) + vocabulary_errors(raw, vocabulary)
     if errors:
         raise RequestError(errors)
-
-
-DEFAULT_KEYS = known_keys(())
 
 
 def apply_lookups(raw: dict, lookups: tuple[tuple[str, dict, frozenset[str]], ...]) -> dict:

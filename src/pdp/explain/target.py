@@ -36,7 +36,7 @@ def prepare(policy_set, request: Any) -> tuple[Target, dict]:
         check_evaluation(request)
         target = Target(request["action"]["name"], "", ("",), authzen=True)
     else:
-        check_request(request, policy_set.vocabulary, policy_set.declared_attributes, policy_set.request_keys)
+        check_request(request, policy_set.vocabulary, policy_set.request_shape)
         target = Target(request["action"], request["purpose"], tuple(request["data_categories"]))
     lookups = policy_set._lookups
     return target, (apply_lookups(request, lookups) if lookups else request)
