@@ -90,12 +90,13 @@ def cmd_test(args) -> int:
     coverage = None
     try:
         if args.coverage or args.min_coverage is not None:
-            from .coverage import measure
+            from .coverage import Recorder
 
             policy_set = _load(args.policy_dir)
             files, errors = read_test_files(args.policy_dir)
-            results = run(policy_set, files)
-            coverage = measure(policy_set, files)
+            recorder = Recorder(policy_set)
+            results = run(policy_set, files, recorder)  # each case decided once, its coverage recorded
+            coverage = recorder.report()
         else:
             results, errors = run_directory(args.policy_dir)
     except PolicyError as error:

@@ -5,10 +5,12 @@
     report.rule_percent                        # rules that applied in at least one case
     print(report.render_text())                # `pdp test --coverage`
 
-Pure: the cases are data, read by pdp.testing. Each case's request is checked
-and its rules evaluated as `pdp explain` does (explain.run_rule), so a
-condition's value is the one the engine sees; a request the engine refuses
-exercises nothing.
+Pure: the cases are data, read by pdp.testing. Each case's request is
+admitted as the engine admits it (`PolicySet.select`: checked, and given the
+version that decides it, §11) and the rules of that version evaluated as
+`pdp explain` does (explain.run_rule), so a condition's value is the one the
+engine sees; a request the engine refuses exercises nothing. The test runner
+records coverage while it decides (`Recorder`), so each case is admitted once.
 
 Rule coverage: a rule is covered when it applied (its target covered the
 request and its conditions held) in at least one case. Condition coverage
@@ -30,7 +32,7 @@ from typing import Any
 
 from . import ast
 from .errors import RequestError
-from .explain import prepare, run_rule, show
+from .explain import run_rule, show, target_of
 from .testing.cases import Case, TestFile
 
 
@@ -160,32 +162,37 @@ def _seen(c: ConditionCoverage) -> str:
 
 
 class _Tally:
-    def __init__(self):
+    def __init__(self, rule):
+        self.rule = rule
         self.about = self.applied = 0
         self.nodes: dict[tuple, list] = {}  # where -> [expr, true, false, unknown, errors]
-
-
-def measure(policy_set, cases: Iterable[Case | TestFile]) -> CoverageReport:
-    """Run every case's request through the rules and count what was exercised."""
-    tallies = {rule.order: _Tally() for rule in policy_set.rules}
-    for rule in policy_set.rules:  # every condition is listed, evaluated or not
         for kind, exprs in (("when", rule.source.when), ("unless", rule.source.unless)):
-            for i, expr in enumerate(exprs):
+            for i, expr in enumerate(exprs):  # every condition is listed, evaluated or not
                 for where, node in _parts(expr, (kind, i)):
-                    tallies[rule.order].nodes[where] = [node, 0, 0, 0, 0]
-    decided = refused = 0
-    for case in _cases(cases):
-        try:
-            target, env = prepare(policy_set, copy.deepcopy(case.request))
-        except RequestError:
-            refused += 1
-            continue
-        decided += 1
-        for rule in policy_set.rules:
-            if not target.covered(rule):
+                    self.nodes[where] = [node, 0, 0, 0, 0]
+
+
+class Recorder:
+    """Coverage as the cases are decided: each case credits the rules of the version that decided it.
+
+    The rules of every version of the set are counted (`versions/`, §11): an earlier version still
+    decides the data collected under it, so its rules are tested like the current ones.
+    """
+
+    def __init__(self, policy_set):
+        self._tallies = {id(version): [_Tally(rule) for rule in version.rules] for version in policy_set.history}
+        self.decided = self.refused = 0
+
+    def record(self, selection) -> None:
+        """Count what one admitted request (`PolicySet.select`) exercised in the version that decides it."""
+        self.decided += 1
+        if selection.version is None:  # no version was in force: no rule was about it
+            return
+        target = target_of(selection.request, selection.version.model == "authzen")
+        for tally in self._tallies[id(selection.version)]:
+            if not target.covered(tally.rule):
                 continue
-            tally = tallies[rule.order]
-            run = run_rule(rule, env, policy_set.data)
+            run = run_rule(tally.rule, selection.env, selection.version.data)
             tally.about += 1
             tally.applied += run.applies
             for node in run.nodes():
@@ -194,16 +201,32 @@ def measure(policy_set, cases: Iterable[Case | TestFile]) -> CoverageReport:
                     continue
                 slot = 4 if node.error is not None else {True: 1, False: 2, None: 3}[node.value]
                 counts[slot] += 1
-    rules = []
-    for rule in policy_set.rules:
-        tally = tallies[rule.order]
-        conditions = tuple(
-            ConditionCoverage(rule.id, where, show(expr), f"{expr.span.file}:{expr.span.line}", *counts)
-            for where, (expr, *counts) in tally.nodes.items())
-        span = rule.source.span
-        rules.append(RuleCoverage(rule.id, rule.effect, rule.cite, f"{span.file}:{span.line}", tally.about,
-                                  tally.applied, conditions))
-    return CoverageReport(tuple(rules), decided, refused)
+
+    def report(self) -> CoverageReport:
+        rules = []
+        for tallies in self._tallies.values():  # oldest version first, each in policy order
+            for tally in tallies:
+                rule = tally.rule
+                conditions = tuple(
+                    ConditionCoverage(rule.id, where, show(expr), f"{expr.span.file}:{expr.span.line}", *counts)
+                    for where, (expr, *counts) in tally.nodes.items())
+                span = rule.source.span
+                rules.append(RuleCoverage(rule.id, rule.effect, rule.cite, f"{span.file}:{span.line}", tally.about,
+                                          tally.applied, conditions))
+        return CoverageReport(tuple(rules), self.decided, self.refused)
+
+
+def measure(policy_set, cases: Iterable[Case | TestFile]) -> CoverageReport:
+    """Admit every case's request and count what was exercised (`pdp test --coverage` records while it runs)."""
+    recorder = Recorder(policy_set)
+    for case in _cases(cases):
+        try:
+            selection = policy_set.select(copy.deepcopy(case.request))
+        except RequestError:
+            recorder.refused += 1
+            continue
+        recorder.record(selection)
+    return recorder.report()
 
 
 def _parts(expr: ast.Expr, where: tuple):

@@ -116,55 +116,102 @@ class PolicySet:
     def info(self) -> dict:
         return dict(self._policy_info)
 
-    def outcome(self, request: dict) -> Outcome:
-        """The decision without its id: what tests and comparisons use."""
+    def select(self, request: dict) -> "Selection":
+        """The one way in for a request: which version decides it (§11) and why, the request checked
+        against that version, and what its conditions read. decide, explain, coverage, the test runner
+        and the server all start here, so they cannot disagree on the version. Raises RequestError."""
+        if not (isinstance(request, dict) and ("collected_at" in request or len(self.history) > 1)):
+            return Selection(self, self, None, request, self._checked(request))
+        chosen, basis = versions.select(self.history, request)
+        return Selection(self, chosen, basis, request, (chosen or self)._checked(request))
+
+    def _checked(self, request) -> dict:
+        """Check a request as this version reads it (raises RequestError) -> what its conditions read."""
         if self.model == "authzen":
             check_evaluation(request)
-            return self._authzen_outcome(request)
-        check_request(request, self.vocabulary, self.request_shape)
-        env = apply_lookups(request, self._lookups) if self._lookups else request
-        return evaluate(self._candidates, request["action"], request["purpose"], request["data_categories"], env)
+        else:
+            check_request(request, self.vocabulary, self.request_shape)
+        return apply_lookups(request, self._lookups) if self._lookups else request
+
+    def outcome(self, request: dict) -> Outcome:
+        """The decision without its id: what tests and comparisons use."""
+        return self.select(request).outcome
 
     def decide(self, request: dict) -> Decision:
         """Decide one request (a dict shaped as the contract's JSON). Raises RequestError if it is malformed."""
-        if isinstance(request, dict) and ("collected_at" in request or len(self.history) > 1):
-            return self._decide_versioned(request)
-        return _decision(self.outcome(request), self._policy_info)
-
-    def _decide_versioned(self, request: dict) -> Decision:
-        chosen, basis = versions.select(self.history, request)
-        if chosen is None:
-            check_request(request, self.vocabulary, self.request_shape)
-            reason = Reason("version.none_in_force", "deny", "§11", f"{basis}; add that version under versions/")
-            return _decision(Outcome("deny", (reason,)), {**self._policy_info, "basis": basis})
-        return _decision(chosen.outcome(request), {**chosen._policy_info, "basis": basis})
+        return self.select(request).decide()
 
     def decide_many(self, requests: list[dict]) -> list[Decision]:
         return [self.decide(r) for r in requests]
 
     def decide_authzen(self, request: dict) -> Decision:
         """Decide an AuthZEN Access Evaluation. Raises RequestError naming AuthZEN fields."""
-        check_evaluation(request)
         if self.model != "authzen":
+            check_evaluation(request)
             try:
                 return self.decide(to_data_use_request(request))
             except RequestError as error:
                 raise rename_fields(error) from None
-        return _decision(self._authzen_outcome(request), self._policy_info)
+        return self.select(request).decide()
 
-    def _authzen_outcome(self, request: dict) -> Outcome:
+    def _evaluate(self, request: dict, env: dict) -> Outcome:
+        """This version's decision for a request already checked (`env`: what its conditions read)."""
+        if self.model == "authzen":
+            return self._authzen_outcome(request, env)
+        return evaluate(self._candidates, request["action"], request["purpose"], request["data_categories"], env)
+
+    def _authzen_outcome(self, request: dict, env: dict) -> Outcome:
         action = request["action"]["name"]
         if action not in self.vocabulary.actions:
             # A typo must not pass for a considered deny: say what was meant.
             close = suggest(action, self.vocabulary.actions)
             hint = f"; did you mean {' or '.join(close)}?" if close else ""
             return Outcome("deny", (Reason("unknown.action", "deny", None, f"unknown action `{action}`{hint}"),))
-        env = apply_lookups(request, self._lookups) if self._lookups else request
         outcome = evaluate(self._candidates, action, "", ("",), env)
         if outcome.reasons and outcome.reasons[0].rule == DEFAULT_DENY:
             reason = Reason(DEFAULT_DENY, "deny", None, f"no rule allows `{action}` on this resource")
             return Outcome("deny", (reason,))
         return outcome
+
+
+class Selection:
+    """A request admitted by a policy set: the version that decides it, why, and its decision (made once).
+
+    `version` is None when no version was in force when the data was collected (§11): the request
+    is then denied. `basis` is None when the set has no earlier versions and the request gives no
+    collection date: the response then has no `basis`, as before versions existed.
+    """
+
+    __slots__ = ("policy_set", "version", "basis", "request", "env", "_outcome")
+
+    def __init__(self, policy_set: PolicySet, version: PolicySet | None, basis: str | None, request: dict, env: dict):
+        self.policy_set = policy_set  # the set as served, every version in its history
+        self.version = version
+        self.basis = basis
+        self.request = request
+        self.env = env  # the request as the version's conditions read it (registers looked up)
+        self._outcome: Outcome | None = None
+
+    @property
+    def outcome(self) -> Outcome:
+        """The decision without its id, made on first use and kept: one request, one decision."""
+        if self._outcome is None:
+            if self.version is None:
+                reason = Reason(versions.NONE_IN_FORCE, "deny", "§11", f"{self.basis}; add that version under versions/")
+                self._outcome = Outcome("deny", (reason,))
+            else:
+                self._outcome = self.version._evaluate(self.request, self.env)
+        return self._outcome
+
+    @property
+    def info(self) -> dict:
+        """The response's `policy`: the version that decided, and on what basis."""
+        info = (self.version or self.policy_set)._policy_info
+        return info if self.basis is None else {**info, "basis": self.basis}
+
+    def decide(self) -> "Decision":
+        """The outcome as a decision, with a new id."""
+        return _decision(self.outcome, self.info)
 
 
 def _decision(outcome: Outcome, policy_info: dict) -> Decision:

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from .policyset import PolicySet
 
 CURRENT = "current version"
+NONE_IN_FORCE = "version.none_in_force"  # the rule a request is denied by when no version was in force
 
 
 def _date(value, field: str) -> str:

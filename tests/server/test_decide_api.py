@@ -90,7 +90,7 @@ def test_not_ready_without_a_policy_set(tmp_path):
 
 def test_an_engine_fault_fails_closed_not_500(client, monkeypatch):
     policy_set = client.app.state.holder.current
-    monkeypatch.setattr(policy_set, "decide", lambda request: 1 / 0)
+    monkeypatch.setattr(policy_set, "select", lambda request: 1 / 0)
     r = client.post("/v1/decide", json=OK)
     assert r.status_code == 200
     assert r.json()["decision"] == "deny" and r.json()["reasons"][0]["effect"] == "error"

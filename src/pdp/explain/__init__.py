@@ -2,6 +2,7 @@
 
     from pdp.explain import explain
     e = explain(policy_set, request)   # raises RequestError, as decide does
+    e = explain_selection(policy_set.select(request))  # the same, for a request already admitted
     print(e.render_text())             # `pdp explain`
     e.to_dict()                        # `"explain": true` in POST /v1/decide
 
@@ -19,16 +20,21 @@ report. The semantics are those of conditions.py (three-valued logic,
 `and` / `or` settled left to right); the tests check that both give every
 rule the same verdict. The decision, and every candidate change, is decided
 by the engine itself.
+
+Versions (§11): the rules explained are those of the version that decides
+the request, as `PolicySet.select` chooses it; the decision shown is the one
+that selection made, never a second one.
 """
 
-from .build import explain
+from .build import explain, explain_selection
 from .evaluator import Node, RuleRun, run_rule
 from .model import Change, Condition, Explanation, RuleExplanation, Suggestion, Unrelated
 from .suggest import BUDGET, LIMIT, changed, suggest_changes
-from .target import Target, prepare
+from .target import Target, prepare, target_of
 from .values import fmt, read, show
 
 __all__ = [
     "BUDGET", "LIMIT", "Change", "Condition", "Explanation", "Node", "RuleExplanation", "RuleRun", "Suggestion",
-    "Target", "Unrelated", "changed", "explain", "fmt", "prepare", "read", "run_rule", "show", "suggest_changes",
+    "Target", "Unrelated", "changed", "explain", "explain_selection", "fmt", "prepare", "read", "run_rule", "show",
+    "suggest_changes", "target_of",
 ]

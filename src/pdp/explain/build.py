@@ -9,30 +9,41 @@ from .because import _because, _Origins
 from .evaluator import RuleRun, run_rule
 from .model import Condition, Explanation, RuleExplanation, Unrelated
 from .suggest import suggest_changes
-from .target import Target, prepare
+from .target import Target, target_of
 from .values import show
 
 
 def explain(policy_set, request: Any, suggest: bool = True) -> Explanation:
     """Why `policy_set` decides `request` as it does. Raises RequestError for a malformed request."""
-    outcome = policy_set.outcome(request)
-    target, env = prepare(policy_set, request)
-    notes = _Origins(policy_set, request)
+    return explain_selection(policy_set.select(request), suggest)
+
+
+def explain_selection(selection, suggest: bool = True) -> Explanation:
+    """Why a request admitted by `PolicySet.select` got its decision: the rules of the version that
+    decided it (§11), and that decision itself, made once, whoever asks (`pdp explain`, the server)."""
+    version, request, env, outcome = selection.version, selection.request, selection.env, selection.outcome
+    target = target_of(request, selection.policy_set.model == "authzen")
+    if version is None:  # no version was in force: no rule of any version decided it
+        return Explanation(outcome.decision, outcome.reasons, outcome.obligations, target, (), (),
+                           () if target.authzen else target.categories, (), selection.info)
+    notes = _Origins(version, request)
     rules, unrelated, runs = [], [], []
-    for rule in policy_set.rules:
+    for rule in version.rules:
         covered = target.covered(rule)
         if not covered:
             unrelated.append(_unrelated(rule, target))
             continue
-        run = run_rule(rule, env, policy_set.data)
+        run = run_rule(rule, env, version.data)
         runs.append((run, covered))
         rules.append(_rule_explanation(run, covered, env, notes))
     uncovered = () if target.authzen else tuple(
         c for c in target.categories
         if not any(run.applies and run.rule.effect == "allow" and c in covered for run, covered in runs))
-    suggestions = suggest_changes(policy_set, request, target, env) if suggest and outcome.decision == "deny" else ()
+    # candidates come from the deciding version's rules; each changed request is decided by the whole set
+    suggestions = suggest_changes(version, request, target, env, judge=selection.policy_set) \
+        if suggest and outcome.decision == "deny" else ()
     return Explanation(outcome.decision, outcome.reasons, outcome.obligations, target, tuple(rules),
-                       tuple(unrelated), uncovered, suggestions, policy_set.info)
+                       tuple(unrelated), uncovered, suggestions, selection.info)
 
 
 def _unrelated(rule: CompiledRule, target: Target) -> Unrelated:

@@ -14,6 +14,8 @@ def render_text(e: Explanation) -> str:
     t = e.target
     about = f"{t.action}" if t.authzen else f"{t.action} {', '.join(t.categories)} for {t.purpose}"
     policy = " ".join(str(e.policy[k]) for k in ("name", "version") if e.policy.get(k))
+    if e.policy.get("basis"):  # which version decided, and why (§11)
+        policy += f", {e.policy['basis']}"
     out = [f"decision: {e.decision}" + (f" ({policy})" if policy else ""), f"request: {about}"]
     for r in e.reasons:
         cite = f" ({r.cite})" if r.cite else ""

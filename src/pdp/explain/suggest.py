@@ -49,10 +49,15 @@ def _allows(policy_set, request: dict | None) -> bool:
         return False
 
 
-def suggest_changes(policy_set, request: dict, target: Target, env: dict) -> tuple[Suggestion, ...]:
-    """The smallest changes of a denied request that the engine would allow: one attribute if any will do, else two."""
+def suggest_changes(policy_set, request: dict, target: Target, env: dict, judge=None) -> tuple[Suggestion, ...]:
+    """The smallest changes of a denied request that the engine would allow: one attribute if any will do, else two.
+
+    The changes tried come from `policy_set`'s rules (the version that decided the request); `judge`
+    (default: `policy_set`) decides each changed request, as it would be decided if asked anew.
+    """
+    judge = judge or policy_set
     candidates = _single_changes(policy_set, request, target, env)
-    flips = [(size, c) for size, c in candidates if _allows(policy_set, changed(request, (c,)))]
+    flips = [(size, c) for size, c in candidates if _allows(judge, changed(request, (c,)))]
     if flips:
         flips = _merge_yes_no(flips, request)
         flips.sort(key=lambda sc: sc[0])
@@ -61,7 +66,7 @@ def suggest_changes(policy_set, request: dict, target: Target, env: dict) -> tup
                    if a.attribute != b.attribute or a.kind == "drop")
     found: list[Suggestion] = []
     for *_, changes in pairs[:BUDGET]:
-        if _allows(policy_set, changed(request, changes)):
+        if _allows(judge, changed(request, changes)):
             found.append(Suggestion(changes))
             if len(found) == LIMIT:
                 break

@@ -5,9 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..authzen import check_evaluation
 from ..compiler import CompiledRule
-from ..request import apply_lookups, check_request
 
 
 @dataclass(frozen=True)
@@ -30,13 +28,15 @@ class Target:
             or any(c == k or c.startswith(k + ".") for c in self.categories for k in rule.categories))
 
 
+def target_of(request: dict, authzen: bool) -> Target:
+    """What a request already checked is about."""
+    if authzen:
+        return Target(request["action"]["name"], "", ("",), authzen=True)
+    return Target(request["action"], request["purpose"], tuple(request["data_categories"]))
+
+
 def prepare(policy_set, request: Any) -> tuple[Target, dict]:
-    """Check a request as the engine does (raises RequestError) -> its target and what conditions read."""
-    if policy_set.model == "authzen":
-        check_evaluation(request)
-        target = Target(request["action"]["name"], "", ("",), authzen=True)
-    else:
-        check_request(request, policy_set.vocabulary, policy_set.request_shape)
-        target = Target(request["action"], request["purpose"], tuple(request["data_categories"]))
-    lookups = policy_set._lookups
-    return target, (apply_lookups(request, lookups) if lookups else request)
+    """Check a request as the engine does (raises RequestError) -> its target and what conditions read,
+    in the version that decides it (`policy_set.select(request).version`)."""
+    selection = policy_set.select(request)
+    return target_of(selection.request, policy_set.model == "authzen"), selection.env

@@ -37,14 +37,18 @@ def _inline_refs(schema: dict) -> dict:
 _REQUEST_SCHEMA = _inline_refs(DecisionRequest.model_json_schema())
 
 
-def _decision_body(holder, request: dict, metrics) -> dict:
-    """One decision as JSON, failing closed on anything unforeseen."""
-    policy_set = holder.current
+def _decision_body(policy_set, request: dict, metrics, explain: bool = False) -> tuple[dict, dict | None]:
+    """One decision as JSON, failing closed on anything unforeseen; with `explain`, also why.
+
+    The request is admitted once (`PolicySet.select`: checked, and given the version that decides
+    it, §11) by the one policy set the caller took from the holder, and decided once: the
+    explanation is of that very decision, even if a reload swaps the set meanwhile.
+    """
     started = time.perf_counter()
     try:
-        body = policy_set.decide(request).to_dict()
+        selection = policy_set.select(request)
+        body = selection.decide().to_dict()
         metrics.decided(body["decision"], time.perf_counter() - started)
-        return body
     except RequestError:
         metrics.bad_requests.inc()
         raise
@@ -58,7 +62,8 @@ def _decision_body(holder, request: dict, metrics) -> dict:
             "obligations": [],
             "policy": policy_set.info,
             "decision_id": new_decision_id(),
-        }
+        }, ({"error": "the decision failed closed; there is no explanation"} if explain else None)
+    return body, (_explanation(selection) if explain else None)
 
 
 def _no_policy():
@@ -78,24 +83,25 @@ async def decide(request: Request):
     explain = body.pop("explain", None)  # a question about the decision, not part of the request
     if explain is not None and not isinstance(explain, bool):
         return error_response(422, "bad_request", [{"field": "explain", "message": "`explain` is true or false"}])
-    if holder.current is None:
+    policy_set = holder.current  # one snapshot for the whole call: a reload may swap the holder's set meanwhile
+    if policy_set is None:
         return _no_policy()
     try:
-        decision = _decision_body(holder, body, request.app.state.metrics)
+        decision, explanation = _decision_body(policy_set, body, request.app.state.metrics, explain=bool(explain))
     except RequestError as error:
         return error_response(422, "bad_request", error.errors)
     await record(request.app, [(body, decision)], "/v1/decide")
-    if explain:
-        decision = {**decision, "explain": _explanation(holder.current, body)}
+    if explanation is not None:
+        decision = {**decision, "explain": explanation}
     return FastJSONResponse(decision)
 
 
-def _explanation(policy_set, body: dict) -> dict:
+def _explanation(selection) -> dict:
     """`"explain": true`: why, rule by rule (pdp.explain); never at the cost of the decision."""
-    from ..explain import explain
+    from ..explain import explain_selection
 
     try:
-        return explain(policy_set, body).to_dict()
+        return explain_selection(selection).to_dict()
     except Exception as error:  # the decision stands; say that the explanation failed
         log.exception("internal error while explaining")
         return {"error": f"internal error while explaining ({error.__class__.__name__})"}
@@ -114,12 +120,13 @@ async def decide_batch(request: Request):
     if len(items) > settings.max_batch:
         return error_response(413, "batch_too_large", [{"field": "requests",
                               "message": f"{len(items)} requests; at most {settings.max_batch} in one batch"}])
-    if holder.current is None:
+    policy_set = holder.current  # one snapshot: every request of the batch is decided by the same set
+    if policy_set is None:
         return _no_policy()
     decisions, decided = [], []
     for item in items:
         try:
-            decision = _decision_body(holder, item, request.app.state.metrics)
+            decision, _ = _decision_body(policy_set, item, request.app.state.metrics)
         except RequestError as error:
             decisions.append({"error": "bad_request", "detail": error.errors})
             continue

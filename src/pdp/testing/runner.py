@@ -44,24 +44,29 @@ class CaseResult:
     failures: tuple[str, ...] = ()  # one plain sentence per unmet expectation
 
 
-def run(policy_set: Any, cases: Iterable[Case | TestFile]) -> list[CaseResult]:
+def run(policy_set: Any, cases: Iterable[Case | TestFile], coverage: Any = None) -> list[CaseResult]:
     """Decide every case's request and compare the answer with the case.
 
     `cases` may mix Case objects and whole TestFiles (their cases, in order).
+    `coverage` (a pdp.coverage.Recorder) records what each decided case exercised.
     """
     results = []
     for item in cases:
         for case in item.cases if isinstance(item, TestFile) else (item,):
-            results.append(run_case(policy_set, case))
+            results.append(run_case(policy_set, case, coverage))
     return results
 
 
-def run_case(policy_set: Any, case: Case) -> CaseResult:
+def run_case(policy_set: Any, case: Case, coverage: Any = None) -> CaseResult:
     expected = case.expect or REFUSED
     try:
-        # a copy: whatever decide does with its request must not change the case
-        decision = policy_set.decide(copy.deepcopy(case.request))
+        # a copy: whatever decide does with its request must not change the case;
+        # one selection (§11: the version that decides it) serves the decision and the coverage
+        selection = policy_set.select(copy.deepcopy(case.request))
+        decision = selection.decide()
     except RequestError as err:
+        if coverage is not None:
+            coverage.refused += 1
         return _refused(case, str(err))
     except Exception as err:  # an engine bug fails this case, not the whole run
         message = f"deciding raised {type(err).__name__}: {err}"
@@ -70,6 +75,8 @@ def run_case(policy_set: Any, case: Case) -> CaseResult:
                           failures=(f"expected {wanted}, but the request could not be "
                                     f"decided: {message}",))
 
+    if coverage is not None:
+        coverage.record(selection)
     fired = tuple(FiredRule(r.rule, r.effect, r.cite, r.message) for r in decision.reasons)
     obligations = tuple(o.id for o in decision.obligations)
     if case.error is not None:
