@@ -5,6 +5,8 @@
   change no decision. Explicit denies that only restate default deny (no
   allow covers what they forbid, as `disclosure.no_sale` does for `sales`)
   are *not* reported: naming the clause in the reason is their point.
+  A rule that applies to no request is reported too, saying why when the
+  policy data is the reason (pdp.never_true).
 - `always-overridden`: an allow rule that some deny rule beats on every
   request it applies to: it can never allow anything.
 - `unmarked-overlap`: a deny rule and allow rules that apply together to
@@ -29,6 +31,7 @@ from dataclasses import dataclass, field
 from . import ast
 from . import taxonomy as tx
 from .errors import Diagnostic
+from .never_true import why_never_true
 from .source import NO_SPAN, Span
 from .space import Space, SpaceTooLarge, atoms, rule_conditions
 
@@ -113,9 +116,11 @@ def rule_warnings(policy_set, space: Space) -> list[Diagnostic]:
     for rule in policy_set.rules:
         fact = facts[rule.id]
         source = rule.source
-        if not fact.applies:  # what the checker's `never-matches` cannot see (an `or`, an `unless` of an `and`)
-            out.append(Diagnostic("shadowed-rule", f"the rule `{rule.id}` applies to no request: its conditions "
-                                  "are never true for what its target covers, so it never changes a decision",
+        if not fact.applies:  # what the checker's `never-matches` cannot see (the data, an `or`, ...)
+            why = why_never_true(source, policy_set.data)
+            why = f"{why}; it" if why else "its conditions are never true for what its target covers, so it"
+            out.append(Diagnostic("shadowed-rule", f"the rule `{rule.id}` applies to no request: {why} "
+                                  "never changes a decision",
                                   source.id_span, "fix its target or conditions, or remove it", "warning"))
             continue
         if rule.effect == "allow" and fact.overridden:

@@ -40,20 +40,25 @@ def cmd_check(args) -> int:
         return EXIT_FAIL
     from .errors import render_all
 
-    if policy_set.warnings:
+    warnings = [w for version in reversed(policy_set.history) for w in version.warnings]  # current first
+    if warnings:
         texts = {}
-        for path in {w.span.file for w in policy_set.warnings}:
+        for path in {w.span.file for w in warnings}:
             try:
                 texts[path] = Path(path).read_text(encoding="utf-8")
             except OSError:
                 pass
-        print(render_all(policy_set.warnings, texts), file=sys.stderr)
+        print(render_all(warnings, texts), file=sys.stderr)
         print(file=sys.stderr)
+    if args.strict and warnings:
+        print(f"failed: {policy_set.name} {policy_set.version}: {len(warnings)} "
+              f"warning{'s' if len(warnings) != 1 else ''}, and --strict fails on any warning", file=sys.stderr)
+        return EXIT_FAIL
     print(f"ok: {policy_set.name} {policy_set.version}: {len(policy_set.rules)} rules, "
           f"{len(policy_set.files)} files, {len(policy_set.warnings)} warnings ({policy_set.digest[:19]}…)")
     for older in policy_set.history[:-1]:  # versions/ (§11): checked too
         print(f"ok: {older.name} {older.version} (effective {older.effective}, in {older.directory}): "
-              f"{len(older.rules)} rules ({older.digest[:19]}…)")
+              f"{len(older.rules)} rules, {len(older.warnings)} warnings ({older.digest[:19]}…)")
     return EXIT_OK
 
 
@@ -176,6 +181,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = sub.add_parser("check", help="parse and validate a policy set; errors as file:line:col")
     check.add_argument("policy_dir", nargs="?", default=DEFAULT_POLICY_DIR)
+    check.add_argument("--strict", action="store_true",
+                       help="fail (exit 1) on any warning too, as on an error (for CI)")
     check.set_defaults(func=cmd_check)
 
     decide = sub.add_parser("decide", help="decide one request (JSON on standard input)")
