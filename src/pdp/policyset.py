@@ -120,7 +120,7 @@ class PolicySet:
         """The one way in for a request: which version decides it (§11) and why, the request checked
         against that version, and what its conditions read. decide, explain, coverage, the test runner
         and the server all start here, so they cannot disagree on the version. Raises RequestError."""
-        if not (isinstance(request, dict) and ("collected_at" in request or len(self.history) > 1)):
+        if len(self.history) == 1 and not (isinstance(request, dict) and "collected_at" in request):
             return Selection(self, self, None, request, self._checked(request))
         chosen, basis = versions.select(self.history, request)
         return Selection(self, chosen, basis, request, (chosen or self)._checked(request))
@@ -175,14 +175,14 @@ class PolicySet:
 
 
 class Selection:
-    """A request admitted by a policy set: the version that decides it, why, and its decision (made once).
+    """A request admitted by a policy set: the version that decides it, why, and its decision, made once.
 
     `version` is None when no version was in force when the data was collected (§11): the request
     is then denied. `basis` is None when the set has no earlier versions and the request gives no
     collection date: the response then has no `basis`, as before versions existed.
     """
 
-    __slots__ = ("policy_set", "version", "basis", "request", "env", "_outcome")
+    __slots__ = ("policy_set", "version", "basis", "request", "env", "outcome", "info")
 
     def __init__(self, policy_set: PolicySet, version: PolicySet | None, basis: str | None, request: dict, env: dict):
         self.policy_set = policy_set  # the set as served, every version in its history
@@ -190,24 +190,13 @@ class Selection:
         self.basis = basis
         self.request = request
         self.env = env  # the request as the version's conditions read it (registers looked up)
-        self._outcome: Outcome | None = None
-
-    @property
-    def outcome(self) -> Outcome:
-        """The decision without its id, made on first use and kept: one request, one decision."""
-        if self._outcome is None:
-            if self.version is None:
-                reason = Reason(versions.NONE_IN_FORCE, "deny", "§11", f"{self.basis}; add that version under versions/")
-                self._outcome = Outcome("deny", (reason,))
-            else:
-                self._outcome = self.version._evaluate(self.request, self.env)
-        return self._outcome
-
-    @property
-    def info(self) -> dict:
-        """The response's `policy`: the version that decided, and on what basis."""
-        info = (self.version or self.policy_set)._policy_info
-        return info if self.basis is None else {**info, "basis": self.basis}
+        if version is None:
+            reason = Reason(versions.NONE_IN_FORCE, "deny", "§11", f"{basis}; add that version under versions/")
+            self.outcome = Outcome("deny", (reason,))
+        else:
+            self.outcome = version._evaluate(request, env)  # the decision without its id
+        info = (version or policy_set)._policy_info
+        self.info = info if basis is None else {**info, "basis": basis}  # the response's `policy`
 
     def decide(self) -> "Decision":
         """The outcome as a decision, with a new id."""
