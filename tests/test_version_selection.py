@@ -85,6 +85,9 @@ def test_explain_of_a_request_no_version_covers_says_so(policy):
     assert e.decision == "deny" and [r.rule for r in e.reasons] == ["version.none_in_force"]
     assert e.rules == () and e.uncovered == ("user.contact.email",)
     assert e.policy == policy.decide(request).policy
+    text = e.render_text()  # the version is the reason, not default deny, and no rule change would help
+    assert "no version of `cx` was in force on 2024-12-31" in text
+    assert "default deny" not in text and "would allow" not in text
 
 
 def test_explain_suggests_changes_from_the_deciding_version_and_each_is_allowed(policy):

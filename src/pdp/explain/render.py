@@ -5,6 +5,8 @@ from __future__ import annotations
 import textwrap
 from typing import TYPE_CHECKING
 
+from ..versions import NONE_IN_FORCE
+
 if TYPE_CHECKING:
     from .model import Explanation
     from .target import Target
@@ -35,7 +37,9 @@ def render_text(e: Explanation) -> str:
                 out.append(f"    {r.message}")
             for c in r.conditions:
                 out.extend("    " + line for line in c.because)
-    if not t.authzen:
+    # no version was in force (§11): no rule was asked, so neither default deny nor a change is the point
+    by_rules = not any(r.rule == NONE_IN_FORCE for r in e.reasons)
+    if not t.authzen and by_rules:
         out.append("")
         if e.uncovered:
             out += [f"No allow rule applies to {c}: default deny." for c in e.uncovered]
@@ -49,7 +53,7 @@ def render_text(e: Explanation) -> str:
         for head, ids in groups.items():
             out.append(textwrap.fill(", ".join(ids), width=100, initial_indent=f"  {head}: ",
                                      subsequent_indent="    ", break_on_hyphens=False))
-    if e.decision == "deny":
+    if e.decision == "deny" and by_rules:
         out.append("")
         if e.suggestions:
             out.append("Smallest changes that would allow it:")
