@@ -202,14 +202,25 @@ REQUESTS = st.fixed_dictionaries(
 
 
 @pytest.fixture(scope="module")
-def module_policy(tmp_path_factory):
-    return pdp.load(write_set(tmp_path_factory.mktemp("cx"), NEW, OLD))
+def module_dir(tmp_path_factory):
+    return write_set(tmp_path_factory.mktemp("cx"), NEW, OLD)
+
+
+@pytest.fixture(scope="module")
+def module_policy(module_dir):
+    return pdp.load(module_dir)
+
+
+@pytest.fixture(scope="module")
+def plain_policy(module_dir):
+    return pdp.load(module_dir, index=False)  # every version without its rule index
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(request=REQUESTS)
-def test_explain_always_agrees_with_decide(module_policy, request):
+def test_explain_always_agrees_with_decide(module_policy, plain_policy, request):
     decision = module_policy.decide(request)
+    assert plain_policy.outcome(request) == module_policy.outcome(request)
     e = explain(module_policy, request, suggest=False)
     assert (e.decision, e.reasons, e.obligations, e.policy) == (
         decision.decision, decision.reasons, decision.obligations, decision.policy)
