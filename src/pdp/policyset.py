@@ -134,7 +134,7 @@ class PolicySet:
         return apply_lookups(request, self._lookups) if self._lookups else request
 
     def outcome(self, request: dict) -> Outcome:
-        """The decision without its id: what tests and comparisons use."""
+        """The decision without its id, by the version the request selects: what tests and comparisons use."""
         return self.select(request).outcome
 
     def decide(self, request: dict) -> Decision:
