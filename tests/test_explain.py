@@ -340,7 +340,7 @@ def walked_outcome(policy_set, req):
     target, env = prepare(policy_set, req)
     runs, errors, denies, allows, uncovered = {}, [], [], [], []
     for category in target.categories:
-        candidates = [r for r in policy_set.rules if r.covers(target.action, target.purpose, category)]
+        candidates = [r for r in policy_set.rules if r.reaches(target.action, target.purpose, category)]
         ordered = [r for r in candidates if r.effect == "deny"] + [r for r in candidates if r.effect == "allow"]
         for rule in ordered:
             if rule.order not in runs:

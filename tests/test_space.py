@@ -35,14 +35,19 @@ def cx_space(cx):
 # ---------------------------------------------------------------- classes of keys
 
 
-def test_keys_fall_in_classes_by_the_named_keys_that_cover_them():
+def test_keys_fall_in_classes_by_the_named_keys_that_cover_them_or_lie_below_them():
     universe = ["marketing", "marketing.communications", "marketing.communications.email",
                 "marketing.communications.sms", "essential", "essential.service"]
     classes = key_classes("purpose", universe, {"marketing", "marketing.communications.email"}, set())
     by_rep = {c.rep: c for c in classes}
-    assert set(by_rep) == {"marketing", "marketing.communications.email", "essential"}
-    assert by_rep["marketing"].members == ("marketing", "marketing.communications", "marketing.communications.sms")
-    assert by_rep["marketing"].label == "marketing.* (other than marketing.communications.email)"
+    assert set(by_rep) == {"marketing", "marketing.communications.sms", "marketing.communications.email", "essential"}
+    # a request for `marketing` (or `marketing.communications`) names the email purpose too: a class apart
+    assert by_rep["marketing"].members == ("marketing", "marketing.communications")
+    assert by_rep["marketing"].broad == ("marketing.communications.email",)
+    assert by_rep["marketing"].label == "marketing or marketing.communications"
+    assert by_rep["marketing.communications.sms"].members == ("marketing.communications.sms",)
+    assert by_rep["marketing.communications.sms"].label == (
+        "marketing.* (other than marketing, marketing.communications, marketing.communications.email)")
     assert by_rep["marketing.communications.email"].label == "marketing.communications.email"
     assert by_rep["essential"].anchor is None
     assert by_rep["essential"].label == "purposes no rule names (e.g. essential)"

@@ -18,8 +18,9 @@
   attribute is also what a request is allowed to carry.
 
 The first three are decided exactly on the decision space (pdp.space): a
-rule "applies" to a request of the space when its target covers it and its
-conditions are true. The work is bounded (`LIMIT` assignments per
+rule "applies" to a request of the space when its target reaches it (a deny:
+overlaps it; an allow: covers it, `taxonomy.reaches`) and its conditions are
+true; the space includes requests for broad keys (`user`, `marketing`). The work is bounded (`LIMIT` assignments per
 component); a set too large for that gets an `analysis-skipped` warning
 instead of the semantic checks.
 """

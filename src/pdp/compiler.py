@@ -2,10 +2,11 @@
 
 Compile once, decide many times: each rule becomes a record with its target
 as sets and its conditions as one closure (conditions.py). The index maps
-(action, purpose, data category) to the rules whose targets cover them, so
-the cost of a decision does not grow with rules about other things. The
-index only narrows the candidates; `index=False` scans every rule instead,
-and the tests prove both paths decide alike.
+(action, purpose, data category) to the rules whose targets reach them
+(`taxonomy.reaches`: a deny whose keys overlap the request's, an allow whose
+keys cover them), so the cost of a decision does not grow with rules about
+other things. The index only narrows the candidates; `index=False` scans
+every rule instead, and the tests prove both paths decide alike.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Callable
 
 from . import ast
 from .conditions import compile_rule_test
-from .taxonomy import ancestors
+from .taxonomy import ancestors, reaches
 
 
 @dataclass(frozen=True)
@@ -41,12 +42,16 @@ class CompiledRule:
     obligations: tuple[Obligation, ...]
     source: ast.Rule
 
-    def covers(self, action: str, purpose: str, category: str) -> bool:
-        """Does the rule's target cover this action, purpose and category? (the unindexed path)"""
+    def reaches(self, action: str, purpose: str, category: str) -> bool:
+        """Does the rule's target take part in deciding this action, purpose and category? (the unindexed path)
+
+        A deny takes part when its purposes and categories overlap the
+        requested ones, an allow only when they cover them (taxonomy.reaches).
+        """
         return (
             (self.actions is None or action in self.actions)
-            and (self.purposes is None or any(purpose == p or purpose.startswith(p + ".") for p in self.purposes))
-            and (self.categories is None or any(category == c or category.startswith(c + ".") for c in self.categories))
+            and (self.purposes is None or any(reaches(self.effect, p, purpose) for p in self.purposes))
+            and (self.categories is None or any(reaches(self.effect, c, category) for c in self.categories))
         )
 
 
@@ -76,34 +81,42 @@ class RuleIndex:
     """Rules by action, purpose and category, answered from a memo table.
 
     The memo is keyed by vocabulary keys, which requests are checked against
-    before they get here, so it is bounded by the size of the vocabulary.
+    before they get here, so it is bounded by the size of the vocabulary
+    (and capped all the same).
     """
+
+    MEMO_LIMIT = 100_000
 
     def __init__(self, rules: tuple[CompiledRule, ...]):
         self._rules = rules
         self._by_action = _postings(rules, lambda r: r.actions)
+        # a rule's key and the keys above it (what an allow covers, what a deny overlaps from below) ...
         self._by_purpose = _postings(rules, lambda r: r.purposes)
         self._by_category = _postings(rules, lambda r: r.categories)
+        # ... and, for denies, every key above one of theirs: a broad request overlaps a narrow deny
+        self._deny_under_purpose = _postings_above(rules, lambda r: r.purposes)
+        self._deny_under_category = _postings_above(rules, lambda r: r.categories)
         self._memo: dict[tuple[str, str, str], Candidates] = {}
 
     def candidates(self, action: str, purpose: str, category: str) -> Candidates:
         key = (action, purpose, category)
         found = self._memo.get(key)
         if found is None:
-            found = self._memo[key] = self._lookup(action, purpose, category)
+            found = self._lookup(action, purpose, category)
+            if len(self._memo) < self.MEMO_LIMIT:
+                self._memo[key] = found
         return found
 
     def _lookup(self, action: str, purpose: str, category: str) -> Candidates:
         by_action = self._by_action.get(action, set()) | self._by_action.get(None, set())
-        by_purpose = set(self._by_purpose.get(None, set()))
-        for key in ancestors(purpose):
-            by_purpose |= self._by_purpose.get(key, set())
-        by_category = set(self._by_category.get(None, set()))
-        for key in ancestors(category):
-            by_category |= self._by_category.get(key, set())
-        chosen = sorted(by_action & by_purpose & by_category)
-        rules = [self._rules[i] for i in chosen]
-        return tuple(r for r in rules if r.effect == "deny"), tuple(r for r in rules if r.effect == "allow")
+        by_purpose = _covering(self._by_purpose, purpose)
+        by_category = _covering(self._by_category, category)
+        allows = by_action & by_purpose & by_category
+        denies = (by_action & (by_purpose | self._deny_under_purpose.get(purpose, set()))
+                  & (by_category | self._deny_under_category.get(category, set())))
+        rules = [self._rules[i] for i in sorted(allows | denies)]
+        return (tuple(r for r in rules if r.effect == "deny"),
+                tuple(r for r in rules if r.effect == "allow" and r.order in allows))
 
 
 class RuleScan:
@@ -113,14 +126,35 @@ class RuleScan:
         self._rules = rules
 
     def candidates(self, action: str, purpose: str, category: str) -> Candidates:
-        rules = [r for r in self._rules if r.covers(action, purpose, category)]
+        rules = [r for r in self._rules if r.reaches(action, purpose, category)]
         return tuple(r for r in rules if r.effect == "deny"), tuple(r for r in rules if r.effect == "allow")
 
 
 def _postings(rules, keys_of) -> dict:
+    """key -> the rules naming it (None: the rules naming none, which cover every key)."""
     postings: dict = {}
     for rule in rules:
         keys = keys_of(rule)
         for key in (keys if keys is not None else (None,)):
             postings.setdefault(key, set()).add(rule.order)
     return postings
+
+
+def _postings_above(rules, keys_of) -> dict:
+    """key -> the deny rules naming a key strictly below it."""
+    postings: dict = {}
+    for rule in rules:
+        if rule.effect != "deny":
+            continue
+        for key in keys_of(rule) or ():
+            for above in ancestors(key)[1:]:
+                postings.setdefault(above, set()).add(rule.order)
+    return postings
+
+
+def _covering(postings: dict, key: str) -> set:
+    """The rules naming `key`, a key above it, or no key at all."""
+    found = set(postings.get(None, set()))
+    for above in ancestors(key):
+        found |= postings.get(above, set())
+    return found

@@ -93,6 +93,28 @@ def covers(general: str, specific: str) -> bool:
     return specific == general or specific.startswith(general + ".")
 
 
+def overlaps(a: str, b: str) -> bool:
+    """True when the keys share some key: one is the other or lies below it.
+
+    A request that names `user` names everything below it, so it overlaps a
+    rule about `user.health_and_medical`, as a request for
+    `user.health_and_medical.symptoms` does.
+    """
+    return covers(a, b) or covers(b, a)
+
+
+def reaches(effect: str, rule_key: str, requested: str) -> bool:
+    """Does a rule on `rule_key` take part in deciding a request for `requested`?
+
+    The one place where the meaning of a broad request is decided (see
+    docs/language.md, "A broad key in a request"): a deny takes part when
+    its key overlaps the requested one (any of what is asked is forbidden);
+    an allow only when its key covers the whole requested key (an allow on
+    `user.contact` says nothing about the rest of `user`). Fail closed.
+    """
+    return overlaps(rule_key, requested) if effect == "deny" else covers(rule_key, requested)
+
+
 def ancestors(key: str) -> list[str]:
     """`a.b.c` -> [`a.b.c`, `a.b`, `a`]: the key and every key that covers it."""
     parts = key.split(".")

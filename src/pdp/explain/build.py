@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import taxonomy as tx
 from ..compiler import CompiledRule
 from .because import _because, _Origins
 from .evaluator import RuleRun, run_rule
@@ -53,11 +54,14 @@ def _unrelated(rule: CompiledRule, target: Target) -> Unrelated:
 
     if rule.actions is not None and target.action not in rule.actions:
         misses, why = "action", f"not for action {target.action} (to {some(sorted(rule.actions))})"
-    elif rule.purposes is not None and not any(target.purpose == p or target.purpose.startswith(p + ".")
-                                                for p in rule.purposes):
+    elif rule.purposes is not None and not any(tx.reaches(rule.effect, p, target.purpose) for p in rule.purposes):
         misses, why = "purpose", f"not for purpose {target.purpose} (for {some(rule.purposes)})"
+        if any(tx.covers(target.purpose, p) for p in rule.purposes):  # an allow on part of a broad purpose
+            why = f"for only part of purpose {target.purpose} (for {some(rule.purposes)})"
     else:
         misses, why = "data_categories", f"not about {', '.join(target.categories)} (of {some(rule.categories or ())})"
+        if any(tx.covers(c, k) for c in target.categories for k in rule.categories or ()):
+            why = f"about only part of {', '.join(target.categories)} (of {some(rule.categories or ())})"
     return Unrelated(rule.id, rule.effect, rule.cite, _location(rule.source.span), misses, why)
 
 

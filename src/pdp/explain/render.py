@@ -9,7 +9,6 @@ from ..versions import NONE_IN_FORCE
 
 if TYPE_CHECKING:
     from .model import Explanation
-    from .target import Target
 
 
 def render_text(e: Explanation) -> str:
@@ -49,7 +48,7 @@ def render_text(e: Explanation) -> str:
         out += ["", f"Rules not about this request ({len(e.unrelated)}):"]
         groups: dict[str, list[str]] = {}
         for u in sorted(e.unrelated, key=lambda u: _PARTS.index(u.misses)):
-            groups.setdefault(_group_line(u.misses, t), []).append(u.rule)
+            groups.setdefault(u.why.split(" (")[0], []).append(u.rule)  # `why` without the rule's own keys
         for head, ids in groups.items():
             out.append(textwrap.fill(", ".join(ids), width=100, initial_indent=f"  {head}: ",
                                      subsequent_indent="    ", break_on_hyphens=False))
@@ -65,10 +64,3 @@ def render_text(e: Explanation) -> str:
 
 _PARTS = ("action", "purpose", "data_categories")
 
-
-def _group_line(misses: str, t: Target) -> str:
-    if misses == "action":
-        return f"not for action {t.action}"
-    if misses == "purpose":
-        return f"not for purpose {t.purpose}"
-    return f"not about {', '.join(t.categories)}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from .. import taxonomy as tx
 from ..compiler import CompiledRule
 
 
@@ -18,14 +19,18 @@ class Target:
     authzen: bool = False
 
     def covered(self, rule: CompiledRule) -> tuple[str, ...]:
-        """The requested categories the rule's target covers (empty: the rule is not about this request)."""
-        return tuple(c for c in self.categories if rule.covers(self.action, self.purpose, c))
+        """The requested categories the rule's target reaches (empty: the rule is not about this request).
+
+        As the engine sees it (`CompiledRule.reaches`): a deny reaches the
+        categories its own overlap, an allow those it covers whole.
+        """
+        return tuple(c for c in self.categories if rule.reaches(self.action, self.purpose, c))
 
     def near(self, rule: CompiledRule) -> bool:
         """About this action and one of these categories, whatever the purpose."""
         return (rule.actions is None or self.action in rule.actions) and (
             self.authzen or rule.categories is None
-            or any(c == k or c.startswith(k + ".") for c in self.categories for k in rule.categories))
+            or any(tx.overlaps(k, c) for c in self.categories for k in rule.categories))
 
 
 def target_of(request: dict, authzen: bool) -> Target:

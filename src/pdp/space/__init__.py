@@ -10,7 +10,11 @@ is finite, and it is enumerated here, not solved:
 - **cells**: action x purpose class x category class. The classes are the
   equivalence classes of the vocabulary under the keys the rules name: a
   named key stands for itself and the keys below it that no rule names
-  more precisely; the keys no rule covers form one class more. Requests
+  more precisely; the keys no rule covers form one class more. A request
+  for a key names everything below it (a deny on a key below it takes part,
+  an allow must cover it whole: `taxonomy.reaches`), so a broad key with
+  named keys below it (`user` above `user.health_and_medical`) is a class
+  of its own, and the space holds requests for broad keys too. Requests
   have one data category: a multi-category request is allowed exactly when
   each of its categories alone would be (same attributes), so a question
   about categories, and a change of decision, shows on single-category
