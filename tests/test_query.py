@@ -66,10 +66,13 @@ def test_contact_data_can_go_abroad_without_a_dpa(cx):
     assert holds(policy_set, sources, request, 'destination_country != "IN"')
     assert request.get("recipient", {}).get("dpa") is not True
     assert {r.rule for r in answer.outcome.reasons} <= {"transfers.own_facilities", "transfers.acquirer"}
-    # `!= true` is three-valued: it asks about a request that says `dpa: false`, and that is allowed too
+    # in a question an absent attribute is a value: `!= true` also holds for a request that leaves the DPA out
     strict = ask(policy_set, Question("allow", ("transfer",), (), ("user.contact",),
                                       ("destination_country != IN", "recipient.dpa != true")), sources)
-    assert strict.yes and strict.request["recipient"]["dpa"] is False
+    assert strict.yes and strict.request.get("recipient", {}).get("dpa") is not True
+    said = ask(policy_set, Question("allow", ("transfer",), (), ("user.contact",),
+                                    ("destination_country != IN", "recipient.dpa == false")), sources)
+    assert said.yes and said.request["recipient"]["dpa"] is False
     # but never to a service provider without one (§3.2)
     provider = ask(policy_set, Question("allow", ("transfer", "share"), (), ("user.contact",),
                                         ('recipient.type == "service_provider"', "recipient.dpa != true")), sources)
@@ -157,6 +160,91 @@ def test_bare_words_that_are_no_attribute_are_text():
     assert quote_bare_words("purpose under marketing.communications") == 'purpose under "marketing.communications"'
     assert quote_bare_words("recipient.dpa != true and data_subject.age < 18") == \
         "recipient.dpa != true and data_subject.age < 18"
+
+
+def test_a_bare_word_where_an_attribute_belongs_is_not_text():
+    """Issue 8, finding 5: `destinaton_country == US` was read as `"destinaton_country" == "US"`."""
+    assert quote_bare_words("destinaton_country == US") == 'destinaton_country == "US"'
+    assert quote_bare_words("US == destination_country") == '"US" == destination_country'
+    assert quote_bare_words("destinaton_country") == "destinaton_country"
+    # a value that looks like a misspelt attribute stays an attribute, for the checker to refuse
+    assert quote_bare_words("recipient.country == destinaton_country") == "recipient.country == destinaton_country"
+    assert quote_bare_words("recipient.type in [affiliate, recipent]") == 'recipient.type in ["affiliate", recipent]'
+
+
+@pytest.mark.parametrize("where, wrong, right", [
+    ("destinaton_country == US", "destinaton_country", "destination_country"),
+    ("US == destinaton_country", "destinaton_country", "destination_country"),
+    ("recipient.country == destinaton_country", "destinaton_country", "destination_country"),
+    ("recipent.type == affiliate", "recipent.type", "recipient"),
+    ("not destinaton_country in [US]", "destinaton_country", "destination_country"),
+    ("data_subjet.age < 18 or purpose under marketing", "data_subjet.age", "data_subject"),
+])
+def test_a_misspelt_attribute_in_where_is_an_error_with_a_suggestion(capsys, where, wrong, right):
+    """Issue 8, finding 5: answered "no ... never", exit 0, before."""
+    code, out, err = run(capsys, ["query", str(POLICIES), "--where", where])
+    assert code == 2 and out == ""
+    assert f"unknown attribute `{wrong}`" in err and f"did you mean `{right}" in err
+
+
+HEALTH_VOCAB = "consent_topics: [health]\n"
+HEALTH_RULES = """
+allow health.collect "We collect health data to run the Service"
+  cite "§1"
+  to collect
+  for essential.service
+  of user.health_and_medical
+
+deny health.refused "Not if you refused"
+  cite "§1"
+  of user.health_and_medical
+  when data_subject.consent.health == false
+"""
+
+
+def test_absent_is_not_true_in_a_question(capsys, tmp_path):
+    """Issue 8, finding 6: `consent.health != true` answered "never allowed", though the policy allows
+    collecting health data when the consent is absent. Absent is a value in `--where`: `!= true` holds for it."""
+    (tmp_path / "p.pdp").write_text(HEADER + HEALTH_RULES)
+    (tmp_path / "vocabulary.yaml").write_text(HEALTH_VOCAB)
+    argv = ["query", str(tmp_path), "--allowed", "--category-under", "user.health_and_medical"]
+    code, out, _ = run(capsys, argv + ["--where", "data_subject.consent.health != true", "--format", "json"])
+    assert code == 1
+    answer = json.loads(out)
+    assert answer["answer"] == "yes" and answer["decision"] == "allow"
+    assert answer["request"].get("data_subject", {}).get("consent", {}).get("health") is None
+    # the other readings of "not consented" agree, and `== false` is refused as the policy says
+    for where in ("not data_subject.consent.health", "data_subject.consent.health not in [true]",
+                  "data_subject.consent.health is absent"):
+        assert run(capsys, argv + ["--where", where])[0] == 1, where
+    assert run(capsys, argv + ["--where", "data_subject.consent.health == false"])[0] == 0
+    # and `is present` leaves the absent consent out: then only a refusal is left, which is denied
+    code, out, _ = run(capsys, argv + ["--where", "data_subject.consent.health is present",
+                                       "--where", "data_subject.consent.health != true"])
+    assert code == 0, out
+
+
+def test_where_holds_as_a_question_reads_it():
+    """The two-valued reading of `--where`, test by test, against a request that leaves everything out."""
+    from pdp.conditions import compile_test
+    from pdp.parser import parse_policy
+
+    def value(condition, env):
+        parsed, errors = parse_policy(HEADER + f"allow r when {condition}\n", "w.pdp")
+        assert not errors
+        return compile_test(parsed.rules[0].when[0], {}, absent_is_value=True)(env)
+
+    empty = {}
+    assert value("data_subject.age < 18", empty) is False
+    assert value("not (data_subject.age < 18)", empty) is True
+    assert value("data_subject.age != 18", empty) is True
+    assert value('recipient.type == "affiliate"', empty) is False
+    assert value('recipient.type not in ["affiliate"]', empty) is True
+    assert value('recipient.type in ["affiliate"]', empty) is False
+    assert value('purpose under "marketing"', empty) is False
+    assert value("recipient.dpa", empty) is False
+    assert value("recipient.dpa or data_subject.age >= 18", empty) is False
+    assert value("recipient.dpa != true", {"recipient": {"dpa": True}}) is False
 
 
 def test_bad_questions_exit_2_with_a_reason(capsys, cx):

@@ -98,13 +98,31 @@ def compile_value(expr: ast.Expr, data: dict) -> Getter:
     raise TypeError(f"not a value: {expr!r}")
 
 
-def compile_test(expr: ast.Expr, data: dict) -> Test:
+def compile_test(expr: ast.Expr, data: dict, absent_is_value: bool = False) -> Test:
+    """The condition as a closure: True, False or None (unknown).
+
+    With `absent_is_value` (the workbench's `--where`, never a policy), an
+    absent attribute is a value of its own rather than unknown: it equals
+    nothing and is in no list, so `!=` and `not in` hold for it and every
+    other comparison does not ("absent is not true"). The closure is then
+    never unknown.
+    """
+    if absent_is_value and isinstance(expr, (ast.Truth, ast.Compare, ast.Member, ast.Under)):
+        atom = compile_test(expr, data)
+        when_absent = (isinstance(expr, ast.Compare) and expr.op == "!=") or (
+            isinstance(expr, ast.Member) and expr.negated)
+
+        def settled(env):
+            v = atom(env)
+            return when_absent if v is None else v
+
+        return settled
     if isinstance(expr, ast.And):
-        return _and([compile_test(i, data) for i in expr.items])
+        return _and([compile_test(i, data, absent_is_value) for i in expr.items])
     if isinstance(expr, ast.Or):
-        return _or([compile_test(i, data) for i in expr.items])
+        return _or([compile_test(i, data, absent_is_value) for i in expr.items])
     if isinstance(expr, ast.Not):
-        inner = compile_test(expr.operand, data)
+        inner = compile_test(expr.operand, data, absent_is_value)
 
         def negation(env):
             v = inner(env)
@@ -285,10 +303,11 @@ def _literal_keys(expr: ast.Expr) -> tuple[str, ...] | None:
     return None
 
 
-def compile_rule_test(when: tuple[ast.Expr, ...], unless: tuple[ast.Expr, ...], data: dict) -> Callable[[dict], bool]:
+def compile_rule_test(when: tuple[ast.Expr, ...], unless: tuple[ast.Expr, ...], data: dict,
+                      absent_is_value: bool = False) -> Callable[[dict], bool]:
     """True only when every `when` is true and every `unless` is false."""
-    whens = [compile_test(e, data) for e in when]
-    unlesses = [compile_test(e, data) for e in unless]
+    whens = [compile_test(e, data, absent_is_value) for e in when]
+    unlesses = [compile_test(e, data, absent_is_value) for e in unless]
     if not unlesses and len(whens) == 1:
         (only,) = whens
         return lambda env: only(env) is True

@@ -21,10 +21,19 @@ exists exactly when:
   applies (default deny).
 
 The witness is re-decided with `PolicySet.outcome`: the answer is the
-engine's. A `where` condition holds only when it is *true*, as `when` does:
-a condition on an attribute the request leaves out is unknown and does not
-hold. Ask `recipient.dpa is absent or recipient.dpa == false` for "without
-a DPA"; `recipient.dpa != true` means a request that says `dpa: false`.
+engine's. In a `where` condition an absent attribute is a value of its own,
+not unknown (`conditions.compile_test(absent_is_value=True)`): it equals
+nothing, so `data_subject.consent.health != true` holds for a request that
+leaves the consent out ("absent is not true"), as a reader means it, and
+`== false` does not. A "no" therefore never hides requests that leave an
+attribute out. Ask `recipient.dpa is present and recipient.dpa != true` to
+leave them out.
+
+Attributes in `where` are checked as a policy's are: an unknown or
+misspelt attribute is an error with a suggestion, never read as text. Only
+a bare word in the place of a value (`destination_country != IN`, the right
+of a comparison, `in` or `under`) is text, and only when it does not look
+like a misspelt attribute.
 """
 
 from __future__ import annotations
@@ -32,13 +41,13 @@ from __future__ import annotations
 import json
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from . import ast
 from . import schema as sch
-from .conditions import EvaluationError
+from .conditions import EvaluationError, compile_rule_test
 from .decision import DEFAULT_DENY, Outcome
-from .errors import PolicyError, did_you_mean
+from .errors import PolicyError, did_you_mean, suggest
 from .parser import parse_policy
 from .policyset import Sources, build
 from .request import apply_lookups
@@ -245,7 +254,15 @@ _ROOTS = frozenset(sch.request_schema(frozenset())) | {"data"}
 
 
 def quote_bare_words(text: str) -> str:
-    """`destination_country != IN` -> `destination_country != "IN"`: a bare word that is no attribute is text."""
+    """`destination_country != IN` -> `destination_country != "IN"`: a bare word in the place of a value is text.
+
+    Only on the value side of a comparison, `in` or `under` whose other side
+    is an attribute (or a bare word, reported by the checker): a bare word
+    standing where an attribute belongs (`destinaton_country == US`) stays
+    an attribute, for the checker to refuse with a suggestion, and so does a
+    value that looks like a misspelt attribute (`recipient.country ==
+    destinaton_country`).
+    """
     parsed, errors = parse_policy(_probe_text([text]), "<where>")
     if errors or not parsed.rules:
         return text
@@ -253,11 +270,29 @@ def quote_bare_words(text: str) -> str:
     spans = []
     for condition in parsed.rules[0].when:
         for node in ast.walk(condition):
-            if isinstance(node, ast.Path) and node.parts[0] not in _ROOTS:
-                spans.append((node.span.col - 1 - offset, node.span.end_col - 1 - offset, node.dotted))
-    for start, end, word in sorted(spans, reverse=True):
+            for word in _value_words(node):
+                spans.append((word.span.col - 1 - offset, word.span.end_col - 1 - offset, word.dotted))
+    for start, end, word in sorted(set(spans), reverse=True):
         text = text[:start] + json.dumps(word) + text[end:]
     return text
+
+
+def _is_bare(expr: ast.Expr) -> bool:
+    return isinstance(expr, ast.Path) and expr.parts[0] not in _ROOTS
+
+
+def _value_words(node: ast.Expr) -> list[ast.Path]:
+    """The bare words of a test that stand in the place of a value and read as text."""
+    if not isinstance(node, (ast.Compare, ast.Member, ast.Under)):
+        return []
+    subject, value = node.left, node.right
+    if isinstance(node, ast.Compare) and isinstance(value, ast.Path) and (
+            not isinstance(subject, ast.Path) or (_is_bare(subject) and not _is_bare(value))):
+        subject, value = value, subject  # `IN == destination_country`
+    if not isinstance(subject, ast.Path):
+        return []
+    items = value.items if isinstance(value, ast.ListLiteral) else (value,)
+    return [i for i in items if _is_bare(i) and not suggest(i.parts[0], _ROOTS, cutoff=0.8)]
 
 
 def _probe_prefix(i: int) -> str:
@@ -289,6 +324,9 @@ def compile_where(conditions, sources: Sources | None, policy_set):
             raise QuestionError("the policy set has errors; run `pdp check`") from None
         raise QuestionError("; ".join(_where_error(d, conditions) for d in mine)) from None
     probes = [r for r in probed.rules if r.id.startswith(PROBE_PREFIX) and r.source.span.file == name]
+    # absent is a value in a question (see above): compiled again, two-valued
+    probes = [replace(r, applies=compile_rule_test(r.source.when, (), probed.data, absent_is_value=True))
+              for r in probes]
     return sorted(probes, key=lambda r: int(r.id[len(PROBE_PREFIX):]))
 
 
