@@ -2,7 +2,6 @@
 that gets the engine's own decision (the space is an optimisation of "decide every request")."""
 
 import itertools
-import time
 from pathlib import Path
 
 import pytest
@@ -111,17 +110,15 @@ def test_the_registers_values_override_the_requests(cx, cx_space):
 # ---------------------------------------------------------------- cost
 
 
-def test_the_cx_one_go_space_is_enumerated_in_seconds(cx):
-    started = time.perf_counter()
+def test_the_cx_one_go_space_is_enumerated_with_bounded_work(cx):
+    """Work is counted, not timed (timings are in bench/)."""
     space = Space([cx])
     space.enumerate()
-    seconds = time.perf_counter() - started
     stats = space.stats
     assert stats.cells == stats.examined > 1000
     assert stats.groups < stats.cells / 10  # cells covered by the same rules are decided once
     assert stats.represented > 10**8  # the naive product: what "all requests" would cost
     assert stats.enumerated < 50_000  # what the decomposition into independent attributes costs
-    assert seconds < 5
     assert not space.notes  # CX-ONE-GO compares attributes with constants only: the space is exact
 
 
