@@ -8,7 +8,6 @@ import pdp
 from helpers import HEADER, VOCAB, build_set
 from pdp import analysis
 from pdp.cli import main
-from pdp.loader import read_sources
 
 ROOT = Path(__file__).resolve().parents[1]
 POLICIES = ROOT / "policies"
