@@ -79,3 +79,20 @@ CONDITIONS = [
     "context.note in data.lists.notes", 'context.note under "a"', "destination_country in data.lists.countries",
     "recipient.dpa == context.legal_request", "context.score", 'not (context.note == "x" and context.score > 1)',
 ]
+
+
+def _kind(value) -> str:
+    if isinstance(value, bool):
+        return "bool"
+    return "number" if isinstance(value, (int, float)) else "string" if isinstance(value, str) else "other"
+
+
+def ill_typed(space, req) -> bool:
+    """A value of a kind no condition compares the attribute with: outside the (well-typed) space."""
+    for domain in space.domains.values():
+        value = req
+        for part in domain.path:
+            value = value.get(part) if isinstance(value, dict) else None
+        if value is not None and _kind(value) not in {c.kind for c in domain.classes}:
+            return True
+    return False

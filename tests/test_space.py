@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import pdp
-from helpers import CONDITIONS, build_set, request
+from helpers import CONDITIONS, build_set, ill_typed, request
 from pdp.space import Space, SpaceTooLarge, key_classes, key_labels
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -231,23 +231,6 @@ generated_requests = st.builds(
     st.sampled_from(ACTIONS), st.sampled_from(PURPOSES + ["marketing.advertising", "functional"]),
     st.sampled_from(CATEGORIES + ["user.device"]), st.sampled_from([None, "IN", "US", "SG"]),
     st.one_of(st.none(), st.booleans()))
-
-
-def _kind(value) -> str:
-    if isinstance(value, bool):
-        return "bool"
-    return "number" if isinstance(value, (int, float)) else "string" if isinstance(value, str) else "other"
-
-
-def ill_typed(space, req) -> bool:
-    """A value of a kind no condition compares the attribute with: outside the (well-typed) space."""
-    for domain in space.domains.values():
-        value = req
-        for part in domain.path:
-            value = value.get(part) if isinstance(value, dict) else None
-        if value is not None and _kind(value) not in {c.kind for c in domain.classes}:
-            return True
-    return False
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
