@@ -130,9 +130,9 @@ def test_replaying_a_decision_log(capsys, tmp_path, old):
 
     log_path = tmp_path / "decisions.db"
     requests = [
-        {"action": "use", "purpose": "essential.service", "data_categories": ["user.contact.email"],
+        {"action": "use", "purpose": "essential.service.operations", "data_categories": ["user.contact.email"],
          "data_subject": {"id": "u-1", "age": 17}},
-        {"action": "use", "purpose": "essential.service", "data_categories": ["user.contact.email"],
+        {"action": "use", "purpose": "essential.service.operations", "data_categories": ["user.contact.email"],
          "data_subject": {"id": "u-2", "age": 30}},
         {"action": "share", "purpose": "analytics", "data_categories": ["user.name"],
          "recipient": {"id": "payments-co"}, "data_subject": {"id": "u-3", "age": 16.5}},

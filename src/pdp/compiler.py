@@ -66,7 +66,7 @@ def compile_rules(rules: list[ast.Rule], data: dict) -> tuple[CompiledRule, ...]
             actions=frozenset(k.name for k in rule.actions) or None,
             purposes=tuple(k.name for k in rule.purposes) or None,
             categories=tuple(k.name for k in rule.categories) or None,
-            applies=compile_rule_test(rule.when, rule.unless, data),
+            applies=compile_rule_test(rule.when, rule.unless, data, effect=rule.effect),
             obligations=tuple(Obligation(o.id, o.text) for o in rule.obligations),
             source=rule,
         )

@@ -4,7 +4,8 @@ Compiled once per policy set. A closure reads the request through attribute
 getters; a missing attribute (absent or null) makes the comparison that reads
 it unknown, and `and` / `or` / `not` follow three-valued (Kleene) logic, as
 SQL does with NULL. No closure can loop, call out or change anything: the
-language has no way to say so.
+language has no way to say so. `purpose under` is read on the safe side of
+the rule it is in, for a request that names a broad purpose (`polarity`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import operator
 from typing import Any, Callable
 
 from . import ast
+from .taxonomy import covers, overlaps
 
 MISSING: Any = type("Missing", (), {"__repr__": lambda self: "MISSING"})()
 
@@ -98,8 +100,15 @@ def compile_value(expr: ast.Expr, data: dict) -> Getter:
     raise TypeError(f"not a value: {expr!r}")
 
 
-def compile_test(expr: ast.Expr, data: dict, absent_is_value: bool = False) -> Test:
+def compile_test(expr: ast.Expr, data: dict, absent_is_value: bool = False, some: bool = False) -> Test:
     """The condition as a closure: True, False or None (unknown).
+
+    `some` reads `purpose under "k"` for *some* of what the requested purpose
+    names rather than all of it: a request for `marketing` names
+    `marketing.advertising` too (taxonomy.overlaps instead of covers). A
+    deny's `when` (and an allow's `unless`) is read so, flipped under each
+    `not`, so that asking for a broad purpose never slips past a deny that
+    tests a narrower one (see `polarity`).
 
     With `absent_is_value` (the workbench's `--where`, never a policy), an
     absent attribute is a value of its own rather than unknown: it equals
@@ -108,7 +117,7 @@ def compile_test(expr: ast.Expr, data: dict, absent_is_value: bool = False) -> T
     never unknown.
     """
     if absent_is_value and isinstance(expr, (ast.Truth, ast.Compare, ast.Member, ast.Under)):
-        atom = compile_test(expr, data)
+        atom = compile_test(expr, data, some=some)
         when_absent = (isinstance(expr, ast.Compare) and expr.op == "!=") or (
             isinstance(expr, ast.Member) and expr.negated)
 
@@ -118,11 +127,11 @@ def compile_test(expr: ast.Expr, data: dict, absent_is_value: bool = False) -> T
 
         return settled
     if isinstance(expr, ast.And):
-        return _and([compile_test(i, data, absent_is_value) for i in expr.items])
+        return _and([compile_test(i, data, absent_is_value, some) for i in expr.items])
     if isinstance(expr, ast.Or):
-        return _or([compile_test(i, data, absent_is_value) for i in expr.items])
+        return _or([compile_test(i, data, absent_is_value, some) for i in expr.items])
     if isinstance(expr, ast.Not):
-        inner = compile_test(expr.operand, data, absent_is_value)
+        inner = compile_test(expr.operand, data, absent_is_value, not some)
 
         def negation(env):
             v = inner(env)
@@ -151,8 +160,23 @@ def compile_test(expr: ast.Expr, data: dict, absent_is_value: bool = False) -> T
     if isinstance(expr, ast.Member):
         return _member(expr, data)
     if isinstance(expr, ast.Under):
-        return _under(expr, data)
+        return _under(expr, data, some and reads_requested_key(expr))
     raise TypeError(f"not a condition: {expr!r}")
+
+
+def reads_requested_key(expr: ast.Under) -> bool:
+    """`purpose under ...`: the one `under` whose left side is a key the request names with all below it."""
+    return isinstance(expr.left, ast.Path) and expr.left.parts == ("purpose",)
+
+
+def polarity(effect: str, clause: str) -> bool:
+    """Whether a rule's `when` or `unless` is read for *some* of a broad purpose (True) or all of it.
+
+    A deny applies when its `when` holds for some of what is asked and its
+    `unless` does not hold for all of it; an allow only when its `when` holds
+    for all of it and its `unless` for none. Fail closed either way.
+    """
+    return (effect == "deny") == (clause == "when")
 
 
 def _junction(tests: list[Test], decisive: bool) -> Test:
@@ -262,9 +286,10 @@ def _member(expr: ast.Member, data: dict) -> Test:
     return _binary(left, right, member)
 
 
-def _under(expr: ast.Under, data: dict) -> Test:
+def _under(expr: ast.Under, data: dict, some: bool = False) -> Test:
     left = compile_value(expr.left, data)
     right = compile_value(expr.right, data)
+    within = overlaps if some else covers
     constant = _literal_keys(expr.right)
     if constant is not None:
         # The usual shape, `purpose under "marketing"`: remember the answer per key.
@@ -279,7 +304,7 @@ def _under(expr: ast.Under, data: dict) -> Test:
             if found is None:
                 if not isinstance(a, str):
                     raise EvaluationError(f"`under` needs a taxonomy key, got {a!r}")
-                found = any(a == k or a.startswith(k + ".") for k in constant)
+                found = any(within(k, a) for k in constant)
                 if len(memo) < 4096:
                     memo[a] = found
             return found
@@ -290,7 +315,7 @@ def _under(expr: ast.Under, data: dict) -> Test:
         keys = b if isinstance(b, (list, tuple, set, frozenset)) else (b,)
         if not isinstance(a, str):
             raise EvaluationError(f"`under` needs a taxonomy key, got {a!r}")
-        return any(a == k or a.startswith(k + ".") for k in keys)
+        return any(within(k, a) for k in keys)
 
     return _binary(left, right, under)
 
@@ -304,10 +329,10 @@ def _literal_keys(expr: ast.Expr) -> tuple[str, ...] | None:
 
 
 def compile_rule_test(when: tuple[ast.Expr, ...], unless: tuple[ast.Expr, ...], data: dict,
-                      absent_is_value: bool = False) -> Callable[[dict], bool]:
-    """True only when every `when` is true and every `unless` is false."""
-    whens = [compile_test(e, data, absent_is_value) for e in when]
-    unlesses = [compile_test(e, data, absent_is_value) for e in unless]
+                      absent_is_value: bool = False, effect: str = "allow") -> Callable[[dict], bool]:
+    """True only when every `when` is true and every `unless` is false (read as `polarity` says for `effect`)."""
+    whens = [compile_test(e, data, absent_is_value, polarity(effect, "when")) for e in when]
+    unlesses = [compile_test(e, data, absent_is_value, polarity(effect, "unless")) for e in unless]
     if not unlesses and len(whens) == 1:
         (only,) = whens
         return lambda env: only(env) is True

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import ast
+from .. import taxonomy as tx
 from ..compiler import CompiledRule
-from ..conditions import MISSING, EvaluationError
+from ..conditions import MISSING, EvaluationError, polarity, reads_requested_key
 from .values import read
 
 
@@ -68,9 +69,10 @@ class _Walker:
             return value
         raise TypeError(f"not a value: {expr!r}")
 
-    def test(self, expr: ast.Expr, where: tuple) -> Node:
+    def test(self, expr: ast.Expr, where: tuple, some: bool = False) -> Node:
+        """`some`: read `purpose under` for some of a broad purpose (conditions.polarity)."""
         if isinstance(expr, (ast.And, ast.Or)):
-            children = tuple(self.test(item, where + (i,)) for i, item in enumerate(expr.items))
+            children = tuple(self.test(item, where + (i,), some) for i, item in enumerate(expr.items))
             settled = isinstance(expr, ast.Or)
             node = Node(expr, where, None if any(c.value is None for c in children) else not settled,
                         children=children)
@@ -83,18 +85,18 @@ class _Walker:
                     break
             return node
         if isinstance(expr, ast.Not):
-            child = self.test(expr.operand, where + (0,))
+            child = self.test(expr.operand, where + (0,), not some)
             return Node(expr, where, None if child.value is None else not child.value, child.error, (child,))
         node = Node(expr, where)
         try:
-            node.value = self._leaf(expr)
+            node.value = self._leaf(expr, some)
         except EvaluationError as error:
             node.error = str(error)
         except Exception as error:  # as the engine: fail closed and say what happened
             node.error = f"internal error: {error.__class__.__name__}: {error}"
         return node
 
-    def _leaf(self, expr: ast.Expr) -> bool | None:
+    def _leaf(self, expr: ast.Expr, some: bool) -> bool | None:
         if isinstance(expr, ast.Presence):
             return (self.value(expr.path) is not MISSING) == expr.present
         if isinstance(expr, ast.Truth):
@@ -130,7 +132,8 @@ class _Walker:
             keys = b if isinstance(b, (list, tuple, set, frozenset)) else (b,)
             if not isinstance(a, str):
                 raise EvaluationError(f"`under` needs a taxonomy key, got {a!r}")
-            return any(a == k or a.startswith(k + ".") for k in keys)
+            within = tx.overlaps if some and reads_requested_key(expr) else tx.covers
+            return any(within(k, a) for k in keys)
         raise TypeError(f"not a condition: {expr!r}")
 
     def _operands(self, expr) -> tuple | None:
@@ -187,8 +190,10 @@ class RuleRun:
 def run_rule(rule: CompiledRule, env: dict, data: dict) -> RuleRun:
     """Every `when` must be true and every `unless` false; the first that is not stops the rule."""
     walker = _Walker(env, data)
-    clauses = tuple(("when", walker.test(e, ("when", i))) for i, e in enumerate(rule.source.when)) + tuple(
-        ("unless", walker.test(e, ("unless", i))) for i, e in enumerate(rule.source.unless))
+    clauses = tuple(("when", walker.test(e, ("when", i), polarity(rule.effect, "when")))
+                    for i, e in enumerate(rule.source.when)) + tuple(
+        ("unless", walker.test(e, ("unless", i), polarity(rule.effect, "unless")))
+        for i, e in enumerate(rule.source.unless))
     for k, (kind, node) in enumerate(clauses):
         _reach(node)
         if node.error is not None:

@@ -6,10 +6,11 @@ import itertools
 import time
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
+from .. import ast
 from .. import schema as sch
 from .. import taxonomy as tx
 from ..compiler import CompiledRule
-from ..conditions import MISSING, EvaluationError, compile_test
+from ..conditions import MISSING, EvaluationError, compile_test, reads_requested_key
 from ..decision import Outcome, Reason, combine
 from ..errors import RequestError
 from ..request import apply_lookups, check_request
@@ -286,6 +287,9 @@ class Space:
                     if read and all(p[0] in CELL_PATHS for p in read) and (atom, id(data)) not in seen:
                         seen.add((atom, id(data)))
                         tests.append(compile_test(atom, data))
+                        if isinstance(atom, ast.Under) and reads_requested_key(atom):
+                            # a deny's `purpose under` reads some of a broad purpose: both readings tell cells apart
+                            tests.append(compile_test(atom, data, some=True))
         return tests
 
     def _cell_signature(self, env: dict) -> tuple:
