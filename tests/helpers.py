@@ -1,6 +1,7 @@
 import textwrap
 
 import pytest
+from hypothesis import strategies as st
 
 import pdp
 
@@ -96,3 +97,27 @@ def ill_typed(space, req) -> bool:
         if value is not None and _kind(value) not in {c.kind for c in domain.classes}:
             return True
     return False
+
+
+def generated_rules(draw, actions, purposes, categories, conditions, rules=6, clauses=1, items=2) -> str:
+    """Policy text of up to `rules` rules drawn from the pools (for hypothesis' `st.composite` strategies):
+    up to two keys each for `to`, `for` and `of`, and up to `clauses` `when` and `unless` clauses each of up
+    to `items` conditions joined by `and` or `or`."""
+    out = []
+    for i in range(draw(st.integers(1, rules))):
+        parts = [f'{draw(st.sampled_from(["allow", "deny"]))} r{i} cite "§{i}"']
+        for keyword, pool in (("to", actions), ("for", purposes), ("of", categories)):
+            chosen = draw(st.lists(st.sampled_from(pool), max_size=2, unique=True))
+            if chosen:
+                parts.append(f"{keyword} {', '.join(chosen)}")
+        for keyword in ("when", "unless"):
+            for _ in range(draw(st.integers(0, clauses))):
+                chosen = draw(st.lists(st.sampled_from(conditions), min_size=1, max_size=items))
+                parts.append(f"{keyword} " + draw(st.sampled_from([" and ", " or "])).join(f"({c})" for c in chosen))
+        out.append("\n  ".join(parts))
+    return "\n".join(out) + "\n"
+
+
+def drop_none(d: dict) -> dict:
+    """A generated request without the attributes drawn as None (absent)."""
+    return {k: drop_none(v) if isinstance(v, dict) else v for k, v in d.items() if v is not None}

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import pdp
-from helpers import CONDITIONS, HEADER, VOCAB, build_set, ill_typed, request
+from helpers import CONDITIONS, HEADER, VOCAB, build_set, drop_none, generated_rules, ill_typed, request
 from pdp.conditions import EvaluationError
 from pdp.coverage import measure
 from pdp.diff import diff
@@ -181,24 +181,12 @@ DATA = {"lists": "notes: [a, x]\ncountries: [IN, SG]\n"}
 
 @st.composite
 def policies(draw):
-    out = []
-    for i in range(draw(st.integers(1, 6))):
-        parts = [f'{draw(st.sampled_from(["allow", "deny"]))} r{i} cite "§{i}"']
-        for keyword, pool in (("to", ACTIONS), ("for", PURPOSES), ("of", CATEGORIES)):
-            chosen = draw(st.lists(st.sampled_from(pool), max_size=2, unique=True))
-            if chosen:
-                parts.append(f"{keyword} {', '.join(chosen)}")
-        for keyword in ("when", "unless"):
-            if draw(st.booleans()):
-                items = draw(st.lists(st.sampled_from(CONDITIONS), min_size=1, max_size=2))
-                parts.append(f"{keyword} " + draw(st.sampled_from([" and ", " or "])).join(f"({c})" for c in items))
-        out.append("\n  ".join(parts))
-    return "\n".join(out) + "\n"
+    return generated_rules(draw, ACTIONS, PURPOSES, CATEGORIES, CONDITIONS)
 
 
 maybe = st.one_of(st.none(), st.booleans())
 requests = st.builds(
-    lambda action, purpose, categories, age, marketing, dpa, rtype, country, score, note: _drop_none(request(
+    lambda action, purpose, categories, age, marketing, dpa, rtype, country, score, note: drop_none(request(
         action=action, purpose=purpose, data_categories=categories,
         data_subject={"age": age, "consent": {"marketing": marketing}}, recipient={"dpa": dpa, "type": rtype},
         destination_country=country, context={"score": score, "note": note})),
@@ -208,12 +196,12 @@ requests = st.builds(
     st.one_of(st.none(), st.integers(0, 4)), st.sampled_from([None, "a", "a.b", "x"]))
 
 
-def _drop_none(d: dict) -> dict:
-    return {k: _drop_none(v) if isinstance(v, dict) else v for k, v in d.items() if v is not None}
-
-
 def _build(text: str, index: bool = True):
-    return build_set(text, VOCAB, DATA, index=index)
+    """The generated policy set, or None when the checker refuses it (a rule that can never match)."""
+    try:
+        return build_set(text, VOCAB, DATA, index=index)
+    except pdp.PolicyError:
+        return None
 
 
 def _below(vocabulary: frozenset[str], key: str) -> set[str]:
@@ -232,10 +220,9 @@ def _covers(rule_keys, key: str, vocabulary) -> bool:
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(text=policies(), req=requests)
 def test_a_deny_that_overlaps_the_request_and_holds_always_denies(text, req):
-    try:
-        ps = _build(text)
-    except pdp.PolicyError:
-        return  # a generated rule the checker refuses (one that can never match)
+    ps = _build(text)
+    if ps is None:
+        return
     outcome = ps.outcome(req)
     voc = ps.vocabulary
     for rule in ps.rules:
@@ -256,9 +243,8 @@ def test_a_deny_that_overlaps_the_request_and_holds_always_denies(text, req):
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(text=policies(), req=requests)
 def test_an_allow_is_given_only_by_allows_that_cover_every_requested_key(text, req):
-    try:
-        ps = _build(text)
-    except pdp.PolicyError:
+    ps = _build(text)
+    if ps is None:
         return
     outcome = ps.outcome(req)
     if outcome.decision != "allow":
@@ -276,9 +262,8 @@ def test_an_allow_is_given_only_by_allows_that_cover_every_requested_key(text, r
 def test_an_allowed_broad_request_allows_everything_it_names(text, req):
     """Allowing `user` for `marketing` allows each key below them: a broad request is never a way around a rule,
     whether the rule names the narrower key in its target or tests it with `purpose under` in a condition."""
-    try:
-        ps = _build(text)
-    except pdp.PolicyError:
+    ps = _build(text)
+    if ps is None:
         return
     if ps.outcome(req).decision != "allow":
         return
@@ -295,9 +280,8 @@ def _same(a, b) -> bool:
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(text=policies(), batch=st.lists(requests, min_size=1, max_size=6))
 def test_index_scan_explanation_and_space_agree_on_broad_keys(text, batch):
-    try:
-        indexed = _build(text)
-    except pdp.PolicyError:
+    indexed = _build(text)
+    if indexed is None:
         return
     scanned = _build(text, index=False)
     space = Space([indexed], limit=20_000)

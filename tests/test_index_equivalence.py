@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import pdp
-from helpers import build_set
+from helpers import build_set, generated_rules
 
 ACTIONS = ["collect", "use", "share", "transfer", "erase"]
 PURPOSES = ["essential", "essential.service", "essential.service.payment_processing", "marketing",
@@ -25,19 +25,7 @@ CONDITIONS = [
 
 @st.composite
 def rules(draw):
-    count = draw(st.integers(1, 12))
-    out = []
-    for i in range(count):
-        parts = [f'{draw(st.sampled_from(["allow", "deny"]))} r{i} cite "§{i}"']
-        for keyword, pool in (("to", ACTIONS), ("for", PURPOSES), ("of", CATEGORIES)):
-            chosen = draw(st.lists(st.sampled_from(pool), max_size=2, unique=True))
-            if chosen:
-                parts.append(f"{keyword} {', '.join(chosen)}")
-        for keyword in ("when", "unless"):
-            if draw(st.booleans()):
-                parts.append(f"{keyword} {draw(st.sampled_from(CONDITIONS))}")
-        out.append("\n  ".join(parts))
-    return "\n".join(out)
+    return generated_rules(draw, ACTIONS, PURPOSES, CATEGORIES, CONDITIONS, rules=12, items=1)
 
 
 requests = st.fixed_dictionaries(

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import pdp
-from helpers import CONDITIONS, build_set, ill_typed, request
+from helpers import CONDITIONS, build_set, drop_none, generated_rules, ill_typed, request
 from pdp.space import Space, SpaceTooLarge, key_classes, key_labels
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -199,28 +199,13 @@ CATEGORIES = ["user", "user.contact", "user.contact.email", "user.name", "user.l
 
 @st.composite
 def policies(draw):
-    out = ["lookup recipient in data.reg"] if draw(st.booleans()) else []
-    for i in range(draw(st.integers(1, 6))):
-        parts = [f'{draw(st.sampled_from(["allow", "deny"]))} r{i} cite "§{i}"']
-        for keyword, pool in (("to", ACTIONS), ("for", PURPOSES), ("of", CATEGORIES)):
-            chosen = draw(st.lists(st.sampled_from(pool), max_size=2, unique=True))
-            if chosen:
-                parts.append(f"{keyword} {', '.join(chosen)}")
-        for keyword in ("when", "unless"):
-            for _ in range(draw(st.integers(0, 2))):
-                items = draw(st.lists(st.sampled_from(SPACE_CONDITIONS), min_size=1, max_size=3))
-                parts.append(f"{keyword} " + draw(st.sampled_from([" and ", " or "])).join(f"({c})" for c in items))
-        out.append("\n  ".join(parts))
-    return "\n".join(out) + "\n"
-
-
-def _drop_none(d: dict) -> dict:
-    return {k: _drop_none(v) if isinstance(v, dict) else v for k, v in d.items() if v is not None}
+    lookup = "lookup recipient in data.reg\n" if draw(st.booleans()) else ""
+    return lookup + generated_rules(draw, ACTIONS, PURPOSES, CATEGORIES, SPACE_CONDITIONS, clauses=2, items=3)
 
 
 VALUES = st.one_of(st.none(), st.booleans(), st.integers(0, 4), st.sampled_from(["a", "a.b", "x", "IN"]))
 generated_requests = st.builds(
-    lambda score, note, age, dpa, rid, rtype, action, purpose, category, country, marketing: _drop_none(request(
+    lambda score, note, age, dpa, rid, rtype, action, purpose, category, country, marketing: drop_none(request(
         action=action, purpose=purpose, data_categories=[category],
         data_subject={"age": age, "consent": {"marketing": marketing}},
         recipient={"dpa": dpa, "id": rid, "type": rtype},
