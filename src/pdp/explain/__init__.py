@@ -6,8 +6,9 @@
     print(e.render_text())             # `pdp explain`
     e.to_dict()                        # `"explain": true` in POST /v1/decide
 
-For every rule about the request (its action, purpose and at least one of
-its categories are covered), whether it applied and, down to the
+For every rule about the request (its target reaches the action, purpose
+and at least one of the categories: a deny overlaps them, an allow covers
+them, `taxonomy.reaches`), whether it applied and, down to the
 sub-condition, why: "data_subject.age < 18 is false: data_subject.age is 34".
 Rules about something else are listed with the part of their target that
 misses. For a deny, the smallest changes of the request that the engine
