@@ -10,6 +10,7 @@ import secrets
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
@@ -42,16 +43,36 @@ async def reload(request: Request):
     }
 
 
-@router.get("/decisions", summary="Read the decision log (newest first)")
+MAX_ROWS = 1000  # rows in one answer: page with `until` (the time of the last row seen)
+
+
+def _log(request: Request):
+    writer = request.app.state.decision_log
+    if writer is None:
+        raise HTTPException(404, "the decision log is not enabled (set PDP_LOG_PATH)")
+    return writer.decision_log
+
+
+@router.get("/decisions", summary="Read the decision log (newest first)",
+            response_description="`{\"decisions\": [...]}`, streamed a row at a time")
 async def decisions(request: Request, since: str | None = None, until: str | None = None,
                     decision: Literal["allow", "deny"] | None = None, decision_id: str | None = None,
-                    limit: Annotated[int, Query(ge=1, le=1000)] = 100):
-    decision_log = request.app.state.decision_log
-    if decision_log is None:
-        raise HTTPException(404, "the decision log is not enabled (set PDP_LOG_PATH)")
+                    data_subject_id: Annotated[str | None, Query(
+                        description="only the rows naming this id (a data subject, requester or AuthZEN "
+                                    "subject or resource id); pseudonymised with the log's key to look it up")] = None,
+                    limit: Annotated[int, Query(ge=1, le=MAX_ROWS)] = 100):
+    decision_log = _log(request)
     try:
-        rows = await run_in_threadpool(decision_log.decision_log.query, since=since, until=until, decision=decision,
-                                       decision_id=decision_id, limit=limit)
+        rows = decision_log.stream(since=since, until=until, decision=decision, decision_id=decision_id,
+                                   data_subject_id=data_subject_id, limit=limit)
     except ValueError as error:
         raise HTTPException(422, str(error)) from None
-    return {"decisions": rows}
+    return StreamingResponse(rows, media_type="application/json")
+
+
+@router.delete("/decisions", summary="Erase one person's rows from the decision log (§4)")
+async def erase(request: Request, data_subject_id: Annotated[str, Query(
+        min_length=1, description="the person's id, as requests name them; every row naming it is deleted")]):
+    decision_log = _log(request)
+    deleted = await run_in_threadpool(decision_log.erase, data_subject_id)
+    return {"deleted": deleted}
