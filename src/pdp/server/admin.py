@@ -10,6 +10,7 @@ import secrets
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -28,8 +29,22 @@ def require_admin(request: Request,
         raise HTTPException(401, "a valid admin bearer token is required", headers={"WWW-Authenticate": "Bearer"})
 
 
-router = APIRouter(prefix="/v1/admin", tags=["admin"], dependencies=[Depends(require_admin)],
-                   responses={401: {"model": ERROR_RESPONSES[400]["model"], "description": "missing or wrong admin token"}})
+def known_parameters(request: Request) -> None:
+    """Refuse a query parameter the route does not take: a misspelt filter must not quietly read (or erase) more."""
+    route = request.scope.get("route")
+    known = {param.alias for param in route.dependant.query_params} if route is not None else set()
+    unknown = sorted(name for name in request.query_params if name not in known)
+    if unknown:
+        raise RequestValidationError([{"loc": ("query", name), "msg": f"unknown parameter `{name}`; "
+                                       f"known: {', '.join(sorted(known)) or 'none'}", "type": "unknown"}
+                                      for name in unknown])
+
+
+_ERROR = ERROR_RESPONSES[400]["model"]
+router = APIRouter(prefix="/v1/admin", tags=["admin"], dependencies=[Depends(require_admin), Depends(known_parameters)],
+                   responses={401: {"model": _ERROR, "description": "missing or wrong admin token"},
+                              404: {"model": _ERROR, "description": "the decision log is not enabled"},
+                              422: {"model": _ERROR, "description": "a query parameter out of range or malformed"}})
 
 
 @router.post("/reload", summary="Reload the policy set now")
@@ -55,7 +70,8 @@ def _log(request: Request):
 
 @router.get("/decisions", summary="Read the decision log (newest first)",
             response_description="`{\"decisions\": [...]}`, streamed a row at a time")
-async def decisions(request: Request, since: str | None = None, until: str | None = None,
+async def decisions(request: Request, since: Annotated[str | None, Query(json_schema_extra={"format": "date-time"})] = None,
+                    until: Annotated[str | None, Query(json_schema_extra={"format": "date-time"})] = None,
                     decision: Literal["allow", "deny"] | None = None, decision_id: str | None = None,
                     data_subject_id: Annotated[str | None, Query(
                         description="only the rows naming this id (a data subject, requester or AuthZEN "

@@ -11,17 +11,37 @@ from __future__ import annotations
 import orjson
 from fastapi import APIRouter, Request
 
+from ..authzen import EvaluationRequest
 from ..errors import FieldError, RequestError
 from .audit import record
 from .body import BodyError, read_json_object
 from .deciding import decide_each, decide_many, encodes, json_answer, unanswerable
 from .errors import ERROR_RESPONSES, error_response
+from .routes import inline_refs
 
 router = APIRouter(tags=["AuthZEN"])
 
 SEMANTICS = ("execute_all", "deny_on_first_deny", "permit_on_first_permit")
 _PARTS = ("subject", "action", "resource", "context")
 _AUTHZEN_ERRORS = {k: ERROR_RESPONSES[k] for k in (400, 413, 503)}
+_EVALUATION = inline_refs(EvaluationRequest.model_json_schema())
+_PART_SCHEMAS = {part: _EVALUATION["properties"][part] for part in _PARTS}
+_EVALUATIONS = {
+    "type": "object",
+    "description": "`subject`, `action`, `resource` and `context` are defaults that each item overrides; "
+                   "without `evaluations`, the body is one evaluation",
+    "anyOf": [{"required": ["subject", "action", "resource"]},
+              {"required": ["evaluations"], "properties": {"evaluations": {"type": "array", "minItems": 1}}}],
+    "properties": {**_PART_SCHEMAS,
+                   "evaluations": {"type": "array", "items": {"type": "object", "properties": _PART_SCHEMAS}},
+                   "options": {"type": "object", "properties": {
+                       "evaluations_semantic": {"type": "string", "enum": list(SEMANTICS)},
+                       "include_context": {"type": "boolean"}}}},
+}
+
+
+def _body(schema: dict) -> dict:
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
 
 
 def _context(decision) -> dict:
@@ -70,7 +90,8 @@ async def _single(request: Request, policy_set, body: dict, endpoint: str):
     return json_answer(payload)
 
 
-@router.post("/access/v1/evaluation", summary="AuthZEN: one access evaluation", responses=_AUTHZEN_ERRORS)
+@router.post("/access/v1/evaluation", summary="AuthZEN: one access evaluation", responses=_AUTHZEN_ERRORS,
+             openapi_extra=_body(_EVALUATION))
 async def evaluation(request: Request):
     policy_set = request.app.state.holder.current
     body = await _read(request)
@@ -79,7 +100,8 @@ async def evaluation(request: Request):
     return await _single(request, policy_set, body, "/access/v1/evaluation")
 
 
-@router.post("/access/v1/evaluations", summary="AuthZEN: many access evaluations", responses=_AUTHZEN_ERRORS)
+@router.post("/access/v1/evaluations", summary="AuthZEN: many access evaluations", responses=_AUTHZEN_ERRORS,
+             openapi_extra=_body(_EVALUATIONS))
 async def evaluations(request: Request):
     policy_set, settings = request.app.state.holder.current, request.app.state.settings
     body = await _read(request)

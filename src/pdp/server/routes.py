@@ -17,7 +17,7 @@ from .errors import ERROR_RESPONSES, error_response
 log = logging.getLogger("pdp.server")
 router = APIRouter()
 
-def _inline_refs(schema: dict) -> dict:
+def inline_refs(schema: dict) -> dict:
     """The request schema with its `$defs` written in place, so it stands alone inside the OpenAPI document."""
     defs = schema.pop("$defs", {})
 
@@ -34,7 +34,7 @@ def _inline_refs(schema: dict) -> dict:
     return resolve(schema)
 
 
-_REQUEST_SCHEMA = _inline_refs(DecisionRequest.model_json_schema())
+_REQUEST_SCHEMA = inline_refs(DecisionRequest.model_json_schema())
 
 
 def _no_policy():
