@@ -105,6 +105,9 @@ class RequestError(ValueError):
         return [e.to_dict() for e in self.field_errors]
 
 
+MAX_WORD = 128  # characters of a word compared: keys are shorter, and a longer word costs time for nothing
+
+
 def suggest(word: str, candidates: Iterable[str], limit: int = 3, always: bool = False, cutoff: float = 0.6) -> list[str]:
     """Closest known words to a misspelt one ("did you mean"), ignoring case.
 
@@ -114,7 +117,7 @@ def suggest(word: str, candidates: Iterable[str], limit: int = 3, always: bool =
     by_lower: dict[str, str] = {}
     for candidate in candidates:
         by_lower.setdefault(candidate.lower(), candidate)
-    wanted = str(word).lower()
+    wanted = str(word).lower()[:MAX_WORD]
     if wanted in by_lower:
         return [by_lower[wanted]]
     pool = list(by_lower)

@@ -29,6 +29,13 @@ from .errors import FieldError, RequestError, suggest
 MAX_CATEGORIES = 256  # items of `data_categories`
 MAX_ATTRIBUTES = 256  # keys of the request and of each of its parts (data_subject, consent, recipient, requester, context)
 MAX_ERRORS = 20  # errors reported for one request; the rest are counted in one more line
+SHOWN_CHARS = 80  # of a bad value quoted in an error: a megabyte sent is not a megabyte answered
+
+
+def shown(value: Any) -> str:
+    """A bad value as an error quotes it: its start, and its length when it is longer."""
+    text = str(value)
+    return text if len(text) <= SHOWN_CHARS else f"{text[:SHOWN_CHARS]}... ({len(text):,} characters)"
 
 
 class _Open(BaseModel):
@@ -167,7 +174,7 @@ def unknown_error(unknown: Unknown) -> FieldError:
     """The error of one unknown value, with the closest known keys (the costly part: only for errors shown)."""
     field, kind, known, value = unknown
     close = suggest(value, known, always=True) if _may_suggest() else ()
-    return FieldError(field, f"unknown {kind} `{value}`", tuple(close))
+    return FieldError(field, f"unknown {kind} `{shown(value)}`", tuple(close))
 
 
 def reported(errors: list[FieldError], unknown: list[Unknown] = (), limit: int = MAX_ERRORS) -> list[FieldError]:
@@ -197,10 +204,10 @@ def _type_error(field: str, value: Any, typ: sch.Type, vocabulary: tx.Vocabulary
         known = vocabulary.known(typ.vocab)
         if value not in known:
             close = suggest(value, known, always=True) if _may_suggest() else ()
-            return FieldError(field, f"unknown {typ.vocab} `{value}`", tuple(close))
+            return FieldError(field, f"unknown {typ.vocab} `{shown(value)}`", tuple(close))
         return None
     if not _is_a(value, typ):
-        return FieldError(field, f"expected {typ.describe()}, got {json.dumps(value)}")
+        return FieldError(field, f"expected {typ.describe()}, got {shown(json.dumps(value))}")
     return None
 
 
