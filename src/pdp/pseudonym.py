@@ -10,16 +10,31 @@ from __future__ import annotations
 
 import hmac
 import json
+from functools import lru_cache
 from typing import Any
 
 PSEUDONYM_PREFIX = "hmac:"
 PSEUDONYM_LENGTH = len(PSEUDONYM_PREFIX) + 64
 
 
+CACHE = True  # False: every pseudonym computed afresh (a property test proves both agree)
+
+
 def pseudonym(key: bytes, value: Any) -> str:
     """The keyed pseudonym of an identifier (or of any value; a non-string by its JSON text)."""
     text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+    if CACHE and len(text) <= 256:
+        return _cached(key, text)
+    return _computed(key, text)
+
+
+def _computed(key: bytes, text: str) -> str:
     return PSEUDONYM_PREFIX + hmac.digest(key, text.encode("utf-8", "surrogatepass"), "sha256").hex()
+
+
+# The same ids recur (a service, a processor, a person asking again): an HMAC is a few microseconds of
+# every logged decision. Bounded: at most 4,096 short ids, the least recently used forgotten first.
+_cached = lru_cache(maxsize=4096)(_computed)
 
 
 def is_pseudonym(value: Any) -> bool:

@@ -12,6 +12,8 @@ import threading
 import uuid
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pdp.server.decision_log import MASKED, PSEUDONYM_PREFIX, DecisionLog, pseudonym
 
@@ -536,3 +538,30 @@ def json_text(value) -> str:
     import json
 
     return json.dumps(value)
+
+
+@settings(max_examples=200, deadline=None)
+@given(value=st.one_of(st.text(max_size=300), st.integers(), st.lists(st.text(max_size=5), max_size=3)),
+       key=st.binary(min_size=16, max_size=40))
+def test_a_cached_pseudonym_is_the_computed_one(value, key):
+    import pdp.pseudonym as ps
+
+    cached = ps.pseudonym(key, value)
+    ps.CACHE = False
+    try:
+        assert ps.pseudonym(key, value) == cached
+    finally:
+        ps.CACHE = True
+    assert ps.pseudonym(key, value) == cached
+
+
+def test_an_allow_listed_part_still_has_its_identifiers_pseudonymised(tmp_path):
+    az = authzen()
+    az["context"] = {"recipient": {"id": "acme-ltd", "type": "service_provider"}, "ticket": "T-1"}
+    with DecisionLog(tmp_path / "a.db", pseudonym_key=KEY, attributes=["context", "data_subject"]) as log:
+        log.append(request(data_subject={"id": SECRET_ID, "email": "e@example.com"}), response())
+        log.append(az, response(), endpoint="/access/v1/evaluation")
+        az_row, native = log.query()
+    assert native["request"]["data_subject"] == {"id": pseudonym(KEY, SECRET_ID), "email": "e@example.com"}
+    assert az_row["request"]["context"] == {"recipient": {"id": pseudonym(KEY, "acme-ltd"), "type": "service_provider"},
+                                            "ticket": "T-1"}

@@ -68,7 +68,7 @@ from pathlib import Path
 from typing import Any
 
 from ..pseudonym import PSEUDONYM_PREFIX, pseudonym
-from .log_view import Selection, view
+from .log_view import Selection, minimal, view
 
 log = logging.getLogger("pdp.server.decision_log")
 
@@ -160,12 +160,16 @@ def _mask_path(node: Any, parts: list[str]) -> None:
 
 
 def treat(request: dict, *, key: bytes, mask: Iterable[str] = (), selection: Selection = Selection(),
-          max_bytes: int | None = None) -> tuple[dict, list[str]]:
-    """(what is stored of `request`, its pseudonyms): `log_view.view`, then the `mask` paths masked."""
-    out, people = view(request, key=key, selection=selection, max_bytes=max_bytes)
+          max_bytes: int | None = None) -> tuple[str, list[str]]:
+    """(what is stored of `request`, as JSON text; its pseudonyms): `log_view.view`, the `mask` paths masked,
+    and only its ids, action and purpose when the text would pass `max_bytes`."""
+    out, people = view(request, key=key, selection=selection)
     for path in mask:  # the view is a new object: masking in place leaves the caller's request alone
         _mask_path(out, path.split("."))
-    return out, people
+    text = orjson.dumps(out, default=str, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
+    if max_bytes is not None and len(text) > max_bytes:
+        text = orjson.dumps(minimal(out), default=str, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
+    return text.decode(), people
 
 
 def _rule_ids(response: dict) -> list[str]:
@@ -284,8 +288,7 @@ class DecisionLog:
                 request = {}
             stored, people = treat(request, key=self._key, mask=self.mask, max_bytes=self.max_row_bytes,
                                    selection=Selection().with_attributes(self.attributes))
-            conn.execute("UPDATE decisions SET request = ? WHERE decision_id = ?",
-                         (orjson.dumps(stored, option=orjson.OPT_SORT_KEYS).decode(), decision_id))
+            conn.execute("UPDATE decisions SET request = ? WHERE decision_id = ?", (stored, decision_id))
             conn.executemany("INSERT OR IGNORE INTO people (pseudonym, decision_id) VALUES (?, ?)",
                              [(p, decision_id) for p in people])
         if rows:
@@ -386,11 +389,7 @@ class DecisionLog:
         digest = policy.get("digest") if isinstance(policy, dict) else None
         stored, people = treat(request, key=self._key, mask=self.mask, selection=self._selection(selection),
                                max_bytes=self.max_row_bytes)
-        return (
-            decision_id, time, endpoint, decision,
-            orjson.dumps(_rule_ids(response)).decode(), digest,
-            orjson.dumps(stored, default=str, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS).decode(),
-        ), people
+        return (decision_id, time, endpoint, decision, orjson.dumps(_rule_ids(response)).decode(), digest, stored), people
 
     def enforce_retention(self) -> int:
         """Delete the rows older than `retention_days`; the number deleted."""

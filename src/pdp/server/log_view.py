@@ -29,9 +29,8 @@ from __future__ import annotations
 
 import weakref
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Iterable
-
-import orjson
 
 from .. import ast
 from .. import taxonomy as tx
@@ -73,6 +72,10 @@ class Selection:
 
     def with_attributes(self, attributes: Iterable[str]) -> Selection:
         return Selection(self.paths, self.words, frozenset(tuple(a.split(".")) for a in attributes))
+
+    @cached_property
+    def plan(self) -> dict:
+        return _plan(self)
 
 
 _selections: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -146,6 +149,38 @@ class _Treat:
 
 _MISSING = object()
 
+# What to do with a value, by rank: a deeper path is applied over its parent's treatment only when it ranks higher.
+SCRUBBED, BOUNDED, IDENTIFIER = 1, 2, 3
+Plan = dict  # name -> (action or None, Plan of the names below)
+
+
+def _plan(selection: Selection) -> Plan:
+    """The paths to keep as one tree, walked once per request (not once per path)."""
+    ranked: dict[Path, int] = {}
+    for paths, rank in ((selection.paths, SCRUBBED), (FIELDS, BOUNDED), (selection.attributes, BOUNDED),
+                        (IDENTIFIERS, IDENTIFIER)):
+        for path in paths:
+            ranked[path] = max(rank, ranked.get(path, 0))
+    root: dict = {}
+    for path, rank in ranked.items():
+        node = root
+        for part in path[:-1]:
+            node = node.setdefault(part, [None, {}])[1]
+        entry = node.setdefault(path[-1], [None, {}])
+        entry[0] = rank
+    return _pruned(root, 0)
+
+
+def _pruned(node: dict, above: int) -> Plan:
+    """Drop the paths below a treated one that do not outrank it (a field below an identifier, say)."""
+    out = {}
+    for name, (rank, below) in node.items():
+        kept_rank = rank if rank is not None and rank > above else None
+        children = _pruned(below, max(above, kept_rank or 0))
+        if kept_rank is not None or children:
+            out[name] = (kept_rank, children)
+    return out
+
 
 def _get(request: Any, path: Path) -> Any:
     value = request
@@ -166,36 +201,56 @@ def _put(out: dict, path: Path, value: Any) -> None:
     node[path[-1]] = value
 
 
-def view(request: Any, *, key: bytes, selection: Selection = Selection(), max_bytes: int | None = None
-         ) -> tuple[dict, list[str]]:
+def view(request: Any, *, key: bytes, selection: Selection = Selection()) -> tuple[dict, list[str]]:
     """(what the log keeps of `request`, the pseudonyms of its identifiers). The caller's request is not touched."""
     if not isinstance(request, dict):
         return {}, []
     treat = _Treat(key, selection.words)
-    out: dict = {}
-    # Shorter paths first, so that a longer one (an identifier inside an attribute the rules read) wins.
-    for path in sorted(selection.paths - set(FIELDS) - selection.attributes, key=len):
-        value = _get(request, path)
-        if value is not _MISSING:
-            _put(out, path, treat.scrubbed(value))
-    for path in (*FIELDS, *sorted(selection.attributes, key=len)):
-        value = _get(request, path)
-        if value is not _MISSING:
-            _put(out, path, treat.bounded(value))
-    ids = []
-    for path in IDENTIFIERS:
-        value = _get(request, path)
-        if value is not _MISSING and value is not None:
-            ids.append(value if is_pseudonym(value) else pseudonym(key, value))
-            _put(out, path, ids[-1])
+    ids: list[str] = []
+    out = _apply(selection.plan, request, treat, ids)
     if treat.cut:
         out[TRUNCATED] = True
-    if max_bytes is not None and len(orjson.dumps(out, option=orjson.OPT_NON_STR_KEYS)) > max_bytes:
-        out = _minimal(out)
     return out, sorted(set(ids))
 
 
-def _minimal(out: dict) -> dict:
+_SCALARS = (int, float, bool, type(None))
+
+
+def _apply(plan: Plan, source: dict, treat: _Treat, ids: list[str]) -> dict:
+    out = {}
+    for name, value in source.items():
+        entry = plan.get(name)
+        if entry is None:
+            continue
+        rank, below = entry
+        if rank == IDENTIFIER:
+            if value is None:
+                continue
+            kept = value if is_pseudonym(value) else pseudonym(treat.key, value)
+            ids.append(kept)
+        elif rank == BOUNDED:
+            if isinstance(value, str):  # the common cases first: a field is mostly one short word
+                kept = value if len(value) <= MAX_TEXT else pseudonym(treat.key, value)
+            elif isinstance(value, _SCALARS):
+                kept = value
+            else:
+                kept = treat.bounded(value)
+        elif rank == SCRUBBED:
+            kept = treat.scrubbed(value)
+        elif isinstance(value, dict):
+            kept = _apply(below, value, treat, ids)
+            if kept:
+                out[name] = kept
+            continue
+        else:
+            continue
+        if below and isinstance(value, dict) and isinstance(kept, dict):
+            kept.update(_apply(below, value, treat, ids))
+        out[name] = kept
+    return out
+
+
+def minimal(out: dict) -> dict:
     """A row too large: its identifiers, action and purpose, and no more."""
     small: dict = {TRUNCATED: True}
     for path in (*IDENTIFIERS, ("action",), ("purpose",), ("action", "name"), ("action", "properties", "purpose")):
