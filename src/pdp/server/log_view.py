@@ -216,8 +216,9 @@ def view(request: Any, *, key: bytes, selection: Selection = Selection()) -> tup
 _SCALARS = (int, float, bool, type(None))
 
 
-def _apply(plan: Plan, source: dict, treat: _Treat, ids: list[str]) -> dict:
-    out = {}
+def _apply(plan: Plan, source: dict, treat: _Treat, ids: list[str], out: dict | None = None) -> dict:
+    """The parts of `source` that `plan` keeps, treated; into `out` (a treated parent) when given."""
+    out = {} if out is None else out
     for name, value in source.items():
         entry = plan.get(name)
         if entry is None:
@@ -238,14 +239,15 @@ def _apply(plan: Plan, source: dict, treat: _Treat, ids: list[str]) -> dict:
         elif rank == SCRUBBED:
             kept = treat.scrubbed(value)
         elif isinstance(value, dict):
-            kept = _apply(below, value, treat, ids)
+            treated = out.get(name)
+            kept = _apply(below, value, treat, ids, treated if isinstance(treated, dict) else None)
             if kept:
                 out[name] = kept
             continue
         else:
             continue
         if below and isinstance(value, dict) and isinstance(kept, dict):
-            kept.update(_apply(below, value, treat, ids))
+            _apply(below, value, treat, ids, kept)  # what ranks higher below (an identifier), over the treated value
         out[name] = kept
     return out
 
