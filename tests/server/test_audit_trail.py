@@ -259,3 +259,29 @@ def test_the_attributes_the_rules_read_are_kept_words_as_sent_other_text_pseudon
         by_address, by_sms = (r["request"]["context"] for r in logged(client))
     assert by_sms == {"channel": "sms"}
     assert by_address == {"channel": pseudonym(tmp_path, "alice@example.com")}
+
+
+def test_every_logged_cx_one_go_decision_replays_to_itself(tmp_path):
+    # The log keeps less than the request; `pdp diff --replay` must still re-decide every row alike:
+    # each CX-ONE-GO policy test request, natively and through AuthZEN, served, logged, replayed.
+    from pdp import load
+    from pdp.diff import replay
+    from pdp.testing.discovery import discover
+
+    requests = [case.request for test_file in discover(ROOT / "policies") for case in test_file.cases if not case.error]
+    settings = Settings(policy_dir=ROOT / "policies", reload=False, log_path=tmp_path / "log.db")
+    with TestClient(create_app(settings)) as client:
+        answers = client.post("/v1/decide/batch", json={"requests": requests}).json()["decisions"]
+        decided = [r for r, a in zip(requests, answers) if "decision" in a]
+        for r in decided[:40]:
+            authzen = {"subject": {"type": "service", **(r.get("requester") or {"id": "svc"})},
+                       "action": {"name": r["action"], "properties": {"purpose": r["purpose"]}},
+                       "resource": {"type": "personal_data", "id": (r.get("data_subject") or {}).get("id", "u"),
+                                    "properties": {"data_categories": r["data_categories"],
+                                                   "data_subject": r.get("data_subject") or {}}},
+                       "context": {k: r[k] for k in ("recipient", "destination_country") if k in r}}
+            assert client.post("/access/v1/evaluation", json=authzen).status_code == 200
+    policy_set = load(ROOT / "policies")
+    result = replay(policy_set, policy_set, tmp_path / "log.db")
+    assert len(decided) > 300 and result.total == len(decided) + 40
+    assert (result.replayed, result.refused, result.stale, result.flipped) == (result.total, 0, 0, 0)
