@@ -142,7 +142,7 @@ def test_the_largest_admin_answer_is_bounded(client):
     assert len(rows) == 1000 and len(r.content) <= 1000 * (MAX_ROW + 400)
 
 
-def test_health_answers_while_a_long_batch_is_being_decided(client, monkeypatch):
+def test_health_answers_while_a_long_bad_batch_is_being_decided(client, monkeypatch):
     policy_set = client.app.state.holder.current
     decide, started, answered, seen = policy_set.decide, threading.Event(), threading.Event(), {}
 
@@ -153,15 +153,18 @@ def test_health_answers_while_a_long_batch_is_being_decided(client, monkeypatch)
         return decide(request)
 
     monkeypatch.setattr(policy_set, "decide", slow)
+    bad = {**GOOD, "data_categories": [f"zz{i}" for i in range(200)]}
     batch = threading.Thread(target=lambda: seen.update(batch=client.post(
-        "/v1/decide/batch", json={"requests": [GOOD] * (THREAD_BATCH + 8)})))
+        "/v1/decide/batch", json={"requests": [bad] * (THREAD_BATCH + 8)})))
     batch.start()
     assert started.wait(10)
     health = client.get("/health")
     answered.set()
     batch.join(30)
     assert health.status_code == 200 and seen["health_first"] is True
-    assert seen["batch"].status_code == 200 and len(seen["batch"].json()["decisions"]) == THREAD_BATCH + 8
+    answers = seen["batch"].json()["decisions"]
+    assert seen["batch"].status_code == 200 and len(answers) == THREAD_BATCH + 8
+    assert all(a["error"] == "bad_request" for a in answers)
 
 
 # -- generated ---------------------------------------------------------------------
