@@ -139,6 +139,7 @@ def test_replaying_a_decision_log(capsys, tmp_path, old):
         {"action": "use", "purpose": "marketing.communications.email", "data_categories": ["user.contact.email"],
          "data_subject": {"id": "u-4", "age": 15}},
     ]
+    (tmp_path / "decisions.db.key").write_text("k" * 32)  # as `pdp serve` keeps it: ids the registers name come back
     with DecisionLog(log_path, pseudonym_key=b"k" * 32, mask=["context.note"]) as log:
         for request in requests:
             log.append(request, old.decide(request).to_dict())

@@ -20,13 +20,17 @@ named in the group's rules). One example request per change is re-decided
 by both engines (`PolicySet.outcome`).
 
 `replay` re-decides the requests of a decision log (server/decision_log.py)
-under both versions and counts the decisions that flip.
+under both versions and counts the decisions that flip. The log keeps the
+fields that decide and pseudonymised identifiers (server/log_view.py); with
+the log's key, an identifier that the policy data names (a register's key,
+such as a processor's id) is restored, so that lookups decide as they did.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
+import os
 import sqlite3
 import time
 from collections import Counter
@@ -35,6 +39,7 @@ from pathlib import Path
 
 from .decision import DEFAULT_DENY, Outcome
 from .errors import RequestError
+from .pseudonym import pseudonym
 from .space import Cell, Group, Space, Stats, key_labels
 
 MAX_COMBINATIONS = 200_000  # per group, after pruning
@@ -358,12 +363,63 @@ def _arrange(space: Space, cells: list[Cell]) -> list[tuple[tuple[str, ...], tup
 # ---------------------------------------------------------------- replaying a decision log
 
 
-def replay(old, new, log_path: str | Path, limit: int | None = None) -> Replay:
-    """Re-decide the requests of a decision log under both versions and count the flips."""
+def log_key(log_path: str | Path) -> bytes | None:
+    """The pseudonymisation key of a decision log: `<log>.key` (as `pdp serve` keeps it), else `PDP_LOG_KEY`."""
+    key_file = Path(f"{log_path}.key")
+    if key_file.is_file():
+        return key_file.read_text().strip().encode()
+    key = os.environ.get("PDP_LOG_KEY")
+    return key.encode() if key else None
+
+
+def _named_in_data(data, out: set[str]) -> set[str]:
+    """Every string the policy data names (keys and values), the ids a register can be looked up by."""
+    if isinstance(data, dict):
+        for name, value in data.items():
+            if isinstance(name, str):
+                out.add(name)
+            _named_in_data(value, out)
+    elif isinstance(data, list):
+        for item in data:
+            _named_in_data(item, out)
+    elif isinstance(data, str):
+        out.add(data)
+    return out
+
+
+def _restorer(versions, key: bytes | None):
+    """Put back, in a logged request, the identifiers that the policy data names (pseudonym -> id)."""
+    if key is None:
+        return lambda request: request
+    names: set[str] = set()
+    for version in versions:
+        for each in getattr(version, "history", (version,)):
+            _named_in_data(each.data, names)
+    known = {pseudonym(key, name): name for name in names}
+
+    def restore(value):
+        if isinstance(value, str):
+            return known.get(value, value)
+        if isinstance(value, dict):
+            return {name: restore(item) for name, item in value.items()}
+        if isinstance(value, list):
+            return [restore(item) for item in value]
+        return value
+
+    return restore
+
+
+def replay(old, new, log_path: str | Path, limit: int | None = None, key: bytes | None = None) -> Replay:
+    """Re-decide the requests of a decision log under both versions and count the flips.
+
+    `key` (default: `log_key(log_path)`) restores the identifiers the policy
+    data names; without it, lookups by id find nothing.
+    """
     path = Path(log_path)
     if not path.is_file():
         raise FileNotFoundError(f"no decision log at `{path}`")
     result = Replay(str(path))
+    restore = _restorer((old, new), key if key is not None else log_key(path))
     connection = sqlite3.connect(f"file:{path.resolve()}?mode=ro", uri=True)
     try:
         sql = "SELECT decision, request, endpoint FROM decisions ORDER BY time, rowid"
@@ -379,6 +435,7 @@ def replay(old, new, log_path: str | Path, limit: int | None = None) -> Replay:
             if not isinstance(request, dict) or "evaluations" in request:
                 result.skipped += 1
                 continue
+            request = restore(request)
             outcomes = []
             for version in (old, new):  # as the server decided: `decide` (earlier versions under versions/ too)
                 try:

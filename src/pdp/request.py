@@ -9,6 +9,8 @@ typo must never quietly become a deny that nobody can explain.
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from collections.abc import Iterable
 from typing import Any
@@ -18,6 +20,22 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from . import schema as sch
 from . import taxonomy as tx
 from .errors import FieldError, RequestError, suggest
+
+
+# Limits on what one request may name: each is far above what a real request
+# needs (a category names everything below it, and the taxonomy has fewer than
+# a hundred), and each bounds the work a bad request can cost (finding every
+# unknown key and its suggestions grows with them).
+MAX_CATEGORIES = 256  # items of `data_categories`
+MAX_ATTRIBUTES = 256  # keys of the request and of each of its parts (data_subject, consent, recipient, requester, context)
+MAX_ERRORS = 20  # errors reported for one request; the rest are counted in one more line
+SHOWN_CHARS = 80  # of a bad value quoted in an error: a megabyte sent is not a megabyte answered
+
+
+def shown(value: Any) -> str:
+    """A bad value as an error quotes it: its start, and its length when it is longer."""
+    text = str(value)
+    return text if len(text) <= SHOWN_CHARS else f"{text[:SHOWN_CHARS]}... ({len(text):,} characters)"
 
 
 class _Open(BaseModel):
@@ -31,7 +49,7 @@ class DataSubject(_Open):
     type: str | None = None
     age: float | None = Field(default=None, ge=0, le=200)
     country: str | None = None
-    consent: dict[str, bool | None] | None = None
+    consent: dict[str, bool | None] | None = Field(default=None, max_length=MAX_ATTRIBUTES)
     accepted_policy_version: str | None = None  # a later policy version the person agreed to (§11)
 
 
@@ -52,12 +70,12 @@ class DecisionRequest(BaseModel):
 
     action: str
     purpose: str
-    data_categories: list[str] = Field(min_length=1)
+    data_categories: list[str] = Field(min_length=1, max_length=MAX_CATEGORIES)
     data_subject: DataSubject | None = None
     recipient: Recipient | None = None
     destination_country: str | None = None
     requester: Requester | None = None
-    context: dict[str, Any] | None = None
+    context: dict[str, Any] | None = Field(default=None, max_length=MAX_ATTRIBUTES)
     collected_at: str | None = Field(default=None, description="when the data was collected (YYYY-MM-DD): "
                                      "the policy version in force then decides")
 
@@ -66,9 +84,22 @@ def _field_name(loc: tuple) -> str:
     return ".".join(str(p) for p in loc) or "request"
 
 
+def size_errors(raw: dict) -> list[FieldError]:
+    """The request and its parts that carry more keys than `MAX_ATTRIBUTES` (checked before anything else)."""
+    out = []
+    for part in ("", "data_subject", "recipient", "requester", "context"):
+        holder = raw if part == "" else raw.get(part)
+        if isinstance(holder, dict) and len(holder) > MAX_ATTRIBUTES:
+            out.append(FieldError(part or "request", f"at most {MAX_ATTRIBUTES} attributes, got {len(holder)}"))
+    return out
+
+
 def shape_errors(raw: Any) -> list[FieldError]:
     if not isinstance(raw, dict):
         return [FieldError("request", "a request is a JSON object with `action`, `purpose` and `data_categories`")]
+    too_big = size_errors(raw)
+    if too_big:
+        return too_big
     try:
         DecisionRequest.model_validate(raw)
     except ValidationError as error:
@@ -82,12 +113,15 @@ def shape_errors(raw: Any) -> list[FieldError]:
     return []
 
 
-def vocabulary_errors(raw: dict, vocabulary: tx.Vocabulary) -> list[FieldError]:
-    """Every vocabulary value of the request that the policy set does not know."""
+Unknown = tuple[str, str, frozenset, Any]  # (field, kind, the known keys, the value)
+
+
+def unknown_vocabulary(raw: dict, vocabulary: tx.Vocabulary) -> list[Unknown]:
+    """Every vocabulary value of the request that the policy set does not know (cheap: set lookups only)."""
     countries = tx.country_codes()
     subject = raw.get("data_subject") or {}
     recipient = raw.get("recipient") or {}
-    checks: list[tuple[str, str, frozenset, Any]] = [
+    checks: list[Unknown] = [
         ("action", tx.ACTION, vocabulary.actions, raw["action"]),
         ("purpose", tx.PURPOSE, vocabulary.purposes, raw["purpose"]),
     ]
@@ -107,11 +141,54 @@ def vocabulary_errors(raw: dict, vocabulary: tx.Vocabulary) -> list[FieldError]:
             ("recipient.country", tx.COUNTRY, countries, recipient.get("country")),
         ]
     checks.append(("destination_country", tx.COUNTRY, countries, raw.get("destination_country")))
-    return [
-        FieldError(field, f"unknown {kind} `{value}`", tuple(suggest(value, known, always=True)))
-        for field, kind, known, value in checks
-        if value is not None and value not in known
-    ]
+    return [check for check in checks if check[3] is not None and check[3] not in check[2]]
+
+
+_suggestions_left: ContextVar[int | None] = ContextVar("pdp_suggestions_left", default=None)
+
+
+@contextmanager
+def suggestion_budget(count: int):
+    """At most `count` unknown values get suggestions while this is open (the rest get the error alone).
+
+    One error has at most `MAX_ERRORS` suggestions to find, but a batch of
+    bad requests would multiply them: a server call sets one budget for all
+    its requests, so that the work stays bounded whatever the batch holds.
+    """
+    token = _suggestions_left.set(count)
+    try:
+        yield
+    finally:
+        _suggestions_left.reset(token)
+
+
+def _may_suggest() -> bool:
+    left = _suggestions_left.get()
+    if left is None:
+        return True
+    _suggestions_left.set(left - 1)
+    return left > 0
+
+
+def unknown_error(unknown: Unknown) -> FieldError:
+    """The error of one unknown value, with the closest known keys (the costly part: only for errors shown)."""
+    field, kind, known, value = unknown
+    close = suggest(value, known, always=True) if _may_suggest() else ()
+    return FieldError(field, f"unknown {kind} `{shown(value)}`", tuple(close))
+
+
+def reported(errors: list[FieldError], unknown: list[Unknown] = (), limit: int = MAX_ERRORS) -> list[FieldError]:
+    """At most `limit` errors, then one line counting the rest.
+
+    A bad request costs work per error (suggestions above all): building
+    only the errors shown bounds that work, however many there are.
+    """
+    total = len(errors) + len(unknown)
+    shown = list(errors[:limit])
+    shown += [unknown_error(u) for u in unknown[:limit - len(shown)]]
+    if total > limit:
+        shown.append(FieldError("request", f"{total - limit} more errors not listed (at most {limit} are reported)"))
+    return shown
 
 
 Declared = tuple[tuple[tuple[str, ...], sch.Type], ...]  # (path parts, type) of attributes vocabulary.yaml declares
@@ -126,10 +203,11 @@ def _type_error(field: str, value: Any, typ: sch.Type, vocabulary: tx.Vocabulary
     if typ.vocab is not None and isinstance(value, str):
         known = vocabulary.known(typ.vocab)
         if value not in known:
-            return FieldError(field, f"unknown {typ.vocab} `{value}`", tuple(suggest(value, known, always=True)))
+            close = suggest(value, known, always=True) if _may_suggest() else ()
+            return FieldError(field, f"unknown {typ.vocab} `{shown(value)}`", tuple(close))
         return None
     if not _is_a(value, typ):
-        return FieldError(field, f"expected {typ.describe()}, got {json.dumps(value)}")
+        return FieldError(field, f"expected {typ.describe()}, got {shown(json.dumps(value))}")
     return None
 
 
@@ -225,12 +303,13 @@ DEFAULT_SHAPE = request_shape()
 
 
 def check_request(raw: Any, vocabulary: tx.Vocabulary, shape: RequestShape = DEFAULT_SHAPE) -> None:
-    """Raise RequestError naming every bad field of the request."""
+    """Raise RequestError naming the bad fields of the request (at most `MAX_ERRORS`, then a count)."""
     errors = shape_errors(raw)
-    if not errors:
-        errors = key_errors(raw, shape, vocabulary) + vocabulary_errors(raw, vocabulary)
     if errors:
-        raise RequestError(errors)
+        raise RequestError(reported(errors))
+    errors, unknown = key_errors(raw, shape, vocabulary), unknown_vocabulary(raw, vocabulary)
+    if errors or unknown:
+        raise RequestError(reported(errors, unknown))
 
 
 def apply_lookups(raw: dict, lookups: tuple[tuple[str, dict, frozenset[str]], ...]) -> dict:

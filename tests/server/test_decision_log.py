@@ -12,6 +12,8 @@ import threading
 import uuid
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pdp.server.decision_log import MASKED, PSEUDONYM_PREFIX, DecisionLog, pseudonym
 
@@ -38,6 +40,14 @@ def request(**overrides) -> dict:
             "recipient": {"id": "payments-co", "type": "service_provider"}, "context": {"note": "ticket 42"}}
     base.update(overrides)
     return base
+
+
+def stored_request() -> dict:
+    """What the log keeps of `request()`: the fields that decide, its ids pseudonymised, no free-form context."""
+    stored = request()
+    del stored["context"]
+    stored["recipient"] = {**stored["recipient"], "id": pseudonym(KEY, "payments-co")}
+    return stored
 
 
 def response(decision: str = "allow", rules=("ops",), decision_id: str | None = None) -> dict:
@@ -82,7 +92,7 @@ def test_append_then_query_round_trip(dlog, clock, tmp_path):
     assert row == {
         "decision_id": resp["decision_id"], "time": "2026-03-01T12:00:00.000000Z", "endpoint": "/v1/decide/batch",
         "decision": "deny", "rules": ["children.under_18", "sales.never"], "policy_digest": "sha256:abc",
-        "request": {**request(), "data_subject": {**request()["data_subject"], "id": pseudonym(KEY, "u-1029")}},
+        "request": {**stored_request(), "data_subject": {**request()["data_subject"], "id": pseudonym(KEY, "u-1029")}},
     }
     assert dlog.count() == 1
 
@@ -188,15 +198,30 @@ def test_same_id_same_pseudonym_other_key_other_pseudonym(tmp_path, dlog):
     assert dlog.query()[0]["request"]["data_subject"]["id"] not in (p, q)
 
 
-def test_resource_id_of_other_resources_is_kept(dlog):
-    doc = {"subject": {"type": "user", "id": "alice"}, "action": {"name": "can_read"},
-           "resource": {"type": "document", "id": "doc-7", "properties": {"owner": "bob"}}}
+def test_every_identifier_is_pseudonymised_and_free_text_left_out(dlog):
+    # AuthZEN subject and resource ids (emails in the interop set), the requester's id, an email and
+    # a note in the request: none of them reaches the file as sent.
+    doc = {"subject": {"type": "user", "id": "alice@example.com"}, "action": {"name": "can_read"},
+           "resource": {"type": "document", "id": "bob@example.com", "properties": {"owner": "carol@example.com"}},
+           "context": {"note": "call dave@example.com"}}
+    native = request(data_subject={"id": "u-1", "email": "erin@example.com", "age": 40},
+                     requester={"id": "frank@example.com"}, context={"note": "grace@example.com"})
     dlog.append(doc, response(), endpoint="/access/v1/evaluation")
-    assert dlog.query()[0]["request"] == doc
+    dlog.append(native, response())
+    az, row = dlog.query()[::-1]
+    assert az["request"] == {"subject": {"type": "user", "id": pseudonym(KEY, "alice@example.com")},
+                             "action": {"name": "can_read"},
+                             "resource": {"type": "document", "id": pseudonym(KEY, "bob@example.com")}}
+    assert row["request"]["requester"] == {"id": pseudonym(KEY, "frank@example.com")}
+    assert row["request"]["data_subject"] == {"id": pseudonym(KEY, "u-1"), "age": 40}
+    assert "context" not in row["request"]
+    raw = _raw_bytes(dlog.path)
+    for person in ("alice", "bob", "carol", "dave", "erin", "frank", "grace"):
+        assert f"{person}@example.com".encode() not in raw
 
 
 def test_masking_and_callers_dicts_untouched(tmp_path):
-    mask = ["data_subject.age", "context.note", "data_subject.consent.marketing",
+    mask = ["data_subject.age", "data_subject.consent.marketing",
             "resource.properties.data_subject.age", "recipient.missing.path"]
     with DecisionLog(tmp_path / "m.db", pseudonym_key=KEY, mask=mask) as log:
         req, resp = request(), response()
@@ -207,7 +232,7 @@ def test_masking_and_callers_dicts_untouched(tmp_path):
         assert (req, resp, az) == (before, before_resp, before_az)
         az_row, native_row = log.query()
     stored = native_row["request"]
-    assert stored["data_subject"]["age"] == MASKED and stored["context"]["note"] == MASKED
+    assert stored["data_subject"]["age"] == MASKED
     assert stored["data_subject"]["consent"] == {"marketing": MASKED}
     assert stored["data_subject"]["country"] == "IN"  # not listed, kept
     assert "missing" not in stored["recipient"]  # a path that is absent is not invented
@@ -404,4 +429,139 @@ def test_without_a_mask_the_callers_dicts_are_untouched_too(tmp_path):
     stored = {row["endpoint"]: row["request"] for row in rows}
     assert stored["/v1/decide"]["data_subject"]["id"].startswith(PSEUDONYM_PREFIX)
     assert stored["/access/v1/evaluation"]["resource"]["id"].startswith(PSEUDONYM_PREFIX)
-    assert all(item["resource"]["id"].startswith(PSEUDONYM_PREFIX) for item in stored["/access/v1/evaluations"]["evaluations"])
+    assert stored["/access/v1/evaluations"] == {"subject": {"id": pseudonym(KEY, "svc")}}  # the server logs each item
+
+
+# -- bounds, erasure, streaming, files ------------------------------------------
+
+def test_the_size_limit_deletes_the_oldest_rows(tmp_path, clock, monkeypatch):
+    import pdp.server.decision_log as dl
+
+    monkeypatch.setattr(dl, "SIZE_CHECK_EVERY", 50)
+    with DecisionLog(tmp_path / "s.db", pseudonym_key=KEY, clock=clock, max_bytes=1_000_000,
+                     attributes=["context.note"]) as log:
+        for i in range(1500):
+            log.append(request(context={"note": "n" * 1500}), response(decision_id=f"{i:05d}"))
+            clock.advance(seconds=1)
+        assert log.used_bytes() <= 1_000_000 + 50 * 4096
+        kept = [r["decision_id"] for r in log.query(limit=10**6)]
+    assert 100 < len(kept) < 1500
+    assert kept == [f"{i:05d}" for i in range(1499, 1499 - len(kept), -1)]  # the newest, every one of them
+
+
+def test_a_stored_request_is_bounded(dlog):
+    deep: dict = {}
+    node = deep
+    for _ in range(50):
+        node["d"] = node = {}
+    big = request(data_categories=["user.name"] * 300, data_subject={"id": "x" * 10_000, "consent": deep})
+    dlog.append(big, response())
+    stored = dlog.query()[0]["request"]
+    assert stored["truncated"] is True
+    assert len(stored["data_categories"]) == 256
+    assert stored["data_subject"]["id"] == pseudonym(KEY, "x" * 10_000)
+    assert "..." in str(stored["data_subject"]["consent"])
+
+
+def test_a_row_over_the_row_limit_keeps_its_ids_action_and_purpose(tmp_path):
+    with DecisionLog(tmp_path / "r.db", pseudonym_key=KEY, max_row_bytes=300) as log:
+        log.append(request(data_categories=[f"user.c{i}" for i in range(40)]), response())
+        stored = log.query()[0]["request"]
+    assert stored == {"truncated": True, "action": "share", "purpose": "essential.service.payment_processing",
+                      "data_subject": {"id": pseudonym(KEY, "u-1029")}, "recipient": {"id": pseudonym(KEY, "payments-co")}}
+
+
+def test_erasure_deletes_every_row_naming_the_id_in_any_role(dlog):
+    dlog.append(request(data_subject={"id": SECRET_ID}), response(decision_id="as-subject"))
+    dlog.append(request(requester={"id": SECRET_ID}), response(decision_id="as-requester"))
+    dlog.append(authzen(), response(decision_id="as-resource"), endpoint="/access/v1/evaluation")
+    dlog.append(request(), response(decision_id="someone-else"))
+    assert {r["decision_id"] for r in dlog.query(data_subject_id=SECRET_ID)} == {"as-subject", "as-requester", "as-resource"}
+    assert dlog.erase(SECRET_ID) == 3
+    assert dlog.erase(SECRET_ID) == 0
+    assert [r["decision_id"] for r in dlog.query()] == ["someone-else"]
+    with sqlite3.connect(dlog.path) as raw:  # the index forgets the erased rows too
+        assert raw.execute("SELECT COUNT(*) FROM people WHERE pseudonym = ?", (pseudonym(KEY, SECRET_ID),)).fetchone() == (0,)
+    assert pseudonym(KEY, SECRET_ID).encode() not in _raw_bytes(dlog.path)
+
+
+def test_retention_forgets_the_index_of_its_rows(tmp_path, clock):
+    with DecisionLog(tmp_path / "i.db", pseudonym_key=KEY, retention_days=1, clock=clock) as log:
+        log.append(request(), response())
+        clock.advance(days=2)
+        assert log.enforce_retention() == 1
+        with sqlite3.connect(log.path) as raw:
+            assert raw.execute("SELECT COUNT(*) FROM people").fetchone() == (0,)
+
+
+def test_the_stream_reads_what_query_reads(dlog, clock):
+    import json
+
+    for i, decision in enumerate(["allow", "deny", "allow"]):
+        dlog.append(request(data_subject={"id": f"u-{i % 2}"}), response(decision, decision_id=f"d{i}"))
+        clock.advance(minutes=1)
+    for params in ({}, {"decision": "allow"}, {"limit": 1}, {"data_subject_id": "u-0"}, {"decision_id": "d1"}):
+        assert json.loads(b"".join(dlog.stream(**params))) == {"decisions": dlog.query(**params)}
+    with pytest.raises(ValueError, match="since"):
+        dlog.stream(since="yesterday")  # refused before any row is read
+
+
+def test_the_files_are_created_readable_by_the_owner_only(tmp_path):
+    old = os.umask(0o022)
+    try:
+        with DecisionLog(tmp_path / "o.db", pseudonym_key=KEY) as log:
+            log.append(request(), response())
+            modes = {p.name: p.stat().st_mode & 0o777 for p in tmp_path.iterdir()}
+    finally:
+        os.umask(old)
+    assert modes == {"o.db": 0o600, "o.db-wal": 0o600, "o.db-shm": 0o600}
+
+
+def test_a_log_of_the_first_schema_is_narrowed_and_indexed(tmp_path):
+    path = tmp_path / "v1.db"
+    with sqlite3.connect(path) as raw:
+        raw.execute("CREATE TABLE decisions (decision_id TEXT PRIMARY KEY, time TEXT NOT NULL, endpoint TEXT NOT NULL, "
+                    "decision TEXT NOT NULL, rules TEXT NOT NULL, policy_digest TEXT, request TEXT NOT NULL)")
+        whole = request(data_subject={"id": pseudonym(KEY, SECRET_ID), "email": "a@example.com"})
+        raw.execute("INSERT INTO decisions VALUES ('old', '2026-01-01T00:00:00.000000Z', '/v1/decide', 'allow', '[]', "
+                    "NULL, ?)", (json_text(whole),))
+        raw.execute("PRAGMA user_version=1")
+    os.chmod(path, 0o644)
+    with DecisionLog(path, pseudonym_key=KEY) as log:
+        [row] = log.query(data_subject_id=SECRET_ID)
+    assert row["request"]["data_subject"] == {"id": pseudonym(KEY, SECRET_ID)}
+    assert "context" not in row["request"]
+    assert path.stat().st_mode & 0o777 == 0o600
+
+
+def json_text(value) -> str:
+    import json
+
+    return json.dumps(value)
+
+
+@settings(max_examples=200, deadline=None)
+@given(value=st.one_of(st.text(max_size=300), st.integers(), st.lists(st.text(max_size=5), max_size=3)),
+       key=st.binary(min_size=16, max_size=40))
+def test_a_cached_pseudonym_is_the_computed_one(value, key):
+    import pdp.pseudonym as ps
+
+    cached = ps.pseudonym(key, value)
+    ps.CACHE = False
+    try:
+        assert ps.pseudonym(key, value) == cached
+    finally:
+        ps.CACHE = True
+    assert ps.pseudonym(key, value) == cached
+
+
+def test_an_allow_listed_part_still_has_its_identifiers_pseudonymised(tmp_path):
+    az = authzen()
+    az["context"] = {"recipient": {"id": "acme-ltd", "type": "service_provider"}, "ticket": "T-1"}
+    with DecisionLog(tmp_path / "a.db", pseudonym_key=KEY, attributes=["context", "data_subject"]) as log:
+        log.append(request(data_subject={"id": SECRET_ID, "email": "e@example.com"}), response())
+        log.append(az, response(), endpoint="/access/v1/evaluation")
+        az_row, native = log.query()
+    assert native["request"]["data_subject"] == {"id": pseudonym(KEY, SECRET_ID), "email": "e@example.com"}
+    assert az_row["request"]["context"] == {"recipient": {"id": pseudonym(KEY, "acme-ltd"), "type": "service_provider"},
+                                            "ticket": "T-1"}

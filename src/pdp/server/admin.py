@@ -10,6 +10,8 @@ import secrets
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
@@ -27,8 +29,22 @@ def require_admin(request: Request,
         raise HTTPException(401, "a valid admin bearer token is required", headers={"WWW-Authenticate": "Bearer"})
 
 
-router = APIRouter(prefix="/v1/admin", tags=["admin"], dependencies=[Depends(require_admin)],
-                   responses={401: {"model": ERROR_RESPONSES[400]["model"], "description": "missing or wrong admin token"}})
+def known_parameters(request: Request) -> None:
+    """Refuse a query parameter the route does not take: a misspelt filter must not quietly read (or erase) more."""
+    route = request.scope.get("route")
+    known = {param.alias for param in route.dependant.query_params} if route is not None else set()
+    unknown = sorted(name for name in request.query_params if name not in known)
+    if unknown:
+        raise RequestValidationError([{"loc": ("query", name), "msg": f"unknown parameter `{name}`; "
+                                       f"known: {', '.join(sorted(known)) or 'none'}", "type": "unknown"}
+                                      for name in unknown])
+
+
+_ERROR = ERROR_RESPONSES[400]["model"]
+router = APIRouter(prefix="/v1/admin", tags=["admin"], dependencies=[Depends(require_admin), Depends(known_parameters)],
+                   responses={401: {"model": _ERROR, "description": "missing or wrong admin token"},
+                              404: {"model": _ERROR, "description": "the decision log is not enabled"},
+                              422: {"model": _ERROR, "description": "a query parameter out of range or malformed"}})
 
 
 @router.post("/reload", summary="Reload the policy set now")
@@ -42,16 +58,37 @@ async def reload(request: Request):
     }
 
 
-@router.get("/decisions", summary="Read the decision log (newest first)")
-async def decisions(request: Request, since: str | None = None, until: str | None = None,
-                    decision: Literal["allow", "deny"] | None = None, decision_id: str | None = None,
-                    limit: Annotated[int, Query(ge=1, le=1000)] = 100):
-    decision_log = request.app.state.decision_log
-    if decision_log is None:
+MAX_ROWS = 1000  # rows in one answer: page with `until` (the time of the last row seen)
+
+
+def _log(request: Request):
+    writer = request.app.state.decision_log
+    if writer is None:
         raise HTTPException(404, "the decision log is not enabled (set PDP_LOG_PATH)")
+    return writer.decision_log
+
+
+@router.get("/decisions", summary="Read the decision log (newest first)",
+            response_description="`{\"decisions\": [...]}`, streamed a row at a time")
+async def decisions(request: Request, since: Annotated[str | None, Query(json_schema_extra={"format": "date-time"})] = None,
+                    until: Annotated[str | None, Query(json_schema_extra={"format": "date-time"})] = None,
+                    decision: Literal["allow", "deny"] | None = None, decision_id: str | None = None,
+                    data_subject_id: Annotated[str | None, Query(
+                        description="only the rows naming this id (a data subject, requester or AuthZEN "
+                                    "subject or resource id); pseudonymised with the log's key to look it up")] = None,
+                    limit: Annotated[int, Query(ge=1, le=MAX_ROWS)] = 100):
+    decision_log = _log(request)
     try:
-        rows = await run_in_threadpool(decision_log.decision_log.query, since=since, until=until, decision=decision,
-                                       decision_id=decision_id, limit=limit)
+        rows = decision_log.stream(since=since, until=until, decision=decision, decision_id=decision_id,
+                                   data_subject_id=data_subject_id, limit=limit)
     except ValueError as error:
         raise HTTPException(422, str(error)) from None
-    return {"decisions": rows}
+    return StreamingResponse(rows, media_type="application/json")
+
+
+@router.delete("/decisions", summary="Erase one person's rows from the decision log (§4)")
+async def erase(request: Request, data_subject_id: Annotated[str, Query(
+        min_length=1, description="the person's id, as requests name them; every row naming it is deleted")]):
+    decision_log = _log(request)
+    deleted = await run_in_threadpool(decision_log.erase, data_subject_id)
+    return {"deleted": deleted}

@@ -16,6 +16,7 @@ import secrets
 from pathlib import Path
 
 from .decision_log import DecisionLog
+from .log_view import selection_of
 from .settings import Settings
 
 log = logging.getLogger("pdp.audit")
@@ -56,7 +57,7 @@ class GroupWriter:
         self.decision_log = decision_log
         self._pending: list[tuple[list, asyncio.Future]] = []
 
-    async def record(self, entries: list[tuple[dict, dict, str]]) -> None:
+    async def record(self, entries: list[tuple]) -> None:
         loop = asyncio.get_running_loop()
         done = loop.create_future()
         if not self._pending:
@@ -95,13 +96,16 @@ def open_log(settings: Settings) -> GroupWriter | None:
     if settings.log_path is None:
         return None
     decision_log = DecisionLog(settings.log_path, pseudonym_key=_key(settings), mask=settings.log_mask,
-                               retention_days=settings.log_retention_days, synchronous=settings.log_synchronous)
+                               retention_days=settings.log_retention_days, synchronous=settings.log_synchronous,
+                               attributes=settings.log_attributes, max_row_bytes=settings.log_max_row_bytes,
+                               max_bytes=settings.log_max_bytes)
     return GroupWriter(decision_log)
 
 
-async def record(app, entries: list[tuple[dict, dict]], endpoint: str) -> None:
-    """Append (request, decision) pairs; returns only once they are committed."""
+async def record(app, entries: list[tuple[dict, dict]], endpoint: str, policy_set=None) -> None:
+    """Append (request, decision) pairs decided by `policy_set`; returns only once they are committed."""
     writer = app.state.decision_log
     if writer is None or not entries:
         return
-    await writer.record([(request, response, endpoint) for request, response in entries])
+    selection = selection_of(policy_set)  # what of the requests its rules read
+    await writer.record([(request, response, endpoint, selection) for request, response in entries])

@@ -8,20 +8,40 @@ its context instead of failing the batch.
 
 from __future__ import annotations
 
-import time
-
+import orjson
 from fastapi import APIRouter, Request
 
-from ..errors import RequestError
+from ..authzen import EvaluationRequest
+from ..errors import FieldError, RequestError
 from .audit import record
-from .body import BodyError, FastJSONResponse, read_json_object
+from .body import BodyError, read_json_object
+from .deciding import decide_each, decide_many, encodes, json_answer, unanswerable
 from .errors import ERROR_RESPONSES, error_response
+from .routes import inline_refs
 
 router = APIRouter(tags=["AuthZEN"])
 
 SEMANTICS = ("execute_all", "deny_on_first_deny", "permit_on_first_permit")
 _PARTS = ("subject", "action", "resource", "context")
 _AUTHZEN_ERRORS = {k: ERROR_RESPONSES[k] for k in (400, 413, 503)}
+_EVALUATION = inline_refs(EvaluationRequest.model_json_schema())
+_PART_SCHEMAS = {part: _EVALUATION["properties"][part] for part in _PARTS}
+_EVALUATIONS = {
+    "type": "object",
+    "description": "`subject`, `action`, `resource` and `context` are defaults that each item overrides; "
+                   "without `evaluations`, the body is one evaluation",
+    "anyOf": [{"required": ["subject", "action", "resource"]},
+              {"required": ["evaluations"], "properties": {"evaluations": {"type": "array", "minItems": 1}}}],
+    "properties": {**_PART_SCHEMAS,
+                   "evaluations": {"type": "array", "items": {"type": "object", "properties": _PART_SCHEMAS}},
+                   "options": {"type": "object", "properties": {
+                       "evaluations_semantic": {"type": "string", "enum": list(SEMANTICS)},
+                       "include_context": {"type": "boolean"}}}},
+}
+
+
+def _body(schema: dict) -> dict:
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
 
 
 def _context(decision) -> dict:
@@ -33,15 +53,15 @@ def _context(decision) -> dict:
     }
 
 
-def _evaluate(app, body: dict, with_context: bool, decided: list) -> dict:
-    started = time.perf_counter()
-    decision = app.state.holder.current.decide_authzen(body)
-    app.state.metrics.decided(decision.decision, time.perf_counter() - started)
-    decided.append((body, decision.to_dict()))
+def _answer(decision, with_context: bool) -> dict:
     out = {"decision": decision.allowed}
     if with_context:
         out["context"] = _context(decision)
     return out
+
+
+def _refused(error: RequestError) -> dict:
+    return {"decision": False, "context": {"code": "400", "reason": str(error), "errors": error.errors}}
 
 
 async def _read(request: Request) -> dict:
@@ -57,36 +77,40 @@ def _bad(error: RequestError):
     return error_response(400, "bad_request", error.errors)
 
 
-async def _single(request: Request, body: dict, endpoint: str):
+async def _single(request: Request, policy_set, body: dict, endpoint: str):
     """One evaluation, answered with its context once its decision is logged."""
-    decided: list = []
-    try:
-        result = _evaluate(request.app, body, True, decided)
-    except RequestError as error:
-        return _bad(error)
-    await record(request.app, decided, endpoint)
-    return FastJSONResponse(result)
+    [decision] = decide_each(policy_set, request.app.state.metrics, policy_set.decide_authzen, [body])
+    if isinstance(decision, RequestError):
+        return _bad(decision)
+    payload = encodes(_answer(decision, True))
+    if payload is None:
+        decision = unanswerable(policy_set, [r.rule for r in decision.reasons])
+        payload = orjson.dumps(_answer(decision, True))
+    await record(request.app, [(body, decision.to_dict())], endpoint, policy_set)
+    return json_answer(payload)
 
 
-@router.post("/access/v1/evaluation", summary="AuthZEN: one access evaluation", responses=_AUTHZEN_ERRORS)
+@router.post("/access/v1/evaluation", summary="AuthZEN: one access evaluation", responses=_AUTHZEN_ERRORS,
+             openapi_extra=_body(_EVALUATION))
 async def evaluation(request: Request):
-    holder = request.app.state.holder
+    policy_set = request.app.state.holder.current
     body = await _read(request)
-    if holder.current is None:
+    if policy_set is None:
         return error_response(503, "not_ready", [{"field": "policy", "message": "no policy set is loaded"}])
-    return await _single(request, body, "/access/v1/evaluation")
+    return await _single(request, policy_set, body, "/access/v1/evaluation")
 
 
-@router.post("/access/v1/evaluations", summary="AuthZEN: many access evaluations", responses=_AUTHZEN_ERRORS)
+@router.post("/access/v1/evaluations", summary="AuthZEN: many access evaluations", responses=_AUTHZEN_ERRORS,
+             openapi_extra=_body(_EVALUATIONS))
 async def evaluations(request: Request):
-    holder, settings = request.app.state.holder, request.app.state.settings
+    policy_set, settings = request.app.state.holder.current, request.app.state.settings
     body = await _read(request)
-    if holder.current is None:
+    if policy_set is None:
         return error_response(503, "not_ready", [{"field": "policy", "message": "no policy set is loaded"}])
     items = body.get("evaluations")
     if items is None or items == []:
         # Without items the request is a single evaluation (AuthZEN 1.0, 7.1).
-        return await _single(request, body, "/access/v1/evaluations")
+        return await _single(request, policy_set, body, "/access/v1/evaluations")
     if not isinstance(items, list):
         return error_response(400, "bad_request", [{"field": "evaluations", "message": "must be a list"}])
     if len(items) > settings.max_batch:
@@ -100,22 +124,32 @@ async def evaluations(request: Request):
     # pdp extension: batch items carry only `decision` unless the caller asks for the reasons.
     with_context = options.get("include_context") is True
     defaults = {k: body[k] for k in _PARTS if k in body}
-    results, decided = [], []
-    for index, item in enumerate(items):
-        if not isinstance(item, dict):
-            results.append({"decision": False, "context": {"code": "400", "reason": f"evaluations.{index} is not an object"}})
-            continue
-        merged = {**defaults, **{k: item[k] for k in _PARTS if k in item}}
-        try:
-            result = _evaluate(request.app, merged, with_context, decided)
-        except RequestError as error:
-            result = {"decision": False, "context": {"code": "400", "reason": str(error), "errors": error.errors}}
-        results.append(result)
-        if (semantic == "deny_on_first_deny" and not result["decision"]) or \
-           (semantic == "permit_on_first_permit" and result["decision"]):
-            break
-    await record(request.app, decided, "/access/v1/evaluations")
-    return FastJSONResponse({"evaluations": results})
+    merged = [{**defaults, **{k: item[k] for k in _PARTS if k in item}} if isinstance(item, dict)
+              else RequestError([FieldError(f"evaluations.{index}", "is not an object")])
+              for index, item in enumerate(items)]
+
+    def ask(item):
+        if isinstance(item, RequestError):
+            raise item
+        return policy_set.decide_authzen(item)
+
+    def stop(outcome) -> bool:
+        allowed = not isinstance(outcome, RequestError) and outcome.allowed
+        return (semantic == "deny_on_first_deny" and not allowed) or (semantic == "permit_on_first_permit" and allowed)
+
+    outcomes = await decide_many(policy_set, request.app.state.metrics, ask, merged, stop)
+    decisions = list(outcomes)
+    results = [_refused(o) if isinstance(o, RequestError) else _answer(o, with_context) for o in decisions]
+    payload = encodes({"evaluations": results})
+    if payload is None:  # rare: deny the answers that cannot be sent
+        for i, outcome in enumerate(decisions):
+            if not isinstance(outcome, RequestError) and encodes(results[i]) is None:
+                decisions[i] = unanswerable(policy_set, [r.rule for r in outcome.reasons])
+                results[i] = _answer(decisions[i], with_context)
+        payload = orjson.dumps({"evaluations": results})
+    decided = [(body, o.to_dict()) for body, o in zip(merged, decisions) if not isinstance(o, RequestError)]
+    await record(request.app, decided, "/access/v1/evaluations", policy_set)
+    return json_answer(payload)
 
 
 @router.get("/.well-known/authzen-configuration", summary="AuthZEN: PDP metadata")

@@ -2,8 +2,10 @@
 
 One row per decision: its id, the time (UTC), the endpoint, the decision, the
 ids of the rules that decided, the digest of the policy set that decided it,
-and the request after privacy treatment. The legal team queries it later
-("what did we decide about this person, under which policy, and why").
+and what an auditor needs of the request (server/log_view.py: the fields
+that decide, identifiers pseudonymised, no free-form text, bounded in size).
+The legal team queries it later ("what did we decide about this person,
+under which policy, and why"); `erase` removes one person's rows (§4).
 
 Why SQLite (stdlib `sqlite3`) in WAL mode:
 
@@ -27,21 +29,24 @@ so a committed row also survives power loss, at the price of one fsync per
 decision. The test suite kills a writing process with SIGKILL and checks
 every acknowledged row is there; power loss cannot be tested that way.
 
-Privacy. The request is stored after two treatments, on a copy (the
-caller's dicts are never touched):
+Privacy. What is stored of a request is `log_view.view` of it: every
+identifier becomes `"hmac:" + HMAC-SHA256(key, id)` in hex (the same person
+maps to the same pseudonym, so an audit can follow one person; without the
+key nobody can reverse it or test a guessed id; rotating the key breaks the
+link between old and new rows; this is pseudonymisation, not
+anonymisation: the key holder can re-identify). The pseudonyms of a row are
+indexed (table `people`), so that one person's rows can be found and erased.
+The dotted attribute paths given in `mask` are then replaced by `"***"`.
 
-- pseudonymisation: the data subject's id (`data_subject.id`; in AuthZEN
-  requests `resource.properties.data_subject.id`, and `resource.id` when the
-  resource is personal data) becomes `"hmac:" + HMAC-SHA256(key, id)` in
-  hex. The same person maps to the same pseudonym, so an audit can follow
-  one person; without the key nobody can reverse it or test a guessed id.
-  Rotating the key breaks the link between old and new rows. This is
-  pseudonymisation, not anonymisation: the key holder can re-identify.
-- masking: the dotted attribute paths given in `mask` (for example
-  `data_subject.age`, `context.note`) are replaced by `"***"` where present.
+Bounds. A stored request is at most `max_row_bytes`; when the file's live
+pages pass `max_bytes`, the oldest rows are deleted (checked every
+`SIZE_CHECK_EVERY` rows, so it may pass the limit by that many rows); rows
+older than `retention_days` are deleted hourly. The files (database, WAL,
+shared memory) are created readable by their owner only (0600).
 
-`PRAGMA secure_delete` is on, so rows removed by retention are overwritten
-in the database file rather than left in free pages.
+`PRAGMA secure_delete` is on, so rows removed by retention, the size limit
+or erasure are overwritten in the database file rather than left in free
+pages; erasure also checkpoints and truncates the WAL.
 
 No web framework here: the server wires `DecisionLog` in and calls
 `append` after deciding and before answering.
@@ -50,7 +55,6 @@ No web framework here: the server wires `DecisionLog` in and calls
 from __future__ import annotations
 
 import datetime as dt
-import hmac
 import json
 import logging
 import os
@@ -59,18 +63,23 @@ import threading
 import time
 
 import orjson
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
+
+from ..pseudonym import PSEUDONYM_PREFIX, pseudonym
+from .log_view import Selection, minimal, view
 
 log = logging.getLogger("pdp.server.decision_log")
 
 MASKED = "***"
-PSEUDONYM_PREFIX = "hmac:"
 SYNCHRONOUS = ("NORMAL", "FULL", "EXTRA")
 BUSY_TIMEOUT_MS = 5000
 RETENTION_CHECK_EVERY = dt.timedelta(hours=1)
-SCHEMA_VERSION = 1
+SIZE_CHECK_EVERY = 1000  # rows appended between two checks of the size limit
+MAX_ROW_BYTES = 16_384  # of the stored request, by default
+WAL_SIZE_LIMIT = 16 * 1024 * 1024  # the WAL file is cut back to this after a checkpoint
+SCHEMA_VERSION = 2  # 1: whole requests, only the data subject's id pseudonymised
 
 _SCHEMA = ("""
 CREATE TABLE IF NOT EXISTS decisions (
@@ -80,9 +89,18 @@ CREATE TABLE IF NOT EXISTS decisions (
     decision      TEXT NOT NULL,
     rules         TEXT NOT NULL,   -- JSON list of rule ids
     policy_digest TEXT,
-    request       TEXT NOT NULL    -- JSON, after pseudonymisation and masking
-)""", "CREATE INDEX IF NOT EXISTS decisions_time ON decisions (time)")
+    request       TEXT NOT NULL    -- JSON: log_view.view of the request, then masked
+)""", "CREATE INDEX IF NOT EXISTS decisions_time ON decisions (time)", """
+CREATE TABLE IF NOT EXISTS people (  -- the pseudonyms each row names, to find and erase one person's rows
+    pseudonym   TEXT NOT NULL,
+    decision_id TEXT NOT NULL,
+    PRIMARY KEY (pseudonym, decision_id)
+) WITHOUT ROWID""", "CREATE INDEX IF NOT EXISTS people_decision ON people (decision_id)", """
+CREATE TRIGGER IF NOT EXISTS decisions_forget AFTER DELETE ON decisions BEGIN
+    DELETE FROM people WHERE decision_id = old.decision_id;
+END""")
 _COLUMNS = ("decision_id", "time", "endpoint", "decision", "rules", "policy_digest", "request")
+_OWNER_ONLY = 0o600
 
 
 def utc_now() -> dt.datetime:
@@ -128,46 +146,6 @@ def _parse_bound(value: str, name: str) -> str:
 
 # -- privacy treatment (pure) -------------------------------------------------
 
-def pseudonym(key: bytes, subject_id: Any) -> str:
-    """The keyed pseudonym of a subject id: `hmac:` + HMAC-SHA256 hex."""
-    text = subject_id if isinstance(subject_id, str) else json.dumps(subject_id, sort_keys=True)
-    return PSEUDONYM_PREFIX + hmac.digest(key, text.encode("utf-8"), "sha256").hex()
-
-
-def _with_pseudonym(holder: Any, key: bytes) -> Any:
-    if isinstance(holder, dict) and holder.get("id") is not None:
-        return {**holder, "id": pseudonym(key, holder["id"])}
-    return holder
-
-
-def _pseudonymised(request: dict, key: bytes) -> dict:
-    """The request with subject ids replaced by their pseudonyms.
-
-    Only the objects on the way to an id are new; the rest is shared with
-    the caller's request (nothing here writes to it), which spares a deep
-    copy of every logged request.
-    """
-    out = dict(request)
-    if "data_subject" in out:
-        out["data_subject"] = _with_pseudonym(out["data_subject"], key)
-    resource = out.get("resource")
-    if isinstance(resource, dict):
-        props = resource.get("properties")
-        subject = props.get("data_subject") if isinstance(props, dict) else None
-        # The engine reads `resource.id` as the subject's id whenever
-        # `resource.properties.data_subject` is an object, whatever the type.
-        if resource.get("type") == "personal_data" or isinstance(subject, dict):
-            resource = _with_pseudonym(resource, key)
-        if isinstance(subject, dict):
-            resource = {**resource, "properties": {**props, "data_subject": _with_pseudonym(subject, key)}}
-        out["resource"] = resource
-    # An AuthZEN batch: each item may carry its own resource.
-    items = out.get("evaluations")
-    if isinstance(items, list):
-        out["evaluations"] = [_pseudonymised(item, key) if isinstance(item, dict) else item for item in items]
-    return out
-
-
 def _mask_path(node: Any, parts: list[str]) -> None:
     if isinstance(node, list):
         for item in node:
@@ -181,20 +159,39 @@ def _mask_path(node: Any, parts: list[str]) -> None:
         _mask_path(node[parts[0]], parts[1:])
 
 
-def treat(request: dict, *, key: bytes, mask: Iterable[str] = ()) -> dict:
-    """`request` with subject ids pseudonymised and `mask` paths masked; the caller's dicts are never changed."""
-    out = _pseudonymised(request, key)
-    if mask:
-        # Masking may write anywhere: work on a deep copy (a JSON round trip is the cheapest one).
-        out = orjson.loads(orjson.dumps(out, default=str, option=orjson.OPT_NON_STR_KEYS))
-        for path in mask:
-            _mask_path(out, path.split("."))
-    return out
+def treat(request: dict, *, key: bytes, mask: Iterable[str] = (), selection: Selection = Selection(),
+          max_bytes: int | None = None) -> tuple[str, list[str]]:
+    """(what is stored of `request`, as JSON text; its pseudonyms): `log_view.view`, the `mask` paths masked,
+    and only its ids, action and purpose when the text would pass `max_bytes`."""
+    out, people = view(request, key=key, selection=selection)
+    for path in mask:  # the view is a new object: masking in place leaves the caller's request alone
+        _mask_path(out, path.split("."))
+    text = orjson.dumps(out, default=str, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
+    if max_bytes is not None and len(text) > max_bytes:
+        text = orjson.dumps(minimal(out), default=str, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
+    return text.decode(), people
 
 
 def _rule_ids(response: dict) -> list[str]:
     reasons = response.get("reasons") or []
     return [r.get("rule") for r in reasons if isinstance(r, dict) and r.get("rule") is not None]
+
+
+def _owner_only(path: Path) -> None:
+    """Create the log file readable by its owner only; SQLite gives its WAL and shared-memory files the same mode.
+
+    A log made by an older pdp (0644) is narrowed too, with its side files.
+    """
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, _OWNER_ONLY))
+    except FileExistsError:
+        pass
+    for file in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        try:
+            if file.stat().st_mode & 0o077:
+                file.chmod(_OWNER_ONLY)
+        except FileNotFoundError:
+            pass
 
 
 # -- the store ----------------------------------------------------------------
@@ -204,7 +201,8 @@ class DecisionLog:
 
     def __init__(self, path: str | Path, *, pseudonym_key: bytes, mask: Iterable[str] = (),
                  retention_days: int = 365, synchronous: str = "NORMAL",
-                 clock: Callable[[], dt.datetime] = utc_now):
+                 clock: Callable[[], dt.datetime] = utc_now, attributes: Iterable[str] = (),
+                 max_row_bytes: int = MAX_ROW_BYTES, max_bytes: int | None = None):
         if not isinstance(pseudonym_key, (bytes, bytearray)) or len(pseudonym_key) < 16:
             raise ValueError("`pseudonym_key` must be at least 16 random bytes (32 recommended)")
         synchronous = str(synchronous).upper()
@@ -212,13 +210,22 @@ class DecisionLog:
             raise ValueError(f"`synchronous` must be one of {', '.join(SYNCHRONOUS)}, got `{synchronous}`")
         if not isinstance(retention_days, int) or retention_days < 1:
             raise ValueError(f"`retention_days` must be a whole number of days >= 1, got `{retention_days}`")
-        if isinstance(mask, str):
-            raise ValueError("`mask` is a list of dotted paths, not one string")
+        for name, paths in (("mask", mask), ("attributes", attributes)):
+            if isinstance(paths, str):
+                raise ValueError(f"`{name}` is a list of dotted paths, not one string")
+            for entry in paths:
+                if not isinstance(entry, str) or not entry or any(not part for part in entry.split(".")):
+                    raise ValueError(f"{name} path `{entry}` is not a dotted attribute path")
+        if not isinstance(max_row_bytes, int) or max_row_bytes < 256:
+            raise ValueError(f"`max_row_bytes` must be a whole number >= 256, got `{max_row_bytes}`")
+        if max_bytes is not None and (not isinstance(max_bytes, int) or max_bytes < 1_000_000):
+            raise ValueError(f"`max_bytes` must be a whole number >= 1000000, got `{max_bytes}`")
         self.path = Path(path)
         self.mask = tuple(mask)
-        for entry in self.mask:
-            if not entry or any(not part for part in entry.split(".")):
-                raise ValueError(f"mask path `{entry}` is not a dotted attribute path")
+        self.attributes = tuple(attributes)
+        self.max_row_bytes, self.max_bytes = max_row_bytes, max_bytes
+        self._selections: dict[Selection, Selection] = {}  # a policy set's selection, with `attributes`
+        self._since_size_check = 0
         self.retention_days = retention_days
         self.synchronous = synchronous
         self._key = bytes(pseudonym_key)
@@ -241,6 +248,7 @@ class DecisionLog:
             return self._conn
         # A connection inherited through fork() must not be used (nor closed) here.
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        _owner_only(self.path)
         conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
                                check_same_thread=False)
         try:
@@ -250,11 +258,15 @@ class DecisionLog:
                 raise sqlite3.OperationalError(f"cannot put the decision log in WAL mode (got `{mode}`)")
             conn.execute(f"PRAGMA synchronous={self.synchronous}")
             conn.execute("PRAGMA secure_delete=ON")
+            conn.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT}")
             conn.execute("BEGIN IMMEDIATE")  # schema in one transaction: processes may open a new file together
             try:
+                version = conn.execute("PRAGMA user_version").fetchone()[0]
                 for statement in _SCHEMA:
                     conn.execute(statement)
-                if conn.execute("PRAGMA user_version").fetchone()[0] == 0:
+                if version == 1:
+                    self._migrate_whole_requests(conn)
+                if version < SCHEMA_VERSION:
                     conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
                 conn.execute("COMMIT")
             except BaseException:
@@ -265,6 +277,23 @@ class DecisionLog:
             raise
         self._conn, self._pid = conn, os.getpid()
         return conn
+
+    def _migrate_whole_requests(self, conn: sqlite3.Connection) -> None:
+        """A log of pdp's first schema kept whole requests: keep only what is kept now, and index its people."""
+        rows = conn.execute("SELECT decision_id, request FROM decisions").fetchall()
+        for decision_id, text in rows:
+            try:
+                request = json.loads(text)
+            except ValueError:
+                request = {}
+            stored, people = treat(request, key=self._key, mask=self.mask, max_bytes=self.max_row_bytes,
+                                   selection=Selection().with_attributes(self.attributes))
+            conn.execute("UPDATE decisions SET request = ? WHERE decision_id = ?", (stored, decision_id))
+            conn.executemany("INSERT OR IGNORE INTO people (pseudonym, decision_id) VALUES (?, ?)",
+                             [(p, decision_id) for p in people])
+        if rows:
+            log.warning("decision log %s: %d rows of the first schema now keep only what is logged today",
+                        self.path, len(rows))
 
     def close(self) -> None:
         with self._lock:
@@ -280,51 +309,77 @@ class DecisionLog:
 
     # writing -----------------------------------------------------------------
 
-    def append(self, request: dict, response: dict, *, endpoint: str = "/v1/decide") -> None:
+    def append(self, request: dict, response: dict, *, endpoint: str = "/v1/decide",
+               selection: Selection | None = None) -> None:
         """Log one decision; the row is committed when this returns.
 
-        Raises `ValueError` for a response without `decision_id` or
-        `decision`, `sqlite3.IntegrityError` for a decision id already
-        logged, and `sqlite3.OperationalError` when the file stays locked
-        longer than the busy timeout or the disk is full.
+        `selection` (log_view.selection_of the policy set that decided)
+        adds the attributes its rules read. Raises `ValueError` for a
+        response without `decision_id` or `decision`,
+        `sqlite3.IntegrityError` for a decision id already logged, and
+        `sqlite3.OperationalError` when the file stays locked longer than
+        the busy timeout or the disk is full.
         """
-        self.append_many([(request, response, endpoint)])
+        self.append_many([(request, response, endpoint, selection)])
 
-    def append_many(self, entries: Iterable[tuple[dict, dict, str]]) -> None:
-        """Log several (request, response, endpoint) decisions in one transaction: all or none.
+    def append_many(self, entries: Iterable[tuple]) -> None:
+        """Log several (request, response, endpoint[, selection]) decisions in one transaction: all or none.
 
         One commit for many rows is what lets a busy server log every
         decision without a commit's cost on each (group commit).
         """
         now = self._clock()
         time = format_time(now)
-        rows = [self._row(request, response, endpoint, time) for request, response, endpoint in entries]
+        rows, people = [], []
+        for request, response, endpoint, *selection in entries:
+            row, names = self._row(request, response, endpoint, time, selection[0] if selection else None)
+            rows.append(row)
+            people += [(name, row[0]) for name in names]
         if not rows:
             return
         insert = f"INSERT INTO decisions ({', '.join(_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?)"
         with self._lock:
             conn = self._connection()
-            if len(rows) == 1:
-                conn.execute(insert, rows[0])
-            else:
-                conn.execute("BEGIN IMMEDIATE")
-                try:
-                    conn.executemany(insert, rows)
-                    conn.execute("COMMIT")
-                except BaseException:
-                    conn.execute("ROLLBACK")
-                    raise
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.executemany(insert, rows)
+                conn.executemany("INSERT OR IGNORE INTO people (pseudonym, decision_id) VALUES (?, ?)", people)
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
             due = self._last_retention is None or now - self._last_retention >= RETENTION_CHECK_EVERY
             if due:
                 self._last_retention = now
+            self._since_size_check += len(rows)
+            size_due = self.max_bytes is not None and self._since_size_check >= SIZE_CHECK_EVERY
+            if size_due:
+                self._since_size_check = 0
         if due:
             try:
                 self.enforce_retention()
             except sqlite3.Error:  # the rows are committed; retention will be tried again
                 log.exception("decision log retention failed")
                 self._last_retention = None
+        if size_due:
+            try:
+                self.enforce_size()
+            except sqlite3.Error:
+                log.exception("decision log size limit failed")
 
-    def _row(self, request: dict, response: dict, endpoint: str, time: str) -> tuple:
+    def _selection(self, selection: Selection | None) -> Selection:
+        selection = selection or Selection()
+        if not self.attributes:
+            return selection
+        found = self._selections.get(selection)
+        if found is None:
+            if len(self._selections) > 16:  # one per policy set served since the start; old ones go
+                self._selections.clear()
+            found = self._selections[selection] = selection.with_attributes(self.attributes)
+        return found
+
+    def _row(self, request: dict, response: dict, endpoint: str, time: str,
+             selection: Selection | None) -> tuple[tuple, list[str]]:
         decision_id, decision = response.get("decision_id"), response.get("decision")
         if not decision_id or not isinstance(decision_id, str):
             raise ValueError("the response has no `decision_id` to log")
@@ -332,12 +387,9 @@ class DecisionLog:
             raise ValueError("the response has no `decision` to log")
         policy = response.get("policy")
         digest = policy.get("digest") if isinstance(policy, dict) else None
-        return (
-            decision_id, time, endpoint, decision,
-            orjson.dumps(_rule_ids(response)).decode(), digest,
-            orjson.dumps(treat(request, key=self._key, mask=self.mask), default=str,
-                         option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS).decode(),
-        )
+        stored, people = treat(request, key=self._key, mask=self.mask, selection=self._selection(selection),
+                               max_bytes=self.max_row_bytes)
+        return (decision_id, time, endpoint, decision, orjson.dumps(_rule_ids(response)).decode(), digest, stored), people
 
     def enforce_retention(self) -> int:
         """Delete the rows older than `retention_days`; the number deleted."""
@@ -346,11 +398,55 @@ class DecisionLog:
             cursor = self._connection().execute("DELETE FROM decisions WHERE time < ?", (cutoff,))
             return cursor.rowcount
 
+    def used_bytes(self) -> int:
+        """The bytes the rows take in the database file (its pages in use; the WAL is bounded apart)."""
+        with self._lock:
+            return self._live_bytes(self._connection())
+
+    def enforce_size(self) -> int:
+        """Delete the oldest rows while the log is larger than `max_bytes` (down to 90% of it); the number deleted."""
+        if self.max_bytes is None:
+            return 0
+        deleted = 0
+        while self.used_bytes() > self.max_bytes:
+            with self._lock:
+                conn = self._connection()
+                count = conn.execute("SELECT COUNT(*) FROM decisions").fetchone()[0]
+                if not count:
+                    break
+                used = self._live_bytes(conn)
+                cut = max(1, int(count * (1 - 0.9 * self.max_bytes / used)))
+                deleted += conn.execute("DELETE FROM decisions WHERE rowid IN (SELECT rowid FROM decisions "
+                                        "ORDER BY time, rowid LIMIT ?)", (cut,)).rowcount
+        if deleted:
+            log.warning("decision log %s passed its size limit (%d bytes): the %d oldest rows were deleted",
+                        self.path, self.max_bytes, deleted)
+        return deleted
+
+    @staticmethod
+    def _live_bytes(conn: sqlite3.Connection) -> int:
+        pages = conn.execute("PRAGMA page_count").fetchone()[0] - conn.execute("PRAGMA freelist_count").fetchone()[0]
+        return max(1, pages * conn.execute("PRAGMA page_size").fetchone()[0])
+
+    def erase(self, subject_id: Any) -> int:
+        """Delete every row that names `subject_id` (as any identifier); the number of rows deleted.
+
+        The id is pseudonymised with this log's key and looked up in the
+        `people` index. Deleted rows are overwritten (`secure_delete`) and the
+        WAL is checkpointed and truncated, so that no copy stays in the files.
+        """
+        with self._lock:
+            conn = self._connection()
+            deleted = conn.execute("DELETE FROM decisions WHERE decision_id IN "
+                                   "(SELECT decision_id FROM people WHERE pseudonym = ?)",
+                                   (pseudonym(self._key, subject_id),)).rowcount
+            if deleted:
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            return deleted
+
     # reading -----------------------------------------------------------------
 
-    def query(self, *, since: str | None = None, until: str | None = None, decision: str | None = None,
-              decision_id: str | None = None, limit: int = 100) -> list[dict]:
-        """Logged decisions, newest first. `since` is inclusive, `until` exclusive (ISO 8601 times)."""
+    def _select(self, *, since, until, decision, decision_id, data_subject_id, limit) -> tuple[str, list]:
         if not isinstance(limit, int) or limit < 0:
             raise ValueError(f"`limit` must be a whole number >= 0, got `{limit}`")
         where, args = [], []
@@ -366,12 +462,24 @@ class DecisionLog:
         if decision_id is not None:
             where.append("decision_id = ?")
             args.append(decision_id)
+        if data_subject_id is not None:
+            where.append("decision_id IN (SELECT decision_id FROM people WHERE pseudonym = ?)")
+            args.append(pseudonym(self._key, data_subject_id))
         sql = f"SELECT {', '.join(_COLUMNS)} FROM decisions"
         if where:
             sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY time DESC, rowid DESC LIMIT ?"
+        return sql + " ORDER BY time DESC, rowid DESC LIMIT ?", [*args, limit]
+
+    def query(self, *, since: str | None = None, until: str | None = None, decision: str | None = None,
+              decision_id: str | None = None, data_subject_id: Any = None, limit: int = 100) -> list[dict]:
+        """Logged decisions, newest first. `since` is inclusive, `until` exclusive (ISO 8601 times).
+
+        `data_subject_id` keeps the rows that name that id (pseudonymised with this log's key).
+        """
+        sql, args = self._select(since=since, until=until, decision=decision, decision_id=decision_id,
+                                 data_subject_id=data_subject_id, limit=limit)
         with self._lock:
-            rows = self._connection().execute(sql, (*args, limit)).fetchall()
+            rows = self._connection().execute(sql, args).fetchall()
         out = []
         for row in rows:
             item = dict(zip(_COLUMNS, row))
@@ -380,9 +488,40 @@ class DecisionLog:
             out.append(item)
         return out
 
+    def stream(self, *, since: str | None = None, until: str | None = None, decision: str | None = None,
+               decision_id: str | None = None, data_subject_id: Any = None, limit: int = 100) -> Iterator[bytes]:
+        """`query` as JSON text, `{"decisions": [...]}`, a row at a time from a reader of its own.
+
+        The arguments are checked before this returns (a bad one raises
+        ValueError); the rows are read as the iterator is consumed, so a
+        large answer never sits in memory, and writers are not held up
+        (WAL: a reader sees the rows committed when it started).
+        """
+        sql, args = self._select(since=since, until=until, decision=decision, decision_id=decision_id,
+                                 data_subject_id=data_subject_id, limit=limit)
+        if self._closed:
+            raise ValueError("the decision log is closed")
+        return self._rows_json(sql, args)
+
+    def _rows_json(self, sql: str, args: list) -> Iterator[bytes]:
+        reader = sqlite3.connect(f"file:{self.path.resolve()}?mode=ro", uri=True, check_same_thread=False,
+                                 timeout=BUSY_TIMEOUT_MS / 1000)
+        try:
+            yield b'{"decisions":['
+            for number, row in enumerate(reader.execute(sql, args)):
+                decision_id, time, endpoint, decision, rules, digest, request = row
+                yield (b"," if number else b"") + b"".join((
+                    b'{"decision_id":', orjson.dumps(decision_id), b',"time":', orjson.dumps(time),
+                    b',"endpoint":', orjson.dumps(endpoint), b',"decision":', orjson.dumps(decision),
+                    b',"rules":', rules.encode(), b',"policy_digest":', orjson.dumps(digest),
+                    b',"request":', request.encode(), b"}"))
+            yield b"]}"
+        finally:
+            reader.close()
+
     def count(self) -> int:
         with self._lock:
             return self._connection().execute("SELECT COUNT(*) FROM decisions").fetchone()[0]
 
 
-__all__ = ["DecisionLog", "pseudonym", "treat", "format_time", "MASKED"]
+__all__ = ["DecisionLog", "pseudonym", "treat", "format_time", "MASKED", "PSEUDONYM_PREFIX"]

@@ -29,8 +29,8 @@ class ErrorBody(BaseModel):
     detail: list[FieldProblem]
 
 
-def error_response(status: int, code: str, detail: list[dict]) -> JSONResponse:
-    return JSONResponse(status_code=status, content={"error": code, "detail": detail})
+def error_response(status: int, code: str, detail: list[dict], headers: dict | None = None) -> JSONResponse:
+    return JSONResponse(status_code=status, content={"error": code, "detail": detail}, headers=headers)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -48,8 +48,21 @@ def install_error_handlers(app: FastAPI) -> None:
                               f"internal error ({exc.__class__.__name__}); nothing was decided"}])
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException):
-        return error_response(exc.status_code, "http_error", [{"field": "request", "message": str(exc.detail)}])
+    async def http_error(request: Request, exc: StarletteHTTPException):
+        # The exception's headers are part of the answer (`WWW-Authenticate` on a 401, `Allow` on a 405).
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            allowed = _allowed_methods(request, headers.get("Allow"))
+            if allowed:
+                headers["Allow"] = allowed
+        return error_response(exc.status_code, "http_error", [{"field": "request", "message": str(exc.detail)}],
+                              headers=headers)
+
+
+def _allowed_methods(request: Request, given: str | None) -> str | None:
+    """Every method the API documents at this path (Starlette's own `Allow` names only the first route's)."""
+    documented = request.app.openapi().get("paths", {}).get(request.scope.get("path"))
+    return ", ".join(sorted(m.upper() for m in documented)) if documented else given
 
 
 ERROR_RESPONSES = {

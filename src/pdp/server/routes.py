@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 import logging
-import time
 
+import orjson
 from fastapi import APIRouter, Request
 
-from ..decision_id import new_decision_id
 from ..errors import RequestError
 from ..request import DecisionRequest
 from .audit import record
-from .body import FastJSONResponse, read_json_object
+from .body import read_json_object
+from .deciding import INTERNAL_ERROR, decide_each, decide_many, encodes, json_answer, unanswerable
 from .errors import ERROR_RESPONSES, error_response
 
 log = logging.getLogger("pdp.server")
 router = APIRouter()
 
-def _inline_refs(schema: dict) -> dict:
+def inline_refs(schema: dict) -> dict:
     """The request schema with its `$defs` written in place, so it stands alone inside the OpenAPI document."""
     defs = schema.pop("$defs", {})
 
@@ -34,36 +34,7 @@ def _inline_refs(schema: dict) -> dict:
     return resolve(schema)
 
 
-_REQUEST_SCHEMA = _inline_refs(DecisionRequest.model_json_schema())
-
-
-def _decision_body(policy_set, request: dict, metrics, explain: bool = False) -> tuple[dict, dict | None]:
-    """One decision as JSON, failing closed on anything unforeseen; with `explain`, also why.
-
-    The request is admitted once (`PolicySet.select`: checked, and given the version that decides
-    it, §11) by the one policy set the caller took from the holder, and decided once: the
-    explanation is of that very decision, even if a reload swaps the set meanwhile.
-    """
-    started = time.perf_counter()
-    try:
-        selection = policy_set.select(request)
-        body = selection.decide().to_dict()
-        metrics.decided(body["decision"], time.perf_counter() - started)
-    except RequestError:
-        metrics.bad_requests.inc()
-        raise
-    except Exception as error:  # an engine fault must never allow, nor answer 500
-        log.exception("internal error while deciding")
-        metrics.decided("deny", time.perf_counter() - started)
-        return {
-            "decision": "deny",
-            "reasons": [{"rule": "internal.error", "effect": "error", "cite": None,
-                         "message": f"internal error while deciding ({error.__class__.__name__}); failing closed"}],
-            "obligations": [],
-            "policy": policy_set.info,
-            "decision_id": new_decision_id(),
-        }, ({"error": "the decision failed closed; there is no explanation"} if explain else None)
-    return body, (_explanation(selection) if explain else None)
+_REQUEST_SCHEMA = inline_refs(DecisionRequest.model_json_schema())
 
 
 def _no_policy():
@@ -83,17 +54,33 @@ async def decide(request: Request):
     explain = body.pop("explain", None)  # a question about the decision, not part of the request
     if explain is not None and not isinstance(explain, bool):
         return error_response(422, "bad_request", [{"field": "explain", "message": "`explain` is true or false"}])
-    policy_set = holder.current  # one snapshot for the whole call: a reload may swap the holder's set meanwhile
+    policy_set = holder.current
     if policy_set is None:
         return _no_policy()
-    try:
-        decision, explanation = _decision_body(policy_set, body, request.app.state.metrics, explain=bool(explain))
-    except RequestError as error:
-        return error_response(422, "bad_request", error.errors)
-    await record(request.app, [(body, decision)], "/v1/decide")
-    if explanation is not None:
-        decision = {**decision, "explain": explanation}
-    return FastJSONResponse(decision)
+    # The request is admitted once (`PolicySet.select`: checked, and given the version that decides it,
+    # §11) and decided once: the explanation is of that very decision, even if a reload swaps the set.
+    selected = []
+
+    def ask(item):
+        selected.append(policy_set.select(item))
+        return selected[-1].decide()
+
+    [decision] = decide_each(policy_set, request.app.state.metrics, ask, [body])
+    if isinstance(decision, RequestError):
+        return error_response(422, "bad_request", decision.errors)
+    answer = decision.to_dict()
+    payload = encodes(answer)
+    if payload is None:
+        answer = unanswerable(policy_set, [r.rule for r in decision.reasons]).to_dict()
+        payload = orjson.dumps(answer)
+    await record(request.app, [(body, answer)], "/v1/decide", policy_set)
+    if explain:
+        failed = answer["reasons"] and answer["reasons"][0]["rule"] == INTERNAL_ERROR
+        explanation = ({"error": "the decision failed closed; there is no explanation"} if failed or not selected
+                       else _explanation(selected[-1]))
+        payload = encodes({**answer, "explain": explanation}) or orjson.dumps(
+            {**answer, "explain": {"error": "the explanation cannot be encoded as JSON"}})
+    return json_answer(payload)
 
 
 def _explanation(selection) -> dict:
@@ -120,20 +107,19 @@ async def decide_batch(request: Request):
     if len(items) > settings.max_batch:
         return error_response(413, "batch_too_large", [{"field": "requests",
                               "message": f"{len(items)} requests; at most {settings.max_batch} in one batch"}])
-    policy_set = holder.current  # one snapshot: every request of the batch is decided by the same set
+    policy_set = holder.current
     if policy_set is None:
         return _no_policy()
-    decisions, decided = [], []
-    for item in items:
-        try:
-            decision, _ = _decision_body(policy_set, item, request.app.state.metrics)
-        except RequestError as error:
-            decisions.append({"error": "bad_request", "detail": error.errors})
-            continue
-        decisions.append(decision)
-        decided.append((item, decision))
-    await record(request.app, decided, "/v1/decide/batch")
-    return FastJSONResponse({"decisions": decisions})
+    answers = [{"error": "bad_request", "detail": d.errors} if isinstance(d, RequestError) else d.to_dict()
+               for d in await decide_many(policy_set, request.app.state.metrics, policy_set.decide, items)]
+    payload = encodes({"decisions": answers})
+    if payload is None:  # rare: find the answers that cannot be sent, and deny them instead
+        answers = [a if "error" in a or encodes(a) is not None else unanswerable(policy_set, [r["rule"] for r in a["reasons"]]).to_dict()
+                   for a in answers]
+        payload = orjson.dumps({"decisions": answers})
+    decided = [(item, answer) for item, answer in zip(items, answers) if "error" not in answer]
+    await record(request.app, decided, "/v1/decide/batch", policy_set)
+    return json_answer(payload)
 
 
 @router.get("/v1/policies", summary="The policy set in service")

@@ -25,7 +25,12 @@ class Settings(BaseSettings):
     log_key: SecretStr | None = Field(default=None, description="key for pseudonymising subject ids in the log; "
                                       "default: a random key kept in <log_path>.key")
     log_mask: list[str] = Field(default_factory=list, description="attribute paths masked in the log, e.g. data_subject.age")
+    log_attributes: list[str] = Field(default_factory=list, description="attribute paths stored in the log as sent "
+                                      "(by default only the fields that decide, pseudonymised ids and what the rules read)")
     log_retention_days: int = Field(default=365, ge=1)
+    log_max_bytes: int = Field(default=1_000_000_000, ge=1_000_000, description="the log's size limit: past it, "
+                               "the oldest rows are deleted")
+    log_max_row_bytes: int = Field(default=16_384, ge=256, description="largest request stored in one row")
     log_synchronous: Literal["NORMAL", "FULL"] = "NORMAL"
     otel: bool = Field(default=False, description="FastAPI's native OpenTelemetry tracing, metrics and logs")
     hot_path: bool = Field(default=True, description="dispatch the decision endpoints ahead of FastAPI's middleware "
