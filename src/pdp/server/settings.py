@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -21,12 +22,29 @@ class Settings(BaseSettings):
     admin_token: SecretStr | None = Field(default=None, description="bearer token for the admin endpoints")
     reload: bool = Field(default=True, description="watch the policy directory and reload on change")
     reload_debounce_ms: int = Field(default=200, ge=10)
+    reload_settle_ms: int = Field(default=1000, ge=50, description="a reload waits until the policy directory has "
+                                  "not changed for this long, so that a file being written is not read half-way")
+    reload_timeout_s: float = Field(default=30.0, gt=0, description="a reload whose reading takes longer is "
+                                    "abandoned and recorded as failed; the last good set keeps serving")
+    keep_alive_timeout_s: float = Field(default=5.0, gt=0, description="an idle kept-alive connection is closed "
+                                        "after this long")
+    header_timeout_s: float = Field(default=10.0, gt=0, description="a request's line and headers must arrive "
+                                    "within this long of the connection opening (or of the request's first byte)")
+    body_timeout_s: float = Field(default=30.0, gt=0, description="a request's body must arrive within this long "
+                                  "of its headers")
+    max_connections: int = Field(default=1000, ge=1, description="open connections per worker process; more are "
+                                 "closed at once")
+    max_header_bytes: int = Field(default=65_536, ge=1_024, description="largest request line and headers accepted")
+    public_url: AnyHttpUrl | None = Field(default=None, description="the URL clients reach the service at, for "
+                                          "the AuthZEN metadata; default: the address the server is bound to")
     log_path: Path | None = Field(default=None, description="the decision log (SQLite); none: decisions are not logged")
     log_key: SecretStr | None = Field(default=None, description="key for pseudonymising subject ids in the log; "
                                       "default: a random key kept in <log_path>.key")
-    log_mask: list[str] = Field(default_factory=list, description="attribute paths masked in the log, e.g. data_subject.age")
-    log_attributes: list[str] = Field(default_factory=list, description="attribute paths stored in the log as sent "
-                                      "(by default only the fields that decide, pseudonymised ids and what the rules read)")
+    log_mask: Annotated[list[str], NoDecode] = Field(default_factory=list,
+                                                     description="attribute paths masked in the log, e.g. data_subject.age")
+    log_attributes: Annotated[list[str], NoDecode] = Field(default_factory=list, description="attribute paths stored "
+                                                           "in the log as sent (by default only the fields that decide, "
+                                                           "pseudonymised ids and what the rules read)")
     log_retention_days: int = Field(default=365, ge=1)
     log_max_bytes: int = Field(default=1_000_000_000, ge=1_000_000, description="the log's size limit: past it, "
                                "the oldest rows are deleted")
@@ -35,6 +53,17 @@ class Settings(BaseSettings):
     otel: bool = Field(default=False, description="FastAPI's native OpenTelemetry tracing, metrics and logs")
     hot_path: bool = Field(default=True, description="dispatch the decision endpoints ahead of FastAPI's middleware "
                            "and router (same answers, less time); off, or with otel on, every request takes the full stack")
+
+    @field_validator("log_mask", "log_attributes", mode="before")
+    @classmethod
+    def _json_list(cls, value):
+        # From the environment it is text; a plain path would otherwise stop `pdp serve` with a traceback.
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except ValueError:
+                raise ValueError('must be a JSON list of attribute paths, e.g. ["data_subject.age"]') from None
+        return value
 
     @field_validator("log_key")
     @classmethod
