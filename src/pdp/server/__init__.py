@@ -18,7 +18,7 @@ from .admin import router as admin_router
 from .audit import LogUnavailable, open_log
 from .authzen_routes import router as authzen_router
 from .metrics import Metrics
-from .reload import watch
+from .reload import Reloader, watch
 from .request_id import RequestIdMiddleware
 from .routes import router
 from .settings import Settings
@@ -77,6 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     holder = PolicyHolder(settings.policy_dir)
     metrics = Metrics()
+    reloader = Reloader(holder, metrics, settings.reload_settle_ms, settings.reload_timeout_s)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -86,11 +87,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # decision allocates many short-lived objects.
         gc.freeze()
         gc.set_threshold(*GC_THRESHOLDS)
-        if holder.reload():
-            metrics.reloads.inc()
-            metrics.rules.set(len(holder.current.rules))
+        await reloader.reload(settle=False)
         stop = asyncio.Event()
-        watcher = asyncio.create_task(watch(app, stop, settings.reload_debounce_ms)) if settings.reload else None
+        watcher = asyncio.create_task(watch(holder, reloader, stop, settings.reload_debounce_ms)) \
+            if settings.reload else None
         yield
         stop.set()
         if watcher is not None:
@@ -104,6 +104,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                   description="Decisions on the use of personal data: allow or deny, with the rules and clauses that decided.")
     app.state.settings = settings
     app.state.holder = holder
+    app.state.reloader = reloader
     app.state.metrics = metrics
     app.state.decision_log = None  # opened by the lifespan
     install_error_handlers(app)

@@ -25,7 +25,9 @@ class Metrics:
         self.latency = Histogram("pdp_decision_seconds", "Time to decide one request, in the engine",
                                  buckets=_BUCKETS, registry=self.registry)
         self.reloads = Counter("pdp_policy_reloads", "Policy sets loaded and swapped in", registry=self.registry)
-        self.reload_failures = Counter("pdp_policy_reload_failures", "Policy reloads refused (errors in the new set)",
+        self.reload_failures = Counter("pdp_policy_reload_failures",
+                                       "Policy reloads that failed (errors in the new set, unreadable files, "
+                                       "a failed watcher)",
                                        registry=self.registry)
         self.rules = Gauge("pdp_policy_rules", "Rules in the policy set in service", registry=self.registry)
 

@@ -1,20 +1,42 @@
-"""Hot reload: watch the policy directory, load changes off to the side, swap.
+"""Hot reload: watch the policy directory, load a settled snapshot off to the side, swap.
 
-The watcher (watchfiles, the library uvicorn's own reloader uses) waits for
-a burst of edits to settle, then loads the set in a worker thread so the
-event loop keeps answering with the set already in service.
+- Settle: after a change, wait until the directory has been quiet (the same
+  fingerprint, see snapshot) for `PDP_RELOAD_SETTLE_MS`, so that a file
+  being written in pieces is not read half-way.
+- Snapshot: read and compile in a worker thread, and keep the result only if
+  no file changed while it was read; otherwise settle and read again.
+- Bound: the worker gets `PDP_RELOAD_TIMEOUT_S`; a read that hangs (a file
+  that blocks) is abandoned, recorded as a failure, and holds no lock.
+- Survive: every failure (policy errors, unreadable files, a bug, the
+  watcher itself failing) is logged in one line per error, counted in
+  `pdp_policy_reload_failures_total`, shown in `/v1/policies`, and the last
+  good set keeps serving. The watcher never stops before the server does.
+- Follow a symlinked directory: the link is resolved on every tick; when a
+  deployment swaps it, the new target is watched and loaded.
+
+The watcher is watchfiles, the library uvicorn's own reloader uses.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import threading
+from pathlib import Path
 
-from starlette.concurrency import run_in_threadpool
+from .snapshot import WATCHED_SUFFIXES, Moved, ReloadFault, current_fingerprint
 
 log = logging.getLogger("pdp.reload")
 
-WATCHED_SUFFIXES = (".pdp", ".yaml", ".yml")
+# How often the watcher looks whether a symlinked policy directory now points elsewhere.
+RETARGET_CHECK_MS = 500
+# A failed watcher (the directory vanished, too many open files) is started again after this pause.
+RESTART_PAUSE_S = 1.0
+# Reads that hang are abandoned, not killed (a thread cannot be); at most this many are left behind.
+MAX_ABANDONED_READS = 4
+# A directory that keeps changing while it is read is settled and read again up to this many times per reload.
+MAX_ATTEMPTS = 5
 
 
 def _relevant(change) -> bool:
@@ -22,30 +44,143 @@ def _relevant(change) -> bool:
     return str(path).endswith(WATCHED_SUFFIXES)
 
 
-async def reload_now(app) -> bool:
-    holder, metrics = app.state.holder, app.state.metrics
-    swapped = await run_in_threadpool(holder.reload)
-    if swapped:
-        metrics.reloads.inc()
-        metrics.rules.set(len(holder.current.rules))
-        log.info("policy set reloaded: %s %s (%s)", holder.current.name, holder.current.version, holder.current.digest)
-    else:
-        metrics.reload_failures.inc()
-        failure = holder.last_failure
-        for error in failure.errors if failure else ():
-            log.error("policy reload refused: %s:%s:%s: %s: %s", error["file"], error["line"], error["col"],
-                      error["code"], error["message"])
-        log.error("the last good policy set keeps serving")
-    return swapped
+class Reloader:
+    """Reloads of one app's policy holder: settled, bounded, recorded."""
+
+    def __init__(self, holder, metrics, settle_ms: int, timeout_s: float):
+        self.holder, self.metrics = holder, metrics
+        self.settle_s, self.timeout_s = settle_ms / 1000, timeout_s
+        self._reads_running = 0
+        self._count_lock = threading.Lock()
+        self._serial = asyncio.Lock()  # one reload at a time per app; a hung read does not hold it
+
+    async def reload(self, *, settle: bool) -> bool:
+        """Load the directory and swap it in if it is good; True when swapped. Never raises but on cancel."""
+        async with self._serial:
+            try:
+                return await self._reload(settle)
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # noqa: BLE001 - a reload never takes the server down
+                self._failed(error)
+                return False
+
+    async def _reload(self, settle: bool) -> bool:
+        for attempt in range(MAX_ATTEMPTS):
+            if settle or attempt:
+                settled = await self._quiet()
+                if settled == self.holder.fingerprint and self.holder.last_failure is None:
+                    return False  # nothing changed since the set in service was read
+            ticket = self.holder.ticket()
+            try:
+                fresh, fingerprint = await self._in_worker(self.holder.attempt)
+            except Moved:
+                continue
+            except Exception as error:  # noqa: BLE001 - recorded, the last good set keeps serving
+                self._failed(error)
+                return False
+            swapped = self.holder.activate(ticket, fresh, fingerprint)
+            if swapped:
+                self.metrics.reloads.inc()
+                self.metrics.rules.set(len(fresh.rules))
+                log.info("policy set loaded: %s %s (%s)", fresh.name, fresh.version, fresh.digest)
+            return swapped
+        self._failed(ReloadFault(f"`{self.holder.directory}` kept changing while it was read ({MAX_ATTEMPTS} tries)",
+                                 "deploy policy changes atomically (see docs/service.md); "
+                                 "the next change triggers another reload"))
+        return False
+
+    async def _quiet(self):
+        """Wait until the directory's fingerprint stayed the same for the settling interval; that fingerprint."""
+        previous = await self._in_worker(lambda: current_fingerprint(self.holder.directory))
+        while True:
+            await asyncio.sleep(self.settle_s)
+            now = await self._in_worker(lambda: current_fingerprint(self.holder.directory))
+            if now == previous:
+                return now
+            previous = now
+
+    async def _in_worker(self, work):
+        """`work()` in a daemon thread, awaited for at most `timeout_s`; a read that hangs is left behind."""
+        with self._count_lock:
+            if self._reads_running >= MAX_ABANDONED_READS:
+                raise ReloadFault(f"{self._reads_running} earlier reads of the policy directory never finished",
+                                  "a file in it blocks reading (a FIFO, a stalled network share); fix it and "
+                                  "restart the service")
+            self._reads_running += 1
+        loop = asyncio.get_running_loop()
+        outcome = loop.create_future()
+
+        def deliver(result, error) -> None:
+            if not outcome.done():
+                outcome.set_exception(error) if error is not None else outcome.set_result(result)
+
+        def run() -> None:
+            result, error = None, None
+            try:
+                result = work()
+            except BaseException as caught:  # noqa: BLE001 - handed to the awaiting coroutine
+                error = caught
+            finally:
+                with self._count_lock:
+                    self._reads_running -= 1
+            with contextlib.suppress(RuntimeError):  # the loop is gone: nobody waits any more
+                loop.call_soon_threadsafe(deliver, result, error)
+
+        threading.Thread(target=run, name="pdp-reload", daemon=True).start()
+        try:
+            return await asyncio.wait_for(outcome, self.timeout_s)
+        except TimeoutError:
+            raise ReloadFault(f"reading `{self.holder.directory}` did not finish within {self.timeout_s:g} s",
+                              "a file in it blocks reading (a FIFO, a stalled network share); "
+                              "the last good set keeps serving") from None
+
+    def _failed(self, error: BaseException) -> None:
+        failure = self.holder.fail(error)
+        self.metrics.reload_failures.inc()
+        for entry in failure.errors:
+            log.error("policy reload refused: %s:%s:%s: %s: %s; the last good set keeps serving",
+                      entry["file"], entry["line"], entry["col"], entry["code"], entry["message"])
 
 
-async def watch(app, stop: asyncio.Event, debounce_ms: int) -> None:
+async def _pause(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)
+
+
+async def watch(holder, reloader: Reloader, stop: asyncio.Event, debounce_ms: int) -> None:
+    """Reload on every relevant change until `stop` is set; survives every failure."""
     from watchfiles import awatch
 
-    directory = app.state.holder.directory
-    if not directory.is_dir():
-        log.warning("not watching %s: not a directory", directory)
-        return
-    async for changes in awatch(directory, stop_event=stop, debounce=debounce_ms, step=50, watch_filter=None):
-        if any(_relevant(c) for c in changes):
-            await reload_now(app)
+    directory = Path(holder.directory)
+    pending = False  # a change may have been missed: reload before waiting for the next one
+    while not stop.is_set():
+        if pending:
+            pending = False
+            await reloader.reload(settle=True)
+        target = directory.resolve()
+        if not target.is_dir():
+            await _pause(stop, RESTART_PAUSE_S)
+            pending = True
+            continue
+        try:
+            async for changes in awatch(target, stop_event=stop, debounce=debounce_ms, step=50,
+                                        rust_timeout=RETARGET_CHECK_MS, yield_on_timeout=True, watch_filter=None):
+                if directory.resolve() != target:  # a symlinked directory was swapped
+                    pending = True
+                    break
+                if any(_relevant(c) for c in changes):
+                    await reloader.reload(settle=True)
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:  # noqa: BLE001 - the watcher outlives every failure
+            log.error("watching %s failed (%s: %s); watching again in %g s", directory, error.__class__.__name__,
+                      error, RESTART_PAUSE_S)
+            reloader.metrics.reload_failures.inc()
+            await _pause(stop, RESTART_PAUSE_S)
+            pending = True
+
+
+async def reload_now(app) -> bool:
+    """An explicit reload (the admin endpoint): no settling wait, but still a consistent snapshot."""
+    return await app.state.reloader.reload(settle=False)

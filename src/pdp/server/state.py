@@ -1,20 +1,28 @@
 """The policy set being served, swapped atomically when a new one loads.
 
 A new set is loaded off to the side; only when it parsed, checked and
-compiled cleanly does it replace the one in service. A failed load keeps the
-last good set serving and is remembered for `/v1/policies`.
+compiled cleanly, from a snapshot no file changed under (see snapshot), does
+it replace the one in service. A failed load of any kind (policy errors, an
+unreadable file, a bug) keeps the last good set serving and is remembered
+for `/v1/policies`.
+
+Loading takes no lock: a load that hangs (a file that blocks reading) must
+not stop later reloads. Only the swap is serialised, and a load that started
+before the set in service was loaded never replaces it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import PolicyError
-from ..loader import load
+from ..errors import Diagnostic, PolicyError
 from ..policyset import PolicySet
+from ..source import Span
+from .snapshot import Fingerprint, ReloadFault, load_snapshot
 
 
 @dataclass(frozen=True)
@@ -27,22 +35,68 @@ def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
 
+def fault_errors(directory: Path, error: BaseException) -> list[dict]:
+    """A fault that is not a policy error (an unreadable file, too many open files, a bug), as one error entry."""
+    if isinstance(error, OSError):
+        where = error.filename or directory
+        message = f"cannot read `{where}`: {error.strerror or error.__class__.__name__}"
+        hint = "check the file's type and permissions; the last good set keeps serving"
+    elif isinstance(error, ReloadFault):
+        message, hint = error.message, error.hint
+    else:
+        message = f"internal error while loading ({error.__class__.__name__})"
+        hint = "the last good set keeps serving; please report this with the policy files"
+    return [Diagnostic("reload-failed", message[:500], Span(str(directory), 0, 0), hint).to_dict()]
+
+
 class PolicyHolder:
     def __init__(self, directory: Path):
         self.directory = Path(directory)
         self.current: PolicySet | None = None
+        self.fingerprint: Fingerprint | None = None  # of the snapshot in service
         self.loaded_at: str | None = None
         self.last_failure: LoadFailure | None = None
-        self._lock = threading.Lock()
+        self._tickets = itertools.count(1)
+        self._served_ticket = 0
+        self._swap_lock = threading.Lock()
 
-    def reload(self) -> bool:
-        """Load the directory; swap it in if it is good. True when swapped."""
-        with self._lock:
-            try:
-                fresh = load(self.directory)
-            except PolicyError as error:
-                self.last_failure = LoadFailure(_now(), [d.to_dict() for d in error.diagnostics if d.severity == "error"])
+    def ticket(self) -> int:
+        """Taken when a load starts; a load only replaces a set loaded from an earlier start."""
+        return next(self._tickets)
+
+    def attempt(self) -> tuple[PolicySet, Fingerprint]:
+        """Load a consistent snapshot of the directory; raises whatever went wrong (the caller records it)."""
+        return load_snapshot(self.directory)
+
+    def activate(self, ticket: int, policy_set: PolicySet, fingerprint: Fingerprint) -> bool:
+        with self._swap_lock:
+            if ticket < self._served_ticket:
                 return False
-            self.current, self.loaded_at = fresh, _now()
+            self.current, self.fingerprint, self.loaded_at = policy_set, fingerprint, _now()
+            self._served_ticket = ticket
             self.last_failure = None
             return True
+
+    def fail(self, error: BaseException) -> LoadFailure:
+        if isinstance(error, PolicyError):
+            errors = [d.to_dict() for d in error.diagnostics if d.severity == "error"]
+        else:
+            errors = fault_errors(self.directory, error)
+        failure = LoadFailure(_now(), errors)
+        with self._swap_lock:
+            self.last_failure = failure
+        return failure
+
+    def reload(self) -> bool:
+        """Load the directory now, in this thread; swap it in if it is good. True when swapped.
+
+        For startup and tests; the server reloads through `reload.Reloader`,
+        which bounds the time a load may take.
+        """
+        ticket = self.ticket()
+        try:
+            fresh, fingerprint = self.attempt()
+        except Exception as error:  # noqa: BLE001 - every failure keeps the last good set
+            self.fail(error)
+            return False
+        return self.activate(ticket, fresh, fingerprint)
