@@ -39,8 +39,11 @@ def free_port() -> int:
 
 
 @__import__("contextlib").contextmanager
-def served(policy_dir, *extra_args: str):
-    """`pdp serve` in a subprocess (decision log off unless asked); yields its base URL once it is ready."""
+def served(policy_dir, *extra_args: str, output=None):
+    """`pdp serve` in a subprocess (decision log off unless asked); yields its base URL once it is ready.
+
+    `output`: a file path that receives the server's log (standard output and error).
+    """
     import os
     import subprocess
     import sys
@@ -50,9 +53,10 @@ def served(policy_dir, *extra_args: str):
 
     port = free_port()
     args = list(extra_args) if "--log" in extra_args else ["--no-log", *extra_args]
+    sink = open(output, "wb") if output is not None else subprocess.PIPE  # noqa: SIM115 - closed below
     proc = subprocess.Popen([sys.executable, "-m", "pdp.cli", "serve", str(policy_dir), "--port", str(port),
                              "--log-level", "warning", *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**os.environ})
+                            stdout=sink, stderr=subprocess.STDOUT, env={**os.environ})
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
@@ -64,11 +68,14 @@ def served(policy_dir, *extra_args: str):
                 time.sleep(0.1)
         else:
             proc.kill()
-            pytest.fail("pdp serve did not become ready: " + proc.stdout.read().decode())
+            log = proc.stdout.read().decode() if output is None else open(output).read()
+            pytest.fail("pdp serve did not become ready: " + log)
         yield base
     finally:
         proc.terminate()
         proc.wait(10)
+        if output is not None:
+            sink.close()
 
 
 # Conditions over the test vocabulary and data (`lists`), for property tests that generate rules from them.

@@ -137,6 +137,7 @@ def cmd_serve(args) -> int:
     import os
 
     from pydantic import ValidationError
+    from pydantic_settings import SettingsError
 
     from .server.settings import Settings, describe_errors
 
@@ -144,6 +145,9 @@ def cmd_serve(args) -> int:
         defaults = Settings()  # PDP_* environment variables, for what the command line leaves out
     except ValidationError as error:
         print(f"pdp serve: {describe_errors(error)}", file=sys.stderr)
+        return EXIT_USAGE
+    except SettingsError as error:  # a value pydantic-settings could not even decode
+        print(f"pdp serve: {error}", file=sys.stderr)
         return EXIT_USAGE
     args.policy_dir = args.policy_dir or str(defaults.policy_dir)
     try:
@@ -161,6 +165,7 @@ def cmd_serve(args) -> int:
     args.workers = args.workers or defaults.workers
     # Worker processes build their own app from the environment (pydantic-settings).
     os.environ["PDP_POLICY_DIR"] = str(Path(args.policy_dir).resolve())
+    os.environ["PDP_HOST"], os.environ["PDP_PORT"] = args.host, str(args.port)  # the bound address, for the app
     if args.no_log:
         os.environ.pop("PDP_LOG_PATH", None)
     elif args.log:
@@ -171,8 +176,33 @@ def cmd_serve(args) -> int:
     print(f"serving {policy_set.name} {policy_set.version} ({len(policy_set.rules)} rules) "
           f"on http://{args.host}:{args.port}; decision log: {logged or 'off'}", file=sys.stderr)
     uvicorn.run("pdp.server:create_app", factory=True, host=args.host, port=args.port, workers=args.workers,
-                log_level=args.log_level)
+                log_level=args.log_level, log_config=_log_config(args.log_level), **_connection_options(defaults))
     return EXIT_OK
+
+
+def _connection_options(settings) -> dict:
+    """uvicorn's options for the connection limits and timeouts (docs/service.md, "Connections")."""
+    import functools
+
+    from .server.connections import ConnectionLimits, guarded_protocol
+
+    limits = ConnectionLimits(settings.header_timeout_s, settings.body_timeout_s, settings.max_connections,
+                              settings.max_header_bytes)
+    return {"http": functools.partial(guarded_protocol(), limits=limits),
+            "timeout_keep_alive": settings.keep_alive_timeout_s,
+            "limit_concurrency": settings.max_connections,
+            "h11_max_incomplete_event_size": settings.max_header_bytes}
+
+
+def _log_config(level: str) -> dict:
+    """uvicorn's logging, with pdp's own loggers (reloads, connections) on the same handler and level."""
+    import copy
+
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["loggers"]["pdp"] = {"handlers": ["default"], "level": level.upper(), "propagate": False}
+    return config
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+
 import orjson
 from fastapi import Request
 from fastapi.responses import Response
+from starlette.requests import ClientDisconnect
+
+log = logging.getLogger("pdp.server")
 
 
 class BodyError(Exception):
@@ -22,10 +27,18 @@ async def read_json_object(request: Request, max_bytes: int) -> dict:
     if declared and declared.isdigit() and int(declared) > max_bytes:
         raise BodyError(413, f"the body is larger than {max_bytes} bytes")
     raw = b""
-    async for chunk in request.stream():
-        raw += chunk
-        if len(raw) > max_bytes:
-            raise BodyError(413, f"the body is larger than {max_bytes} bytes")
+    try:
+        async for chunk in request.stream():
+            raw += chunk
+            if len(raw) > max_bytes:
+                raise BodyError(413, f"the body is larger than {max_bytes} bytes")
+    except ClientDisconnect:
+        # Common and harmless (a client gave up, or a body timeout closed it): one line, no traceback.
+        client = request.client
+        log.warning("%s %s: the client%s closed the connection after %d of %s body bytes; nothing was decided",
+                    request.method, request.url.path, f" {client.host}:{client.port}" if client else "", len(raw),
+                    declared or "unknown")
+        raise BodyError(400, "the connection closed before the whole body arrived") from None
     if not raw.strip():
         raise BodyError(400, "the body is empty: send a JSON object")
     try:
