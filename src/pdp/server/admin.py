@@ -6,6 +6,7 @@ forgot the setting must not leave reloads and the decision log open.
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 from typing import Annotated, Literal
 
@@ -15,7 +16,7 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from .errors import ERROR_RESPONSES
+from .errors import ERROR_RESPONSES, error_response
 from .reload import reload_now
 
 _bearer = HTTPBearer(auto_error=False)
@@ -58,6 +59,18 @@ async def reload(request: Request):
     }
 
 
+def _time_bound(value: str, name: str) -> str:
+    """An ISO 8601 time as UTC text; ValueError names the parameter (a far offset can leave the calendar)."""
+    try:
+        moment = dt.datetime.fromisoformat(value)
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=dt.timezone.utc)
+        return moment.astimezone(dt.timezone.utc).isoformat()
+    except (ValueError, OverflowError):
+        raise ValueError(f"`{name}` must be an ISO 8601 time between years 1 and 9999, e.g. 2026-03-01T12:00:00Z; "
+                         f"got `{value}`") from None
+
+
 MAX_ROWS = 1000  # rows in one answer: page with `until` (the time of the last row seen)
 
 
@@ -69,7 +82,8 @@ def _log(request: Request):
 
 
 @router.get("/decisions", summary="Read the decision log (newest first)",
-            response_description="`{\"decisions\": [...]}`, streamed a row at a time")
+            response_description="`{\"decisions\": [...]}`, streamed a row at a time",
+            responses={400: {"model": _ERROR, "description": "`since` or `until` is not an ISO 8601 time in years 1-9999"}})
 async def decisions(request: Request, since: Annotated[str | None, Query(json_schema_extra={"format": "date-time"})] = None,
                     until: Annotated[str | None, Query(json_schema_extra={"format": "date-time"})] = None,
                     decision: Literal["allow", "deny"] | None = None, decision_id: str | None = None,
@@ -78,6 +92,14 @@ async def decisions(request: Request, since: Annotated[str | None, Query(json_sc
                                     "subject or resource id); pseudonymised with the log's key to look it up")] = None,
                     limit: Annotated[int, Query(ge=1, le=MAX_ROWS)] = 100):
     decision_log = _log(request)
+    bounds = {"since": since, "until": until}
+    for name, value in bounds.items():
+        if value is not None:
+            try:
+                bounds[name] = _time_bound(value, name)
+            except ValueError as error:
+                return error_response(400, "bad_request", [{"field": name, "message": str(error)}])
+    since, until = bounds["since"], bounds["until"]
     try:
         rows = decision_log.stream(since=since, until=until, decision=decision, decision_id=decision_id,
                                    data_subject_id=data_subject_id, limit=limit)

@@ -152,9 +152,26 @@ async def evaluations(request: Request):
     return json_answer(payload)
 
 
+def public_base_url(request: Request) -> str:
+    """Where clients reach this service: `PDP_PUBLIC_URL`, else the address the server is bound to.
+
+    Never the caller's `Host` header: metadata built from it would send the
+    next client wherever the last caller said (cache poisoning, phishing).
+    Bound to every interface, the local address the connection arrived at
+    stands in for the host.
+    """
+    settings = request.app.state.settings
+    if settings.public_url is not None:
+        return str(settings.public_url).rstrip("/")
+    host, port = settings.host, settings.port
+    if host in ("0.0.0.0", "::", "") and request.scope.get("server"):
+        host = request.scope["server"][0]
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
 @router.get("/.well-known/authzen-configuration", summary="AuthZEN: PDP metadata")
 async def configuration(request: Request):
-    base = str(request.base_url).rstrip("/")
+    base = public_base_url(request)
     return {
         "policy_decision_point": base,
         "access_evaluation_endpoint": f"{base}/access/v1/evaluation",
