@@ -253,3 +253,32 @@ def test_the_watcher_itself_is_restarted_after_it_fails(tmp_path, monkeypatch):
         time.sleep(0.3)  # let the new watcher start before the edit
         (tmp_path / "main.pdp").write_text(POLICY.format(version="2"))
         assert _wait_for(lambda: _version(client) == "2")
+
+
+def test_a_directory_that_never_stops_changing_is_a_recorded_failure_not_a_stuck_watcher(tmp_path, monkeypatch):
+    import pdp.server.reload as reload_module
+
+    (tmp_path / "main.pdp").write_text(POLICY.format(version="1"))
+    holder = PolicyHolder(tmp_path)
+    assert holder.reload()
+    monkeypatch.setattr(reload_module, "MAX_SETTLE_ROUNDS", 3)
+    stop = threading.Event()
+
+    def keep_writing():
+        count = 0
+        while not stop.is_set():
+            count += 1
+            (tmp_path / "busy.yaml").write_text(f"n: {count}\n")
+            time.sleep(0.01)
+
+    writer = threading.Thread(target=keep_writing)
+    writer.start()
+    try:
+        reloader = reload_module.Reloader(holder, Metrics(), settle_ms=50, timeout_s=HANG_GUARD_S)
+        assert asyncio.run(reloader.reload(settle=True)) is False
+    finally:
+        stop.set()
+        writer.join()
+    (error,) = holder.last_failure.errors
+    assert error["code"] == "reload-failed" and "did not stop changing" in error["message"]
+    assert holder.current.version == "1"

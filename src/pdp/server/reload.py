@@ -37,6 +37,8 @@ RESTART_PAUSE_S = 1.0
 MAX_ABANDONED_READS = 4
 # A directory that keeps changing while it is read is settled and read again up to this many times per reload.
 MAX_ATTEMPTS = 5
+# A reload waits at most this many settling intervals for the directory to be quiet, then gives up (and says so).
+MAX_SETTLE_ROUNDS = 60
 
 
 def _relevant(change) -> bool:
@@ -68,18 +70,13 @@ class Reloader:
     async def _reload(self, settle: bool) -> bool:
         for attempt in range(MAX_ATTEMPTS):
             if settle or attempt:
-                settled = await self._quiet()
-                if settled == self.holder.fingerprint and self.holder.last_failure is None:
-                    return False  # nothing changed since the set in service was read
+                await self._quiet()
             ticket = self.holder.ticket()
             try:
-                fresh, fingerprint = await self._in_worker(self.holder.attempt)
+                fresh = await self._in_worker(self.holder.attempt)
             except Moved:
-                continue
-            except Exception as error:  # noqa: BLE001 - recorded, the last good set keeps serving
-                self._failed(error)
-                return False
-            swapped = self.holder.activate(ticket, fresh, fingerprint)
+                continue  # settle and read again
+            swapped = self.holder.activate(ticket, fresh)
             if swapped:
                 self.metrics.reloads.inc()
                 self.metrics.rules.set(len(fresh.rules))
@@ -90,15 +87,17 @@ class Reloader:
                                  "the next change triggers another reload"))
         return False
 
-    async def _quiet(self):
-        """Wait until the directory's fingerprint stayed the same for the settling interval; that fingerprint."""
+    async def _quiet(self) -> None:
+        """Wait until the directory's fingerprint stayed the same for the settling interval."""
         previous = await self._in_worker(lambda: current_fingerprint(self.holder.directory))
-        while True:
+        for _ in range(MAX_SETTLE_ROUNDS):
             await asyncio.sleep(self.settle_s)
             now = await self._in_worker(lambda: current_fingerprint(self.holder.directory))
             if now == previous:
-                return now
+                return
             previous = now
+        raise ReloadFault(f"`{self.holder.directory}` did not stop changing for {MAX_SETTLE_ROUNDS} settling intervals",
+                          "is a file in it written continuously? the next change triggers another reload")
 
     async def _in_worker(self, work):
         """`work()` in a daemon thread, awaited for at most `timeout_s`; a read that hangs is left behind."""

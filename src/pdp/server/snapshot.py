@@ -99,8 +99,8 @@ def _refuse_special_files(root: Path, entries: Fingerprint) -> None:
                            for e in special])
 
 
-def load_snapshot(directory: Path, index: bool = True) -> tuple[PolicySet, Fingerprint]:
-    """Load `directory` as one state of it, with the fingerprint of that state; `Moved` if it changed meanwhile.
+def load_snapshot(directory: Path, index: bool = True) -> PolicySet:
+    """Load `directory` as one state of it; `Moved` if it changed while it was read.
 
     A symlinked directory is resolved once, so a deployment that swaps the
     link mid-read cannot mix files of two releases.
@@ -111,7 +111,7 @@ def load_snapshot(directory: Path, index: bool = True) -> tuple[PolicySet, Finge
     policy_set = load(target, index=index)
     if fingerprint(target) != before or Path(directory).resolve() != target:
         raise Moved(Path(directory))
-    return policy_set, before
+    return policy_set
 
 
 def current_fingerprint(directory: Path) -> Fingerprint:

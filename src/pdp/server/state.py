@@ -22,7 +22,7 @@ from pathlib import Path
 from ..errors import Diagnostic, PolicyError
 from ..policyset import PolicySet
 from ..source import Span
-from .snapshot import Fingerprint, ReloadFault, load_snapshot
+from .snapshot import ReloadFault, load_snapshot
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,6 @@ class PolicyHolder:
     def __init__(self, directory: Path):
         self.directory = Path(directory)
         self.current: PolicySet | None = None
-        self.fingerprint: Fingerprint | None = None  # of the snapshot in service
         self.loaded_at: str | None = None
         self.last_failure: LoadFailure | None = None
         self._tickets = itertools.count(1)
@@ -64,15 +63,15 @@ class PolicyHolder:
         """Taken when a load starts; a load only replaces a set loaded from an earlier start."""
         return next(self._tickets)
 
-    def attempt(self) -> tuple[PolicySet, Fingerprint]:
+    def attempt(self) -> PolicySet:
         """Load a consistent snapshot of the directory; raises whatever went wrong (the caller records it)."""
         return load_snapshot(self.directory)
 
-    def activate(self, ticket: int, policy_set: PolicySet, fingerprint: Fingerprint) -> bool:
+    def activate(self, ticket: int, policy_set: PolicySet) -> bool:
         with self._swap_lock:
             if ticket < self._served_ticket:
                 return False
-            self.current, self.fingerprint, self.loaded_at = policy_set, fingerprint, _now()
+            self.current, self.loaded_at = policy_set, _now()
             self._served_ticket = ticket
             self.last_failure = None
             return True
@@ -95,8 +94,8 @@ class PolicyHolder:
         """
         ticket = self.ticket()
         try:
-            fresh, fingerprint = self.attempt()
+            fresh = self.attempt()
         except Exception as error:  # noqa: BLE001 - every failure keeps the last good set
             self.fail(error)
             return False
-        return self.activate(ticket, fresh, fingerprint)
+        return self.activate(ticket, fresh)
