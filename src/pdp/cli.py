@@ -160,6 +160,11 @@ def cmd_serve(args) -> int:
     except ImportError:
         print("pdp serve needs uvicorn: pip install uvicorn", file=sys.stderr)
         return EXIT_USAGE
+    try:
+        connections = _connection_options(defaults)
+    except ValueError as error:  # PDP_HTTP names a protocol that is not installed
+        print(f"pdp serve: {error}", file=sys.stderr)
+        return EXIT_USAGE
     args.host = args.host or defaults.host
     args.port = args.port or defaults.port
     args.workers = args.workers or defaults.workers
@@ -176,7 +181,7 @@ def cmd_serve(args) -> int:
     print(f"serving {policy_set.name} {policy_set.version} ({len(policy_set.rules)} rules) "
           f"on http://{args.host}:{args.port}; decision log: {logged or 'off'}", file=sys.stderr)
     uvicorn.run("pdp.server:create_app", factory=True, host=args.host, port=args.port, workers=args.workers,
-                log_level=args.log_level, log_config=_log_config(args.log_level), **_connection_options(defaults))
+                log_level=args.log_level, log_config=_log_config(args.log_level), **connections)
     return EXIT_OK
 
 
@@ -188,10 +193,11 @@ def _connection_options(settings) -> dict:
 
     limits = ConnectionLimits(settings.header_timeout_s, settings.body_timeout_s, settings.max_connections,
                               settings.max_header_bytes)
-    return {"http": functools.partial(guarded_protocol(), limits=limits),
+    return {"http": functools.partial(guarded_protocol(settings.http), limits=limits),
             "timeout_keep_alive": settings.keep_alive_timeout_s,
             "limit_concurrency": settings.max_connections,
-            "h11_max_incomplete_event_size": settings.max_header_bytes}
+            # h11's own cap stays a backstop above the guard's (which answers 431), by one socket read (256 KiB).
+            "h11_max_incomplete_event_size": settings.max_header_bytes + 262_144}
 
 
 def _log_config(level: str) -> dict:

@@ -47,12 +47,12 @@ def _closed_by_server(sock: socket.socket, trickle: bytes = b"") -> bool:
     return False
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
+@pytest.fixture(scope="module", params=["httptools", "h11"])
+def server(tmp_path_factory, request):
     log = tmp_path_factory.mktemp("serve") / "serve.log"
     with pytest.MonkeyPatch.context() as env:
         for name, value in {"PDP_HEADER_TIMEOUT_S": "1", "PDP_BODY_TIMEOUT_S": "1",
-                            "PDP_KEEP_ALIVE_TIMEOUT_S": "1"}.items():
+                            "PDP_KEEP_ALIVE_TIMEOUT_S": "1", "PDP_HTTP": request.param}.items():
             env.setenv(name, value)
         with served(ROOT / "policies", "--log-level", "info", output=log) as base:
             yield base, log

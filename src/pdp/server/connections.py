@@ -15,7 +15,7 @@ or h11 without it) with a guard around it:
   closed at once.
 
 Timed-out connections are closed; the app sees a client disconnect. The
-protocol is handed to uvicorn as `functools.partial(guarded_protocol(),
+protocol is handed to uvicorn as `functools.partial(guarded_protocol(name),
 limits=...)`, which pickles for worker processes.
 """
 
@@ -141,6 +141,10 @@ class GuardedH11(_Guard, _H11):
 GuardedHttpTools = type("GuardedHttpTools", (_Guard, _HttpTools), {"__module__": __name__}) if _HttpTools else None
 
 
-def guarded_protocol() -> type:
-    """uvicorn's HTTP protocol as `http="auto"` picks it (httptools if installed, else h11), with the guard."""
-    return GuardedHttpTools or GuardedH11
+def guarded_protocol(name: str = "auto") -> type:
+    """uvicorn's HTTP protocol `name`, with the guard; "auto" picks as uvicorn does (httptools if installed, else h11)."""
+    if name == "h11" or (name == "auto" and GuardedHttpTools is None):
+        return GuardedH11
+    if GuardedHttpTools is None:
+        raise ValueError("PDP_HTTP=httptools needs httptools: pip install httptools")
+    return GuardedHttpTools

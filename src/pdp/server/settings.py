@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     max_connections: int = Field(default=1000, ge=1, description="open connections per worker process; more are "
                                  "closed at once")
     max_header_bytes: int = Field(default=65_536, ge=1_024, description="largest request line and headers accepted")
+    http: Literal["auto", "httptools", "h11"] = Field(default="auto", description="uvicorn's HTTP/1.1 implementation; "
+                                                      "auto: httptools when installed, else h11")
     public_url: AnyHttpUrl | None = Field(default=None, description="the URL clients reach the service at, for "
                                           "the AuthZEN metadata; default: the address the server is bound to")
     log_path: Path | None = Field(default=None, description="the decision log (SQLite); none: decisions are not logged")
