@@ -137,6 +137,7 @@ def test_a_swapped_symlinked_policy_directory_is_followed(tmp_path):
         (tmp_path / "next").symlink_to(releases / "2")
         os.replace(tmp_path / "next", current)
         assert _wait_for(lambda: _version(client) == "2")
+        shutil.rmtree(releases / "1")  # the old release is removed once the new one serves
         # and the new target is the one watched now
         (releases / "2" / "main.pdp").write_text(POLICY.format(version="3"))
         assert _wait_for(lambda: _version(client) == "3")

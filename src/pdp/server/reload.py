@@ -118,8 +118,10 @@ class Reloader:
             result, error = None, None
             try:
                 result = work()
-            except BaseException as caught:  # noqa: BLE001 - handed to the awaiting coroutine
+            except Exception as caught:  # noqa: BLE001 - handed to the awaiting coroutine
                 error = caught
+            except BaseException as caught:  # noqa: BLE001 - SystemExit in a reader must not end the watcher
+                error = RuntimeError(f"the reader stopped: {caught!r}")
             finally:
                 with self._count_lock:
                     self._reads_running -= 1
