@@ -1,4 +1,4 @@
-"""Smaller service faults (issue 8, finding 15): a far-off `since`, a setting that is not JSON, discovery
+"""Smaller service faults (issue 8, finding 15): a far-off `since` (was a 500), a setting that is not JSON, discovery
 metadata built from the caller's `Host` header, a 401 without `WWW-Authenticate`."""
 
 import pytest
@@ -22,11 +22,11 @@ def policy_dir(tmp_path):
 
 @pytest.mark.parametrize("name", ["since", "until"])
 @pytest.mark.parametrize("value", ["9999-12-31T23:59:59-23:59", "0001-01-01T00:00:00+23:59", "yesterday"])
-def test_a_time_bound_outside_the_calendar_is_a_400_naming_it(policy_dir, tmp_path, name, value):
+def test_a_time_bound_outside_the_calendar_is_a_422_naming_it(policy_dir, tmp_path, name, value):
     settings = Settings(policy_dir=policy_dir, reload=False, admin_token=TOKEN, log_path=tmp_path / "log.db")
     with TestClient(create_app(settings)) as client:
         r = client.get("/v1/admin/decisions", params={name: value}, headers=ADMIN)
-        assert r.status_code == 400, r.text
+        assert r.status_code == 422, r.text  # as every other malformed admin query parameter
         assert r.json()["detail"][0]["field"] == name and value in r.json()["detail"][0]["message"]
         assert client.get("/v1/admin/decisions", params={name: "2026-03-01T12:00:00+01:00"},
                           headers=ADMIN).status_code == 200
