@@ -142,6 +142,9 @@ def test_bad_arguments_are_refused(tmp_path, dlog):
         dlog.append(request(), {"decision": "allow"})
     with pytest.raises(ValueError, match="since"):
         dlog.query(since="yesterday")
+    for off_the_calendar in ("9999-12-31T23:59:59-23:59", "0001-01-01T00:00:00+23:59"):
+        with pytest.raises(ValueError, match="until"):  # not an OverflowError
+            dlog.query(until=off_the_calendar)
     resp = response()
     dlog.append(request(), resp)
     with pytest.raises(sqlite3.IntegrityError):

@@ -140,7 +140,7 @@ def _enter_wal_mode(conn: sqlite3.Connection) -> str:
 def _parse_bound(value: str, name: str) -> str:
     try:
         return format_time(dt.datetime.fromisoformat(value))
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: a time the offset pushes off the calendar
         raise ValueError(f"`{name}` must be an ISO 8601 time, got `{value}`") from None
 
 
