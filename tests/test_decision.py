@@ -136,9 +136,9 @@ def test_lookup_fills_in_the_recipient_and_the_register_wins():
     assert policy.decide(request(recipient={"id": "pay"}, **share)).decision == "deny"  # register says IN
     # a caller cannot claim a DPA the register says is missing
     assert policy.decide(request(recipient={"id": "shady", "dpa": True, "country": "US"}, **share)).decision == "deny"
-    # a recipient the register does not know keeps what the request says
+    # a recipient the register does not know has none of the attributes the request invents for it
     assert policy.decide(request(recipient={"id": "new", "type": "service_provider", "dpa": True, "country": "US"},
-                                 **share)).decision == "allow"
+                                 **share)).decision == "deny"
 
 
 def test_the_callers_request_is_not_changed():

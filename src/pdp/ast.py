@@ -155,12 +155,25 @@ class Header:
 
 @dataclass(frozen=True)
 class Lookup:
-    """`lookup recipient in data.processors request wins for country`."""
+    """`lookup recipient in data.processors, data.affiliates request wins for country
+    if unlisted, request states type except type "affiliate"`."""
 
     root: str
-    source: Path
-    request_wins: tuple[str, ...] = ()
+    source: Path  # the first register
+    request_wins: tuple[str, ...] = ()  # attributes a request may set for a listed id
+    also_in: tuple[Path, ...] = ()  # further registers, read as one with the first
+    described: tuple[str, ...] = ()  # attributes a request may state for an id no register lists
+    excluded: tuple[tuple[str, tuple[str | int | float | bool, ...]], ...] = ()  # values it may never state
     span: Span = _span()
+
+    @property
+    def sources(self) -> tuple[Path, ...]:
+        return (self.source,) + self.also_in
+
+    @property
+    def named(self) -> str:
+        """The registers as a policy names them: `data.processors or data.affiliates`."""
+        return " or ".join(p.dotted for p in self.sources)
 
 
 @dataclass(frozen=True)

@@ -93,20 +93,38 @@ def _check_lookup(lookup: ast.Lookup, ctx: CheckContext) -> list[Diagnostic]:
         out.append(Diagnostic("bad-lookup", f"`{lookup.root}` cannot be looked up", lookup.span,
                               did_you_mean(lookup.root, roots) or f"lookups fill in {', '.join(roots)}"))
         return out
-    if lookup.source.parts[0] != "data":
-        out.append(Diagnostic("bad-lookup", "a lookup reads from the policy data (`data.<file>`)", lookup.source.span,
-                              "write e.g. `lookup recipient in data.processors`"))
-        return out
-    typ, errors = _resolve_path(lookup.source, ctx)
-    out += errors
-    if typ is not None and typ.kind != "map":
-        out.append(Diagnostic("bad-lookup", f"`{lookup.source.dotted}` is not a register of entries by id",
-                              lookup.source.span, "the data file should map each id to its attributes"))
+    for source in lookup.sources:
+        if source.parts[0] != "data":
+            out.append(Diagnostic("bad-lookup", "a lookup reads from the policy data (`data.<file>`)", source.span,
+                                  "write e.g. `lookup recipient in data.processors`"))
+            continue
+        typ, errors = _resolve_path(source, ctx)
+        out += errors
+        if typ is not None and typ.kind != "map":
+            out.append(Diagnostic("bad-lookup", f"`{source.dotted}` is not a register of entries by id",
+                                  source.span, "the data file should map each id to its attributes"))
     root_fields = ctx.schema[lookup.root].field_map()
-    for name in lookup.request_wins:
-        if name not in root_fields:
-            out.append(Diagnostic("unknown-attribute", f"`{lookup.root}` has no attribute `{name}`", lookup.span,
-                                  did_you_mean(name, root_fields)))
+    for clause, names in (("request wins for", lookup.request_wins), ("if unlisted, request states", lookup.described),
+                          ("except", tuple(name for name, _ in lookup.excluded))):
+        for name in names:
+            if name == "id":
+                out.append(Diagnostic("bad-lookup", f"`{clause} id`: the id is always the request's own",
+                                      lookup.span, "the register is read by the id the request names; leave `id` out"))
+            elif name not in root_fields:
+                out.append(Diagnostic("unknown-attribute", f"`{lookup.root}` has no attribute `{name}`", lookup.span,
+                                      did_you_mean(name, root_fields)))
+    for name, values in lookup.excluded:
+        if name not in lookup.described:
+            out.append(Diagnostic("bad-lookup", f"`except {name}` names an attribute the request may not state anyway",
+                                  lookup.span, f"add `{name}` to `if unlisted, request states`, or drop the `except`"))
+        typ = root_fields.get(name)
+        for value in values if typ is not None else ():
+            literal = ast.Literal(value, lookup.span)
+            if not _compatible(typ, _operand_type(literal, ctx)[0]):
+                out.append(Diagnostic("type-mismatch", f"`{lookup.root}.{name}` is {typ.describe()}, never "
+                                      f"{_describe(literal)}", lookup.span, None))
+            else:
+                out += _check_literal_in_vocab(literal, typ, ctx)
     return out
 
 

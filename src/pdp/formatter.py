@@ -13,8 +13,11 @@ Layout
 - The header: `policy "name"`, then one line each, indented two spaces, for
   `version`, `effective`, `title` and `model`, in that order (a field
   written twice keeps both lines, in source order, as a repeated `cite` does).
-- A lookup is one line: `lookup recipient in data.processors request wins
-  for country`.
+- A lookup is one line, `lookup recipient in data.processors request wins
+  for country`, when its clauses are one `request wins for` that fits;
+  otherwise `lookup ROOT in REGISTERS` and then one clause per line,
+  indented two spaces: `request wins for`, `if unlisted, request states`,
+  each `except`.
 - A rule: `allow|deny ID "message"` on its first line, then one clause per
   line, indented two spaces, in a fixed order: `cite`, `to`, `for`, `of`,
   each `when`, each `unless`, `overrides`, each `oblige`. Repeated `to`,
@@ -351,11 +354,31 @@ class _Printer:
         return _Statement("header", node.meta.start_pos, lines)
 
     def lookup(self, node: Tree) -> _Statement:
-        root, source, *rest = node.children
-        line = f"lookup {root} in {_name(source)}"
-        if rest:
-            line += " request wins for " + ", ".join(str(t) for t in rest[0].children)
-        return _Statement("lookup", node.meta.start_pos, [_Line(0, line, [(node.meta.start_pos, node.meta.end_pos)])])
+        root, *rest = node.children
+        sources = [c for c in rest if isinstance(c, Tree) and c.data == "path"]
+        clauses = [c for c in rest if isinstance(c, Tree) and c.data != "path"]
+        line = f"lookup {root} in {', '.join(_name(s) for s in sources)}"
+        head_end = sources[-1].meta.end_pos
+        lines = [_Line(0, line, [(node.meta.start_pos, head_end)])]
+        if [c.data for c in clauses] == ["overridable"] and len(line) + len(self._clause(clauses[0])) < WIDTH:
+            # the one clause of old fits on the line: `lookup recipient in data.processors request wins for country`
+            lines[0].text += " " + self._clause(clauses[0])
+            lines[0].owns = [(node.meta.start_pos, node.meta.end_pos)]
+            return _Statement("lookup", node.meta.start_pos, lines)
+        order = {"overridable": 0, "described": 1, "excluded": 2}
+        for clause in sorted(clauses, key=lambda c: order[c.data]):
+            lines.append(self._whole(clause, self._clause(clause)))
+        return _Statement("lookup", node.meta.start_pos, lines)
+
+    @staticmethod
+    def _clause(clause: Tree) -> str:
+        names = [str(c) for c in clause.children if isinstance(c, Token)]
+        if clause.data == "overridable":
+            return "request wins for " + ", ".join(names)
+        if clause.data == "described":
+            return "if unlisted, request states " + ", ".join(names)
+        name, *values = clause.children
+        return f"except {name} " + ", ".join(_operand(v) for v in values)
 
     def rule(self, node: Tree) -> _Statement:
         effect, rule_id, *rest = node.children

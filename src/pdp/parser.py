@@ -287,12 +287,22 @@ class _Builder(Transformer):
         return {"model": str(children[0])}
 
     def lookup(self, meta, children):
-        root, source, *rest = children
-        wins = rest[0] if rest else ()
-        return ast.Lookup(root=str(root), source=source, request_wins=wins, span=self._span(meta))
+        root, *rest = children
+        sources = [c for c in rest if isinstance(c, ast.Path)]
+        fields: dict = {"request_wins": (), "described": (), "excluded": ()}
+        for kind, value in (c for c in rest if isinstance(c, tuple)):
+            fields[kind] += value
+        return ast.Lookup(root=str(root), source=sources[0], also_in=tuple(sources[1:]), span=self._span(meta), **fields)
 
     def overridable(self, meta, children):
-        return tuple(str(c) for c in children)
+        return ("request_wins", tuple(str(c) for c in children))
+
+    def described(self, meta, children):
+        return ("described", tuple(str(c) for c in children))
+
+    def excluded(self, meta, children):
+        name, *values = children
+        return ("excluded", ((str(name), tuple(v.value for v in values)),))
 
     def rule(self, meta, children):
         effect_token, (rule_id, id_span), *rest = children

@@ -24,6 +24,7 @@ from .decision_id import new_decision_id
 from .decision import DEFAULT_DENY, EVALUATION_ERROR, Outcome, Reason, evaluate
 from .errors import Diagnostic, PolicyError, RequestError, suggest
 from .parser import parse_policy
+from .registers import compile_lookups, data_key_problems
 from .request import DEFAULT_SHAPE, apply_lookups, check_request, request_shape
 from .source import Span
 from .vocabulary import extend_vocabulary
@@ -227,12 +228,16 @@ def build(sources: Sources, index: bool = True, directory=None) -> PolicySet:
         diagnostics += errors
 
     data: dict = {}
+    located: dict = {}  # stem -> the document with positions, for errors in registers
     for path in sorted(sources.data):
         stem = path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
         try:
-            data[stem] = load_located(sources.data[path], path).value
+            located[stem] = load_located(sources.data[path], path)
         except YamlSyntaxError as error:
             diagnostics.append(Diagnostic("data", error.message, error.span, error.hint))
+            continue
+        data[stem] = located[stem].value
+        diagnostics += data_key_problems(located[stem], path)
 
     headers = [h for f in files for h in f.headers]
     model = headers[0].model if headers else "data_use"
@@ -240,15 +245,13 @@ def build(sources: Sources, index: bool = True, directory=None) -> PolicySet:
     for dotted, typ in declared_attributes.items():
         schema = sch.with_attribute(schema, dotted, typ)
     schema["data"] = sch.type_of_value(data)
-    lookups = []
-    for lookup in (lk for f in files for lk in f.lookups):
-        register = _resolve_data(data, lookup.source.parts[1:])
-        if isinstance(register, dict) and lookup.root in schema:
-            record_type = sch.register_record_type(register)
-            own = schema[lookup.root].field_map()
-            extra = tuple((k, t) for k, t in record_type.field_map().items() if k not in own)
-            schema[lookup.root] = sch.Type("map", fields=tuple(own.items()) + extra)
-            lookups.append((lookup.root, register, frozenset(lookup.request_wins)))
+    lookups, errors = compile_lookups([lk for f in files for lk in f.lookups], data, located, schema, vocabulary)
+    diagnostics += errors
+    for lookup in lookups:  # a register's own attributes (a user's roles) are read like the request's
+        record_type = sch.register_record_type(lookup.register)
+        own = schema[lookup.root].field_map()
+        extra = tuple((k, t) for k, t in record_type.field_map().items() if k not in own)
+        schema[lookup.root] = sch.Type("map", fields=tuple(own.items()) + extra)
 
     diagnostics += check_policy_set(files, CheckContext(vocabulary, schema, model))
     errors = [d for d in diagnostics if d.severity == "error"]
@@ -260,22 +263,13 @@ def build(sources: Sources, index: bool = True, directory=None) -> PolicySet:
     policy_set = PolicySet(header, compiled, vocabulary, tuple(lookups), data, sources.digest(), tuple(files),
                            tuple(d for d in diagnostics if d.severity == "warning"), index, directory)
     if model != "authzen":
-        registered = {root: {k for record in register.values() if isinstance(record, dict) for k in record}
-                      for root, register, _ in lookups}
+        registered = {lk.root: {k for record in lk.register.values() if isinstance(record, dict) for k in record}
+                      for lk in lookups}
         policy_set.request_shape = request_shape(
             tuple((tuple(path.split(".")), typ) for path, typ in declared_attributes.items()), registered)
     # the set as a whole: shadowed rules, overlaps, unused vocabulary (warnings only, never errors)
     policy_set.warnings += tuple(d for d in analyse(policy_set, sources.vocabulary) if d.severity == "warning")
     return policy_set
-
-
-def _resolve_data(data: dict, parts: tuple[str, ...]):
-    value = data
-    for part in parts:
-        if not isinstance(value, dict):
-            return None
-        value = value.get(part)
-    return value
 
 
 def no_policy_files(directory: str) -> PolicyError:

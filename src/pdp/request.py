@@ -312,25 +312,47 @@ def check_request(raw: Any, vocabulary: tx.Vocabulary, shape: RequestShape = DEF
         raise RequestError(reported(errors, unknown))
 
 
-def apply_lookups(raw: dict, lookups: tuple[tuple[str, dict, frozenset[str]], ...]) -> dict:
-    """The request with parts named by id filled in from the policy set's registers.
+def apply_lookups(raw: dict, lookups: tuple) -> dict:
+    """The request with the parts a policy set looks up replaced by what its registers say.
 
-    The register's attributes win over the request's, except those the
-    policy set lets the request set (`request wins for ...`).
+    A register is authoritative. For an id it lists, the part is the
+    register's entry (and the id), plus what `request wins for` lets the
+    request set. For an id it does not list, or no id, the part keeps only
+    the attributes `if unlisted, request states` names: an unknown id has no
+    roles, no DPA, nothing the caller invents. A stated value an `except`
+    names is refused (RequestError), not dropped: dropped, `recipient.type
+    is absent` would pass a self-declared affiliate off as no recipient.
+    `lookups` are registers.CompiledLookup.
     """
     env = raw
-    for root, register, request_wins in lookups:
-        part = raw.get(root)
+    for lookup in lookups:
+        part = raw.get(lookup.root)
         if not isinstance(part, dict):
             continue
-        record = register.get(part.get("id"))
-        if not isinstance(record, dict):
-            continue
-        merged = {**part, **record}
-        for name in request_wins:
-            if part.get(name) is not None:
-                merged[name] = part[name]
+        ident = part.get("id")
+        record = lookup.register.get(ident) if isinstance(ident, str) else None
+        if isinstance(record, dict):
+            filled = dict(record)
+            for name in lookup.request_wins:
+                if part.get(name) is not None:
+                    filled[name] = part[name]
+        else:
+            filled = {name: part[name] for name in lookup.described if part.get(name) is not None}
+            _refuse_excluded(lookup, filled, ident)
+        if ident is not None:
+            filled["id"] = ident
         if env is raw:
             env = dict(raw)  # never change the caller's request
-        env[root] = merged
+        env[lookup.root] = filled
     return env
+
+
+def _refuse_excluded(lookup, stated: dict, ident: Any) -> None:
+    for name, values in lookup.excluded.items():
+        value = stated.get(name)
+        if any(type(value) is type(v) and value == v for v in values):
+            who = f"`{ident}`" if isinstance(ident, str) else f"a {lookup.root} named by no id"
+            raise RequestError([FieldError(
+                f"{lookup.root}.{name}",
+                f"{lookup.named} does not list {who}: only a register can make a {lookup.root}'s {name} "
+                f"{json.dumps(value)}")])

@@ -58,9 +58,7 @@ class _Origins:
     def __init__(self, policy_set, request: dict):
         self.data = policy_set.data
         self.request = request
-        names = {lk.root: lk.source.dotted for f in policy_set.files for lk in f.lookups}
-        self.lookups = [(root, register, wins, names.get(root, "the register"))
-                        for root, register, wins in policy_set._lookups]
+        self.lookups = [(lk.root, lk.register, lk.request_wins, lk.named) for lk in policy_set._lookups]
 
     def origin(self, parts: tuple[str, ...]) -> str:
         for root, register, wins, name in self.lookups:

@@ -282,7 +282,7 @@ def _type_at(schema: dict, parts: tuple[str, ...], base, lookups) -> sch.Type | 
             return None
         fields = current.field_map()
         if part not in fields and parts[0] in lookups:
-            for register, _ in (e for e in lookups[parts[0]] if e):
+            for register in (e.register for e in lookups[parts[0]] if e):
                 record_type = sch.register_record_type(register).field_map()
                 if part in record_type:
                     return record_type[part]

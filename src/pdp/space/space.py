@@ -102,14 +102,15 @@ class Space:
         probe_request = {"action": self.actions[0].rep, "purpose": self.purposes[0].rep,
                          "data_categories": [self.categories[0].rep]}
         schema = sch.request_schema(frozenset().union(*(v.vocabulary.consent_topics for v in self.versions)))
-        lookups: dict[str, list] = {}  # root -> per version (register, request_wins) or None
+        lookups: dict[str, list] = {}  # root -> per version its registers.CompiledLookup, or None
         sources: dict[str, str] = {}
         for i, v in enumerate(self.versions):
-            for root, register, wins in v._lookups:
-                lookups.setdefault(root, [None] * len(self.versions))[i] = (register, wins)
-            for f in v.files:
-                for lk in f.lookups:
-                    sources.setdefault(lk.root, lk.source.dotted)
+            for lk in v._lookups:
+                lookups.setdefault(lk.root, [None] * len(self.versions))[i] = lk
+                sources.setdefault(lk.root, lk.named)
+                for name, values in lk.excluded.items():  # refused for an unlisted id: a class of their own
+                    if (lk.root, name) in self._uses.by_path:
+                        self._uses.use((lk.root, name)).literals |= set(values)
 
         def valid(parts, value) -> bool:
             request = {k: (list(x) if isinstance(x, list) else x) for k, x in probe_request.items()}
@@ -181,7 +182,7 @@ class Space:
                     prefer = _NICE_COUNTRIES if typ.vocab == tx.COUNTRY else ()
                 extra_sig = None
                 if parts[0] in lookups and parts[1:] == ("id",):
-                    registered = set().union(*(set(p[0]) for p in lookups[parts[0]] if p))
+                    registered = set().union(*(set(p.register) for p in lookups[parts[0]] if p))
                     universe = sorted(set(universe or ()) | {v for v in literals if isinstance(v, str)} | registered)
                     fresh = _fresh(universe)
                     universe.append(fresh)
@@ -226,7 +227,7 @@ class Space:
         def signature(ident: str) -> tuple:
             sig = []
             for entry in per_version:
-                record = entry[0].get(ident) if entry else None
+                record = entry.register.get(ident) if entry else None
                 if not isinstance(record, dict):
                     sig.append(None)
                     continue
@@ -237,14 +238,14 @@ class Space:
                         value = value.get(part) if isinstance(value, dict) else None
                     domain = domains.get(f)
                     cls = domain.classify(value) if domain is not None else 0
-                    values.append((cls, record.get(f[1]) is not None and f[1] not in entry[1]))
+                    values.append((cls, f[1] not in entry.request_wins))
                 sig.append(tuple(values))
             return tuple(sig)
 
         return signature
 
     def _label_register_ids(self, domain: AttrDomain, per_version: list, source: str, fresh: str | None) -> None:
-        registered = set().union(*(set(p[0]) for p in per_version if p))
+        registered = set().union(*(set(p.register) for p in per_version if p))
         for cls in domain.classes[1:]:
             if cls.rep in registered:
                 members = cls.members or (cls.rep,)
@@ -256,18 +257,37 @@ class Space:
                 cls.singleton = False
 
     def _lookup_node(self, root: str, members: tuple[AttrDomain, ...], per_version: list) -> Node:
+        """The joint values of a looked-up part: for each id class, what the request may still say.
+
+        The engine's rule (`apply_lookups`): a listed id takes the register's
+        attributes, and the request only those `request wins for` names; an
+        unlisted id (or none) keeps only those `if unlisted, request states`
+        names. Whatever else the request says is ignored: those attributes
+        are `free` (any value will do). A value an `except` names is refused
+        for an unlisted id: no choice holds it.
+        """
         id_pos = next(i for i, d in enumerate(members) if d.path[1:] == ("id",))
         choices, free = [], []
         for id_class in range(len(members[id_pos])):
             ident = members[id_pos].classes[id_class].rep
-            overridden = None
+            ignored: set[int] | None = None  # members every version ignores for this id
+            refused: set[tuple[int, int]] = set()  # (member, class) a version refuses
             for entry in per_version:
-                record = entry[0].get(ident) if entry and isinstance(ident, str) else None
-                names = {k for k, v in record.items() if v is not None} - set(entry[1]) if isinstance(record, dict) else set()
-                overridden = names if overridden is None else overridden & names
-            fixed = {i for i, d in enumerate(members)
-                     if i != id_pos and len(d.path) > 1 and d.path[1] in (overridden or ())}
-            ranges = [[id_class] if i == id_pos else [0] if i in fixed else range(len(d)) for i, d in enumerate(members)]
+                if entry is None:
+                    ignored = set()
+                    continue
+                listed = isinstance(ident, str) and isinstance(entry.register.get(ident), dict)
+                kept = entry.request_wins if listed else entry.described
+                names = {i for i, d in enumerate(members) if i != id_pos and d.path[1] not in kept}
+                ignored = names if ignored is None else ignored & names
+                if not listed:
+                    for i, d in enumerate(members):
+                        bad = entry.excluded.get(d.path[1], ()) if len(d.path) == 2 else ()
+                        refused |= {(i, c) for c, cls in enumerate(d.classes)
+                                    if any(type(cls.rep) is type(v) and cls.rep == v for v in bad)}
+            fixed = ignored or set()
+            ranges = [[id_class] if i == id_pos else [0] if i in fixed else
+                      [c for c in range(len(d)) if (i, c) not in refused] for i, d in enumerate(members)]
             for combo in itertools.product(*ranges):
                 choices.append(tuple(combo))
                 free.append(frozenset(fixed))
