@@ -68,7 +68,12 @@ def cmd_decide(args) -> int:
     except PolicyError as error:
         print(error, file=sys.stderr)
         return EXIT_FAIL
-    text = sys.stdin.read() if args.request in (None, "-") else Path(args.request).read_text(encoding="utf-8")
+    try:
+        text = sys.stdin.read() if args.request in (None, "-") else Path(args.request).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else "not UTF-8 text"
+        print(f"pdp decide: cannot read the request `{args.request}`: {reason}", file=sys.stderr)
+        return EXIT_USAGE
     try:
         request = json.loads(text)
     except json.JSONDecodeError as error:

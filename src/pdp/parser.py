@@ -13,14 +13,16 @@ import json
 import re
 from functools import lru_cache
 
-from lark import Lark, Token, Transformer, v_args
+from lark import Lark, Token, Transformer, Tree, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
 
 from . import ast
 from .errors import Diagnostic
 from .grammar import grammar_text
+from .limits import MAX_FILE_BYTES, MAX_NESTING, MAX_NUMBER_CHARS, MAX_SYNTAX_ERRORS, MAX_TEXT_CHARS
 from .source import Span
 
+_LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
 _STATEMENT_START = re.compile(r"^[ \t]*(allow|deny|policy|lookup)\b", re.MULTILINE)
 
 # What each terminal means, for "expected ..." messages.
@@ -49,7 +51,11 @@ def _lark() -> Lark:
 
 
 def parse_policy(text: str, filename: str) -> tuple[ast.PolicyFile, list[Diagnostic]]:
-    """Parse one policy file. Returns the statements that parsed and every syntax error."""
+    """Parse one policy file. Returns the statements that parsed and every syntax error (up to a limit)."""
+    if len(text) > MAX_FILE_BYTES:
+        return ast.PolicyFile(path=filename), [Diagnostic("too-large", f"this file is larger than "
+                                                          f"{MAX_FILE_BYTES // 1024} KB", Span(filename, 1, 1),
+                                                          "split it into several files")]
     diagnostics: list[Diagnostic] = []
     statements: list = []
     remaining = text
@@ -61,18 +67,18 @@ def parse_policy(text: str, filename: str) -> tuple[ast.PolicyFile, list[Diagnos
             restart = _next_statement_offset(remaining, error)
             if restart is None:
                 break
+            if len(diagnostics) >= MAX_SYNTAX_ERRORS:  # each restart reparses the rest: bound the work
+                diagnostics.append(Diagnostic("syntax", f"more than {MAX_SYNTAX_ERRORS} syntax errors: the rest of "
+                                              "the file is not read", diagnostics[-1].span, "fix these first"))
+                break
             # Blank out what was already read, keeping the newlines, so that
             # positions in the rest of the file stay true.
             remaining = re.sub(r"[^\n]", " ", remaining[:restart]) + remaining[restart:]
             continue
         try:
-            statements = _Builder(filename).transform(tree).children + statements
-        except VisitError as error:  # a bad string escape, raised while building
-            original = error.orig_exc
-            if isinstance(original, _BuildError):
-                diagnostics.append(original.diagnostic)
-            else:
-                raise
+            statements = _build(tree, filename).children + statements
+        except _BuildError as error:  # a bad string escape, a number too long, a condition too deep
+            diagnostics.append(error.diagnostic)
         break
     # Statements parsed before an error are lost by the restart; parse each
     # statement chunk that precedes an error on its own so none is dropped.
@@ -89,17 +95,49 @@ def _parse_good_chunks(text: str, filename: str, diagnostics: list[Diagnostic]) 
     bounds = list(zip(starts, starts[1:] + [len(text)]))
     bad_lines = {d.line for d in diagnostics}
     statements: list = []
+    first_line, counted = 1, 0  # lines counted up to `counted`, so the whole file is counted once
     for begin, end in bounds:
-        first_line = text.count("\n", 0, begin) + 1
-        last_line = text.count("\n", 0, max(end - 1, begin)) + 1
+        first_line += text.count("\n", counted, begin)
+        counted = begin
+        last_line = first_line + text.count("\n", begin, max(end - 1, begin))
         if any(first_line <= line <= last_line for line in bad_lines):
             continue
-        chunk = re.sub(r"[^\n]", " ", text[:begin]) + text[begin:end]
+        # a statement starts a line: parsed alone, its positions are off by the lines above it only
         try:
-            statements.extend(_Builder(filename).transform(_lark().parse(chunk)).children)
-        except (UnexpectedInput, VisitError):
+            statements.extend(_build(_lark().parse(text[begin:end]), filename, first_line - 1).children)
+        except (UnexpectedInput, _BuildError):
             continue
     return statements
+
+
+def _build(tree, filename: str, line_offset: int = 0):
+    """The tree as AST nodes; a condition nested too deeply is an error, never a RecursionError."""
+    deep = _too_deep(tree, MAX_NESTING + _STATEMENT_DEPTH)
+    if deep is not None:
+        span = Span(filename, deep.meta.line + line_offset, deep.meta.column)
+        raise _BuildError(Diagnostic("too-deep", f"this condition is nested more than {MAX_NESTING} levels deep",
+                                     span, "write it with fewer `not`s and parentheses"))
+    try:
+        return _Builder(filename, line_offset).transform(tree)
+    except VisitError as error:
+        if isinstance(error.orig_exc, _BuildError):
+            raise error.orig_exc from None
+        raise
+
+
+# the tree levels above a condition: start, rule, when, ...
+_STATEMENT_DEPTH = 4
+
+
+def _too_deep(tree, limit: int):
+    """The first node deeper than `limit` levels, or None (walked without recursion)."""
+    stack = [(tree, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return node
+        stack.extend((child, depth + 1) for child in node.children if isinstance(child, Tree))
+    return None
 
 
 def _next_statement_offset(text: str, error: UnexpectedInput) -> int | None:
@@ -238,33 +276,45 @@ class _BuildError(Exception):
         self.diagnostic = diagnostic
 
 
-def _tok_span(filename: str, token: Token) -> Span:
-    return Span(filename, token.line, token.column, token.end_line, token.end_column)
-
-
 @v_args(meta=True)
 class _Builder(Transformer):
-    def __init__(self, filename: str):
+    def __init__(self, filename: str, line_offset: int = 0):
         super().__init__()
         self.filename = filename
+        self.line_offset = line_offset  # lines above the text parsed (a statement parsed alone)
 
     def _span(self, meta) -> Span:
         if getattr(meta, "empty", True):
             return Span(self.filename, 0, 0)
-        return Span(self.filename, meta.line, meta.column, meta.end_line, meta.end_column)
+        return Span(self.filename, meta.line + self.line_offset, meta.column, meta.end_line + self.line_offset,
+                    meta.end_column)
+
+    def _tok_span(self, token: Token) -> Span:
+        return Span(self.filename, token.line + self.line_offset, token.column, token.end_line + self.line_offset,
+                    token.end_column)
 
     def _string(self, token: Token) -> str:
+        if len(token) > MAX_TEXT_CHARS + 2:
+            raise _BuildError(Diagnostic("too-large", f"this text is longer than {MAX_TEXT_CHARS:,} characters",
+                                         self._tok_span(token), "say it in fewer words; cite the clause for the rest"))
         try:
-            return json.loads(str(token))
+            value = json.loads(str(token))
         except json.JSONDecodeError:
             raise _BuildError(
                 Diagnostic(
                     "syntax",
                     "text with an escape that is not understood",
-                    _tok_span(self.filename, token),
+                    self._tok_span(token),
                     'inside quotes write \\" for a quote and \\\\ for a backslash',
                 )
             ) from None
+        lone = _LONE_SURROGATE.search(value)
+        if lone:
+            # half of a UTF-16 pair is no character: it cannot be written as UTF-8 (a response, a log line)
+            raise _BuildError(Diagnostic("syntax", f"`\\u{ord(lone.group()):04x}` is half of a UTF-16 pair, not a "
+                                         "character", self._tok_span(token),
+                                         "write the character itself, or both halves of the pair (e.g. `\\ud83d\\ude00`)"))
+        return value
 
     # statements
     def header(self, meta, children):
@@ -418,6 +468,9 @@ class _Builder(Transformer):
 
     def number(self, meta, children):
         text = str(children[0])
+        if len(text) > MAX_NUMBER_CHARS:
+            raise _BuildError(Diagnostic("too-large", f"a number of more than {MAX_NUMBER_CHARS} characters",
+                                         self._tok_span(children[0]), "no attribute is compared with a number that long"))
         value = float(text) if "." in text else int(text)
         return ast.Literal(value, self._span(meta))
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import yaml
 
+from .limits import MAX_YAML_DEPTH, MAX_YAML_NODES
 from .source import Span
 
 
@@ -61,9 +62,42 @@ def _syntax_error(error: yaml.MarkedYAMLError, text: str, filename: str) -> Yaml
     return YamlSyntaxError(Span(filename, line, col), f"this YAML cannot be read: {problem}")
 
 
+class _BoundedLoader(yaml.SafeLoader):
+    """pyyaml's safe loader, refusing what can make a small file cost a lot.
+
+    No aliases (`*name`): they repeat a part of the document, and a few
+    lines of them ("billion laughs") expand to gigabytes. Nesting and the
+    number of values are capped (pdp.limits): the composer recurses once
+    per level, and every value costs memory with its position.
+    """
+
+    def __init__(self, stream):
+        super().__init__(stream)
+        self._depth = 0
+        self._nodes = 0
+
+    def compose_node(self, parent, index):
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent):
+            raise yaml.composer.ComposerError(None, None, "an alias (`*name`) repeats another part of the file, and "
+                                              "pdp does not read aliases: write the value out", event.start_mark)
+        self._nodes += 1
+        if self._nodes > MAX_YAML_NODES:
+            raise yaml.composer.ComposerError(None, None, f"more than {MAX_YAML_NODES:,} values in one file",
+                                              event.start_mark)
+        self._depth += 1
+        try:
+            if self._depth > MAX_YAML_DEPTH:
+                raise yaml.composer.ComposerError(None, None, f"lists and mappings nested more than {MAX_YAML_DEPTH} "
+                                                  "levels deep", event.start_mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
 def load_located(text: str, filename: str) -> Located:
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=_BoundedLoader)
     except yaml.reader.ReaderError as error:
         line = text.count("\n", 0, error.position) + 1
         raise YamlSyntaxError(Span(filename, line, 1), f"this file holds a character YAML does not allow ({error.character!r})") from None
@@ -91,7 +125,7 @@ def load_located(text: str, filename: str) -> Located:
 
     try:
         return Located(build(node, ()), spans)
-    except (yaml.YAMLError, TypeError) as error:  # e.g. a list used as a mapping key
+    except (yaml.YAMLError, TypeError, ValueError) as error:  # a list as a mapping key, a 5,000-digit number
         mark = getattr(error, "problem_mark", None)
         line = mark.line + 1 if mark else 1
         problem = getattr(error, "problem", None) or str(error)

@@ -1,0 +1,18 @@
+"""How much a policy set may ask of pdp: the bounds every input is read within.
+
+A policy directory is input like a request: a hostile or broken file must
+cost seconds and megabytes, and end in a `file:line:col` error, never in a
+traceback or a runaway. The numbers are far above any real policy set
+(CX-ONE-GO: 9 files, the largest 12 KB, conditions nested 4 deep) and
+documented in docs/language.md ("Limits").
+"""
+
+MAX_FILE_BYTES = 512 * 1024  # one policy, vocabulary or data file
+MAX_SET_BYTES = 16 * 1024 * 1024  # every file of a policy set together
+MAX_FILES = 2_000  # files a policy set may have (.pdp and data files)
+MAX_TEXT_CHARS = 10_000  # one quoted text in a policy file (a rule's message is a sentence or two)
+MAX_NUMBER_CHARS = 30  # one number in a policy file, sign and decimals included
+MAX_NESTING = 64  # levels of `not` and parentheses in one condition
+MAX_SYNTAX_ERRORS = 20  # syntax errors reported for one file before pdp stops reading it
+MAX_YAML_DEPTH = 32  # nesting of lists and mappings in a YAML file
+MAX_YAML_NODES = 100_000  # values in one YAML file
