@@ -96,32 +96,32 @@ class _Reader:
         self.problems.append(Diagnostic(code, message, Span(_rel(path), 1, 1), hint))
 
     def read(self, path: Path) -> str | None:
-        target = path
-        if path.is_symlink():
-            try:
-                target = path.resolve(strict=True)
-            except (OSError, RuntimeError):
-                self.refuse(path, "this link points to nothing", "remove the link, or point it at a file in the policy set")
-                return None
-            if not self.inside(target):
-                # never open it: no error may show what lies outside the policy set
-                self.refuse(path, "this link leads out of the policy directory",
-                            "copy the file into the policy directory instead of linking to it")
-                return None
+        try:
+            target = path.resolve(strict=True)  # every link on the way, the folders' too
+        except (OSError, RuntimeError):
+            self.refuse(path, "this link points to nothing" if path.is_symlink() else "this file cannot be found",
+                        "remove the link, or point it at a file in the policy set")
+            return None
+        if not self.inside(target):
+            # never open it: no error may show what lies outside the policy set
+            self.refuse(path, "this link leads out of the policy directory",
+                        "copy the file into the policy directory instead of linking to it")
+            return None
         try:
             # O_NONBLOCK: a FIFO must not hang the read; the type is checked on what was opened
             fd = os.open(target, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0))
         except OSError as error:
             self.refuse(path, f"this file cannot be read ({error.strerror or error})", "give pdp permission to read it")
             return None
+        kind = os.fstat(fd).st_mode
+        if not stat.S_ISREG(kind):
+            os.close(fd)
+            what = ("a directory" if stat.S_ISDIR(kind) else "a FIFO" if stat.S_ISFIFO(kind) else
+                    "a device" if stat.S_ISCHR(kind) or stat.S_ISBLK(kind) else "a socket" if stat.S_ISSOCK(kind)
+                    else "not a regular file")
+            self.refuse(path, f"this is {what}, not a policy file", "policy files are plain text files")
+            return None
         with os.fdopen(fd, "rb") as handle:
-            kind = os.fstat(fd).st_mode
-            if not stat.S_ISREG(kind):
-                what = ("a directory" if stat.S_ISDIR(kind) else "a FIFO" if stat.S_ISFIFO(kind) else
-                        "a device" if stat.S_ISCHR(kind) or stat.S_ISBLK(kind) else "a socket" if stat.S_ISSOCK(kind)
-                        else "not a regular file")
-                self.refuse(path, f"this is {what}, not a policy file", "policy files are plain text files")
-                return None
             raw = handle.read(MAX_FILE_BYTES + 1)
         if len(raw) > MAX_FILE_BYTES:
             self.refuse(path, f"this file is larger than {MAX_FILE_BYTES // 1024} KB", "split it into several files",
