@@ -394,10 +394,24 @@ def headers(draw):
 @st.composite
 def lookups(draw):
     tokens = ["lookup", draw(st.sampled_from(NAMES)), "in"] + draw(dotted())
-    if draw(st.booleans()):
-        tokens += ["request", "wins", "for"]
+    for _ in range(draw(st.integers(0, 2))):  # more registers read as one
+        tokens += [","] + draw(dotted())
+
+    def names() -> list[str]:
+        out = []
         for i, name in enumerate(draw(st.lists(st.sampled_from(NAMES), min_size=1, max_size=3))):
-            tokens += ([","] if i else []) + [name]
+            out += ([","] if i else []) + [name]
+        return out
+
+    clauses = {
+        "wins": lambda: ["request", "wins", "for"] + names(),
+        "described": lambda: ["if", "unlisted", ",", "request", "states"] + names(),
+        "excluded": lambda: ["except", draw(st.sampled_from(NAMES))] + [
+            t for i, v in enumerate(draw(st.lists(st.sampled_from(['"affiliate"', "3", "true", '"x y"']), min_size=1,
+                                                  max_size=3))) for t in ([","] if i else []) + [v]],
+    }
+    for clause in draw(st.lists(st.sampled_from(sorted(clauses)), max_size=3)):
+        tokens += clauses[clause]()
     return tokens
 
 

@@ -113,7 +113,7 @@ def load_located(text: str, filename: str) -> Located:
         if isinstance(n, yaml.MappingNode):
             out = {}
             for key_node, value_node in n.value:
-                key = constructor.construct_object(key_node, deep=True)
+                key = construct(key_node)
                 out[key] = build(value_node, path + (key,))
                 # the key's own position is more useful for "unknown key" errors
                 spans[path + (key, "<key>")] = Span(filename, key_node.start_mark.line + 1, key_node.start_mark.column + 1,
@@ -121,11 +121,21 @@ def load_located(text: str, filename: str) -> Located:
             return out
         if isinstance(n, yaml.SequenceNode):
             return [build(item, path + (i,)) for i, item in enumerate(n.value)]
-        return constructor.construct_object(n, deep=True)
+        return construct(n)
+
+    def construct(n):
+        try:
+            return constructor.construct_object(n, deep=True)
+        except ValueError as error:  # 2026-13-45, a number of 5,000 digits: say where, in words
+            problem = ("a number of more than 4,300 digits" if "integer string conversion" in str(error)
+                       else f"a value that cannot be read ({str(error).split(';')[0]})")
+            raise YamlSyntaxError(Span(filename, n.start_mark.line + 1, n.start_mark.column + 1),
+                                  f"this YAML cannot be read: {problem}",
+                                  "put it in quotes if it is text") from None
 
     try:
         return Located(build(node, ()), spans)
-    except (yaml.YAMLError, TypeError, ValueError) as error:  # a list as a mapping key, a 5,000-digit number
+    except (yaml.YAMLError, TypeError, ValueError) as error:  # e.g. a list used as a mapping key
         mark = getattr(error, "problem_mark", None)
         line = mark.line + 1 if mark else 1
         problem = getattr(error, "problem", None) or str(error)
