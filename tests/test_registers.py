@@ -221,3 +221,21 @@ def test_every_request_of_a_small_space_gets_the_engines_decision(lookup):
         except pdp.RequestError:
             continue
         assert same(space.predict(0, req), decided), req
+
+
+def test_explain_says_why_a_value_the_request_gave_is_not_read():
+    from pdp.explain import explain
+
+    ps = build_set('lookup recipient in data.reg\nallow a "A" cite "§1" to share when recipient.dpa == true\n',
+                   data={"reg": "p1: {type: service_provider, country: IN}\n"})
+
+    def because(recipient):
+        (rule,) = explain(ps, request(recipient=recipient, **SHARE)).rules
+        return rule.conditions[0].because[0]
+
+    assert because({"id": "newco", "dpa": True}).endswith(
+        'recipient.dpa is not read from the request: data.reg does not list recipient.id "newco", '
+        "and the request may not state its dpa")
+    assert because({"id": "p1", "dpa": True}).endswith(
+        'recipient.dpa is not in data.reg for recipient.id "p1" (the request\'s value is not read)')
+    assert because({}).endswith("recipient.dpa is not in the request")

@@ -46,7 +46,7 @@ def _detail(node: Node, env: dict, notes: "_Origins") -> str:
             continue
         value = read(env, part.parts)
         if value is MISSING:
-            said.append(f"{part.dotted} is not in the request")
+            said.append(notes.ignored(part) or f"{part.dotted} is not in the request")
         else:
             said.append(f"{part.dotted} is {fmt(value)}{notes.origin(part.parts)}")
     return "; ".join(said)
@@ -58,10 +58,26 @@ class _Origins:
     def __init__(self, policy_set, request: dict):
         self.data = policy_set.data
         self.request = request
-        self.lookups = [(lk.root, lk.register, lk.request_wins, lk.named) for lk in policy_set._lookups]
+        self.compiled = policy_set._lookups  # registers.CompiledLookup
+
+    def ignored(self, path: ast.Path) -> str:
+        """Why an attribute the request gave is not read: the register is authoritative (language.md §4)."""
+        parts = path.parts
+        for lookup in self.compiled:
+            part = self.request.get(lookup.root) if isinstance(self.request, dict) else None
+            if parts[0] != lookup.root or len(parts) < 2 or not isinstance(part, dict) or part.get(parts[1]) is None:
+                continue
+            ident = part.get("id")
+            if isinstance(ident, str) and isinstance(lookup.register.get(ident), dict):
+                return (f"{path.dotted} is not in {lookup.named} for {lookup.root}.id {fmt(ident)} "
+                        "(the request's value is not read)")
+            who = f"{lookup.root}.id {fmt(ident)}" if ident is not None else f"a {lookup.root} without an id"
+            return (f"{path.dotted} is not read from the request: {lookup.named} does not list {who}, "
+                    f"and the request may not state its {parts[1]}")
+        return ""
 
     def origin(self, parts: tuple[str, ...]) -> str:
-        for root, register, wins, name in self.lookups:
+        for root, register, wins, *_, name in self.compiled:
             part = self.request.get(root) if isinstance(self.request, dict) else None
             if parts[0] != root or len(parts) < 2 or not isinstance(part, dict):
                 continue
