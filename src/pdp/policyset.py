@@ -237,7 +237,7 @@ def build(sources: Sources, index: bool = True, directory=None) -> PolicySet:
             diagnostics.append(Diagnostic("data", error.message, error.span, error.hint))
             continue
         data[stem] = located[stem].value
-        diagnostics += data_key_problems(located[stem], path)
+        diagnostics += data_key_problems(located[stem])
 
     headers = [h for f in files for h in f.headers]
     model = headers[0].model if headers else "data_use"

@@ -129,7 +129,7 @@ def _entry_problems(root: str, register: dict, name: str, doc: Located | None, i
     return out
 
 
-def data_key_problems(doc: Located, filename: str) -> list[Diagnostic]:
+def data_key_problems(doc: Located) -> list[Diagnostic]:
     """Keys of policy data that are not text: `123:` or `no:` is read by YAML as a number or false."""
     out = []
     for path in doc.spans:
