@@ -39,6 +39,7 @@ from .space import Space, SpaceTooLarge, atoms, rule_conditions
 
 LIMIT = 20_000  # assignments per component; CX-ONE-GO's largest has 600
 BUDGET = 100_000  # assignments in all; CX-ONE-GO needs about 36,000 (broad keys are cells too)
+COMPARISONS = 20_000_000  # rule comparisons; CX-ONE-GO needs well under 1 % of it (8,866 overlapping rules needed 9 GB)
 SHOWN = 6  # rules named in one message
 
 
@@ -63,7 +64,24 @@ def analyse(policy_set, vocabulary_source: tuple[str, str] | None = None) -> lis
         first = policy_set.rules[0].source
         return out + [Diagnostic("analysis-skipped", f"shadowing and overlaps were not analysed: {error}",
                                  first.id_span, "split rules that read many attributes at once", "warning")]
+    work = comparisons(space)
+    if work > COMPARISONS:  # rule_warnings compares the rules that apply together: quadratic in them
+        first = policy_set.rules[0].source
+        return out + [Diagnostic("analysis-skipped", f"shadowing and overlaps were not analysed: {work:,} rule "
+                                 f"comparisons (limit {COMPARISONS:,})", first.id_span,
+                                 "thousands of rules apply to the same requests; split the set", "warning")]
     return out + rule_warnings(policy_set, space)
+
+
+def comparisons(space: Space) -> int:
+    """About how many rule-against-rule comparisons rule_warnings would make (counted, not made)."""
+    total = 0
+    for group in space.groups:
+        if group.rules[0] is None:
+            continue
+        for component in space.components(group):
+            total += sum(len(k.states[0].applies) for k in component.classes) * len(group.rules[0])
+    return total
 
 
 def rule_warnings(policy_set, space: Space) -> list[Diagnostic]:
