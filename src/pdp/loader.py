@@ -86,7 +86,8 @@ class _Reader:
 
     def __init__(self, top: Path):
         self.top = top.resolve()
-        self.total = 0
+        self.total = 0  # bytes read
+        self.count = 0  # files read
         self.problems: list[Diagnostic] = []
 
     def inside(self, path: Path) -> bool:
@@ -96,6 +97,12 @@ class _Reader:
         self.problems.append(Diagnostic(code, message, Span(_rel(path), 1, 1), hint))
 
     def read(self, path: Path) -> str | None:
+        self.count += 1
+        if self.count > MAX_FILES:
+            if self.count == MAX_FILES + 1:
+                self.refuse(path, f"more than {MAX_FILES:,} files in the policy set",
+                            "a policy set is a few files of rules and registers", "too-large")
+            return None
         try:
             target = path.resolve(strict=True)  # every link on the way, the folders' too
         except (OSError, RuntimeError):

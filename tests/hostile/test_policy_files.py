@@ -365,3 +365,11 @@ def test_thousands_of_rules_that_apply_together(tmp_path, capsys):
     assert len(policy.rules) == 1200
     assert [w.code for w in policy.warnings] == ["analysis-skipped"]
     assert "rule comparisons" in policy.warnings[0].message
+
+
+def test_thousands_of_data_files(tmp_path):
+    root = policy_set(tmp_path / "p")
+    (root / "data").mkdir()
+    for i in range(limits.MAX_FILES + 5):
+        (root / "data" / f"d{i}.yaml").write_text("a: 1\n", encoding="utf-8")
+    one_error(root, "too-large", ".yaml", 1, says=f"more than {limits.MAX_FILES:,} files")
