@@ -59,6 +59,15 @@ def read_sources(directory: str | Path, within: str | Path | None = None) -> Sou
     return Sources(policies, vocabulary, data, root=_rel(root))
 
 
+def read_file(path: str | Path, within: str | Path) -> str:
+    """One file of a policy set, read as read_sources reads it (`pdp fmt`). Raises PolicyError."""
+    reader = _Reader(Path(within))
+    text = reader.read(Path(path))
+    if text is None:
+        raise PolicyError(reader.problems)
+    return text
+
+
 def _policy_files(root: Path, reader: "_Reader") -> list[Path]:
     """Every `*.pdp` below `root`, but under versions/; links to directories are not followed."""
     found = []

@@ -373,3 +373,15 @@ def test_thousands_of_data_files(tmp_path):
     for i in range(limits.MAX_FILES + 5):
         (root / "data" / f"d{i}.yaml").write_text("a: 1\n", encoding="utf-8")
     one_error(root, "too-large", ".yaml", 1, says=f"more than {limits.MAX_FILES:,} files")
+
+
+def test_pdp_fmt_reads_as_pdp_check_does(tmp_path, capsys):
+    outside = tmp_path / "outside.pdp"
+    outside.write_text(f"deny   {SECRET}   cite \"§1\"\n", encoding="utf-8")
+    root = policy_set(tmp_path / "p")
+    (root / "leak.pdp").symlink_to(outside)
+    (root / "zero.pdp").symlink_to("/dev/zero")
+    assert main(["fmt", str(root)]) == 1
+    err = capsys.readouterr().err
+    assert "leads out of the policy directory" in err and SECRET not in err
+    assert outside.read_text(encoding="utf-8") == f"deny   {SECRET}   cite \"§1\"\n"  # never rewritten

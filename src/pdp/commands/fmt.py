@@ -16,6 +16,7 @@ from pathlib import Path
 from ..cli import DEFAULT_POLICY_DIR, EXIT_FAIL, EXIT_OK, EXIT_USAGE
 from ..errors import PolicyError, render_all
 from ..formatter import format_policy
+from ..loader import read_file
 
 DIFF_LINES = 40  # at most this many diff lines per file under --check
 
@@ -31,7 +32,7 @@ def register(subparsers) -> None:
 
 def policy_files(path: Path) -> list[Path]:
     if path.is_dir():
-        return sorted(p for p in path.rglob("*.pdp") if p.is_file())
+        return sorted(p for p in path.rglob("*.pdp") if p.is_file() or p.is_symlink())
     return [path]
 
 
@@ -48,11 +49,10 @@ def cmd_fmt(args) -> int:
     broken = 0
     for path in files:
         name = str(path)
-        try:
-            with path.open(encoding="utf-8", newline="") as file:  # see \r\n as written
-                text = file.read()
-        except (OSError, UnicodeDecodeError) as error:
-            print(f"{name}: cannot read: {error}", file=sys.stderr)
+        try:  # as `pdp check` reads it: a plain file inside the set, within the size limit, \r\n as written
+            text = read_file(path, root if root.is_dir() else path.parent)
+        except PolicyError as error:
+            print(render_all(error.diagnostics), file=sys.stderr)
             broken += 1
             continue
         try:
