@@ -98,8 +98,9 @@ def test_cx_one_go_describes_only_recipients_no_register_lists():
     legal = request(action="share", purpose="essential.legal_obligation", data_categories=["user.contact.email"],
                     context={"legal_request": True})
     assert cx.decide({**legal, "recipient": court}).decision == "allow"
-    assert cx.decide({**legal, "action": "use", "purpose": "essential.service",
-                      "recipient": {"id": "cx-sg"}}).decision == "allow"
+    # the registered affiliate named by its id alone is an affiliate: the register says so
+    assert cx.decide({**legal, "purpose": "essential.service.operations", "context": {},
+                      "recipient": {"id": "cx-sg"}}).reasons[0].rule == "disclosure.affiliates"
     for claimed in ({"id": "newco", "type": "affiliate"}, {"id": "newco", "type": "service_provider", "dpa": True}):
         with pytest.raises(pdp.RequestError):
             cx.decide({**legal, "recipient": claimed})
