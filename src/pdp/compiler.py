@@ -16,6 +16,7 @@ from typing import Callable
 
 from . import ast
 from .conditions import compile_rule_test
+from .requested import Keys
 from .taxonomy import ancestors, reaches
 
 
@@ -41,6 +42,7 @@ class CompiledRule:
     applies: Callable[[dict], bool]
     obligations: tuple[Obligation, ...]
     source: ast.Rule
+    keys: Keys | None = None  # the vocabulary's purposes and categories, as `applies` reads broad keys
 
     def reaches(self, action: str, purpose: str, category: str) -> bool:
         """Does the rule's target take part in deciding this action, purpose and category? (the unindexed path)
@@ -55,7 +57,8 @@ class CompiledRule:
         )
 
 
-def compile_rules(rules: list[ast.Rule], data: dict) -> tuple[CompiledRule, ...]:
+def compile_rules(rules: list[ast.Rule], data: dict, vocabulary) -> tuple[CompiledRule, ...]:
+    keys = Keys.of(vocabulary)
     return tuple(
         CompiledRule(
             order=i,
@@ -66,9 +69,10 @@ def compile_rules(rules: list[ast.Rule], data: dict) -> tuple[CompiledRule, ...]
             actions=frozenset(k.name for k in rule.actions) or None,
             purposes=tuple(k.name for k in rule.purposes) or None,
             categories=tuple(k.name for k in rule.categories) or None,
-            applies=compile_rule_test(rule.when, rule.unless, data, effect=rule.effect),
+            applies=compile_rule_test(rule.when, rule.unless, data, effect=rule.effect, keys=keys),
             obligations=tuple(Obligation(o.id, o.text) for o in rule.obligations),
             source=rule,
+            keys=keys,
         )
         for i, rule in enumerate(rules)
     )

@@ -4,8 +4,9 @@ Compiled once per policy set. A closure reads the request through attribute
 getters; a missing attribute (absent or null) makes the comparison that reads
 it unknown, and `and` / `or` / `not` follow three-valued (Kleene) logic, as
 SQL does with NULL. No closure can loop, call out or change anything: the
-language has no way to say so. `purpose under` is read on the safe side of
-the rule it is in, for a request that names a broad purpose (`polarity`).
+language has no way to say so. A test of a key the request names (`purpose`,
+`data_categories`) is read on the safe side of the rule it is in, for a
+request that names a broad key: requested.py says how, `polarity` which side.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ import operator
 from typing import Any, Callable
 
 from . import ast
-from .taxonomy import covers, overlaps
+from .requested import EXACT, Keys, flip, reading, side
+from .taxonomy import covers
 
 MISSING: Any = type("Missing", (), {"__repr__": lambda self: "MISSING"})()
 
@@ -100,15 +102,15 @@ def compile_value(expr: ast.Expr, data: dict) -> Getter:
     raise TypeError(f"not a value: {expr!r}")
 
 
-def compile_test(expr: ast.Expr, data: dict, absent_is_value: bool = False, some: bool = False) -> Test:
+def compile_test(expr: ast.Expr, data: dict, absent_is_value: bool = False, side: str = EXACT,
+                 keys: Keys | None = None) -> Test:
     """The condition as a closure: True, False or None (unknown).
 
-    `some` reads `purpose under "k"` for *some* of what the requested purpose
-    names rather than all of it: a request for `marketing` names
-    `marketing.advertising` too (taxonomy.overlaps instead of covers). A
-    deny's `when` (and an allow's `unless`) is read so, flipped under each
-    `not`, so that asking for a broad purpose never slips past a deny that
-    tests a narrower one (see `polarity`).
+    `side` (requested.py: EXACT, SOME or ALL) is how a test of a key the
+    request names reads a broad key: for some of what the request names or
+    all of it, turned over under each `not`, so that asking for a broad key
+    never slips past a rule that refuses part of it (see `polarity`). `keys`
+    (the vocabulary's purposes and categories) is needed on SOME and ALL.
 
     With `absent_is_value` (the workbench's `--where`, never a policy), an
     absent attribute is a value of its own rather than unknown: it equals
@@ -117,7 +119,7 @@ def compile_test(expr: ast.Expr, data: dict, absent_is_value: bool = False, some
     never unknown.
     """
     if absent_is_value and isinstance(expr, (ast.Truth, ast.Compare, ast.Member, ast.Under)):
-        atom = compile_test(expr, data, some=some)
+        atom = compile_test(expr, data, side=side, keys=keys)
         when_absent = (isinstance(expr, ast.Compare) and expr.op == "!=") or (
             isinstance(expr, ast.Member) and expr.negated)
 
@@ -127,11 +129,11 @@ def compile_test(expr: ast.Expr, data: dict, absent_is_value: bool = False, some
 
         return settled
     if isinstance(expr, ast.And):
-        return _and([compile_test(i, data, absent_is_value, some) for i in expr.items])
+        return _and([compile_test(i, data, absent_is_value, side, keys) for i in expr.items])
     if isinstance(expr, ast.Or):
-        return _or([compile_test(i, data, absent_is_value, some) for i in expr.items])
+        return _or([compile_test(i, data, absent_is_value, side, keys) for i in expr.items])
     if isinstance(expr, ast.Not):
-        inner = compile_test(expr.operand, data, absent_is_value, not some)
+        inner = compile_test(expr.operand, data, absent_is_value, flip(side), keys)
 
         def negation(env):
             v = inner(env)
@@ -155,28 +157,72 @@ def compile_test(expr: ast.Expr, data: dict, absent_is_value: bool = False, some
             return v
 
         return truth
+    if isinstance(expr, (ast.Compare, ast.Member, ast.Under)) and side != EXACT:
+        if keys is None:
+            raise TypeError("reading a condition on a side needs the vocabulary's keys")
+        found = reading(expr, side, keys)
+        if found is not None:
+            return _requested_test(expr, data, *found)
     if isinstance(expr, ast.Compare):
         return _compare(expr, data)
     if isinstance(expr, ast.Member):
         return _member(expr, data)
     if isinstance(expr, ast.Under):
-        return _under(expr, data, some and reads_requested_key(expr))
+        return _under(expr, data)
     raise TypeError(f"not a condition: {expr!r}")
 
 
-def reads_requested_key(expr: ast.Under) -> bool:
-    """`purpose under ...`: the one `under` whose left side is a key the request names with all below it."""
-    return isinstance(expr.left, ast.Path) and expr.left.parts == ("purpose",)
-
-
-def polarity(effect: str, clause: str) -> bool:
-    """Whether a rule's `when` or `unless` is read for *some* of a broad purpose (True) or all of it.
+def polarity(effect: str, clause: str) -> str:
+    """The side a rule's `when` or `unless` reads a broad key on (requested.SOME or ALL).
 
     A deny applies when its `when` holds for some of what is asked and its
     `unless` does not hold for all of it; an allow only when its `when` holds
     for all of it and its `unless` for none. Fail closed either way.
     """
-    return (effect == "deny") == (clause == "when")
+    return side(effect, clause)
+
+
+def _is_constant(expr: ast.Expr) -> bool:
+    if isinstance(expr, ast.Literal):
+        return True
+    if isinstance(expr, ast.ListLiteral):
+        return all(isinstance(i, ast.Literal) for i in expr.items)
+    return isinstance(expr, ast.Path) and expr.parts[0] == "data"
+
+
+def _requested_test(expr, data: dict, on_left: bool, decide: Callable[[Any, Any], bool]) -> Test:
+    """A test of a requested key read on a side (requested.reading): unknown when either value is missing."""
+    requested, other = (expr.left, expr.right) if on_left else (expr.right, expr.left)
+    get_requested, get_other = compile_value(requested, data), compile_value(other, data)
+    if _is_constant(other) and requested.parts == ("purpose",):
+        # The usual shape, `purpose == "marketing"`: remember the answer per key.
+        # Keys come from a finite vocabulary; the memo is capped all the same.
+        const = get_other({})
+        memo: dict[str, bool] = {}
+
+        def constant(env):
+            a = get_requested(env)
+            if a is MISSING:
+                return None
+            found = memo.get(a) if type(a) is str else None
+            if found is None:
+                found = decide(a, const)
+                if type(a) is str and len(memo) < 4096:
+                    memo[a] = found
+            return found
+
+        return constant
+
+    def test(env):
+        a = get_requested(env)
+        if a is MISSING:
+            return None
+        b = get_other(env)
+        if b is MISSING:
+            return None
+        return decide(a, b)
+
+    return test
 
 
 def _junction(tests: list[Test], decisive: bool) -> Test:
@@ -286,10 +332,10 @@ def _member(expr: ast.Member, data: dict) -> Test:
     return _binary(left, right, member)
 
 
-def _under(expr: ast.Under, data: dict, some: bool = False) -> Test:
+def _under(expr: ast.Under, data: dict) -> Test:
     left = compile_value(expr.left, data)
     right = compile_value(expr.right, data)
-    within = overlaps if some else covers
+    within = covers
     constant = _literal_keys(expr.right)
     if constant is not None:
         # The usual shape, `purpose under "marketing"`: remember the answer per key.
@@ -329,10 +375,17 @@ def _literal_keys(expr: ast.Expr) -> tuple[str, ...] | None:
 
 
 def compile_rule_test(when: tuple[ast.Expr, ...], unless: tuple[ast.Expr, ...], data: dict,
-                      absent_is_value: bool = False, effect: str = "allow") -> Callable[[dict], bool]:
-    """True only when every `when` is true and every `unless` is false (read as `polarity` says for `effect`)."""
-    whens = [compile_test(e, data, absent_is_value, polarity(effect, "when")) for e in when]
-    unlesses = [compile_test(e, data, absent_is_value, polarity(effect, "unless")) for e in unless]
+                      absent_is_value: bool = False, effect: str | None = None,
+                      keys: Keys | None = None) -> Callable[[dict], bool]:
+    """True only when every `when` is true and every `unless` is false.
+
+    A rule's (`effect` given) reads broad keys as `polarity` says for it;
+    without an effect (the workbench's `--where`) keys compare as given.
+    """
+    whens = [compile_test(e, data, absent_is_value, polarity(effect, "when") if effect else EXACT, keys)
+             for e in when]
+    unlesses = [compile_test(e, data, absent_is_value, polarity(effect, "unless") if effect else EXACT, keys)
+                for e in unless]
     if not unlesses and len(whens) == 1:
         (only,) = whens
         return lambda env: only(env) is True

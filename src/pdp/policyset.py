@@ -259,7 +259,7 @@ def build(sources: Sources, index: bool = True, directory=None) -> PolicySet:
         raise PolicyError(diagnostics, sources.texts())
     header = next(h for f in files for h in f.headers)
     rules = [rule for f in files for rule in f.rules]
-    compiled = compile_rules(rules, data)
+    compiled = compile_rules(rules, data, vocabulary)
     policy_set = PolicySet(header, compiled, vocabulary, tuple(lookups), data, sources.digest(), tuple(files),
                            tuple(d for d in diagnostics if d.severity == "warning"), index, directory)
     if model != "authzen":

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import operator
 from dataclasses import dataclass
 from typing import Any
 
 from .. import ast
-from .. import taxonomy as tx
 from ..compiler import CompiledRule
-from ..conditions import MISSING, EvaluationError, polarity, reads_requested_key
+from ..conditions import MISSING, EvaluationError, compile_test, polarity
+from ..requested import EXACT, Keys, flip
 from .values import read
 
 
@@ -45,15 +44,25 @@ def _same(a, b) -> bool:
     return a == b and isinstance(a, bool) == isinstance(b, bool)
 
 
-_ORDER = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
 _COLLECTION = (list, tuple, set, frozenset, dict)
 
 
 class _Walker:
-    """Evaluates conditions node by node, the way conditions.py compiles them."""
+    """Evaluates conditions node by node; each test by the engine's own closure (conditions.compile_test).
 
-    def __init__(self, env: dict, data: dict):
-        self.env, self.data = env, data
+    `keys`: the vocabulary's purposes and categories, for tests of a
+    requested key read on a side (requested.py), as the rule's `applies`.
+    """
+
+    def __init__(self, env: dict, data: dict, keys: Keys | None = None):
+        self.env, self.data, self.keys = env, data, keys
+        self._tests: dict = {}  # (test, side) -> the engine's closure for it
+
+    def _leaf(self, expr: ast.Expr, side: str):
+        found = self._tests.get((id(expr), side))
+        if found is None:
+            found = self._tests[(id(expr), side)] = compile_test(expr, self.data, side=side, keys=self.keys)
+        return found
 
     def value(self, expr: ast.Expr) -> Any:
         if isinstance(expr, ast.Literal):
@@ -69,10 +78,10 @@ class _Walker:
             return value
         raise TypeError(f"not a value: {expr!r}")
 
-    def test(self, expr: ast.Expr, where: tuple, some: bool = False) -> Node:
-        """`some`: read `purpose under` for some of a broad purpose (conditions.polarity)."""
+    def test(self, expr: ast.Expr, where: tuple, side: str = EXACT) -> Node:
+        """`side`: how a test of a requested key reads a broad key (conditions.polarity, requested.py)."""
         if isinstance(expr, (ast.And, ast.Or)):
-            children = tuple(self.test(item, where + (i,), some) for i, item in enumerate(expr.items))
+            children = tuple(self.test(item, where + (i,), side) for i, item in enumerate(expr.items))
             settled = isinstance(expr, ast.Or)
             node = Node(expr, where, None if any(c.value is None for c in children) else not settled,
                         children=children)
@@ -85,78 +94,16 @@ class _Walker:
                     break
             return node
         if isinstance(expr, ast.Not):
-            child = self.test(expr.operand, where + (0,), not some)
+            child = self.test(expr.operand, where + (0,), flip(side))
             return Node(expr, where, None if child.value is None else not child.value, child.error, (child,))
         node = Node(expr, where)
         try:
-            node.value = self._leaf(expr, some)
+            node.value = self._leaf(expr, side)(self.env)
         except EvaluationError as error:
             node.error = str(error)
         except Exception as error:  # as the engine: fail closed and say what happened
             node.error = f"internal error: {error.__class__.__name__}: {error}"
         return node
-
-    def _leaf(self, expr: ast.Expr, some: bool) -> bool | None:
-        if isinstance(expr, ast.Presence):
-            return (self.value(expr.path) is not MISSING) == expr.present
-        if isinstance(expr, ast.Truth):
-            v = self.value(expr.operand)
-            if v is MISSING:
-                return None
-            if not isinstance(v, bool):
-                raise EvaluationError(f"expected true or false, got {v!r}")
-            return v
-        if isinstance(expr, ast.Compare):
-            return self._compare(expr)
-        if isinstance(expr, ast.Member):
-            operands = self._operands(expr)
-            if operands is None:
-                return None
-            a, b = operands
-            if isinstance(expr.right, ast.ListLiteral) and all(isinstance(i, ast.Literal) for i in expr.right.items):
-                constant = frozenset(i.value for i in expr.right.items if not isinstance(i.value, bool))
-                if len(constant) == len(expr.right.items):
-                    b = constant
-            if not isinstance(b, _COLLECTION):
-                raise EvaluationError(f"expected a list after `in`, got {b!r}")
-            try:
-                found = a in b
-            except TypeError:
-                found = False
-            return found != expr.negated
-        if isinstance(expr, ast.Under):
-            operands = self._operands(expr)
-            if operands is None:
-                return None
-            a, b = operands
-            keys = b if isinstance(b, (list, tuple, set, frozenset)) else (b,)
-            if not isinstance(a, str):
-                raise EvaluationError(f"`under` needs a taxonomy key, got {a!r}")
-            within = tx.overlaps if some and reads_requested_key(expr) else tx.covers
-            return any(within(k, a) for k in keys)
-        raise TypeError(f"not a condition: {expr!r}")
-
-    def _operands(self, expr) -> tuple | None:
-        """Both sides' values, or None when either is missing (the test is then unknown)."""
-        a = self.value(expr.left)
-        if a is MISSING:
-            return None
-        b = self.value(expr.right)
-        if b is MISSING:
-            return None
-        return a, b
-
-    def _compare(self, expr: ast.Compare) -> bool | None:
-        op = expr.op
-        operands = self._operands(expr)
-        if operands is None:
-            return None
-        a, b = operands
-        if op in ("==", "!="):
-            return _same(a, b) == (op == "==")
-        if not _is_number(a) or (not isinstance(expr.right, ast.Literal) and not _is_number(b)):
-            raise EvaluationError(f"cannot compare {a!r} {op} {b!r}: only numbers can be ordered")
-        return _ORDER[op](a, b)
 
 
 def _reach(node: Node) -> None:
@@ -189,10 +136,10 @@ class RuleRun:
 
 def run_rule(rule: CompiledRule, env: dict, data: dict) -> RuleRun:
     """Every `when` must be true and every `unless` false; the first that is not stops the rule."""
-    walker = _Walker(env, data)
-    clauses = tuple(("when", walker.test(e, ("when", i), polarity(rule.effect, "when")))
+    walker = _Walker(env, data, rule.keys)
+    clauses = tuple(("when", walker.test(e, ("when", i), polarity(rule.effect, "when") if rule.keys else EXACT))
                     for i, e in enumerate(rule.source.when)) + tuple(
-        ("unless", walker.test(e, ("unless", i), polarity(rule.effect, "unless")))
+        ("unless", walker.test(e, ("unless", i), polarity(rule.effect, "unless") if rule.keys else EXACT))
         for i, e in enumerate(rule.source.unless))
     for k, (kind, node) in enumerate(clauses):
         _reach(node)

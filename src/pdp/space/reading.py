@@ -7,7 +7,9 @@ from dataclasses import dataclass, field
 from typing import Iterable, Iterator
 
 from .. import ast
+from .. import taxonomy as tx
 from ..conditions import MISSING, compile_value
+from ..requested import REQUESTED as _REQUESTED
 
 _ORDERED = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
 
@@ -108,7 +110,9 @@ class _Uses:
                 return
             value = _constant(right, data)
             if value is MISSING or isinstance(value, frozenset):
-                self.use(lp)
+                use = self.use(lp)
+                if lp in _REQUESTED and isinstance(value, frozenset):  # `data_categories == [...]`: keys, item by item
+                    use.literals |= {v for v in value if isinstance(v, str)}
                 return
             if op in _ORDERED:
                 if _is_number(value):
@@ -135,6 +139,14 @@ class _Uses:
                 self.notes.add(f"`{'.'.join(rp)}` is searched as a list: the space tries one-item lists only")
                 if lp:
                     self.use(lp)
+            return
+        if isinstance(atom, ast.Under) and rp in _REQUESTED and not lp:
+            # `"k" under purpose`: on ALL it depends on every key between the requested one and k (requested.py)
+            value = _constant(left, data)
+            if isinstance(value, str):
+                self.use(rp).literals.update(tx.ancestors(value))
+            else:
+                self.use(rp)
             return
         if isinstance(atom, ast.Under) and lp:
             value = _constant(right, data)

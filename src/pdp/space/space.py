@@ -10,7 +10,8 @@ from .. import ast
 from .. import schema as sch
 from .. import taxonomy as tx
 from ..compiler import CompiledRule
-from ..conditions import MISSING, EvaluationError, compile_test, reads_requested_key
+from ..conditions import MISSING, EvaluationError, compile_test
+from ..requested import ALL, SOME, Keys, reads_requested_key
 from ..decision import Outcome, Reason, combine
 from ..errors import RequestError
 from ..request import apply_lookups, check_request
@@ -82,9 +83,11 @@ class Space:
             use = self._uses.by_path.get(parts)
             if use is None:
                 continue
-            cover[kind] |= {k for k in use.under}
-            exact[kind] |= {v for v in use.literals if isinstance(v, str)}
-            exact[kind] |= {v for s in use.sets for v in s if isinstance(v, str)}
+            named = {v for v in use.literals if isinstance(v, str)} | {v for s in use.sets for v in s if isinstance(v, str)}
+            cover[kind] |= set(use.under)
+            # a request for a key above a compared key names it (requested.py, SOME): it tells them apart too
+            cover[kind] |= named
+            exact[kind] |= named
         vocabularies = [v.vocabulary for v in self.versions]
         universe = {
             "action": set().union(*(voc.actions for voc in vocabularies)),
@@ -298,18 +301,20 @@ class Space:
     def _compile_cell_atoms(self) -> list[Callable[[dict], Any]]:
         tests = []
         seen = set()
-        sources = [(v.data, rule_conditions(r)) for v in self.versions for r in v.rules]
-        sources += [(self.versions[0].data, rule_conditions(p)) for p in self.probes]
-        for data, conditions in sources:
+        keys = [Keys.of(v.vocabulary) for v in self.versions]
+        sources = [(v.data, k, rule_conditions(r)) for v, k in zip(self.versions, keys) for r in v.rules]
+        sources += [(self.versions[0].data, keys[0], rule_conditions(p)) for p in self.probes]
+        for data, vocabulary_keys, conditions in sources:
             for e in conditions:
                 for atom in atoms(e):
                     read = read_paths([atom])
-                    if read and all(p[0] in CELL_PATHS for p in read) and (atom, id(data)) not in seen:
-                        seen.add((atom, id(data)))
+                    if read and all(p[0] in CELL_PATHS for p in read) and (atom, id(data), id(vocabulary_keys)) not in seen:
+                        seen.add((atom, id(data), id(vocabulary_keys)))
                         tests.append(compile_test(atom, data))
-                        if isinstance(atom, ast.Under) and reads_requested_key(atom):
-                            # a deny's `purpose under` reads some of a broad purpose: both readings tell cells apart
-                            tests.append(compile_test(atom, data, some=True))
+                        if reads_requested_key(atom):
+                            # a rule reads a broad key on one side or the other (requested.py): every reading
+                            # tells cells apart
+                            tests += [compile_test(atom, data, side=s, keys=vocabulary_keys) for s in (SOME, ALL)]
         return tests
 
     def _cell_signature(self, env: dict) -> tuple:
