@@ -128,3 +128,21 @@ def generated_rules(draw, actions, purposes, categories, conditions, rules=6, cl
 def drop_none(d: dict) -> dict:
     """A generated request without the attributes drawn as None (absent)."""
     return {k: drop_none(v) if isinstance(v, dict) else v for k, v in d.items() if v is not None}
+
+
+# Tests of the keys a request names (purpose, data_categories) in every form the language has, with a few of
+# other attributes, for property tests of how rules read a broad key (tests/test_broad_keys.py).
+KEY_CONDITIONS = [
+    'purpose == "marketing.advertising"', 'purpose == "marketing"', 'purpose != "essential.service"',
+    'purpose == "essential.service.payment_processing"', 'purpose != "marketing.communications.email"',
+    'purpose in ["marketing.advertising.third_party", "essential.service.payment_processing"]',
+    'purpose not in ["marketing", "marketing.communications.email"]', "purpose in data.lists.purposes",
+    'purpose under "marketing.advertising"', '"marketing.advertising.third_party" under purpose',
+    '"user.health_and_medical" in data_categories', '"user.contact.email" not in data_categories',
+    '"user.contact" in data_categories', '"user.device.cookie_id" in data_categories',
+    '"user.name" under data_categories', 'data_categories == ["user.contact"]', 'data_categories != ["user"]',
+    'data_categories == ["user.contact.email"]',
+    "data_subject.age < 18", "recipient.dpa", "context.score < 3",
+]
+KEY_DATA = {"lists": "notes: [a, x]\ncountries: [IN, SG]\n"
+                     "purposes: [marketing.advertising, essential.service.payment_processing]\n"}

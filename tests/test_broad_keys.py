@@ -6,6 +6,7 @@ and plain scan), explain, coverage, the decision space (check's analysis,
 query, diff); the property tests at the end hold it for generated policies.
 """
 
+import itertools
 import textwrap
 from pathlib import Path
 
@@ -14,7 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import pdp
-from helpers import CONDITIONS, HEADER, VOCAB, build_set, drop_none, generated_rules, ill_typed, request
+from helpers import (CONDITIONS, HEADER, KEY_CONDITIONS, KEY_DATA, VOCAB, build_set, drop_none, generated_rules,
+                     ill_typed, request)
 from pdp.conditions import EvaluationError
 from pdp.coverage import measure
 from pdp.diff import diff
@@ -169,6 +171,117 @@ def test_query_and_diff_see_the_broad_request():
     assert new.outcome({**answer.request, "data_categories": ["user"]}).decision == "deny"
 
 
+# ---------------------------------------------------------------- ==, !=, in, not in and tests of data_categories
+
+def _decisions(ps, req) -> tuple:
+    """The engine's decision and rules, checked against explain's and the decision space's (one category)."""
+    got = ps.outcome(req)
+    e = explain(ps, req, suggest=False)
+    assert (e.decision, e.reasons) == (got.decision, got.reasons), req
+    if len(req["data_categories"]) == 1:
+        assert Space([ps]).predict(0, req).decision == got.decision, req
+    return got.decision, tuple(r.rule for r in got.reasons)
+
+
+@pytest.mark.parametrize("indexed", [True, False], ids=["index", "scan"])
+def test_a_broad_purpose_does_not_escape_a_deny_when_purpose_equals_a_narrower_one(indexed):
+    """The issue's remaining hole: `when purpose == K` compared the keys exactly."""
+    ps = both('''
+        allow mail cite "§1" to use for marketing of user.contact
+        deny ads cite "§2" when purpose == "marketing.advertising"
+        deny listed cite "§3" when purpose in ["marketing.advertising.third_party", "essential.service.payment_processing"]
+    ''')[0 if indexed else 1]
+    # `==` names one key: a key below it is not it (that is `under`)
+    assert _decisions(ps, request(purpose="marketing.advertising.first_party")) == ("allow", ("mail",))
+    assert _decisions(ps, request(purpose="marketing.advertising")) == ("deny", ("ads", "listed"))  # it names both
+    assert _decisions(ps, request(purpose="marketing")) == ("deny", ("ads", "listed"))
+    assert _decisions(ps, request(purpose="marketing.communications")) == ("allow", ("mail",))
+    assert _decisions(ps, request(purpose="essential.service"))[1] == ("listed",)
+
+
+@pytest.mark.parametrize("indexed", [True, False], ids=["index", "scan"])
+def test_an_allow_unless_purpose_equals_a_narrower_one_does_not_allow_the_broad_purpose(indexed):
+    ps = both('''
+        allow ops cite "§1" to use for essential of user.contact unless purpose == "essential.service.payment_processing"
+        allow mail cite "§2" to use for marketing of user.contact
+          unless purpose not in ["marketing.communications", "marketing.communications.email"]
+    ''')[0 if indexed else 1]
+    assert _decisions(ps, request(purpose="essential.service.operations")) == ("allow", ("ops",))
+    assert _decisions(ps, request(purpose="essential.service"))[0] == "deny"  # it includes payment processing
+    assert _decisions(ps, request(purpose="marketing.communications.email")) == ("allow", ("mail",))
+    assert _decisions(ps, request(purpose="marketing.communications"))[0] == "deny"  # it includes .sms
+    assert _decisions(ps, request(purpose="marketing"))[0] == "deny"
+
+
+@pytest.mark.parametrize("indexed", [True, False], ids=["index", "scan"])
+def test_a_deny_unless_purpose_equals_a_key_lifts_only_for_a_request_that_names_that_key_alone(indexed):
+    """On the ALL side `purpose == K` needs the request to name K and nothing below it: read exactly, a request
+    for `marketing` escaped a deny that refuses `marketing.advertising`, which it includes."""
+    ps = both('''
+        allow mail cite "§1" to use for marketing of user.contact
+        deny only cite "§2" for marketing unless purpose == "marketing"
+        deny email cite "§3" for marketing.communications unless purpose != "marketing.communications.email"
+    ''')[0 if indexed else 1]
+    assert _decisions(ps, request(purpose="marketing.advertising")) == ("deny", ("only",))
+    assert _decisions(ps, request(purpose="marketing")) == ("deny", ("only", "email"))
+    # an allow `when purpose == K` does not allow a request for all that lies below K either
+    ps = both('''
+        allow exact cite "§1" to use when purpose == "marketing.communications"
+        allow leaf cite "§2" to use
+          when purpose in ["marketing.communications.email", "essential.service.payment_processing"]
+    ''')[0 if indexed else 1]
+    assert _decisions(ps, request(purpose="marketing.communications"))[0] == "deny"
+    assert _decisions(ps, request(purpose="marketing.communications.email")) == ("allow", ("leaf",))
+
+
+@pytest.mark.parametrize("indexed", [True, False], ids=["index", "scan"])
+def test_a_broad_category_does_not_escape_a_test_of_data_categories(indexed):
+    ps = both('''
+        allow ops cite "§1" to use for essential of user
+        deny health cite "§2" when "user.health_and_medical" in data_categories
+        deny names cite "§3" when "user.name.first" under data_categories and data_subject.age < 18
+    ''')[0 if indexed else 1]
+    assert _decisions(ps, request(data_categories=["user.health_and_medical"]))[1] == ("health",)
+    assert _decisions(ps, request(data_categories=["user"]))[1] == ("health",)
+    assert _decisions(ps, request(data_categories=["user.contact"])) == ("allow", ("ops",))
+    assert _decisions(ps, request(data_categories=["user.name"], data_subject={"age": 12}))[1] == ("names",)
+    ps = both('''
+        allow no_health cite "§1" to use for essential of user when "user.health_and_medical" not in data_categories
+        allow just_email cite "§2" to use for essential of user when data_categories == ["user.contact.email"]
+    ''')[0 if indexed else 1]
+    assert _decisions(ps, request(data_categories=["user.contact"])) == ("allow", ("no_health",))
+    assert _decisions(ps, request(data_categories=["user"]))[0] == "deny"  # it includes the health data
+    # `in` asks for the key itself, as `==` does: a key below it is not it (`of` reaches those)
+    assert _decisions(ps, request(data_categories=["user.health_and_medical.genetic"])) == ("allow", ("no_health",))
+    ps = both('''
+        allow ops cite "§1" to use for essential of user
+        deny unlisted cite "§2" of user unless "user.contact.email" in data_categories
+    ''')[0 if indexed else 1]
+    assert _decisions(ps, request(data_categories=["user.contact.email"])) == ("allow", ("ops",))
+    assert _decisions(ps, request(data_categories=["user.contact"]))[1] == ("unlisted",)  # not only the email
+
+
+def test_a_test_of_the_purpose_against_an_attribute_reads_the_broad_key_alike():
+    ps = build_set('''
+        allow mail cite "§1" to use for marketing of user.contact
+        deny named cite "§2" when purpose == context.note
+    ''')
+    for note, decision in (("marketing.advertising", "deny"), ("marketing", "deny"), ("essential", "allow")):
+        req = request(purpose="marketing", context={"note": note})
+        assert ps.outcome(req).decision == decision, note
+        assert explain(ps, req, suggest=False).decision == decision, note
+
+
+def test_the_workbench_compares_keys_as_given():
+    """`pdp query --where 'purpose == "marketing"'` describes requests: it is read exactly, not on a side."""
+    sources = pdp.Sources({"p.pdp": HEADER + 'allow all cite "§1" to use for marketing of user\n'},
+                          ("vocabulary.yaml", VOCAB), {})
+    ps = pdp.build(sources)
+    for purpose in ("marketing", "marketing.advertising"):
+        answer = ask(ps, Question("allow", (), (), (), (f'purpose == "{purpose}"',)), sources)
+        assert answer.yes and answer.request["purpose"] == purpose
+
+
 # ---------------------------------------------------------------- properties, for generated policies and requests
 
 ACTIONS = ["collect", "use", "share"]
@@ -304,3 +417,86 @@ def test_index_scan_explanation_and_space_agree_on_broad_keys(text, batch):
                 assert ill_typed(space, single), (text, single)
                 continue
             assert predicted.decision == indexed.outcome(single).decision, (text, single)
+
+
+# ---------------------------------------------------------------- properties: every form of test of a requested key
+
+KEY_PURPOSES = PURPOSES + ["marketing.communications", "essential.service.operations"]
+
+
+@st.composite
+def key_policies(draw):
+    return generated_rules(draw, ACTIONS, KEY_PURPOSES, CATEGORIES, KEY_CONDITIONS)
+
+
+key_requests = st.builds(
+    lambda action, purpose, categories, age, dpa, score: drop_none(request(
+        action=action, purpose=purpose, data_categories=categories, data_subject={"age": age},
+        recipient={"dpa": dpa}, context={"score": score})),
+    st.sampled_from(ACTIONS), st.sampled_from(KEY_PURPOSES),
+    st.lists(st.sampled_from(CATEGORIES), min_size=1, max_size=2),
+    st.one_of(st.none(), st.integers(15, 20)), maybe, st.one_of(st.none(), st.integers(1, 4)))
+
+
+def _key_build(text: str, index: bool = True):
+    try:
+        return build_set(text, VOCAB, KEY_DATA, index=index)
+    except pdp.PolicyError:
+        return None
+
+
+def _narrowings(req: dict):
+    """Every request that puts, in place of each requested key, a key below it (or the key itself)."""
+    purposes = sorted(_below(frozenset(KEY_PURPOSES), req["purpose"]))
+    per_category = [sorted(_below(frozenset(CATEGORIES), c)) for c in req["data_categories"]]
+    for purpose in purposes:
+        for categories in itertools.product(*per_category):
+            narrow = {**req, "purpose": purpose, "data_categories": list(categories)}
+            if narrow != req:
+                yield narrow
+
+
+def _refusing(outcome) -> set[str]:
+    """The rules that refuse: deny rules that apply, and rules that could not be evaluated."""
+    return {r.rule for r in outcome.reasons if r.effect in ("deny", "error") and r.rule != "default.deny"}
+
+
+@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=key_policies(), req=key_requests)
+def test_a_broad_request_is_refused_by_every_rule_that_refuses_a_part_of_it(text, req):
+    """Monotonicity: whatever a rule refuses of a narrower request it refuses of the broad one, for ==, !=, in,
+    not in and `under` on the purpose and the tests of data_categories, in `when` and `unless` of allows and
+    denies; and a broad request is allowed only when every narrower one is."""
+    ps = _key_build(text)
+    if ps is None:
+        return
+    broad = ps.outcome(req)
+    for narrow in _narrowings(req):
+        got = ps.outcome(narrow)
+        if _refusing(got):
+            assert broad.decision == "deny", (text, req, narrow)
+            assert {r.rule for r in got.reasons if r.effect == "deny"} <= _refusing(broad), (text, req, narrow)
+        if broad.decision == "allow":
+            assert got.decision == "allow", (text, req, narrow)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=key_policies(), batch=st.lists(key_requests, min_size=1, max_size=5))
+def test_index_scan_explanation_and_space_read_tests_of_requested_keys_alike(text, batch):
+    indexed = _key_build(text)
+    if indexed is None:
+        return
+    scanned = _key_build(text, index=False)
+    space = Space([indexed], limit=20_000)
+    for req in batch:
+        got = indexed.outcome(req)
+        assert _same(got, scanned.outcome(req)), (text, req)
+        e = explain(indexed, req, suggest=False)
+        assert (e.decision, e.reasons) == (got.decision, got.reasons), (text, req)
+        single = {**req, "data_categories": req["data_categories"][:1]}
+        try:
+            predicted = space.predict(0, single)
+        except SpaceTooLarge:
+            return
+        assert predicted is not None, (text, single)
+        assert _same(predicted, indexed.outcome(single)), (text, single)
