@@ -500,3 +500,15 @@ def test_index_scan_explanation_and_space_read_tests_of_requested_keys_alike(tex
             return
         assert predicted is not None, (text, single)
         assert _same(predicted, indexed.outcome(single)), (text, single)
+
+
+def test_check_does_not_call_a_deny_that_a_broad_request_meets_a_rule_that_never_applies():
+    """`pdp check` read a deny's purpose constraints as given: it refused these as `never-matches`, though each
+    refuses a request for `marketing` (the request names both keys)."""
+    for deny in ('deny d cite "§2" for marketing.advertising when purpose == "marketing"',
+                 'deny d cite "§2" for marketing.advertising when purpose under "marketing.communications"'):
+        ps = build_set('allow m cite "§1" to use for marketing of user\n' + deny + "\n")
+        assert [r.rule for r in ps.outcome(request(purpose="marketing")).reasons] == ["d"]
+    # an allow reads the whole requested key: a contradiction there is still one
+    with pytest.raises(pdp.PolicyError, match="never apply"):
+        build_set('allow a cite "§1" for marketing.advertising when purpose == "marketing"\n')

@@ -6,6 +6,13 @@ constraints on single attributes (`data_subject.age < 18`, `action ==
 attribute exclude each other, no request can satisfy the rule. Anything the
 test does not understand (an `or`, two attributes compared) is assumed
 satisfiable, so it never reports a rule that could apply.
+
+The keys a request names (`purpose`, `data_categories`) are constrained as
+given for an allow only: a deny reads a broad key for some of what it names
+(requested.py), so `deny for marketing.advertising when purpose under
+"marketing.communications"` applies to a request for `marketing`. An allow
+reads it for all of it, which implies the reading as given, so a
+contradiction there stays one.
 """
 
 from __future__ import annotations
@@ -33,6 +40,8 @@ def never_matches(rule: ast.Rule, vocabulary: tx.Vocabulary) -> str | None:
         if len(parts) == 1:  # `unless a and b` is `a or b` negated: not analysed
             _collect(parts[0], True, atoms)
     for path, constraints in atoms.items():
+        if rule.effect == "deny" and path in ("purpose", "data_categories"):
+            continue
         reason = _contradiction(path, constraints)
         if reason:
             return reason
