@@ -7,7 +7,8 @@ from typing import Any
 
 from .. import ast
 from ..compiler import CompiledRule
-from ..conditions import MISSING, EvaluationError, compile_test, polarity
+# _is_number and _same are candidates.py's, from the engine's own module
+from ..conditions import EvaluationError, _is_number, _same, compile_test, polarity  # noqa: F401
 from ..requested import EXACT, Keys, flip
 from .values import read
 
@@ -34,14 +35,6 @@ class Node:
         yield self
         for child in self.children:
             yield from child.walk()
-
-
-def _is_number(v) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
-
-
-def _same(a, b) -> bool:
-    return a == b and isinstance(a, bool) == isinstance(b, bool)
 
 
 _COLLECTION = (list, tuple, set, frozenset, dict)
