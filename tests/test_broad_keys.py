@@ -512,3 +512,16 @@ def test_check_does_not_call_a_deny_that_a_broad_request_meets_a_rule_that_never
     # an allow reads the whole requested key: a contradiction there is still one
     with pytest.raises(pdp.PolicyError, match="never apply"):
         build_set('allow a cite "§1" for marketing.advertising when purpose == "marketing"\n')
+
+
+def test_explain_says_when_a_broad_key_was_read_on_a_side():
+    ps = build_set('''
+        allow mail cite "§1" to use for marketing of user
+        deny ads cite "§2" when purpose == "marketing.advertising"
+        deny only cite "§3" for marketing unless purpose == "marketing"
+    ''')
+    text = explain(ps, request(purpose="marketing"), suggest=False).render_text()
+    assert 'when purpose == "marketing.advertising" is true: purpose is "marketing", read for any key it names' in text
+    assert 'unless purpose == "marketing" is false: purpose is "marketing", read for every key it names' in text
+    narrow = explain(ps, request(purpose="marketing.advertising"), suggest=False).render_text()
+    assert "key it names" not in narrow  # read as given: nothing to say

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .. import ast
 from ..conditions import MISSING
+from ..requested import REQUESTED, SOME
 from .evaluator import Node, _Walker
 from .values import _word, fmt, read, show
 
@@ -48,8 +49,15 @@ def _detail(node: Node, env: dict, notes: "_Origins") -> str:
         if value is MISSING:
             said.append(notes.ignored(part) or f"{part.dotted} is not in the request")
         else:
-            said.append(f"{part.dotted} is {fmt(value)}{notes.origin(part.parts)}")
+            said.append(f"{part.dotted} is {fmt(value)}{notes.origin(part.parts)}{_broad(node, part)}")
     return "; ".join(said)
+
+
+def _broad(node: Node, path: ast.Path) -> str:
+    """A broad requested key read on the safe side of its rule (requested.py) says so: its value is not the key's."""
+    if node.broad is None or path.parts not in REQUESTED:
+        return ""
+    return f", read for {'any' if node.broad == SOME else 'every'} key it names (a broad key)"
 
 
 class _Origins:

@@ -9,7 +9,7 @@ from .. import ast
 from ..compiler import CompiledRule
 # _is_number and _same are candidates.py's, from the engine's own module
 from ..conditions import EvaluationError, _is_number, _same, compile_test, polarity  # noqa: F401
-from ..requested import EXACT, Keys, flip
+from ..requested import EXACT, Keys, flip, reads_requested_key
 from .values import read
 
 
@@ -30,6 +30,7 @@ class Node:
     error: str | None = None
     children: tuple["Node", ...] = ()
     reached: bool = False
+    broad: str | None = None  # SOME or ALL: a broad requested key read on that side changed the value (requested.py)
 
     def walk(self):
         yield self
@@ -92,6 +93,8 @@ class _Walker:
         node = Node(expr, where)
         try:
             node.value = self._leaf(expr, side)(self.env)
+            if side != EXACT and reads_requested_key(expr) and node.value != self._leaf(expr, EXACT)(self.env):
+                node.broad = side
         except EvaluationError as error:
             node.error = str(error)
         except Exception as error:  # as the engine: fail closed and say what happened
