@@ -525,3 +525,15 @@ def test_explain_says_when_a_broad_key_was_read_on_a_side():
     assert 'unless purpose == "marketing" is false: purpose is "marketing", read for every key it names' in text
     narrow = explain(ps, request(purpose="marketing.advertising"), suggest=False).render_text()
     assert "key it names" not in narrow  # read as given: nothing to say
+
+
+def test_the_space_says_it_tries_one_category_requests_when_a_condition_tests_the_list():
+    """A condition over the whole list holds for a request of several categories and for none of one: the space,
+    which tries one-category requests, must not pass for exhaustive there."""
+    ps = build_set('''
+        allow ops cite "§1" to use for essential of user
+        deny both cite "§2" when "user.name" in data_categories and "user.contact" in data_categories
+    ''')
+    assert ps.outcome(request(data_categories=["user.name", "user.contact"])).decision == "deny"
+    assert "`data_categories` is tested as a list: the space tries one-category requests only" in Space([ps]).notes
+    assert not Space([build_set(HEALTH, HEALTH_VOCAB)]).notes

@@ -18,7 +18,9 @@ is finite, and it is enumerated here, not solved:
   have one data category: a multi-category request is allowed exactly when
   each of its categories alone would be (same attributes), so a question
   about categories, and a change of decision, shows on single-category
-  requests.
+  requests, unless a condition tests `data_categories` itself (`"a" in
+  data_categories and "b" in data_categories`): `Space.notes` then says
+  the space tried one-category requests only.
 - **attributes**: each attribute a condition reads gets representative
   values, one per class of values the tests cannot tell apart: absent;
   numbers below, at, between and above every boundary compared; each text

@@ -113,6 +113,7 @@ class _Uses:
                 use = self.use(lp)
                 if lp in _REQUESTED and isinstance(value, frozenset):  # `data_categories == [...]`: keys, item by item
                     use.literals |= {v for v in value if isinstance(v, str)}
+                    self.notes.add("`data_categories` is tested as a list: the space tries one-category requests only")
                 return
             if op in _ORDERED:
                 if _is_number(value):
@@ -133,6 +134,9 @@ class _Uses:
                 value = _constant(left, data)
                 if rp == ("data_categories",) and isinstance(value, str):
                     use.literals.add(value)
+                    # a condition over the whole list (`"a" in data_categories and "b" in data_categories`)
+                    # can hold for a request of several categories and for none of one
+                    self.notes.add("`data_categories` is tested as a list: the space tries one-category requests only")
                     return
                 if value is not MISSING and not isinstance(value, frozenset):
                     use.literals.add(value)
@@ -145,6 +149,8 @@ class _Uses:
             value = _constant(left, data)
             if isinstance(value, str):
                 self.use(rp).literals.update(tx.ancestors(value))
+                if rp == ("data_categories",):
+                    self.notes.add("`data_categories` is tested as a list: the space tries one-category requests only")
             else:
                 self.use(rp)
             return
