@@ -136,3 +136,19 @@ def test_a_reason_given_is_always_true(when, unless):
         if country:
             env["destination_country"] = country
         assert not rule.applies(env), (text, country)
+
+
+def test_check_shows_warnings_from_the_texts_it_checked_without_reading_them_again(never_in_the_eu, capsys,
+                                                                                   monkeypatch):
+    # one read, within the loader's bounds: the excerpt comes from what was checked, not from a second read_text
+    read_text = Path.read_text
+
+    def no_second_read(self, *args, **kwargs):
+        if never_in_the_eu in Path(self).resolve().parents:
+            raise PermissionError(13, "read again", str(self))
+        return read_text(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "read_text", no_second_read)
+    assert main(["check", str(never_in_the_eu)]) == 0
+    err = capsys.readouterr().err
+    assert 'allow eu.transfers "Transfers within the EU" cite "§8"\n     |       ^^^^^^^^^^^^' in err
