@@ -135,7 +135,7 @@ class _Reader:
             what = ("a directory" if stat.S_ISDIR(kind) else "a FIFO" if stat.S_ISFIFO(kind) else
                     "a device" if stat.S_ISCHR(kind) or stat.S_ISBLK(kind) else "a socket" if stat.S_ISSOCK(kind)
                     else "not a regular file")
-            self.refuse(path, f"this is {what}, not a policy file", "policy files are plain text files")
+            self.refuse(path, f"this is {what}, not a plain file", "policy, data and test files are plain text files")
             return None
         with os.fdopen(fd, "rb") as handle:
             raw = handle.read(MAX_FILE_BYTES + 1)
