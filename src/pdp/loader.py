@@ -194,7 +194,11 @@ def _rel(path: Path) -> str:
     # Diagnostics name files as the user would type them: relative to where pdp runs. Nothing is resolved:
     # a link keeps its own name, and so does a policy directory that is a link (an atomic deploy).
     if path.is_absolute():
-        for cwd in (Path.cwd(), Path.cwd().resolve()):
+        try:
+            here = Path.cwd()
+        except OSError:  # pdp runs from a directory that was deleted: name the file as given
+            return str(path)
+        for cwd in (here, here.resolve()):
             try:
                 return str(path.relative_to(cwd))
             except ValueError:

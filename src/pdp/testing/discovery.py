@@ -84,5 +84,5 @@ def shown_path(path: Path) -> Path:
     # as the policy loader does, so test and policy errors read alike.
     try:
         return path.resolve().relative_to(Path.cwd().resolve())
-    except ValueError:
+    except (ValueError, OSError):  # elsewhere, or pdp runs from a directory that was deleted: as given
         return path
