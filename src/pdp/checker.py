@@ -16,7 +16,7 @@ from . import schema as sch
 from . import taxonomy as tx
 from .acceptance import acceptance_problems
 from .constraints import never_matches
-from .errors import Diagnostic, did_you_mean, suggest
+from .errors import Diagnostic, did_you_mean, suggest, suggestion_hint
 from .source import NO_SPAN, Span
 
 CLAUSE_KEYWORDS = frozenset({"cite", "to", "for", "of", "when", "unless", "oblige", "overrides", "accept", "allow", "deny",
@@ -162,7 +162,7 @@ def _check_key(name: str, kind: str, span: Span, ctx: CheckContext) -> list[Diag
     known = ctx.vocabulary.known(kind)
     if name in known:
         return []
-    hint = did_you_mean(name, known)
+    hint = suggestion_hint(tx.closest_keys(kind, name, known))
     if hint is None and kind in tx.HIERARCHICAL:
         hint = "known keys start with " + ", ".join(f"`{k}`" for k in sorted(k for k in known if "." not in k)[:8])
     if hint is None and kind == tx.COUNTRY:

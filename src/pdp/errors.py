@@ -175,7 +175,11 @@ def close_matches(word: str, pool: list[str], n: int, cutoff: float, fast: bool 
 
 
 def did_you_mean(word: str, candidates: Iterable[str]) -> str | None:
-    found = suggest(word, candidates)
+    return suggestion_hint(suggest(word, candidates))
+
+
+def suggestion_hint(found: list[str]) -> str | None:
+    """`did you mean `a` or `b`?`, or None when nothing was found."""
     if not found:
         return None
     return "did you mean " + " or ".join(f"`{c}`" for c in found) + "?"

@@ -173,7 +173,7 @@ def _may_suggest() -> bool:
 def unknown_error(unknown: Unknown) -> FieldError:
     """The error of one unknown value, with the closest known keys (the costly part: only for errors shown)."""
     field, kind, known, value = unknown
-    close = suggest(value, known, always=True) if _may_suggest() else ()
+    close = tx.closest_keys(kind, value, known, always=True) if _may_suggest() else ()
     return FieldError(field, f"unknown {kind} `{shown(value)}`", tuple(close))
 
 
@@ -203,7 +203,7 @@ def _type_error(field: str, value: Any, typ: sch.Type, vocabulary: tx.Vocabulary
     if typ.vocab is not None and isinstance(value, str):
         known = vocabulary.known(typ.vocab)
         if value not in known:
-            close = suggest(value, known, always=True) if _may_suggest() else ()
+            close = tx.closest_keys(typ.vocab, value, known, always=True) if _may_suggest() else ()
             return FieldError(field, f"unknown {typ.vocab} `{shown(value)}`", tuple(close))
         return None
     if not _is_a(value, typ):
