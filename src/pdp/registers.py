@@ -20,7 +20,7 @@ from . import ast
 from . import schema as sch
 from . import taxonomy as tx
 from .errors import Diagnostic, did_you_mean, suggest, suggestion_hint
-from .request import TYPO_CUTOFF, _type_error
+from .request import TYPO_CUTOFF, attribute_value_error
 from .source import Span
 from .yamlpos import Located
 
@@ -120,7 +120,7 @@ def _entry_problems(root: str, register: dict, name: str, doc: Located | None, i
                 continue
             if value is None:
                 continue
-            error = _type_error(f"{root}.{attribute}", value, typ, vocabulary)
+            error = attribute_value_error(f"{root}.{attribute}", value, typ, vocabulary)
             if error is not None:
                 hint = (suggestion_hint(list(error.suggestions[:3]))
                         or f"a request's `{root}.{attribute}` is {typ.describe()}")
