@@ -96,3 +96,10 @@ def test_strict_fails_on_a_stale_acceptance(policy_dir, capsys):
     err = capsys.readouterr().err
     assert "unused-accept: warning: the rule `marketing.email_opt_out` accepts `shadowed-rule`" in err
     assert err.rstrip().endswith("1 warning, and --strict fails on any warning no rule accepts")
+
+
+def test_when_the_analysis_is_skipped_its_acceptances_are_not_called_stale(monkeypatch):
+    from pdp import analysis
+
+    monkeypatch.setattr(analysis, "BUDGET", 1)
+    assert [w.code for w in warnings_of(ACCEPTED)] == ["analysis-skipped"]  # which still fails --strict

@@ -22,6 +22,7 @@ from .errors import Diagnostic, did_you_mean
 from .source import Span
 
 RULE_WARNINGS = ("always-overridden", "no-citation", "shadowed-rule", "unmarked-overlap")
+ANALYSIS_WARNINGS = ("always-overridden", "shadowed-rule", "unmarked-overlap")  # not looked for when it is skipped
 SET_WARNINGS = ("analysis-skipped", "unused-accept", "unused-vocabulary")
 
 
@@ -52,6 +53,9 @@ def apply_acceptances(rules: list[ast.Rule], warnings: tuple[Diagnostic, ...]) -
     """The warnings, each a rule accepts marked with its reason, and an `unused-accept` for each acceptance
     that matches no warning about its rule."""
     out = list(warnings)
+    # a set too large to analyse was not looked at: its acceptances are not known to be stale (and
+    # `analysis-skipped` is a warning of its own)
+    unknowable = ANALYSIS_WARNINGS if any(w.code == "analysis-skipped" for w in out) else ()
     by_code: dict[tuple[str, str], list[int]] = {}  # (code, file) -> the warnings' indices, for many rules
     for i, warning in enumerate(out):
         if warning.severity == "warning":
@@ -63,7 +67,7 @@ def apply_acceptances(rules: list[ast.Rule], warnings: tuple[Diagnostic, ...]) -
                 if _within(out[i].span, rule):
                     out[i] = replace(out[i], accepted=acceptance.reason)
                     matched = True
-            if not matched:
+            if not matched and acceptance.code not in unknowable:
                 out.append(Diagnostic("unused-accept", f"the rule `{rule.id}` accepts `{acceptance.code}`, but "
                                       f"`pdp check` gives no such warning about it", acceptance.span,
                                       "remove the `accept`: the rule changed, or the warning was never given",
