@@ -149,10 +149,10 @@ def test_pdp_check_reports_the_warnings_with_positions(capsys, cx):
     out = capsys.readouterr()
     assert code == 0 and out.out.startswith("ok: cx-one-go")
     span = where["marketing.email_opt_out"]
-    assert f"marketing.pdp:{span.line}:{span.col}: shadowed-rule: warning: the rule `marketing.email_opt_out` is " \
+    assert f"marketing.pdp:{span.line}:{span.col}: shadowed-rule: accepted warning: the rule `marketing.email_opt_out` is " \
            "shadowed by `marketing.opted_out`" in out.err
     span = where["children.erase"]
-    assert f"children.pdp:{span.line}:{span.col}: shadowed-rule: warning: the rule `children.erase` " in out.err
+    assert f"children.pdp:{span.line}:{span.col}: shadowed-rule: accepted warning: the rule `children.erase` " in out.err
 
 
 def test_the_hook_is_the_analysis():

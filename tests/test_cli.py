@@ -116,3 +116,15 @@ def test_a_bad_setting_is_one_line_naming_the_variable(monkeypatch, capsys, env,
     assert main(["serve", str(POLICIES)]) == 2
     err = capsys.readouterr().err
     assert named in err and "Traceback" not in err
+
+
+def test_pdp_runs_from_a_directory_that_was_deleted(tmp_path, monkeypatch, capsys):
+    # Path.cwd() fails there (FileNotFoundError): files are named as given instead of a traceback
+    policies = Path(__file__).resolve().parents[1] / "policies"
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    monkeypatch.chdir(gone)
+    gone.rmdir()
+    assert main(["check", "--strict", str(policies)]) == 0
+    assert f"{policies}/marketing.pdp:" in capsys.readouterr().err  # the warnings name the path as given
+    assert main(["test", str(policies)]) == 0

@@ -76,7 +76,8 @@ def test_a_messy_file_gets_the_canonical_layout():
 
 def test_clauses_in_a_fixed_order_and_repeated_key_lists_merged():
     source = '''
-        deny x.y oblige b "2" overrides r.one unless c when a to use oblige a "1" unless d cite "§1" of user
+        deny x.y oblige b "2" accept  no-citation   because "kept" overrides r.one unless c when a to use oblige a "1"
+          unless d cite "§1" of user accept shadowed-rule because "why"
           to share overrides r.two cite "§2" for marketing when b
     '''
     assert fmt(source) == textwrap.dedent('''\
@@ -93,6 +94,8 @@ def test_clauses_in_a_fixed_order_and_repeated_key_lists_merged():
           overrides r.one, r.two
           oblige b "2"
           oblige a "1"
+          accept no-citation because "kept"
+          accept shadowed-rule because "why"
         ''')
 
 
@@ -356,13 +359,16 @@ def keys(draw):
 
 @st.composite
 def clauses(draw):
-    kind = draw(st.sampled_from(["cite", "to", "for", "of", "when", "unless", "overrides", "oblige"]))
+    kind = draw(st.sampled_from(["cite", "to", "for", "of", "when", "unless", "overrides", "oblige", "accept"]))
     if kind == "cite":
         return ["cite"] + draw(quoted())
     if kind in ("to", "for", "of", "overrides"):
         return [kind] + draw(keys())
     if kind in ("when", "unless"):
         return [kind] + draw(condition_tokens())
+    if kind == "accept":  # the checker, not the parser, knows which codes there are
+        return ["accept", draw(st.sampled_from(["shadowed-rule", "no-citation", "unknown_code", "x-1-y"])),
+                "because"] + draw(quoted())
     message = draw(quoted()) if draw(st.booleans()) else []
     return ["oblige"] + draw(dotted()) + message
 

@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import pdp.request as rq
+import pdp.taxonomy as tx
 from pdp import errors
 from pdp.errors import RequestError, close_matches, suggest
 from helpers import build_set, request
@@ -35,7 +36,8 @@ def suggest_calls(monkeypatch):
         calls.append(args[0])
         return suggest(*args, **kwargs)
 
-    monkeypatch.setattr(rq, "suggest", counting)
+    monkeypatch.setattr(rq, "suggest", counting)  # a misspelt attribute name
+    monkeypatch.setattr(tx, "suggest", counting)  # an unknown key (tx.closest_keys)
     return calls
 
 

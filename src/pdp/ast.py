@@ -127,6 +127,15 @@ class ObligationDecl:
 
 
 @dataclass(frozen=True)
+class Acceptance:
+    """`accept shadowed-rule because "..."`: a warning about the rule that is intended, and why."""
+
+    code: str
+    reason: str
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
 class Rule:
     id: str
     effect: str  # "allow" | "deny"
@@ -139,6 +148,7 @@ class Rule:
     unless: tuple[Expr, ...] = ()
     obligations: tuple[ObligationDecl, ...] = ()
     overrides: tuple[Key, ...] = ()  # rules this one is a deliberate exception to
+    accepts: tuple[Acceptance, ...] = ()  # warnings about this rule that are intended
     span: Span = _span()
     id_span: Span = _span()
 

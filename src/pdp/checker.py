@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from . import ast
 from . import schema as sch
 from . import taxonomy as tx
+from .acceptance import acceptance_problems
 from .constraints import never_matches
-from .errors import Diagnostic, did_you_mean, suggest
+from .errors import Diagnostic, did_you_mean, suggest, suggestion_hint
 from .source import NO_SPAN, Span
 
-CLAUSE_KEYWORDS = frozenset({"cite", "to", "for", "of", "when", "unless", "oblige", "overrides", "allow", "deny", "policy",
-                             "lookup"})
+CLAUSE_KEYWORDS = frozenset({"cite", "to", "for", "of", "when", "unless", "oblige", "overrides", "accept", "allow", "deny",
+                             "policy", "lookup"})
 MODELS = ("data_use", "authzen")
 LOOKUP_ROOTS = {"data_use": ("recipient", "data_subject", "requester"), "authzen": ("subject", "resource")}
 
@@ -154,14 +155,14 @@ def check_rule(rule: ast.Rule, ctx: CheckContext) -> list[Diagnostic]:
         if reason:
             out.append(Diagnostic("never-matches", f"the rule `{rule.id}` can never apply: {reason}", rule.id_span,
                                   "a rule that never applies changes no decision; fix its target or conditions"))
-    return out
+    return out + acceptance_problems(rule)
 
 
 def _check_key(name: str, kind: str, span: Span, ctx: CheckContext) -> list[Diagnostic]:
     known = ctx.vocabulary.known(kind)
     if name in known:
         return []
-    hint = did_you_mean(name, known)
+    hint = suggestion_hint(tx.closest_keys(kind, name, known))
     if hint is None and kind in tx.HIERARCHICAL:
         hint = "known keys start with " + ", ".join(f"`{k}`" for k in sorted(k for k in known if "." not in k)[:8])
     if hint is None and kind == tx.COUNTRY:

@@ -40,26 +40,32 @@ def cmd_check(args) -> int:
         return EXIT_FAIL
     from .errors import render_all
 
-    warnings = [w for version in reversed(policy_set.history) for w in version.warnings]  # current first
+    from .acceptance import unaccepted
+
+    versions = list(reversed(policy_set.history))  # current first
+    warnings = [w for version in versions for w in version.warnings]
     if warnings:
-        texts = {}
-        for path in {w.span.file for w in warnings}:
-            try:
-                texts[path] = Path(path).read_text(encoding="utf-8")
-            except OSError:
-                pass
+        texts = {path: text for version in versions for path, text in version.warning_texts.items()}  # as checked
         print(render_all(warnings, texts), file=sys.stderr)
         print(file=sys.stderr)
-    if args.strict and warnings:
-        print(f"failed: {policy_set.name} {policy_set.version}: {len(warnings)} "
-              f"warning{'s' if len(warnings) != 1 else ''}, and --strict fails on any warning", file=sys.stderr)
+    failing = unaccepted(warnings)
+    if args.strict and failing:
+        print(f"failed: {policy_set.name} {policy_set.version}: {len(failing)} "
+              f"warning{'s' if len(failing) != 1 else ''}, and --strict fails on any warning no rule accepts",
+              file=sys.stderr)
         return EXIT_FAIL
     print(f"ok: {policy_set.name} {policy_set.version}: {len(policy_set.rules)} rules, "
-          f"{len(policy_set.files)} files, {len(policy_set.warnings)} warnings ({policy_set.digest[:19]}…)")
+          f"{len(policy_set.files)} files, {_warnings(policy_set.warnings)} ({policy_set.digest[:19]}…)")
     for older in policy_set.history[:-1]:  # versions/ (§11): checked too
         print(f"ok: {older.name} {older.version} (effective {older.effective}, in {older.directory}): "
-              f"{len(older.rules)} rules, {len(older.warnings)} warnings ({older.digest[:19]}…)")
+              f"{len(older.rules)} rules, {_warnings(older.warnings)} ({older.digest[:19]}…)")
     return EXIT_OK
+
+
+def _warnings(warnings) -> str:
+    """`3 warnings (3 accepted)`: how many, and how many of them the policy accepts as intended."""
+    accepted = sum(1 for w in warnings if w.accepted is not None)
+    return f"{len(warnings)} warnings" + (f" ({accepted} accepted)" if accepted else "")
 
 
 def cmd_decide(args) -> int:

@@ -149,7 +149,7 @@ def _contradiction(path: str, constraints: list[tuple[str, object]]) -> str | No
     groups = [v for op, v in value_constraints if op == "under"]
     for i, a in enumerate(groups):
         for b in groups[i + 1:]:
-            if not any(tx.covers(x, y) or tx.covers(y, x) for x in a for y in b):
+            if not any(tx.overlaps(x, y) for x in a for y in b):
                 return f"`{path}` cannot be under {_keys(a)} and under {_keys(b)} at once"
     return None
 

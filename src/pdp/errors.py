@@ -24,6 +24,7 @@ class Diagnostic:
     span: Span = NO_SPAN
     hint: str | None = None
     severity: str = "error"  # "error" | "warning"
+    accepted: str | None = None  # a warning the policy accepts: the reason it gives (pdp.acceptance)
 
     @property
     def file(self) -> str:
@@ -43,12 +44,15 @@ class Diagnostic:
     def render(self, sources: dict[str, str] | None = None) -> str:
         head = f"{self.span}: {self.code}: {self.message}"
         if self.severity == "warning":
-            head = f"{self.span}: {self.code}: warning: {self.message}"
+            kind = "accepted warning" if self.accepted is not None else "warning"
+            head = f"{self.span}: {self.code}: {kind}: {self.message}"
         parts = [head]
         excerpt = caret_excerpt((sources or {}).get(self.span.file), self.span)
         if excerpt:
             parts.append(excerpt)
-        if self.hint:
+        if self.accepted is not None:
+            parts.append(f"     = accepted because: {self.accepted}")
+        elif self.hint:
             parts.append(f"     = hint: {self.hint}")
         return "\n".join(parts)
 
@@ -61,6 +65,7 @@ class Diagnostic:
             "col": self.span.col,
             "hint": self.hint,
             "severity": self.severity,
+            **({"accepted": self.accepted} if self.accepted is not None else {}),
         }
 
 
@@ -170,7 +175,11 @@ def close_matches(word: str, pool: list[str], n: int, cutoff: float, fast: bool 
 
 
 def did_you_mean(word: str, candidates: Iterable[str]) -> str | None:
-    found = suggest(word, candidates)
+    return suggestion_hint(suggest(word, candidates))
+
+
+def suggestion_hint(found: list[str]) -> str | None:
+    """`did you mean `a` or `b`?`, or None when nothing was found."""
     if not found:
         return None
     return "did you mean " + " or ".join(f"`{c}`" for c in found) + "?"

@@ -20,9 +20,9 @@ Layout
   each `except`.
 - A rule: `allow|deny ID "message"` on its first line, then one clause per
   line, indented two spaces, in a fixed order: `cite`, `to`, `for`, `of`,
-  each `when`, each `unless`, `overrides`, each `oblige`. Repeated `to`,
-  `for`, `of` or `overrides` clauses are merged into one (the parser joins
-  them anyway); repeated `cite` clauses keep their order.
+  each `when`, each `unless`, `overrides`, each `oblige`, each `accept`.
+  Repeated `to`, `for`, `of` or `overrides` clauses are merged into one (the
+  parser joins them anyway); repeated `cite` clauses keep their order.
 - A key list that would pass column 100 wraps after a comma; continuation
   lines line up under the first key (5 spaces after `of `, 6 after `for `).
 - A condition that would pass column 100 breaks before each `and`/`or` of
@@ -406,6 +406,9 @@ class _Printer:
             ob_id, *ob_text = c.children
             line = f"oblige {_name(ob_id)}" + (f" {_string(ob_text[0])}" if ob_text else "")
             lines.append(self._whole(c, line))
+        for c in of_kind("accept"):
+            code, reason = c.children
+            lines.append(self._whole(c, f"accept {code} because {_string(reason)}"))
         return _Statement("rule", node.meta.start_pos, lines)
 
     @staticmethod

@@ -135,7 +135,7 @@ class _Reader:
             what = ("a directory" if stat.S_ISDIR(kind) else "a FIFO" if stat.S_ISFIFO(kind) else
                     "a device" if stat.S_ISCHR(kind) or stat.S_ISBLK(kind) else "a socket" if stat.S_ISSOCK(kind)
                     else "not a regular file")
-            self.refuse(path, f"this is {what}, not a policy file", "policy files are plain text files")
+            self.refuse(path, f"this is {what}, not a plain file", "policy, data and test files are plain text files")
             return None
         with os.fdopen(fd, "rb") as handle:
             raw = handle.read(MAX_FILE_BYTES + 1)
@@ -194,7 +194,11 @@ def _rel(path: Path) -> str:
     # Diagnostics name files as the user would type them: relative to where pdp runs. Nothing is resolved:
     # a link keeps its own name, and so does a policy directory that is a link (an atomic deploy).
     if path.is_absolute():
-        for cwd in (Path.cwd(), Path.cwd().resolve()):
+        try:
+            here = Path.cwd()
+        except OSError:  # pdp runs from a directory that was deleted: name the file as given
+            return str(path)
+        for cwd in (here, here.resolve()):
             try:
                 return str(path.relative_to(cwd))
             except ValueError:

@@ -38,11 +38,12 @@ _TERMINAL_WORDS = {
     "LPAR": "`(`",
     "RPAR": "`)`",
     "COMMA": "`,`",
+    "WARNING_CODE": "a warning's code (`shadowed-rule`)",
     "DOT": "`.`",
     "$END": "the end of the file",
 }
 
-_CLAUSE_KEYWORDS = ("cite", "to", "for", "of", "when", "unless", "oblige", "overrides")
+_CLAUSE_KEYWORDS = ("cite", "to", "for", "of", "when", "unless", "oblige", "overrides", "accept")
 
 
 @lru_cache(maxsize=1)
@@ -356,14 +357,14 @@ class _Builder(Transformer):
 
     def rule(self, meta, children):
         effect_token, (rule_id, id_span), *rest = children
-        fields: dict = {"when": [], "unless": [], "obligations": []}
+        fields: dict = {"when": [], "unless": [], "obligations": [], "accepts": []}
         message = ""
         for child in rest:
             if isinstance(child, Token):
                 message = self._string(child)
             else:
                 kind, value = child
-                if kind in ("when", "unless", "obligations"):
+                if kind in ("when", "unless", "obligations", "accepts"):
                     fields[kind].append(value)
                 elif kind in ("actions", "purposes", "categories", "overrides"):
                     fields[kind] = fields.get(kind, ()) + value
@@ -381,6 +382,7 @@ class _Builder(Transformer):
             unless=tuple(fields["unless"]),
             obligations=tuple(fields["obligations"]),
             overrides=fields.get("overrides", ()),
+            accepts=tuple(fields["accepts"]),
             span=self._span(meta),
             id_span=id_span,
         )
@@ -405,6 +407,10 @@ class _Builder(Transformer):
 
     def overrides(self, meta, children):
         return ("overrides", children[0])
+
+    def accept(self, meta, children):
+        code, reason = children
+        return ("accepts", ast.Acceptance(str(code), self._string(reason), self._span(meta)))
 
     def obligation(self, meta, children):
         (ob_id, span), *text = children

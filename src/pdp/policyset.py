@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from . import ast
 from . import schema as sch
 from . import taxonomy as tx
+from .acceptance import apply_acceptances
 from .analysis import analyse
 from .checker import CheckContext, check_policy_set
 from .compiler import CompiledRule, Obligation, RuleIndex, RuleScan, compile_rules
@@ -105,6 +106,7 @@ class PolicySet:
         self.digest = digest
         self.files = files
         self.warnings = warnings
+        self.warning_texts: dict[str, str] = {}  # the files the warnings point at, as read (for their excerpts)
         self.directory = directory
         self.indexed = index
         self.request_shape = DEFAULT_SHAPE  # known keys and declared attribute types, checked in every request
@@ -269,6 +271,10 @@ def build(sources: Sources, index: bool = True, directory=None) -> PolicySet:
             tuple((tuple(path.split(".")), typ) for path, typ in declared_attributes.items()), registered)
     # the set as a whole: shadowed rules, overlaps, unused vocabulary (warnings only, never errors)
     policy_set.warnings += tuple(d for d in analyse(policy_set, sources.vocabulary) if d.severity == "warning")
+    # warnings a rule accepts as intended (`accept shadowed-rule because "..."`) are marked, unused acceptances found
+    policy_set.warnings = apply_acceptances(rules, policy_set.warnings)
+    texts = sources.texts()
+    policy_set.warning_texts = {w.span.file: texts[w.span.file] for w in policy_set.warnings if w.span.file in texts}
     return policy_set
 
 

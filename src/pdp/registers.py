@@ -19,8 +19,8 @@ from typing import Any, NamedTuple
 from . import ast
 from . import schema as sch
 from . import taxonomy as tx
-from .errors import Diagnostic, did_you_mean, suggest
-from .request import TYPO_CUTOFF, _type_error
+from .errors import Diagnostic, did_you_mean, suggest, suggestion_hint
+from .request import TYPO_CUTOFF, attribute_value_error
 from .source import Span
 from .yamlpos import Located
 
@@ -120,10 +120,10 @@ def _entry_problems(root: str, register: dict, name: str, doc: Located | None, i
                 continue
             if value is None:
                 continue
-            error = _type_error(f"{root}.{attribute}", value, typ, vocabulary)
+            error = attribute_value_error(f"{root}.{attribute}", value, typ, vocabulary)
             if error is not None:
-                hint = ("did you mean " + " or ".join(f"`{s}`" for s in error.suggestions[:3]) + "?"
-                        if error.suggestions else f"a request's `{root}.{attribute}` is {typ.describe()}")
+                hint = (suggestion_hint(list(error.suggestions[:3]))
+                        or f"a request's `{root}.{attribute}` is {typ.describe()}")
                 out.append(Diagnostic("register", f"`{ident}` in {name}: {attribute}: {error.message}",
                                       _span(doc, at + (attribute,)), hint))
     return out

@@ -173,7 +173,7 @@ def _may_suggest() -> bool:
 def unknown_error(unknown: Unknown) -> FieldError:
     """The error of one unknown value, with the closest known keys (the costly part: only for errors shown)."""
     field, kind, known, value = unknown
-    close = suggest(value, known, always=True) if _may_suggest() else ()
+    close = tx.closest_keys(kind, value, known, always=True) if _may_suggest() else ()
     return FieldError(field, f"unknown {kind} `{shown(value)}`", tuple(close))
 
 
@@ -194,8 +194,10 @@ def reported(errors: list[FieldError], unknown: list[Unknown] = (), limit: int =
 Declared = tuple[tuple[tuple[str, ...], sch.Type], ...]  # (path parts, type) of attributes vocabulary.yaml declares
 
 
-def _type_error(field: str, value: Any, typ: sch.Type, vocabulary: tx.Vocabulary) -> FieldError | None:
-    """A declared attribute's value that has the wrong type, or None.
+def attribute_value_error(field: str, value: Any, typ: sch.Type, vocabulary: tx.Vocabulary) -> FieldError | None:
+    """The error of a value that an attribute's type does not allow (a wrong type, or a key the vocabulary does
+    not know: an unknown country), or None. Shared by requests and registers (pdp.registers), so a register entry
+    is held to what a request may carry.
 
     A rule reading `context.identity_verified == false` must not meet the
     text "false": a wrong type is refused, never quietly decided.
@@ -203,7 +205,7 @@ def _type_error(field: str, value: Any, typ: sch.Type, vocabulary: tx.Vocabulary
     if typ.vocab is not None and isinstance(value, str):
         known = vocabulary.known(typ.vocab)
         if value not in known:
-            close = suggest(value, known, always=True) if _may_suggest() else ()
+            close = tx.closest_keys(typ.vocab, value, known, always=True) if _may_suggest() else ()
             return FieldError(field, f"unknown {typ.vocab} `{shown(value)}`", tuple(close))
         return None
     if not _is_a(value, typ):
@@ -280,7 +282,7 @@ def key_errors(raw: dict, shape: RequestShape, vocabulary: tx.Vocabulary) -> lis
             if key in known:
                 typ = types.get(key) if types else None
                 if typ is not None and value is not None:
-                    error = _type_error(f"{part}.{key}", value, typ, vocabulary)
+                    error = attribute_value_error(f"{part}.{key}", value, typ, vocabulary)
                     if error is not None:
                         out.append(error)
             elif isinstance(key, str):
@@ -293,7 +295,7 @@ def key_errors(raw: dict, shape: RequestShape, vocabulary: tx.Vocabulary) -> lis
         for part in parts:
             value = value.get(part) if isinstance(value, dict) else None
         if value is not None:
-            error = _type_error(".".join(parts), value, typ, vocabulary)
+            error = attribute_value_error(".".join(parts), value, typ, vocabulary)
             if error is not None:
                 out.append(error)
     return out

@@ -26,8 +26,18 @@ class Span:
 NO_SPAN = Span("<unknown>", 0, 0)
 
 
+EXCERPT_CHARS = 100  # of a source line shown under an error: a 512 KB one-line file must not print 512 KB
+EXCERPT_BEFORE = 40  # of them before the caret, when the line is cut
+ELLIPSIS = "…"
+
+
 def caret_excerpt(source_text: str | None, span: Span) -> str:
-    """The source line of `span` with a caret line under the spanned text."""
+    """The source line of `span` with a caret line under the spanned text.
+
+    A line longer than EXCERPT_CHARS is cut to a window around the caret,
+    with an ellipsis where it was cut, and the caret stays under the same
+    character.
+    """
     if not source_text or span.line < 1:
         return ""
     lines = source_text.splitlines()
@@ -39,6 +49,13 @@ def caret_excerpt(source_text: str | None, span: Span) -> str:
         width = span.end_col - span.col
     else:
         width = 1
+    if len(line) > EXCERPT_CHARS:
+        left = max(0, min(start - EXCERPT_BEFORE, len(line) - EXCERPT_CHARS))
+        right = left + EXCERPT_CHARS
+        before, after = (ELLIPSIS if left > 0 else ""), (ELLIPSIS if right < len(line) else "")
+        line = before + line[left:right] + after
+        start = start - left + len(before)
+        width = min(width, max(len(line) - len(after) - start, 1))
     width = max(1, min(width, max(len(line) - start, 1)))
     gutter = f"{span.line:>4} | "
     pad = " " * (len(gutter) - 2) + "| "

@@ -13,6 +13,8 @@ from functools import lru_cache
 
 import pycountry
 
+from .errors import suggest
+
 BUILTIN_ACTIONS = ("collect", "use", "share", "transfer", "erase")
 RECIPIENT_TYPES = (
     "service_provider",
@@ -52,6 +54,25 @@ def _fideslang_keys() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
 @lru_cache(maxsize=1)
 def country_codes() -> frozenset[str]:
     return frozenset(c.alpha_2 for c in pycountry.countries)
+
+
+# Codes in common use that are not ISO 3166-1 alpha-2, and the ISO code they
+# mean. Used for hints only: `UK` is never accepted as a country (a rule on
+# `GB` must not be escaped by writing `UK`), but the error suggests `GB`,
+# which spelling distance alone never would (it offers `VU`, `UZ`, `UY`).
+COUNTRY_ALIASES = {
+    "UK": "GB",  # the United Kingdom (ISO: GB)
+    "EL": "GR",  # Greece, as the EU's institutions write it (ISO: GR)
+}
+
+
+def closest_keys(kind: str, value, known, **options) -> list[str]:
+    """The known keys closest to an unknown value, for a hint: a country's ISO code first when a common
+    non-ISO code is written (`UK` -> `GB`), else by spelling (pdp.errors.suggest, with its `options`)."""
+    meant = COUNTRY_ALIASES.get(str(value).upper()) if kind == COUNTRY else None
+    if meant is not None and meant in known:
+        return [meant]
+    return suggest(value, known, **options)
 
 
 @dataclass(frozen=True)

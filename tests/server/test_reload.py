@@ -101,6 +101,23 @@ def test_a_snapshot_whose_files_change_while_read_is_thrown_away(tmp_path, monke
         load_snapshot(tmp_path)
 
 
+@pytest.mark.parametrize("special", ["z.pdp", "data/d.yaml", "vocabulary.yaml"])
+def test_the_snapshot_refuses_special_files_as_the_loader_does(tmp_path, special):
+    # one place decides which files may be read: the server gives the diagnostics `pdp check` gives
+    from pdp.server.snapshot import load_snapshot
+
+    (tmp_path / "main.pdp").write_text(POLICY.format(version="1"))
+    (tmp_path / "data").mkdir()
+    os.mkfifo(tmp_path / special)
+    with pytest.raises(pdp.PolicyError) as served:
+        load_snapshot(tmp_path)
+    with pytest.raises(pdp.PolicyError) as checked:
+        pdp.loader.load(tmp_path.resolve())
+    assert served.value.diagnostics == checked.value.diagnostics
+    (refused,) = served.value.diagnostics
+    assert refused.code == "unreadable" and "a FIFO" in refused.message
+
+
 def test_a_reload_reads_again_until_it_gets_a_snapshot_that_held_still(tmp_path, monkeypatch):
     from pdp.server.reload import Reloader
 

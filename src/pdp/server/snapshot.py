@@ -9,9 +9,10 @@ and compiles it, and fingerprints it again: a snapshot whose files changed
 while they were read is thrown away (`Moved`) and read again once the
 directory is quiet.
 
-Special files (FIFOs, sockets, devices) are refused before anything is
-opened: opening a FIFO with no writer blocks forever, and a device can
-be read without end.
+Which files may be read is decided in one place, the loader (pdp.loader):
+a FIFO, a socket, a device, a link out of the set or an oversized file is
+refused there, with the diagnostic `pdp check` gives, before it is read
+(a FIFO is opened without blocking and refused on its type).
 """
 
 from __future__ import annotations
@@ -21,10 +22,8 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import Diagnostic, PolicyError
 from ..loader import load
 from ..policyset import PolicySet
-from ..source import Span
 
 WATCHED_SUFFIXES = (".pdp", ".yaml", ".yml")
 
@@ -90,15 +89,6 @@ def fingerprint(root: Path) -> Fingerprint:
     return tuple(entries)
 
 
-def _refuse_special_files(root: Path, entries: Fingerprint) -> None:
-    special = [e for e in entries if e.kind in ("fifo", "socket", "device")]
-    if special:
-        raise PolicyError([Diagnostic("not-a-file", f"`{e.path}` is a {e.kind}, not a regular file",
-                                      Span(str(root / e.path), 1, 1),
-                                      "policy, vocabulary and data files must be regular files; remove it")
-                           for e in special])
-
-
 def load_snapshot(directory: Path, index: bool = True) -> PolicySet:
     """Load `directory` as one state of it; `Moved` if it changed while it was read.
 
@@ -107,7 +97,6 @@ def load_snapshot(directory: Path, index: bool = True) -> PolicySet:
     """
     target = Path(directory).resolve()
     before = fingerprint(target)
-    _refuse_special_files(target, before)
     policy_set = load(target, index=index)
     if fingerprint(target) != before or Path(directory).resolve() != target:
         raise Moved(Path(directory))

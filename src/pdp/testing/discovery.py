@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import Diagnostic
-from ..source import Span
+from ..errors import PolicyError
+from ..loader import read_file
 from .cases import TestFile, TestFileError
 from .reader import parse_test_file
 from .runner import CaseResult, run
@@ -19,23 +19,32 @@ TEST_SUFFIXES = (".yaml", ".yml")
 
 
 def policy_test_paths(policy_dir: str | Path) -> list[Path]:
-    """`<policy_dir>/tests/*.yaml` (and `*.yml`), in name order."""
+    """`<policy_dir>/tests/*.yaml` (and `*.yml`), in name order.
+
+    Every entry so named is listed, a FIFO or a directory too: the loader
+    refuses what is no plain file, as it does for policy files, instead of
+    the tests silently leaving it out.
+    """
     folder = Path(policy_dir) / TEST_FOLDER
     if not folder.is_dir():
         return []
-    return sorted(p for p in folder.iterdir() if p.suffix in TEST_SUFFIXES and p.is_file())
+    return sorted(p for p in folder.iterdir() if p.suffix in TEST_SUFFIXES)
 
 
-def load_test_file(path: str | Path) -> TestFile:
-    """Read and validate one test file. Raises TestFileError."""
-    shown = shown_path(Path(path))
+def load_test_file(path: str | Path, policy_dir: str | Path | None = None) -> TestFile:
+    """Read and validate one test file of the policy set in `policy_dir` (by default the folder above
+    `tests/`). Raises TestFileError.
+
+    It is read as the policy files are (pdp.loader.read_file): a link out of
+    the policy set, a FIFO, a device or a file over the size limit is
+    refused before it is read, so no error quotes a file outside the set.
+    """
+    path = Path(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        problem = Diagnostic("unreadable-file", f"cannot read the test file: {err}",
-                             Span(str(shown), 1, 1), "save it as UTF-8 text")
-        raise TestFileError([problem]) from None
-    return parse_test_file(text, shown)
+        text = read_file(path, policy_dir if policy_dir is not None else path.parent.parent)
+    except PolicyError as err:
+        raise TestFileError(err.diagnostics) from None
+    return parse_test_file(text, shown_path(path))
 
 
 def read_test_files(policy_dir: str | Path) -> tuple[list[TestFile], list[TestFileError]]:
@@ -43,7 +52,7 @@ def read_test_files(policy_dir: str | Path) -> tuple[list[TestFile], list[TestFi
     files, errors = [], []
     for path in policy_test_paths(policy_dir):
         try:
-            files.append(load_test_file(path))
+            files.append(load_test_file(path, policy_dir))
         except TestFileError as err:
             errors.append(err)
     return files, errors
@@ -75,5 +84,5 @@ def shown_path(path: Path) -> Path:
     # as the policy loader does, so test and policy errors read alike.
     try:
         return path.resolve().relative_to(Path.cwd().resolve())
-    except ValueError:
+    except (ValueError, OSError):  # elsewhere, or pdp runs from a directory that was deleted: as given
         return path

@@ -1,0 +1,52 @@
+"""Error excerpts: the source line and a caret under the spanned text, bounded for a huge line."""
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import pdp
+from pdp.limits import MAX_FILE_BYTES
+from pdp.source import Span, caret_excerpt
+
+EXCERPT_CHARS = 100  # of a long line shown (pdp.source), and an ellipsis on each side where it is cut
+ELLIPSIS = "…"
+
+
+def caret_columns(excerpt: str) -> tuple[str, int, int]:
+    """The shown line, and where the caret starts and how wide it is."""
+    shown, carets = excerpt.split("\n")
+    text = shown.split(" | ", 1)[1]
+    marks = carets.split("| ", 1)[1]
+    return text, len(marks) - len(marks.lstrip(" ")), marks.count("^")
+
+
+def test_a_huge_one_line_file_shows_a_window_around_the_caret():
+    line = "allow a " + "x" * (MAX_FILE_BYTES - 200) + " && y"
+    error = pdp.PolicyError([pdp.Diagnostic("syntax", "unexpected character `&`", Span("p.pdp", 1, line.index("&&") + 1,
+                                                                                      1, line.index("&&") + 3))],
+                            {"p.pdp": line})
+    shown = str(error)
+    assert len(shown) < 400
+    text, start, width = caret_columns(caret_excerpt(line, error.diagnostics[0].span))
+    assert text.startswith(ELLIPSIS) and text[start:start + width] == "&&"
+    assert len(text) <= EXCERPT_CHARS + 2
+
+
+def test_a_short_line_is_shown_whole():
+    assert caret_excerpt('deny a when x = 1\n', Span("p.pdp", 1, 15, 1, 16)) == \
+        "   1 | deny a when x = 1\n     |               ^"
+
+
+ASCII_LINE = st.characters(codec="ascii", blacklist_characters="\r\n\t\x0b\x0c\x1c\x1d\x1e")
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data())
+def test_the_caret_stays_under_the_spanned_text_and_the_excerpt_is_bounded(data):
+    size = data.draw(st.integers(1, 600))  # long lines as often as short ones
+    line = data.draw(st.text(ASCII_LINE, min_size=size, max_size=size))
+    col = data.draw(st.integers(1, len(line)))
+    end = data.draw(st.integers(col + 1, len(line) + 1))
+    text, start, width = caret_columns(caret_excerpt(line, Span("p.pdp", 1, col, 1, end)))
+    assert len(text) <= EXCERPT_CHARS + 2
+    assert width >= 1 and text[start:start + width] == line[col - 1:col - 1 + width]
+    assert (text == line) == (len(line) <= EXCERPT_CHARS)
