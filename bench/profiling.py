@@ -52,11 +52,12 @@ def pdp_stages(policy_dir, requests: Sequence[dict], calls: int = 20000, warmup:
         import pdp
         from pdp.decision import evaluate
         from pdp.decision_id import new_decision_id
-        from pdp.request import shape_errors, vocabulary_errors
+        from pdp.request import key_errors, shape_errors, unknown_vocabulary
 
         policies = pdp.load(str(policy_dir))
         candidates = policies._candidates
         vocabulary = policies.vocabulary
+        shape = policies.request_shape
         if policies._lookups:  # the bench policy has none; the stages below would not add up
             return None
     except (ImportError, AttributeError):
@@ -68,7 +69,8 @@ def pdp_stages(policy_dir, requests: Sequence[dict], calls: int = 20000, warmup:
     parts = [
         ("whole `decide` call", policies.decide),
         ("request shape (pydantic model)", shape_errors),
-        ("request vocabulary (keys, countries, topics)", lambda r: vocabulary_errors(r, vocabulary)),
+        ("request keys and vocabulary (attribute names and types, taxonomy keys, countries)",
+         lambda r: (key_errors(r, shape, vocabulary), unknown_vocabulary(r, vocabulary))),
         ("rules: index lookup, conditions, combining", rules),
         ("decision id (UUIDv7, `pdp.decision_id`)", lambda r: new_decision_id()),
     ]

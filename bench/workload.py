@@ -72,9 +72,11 @@ BASE_RULES = (
 )
 
 # Declared but never requested. The fideslang keys are chosen so that none
-# is equal to or above a requested purpose (``essential.fraud_detection``
-# does not cover ``essential``); the actions and the ``unused.*`` purposes
-# are declared in the vocabulary of the pdp extra-rules copy.
+# is equal to, above or below a requested purpose: a request names
+# everything below its key, so a deny ``for essential.fraud_detection``
+# would take part in a request ``for essential`` (docs/language.md, "A broad
+# key in a request"). The actions and the ``unused.*`` purposes are declared
+# in the vocabulary of the pdp extra-rules copy.
 UNUSED_ACTIONS = ("archive", "export", "profile", "sell", "train")
 UNUSED_TAXONOMY_PURPOSES = (
     "sales",
@@ -85,8 +87,8 @@ UNUSED_TAXONOMY_PURPOSES = (
     "functional.service.improve",
     "personalize.profiling",
     "marketing.advertising.profiling",
-    "essential.fraud_detection",
-    "analytics.reporting.system",
+    "functional.storage",
+    "operations",
 )
 UNUSED_PURPOSE_PARENT = "unused"
 UNUSED_PURPOSES = tuple(f"{UNUSED_PURPOSE_PARENT}.p{i:03d}" for i in range(400))
@@ -137,6 +139,20 @@ def make_requests(n: int = 1000, seed: int = SEED) -> list[dict]:
     return out
 
 
+BROAD_CATEGORY = "user"
+
+
+def broad(request: dict) -> dict:
+    """The request asking for all of the person's data (``data_categories: ["user"]``) instead of one kind.
+
+    Under the benchmark policy the decision is the same (its allows are on
+    ``user`` or on every category, its denies on every category), so the
+    oracle still decides it; what changes is the key the engine is asked
+    about, and so what a broad key costs.
+    """
+    return {**request, "data_categories": [BROAD_CATEGORY]}
+
+
 def make_extra_rules(n: int = 1000) -> list[Rule]:
     """``n`` distinct rules that never match a request of ``make_requests``.
 
@@ -171,14 +187,24 @@ def make_extra_rules(n: int = 1000) -> list[Rule]:
     return rules
 
 
+def takes_part(rule: Rule, key: str, requested: str) -> bool:
+    """Does a rule on ``key`` take part in deciding a request for ``requested``?
+
+    pdp's reading of a broad key: an allow must cover the requested key
+    whole (``requested`` is ``key`` or below it); a deny takes part when
+    the keys overlap (either is under the other).
+    """
+    return under(requested, key) or (rule.effect == "deny" and under(key, requested))
+
+
 def rule_scope_covers(rule: Rule, request: dict) -> bool:
-    """The rule's action, purpose and category cover the request (conditions aside)."""
+    """The rule's action, purpose and category take part in the request (conditions aside)."""
     if rule.action is not None and rule.action != request["action"]:
         return False
-    if rule.purpose is not None and not under(request["purpose"], rule.purpose):
+    if rule.purpose is not None and not takes_part(rule, rule.purpose, request["purpose"]):
         return False
     if rule.category is not None:
-        return any(under(c, rule.category) for c in request["data_categories"])
+        return any(takes_part(rule, rule.category, c) for c in request["data_categories"])
     return True
 
 

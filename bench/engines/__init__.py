@@ -2,6 +2,9 @@
 
 An adapter turns the shared workload into its engine's own terms:
 
+- ``asks(request)`` is the request of the workload this engine is asked
+  (the same one, but for a variant such as pdp asked for broad keys); the
+  oracle decides that request too;
 - ``to_native(request)`` converts one pdp request (JSON form) into what the
   engine's Python API takes. It runs before timing starts;
 - ``compile(extra_rules)`` builds the policy (the benchmark policy plus the
@@ -43,6 +46,9 @@ class Adapter:
                 return str(exc)
         return None
 
+    def asks(self, request: dict) -> dict:
+        return request
+
     def to_native(self, request: dict) -> Any:
         raise NotImplementedError
 
@@ -80,6 +86,7 @@ def all_adapters() -> list[Adapter]:
     return [
         PdpAdapter(index=True),
         PdpAdapter(index=False),
+        PdpAdapter(index=True, broad=True),
         CedarAdapter(),
         RegoAdapter(),
         CasbinMatcherAdapter(),

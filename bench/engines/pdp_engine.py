@@ -8,6 +8,9 @@ the unused actions and purposes they name are declared in the copy's
 
 ``PdpAdapter(index=False)`` loads with ``pdp.load(dir, index=False)``: the
 rule index switched off, every rule considered on every request.
+``PdpAdapter(broad=True)`` asks every request for all of the person's data
+(``data_categories: ["user"]``, ``workload.broad``): a request for a broad
+key overlaps every deny on a key below it, which is what that costs.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from bench.workload import (
     UNUSED_PURPOSE_PARENT,
     UNUSED_PURPOSES,
     Rule,
+    broad,
 )
 
 POLICY_DIR = Path(__file__).resolve().parent.parent / "policy"
@@ -98,10 +102,18 @@ def write_policy_dir(target: Path, extra_rules: Sequence[Rule]) -> Path:
 class PdpAdapter(Adapter):
     packages = ("pdp",)
 
-    def __init__(self, index: bool = True):
-        self.index = index
-        self.key = "pdp" if index else "pdp-noindex"
-        self.label = "pdp {pdp}" if index else "pdp, rule index off (`index=False`)"
+    def __init__(self, index: bool = True, broad: bool = False):
+        self.index, self.broad = index, broad
+        if broad:
+            self.key, self.label = "pdp-broad", 'pdp, every request for `data_categories: ["user"]`'
+        else:
+            self.key = "pdp" if index else "pdp-noindex"
+            self.label = "pdp {pdp}" if index else "pdp, rule index off (`index=False`)"
+        if broad and not index:
+            raise ValueError("the broad-key row is measured with the rule index on")
+
+    def asks(self, request: dict) -> dict:
+        return broad(request) if self.broad else request
 
     def unavailable(self) -> str | None:
         try:
