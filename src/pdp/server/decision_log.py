@@ -35,7 +35,11 @@ maps to the same pseudonym, so an audit can follow one person; without the
 key nobody can reverse it or test a guessed id; rotating the key breaks the
 link between old and new rows; this is pseudonymisation, not
 anonymisation: the key holder can re-identify). The pseudonyms of a row are
-indexed (table `people`), so that one person's rows can be found and erased.
+kept beside it (column `people`), so that one person's rows can be found and
+erased. They are not indexed: an index keyed by pseudonym takes a write at a
+random place of its tree for every id of every decision (it halved the log's
+throughput), while finding one person is a rare admin request that can afford
+a scan of that column.
 The dotted attribute paths given in `mask` are then replaced by `"***"`.
 
 Bounds. A stored request is at most `max_row_bytes`; when the file's live
@@ -79,7 +83,7 @@ RETENTION_CHECK_EVERY = dt.timedelta(hours=1)
 SIZE_CHECK_EVERY = 1000  # rows appended between two checks of the size limit
 MAX_ROW_BYTES = 16_384  # of the stored request, by default
 WAL_SIZE_LIMIT = 16 * 1024 * 1024  # the WAL file is cut back to this after a checkpoint
-SCHEMA_VERSION = 2  # 1: whole requests, only the data subject's id pseudonymised
+SCHEMA_VERSION = 3  # 1: whole requests, only the data subject's id pseudonymised; 2: a `people` table
 
 _SCHEMA = ("""
 CREATE TABLE IF NOT EXISTS decisions (
@@ -89,16 +93,12 @@ CREATE TABLE IF NOT EXISTS decisions (
     decision      TEXT NOT NULL,
     rules         TEXT NOT NULL,   -- JSON list of rule ids
     policy_digest TEXT,
-    request       TEXT NOT NULL    -- JSON: log_view.view of the request, then masked
-)""", "CREATE INDEX IF NOT EXISTS decisions_time ON decisions (time)", """
-CREATE TABLE IF NOT EXISTS people (  -- the pseudonyms each row names, to find and erase one person's rows
-    pseudonym   TEXT NOT NULL,
-    decision_id TEXT NOT NULL,
-    PRIMARY KEY (pseudonym, decision_id)
-) WITHOUT ROWID""", "CREATE INDEX IF NOT EXISTS people_decision ON people (decision_id)", """
-CREATE TRIGGER IF NOT EXISTS decisions_forget AFTER DELETE ON decisions BEGIN
-    DELETE FROM people WHERE decision_id = old.decision_id;
-END""")
+    request       TEXT NOT NULL,   -- JSON: log_view.view of the request, then masked
+    people        TEXT NOT NULL DEFAULT ''  -- the pseudonyms the row names, space-separated (erasure)
+)""", "CREATE INDEX IF NOT EXISTS decisions_time ON decisions (time)")
+# A pseudonym is `hmac:` and 64 hex digits, with no space: found in the space-separated column,
+# it is one of the row's pseudonyms, never a piece of two.
+_NAMES_PERSON = "instr(people, ?) > 0"
 _COLUMNS = ("decision_id", "time", "endpoint", "decision", "rules", "policy_digest", "request")
 _OWNER_ONLY = 0o600
 
@@ -175,6 +175,10 @@ def treat(request: dict, *, key: bytes, mask: Iterable[str] = (), selection: Sel
 def _rule_ids(response: dict) -> list[str]:
     reasons = response.get("reasons") or []
     return [r.get("rule") for r in reasons if isinstance(r, dict) and r.get("rule") is not None]
+
+
+def _people(pseudonyms) -> str:
+    return " ".join(sorted(set(pseudonyms)))
 
 
 def _owner_only(path: Path) -> None:
@@ -264,8 +268,11 @@ class DecisionLog:
                 version = conn.execute("PRAGMA user_version").fetchone()[0]
                 for statement in _SCHEMA:
                     conn.execute(statement)
+                self._add_people_column(conn)
                 if version == 1:
                     self._migrate_whole_requests(conn)
+                if version == 2:
+                    self._migrate_people_table(conn)
                 if version < SCHEMA_VERSION:
                     conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
                 conn.execute("COMMIT")
@@ -288,12 +295,27 @@ class DecisionLog:
                 request = {}
             stored, people = treat(request, key=self._key, mask=self.mask, max_bytes=self.max_row_bytes,
                                    selection=Selection().with_attributes(self.attributes))
-            conn.execute("UPDATE decisions SET request = ? WHERE decision_id = ?", (stored, decision_id))
-            conn.executemany("INSERT OR IGNORE INTO people (pseudonym, decision_id) VALUES (?, ?)",
-                             [(p, decision_id) for p in people])
+            conn.execute("UPDATE decisions SET request = ?, people = ? WHERE decision_id = ?",
+                         (stored, _people(people), decision_id))
         if rows:
             log.warning("decision log %s: %d rows of the first schema now keep only what is logged today",
                         self.path, len(rows))
+
+    @staticmethod
+    def _add_people_column(conn: sqlite3.Connection) -> None:
+        """A log made before schema 3 has no `people` column (`CREATE TABLE IF NOT EXISTS` kept its table)."""
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(decisions)")}
+        if "people" not in columns:
+            conn.execute("ALTER TABLE decisions ADD COLUMN people TEXT NOT NULL DEFAULT ''")
+
+    @staticmethod
+    def _migrate_people_table(conn: sqlite3.Connection) -> None:
+        """Schema 2 indexed the pseudonyms in a table of their own: move them into the rows' column."""
+        conn.execute("UPDATE decisions SET people = (SELECT group_concat(pseudonym, ' ') FROM people "
+                     "WHERE people.decision_id = decisions.decision_id) "
+                     "WHERE decision_id IN (SELECT decision_id FROM people)")
+        conn.execute("DROP TRIGGER IF EXISTS decisions_forget")
+        conn.execute("DROP TABLE IF EXISTS people")
 
     def close(self) -> None:
         with self._lock:
@@ -330,20 +352,16 @@ class DecisionLog:
         """
         now = self._clock()
         time = format_time(now)
-        rows, people = [], []
-        for request, response, endpoint, *selection in entries:
-            row, names = self._row(request, response, endpoint, time, selection[0] if selection else None)
-            rows.append(row)
-            people += [(name, row[0]) for name in names]
+        rows = [self._row(request, response, endpoint, time, selection[0] if selection else None)
+                for request, response, endpoint, *selection in entries]
         if not rows:
             return
-        insert = f"INSERT INTO decisions ({', '.join(_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?)"
+        insert = f"INSERT INTO decisions ({', '.join(_COLUMNS)}, people) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
         with self._lock:
             conn = self._connection()
             conn.execute("BEGIN IMMEDIATE")
             try:
                 conn.executemany(insert, rows)
-                conn.executemany("INSERT OR IGNORE INTO people (pseudonym, decision_id) VALUES (?, ?)", people)
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
@@ -379,7 +397,7 @@ class DecisionLog:
         return found
 
     def _row(self, request: dict, response: dict, endpoint: str, time: str,
-             selection: Selection | None) -> tuple[tuple, list[str]]:
+             selection: Selection | None) -> tuple:
         decision_id, decision = response.get("decision_id"), response.get("decision")
         if not decision_id or not isinstance(decision_id, str):
             raise ValueError("the response has no `decision_id` to log")
@@ -389,7 +407,8 @@ class DecisionLog:
         digest = policy.get("digest") if isinstance(policy, dict) else None
         stored, people = treat(request, key=self._key, mask=self.mask, selection=self._selection(selection),
                                max_bytes=self.max_row_bytes)
-        return (decision_id, time, endpoint, decision, orjson.dumps(_rule_ids(response)).decode(), digest, stored), people
+        return (decision_id, time, endpoint, decision, orjson.dumps(_rule_ids(response)).decode(), digest, stored,
+                _people(people))
 
     def enforce_retention(self) -> int:
         """Delete the rows older than `retention_days`; the number deleted."""
@@ -431,14 +450,14 @@ class DecisionLog:
     def erase(self, subject_id: Any) -> int:
         """Delete every row that names `subject_id` (as any identifier); the number of rows deleted.
 
-        The id is pseudonymised with this log's key and looked up in the
-        `people` index. Deleted rows are overwritten (`secure_delete`) and the
-        WAL is checkpointed and truncated, so that no copy stays in the files.
+        The id is pseudonymised with this log's key and looked for in the
+        rows' `people` column (a scan: see the module's note). Deleted rows
+        are overwritten (`secure_delete`) and the WAL is checkpointed and
+        truncated, so that no copy stays in the files.
         """
         with self._lock:
             conn = self._connection()
-            deleted = conn.execute("DELETE FROM decisions WHERE decision_id IN "
-                                   "(SELECT decision_id FROM people WHERE pseudonym = ?)",
+            deleted = conn.execute(f"DELETE FROM decisions WHERE {_NAMES_PERSON}",
                                    (pseudonym(self._key, subject_id),)).rowcount
             if deleted:
                 conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -463,7 +482,7 @@ class DecisionLog:
             where.append("decision_id = ?")
             args.append(decision_id)
         if data_subject_id is not None:
-            where.append("decision_id IN (SELECT decision_id FROM people WHERE pseudonym = ?)")
+            where.append(_NAMES_PERSON)
             args.append(pseudonym(self._key, data_subject_id))
         sql = f"SELECT {', '.join(_COLUMNS)} FROM decisions"
         if where:
