@@ -34,6 +34,7 @@ from . import ast
 from . import taxonomy as tx
 from .errors import Diagnostic
 from .never_true import why_never_true
+from .registers import resolve
 from .source import NO_SPAN, Span
 from .space import Space, SpaceTooLarge, atoms, rule_conditions
 
@@ -213,7 +214,7 @@ def unused_vocabulary(policy_set, vocabulary_source: tuple[str, str] | None) -> 
                     if isinstance(node, ast.Literal) and isinstance(node.value, str):
                         named.add(node.value)
                     elif isinstance(node, ast.Path) and node.parts[0] == "data":
-                        value = _data_value(policy_set.data, node.parts[1:])
+                        value = resolve(policy_set.data, node.parts[1:])
                         named |= _strings(value)
     for register in (lk[1] for lk in policy_set._lookups):
         named |= _strings(register)
@@ -227,15 +228,6 @@ def unused_vocabulary(policy_set, vocabulary_source: tuple[str, str] | None) -> 
                               span, "remove it from vocabulary.yaml, or write the rule it was declared for",
                               "warning"))
     return out
-
-
-def _data_value(data, parts):
-    value = data
-    for part in parts:
-        if not isinstance(value, dict):
-            return None
-        value = value.get(part)
-    return value
 
 
 def _strings(value) -> set[str]:

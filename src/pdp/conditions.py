@@ -213,16 +213,7 @@ def _requested_test(expr, data: dict, on_left: bool, decide: Callable[[Any, Any]
 
         return constant
 
-    def test(env):
-        a = get_requested(env)
-        if a is MISSING:
-            return None
-        b = get_other(env)
-        if b is MISSING:
-            return None
-        return decide(a, b)
-
-    return test
+    return _binary(get_requested, get_other, decide)
 
 
 def _junction(tests: list[Test], decisive: bool) -> Test:
