@@ -51,7 +51,7 @@ from .errors import PolicyError, did_you_mean, suggest
 from .parser import parse_policy
 from .policyset import Sources, build
 from .request import apply_lookups
-from .space import Cell, Klass, Selections, Space, Stats
+from .space import DEFAULT_LIMIT, Cell, Klass, Selections, Space, Stats
 
 PROBE_PREFIX = "query.where_"
 
@@ -145,7 +145,7 @@ def _reason_text(reason) -> str:
 # ---------------------------------------------------------------- asking
 
 
-def ask(policy_set, question: Question, sources: Sources | None = None) -> Answer:
+def ask(policy_set, question: Question, sources: Sources | None = None, *, limit: int = DEFAULT_LIMIT) -> Answer:
     """Answer a question about `policy_set`; `sources` (its texts) are needed when it has `where` conditions.
 
     A set that keeps earlier versions (§11) is asked under every version a request can select
@@ -158,7 +158,7 @@ def ask(policy_set, question: Question, sources: Sources | None = None) -> Answe
     # the person's own requests are decided by the current version only: each such action a class of its own
     actions = tuple(question.actions) + (tuple(sorted(selections.subject_requests)) if selections.versioned else ())
     space = Space(selections.history, probes, actions=actions, purposes=question.purposes,
-                  categories=question.categories)
+                  categories=question.categories, limit=limit)
     best = None  # (rank, weight, order, cell, group, picks, choice)
     answer = Answer(question, False, versions=tuple(v.version for v in selections.history))
     for order, group in enumerate(space.groups):
