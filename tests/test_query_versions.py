@@ -97,3 +97,15 @@ def test_explain_agrees_with_the_example(versioned):
     e = explain(policy, answer.request)
     assert (e.decision, e.reasons) == ("allow", answer.outcome.reasons)
     assert e.policy == answer.policy
+
+
+def test_a_key_only_an_earlier_version_knows_is_asked_under_it(tmp_path):
+    directory = write_set(tmp_path / "legacy", NEW, {"2025-01-01": OLD + 'allow legacy cite "§9" to use of user.legacy\n'})
+    (directory / "versions" / "2025-01-01" / "vocabulary.yaml").write_text(
+        VOCABULARY + "data_categories:\n  - key: user.legacy\n    name: Legacy records\n")
+    policy = pdp.load(directory)
+    answer = ask(policy, Question("allow", ("use",), (), ("user.legacy",)))
+    assert answer.yes and answer.request["collected_at"] == "2025-01-01"
+    assert policy.decide(answer.request).decision == "allow"
+    with pytest.raises(pdp.RequestError):  # the current version refuses it: it no longer knows the key
+        policy.decide({k: v for k, v in answer.request.items() if k != "collected_at"})

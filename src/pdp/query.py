@@ -152,7 +152,7 @@ def ask(policy_set, question: Question, sources: Sources | None = None, *, limit
     (space/selection.py): "never" holds only if no request is decided so by any of them.
     """
     started = time.perf_counter()
-    _check_keys(policy_set, question)
+    _check_keys(policy_set.history, question)
     probes = compile_where(question.where, sources, policy_set) if question.where else []
     selections = Selections(policy_set)
     # the person's own requests are decided by the current version only: each such action a class of its own
@@ -163,8 +163,8 @@ def ask(policy_set, question: Question, sources: Sources | None = None, *, limit
     answer = Answer(question, False, versions=tuple(v.version for v in selections.history))
     for order, group in enumerate(space.groups):
         cells = [c for c in group.cells if _asked(question, c)]
-        if not cells or group.rules[selections.current] is None:
-            continue
+        if not cells or all(rules is None for rules in group.rules):
+            continue  # no version's vocabulary knows these keys: every version refuses the request
         answer.cells += len(cells)
         components = space.components(group)
         usable = [[k for k in c.classes if all(p is None or p is True for p in k.probes)] for c in components]
@@ -176,8 +176,8 @@ def ask(policy_set, question: Question, sources: Sources | None = None, *, limit
             by_choices.setdefault(selections.for_action(cell.action.rep), []).append(cell)
         for choices, some in by_choices.items():
             for rank, choice in enumerate(choices):
-                if choice.version is not None and group.rules[choice.version] is None:
-                    continue  # that version's vocabulary does not know these keys: it refuses the request
+                if group.rules[selections.current if choice.version is None else choice.version] is None:
+                    continue  # the version that checks the request does not know these keys: it refuses it
                 found = _witness(space, components, usable, question.decision, choice.version)
                 if found is None:
                     continue
@@ -264,16 +264,19 @@ def _probes_hold(probes, policy_set, request: dict) -> bool:
 # ---------------------------------------------------------------- the question's parts
 
 
-def _check_keys(policy_set, question: Question) -> None:
-    if policy_set.model != "data_use":
-        raise QuestionError(f"`{policy_set.name}` is an AuthZEN policy set: questions are about data-use requests")
+def _check_keys(history, question: Question) -> None:
+    """The question's keys, known to some version (an earlier version may know a key the current one dropped)."""
+    current = history[-1]
+    if current.model != "data_use":
+        raise QuestionError(f"`{current.name}` is an AuthZEN policy set: questions are about data-use requests")
     if question.decision not in ("allow", "deny"):
         raise QuestionError(f"ask about `allow` or `deny`, not `{question.decision}`")
-    vocabulary = policy_set.vocabulary
+    vocabularies = [v.vocabulary for v in history]
     problems = []
-    for keys, known, what in ((question.actions, vocabulary.actions, "action"),
-                              (question.purposes, vocabulary.purposes, "purpose"),
-                              (question.categories, vocabulary.categories, "data category")):
+    for keys, known, what in ((question.actions, set().union(*(v.actions for v in vocabularies)), "action"),
+                              (question.purposes, set().union(*(v.purposes for v in vocabularies)), "purpose"),
+                              (question.categories, set().union(*(v.categories for v in vocabularies)),
+                               "data category")):
         for key in keys:
             if key not in known:
                 hint = did_you_mean(key, known)
