@@ -162,7 +162,7 @@ class VersionDiff:
     def render(self) -> list[str]:
         old, new = self.effective
         if self.status == "added":
-            return [f"version {self.version}: added in NEW (effective {new}): the data collected from then on is "
+            return [f"version {self.version}: added in NEW (effective {new}): the data collected while it was in force is "
                     f"decided by it"]
         if self.status == "removed":
             return [f"version {self.version}: removed from NEW (was effective {old}): the data collected under it "
