@@ -100,7 +100,8 @@ def test_explain_agrees_with_the_example(versioned):
 
 
 def test_a_key_only_an_earlier_version_knows_is_asked_under_it(tmp_path):
-    directory = write_set(tmp_path / "legacy", NEW, {"2025-01-01": OLD + 'allow legacy cite "§9" to use of user.legacy\n'})
+    legacy = OLD + 'allow legacy cite "§9" to use of user.legacy\n'
+    directory = write_set(tmp_path / "legacy", NEW, {"2025-01-01": legacy})
     (directory / "versions" / "2025-01-01" / "vocabulary.yaml").write_text(
         VOCABULARY + "data_categories:\n  - key: user.legacy\n    name: Legacy records\n")
     policy = pdp.load(directory)

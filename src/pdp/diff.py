@@ -162,8 +162,8 @@ class VersionDiff:
     def render(self) -> list[str]:
         old, new = self.effective
         if self.status == "added":
-            return [f"version {self.version}: added in NEW (effective {new}): the data collected while it was in force is "
-                    f"decided by it"]
+            return [f"version {self.version}: added in NEW (effective {new}): the data collected while it was in "
+                    f"force is decided by it"]
         if self.status == "removed":
             return [f"version {self.version}: removed from NEW (was effective {old}): the data collected under it "
                     f"is now decided by another version, or by none (denied)"]
@@ -201,7 +201,8 @@ class Report:
         if not self.changes:
             lines = [f"no decision changes from {current}{self.old} to {self.new}"]
         else:
-            lines = [f"{_changes(self.changes)} from {current}{self.old} to {self.new} ({total:,} requests of the space)"]
+            lines = [f"{_changes(self.changes)} from {current}{self.old} to {self.new} "
+                     f"({total:,} requests of the space)"]
         lines += _render_changes(self.changes)
         if self.versions:
             lines.append("")

@@ -235,7 +235,8 @@ def _witness(space: Space, components, usable: list[list[Klass]], decision: str,
         free = [lightest(i, lambda k: not k.states[version].denies(effects)) for i in range(len(components))]
         if all(free):
             for i in range(len(components)):
-                provider = lightest(i, lambda k: not k.states[version].denies(effects) and k.states[version].allows(effects))
+                provider = lightest(i, lambda k: not k.states[version].denies(effects)
+                                    and k.states[version].allows(effects))
                 if provider is not None:
                     options.append(free[:i] + [provider] + free[i + 1:])
     else:
