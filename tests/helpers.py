@@ -146,3 +146,16 @@ KEY_CONDITIONS = [
 ]
 KEY_DATA = {"lists": "notes: [a, x]\ncountries: [IN, SG]\n"
                      "purposes: [marketing.advertising, essential.service.payment_processing]\n"}
+
+
+def write_versioned(directory, current: str, older: dict[str, str], vocabulary: str):
+    """A policy set directory whose earlier versions (version -> policy text) are kept under versions/ (§11)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "main.pdp").write_text(current)
+    (directory / "vocabulary.yaml").write_text(vocabulary)
+    for version, text in older.items():
+        old = directory / "versions" / version
+        old.mkdir(parents=True)
+        (old / "main.pdp").write_text(text)
+        (old / "vocabulary.yaml").write_text(vocabulary)
+    return directory

@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import pdp
+from helpers import write_versioned
 from pdp.cli import main
 from pdp.coverage import measure
 from pdp.explain import changed, explain
@@ -41,15 +42,7 @@ OLD_DATA = {**EMAIL, "collected_at": "2025-06-30", "data_subject": {"age": 30}} 
 
 
 def write_set(directory, current: str, older: str | None = None):
-    directory.mkdir(exist_ok=True)
-    (directory / "main.pdp").write_text(current)
-    (directory / "vocabulary.yaml").write_text(VOCABULARY)
-    if older is not None:
-        old = directory / "versions" / "2025-01-01"
-        old.mkdir(parents=True)
-        (old / "main.pdp").write_text(older)
-        (old / "vocabulary.yaml").write_text(VOCABULARY)
-    return directory
+    return write_versioned(directory, current, {"2025-01-01": older} if older is not None else {}, VOCABULARY)
 
 
 @pytest.fixture

@@ -142,6 +142,40 @@ class Replay:
 
 
 @dataclass
+class VersionDiff:
+    """One version (by its version string) of two sets that keep earlier versions (§11)."""
+
+    version: str
+    status: str  # "compared", "added" (in NEW only) or "removed" (in OLD only)
+    effective: tuple[str, str]  # in OLD and in NEW ("" where the version is missing)
+    changes: list[Change] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return self.status != "compared" or self.effective[0] != self.effective[1] or bool(self.changes)
+
+    def to_dict(self) -> dict:
+        return {"version": self.version, "status": self.status, "changed": self.changed,
+                "effective": {"old": self.effective[0], "new": self.effective[1]},
+                "changes": [c.to_dict() for c in self.changes]}
+
+    def render(self) -> list[str]:
+        old, new = self.effective
+        if self.status == "added":
+            return [f"version {self.version}: added in NEW (effective {new}): the data collected while it was in "
+                    f"force is decided by it"]
+        if self.status == "removed":
+            return [f"version {self.version}: removed from NEW (was effective {old}): the data collected under it "
+                    f"is now decided by another version, or by none (denied)"]
+        dates = f"effective {old}" if old == new else f"effective {old} in OLD, {new} in NEW"
+        if not self.changes:
+            return [f"version {self.version} ({dates}): no decision changes"]
+        total = sum(c.requests for c in self.changes)
+        lines = [f"version {self.version} ({dates}): {_changes(self.changes)} ({total:,} requests of its space)"]
+        return lines + ["  " + line if line else line for line in _render_changes(self.changes)]
+
+
+@dataclass
 class Report:
     old: str
     new: str
@@ -149,30 +183,32 @@ class Report:
     stats: Stats
     notes: tuple[str, ...] = ()
     replay: Replay | None = None
+    versions: list[VersionDiff] = field(default_factory=list)  # earlier versions, when either set keeps some
 
     @property
     def changed(self) -> bool:
-        return bool(self.changes) or bool(self.replay and self.replay.flipped)
+        return bool(self.changes) or bool(self.replay and self.replay.flipped) or any(v.changed for v in self.versions)
 
     def to_dict(self) -> dict:
         return {"old": self.old, "new": self.new, "changed": self.changed,
                 "changes": [c.to_dict() for c in self.changes], "space": self.stats.to_dict(),
-                "notes": list(self.notes), "replay": self.replay.to_dict() if self.replay else None}
+                "notes": list(self.notes), "replay": self.replay.to_dict() if self.replay else None,
+                "versions": [v.to_dict() for v in self.versions]}
 
     def render(self) -> str:
         total = sum(c.requests for c in self.changes)
+        current = "the current versions of " if self.versions else ""
         if not self.changes:
-            lines = [f"no decision changes from {self.old} to {self.new}"]
+            lines = [f"no decision changes from {current}{self.old} to {self.new}"]
         else:
-            lines = [f"{len(self.changes)} change{'s' if len(self.changes) != 1 else ''} of decision from "
-                     f"{self.old} to {self.new} ({total:,} requests of the space)"]
-        for change in self.changes:
+            lines = [f"{_changes(self.changes)} from {current}{self.old} to {self.new} "
+                     f"({total:,} requests of the space)"]
+        lines += _render_changes(self.changes)
+        if self.versions:
             lines.append("")
-            lines.append(change.headline() + f" ({change.requests:,} requests)")
-            for case in change.cases:
-                lines.append(f"  - {case.render()}")
-            if change.example is not None:
-                lines.append("  example: " + json.dumps(change.example, ensure_ascii=False))
+            lines.append("the versions a request selects with collected_at (§11), compared by version:")
+            for version in self.versions:
+                lines += ["  " + line if line else line for line in version.render()]
         lines.append("")
         lines.append(f"space: {self.stats.summary()}")
         lines += [f"note: {n}" for n in self.notes]
@@ -180,6 +216,22 @@ class Report:
             lines.append("")
             lines.append(self.replay.render())
         return "\n".join(lines)
+
+
+def _changes(changes: list[Change]) -> str:
+    return f"{len(changes)} change{'s' if len(changes) != 1 else ''} of decision"
+
+
+def _render_changes(changes: list[Change]) -> list[str]:
+    lines = []
+    for change in changes:
+        lines.append("")
+        lines.append(change.headline() + f" ({change.requests:,} requests)")
+        for case in change.cases:
+            lines.append(f"  - {case.render()}")
+        if change.example is not None:
+            lines.append("  example: " + json.dumps(change.example, ensure_ascii=False))
+    return lines
 
 
 def _word(decision: str) -> str:
@@ -196,7 +248,52 @@ def _list(keys) -> str:
 
 
 def diff(old, new, old_name: str = "OLD", new_name: str = "NEW") -> Report:
-    """Every kind of request whose decision differs between two compiled versions of a policy set."""
+    """Every kind of request whose decision differs between two compiled versions of a policy set.
+
+    The current versions are compared as a request without `collected_at` selects them. When either
+    set keeps earlier versions (§11), each version that both keep (by version string) is compared too,
+    as a request collected in its time selects it, and a version only one of them keeps is reported."""
+    report = _diff(old, new, old_name, new_name)
+    if len(old.history) > 1 or len(new.history) > 1:
+        report.versions = _diff_versions(old, new)
+    return report
+
+
+def _diff_versions(old, new) -> list[VersionDiff]:
+    before = {v.version: v for v in old.history}
+    after = {v.version: v for v in new.history}
+    out = []
+    for version in sorted(before.keys() | after.keys(),
+                          key=lambda v: ((before.get(v) or after[v]).effective or "", v)):
+        was, now = before.get(version), after.get(version)
+        if was is old and now is new:
+            continue  # the current versions: compared above
+        effective = (was.effective or "" if was else "", now.effective or "" if now else "")
+        if was is None or now is None:
+            out.append(VersionDiff(version, "added" if was is None else "removed", effective))
+            continue
+        changes = _diff(was, now).changes
+        for change in changes:
+            _date_example(change, old, new, effective)
+        out.append(VersionDiff(version, "compared", effective, changes))
+    return out
+
+
+def _date_example(change: Change, old, new, effective: tuple[str, str]) -> None:
+    """Date the example of a change in an earlier version (`collected_at`), if the sets themselves then decide
+    it as the change says (a version in between, in one set only, may take that date)."""
+    if change.example is None or effective[0] != effective[1] or "decided" in (change.before, change.after):
+        return
+    dated = {**change.example, "collected_at": effective[0]}
+    try:
+        if (old.outcome(dated).decision, new.outcome(dated).decision) == (change.before, change.after):
+            change.example = dated
+    except RequestError:
+        pass
+
+
+def _diff(old, new, old_name: str = "OLD", new_name: str = "NEW") -> Report:
+    """The changes between two versions as a request without `collected_at` selects them."""
     started = time.perf_counter()
     if "data_use" != old.model or "data_use" != new.model:
         raise ValueError("pdp diff compares data-use policy sets; an AuthZEN set has no purposes or categories")

@@ -51,7 +51,7 @@ from .errors import PolicyError, did_you_mean, suggest
 from .parser import parse_policy
 from .policyset import Sources, build
 from .request import apply_lookups
-from .space import Cell, Klass, Space, Stats
+from .space import DEFAULT_LIMIT, Cell, Klass, Selections, Space, Stats
 
 PROBE_PREFIX = "query.where_"
 
@@ -97,13 +97,16 @@ class Answer:
     found: int = 0  # of those, cells where some request gets the decision
     stats: Stats = field(default_factory=Stats)
     notes: tuple[str, ...] = ()
+    versions: tuple[str, ...] = ()  # the versions asked (the set's history, oldest first)
+    policy: dict | None = None  # the version that decided the example, and why (the decision's `policy`)
 
     def to_dict(self) -> dict:
         out = {"answer": "yes" if self.yes else "no", "question": self.question.to_dict(),
                "cells": {"asked": self.cells, "matching": self.matching, "with_decision": self.found},
-               "space": self.stats.to_dict(), "notes": list(self.notes)}
+               "space": self.stats.to_dict(), "notes": list(self.notes), "versions": list(self.versions)}
         if self.request is not None:
             out["request"] = self.request
+            out["policy"] = dict(self.policy or {})
             out["decision"] = self.outcome.decision
             out["reasons"] = [r.to_dict() for r in self.outcome.reasons]
         return out
@@ -114,6 +117,9 @@ class Answer:
         lines = []
         if self.yes:
             lines.append(f"yes: {q.describe()} can be {verb} ({self.found:,} of {self.cells:,} cells)")
+            if len(self.versions) > 1 and self.policy:
+                basis = f", {self.policy['basis']}" if self.policy.get("basis") else ""
+                lines.append(f"  under: {self.policy['name']} {self.policy['version']}{basis}")
             lines.append("  decided by: " + "; ".join(_reason_text(r) for r in self.outcome.reasons))
             lines.append("  for example:")
             lines += ["    " + line for line in json.dumps(self.request, indent=2, ensure_ascii=False).splitlines()]
@@ -121,7 +127,9 @@ class Answer:
             lines.append(f"no: no request is {q.describe()}: the conditions exclude each other "
                          f"or the targets (the question is empty)")
         else:
-            lines.append(f"no: {q.describe()} is never {verb} ({self.cells:,} cells checked)")
+            under = f", under every version a request can select of {', '.join(self.versions)}" \
+                if len(self.versions) > 1 else ""
+            lines.append(f"no: {q.describe()} is never {verb} ({self.cells:,} cells checked{under})")
         lines.append(f"  space: {self.stats.summary()}")
         lines += [f"  note: {n}" for n in self.notes]
         return "\n".join(lines)
@@ -137,42 +145,59 @@ def _reason_text(reason) -> str:
 # ---------------------------------------------------------------- asking
 
 
-def ask(policy_set, question: Question, sources: Sources | None = None) -> Answer:
-    """Answer a question about `policy_set`; `sources` (its texts) are needed when it has `where` conditions."""
+def ask(policy_set, question: Question, sources: Sources | None = None, *, limit: int = DEFAULT_LIMIT) -> Answer:
+    """Answer a question about `policy_set`; `sources` (its texts) are needed when it has `where` conditions.
+
+    A set that keeps earlier versions (§11) is asked under every version a request can select
+    (space/selection.py): "never" holds only if no request is decided so by any of them.
+    """
     started = time.perf_counter()
-    _check_keys(policy_set, question)
+    _check_keys(policy_set.history, question)
     probes = compile_where(question.where, sources, policy_set) if question.where else []
-    space = Space([policy_set], probes, actions=question.actions, purposes=question.purposes,
-                  categories=question.categories)
-    best = None  # (weight, order, cell, group, picks)
-    answer = Answer(question, False)
+    selections = Selections(policy_set)
+    # the person's own requests are decided by the current version only: each such action a class of its own
+    actions = tuple(question.actions) + (tuple(sorted(selections.subject_requests)) if selections.versioned else ())
+    space = Space(selections.history, probes, actions=actions, purposes=question.purposes,
+                  categories=question.categories, limit=limit)
+    best = None  # (rank, weight, order, cell, group, picks, choice)
+    answer = Answer(question, False, versions=tuple(v.version for v in selections.history))
     for order, group in enumerate(space.groups):
         cells = [c for c in group.cells if _asked(question, c)]
-        if not cells or group.rules[0] is None:
-            continue
+        if not cells or all(rules is None for rules in group.rules):
+            continue  # no version's vocabulary knows these keys: every version refuses the request
         answer.cells += len(cells)
         components = space.components(group)
         usable = [[k for k in c.classes if all(p is None or p is True for p in k.probes)] for c in components]
         if any(not u for u in usable):
             continue
         answer.matching += len(cells)
-        found = _witness(space, components, usable, question.decision)
-        if found is None:
-            continue
-        answer.found += len(cells)
-        weight, picks = found
-        if best is None or weight < best[0]:
-            best = (weight, order, cells[0], group, picks)
+        by_choices: dict[tuple, list[Cell]] = {}
+        for cell in cells:
+            by_choices.setdefault(selections.for_action(cell.action.rep), []).append(cell)
+        for choices, some in by_choices.items():
+            for rank, choice in enumerate(choices):
+                if group.rules[selections.current if choice.version is None else choice.version] is None:
+                    continue  # the version that checks the request does not know these keys: it refuses it
+                found = _witness(space, components, usable, question.decision, choice.version)
+                if found is None:
+                    continue
+                answer.found += len(some)
+                weight, picks = found
+                if best is None or (rank, weight) < best[:2]:
+                    best = (rank, weight, order, some[0], group, picks, choice)
+                break
     answer.stats = space.stats
     answer.notes = tuple(sorted(space.notes))
     if best is not None:
-        _, _, cell, group, picks = best
-        request = space.request(cell, group, picks)
-        outcome = space.decide(0, request)
-        if outcome.decision != question.decision or not _probes_hold(probes, policy_set, request):
+        *_, cell, group, picks, choice = best
+        request = choice.apply(space.request(cell, group, picks))
+        space.stats.decided += 1
+        selected = policy_set.select(request)  # the engine's answer, under the version the request selects
+        if selected.outcome.decision != question.decision or selections.index(selected.version) != choice.version \
+                or not _probes_hold(probes, policy_set, request):
             raise RuntimeError(f"the decision space and the engine disagree on {json.dumps(request)}: "
-                               f"the engine says {outcome.decision}")
-        answer.yes, answer.request, answer.outcome = True, request, outcome
+                               f"the engine says {selected.outcome.decision}")
+        answer.yes, answer.request, answer.outcome, answer.policy = True, request, selected.outcome, selected.info
     space.stats.seconds = time.perf_counter() - started
     return answer
 
@@ -187,9 +212,16 @@ def _asked(question: Question, cell: Cell) -> bool:
     return True
 
 
-def _witness(space: Space, components, usable: list[list[Klass]], decision: str):
-    """The lightest choice of one class per component that gets `decision`, or None."""
-    effects = space.effects[0]
+def _witness(space: Space, components, usable: list[list[Klass]], decision: str, version: int | None):
+    """The lightest choice of one class per component that gets `decision` under `version`, or None.
+
+    `version` None: no version was in force (selection.py), and every request is denied."""
+    if version is None:
+        if decision != "deny":
+            return None
+        picks = [min(u, key=lambda k, c=c: space._weight(c.nodes, k.witness)) for c, u in zip(components, usable)]
+        return sum(space._weight(c.nodes, k.witness) for c, k in zip(components, picks)), picks
+    effects = space.effects[version]
 
     def weight(component, klass):
         return space._weight(component.nodes, klass.witness)
@@ -200,19 +232,20 @@ def _witness(space: Space, components, usable: list[list[Klass]], decision: str)
 
     options = []
     if decision == "allow":
-        free = [lightest(i, lambda k: not k.states[0].denies(effects)) for i in range(len(components))]
+        free = [lightest(i, lambda k: not k.states[version].denies(effects)) for i in range(len(components))]
         if all(free):
             for i in range(len(components)):
-                provider = lightest(i, lambda k: not k.states[0].denies(effects) and k.states[0].allows(effects))
+                provider = lightest(i, lambda k: not k.states[version].denies(effects)
+                                    and k.states[version].allows(effects))
                 if provider is not None:
                     options.append(free[:i] + [provider] + free[i + 1:])
     else:
         anything = [lightest(i, lambda k: True) for i in range(len(components))]
         for i in range(len(components)):
-            denier = lightest(i, lambda k: k.states[0].denies(effects))
+            denier = lightest(i, lambda k: k.states[version].denies(effects))
             if denier is not None:
                 options.append(anything[:i] + [denier] + anything[i + 1:])
-        bare = [lightest(i, lambda k: not k.states[0].allows(effects)) for i in range(len(components))]
+        bare = [lightest(i, lambda k: not k.states[version].allows(effects)) for i in range(len(components))]
         if all(bare):
             options.append(bare)
     if not options:
@@ -232,16 +265,19 @@ def _probes_hold(probes, policy_set, request: dict) -> bool:
 # ---------------------------------------------------------------- the question's parts
 
 
-def _check_keys(policy_set, question: Question) -> None:
-    if policy_set.model != "data_use":
-        raise QuestionError(f"`{policy_set.name}` is an AuthZEN policy set: questions are about data-use requests")
+def _check_keys(history, question: Question) -> None:
+    """The question's keys, known to some version (an earlier version may know a key the current one dropped)."""
+    current = history[-1]
+    if current.model != "data_use":
+        raise QuestionError(f"`{current.name}` is an AuthZEN policy set: questions are about data-use requests")
     if question.decision not in ("allow", "deny"):
         raise QuestionError(f"ask about `allow` or `deny`, not `{question.decision}`")
-    vocabulary = policy_set.vocabulary
+    vocabularies = [v.vocabulary for v in history]
     problems = []
-    for keys, known, what in ((question.actions, vocabulary.actions, "action"),
-                              (question.purposes, vocabulary.purposes, "purpose"),
-                              (question.categories, vocabulary.categories, "data category")):
+    for keys, known, what in ((question.actions, set().union(*(v.actions for v in vocabularies)), "action"),
+                              (question.purposes, set().union(*(v.purposes for v in vocabularies)), "purpose"),
+                              (question.categories, set().union(*(v.categories for v in vocabularies)),
+                               "data category")):
         for key in keys:
             if key not in known:
                 hint = did_you_mean(key, known)

@@ -4,7 +4,10 @@ Every kind of request whose decision differs between the two versions,
 grouped by the rules that decide it before and after, in words, with one
 example request each (pdp.diff, pdp.space). `--replay LOG` also re-decides
 the requests of a decision log (the SQLite file `pdp serve` writes) under
-both versions and counts the decisions that would flip.
+both versions and counts the decisions that would flip. When either set
+keeps earlier versions under `versions/` (§11), each version both keep is
+compared too (by its version string), and a version only one keeps is
+reported (pdp.diff.diff).
 
 Exit status, so that CI can demand a sign-off: 0 no decision changes, 1
 some change, 2 bad usage (a directory that is not a valid policy set, a

@@ -3,7 +3,10 @@
 Asks whether any request with the given action, purpose and data category
 (each option may be repeated: any of them) and meeting every `--where`
 condition gets the decision. Answers exactly, from the decision space
-(pdp.query, pdp.space), with a request that proves a "yes".
+(pdp.query, pdp.space), with a request that proves a "yes". A set that keeps
+earlier versions under `versions/` (§11) is asked under every version a
+request can select; the example then carries the `collected_at` that
+selects the version that answered.
 
     pdp query policies --allowed --action use --purpose-under marketing \\
         --category-under user.health_and_medical
@@ -19,7 +22,6 @@ errors).
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 from ..cli import DEFAULT_POLICY_DIR, EXIT_USAGE, print_report
 from ..errors import PolicyError
@@ -53,14 +55,13 @@ def register(subparsers) -> None:
 
 
 def cmd_query(args) -> int:
-    from ..loader import read_sources
-    from ..policyset import build
+    from ..loader import load, read_sources
     from ..query import Question, QuestionError, ask
     from ..space import SpaceTooLarge
 
     try:
         sources = read_sources(args.policy_dir)
-        policy_set = build(sources, directory=Path(args.policy_dir))
+        policy_set = load(args.policy_dir)  # with its earlier versions (§11): a request may select one
     except PolicyError as error:
         print(error, file=sys.stderr)
         return EXIT_USAGE

@@ -47,9 +47,11 @@ reductions make it seconds:
 
 A full request is one class per component; its decision is `combine`d (the
 engine's one function) from the rules that apply, and the requests a tool
-reports are re-decided with `PolicySet.outcome` as a check. The space is
-that of the version in force (`outcome`); earlier versions kept under
-`versions/` (§11) are policy sets of their own. `Stats` counts
+reports are re-decided with `PolicySet.outcome` as a check. A space spans
+the versions it is given (diff: OLD and NEW; a query on a set that keeps
+earlier versions under `versions/`, §11: its whole history), and a
+request's decision is that of the version it selects (selection.py: the
+version choice is one more dimension). `Stats` counts
 cells, groups, the requests the space stands for (sum over cells of the
 product) and the partial requests actually enumerated.
 
@@ -67,7 +69,7 @@ engine's decision (`Space.predict`).
 """
 
 # The package, one job a module: reading (the conditions), keys (vocabulary key classes),
-# domains (attribute values), cells (the data types), space (the `Space` class).
+# domains (attribute values), cells (the data types), space (the `Space` class), selection (versions, §11).
 
 from __future__ import annotations
 
@@ -75,6 +77,7 @@ from .cells import Cell, Component, Group, Klass, Node, State, Stats
 from .domains import AttrDomain, ValueClass
 from .keys import KeyClass, key_classes, key_labels
 from .reading import atoms, read_paths, rule_conditions
+from .selection import NONE_IN_FORCE, Selections, VersionChoice
 from .space import CELL_PATHS, DEFAULT_LIMIT, REFUSED, Space, SpaceTooLarge
 
 __all__ = [
@@ -85,14 +88,17 @@ __all__ = [
     "DEFAULT_LIMIT",
     "Group",
     "KeyClass",
+    "NONE_IN_FORCE",
     "Klass",
     "Node",
     "REFUSED",
     "Space",
+    "Selections",
     "SpaceTooLarge",
     "State",
     "Stats",
     "ValueClass",
+    "VersionChoice",
     "atoms",
     "key_classes",
     "key_labels",

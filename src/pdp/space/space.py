@@ -32,8 +32,9 @@ class SpaceTooLarge(Exception):
 class Space:
     """The decision space spanned by one or more versions of a policy set (and optional probe conditions).
 
-    `probes` are compiled rules whose conditions are tracked but take no
-    part in decisions: a query's `--where` clauses.
+    `versions` are ordered oldest first (a history, or OLD and NEW of a diff). `probes` are compiled
+    rules whose conditions are tracked but take no part in decisions: a query's `--where` clauses,
+    read as the last (current) version reads a request (its registers).
     """
 
     def __init__(self, versions: Sequence, probes: Sequence[CompiledRule] = (), *,
@@ -59,7 +60,7 @@ class Space:
                     self._uses.add(e, v.data)
         for probe in self.probes:
             for e in rule_conditions(probe):
-                self._uses.add(e, self.versions[0].data)
+                self._uses.add(e, self.versions[-1].data)  # probes read the request as the current version does
         self.notes |= self._uses.notes
         self._key_dimensions(purposes, categories, actions)
         self._attribute_nodes()
@@ -303,7 +304,7 @@ class Space:
         seen = set()
         keys = [Keys.of(v.vocabulary) for v in self.versions]
         sources = [(v.data, k, rule_conditions(r)) for v, k in zip(self.versions, keys) for r in v.rules]
-        sources += [(self.versions[0].data, keys[0], rule_conditions(p)) for p in self.probes]
+        sources += [(self.versions[-1].data, keys[-1], rule_conditions(p)) for p in self.probes]
         for data, vocabulary_keys, conditions in sources:
             for e in conditions:
                 for atom in atoms(e):
@@ -478,7 +479,7 @@ class Space:
         if table is not None:
             return table
         table = {}
-        lookups = self.versions[kind]._lookups if not isinstance(kind, tuple) else self.versions[0]._lookups
+        lookups = self.versions[kind]._lookups if not isinstance(kind, tuple) else self.versions[-1]._lookups
         for choice in itertools.product(*(range(len(self.nodes[n].choices)) for n in nodes)):
             env = cell.request()
             for n, c in zip(nodes, choice):

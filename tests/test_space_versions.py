@@ -1,0 +1,114 @@
+"""Property: for any generated policy set that keeps earlier versions (§11) and any request, with or
+without `collected_at` and `data_subject.accepted_policy_version`, the decision space predicts the
+engine's decision under the version the request selects, with the rule index on and off; `explain`
+says the same; and `pdp query` never answers "never" for a decision some such request gets (issue 8).
+"""
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import pdp
+from helpers import generated_rules, ill_typed
+from pdp.explain import explain
+from pdp.query import Question, ask
+from pdp.space import Selections, Space, SpaceTooLarge
+from test_space import ACTIONS, CATEGORIES, DATA, LOOKUPS, PURPOSES, SPACE_CONDITIONS, VOCAB, generated_requests, same
+
+VERSIONED_VOCAB = VOCAB + "subject_requests: [erase]\n"
+DATES = ["2024-01-01", "2025-01-01", "2026-01-01"]
+COLLECTED = [None, "2023-06-01", "2023-12-31", "2024-01-01", "2024-07-01", "2025-01-01", "2025-12-31", "2026-01-01",
+             "2027-03-01"]
+ACCEPTED = [None, "v1", "v2", "v3"]
+
+
+@st.composite
+def histories(draw):
+    """Policy texts of two or three versions, oldest first, each with its own generated rules."""
+    count = draw(st.integers(2, 3))
+    dates = sorted(draw(st.lists(st.sampled_from(DATES), min_size=count, max_size=count, unique=True)))
+    texts = []
+    for i, day in enumerate(dates):
+        lookup = draw(st.sampled_from(LOOKUPS)) + "\n" if draw(st.booleans()) else ""
+        rules = generated_rules(draw, ACTIONS + ["erase"], PURPOSES, CATEGORIES, SPACE_CONDITIONS, rules=4, items=2)
+        texts.append(f'policy "t" version "v{i + 1}" effective {day}\n' + lookup + rules)
+    return texts
+
+
+def versioned_set(texts: list[str], index: bool) -> pdp.PolicySet:
+    """The versions built as `pdp.load` builds a directory with versions/ (the last is the current one)."""
+    built = [pdp.build(pdp.Sources({"p.pdp": text}, ("vocabulary.yaml", VERSIONED_VOCAB),
+                                   {f"data/{k}.yaml": v for k, v in DATA.items()}), index=index) for text in texts]
+    current = built[-1]
+    current.history = tuple(built)
+    return current
+
+
+requests = st.builds(
+    lambda base, action, collected, accepted: _with(base, action, collected, accepted),
+    generated_requests, st.sampled_from([None, None, "erase"]), st.sampled_from(COLLECTED), st.sampled_from(ACCEPTED))
+
+
+def _with(base: dict, action, collected, accepted) -> dict:
+    request = dict(base)
+    if action:
+        request["action"] = action
+    if collected:
+        request["collected_at"] = collected
+    if accepted:
+        request["data_subject"] = {**request.get("data_subject", {}), "accepted_policy_version": accepted}
+    return request
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(texts=histories(), batch=st.lists(requests, min_size=1, max_size=10))
+def test_versioned_sets_the_space_predicts_the_engine_under_the_selected_version(texts, batch):
+    try:
+        policy, plain = versioned_set(texts, index=True), versioned_set(texts, index=False)
+    except pdp.PolicyError:
+        return
+    selections = Selections(policy)
+    try:
+        space = Space(selections.history, limit=20_000)
+    except SpaceTooLarge:
+        return
+    for req in batch:
+        try:
+            decided = policy.decide(req)
+        except pdp.RequestError:
+            continue
+        assert same(plain.decide(req), decided), (texts, req)  # the index changes nothing
+        e = explain(policy, req)
+        assert (e.decision, [r.rule for r in e.reasons]) == (decided.decision, [r.rule for r in decided.reasons])
+        try:
+            predicted = selections.predict(space, req)
+        except SpaceTooLarge:
+            return
+        if predicted is None:
+            assert ill_typed(space, req), (texts, req)
+            continue
+        assert same(predicted, decided), (texts, req)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(texts=histories(), batch=st.lists(requests, min_size=1, max_size=6))
+def test_versioned_sets_a_query_never_hides_a_decision_a_request_gets(texts, batch):
+    try:
+        policy = versioned_set(texts, index=True)
+    except pdp.PolicyError:
+        return
+    answers: dict = {}
+    for req in batch:
+        try:
+            decision = policy.decide(req).decision
+        except pdp.RequestError:
+            continue
+        key = (decision, req["action"], req["purpose"], req["data_categories"][0])
+        if key not in answers:
+            try:
+                question = Question(decision, (req["action"],), (req["purpose"],), (req["data_categories"][0],))
+                answers[key] = ask(policy, question, limit=20_000)
+            except SpaceTooLarge:
+                return
+        answer = answers[key]  # a "yes" was re-decided by the engine inside `ask`, or it raised
+        assert answer.yes, (texts, req, decision)
+        assert policy.decide(answer.request).decision == decision
