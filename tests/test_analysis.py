@@ -159,3 +159,15 @@ def test_the_hook_is_the_analysis():
     text = HEADER + 'deny a cite "§1" when data_subject.age < 18\ndeny b cite "§1" to use when data_subject.age < 16\n'
     ps = pdp.build(pdp.Sources({"p.pdp": text}, ("vocabulary.yaml", VOCAB)))
     assert [w.code for w in ps.warnings] == [d.code for d in analysis.analyse(ps, ("vocabulary.yaml", VOCAB))]
+
+
+def test_deciding_never_runs_the_whole_set_analysis_and_check_does(monkeypatch):
+    """The analysis is most of a load's cost: it runs when warnings are asked for, not to decide or serve."""
+    calls = []
+    real = pdp.policyset.analyse
+    monkeypatch.setattr(pdp.policyset, "analyse", lambda *a: calls.append(1) or real(*a))
+    policy_set = pdp.load(Path(__file__).resolve().parents[1] / "policies")
+    policy_set.decide({"action": "use", "purpose": "analytics.reporting", "data_categories": ["user.behavior"]})
+    assert calls == []
+    assert [w.code for w in policy_set.warnings].count("shadowed-rule") == 3
+    assert policy_set.warnings is policy_set.warnings and calls == [1]  # once, then kept

@@ -105,8 +105,9 @@ class PolicySet:
         self.data = data
         self.digest = digest
         self.files = files
-        self.warnings = warnings
-        self.warning_texts: dict[str, str] = {}  # the files the warnings point at, as read (for their excerpts)
+        self._checker_warnings = warnings
+        self._warnings: tuple[tuple[Diagnostic, ...], dict[str, str]] | None = None
+        self._analyse_warnings = lambda policy_set: (warnings, {})  # build() sets the whole-set analysis
         self.directory = directory
         self.indexed = index
         self.request_shape = DEFAULT_SHAPE  # known keys and declared attribute types, checked in every request
@@ -118,6 +119,21 @@ class PolicySet:
     @property
     def info(self) -> dict:
         return dict(self._policy_info)
+
+    @property
+    def warnings(self) -> tuple[Diagnostic, ...]:
+        """The checker's warnings and the whole-set analysis' (shadowed rules, overlaps, unused vocabulary),
+        those a rule accepts marked. The analysis is most of what a load costs (about 0.8 s of CX-ONE-GO's
+        1 s), so it runs on first use (`pdp check`, the workbench), never for deciding or serving."""
+        if self._warnings is None:
+            self._warnings = self._analyse_warnings(self)
+        return self._warnings[0]
+
+    @property
+    def warning_texts(self) -> dict[str, str]:
+        """The files the warnings point at, as read (for their excerpts)."""
+        self.warnings
+        return self._warnings[1]
 
     def select(self, request: dict) -> "Selection":
         """The one way in for a request: which version decides it (§11) and why, the request checked
@@ -269,12 +285,17 @@ def build(sources: Sources, index: bool = True, directory=None) -> PolicySet:
                       for lk in lookups}
         policy_set.request_shape = request_shape(
             tuple((tuple(path.split(".")), typ) for path, typ in declared_attributes.items()), registered)
-    # the set as a whole: shadowed rules, overlaps, unused vocabulary (warnings only, never errors)
-    policy_set.warnings += tuple(d for d in analyse(policy_set, sources.vocabulary) if d.severity == "warning")
-    # warnings a rule accepts as intended (`accept shadowed-rule because "..."`) are marked, unused acceptances found
-    policy_set.warnings = apply_acceptances(rules, policy_set.warnings)
-    texts = sources.texts()
-    policy_set.warning_texts = {w.span.file: texts[w.span.file] for w in policy_set.warnings if w.span.file in texts}
+    checker_warnings = tuple(d for d in diagnostics if d.severity == "warning")
+
+    def analyse_warnings(policy_set: PolicySet) -> tuple[tuple[Diagnostic, ...], dict[str, str]]:
+        # the set as a whole: shadowed rules, overlaps, unused vocabulary (warnings only, never errors)
+        found = checker_warnings + tuple(d for d in analyse(policy_set, sources.vocabulary) if d.severity == "warning")
+        # warnings a rule accepts as intended (`accept shadowed-rule because "..."`) are marked, unused acceptances found
+        found = apply_acceptances(rules, found)
+        texts = sources.texts()
+        return found, {w.span.file: texts[w.span.file] for w in found if w.span.file in texts}
+
+    policy_set._analyse_warnings = analyse_warnings  # run on first use of `warnings` (see PolicySet.warnings)
     return policy_set
 
 
