@@ -34,7 +34,7 @@ from . import ast
 from . import taxonomy as tx
 from .errors import Diagnostic
 from .never_true import why_never_true
-from .registers import resolve
+from .paths import value_at
 from .source import NO_SPAN, Span
 from .space import Space, SpaceTooLarge, atoms, rule_conditions
 
@@ -214,7 +214,7 @@ def unused_vocabulary(policy_set, vocabulary_source: tuple[str, str] | None) -> 
                     if isinstance(node, ast.Literal) and isinstance(node.value, str):
                         named.add(node.value)
                     elif isinstance(node, ast.Path) and node.parts[0] == "data":
-                        value = resolve(policy_set.data, node.parts[1:])
+                        value = value_at(policy_set.data, node.parts[1:])
                         named |= _strings(value)
     for register in (lk[1] for lk in policy_set._lookups):
         named |= _strings(register)

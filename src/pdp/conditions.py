@@ -21,6 +21,7 @@ from .taxonomy import covers
 MISSING: Any = type("Missing", (), {"__repr__": lambda self: "MISSING"})()
 
 Getter = Callable[[dict], Any]
+MEMO_LIMIT = 4096  # answers remembered per constant test (requested keys: a finite vocabulary)
 Test = Callable[[dict], "bool | None"]
 
 
@@ -195,25 +196,30 @@ def _requested_test(expr, data: dict, on_left: bool, decide: Callable[[Any, Any]
     requested, other = (expr.left, expr.right) if on_left else (expr.right, expr.left)
     get_requested, get_other = compile_value(requested, data), compile_value(other, data)
     if _is_constant(other) and requested.parts == ("purpose",):
-        # The usual shape, `purpose == "marketing"`: remember the answer per key.
-        # Keys come from a finite vocabulary; the memo is capped all the same.
-        const = get_other({})
-        memo: dict[str, bool] = {}
-
-        def constant(env):
-            a = get_requested(env)
-            if a is MISSING:
-                return None
-            found = memo.get(a) if type(a) is str else None
-            if found is None:
-                found = decide(a, const)
-                if type(a) is str and len(memo) < 4096:
-                    memo[a] = found
-            return found
-
-        return constant
-
+        const = get_other({})  # the usual shape, `purpose == "marketing"`
+        return _per_key(get_requested, lambda a: decide(a, const))
     return _binary(get_requested, get_other, decide)
+
+
+def _per_key(get: Getter, decide_one: Callable[[Any], bool]) -> Test:
+    """A test against a constant, its answer remembered per requested key.
+
+    Keys come from a finite vocabulary; the memo is capped all the same.
+    """
+    memo: dict[str, bool] = {}
+
+    def test(env):
+        a = get(env)
+        if a is MISSING:
+            return None
+        found = memo.get(a) if type(a) is str else None
+        if found is None:
+            found = decide_one(a)
+            if type(a) is str and len(memo) < MEMO_LIMIT:
+                memo[a] = found
+        return found
+
+    return test
 
 
 def _junction(tests: list[Test], decisive: bool) -> Test:
@@ -328,25 +334,6 @@ def _under(expr: ast.Under, data: dict) -> Test:
     right = compile_value(expr.right, data)
     within = covers
     constant = _literal_keys(expr.right)
-    if constant is not None:
-        # The usual shape, `purpose under "marketing"`: remember the answer per key.
-        # Keys come from a finite vocabulary; the memo is capped all the same.
-        memo: dict[str, bool] = {}
-
-        def under_constant(env):
-            a = left(env)
-            if a is MISSING:
-                return None
-            found = memo.get(a) if type(a) is str else None
-            if found is None:
-                if not isinstance(a, str):
-                    raise EvaluationError(f"`under` needs a taxonomy key, got {a!r}")
-                found = any(within(k, a) for k in constant)
-                if len(memo) < 4096:
-                    memo[a] = found
-            return found
-
-        return under_constant
 
     def under(a, b):
         keys = b if isinstance(b, (list, tuple, set, frozenset)) else (b,)
@@ -354,6 +341,8 @@ def _under(expr: ast.Under, data: dict) -> Test:
             raise EvaluationError(f"`under` needs a taxonomy key, got {a!r}")
         return any(within(k, a) for k in keys)
 
+    if constant is not None:  # the usual shape, `purpose under "marketing"`
+        return _per_key(left, lambda a: under(a, constant))
     return _binary(left, right, under)
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from . import ast
+from .paths import value_at
 from . import schema as sch
 from . import taxonomy as tx
 from .errors import Diagnostic, did_you_mean, suggest, suggestion_hint
@@ -36,16 +37,6 @@ class CompiledLookup(NamedTuple):
     named: str  # `data.processors or data.affiliates`, for messages
 
 
-def resolve(data: dict, parts: tuple[str, ...]):
-    """The value at `data.<parts>`, or None."""
-    value = data
-    for part in parts:
-        if not isinstance(value, dict):
-            return None
-        value = value.get(part)
-    return value
-
-
 def compile_lookups(lookups: list[ast.Lookup], data: dict, located: dict[str, Located],
                     schema: dict[str, sch.Type], vocabulary: tx.Vocabulary) -> tuple[list[CompiledLookup], list[Diagnostic]]:
     """The lookups whose registers exist, and every problem of their entries.
@@ -56,7 +47,7 @@ def compile_lookups(lookups: list[ast.Lookup], data: dict, located: dict[str, Lo
     out: list[CompiledLookup] = []
     diagnostics: list[Diagnostic] = []
     for lookup in lookups:
-        registers = [(source, resolve(data, source.parts[1:])) for source in lookup.sources]
+        registers = [(source, value_at(data, source.parts[1:])) for source in lookup.sources]
         if lookup.root not in schema or not all(isinstance(r, dict) for _, r in registers):
             continue  # the checker says why (`bad-lookup`)
         merged: dict = {}

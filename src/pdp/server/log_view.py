@@ -33,6 +33,7 @@ from functools import cached_property
 from typing import Any, Iterable
 
 from .. import ast
+from ..paths import set_at, value_at
 from .. import taxonomy as tx
 from ..pseudonym import is_pseudonym, pseudonym
 
@@ -182,25 +183,6 @@ def _pruned(node: dict, above: int) -> Plan:
     return out
 
 
-def _get(request: Any, path: Path) -> Any:
-    value = request
-    for part in path:
-        if not isinstance(value, dict) or part not in value:
-            return _MISSING
-        value = value[part]
-    return value
-
-
-def _put(out: dict, path: Path, value: Any) -> None:
-    node = out
-    for part in path[:-1]:
-        child = node.get(part)
-        if not isinstance(child, dict):
-            child = node[part] = {}
-        node = child
-    node[path[-1]] = value
-
-
 def view(request: Any, *, key: bytes, selection: Selection = Selection()) -> tuple[dict, list[str]]:
     """(what the log keeps of `request`, the pseudonyms of its identifiers). The caller's request is not touched."""
     if not isinstance(request, dict):
@@ -256,7 +238,7 @@ def minimal(out: dict) -> dict:
     """A row too large: its identifiers, action and purpose, and no more."""
     small: dict = {TRUNCATED: True}
     for path in (*IDENTIFIERS, ("action",), ("purpose",), ("action", "name"), ("action", "properties", "purpose")):
-        value = _get(out, path)
+        value = value_at(out, path, _MISSING)
         if value is not _MISSING and (not isinstance(value, (dict, list)) and len(str(value)) <= MAX_TEXT):
-            _put(small, path, value)
+            set_at(small, path, value)
     return small

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..compiler import CompiledRule
+from ..paths import set_at
 from .domains import AttrDomain
 from .keys import KeyClass
 
@@ -24,20 +25,10 @@ class Node:
     def fill(self, env: dict, choice: int) -> None:
         for domain, index in zip(self.domains, self.choices[choice]):
             if index:
-                _put(env, domain.path, domain.classes[index].rep)
+                set_at(env, domain.path, domain.classes[index].rep)
 
     def present(self, choice: int) -> int:
         return sum(1 for i in self.choices[choice] if i)
-
-
-def _put(env: dict, parts: tuple[str, ...], value) -> None:
-    node = env
-    for part in parts[:-1]:
-        nxt = node.get(part)
-        if not isinstance(nxt, dict):
-            nxt = node[part] = {}
-        node = nxt
-    node[parts[-1]] = value
 
 
 # ---------------------------------------------------------------- cells, groups, components

@@ -10,12 +10,13 @@ from .. import ast
 from .. import schema as sch
 from .. import taxonomy as tx
 from ..compiler import CompiledRule
+from ..paths import set_at
 from ..conditions import MISSING, EvaluationError, compile_test
 from ..requested import ALL, SOME, Keys, reads_requested_key
 from ..decision import Outcome, Reason, combine
 from ..errors import RequestError
 from ..request import apply_lookups, check_request
-from .cells import Cell, Component, Group, Klass, Node, State, Stats, _put
+from .cells import Cell, Component, Group, Klass, Node, State, Stats
 from .domains import (_NICE_COUNTRIES, AttrDomain, ValueClass, _chain, _fresh, _kinds, _number_classes, _show,
                       _string_classes, _type_at)
 from .keys import key_classes
@@ -118,7 +119,7 @@ class Space:
 
         def valid(parts, value) -> bool:
             request = {k: (list(x) if isinstance(x, list) else x) for k, x in probe_request.items()}
-            _put(request, parts, value)
+            set_at(request, parts, value)
             try:
                 for v in self.versions:
                     check_request(request, v.vocabulary)
