@@ -113,8 +113,9 @@ def _entry_problems(root: str, register: dict, name: str, doc: Located | None, i
                 continue
             error = attribute_value_error(f"{root}.{attribute}", value, typ, vocabulary)
             if error is not None:
-                hint = (suggestion_hint(list(error.suggestions[:3]))
-                        or f"a request's `{root}.{attribute}` is {typ.describe()}")
+                hint = suggestion_hint(list(error.suggestions[:3])) or (
+                    "write `true` or `false`, without quotes" if typ.kind == "bool"
+                    else f"`{attribute}` is {typ.describe()}")
                 out.append(Diagnostic("register", f"`{ident}` in {name}: {attribute}: {error.message}",
                                       _span(doc, at + (attribute,)), hint))
     return out
