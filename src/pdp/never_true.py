@@ -17,6 +17,7 @@ from dataclasses import replace
 from itertools import combinations
 
 from . import ast
+from .paths import value_at
 from .constraints import _collect, _conjuncts, _contradiction
 from .explain.values import fmt, show
 
@@ -54,7 +55,7 @@ def _because(path: str, exprs: list[ast.Expr], data: dict) -> str:
     if len(exprs) == 2 and literal and member:
         value, ref = _equals(literal[0], path), member[0].right.dotted
         return f"{_plain(value)} is {'' if member[0].negated else 'not '}in {ref}"
-    if len(exprs) == 1 and member and not member[0].negated and _data_value(member[0].right, data) in ([], {}):
+    if len(exprs) == 1 and member and not member[0].negated and value_at(data, member[0].right.parts[1:]) in ([], {}):
         return f"{member[0].right.dotted} is empty"
     if len(exprs) == 2 and len(member) == 2 and not any(m.negated for m in member):
         return f"{member[0].right.dotted} and {member[1].right.dotted} have no value in common"
@@ -64,7 +65,7 @@ def _because(path: str, exprs: list[ast.Expr], data: dict) -> str:
 def _with_data(expr: ast.Expr, data: dict) -> ast.Expr:
     """The condition with each `data....` it reads written as the values the data holds."""
     if _is_data(expr):
-        value = _data_value(expr, data)
+        value = value_at(data, expr.parts[1:])
         if isinstance(value, dict):
             value = list(value)
         if isinstance(value, (str, int, float)):
@@ -83,15 +84,6 @@ def _with_data(expr: ast.Expr, data: dict) -> ast.Expr:
 
 def _is_data(expr: ast.Expr) -> bool:
     return isinstance(expr, ast.Path) and expr.parts[0] == "data" and len(expr.parts) > 1
-
-
-def _data_value(path: ast.Path, data: dict):
-    value = data
-    for part in path.parts[1:]:
-        if not isinstance(value, dict) or part not in value:
-            return None
-        value = value[part]
-    return value
 
 
 def _dotted(expr: ast.Expr) -> str | None:
