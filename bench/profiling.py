@@ -7,7 +7,7 @@ Two views:
   making the decision id), each timed alone the way the benchmark times
   whole decisions (warm-up, then single calls between two
   ``perf_counter_ns`` readings, median). It reaches into pdp's modules
-  (``pdp.request``, ``pdp.decision``); if they change, it returns ``None``
+  (``pdp.vocab.request``, ``pdp.engine.decision``); if they change, it returns ``None``
   and the report says the breakdown is not available.
 - ``top_functions``: cProfile over a few thousand calls of any engine; the
   functions with the most own time ("tottime"), as shares of the total.
@@ -50,9 +50,9 @@ def pdp_stages(policy_dir, requests: Sequence[dict], calls: int = 20000, warmup:
     """Median µs of each stage of ``PolicySet.decide`` on the benchmark requests (rule index on)."""
     try:
         import pdp
-        from pdp.decision import evaluate
-        from pdp.decision_id import new_decision_id
-        from pdp.request import key_errors, shape_errors, unknown_vocabulary
+        from pdp.engine.decision import evaluate
+        from pdp.engine.decision_id import new_decision_id
+        from pdp.vocab.request import key_errors, shape_errors, unknown_vocabulary
 
         policies = pdp.load(str(policy_dir))
         candidates = policies._candidates
@@ -72,7 +72,7 @@ def pdp_stages(policy_dir, requests: Sequence[dict], calls: int = 20000, warmup:
         ("request keys and vocabulary (attribute names and types, taxonomy keys, countries)",
          lambda r: (key_errors(r, shape, vocabulary), unknown_vocabulary(r, vocabulary))),
         ("rules: index lookup, conditions, combining", rules),
-        ("decision id (UUIDv7, `pdp.decision_id`)", lambda r: new_decision_id()),
+        ("decision id (UUIDv7, `pdp.engine.decision_id`)", lambda r: new_decision_id()),
     ]
     return [Stage(name, _median_us(call, requests, calls, warmup)) for name, call in parts]
 

@@ -4,8 +4,9 @@ import pytest
 
 from helpers import build_set, errors_of
 from pdp.cli import main
-from pdp.formatter import format_policy
-from pdp.parser import parse_policy
+from pdp.lang.formatter import format_policy
+from pdp.lang.parser import parse_policy
+from pdp.analysis.warnings import warnings_of as set_warnings
 
 SHADOWED = '''
 deny marketing.opted_out "You opted out of marketing" cite "§2.6"
@@ -18,7 +19,7 @@ ACCEPTED = SHADOWED.rstrip() + f'\n  accept shadowed-rule because "{REASON}"\n'
 
 
 def warnings_of(rules: str):
-    return build_set(rules).warnings
+    return set_warnings(build_set(rules))
 
 
 def test_an_accepted_warning_is_still_listed_marked_with_its_reason():
@@ -99,7 +100,7 @@ def test_strict_fails_on_a_stale_acceptance(policy_dir, capsys):
 
 
 def test_when_the_analysis_is_skipped_its_acceptances_are_not_called_stale(monkeypatch):
-    from pdp import analysis
+    from pdp.analysis import warnings as analysis
 
     monkeypatch.setattr(analysis, "BUDGET", 1)
     assert [w.code for w in warnings_of(ACCEPTED)] == ["analysis-skipped"]  # which still fails --strict

@@ -6,8 +6,9 @@ import pytest
 
 import pdp
 from helpers import HEADER, VOCAB, build_set
-from pdp import analysis
+from pdp.analysis import warnings as analysis
 from pdp.cli import main
+from pdp.analysis.warnings import warnings_of
 
 ROOT = Path(__file__).resolve().parents[1]
 POLICIES = ROOT / "policies"
@@ -15,14 +16,14 @@ POLICIES = ROOT / "policies"
 
 def findings(policy_set, code=None) -> list[tuple[str, str]]:
     out = []
-    for w in policy_set.warnings:
+    for w in warnings_of(policy_set):
         if code is None or w.code == code:
             out.append((w.code, w.message))
     return out
 
 
 def codes(policy_set) -> list[str]:
-    return sorted(w.code for w in policy_set.warnings if w.code != "no-citation")
+    return sorted(w.code for w in warnings_of(policy_set) if w.code != "no-citation")
 
 
 def test_a_rule_another_always_backs_is_shadowed():
@@ -31,7 +32,7 @@ def test_a_rule_another_always_backs_is_shadowed():
         deny email_opt_out cite "§2.5" for marketing.communications.email when data_subject.consent.marketing == false
         allow mail cite "§2.5" to use for marketing overrides opted_out, email_opt_out
     ''')
-    (warning,) = [w for w in ps.warnings if w.code == "shadowed-rule"]
+    (warning,) = [w for w in warnings_of(ps) if w.code == "shadowed-rule"]
     assert warning.severity == "warning" and (warning.line, warning.col) == (4, 6)
     assert warning.message == ("the rule `email_opt_out` is shadowed by `opted_out`: wherever it applies, "
                                "that rule applies too, so it never changes a decision")
@@ -54,7 +55,7 @@ def test_an_allow_with_its_own_obligation_is_shadowed_but_says_what_it_adds():
         allow erase cite "§4" to erase
         allow child cite "§10" to erase when data_subject.age < 18 oblige now "Delete at once"
     ''')
-    (warning,) = [w for w in ps.warnings if w.code == "shadowed-rule"]
+    (warning,) = [w for w in warnings_of(ps) if w.code == "shadowed-rule"]
     assert "shadowed by `erase`" in warning.message and "only adds its obligation `now`" in warning.message
 
 
@@ -80,7 +81,7 @@ def test_overlaps_need_an_overrides_unless_the_conditions_exclude_each_other():
     assert findings(ps, "unmarked-overlap") == [(
         "unmarked-overlap", "the deny rule `minors` overrides 1 allow rule on some requests without naming it: "
                             "`providers`")]
-    (warning,) = [w for w in ps.warnings if w.code == "unmarked-overlap"]
+    (warning,) = [w for w in warnings_of(ps) if w.code == "unmarked-overlap"]
     assert warning.hint == "if it is a deliberate exception, say so: `overrides providers`"
     assert (warning.line, warning.col) == (5, 6)
     marked = build_set(rules.replace('when data_subject.age < 18', 'when data_subject.age < 18 overrides providers'))
@@ -94,16 +95,16 @@ def test_vocabulary_declared_but_never_used_points_into_the_vocabulary_file():
     vocabulary = VOCAB + "actions: [archive, access]\ndata_uses:\n  - key: essential.research\n  - key: operations\n" \
                          "  - key: operations.merger\n"
     ps = build_set('allow a cite "§1" to access for operations.merger', vocabulary=vocabulary)
-    unused = [(w.message, w.line) for w in ps.warnings if w.code == "unused-vocabulary"]
+    unused = [(w.message, w.line) for w in warnings_of(ps) if w.code == "unused-vocabulary"]
     assert unused == [("the action `archive` is declared but no rule names it", 6),
                       ("the purpose `essential.research` is declared but no rule names it", 8)]
-    (first,) = [w for w in ps.warnings if "archive" in w.message]
+    (first,) = [w for w in warnings_of(ps) if "archive" in w.message]
     assert first.file == "vocabulary.yaml"
 
 
 def test_warnings_never_stop_a_build_and_never_are_errors():
     ps = build_set('deny a cite "§1"\ndeny b cite "§1"\nallow c to use')
-    assert {w.severity for w in ps.warnings} == {"warning"}
+    assert {w.severity for w in warnings_of(ps)} == {"warning"}
     assert codes(ps) == ["always-overridden", "shadowed-rule", "shadowed-rule", "unmarked-overlap", "unmarked-overlap"]
     assert ps.outcome({"action": "use", "purpose": "essential", "data_categories": ["user.name"]}).decision == "deny"
 
@@ -126,13 +127,13 @@ def test_an_unmarked_overlap_is_reported_until_overrides_names_it(tmp_path):
     text = HEADER + ('allow marketing.mail cite "§2.5" for marketing\n'
                      'deny opted_out cite "§2.6" for marketing when data_subject.consent.marketing == false\n')
     ps = pdp.build(pdp.Sources({"p.pdp": text}, ("vocabulary.yaml", VOCAB)))
-    assert [w.code for w in ps.warnings] == ["unmarked-overlap"]
+    assert [w.code for w in warnings_of(ps)] == ["unmarked-overlap"]
     ps = pdp.build(pdp.Sources({"p.pdp": text.rstrip("\n") + " overrides marketing\n"}, ("vocabulary.yaml", VOCAB)))
-    assert [w.code for w in ps.warnings] == []
+    assert [w.code for w in warnings_of(ps)] == []
 
 
 def test_what_the_analysis_finds_in_cx_one_go(cx):
-    found = {(w.code, w.message.split("`")[1]) for w in cx.warnings}
+    found = {(w.code, w.message.split("`")[1]) for w in warnings_of(cx)}
     assert {f for f in found if f[0] != "unmarked-overlap"} == {
         ("shadowed-rule", "marketing.email_opt_out"),  # §2.5 restated by §2.6's marketing.opted_out
         ("shadowed-rule", "marketing.ads_opt_out"),  # restates §2.6 for ads
@@ -140,7 +141,7 @@ def test_what_the_analysis_finds_in_cx_one_go(cx):
     }
     overlapping = {rule for code, rule in found if code == "unmarked-overlap"}
     assert overlapping == set()  # every deny names the allows it is an exception to (`overrides`)
-    assert all(w.severity == "warning" and w.line > 0 for w in cx.warnings)
+    assert all(w.severity == "warning" and w.line > 0 for w in warnings_of(cx))
 
 
 def test_pdp_check_reports_the_warnings_with_positions(capsys, cx):
@@ -158,16 +159,16 @@ def test_pdp_check_reports_the_warnings_with_positions(capsys, cx):
 def test_the_hook_is_the_analysis():
     text = HEADER + 'deny a cite "§1" when data_subject.age < 18\ndeny b cite "§1" to use when data_subject.age < 16\n'
     ps = pdp.build(pdp.Sources({"p.pdp": text}, ("vocabulary.yaml", VOCAB)))
-    assert [w.code for w in ps.warnings] == [d.code for d in analysis.analyse(ps, ("vocabulary.yaml", VOCAB))]
+    assert [w.code for w in warnings_of(ps)] == [d.code for d in analysis.analyse(ps, ("vocabulary.yaml", VOCAB))]
 
 
 def test_deciding_never_runs_the_whole_set_analysis_and_check_does(monkeypatch):
     """The analysis is most of a load's cost: it runs when warnings are asked for, not to decide or serve."""
     calls = []
-    real = pdp.policyset.analyse
-    monkeypatch.setattr(pdp.policyset, "analyse", lambda *a: calls.append(1) or real(*a))
+    real = pdp.analysis.warnings.analyse
+    monkeypatch.setattr(pdp.analysis.warnings, "analyse", lambda *a: calls.append(1) or real(*a))
     policy_set = pdp.load(Path(__file__).resolve().parents[1] / "policies")
     policy_set.decide({"action": "use", "purpose": "analytics.reporting", "data_categories": ["user.behavior"]})
     assert calls == []
-    assert [w.code for w in policy_set.warnings].count("shadowed-rule") == 3
-    assert policy_set.warnings is policy_set.warnings and calls == [1]  # once, then kept
+    assert [w.code for w in warnings_of(policy_set)].count("shadowed-rule") == 3
+    assert warnings_of(policy_set) is warnings_of(policy_set) and calls == [1]  # once, then kept

@@ -17,12 +17,12 @@ from hypothesis import strategies as st
 import pdp
 from helpers import (CONDITIONS, HEADER, KEY_CONDITIONS, KEY_DATA, VOCAB, build_set, drop_none, generated_rules,
                      ill_typed, request)
-from pdp.conditions import EvaluationError
-from pdp.coverage import measure
-from pdp.diff import diff
+from pdp.engine.conditions import EvaluationError
+from pdp.testing.coverage import measure
+from pdp.analysis.diff import diff
 from pdp.explain import explain
-from pdp.query import Question, ask
-from pdp.space import Space, SpaceTooLarge
+from pdp.analysis.query import Question, ask
+from pdp.analysis.space import Space, SpaceTooLarge
 from pdp.testing import Case
 
 HEALTH = '''

@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 import pdp
 from helpers import build_set
 from pdp.cli import main
-from pdp.never_true import why_never_true
+from pdp.analysis.never_true import why_never_true
+from pdp.analysis.warnings import warnings_of
 
 POLICIES = Path(__file__).resolve().parents[1] / "policies"
 EU = {"eu": "countries: [DE, FR, IT]\nempty: []\nnordic: [DK, SE]\n"}
@@ -22,7 +23,7 @@ allow eu.transfers "Transfers within the EU" cite "§8"
 
 
 def never_applies(rules: str, data=EU) -> str:
-    (warning,) = [w for w in build_set(rules, data=data).warnings if "applies to no request" in w.message]
+    (warning,) = [w for w in warnings_of(build_set(rules, data=data)) if "applies to no request" in w.message]
     assert warning.code == "shadowed-rule" and warning.severity == "warning"
     return warning.message
 

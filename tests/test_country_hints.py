@@ -29,7 +29,7 @@ def test_a_register_entry_in_the_uk_is_told_gb():
 
 
 def test_the_aliases_are_hints_only_never_country_codes():
-    from pdp.taxonomy import COUNTRY, COUNTRY_ALIASES, closest_keys, country_codes
+    from pdp.vocab.taxonomy import COUNTRY, COUNTRY_ALIASES, closest_keys, country_codes
 
     assert not set(COUNTRY_ALIASES) & country_codes()  # were one of them ISO, it would be a value, not an alias
     assert set(COUNTRY_ALIASES.values()) <= country_codes()

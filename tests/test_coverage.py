@@ -9,7 +9,7 @@ import pytest
 import pdp
 from helpers import HEADER, VOCAB, build_set, request
 from pdp.cli import main
-from pdp.coverage import measure, percent
+from pdp.testing.coverage import measure, percent
 from pdp.testing import Case, discover
 
 RULES = '''\

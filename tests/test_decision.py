@@ -3,8 +3,8 @@
 import pytest
 
 import pdp
-from pdp.compiler import CompiledRule
-from pdp.decision import DEFAULT_DENY, combine
+from pdp.engine.compiler import CompiledRule
+from pdp.engine.decision import DEFAULT_DENY, combine
 
 from helpers import build_set, request
 

@@ -10,8 +10,8 @@ import pytest
 import pdp
 from helpers import build_set
 from pdp.cli import main
-from pdp.diff import diff, replay
-from pdp.space import Space
+from pdp.analysis.diff import diff, replay
+from pdp.analysis.space import Space
 
 ROOT = Path(__file__).resolve().parents[1]
 POLICIES = ROOT / "policies"
@@ -126,7 +126,7 @@ def test_the_command_line_exit_status_and_json(capsys, tmp_path):
 
 
 def test_replaying_a_decision_log(capsys, tmp_path, old):
-    from pdp.server.decision_log import DecisionLog
+    from pdp.io.decision_log import DecisionLog
 
     log_path = tmp_path / "decisions.db"
     requests = [

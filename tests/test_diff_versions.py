@@ -6,7 +6,7 @@ import json
 import pdp
 from helpers import write_versioned
 from pdp.cli import main
-from pdp.diff import diff
+from pdp.analysis.diff import diff
 
 VOCABULARY = "consent_topics: [marketing]\n"
 OLD = '''\

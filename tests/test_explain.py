@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 import pdp
 from helpers import CONDITIONS, HEADER, VOCAB, build_set, request
 from pdp.cli import main
-from pdp.decision import combine
+from pdp.engine.decision import combine
 from pdp.explain import changed, explain, prepare, run_rule, show
 from pdp.server import Settings, create_app
 

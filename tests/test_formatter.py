@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 
 from pdp import PolicyError
 from pdp.cli import main
-from pdp.formatter import _parse, format_policy
-from pdp.parser import parse_policy
+from pdp.lang.formatter import _parse, format_policy
+from pdp.lang.parser import parse_policy
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -1,7 +1,7 @@
 """Text -> syntax tree, and syntax errors a lawyer can read."""
 
-from pdp import ast
-from pdp.parser import parse_policy
+from pdp.lang import ast
+from pdp.lang.parser import parse_policy
 
 
 def parse(text):

@@ -8,8 +8,8 @@ import pytest
 import pdp
 from helpers import HEADER, VOCAB, build_set
 from pdp.cli import main
-from pdp.loader import read_sources
-from pdp.query import Question, QuestionError, ask, quote_bare_words
+from pdp.io.loader import read_sources
+from pdp.analysis.query import Question, QuestionError, ask, quote_bare_words
 
 ROOT = Path(__file__).resolve().parents[1]
 POLICIES = ROOT / "policies"
@@ -28,8 +28,8 @@ def run(capsys, argv):
 
 def holds(policy_set, sources, request, condition) -> bool:
     """Does `condition` hold for the request, as the engine reads it?"""
-    from pdp.query import compile_where
-    from pdp.request import apply_lookups
+    from pdp.analysis.query import compile_where
+    from pdp.vocab.request import apply_lookups
 
     (probe,) = compile_where([condition], sources, policy_set)
     return probe.applies(apply_lookups(request, policy_set._lookups)) is True
@@ -228,8 +228,8 @@ def test_absent_is_not_true_in_a_question(capsys, tmp_path):
 
 def test_where_holds_as_a_question_reads_it():
     """The two-valued reading of `--where`, test by test, against a request that leaves everything out."""
-    from pdp.conditions import compile_test
-    from pdp.parser import parse_policy
+    from pdp.engine.conditions import compile_test
+    from pdp.lang.parser import parse_policy
 
     def value(condition, env):
         parsed, errors = parse_policy(HEADER + f"allow r when {condition}\n", "w.pdp")

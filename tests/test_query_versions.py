@@ -14,7 +14,7 @@ import pdp
 from helpers import write_versioned
 from pdp.cli import main
 from pdp.explain import explain
-from pdp.query import Question, ask
+from pdp.analysis.query import Question, ask
 
 VOCABULARY = "consent_topics: [marketing]\nsubject_requests: [erase]\n"
 OLD = '''\

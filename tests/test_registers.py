@@ -7,9 +7,9 @@ import pytest
 
 import pdp
 from helpers import build_set, errors_of, request
-from pdp.formatter import format_policy
-from pdp.parser import parse_policy
-from pdp.space import Space
+from pdp.lang.formatter import format_policy
+from pdp.lang.parser import parse_policy
+from pdp.analysis.space import Space
 from test_space import every_request, same
 
 ROOT = Path(__file__).resolve().parents[1]

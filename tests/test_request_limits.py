@@ -7,10 +7,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import pdp.request as rq
-import pdp.taxonomy as tx
-from pdp import errors
-from pdp.errors import RequestError, close_matches, suggest
+import pdp.vocab.request as rq
+import pdp.vocab.taxonomy as tx
+from pdp.base import errors
+from pdp.base.errors import RequestError, close_matches, suggest
 from helpers import build_set, request
 
 POLICY = "allow ops to use for essential of user\n"

@@ -4,10 +4,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import pdp
-from pdp.limits import MAX_FILE_BYTES
-from pdp.source import Span, caret_excerpt
+from pdp.base.limits import MAX_FILE_BYTES
+from pdp.base.source import Span, caret_excerpt
 
-EXCERPT_CHARS = 100  # of a long line shown (pdp.source), and an ellipsis on each side where it is cut
+EXCERPT_CHARS = 100  # of a long line shown (pdp.base.source), and an ellipsis on each side where it is cut
 ELLIPSIS = "…"
 
 

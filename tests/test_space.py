@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 import pdp
 from helpers import CONDITIONS, build_set, drop_none, generated_rules, ill_typed, request
-from pdp.space import Space, SpaceTooLarge, key_classes, key_labels
+from pdp.analysis.space import Space, SpaceTooLarge, key_classes, key_labels
 
 ROOT = Path(__file__).resolve().parents[1]
 VOCAB = ("consent_topics: [marketing, cookies, location]\nattributes:\n  context.legal_request: bool\n"

@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 import pdp
 from helpers import generated_rules, ill_typed
 from pdp.explain import explain
-from pdp.query import Question, ask
-from pdp.space import Selections, Space, SpaceTooLarge
+from pdp.analysis.query import Question, ask
+from pdp.analysis.space import Selections, Space, SpaceTooLarge
 from test_space import ACTIONS, CATEGORIES, DATA, LOOKUPS, PURPOSES, SPACE_CONDITIONS, VOCAB, generated_requests, same
 
 VERSIONED_VOCAB = VOCAB + "subject_requests: [erase]\n"

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 import pdp
 from helpers import write_versioned
 from pdp.cli import main
-from pdp.coverage import measure
+from pdp.testing.coverage import measure
 from pdp.explain import changed, explain
 from pdp.server import Settings, create_app
 from pdp.testing import Case

@@ -7,9 +7,9 @@
     d.decision                            # "allow" or "deny"
 """
 
-from .errors import Diagnostic, PolicyError, RequestError
-from .loader import load
-from .policyset import Decision, PolicySet, Sources, build
+from pdp.base.errors import Diagnostic, PolicyError, RequestError
+from pdp.io.loader import load
+from pdp.engine.policyset import Decision, PolicySet, Sources, build
 
 __all__ = ["load", "build", "Sources", "PolicySet", "Decision", "PolicyError", "RequestError", "Diagnostic"]
 __version__ = "0.1.0"

@@ -15,9 +15,9 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import pdp.request as rq
-import pdp.taxonomy as tx
-from pdp.errors import suggest
+import pdp.vocab.request as rq
+import pdp.vocab.taxonomy as tx
+from pdp.base.errors import suggest
 from pdp.server import Settings, create_app
 from pdp.server.deciding import SUGGESTIONS_PER_CALL, THREAD_BATCH
 

@@ -3,7 +3,7 @@ memory, and never in a traceback or a hang.
 
 Every case is loaded twice: through `pdp.load` under tracemalloc (the diagnostic's code and place, and the
 peak of memory allocated), and through `pdp check` (exit 1, `file:line:col: code:` on standard error, no
-traceback). A few run `pdp check` as a real process too. Work is bounded by sizes and counts (pdp.limits),
+traceback). A few run `pdp check` as a real process too. Work is bounded by sizes and counts (pdp.base.limits),
 never by the clock; the one timeout below is a guard against a hang (a FIFO used to block forever), not a
 measurement.
 """
@@ -23,8 +23,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import pdp
-from pdp import limits
+from pdp.base import limits
 from pdp.cli import main
+from pdp.analysis.warnings import warnings_of
 
 HEADER = 'policy "hostile" version "1" effective 2026-01-01\n'
 MEMORY_CAP = 150 * 1024 * 1024  # bytes Python may allocate while refusing one hostile set (the 50 MB file is never read)
@@ -363,8 +364,8 @@ def test_thousands_of_rules_that_apply_together(tmp_path, capsys):
         tracemalloc.stop()
     assert peak < MEMORY_CAP, f"{peak:,} bytes allocated"
     assert len(policy.rules) == 1200
-    assert [w.code for w in policy.warnings] == ["analysis-skipped"]
-    assert "rule comparisons" in policy.warnings[0].message
+    assert [w.code for w in warnings_of(policy)] == ["analysis-skipped"]
+    assert "rule comparisons" in warnings_of(policy)[0].message
 
 
 def test_thousands_of_data_files(tmp_path):

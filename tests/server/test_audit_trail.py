@@ -15,7 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from pdp.server import Settings, create_app
-from pdp.server.decision_log import DecisionLog
+from pdp.io.decision_log import DecisionLog
 
 ROOT = Path(__file__).resolve().parents[2]
 POLICY = '''
@@ -138,8 +138,8 @@ def test_an_engine_fault_on_the_authzen_routes_is_a_logged_deny_not_a_500(policy
 def test_an_answer_that_cannot_be_encoded_is_a_logged_deny_not_a_500(policy_dir, tmp_path, monkeypatch):
     # A rule message with a lone surrogate cannot be sent as JSON: the request must not get a 500
     # while the log says allow.
-    from pdp.decision import Reason
-    from pdp.policyset import Decision
+    from pdp.engine.decision import Reason
+    from pdp.engine.policyset import Decision
 
     with serving(policy_dir, tmp_path) as client:
         policy_set = client.app.state.holder.current
@@ -197,7 +197,7 @@ def test_identifiers_are_pseudonymised_and_free_text_left_out(policy_dir, tmp_pa
 
 
 def pseudonym(tmp_path, value) -> str:
-    from pdp.pseudonym import pseudonym as of
+    from pdp.base.pseudonym import pseudonym as of
 
     return of((tmp_path / "log.db.key").read_text().strip().encode(), value)
 
@@ -265,7 +265,7 @@ def test_every_logged_cx_one_go_decision_replays_to_itself(tmp_path):
     # The log keeps less than the request; `pdp diff --replay` must still re-decide every row alike:
     # each CX-ONE-GO policy test request, natively and through AuthZEN, served, logged, replayed.
     from pdp import load
-    from pdp.diff import replay
+    from pdp.analysis.diff import replay
     from pdp.testing.discovery import discover
 
     requests = [case.request for test_file in discover(ROOT / "policies") for case in test_file.cases if not case.error]

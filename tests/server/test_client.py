@@ -1,4 +1,4 @@
-"""pdp.client and pdp.enforce: against the real app (in-process and `pdp serve`), and against failures."""
+"""pdp.client and pdp.client.enforce: against the real app (in-process and `pdp serve`), and against failures."""
 
 import socket
 import textwrap
@@ -11,7 +11,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.testclient import TestClient
 
 from pdp.client import AsyncPdpClient, ClientDecision, PdpClient, PdpRequestError, PdpUnavailable
-from pdp.enforce import decision_dependency, require_allow
+from pdp.client.enforce import decision_dependency, require_allow
 from pdp.server import Settings, create_app
 
 POLICY = '''

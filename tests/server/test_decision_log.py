@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pdp.server.decision_log import MASKED, PSEUDONYM_PREFIX, DecisionLog, pseudonym
+from pdp.io.decision_log import MASKED, PSEUDONYM_PREFIX, DecisionLog, pseudonym
 
 KEY = b"k" * 32
 T0 = dt.datetime(2026, 3, 1, 12, 0, 0, tzinfo=dt.timezone.utc)
@@ -285,7 +285,7 @@ def test_append_enforces_retention_at_most_hourly(tmp_path, clock):
 
 CHILD = textwrap.dedent("""
     import sys, uuid
-    from pdp.server.decision_log import DecisionLog
+    from pdp.io.decision_log import DecisionLog
     log = DecisionLog(sys.argv[1], pseudonym_key=b"k" * 32, synchronous=sys.argv[2])
     i = 0
     while True:
@@ -342,7 +342,7 @@ def test_acknowledged_decisions_survive_kill_9(tmp_path, synchronous):
 
 WRITER = textwrap.dedent("""
     import sys
-    from pdp.server.decision_log import DecisionLog
+    from pdp.io.decision_log import DecisionLog
     path, tag, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
     sys.stdin.readline()  # start together
     log = DecisionLog(path, pseudonym_key=b"k" * 32)  # both may create the file
@@ -392,7 +392,7 @@ def test_pseudonym_of_a_number_is_that_of_its_text():
 def test_entering_wal_mode_waits_out_a_briefly_locked_file():
     # Several workers opening a new log together: SQLite may answer "locked" at
     # once, without its busy timeout, while another process switches the file.
-    from pdp.server.decision_log import _enter_wal_mode
+    from pdp.io.decision_log import _enter_wal_mode
 
     class Flaky:
         def __init__(self, failures):
@@ -438,7 +438,7 @@ def test_without_a_mask_the_callers_dicts_are_untouched_too(tmp_path):
 # -- bounds, erasure, streaming, files ------------------------------------------
 
 def test_the_size_limit_deletes_the_oldest_rows(tmp_path, clock, monkeypatch):
-    import pdp.server.decision_log as dl
+    import pdp.io.decision_log as dl
 
     monkeypatch.setattr(dl, "SIZE_CHECK_EVERY", 50)
     with DecisionLog(tmp_path / "s.db", pseudonym_key=KEY, clock=clock, max_bytes=1_000_000,
@@ -561,7 +561,7 @@ def json_text(value) -> str:
 @given(value=st.one_of(st.text(max_size=300), st.integers(), st.lists(st.text(max_size=5), max_size=3)),
        key=st.binary(min_size=16, max_size=40))
 def test_a_cached_pseudonym_is_the_computed_one(value, key):
-    import pdp.pseudonym as ps
+    import pdp.base.pseudonym as ps
 
     cached = ps.pseudonym(key, value)
     ps.CACHE = False

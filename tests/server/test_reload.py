@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-import pdp.loader
+import pdp.io.loader
 from pdp.server import Settings, create_app
 from pdp.server.metrics import Metrics
 from pdp.server.state import PolicyHolder
@@ -89,14 +89,14 @@ def test_a_snapshot_whose_files_change_while_read_is_thrown_away(tmp_path, monke
     from pdp.server.snapshot import Moved, load_snapshot
 
     (tmp_path / "main.pdp").write_text(POLICY.format(version="1"))
-    real_read = pdp.loader.read_sources
+    real_read = pdp.io.loader.read_sources
 
     def read_and_change(directory):
         sources = real_read(directory)
         (tmp_path / "main.pdp").write_text(POLICY.format(version="2"))  # a writer, mid-read
         return sources
 
-    monkeypatch.setattr(pdp.loader, "read_sources", read_and_change)
+    monkeypatch.setattr(pdp.io.loader, "read_sources", read_and_change)
     with pytest.raises(Moved):
         load_snapshot(tmp_path)
 
@@ -112,7 +112,7 @@ def test_the_snapshot_refuses_special_files_as_the_loader_does(tmp_path, special
     with pytest.raises(pdp.PolicyError) as served:
         load_snapshot(tmp_path)
     with pytest.raises(pdp.PolicyError) as checked:
-        pdp.loader.load(tmp_path.resolve())
+        pdp.io.loader.load(tmp_path.resolve())
     assert served.value.diagnostics == checked.value.diagnostics
     (refused,) = served.value.diagnostics
     assert refused.code == "unreadable" and "a FIFO" in refused.message
@@ -125,7 +125,7 @@ def test_a_reload_reads_again_until_it_gets_a_snapshot_that_held_still(tmp_path,
     holder = PolicyHolder(tmp_path)
     assert holder.reload()
     (tmp_path / "main.pdp").write_text(POLICY.format(version="2"))  # the edit that starts the reload
-    real_read, writes = pdp.loader.read_sources, iter(["3", "4"])
+    real_read, writes = pdp.io.loader.read_sources, iter(["3", "4"])
 
     def read_while_a_writer_works(directory):
         sources = real_read(directory)
@@ -134,7 +134,7 @@ def test_a_reload_reads_again_until_it_gets_a_snapshot_that_held_still(tmp_path,
             (tmp_path / "main.pdp").write_text(POLICY.format(version=version))
         return sources
 
-    monkeypatch.setattr(pdp.loader, "read_sources", read_while_a_writer_works)
+    monkeypatch.setattr(pdp.io.loader, "read_sources", read_while_a_writer_works)
     reloader = Reloader(holder, Metrics(), settle_ms=50, timeout_s=HANG_GUARD_S)
     assert asyncio.run(reloader.reload(settle=True)) is True
     assert holder.current.version == "4" and holder.last_failure is None
@@ -172,14 +172,14 @@ def _broken_by_a_fault(error: OSError):
     """A fault raised by the next reads of the directory (as a real one would: deleted mid-read, unreadable...)."""
 
     def arm(policy_dir: Path, monkeypatch):
-        real_read = pdp.loader.read_sources
+        real_read = pdp.io.loader.read_sources
 
         def failing_read(directory):
             if (policy_dir / "fault.pdp").exists():
                 raise error
             return real_read(directory)
 
-        monkeypatch.setattr(pdp.loader, "read_sources", failing_read)
+        monkeypatch.setattr(pdp.io.loader, "read_sources", failing_read)
         (policy_dir / "fault.pdp").write_text("# a change that triggers a reload\n")
 
     return arm
@@ -229,14 +229,14 @@ def test_the_watcher_survives_a_failed_reload_and_keeps_serving(tmp_path, monkey
 def test_a_read_that_hangs_is_abandoned_and_later_reloads_still_work(tmp_path, monkeypatch):
     (tmp_path / "main.pdp").write_text(POLICY.format(version="1"))
     release = threading.Event()
-    real_read = pdp.loader.read_sources
+    real_read = pdp.io.loader.read_sources
 
     def hanging_read(directory):
         if (tmp_path / "hang.pdp").exists():
             release.wait()  # as reading a FIFO without a writer would, for ever
         return real_read(directory)
 
-    monkeypatch.setattr(pdp.loader, "read_sources", hanging_read)
+    monkeypatch.setattr(pdp.io.loader, "read_sources", hanging_read)
     settings = Settings(policy_dir=tmp_path, reload_debounce_ms=50, reload_settle_ms=100, reload_timeout_s=0.5)
     try:
         with TestClient(create_app(settings)) as client:

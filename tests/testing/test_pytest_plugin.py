@@ -5,7 +5,7 @@ import textwrap
 
 import pytest
 
-import pdp.pytest_plugin
+import pdp.testing.pytest_plugin
 from pdp.cli import main
 
 pytest_plugins = ["pytester"]
@@ -108,8 +108,8 @@ def test_a_policy_set_that_does_not_load_fails_its_items_and_is_loaded_once(repo
         "cases:\n  - {name: another, request: {action: use, purpose: marketing,"
         " data_categories: [user]}, expect: deny}\n")})
     loads = []
-    real_load = pdp.pytest_plugin.load
-    monkeypatch.setattr(pdp.pytest_plugin, "load", lambda d: loads.append(d) or real_load(d))
+    real_load = pdp.testing.pytest_plugin.load
+    monkeypatch.setattr(pdp.testing.pytest_plugin, "load", lambda d: loads.append(d) or real_load(d))
     result = repo.runpytest()
     result.assert_outcomes(failed=3)
     assert len(loads) == 1  # one directory, one load, for three cases in two files
@@ -161,5 +161,5 @@ def test_case_names_become_valid_unique_node_ids(repo):
     ("   ", "case"),
 ])
 def test_item_name(name, expected):
-    assert pdp.pytest_plugin.item_name(name) == expected
-    assert re.fullmatch(r"[\w.§-]+", pdp.pytest_plugin.item_name(name))
+    assert pdp.testing.pytest_plugin.item_name(name) == expected
+    assert re.fullmatch(r"[\w.§-]+", pdp.testing.pytest_plugin.item_name(name))

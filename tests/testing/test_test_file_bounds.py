@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from pdp.cli import main
-from pdp.limits import MAX_FILE_BYTES
+from pdp.base.limits import MAX_FILE_BYTES
 from pdp.testing import read_test_files
 
 POLICY = 'policy "t" version "1" effective 2026-01-01\nallow ops "Operate" cite "§1" to use for essential of user\n'

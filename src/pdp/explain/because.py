@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from .. import ast
-from ..conditions import MISSING
-from ..requested import REQUESTED, SOME
+from pdp.lang import ast
+from pdp.engine.conditions import MISSING
+from pdp.engine.requested import REQUESTED, SOME
 from .evaluator import Node, _Walker
 from .values import _word, fmt, read, show
 

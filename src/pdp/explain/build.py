@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import taxonomy as tx
-from ..compiler import CompiledRule
+from pdp.vocab import taxonomy as tx
+from pdp.engine.compiler import CompiledRule
 from .because import _because, _Origins
 from .evaluator import RuleRun, run_rule
 from .model import Condition, Explanation, RuleExplanation, Unrelated

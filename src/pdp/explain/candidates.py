@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import ast
-from ..conditions import MISSING
+from pdp.lang import ast
+from pdp.engine.conditions import MISSING
 from .evaluator import _COLLECTION, _is_number, _same, _Walker
 from .model import Change
 from .target import Target

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .. import ast
-from ..compiler import CompiledRule
+from pdp.lang import ast
+from pdp.engine.compiler import CompiledRule
 # _is_number and _same are candidates.py's, from the engine's own module
-from ..conditions import EvaluationError, _is_number, _same, compile_test, polarity  # noqa: F401
-from ..requested import EXACT, Keys, flip, reads_requested_key
+from pdp.engine.conditions import EvaluationError, _is_number, _same, compile_test, polarity  # noqa: F401
+from pdp.engine.requested import EXACT, Keys, flip, reads_requested_key
 from .values import read
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..compiler import Obligation
-from ..decision import Reason
+from pdp.engine.compiler import Obligation
+from pdp.engine.decision import Reason
 from . import render
 from .target import Target
 from .values import fmt

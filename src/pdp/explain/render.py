@@ -5,7 +5,7 @@ from __future__ import annotations
 import textwrap
 from typing import TYPE_CHECKING
 
-from ..versions import NONE_IN_FORCE
+from pdp.engine.versions import NONE_IN_FORCE
 
 if TYPE_CHECKING:
     from .model import Explanation

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from itertools import combinations
 
-from ..errors import RequestError
+from pdp.base.errors import RequestError
 from .candidates import _single_changes
 from .model import Change, Suggestion
 from .target import Target

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .. import taxonomy as tx
-from ..compiler import CompiledRule
+from pdp.vocab import taxonomy as tx
+from pdp.engine.compiler import CompiledRule
 
 
 @dataclass(frozen=True)

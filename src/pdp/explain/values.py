@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .. import ast
-from ..conditions import MISSING
+from pdp.lang import ast
+from pdp.engine.conditions import MISSING
 
 
 def read(env: Any, parts: tuple[str, ...]) -> Any:

@@ -15,8 +15,8 @@ import os
 import secrets
 from pathlib import Path
 
-from .decision_log import DecisionLog
-from .log_view import selection_of
+from pdp.io.decision_log import DecisionLog
+from pdp.io.log_view import selection_of
 from .settings import Settings
 
 log = logging.getLogger("pdp.audit")

@@ -11,8 +11,8 @@ from __future__ import annotations
 import orjson
 from fastapi import APIRouter, Request
 
-from ..authzen import EvaluationRequest
-from ..errors import FieldError, RequestError
+from pdp.vocab.authzen import EvaluationRequest
+from pdp.base.errors import FieldError, RequestError
 from .audit import record
 from .body import BodyError, read_json_object
 from .deciding import decide_each, decide_many, encodes, json_answer, unanswerable

@@ -17,11 +17,11 @@ import orjson
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from ..decision import Reason
-from ..decision_id import new_decision_id
-from ..errors import RequestError
-from ..policyset import Decision
-from ..request import suggestion_budget
+from pdp.engine.decision import Reason
+from pdp.engine.decision_id import new_decision_id
+from pdp.base.errors import RequestError
+from pdp.engine.policyset import Decision
+from pdp.vocab.request import suggestion_budget
 
 log = logging.getLogger("pdp.server")
 

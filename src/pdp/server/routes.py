@@ -7,8 +7,8 @@ import logging
 import orjson
 from fastapi import APIRouter, Request
 
-from ..errors import RequestError
-from ..request import DecisionRequest
+from pdp.base.errors import RequestError
+from pdp.vocab.request import DecisionRequest
 from .audit import record
 from .body import read_json_object
 from .deciding import INTERNAL_ERROR, decide_each, decide_many, encodes, json_answer, unanswerable
@@ -85,7 +85,7 @@ async def decide(request: Request):
 
 def _explanation(selection) -> dict:
     """`"explain": true`: why, rule by rule (pdp.explain); never at the cost of the decision."""
-    from ..explain import explain_selection
+    from pdp.explain import explain_selection
 
     try:
         return explain_selection(selection).to_dict()

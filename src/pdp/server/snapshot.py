@@ -9,7 +9,7 @@ and compiles it, and fingerprints it again: a snapshot whose files changed
 while they were read is thrown away (`Moved`) and read again once the
 directory is quiet.
 
-Which files may be read is decided in one place, the loader (pdp.loader):
+Which files may be read is decided in one place, the loader (pdp.io.loader):
 a FIFO, a socket, a device, a link out of the set or an oversized file is
 refused there, with the diagnostic `pdp check` gives, before it is read
 (a FIFO is opened without blocking and refused on its type).
@@ -22,8 +22,8 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..loader import load
-from ..policyset import PolicySet
+from pdp.io.loader import load
+from pdp.engine.policyset import PolicySet
 
 WATCHED_SUFFIXES = (".pdp", ".yaml", ".yml")
 

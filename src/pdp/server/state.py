@@ -19,9 +19,9 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import Diagnostic, PolicyError
-from ..policyset import PolicySet
-from ..source import Span
+from pdp.base.errors import Diagnostic, PolicyError
+from pdp.engine.policyset import PolicySet
+from pdp.base.source import Span
 from .snapshot import ReloadFault, load_snapshot
 
 

@@ -10,7 +10,7 @@
     results, errors = run_directory("policies")
     print(render_text(results, errors))
 
-`pdp test` and the pytest plugin (`pdp.pytest_plugin`) both run cases
+`pdp test` and the pytest plugin (`pdp.testing.pytest_plugin`) both run cases
 through `runner.run_case`, so a case passes or fails the same way in both.
 """
 

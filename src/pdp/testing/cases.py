@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import Diagnostic, render_all
+from pdp.base.errors import Diagnostic, render_all
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import PolicyError
-from ..loader import read_file
+from pdp.base.errors import PolicyError
+from pdp.io.loader import read_file
 from .cases import TestFile, TestFileError
 from .reader import parse_test_file
 from .runner import CaseResult, run
@@ -35,7 +35,7 @@ def load_test_file(path: str | Path, policy_dir: str | Path | None = None) -> Te
     """Read and validate one test file of the policy set in `policy_dir` (by default the folder above
     `tests/`). Raises TestFileError.
 
-    It is read as the policy files are (pdp.loader.read_file): a link out of
+    It is read as the policy files are (pdp.io.loader.read_file): a link out of
     the policy set, a FIFO, a device or a file over the size limit is
     refused before it is read, so no error quotes a file outside the set.
     """
@@ -72,7 +72,7 @@ def run_directory(policy_dir: str | Path) -> tuple[list[CaseResult], list[TestFi
 
     A policy set that does not load raises pdp.PolicyError: no case can run.
     """
-    from ..loader import load
+    from pdp.io.loader import load
 
     policy_set = load(policy_dir)
     files, errors = read_test_files(policy_dir)

@@ -29,8 +29,8 @@ import yaml
 from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from ..errors import Diagnostic
-from ..source import Span
+from pdp.base.errors import Diagnostic
+from pdp.base.source import Span
 from .cases import Case, TestFile, TestFileError
 
 FILE_KEYS = ("suite", "defaults", "cases")

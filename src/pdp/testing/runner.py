@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import RequestError
+from pdp.base.errors import RequestError
 from .cases import Case, TestFile
 
 REFUSED = "error"  # what a case `expect`s, or what happened, when a request is refused
@@ -48,7 +48,7 @@ def run(policy_set: Any, cases: Iterable[Case | TestFile], coverage: Any = None)
     """Decide every case's request and compare the answer with the case.
 
     `cases` may mix Case objects and whole TestFiles (their cases, in order).
-    `coverage` (a pdp.coverage.Recorder) records what each decided case exercised.
+    `coverage` (a pdp.testing.coverage.Recorder) records what each decided case exercised.
     """
     results = []
     for item in cases:

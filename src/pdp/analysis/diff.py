@@ -1,0 +1,558 @@
+"""The change impact of a policy edit: every kind of request whose decision changes.
+
+Both versions span one decision space (pdp.analysis.space): the actions, purposes
+and categories either names, and the attribute values either tests. Each
+request of it is decided under both; the ones whose decision changes are
+grouped by (decision before -> after, the rules that decided before and
+after) and described in words a lawyer reads:
+
+    now DENIED, was ALLOWED: by marketing.opted_out (§2.6); before: marketing.promotional_email (§2.5)
+      - use of user.contact.email for marketing.communications.email when data_subject.consent.marketing is false
+
+How, within a group of cells: each component's classes carry the rules
+that apply under both versions. A class in which a deny applies under
+both versions cannot take part in a change (any deny wins), so it is
+dropped; the remaining classes are combined across components and each
+combination is decided under both versions with `combine`. The conditions
+shown are those on the components whose rules behave differently in the
+two versions; the others contribute "no rule denies it" (and the allow
+named in the group's rules). One example request per change is re-decided
+by both engines (`PolicySet.outcome`).
+
+`replay` re-decides the requests of a decision log (server/decision_log.py)
+under both versions and counts the decisions that flip. The log keeps the
+fields that decide and pseudonymised identifiers (server/log_view.py); with
+the log's key, an identifier that the policy data names (a register's key,
+such as a processor's id) is restored, so that lookups decide as they did.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import sqlite3
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pdp.engine.decision import DEFAULT_DENY, Outcome
+from pdp.base.errors import RequestError
+from pdp.base.pseudonym import pseudonym
+from .space import Cell, Group, Space, Stats, key_labels
+
+MAX_COMBINATIONS = 200_000  # per group, after pruning
+SHOWN = 8  # keys listed in one line of text
+
+
+@dataclass
+class Case:
+    """Requests of one change that read alike: actions, purposes, categories and a condition."""
+
+    actions: tuple[str, ...]
+    purposes: tuple[str, ...]
+    categories: tuple[str, ...]
+    when: str  # "" when the attributes do not matter
+
+    def render(self) -> str:
+        text = f"{_list(self.actions)} of {_list(self.categories)} for {_list(self.purposes)}"
+        return text + (f" when {self.when}" if self.when else "")
+
+    def to_dict(self) -> dict:
+        return {"actions": list(self.actions), "purposes": list(self.purposes), "categories": list(self.categories),
+                "when": self.when}
+
+
+@dataclass
+class Change:
+    before: str
+    after: str
+    rules_before: tuple[str, ...]
+    rules_after: tuple[str, ...]
+    requests: int = 0  # requests of the space whose decision changes this way
+    cases: list[Case] = field(default_factory=list)
+    example: dict | None = None
+    cites: dict[str, str] = field(default_factory=dict)
+
+    def headline(self) -> str:
+        if "decided" in (self.before, self.after):
+            allows = self.rules_after if self.after == "decided" else self.rules_before
+            text = "newly known to the vocabulary, decided by the rules now (was REFUSED)" \
+                if self.after == "decided" else "no longer known to the vocabulary: REFUSED now (was decided by the rules)"
+            return text + (f"; rules that can allow them: {self._rules(allows)}" if allows else "; no rule allows them")
+        return (f"now {_word(self.after)}, was {_word(self.before)}: by {self._rules(self.rules_after)}; "
+                f"before: {self._rules(self.rules_before)}")
+
+    def _rules(self, ids) -> str:
+        out = []
+        for rule in ids:
+            if rule == DEFAULT_DENY:
+                out.append("no rule allows it (default deny)")
+            elif rule == "request.refused":
+                out.append("the vocabulary does not know it")
+            else:
+                cite = self.cites.get(rule)
+                out.append(f"{rule} ({cite})" if cite else rule)
+        return ", ".join(out)
+
+    def to_dict(self) -> dict:
+        return {"before": self.before, "after": self.after, "rules_before": list(self.rules_before),
+                "rules_after": list(self.rules_after), "requests": self.requests,
+                "cases": [c.to_dict() for c in self.cases], "example": self.example}
+
+
+@dataclass
+class Replay:
+    path: str
+    total: int = 0
+    replayed: int = 0
+    flips: Counter = field(default_factory=Counter)  # (before, after) -> count
+    by_rules: Counter = field(default_factory=Counter)  # (before, after, rules before, rules after) -> count
+    refused: int = 0  # requests one version refuses as malformed (masked attributes, unknown keys)
+    skipped: int = 0  # rows that are no single decision request (AuthZEN batches)
+    stale: int = 0  # logged decisions OLD does not reproduce (logged under yet another version)
+
+    @property
+    def flipped(self) -> int:
+        return sum(self.flips.values())
+
+    def to_dict(self) -> dict:
+        return {"log": self.path, "rows": self.total, "replayed": self.replayed, "flipped": self.flipped,
+                "flips": [{"before": b, "after": a, "count": n} for (b, a), n in sorted(self.flips.items())],
+                "by_rules": [{"before": b, "after": a, "rules_before": list(rb), "rules_after": list(ra), "count": n}
+                             for (b, a, rb, ra), n in self.by_rules.most_common()],
+                "refused": self.refused, "skipped": self.skipped, "not_reproduced_by_old": self.stale}
+
+    def render(self) -> str:
+        lines = [f"replay of {self.path}: {self.replayed:,} of {self.total:,} logged requests re-decided; "
+                 f"{self.flipped:,} would now be decided differently"]
+        for (before, after), n in sorted(self.flips.items()):
+            lines.append(f"  {n:,} {before} -> {after}")
+        for (before, after, rb, ra), n in self.by_rules.most_common(SHOWN):
+            lines.append(f"    {n:,}: {', '.join(rb) or '-'} -> {', '.join(ra) or '-'}")
+        if self.refused:
+            lines.append(f"  {self.refused:,} could not be re-decided by one version (malformed there, "
+                         f"or masked in the log)")
+        if self.skipped:
+            lines.append(f"  {self.skipped:,} skipped (batches)")
+        if self.stale:
+            lines.append(f"  {self.stale:,} were logged with a decision OLD does not give (another version decided them)")
+        return "\n".join(lines)
+
+
+@dataclass
+class VersionDiff:
+    """One version (by its version string) of two sets that keep earlier versions (§11)."""
+
+    version: str
+    status: str  # "compared", "added" (in NEW only) or "removed" (in OLD only)
+    effective: tuple[str, str]  # in OLD and in NEW ("" where the version is missing)
+    changes: list[Change] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return self.status != "compared" or self.effective[0] != self.effective[1] or bool(self.changes)
+
+    def to_dict(self) -> dict:
+        return {"version": self.version, "status": self.status, "changed": self.changed,
+                "effective": {"old": self.effective[0], "new": self.effective[1]},
+                "changes": [c.to_dict() for c in self.changes]}
+
+    def render(self) -> list[str]:
+        old, new = self.effective
+        if self.status == "added":
+            return [f"version {self.version}: added in NEW (effective {new}): the data collected while it was in "
+                    f"force is decided by it"]
+        if self.status == "removed":
+            return [f"version {self.version}: removed from NEW (was effective {old}): the data collected under it "
+                    f"is now decided by another version, or by none (denied)"]
+        dates = f"effective {old}" if old == new else f"effective {old} in OLD, {new} in NEW"
+        if not self.changes:
+            return [f"version {self.version} ({dates}): no decision changes"]
+        total = sum(c.requests for c in self.changes)
+        lines = [f"version {self.version} ({dates}): {_changes(self.changes)} ({total:,} requests of its space)"]
+        return lines + ["  " + line if line else line for line in _render_changes(self.changes)]
+
+
+@dataclass
+class Report:
+    old: str
+    new: str
+    changes: list[Change]
+    stats: Stats
+    notes: tuple[str, ...] = ()
+    replay: Replay | None = None
+    versions: list[VersionDiff] = field(default_factory=list)  # earlier versions, when either set keeps some
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.changes) or bool(self.replay and self.replay.flipped) or any(v.changed for v in self.versions)
+
+    def to_dict(self) -> dict:
+        return {"old": self.old, "new": self.new, "changed": self.changed,
+                "changes": [c.to_dict() for c in self.changes], "space": self.stats.to_dict(),
+                "notes": list(self.notes), "replay": self.replay.to_dict() if self.replay else None,
+                "versions": [v.to_dict() for v in self.versions]}
+
+    def render(self) -> str:
+        total = sum(c.requests for c in self.changes)
+        current = "the current versions of " if self.versions else ""
+        if not self.changes:
+            lines = [f"no decision changes from {current}{self.old} to {self.new}"]
+        else:
+            lines = [f"{_changes(self.changes)} from {current}{self.old} to {self.new} "
+                     f"({total:,} requests of the space)"]
+        lines += _render_changes(self.changes)
+        if self.versions:
+            lines.append("")
+            lines.append("the versions a request selects with collected_at (§11), compared by version:")
+            for version in self.versions:
+                lines += ["  " + line if line else line for line in version.render()]
+        lines.append("")
+        lines.append(f"space: {self.stats.summary()}")
+        lines += [f"note: {n}" for n in self.notes]
+        if self.replay:
+            lines.append("")
+            lines.append(self.replay.render())
+        return "\n".join(lines)
+
+
+def _changes(changes: list[Change]) -> str:
+    return f"{len(changes)} change{'s' if len(changes) != 1 else ''} of decision"
+
+
+def _render_changes(changes: list[Change]) -> list[str]:
+    lines = []
+    for change in changes:
+        lines.append("")
+        lines.append(change.headline() + f" ({change.requests:,} requests)")
+        for case in change.cases:
+            lines.append(f"  - {case.render()}")
+        if change.example is not None:
+            lines.append("  example: " + json.dumps(change.example, ensure_ascii=False))
+    return lines
+
+
+def _word(decision: str) -> str:
+    return {"allow": "ALLOWED", "deny": "DENIED", "refused": "REFUSED"}.get(decision, decision.upper())
+
+
+def _list(keys) -> str:
+    keys = list(keys)
+    shown = ", ".join(keys[:SHOWN])
+    return shown + (f" and {len(keys) - SHOWN} more" if len(keys) > SHOWN else "")
+
+
+# ---------------------------------------------------------------- the diff
+
+
+def diff(old, new, old_name: str = "OLD", new_name: str = "NEW") -> Report:
+    """Every kind of request whose decision differs between two compiled versions of a policy set.
+
+    The current versions are compared as a request without `collected_at` selects them. When either
+    set keeps earlier versions (§11), each version that both keep (by version string) is compared too,
+    as a request collected in its time selects it, and a version only one of them keeps is reported."""
+    report = _diff(old, new, old_name, new_name)
+    if len(old.history) > 1 or len(new.history) > 1:
+        report.versions = _diff_versions(old, new)
+    return report
+
+
+def _diff_versions(old, new) -> list[VersionDiff]:
+    before = {v.version: v for v in old.history}
+    after = {v.version: v for v in new.history}
+    out = []
+    for version in sorted(before.keys() | after.keys(),
+                          key=lambda v: ((before.get(v) or after[v]).effective or "", v)):
+        was, now = before.get(version), after.get(version)
+        if was is old and now is new:
+            continue  # the current versions: compared above
+        effective = (was.effective or "" if was else "", now.effective or "" if now else "")
+        if was is None or now is None:
+            out.append(VersionDiff(version, "added" if was is None else "removed", effective))
+            continue
+        changes = _diff(was, now).changes
+        for change in changes:
+            _date_example(change, old, new, effective)
+        out.append(VersionDiff(version, "compared", effective, changes))
+    return out
+
+
+def _date_example(change: Change, old, new, effective: tuple[str, str]) -> None:
+    """Date the example of a change in an earlier version (`collected_at`), if the sets themselves then decide
+    it as the change says (a version in between, in one set only, may take that date)."""
+    if change.example is None or effective[0] != effective[1] or "decided" in (change.before, change.after):
+        return
+    dated = {**change.example, "collected_at": effective[0]}
+    try:
+        if (old.outcome(dated).decision, new.outcome(dated).decision) == (change.before, change.after):
+            change.example = dated
+    except RequestError:
+        pass
+
+
+def _diff(old, new, old_name: str = "OLD", new_name: str = "NEW") -> Report:
+    """The changes between two versions as a request without `collected_at` selects them."""
+    started = time.perf_counter()
+    if "data_use" != old.model or "data_use" != new.model:
+        raise ValueError("pdp diff compares data-use policy sets; an AuthZEN set has no purposes or categories")
+    space = Space([old, new])
+    found: dict[tuple, dict] = {}  # change key -> {"requests": n, "entries": [(group, picks, cells)]}
+    for group in space.groups:
+        _diff_group(space, group, found)
+    cites = {r.id: r.cite for v in (old, new) for r in v.rules if r.cite}
+    changed_rules = edited_rules(old, new)
+    changes = []
+    for key, entry in found.items():
+        before, after, rules_before, rules_after = key
+        change = Change(before, after, rules_before, rules_after, entry["requests"], cites=cites)
+        change.cases = _cases(space, entry["entries"], changed_rules)
+        group, picks, cells = entry["entries"][0]
+        request = space.request(cells[0], group, picks)
+        got = [space.decide(0, request).decision, space.decide(1, request).decision]
+        got = ["decided" if d != "refused" and "decided" in (before, after) else d for d in got]
+        if tuple(got) != (before, after):
+            raise RuntimeError(f"the decision space and the engine disagree on {json.dumps(request)}")
+        change.example = request
+        changes.append(change)
+    changes.sort(key=lambda c: (-c.requests, c.after, c.rules_after, c.rules_before))
+    space.stats.seconds = time.perf_counter() - started
+    return Report(old_name, new_name, changes, space.stats, tuple(sorted(space.notes)))
+
+
+def _changed(component) -> bool:
+    """Do the component's rules behave differently in the two versions?"""
+    return any(k.states[0] != k.states[1] for k in component.classes) or component.rules[0] != component.rules[1]
+
+
+def _diff_group(space: Space, group: Group, found: dict) -> None:
+    if group.rules[0] is None and group.rules[1] is None:
+        return
+    components = space.components(group)
+    effects = space.effects
+    both_known = group.rules[0] is not None and group.rules[1] is not None
+    if not both_known:  # a key only one version's vocabulary knows: all or nothing, no conditions to tell
+        known = 0 if group.rules[0] is not None else 1
+        allows = sorted({r for c in components for k in c.classes for r in k.states[known].applies
+                         if effects[known][r] == "allow"})
+        key = ("refused", "decided", ("request.refused",), tuple(allows)) if known else \
+            ("decided", "refused", tuple(allows), ("request.refused",))
+        entry = found.setdefault(key, {"requests": 0, "entries": []})
+        weight = len(group.cells)
+        for component in components:
+            weight *= component.size
+        entry["requests"] += weight
+        entry["entries"].append((group, [c.classes[0] for c in components], group.cells))
+        return
+    changed = [_changed(c) or not both_known for c in components]
+    if both_known and not any(changed) and all(
+            effects[0].get(r) == effects[1].get(r) for c in components for k in c.classes for r in k.states[0].applies):
+        return  # the same rules apply alike: nothing here can change
+    remaining = []
+    for component in components:
+        keep = [k for k in component.classes
+                if not (both_known and k.states[0].denies(effects[0]) and k.states[1].denies(effects[1]))]
+        if not keep:
+            return  # a deny applies in both versions whatever the request: no change in this group
+        remaining.append(keep)
+    size = 1
+    for keep in remaining:
+        size *= len(keep)
+    if size > MAX_COMBINATIONS:
+        space.notes.add(f"{size:,} combinations in one group ({group.rep.action.rep} of {group.rep.category.rep} "
+                        f"for {group.rep.purpose.rep}): only the first {MAX_COMBINATIONS:,} were compared")
+    category = group.rep.category.rep
+    for picks in itertools.islice(itertools.product(*remaining), MAX_COMBINATIONS):
+        before = space.outcome(0, group, picks, category)
+        after = space.outcome(1, group, picks, category)
+        if before.decision == after.decision:
+            continue
+        key = (before.decision, after.decision, _ids(before), _ids(after))
+        entry = found.setdefault(key, {"requests": 0, "entries": []})
+        weight = len(group.cells)
+        for klass in picks:
+            weight *= len(klass.members)
+        entry["requests"] += weight
+        entry["entries"].append((group, picks, group.cells))
+
+
+def edited_rules(old, new) -> set[str]:
+    """Ids of the rules added, removed, or changed in effect, target or conditions."""
+    def shape(rule):
+        s = rule.source
+        return (s.effect, s.actions, s.purposes, s.categories, s.when, s.unless)
+
+    before = {r.id: shape(r) for r in old.rules}
+    after = {r.id: shape(r) for r in new.rules}
+    return {i for i in before.keys() | after.keys() if before.get(i) != after.get(i)}
+
+
+def _relevant(space: Space, group: Group, component, changed_rules: set[str]) -> list[int]:
+    """Positions of the component's nodes that the edited rules read (all of them if no edited rule is there,
+    e.g. when only policy data changed)."""
+    nodes: set[int] = set()
+    found = False
+    for rules in group.rules:
+        for rule in rules or ():
+            if rule.id in changed_rules and any(rule.id in ids for ids in component.rules):
+                found = True
+                nodes |= set(space._slot_nodes(rule)[0])
+    if not found:
+        return list(range(len(component.nodes)))
+    return [i for i, n in enumerate(component.nodes) if n in nodes]
+
+
+def _ids(outcome: Outcome) -> tuple[str, ...]:
+    return tuple(r.rule for r in outcome.reasons)
+
+
+def _cases(space: Space, entries, changed_rules: set[str]) -> list[Case]:
+    """The requests of one change, in words: cells by the condition on what the edited rules read."""
+    by_group: dict[int, tuple[Group, list]] = {}
+    for group, picks, cells in entries:
+        by_group.setdefault(id(group), (group, []))[1].append(picks)
+    by_text: dict[str, list[Cell]] = {}
+    for group, combos in by_group.values():
+        components = space.components(group)
+        both_known = group.rules[0] is not None and group.rules[1] is not None
+        if not both_known:
+            by_text.setdefault("", []).extend(group.cells)
+            continue
+        shown = [i for i, c in enumerate(components) if c.nodes and (_changed(c) or not both_known)]
+        keep = [_relevant(space, group, components[i], changed_rules) for i in shown]
+        nodes = tuple(n for i, positions in zip(shown, keep) for n in (components[i].nodes[p] for p in positions))
+        assignments = set()
+        for picks in combos:
+            projected = [{tuple(m[p] for p in positions) for m in picks[i].members} for i, positions in zip(shown, keep)]
+            for parts in itertools.product(*projected):
+                assignments.add(tuple(x for part in parts for x in part))
+        conditions = [c for c in space.describe(nodes, assignments) if c] if nodes else []
+        if len(conditions) > 1:
+            text = " or ".join(f"({c})" for c in conditions)
+        else:
+            text = conditions[0] if conditions else ""
+        by_text.setdefault(text, []).extend(group.cells)
+    cases = []
+    for text, cells in by_text.items():
+        for actions, purposes, categories in _arrange(space, cells):
+            cases.append(Case(actions, purposes, categories, text))
+    cases.sort(key=lambda c: (c.actions, c.categories, c.purposes, c.when))
+    return cases
+
+
+def _arrange(space: Space, cells: list[Cell]) -> list[tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]]:
+    """Cells as few (actions, purposes, categories) products as a greedy merge finds, named by keys."""
+    by_pair: dict[tuple, set] = {}
+    for cell in cells:
+        by_pair.setdefault((cell.action, cell.purpose), set()).add(cell.category)
+    by_categories: dict[tuple, list] = {}
+    for (action, purpose), categories in by_pair.items():
+        by_categories.setdefault((action, frozenset(categories)), []).append(purpose)
+    by_rest: dict[tuple, list] = {}
+    for (action, categories), purposes in by_categories.items():
+        by_rest.setdefault((frozenset(purposes), categories), []).append(action)
+    return [(tuple(key_labels(actions, space.actions)), tuple(key_labels(purposes, space.purposes)),
+             tuple(key_labels(categories, space.categories)))
+            for (purposes, categories), actions in by_rest.items()]
+
+
+# ---------------------------------------------------------------- replaying a decision log
+
+
+def log_key(log_path: str | Path) -> bytes | None:
+    """The pseudonymisation key of a decision log: `<log>.key` (as `pdp serve` keeps it), else `PDP_LOG_KEY`."""
+    key_file = Path(f"{log_path}.key")
+    if key_file.is_file():
+        return key_file.read_text().strip().encode()
+    key = os.environ.get("PDP_LOG_KEY")
+    return key.encode() if key else None
+
+
+def _named_in_data(data, out: set[str]) -> set[str]:
+    """Every string the policy data names (keys and values), the ids a register can be looked up by."""
+    if isinstance(data, dict):
+        for name, value in data.items():
+            if isinstance(name, str):
+                out.add(name)
+            _named_in_data(value, out)
+    elif isinstance(data, list):
+        for item in data:
+            _named_in_data(item, out)
+    elif isinstance(data, str):
+        out.add(data)
+    return out
+
+
+def _restorer(versions, key: bytes | None):
+    """Put back, in a logged request, the identifiers that the policy data names (pseudonym -> id)."""
+    if key is None:
+        return lambda request: request
+    names: set[str] = set()
+    for version in versions:
+        for each in getattr(version, "history", (version,)):
+            _named_in_data(each.data, names)
+    known = {pseudonym(key, name): name for name in names}
+
+    def restore(value):
+        if isinstance(value, str):
+            return known.get(value, value)
+        if isinstance(value, dict):
+            return {name: restore(item) for name, item in value.items()}
+        if isinstance(value, list):
+            return [restore(item) for item in value]
+        return value
+
+    return restore
+
+
+def replay(old, new, log_path: str | Path, limit: int | None = None, key: bytes | None = None) -> Replay:
+    """Re-decide the requests of a decision log under both versions and count the flips.
+
+    `key` (default: `log_key(log_path)`) restores the identifiers the policy
+    data names; without it, lookups by id find nothing.
+    """
+    path = Path(log_path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no decision log at `{path}`")
+    result = Replay(str(path))
+    restore = _restorer((old, new), key if key is not None else log_key(path))
+    connection = sqlite3.connect(f"file:{path.resolve()}?mode=ro", uri=True)
+    try:
+        sql = "SELECT decision, request, endpoint FROM decisions ORDER BY time, rowid"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        for logged, text, endpoint in connection.execute(sql):
+            result.total += 1
+            try:
+                request = json.loads(text)
+            except json.JSONDecodeError:
+                result.refused += 1
+                continue
+            if not isinstance(request, dict) or "evaluations" in request:
+                result.skipped += 1
+                continue
+            request = restore(request)
+            outcomes = []
+            for version in (old, new):  # as the server decided: `decide` (earlier versions under versions/ too)
+                try:
+                    authzen = "subject" in request or "resource" in request
+                    d = version.decide_authzen(request) if authzen else version.decide(request)
+                    outcomes.append(Outcome(d.decision, d.reasons, d.obligations))
+                except RequestError:
+                    outcomes.append(None)
+            if None in outcomes:
+                result.refused += 1
+                continue
+            result.replayed += 1
+            before, after = outcomes
+            if before.decision != logged:
+                result.stale += 1
+            if before.decision != after.decision:
+                result.flips[(before.decision, after.decision)] += 1
+                result.by_rules[(before.decision, after.decision, _ids(before), _ids(after))] += 1
+    except sqlite3.DatabaseError as error:
+        raise ValueError(f"`{path}` is not a pdp decision log: {error}") from None
+    finally:
+        connection.close()
+    return result

@@ -1,0 +1,103 @@
+"""Why a rule's conditions are never true, in words a reviewer can check.
+
+`pdp check` finds rules that apply to no request on the decision space
+(pdp.analysis.warnings). When that is because of the policy data (`destination_country
+in data.eu.countries and destination_country == "US"`, while US is not in
+that list), the warning should say so. This reads the data referenced by the
+conditions as the literal values it holds, then looks for the fewest of the
+rule's conditions that contradict each other on one attribute, with the
+satisfiability test of pdp.lang.constraints (sound: a contradiction found is
+real). What it cannot explain, it leaves unexplained (None).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import replace
+from itertools import combinations
+
+from pdp.lang import ast
+from pdp.base.paths import value_at
+from pdp.lang.constraints import _collect, _conjuncts, _contradiction
+from pdp.explain.values import fmt, show
+
+MOST = 3  # conditions tried together at most, before all of them at once
+
+
+def why_never_true(rule: ast.Rule, data: dict) -> str | None:
+    """`US is not in data.eu.countries, so `...` is never true`, or None when no reason is found."""
+    parts = [(show(p), p, False) for c in rule.when for p in _conjuncts(c)]
+    parts += [(show(ast.Not(c)), c, True) for c in rule.unless if len(_conjuncts(c)) == 1]
+    constraints = []
+    for _, expr, negated in parts:
+        atoms: dict[str, list] = defaultdict(list)
+        _collect(_with_data(expr, data), negated, atoms)
+        constraints.append(atoms)
+    sizes = [*range(1, min(MOST, len(parts)) + 1)] + ([len(parts)] if len(parts) > MOST else [])
+    for size in sizes:
+        for chosen in combinations(range(len(parts)), size):
+            merged: dict[str, list] = defaultdict(list)
+            for i in chosen:
+                for path, found in constraints[i].items():
+                    merged[path] += found
+            for path, found in merged.items():
+                if _contradiction(path, found):
+                    exprs = [parts[i][1] for i in chosen]
+                    text = " and ".join(parts[i][0] for i in chosen)
+                    return f"{_because(path, exprs, data)}, so `{text}` is never true"
+    return None
+
+
+def _because(path: str, exprs: list[ast.Expr], data: dict) -> str:
+    """The contradiction in a few words: what the data holds, or does not."""
+    literal = [e for e in exprs if _equals(e, path) is not None]
+    member = [e for e in exprs if isinstance(e, ast.Member) and _is_data(e.right) and _dotted(e.left) == path]
+    if len(exprs) == 2 and literal and member:
+        value, ref = _equals(literal[0], path), member[0].right.dotted
+        return f"{_plain(value)} is {'' if member[0].negated else 'not '}in {ref}"
+    if len(exprs) == 1 and member and not member[0].negated and value_at(data, member[0].right.parts[1:]) in ([], {}):
+        return f"{member[0].right.dotted} is empty"
+    if len(exprs) == 2 and len(member) == 2 and not any(m.negated for m in member):
+        return f"{member[0].right.dotted} and {member[1].right.dotted} have no value in common"
+    return f"no value of `{path}` meets {'it' if len(exprs) == 1 else 'them all'}"
+
+
+def _with_data(expr: ast.Expr, data: dict) -> ast.Expr:
+    """The condition with each `data....` it reads written as the values the data holds."""
+    if _is_data(expr):
+        value = value_at(data, expr.parts[1:])
+        if isinstance(value, dict):
+            value = list(value)
+        if isinstance(value, (str, int, float)):
+            return ast.Literal(value, expr.span)
+        if isinstance(value, list) and all(isinstance(v, (str, int, float)) for v in value):
+            return ast.ListLiteral(tuple(ast.Literal(v, expr.span) for v in value), expr.span)
+        return expr  # anything else stays unknown to the test: assumed satisfiable
+    if isinstance(expr, (ast.Compare, ast.Member, ast.Under)):
+        return replace(expr, left=_with_data(expr.left, data), right=_with_data(expr.right, data))
+    if isinstance(expr, (ast.Not, ast.Truth)):
+        return replace(expr, operand=_with_data(expr.operand, data))
+    if isinstance(expr, (ast.And, ast.Or, ast.ListLiteral)):
+        return replace(expr, items=tuple(_with_data(i, data) for i in expr.items))
+    return expr
+
+
+def _is_data(expr: ast.Expr) -> bool:
+    return isinstance(expr, ast.Path) and expr.parts[0] == "data" and len(expr.parts) > 1
+
+
+def _dotted(expr: ast.Expr) -> str | None:
+    return expr.dotted if isinstance(expr, ast.Path) else None
+
+
+def _equals(expr: ast.Expr, path: str):
+    """The literal of `path == literal` (either way round), else None."""
+    if isinstance(expr, ast.Compare) and expr.op == "==":
+        for a, b in ((expr.left, expr.right), (expr.right, expr.left)):
+            if _dotted(a) == path and isinstance(b, ast.Literal):
+                return b
+    return None
+
+
+def _plain(literal: ast.Literal) -> str:
+    return literal.value if isinstance(literal.value, str) else fmt(literal.value)

@@ -1,0 +1,110 @@
+"""The data types of the space: nodes (what one component varies), cells, states, classes, components, groups, stats."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pdp.engine.compiler import CompiledRule
+from pdp.base.paths import set_at
+from .domains import AttrDomain
+from .keys import KeyClass
+
+
+# ---------------------------------------------------------------- nodes: what one component varies
+
+
+@dataclass
+class Node:
+    """One attribute, or a looked-up request part with its attributes, and its joint values."""
+
+    name: str
+    domains: tuple[AttrDomain, ...]
+    choices: list[tuple[int, ...]]  # a class index per domain
+    free: list[frozenset[int]]  # per choice: domains the register overrides (any value will do)
+
+    def fill(self, env: dict, choice: int) -> None:
+        for domain, index in zip(self.domains, self.choices[choice]):
+            if index:
+                set_at(env, domain.path, domain.classes[index].rep)
+
+    def present(self, choice: int) -> int:
+        return sum(1 for i in self.choices[choice] if i)
+
+
+# ---------------------------------------------------------------- cells, groups, components
+
+
+@dataclass(frozen=True)
+class Cell:
+    action: KeyClass
+    purpose: KeyClass
+    category: KeyClass
+
+    def request(self) -> dict:
+        return {"action": self.action.rep, "purpose": self.purpose.rep, "data_categories": [self.category.rep]}
+
+
+@dataclass(frozen=True)
+class State:
+    """What one component's assignment does under one policy version."""
+
+    applies: frozenset[str]  # ids of the rules that apply
+    errors: frozenset[str]  # ids of the rules that could not be evaluated
+
+    def denies(self, effects: dict[str, str]) -> bool:
+        return bool(self.errors) or any(effects[r] == "deny" for r in self.applies)
+
+    def allows(self, effects: dict[str, str]) -> bool:
+        return any(effects[r] == "allow" for r in self.applies)
+
+
+@dataclass
+class Klass:
+    """Assignments of one component that every rule of the component treats alike."""
+
+    states: tuple[State, ...]  # per version
+    probes: tuple  # per probe: True, False or "error"
+    members: list[tuple[int, ...]]  # a choice index per node of the component
+    witness: tuple[int, ...]
+
+
+@dataclass
+class Component:
+    nodes: tuple[int, ...]
+    size: int
+    classes: list[Klass]
+    rules: tuple[frozenset[str], ...]  # per version: the ids of the rules whose conditions it holds
+
+
+@dataclass
+class Group:
+    """Cells that the same rules cover, decided together."""
+
+    cells: list[Cell]
+    rules: tuple[tuple[CompiledRule, ...] | None, ...]  # per version, in policy order; None: the cell is unknown there
+    components: list[Component] = field(default_factory=list)
+
+    @property
+    def rep(self) -> Cell:
+        return self.cells[0]
+
+
+@dataclass
+class Stats:
+    cells: int = 0
+    groups: int = 0
+    examined: int = 0  # cells whose groups were enumerated
+    represented: int = 0  # requests the examined cells stand for: sum over cells of the product of value classes
+    enumerated: int = 0  # partial requests evaluated (component assignments)
+    decided: int = 0  # full requests decided by the engine
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        return (f"{self.cells:,} cells (action x purpose class x category class) in {self.groups:,} groups; "
+                f"{self.examined:,} cells examined, standing for {self.represented:,} requests; "
+                f"enumerated {self.enumerated:,} partial requests, {self.decided:,} decided by the engine; "
+                f"{self.seconds:.2f} s")
+
+    def to_dict(self) -> dict:
+        return {"cells": self.cells, "groups": self.groups, "examined": self.examined, "represented": self.represented,
+                "enumerated": self.enumerated, "decided": self.decided, "seconds": round(self.seconds, 3)}

@@ -1,0 +1,177 @@
+"""Reading the conditions: the atomic tests, the attributes they read, and what they do with each."""
+
+from __future__ import annotations
+
+import operator
+from dataclasses import dataclass, field
+from typing import Iterable, Iterator
+
+from pdp.lang import ast
+from pdp.vocab import taxonomy as tx
+from pdp.engine.conditions import MISSING, compile_value
+from pdp.engine.requested import REQUESTED as _REQUESTED
+
+_ORDERED = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
+
+
+def atoms(expr: ast.Expr) -> Iterator[ast.Expr]:
+    """The atomic tests of a condition: comparisons, memberships, `under`, presence, truth."""
+    if isinstance(expr, (ast.And, ast.Or)):
+        for item in expr.items:
+            yield from atoms(item)
+    elif isinstance(expr, ast.Not):
+        yield from atoms(expr.operand)
+    else:
+        yield expr
+
+
+def read_paths(exprs: Iterable[ast.Expr]) -> set[tuple[str, ...]]:
+    """The request attributes (not policy data) the conditions read."""
+    return {n.parts for e in exprs for n in ast.walk(e) if isinstance(n, ast.Path) and n.parts[0] != "data"}
+
+
+def rule_conditions(rule) -> tuple[ast.Expr, ...]:
+    return tuple(rule.source.when) + tuple(rule.source.unless)
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+@dataclass
+class _Use:
+    """What the conditions do with one attribute path."""
+
+    literals: set = field(default_factory=set)  # compared with == / != (and list members)
+    sets: set = field(default_factory=set)  # frozensets searched with `in`
+    ordered: set = field(default_factory=set)  # (op, number) compared with < <= > >=
+    under: set = field(default_factory=set)  # taxonomy keys tested with `under`
+    truth: bool = False
+
+
+def _constant(expr: ast.Expr, data: dict):
+    """The value of a constant operand (literal, list of literals, policy data), or MISSING."""
+    if isinstance(expr, ast.Literal):
+        return expr.value
+    if isinstance(expr, ast.ListLiteral) and all(isinstance(i, ast.Literal) for i in expr.items):
+        return frozenset(i.value for i in expr.items if not isinstance(i.value, (list, dict)))
+    if isinstance(expr, ast.Path) and expr.parts[0] == "data":
+        value = compile_value(expr, data)({})
+        if isinstance(value, dict):
+            return frozenset(value)
+        if isinstance(value, (list, tuple)):
+            return frozenset(v for v in value if isinstance(v, (str, int, float, bool)))
+        return value
+    return MISSING
+
+
+class _Uses:
+    """Every attribute use in a collection of conditions (of several policy versions)."""
+
+    def __init__(self):
+        self.by_path: dict[tuple[str, ...], _Use] = {}
+        self.pairs: list[tuple[tuple[str, ...], tuple[str, ...]]] = []
+        self.notes: set[str] = set()
+
+    def use(self, parts: tuple[str, ...]) -> _Use:
+        return self.by_path.setdefault(parts, _Use())
+
+    def add(self, expr: ast.Expr, data: dict) -> None:
+        for atom in atoms(expr):
+            self._atom(atom, data)
+
+    def _atom(self, atom: ast.Expr, data: dict) -> None:
+        def path_of(e):
+            return e.parts if isinstance(e, ast.Path) and e.parts[0] != "data" else None
+
+        if isinstance(atom, ast.Presence):
+            if atom.path.parts[0] != "data":
+                self.use(atom.path.parts)
+            return
+        if isinstance(atom, ast.Truth):
+            p = path_of(atom.operand)
+            if p:
+                self.use(p).truth = True
+            return
+        if not isinstance(atom, (ast.Compare, ast.Member, ast.Under)):
+            return
+        left, right = atom.left, atom.right
+        lp, rp = path_of(left), path_of(right)
+        if isinstance(atom, ast.Compare):
+            op = atom.op
+            if lp and rp:
+                self.use(lp), self.use(rp)
+                self.pairs.append((lp, rp))
+                return
+            if not lp and rp:
+                lp, left, right = rp, right, left
+                op = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}.get(op, op)
+            if not lp:
+                return
+            value = _constant(right, data)
+            if value is MISSING or isinstance(value, frozenset):
+                use = self.use(lp)
+                if lp in _REQUESTED and isinstance(value, frozenset):  # `data_categories == [...]`: keys, item by item
+                    use.literals |= {v for v in value if isinstance(v, str)}
+                    self.notes.add("`data_categories` is tested as a list: the space tries one-category requests only")
+                return
+            if op in _ORDERED:
+                if _is_number(value):
+                    self.use(lp).ordered.add((op, value))
+            else:
+                self.use(lp).literals.add(value)
+            return
+        if isinstance(atom, ast.Member):
+            if lp and not rp:
+                value = _constant(right, data)
+                if isinstance(value, frozenset):
+                    self.use(lp).sets.add(value)
+                else:
+                    self.use(lp)
+                return
+            if rp:  # `x in attribute`: the attribute is a list
+                use = self.use(rp)
+                value = _constant(left, data)
+                if rp == ("data_categories",) and isinstance(value, str):
+                    use.literals.add(value)
+                    # a condition over the whole list (`"a" in data_categories and "b" in data_categories`)
+                    # can hold for a request of several categories and for none of one
+                    self.notes.add("`data_categories` is tested as a list: the space tries one-category requests only")
+                    return
+                if value is not MISSING and not isinstance(value, frozenset):
+                    use.literals.add(value)
+                self.notes.add(f"`{'.'.join(rp)}` is searched as a list: the space tries one-item lists only")
+                if lp:
+                    self.use(lp)
+            return
+        if isinstance(atom, ast.Under) and rp in _REQUESTED and not lp:
+            # `"k" under purpose`: on ALL it depends on every key between the requested one and k (requested.py)
+            value = _constant(left, data)
+            if isinstance(value, str):
+                self.use(rp).literals.update(tx.ancestors(value))
+                if rp == ("data_categories",):
+                    self.notes.add("`data_categories` is tested as a list: the space tries one-category requests only")
+            else:
+                self.use(rp)
+            return
+        if isinstance(atom, ast.Under) and lp:
+            value = _constant(right, data)
+            if isinstance(value, str):
+                self.use(lp).under.add(value)
+            elif isinstance(value, frozenset):
+                self.use(lp).under.update(v for v in value if isinstance(v, str))
+            else:
+                self.use(lp)
+                self.notes.add(f"`{'.'.join(lp)}` is tested `under` another attribute: sampled, not exhausted")
+
+
+def _connected(pairs) -> list[set]:
+    """The groups of attributes linked by comparisons with each other."""
+    groups: list[set] = []
+    for a, b in pairs:
+        joined = {a, b}
+        for g in [g for g in groups if g & joined]:
+            joined |= g
+            groups.remove(g)
+        groups.append(joined)
+    return groups

@@ -1,0 +1,654 @@
+"""The `Space` class: builds the dimensions, groups the cells, enumerates the components, decides and describes."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from typing import Any, Callable, Iterable, Iterator, Sequence
+
+from pdp.lang import ast
+from pdp.vocab import schema as sch
+from pdp.vocab import taxonomy as tx
+from pdp.engine.compiler import CompiledRule
+from pdp.base.paths import set_at
+from pdp.engine.conditions import MISSING, EvaluationError, compile_test
+from pdp.engine.requested import ALL, SOME, Keys, reads_requested_key
+from pdp.engine.decision import Outcome, Reason, combine
+from pdp.base.errors import RequestError
+from pdp.vocab.request import apply_lookups, check_request
+from .cells import Cell, Component, Group, Klass, Node, State, Stats
+from .domains import (_NICE_COUNTRIES, AttrDomain, ValueClass, _chain, _fresh, _kinds, _number_classes, _show,
+                      _string_classes, _type_at)
+from .keys import key_classes
+from .reading import _connected, _Uses, atoms, read_paths, rule_conditions
+
+CELL_PATHS = ("action", "purpose", "data_categories")
+DEFAULT_LIMIT = 2_000_000  # assignments one component may have before the space gives up
+
+
+class SpaceTooLarge(Exception):
+    """A component would need more assignments than the limit allows."""
+
+
+class Space:
+    """The decision space spanned by one or more versions of a policy set (and optional probe conditions).
+
+    `versions` are ordered oldest first (a history, or OLD and NEW of a diff). `probes` are compiled
+    rules whose conditions are tracked but take no part in decisions: a query's `--where` clauses,
+    read as the last (current) version reads a request (its registers).
+    """
+
+    def __init__(self, versions: Sequence, probes: Sequence[CompiledRule] = (), *,
+                 purposes: Iterable[str] = (), categories: Iterable[str] = (), actions: Iterable[str] = (),
+                 limit: int = DEFAULT_LIMIT, budget: int | None = None):
+        started = time.perf_counter()
+        self.versions = tuple(versions)
+        self.probes = tuple(probes)
+        self.limit = limit
+        self.budget = budget  # partial requests the whole enumeration may take (None: no cap)
+        self.stats = Stats()
+        self.notes: set[str] = set()
+        self.effects = [{r.id: r.effect for r in v.rules} for v in self.versions]
+        self._messages: dict[tuple[int, str], str] = {}
+        self._tables: dict = {}
+        self._components: dict = {}
+        self._uses = _Uses()
+        self._group_of: dict[tuple[str, str, str], Group] = {}
+        self._reads: dict[int, tuple[tuple[int, ...], bool]] = {}
+        for v in self.versions:
+            for rule in v.rules:
+                for e in rule_conditions(rule):
+                    self._uses.add(e, v.data)
+        for probe in self.probes:
+            for e in rule_conditions(probe):
+                self._uses.add(e, self.versions[-1].data)  # probes read the request as the current version does
+        self.notes |= self._uses.notes
+        self._key_dimensions(purposes, categories, actions)
+        self._attribute_nodes()
+        self._cell_atoms = self._compile_cell_atoms()
+        self.groups = self._groups()
+        self.stats.cells = sum(len(g.cells) for g in self.groups)
+        self.stats.groups = len(self.groups)
+        self.stats.seconds = time.perf_counter() - started
+
+    # -- the vocabulary dimensions ---------------------------------------------------------
+
+    def _key_dimensions(self, purposes, categories, actions) -> None:
+        cover = {"action": set(actions), "purpose": set(purposes), "category": set(categories)}
+        exact = {"action": set(), "purpose": set(), "category": set()}
+        for v in self.versions:
+            for rule in v.rules:
+                cover["action"] |= set(rule.actions or ())
+                cover["purpose"] |= set(rule.purposes or ())
+                cover["category"] |= set(rule.categories or ())
+        for parts, kind in ((("action",), "action"), (("purpose",), "purpose"), (("data_categories",), "category")):
+            use = self._uses.by_path.get(parts)
+            if use is None:
+                continue
+            named = {v for v in use.literals if isinstance(v, str)} | {v for s in use.sets for v in s if isinstance(v, str)}
+            cover[kind] |= set(use.under)
+            # a request for a key above a compared key names it (requested.py, SOME): it tells them apart too
+            cover[kind] |= named
+            exact[kind] |= named
+        vocabularies = [v.vocabulary for v in self.versions]
+        universe = {
+            "action": set().union(*(voc.actions for voc in vocabularies)),
+            "purpose": set().union(*(voc.purposes for voc in vocabularies)),
+            "category": set().union(*(voc.categories for voc in vocabularies)),
+        }
+        self.actions = key_classes("action", universe["action"], cover["action"], exact["action"])
+        self.purposes = key_classes("purpose", universe["purpose"], cover["purpose"], exact["purpose"])
+        self.categories = key_classes("category", universe["category"], cover["category"], exact["category"])
+
+    # -- the attribute dimensions ----------------------------------------------------------
+
+    def _attribute_nodes(self) -> None:
+        base = self.versions[-1]
+        probe_request = {"action": self.actions[0].rep, "purpose": self.purposes[0].rep,
+                         "data_categories": [self.categories[0].rep]}
+        schema = sch.request_schema(frozenset().union(*(v.vocabulary.consent_topics for v in self.versions)))
+        lookups: dict[str, list] = {}  # root -> per version its registers.CompiledLookup, or None
+        sources: dict[str, str] = {}
+        for i, v in enumerate(self.versions):
+            for lk in v._lookups:
+                lookups.setdefault(lk.root, [None] * len(self.versions))[i] = lk
+                sources.setdefault(lk.root, lk.named)
+                for name, values in lk.excluded.items():  # refused for an unlisted id: a class of their own
+                    if (lk.root, name) in self._uses.by_path:
+                        self._uses.use((lk.root, name)).literals |= set(values)
+
+        def valid(parts, value) -> bool:
+            request = {k: (list(x) if isinstance(x, list) else x) for k, x in probe_request.items()}
+            set_at(request, parts, value)
+            try:
+                for v in self.versions:
+                    check_request(request, v.vocabulary)
+            except RequestError:
+                return False
+            return True
+
+        # attributes compared with each other share their constants, and get one value per attribute of the
+        # group in each class, so that any two can be equal or apart (and in either order)
+        self._pair_groups = _connected(self._uses.pairs)
+        for group in self._pair_groups:
+            uses = [self._uses.use(p) for p in group]
+            literals = set().union(*(u.literals for u in uses))
+            ordered = set().union(*(u.ordered for u in uses))
+            sets = set().union(*(u.sets for u in uses))
+            for u in uses:
+                u.literals, u.ordered, u.sets = set(literals), set(ordered), set(sets)
+        paired_extra = {p: len(g) - 1 for g in self._pair_groups for p in g}
+        for root in lookups:
+            if any(p[0] == root for p in self._uses.by_path if p[0] not in CELL_PATHS):
+                self._uses.use((root, "id"))
+        paths = sorted(p for p in self._uses.by_path if p[0] not in CELL_PATHS)
+        for p in paths:
+            if any(q != p and q[: len(p)] == p for q in paths):
+                self.notes.add(f"`{'.'.join(p)}` is read both whole and by its parts: sampled, not exhausted")
+
+        domains: dict[tuple[str, ...], AttrDomain] = {}
+        register_signature: dict[str, Callable] = {}
+        for root, per_version in lookups.items():
+            register_signature[root] = self._register_signature(root, per_version, paths, domains)
+        # the id of a looked-up part is built last: its classes depend on the other attributes' classes
+        ordered_paths = sorted(paths, key=lambda p: (p[0] in lookups and p[1:] == ("id",), p))
+        types = {parts: _type_at(schema, parts, base, lookups) for parts in paths}
+        kinds_of = {parts: _kinds(self._uses.by_path[parts], types[parts]) for parts in paths}
+        for group in self._pair_groups:  # compared with each other: each may hold what the other holds
+            joined = set().union(*(kinds_of.get(p, set()) for p in group))
+            for p in group:
+                kinds_of[p] = joined
+        for parts in ordered_paths:
+            use = self._uses.by_path[parts]
+            typ = types[parts]
+            extra = paired_extra.get(parts, 0)
+            check = (lambda ps: (lambda value: valid(ps, value)))(parts)
+            classes: list[ValueClass] = [ValueClass(MISSING, "absent", "is absent")]
+            classifiers: list[tuple[int, Callable]] = []
+            kinds = kinds_of[parts]
+            literals = use.literals | {v for s in use.sets for v in s}
+            if "number" in kinds:
+                found, classify = _number_classes(use, check, extra)
+                classifiers.append((len(classes), classify))
+                classes += found
+            if "bool" in kinds:
+                offset = len(classes)
+                classes += [ValueClass(b, "bool", f"is {'true' if b else 'false'}", (), True)
+                            for b in (True, False) if check(b)]
+                reps = [c.rep for c in classes[offset:]]
+                classifiers.append((offset, lambda x, reps=reps: reps.index(x)
+                                    if isinstance(x, bool) and x in reps else -1))
+            fresh = None
+            if "string" in kinds:
+                universe = None
+                prefer: Sequence[str] = ()
+                if typ is not None and typ.vocab is not None:
+                    universe = sorted(set().union(*(v.vocabulary.known(typ.vocab) for v in self.versions)))
+                    prefer = _NICE_COUNTRIES if typ.vocab == tx.COUNTRY else ()
+                extra_sig = None
+                if parts[0] in lookups and parts[1:] == ("id",):
+                    registered = set().union(*(set(p.register) for p in lookups[parts[0]] if p))
+                    universe = sorted(set(universe or ()) | {v for v in literals if isinstance(v, str)} | registered)
+                    fresh = _fresh(universe)
+                    universe.append(fresh)
+                    extra_sig = register_signature[parts[0]]
+                found, classify = _string_classes(use, universe, check, extra, extra_sig, prefer)
+                classifiers.append((len(classes), classify))
+                classes += found
+            if len(classes) == 1:  # only tested for presence: any value will do
+                for value in ("present", True, 1):
+                    if check(value):
+                        classes.append(ValueClass(value, "string" if isinstance(value, str) else "bool",
+                                                  "is present", (), False))
+                        break
+                classifiers.append((1, lambda x: 0))
+            domains[parts] = AttrDomain(parts, classes, _chain(classifiers))
+            if parts[0] in lookups and parts[1:] == ("id",):
+                self._label_register_ids(domains[parts], lookups[parts[0]], sources.get(parts[0], "the register"),
+                                         fresh)
+        self.domains = domains
+
+        nodes: list[Node] = []
+        self._node_of: dict[tuple[str, ...], int] = {}
+        for root in sorted(lookups):
+            members = tuple(domains[p] for p in paths if p[0] == root)
+            if not members:
+                continue
+            nodes.append(self._lookup_node(root, members, lookups[root]))
+            for d in members:
+                self._node_of[d.path] = len(nodes) - 1
+        for parts in paths:
+            if parts in self._node_of:
+                continue
+            d = domains[parts]
+            nodes.append(Node(d.dotted, (d,), [(i,) for i in range(len(d))], [frozenset()] * len(d)))
+            self._node_of[parts] = len(nodes) - 1
+        self.nodes = nodes
+        self._present = [[node.present(c) for c in range(len(node.choices))] for node in nodes]
+
+    def _register_signature(self, root: str, per_version: list, paths, domains) -> Callable[[str], tuple]:
+        fields = [p for p in paths if p[0] == root and len(p) > 1 and p[1:] != ("id",)]
+
+        def signature(ident: str) -> tuple:
+            sig = []
+            for entry in per_version:
+                record = entry.register.get(ident) if entry else None
+                if not isinstance(record, dict):
+                    sig.append(None)
+                    continue
+                values = []
+                for f in fields:
+                    value: Any = record
+                    for part in f[1:]:
+                        value = value.get(part) if isinstance(value, dict) else None
+                    domain = domains.get(f)
+                    cls = domain.classify(value) if domain is not None else 0
+                    values.append((cls, f[1] not in entry.request_wins))
+                sig.append(tuple(values))
+            return tuple(sig)
+
+        return signature
+
+    def _label_register_ids(self, domain: AttrDomain, per_version: list, source: str, fresh: str | None) -> None:
+        registered = set().union(*(set(p.register) for p in per_version if p))
+        for cls in domain.classes[1:]:
+            if cls.rep in registered:
+                members = cls.members or (cls.rep,)
+                cls.label = f"in [{', '.join(_show(m) for m in members)}]" if cls.members else \
+                    f"is an id of {source} like {_show(cls.rep)}"
+                cls.singleton = False
+            elif cls.rep == fresh:
+                cls.label = f"is an id {source} does not list"
+                cls.singleton = False
+
+    def _lookup_node(self, root: str, members: tuple[AttrDomain, ...], per_version: list) -> Node:
+        """The joint values of a looked-up part: for each id class, what the request may still say.
+
+        The engine's rule (`apply_lookups`): a listed id takes the register's
+        attributes, and the request only those `request wins for` names; an
+        unlisted id (or none) keeps only those `if unlisted, request states`
+        names. Whatever else the request says is ignored: those attributes
+        are `free` (any value will do). A value an `except` names is refused
+        for an unlisted id: no choice holds it.
+        """
+        id_pos = next(i for i, d in enumerate(members) if d.path[1:] == ("id",))
+        choices, free = [], []
+        for id_class in range(len(members[id_pos])):
+            ident = members[id_pos].classes[id_class].rep
+            ignored: set[int] | None = None  # members every version ignores for this id
+            refused: set[tuple[int, int]] = set()  # (member, class) a version refuses
+            for entry in per_version:
+                if entry is None:
+                    ignored = set()
+                    continue
+                listed = isinstance(ident, str) and isinstance(entry.register.get(ident), dict)
+                kept = entry.request_wins if listed else entry.described
+                names = {i for i, d in enumerate(members) if i != id_pos and d.path[1] not in kept}
+                ignored = names if ignored is None else ignored & names
+                if not listed:
+                    for i, d in enumerate(members):
+                        bad = entry.excluded.get(d.path[1], ()) if len(d.path) == 2 else ()
+                        refused |= {(i, c) for c, cls in enumerate(d.classes)
+                                    if any(type(cls.rep) is type(v) and cls.rep == v for v in bad)}
+            fixed = ignored or set()
+            ranges = [[id_class] if i == id_pos else [0] if i in fixed else
+                      [c for c in range(len(d)) if (i, c) not in refused] for i, d in enumerate(members)]
+            for combo in itertools.product(*ranges):
+                choices.append(tuple(combo))
+                free.append(frozenset(fixed))
+        return Node(root, members, choices, free)
+
+    # -- cells and groups ------------------------------------------------------------------
+
+    def _compile_cell_atoms(self) -> list[Callable[[dict], Any]]:
+        tests = []
+        seen = set()
+        keys = [Keys.of(v.vocabulary) for v in self.versions]
+        sources = [(v.data, k, rule_conditions(r)) for v, k in zip(self.versions, keys) for r in v.rules]
+        sources += [(self.versions[-1].data, keys[-1], rule_conditions(p)) for p in self.probes]
+        for data, vocabulary_keys, conditions in sources:
+            for e in conditions:
+                for atom in atoms(e):
+                    read = read_paths([atom])
+                    if read and all(p[0] in CELL_PATHS for p in read) and (atom, id(data), id(vocabulary_keys)) not in seen:
+                        seen.add((atom, id(data), id(vocabulary_keys)))
+                        tests.append(compile_test(atom, data))
+                        if reads_requested_key(atom):
+                            # a rule reads a broad key on one side or the other (requested.py): every reading
+                            # tells cells apart
+                            tests += [compile_test(atom, data, side=s, keys=vocabulary_keys) for s in (SOME, ALL)]
+        return tests
+
+    def _cell_signature(self, env: dict) -> tuple:
+        out = []
+        for test in self._cell_atoms:
+            try:
+                out.append(test(env))
+            except Exception:
+                out.append("error")
+        return tuple(out)
+
+    def cells(self) -> Iterator[Cell]:
+        for a in self.actions:
+            for p in self.purposes:
+                for c in self.categories:
+                    yield Cell(a, p, c)
+
+    def _groups(self) -> list[Group]:
+        groups: dict[tuple, Group] = {}
+        known = [(v.vocabulary.actions, v.vocabulary.purposes, v.vocabulary.categories) for v in self.versions]
+        for cell in self.cells():
+            a, p, c = cell.action.rep, cell.purpose.rep, cell.category.rep
+            per_version = []
+            for v, (acts, purps, cats) in zip(self.versions, known):
+                if a not in acts or p not in purps or c not in cats:
+                    per_version.append(None)
+                    continue
+                denies, allows = v._candidates(a, p, c)
+                per_version.append(tuple(sorted(denies + allows, key=lambda r: r.order)))
+            env = cell.request()
+            key = (tuple(None if rules is None else tuple(r.id for r in rules) for rules in per_version),
+                   self._cell_signature(env))
+            group = groups.get(key)
+            if group is None:
+                group = groups[key] = Group([], tuple(per_version))
+            group.cells.append(cell)
+            self._group_of[(a, p, c)] = group
+        return list(groups.values())
+
+    def group_of(self, cell: Cell) -> Group:
+        return self._group_of[(cell.action.rep, cell.purpose.rep, cell.category.rep)]
+
+    # -- components ------------------------------------------------------------------------
+
+    def _slot_nodes(self, rule) -> tuple[tuple[int, ...], bool]:
+        """The nodes a rule's conditions read, and whether they read the cell (action, purpose, categories)."""
+        found = self._reads.get(id(rule))
+        if found is None:
+            read = read_paths(rule_conditions(rule))
+            nodes = tuple(sorted({self._node_of[p] for p in read if p in self._node_of}))
+            found = self._reads[id(rule)] = (nodes, any(p[0] in CELL_PATHS for p in read))
+        return found
+
+    def components(self, group: Group) -> list[Component]:
+        """The independent components of a group, each with its classes (computed once, then kept)."""
+        if group.components:
+            return group.components
+        slots = []  # (kind, index, rule): kind is a version number or "probe"
+        for v, rules in enumerate(group.rules):
+            for rule in rules or ():
+                slots.append((v, rule))
+        for i, probe in enumerate(self.probes):
+            slots.append((("probe", i), probe))
+        parent: dict[int, int] = {}
+
+        def find(x):
+            while parent.setdefault(x, x) != x:
+                x = parent[x]
+            return x
+
+        slot_nodes = []
+        for kind, rule in slots:
+            nodes, _ = self._slot_nodes(rule)
+            slot_nodes.append(nodes)
+            for n in nodes[1:]:
+                parent[find(n)] = find(nodes[0])
+        by_root: dict = {}
+        for (kind, rule), nodes in zip(slots, slot_nodes):
+            root = find(nodes[0]) if nodes else None
+            by_root.setdefault(root, []).append((kind, rule))
+        components = []
+        for root, members in sorted(by_root.items(), key=lambda kv: (kv[0] is not None, kv[0] or 0)):
+            nodes = tuple(sorted({n for kind, rule in members for n in self._slot_nodes(rule)[0]}))
+            components.append(self._component(group, nodes, members))
+        if None not in by_root:
+            components.insert(0, self._component(group, (), []))
+        group.components = components
+        represented = len(group.cells)
+        for component in components:
+            represented *= component.size
+        self.stats.represented += represented
+        self.stats.examined += len(group.cells)
+        return components
+
+    def enumerate(self) -> None:
+        """Compute every group's components (the whole space)."""
+        started = time.perf_counter()
+        for group in self.groups:
+            self.components(group)
+        self.stats.seconds += time.perf_counter() - started
+
+    def _component(self, group: Group, nodes: tuple[int, ...], slots: list) -> Component:
+        cell = group.rep
+        key = (nodes, tuple((kind, id(rule), self._reads_cell(rule) and cell) for kind, rule in slots))
+        found = self._components.get(key)
+        if found is not None:
+            return found
+        size = 1
+        for n in nodes:
+            size *= len(self.nodes[n].choices)
+        if size > self.limit:
+            raise SpaceTooLarge(f"the decision space is too large: one rule group reads "
+                                f"{', '.join(self.nodes[n].name for n in nodes)} together, {size:,} combinations "
+                                f"(limit {self.limit:,})")
+        if self.budget is not None and self.stats.enumerated + size > self.budget:
+            raise SpaceTooLarge(f"the decision space is too large: more than {self.budget:,} partial requests")
+        tables = []
+        for kind, rule in slots:
+            own, _ = self._slot_nodes(rule)
+            positions = tuple(nodes.index(n) for n in own)
+            tables.append((kind, rule, positions, self._table(kind, rule, cell, own)))
+        versions = len(self.versions)
+        classes: dict[tuple, Klass] = {}
+        for assignment in itertools.product(*(range(len(self.nodes[n].choices)) for n in nodes)):
+            applies = [[] for _ in range(versions)]
+            errors = [[] for _ in range(versions)]
+            probes = [None] * len(self.probes)
+            for kind, rule, positions, table in tables:
+                result = table[tuple(assignment[i] for i in positions)]
+                if isinstance(kind, tuple):
+                    probes[kind[1]] = result
+                elif result is True:
+                    applies[kind].append(rule.id)
+                elif result == "error":
+                    errors[kind].append(rule.id)
+            states = tuple(State(frozenset(applies[v]), frozenset(errors[v])) for v in range(versions))
+            k = (states, tuple(probes))
+            klass = classes.get(k)
+            if klass is None:
+                classes[k] = Klass(states, tuple(probes), [assignment], assignment)
+            else:
+                klass.members.append(assignment)
+                if self._weight(nodes, assignment) < self._weight(nodes, klass.witness):
+                    klass.witness = assignment
+        self.stats.enumerated += size
+        rule_ids = tuple(frozenset(rule.id for kind, rule in slots if kind == v) for v in range(versions))
+        component = Component(nodes, size, list(classes.values()), rule_ids)
+        self._components[key] = component
+        return component
+
+    def _weight(self, nodes, assignment) -> int:
+        """How many attributes the request of an assignment carries (witnesses carry as few as they can)."""
+        return sum(self._present[n][c] for n, c in zip(nodes, assignment))
+
+    def _reads_cell(self, rule) -> bool:
+        return self._slot_nodes(rule)[1]
+
+    def _table(self, kind, rule, cell: Cell, nodes: tuple[int, ...]) -> dict:
+        key = (kind, id(rule), self._reads_cell(rule) and cell)
+        table = self._tables.get(key)
+        if table is not None:
+            return table
+        table = {}
+        lookups = self.versions[kind]._lookups if not isinstance(kind, tuple) else self.versions[-1]._lookups
+        for choice in itertools.product(*(range(len(self.nodes[n].choices)) for n in nodes)):
+            env = cell.request()
+            for n, c in zip(nodes, choice):
+                self.nodes[n].fill(env, c)
+            if lookups:
+                env = apply_lookups(env, lookups)
+            try:
+                table[choice] = rule.applies(env) is True
+            except EvaluationError as error:
+                table[choice] = "error"
+                self._messages.setdefault((kind if not isinstance(kind, tuple) else -1, rule.id), str(error))
+            except Exception as error:  # the engine fails closed on anything unforeseen; so does the space
+                table[choice] = "error"
+                self._messages.setdefault((kind if not isinstance(kind, tuple) else -1, rule.id),
+                                          f"internal error: {error.__class__.__name__}: {error}")
+        self._tables[key] = table
+        return table
+
+    # -- requests and decisions ------------------------------------------------------------
+
+    def request(self, cell: Cell, group: Group, picks: Sequence[Klass]) -> dict:
+        """The request of one class per component of the group, in `cell`."""
+        request = cell.request()
+        for component, klass in zip(self.components(group), picks):
+            for n, c in zip(component.nodes, klass.witness):
+                self.nodes[n].fill(request, c)
+        return request
+
+    def outcome(self, version: int, group: Group, picks: Sequence[Klass], category: str) -> Outcome:
+        """The decision `combine` gives for these classes (the engine's function, on the tables' verdicts)."""
+        rules = group.rules[version]
+        if rules is None:
+            return REFUSED
+        applies = set().union(*(k.states[version].applies for k in picks)) if picks else set()
+        errors = set().union(*(k.states[version].errors for k in picks)) if picks else set()
+        denies = [r for r in rules if r.id in applies and r.effect == "deny"]
+        allows = [r for r in rules if r.id in applies and r.effect == "allow"]
+        # the engine evaluates a category's denies, then its allows: errors are reported in that order
+        erring = [r for r in rules if r.id in errors and r.effect == "deny"] + \
+                 [r for r in rules if r.id in errors and r.effect == "allow"]
+        failed = [(r, self._messages.get((version, r.id), "could not be evaluated")) for r in erring]
+        return combine(denies, allows, [] if allows else [category], failed)
+
+    def decide(self, version: int, request: dict) -> Outcome:
+        """The engine's own decision for a request (the check every reported request goes through)."""
+        self.stats.decided += 1
+        try:
+            return self.versions[version].outcome(request)
+        except RequestError as error:
+            return Outcome("refused", (Reason("request.refused", "deny", None, str(error)),))
+
+    # -- describing sets of assignments ----------------------------------------------------
+
+    def describe(self, nodes: tuple[int, ...], assignments: Iterable[tuple[int, ...]]) -> list[str]:
+        """Conditions (each an `and` of attribute tests) whose `or` is true exactly for these assignments."""
+        dims: list[AttrDomain] = []
+        spans = []
+        for n in nodes:
+            node = self.nodes[n]
+            spans.append((len(dims), node))
+            dims.extend(node.domains)
+        points = set()
+        for assignment in assignments:
+            parts: list[list[int]] = []
+            for (offset, node), choice in zip(spans, assignment):
+                values = node.choices[choice]
+                for i, value in enumerate(values):
+                    parts.append(list(range(len(node.domains[i]))) if i in node.free[choice] else [value])
+            for point in itertools.product(*parts):
+                points.add(point)
+        sizes = [len(d) for d in dims]
+        out = []
+        for box in _boxes(points, list(range(len(dims))), sizes):
+            tests = [dims[i].describe(set(values)) for i, values in sorted(box.items())]
+            tests = [t for t in tests if t]
+            out.append(" and ".join(tests) if tests else "")
+        return out
+
+    def classify(self, request: dict) -> tuple[Cell, dict[int, int]] | None:
+        """The cell and node choices of a single-category request (None if outside the space)."""
+        if len(request.get("data_categories") or ()) != 1:
+            return None
+        keys = []
+        for classes, value in ((self.actions, request["action"]), (self.purposes, request["purpose"]),
+                               (self.categories, request["data_categories"][0])):
+            found = next((c for c in classes if value in c.members), None)
+            if found is None:
+                return None
+            keys.append(found)
+        found: dict[tuple[str, ...], int] = {}
+        values: dict[tuple[str, ...], Any] = {}
+        for d in self.domains.values():
+            value: Any = request
+            for part in d.path:
+                value = value.get(part) if isinstance(value, dict) else None
+            values[d.path] = value
+            found[d.path] = d.classify(value)
+        for group in self._pair_groups:  # attributes compared with each other: keep their order and equalities
+            by_class: dict[tuple, list] = {}
+            for path in group:
+                index = found[path]
+                if index > 0:
+                    cls = self.domains[path].classes[index]
+                    by_class.setdefault((cls.kind, cls.label), []).append(path)
+            for paths in by_class.values():
+                distinct = sorted({values[p] for p in paths}, key=lambda v: (str(type(v)), v))
+                for path in paths:
+                    found[path] += distinct.index(values[path])
+        choices = {}
+        for n, node in enumerate(self.nodes):
+            wanted = [found[d.path] for d in node.domains]
+            for i, choice in enumerate(node.choices):
+                if all(j in node.free[i] or w == c for j, (w, c) in enumerate(zip(wanted, choice))):
+                    choices[n] = i
+                    break
+            else:
+                return None
+        return Cell(*keys), choices
+
+
+    def predict(self, version: int, request: dict) -> Outcome | None:
+        """The space's decision for a single-category request: the class it falls in, combined.
+
+        What the tests compare with the engine's own decision, request by request.
+        """
+        located = self.classify(request)
+        if located is None:
+            return None
+        cell, choices = located
+        group = self.group_of(cell)
+        picks = []
+        for component in self.components(group):
+            assignment = tuple(choices[n] for n in component.nodes)
+            picks.append(next(k for k in component.classes if assignment in k.members))
+        return self.outcome(version, group, picks, request["data_categories"][0])
+
+
+REFUSED = Outcome("refused", (Reason("request.refused", "deny", None, "the version does not know this vocabulary"),))
+
+
+def _boxes(points: set[tuple], dims: list[int], sizes: list[int]) -> list[dict[int, frozenset[int]]]:
+    """Split a set of points into boxes (products of value sets), greedily, for description."""
+    if not points:
+        return []
+    projections = {d: frozenset(p[d] for p in points) for d in dims}
+    volume = 1
+    for d in dims:
+        volume *= len(projections[d])
+    if volume == len(points):
+        return [{d: v for d, v in projections.items() if len(v) < sizes[d]}]
+    split = min((d for d in dims if len(projections[d]) > 1), key=lambda d: (len(projections[d]), d))
+    rest = [d for d in dims if d != split]
+    by_value: dict[int, set] = {}
+    for p in points:
+        by_value.setdefault(p[split], set()).add(p)
+    merged: dict[tuple, set[int]] = {}
+    order: list[tuple] = []
+    for value, part in sorted(by_value.items()):
+        for box in _boxes(part, rest, sizes):
+            k = tuple(sorted(box.items()))
+            if k not in merged:
+                merged[k] = set()
+                order.append(k)
+            merged[k].add(value)
+    out = []
+    for k in order:
+        box = dict(k)
+        if len(merged[k]) < sizes[split]:
+            box[split] = frozenset(merged[k])
+        out.append(box)
+    return out

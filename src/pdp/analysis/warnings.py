@@ -1,0 +1,300 @@
+"""Static analysis of a policy set as a whole: warnings `pdp check` reports.
+
+- `shadowed-rule`: wherever the rule applies, another rule of the same
+  effect applies too (or, for an allow, a deny wins), so removing it would
+  change no decision. Explicit denies that only restate default deny (no
+  allow covers what they forbid, as `disclosure.no_sale` does for `sales`)
+  are *not* reported: naming the clause in the reason is their point.
+  A rule that applies to no request is reported too, saying why when the
+  policy data is the reason (pdp.analysis.never_true).
+- `always-overridden`: an allow rule that some deny rule beats on every
+  request it applies to: it can never allow anything.
+- `unmarked-overlap`: a deny rule and allow rules that apply together to
+  some request, where neither names the other in `overrides`. One warning
+  per deny rule, listing the allows it overlaps.
+- `unused-vocabulary`: an action, purpose, data category or data subject
+  type declared in `vocabulary.yaml` that no rule names (nor a key below
+  it). Consent topics and declared attributes are not reported: a topic or
+  attribute is also what a request is allowed to carry.
+
+The first three are decided exactly on the decision space (pdp.analysis.space): a
+rule "applies" to a request of the space when its target reaches it (a deny:
+overlaps it; an allow: covers it, `taxonomy.reaches`) and its conditions are
+true; the space includes requests for broad keys (`user`, `marketing`).
+The work is bounded (`LIMIT` assignments per component, `BUDGET` in all); a
+set too large for that gets an `analysis-skipped` warning instead of the
+semantic checks.
+"""
+
+from __future__ import annotations
+
+import weakref
+from dataclasses import dataclass, field
+
+from pdp.lang import ast
+from pdp.vocab import taxonomy as tx
+from pdp.base.errors import Diagnostic
+from pdp.lang.acceptance import apply_acceptances
+from .never_true import why_never_true
+from pdp.base.paths import value_at
+from pdp.base.source import NO_SPAN, Span
+from .space import Space, SpaceTooLarge, atoms, rule_conditions
+
+LIMIT = 20_000  # assignments per component; CX-ONE-GO's largest has 600
+BUDGET = 100_000  # assignments in all; CX-ONE-GO needs about 36,000 (broad keys are cells too)
+COMPARISONS = 20_000_000  # rule comparisons; CX-ONE-GO needs well under 1 % of it (8,866 overlapping rules needed 9 GB)
+SHOWN = 6  # rules named in one message
+
+
+@dataclass
+class _RuleFacts:
+    applies: bool = False  # applies to some request
+    redundant: bool = True  # every request it applies to is decided the same without it
+    overridden: bool = True  # every request it applies to is denied anyway (allows)
+    companions: set[str] | None = None  # same-effect rules that apply with it on every such request
+    helpers: set[str] = field(default_factory=set)  # same-effect rules that apply with it somewhere
+
+
+_found: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # policy set -> (warnings, texts), once each
+
+
+def warnings_of(policy_set) -> tuple[Diagnostic, ...]:
+    """The set's warnings: the checker's and the whole-set analysis' (shadowed rules, overlaps, unused
+    vocabulary), those a rule accepts marked, unused acceptances found. The analysis is most of what a
+    load would cost (about 0.8 s of CX-ONE-GO's 1 s), so it runs here on first use (`pdp check`, the
+    workbench), never for deciding or serving."""
+    return _analysed(policy_set)[0]
+
+
+def warning_texts_of(policy_set) -> dict[str, str]:
+    """The files the warnings point at, as read (for their excerpts)."""
+    return _analysed(policy_set)[1]
+
+
+def _analysed(policy_set) -> tuple[tuple[Diagnostic, ...], dict[str, str]]:
+    if policy_set not in _found:
+        sources = policy_set.sources
+        vocabulary = sources.vocabulary if sources else None
+        found = policy_set.checker_warnings + tuple(
+            d for d in analyse(policy_set, vocabulary) if d.severity == "warning")
+        found = apply_acceptances([rule for f in policy_set.files for rule in f.rules], found)
+        texts = sources.texts() if sources else {}
+        _found[policy_set] = found, {w.span.file: texts[w.span.file] for w in found if w.span.file in texts}
+    return _found[policy_set]
+
+
+def analyse(policy_set, vocabulary_source: tuple[str, str] | None = None) -> list[Diagnostic]:
+    """Warnings about the policy set as a whole (severity "warning")."""
+    out = unused_vocabulary(policy_set, vocabulary_source)
+    if policy_set.model != "data_use" or not policy_set.rules:
+        return out
+    try:
+        space = Space([policy_set], limit=LIMIT, budget=BUDGET)
+        space.enumerate()
+    except SpaceTooLarge as error:
+        first = policy_set.rules[0].source
+        return out + [Diagnostic("analysis-skipped", f"shadowing and overlaps were not analysed: {error}",
+                                 first.id_span, "split rules that read many attributes at once", "warning")]
+    work = comparisons(space)
+    if work > COMPARISONS:  # rule_warnings compares the rules that apply together: quadratic in them
+        first = policy_set.rules[0].source
+        return out + [Diagnostic("analysis-skipped", f"shadowing and overlaps were not analysed: {work:,} rule "
+                                 f"comparisons (limit {COMPARISONS:,})", first.id_span,
+                                 "thousands of rules apply to the same requests; split the set", "warning")]
+    return out + rule_warnings(policy_set, space)
+
+
+def comparisons(space: Space) -> int:
+    """About how many rule-against-rule comparisons rule_warnings would make (counted, not made)."""
+    total = 0
+    for group in space.groups:
+        if group.rules[0] is None:
+            continue
+        for component in space.components(group):
+            total += sum(len(k.states[0].applies) for k in component.classes) * len(group.rules[0])
+    return total
+
+
+def rule_warnings(policy_set, space: Space) -> list[Diagnostic]:
+    rules = {r.id: r for r in policy_set.rules}
+    effects = space.effects[0]
+    facts = {r.id: _RuleFacts() for r in policy_set.rules}
+    overlaps: dict[str, set[str]] = {}  # deny id -> allow ids it applies together with
+    for group in space.groups:
+        if group.rules[0] is None:
+            continue
+        components = space.components(group)
+        always = [set.intersection(*(set(k.states[0].applies) for k in c.classes)) for c in components]
+        always_denies = [all(k.states[0].denies(effects) for k in c.classes) for c in components]
+        always_allows = [all(k.states[0].allows(effects) for k in c.classes) for c in components]
+        can_apply = [set().union(*(k.states[0].applies for k in c.classes)) for c in components]
+        for i, component in enumerate(components):
+            others = [j for j in range(len(components)) if j != i]
+            others_always = set().union(*(always[j] for j in others)) if others else set()
+            denied_elsewhere = any(always_denies[j] for j in others)
+            allowed_elsewhere = any(always_allows[j] for j in others)
+            for klass in component.classes:
+                state = klass.states[0]
+                denied = state.denies(effects) or denied_elsewhere
+                for rule_id in state.applies:
+                    fact = facts[rule_id]
+                    fact.applies = True
+                    effect = effects[rule_id]
+                    same = {r for r in (state.applies | others_always) if r != rule_id and effects[r] == effect}
+                    if effect == "deny":
+                        redundant = bool(same) or bool(state.errors) or denied_elsewhere
+                        fact.overridden = False
+                    else:
+                        redundant = bool(same) or denied or allowed_elsewhere
+                        fact.overridden = fact.overridden and denied
+                    fact.redundant = fact.redundant and redundant
+                    fact.helpers |= same
+                    if not (effect == "allow" and denied and not same):
+                        fact.companions = same if fact.companions is None else fact.companions & same
+                # overlaps within the component
+                allows = [r for r in state.applies if effects[r] == "allow"]
+                for d in state.applies:
+                    if effects[d] == "deny":
+                        overlaps.setdefault(d, set()).update(allows)
+        # overlaps across components: independent, so any pair that can apply can apply together
+        for i in range(len(components)):
+            for j in range(len(components)):
+                if i != j:
+                    for d in can_apply[i]:
+                        if effects[d] == "deny":
+                            overlaps.setdefault(d, set()).update(a for a in can_apply[j] if effects[a] == "allow")
+    out: list[Diagnostic] = []
+    for rule in policy_set.rules:
+        fact = facts[rule.id]
+        source = rule.source
+        if not fact.applies:  # what the checker's `never-matches` cannot see (the data, an `or`, ...)
+            why = why_never_true(source, policy_set.data)
+            why = f"{why}; it" if why else "its conditions are never true for what its target covers, so it"
+            out.append(Diagnostic("shadowed-rule", f"the rule `{rule.id}` applies to no request: {why} "
+                                  "never changes a decision",
+                                  source.id_span, "fix its target or conditions, or remove it", "warning"))
+            continue
+        if rule.effect == "allow" and fact.overridden:
+            out.append(Diagnostic(
+                "always-overridden",
+                f"the allow rule `{rule.id}` never allows anything: a deny rule wins on every request it applies to",
+                source.id_span, "narrow the deny rules, or remove this rule", "warning"))
+            continue
+        if fact.redundant:
+            named = sorted(fact.companions or ())
+            if named:
+                by = _names(named)
+                message = f"the rule `{rule.id}` is shadowed by {by}: wherever it applies, " \
+                          f"{'that rule applies' if len(named) == 1 else 'they apply'} too, so it never changes a decision"
+            else:
+                by = _names(sorted(fact.helpers)) if fact.helpers else "deny rules"
+                message = f"the rule `{rule.id}` never changes a decision: wherever it applies, {by} decide the same"
+            hint = "remove it, or narrow it to what no other rule says"
+            if rule.effect == "deny":
+                hint = "if it is kept to cite its own clause, that is fine; otherwise remove it"
+            own = [o.id for o in rule.obligations]
+            theirs = {o.id for r in named for o in rules[r].obligations}
+            extra = [o for o in own if o not in theirs]
+            if extra:
+                message += f" (it only adds its obligation{'s' if len(extra) > 1 else ''} " \
+                           f"{', '.join(f'`{o}`' for o in extra)})"
+                hint = "if the obligation is the point, that is fine; otherwise remove the rule"
+            out.append(Diagnostic("shadowed-rule", message, source.id_span, hint, "warning"))
+    for rule in policy_set.rules:
+        if rule.effect != "deny" or rule.id not in overlaps:
+            continue
+        marked = [k.name for k in rule.source.overrides]
+        unmarked = sorted(a for a in overlaps[rule.id]
+                          if not _names_rule(marked, a)
+                          and not _names_rule([k.name for k in rules[a].source.overrides], rule.id))
+        if not unmarked:
+            continue
+        out.append(Diagnostic(
+            "unmarked-overlap",
+            f"the deny rule `{rule.id}` overrides {len(unmarked)} allow rule{'s' if len(unmarked) != 1 else ''} "
+            f"on some requests without naming {'it' if len(unmarked) == 1 else 'them'}: {_names(unmarked)}",
+            rule.source.id_span,
+            f"if it is a deliberate exception, say so: `overrides {', '.join(unmarked)}`" if len(unmarked) <= SHOWN
+            else "if it is a deliberate exception, say so with `overrides` and the rules it is an exception to",
+            "warning"))
+    return out
+
+
+def _names(ids: list[str]) -> str:
+    shown = ", ".join(f"`{i}`" for i in ids[:SHOWN])
+    return shown + (f" and {len(ids) - SHOWN} more" if len(ids) > SHOWN else "")
+
+
+# ---------------------------------------------------------------- vocabulary
+
+
+def unused_vocabulary(policy_set, vocabulary_source: tuple[str, str] | None) -> list[Diagnostic]:
+    """Keys declared in vocabulary.yaml that no rule names, nor any key below them."""
+    declared = [(kind, key) for kind, key in policy_set.vocabulary.declared
+                if kind in (tx.ACTION, tx.PURPOSE, tx.CATEGORY, tx.SUBJECT_TYPE)]
+    if not declared:
+        return []
+    named: set[str] = set()
+    for rule in policy_set.rules:
+        source: ast.Rule = rule.source
+        named |= {k.name for k in source.actions + source.purposes + source.categories}
+        for condition in rule_conditions(rule):
+            for atom in atoms(condition):
+                for node in ast.walk(atom):
+                    if isinstance(node, ast.Literal) and isinstance(node.value, str):
+                        named.add(node.value)
+                    elif isinstance(node, ast.Path) and node.parts[0] == "data":
+                        value = value_at(policy_set.data, node.parts[1:])
+                        named |= _strings(value)
+    for register in (lk[1] for lk in policy_set._lookups):
+        named |= _strings(register)
+    out = []
+    spans = _vocabulary_spans(vocabulary_source)
+    for kind, key in sorted(declared):
+        if any(tx.covers(key, n) for n in named):
+            continue
+        span = spans.get(key, Span(vocabulary_source[0], 1, 1) if vocabulary_source else NO_SPAN)
+        out.append(Diagnostic("unused-vocabulary", f"the {kind} `{key}` is declared but no rule names it",
+                              span, "remove it from vocabulary.yaml, or write the rule it was declared for",
+                              "warning"))
+    return out
+
+
+def _strings(value) -> set[str]:
+    if isinstance(value, str):
+        return {value}
+    if isinstance(value, dict):
+        return {str(k) for k in value} | set().union(*(_strings(v) for v in value.values())) if value else set()
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return set().union(*(_strings(v) for v in value)) if value else set()
+    return set()
+
+
+def _vocabulary_spans(source: tuple[str, str] | None) -> dict[str, Span]:
+    """Where each declared key is written in vocabulary.yaml."""
+    if not source:
+        return {}
+    from pdp.base.yamlpos import YamlSyntaxError, load_located
+
+    path, text = source
+    try:
+        doc = load_located(text, path)
+    except YamlSyntaxError:
+        return {}
+    if not isinstance(doc.value, dict):
+        return {}
+    spans: dict[str, Span] = {}
+    for section in ("actions", "data_uses", "data_categories", "data_subjects"):
+        entries = doc.value.get(section)
+        if not isinstance(entries, list):
+            continue
+        for i, entry in enumerate(entries):
+            key = entry.get("key") if isinstance(entry, dict) else entry
+            if isinstance(key, str):
+                spans.setdefault(key, doc.span(section, i, "key") if isinstance(entry, dict) else doc.span(section, i))
+    return spans
+
+
+def _names_rule(names, rule_id: str) -> bool:
+    """`overrides marketing` names `marketing.promotional_email`: a name covers the ids below it."""
+    return any(rule_id == n or rule_id.startswith(n + ".") for n in names)

@@ -1,0 +1,55 @@
+"""`pdp check [--strict] [DIR]`: parse and check a policy set, and report its warnings."""
+
+from __future__ import annotations
+
+import sys
+
+from pdp.base.errors import PolicyError
+
+from pdp.analysis.warnings import warnings_of, warning_texts_of
+
+from .common import DEFAULT_POLICY_DIR, EXIT_FAIL, EXIT_OK, load_set
+
+
+def register(subparsers) -> None:
+    check = subparsers.add_parser("check", help="parse and validate a policy set; errors as file:line:col")
+    check.add_argument("policy_dir", nargs="?", default=DEFAULT_POLICY_DIR)
+    check.add_argument("--strict", action="store_true",
+                       help="fail (exit 1) on any warning too, as on an error (for CI)")
+    check.set_defaults(func=cmd_check)
+
+
+def cmd_check(args) -> int:
+    try:
+        policy_set = load_set(args.policy_dir)
+    except PolicyError as error:
+        print(error, file=sys.stderr)
+        return EXIT_FAIL
+    from pdp.base.errors import render_all
+
+    from pdp.lang.acceptance import unaccepted
+
+    versions = list(reversed(policy_set.history))  # current first
+    warnings = [w for version in versions for w in warnings_of(version)]
+    if warnings:
+        texts = {path: text for version in versions for path, text in warning_texts_of(version).items()}  # as checked
+        print(render_all(warnings, texts), file=sys.stderr)
+        print(file=sys.stderr)
+    failing = unaccepted(warnings)
+    if args.strict and failing:
+        print(f"failed: {policy_set.name} {policy_set.version}: {len(failing)} "
+              f"warning{'s' if len(failing) != 1 else ''}, and --strict fails on any warning no rule accepts",
+              file=sys.stderr)
+        return EXIT_FAIL
+    print(f"ok: {policy_set.name} {policy_set.version}: {len(policy_set.rules)} rules, "
+          f"{len(policy_set.files)} files, {_warnings(warnings_of(policy_set))} ({policy_set.digest[:19]}…)")
+    for older in policy_set.history[:-1]:  # versions/ (§11): checked too
+        print(f"ok: {older.name} {older.version} (effective {older.effective}, in {older.directory}): "
+              f"{len(older.rules)} rules, {_warnings(warnings_of(older))} ({older.digest[:19]}…)")
+    return EXIT_OK
+
+
+def _warnings(warnings) -> str:
+    """`3 warnings (3 accepted)`: how many, and how many of them the policy accepts as intended."""
+    accepted = sum(1 for w in warnings if w.accepted is not None)
+    return f"{len(warnings)} warnings" + (f" ({accepted} accepted)" if accepted else "")

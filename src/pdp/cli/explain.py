@@ -1,0 +1,56 @@
+"""`pdp explain [POLICY_DIR]`: why a request (JSON on standard input) gets its decision.
+
+Exit codes as `pdp decide`: 0 explained (allow and deny alike), 1 the policy
+set does not load, 2 a bad request.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from .common import DEFAULT_POLICY_DIR, EXIT_FAIL, EXIT_OK, EXIT_USAGE, print_report
+from pdp.base.errors import PolicyError, RequestError
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "explain", help="why a request (JSON on standard input) is allowed or denied, rule by rule")
+    parser.add_argument("policy_dir", nargs="?", default=DEFAULT_POLICY_DIR)
+    parser.add_argument("--request", "-r", help="read the request from this file instead of standard input")
+    parser.add_argument("--format", choices=("text", "json"), default="text")
+    parser.set_defaults(func=cmd_explain)
+
+
+def cmd_explain(args) -> int:
+    from pdp.explain import explain
+    from pdp.io.loader import load
+
+    try:
+        policy_set = load(args.policy_dir)
+    except PolicyError as error:
+        print(error, file=sys.stderr)
+        return EXIT_FAIL
+    try:
+        text = sys.stdin.read() if args.request in (None, "-") else Path(args.request).read_text(encoding="utf-8")
+    except OSError as error:
+        return _bad_request(f"cannot read the request: {error.strerror or error}")
+    try:
+        request = json.loads(text)
+    except json.JSONDecodeError as error:
+        return _bad_request(f"not valid JSON: {error.msg} at line {error.lineno} column {error.colno}")
+    try:
+        explanation = explain(policy_set, request)
+    except RequestError as error:
+        print(json.dumps({"error": "bad_request", "detail": error.errors}, indent=2, ensure_ascii=False),
+              file=sys.stderr)
+        return EXIT_USAGE
+    print_report(explanation, args.format)
+    return EXIT_OK
+
+
+def _bad_request(message: str) -> int:
+    print(json.dumps({"error": "bad_request", "detail": [{"field": "request", "message": message}]}, indent=2),
+          file=sys.stderr)
+    return EXIT_USAGE

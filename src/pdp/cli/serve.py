@@ -1,0 +1,100 @@
+"""`pdp serve [DIR]`: serve the decision API over HTTP (uvicorn; settings from PDP_* and the options)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from pdp.base.errors import PolicyError
+
+from .common import DEFAULT_LOG, DEFAULT_POLICY_DIR, EXIT_FAIL, EXIT_OK, EXIT_USAGE, load_set
+
+
+def register(subparsers) -> None:
+    serve = subparsers.add_parser("serve", help="serve the decision API over HTTP")
+    serve.add_argument("policy_dir", nargs="?", help=f"default: $PDP_POLICY_DIR or {DEFAULT_POLICY_DIR}")
+    serve.add_argument("--host", help="default: $PDP_HOST or 127.0.0.1")
+    serve.add_argument("--port", type=int, help="default: $PDP_PORT or 8181")
+    serve.add_argument("--workers", type=int, help="worker processes; default: $PDP_WORKERS or 1")
+    serve.add_argument("--log", help=f"the decision log (SQLite file); default: $PDP_LOG_PATH or {DEFAULT_LOG}")
+    serve.add_argument("--no-log", action="store_true", help="do not keep a decision log")
+    serve.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"))
+    serve.set_defaults(func=cmd_serve)
+
+
+def cmd_serve(args) -> int:
+    import os
+
+    from pydantic import ValidationError
+    from pydantic_settings import SettingsError
+
+    from pdp.server.settings import Settings, describe_errors
+
+    try:
+        defaults = Settings()  # PDP_* environment variables, for what the command line leaves out
+    except ValidationError as error:
+        print(f"pdp serve: {describe_errors(error)}", file=sys.stderr)
+        return EXIT_USAGE
+    except SettingsError as error:  # a value pydantic-settings could not even decode
+        print(f"pdp serve: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    args.policy_dir = args.policy_dir or str(defaults.policy_dir)
+    try:
+        policy_set = load_set(args.policy_dir)
+    except PolicyError as error:
+        print(error, file=sys.stderr)
+        return EXIT_FAIL
+    try:
+        import uvicorn
+    except ImportError:
+        print("pdp serve needs uvicorn: pip install uvicorn", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        connections = _connection_options(defaults)
+    except ValueError as error:  # PDP_HTTP names a protocol that is not installed
+        print(f"pdp serve: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    args.host = args.host or defaults.host
+    args.port = args.port or defaults.port
+    args.workers = args.workers or defaults.workers
+    # Worker processes build their own app from the environment (pydantic-settings).
+    os.environ["PDP_POLICY_DIR"] = str(Path(args.policy_dir).resolve())
+    os.environ["PDP_HOST"], os.environ["PDP_PORT"] = args.host, str(args.port)  # the bound address, for the app
+    if args.no_log:
+        os.environ.pop("PDP_LOG_PATH", None)
+    elif args.log:
+        os.environ["PDP_LOG_PATH"] = str(Path(args.log).resolve())
+    else:
+        os.environ.setdefault("PDP_LOG_PATH", str(Path(DEFAULT_LOG).resolve()))
+    logged = os.environ.get("PDP_LOG_PATH")
+    print(f"serving {policy_set.name} {policy_set.version} ({len(policy_set.rules)} rules) "
+          f"on http://{args.host}:{args.port}; decision log: {logged or 'off'}", file=sys.stderr)
+    uvicorn.run("pdp.server:create_app", factory=True, host=args.host, port=args.port, workers=args.workers,
+                log_level=args.log_level, log_config=_log_config(args.log_level), **connections)
+    return EXIT_OK
+
+
+def _connection_options(settings) -> dict:
+    """uvicorn's options for the connection limits and timeouts (docs/service.md, "Connections")."""
+    import functools
+
+    from pdp.server.connections import ConnectionLimits, guarded_protocol
+
+    limits = ConnectionLimits(settings.header_timeout_s, settings.body_timeout_s, settings.max_connections,
+                              settings.max_header_bytes)
+    return {"http": functools.partial(guarded_protocol(settings.http), limits=limits),
+            "timeout_keep_alive": settings.keep_alive_timeout_s,
+            "limit_concurrency": settings.max_connections,
+            # h11's own cap stays a backstop above the guard's (which answers 431), by one socket read (256 KiB).
+            "h11_max_incomplete_event_size": settings.max_header_bytes + 262_144}
+
+
+def _log_config(level: str) -> dict:
+    """uvicorn's logging, with pdp's own loggers (reloads, connections) on the same handler and level."""
+    import copy
+
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["loggers"]["pdp"] = {"handlers": ["default"], "level": level.upper(), "propagate": False}
+    return config

@@ -1,0 +1,384 @@
+"""Conditions -> Python closures that return True, False or None (unknown).
+
+Compiled once per policy set. A closure reads the request through attribute
+getters; a missing attribute (absent or null) makes the comparison that reads
+it unknown, and `and` / `or` / `not` follow three-valued (Kleene) logic, as
+SQL does with NULL. No closure can loop, call out or change anything: the
+language has no way to say so. A test of a key the request names (`purpose`,
+`data_categories`) is read on the safe side of the rule it is in, for a
+request that names a broad key: requested.py says how, `polarity` which side.
+"""
+
+from __future__ import annotations
+
+import operator
+from typing import Any, Callable
+
+from pdp.lang import ast
+from .requested import EXACT, Keys, flip, reading, side
+from pdp.vocab.taxonomy import covers
+
+MISSING: Any = type("Missing", (), {"__repr__": lambda self: "MISSING"})()
+
+Getter = Callable[[dict], Any]
+MEMO_LIMIT = 4096  # answers remembered per constant test (requested keys: a finite vocabulary)
+Test = Callable[[dict], "bool | None"]
+
+
+class EvaluationError(Exception):
+    """A condition met a value it cannot work with (e.g. a word where a number belongs)."""
+
+
+def getter(parts: tuple[str, ...]) -> Getter:
+    # Unrolled for the common depths: this runs on every decision.
+    if len(parts) == 1:
+        (a,) = parts
+
+        def get1(env: dict):
+            v = env.get(a)
+            return MISSING if v is None else v
+
+        return get1
+    if len(parts) == 2:
+        a, b = parts
+
+        def get2(env: dict):
+            v = env.get(a)
+            if type(v) is not dict:
+                return MISSING
+            v = v.get(b)
+            return MISSING if v is None else v
+
+        return get2
+
+    def get_n(env: dict):
+        v: Any = env
+        for part in parts:
+            if type(v) is not dict:
+                return MISSING
+            v = v.get(part)
+            if v is None:
+                return MISSING
+        return v
+
+    return get_n
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _same(a, b) -> bool:
+    # true == 1 in Python; not in the policy language.
+    return a == b and isinstance(a, bool) == isinstance(b, bool)
+
+
+_ORDER = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
+
+
+def _ordered(op: str, a, b) -> bool:
+    if not (_is_number(a) and _is_number(b)):
+        raise EvaluationError(f"cannot compare {a!r} {op} {b!r}: only numbers can be ordered")
+    return _ORDER[op](a, b)
+
+
+def compile_value(expr: ast.Expr, data: dict) -> Getter:
+    if isinstance(expr, ast.Literal):
+        value = expr.value
+        return lambda env: value
+    if isinstance(expr, ast.ListLiteral):
+        items = [compile_value(i, data) for i in expr.items]
+        if all(isinstance(i, ast.Literal) for i in expr.items):
+            constant = [i.value for i in expr.items]
+            return lambda env: constant
+        return lambda env: [g(env) for g in items]
+    if isinstance(expr, ast.Path):
+        if expr.parts[0] == "data":
+            # Policy data is fixed for the life of the compiled set: resolve now.
+            value = getter(expr.parts[1:])(data) if len(expr.parts) > 1 else data
+            if isinstance(value, list):
+                value = frozenset(value) if all(isinstance(v, (str, int, float)) for v in value) else value
+            return lambda env: value
+        return getter(expr.parts)
+    raise TypeError(f"not a value: {expr!r}")
+
+
+def compile_test(expr: ast.Expr, data: dict, absent_is_value: bool = False, side: str = EXACT,
+                 keys: Keys | None = None) -> Test:
+    """The condition as a closure: True, False or None (unknown).
+
+    `side` (requested.py: EXACT, SOME or ALL) is how a test of a key the
+    request names reads a broad key: for some of what the request names or
+    all of it, turned over under each `not`, so that asking for a broad key
+    never slips past a rule that refuses part of it (see `polarity`). `keys`
+    (the vocabulary's purposes and categories) is needed on SOME and ALL.
+
+    With `absent_is_value` (the workbench's `--where`, never a policy), an
+    absent attribute is a value of its own rather than unknown: it equals
+    nothing and is in no list, so `!=` and `not in` hold for it and every
+    other comparison does not ("absent is not true"). The closure is then
+    never unknown.
+    """
+    if absent_is_value and isinstance(expr, (ast.Truth, ast.Compare, ast.Member, ast.Under)):
+        atom = compile_test(expr, data, side=side, keys=keys)
+        when_absent = (isinstance(expr, ast.Compare) and expr.op == "!=") or (
+            isinstance(expr, ast.Member) and expr.negated)
+
+        def settled(env):
+            v = atom(env)
+            return when_absent if v is None else v
+
+        return settled
+    if isinstance(expr, ast.And):
+        return _and([compile_test(i, data, absent_is_value, side, keys) for i in expr.items])
+    if isinstance(expr, ast.Or):
+        return _or([compile_test(i, data, absent_is_value, side, keys) for i in expr.items])
+    if isinstance(expr, ast.Not):
+        inner = compile_test(expr.operand, data, absent_is_value, flip(side), keys)
+
+        def negation(env):
+            v = inner(env)
+            return None if v is None else not v
+
+        return negation
+    if isinstance(expr, ast.Presence):
+        get, present = getter(expr.path.parts), expr.present
+        if expr.path.parts[0] == "data":
+            get = compile_value(expr.path, data)
+        return lambda env: (get(env) is not MISSING) == present
+    if isinstance(expr, ast.Truth):
+        get = compile_value(expr.operand, data)
+
+        def truth(env):
+            v = get(env)
+            if v is MISSING:
+                return None
+            if not isinstance(v, bool):
+                raise EvaluationError(f"expected true or false, got {v!r}")
+            return v
+
+        return truth
+    if isinstance(expr, (ast.Compare, ast.Member, ast.Under)) and side != EXACT:
+        if keys is None:
+            raise TypeError("reading a condition on a side needs the vocabulary's keys")
+        found = reading(expr, side, keys)
+        if found is not None:
+            return _requested_test(expr, data, *found)
+    if isinstance(expr, ast.Compare):
+        return _compare(expr, data)
+    if isinstance(expr, ast.Member):
+        return _member(expr, data)
+    if isinstance(expr, ast.Under):
+        return _under(expr, data)
+    raise TypeError(f"not a condition: {expr!r}")
+
+
+def polarity(effect: str, clause: str) -> str:
+    """The side a rule's `when` or `unless` reads a broad key on (requested.SOME or ALL).
+
+    A deny applies when its `when` holds for some of what is asked and its
+    `unless` does not hold for all of it; an allow only when its `when` holds
+    for all of it and its `unless` for none. Fail closed either way.
+    """
+    return side(effect, clause)
+
+
+def _is_constant(expr: ast.Expr) -> bool:
+    if isinstance(expr, ast.Literal):
+        return True
+    if isinstance(expr, ast.ListLiteral):
+        return all(isinstance(i, ast.Literal) for i in expr.items)
+    return isinstance(expr, ast.Path) and expr.parts[0] == "data"
+
+
+def _requested_test(expr, data: dict, on_left: bool, decide: Callable[[Any, Any], bool]) -> Test:
+    """A test of a requested key read on a side (requested.reading): unknown when either value is missing."""
+    requested, other = (expr.left, expr.right) if on_left else (expr.right, expr.left)
+    get_requested, get_other = compile_value(requested, data), compile_value(other, data)
+    if _is_constant(other) and requested.parts == ("purpose",):
+        const = get_other({})  # the usual shape, `purpose == "marketing"`
+        return _per_key(get_requested, lambda a: decide(a, const))
+    return _binary(get_requested, get_other, decide)
+
+
+def _per_key(get: Getter, decide_one: Callable[[Any], bool]) -> Test:
+    """A test against a constant, its answer remembered per requested key.
+
+    Keys come from a finite vocabulary; the memo is capped all the same.
+    """
+    memo: dict[str, bool] = {}
+
+    def test(env):
+        a = get(env)
+        if a is MISSING:
+            return None
+        found = memo.get(a) if type(a) is str else None
+        if found is None:
+            found = decide_one(a)
+            if type(a) is str and len(memo) < MEMO_LIMIT:
+                memo[a] = found
+        return found
+
+    return test
+
+
+def _junction(tests: list[Test], decisive: bool) -> Test:
+    """`and` (decisive=False) or `or` (decisive=True) in three-valued logic.
+
+    One side equal to the decisive value settles it; otherwise any unknown
+    side makes the whole unknown.
+    """
+    settled = decisive
+
+    def junction(env):
+        unknown = False
+        for t in tests:
+            v = t(env)
+            if v is settled:
+                return settled
+            if v is None:
+                unknown = True
+        return None if unknown else not settled
+
+    return junction
+
+
+def _and(tests: list[Test]) -> Test:
+    return _junction(tests, False)
+
+
+def _or(tests: list[Test]) -> Test:
+    return _junction(tests, True)
+
+
+def _compare(expr: ast.Compare, data: dict) -> Test:
+    op = expr.op
+    left = compile_value(expr.left, data)
+    if isinstance(expr.right, ast.Literal):
+        # The usual shape, `attribute OP constant`: one read, no dispatch.
+        const = expr.right.value
+        if op in ("==", "!="):
+            want = op == "=="
+            if isinstance(const, bool):
+                def eq_bool(env):
+                    v = left(env)
+                    return None if v is MISSING else (v is const) == want
+                return eq_bool
+            if isinstance(const, str):
+                def eq_str(env):
+                    v = left(env)
+                    return None if v is MISSING else (v == const) == want
+                return eq_str
+
+            def eq_num(env):
+                v = left(env)
+                return None if v is MISSING else _same(v, const) == want
+            return eq_num
+        order = _ORDER[op]
+
+        def ordered_const(env):
+            v = left(env)
+            if v is MISSING:
+                return None
+            if not _is_number(v):
+                raise EvaluationError(f"cannot compare {v!r} {op} {const!r}: only numbers can be ordered")
+            return order(v, const)
+
+        return ordered_const
+    right = compile_value(expr.right, data)
+    if op == "==":
+        return _binary(left, right, _same)
+    if op == "!=":
+        return _binary(left, right, lambda a, b: not _same(a, b))
+    return _binary(left, right, lambda a, b: _ordered(op, a, b))
+
+
+def _binary(left: Getter, right: Getter, decide: Callable[[Any, Any], bool]) -> Test:
+    """A test of two values: unknown when either is missing, else `decide(a, b)`."""
+
+    def binary(env):
+        a = left(env)
+        if a is MISSING:
+            return None
+        b = right(env)
+        if b is MISSING:
+            return None
+        return decide(a, b)
+
+    return binary
+
+
+def _member(expr: ast.Member, data: dict) -> Test:
+    left = compile_value(expr.left, data)
+    right = compile_value(expr.right, data)
+    if isinstance(expr.right, ast.ListLiteral) and all(isinstance(i, ast.Literal) for i in expr.right.items):
+        right_const = frozenset(i.value for i in expr.right.items if not isinstance(i.value, bool))
+        if len(right_const) == len(expr.right.items):
+            right = lambda env: right_const  # noqa: E731  (set lookup for constant lists)
+    negated = expr.negated
+
+    def member(a, b):
+        if not isinstance(b, (list, tuple, set, frozenset, dict)):
+            raise EvaluationError(f"expected a list after `in`, got {b!r}")
+        try:
+            found = a in b
+        except TypeError:  # an unhashable value tested against a set
+            found = False
+        return found != negated
+
+    return _binary(left, right, member)
+
+
+def _under(expr: ast.Under, data: dict) -> Test:
+    left = compile_value(expr.left, data)
+    right = compile_value(expr.right, data)
+    within = covers
+    constant = _literal_keys(expr.right)
+
+    def under(a, b):
+        keys = b if isinstance(b, (list, tuple, set, frozenset)) else (b,)
+        if not isinstance(a, str):
+            raise EvaluationError(f"`under` needs a taxonomy key, got {a!r}")
+        return any(within(k, a) for k in keys)
+
+    if constant is not None:  # the usual shape, `purpose under "marketing"`
+        return _per_key(left, lambda a: under(a, constant))
+    return _binary(left, right, under)
+
+
+def _literal_keys(expr: ast.Expr) -> tuple[str, ...] | None:
+    if isinstance(expr, ast.Literal) and isinstance(expr.value, str):
+        return (expr.value,)
+    if isinstance(expr, ast.ListLiteral) and all(isinstance(i, ast.Literal) and isinstance(i.value, str) for i in expr.items):
+        return tuple(i.value for i in expr.items)
+    return None
+
+
+def compile_rule_test(when: tuple[ast.Expr, ...], unless: tuple[ast.Expr, ...], data: dict,
+                      absent_is_value: bool = False, effect: str | None = None,
+                      keys: Keys | None = None) -> Callable[[dict], bool]:
+    """True only when every `when` is true and every `unless` is false.
+
+    A rule's (`effect` given) reads broad keys as `polarity` says for it;
+    without an effect (the workbench's `--where`) keys compare as given.
+    """
+    whens = [compile_test(e, data, absent_is_value, polarity(effect, "when") if effect else EXACT, keys)
+             for e in when]
+    unlesses = [compile_test(e, data, absent_is_value, polarity(effect, "unless") if effect else EXACT, keys)
+                for e in unless]
+    if not unlesses and len(whens) == 1:
+        (only,) = whens
+        return lambda env: only(env) is True
+    if not whens and not unlesses:
+        return lambda env: True
+
+    def applies(env) -> bool:
+        for t in whens:
+            if t(env) is not True:
+                return False
+        for t in unlesses:
+            if t(env) is not False:
+                return False
+        return True
+
+    return applies

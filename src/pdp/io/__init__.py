@@ -1,0 +1,1 @@
+"""The edges that touch disk: reading a policy set's files, and the decision log."""

@@ -1,0 +1,1 @@
+"""The policy language: text -> checked syntax tree (grammar, parser, syntax tree, checker, formatter)."""

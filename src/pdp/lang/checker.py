@@ -1,0 +1,338 @@
+"""Policy files -> diagnostics: everything that is wrong, at once, with hints.
+
+The checker knows the vocabulary and the type of every attribute, so it
+catches what would otherwise be a silent non-match at decision time: a
+misspelt purpose, an attribute that does not exist, an age compared with a
+word, a country code that is no country, a rule that can never apply.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from . import ast
+from pdp.vocab import schema as sch
+from pdp.vocab import taxonomy as tx
+from .acceptance import acceptance_problems
+from .constraints import never_matches
+from pdp.base.errors import Diagnostic, did_you_mean, suggest, suggestion_hint
+from pdp.base.source import NO_SPAN, Span
+
+CLAUSE_KEYWORDS = frozenset({"cite", "to", "for", "of", "when", "unless", "oblige", "overrides", "accept", "allow", "deny",
+                             "policy", "lookup"})
+MODELS = ("data_use", "authzen")
+LOOKUP_ROOTS = {"data_use": ("recipient", "data_subject", "requester"), "authzen": ("subject", "resource")}
+
+
+@dataclass(frozen=True)
+class CheckContext:
+    vocabulary: tx.Vocabulary
+    schema: dict[str, sch.Type]  # request roots and "data"
+    model: str = "data_use"
+
+
+def check_policy_set(files: list[ast.PolicyFile], ctx: CheckContext) -> list[Diagnostic]:
+    out: list[Diagnostic] = []
+    out += _check_headers(files)
+    seen: dict[str, ast.Rule] = {}
+    for policy_file in files:
+        for rule in policy_file.rules:
+            if rule.id in seen:
+                first = seen[rule.id]
+                out.append(Diagnostic("duplicate-rule", f"the rule id `{rule.id}` is already used",
+                                      rule.id_span, f"first defined at {first.id_span}; every rule needs its own id"))
+            else:
+                seen[rule.id] = rule
+            out += check_rule(rule, ctx)
+        for lookup in policy_file.lookups:
+            out += _check_lookup(lookup, ctx)
+    for policy_file in files:
+        for rule in policy_file.rules:
+            for named in rule.overrides:
+                # A name covers the rule ids below it, as keys do: `overrides marketing`.
+                covered = [r for rid, r in seen.items() if rid == named.name or rid.startswith(named.name + ".")]
+                if not covered:
+                    out.append(Diagnostic("unknown-rule", f"`{rule.id}` overrides `{named.name}`, which names no rule",
+                                          named.span, did_you_mean(named.name, seen)))
+                elif all(r.effect == rule.effect for r in covered):
+                    out.append(Diagnostic("bad-override", f"`{named.name}` names only {rule.effect} rules, like `{rule.id}`",
+                                          named.span, "a rule can only be an exception to rules of the other effect"))
+    return out
+
+
+def _check_headers(files: list[ast.PolicyFile]) -> list[Diagnostic]:
+    headers = [h for f in files for h in f.headers]
+    out = []
+    if not headers:
+        where = Span(files[0].path, 1, 1) if files else NO_SPAN
+        out.append(Diagnostic("no-header", "the policy set has no `policy` header", where,
+                              'add to one file: policy "name" version "1" effective 2026-01-01'))
+    for extra in headers[1:]:
+        out.append(Diagnostic("duplicate-header", "a policy set has exactly one `policy` header", extra.span,
+                              f"the first is at {headers[0].span}"))
+    for header in headers:
+        if header.model not in MODELS:
+            out.append(Diagnostic("bad-model", f"unknown model `{header.model}`", header.span,
+                                  did_you_mean(header.model, MODELS) or "models: `data_use` (the default), `authzen`"))
+        if header.effective:
+            try:
+                dt.date.fromisoformat(header.effective)
+            except ValueError:
+                out.append(Diagnostic("bad-date", f"`{header.effective}` is not a calendar date", header.span,
+                                      "write the effective date as YYYY-MM-DD"))
+        if not header.version:
+            out.append(Diagnostic("no-version", f"the policy set `{header.name}` has no version", header.span,
+                                  'add `version "..."` to the header; decisions report it'))
+    return out
+
+
+def _check_lookup(lookup: ast.Lookup, ctx: CheckContext) -> list[Diagnostic]:
+    out = []
+    roots = LOOKUP_ROOTS.get(ctx.model, ())
+    if lookup.root not in roots:
+        out.append(Diagnostic("bad-lookup", f"`{lookup.root}` cannot be looked up", lookup.span,
+                              did_you_mean(lookup.root, roots) or f"lookups fill in {', '.join(roots)}"))
+        return out
+    for source in lookup.sources:
+        if source.parts[0] != "data":
+            out.append(Diagnostic("bad-lookup", "a lookup reads from the policy data (`data.<file>`)", source.span,
+                                  "write e.g. `lookup recipient in data.processors`"))
+            continue
+        typ, errors = _resolve_path(source, ctx)
+        out += errors
+        if typ is not None and typ.kind != "map":
+            out.append(Diagnostic("bad-lookup", f"`{source.dotted}` is not a register of entries by id",
+                                  source.span, "the data file should map each id to its attributes"))
+    root_fields = ctx.schema[lookup.root].field_map()
+    for clause, names in (("request wins for", lookup.request_wins), ("if unlisted, request states", lookup.described),
+                          ("except", tuple(name for name, _ in lookup.excluded))):
+        for name in names:
+            if name == "id":
+                out.append(Diagnostic("bad-lookup", f"`{clause} id`: the id is always the request's own",
+                                      lookup.span, "the register is read by the id the request names; leave `id` out"))
+            elif name not in root_fields:
+                out.append(Diagnostic("unknown-attribute", f"`{lookup.root}` has no attribute `{name}`", lookup.span,
+                                      did_you_mean(name, root_fields)))
+    for name, values in lookup.excluded:
+        if name not in lookup.described:
+            out.append(Diagnostic("bad-lookup", f"`except {name}` names an attribute the request may not state anyway",
+                                  lookup.span, f"add `{name}` to `if unlisted, request states`, or drop the `except`"))
+        typ = root_fields.get(name)
+        for value in values if typ is not None else ():
+            literal = ast.Literal(value, lookup.span)
+            if not _compatible(typ, _operand_type(literal, ctx)[0]):
+                out.append(Diagnostic("type-mismatch", f"`{lookup.root}.{name}` is {typ.describe()}, never "
+                                      f"{_describe(literal)}", lookup.span, None))
+            else:
+                out += _check_literal_in_vocab(literal, typ, ctx)
+    return out
+
+
+def check_rule(rule: ast.Rule, ctx: CheckContext) -> list[Diagnostic]:
+    out: list[Diagnostic] = []
+    if rule.id.split(".")[0] in CLAUSE_KEYWORDS:
+        out.append(Diagnostic("missing-rule-id", f"the rule has no id: `{rule.id.split('.')[0]}` is a keyword",
+                              rule.id_span, "write the id right after allow/deny, e.g. `deny children.under_18`"))
+    if not rule.cite:
+        out.append(Diagnostic("no-citation", f"the rule `{rule.id}` cites no clause", rule.id_span,
+                              'add `cite "§..."` so every decision can be traced to the policy text', "warning"))
+    if ctx.model == "authzen":
+        for keys, word in ((rule.purposes, "purposes (`for`)"), (rule.categories, "data categories (`of`)")):
+            if keys:
+                out.append(Diagnostic("not-in-model", f"an AuthZEN policy set has no {word}", keys[0].span,
+                                      "target actions with `to`, and test the subject and resource in `when`"))
+    for keys, kind in ((rule.actions, tx.ACTION), (rule.purposes, tx.PURPOSE), (rule.categories, tx.CATEGORY)):
+        for key in keys:
+            out += _check_key(key.name, kind, key.span, ctx)
+    if rule.obligations and rule.effect == "deny":
+        out.append(Diagnostic("deny-obligation", "obligations come with allow rules, not deny rules",
+                              rule.obligations[0].span, "move the duty to the allow rule it goes with"))
+    for condition in rule.when + rule.unless:
+        out += _check_condition(condition, ctx)
+    if not any(d.severity == "error" for d in out):
+        reason = never_matches(rule, ctx.vocabulary)
+        if reason:
+            out.append(Diagnostic("never-matches", f"the rule `{rule.id}` can never apply: {reason}", rule.id_span,
+                                  "a rule that never applies changes no decision; fix its target or conditions"))
+    return out + acceptance_problems(rule)
+
+
+def _check_key(name: str, kind: str, span: Span, ctx: CheckContext) -> list[Diagnostic]:
+    known = ctx.vocabulary.known(kind)
+    if name in known:
+        return []
+    hint = suggestion_hint(tx.closest_keys(kind, name, known))
+    if hint is None and kind in tx.HIERARCHICAL:
+        hint = "known keys start with " + ", ".join(f"`{k}`" for k in sorted(k for k in known if "." not in k)[:8])
+    if hint is None and kind == tx.COUNTRY:
+        hint = "countries are ISO 3166-1 alpha-2 codes, e.g. `IN`, `US`, `DE`"
+    return [Diagnostic(f"unknown-{kind.replace(' ', '-')}", f"unknown {kind} `{name}`", span,
+                       hint or "declare it in vocabulary.yaml if the policy set needs it")]
+
+
+# ---------------------------------------------------------------- conditions
+
+
+def _resolve_path(path: ast.Path, ctx: CheckContext) -> tuple[sch.Type | None, list[Diagnostic]]:
+    root = path.parts[0]
+    if root not in ctx.schema:
+        return None, [Diagnostic("unknown-attribute", f"unknown attribute `{path.dotted}`", path.span,
+                                 did_you_mean(root, ctx.schema) or "attributes start with " + ", ".join(f"`{r}`" for r in ctx.schema))]
+    current = ctx.schema[root]
+    for depth, part in enumerate(path.parts[1:], start=1):
+        if current.kind == "any":
+            return sch.ANY, []
+        if current.kind != "map":
+            prefix = ".".join(path.parts[:depth])
+            return None, [Diagnostic("unknown-attribute", f"`{prefix}` is {current.describe()} and has no attribute `{part}`",
+                                     path.span, None)]
+        if current.values is not None:
+            current = current.values
+            continue
+        fields = current.field_map()
+        if part not in fields:
+            prefix = ".".join(path.parts[:depth])
+            close = [f"{prefix}.{f}" for f in suggest(part, fields)]
+            hint = ("did you mean " + " or ".join(f"`{c}`" for c in close) + "?") if close else None
+            if hint is None:
+                hint = ("known: " + ", ".join(f"`{prefix}.{f}`" for f in sorted(fields))) if fields else None
+            if prefix == "data_subject.consent":
+                hint = "; ".join(filter(None, [hint, "a new consent topic is declared under `consent_topics` in vocabulary.yaml"]))
+                return None, [Diagnostic("unknown-consent-topic", f"unknown consent topic `{part}`", path.span, hint)]
+            if prefix == "context":
+                hint = "; ".join(filter(None, [hint, "new attributes are declared under `attributes` in vocabulary.yaml"]))
+            return None, [Diagnostic("unknown-attribute", f"unknown attribute `{path.dotted}`", path.span, hint)]
+        current = fields[part]
+    return current, []
+
+
+def _operand_type(expr: ast.Expr, ctx: CheckContext) -> tuple[sch.Type | None, list[Diagnostic]]:
+    if isinstance(expr, ast.Path):
+        return _resolve_path(expr, ctx)
+    if isinstance(expr, ast.Literal):
+        v = expr.value
+        return (sch.BOOL if isinstance(v, bool) else sch.NUMBER if isinstance(v, (int, float)) else sch.STRING), []
+    if isinstance(expr, ast.ListLiteral):
+        out = []
+        kinds = set()
+        for item in expr.items:
+            t, errors = _operand_type(item, ctx)
+            out += errors
+            if t is not None:
+                kinds.add(t.kind)
+        if len(kinds) > 1:
+            out.append(Diagnostic("type-mismatch", "a list mixes different kinds of values", expr.span,
+                                  "keep every item of a list the same kind (all text, or all numbers)"))
+        item = {"string": sch.STRING, "number": sch.NUMBER, "bool": sch.BOOL}.get(kinds.pop()) if len(kinds) == 1 else sch.ANY
+        return sch.Type("list", item=item), out
+    return None, [Diagnostic("syntax", "a condition cannot be used as a value here", expr.span, None)]
+
+
+def _compatible(a: sch.Type, b: sch.Type) -> bool:
+    return a.kind == "any" or b.kind == "any" or a.kind == b.kind
+
+
+def _check_literal_in_vocab(literal: ast.Expr, typ: sch.Type, ctx: CheckContext) -> list[Diagnostic]:
+    """A string written in a condition must be a real value of the attribute it is compared with."""
+    if typ.vocab is None or not isinstance(literal, ast.Literal) or not isinstance(literal.value, str):
+        return []
+    return _check_key(literal.value, typ.vocab, literal.span, ctx)
+
+
+def _check_condition(expr: ast.Expr, ctx: CheckContext) -> list[Diagnostic]:
+    if isinstance(expr, (ast.And, ast.Or)):
+        return [d for item in expr.items for d in _check_condition(item, ctx)]
+    if isinstance(expr, ast.Not):
+        return _check_condition(expr.operand, ctx)
+    if isinstance(expr, ast.Presence):
+        return _resolve_path(expr.path, ctx)[1]
+    if isinstance(expr, ast.Truth):
+        typ, out = _operand_type(expr.operand, ctx)
+        if typ is not None and typ.kind not in ("bool", "any"):
+            what = expr.operand.dotted if isinstance(expr.operand, ast.Path) else "this value"
+            out.append(Diagnostic("type-mismatch", f"`{what}` is {typ.describe()}, not true or false", expr.span,
+                                  "compare it with a value, e.g. `== \"...\"`"))
+        return out
+    if isinstance(expr, ast.Compare):
+        return _check_compare(expr, ctx)
+    if isinstance(expr, ast.Member):
+        return _check_member(expr, ctx)
+    if isinstance(expr, ast.Under):
+        return _check_under(expr, ctx)
+    return [Diagnostic("syntax", "a value alone is not a condition", getattr(expr, "span", NO_SPAN),
+                       "compare it with something, e.g. `data_subject.age >= 18`")]
+
+
+def _describe(expr: ast.Expr) -> str:
+    if isinstance(expr, ast.Path):
+        return f"`{expr.dotted}`"
+    if isinstance(expr, ast.Literal):
+        return f"`{expr.value!r}`" if not isinstance(expr.value, str) else f'`"{expr.value}"`'
+    return "the list"
+
+
+def _sides(expr, ctx: CheckContext) -> tuple[sch.Type | None, sch.Type | None, list[Diagnostic]]:
+    left, out_left = _operand_type(expr.left, ctx)
+    right, out_right = _operand_type(expr.right, ctx)
+    return left, right, out_left + out_right
+
+
+def _check_compare(expr: ast.Compare, ctx: CheckContext) -> list[Diagnostic]:
+    left, right, out = _sides(expr, ctx)
+    if left is None or right is None:
+        return out
+    if expr.op in ("<", "<=", ">", ">="):
+        for side, typ in ((expr.left, left), (expr.right, right)):
+            if typ.kind not in ("number", "any"):
+                out.append(Diagnostic("type-mismatch", f"{_describe(side)} is {typ.describe()}: only numbers can be "
+                                      f"compared with `{expr.op}`", expr.span, "use `==` or `!=` for text and true/false"))
+        return out
+    if not _compatible(left, right):
+        hint = None
+        if left.kind == "number" and right.kind == "string":
+            literal = expr.right.value if isinstance(expr.right, ast.Literal) else None
+            if isinstance(literal, str) and literal.replace(".", "", 1).isdigit():
+                hint = f"write the number without quotes: `{literal}`"
+            else:
+                hint = "compare a number with a number, e.g. `data_subject.age >= 18`"
+        out.append(Diagnostic("type-mismatch", f"{_describe(expr.left)} is {left.describe()} but {_describe(expr.right)} "
+                              f"is {right.describe()}: they can never be equal", expr.span, hint))
+        return out
+    out += _check_literal_in_vocab(expr.right, left, ctx) + _check_literal_in_vocab(expr.left, right, ctx)
+    return out
+
+
+def _check_member(expr: ast.Member, ctx: CheckContext) -> list[Diagnostic]:
+    left, right, out = _sides(expr, ctx)
+    if left is None or right is None:
+        return out
+    if right.kind not in ("list", "map", "any"):
+        out.append(Diagnostic("type-mismatch", f"{_describe(expr.right)} is {right.describe()}, not a list",
+                              expr.right.span, "write a list: `in [\"a\", \"b\"]`"))
+        return out
+    item = right.item if right.kind == "list" and right.item is not None else sch.ANY
+    if right.kind == "list" and not _compatible(left, item):
+        out.append(Diagnostic("type-mismatch", f"{_describe(expr.left)} is {left.describe()} but the list holds "
+                              f"{item.describe_plural()}", expr.span, None))
+        return out
+    if isinstance(expr.right, ast.ListLiteral):
+        for literal in expr.right.items:
+            out += _check_literal_in_vocab(literal, left, ctx)
+    if isinstance(expr.left, ast.Literal) and right.item is not None:
+        out += _check_literal_in_vocab(expr.left, right.item, ctx)
+    return out
+
+
+def _check_under(expr: ast.Under, ctx: CheckContext) -> list[Diagnostic]:
+    left, right, out = _sides(expr, ctx)
+    if left is None or right is None:
+        return out
+    if left.kind not in ("string", "any"):
+        out.append(Diagnostic("type-mismatch", f"`under` compares taxonomy keys; {_describe(expr.left)} is {left.describe()}",
+                              expr.span, "use it as `purpose under \"marketing\"`"))
+        return out
+    literals = expr.right.items if isinstance(expr.right, ast.ListLiteral) else (expr.right,)
+    for literal in literals:
+        out += _check_literal_in_vocab(literal, left, ctx)
+    return out

@@ -1,0 +1,100 @@
+"""AuthZEN Access Evaluation requests (OpenID AuthZEN Authorization API 1.0).
+
+Two kinds of policy set answer them:
+- a data-use set (`model data_use`, the default): the AuthZEN request is
+  mapped onto a decision request as the contract says (purpose in
+  `action.properties`, categories and data subject in `resource.properties`,
+  recipient and destination in `context`);
+- an AuthZEN set (`model authzen`): rules read `subject`, `action`,
+  `resource` and `context` directly, and target actions by `action.name`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from pdp.base.errors import FieldError, RequestError
+
+
+class _Entity(BaseModel):
+    model_config = ConfigDict(extra="allow", strict=True)
+    type: str
+    id: str
+    properties: dict[str, Any] | None = None
+
+
+class _Action(BaseModel):
+    model_config = ConfigDict(extra="allow", strict=True)
+    name: str
+    properties: dict[str, Any] | None = None
+
+
+class EvaluationRequest(BaseModel):
+    """One Access Evaluation: unknown fields are ignored, as the spec asks."""
+
+    model_config = ConfigDict(extra="ignore", strict=True)
+    subject: _Entity
+    action: _Action
+    resource: _Entity
+    context: dict[str, Any] | None = None
+
+
+def check_evaluation(raw: Any) -> None:
+    if not isinstance(raw, dict):
+        raise RequestError([FieldError("request", "an evaluation is a JSON object with subject, action and resource")])
+    try:
+        EvaluationRequest.model_validate(raw)
+    except ValidationError as error:
+        raise RequestError([
+            FieldError(".".join(str(p) for p in e["loc"]), "this field is required" if e["type"] == "missing" else e["msg"])
+            for e in error.errors(include_url=False)
+        ]) from None
+
+
+# Where each field of a decision request comes from in an AuthZEN request,
+# so that errors name the field the caller actually sent.
+_NATIVE_TO_AUTHZEN = {
+    "action": "action.name",
+    "purpose": "action.properties.purpose",
+    "data_categories": "resource.properties.data_categories",
+    "data_subject": "resource.properties.data_subject",
+    "recipient": "context.recipient",
+    "destination_country": "context.destination_country",
+    "requester": "subject",
+    "context": "context",
+}
+
+
+def to_data_use_request(raw: dict) -> dict:
+    """An AuthZEN request about personal data, as a native decision request."""
+    action_props = raw["action"].get("properties") or {}
+    resource_props = raw["resource"].get("properties") or {}
+    context = dict(raw.get("context") or {})
+    native: dict[str, Any] = {
+        "action": raw["action"]["name"],
+        "purpose": action_props.get("purpose"),
+        "data_categories": resource_props.get("data_categories"),
+        "requester": {"id": raw["subject"]["id"]},
+    }
+    subject = resource_props.get("data_subject")
+    if isinstance(subject, dict):
+        native["data_subject"] = {"id": raw["resource"]["id"], **subject}
+    elif subject is not None:
+        native["data_subject"] = subject
+    for key in ("recipient", "destination_country"):
+        if key in context:
+            native[key] = context.pop(key)
+    if context:
+        native["context"] = context
+    return {k: v for k, v in native.items() if v is not None}
+
+
+def rename_fields(error: RequestError) -> RequestError:
+    renamed = []
+    for e in error.field_errors:
+        head, _, rest = e.field.partition(".")
+        where = _NATIVE_TO_AUTHZEN.get(head, head)
+        renamed.append(FieldError(f"{where}.{rest}" if rest else where, e.message, e.suggestions))
+    return RequestError(renamed)

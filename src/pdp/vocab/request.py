@@ -1,0 +1,360 @@
+"""Decision requests: shape checked by pydantic, vocabulary checked against
+the policy set, then turned into the environment that conditions read.
+
+The wire shape is the decision contract (`../shared/spec/decision-api.md`).
+Unknown vocabulary is an error naming the field and the closest keys: a
+typo must never quietly become a deny that nobody can explain.
+"""
+
+from __future__ import annotations
+
+import json
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from collections.abc import Iterable
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from . import schema as sch
+from . import taxonomy as tx
+from pdp.base.errors import FieldError, RequestError, suggest
+
+
+# Limits on what one request may name: each is far above what a real request
+# needs (a category names everything below it, and the taxonomy has fewer than
+# a hundred), and each bounds the work a bad request can cost (finding every
+# unknown key and its suggestions grows with them).
+MAX_CATEGORIES = 256  # items of `data_categories`
+MAX_ATTRIBUTES = 256  # keys of the request and of each of its parts (data_subject, consent, recipient, requester, context)
+MAX_ERRORS = 20  # errors reported for one request; the rest are counted in one more line
+SHOWN_CHARS = 80  # of a bad value quoted in an error: a megabyte sent is not a megabyte answered
+
+
+def shown(value: Any) -> str:
+    """A bad value as an error quotes it: its start, and its length when it is longer."""
+    text = str(value)
+    return text if len(text) <= SHOWN_CHARS else f"{text[:SHOWN_CHARS]}... ({len(text):,} characters)"
+
+
+class _Open(BaseModel):
+    # Parts of a request may carry more attributes than the contract names;
+    # a policy set reads them once it declares them.
+    model_config = ConfigDict(extra="allow", strict=True)
+
+
+class DataSubject(_Open):
+    id: str | None = None
+    type: str | None = None
+    age: float | None = Field(default=None, ge=0, le=200)
+    country: str | None = None
+    consent: dict[str, bool | None] | None = Field(default=None, max_length=MAX_ATTRIBUTES)
+    accepted_policy_version: str | None = None  # a later policy version the person agreed to (§11)
+
+
+class Recipient(_Open):
+    id: str | None = None
+    name: str | None = None
+    type: str | None = None
+    dpa: bool | None = None
+    country: str | None = None
+
+
+class Requester(_Open):
+    id: str | None = None
+
+
+class DecisionRequest(BaseModel):
+    model_config = ConfigDict(extra="allow", strict=True)
+
+    action: str
+    purpose: str
+    data_categories: list[str] = Field(min_length=1, max_length=MAX_CATEGORIES)
+    data_subject: DataSubject | None = None
+    recipient: Recipient | None = None
+    destination_country: str | None = None
+    requester: Requester | None = None
+    context: dict[str, Any] | None = Field(default=None, max_length=MAX_ATTRIBUTES)
+    collected_at: str | None = Field(default=None, description="when the data was collected (YYYY-MM-DD): "
+                                     "the policy version in force then decides")
+
+
+def _field_name(loc: tuple) -> str:
+    return ".".join(str(p) for p in loc) or "request"
+
+
+def size_errors(raw: dict) -> list[FieldError]:
+    """The request and its parts that carry more keys than `MAX_ATTRIBUTES` (checked before anything else)."""
+    out = []
+    for part in ("", "data_subject", "recipient", "requester", "context"):
+        holder = raw if part == "" else raw.get(part)
+        if isinstance(holder, dict) and len(holder) > MAX_ATTRIBUTES:
+            out.append(FieldError(part or "request", f"at most {MAX_ATTRIBUTES} attributes, got {len(holder)}"))
+    return out
+
+
+def shape_errors(raw: Any) -> list[FieldError]:
+    if not isinstance(raw, dict):
+        return [FieldError("request", "a request is a JSON object with `action`, `purpose` and `data_categories`")]
+    too_big = size_errors(raw)
+    if too_big:
+        return too_big
+    try:
+        DecisionRequest.model_validate(raw)
+    except ValidationError as error:
+        out = []
+        for e in error.errors(include_url=False):
+            message = e["msg"]
+            if e["type"] == "missing":
+                message = "this field is required"
+            out.append(FieldError(_field_name(e["loc"]), message))
+        return out
+    return []
+
+
+Unknown = tuple[str, str, frozenset, Any]  # (field, kind, the known keys, the value)
+
+
+def unknown_vocabulary(raw: dict, vocabulary: tx.Vocabulary) -> list[Unknown]:
+    """Every vocabulary value of the request that the policy set does not know (cheap: set lookups only)."""
+    countries = tx.country_codes()
+    subject = raw.get("data_subject") or {}
+    recipient = raw.get("recipient") or {}
+    checks: list[Unknown] = [
+        ("action", tx.ACTION, vocabulary.actions, raw["action"]),
+        ("purpose", tx.PURPOSE, vocabulary.purposes, raw["purpose"]),
+    ]
+    categories = vocabulary.categories
+    checks += [(f"data_categories.{i}", tx.CATEGORY, categories, c) for i, c in enumerate(raw["data_categories"])
+               if c not in categories]
+    if subject:
+        checks += [
+            ("data_subject.type", tx.SUBJECT_TYPE, vocabulary.subject_types, subject.get("type")),
+            ("data_subject.country", tx.COUNTRY, countries, subject.get("country")),
+        ]
+        topics = vocabulary.consent_topics
+        checks += [(f"data_subject.consent.{t}", tx.CONSENT_TOPIC, topics, t) for t in (subject.get("consent") or ())]
+    if recipient:
+        checks += [
+            ("recipient.type", tx.RECIPIENT_TYPE, vocabulary.recipient_types, recipient.get("type")),
+            ("recipient.country", tx.COUNTRY, countries, recipient.get("country")),
+        ]
+    checks.append(("destination_country", tx.COUNTRY, countries, raw.get("destination_country")))
+    return [check for check in checks if check[3] is not None and check[3] not in check[2]]
+
+
+_suggestions_left: ContextVar[int | None] = ContextVar("pdp_suggestions_left", default=None)
+
+
+@contextmanager
+def suggestion_budget(count: int):
+    """At most `count` unknown values get suggestions while this is open (the rest get the error alone).
+
+    One error has at most `MAX_ERRORS` suggestions to find, but a batch of
+    bad requests would multiply them: a server call sets one budget for all
+    its requests, so that the work stays bounded whatever the batch holds.
+    """
+    token = _suggestions_left.set(count)
+    try:
+        yield
+    finally:
+        _suggestions_left.reset(token)
+
+
+def _may_suggest() -> bool:
+    left = _suggestions_left.get()
+    if left is None:
+        return True
+    _suggestions_left.set(left - 1)
+    return left > 0
+
+
+def unknown_error(unknown: Unknown) -> FieldError:
+    """The error of one unknown value, with the closest known keys (the costly part: only for errors shown)."""
+    field, kind, known, value = unknown
+    close = tx.closest_keys(kind, value, known, always=True) if _may_suggest() else ()
+    return FieldError(field, f"unknown {kind} `{shown(value)}`", tuple(close))
+
+
+def reported(errors: list[FieldError], unknown: list[Unknown] = (), limit: int = MAX_ERRORS) -> list[FieldError]:
+    """At most `limit` errors, then one line counting the rest.
+
+    A bad request costs work per error (suggestions above all): building
+    only the errors shown bounds that work, however many there are.
+    """
+    total = len(errors) + len(unknown)
+    shown = list(errors[:limit])
+    shown += [unknown_error(u) for u in unknown[:limit - len(shown)]]
+    if total > limit:
+        shown.append(FieldError("request", f"{total - limit} more errors not listed (at most {limit} are reported)"))
+    return shown
+
+
+Declared = tuple[tuple[tuple[str, ...], sch.Type], ...]  # (path parts, type) of attributes vocabulary.yaml declares
+
+
+def attribute_value_error(field: str, value: Any, typ: sch.Type, vocabulary: tx.Vocabulary) -> FieldError | None:
+    """The error of a value that an attribute's type does not allow (a wrong type, or a key the vocabulary does
+    not know: an unknown country), or None. Shared by requests and registers (pdp.engine.registers), so a register entry
+    is held to what a request may carry.
+
+    A rule reading `context.identity_verified == false` must not meet the
+    text "false": a wrong type is refused, never quietly decided.
+    """
+    if typ.vocab is not None and isinstance(value, str):
+        known = vocabulary.known(typ.vocab)
+        if value not in known:
+            close = tx.closest_keys(typ.vocab, value, known, always=True) if _may_suggest() else ()
+            return FieldError(field, f"unknown {typ.vocab} `{shown(value)}`", tuple(close))
+        return None
+    if not _is_a(value, typ):
+        return FieldError(field, f"expected {typ.describe()}, got {shown(json.dumps(value))}")
+    return None
+
+
+def _is_a(value: Any, typ: sch.Type) -> bool:
+    kind = typ.kind
+    if kind == "any":
+        return True
+    if kind == "bool":
+        return isinstance(value, bool)
+    if kind == "number":
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if kind == "string":
+        return isinstance(value, str)
+    if kind == "list":
+        return isinstance(value, list)
+    return isinstance(value, dict)
+
+
+# The names each part of a request has by the contract; a policy set adds its declared attributes.
+CONTRACT_KEYS: dict[str, frozenset[str]] = {
+    "": frozenset(DecisionRequest.model_fields),
+    "data_subject": frozenset(DataSubject.model_fields),
+    "recipient": frozenset(Recipient.model_fields),
+    "requester": frozenset(Requester.model_fields),
+    "context": frozenset(),
+}
+TYPO_CUTOFF = 0.75  # how alike an unknown key must be to a known one to be taken for its misspelling
+
+
+@dataclass(frozen=True)
+class RequestShape:
+    """What a policy set knows of a request's keys, compiled once: checked in one pass over the request."""
+
+    keys: dict[str, frozenset[str]]  # part ("" for the top level) -> its known keys
+    types: dict[str, dict[str, sch.Type]]  # part -> declared attribute -> its type
+    deep: Declared = ()  # declared attributes further down (part.a.b), walked one by one
+
+
+def request_shape(declared: Declared = (), extra: dict[str, Iterable[str]] | None = None) -> RequestShape:
+    """The shape of requests: the contract's keys, the declared attributes, and `extra` (e.g. register fields)."""
+    keys = {part: set(names) for part, names in CONTRACT_KEYS.items()}
+    types: dict[str, dict[str, sch.Type]] = {}
+    deep = []
+    for parts, typ in declared:
+        if parts[0] in keys:
+            keys[parts[0]].add(parts[1])
+        if len(parts) == 2:
+            types.setdefault(parts[0], {})[parts[1]] = typ
+        else:
+            deep.append((parts, typ))
+    for part, names in (extra or {}).items():
+        keys.setdefault(part, set()).update(names)
+    return RequestShape({part: frozenset(names) for part, names in keys.items()}, types, tuple(deep))
+
+
+def key_errors(raw: dict, shape: RequestShape, vocabulary: tx.Vocabulary) -> list[FieldError]:
+    """Declared attributes of the wrong type, and keys that look like a misspelt known key (`data_subjct`, `agee`).
+
+    Other unknown keys pass (a part may carry attributes no rule reads), but
+    a near miss of a known key would quietly drop what the caller meant to
+    say, and with it perhaps a deny: it is refused with the right spelling.
+    """
+    out = []
+    for part, known in shape.keys.items():
+        holder = raw if part == "" else raw.get(part)
+        if not isinstance(holder, dict):
+            continue
+        types = shape.types.get(part)
+        for key, value in holder.items():
+            if key in known:
+                typ = types.get(key) if types else None
+                if typ is not None and value is not None:
+                    error = attribute_value_error(f"{part}.{key}", value, typ, vocabulary)
+                    if error is not None:
+                        out.append(error)
+            elif isinstance(key, str):
+                close = suggest(key, known, limit=1, cutoff=TYPO_CUTOFF)
+                if close:
+                    field = key if part == "" else f"{part}.{key}"
+                    out.append(FieldError(field, f"unknown attribute `{field}`", tuple(close)))
+    for parts, typ in shape.deep:
+        value = raw
+        for part in parts:
+            value = value.get(part) if isinstance(value, dict) else None
+        if value is not None:
+            error = attribute_value_error(".".join(parts), value, typ, vocabulary)
+            if error is not None:
+                out.append(error)
+    return out
+
+
+DEFAULT_SHAPE = request_shape()
+
+
+def check_request(raw: Any, vocabulary: tx.Vocabulary, shape: RequestShape = DEFAULT_SHAPE) -> None:
+    """Raise RequestError naming the bad fields of the request (at most `MAX_ERRORS`, then a count)."""
+    errors = shape_errors(raw)
+    if errors:
+        raise RequestError(reported(errors))
+    errors, unknown = key_errors(raw, shape, vocabulary), unknown_vocabulary(raw, vocabulary)
+    if errors or unknown:
+        raise RequestError(reported(errors, unknown))
+
+
+def apply_lookups(raw: dict, lookups: tuple) -> dict:
+    """The request with the parts a policy set looks up replaced by what its registers say.
+
+    A register is authoritative. For an id it lists, the part is the
+    register's entry (and the id), plus what `request wins for` lets the
+    request set. For an id it does not list, or no id, the part keeps only
+    the attributes `if unlisted, request states` names: an unknown id has no
+    roles, no DPA, nothing the caller invents. A stated value an `except`
+    names is refused (RequestError), not dropped: dropped, `recipient.type
+    is absent` would pass a self-declared affiliate off as no recipient.
+    `lookups` are registers.CompiledLookup.
+    """
+    env = raw
+    for lookup in lookups:
+        part = raw.get(lookup.root)
+        if not isinstance(part, dict):
+            continue
+        ident = part.get("id")
+        record = lookup.register.get(ident) if isinstance(ident, str) else None
+        if isinstance(record, dict):
+            filled = dict(record)
+            for name in lookup.request_wins:
+                if part.get(name) is not None:
+                    filled[name] = part[name]
+        else:
+            filled = {name: part[name] for name in lookup.described if part.get(name) is not None}
+            _refuse_excluded(lookup, filled, ident)
+        if ident is not None:
+            filled["id"] = ident
+        if env is raw:
+            env = dict(raw)  # never change the caller's request
+        env[lookup.root] = filled
+    return env
+
+
+def _refuse_excluded(lookup, stated: dict, ident: Any) -> None:
+    for name, values in lookup.excluded.items():
+        value = stated.get(name)
+        if any(type(value) is type(v) and value == v for v in values):
+            who = f"`{ident}`" if isinstance(ident, str) else f"a {lookup.root} named by no id"
+            raise RequestError([FieldError(
+                f"{lookup.root}.{name}",
+                f"{lookup.named} does not list {who}: only a register can make a {lookup.root}'s {name} "
+                f"{json.dumps(value)}")])

@@ -1,0 +1,142 @@
+"""The vocabulary a policy set speaks: actions, purposes, data categories,
+data subject types, consent topics, recipient types and countries.
+
+Purposes (data uses), data categories and data subjects come from
+fideslang's default taxonomy (Ethyca, CC BY 4.0); a policy set extends them
+in `vocabulary.yaml`. Keys are hierarchical: a key covers every key below it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import pycountry
+
+from pdp.base.errors import suggest
+
+BUILTIN_ACTIONS = ("collect", "use", "share", "transfer", "erase")
+RECIPIENT_TYPES = (
+    "service_provider",
+    "advertising_partner",
+    "public_authority",
+    "affiliate",
+    "acquirer",
+    "other_user",
+    "third_party",
+)
+
+# The kinds of vocabulary a string value can be drawn from; the checker and
+# the request validator use these names to find the known values.
+ACTION, PURPOSE, CATEGORY, SUBJECT_TYPE, RECIPIENT_TYPE, COUNTRY, CONSENT_TOPIC = (
+    "action",
+    "purpose",
+    "data category",
+    "data subject type",
+    "recipient type",
+    "country",
+    "consent topic",
+)
+HIERARCHICAL = frozenset({PURPOSE, CATEGORY})
+
+
+@lru_cache(maxsize=1)
+def _fideslang_keys() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+    from fideslang.default_taxonomy import DEFAULT_TAXONOMY
+
+    return (
+        frozenset(c.fides_key for c in DEFAULT_TAXONOMY.data_use),
+        frozenset(c.fides_key for c in DEFAULT_TAXONOMY.data_category),
+        frozenset(c.fides_key for c in DEFAULT_TAXONOMY.data_subject),
+    )
+
+
+@lru_cache(maxsize=1)
+def country_codes() -> frozenset[str]:
+    return frozenset(c.alpha_2 for c in pycountry.countries)
+
+
+# Codes in common use that are not ISO 3166-1 alpha-2, and the ISO code they
+# mean. Used for hints only: `UK` is never accepted as a country (a rule on
+# `GB` must not be escaped by writing `UK`), but the error suggests `GB`,
+# which spelling distance alone never would (it offers `VU`, `UZ`, `UY`).
+COUNTRY_ALIASES = {
+    "UK": "GB",  # the United Kingdom (ISO: GB)
+    "EL": "GR",  # Greece, as the EU's institutions write it (ISO: GR)
+}
+
+
+def closest_keys(kind: str, value, known, **options) -> list[str]:
+    """The known keys closest to an unknown value, for a hint: a country's ISO code first when a common
+    non-ISO code is written (`UK` -> `GB`), else by spelling (pdp.base.errors.suggest, with its `options`)."""
+    meant = COUNTRY_ALIASES.get(str(value).upper()) if kind == COUNTRY else None
+    if meant is not None and meant in known:
+        return [meant]
+    return suggest(value, known, **options)
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    actions: frozenset[str]
+    purposes: frozenset[str]
+    categories: frozenset[str]
+    subject_types: frozenset[str]
+    consent_topics: frozenset[str] = frozenset()
+    recipient_types: frozenset[str] = frozenset(RECIPIENT_TYPES)
+    # actions that are the data subject's own requests (§4 access, erasure, ...):
+    # decided by the current version whatever the collection date (see versions.py)
+    subject_requests: frozenset[str] = frozenset()
+    # keys the policy set declared itself (for "declared but never used")
+    declared: frozenset[tuple[str, str]] = field(default=frozenset(), compare=False)
+
+    @classmethod
+    def default(cls) -> "Vocabulary":
+        purposes, categories, subjects = _fideslang_keys()
+        return cls(frozenset(BUILTIN_ACTIONS), purposes, categories, subjects)
+
+    def known(self, kind: str) -> frozenset[str]:
+        return {
+            ACTION: self.actions,
+            PURPOSE: self.purposes,
+            CATEGORY: self.categories,
+            SUBJECT_TYPE: self.subject_types,
+            RECIPIENT_TYPE: self.recipient_types,
+            COUNTRY: country_codes(),
+            CONSENT_TOPIC: self.consent_topics,
+        }[kind]
+
+    def is_known(self, kind: str, value: str) -> bool:
+        return value in self.known(kind)
+
+
+def covers(general: str, specific: str) -> bool:
+    """True when `specific` is `general` or a key below it (`marketing` covers `marketing.communications`)."""
+    return specific == general or specific.startswith(general + ".")
+
+
+def overlaps(a: str, b: str) -> bool:
+    """True when the keys share some key: one is the other or lies below it.
+
+    A request that names `user` names everything below it, so it overlaps a
+    rule about `user.health_and_medical`, as a request for
+    `user.health_and_medical.symptoms` does.
+    """
+    return covers(a, b) or covers(b, a)
+
+
+def reaches(effect: str, rule_key: str, requested: str) -> bool:
+    """Does a rule on `rule_key` take part in deciding a request for `requested`?
+
+    The one place where the meaning of a broad request is decided (see
+    docs/language.md, "A broad key in a request"): a deny takes part when
+    its key overlaps the requested one (any of what is asked is forbidden);
+    an allow only when its key covers the whole requested key (an allow on
+    `user.contact` says nothing about the rest of `user`). Fail closed.
+    """
+    return overlaps(rule_key, requested) if effect == "deny" else covers(rule_key, requested)
+
+
+def ancestors(key: str) -> list[str]:
+    """`a.b.c` -> [`a.b.c`, `a.b`, `a`]: the key and every key that covers it."""
+    parts = key.split(".")
+    return [".".join(parts[:i]) for i in range(len(parts), 0, -1)]
