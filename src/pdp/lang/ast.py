@@ -6,8 +6,8 @@ the tree is a value: the same rules laid out differently are equal.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Union
+from dataclasses import dataclass, field, replace
+from typing import ClassVar, Union
 
 from pdp.base.source import NO_SPAN, Span
 
@@ -23,6 +23,8 @@ def _span() -> Span:
 class Path:
     """An attribute path such as `data_subject.consent.marketing`."""
 
+    SUB: ClassVar[tuple[str, ...]] = ()  # the fields that hold sub-expressions
+
     parts: tuple[str, ...]
     span: Span = _span()
 
@@ -33,18 +35,24 @@ class Path:
 
 @dataclass(frozen=True)
 class Literal:
+    SUB: ClassVar[tuple[str, ...]] = ()
+
     value: str | int | float | bool
     span: Span = _span()
 
 
 @dataclass(frozen=True)
 class ListLiteral:
+    SUB: ClassVar[tuple[str, ...]] = ("items",)
+
     items: tuple["Expr", ...]
     span: Span = _span()
 
 
 @dataclass(frozen=True)
 class Compare:
+    SUB: ClassVar[tuple[str, ...]] = ("left", "right")
+
     op: str  # == != < <= > >=
     left: "Expr"
     right: "Expr"
@@ -54,6 +62,8 @@ class Compare:
 @dataclass(frozen=True)
 class Member:
     """`left in right`, or `left not in right` when negated."""
+
+    SUB: ClassVar[tuple[str, ...]] = ("left", "right")
 
     left: "Expr"
     right: "Expr"
@@ -65,6 +75,8 @@ class Member:
 class Under:
     """`left under right`: a taxonomy key equal to or below another."""
 
+    SUB: ClassVar[tuple[str, ...]] = ("left", "right")
+
     left: "Expr"
     right: "Expr"
     span: Span = _span()
@@ -73,6 +85,8 @@ class Under:
 @dataclass(frozen=True)
 class Presence:
     """`path is present` (present=True) or `path is absent`."""
+
+    SUB: ClassVar[tuple[str, ...]] = ("path",)
 
     path: Path
     present: bool
@@ -83,24 +97,32 @@ class Presence:
 class Truth:
     """An operand standing alone as a condition: true when it is `true`."""
 
+    SUB: ClassVar[tuple[str, ...]] = ("operand",)
+
     operand: "Expr"
     span: Span = _span()
 
 
 @dataclass(frozen=True)
 class Not:
+    SUB: ClassVar[tuple[str, ...]] = ("operand",)
+
     operand: "Expr"
     span: Span = _span()
 
 
 @dataclass(frozen=True)
 class And:
+    SUB: ClassVar[tuple[str, ...]] = ("items",)
+
     items: tuple["Expr", ...]
     span: Span = _span()
 
 
 @dataclass(frozen=True)
 class Or:
+    SUB: ClassVar[tuple[str, ...]] = ("items",)
+
     items: tuple["Expr", ...]
     span: Span = _span()
 
@@ -194,16 +216,28 @@ class PolicyFile:
     lookups: tuple[Lookup, ...] = ()
 
 
+def children(expr: Expr) -> tuple[Expr, ...]:
+    """The sub-expressions of a node, in the order written."""
+    out: list = []
+    for name in expr.SUB:
+        value = getattr(expr, name)
+        out.extend(value if isinstance(value, tuple) else (value,))
+    return tuple(out)
+
+
+def with_children(expr: Expr, rebuild) -> Expr:
+    """The node with each sub-expression replaced by `rebuild(sub)`; the node itself when it has none."""
+    if not expr.SUB:
+        return expr
+    changes = {}
+    for name in expr.SUB:
+        value = getattr(expr, name)
+        changes[name] = tuple(rebuild(v) for v in value) if isinstance(value, tuple) else rebuild(value)
+    return replace(expr, **changes)
+
+
 def walk(expr: Expr):
     """Every node of an expression, the node itself first."""
     yield expr
-    if isinstance(expr, (Compare, Member, Under)):
-        yield from walk(expr.left)
-        yield from walk(expr.right)
-    elif isinstance(expr, (Not, Truth)):
-        yield from walk(expr.operand)
-    elif isinstance(expr, Presence):
-        yield from walk(expr.path)
-    elif isinstance(expr, (And, Or, ListLiteral)):
-        for item in expr.items:
-            yield from walk(item)
+    for child in children(expr):
+        yield from walk(child)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from . import ast
+from . import ast, printer
 from pdp.vocab import schema as sch
 from pdp.vocab import taxonomy as tx
 from .acceptance import acceptance_problems
@@ -265,10 +265,8 @@ def _check_condition(expr: ast.Expr, ctx: CheckContext) -> list[Diagnostic]:
 
 
 def _describe(expr: ast.Expr) -> str:
-    if isinstance(expr, ast.Path):
-        return f"`{expr.dotted}`"
-    if isinstance(expr, ast.Literal):
-        return f"`{expr.value!r}`" if not isinstance(expr.value, str) else f'`"{expr.value}"`'
+    if isinstance(expr, (ast.Path, ast.Literal)):
+        return f"`{printer.expression(expr)}`"
     return "the list"
 
 

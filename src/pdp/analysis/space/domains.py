@@ -9,6 +9,7 @@ from typing import Any, Callable, Iterable, Sequence
 from pdp.vocab import schema as sch
 from pdp.vocab import taxonomy as tx
 from pdp.engine.conditions import MISSING
+from pdp.lang import printer
 from .reading import _ORDERED, _Use, _is_number
 
 _NICE_COUNTRIES = ("US", "DE", "GB", "FR", "JP", "BR", "AU", "CA")
@@ -76,11 +77,8 @@ class AttrDomain:
 
 
 def _show(value) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return f'"{value}"'
-    return _num(value)
+    """A class's value as a policy writes it (lang.printer); a whole float as the integer it is."""
+    return printer.value(int(value) if isinstance(value, float) and value.is_integer() else value)
 
 
 def _num(x) -> str:
