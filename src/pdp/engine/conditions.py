@@ -12,9 +12,10 @@ request that names a broad key: requested.py says how, `polarity` which side.
 from __future__ import annotations
 
 import operator
-from typing import Any, Callable
+from typing import Any, Callable, Protocol
 
 from pdp.lang import ast
+from pdp.lang.visitor import Visitor
 from .requested import EXACT, Keys, flip, reading, side
 from pdp.vocab.taxonomy import covers
 
@@ -64,47 +65,87 @@ def getter(parts: tuple[str, ...]) -> Getter:
     return get_n
 
 
-def _is_number(v) -> bool:
+def is_number(v) -> bool:
+    """A number of the policy language: true and false are not numbers (as they are in Python)."""
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
-def _same(a, b) -> bool:
-    # true == 1 in Python; not in the policy language.
+def same(a, b) -> bool:
+    """`a == b` in the policy language: true == 1 in Python, not here."""
     return a == b and isinstance(a, bool) == isinstance(b, bool)
 
 
-_ORDER = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
+ORDER = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
 
 
 def _ordered(op: str, a, b) -> bool:
-    if not (_is_number(a) and _is_number(b)):
+    if not (is_number(a) and is_number(b)):
         raise EvaluationError(f"cannot compare {a!r} {op} {b!r}: only numbers can be ordered")
-    return _ORDER[op](a, b)
+    return ORDER[op](a, b)
 
 
-def compile_value(expr: ast.Expr, data: dict) -> Getter:
-    if isinstance(expr, ast.Literal):
+def failure(error: Exception) -> str:
+    """What a rule that raised says in its reason (the engine fails closed on any error, and says which)."""
+    if isinstance(error, EvaluationError):
+        return str(error)
+    return f"internal error: {error.__class__.__name__}: {error}"
+
+
+class Trace(Protocol):
+    """An observer of one evaluation (explain, coverage): told each condition's value as the engine finds it.
+
+    `where` names the condition in its rule: ("when", 0) is the first
+    `when`, ("when", 0, 1) the second item of that `and` / `or`, ("when", 0,
+    0) the operand of a `not`. Only what the engine evaluates is told, after
+    its parts, in the order the engine evaluates it: the items of an `and`
+    after a false one, of an `or` after a true one and the clauses after the
+    first that does not hold are not. `side` is how a test of a requested
+    key was read (requested.py: EXACT, SOME, ALL). A part that raised is
+    `failed`, and so is every condition it is part of.
+    """
+
+    def evaluated(self, where: tuple, expr: ast.Expr, side: str, value: bool | None) -> None: ...
+
+    def failed(self, where: tuple, expr: ast.Expr, side: str, error: Exception) -> None: ...
+
+
+class _Values(Visitor[Getter]):
+    """An operand -> a getter of its value; policy data is read once, now."""
+
+    def __init__(self, data: dict):
+        self.data = data
+
+    def visit_Literal(self, expr: ast.Literal) -> Getter:
         value = expr.value
         return lambda env: value
-    if isinstance(expr, ast.ListLiteral):
-        items = [compile_value(i, data) for i in expr.items]
+
+    def visit_ListLiteral(self, expr: ast.ListLiteral) -> Getter:
+        items = [self.visit(i) for i in expr.items]
         if all(isinstance(i, ast.Literal) for i in expr.items):
             constant = [i.value for i in expr.items]
             return lambda env: constant
         return lambda env: [g(env) for g in items]
-    if isinstance(expr, ast.Path):
+
+    def visit_Path(self, expr: ast.Path) -> Getter:
         if expr.parts[0] == "data":
             # Policy data is fixed for the life of the compiled set: resolve now.
-            value = getter(expr.parts[1:])(data) if len(expr.parts) > 1 else data
+            value = getter(expr.parts[1:])(self.data) if len(expr.parts) > 1 else self.data
             if isinstance(value, list):
                 value = frozenset(value) if all(isinstance(v, (str, int, float)) for v in value) else value
             return lambda env: value
         return getter(expr.parts)
-    raise TypeError(f"not a value: {expr!r}")
+
+    def generic_visit(self, expr, *args) -> Getter:
+        raise TypeError(f"not a value: {expr!r}")
+
+
+def compile_value(expr: ast.Expr, data: dict) -> Getter:
+    """An operand (a literal, a list, an attribute or policy data) -> a getter of its value (MISSING: absent)."""
+    return _Values(data).visit(expr)
 
 
 def compile_test(expr: ast.Expr, data: dict, absent_is_value: bool = False, side: str = EXACT,
-                 keys: Keys | None = None) -> Test:
+                 keys: Keys | None = None, trace: Trace | None = None, where: tuple = ()) -> Test:
     """The condition as a closure: True, False or None (unknown).
 
     `side` (requested.py: EXACT, SOME or ALL) is how a test of a key the
@@ -118,36 +159,50 @@ def compile_test(expr: ast.Expr, data: dict, absent_is_value: bool = False, side
     nothing and is in no list, so `!=` and `not in` hold for it and every
     other comparison does not ("absent is not true"). The closure is then
     never unknown.
+
+    With a `trace`, every part of the condition tells it its value (Trace);
+    `where` names the condition in its rule. Without one, the closures are
+    the plain ones the engine decides with: tracing costs nothing then.
     """
-    if absent_is_value and isinstance(expr, (ast.Truth, ast.Compare, ast.Member, ast.Under)):
-        atom = compile_test(expr, data, side=side, keys=keys)
-        when_absent = (isinstance(expr, ast.Compare) and expr.op == "!=") or (
-            isinstance(expr, ast.Member) and expr.negated)
+    return _Tests(data, absent_is_value, keys, trace).visit(expr, side, where)
 
-        def settled(env):
-            v = atom(env)
-            return when_absent if v is None else v
 
-        return settled
-    if isinstance(expr, ast.And):
-        return _and([compile_test(i, data, absent_is_value, side, keys) for i in expr.items])
-    if isinstance(expr, ast.Or):
-        return _or([compile_test(i, data, absent_is_value, side, keys) for i in expr.items])
-    if isinstance(expr, ast.Not):
-        inner = compile_test(expr.operand, data, absent_is_value, flip(side), keys)
+class _Tests(Visitor[Test]):
+    """A condition -> its closure (compile_test), each part of it traced when there is a trace."""
+
+    def __init__(self, data: dict, absent_is_value: bool, keys: Keys | None, trace: Trace | None):
+        self.data, self.absent_is_value, self.keys, self.trace = data, absent_is_value, keys, trace
+
+    def visit(self, expr: ast.Expr, side: str = EXACT, where: tuple = ()) -> Test:
+        test = super().visit(expr, side, where)
+        return test if self.trace is None else _traced(test, self.trace, where, expr, side)
+
+    def generic_visit(self, expr, *args) -> Test:
+        raise TypeError(f"not a condition: {expr!r}")
+
+    def visit_And(self, expr: ast.And, side: str, where: tuple) -> Test:
+        return _and([self.visit(item, side, where + (i,)) for i, item in enumerate(expr.items)])
+
+    def visit_Or(self, expr: ast.Or, side: str, where: tuple) -> Test:
+        return _or([self.visit(item, side, where + (i,)) for i, item in enumerate(expr.items)])
+
+    def visit_Not(self, expr: ast.Not, side: str, where: tuple) -> Test:
+        inner = self.visit(expr.operand, flip(side), where + (0,))
 
         def negation(env):
             v = inner(env)
             return None if v is None else not v
 
         return negation
-    if isinstance(expr, ast.Presence):
+
+    def visit_Presence(self, expr: ast.Presence, side: str, where: tuple) -> Test:
         get, present = getter(expr.path.parts), expr.present
         if expr.path.parts[0] == "data":
-            get = compile_value(expr.path, data)
+            get = compile_value(expr.path, self.data)
         return lambda env: (get(env) is not MISSING) == present
-    if isinstance(expr, ast.Truth):
-        get = compile_value(expr.operand, data)
+
+    def visit_Truth(self, expr: ast.Truth, side: str, where: tuple) -> Test:
+        get = compile_value(expr.operand, self.data)
 
         def truth(env):
             v = get(env)
@@ -157,20 +212,51 @@ def compile_test(expr: ast.Expr, data: dict, absent_is_value: bool = False, side
                 raise EvaluationError(f"expected true or false, got {v!r}")
             return v
 
-        return truth
-    if isinstance(expr, (ast.Compare, ast.Member, ast.Under)) and side != EXACT:
-        if keys is None:
+        return self._atom(expr, truth)
+
+    def visit_Compare(self, expr: ast.Compare, side: str, where: tuple) -> Test:
+        return self._atom(expr, self._on_side(expr, side) or _compare(expr, self.data))
+
+    def visit_Member(self, expr: ast.Member, side: str, where: tuple) -> Test:
+        return self._atom(expr, self._on_side(expr, side) or _member(expr, self.data))
+
+    def visit_Under(self, expr: ast.Under, side: str, where: tuple) -> Test:
+        return self._atom(expr, self._on_side(expr, side) or _under(expr, self.data))
+
+    def _on_side(self, expr, side: str) -> Test | None:
+        """A test of a requested key read on a side (requested.reading), or None when it is read exactly."""
+        if side == EXACT:
+            return None
+        if self.keys is None:
             raise TypeError("reading a condition on a side needs the vocabulary's keys")
-        found = reading(expr, side, keys)
-        if found is not None:
-            return _requested_test(expr, data, *found)
-    if isinstance(expr, ast.Compare):
-        return _compare(expr, data)
-    if isinstance(expr, ast.Member):
-        return _member(expr, data)
-    if isinstance(expr, ast.Under):
-        return _under(expr, data)
-    raise TypeError(f"not a condition: {expr!r}")
+        found = reading(expr, side, self.keys)
+        return None if found is None else _requested_test(expr, self.data, *found)
+
+    def _atom(self, expr, test: Test) -> Test:
+        """A comparison as it is read: with `absent_is_value`, settled when it would be unknown."""
+        if not self.absent_is_value:
+            return test
+        when_absent = (isinstance(expr, ast.Compare) and expr.op == "!=") or (
+            isinstance(expr, ast.Member) and expr.negated)
+
+        def settled(env):
+            v = test(env)
+            return when_absent if v is None else v
+
+        return settled
+
+
+def _traced(test: Test, trace: Trace, where: tuple, expr: ast.Expr, side: str) -> Test:
+    def traced(env):
+        try:
+            value = test(env)
+        except Exception as error:
+            trace.failed(where, expr, side, error)
+            raise
+        trace.evaluated(where, expr, side, value)
+        return value
+
+    return traced
 
 
 def polarity(effect: str, clause: str) -> str:
@@ -272,24 +358,24 @@ def _compare(expr: ast.Compare, data: dict) -> Test:
 
             def eq_num(env):
                 v = left(env)
-                return None if v is MISSING else _same(v, const) == want
+                return None if v is MISSING else same(v, const) == want
             return eq_num
-        order = _ORDER[op]
+        order = ORDER[op]
 
         def ordered_const(env):
             v = left(env)
             if v is MISSING:
                 return None
-            if not _is_number(v):
+            if not is_number(v):
                 raise EvaluationError(f"cannot compare {v!r} {op} {const!r}: only numbers can be ordered")
             return order(v, const)
 
         return ordered_const
     right = compile_value(expr.right, data)
     if op == "==":
-        return _binary(left, right, _same)
+        return _binary(left, right, same)
     if op == "!=":
-        return _binary(left, right, lambda a, b: not _same(a, b))
+        return _binary(left, right, lambda a, b: not same(a, b))
     return _binary(left, right, lambda a, b: _ordered(op, a, b))
 
 
@@ -356,20 +442,23 @@ def _literal_keys(expr: ast.Expr) -> tuple[str, ...] | None:
 
 def compile_rule_test(when: tuple[ast.Expr, ...], unless: tuple[ast.Expr, ...], data: dict,
                       absent_is_value: bool = False, effect: str | None = None,
-                      keys: Keys | None = None) -> Callable[[dict], bool]:
-    """True only when every `when` is true and every `unless` is false.
+                      keys: Keys | None = None, trace: Trace | None = None) -> Callable[[dict], bool]:
+    """True only when every `when` is true and every `unless` is false, the first that is not stopping it.
 
     A rule's (`effect` given) reads broad keys as `polarity` says for it;
     without an effect (the workbench's `--where`) keys compare as given.
+    With a `trace`, each clause is traced as ("when", i) or ("unless", i)
+    (compile_test); the rule's verdict is then the same closure's, only
+    without the shortcuts below.
     """
-    whens = [compile_test(e, data, absent_is_value, polarity(effect, "when") if effect else EXACT, keys)
-             for e in when]
-    unlesses = [compile_test(e, data, absent_is_value, polarity(effect, "unless") if effect else EXACT, keys)
-                for e in unless]
-    if not unlesses and len(whens) == 1:
+    whens = [compile_test(e, data, absent_is_value, polarity(effect, "when") if effect else EXACT, keys, trace,
+                          ("when", i)) for i, e in enumerate(when)]
+    unlesses = [compile_test(e, data, absent_is_value, polarity(effect, "unless") if effect else EXACT, keys, trace,
+                             ("unless", i)) for i, e in enumerate(unless)]
+    if trace is None and not unlesses and len(whens) == 1:
         (only,) = whens
         return lambda env: only(env) is True
-    if not whens and not unlesses:
+    if trace is None and not whens and not unlesses:
         return lambda env: True
 
     def applies(env) -> bool:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .compiler import CompiledRule, Obligation
-from .conditions import EvaluationError
+from .conditions import failure
 
 DEFAULT_DENY = "default.deny"
 EVALUATION_ERROR = "error"
@@ -86,11 +86,8 @@ def evaluate(candidates, action: str, purpose: str, categories, env: dict) -> Ou
         if verdict is None:
             try:
                 verdict = rule.applies(env)
-            except EvaluationError as error:
-                errors.append((rule, str(error)))
-                verdict = False
-            except Exception as error:  # fail closed on anything unforeseen, and say so
-                errors.append((rule, f"internal error: {error.__class__.__name__}: {error}"))
+            except Exception as error:  # fail closed, on anything unforeseen too, and say so
+                errors.append((rule, failure(error)))
                 verdict = False
             verdicts[rule.order] = verdict
             if verdict:

@@ -15,12 +15,12 @@ misses. For a deny, the smallest changes of the request that the engine
 would allow ("would be allowed if data_subject.consent.marketing were not
 false"), or a plain "none found".
 
-Pure: no I/O. Conditions are evaluated again by walking the syntax tree, not
-through the compiled closures, so that every sub-condition has a value to
-report. The semantics are those of conditions.py (three-valued logic,
-`and` / `or` settled left to right); the tests check that both give every
-rule the same verdict. The decision, and every candidate change, is decided
-by the engine itself.
+Pure: no I/O. Explain observes the engine's one evaluator: each rule about
+the request is evaluated by conditions.compile_rule_test with a trace
+(evaluator.run_rule), which tells every sub-condition's value as the engine
+finds it, so an explanation cannot disagree with the decision; a property
+test checks that it does not. The decision, and every candidate change, is
+decided by the engine itself.
 
 Versions (§11): the rules explained are those of the version that decides
 the request, as `PolicySet.select` chooses it; the decision shown is the one
@@ -28,7 +28,7 @@ that selection made, never a second one.
 """
 
 from .build import explain, explain_selection
-from .evaluator import Node, RuleRun, run_rule
+from .evaluator import Node, RuleRun, condition_tree, run_rule
 from .model import Change, Condition, Explanation, RuleExplanation, Suggestion, Unrelated
 from .suggest import BUDGET, LIMIT, changed, suggest_changes
 from .target import Target, prepare, target_of
@@ -36,6 +36,6 @@ from .values import fmt, read, show
 
 __all__ = [
     "BUDGET", "LIMIT", "Change", "Condition", "Explanation", "Node", "RuleExplanation", "RuleRun", "Suggestion",
-    "Target", "Unrelated", "changed", "explain", "explain_selection", "fmt", "prepare", "read", "run_rule", "show",
-    "suggest_changes", "target_of",
+    "Target", "Unrelated", "changed", "condition_tree", "explain", "explain_selection", "fmt", "prepare", "read",
+    "run_rule", "show", "suggest_changes", "target_of",
 ]

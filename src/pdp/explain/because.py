@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from pdp.lang import ast
-from pdp.engine.conditions import MISSING
+from pdp.engine.conditions import MISSING, compile_value
 from pdp.engine.requested import REQUESTED, SOME
-from .evaluator import Node, _Walker
+from .evaluator import Node
 from .values import _word, fmt, read, show
 
 
@@ -37,7 +37,7 @@ def _detail(node: Node, env: dict, notes: "_Origins") -> str:
             continue
         seen.add(part.dotted)
         if part.parts[0] == "data":
-            value = _Walker(env, notes.data).value(part)
+            value = compile_value(part, notes.data)(env)
             if isinstance(value, dict):
                 value = list(value)
             if isinstance(value, (list, set, frozenset)) and len(value) > 10:

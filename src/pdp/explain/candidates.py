@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from pdp.lang import ast
-from pdp.engine.conditions import MISSING
-from .evaluator import _COLLECTION, _is_number, _same, _Walker
+from pdp.engine.conditions import MISSING, compile_value, is_number, same
 from .model import Change
 from .target import Target
 from .values import fmt, read
 
 
+_COLLECTION = (list, tuple, set, frozenset, dict)
 _MIRROR = {"<": ">", ">": "<", "<=": ">=", ">=": "<=", "==": "==", "!=": "!="}
 
 
@@ -19,7 +19,7 @@ def _compare_values(op: str, literal: Any) -> list:
     """Values of `attribute op literal` on either side of its boundary."""
     if op in ("==", "!="):
         return [literal, not literal] if isinstance(literal, bool) else [literal]
-    if not _is_number(literal):
+    if not is_number(literal):
         return []
     below, above = {"<": (literal - 1, literal), "<=": (literal, literal + 1),
                     ">": (literal + 1, literal), ">=": (literal, literal - 1)}[op]
@@ -35,7 +35,9 @@ def _tested_values(policy_set, target: Target, env: dict) -> dict[tuple[str, ...
             return
         found.setdefault(path.parts, []).extend(values)
 
-    walker = _Walker(env, policy_set.data)
+    def value(operand: ast.Expr):
+        return compile_value(operand, policy_set.data)(env)
+
     for rule in policy_set.rules:
         if not target.near(rule):
             continue
@@ -49,10 +51,10 @@ def _tested_values(policy_set, target: Target, env: dict) -> dict[tuple[str, ...
                         add(left, _compare_values(op, right.value))
                     elif isinstance(left, ast.Path) and isinstance(right, ast.Path):
                         for a, b in ((left, right), (right, left)):
-                            other = walker.value(b)
+                            other = value(b)
                             add(a, [] if other is MISSING or isinstance(other, _COLLECTION) else [other])
                 elif isinstance(node, (ast.Member, ast.Under)) and isinstance(node.left, ast.Path):
-                    items = walker.value(node.right)
+                    items = value(node.right)
                     if isinstance(items, str):
                         items = [items]
                     if isinstance(items, _COLLECTION):
@@ -83,11 +85,11 @@ def _single_changes(policy_set, request: dict, target: Target, env: dict) -> lis
             continue
         unique: dict[tuple, Any] = {}
         for v in values:
-            if not (current is not MISSING and _same(v, current)):
+            if not (current is not MISSING and same(v, current)):
                 unique.setdefault((isinstance(v, bool), v), v)
         chosen = list(unique.values())
-        if _is_number(current):
-            chosen.sort(key=lambda v: abs(v - current) if _is_number(v) else float("inf"))
+        if is_number(current):
+            chosen.sort(key=lambda v: abs(v - current) if is_number(v) else float("inf"))
         out += [(0, Change(dotted, "set", v)) for v in chosen]
         if current is not MISSING:
             out.append((0, Change(dotted, "remove")))

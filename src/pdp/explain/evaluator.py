@@ -1,16 +1,19 @@
-"""The recording evaluator: walks a rule's condition trees and keeps every sub-condition's value."""
+"""A rule run by the engine's own evaluator, traced: every sub-condition with the value the engine found for it.
+
+Explain and coverage observe the one evaluator (conditions.compile_rule_test
+with a `Trace`, as OPA's explanations and coverage observe its evaluator):
+they cannot disagree with a decision, because they are told what deciding
+found, part by part.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from pdp.lang import ast
 from pdp.engine.compiler import CompiledRule
-# _is_number and _same are candidates.py's, from the engine's own module
-from pdp.engine.conditions import EvaluationError, _is_number, _same, compile_test, polarity  # noqa: F401
-from pdp.engine.requested import EXACT, Keys, flip, reads_requested_key
-from .values import read
+from pdp.engine.conditions import compile_rule_test, compile_test, failure
+from pdp.engine.requested import EXACT, reads_requested_key
 
 
 @dataclass(eq=False)
@@ -21,7 +24,7 @@ class Node:
     ("when", 0, 1) the second item of that `and` / `or`. `reached` is False
     for the parts the engine never looks at: the items of an `and` after a
     false one, of an `or` after a true one, and the clauses after the first
-    that does not hold.
+    that does not hold. Only a part reached has a value.
     """
 
     expr: ast.Expr
@@ -38,81 +41,17 @@ class Node:
             yield from child.walk()
 
 
-_COLLECTION = (list, tuple, set, frozenset, dict)
+class _Recorder:
+    """The trace explain and coverage read (conditions.Trace): what the engine found, by place in the rule."""
 
+    def __init__(self):
+        self.found: dict[tuple, tuple[bool | None, Exception | None, str]] = {}
 
-class _Walker:
-    """Evaluates conditions node by node; each test by the engine's own closure (conditions.compile_test).
+    def evaluated(self, where: tuple, expr: ast.Expr, side: str, value: bool | None) -> None:
+        self.found[where] = (value, None, side)
 
-    `keys`: the vocabulary's purposes and categories, for tests of a
-    requested key read on a side (requested.py), as the rule's `applies`.
-    """
-
-    def __init__(self, env: dict, data: dict, keys: Keys | None = None):
-        self.env, self.data, self.keys = env, data, keys
-        self._tests: dict = {}  # (test, side) -> the engine's closure for it
-
-    def _leaf(self, expr: ast.Expr, side: str):
-        found = self._tests.get((id(expr), side))
-        if found is None:
-            found = self._tests[(id(expr), side)] = compile_test(expr, self.data, side=side, keys=self.keys)
-        return found
-
-    def value(self, expr: ast.Expr) -> Any:
-        if isinstance(expr, ast.Literal):
-            return expr.value
-        if isinstance(expr, ast.ListLiteral):
-            return [self.value(i) for i in expr.items]
-        if isinstance(expr, ast.Path):
-            if expr.parts[0] != "data":
-                return read(self.env, expr.parts)
-            value = read(self.data, expr.parts[1:]) if len(expr.parts) > 1 else self.data
-            if isinstance(value, list) and all(isinstance(v, (str, int, float)) for v in value):
-                value = frozenset(value)
-            return value
-        raise TypeError(f"not a value: {expr!r}")
-
-    def test(self, expr: ast.Expr, where: tuple, side: str = EXACT) -> Node:
-        """`side`: how a test of a requested key reads a broad key (conditions.polarity, requested.py)."""
-        if isinstance(expr, (ast.And, ast.Or)):
-            children = tuple(self.test(item, where + (i,), side) for i, item in enumerate(expr.items))
-            settled = isinstance(expr, ast.Or)
-            node = Node(expr, where, None if any(c.value is None for c in children) else not settled,
-                        children=children)
-            for child in children:  # left to right, as the engine: the first settling item wins
-                if child.error is not None:
-                    node.value, node.error = None, child.error
-                    break
-                if child.value is settled:
-                    node.value = settled
-                    break
-            return node
-        if isinstance(expr, ast.Not):
-            child = self.test(expr.operand, where + (0,), flip(side))
-            return Node(expr, where, None if child.value is None else not child.value, child.error, (child,))
-        node = Node(expr, where)
-        try:
-            node.value = self._leaf(expr, side)(self.env)
-            if side != EXACT and reads_requested_key(expr) and node.value != self._leaf(expr, EXACT)(self.env):
-                node.broad = side
-        except EvaluationError as error:
-            node.error = str(error)
-        except Exception as error:  # as the engine: fail closed and say what happened
-            node.error = f"internal error: {error.__class__.__name__}: {error}"
-        return node
-
-
-def _reach(node: Node) -> None:
-    node.reached = True
-    if isinstance(node.expr, (ast.And, ast.Or)):
-        settled = isinstance(node.expr, ast.Or)
-        for child in node.children:
-            _reach(child)
-            if child.error is not None or child.value is settled:
-                break
-    else:
-        for child in node.children:
-            _reach(child)
+    def failed(self, where: tuple, expr: ast.Expr, side: str, error: Exception) -> None:
+        self.found[where] = (None, error, side)
 
 
 @dataclass(eq=False)
@@ -131,16 +70,43 @@ class RuleRun:
 
 
 def run_rule(rule: CompiledRule, env: dict, data: dict) -> RuleRun:
-    """Every `when` must be true and every `unless` false; the first that is not stops the rule."""
-    walker = _Walker(env, data, rule.keys)
-    clauses = tuple(("when", walker.test(e, ("when", i), polarity(rule.effect, "when") if rule.keys else EXACT))
-                    for i, e in enumerate(rule.source.when)) + tuple(
-        ("unless", walker.test(e, ("unless", i), polarity(rule.effect, "unless") if rule.keys else EXACT))
-        for i, e in enumerate(rule.source.unless))
-    for k, (kind, node) in enumerate(clauses):
-        _reach(node)
-        if node.error is not None:
-            return RuleRun(rule, clauses, False, node.error, k)
-        if node.value is not (kind == "when"):
-            return RuleRun(rule, clauses, False, None, k)
-    return RuleRun(rule, clauses, True, None, None)
+    """The rule decided by the engine's evaluator, traced: every `when` must be true and every `unless` false."""
+    recorder = _Recorder()
+    applies = compile_rule_test(rule.source.when, rule.source.unless, data,
+                                effect=rule.effect if rule.keys else None, keys=rule.keys, trace=recorder)
+    try:
+        verdict, error = applies(env), None
+    except Exception as raised:  # as the engine: fail closed and say what happened
+        verdict, error = False, failure(raised)
+    clauses = tuple((kind, condition_tree(expr, (kind, i)))
+                    for kind, exprs in (("when", rule.source.when), ("unless", rule.source.unless))
+                    for i, expr in enumerate(exprs))
+    for _, clause in clauses:
+        for node in clause.walk():
+            _fill(node, recorder.found, env, data, rule)
+    stop = None if verdict else max((k for k, (_, node) in enumerate(clauses) if node.reached), default=0)
+    return RuleRun(rule, clauses, verdict, error, stop)
+
+
+def condition_tree(expr: ast.Expr, where: tuple) -> Node:
+    """A condition and its parts (the items of `and` / `or`, the operand of `not`), not yet evaluated."""
+    parts = ast.children(expr) if isinstance(expr, (ast.And, ast.Or, ast.Not)) else ()
+    return Node(expr, where, children=tuple(condition_tree(part, where + (i,)) for i, part in enumerate(parts)))
+
+
+def _fill(node: Node, found: dict, env: dict, data: dict, rule: CompiledRule) -> None:
+    """What the engine found for one part (nothing for a part it did not reach)."""
+    if node.where not in found:
+        return
+    node.value, error, side = found[node.where]
+    node.error, node.reached = None if error is None else failure(error), True
+    if error is None and side != EXACT and not node.children and reads_requested_key(node.expr):
+        node.broad = side if _exact(node.expr, env, data, rule) != node.value else None
+
+
+def _exact(expr: ast.Expr, env: dict, data: dict, rule: CompiledRule) -> bool | None | str:
+    """The test's value with the requested key read as given (EXACT), to tell when the side changed it."""
+    try:
+        return compile_test(expr, data, side=EXACT, keys=rule.keys)(env)
+    except Exception:
+        return "failed"

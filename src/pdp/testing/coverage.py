@@ -7,9 +7,10 @@
 
 Pure: the cases are data, read by pdp.testing. Each case's request is
 admitted as the engine admits it (`PolicySet.select`: checked, and given the
-version that decides it, §11) and the rules of that version evaluated as
-`pdp explain` does (explain.run_rule), so a condition's value is the one the
-engine sees; a request the engine refuses exercises nothing. The test runner
+version that decides it, §11) and the rules of that version evaluated by the
+engine's evaluator with a trace, as `pdp explain` does (explain.run_rule), so
+a condition's value, and whether it was evaluated at all, is what the engine
+found; a request the engine refuses exercises nothing. The test runner
 records coverage while it decides (`Recorder`), so each case is admitted once.
 
 Rule coverage: a rule is covered when it applied (its target covered the
@@ -32,7 +33,7 @@ from typing import Any
 
 from pdp.lang import ast
 from pdp.base.errors import RequestError
-from pdp.explain import run_rule, show, target_of
+from pdp.explain import condition_tree, run_rule, show, target_of
 from .cases import Case, TestFile
 
 
@@ -168,8 +169,9 @@ class _Tally:
         self.nodes: dict[tuple, list] = {}  # where -> [expr, true, false, unknown, errors]
         for kind, exprs in (("when", rule.source.when), ("unless", rule.source.unless)):
             for i, expr in enumerate(exprs):  # every condition is listed, evaluated or not
-                for where, node in _parts(expr, (kind, i)):
-                    self.nodes[where] = [node, 0, 0, 0, 0]
+                for node in condition_tree(expr, (kind, i)).walk():
+                    if not isinstance(node.expr, ast.Not):  # true exactly when its operand is false
+                        self.nodes[node.where] = [node.expr, 0, 0, 0, 0]
 
 
 class Recorder:
@@ -227,17 +229,6 @@ def measure(policy_set, cases: Iterable[Case | TestFile]) -> CoverageReport:
             continue
         recorder.record(selection)
     return recorder.report()
-
-
-def _parts(expr: ast.Expr, where: tuple):
-    """The conditions counted for coverage, with their place in the rule (as explain.Node.where)."""
-    if not isinstance(expr, ast.Not):
-        yield where, expr
-    if isinstance(expr, (ast.And, ast.Or)):
-        for i, item in enumerate(expr.items):
-            yield from _parts(item, where + (i,))
-    elif isinstance(expr, ast.Not):
-        yield from _parts(expr.operand, where + (0,))
 
 
 def _cases(items: Iterable[Any]):
