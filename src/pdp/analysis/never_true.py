@@ -13,21 +13,20 @@ real). What it cannot explain, it leaves unexplained (None).
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import replace
 from itertools import combinations
 
-from pdp.lang import ast
+from pdp.lang import ast, printer
 from pdp.base.paths import value_at
 from pdp.lang.constraints import _collect, _conjuncts, _contradiction
-from pdp.explain.values import fmt, show
+from pdp.lang.visitor import Transformer
 
 MOST = 3  # conditions tried together at most, before all of them at once
 
 
 def why_never_true(rule: ast.Rule, data: dict) -> str | None:
     """`US is not in data.eu.countries, so `...` is never true`, or None when no reason is found."""
-    parts = [(show(p), p, False) for c in rule.when for p in _conjuncts(c)]
-    parts += [(show(ast.Not(c)), c, True) for c in rule.unless if len(_conjuncts(c)) == 1]
+    parts = [(printer.expression(p), p, False) for c in rule.when for p in _conjuncts(c)]
+    parts += [(printer.expression(ast.Not(c)), c, True) for c in rule.unless if len(_conjuncts(c)) == 1]
     constraints = []
     for _, expr, negated in parts:
         atoms: dict[str, list] = defaultdict(list)
@@ -62,9 +61,12 @@ def _because(path: str, exprs: list[ast.Expr], data: dict) -> str:
     return f"no value of `{path}` meets {'it' if len(exprs) == 1 else 'them all'}"
 
 
-def _with_data(expr: ast.Expr, data: dict) -> ast.Expr:
+class _WithData(Transformer):
     """The condition with each `data....` it reads written as the values the data holds."""
-    if _is_data(expr):
+
+    def visit_Path(self, expr: ast.Path, data: dict) -> ast.Expr:
+        if not _is_data(expr):
+            return expr
         value = value_at(data, expr.parts[1:])
         if isinstance(value, dict):
             value = list(value)
@@ -73,13 +75,12 @@ def _with_data(expr: ast.Expr, data: dict) -> ast.Expr:
         if isinstance(value, list) and all(isinstance(v, (str, int, float)) for v in value):
             return ast.ListLiteral(tuple(ast.Literal(v, expr.span) for v in value), expr.span)
         return expr  # anything else stays unknown to the test: assumed satisfiable
-    if isinstance(expr, (ast.Compare, ast.Member, ast.Under)):
-        return replace(expr, left=_with_data(expr.left, data), right=_with_data(expr.right, data))
-    if isinstance(expr, (ast.Not, ast.Truth)):
-        return replace(expr, operand=_with_data(expr.operand, data))
-    if isinstance(expr, (ast.And, ast.Or, ast.ListLiteral)):
-        return replace(expr, items=tuple(_with_data(i, data) for i in expr.items))
-    return expr
+
+    def visit_Presence(self, expr: ast.Presence, data: dict) -> ast.Expr:
+        return expr  # `data.x is present` asks about the data itself, not its values
+
+
+_with_data = _WithData().visit
 
 
 def _is_data(expr: ast.Expr) -> bool:
@@ -100,4 +101,4 @@ def _equals(expr: ast.Expr, path: str):
 
 
 def _plain(literal: ast.Literal) -> str:
-    return literal.value if isinstance(literal.value, str) else fmt(literal.value)
+    return literal.value if isinstance(literal.value, str) else printer.value(literal.value)

@@ -12,6 +12,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from . import ast, printer
+from .visitor import Visitor
 from pdp.vocab import schema as sch
 from pdp.vocab import taxonomy as tx
 from .acceptance import acceptance_problems
@@ -207,17 +208,21 @@ def _resolve_path(path: ast.Path, ctx: CheckContext) -> tuple[sch.Type | None, l
     return current, []
 
 
-def _operand_type(expr: ast.Expr, ctx: CheckContext) -> tuple[sch.Type | None, list[Diagnostic]]:
-    if isinstance(expr, ast.Path):
+class _OperandTypes(Visitor[tuple[sch.Type | None, list[Diagnostic]]]):
+    """An operand's type, and what is wrong with it (a condition where a value belongs, a mixed list)."""
+
+    def visit_Path(self, expr: ast.Path, ctx: CheckContext):
         return _resolve_path(expr, ctx)
-    if isinstance(expr, ast.Literal):
+
+    def visit_Literal(self, expr: ast.Literal, ctx: CheckContext):
         v = expr.value
         return (sch.BOOL if isinstance(v, bool) else sch.NUMBER if isinstance(v, (int, float)) else sch.STRING), []
-    if isinstance(expr, ast.ListLiteral):
+
+    def visit_ListLiteral(self, expr: ast.ListLiteral, ctx: CheckContext):
         out = []
         kinds = set()
         for item in expr.items:
-            t, errors = _operand_type(item, ctx)
+            t, errors = self.visit(item, ctx)
             out += errors
             if t is not None:
                 kinds.add(t.kind)
@@ -226,7 +231,12 @@ def _operand_type(expr: ast.Expr, ctx: CheckContext) -> tuple[sch.Type | None, l
                                   "keep every item of a list the same kind (all text, or all numbers)"))
         item = {"string": sch.STRING, "number": sch.NUMBER, "bool": sch.BOOL}.get(kinds.pop()) if len(kinds) == 1 else sch.ANY
         return sch.Type("list", item=item), out
-    return None, [Diagnostic("syntax", "a condition cannot be used as a value here", expr.span, None)]
+
+    def generic_visit(self, expr: ast.Expr, *args):
+        return None, [Diagnostic("syntax", "a condition cannot be used as a value here", expr.span, None)]
+
+
+_operand_type = _OperandTypes().visit
 
 
 def _compatible(a: sch.Type, b: sch.Type) -> bool:
@@ -240,28 +250,43 @@ def _check_literal_in_vocab(literal: ast.Expr, typ: sch.Type, ctx: CheckContext)
     return _check_key(literal.value, typ.vocab, literal.span, ctx)
 
 
-def _check_condition(expr: ast.Expr, ctx: CheckContext) -> list[Diagnostic]:
-    if isinstance(expr, (ast.And, ast.Or)):
-        return [d for item in expr.items for d in _check_condition(item, ctx)]
-    if isinstance(expr, ast.Not):
-        return _check_condition(expr.operand, ctx)
-    if isinstance(expr, ast.Presence):
+class _Conditions(Visitor[list[Diagnostic]]):
+    """What is wrong with a condition: unknown attributes, types that cannot meet, values not in the vocabulary."""
+
+    def visit_And(self, expr: ast.And, ctx: CheckContext) -> list[Diagnostic]:
+        return [d for item in expr.items for d in self.visit(item, ctx)]
+
+    visit_Or = visit_And
+
+    def visit_Not(self, expr: ast.Not, ctx: CheckContext) -> list[Diagnostic]:
+        return self.visit(expr.operand, ctx)
+
+    def visit_Presence(self, expr: ast.Presence, ctx: CheckContext) -> list[Diagnostic]:
         return _resolve_path(expr.path, ctx)[1]
-    if isinstance(expr, ast.Truth):
+
+    def visit_Truth(self, expr: ast.Truth, ctx: CheckContext) -> list[Diagnostic]:
         typ, out = _operand_type(expr.operand, ctx)
         if typ is not None and typ.kind not in ("bool", "any"):
             what = expr.operand.dotted if isinstance(expr.operand, ast.Path) else "this value"
             out.append(Diagnostic("type-mismatch", f"`{what}` is {typ.describe()}, not true or false", expr.span,
                                   "compare it with a value, e.g. `== \"...\"`"))
         return out
-    if isinstance(expr, ast.Compare):
+
+    def visit_Compare(self, expr: ast.Compare, ctx: CheckContext) -> list[Diagnostic]:
         return _check_compare(expr, ctx)
-    if isinstance(expr, ast.Member):
+
+    def visit_Member(self, expr: ast.Member, ctx: CheckContext) -> list[Diagnostic]:
         return _check_member(expr, ctx)
-    if isinstance(expr, ast.Under):
+
+    def visit_Under(self, expr: ast.Under, ctx: CheckContext) -> list[Diagnostic]:
         return _check_under(expr, ctx)
-    return [Diagnostic("syntax", "a value alone is not a condition", getattr(expr, "span", NO_SPAN),
-                       "compare it with something, e.g. `data_subject.age >= 18`")]
+
+    def generic_visit(self, expr: ast.Expr, *args) -> list[Diagnostic]:
+        return [Diagnostic("syntax", "a value alone is not a condition", getattr(expr, "span", NO_SPAN),
+                           "compare it with something, e.g. `data_subject.age >= 18`")]
+
+
+_check_condition = _Conditions().visit
 
 
 def _describe(expr: ast.Expr) -> str:

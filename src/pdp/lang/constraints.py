@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from . import ast
+from .visitor import Visitor
 from pdp.vocab import taxonomy as tx
 
 _NEGATE = {"==": "!=", "!=": "==", "<": ">=", "<=": ">", ">": "<=", ">=": "<"}
@@ -62,38 +63,45 @@ def _literal_values(expr: ast.Expr):
     return None
 
 
-def _collect(expr: ast.Expr, negated: bool, atoms: dict) -> None:
-    if isinstance(expr, ast.Not):
-        _collect(expr.operand, not negated, atoms)
-        return
-    if isinstance(expr, ast.Presence):
+class _Atoms(Visitor[None]):
+    """The constraints one conjunct puts on single attributes, added to `atoms` (anything else: none)."""
+
+    def visit_Not(self, expr: ast.Not, negated: bool, atoms: dict) -> None:
+        self.visit(expr.operand, not negated, atoms)
+
+    def visit_Presence(self, expr: ast.Presence, negated: bool, atoms: dict) -> None:
         present = expr.present != negated
         atoms[expr.path.dotted].append(("present" if present else "absent", None))
-        return
-    if isinstance(expr, ast.Truth) and isinstance(expr.operand, ast.Path):
-        atoms[expr.operand.dotted].append(("!=" if negated else "==", True))
-        return
-    if isinstance(expr, ast.Truth) and isinstance(expr.operand, ast.Literal):
-        if (expr.operand.value is True) == negated:
+
+    def visit_Truth(self, expr: ast.Truth, negated: bool, atoms: dict) -> None:
+        if isinstance(expr.operand, ast.Path):
+            atoms[expr.operand.dotted].append(("!=" if negated else "==", True))
+        elif isinstance(expr.operand, ast.Literal) and (expr.operand.value is True) == negated:
             atoms["<always>"].append(("false", None))
-        return
-    if isinstance(expr, ast.Compare):
+
+    def visit_Compare(self, expr: ast.Compare, negated: bool, atoms: dict) -> None:
         op, path, value = expr.op, expr.left, expr.right
         if isinstance(value, ast.Path) and isinstance(path, ast.Literal):
             op, path, value = _FLIP[op], value, path
         if isinstance(path, ast.Path) and isinstance(value, ast.Literal):
             atoms[path.dotted].append((_NEGATE[op] if negated else op, value.value))
-        return
-    if isinstance(expr, ast.Member) and isinstance(expr.left, ast.Path):
-        values = _literal_values(expr.right)
+
+    def visit_Member(self, expr: ast.Member, negated: bool, atoms: dict) -> None:
+        values = _literal_values(expr.right) if isinstance(expr.left, ast.Path) else None
         if values is not None:
             inside = expr.negated == negated
             atoms[expr.left.dotted].append(("in" if inside else "not in", values))
-        return
-    if isinstance(expr, ast.Under) and isinstance(expr.left, ast.Path) and not negated:
-        values = _literal_values(expr.right)
+
+    def visit_Under(self, expr: ast.Under, negated: bool, atoms: dict) -> None:
+        values = _literal_values(expr.right) if isinstance(expr.left, ast.Path) and not negated else None
         if values is not None:
             atoms[expr.left.dotted].append(("under", values))
+
+    def generic_visit(self, expr: ast.Expr, *args) -> None:
+        return None  # an `or`, or a nested `and` under `not`: assumed satisfiable
+
+
+_collect = _Atoms().visit
 
 
 def _satisfies(value, op: str, operand) -> bool:
