@@ -8,9 +8,9 @@ from typing import Any, Callable, Iterable, Sequence
 
 from pdp.vocab import schema as sch
 from pdp.vocab import taxonomy as tx
-from pdp.engine.conditions import MISSING
+from pdp.engine.conditions import MISSING, ORDER, is_number
 from pdp.lang import printer
-from .reading import _ORDERED, _Use, _is_number
+from .reading import _Use
 
 _NICE_COUNTRIES = ("US", "DE", "GB", "FR", "JP", "BR", "AU", "CA")
 
@@ -120,8 +120,8 @@ def _number_classes(use: _Use, valid: Callable[[Any], bool], extra: int) -> tupl
     (`extra` > 0) keeps every interval apart, with 1 + extra ascending points
     each, so that the order between the two is kept too.
     """
-    bounds = sorted({v for _, v in use.ordered} | {v for v in use.literals if _is_number(v)}
-                    | {v for s in use.sets for v in s if _is_number(v)})
+    bounds = sorted({v for _, v in use.ordered} | {v for v in use.literals if is_number(v)}
+                    | {v for s in use.sets for v in s if is_number(v)})
     many = 1 + extra
     elementary = []  # (lo, lo_incl, hi, hi_incl, candidate points)
     if not bounds:
@@ -141,8 +141,8 @@ def _number_classes(use: _Use, valid: Callable[[Any], bool], extra: int) -> tupl
         elementary.append((bounds[-1], False, None, False, [bounds[-1] + 1 + i for i in range(many)]))
 
     def signature(x):
-        return (tuple(_ORDERED[op](x, c) for op, c in sorted(use.ordered, key=repr))
-                + tuple(x == v for v in sorted(use.literals, key=repr) if _is_number(v))
+        return (tuple(ORDER[op](x, c) for op, c in sorted(use.ordered, key=repr))
+                + tuple(x == v for v in sorted(use.literals, key=repr) if is_number(v))
                 + tuple(x in s for s in sorted(use.sets, key=repr)))
 
     groups: dict = {}  # signature (or interval index) -> [intervals, points]
@@ -163,7 +163,7 @@ def _number_classes(use: _Use, valid: Callable[[Any], bool], extra: int) -> tupl
             classes.append(ValueClass(point, "number", label, tuple(intervals), False))
 
     def classify(x):
-        if not _is_number(x):
+        if not is_number(x):
             return -1
         index = 0
         for b in bounds:
@@ -243,7 +243,7 @@ def _kinds(use: _Use, typ: sch.Type | None) -> set[str]:
     if typ is not None and typ.kind in ("number", "bool", "string"):
         kinds.add(typ.kind)
     literals = use.literals | {v for s in use.sets for v in s}
-    if any(_is_number(v) for v in literals) or use.ordered:
+    if any(is_number(v) for v in literals) or use.ordered:
         kinds.add("number")
     if any(isinstance(v, bool) for v in literals) or use.truth:
         kinds.add("bool")

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import operator
 from dataclasses import dataclass, field
 from typing import Iterable, Iterator
 
 from pdp.lang import ast
 from pdp.vocab import taxonomy as tx
-from pdp.engine.conditions import MISSING, compile_value
+from pdp.engine.conditions import MISSING, ORDER, compile_value, is_number
 from pdp.engine.requested import REQUESTED as _REQUESTED
-
-_ORDERED = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
 
 
 def atoms(expr: ast.Expr) -> Iterator[ast.Expr]:
@@ -32,10 +29,6 @@ def read_paths(exprs: Iterable[ast.Expr]) -> set[tuple[str, ...]]:
 
 def rule_conditions(rule) -> tuple[ast.Expr, ...]:
     return tuple(rule.source.when) + tuple(rule.source.unless)
-
-
-def _is_number(v) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
 @dataclass
@@ -115,8 +108,8 @@ class _Uses:
                     use.literals |= {v for v in value if isinstance(v, str)}
                     self.notes.add("`data_categories` is tested as a list: the space tries one-category requests only")
                 return
-            if op in _ORDERED:
-                if _is_number(value):
+            if op in ORDER:
+                if is_number(value):
                     self.use(lp).ordered.add((op, value))
             else:
                 self.use(lp).literals.add(value)

@@ -11,7 +11,7 @@ from pdp.vocab import schema as sch
 from pdp.vocab import taxonomy as tx
 from pdp.engine.compiler import CompiledRule
 from pdp.base.paths import set_at
-from pdp.engine.conditions import MISSING, EvaluationError, compile_test
+from pdp.engine.conditions import MISSING, compile_test, failure
 from pdp.engine.requested import ALL, SOME, Keys, reads_requested_key
 from pdp.engine.decision import Outcome, Reason, combine
 from pdp.base.errors import RequestError
@@ -489,13 +489,9 @@ class Space:
                 env = apply_lookups(env, lookups)
             try:
                 table[choice] = rule.applies(env) is True
-            except EvaluationError as error:
+            except Exception as error:  # the engine fails closed, on anything unforeseen too; so does the space
                 table[choice] = "error"
-                self._messages.setdefault((kind if not isinstance(kind, tuple) else -1, rule.id), str(error))
-            except Exception as error:  # the engine fails closed on anything unforeseen; so does the space
-                table[choice] = "error"
-                self._messages.setdefault((kind if not isinstance(kind, tuple) else -1, rule.id),
-                                          f"internal error: {error.__class__.__name__}: {error}")
+                self._messages.setdefault((kind if not isinstance(kind, tuple) else -1, rule.id), failure(error))
         self._tables[key] = table
         return table
 
