@@ -58,13 +58,13 @@ def policies(draw):
 
 requests = st.fixed_dictionaries(
     {"action": st.sampled_from(ACTIONS), "purpose": st.sampled_from(PURPOSES),
-     "data_categories": st.lists(st.sampled_from(CATEGORIES), min_size=1, max_size=2)},
+     "data_categories": st.lists(st.sampled_from(CATEGORIES), min_size=1, max_size=2),
+     "context": st.fixed_dictionaries({"score": ANY}, optional={"note": st.sampled_from(["a", "a.b", "x"])})},
     optional={"data_subject": st.fixed_dictionaries({}, optional={
                   "age": st.integers(15, 20), "consent": st.fixed_dictionaries({}, optional={"marketing": maybe})}),
               "recipient": st.fixed_dictionaries({}, optional={
                   "dpa": maybe, "type": st.sampled_from(["service_provider", "affiliate", "third_party"])}),
-              "destination_country": st.sampled_from(["IN", "US", "SG"]),
-              "context": st.fixed_dictionaries({}, optional={"score": ANY, "note": st.sampled_from(["a", "a.b", "x"])})})
+              "destination_country": st.sampled_from(["IN", "US", "SG"])})
 
 
 def _build(text: str):
