@@ -6,6 +6,7 @@ from typing import Any
 
 from pdp.lang import ast
 from pdp.engine.conditions import MISSING, compile_value, is_number, same
+from pdp.lang.visitor import Visitor
 from .model import Change
 from .target import Target
 from .values import fmt, read
@@ -26,6 +27,46 @@ def _compare_values(op: str, literal: Any) -> list:
     return [below, above]
 
 
+class _Tested(Visitor[None]):
+    """The attributes one test reads, with the values it tests them for (`add(path, values)`)."""
+
+    def __init__(self, value, add):
+        self.value, self.add = value, add  # value(operand): its value for this request
+
+    def visit_Compare(self, node: ast.Compare) -> None:
+        left, right, op = node.left, node.right, node.op
+        if isinstance(left, ast.Literal):
+            left, right, op = right, left, _MIRROR[op]
+        if isinstance(left, ast.Path) and isinstance(right, ast.Literal):
+            self.add(left, _compare_values(op, right.value))
+        elif isinstance(left, ast.Path) and isinstance(right, ast.Path):
+            for a, b in ((left, right), (right, left)):
+                other = self.value(b)
+                self.add(a, [] if other is MISSING or isinstance(other, _COLLECTION) else [other])
+
+    def visit_Member(self, node: ast.Member | ast.Under) -> None:
+        if not isinstance(node.left, ast.Path):
+            return
+        items = self.value(node.right)
+        if isinstance(items, str):
+            items = [items]
+        if isinstance(items, _COLLECTION):
+            values = sorted(items, key=fmt) if isinstance(items, (set, frozenset, dict)) else list(items)
+            self.add(node.left, [v for v in values[:20] if v is not MISSING and not isinstance(v, _COLLECTION)])
+
+    visit_Under = visit_Member
+
+    def visit_Presence(self, node: ast.Presence) -> None:
+        self.add(node.path)
+
+    def visit_Truth(self, node: ast.Truth) -> None:
+        if isinstance(node.operand, ast.Path):
+            self.add(node.operand, [True, False])
+
+    def generic_visit(self, node: ast.Expr, *args) -> None:
+        return None  # operands, and/or/not: their parts are visited on their own
+
+
 def _tested_values(policy_set, target: Target, env: dict) -> dict[tuple[str, ...], list]:
     """Every attribute the conditions of rules near the request read, with the values they test for."""
     found: dict[tuple[str, ...], list] = {}
@@ -35,35 +76,13 @@ def _tested_values(policy_set, target: Target, env: dict) -> dict[tuple[str, ...
             return
         found.setdefault(path.parts, []).extend(values)
 
-    def value(operand: ast.Expr):
-        return compile_value(operand, policy_set.data)(env)
-
+    tested = _Tested(lambda operand: compile_value(operand, policy_set.data)(env), add)
     for rule in policy_set.rules:
         if not target.near(rule):
             continue
         for expr in rule.source.when + rule.source.unless:
             for node in ast.walk(expr):
-                if isinstance(node, ast.Compare):
-                    left, right, op = node.left, node.right, node.op
-                    if isinstance(left, ast.Literal):
-                        left, right, op = right, left, _MIRROR[op]
-                    if isinstance(left, ast.Path) and isinstance(right, ast.Literal):
-                        add(left, _compare_values(op, right.value))
-                    elif isinstance(left, ast.Path) and isinstance(right, ast.Path):
-                        for a, b in ((left, right), (right, left)):
-                            other = value(b)
-                            add(a, [] if other is MISSING or isinstance(other, _COLLECTION) else [other])
-                elif isinstance(node, (ast.Member, ast.Under)) and isinstance(node.left, ast.Path):
-                    items = value(node.right)
-                    if isinstance(items, str):
-                        items = [items]
-                    if isinstance(items, _COLLECTION):
-                        values = sorted(items, key=fmt) if isinstance(items, (set, frozenset, dict)) else list(items)
-                        add(node.left, [v for v in values[:20] if v is not MISSING and not isinstance(v, _COLLECTION)])
-                elif isinstance(node, ast.Presence):
-                    add(node.path)
-                elif isinstance(node, ast.Truth) and isinstance(node.operand, ast.Path):
-                    add(node.operand, [True, False])
+                tested.visit(node)
     return found
 
 

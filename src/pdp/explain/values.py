@@ -4,22 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from pdp.engine.conditions import MISSING
+from pdp.engine.conditions import MISSING, getter
 from pdp.lang import printer
 
 show = printer.expression  # a condition as it is written in a policy
 
 
 def read(env: Any, parts: tuple[str, ...]) -> Any:
-    """The attribute at `parts`, or MISSING when it is absent or null."""
-    value = env
-    for part in parts:
-        if type(value) is not dict:
-            return MISSING
-        value = value.get(part)
-        if value is None:
-            return MISSING
-    return value
+    """The attribute at `parts`, or MISSING when it is absent or null: as a condition reads it (conditions.getter)."""
+    return getter(parts)(env) if type(env) is dict else MISSING
 
 
 def fmt(value: Any) -> str:
