@@ -41,7 +41,8 @@ Layout
   unambiguously aloud, `not purpose under "x"` does not). No others: the
   parentheses written in the source are not kept.
 - One space around operators and after commas. Text is re-quoted with
-  json.dumps(ensure_ascii=False); numbers, dates and names as written.
+  lang.printer (JSON escapes, other characters as they are); numbers,
+  dates and names as written.
 
 Comments
 --------
@@ -86,6 +87,7 @@ from functools import lru_cache
 from lark import Lark, Token, Tree
 
 from pdp.base.errors import PolicyError
+from . import printer
 from .grammar import grammar_text
 from .parser import parse_policy
 
@@ -174,9 +176,7 @@ class _Anchors:
 
 
 def _string(token: Token) -> str:
-    text = json.dumps(json.loads(str(token)), ensure_ascii=False)
-    # A lone surrogate (written as \ud800) cannot be stored as UTF-8: keep it escaped.
-    return re.sub(r"[\ud800-\udfff]", lambda m: f"\\u{ord(m.group()):04x}", text)
+    return printer.string(json.loads(str(token)))
 
 
 def _name(tree: Tree) -> str:

@@ -13,6 +13,7 @@ parentheses are normalised.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from . import ast
@@ -24,7 +25,7 @@ def value(v: Any) -> str:
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, str):
-        return json.dumps(v, ensure_ascii=False)
+        return string(v)
     if isinstance(v, (int, float)):
         return json.dumps(v)
     if isinstance(v, (list, tuple)):
@@ -32,6 +33,13 @@ def value(v: Any) -> str:
     if isinstance(v, (set, frozenset)):
         return "[" + ", ".join(sorted(value(i) for i in v)) + "]"
     return json.dumps(v, ensure_ascii=False, default=str, sort_keys=True)
+
+
+def string(text: str) -> str:
+    """Text in double quotes, escaped as the grammar reads it back (JSON), other characters as they are."""
+    written = json.dumps(text, ensure_ascii=False)
+    # A lone surrogate (written as \ud800) cannot be stored or printed as UTF-8: keep it escaped.
+    return re.sub(r"[\ud800-\udfff]", lambda m: f"\\u{ord(m.group()):04x}", written)
 
 
 class _Printer(Visitor[str]):
