@@ -7,6 +7,11 @@ SQL does with NULL. No closure can loop, call out or change anything: the
 language has no way to say so. A test of a key the request names (`purpose`,
 `data_categories`) is read on the safe side of the rule it is in, for a
 request that names a broad key: requested.py says how, `polarity` which side.
+
+This is the one evaluator. Explain and policy-test coverage observe it
+rather than evaluate conditions themselves: compiled with a `Trace`, the
+same closures tell it each part's value as they find it (`compile_test`,
+`compile_rule_test`); compiled without, as for deciding, nothing is added.
 """
 
 from __future__ import annotations
