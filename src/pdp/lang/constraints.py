@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from . import ast
+from . import ast, printer
 from .visitor import Visitor
 from pdp.vocab import taxonomy as tx
 
@@ -169,6 +169,6 @@ def _keys(values) -> str:
 def _describe(constraints) -> str:
     parts = []
     for op, v in constraints:
-        shown = _keys(v) if isinstance(v, frozenset) else f"`{v}`"
+        shown = _keys(v) if isinstance(v, frozenset) else f"`{printer.value(v)}`"
         parts.append(f"{op} {shown}")
     return ", ".join(parts)
