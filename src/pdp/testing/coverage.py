@@ -31,9 +31,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from pdp.lang import ast
+from pdp.lang import ast, printer
 from pdp.base.errors import RequestError
-from pdp.explain import condition_tree, run_rule, show, target_of
+from pdp.explain import condition_tree, run_rule, target_of
 from .cases import Case, TestFile
 
 
@@ -210,7 +210,7 @@ class Recorder:
             for tally in tallies:
                 rule = tally.rule
                 conditions = tuple(
-                    ConditionCoverage(rule.id, where, show(expr), f"{expr.span.file}:{expr.span.line}", *counts)
+                    ConditionCoverage(rule.id, where, printer.expression(expr), f"{expr.span.file}:{expr.span.line}", *counts)
                     for where, (expr, *counts) in tally.nodes.items())
                 span = rule.source.span
                 rules.append(RuleCoverage(rule.id, rule.effect, rule.cite, f"{span.file}:{span.line}", tally.about,
