@@ -55,10 +55,10 @@ def pdp_stages(policy_dir, requests: Sequence[dict], calls: int = 20000, warmup:
         from pdp.vocab.request import key_errors, shape_errors, unknown_vocabulary
 
         policies = pdp.load(str(policy_dir))
-        candidates = policies._candidates
+        candidates = policies.candidates
         vocabulary = policies.vocabulary
         shape = policies.request_shape
-        if policies._lookups:  # the bench policy has none; the stages below would not add up
+        if policies.lookups:  # the bench policy has none; the stages below would not add up
             return None
     except (ImportError, AttributeError):
         return None

@@ -30,7 +30,7 @@ def test_a_stage_that_imports_one_above_it_is_caught(tmp_path, monkeypatch, caps
 
     copy = tmp_path / "src"
     shutil.copytree(PACKAGE, copy / "pdp", ignore=shutil.ignore_patterns("__pycache__"))
-    engine = copy / "pdp" / "engine" / "policyset.py"
+    engine = copy / "pdp" / "engine" / "build.py"
     engine.write_text("import pdp.analysis.warnings\n" + engine.read_text())
     monkeypatch.syspath_prepend(str(copy))
     for name in [m for m in list(__import__("sys").modules) if m == "pdp" or m.startswith("pdp.")]:
@@ -38,7 +38,7 @@ def test_a_stage_that_imports_one_above_it_is_caught(tmp_path, monkeypatch, caps
     monkeypatch.chdir(ROOT)
     status = lint_imports(config_filename=str(ROOT / "pyproject.toml"), no_cache=True, no_logo=True)
     assert status == 1
-    assert "pdp.engine.policyset -> pdp.analysis.warnings" in capsys.readouterr().out
+    assert "pdp.engine.build -> pdp.analysis.warnings" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("stage", STAGES)

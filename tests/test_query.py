@@ -32,7 +32,7 @@ def holds(policy_set, sources, request, condition) -> bool:
     from pdp.vocab.request import apply_lookups
 
     (probe,) = compile_where([condition], sources, policy_set)
-    return probe.applies(apply_lookups(request, policy_set._lookups)) is True
+    return probe.applies(apply_lookups(request, policy_set.lookups)) is True
 
 
 # ---------------------------------------------------------------- the three questions, on CX-ONE-GO

@@ -99,7 +99,7 @@ def test_registered_ids_are_grouped_by_what_their_record_decides(cx_space):
 def test_the_registers_values_override_the_requests(cx, cx_space):
     node = cx_space.nodes[cx_space._node_of[("recipient", "type")]]
     at = [d.path for d in node.domains].index(("recipient", "id"))
-    register = cx._lookups[0].register
+    register = cx.lookups[0].register
     registered = [i for i, choice in enumerate(node.choices) if node.domains[at].classes[choice[at]].rep in register]
     # a registered id fixes type and dpa: one choice per kind of record, not one per type x dpa
     assert 0 < len(registered) <= 4 and all(node.free[i] for i in registered)

@@ -8,8 +8,11 @@
 """
 
 from pdp.base.errors import Diagnostic, PolicyError, RequestError
+from pdp.engine.build import build
+from pdp.engine.decision import Decision
+from pdp.engine.policy_set import PolicySet
+from pdp.engine.sources import EarlierVersion, Sources
 from pdp.io.loader import load
-from pdp.engine.policyset import Decision, PolicySet, Sources, build
 
-__all__ = ["load", "build", "Sources", "PolicySet", "Decision", "PolicyError", "RequestError", "Diagnostic"]
+__all__ = ["load", "build", "Sources", "EarlierVersion", "PolicySet", "Decision", "PolicyError", "RequestError", "Diagnostic"]
 __version__ = "0.1.0"

@@ -139,7 +139,7 @@ def test_an_answer_that_cannot_be_encoded_is_a_logged_deny_not_a_500(policy_dir,
     # A rule message with a lone surrogate cannot be sent as JSON: the request must not get a 500
     # while the log says allow.
     from pdp.engine.decision import Reason
-    from pdp.engine.policyset import Decision
+    from pdp.engine.decision import Decision
 
     with serving(policy_dir, tmp_path) as client:
         policy_set = client.app.state.holder.current

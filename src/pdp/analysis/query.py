@@ -49,7 +49,8 @@ from pdp.engine.conditions import EvaluationError, compile_rule_test
 from pdp.engine.decision import DEFAULT_DENY, Outcome
 from pdp.base.errors import PolicyError, did_you_mean, suggest
 from pdp.lang.parser import parse_policy
-from pdp.engine.policyset import Sources, build
+from pdp.engine.build import build
+from pdp.engine.sources import Sources
 from pdp.vocab.request import apply_lookups
 from .space import DEFAULT_LIMIT, Cell, Klass, Selections, Space, Stats
 
@@ -255,7 +256,7 @@ def _witness(space: Space, components, usable: list[list[Klass]], decision: str,
 
 
 def _probes_hold(probes, policy_set, request: dict) -> bool:
-    env = apply_lookups(request, policy_set._lookups) if policy_set._lookups else request
+    env = apply_lookups(request, policy_set.lookups) if policy_set.lookups else request
     try:
         return all(p.applies(env) is True for p in probes)
     except EvaluationError:

@@ -246,7 +246,7 @@ def unused_vocabulary(policy_set, vocabulary_source: tuple[str, str] | None) -> 
                     elif isinstance(node, ast.Path) and node.parts[0] == "data":
                         value = value_at(policy_set.data, node.parts[1:])
                         named |= _strings(value)
-    for register in (lk[1] for lk in policy_set._lookups):
+    for register in (lk[1] for lk in policy_set.lookups):
         named |= _strings(register)
     out = []
     spans = _vocabulary_spans(vocabulary_source)

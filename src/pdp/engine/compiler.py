@@ -79,6 +79,8 @@ def compile_rules(rules: list[ast.Rule], data: dict, vocabulary) -> tuple[Compil
 
 
 Candidates = tuple[tuple[CompiledRule, ...], tuple[CompiledRule, ...]]  # (denies, allows), in policy order
+# (action, purpose, category) -> the rules whose targets reach it: RuleIndex.candidates or RuleScan.candidates
+CandidatesOf = Callable[[str, str, str], Candidates]
 
 
 class RuleIndex:

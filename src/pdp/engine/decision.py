@@ -5,15 +5,21 @@ Semantics (Cedar's, with default deny per data category):
 - otherwise every category needs an allow rule that applies;
 - a rule that fails to evaluate fails closed: the request is denied and the
   error is a reason.
-`combine` is the one place where allow, deny and error meet.
+`combine` is the one place where allow, deny and error meet. An Outcome
+becomes a Decision (the answer, with its id) in `decision_of`.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from .compiler import CompiledRule, Obligation
+from .compiler import CandidatesOf, CompiledRule, Obligation
 from .conditions import failure
+from .decision_id import new_decision_id
+
+log = logging.getLogger("pdp")
 
 DEFAULT_DENY = "default.deny"
 EVALUATION_ERROR = "error"
@@ -36,9 +42,44 @@ class Reason:
 
 @dataclass(frozen=True)
 class Outcome:
+    """A decision without its id: what tests and comparisons use."""
+
     decision: str
     reasons: tuple[Reason, ...]
     obligations: tuple[Obligation, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The answer to one request: the outcome, the policy (version) that gave it, and a new id."""
+
+    decision: str
+    reasons: tuple[Reason, ...]
+    obligations: tuple[Obligation, ...]
+    policy: dict
+    decision_id: str
+
+    @property
+    def allowed(self) -> bool:
+        return self.decision == "allow"
+
+    def to_dict(self) -> dict:
+        return {
+            "decision": self.decision,
+            "reasons": [r.to_dict() for r in self.reasons],
+            "obligations": [o.to_dict() for o in self.obligations],
+            "policy": dict(self.policy),
+            "decision_id": self.decision_id,
+        }
+
+
+def decision_of(outcome: Outcome, policy_info: dict) -> Decision:
+    """The outcome as a decision with a new id; a rule that could not be evaluated is also logged."""
+    for reason in outcome.reasons:
+        if reason.effect == EVALUATION_ERROR:
+            log.warning("policy %s %s: rule %s failed closed, the request is denied: %s",
+                        policy_info.get("name"), policy_info.get("version"), reason.rule, reason.message)
+    return Decision(outcome.decision, outcome.reasons, outcome.obligations, policy_info, new_decision_id())
 
 
 def _reason(rule: CompiledRule) -> Reason:
@@ -69,7 +110,7 @@ def combine(
     return Outcome("allow", tuple(_reason(r) for r in allows), tuple(obligations.values()))
 
 
-def evaluate(candidates, action: str, purpose: str, categories, env: dict) -> Outcome:
+def evaluate(candidates: CandidatesOf, action: str, purpose: str, categories: Iterable[str], env: dict) -> Outcome:
     """Which rules apply to this request, combined into one outcome.
 
     `candidates(action, purpose, category)` gives the (denies, allows) whose

@@ -17,6 +17,9 @@ the person accepted (`data_subject.accepted_policy_version`):
   then decides ("unless you consent otherwise");
 - no version was in force on that date and the person accepted none: deny
   (fail closed), saying so.
+
+`history_of` checks that the versions belong together and puts them in order;
+`select` picks the version that decides a request.
 """
 
 from __future__ import annotations
@@ -24,13 +27,45 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
-from pdp.base.errors import FieldError, RequestError, suggest
+from pdp.base.errors import Diagnostic, FieldError, PolicyError, RequestError, suggest
+from pdp.base.source import Span
 
 if TYPE_CHECKING:
-    from .policyset import PolicySet
+    from .policy_set import PolicySet
 
 CURRENT = "current version"
 NONE_IN_FORCE = "version.none_in_force"  # the rule a request is denied by when no version was in force
+
+
+def history_of(earlier: list[PolicySet], current: PolicySet) -> tuple[PolicySet, ...]:
+    """Every version, oldest first, the current one last. Raises PolicyError (`bad-version`, at the
+    version's directory) for a version without an effective date or of another set, a version number
+    given twice, or an earlier version that takes effect after the current one."""
+    problems = [Diagnostic("bad-version", message, Span(str(v.directory), 1, 1), hint)
+                for v in earlier + [current] for message, hint in _version_problems(v, current)]
+    seen: dict[str, object] = {}
+    for v in earlier + [current]:
+        if v.version in seen:
+            problems.append(Diagnostic("bad-version", f"version `{v.version}` appears twice", Span(str(v.directory), 1, 1),
+                                       f"also in {seen[v.version]}"))
+        seen[v.version] = v.directory
+    if problems:
+        raise PolicyError(problems)
+    ordered = tuple(sorted(earlier + [current], key=lambda v: v.effective))
+    if ordered[-1] is not current:
+        raise PolicyError([Diagnostic("bad-version", "an earlier version takes effect after the current one",
+                                      Span(str(ordered[-1].directory), 1, 1),
+                                      "the policy set at the top of the directory must be the newest")])
+    return ordered
+
+
+def _version_problems(version: PolicySet, current: PolicySet) -> list[tuple[str, str]]:
+    out = []
+    if not version.effective:
+        out.append((f"version `{version.version}` has no effective date", "add `effective YYYY-MM-DD` to its header"))
+    if version.name != current.name:
+        out.append((f"`{version.name}` is not a version of `{current.name}`", "every version keeps the set's name"))
+    return out
 
 
 def _date(value, field: str) -> str:
@@ -42,7 +77,7 @@ def _date(value, field: str) -> str:
         raise RequestError([FieldError(field, f"`{value}` is not a date (YYYY-MM-DD)")]) from None
 
 
-def select(history: tuple["PolicySet", ...], request: dict) -> tuple["PolicySet | None", str]:
+def select(history: tuple[PolicySet, ...], request: dict) -> tuple[PolicySet | None, str]:
     """The version that decides `request`, and why. `history` is sorted by effective date, oldest first."""
     current = history[-1]
     collected = request.get("collected_at") if isinstance(request, dict) else None
@@ -69,7 +104,7 @@ def select(history: tuple["PolicySet", ...], request: dict) -> tuple["PolicySet 
     return chosen, basis
 
 
-def _accepted_version(history: tuple["PolicySet", ...], accepted) -> "PolicySet":
+def _accepted_version(history: tuple[PolicySet, ...], accepted: object) -> PolicySet:
     if not isinstance(accepted, str):
         raise RequestError([FieldError("data_subject.accepted_policy_version", "a policy version is written as text")])
     by_version = {v.version: v for v in history}

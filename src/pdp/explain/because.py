@@ -66,7 +66,7 @@ class _Origins:
     def __init__(self, policy_set, request: dict):
         self.data = policy_set.data
         self.request = request
-        self.compiled = policy_set._lookups  # registers.CompiledLookup
+        self.compiled = policy_set.lookups  # registers.CompiledLookup
 
     def ignored(self, path: ast.Path) -> str:
         """Why an attribute the request gave is not read: the register is authoritative (language.md §4)."""

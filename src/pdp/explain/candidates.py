@@ -91,7 +91,7 @@ def _single_changes(policy_set, request: dict, target: Target, env: dict) -> lis
     out: list[tuple[int, Change]] = []
     purposes: list[Any] = []
     tested = _tested_values(policy_set, target, env)
-    for root, register, *_ in policy_set._lookups:
+    for root, register, *_ in policy_set.lookups:
         # Another entry of the register (a provider with a DPA): who receives the data is the
         # caller's choice; who the data is about, or who asks, is not.
         if root == "recipient" and isinstance(request.get(root), dict) and request[root].get("id") is not None:

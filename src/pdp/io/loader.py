@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import os
 import stat
+from dataclasses import replace
 from pathlib import Path
 
 from pdp.base.errors import Diagnostic, PolicyError
 from pdp.base.limits import MAX_FILE_BYTES, MAX_FILES, MAX_SET_BYTES
-from pdp.engine.policyset import PolicySet, Sources, build, no_policy_files
 from pdp.base.source import Span
+from pdp.engine.build import build
+from pdp.engine.policy_set import PolicySet
+from pdp.engine.sources import EarlierVersion, Sources
 
 VOCABULARY_FILE = "vocabulary.yaml"
 DATA_DIR = "data"
@@ -156,38 +159,28 @@ class _Reader:
 
 
 def load(directory: str | Path = "policies", index: bool = True) -> PolicySet:
-    """Read, parse, check and compile a policy set directory, with its earlier versions."""
-    current = build(read_sources(directory), index=index, directory=Path(directory))
+    """Read a policy set directory, with its earlier versions, and build it (parse, check, compile)."""
+    current = read_sources(directory)
+    try:
+        earlier = read_versions(directory)
+    except PolicyError:
+        build(current, index=index, directory=Path(directory))  # the current set's own errors come first
+        raise
+    return build(replace(current, versions=earlier), index=index, directory=Path(directory))
+
+
+def read_versions(directory: str | Path) -> tuple[EarlierVersion, ...] | None:
+    """The earlier versions under versions/ (§11), by directory name; None when there is no versions/."""
     versions_dir = Path(directory) / VERSIONS_DIR
     if not versions_dir.is_dir():
-        return current
-    older = [build(read_sources(d, within=directory), index=index, directory=d)
-             for d in sorted(versions_dir.iterdir()) if d.is_dir()]
-    problems = [Diagnostic("bad-version", message, Span(str(v.directory), 1, 1), hint)
-                for v in older + [current] for message, hint in _version_problems(v, current)]
-    seen = {}
-    for v in older + [current]:
-        if v.version in seen:
-            problems.append(Diagnostic("bad-version", f"version `{v.version}` appears twice", Span(str(v.directory), 1, 1),
-                                       f"also in {seen[v.version]}"))
-        seen[v.version] = v.directory
-    if problems:
-        raise PolicyError(problems)
-    current.history = tuple(sorted(older + [current], key=lambda v: v.effective))
-    if current.history[-1] is not current:
-        raise PolicyError([Diagnostic("bad-version", "an earlier version takes effect after the current one",
-                                      Span(str(current.history[-1].directory), 1, 1),
-                                      "the policy set at the top of the directory must be the newest")])
-    return current
+        return None
+    return tuple(EarlierVersion(d, read_sources(d, within=directory))
+                 for d in sorted(versions_dir.iterdir()) if d.is_dir())
 
 
-def _version_problems(version: PolicySet, current: PolicySet) -> list[tuple[str, str]]:
-    out = []
-    if not version.effective:
-        out.append((f"version `{version.version}` has no effective date", "add `effective YYYY-MM-DD` to its header"))
-    if version.name != current.name:
-        out.append((f"`{version.name}` is not a version of `{current.name}`", "every version keeps the set's name"))
-    return out
+def no_policy_files(directory: str) -> PolicyError:
+    return PolicyError([Diagnostic("no-policies", f"no policy files (*.pdp) in `{directory}`", Span(str(directory), 0, 0),
+                                   "point pdp at a policy set directory, e.g. `policies`")])
 
 
 def _rel(path: Path) -> str:

@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from pdp.engine.decision import Reason
 from pdp.engine.decision_id import new_decision_id
 from pdp.base.errors import RequestError
-from pdp.engine.policyset import Decision
+from pdp.engine.decision import Decision
 from pdp.vocab.request import suggestion_budget
 
 log = logging.getLogger("pdp.server")

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pdp.io.loader import load
-from pdp.engine.policyset import PolicySet
+from pdp.engine.policy_set import PolicySet
 
 WATCHED_SUFFIXES = (".pdp", ".yaml", ".yml")
 

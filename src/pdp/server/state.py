@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pdp.base.errors import Diagnostic, PolicyError
-from pdp.engine.policyset import PolicySet
+from pdp.engine.policy_set import PolicySet
 from pdp.base.source import Span
 from .snapshot import ReloadFault, load_snapshot
 

@@ -102,5 +102,5 @@ class Selections:
         return space.predict(version, request)
 
 
-# The outcome of a request no version was in force for (policyset.Selection gives it a message naming the date).
+# The outcome of a request no version was in force for (policy_set.Selection gives it a message naming the date).
 NONE_IN_FORCE = Outcome("deny", (Reason(versions.NONE_IN_FORCE, "deny", "§11", "no version was in force"),))

@@ -110,7 +110,7 @@ class Space:
         lookups: dict[str, list] = {}  # root -> per version its registers.CompiledLookup, or None
         sources: dict[str, str] = {}
         for i, v in enumerate(self.versions):
-            for lk in v._lookups:
+            for lk in v.lookups:
                 lookups.setdefault(lk.root, [None] * len(self.versions))[i] = lk
                 sources.setdefault(lk.root, lk.named)
                 for name, values in lk.excluded.items():  # refused for an unlisted id: a class of their own
@@ -344,7 +344,7 @@ class Space:
                 if a not in acts or p not in purps or c not in cats:
                     per_version.append(None)
                     continue
-                denies, allows = v._candidates(a, p, c)
+                denies, allows = v.candidates(a, p, c)
                 per_version.append(tuple(sorted(denies + allows, key=lambda r: r.order)))
             env = cell.request()
             key = (tuple(None if rules is None else tuple(r.id for r in rules) for rules in per_version),
@@ -480,7 +480,7 @@ class Space:
         if table is not None:
             return table
         table = {}
-        lookups = self.versions[kind]._lookups if not isinstance(kind, tuple) else self.versions[-1]._lookups
+        lookups = self.versions[kind].lookups if not isinstance(kind, tuple) else self.versions[-1].lookups
         for choice in itertools.product(*(range(len(self.nodes[n].choices)) for n in nodes)):
             env = cell.request()
             for n, c in zip(nodes, choice):

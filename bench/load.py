@@ -1,0 +1,120 @@
+"""What loading a policy set and one `pdp decide` cost (issue 9: at most 0.15 s of CPU, 0.5 s of wall time).
+
+    python bench/load.py [--runs 15] [--policies policies] [--out docs/benchmarks.md]
+
+Four figures, each the median of --runs:
+
+- import: CPU time of `import pdp` in a fresh process;
+- first load: CPU time of `pdp.load(DIR)` in a fresh process, after the
+  import (what `pdp decide` and a server's start pay: the grammar's parser,
+  the taxonomy and everything built once per process are in it);
+- later load: CPU time of a further `pdp.load(DIR)` in the same process (a
+  hot reload);
+- decide: wall time of `pdp decide DIR --request FILE` from starting the
+  process until it exits, one request.
+
+CPU time is `time.process_time()`, so other processes on a busy machine
+count less than in wall time; the decide figure is wall time, as a user
+waits for it. Nothing here is a test: the figures are written to the
+`load` section of docs/benchmarks.md when --out is given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # run as a script: make `bench` importable
+
+REQUEST = ROOT / "examples" / "requests" / "promotional-email.json"
+HEADING = "## Loading and one decision\n\n"
+
+# Run in a fresh interpreter: the CPU seconds of the import, of the first load and of a later one.
+_PROBE = """
+import json, sys, time
+t0 = time.process_time()
+import pdp
+t1 = time.process_time()
+pdp.load(sys.argv[1])
+t2 = time.process_time()
+pdp.load(sys.argv[1])
+t3 = time.process_time()
+print(json.dumps({"import": t1 - t0, "first": t2 - t1, "later": t3 - t2}))
+"""
+
+
+def probe(policies: str) -> dict[str, float]:
+    out = subprocess.run([sys.executable, "-c", _PROBE, policies], capture_output=True, text=True, check=True, cwd=ROOT)
+    return json.loads(out.stdout)
+
+
+def decide_wall(policies: str) -> float:
+    pdp = Path(sys.executable).parent / "pdp"
+    command = [str(pdp), "decide", policies, "--request", str(REQUEST)]
+    start = time.perf_counter()
+    subprocess.run(command, capture_output=True, check=True, cwd=ROOT)
+    return time.perf_counter() - start
+
+
+def measure(policies: str, runs: int) -> dict[str, list[float]]:
+    figures: dict[str, list[float]] = {"import": [], "first": [], "later": [], "decide": []}
+    decide_wall(policies)  # once before timing: the OS's file cache, the bytecode cache
+    for _ in range(runs):
+        for name, value in probe(policies).items():
+            figures[name].append(value)
+        figures["decide"].append(decide_wall(policies))
+    return figures
+
+
+def report(figures: dict[str, list[float]], runs: int, command: str) -> str:
+    def row(label: str, name: str, kind: str) -> str:
+        values = figures[name]
+        return (f"| {label} | {kind} | {statistics.median(values):.3f} | {min(values):.3f} | {max(values):.3f} |")
+
+    return "\n".join([
+        "What `pdp decide` and a server's start pay before the first decision: importing pdp, loading",
+        "the policy set (parse, check, compile; never the whole-set analysis, which only `pdp check`",
+        "and the workbench run), and one `pdp decide` from process start to exit. Bounds (issue 9):",
+        "a load at most 0.15 s of CPU, `pdp decide` at most 0.5 s of wall time.",
+        "",
+        f"| what | measured as | median s | min s | max s |",
+        "|---|---|---:|---:|---:|",
+        row("`import pdp`", "import", "CPU, fresh process"),
+        row("`pdp.load(\"policies\")`, first in the process", "first", "CPU, after the import"),
+        row("`pdp.load(\"policies\")`, again (a hot reload)", "later", "CPU, same process"),
+        row("`pdp decide policies --request ...` (one request)", "decide", "wall, process start to exit"),
+        "",
+        f"{runs} runs each, on the machine of the comparison above. Command:",
+        "",
+        "```",
+        command,
+        "```",
+    ])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--policies", default="policies")
+    parser.add_argument("--out", help="write the figures into this markdown file's `load` section")
+    args = parser.parse_args(argv)
+    figures = measure(args.policies, args.runs)
+    command = "python bench/load.py " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
+    text = report(figures, args.runs, command.strip())
+    print(text)
+    if args.out:
+        from bench.sections import write_section
+
+        write_section(Path(args.out), "load", HEADING + text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,125 @@
+"""The pipeline as code: Sources -> parse -> check -> compile -> versions -> PolicySet.
+
+`build` is pure: it takes the texts of a policy set and of its earlier
+versions (the loader reads them from disk) and returns a PolicySet ready to
+decide, every version in its `history`, or raises PolicyError with every
+problem found. The whole-set analysis is not a stage here: it runs on
+demand (pdp.analysis.warnings), never inside a load.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pdp.base.errors import Diagnostic, PolicyError
+from pdp.base.yamlpos import Located, YamlSyntaxError, load_located
+from pdp.lang import ast
+from pdp.lang.checker import CheckContext, check_policy_set
+from pdp.lang.parser import parse_policy
+from pdp.vocab import schema as sch
+from pdp.vocab import taxonomy as tx
+from pdp.vocab.request import DEFAULT_SHAPE, RequestShape, request_shape
+from pdp.vocab.vocabulary import extend_vocabulary
+
+from . import versions
+from .compiler import compile_rules
+from .policy_set import PolicySet
+from .registers import CompiledLookup, compile_lookups, data_key_problems
+from .sources import Sources
+
+
+def build(sources: Sources, index: bool = True, directory: Path | None = None) -> PolicySet:
+    """The policy set the sources describe, with its earlier versions (§11). Raises PolicyError.
+
+    `index=False` decides by scanning every rule instead of the rule index (the plain path the index
+    is proved equal to); `directory` is where the set was read from, as its errors name it."""
+    current = build_version(sources, index, directory)
+    if sources.versions is None:
+        return current
+    earlier = [build_version(v.sources, index, v.directory) for v in sources.versions]
+    current.history = versions.history_of(earlier, current)
+    return current
+
+
+def build_version(sources: Sources, index: bool = True, directory: Path | None = None) -> PolicySet:
+    """One version of a policy set, alone: its `versions` are not read. Raises PolicyError."""
+    files, diagnostics = parse(sources)
+    vocabulary, declared, errors = vocabulary_of(sources)
+    diagnostics += errors
+    data, located, errors = data_of(sources)
+    diagnostics += errors
+    headers = [h for f in files for h in f.headers]
+    model = headers[0].model if headers else "data_use"
+    schema = schema_of(model, vocabulary, declared, data)
+    lookups, errors = compile_lookups([lk for f in files for lk in f.lookups], data, located, schema, vocabulary)
+    diagnostics += errors
+    schema = with_registers(schema, lookups)
+    diagnostics += check_policy_set(files, CheckContext(vocabulary, schema, model))
+    if any(d.severity == "error" for d in diagnostics):
+        raise PolicyError(diagnostics, sources.texts())
+    compiled = compile_rules([rule for f in files for rule in f.rules], data, vocabulary)
+    shape = DEFAULT_SHAPE if model == "authzen" else shape_of(declared, lookups)
+    return PolicySet(headers[0], compiled, vocabulary, tuple(lookups), data, sources.digest(), tuple(files),
+                     tuple(d for d in diagnostics if d.severity == "warning"), index, directory, sources, shape)
+
+
+def parse(sources: Sources) -> tuple[list[ast.PolicyFile], list[Diagnostic]]:
+    """Every policy file's syntax tree (in path order) and every syntax error."""
+    diagnostics: list[Diagnostic] = []
+    files: list[ast.PolicyFile] = []
+    for path in sorted(sources.policies):
+        parsed, errors = parse_policy(sources.policies[path], path)
+        files.append(parsed)
+        diagnostics += errors
+    return files, diagnostics
+
+
+def vocabulary_of(sources: Sources) -> tuple[tx.Vocabulary, dict[str, sch.Type], list[Diagnostic]]:
+    """fideslang's vocabulary, extended by the set's vocabulary.yaml; the attributes it declares."""
+    if not sources.vocabulary:
+        return tx.Vocabulary.default(), {}, []
+    path, text = sources.vocabulary
+    return extend_vocabulary(tx.Vocabulary.default(), text, path)
+
+
+def data_of(sources: Sources) -> tuple[dict, dict[str, Located], list[Diagnostic]]:
+    """The registers under data/ by stem (`data.<stem>`), with their positions (for errors in them)."""
+    data: dict = {}
+    located: dict[str, Located] = {}
+    diagnostics: list[Diagnostic] = []
+    for path in sorted(sources.data):
+        stem = path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+        try:
+            located[stem] = load_located(sources.data[path], path)
+        except YamlSyntaxError as error:
+            diagnostics.append(Diagnostic("data", error.message, error.span, error.hint))
+            continue
+        data[stem] = located[stem].value
+        diagnostics += data_key_problems(located[stem])
+    return data, located, diagnostics
+
+
+def schema_of(model: str, vocabulary: tx.Vocabulary, declared: dict[str, sch.Type], data: dict) -> dict[str, sch.Type]:
+    """The types of what a condition may read: the request (with the declared attributes) and `data`."""
+    schema = sch.authzen_schema() if model == "authzen" else sch.request_schema(vocabulary.consent_topics)
+    for dotted, typ in declared.items():
+        schema = sch.with_attribute(schema, dotted, typ)
+    schema["data"] = sch.type_of_value(data)
+    return schema
+
+
+def with_registers(schema: dict[str, sch.Type], lookups: list[CompiledLookup]) -> dict[str, sch.Type]:
+    """A register's own attributes (a user's roles) are read like the request's."""
+    for lookup in lookups:
+        record_type = sch.register_record_type(lookup.register)
+        own = schema[lookup.root].field_map()
+        extra = tuple((k, t) for k, t in record_type.field_map().items() if k not in own)
+        schema[lookup.root] = sch.Type("map", fields=tuple(own.items()) + extra)
+    return schema
+
+
+def shape_of(declared: dict[str, sch.Type], lookups: list[CompiledLookup]) -> RequestShape:
+    """The keys a request may give, and the declared attributes' types, checked in every request."""
+    registered = {lk.root: {k for record in lk.register.values() if isinstance(record, dict) for k in record}
+                  for lk in lookups}
+    return request_shape(tuple((tuple(path.split(".")), typ) for path, typ in declared.items()), registered)

@@ -1,0 +1,147 @@
+"""A built policy set (PolicySet: decide many times) and a request admitted by it (Selection).
+
+`pdp.engine.build.build` makes a PolicySet from its Sources; this module
+holds what it makes and how a request is decided by it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pdp.base.errors import Diagnostic, RequestError, suggest
+from pdp.lang import ast
+from pdp.vocab import taxonomy as tx
+from pdp.vocab.authzen import check_evaluation, rename_fields, to_data_use_request
+from pdp.vocab.request import DEFAULT_SHAPE, RequestShape, apply_lookups, check_request
+
+from . import versions
+from .compiler import CandidatesOf, CompiledRule, RuleIndex, RuleScan
+from .decision import DEFAULT_DENY, Decision, Outcome, Reason, decision_of, evaluate
+from .registers import CompiledLookup
+from .sources import Sources
+
+
+class PolicySet:
+    """A compiled policy set: decide many times."""
+
+    def __init__(self, header: ast.Header, rules: tuple[CompiledRule, ...], vocabulary: tx.Vocabulary,
+                 lookups: tuple[CompiledLookup, ...], data: dict, digest: str, files: tuple[ast.PolicyFile, ...],
+                 warnings: tuple[Diagnostic, ...], index: bool = True, directory: Path | None = None,
+                 sources: Sources | None = None, request_shape: RequestShape = DEFAULT_SHAPE):
+        self.name = header.name
+        self.version = header.version
+        self.effective = header.effective
+        self.title = header.title
+        self.model = header.model
+        self.rules = rules
+        self.vocabulary = vocabulary
+        self.data = data
+        self.digest = digest
+        self.files = files
+        # The checker's warnings. The whole set's (shadowed rules, overlaps, unused vocabulary) are
+        # pdp.analysis.warnings.warnings_of: most of what a load would cost, so only `pdp check` and the
+        # workbench pay for them, never deciding or serving.
+        self.checker_warnings = warnings
+        self.sources = sources  # the texts it was built from (for the analysis and the warnings' excerpts)
+        self.directory = directory
+        self.indexed = index
+        self.request_shape = request_shape  # known keys and declared attribute types, checked in every request
+        # the registers a request's parts are looked up in, in the order of the lookups (pdp.engine.registers)
+        self.lookups: tuple[CompiledLookup, ...] = lookups
+        # the rules that may take part for (action, purpose, category): the rule index, or the plain scan
+        self.candidates: CandidatesOf = (RuleIndex(rules) if index else RuleScan(rules)).candidates
+        # the response's `policy` object (shared by every decision of this version: never change it; `info` copies)
+        self.policy_info: dict = {"name": self.name, "version": self.version, "digest": digest}
+        self.history: tuple[PolicySet, ...] = (self,)  # every version, oldest first (build adds the earlier ones)
+
+    @property
+    def info(self) -> dict:
+        return dict(self.policy_info)
+
+    def select(self, request: dict) -> Selection:
+        """The one way in for a request: which version decides it (§11) and why, the request checked
+        against that version, and what its conditions read. decide, explain, coverage, the test runner
+        and the server all start here, so they cannot disagree on the version. Raises RequestError."""
+        if len(self.history) == 1 and not (isinstance(request, dict) and "collected_at" in request):
+            return Selection(self, self, None, request, self.checked(request))
+        chosen, basis = versions.select(self.history, request)
+        return Selection(self, chosen, basis, request, (chosen or self).checked(request))
+
+    def checked(self, request: dict) -> dict:
+        """Check a request as this version reads it (raises RequestError) -> what its conditions read
+        (the request with its registers looked up)."""
+        if self.model == "authzen":
+            check_evaluation(request)
+        else:
+            check_request(request, self.vocabulary, self.request_shape)
+        return apply_lookups(request, self.lookups) if self.lookups else request
+
+    def outcome(self, request: dict) -> Outcome:
+        """The decision without its id, by the version the request selects: what tests and comparisons use."""
+        return self.select(request).outcome
+
+    def decide(self, request: dict) -> Decision:
+        """Decide one request (a dict shaped as the contract's JSON). Raises RequestError if it is malformed."""
+        return self.select(request).decide()
+
+    def decide_many(self, requests: list[dict]) -> list[Decision]:
+        return [self.decide(r) for r in requests]
+
+    def decide_authzen(self, request: dict) -> Decision:
+        """Decide an AuthZEN Access Evaluation. Raises RequestError naming AuthZEN fields."""
+        if self.model != "authzen":
+            check_evaluation(request)
+            try:
+                return self.decide(to_data_use_request(request))
+            except RequestError as error:
+                raise rename_fields(error) from None
+        return self.select(request).decide()
+
+    def evaluate(self, request: dict, env: dict) -> Outcome:
+        """This version's decision for a request already checked (`env`: what its conditions read, from
+        `checked`). Not a way in for a request: `select` chooses the version and checks it first."""
+        if self.model == "authzen":
+            return self._authzen_outcome(request, env)
+        return evaluate(self.candidates, request["action"], request["purpose"], request["data_categories"], env)
+
+    def _authzen_outcome(self, request: dict, env: dict) -> Outcome:
+        action = request["action"]["name"]
+        if action not in self.vocabulary.actions:
+            # A typo must not pass for a considered deny: say what was meant.
+            close = suggest(action, self.vocabulary.actions)
+            hint = f"; did you mean {' or '.join(close)}?" if close else ""
+            return Outcome("deny", (Reason("unknown.action", "deny", None, f"unknown action `{action}`{hint}"),))
+        outcome = evaluate(self.candidates, action, "", ("",), env)
+        if outcome.reasons and outcome.reasons[0].rule == DEFAULT_DENY:
+            reason = Reason(DEFAULT_DENY, "deny", None, f"no rule allows `{action}` on this resource")
+            return Outcome("deny", (reason,))
+        return outcome
+
+
+class Selection:
+    """A request admitted by a policy set: the version that decides it, why, and its decision, made once.
+
+    `version` is None when no version was in force when the data was collected (§11): the request
+    is then denied. `basis` is None when the set has no earlier versions and the request gives no
+    collection date: the response then has no `basis`, as before versions existed.
+    """
+
+    __slots__ = ("policy_set", "version", "basis", "request", "env", "outcome", "info")
+
+    def __init__(self, policy_set: PolicySet, version: PolicySet | None, basis: str | None, request: dict, env: dict):
+        self.policy_set = policy_set  # the set as served, every version in its history
+        self.version = version
+        self.basis = basis
+        self.request = request
+        self.env = env  # the request as the version's conditions read it (registers looked up)
+        if version is None:
+            reason = Reason(versions.NONE_IN_FORCE, "deny", "§11", f"{basis}; add that version under versions/")
+            self.outcome = Outcome("deny", (reason,))
+        else:
+            self.outcome = version.evaluate(request, env)  # the decision without its id
+        info = (version or policy_set).policy_info
+        self.info = info if basis is None else {**info, "basis": basis}  # the response's `policy`
+
+    def decide(self) -> Decision:
+        """The outcome as a decision, with a new id."""
+        return decision_of(self.outcome, self.info)
