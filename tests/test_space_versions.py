@@ -4,6 +4,8 @@ engine's decision under the version the request selects, with the rule index on 
 says the same; and `pdp query` never answers "never" for a decision some such request gets (issue 8).
 """
 
+from pathlib import Path
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -36,11 +38,12 @@ def histories(draw):
 
 def versioned_set(texts: list[str], index: bool) -> pdp.PolicySet:
     """The versions built as `pdp.load` builds a directory with versions/ (the last is the current one)."""
-    built = [pdp.build(pdp.Sources({"p.pdp": text}, ("vocabulary.yaml", VERSIONED_VOCAB),
-                                   {f"data/{k}.yaml": v for k, v in DATA.items()}), index=index) for text in texts]
-    current = built[-1]
-    current.history = tuple(built)
-    return current
+    def sources(text: str, versions=None) -> pdp.Sources:
+        return pdp.Sources({"p.pdp": text}, ("vocabulary.yaml", VERSIONED_VOCAB),
+                           {f"data/{k}.yaml": v for k, v in DATA.items()}, versions=versions)
+
+    earlier = tuple(pdp.EarlierVersion(Path("versions") / str(i), sources(text)) for i, text in enumerate(texts[:-1]))
+    return pdp.build(sources(texts[-1], earlier), index=index)
 
 
 requests = st.builds(
