@@ -397,7 +397,7 @@ def _relevant(space: Space, group: Group, component, changed_rules: set[str]) ->
         for rule in rules or ():
             if rule.id in changed_rules and any(rule.id in ids for ids in component.rules):
                 found = True
-                nodes |= set(space._slot_nodes(rule)[0])
+                nodes |= set(space.slot_nodes_of(rule)[0])
     if not found:
         return list(range(len(component.nodes)))
     return [i for i, n in enumerate(component.nodes) if n in nodes]

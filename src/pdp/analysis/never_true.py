@@ -17,7 +17,7 @@ from itertools import combinations
 
 from pdp.lang import ast, printer
 from pdp.base.paths import value_at
-from pdp.lang.constraints import _collect, _conjuncts, _contradiction
+from pdp.lang.constraints import collect_constraints, conjuncts, contradiction
 from pdp.lang.visitor import Transformer
 
 MOST = 3  # conditions tried together at most, before all of them at once
@@ -25,12 +25,12 @@ MOST = 3  # conditions tried together at most, before all of them at once
 
 def why_never_true(rule: ast.Rule, data: dict) -> str | None:
     """`US is not in data.eu.countries, so `...` is never true`, or None when no reason is found."""
-    parts = [(printer.expression(p), p, False) for c in rule.when for p in _conjuncts(c)]
-    parts += [(printer.expression(ast.Not(c)), c, True) for c in rule.unless if len(_conjuncts(c)) == 1]
+    parts = [(printer.expression(p), p, False) for c in rule.when for p in conjuncts(c)]
+    parts += [(printer.expression(ast.Not(c)), c, True) for c in rule.unless if len(conjuncts(c)) == 1]
     constraints = []
     for _, expr, negated in parts:
         atoms: dict[str, list] = defaultdict(list)
-        _collect(_with_data(expr, data), negated, atoms)
+        collect_constraints(_with_data(expr, data), negated, atoms)
         constraints.append(atoms)
     sizes = [*range(1, min(MOST, len(parts)) + 1)] + ([len(parts)] if len(parts) > MOST else [])
     for size in sizes:
@@ -40,7 +40,7 @@ def why_never_true(rule: ast.Rule, data: dict) -> str | None:
                 for path, found in constraints[i].items():
                     merged[path] += found
             for path, found in merged.items():
-                if _contradiction(path, found):
+                if contradiction(path, found):
                     exprs = [parts[i][1] for i in chosen]
                     text = " and ".join(parts[i][0] for i in chosen)
                     return f"{_because(path, exprs, data)}, so `{text}` is never true"

@@ -43,6 +43,7 @@ import re
 import time
 from dataclasses import dataclass, field, replace
 
+from pdp.engine.policy_set import PolicySet
 from pdp.lang import ast
 from pdp.vocab import schema as sch
 from pdp.engine.conditions import EvaluationError, compile_rule_test
@@ -146,7 +147,7 @@ def _reason_text(reason) -> str:
 # ---------------------------------------------------------------- asking
 
 
-def ask(policy_set, question: Question, sources: Sources | None = None, *, limit: int = DEFAULT_LIMIT) -> Answer:
+def ask(policy_set: PolicySet, question: Question, sources: Sources | None = None, *, limit: int = DEFAULT_LIMIT) -> Answer:
     """Answer a question about `policy_set`; `sources` (its texts) are needed when it has `where` conditions.
 
     A set that keeps earlier versions (§11) is asked under every version a request can select
@@ -220,12 +221,12 @@ def _witness(space: Space, components, usable: list[list[Klass]], decision: str,
     if version is None:
         if decision != "deny":
             return None
-        picks = [min(u, key=lambda k, c=c: space._weight(c.nodes, k.witness)) for c, u in zip(components, usable)]
-        return sum(space._weight(c.nodes, k.witness) for c, k in zip(components, picks)), picks
+        picks = [min(u, key=lambda k, c=c: space.weight_of(c.nodes, k.witness)) for c, u in zip(components, usable)]
+        return sum(space.weight_of(c.nodes, k.witness) for c, k in zip(components, picks)), picks
     effects = space.effects[version]
 
     def weight(component, klass):
-        return space._weight(component.nodes, klass.witness)
+        return space.weight_of(component.nodes, klass.witness)
 
     def lightest(i, keep):
         found = [k for k in usable[i] if keep(k)]
@@ -255,7 +256,7 @@ def _witness(space: Space, components, usable: list[list[Klass]], decision: str,
     return min(scored, key=lambda s: s[0])
 
 
-def _probes_hold(probes, policy_set, request: dict) -> bool:
+def _probes_hold(probes, policy_set: PolicySet, request: dict) -> bool:
     env = apply_lookups(request, policy_set.lookups) if policy_set.lookups else request
     try:
         return all(p.applies(env) is True for p in probes)
@@ -340,7 +341,7 @@ def _probe_text(conditions) -> str:
     return "".join(_probe_prefix(i) + c.replace("\n", " ") + "\n" for i, c in enumerate(conditions))
 
 
-def compile_where(conditions, sources: Sources | None, policy_set):
+def compile_where(conditions, sources: Sources | None, policy_set: PolicySet):
     """The `where` conditions, parsed, checked and compiled against the policy set's vocabulary and data.
 
     Each becomes an allow rule in a copy of the set (so the checker sees the

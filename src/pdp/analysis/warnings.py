@@ -31,6 +31,7 @@ from __future__ import annotations
 import weakref
 from dataclasses import dataclass, field
 
+from pdp.engine.policy_set import PolicySet
 from pdp.lang import ast
 from pdp.vocab import taxonomy as tx
 from pdp.base.errors import Diagnostic
@@ -58,7 +59,7 @@ class _RuleFacts:
 _found: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # policy set -> (warnings, texts), once each
 
 
-def warnings_of(policy_set) -> tuple[Diagnostic, ...]:
+def warnings_of(policy_set: PolicySet) -> tuple[Diagnostic, ...]:
     """The set's warnings: the checker's and the whole-set analysis' (shadowed rules, overlaps, unused
     vocabulary), those a rule accepts marked, unused acceptances found. The analysis is most of what a
     load would cost (about 0.8 s of CX-ONE-GO's 1 s), so it runs here on first use (`pdp check`, the
@@ -66,12 +67,12 @@ def warnings_of(policy_set) -> tuple[Diagnostic, ...]:
     return _analysed(policy_set)[0]
 
 
-def warning_texts_of(policy_set) -> dict[str, str]:
+def warning_texts_of(policy_set: PolicySet) -> dict[str, str]:
     """The files the warnings point at, as read (for their excerpts)."""
     return _analysed(policy_set)[1]
 
 
-def _analysed(policy_set) -> tuple[tuple[Diagnostic, ...], dict[str, str]]:
+def _analysed(policy_set: PolicySet) -> tuple[tuple[Diagnostic, ...], dict[str, str]]:
     if policy_set not in _found:
         sources = policy_set.sources
         vocabulary = sources.vocabulary if sources else None
@@ -83,7 +84,7 @@ def _analysed(policy_set) -> tuple[tuple[Diagnostic, ...], dict[str, str]]:
     return _found[policy_set]
 
 
-def analyse(policy_set, vocabulary_source: tuple[str, str] | None = None) -> list[Diagnostic]:
+def analyse(policy_set: PolicySet, vocabulary_source: tuple[str, str] | None = None) -> list[Diagnostic]:
     """Warnings about the policy set as a whole (severity "warning")."""
     out = unused_vocabulary(policy_set, vocabulary_source)
     if policy_set.model != "data_use" or not policy_set.rules:
@@ -115,7 +116,7 @@ def comparisons(space: Space) -> int:
     return total
 
 
-def rule_warnings(policy_set, space: Space) -> list[Diagnostic]:
+def rule_warnings(policy_set: PolicySet, space: Space) -> list[Diagnostic]:
     rules = {r.id: r for r in policy_set.rules}
     effects = space.effects[0]
     facts = {r.id: _RuleFacts() for r in policy_set.rules}
@@ -228,7 +229,7 @@ def _names(ids: list[str]) -> str:
 # ---------------------------------------------------------------- vocabulary
 
 
-def unused_vocabulary(policy_set, vocabulary_source: tuple[str, str] | None) -> list[Diagnostic]:
+def unused_vocabulary(policy_set: PolicySet, vocabulary_source: tuple[str, str] | None) -> list[Diagnostic]:
     """Keys declared in vocabulary.yaml that no rule names, nor any key below them."""
     declared = [(kind, key) for kind, key in policy_set.vocabulary.declared
                 if kind in (tx.ACTION, tx.PURPOSE, tx.CATEGORY, tx.SUBJECT_TYPE)]

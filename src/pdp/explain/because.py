@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pdp.engine.policy_set import PolicySet
 from pdp.lang import ast
 from pdp.engine.conditions import MISSING, compile_value
 from pdp.engine.requested import REQUESTED, SOME
@@ -63,7 +64,7 @@ def _broad(node: Node, path: ast.Path) -> str:
 class _Origins:
     """Says when a value came from a register (`lookup ... in data.x`), not from the request."""
 
-    def __init__(self, policy_set, request: dict):
+    def __init__(self, policy_set: PolicySet, request: dict):
         self.data = policy_set.data
         self.request = request
         self.compiled = policy_set.lookups  # registers.CompiledLookup

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pdp.engine.policy_set import PolicySet
 from pdp.vocab import taxonomy as tx
 from pdp.engine.compiler import CompiledRule
 from .because import _because, _Origins
@@ -14,7 +15,7 @@ from .target import Target, target_of
 from .values import show
 
 
-def explain(policy_set, request: Any, suggest: bool = True) -> Explanation:
+def explain(policy_set: PolicySet, request: Any, suggest: bool = True) -> Explanation:
     """Why `policy_set` decides `request` as it does. Raises RequestError for a malformed request."""
     return explain_selection(policy_set.select(request), suggest)
 

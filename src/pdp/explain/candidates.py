@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pdp.engine.policy_set import PolicySet
 from pdp.lang import ast
 from pdp.engine.conditions import MISSING, compile_value, is_number, same
 from pdp.lang.visitor import Visitor
@@ -67,7 +68,7 @@ class _Tested(Visitor[None]):
         return None  # operands, and/or/not: their parts are visited on their own
 
 
-def _tested_values(policy_set, target: Target, env: dict) -> dict[tuple[str, ...], list]:
+def _tested_values(policy_set: PolicySet, target: Target, env: dict) -> dict[tuple[str, ...], list]:
     """Every attribute the conditions of rules near the request read, with the values they test for."""
     found: dict[tuple[str, ...], list] = {}
 
@@ -86,7 +87,7 @@ def _tested_values(policy_set, target: Target, env: dict) -> dict[tuple[str, ...
     return found
 
 
-def _single_changes(policy_set, request: dict, target: Target, env: dict) -> list[tuple[int, Change]]:
+def _single_changes(policy_set: PolicySet, request: dict, target: Target, env: dict) -> list[tuple[int, Change]]:
     """Candidate changes with their size: 0 a fact about the request, 1 a category left out, 2 another purpose."""
     out: list[tuple[int, Change]] = []
     purposes: list[Any] = []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 from itertools import combinations
 
+from pdp.engine.policy_set import PolicySet
 from pdp.base.errors import RequestError
 from .candidates import _single_changes
 from .model import Change, Suggestion
@@ -40,7 +41,7 @@ def changed(request: dict, changes) -> dict | None:
     return out
 
 
-def _allows(policy_set, request: dict | None) -> bool:
+def _allows(policy_set: PolicySet, request: dict | None) -> bool:
     if request is None:
         return False
     try:
@@ -49,7 +50,7 @@ def _allows(policy_set, request: dict | None) -> bool:
         return False
 
 
-def suggest_changes(policy_set, request: dict, target: Target, env: dict, judge=None) -> tuple[Suggestion, ...]:
+def suggest_changes(policy_set: PolicySet, request: dict, target: Target, env: dict, judge=None) -> tuple[Suggestion, ...]:
     """The smallest changes of a denied request that the engine would allow: one attribute if any will do, else two.
 
     The changes tried come from `policy_set`'s rules (the version that decided the request); `judge`

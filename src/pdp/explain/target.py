@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from pdp.engine.policy_set import PolicySet
 from pdp.vocab import taxonomy as tx
 from pdp.engine.compiler import CompiledRule
 
@@ -40,7 +41,7 @@ def target_of(request: dict, authzen: bool) -> Target:
     return Target(request["action"], request["purpose"], tuple(request["data_categories"]))
 
 
-def prepare(policy_set, request: Any) -> tuple[Target, dict]:
+def prepare(policy_set: PolicySet, request: Any) -> tuple[Target, dict]:
     """Check a request as the engine does (raises RequestError) -> its target and what conditions read,
     in the version that decides it (`policy_set.select(request).version`)."""
     selection = policy_set.select(request)

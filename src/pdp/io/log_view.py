@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Iterable
 
+from pdp.engine.policy_set import PolicySet
 from pdp.lang import ast
 from pdp.base.paths import set_at, value_at
 from pdp.vocab import taxonomy as tx
@@ -82,7 +83,7 @@ class Selection:
 _selections: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def selection_of(policy_set) -> Selection:
+def selection_of(policy_set: PolicySet) -> Selection:
     """The selection of a policy set (every version it serves), computed once per set."""
     if policy_set is None:
         return Selection()
@@ -92,7 +93,7 @@ def selection_of(policy_set) -> Selection:
     return found
 
 
-def _select(policy_set) -> Selection:
+def _select(policy_set: PolicySet) -> Selection:
     paths: set[Path] = set()
     words: set[str] = set()
     for version in getattr(policy_set, "history", (policy_set,)):

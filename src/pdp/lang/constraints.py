@@ -34,24 +34,25 @@ def never_matches(rule: ast.Rule, vocabulary: tx.Vocabulary) -> str | None:
     if rule.purposes:
         atoms["purpose"].append(("under", frozenset(k.name for k in rule.purposes)))
     for condition in rule.when:
-        for part in _conjuncts(condition):
-            _collect(part, False, atoms)
+        for part in conjuncts(condition):
+            collect_constraints(part, False, atoms)
     for condition in rule.unless:
-        parts = _conjuncts(condition)
+        parts = conjuncts(condition)
         if len(parts) == 1:  # `unless a and b` is `a or b` negated: not analysed
-            _collect(parts[0], True, atoms)
+            collect_constraints(parts[0], True, atoms)
     for path, constraints in atoms.items():
         if rule.effect == "deny" and path in ("purpose", "data_categories"):
             continue
-        reason = _contradiction(path, constraints)
+        reason = contradiction(path, constraints)
         if reason:
             return reason
     return None
 
 
-def _conjuncts(expr: ast.Expr) -> list[ast.Expr]:
+def conjuncts(expr: ast.Expr) -> list[ast.Expr]:
+    """The parts of a condition that must all hold (`a and (b and c)` -> [a, b, c])."""
     if isinstance(expr, ast.And):
-        return [p for item in expr.items for p in _conjuncts(item)]
+        return [p for item in expr.items for p in conjuncts(item)]
     return [expr]
 
 
@@ -101,7 +102,9 @@ class _Atoms(Visitor[None]):
         return None  # an `or`, or a nested `and` under `not`: assumed satisfiable
 
 
-_collect = _Atoms().visit
+# collect_constraints(expr, negated, atoms): add to `atoms` (attribute path -> [(operator, constant)]) what
+# `expr` (negated if so) demands of single attributes
+collect_constraints = _Atoms().visit
 
 
 def _satisfies(value, op: str, operand) -> bool:
@@ -125,7 +128,8 @@ def _satisfies(value, op: str, operand) -> bool:
     return True
 
 
-def _contradiction(path: str, constraints: list[tuple[str, object]]) -> str | None:
+def contradiction(path: str, constraints: list[tuple[str, object]]) -> str | None:
+    """Why the constraints on one path cannot all hold, in a few words; None if they can."""
     if path == "<always>":
         return "its condition is always false"
     ops = {op for op, _ in constraints}

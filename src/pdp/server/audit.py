@@ -15,6 +15,7 @@ import os
 import secrets
 from pathlib import Path
 
+from pdp.engine.policy_set import PolicySet
 from pdp.io.decision_log import DecisionLog
 from pdp.io.log_view import selection_of
 from .settings import Settings
@@ -102,7 +103,7 @@ def open_log(settings: Settings) -> GroupWriter | None:
     return GroupWriter(decision_log)
 
 
-async def record(app, entries: list[tuple[dict, dict]], endpoint: str, policy_set=None) -> None:
+async def record(app, entries: list[tuple[dict, dict]], endpoint: str, policy_set: PolicySet=None) -> None:
     """Append (request, decision) pairs decided by `policy_set`; returns only once they are committed."""
     writer = app.state.decision_log
     if writer is None or not entries:

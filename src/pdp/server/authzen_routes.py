@@ -11,6 +11,7 @@ from __future__ import annotations
 import orjson
 from fastapi import APIRouter, Request
 
+from pdp.engine.policy_set import PolicySet
 from pdp.vocab.authzen import EvaluationRequest
 from pdp.base.errors import FieldError, RequestError
 from .audit import record
@@ -77,7 +78,7 @@ def _bad(error: RequestError):
     return error_response(400, "bad_request", error.errors)
 
 
-async def _single(request: Request, policy_set, body: dict, endpoint: str):
+async def _single(request: Request, policy_set: PolicySet, body: dict, endpoint: str):
     """One evaluation, answered with its context once its decision is logged."""
     [decision] = decide_each(policy_set, request.app.state.metrics, policy_set.decide_authzen, [body])
     if isinstance(decision, RequestError):

@@ -17,6 +17,7 @@ import orjson
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
+from pdp.engine.policy_set import PolicySet
 from pdp.engine.decision import Reason
 from pdp.engine.decision_id import new_decision_id
 from pdp.base.errors import RequestError
@@ -30,14 +31,14 @@ SUGGESTIONS_PER_CALL = 100  # unknown values that get "did you mean" suggestions
 THREAD_BATCH = 32  # batches longer than this are decided in a worker thread, off the event loop
 
 
-def failed_closed(policy_set, what: str, error: BaseException) -> Decision:
+def failed_closed(policy_set: PolicySet, what: str, error: BaseException) -> Decision:
     """The deny given when deciding (or answering) failed: the error is its reason."""
     reason = Reason(INTERNAL_ERROR, "error", None,
                     f"internal error while {what} ({error.__class__.__name__}); failing closed")
     return Decision("deny", (reason,), (), policy_set.info, new_decision_id())
 
 
-def decide(policy_set, metrics, ask: Callable[[], Decision]) -> Decision:
+def decide(policy_set: PolicySet, metrics, ask: Callable[[], Decision]) -> Decision:
     """`ask()`, timed and counted; an unforeseen fault is a deny (a bad request is raised)."""
     started = time.perf_counter()
     try:
@@ -55,7 +56,7 @@ def decide(policy_set, metrics, ask: Callable[[], Decision]) -> Decision:
 Outcome = Decision | RequestError
 
 
-def decide_each(policy_set, metrics, ask: Callable[[object], Decision], items: list,
+def decide_each(policy_set: PolicySet, metrics, ask: Callable[[object], Decision], items: list,
                 stop: Callable[[Outcome], bool] | None = None) -> list[Outcome]:
     """`ask(item)` for each item (a Decision, or the RequestError of a bad item), until `stop` says so.
 
@@ -75,7 +76,7 @@ def decide_each(policy_set, metrics, ask: Callable[[object], Decision], items: l
     return out
 
 
-async def decide_many(policy_set, metrics, ask, items: list, stop=None) -> list[Outcome]:
+async def decide_many(policy_set: PolicySet, metrics, ask, items: list, stop=None) -> list[Outcome]:
     """`decide_each`; a long batch in a worker thread, so that the event loop answers others meanwhile."""
     if len(items) > THREAD_BATCH:
         return await run_in_threadpool(decide_each, policy_set, metrics, ask, items, stop)
@@ -90,7 +91,7 @@ def encodes(content) -> bytes | None:
         return None
 
 
-def unanswerable(policy_set, rules: list[str]) -> Decision:
+def unanswerable(policy_set: PolicySet, rules: list[str]) -> Decision:
     """The deny that replaces a decision (by `rules`) whose answer cannot be encoded: never an allow logged and a 500 sent."""
     log.error("the answer to a request cannot be encoded as JSON (rules %s); failing closed", ", ".join(rules))
     return failed_closed(policy_set, "encoding the answer", ValueError("the answer is not valid JSON text"))

@@ -31,6 +31,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from pdp.engine.policy_set import PolicySet
 from pdp.lang import ast, printer
 from pdp.base.errors import RequestError
 from pdp.explain import condition_tree, run_rule, target_of
@@ -181,7 +182,7 @@ class Recorder:
     decides the data collected under it, so its rules are tested like the current ones.
     """
 
-    def __init__(self, policy_set):
+    def __init__(self, policy_set: PolicySet):
         self._tallies = {id(version): [_Tally(rule) for rule in version.rules] for version in policy_set.history}
         self.decided = self.refused = 0
 
@@ -218,7 +219,7 @@ class Recorder:
         return CoverageReport(tuple(rules), self.decided, self.refused)
 
 
-def measure(policy_set, cases: Iterable[Case | TestFile]) -> CoverageReport:
+def measure(policy_set: PolicySet, cases: Iterable[Case | TestFile]) -> CoverageReport:
     """Admit every case's request and count what was exercised (`pdp test --coverage` records while it runs)."""
     recorder = Recorder(policy_set)
     for case in _cases(cases):

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from pdp.engine.policy_set import PolicySet
 from pdp.base.errors import RequestError
 from .cases import Case, TestFile
 
@@ -44,7 +45,7 @@ class CaseResult:
     failures: tuple[str, ...] = ()  # one plain sentence per unmet expectation
 
 
-def run(policy_set: Any, cases: Iterable[Case | TestFile], coverage: Any = None) -> list[CaseResult]:
+def run(policy_set: PolicySet, cases: Iterable[Case | TestFile], coverage: Any = None) -> list[CaseResult]:
     """Decide every case's request and compare the answer with the case.
 
     `cases` may mix Case objects and whole TestFiles (their cases, in order).
@@ -57,7 +58,7 @@ def run(policy_set: Any, cases: Iterable[Case | TestFile], coverage: Any = None)
     return results
 
 
-def run_case(policy_set: Any, case: Case, coverage: Any = None) -> CaseResult:
+def run_case(policy_set: PolicySet, case: Case, coverage: Any = None) -> CaseResult:
     expected = case.expect or REFUSED
     try:
         # a copy: whatever decide does with its request must not change the case;

@@ -10,9 +10,10 @@ from pdp.vocab import schema as sch
 from pdp.vocab import taxonomy as tx
 from pdp.engine.conditions import MISSING, ORDER, is_number
 from pdp.lang import printer
-from .reading import _Use
+from .reading import AttributeUse
 
-_NICE_COUNTRIES = ("US", "DE", "GB", "FR", "JP", "BR", "AU", "CA")
+# Countries offered first as examples of "any other country" (familiar codes read better than `AD`)
+EXAMPLE_COUNTRIES = ("US", "DE", "GB", "FR", "JP", "BR", "AU", "CA")
 
 
 @dataclass
@@ -68,15 +69,15 @@ class AttrDomain:
             return "is " + " or ".join("true" if c.rep else "false" for c in classes)
         if all(c.singleton for c in classes):
             values = [c.rep for c in classes]
-            return f"== {_show(values[0])}" if len(values) == 1 else f"in [{', '.join(_show(v) for v in values)}]"
+            return f"== {show_value(values[0])}" if len(values) == 1 else f"in [{', '.join(show_value(v) for v in values)}]"
         rest = [c for i, c in enumerate(self.classes) if i != 0 and i not in present]
         if rest and all(c.singleton for c in rest):
             values = [c.rep for c in rest]
-            return f"!= {_show(values[0])}" if len(values) == 1 else f"not in [{', '.join(_show(v) for v in values)}]"
+            return f"!= {show_value(values[0])}" if len(values) == 1 else f"not in [{', '.join(show_value(v) for v in values)}]"
         return " or ".join(c.label for c in classes)
 
 
-def _show(value) -> str:
+def show_value(value) -> str:
     """A class's value as a policy writes it (lang.printer); a whole float as the integer it is."""
     return printer.value(int(value) if isinstance(value, float) and value.is_integer() else value)
 
@@ -112,7 +113,7 @@ def _interval_text(runs: list[tuple]) -> str:
     return " or ".join(parts)
 
 
-def _number_classes(use: _Use, valid: Callable[[Any], bool], extra: int) -> tuple[list[ValueClass], Callable]:
+def number_classes(use: AttributeUse, valid: Callable[[Any], bool], extra: int) -> tuple[list[ValueClass], Callable]:
     """Numbers: one class per run of elementary intervals that every test treats alike.
 
     The elementary intervals are (-inf, b0), [b0], (b0, b1), ..., (bn, inf) for
@@ -176,7 +177,7 @@ def _number_classes(use: _Use, valid: Callable[[Any], bool], extra: int) -> tupl
     return classes, classify
 
 
-def _string_classes(use: _Use, universe: Sequence | None, valid: Callable[[Any], bool], extra: int,
+def string_classes(use: AttributeUse, universe: Sequence | None, valid: Callable[[Any], bool], extra: int,
                     extra_signature: Callable[[str], tuple] | None = None,
                     prefer: Sequence[str] = ()) -> tuple[list[ValueClass], Callable]:
     literals = sorted(v for v in use.literals if isinstance(v, str))
@@ -225,19 +226,19 @@ def _string_classes(use: _Use, universe: Sequence | None, valid: Callable[[Any],
 
 def _string_label(members, literals, sets, under, sig, fresh) -> str:
     if len(members) == 1 and members[0] not in fresh:
-        return f"== {_show(members[0])}"
+        return f"== {show_value(members[0])}"
     if len(members) <= 4 and not any(m in fresh for m in members):
-        return f"in [{', '.join(_show(m) for m in sorted(members))}]"
+        return f"in [{', '.join(show_value(m) for m in sorted(members))}]"
     inside = [k for k, hit in zip(under, sig[len(literals) + len(sets):]) if hit]
     if inside:
-        return f"under {_show(max(inside, key=len))} (e.g. {_show(members[0])})"
+        return f"under {show_value(max(inside, key=len))} (e.g. {show_value(members[0])})"
     named = sorted(set(literals) | {v for s in sets for v in s if isinstance(v, str)})
     if named and len(named) <= 6:
-        return f"not in [{', '.join(_show(v) for v in named)}]"
-    return f"is another value (e.g. {_show(sorted(members)[0])})"
+        return f"not in [{', '.join(show_value(v) for v in named)}]"
+    return f"is another value (e.g. {show_value(sorted(members)[0])})"
 
 
-def _kinds(use: _Use, typ: sch.Type | None) -> set[str]:
+def value_kinds(use: AttributeUse, typ: sch.Type | None) -> set[str]:
     """The kinds of value an attribute takes: its type's, or those of the constants it is compared with."""
     kinds = set()
     if typ is not None and typ.kind in ("number", "bool", "string"):
@@ -252,7 +253,8 @@ def _kinds(use: _Use, typ: sch.Type | None) -> set[str]:
     return kinds
 
 
-def _fresh(taken: Iterable[str]) -> str:
+def unregistered_id(taken: Iterable[str]) -> str:
+    """An id no register lists (`unregistered-N`): the example of a party the registers do not know."""
     taken = set(taken)
     n = 1
     while f"unregistered-{n}" in taken:
@@ -260,7 +262,7 @@ def _fresh(taken: Iterable[str]) -> str:
     return f"unregistered-{n}"
 
 
-def _chain(classifiers: list[tuple[int, Callable]]) -> Callable[[Any], int]:
+def chain_classifiers(classifiers: list[tuple[int, Callable]]) -> Callable[[Any], int]:
     """One classifier from several, each giving an index among its own classes (-1: not one of them)."""
 
     def classify(value) -> int:
@@ -273,7 +275,8 @@ def _chain(classifiers: list[tuple[int, Callable]]) -> Callable[[Any], int]:
     return classify
 
 
-def _type_at(schema: dict, parts: tuple[str, ...], base, lookups) -> sch.Type | None:
+def type_at(schema: dict, parts: tuple[str, ...], base, lookups) -> sch.Type | None:
+    """The declared type of the attribute at `parts` (a register's record types included), if any."""
     current = schema.get(parts[0])
     for part in parts[1:]:
         if current is None or current.kind != "map":

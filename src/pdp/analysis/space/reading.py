@@ -32,7 +32,7 @@ def rule_conditions(rule) -> tuple[ast.Expr, ...]:
 
 
 @dataclass
-class _Use:
+class AttributeUse:
     """What the conditions do with one attribute path."""
 
     literals: set = field(default_factory=set)  # compared with == / != (and list members)
@@ -58,16 +58,16 @@ def _constant(expr: ast.Expr, data: dict):
     return MISSING
 
 
-class _Uses:
+class AttributeUses:
     """Every attribute use in a collection of conditions (of several policy versions)."""
 
     def __init__(self):
-        self.by_path: dict[tuple[str, ...], _Use] = {}
+        self.by_path: dict[tuple[str, ...], AttributeUse] = {}
         self.pairs: list[tuple[tuple[str, ...], tuple[str, ...]]] = []
         self.notes: set[str] = set()
 
-    def use(self, parts: tuple[str, ...]) -> _Use:
-        return self.by_path.setdefault(parts, _Use())
+    def use(self, parts: tuple[str, ...]) -> AttributeUse:
+        return self.by_path.setdefault(parts, AttributeUse())
 
     def add(self, expr: ast.Expr, data: dict) -> None:
         for atom in atoms(expr):
@@ -158,7 +158,7 @@ class _Uses:
                 self.notes.add(f"`{'.'.join(lp)}` is tested `under` another attribute: sampled, not exhausted")
 
 
-def _connected(pairs) -> list[set]:
+def connected_groups(pairs) -> list[set]:
     """The groups of attributes linked by comparisons with each other."""
     groups: list[set] = []
     for a, b in pairs:

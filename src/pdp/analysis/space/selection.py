@@ -27,6 +27,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Sequence
 
+from pdp.engine.policy_set import PolicySet
 from pdp.engine import versions
 from pdp.engine.decision import Outcome, Reason
 from .cells import Group
@@ -46,7 +47,7 @@ class VersionChoice:
 class Selections:
     """The version choices of a policy set, and the space's decision of a point under each."""
 
-    def __init__(self, policy_set):
+    def __init__(self, policy_set: PolicySet):
         self.history = tuple(policy_set.history)
         self.current = len(self.history) - 1
         self.subject_requests = frozenset(self.history[-1].vocabulary.subject_requests)

@@ -17,10 +17,10 @@ from pdp.engine.decision import Outcome, Reason, combine
 from pdp.base.errors import RequestError
 from pdp.vocab.request import apply_lookups, check_request
 from .cells import Cell, Component, Group, Klass, Node, State, Stats
-from .domains import (_NICE_COUNTRIES, AttrDomain, ValueClass, _chain, _fresh, _kinds, _number_classes, _show,
-                      _string_classes, _type_at)
+from .domains import (EXAMPLE_COUNTRIES, AttrDomain, ValueClass, chain_classifiers, number_classes,
+                      show_value, string_classes, type_at, unregistered_id, value_kinds)
 from .keys import key_classes
-from .reading import _connected, _Uses, atoms, read_paths, rule_conditions
+from .reading import AttributeUses, atoms, connected_groups, read_paths, rule_conditions
 
 CELL_PATHS = ("action", "purpose", "data_categories")
 DEFAULT_LIMIT = 2_000_000  # assignments one component may have before the space gives up
@@ -52,7 +52,7 @@ class Space:
         self._messages: dict[tuple[int, str], str] = {}
         self._tables: dict = {}
         self._components: dict = {}
-        self._uses = _Uses()
+        self._uses = AttributeUses()
         self._group_of: dict[tuple[str, str, str], Group] = {}
         self._reads: dict[int, tuple[tuple[int, ...], bool]] = {}
         for v in self.versions:
@@ -129,7 +129,7 @@ class Space:
 
         # attributes compared with each other share their constants, and get one value per attribute of the
         # group in each class, so that any two can be equal or apart (and in either order)
-        self._pair_groups = _connected(self._uses.pairs)
+        self._pair_groups = connected_groups(self._uses.pairs)
         for group in self._pair_groups:
             uses = [self._uses.use(p) for p in group]
             literals = set().union(*(u.literals for u in uses))
@@ -152,8 +152,8 @@ class Space:
             register_signature[root] = self._register_signature(root, per_version, paths, domains)
         # the id of a looked-up part is built last: its classes depend on the other attributes' classes
         ordered_paths = sorted(paths, key=lambda p: (p[0] in lookups and p[1:] == ("id",), p))
-        types = {parts: _type_at(schema, parts, base, lookups) for parts in paths}
-        kinds_of = {parts: _kinds(self._uses.by_path[parts], types[parts]) for parts in paths}
+        types = {parts: type_at(schema, parts, base, lookups) for parts in paths}
+        kinds_of = {parts: value_kinds(self._uses.by_path[parts], types[parts]) for parts in paths}
         for group in self._pair_groups:  # compared with each other: each may hold what the other holds
             joined = set().union(*(kinds_of.get(p, set()) for p in group))
             for p in group:
@@ -168,7 +168,7 @@ class Space:
             kinds = kinds_of[parts]
             literals = use.literals | {v for s in use.sets for v in s}
             if "number" in kinds:
-                found, classify = _number_classes(use, check, extra)
+                found, classify = number_classes(use, check, extra)
                 classifiers.append((len(classes), classify))
                 classes += found
             if "bool" in kinds:
@@ -184,15 +184,15 @@ class Space:
                 prefer: Sequence[str] = ()
                 if typ is not None and typ.vocab is not None:
                     universe = sorted(set().union(*(v.vocabulary.known(typ.vocab) for v in self.versions)))
-                    prefer = _NICE_COUNTRIES if typ.vocab == tx.COUNTRY else ()
+                    prefer = EXAMPLE_COUNTRIES if typ.vocab == tx.COUNTRY else ()
                 extra_sig = None
                 if parts[0] in lookups and parts[1:] == ("id",):
                     registered = set().union(*(set(p.register) for p in lookups[parts[0]] if p))
                     universe = sorted(set(universe or ()) | {v for v in literals if isinstance(v, str)} | registered)
-                    fresh = _fresh(universe)
+                    fresh = unregistered_id(universe)
                     universe.append(fresh)
                     extra_sig = register_signature[parts[0]]
-                found, classify = _string_classes(use, universe, check, extra, extra_sig, prefer)
+                found, classify = string_classes(use, universe, check, extra, extra_sig, prefer)
                 classifiers.append((len(classes), classify))
                 classes += found
             if len(classes) == 1:  # only tested for presence: any value will do
@@ -202,7 +202,7 @@ class Space:
                                                   "is present", (), False))
                         break
                 classifiers.append((1, lambda x: 0))
-            domains[parts] = AttrDomain(parts, classes, _chain(classifiers))
+            domains[parts] = AttrDomain(parts, classes, chain_classifiers(classifiers))
             if parts[0] in lookups and parts[1:] == ("id",):
                 self._label_register_ids(domains[parts], lookups[parts[0]], sources.get(parts[0], "the register"),
                                          fresh)
@@ -254,8 +254,8 @@ class Space:
         for cls in domain.classes[1:]:
             if cls.rep in registered:
                 members = cls.members or (cls.rep,)
-                cls.label = f"in [{', '.join(_show(m) for m in members)}]" if cls.members else \
-                    f"is an id of {source} like {_show(cls.rep)}"
+                cls.label = f"in [{', '.join(show_value(m) for m in members)}]" if cls.members else \
+                    f"is an id of {source} like {show_value(cls.rep)}"
                 cls.singleton = False
             elif cls.rep == fresh:
                 cls.label = f"is an id {source} does not list"
@@ -361,7 +361,7 @@ class Space:
 
     # -- components ------------------------------------------------------------------------
 
-    def _slot_nodes(self, rule) -> tuple[tuple[int, ...], bool]:
+    def slot_nodes_of(self, rule) -> tuple[tuple[int, ...], bool]:
         """The nodes a rule's conditions read, and whether they read the cell (action, purpose, categories)."""
         found = self._reads.get(id(rule))
         if found is None:
@@ -389,7 +389,7 @@ class Space:
 
         slot_nodes = []
         for kind, rule in slots:
-            nodes, _ = self._slot_nodes(rule)
+            nodes, _ = self.slot_nodes_of(rule)
             slot_nodes.append(nodes)
             for n in nodes[1:]:
                 parent[find(n)] = find(nodes[0])
@@ -399,7 +399,7 @@ class Space:
             by_root.setdefault(root, []).append((kind, rule))
         components = []
         for root, members in sorted(by_root.items(), key=lambda kv: (kv[0] is not None, kv[0] or 0)):
-            nodes = tuple(sorted({n for kind, rule in members for n in self._slot_nodes(rule)[0]}))
+            nodes = tuple(sorted({n for kind, rule in members for n in self.slot_nodes_of(rule)[0]}))
             components.append(self._component(group, nodes, members))
         if None not in by_root:
             components.insert(0, self._component(group, (), []))
@@ -435,7 +435,7 @@ class Space:
             raise SpaceTooLarge(f"the decision space is too large: more than {self.budget:,} partial requests")
         tables = []
         for kind, rule in slots:
-            own, _ = self._slot_nodes(rule)
+            own, _ = self.slot_nodes_of(rule)
             positions = tuple(nodes.index(n) for n in own)
             tables.append((kind, rule, positions, self._table(kind, rule, cell, own)))
         versions = len(self.versions)
@@ -459,7 +459,7 @@ class Space:
                 classes[k] = Klass(states, tuple(probes), [assignment], assignment)
             else:
                 klass.members.append(assignment)
-                if self._weight(nodes, assignment) < self._weight(nodes, klass.witness):
+                if self.weight_of(nodes, assignment) < self.weight_of(nodes, klass.witness):
                     klass.witness = assignment
         self.stats.enumerated += size
         rule_ids = tuple(frozenset(rule.id for kind, rule in slots if kind == v) for v in range(versions))
@@ -467,12 +467,12 @@ class Space:
         self._components[key] = component
         return component
 
-    def _weight(self, nodes, assignment) -> int:
+    def weight_of(self, nodes, assignment) -> int:
         """How many attributes the request of an assignment carries (witnesses carry as few as they can)."""
         return sum(self._present[n][c] for n, c in zip(nodes, assignment))
 
     def _reads_cell(self, rule) -> bool:
-        return self._slot_nodes(rule)[1]
+        return self.slot_nodes_of(rule)[1]
 
     def _table(self, kind, rule, cell: Cell, nodes: tuple[int, ...]) -> dict:
         key = (kind, id(rule), self._reads_cell(rule) and cell)
