@@ -19,9 +19,9 @@ two versions; the others contribute "no rule denies it" (and the allow
 named in the group's rules). One example request per change is re-decided
 by both engines (`PolicySet.outcome`).
 
-`replay` re-decides the requests of a decision log (server/decision_log.py)
+`replay` re-decides the requests of a decision log (through pdp.io.decision_log.DecisionLog)
 under both versions and counts the decisions that flip. The log keeps the
-fields that decide and pseudonymised identifiers (server/log_view.py); with
+fields that decide and pseudonymised identifiers (pdp.io.log_view); with
 the log's key, an identifier that the policy data names (a register's key,
 such as a processor's id) is restored, so that lookups decide as they did.
 """
@@ -30,8 +30,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
-import sqlite3
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -40,6 +38,7 @@ from pathlib import Path
 from pdp.engine.decision import DEFAULT_DENY, Outcome
 from pdp.base.errors import RequestError
 from pdp.base.pseudonym import pseudonym
+from pdp.io.decision_log import DecisionLog, log_key
 from .space import Cell, Group, Space, Stats, key_labels
 
 MAX_COMBINATIONS = 200_000  # per group, after pruning
@@ -460,15 +459,6 @@ def _arrange(space: Space, cells: list[Cell]) -> list[tuple[tuple[str, ...], tup
 # ---------------------------------------------------------------- replaying a decision log
 
 
-def log_key(log_path: str | Path) -> bytes | None:
-    """The pseudonymisation key of a decision log: `<log>.key` (as `pdp serve` keeps it), else `PDP_LOG_KEY`."""
-    key_file = Path(f"{log_path}.key")
-    if key_file.is_file():
-        return key_file.read_text().strip().encode()
-    key = os.environ.get("PDP_LOG_KEY")
-    return key.encode() if key else None
-
-
 def _named_in_data(data, out: set[str]) -> set[str]:
     """Every string the policy data names (keys and values), the ids a register can be looked up by."""
     if isinstance(data, dict):
@@ -517,42 +507,33 @@ def replay(old, new, log_path: str | Path, limit: int | None = None, key: bytes 
         raise FileNotFoundError(f"no decision log at `{path}`")
     result = Replay(str(path))
     restore = _restorer((old, new), key if key is not None else log_key(path))
-    connection = sqlite3.connect(f"file:{path.resolve()}?mode=ro", uri=True)
-    try:
-        sql = "SELECT decision, request, endpoint FROM decisions ORDER BY time, rowid"
-        if limit is not None:
-            sql += f" LIMIT {int(limit)}"
-        for logged, text, endpoint in connection.execute(sql):
-            result.total += 1
+    for logged, text, endpoint in DecisionLog.read_oldest_first(path, limit):
+        result.total += 1
+        try:
+            request = json.loads(text)
+        except json.JSONDecodeError:
+            result.refused += 1
+            continue
+        if not isinstance(request, dict) or "evaluations" in request:
+            result.skipped += 1
+            continue
+        request = restore(request)
+        outcomes = []
+        for version in (old, new):  # as the server decided: `decide` (earlier versions under versions/ too)
             try:
-                request = json.loads(text)
-            except json.JSONDecodeError:
-                result.refused += 1
-                continue
-            if not isinstance(request, dict) or "evaluations" in request:
-                result.skipped += 1
-                continue
-            request = restore(request)
-            outcomes = []
-            for version in (old, new):  # as the server decided: `decide` (earlier versions under versions/ too)
-                try:
-                    authzen = "subject" in request or "resource" in request
-                    d = version.decide_authzen(request) if authzen else version.decide(request)
-                    outcomes.append(Outcome(d.decision, d.reasons, d.obligations))
-                except RequestError:
-                    outcomes.append(None)
-            if None in outcomes:
-                result.refused += 1
-                continue
-            result.replayed += 1
-            before, after = outcomes
-            if before.decision != logged:
-                result.stale += 1
-            if before.decision != after.decision:
-                result.flips[(before.decision, after.decision)] += 1
-                result.by_rules[(before.decision, after.decision, _ids(before), _ids(after))] += 1
-    except sqlite3.DatabaseError as error:
-        raise ValueError(f"`{path}` is not a pdp decision log: {error}") from None
-    finally:
-        connection.close()
+                authzen = "subject" in request or "resource" in request
+                d = version.decide_authzen(request) if authzen else version.decide(request)
+                outcomes.append(Outcome(d.decision, d.reasons, d.obligations))
+            except RequestError:
+                outcomes.append(None)
+        if None in outcomes:
+            result.refused += 1
+            continue
+        result.replayed += 1
+        before, after = outcomes
+        if before.decision != logged:
+            result.stale += 1
+        if before.decision != after.decision:
+            result.flips[(before.decision, after.decision)] += 1
+            result.by_rules[(before.decision, after.decision, _ids(before), _ids(after))] += 1
     return result

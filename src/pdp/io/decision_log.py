@@ -69,7 +69,7 @@ import time
 import orjson
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from pdp.base.pseudonym import PSEUDONYM_PREFIX, pseudonym
 from .log_view import Selection, minimal, view
@@ -542,5 +542,42 @@ class DecisionLog:
         with self._lock:
             return self._connection().execute("SELECT COUNT(*) FROM decisions").fetchone()[0]
 
+    @staticmethod
+    def read_oldest_first(path: str | Path, limit: int | None = None) -> Iterator[LoggedRequest]:
+        """The logged requests of the log at `path`, in the order they were decided (`pdp diff --log`).
 
-__all__ = ["DecisionLog", "pseudonym", "treat", "format_time", "MASKED", "PSEUDONYM_PREFIX"]
+        Read-only, without a DecisionLog: the file is never written, not even
+        migrated, so a copy of a production log can be replayed as it is.
+        The rows are read as the iterator is consumed. Raises ValueError
+        (while iterating) when the file is not a pdp decision log.
+        """
+        reader = sqlite3.connect(f"file:{Path(path).resolve()}?mode=ro", uri=True)
+        try:
+            sql = "SELECT decision, request, endpoint FROM decisions ORDER BY time, rowid"
+            rows = reader.execute(sql + " LIMIT ?", (int(limit),)) if limit is not None else reader.execute(sql)
+            for decision, request, endpoint in rows:
+                yield LoggedRequest(decision, request, endpoint)
+        except sqlite3.DatabaseError as error:
+            raise ValueError(f"`{path}` is not a pdp decision log: {error}") from None
+        finally:
+            reader.close()
+
+
+def log_key(log_path: str | Path) -> bytes | None:
+    """The pseudonymisation key of a decision log: `<log>.key` (as `pdp serve` keeps it), else `PDP_LOG_KEY`."""
+    key_file = Path(f"{log_path}.key")
+    if key_file.is_file():
+        return key_file.read_text().strip().encode()
+    key = os.environ.get("PDP_LOG_KEY")
+    return key.encode() if key else None
+
+
+class LoggedRequest(NamedTuple):
+    """One logged request as it was stored: its request is JSON text, which may not parse (a foreign row)."""
+
+    decision: str
+    request: str
+    endpoint: str
+
+
+__all__ = ["DecisionLog", "LoggedRequest", "log_key", "pseudonym", "treat", "format_time", "MASKED", "PSEUDONYM_PREFIX"]
