@@ -18,7 +18,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 
 from . import ast
 from pdp.base.errors import Diagnostic
-from .grammar import grammar_text
+from .grammar import new_parser
 from pdp.base.limits import MAX_FILE_BYTES, MAX_NESTING, MAX_NUMBER_CHARS, MAX_SYNTAX_ERRORS, MAX_TEXT_CHARS
 from pdp.base.source import Span
 
@@ -48,7 +48,7 @@ _CLAUSE_KEYWORDS = ("cite", "to", "for", "of", "when", "unless", "oblige", "over
 
 @lru_cache(maxsize=1)
 def _lark() -> Lark:
-    return Lark(grammar_text(), parser="lalr", lexer="contextual", propagate_positions=True, maybe_placeholders=False)
+    return new_parser()
 
 
 def parse_policy(text: str, filename: str) -> tuple[ast.PolicyFile, list[Diagnostic]]:
