@@ -12,8 +12,6 @@ import heapq
 from dataclasses import dataclass, field
 from typing import Iterable
 
-from rapidfuzz import fuzz, process
-
 from .source import NO_SPAN, Span, caret_excerpt
 
 
@@ -156,6 +154,8 @@ def close_matches(word: str, pool: list[str], n: int, cutoff: float, fast: bool 
     """
     if not (FAST_MATCHES if fast is None else fast) or n <= 0 or not 0.0 <= cutoff <= 1.0:
         return difflib.get_close_matches(word, pool, n=n, cutoff=cutoff)  # (and difflib's errors)
+    from rapidfuzz import fuzz, process  # here: only a hint pays for importing it (~20 ms), not every process
+
     bounds = process.extract(word, pool, scorer=fuzz.ratio, limit=None,
                              score_cutoff=max(0.0, cutoff * 100 - 1e-6))
     matcher = difflib.SequenceMatcher()

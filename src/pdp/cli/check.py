@@ -6,7 +6,6 @@ import sys
 
 from pdp.base.errors import PolicyError
 
-from pdp.analysis.warnings import warnings_of, warning_texts_of
 
 from .common import DEFAULT_POLICY_DIR, EXIT_FAIL, EXIT_OK, load_set
 
@@ -25,6 +24,7 @@ def cmd_check(args) -> int:
     except PolicyError as error:
         print(error, file=sys.stderr)
         return EXIT_FAIL
+    from pdp.analysis.warnings import warning_texts_of, warnings_of  # here: the analysis is check's, not every command's
     from pdp.base.errors import render_all
 
     from pdp.lang.acceptance import unaccepted

@@ -15,7 +15,6 @@ from pathlib import Path
 
 from .common import DEFAULT_POLICY_DIR, EXIT_FAIL, EXIT_OK, EXIT_USAGE
 from pdp.base.errors import PolicyError, render_all
-from pdp.lang.formatter import format_policy
 from pdp.io.loader import read_file
 
 DIFF_LINES = 40  # at most this many diff lines per file under --check
@@ -37,6 +36,8 @@ def policy_files(path: Path) -> list[Path]:
 
 
 def cmd_fmt(args) -> int:
+    from pdp.lang.formatter import format_policy  # here: only `pdp fmt` builds the formatter's parser
+
     root = Path(args.path)
     if not root.exists():
         print(f"pdp fmt: `{root}` does not exist", file=sys.stderr)

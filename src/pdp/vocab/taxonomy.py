@@ -8,10 +8,11 @@ in `vocabulary.yaml`. Keys are hierarchical: a key covers every key below it.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from functools import lru_cache
-
-import pycountry
+from importlib import metadata, resources
+from pathlib import Path
 
 from pdp.base.errors import suggest
 
@@ -40,8 +41,25 @@ ACTION, PURPOSE, CATEGORY, SUBJECT_TYPE, RECIPIENT_TYPE, COUNTRY, CONSENT_TOPIC 
 HIERARCHICAL = frozenset({PURPOSE, CATEGORY})
 
 
-@lru_cache(maxsize=1)
-def _fideslang_keys() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+FIDESLANG_SNAPSHOT = "fideslang_keys.json"  # beside this module: fideslang's keys, as the installed version has them
+FideslangKeys = tuple[frozenset[str], frozenset[str], frozenset[str]]  # data uses, data categories, data subjects
+
+
+@lru_cache(maxsize=2)
+def fideslang_keys(snapshot: bool = True) -> FideslangKeys:
+    """fideslang's default data uses, data categories and data subjects.
+
+    Importing fideslang's taxonomy builds its pydantic models, which costs
+    more than loading a whole policy set (about 80 ms of CPU in every
+    process). So its keys are shipped beside this module, and read from
+    there when they were taken from the installed fideslang version; with
+    another version (or `snapshot=False`) they are read from fideslang
+    itself. A test holds the snapshot equal to fideslang's.
+    """
+    if snapshot:
+        shipped = _shipped_keys()
+        if shipped is not None:
+            return shipped
     from fideslang.default_taxonomy import DEFAULT_TAXONOMY
 
     return (
@@ -51,8 +69,42 @@ def _fideslang_keys() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
     )
 
 
+def _snapshot_path() -> Path:
+    return Path(str(resources.files(__package__) / FIDESLANG_SNAPSHOT))
+
+
+def _fideslang_version() -> str | None:
+    try:
+        return metadata.version("fideslang")
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def _shipped_keys() -> FideslangKeys | None:
+    try:
+        shipped = json.loads(_snapshot_path().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(shipped, dict) or shipped.get("fideslang") != _fideslang_version():
+        return None
+    return (frozenset(shipped["data_uses"]), frozenset(shipped["data_categories"]), frozenset(shipped["data_subjects"]))
+
+
+def write_fideslang_snapshot() -> Path:
+    """Take the keys from the installed fideslang and ship them (run after upgrading fideslang)."""
+    uses, categories, subjects = fideslang_keys(snapshot=False)
+    snapshot = {"fideslang": _fideslang_version(), "data_uses": sorted(uses), "data_categories": sorted(categories),
+                "data_subjects": sorted(subjects)}
+    path = _snapshot_path()
+    path.write_text(json.dumps(snapshot, indent=1) + "\n", encoding="utf-8")
+    return path
+
+
 @lru_cache(maxsize=1)
 def country_codes() -> frozenset[str]:
+    """ISO 3166-1 alpha-2 codes (pycountry's; imported on first use, so a set without countries never pays it)."""
+    import pycountry
+
     return frozenset(c.alpha_2 for c in pycountry.countries)
 
 
@@ -91,7 +143,7 @@ class Vocabulary:
 
     @classmethod
     def default(cls) -> "Vocabulary":
-        purposes, categories, subjects = _fideslang_keys()
+        purposes, categories, subjects = fideslang_keys()
         return cls(frozenset(BUILTIN_ACTIONS), purposes, categories, subjects)
 
     def known(self, kind: str) -> frozenset[str]:
