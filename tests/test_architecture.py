@@ -1,16 +1,36 @@
 """The layout is the architecture (ARCHITECTURE.md): each stage imports only the stages below it."""
 
 import ast
+import contextlib
 import importlib
+import logging
 import os
 from pathlib import Path
 
 import pytest
-from importlinter.cli import lint_imports
+from importlinter.cli import lint_imports as _lint_imports
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "src" / "pdp"
 STAGES = ("base", "vocab", "lang", "engine", "io", "explain", "analysis", "testing", "server", "cli", "client")
+
+
+@contextlib.contextmanager
+def _loggers_kept():
+    """import-linter configures logging with dictConfig, which disables every logger that exists ("pdp" too):
+    later tests that read pdp's log records would see none. Put them back as they were."""
+    loggers = [lg for lg in logging.Logger.manager.loggerDict.values() if isinstance(lg, logging.Logger)]
+    disabled = {lg: lg.disabled for lg in loggers}
+    try:
+        yield
+    finally:
+        for lg, was in disabled.items():
+            lg.disabled = was
+
+
+def lint_imports(**options) -> int:
+    with _loggers_kept():
+        return _lint_imports(**options)
 
 
 def test_every_import_between_stages_follows_the_layers(capsys):
