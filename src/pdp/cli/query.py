@@ -55,12 +55,11 @@ def register(subparsers) -> None:
 
 
 def cmd_query(args) -> int:
-    from pdp.io.loader import load, read_sources
+    from pdp.io.loader import load
     from pdp.analysis.query import Question, QuestionError, ask
     from pdp.analysis.space import SpaceTooLarge
 
     try:
-        sources = read_sources(args.policy_dir)
         policy_set = load(args.policy_dir)  # with its earlier versions (§11): a request may select one
     except PolicyError as error:
         print(error, file=sys.stderr)
@@ -68,7 +67,7 @@ def cmd_query(args) -> int:
     question = Question(args.decision, tuple(args.action), tuple(args.purpose_under), tuple(args.category_under),
                         tuple(args.where))
     try:
-        answer = ask(policy_set, question, sources)
+        answer = ask(policy_set, question, policy_set.sources)  # the texts it was built from (read once)
     except (QuestionError, SpaceTooLarge) as error:
         print(f"pdp query: {error}", file=sys.stderr)
         return EXIT_USAGE

@@ -49,13 +49,12 @@ def grammar_text() -> str:
     return grammar_path().read_text(encoding="utf-8")
 
 
-def new_parser(tables: bool = True, lexer_callbacks: dict | None = None) -> Lark:
+def new_parser(tables: bool = True) -> Lark:
     """The grammar's parser: from the shipped tables when they are current (`tables`), else built."""
-    extra = {"lexer_callbacks": lexer_callbacks} if lexer_callbacks else {}
     shipped = shipped_tables() if tables else None
     if shipped is not None:
-        return Lark.__new__(Lark)._load(shipped, propagate_positions=OPTIONS["propagate_positions"], **extra)
-    return Lark(grammar_text(), **OPTIONS, **extra)
+        return Lark.load(shipped)  # lark's own loader (a dict is taken as it is, never unpickled)
+    return Lark(grammar_text(), **OPTIONS)
 
 
 def fingerprint() -> str:
