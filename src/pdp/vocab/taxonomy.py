@@ -57,7 +57,7 @@ def fideslang_keys(snapshot: bool = True) -> FideslangKeys:
     itself. A test holds the snapshot equal to fideslang's.
     """
     if snapshot:
-        shipped = _shipped_keys()
+        shipped = shipped_keys()
         if shipped is not None:
             return shipped
     from fideslang.default_taxonomy import DEFAULT_TAXONOMY
@@ -73,19 +73,21 @@ def _snapshot_path() -> Path:
     return Path(str(resources.files(__package__) / FIDESLANG_SNAPSHOT))
 
 
-def _fideslang_version() -> str | None:
+def installed_fideslang_version() -> str | None:
+    """The installed fideslang's version (from its metadata, without importing it)."""
     try:
         return metadata.version("fideslang")
     except metadata.PackageNotFoundError:
         return None
 
 
-def _shipped_keys() -> FideslangKeys | None:
+def shipped_keys() -> FideslangKeys | None:
+    """The shipped keys, if they were taken from the installed fideslang version; else None."""
     try:
         shipped = json.loads(_snapshot_path().read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    if not isinstance(shipped, dict) or shipped.get("fideslang") != _fideslang_version():
+    if not isinstance(shipped, dict) or shipped.get("fideslang") != installed_fideslang_version():
         return None
     return (frozenset(shipped["data_uses"]), frozenset(shipped["data_categories"]), frozenset(shipped["data_subjects"]))
 
@@ -93,7 +95,7 @@ def _shipped_keys() -> FideslangKeys | None:
 def write_fideslang_snapshot() -> Path:
     """Take the keys from the installed fideslang and ship them (run after upgrading fideslang)."""
     uses, categories, subjects = fideslang_keys(snapshot=False)
-    snapshot = {"fideslang": _fideslang_version(), "data_uses": sorted(uses), "data_categories": sorted(categories),
+    snapshot = {"fideslang": installed_fideslang_version(), "data_uses": sorted(uses), "data_categories": sorted(categories),
                 "data_subjects": sorted(subjects)}
     path = _snapshot_path()
     path.write_text(json.dumps(snapshot, indent=1) + "\n", encoding="utf-8")
