@@ -11,7 +11,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from pdp import PolicyError
@@ -458,6 +458,7 @@ def test_formatting_is_idempotent_keeps_the_rules_and_every_comment(policy):
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(policies())
+@example(('allow r "a \x85b \u2028c"\n', []))  # a line break in text is written escaped: no line ends in a literal
 def test_the_layout_is_tidy(policy):
     text, _ = policy
     once = format_policy(text, "f.pdp")

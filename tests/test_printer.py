@@ -2,7 +2,7 @@
 
 import json
 
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from helpers import CONDITIONS, KEY_CONDITIONS, VOCAB, build_set, request
@@ -18,10 +18,12 @@ def _condition(text: str) -> ast.Expr:
 
 
 @given(st.text())
+@example("line\x85break \u2028 \u2029 \x0b \x0c \x1c\x1d\x1e \r\n")
 def test_text_is_quoted_so_that_it_reads_back_as_itself(text):
     written = printer.value(text)
     assert json.loads(written) == text
     assert written.encode("utf-8")  # a lone surrogate stays escaped: every writer can print it
+    assert len(written.splitlines()) == 1  # a line break is written escaped: a literal never spans lines
     assert _condition(f"context.note == {written}") == ast.Compare("==", ast.Path(("context", "note")),
                                                                    ast.Literal(text))
 

@@ -35,11 +35,20 @@ def value(v: Any) -> str:
     return json.dumps(v, ensure_ascii=False, default=str, sort_keys=True)
 
 
+# Kept escaped (as \u0085): a lone surrogate (half of a UTF-16 pair) cannot be stored or printed as UTF-8,
+# and the line breaks JSON leaves as they are (NEL, the Unicode line and paragraph separators) break a line for
+# Python's splitlines and for editors, so a written literal would span lines. JSON escapes the other ones
+# splitlines knows (\n \r \v \f \x1c-\x1e, as control characters).
+_KEPT_ESCAPED = re.compile(r"[\ud800-\udfff\x85\u2028\u2029]")
+
+
 def string(text: str) -> str:
-    """Text in double quotes, escaped as the grammar reads it back (JSON), other characters as they are."""
+    """Text in double quotes, escaped as the grammar reads it back (JSON), other characters as they are.
+
+    The result is one line for every tool: no character in it breaks a line.
+    """
     written = json.dumps(text, ensure_ascii=False)
-    # A lone surrogate (written as \ud800) cannot be stored or printed as UTF-8: keep it escaped.
-    return re.sub(r"[\ud800-\udfff]", lambda m: f"\\u{ord(m.group()):04x}", written)
+    return _KEPT_ESCAPED.sub(lambda m: f"\\u{ord(m.group()):04x}", written)
 
 
 class _Printer(Visitor[str]):
