@@ -110,3 +110,26 @@ def test_a_key_only_an_earlier_version_knows_is_asked_under_it(tmp_path):
     assert policy.decide(answer.request).decision == "allow"
     with pytest.raises(pdp.RequestError):  # the current version refuses it: it no longer knows the key
         policy.decide({k: v for k, v in answer.request.items() if k != "collected_at"})
+
+
+def test_a_value_an_earlier_version_refuses_is_asked_under_the_version_that_decides_it(capsys, tmp_path):
+    """The earlier version's register alone grants `affiliate` (`except`); the current one looks nothing up and
+    allows a recipient that says it is one. The space left such requests out under every version, so the query
+    answered "never" for a request the current version allows."""
+    earlier = ('policy "cx" version "1" effective 2025-01-01\n'
+               'lookup recipient in data.reg\n  if unlisted, request states type\n  except type "affiliate"\n'
+               'allow listed cite "§1" to use when recipient.type == "service_provider"\n')
+    current = ('policy "cx" version "2" effective 2026-01-01\n'
+               'allow affiliates cite "§2" to use when recipient.type == "affiliate"\n')
+    directory = write_set(tmp_path / "reg", current, {"1": earlier})
+    for version in (directory, directory / "versions" / "1"):
+        (version / "data").mkdir()
+        (version / "data" / "reg.yaml").write_text("p1: {type: service_provider}\n")
+    code = main(["query", str(directory), "--allowed", "--action", "use", "--where", "recipient.id is absent",
+                 "--where", 'recipient.type == "affiliate"', "--format", "json"])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 1 and out["answer"] == "yes", out
+    policy = pdp.load(directory)
+    assert "collected_at" not in out["request"] and policy.decide(out["request"]).decision == "allow"
+    with pytest.raises(pdp.RequestError, match="only a register"):  # the earlier version refuses it
+        policy.decide({**out["request"], "collected_at": "2025-06-01"})

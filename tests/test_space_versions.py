@@ -6,7 +6,7 @@ says the same; and `pdp query` never answers "never" for a decision some such re
 
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import pdp
@@ -62,8 +62,21 @@ def _with(base: dict, action, collected, accepted) -> dict:
     return request
 
 
+# v1 refuses a self-declared affiliate (`except`), v3 has no lookup and decides it: the space left the request
+# out for every version, so a query could answer "never" for what v3 allows
+AFFILIATE = ['policy "t" version "v1" effective 2024-01-01\n' + LOOKUPS[2] + '\nallow r0 cite "§0"\n',
+             'policy "t" version "v2" effective 2025-01-01\nallow r0 cite "§0"\n',
+             'policy "t" version "v3" effective 2026-01-01\n'
+             'allow r0 cite "§0"\n  when (recipient.type in ["service_provider", "affiliate"])\n']
+AFFILIATE_REQUEST = {"action": "use", "purpose": "essential", "data_categories": ["user"],
+                     "recipient": {"type": "affiliate"}}
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(texts=histories(), batch=st.lists(requests, min_size=1, max_size=10))
+@example(texts=AFFILIATE, batch=[AFFILIATE_REQUEST, {**AFFILIATE_REQUEST, "collected_at": "2024-07-01"},
+                                 {**AFFILIATE_REQUEST, "recipient": {"id": "zz", "type": "affiliate"},
+                                  "collected_at": "2025-01-01"}])
 def test_versioned_sets_the_space_predicts_the_engine_under_the_selected_version(texts, batch):
     try:
         policy, plain = versioned_set(texts, index=True), versioned_set(texts, index=False)

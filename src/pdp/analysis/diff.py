@@ -350,10 +350,11 @@ def _diff_group(space: Space, group: Group, found: dict) -> None:
         return  # the same rules apply alike: nothing here can change
     remaining = []
     for component in components:
-        keep = [k for k in component.classes
-                if not (both_known and k.states[0].denies(effects[0]) and k.states[1].denies(effects[1]))]
+        # a request one version refuses (an `except` of its lookup) is not compared: it has no decision there
+        keep = [k for k in component.classes if not any(s.refused for s in k.states)
+                and not (both_known and k.states[0].denies(effects[0]) and k.states[1].denies(effects[1]))]
         if not keep:
-            return  # a deny applies in both versions whatever the request: no change in this group
+            return  # a deny applies in both versions (or one refuses) whatever the request: no change here
         remaining.append(keep)
     size = 1
     for keep in remaining:

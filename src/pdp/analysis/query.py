@@ -218,6 +218,10 @@ def _witness(space: Space, components, usable: list[list[Klass]], decision: str,
     """The lightest choice of one class per component that gets `decision` under `version`, or None.
 
     `version` None: no version was in force (selection.py), and every request is denied."""
+    checker = len(space.versions) - 1 if version is None else version  # the version that checks the request
+    usable = [[k for k in u if not k.states[checker].refused] for u in usable]  # it refuses these: no decision
+    if not all(usable):
+        return None
     if version is None:
         if decision != "deny":
             return None

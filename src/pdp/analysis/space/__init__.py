@@ -28,7 +28,9 @@ is finite, and it is enumerated here, not solved:
   types and other vocabulary are partitioned exactly); true and false. A
   looked-up part (`lookup recipient in data.processors`) is one joint
   attribute: no id, an id the register does not know, and one registered id
-  per kind of record (the register's values override the request's).
+  per kind of record (the register's values override the request's). Each
+  version reads it with its own `lookup`: a value a version's `except`
+  refuses for an unlisted id is refused under that version only.
 
 Cost, and how it is kept down. A cell's requests are the product of the
 representative values of the attributes read by the rules that cover it.

@@ -21,6 +21,12 @@ class Node:
     domains: tuple[AttrDomain, ...]
     choices: list[tuple[int, ...]]  # a class index per domain
     free: list[frozenset[int]]  # per choice: domains the register overrides (any value will do)
+    # per choice: the versions whose lookup refuses it (an `except`: a value only a register grants, stated for
+    # an unlisted id); a choice every version refuses is not in the space. Empty: no version refuses any.
+    refused: list[frozenset[int]] = field(default_factory=list)
+
+    def refuses(self, choice: int, version: int) -> bool:
+        return bool(self.refused) and version in self.refused[choice]
 
     def fill(self, env: dict, choice: int) -> None:
         for domain, index in zip(self.domains, self.choices[choice]):
@@ -50,6 +56,7 @@ class State:
 
     applies: frozenset[str]  # ids of the rules that apply
     errors: frozenset[str]  # ids of the rules that could not be evaluated
+    refused: bool = False  # the version refuses the request (Node.refused): it decides nothing, whatever applies
 
     def denies(self, effects: dict[str, str]) -> bool:
         return bool(self.errors) or any(effects[r] == "deny" for r in self.applies)

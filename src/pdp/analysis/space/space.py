@@ -269,15 +269,18 @@ class Space:
         unlisted id (or none) keeps only those `if unlisted, request states`
         names. Whatever else the request says is ignored: those attributes
         are `free` (any value will do). A value an `except` names is refused
-        for an unlisted id: no choice holds it.
+        for an unlisted id by the versions whose lookup names it: a choice
+        that holds it is refused by those versions (`Node.refused`) and
+        decided by the others; one every version refuses is left out.
         """
         id_pos = next(i for i, d in enumerate(members) if d.path[1:] == ("id",))
-        choices, free = [], []
+        choices, free, refusing = [], [], []
+        every = frozenset(range(len(per_version)))
         for id_class in range(len(members[id_pos])):
             ident = members[id_pos].classes[id_class].rep
             ignored: set[int] | None = None  # members every version ignores for this id
-            refused: set[tuple[int, int]] = set()  # (member, class) a version refuses
-            for entry in per_version:
+            refused: list[set[tuple[int, int]]] = [set() for _ in per_version]  # per version: (member, class)
+            for version, entry in enumerate(per_version):
                 if entry is None:
                     ignored = set()
                     continue
@@ -288,15 +291,19 @@ class Space:
                 if not listed:
                     for i, d in enumerate(members):
                         bad = entry.excluded.get(d.path[1], ()) if len(d.path) == 2 else ()
-                        refused |= {(i, c) for c, cls in enumerate(d.classes)
-                                    if any(type(cls.rep) is type(v) and cls.rep == v for v in bad)}
+                        refused[version] |= {(i, c) for c, cls in enumerate(d.classes)
+                                             if any(type(cls.rep) is type(v) and cls.rep == v for v in bad)}
             fixed = ignored or set()
-            ranges = [[id_class] if i == id_pos else [0] if i in fixed else
-                      [c for c in range(len(d)) if (i, c) not in refused] for i, d in enumerate(members)]
+            ranges = [[id_class] if i == id_pos else [0] if i in fixed else list(range(len(d)))
+                      for i, d in enumerate(members)]
             for combo in itertools.product(*ranges):
+                by = frozenset(v for v, pairs in enumerate(refused) if any(p in pairs for p in enumerate(combo)))
+                if by == every:
+                    continue  # no version decides such a request
                 choices.append(tuple(combo))
                 free.append(frozenset(fixed))
-        return Node(root, members, choices, free)
+                refusing.append(by)
+        return Node(root, members, choices, free, refusing)
 
     # -- cells and groups ------------------------------------------------------------------
 
@@ -452,7 +459,8 @@ class Space:
                     applies[kind].append(rule.id)
                 elif result == "error":
                     errors[kind].append(rule.id)
-            states = tuple(State(frozenset(applies[v]), frozenset(errors[v])) for v in range(versions))
+            states = tuple(State(frozenset(applies[v]), frozenset(errors[v]), self._refuses(nodes, assignment, v))
+                           for v in range(versions))
             k = (states, tuple(probes))
             klass = classes.get(k)
             if klass is None:
@@ -466,6 +474,10 @@ class Space:
         component = Component(nodes, size, list(classes.values()), rule_ids)
         self._components[key] = component
         return component
+
+    def _refuses(self, nodes: Sequence[int], choices: Sequence[int], version: int) -> bool:
+        """Does the version refuse a request that makes these choices of these nodes (Node.refused)?"""
+        return any(self.nodes[n].refuses(c, version) for n, c in zip(nodes, choices))
 
     def weight_of(self, nodes, assignment) -> int:
         """How many attributes the request of an assignment carries (witnesses carry as few as they can)."""
@@ -486,7 +498,11 @@ class Space:
             for n, c in zip(nodes, choice):
                 self.nodes[n].fill(env, c)
             if lookups:
-                env = apply_lookups(env, lookups)
+                try:
+                    env = apply_lookups(env, lookups)
+                except RequestError:  # this version refuses the request (an `except`): State.refused says so
+                    table[choice] = "refused"
+                    continue
             try:
                 table[choice] = rule.applies(env) is True
             except Exception as error:  # the engine fails closed, on anything unforeseen too; so does the space
@@ -510,6 +526,8 @@ class Space:
         rules = group.rules[version]
         if rules is None:
             return REFUSED
+        if any(k.states[version].refused for k in picks):
+            return EXCEPTED
         applies = set().union(*(k.states[version].applies for k in picks)) if picks else set()
         errors = set().union(*(k.states[version].errors for k in picks)) if picks else set()
         denies = [r for r in rules if r.id in applies and r.effect == "deny"]
@@ -606,6 +624,8 @@ class Space:
         if located is None:
             return None
         cell, choices = located
+        if self._refuses(tuple(choices), tuple(choices.values()), version):
+            return EXCEPTED  # (a node no rule of the cell reads is in none of its components)
         group = self.group_of(cell)
         picks = []
         for component in self.components(group):
@@ -615,6 +635,9 @@ class Space:
 
 
 REFUSED = Outcome("refused", (Reason("request.refused", "deny", None, "the version does not know this vocabulary"),))
+EXCEPTED = Outcome("refused", (Reason("request.refused", "deny", None,
+                                      "the version's register does not list the id, and only it can grant the value "
+                                      "the request states (`except`)"),))
 
 
 def _boxes(points: set[tuple], dims: list[int], sizes: list[int]) -> list[dict[int, frozenset[int]]]:
