@@ -1,5 +1,6 @@
 """Error excerpts: the source line and a caret under the spanned text, bounded for a huge line."""
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -50,3 +51,16 @@ def test_the_caret_stays_under_the_spanned_text_and_the_excerpt_is_bounded(data)
     assert len(text) <= EXCERPT_CHARS + 2
     assert width >= 1 and text[start:start + width] == line[col - 1:col - 1 + width]
     assert (text == line) == (len(line) <= EXCERPT_CHARS)
+
+
+def test_the_line_shown_is_the_line_the_parser_counts_after_a_line_separator_in_a_comment():
+    """The parser breaks lines at `\\n` only; str.splitlines also at NEL, U+2028 and a form feed, and showed every
+    later error under a line that is not its own."""
+    text = ('policy "p" version "1" effective 2026-01-01\n# a note\x85 NEL \u2028 LS \x0c FF\r\n'
+            'allow r cite "§1" when data_subject.agee < 18\n')
+    with pytest.raises(pdp.PolicyError) as info:
+        pdp.build(pdp.Sources({"p.pdp": text}, None, {}))
+    (diagnostic,) = info.value.diagnostics
+    shown, start, width = caret_columns(caret_excerpt(text, diagnostic.span))
+    assert diagnostic.span.line == 3 and shown == 'allow r cite "§1" when data_subject.agee < 18'
+    assert shown[start:start + width] == "data_subject.agee"

@@ -31,6 +31,15 @@ EXCERPT_BEFORE = 40  # of them before the caret, when the line is cut
 ELLIPSIS = "…"
 
 
+def source_lines(text: str) -> list[str]:
+    """The lines of a policy text as its spans count them: the parser (Lark) breaks lines at `\n` only.
+
+    Not str.splitlines, which also breaks at NEL, the Unicode line separators and form feeds that a comment
+    may hold: every line after one would be shown under the wrong line number.
+    """
+    return [line.removesuffix("\r") for line in text.split("\n")]
+
+
 def caret_excerpt(source_text: str | None, span: Span) -> str:
     """The source line of `span` with a caret line under the spanned text.
 
@@ -40,7 +49,7 @@ def caret_excerpt(source_text: str | None, span: Span) -> str:
     """
     if not source_text or span.line < 1:
         return ""
-    lines = source_text.splitlines()
+    lines = source_lines(source_text)
     if span.line > len(lines):
         return ""
     line = lines[span.line - 1].expandtabs(4)

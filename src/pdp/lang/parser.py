@@ -20,7 +20,7 @@ from . import ast
 from pdp.base.errors import Diagnostic
 from .grammar import new_parser
 from pdp.base.limits import MAX_FILE_BYTES, MAX_NESTING, MAX_NUMBER_CHARS, MAX_SYNTAX_ERRORS, MAX_TEXT_CHARS
-from pdp.base.source import Span
+from pdp.base.source import Span, source_lines
 
 _LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
 _STATEMENT_START = re.compile(r"^[ \t]*(allow|deny|policy|lookup)\b", re.MULTILINE)
@@ -192,6 +192,11 @@ def _keyword_terminals() -> dict[str, str]:
     return {t.name: t.pattern.value for t in _lark().terminals if t.pattern.type == "str"}
 
 
+def _starts_its_line(text: str, token: Token) -> bool:
+    line = source_lines(text)[token.line - 1]
+    return token.column == 1 + len(line) - len(line.lstrip())
+
+
 def _syntax_diagnostic(error: UnexpectedInput, text: str, filename: str) -> Diagnostic:
     line, col = error.line or 1, error.column or 1
     keywords = _keyword_terminals()
@@ -232,8 +237,7 @@ def _syntax_diagnostic(error: UnexpectedInput, text: str, filename: str) -> Diag
         )
     assert isinstance(error, UnexpectedToken)
     token = error.token
-    if token.type in ("EFFECT", "POLICY", "LOOKUP") and token.column == 1 + (len(text.splitlines()[token.line - 1]) -
-                                                                            len(text.splitlines()[token.line - 1].lstrip())):
+    if token.type in ("EFFECT", "POLICY", "LOOKUP") and _starts_its_line(text, token):
         # A new statement began while the previous one was unfinished: point at
         # where the previous one stops, which is where the author must look.
         end = len(text[:token.start_pos].rstrip())
