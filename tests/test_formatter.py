@@ -267,11 +267,13 @@ TEXT = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters=
 COMMENT_TEXT = st.text(st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp"), blacklist_characters="~"),
                        max_size=12)
 
+# Each strategy is built once, here: building one inside a draw (and drawing once per token gap) made
+# generating a policy cost more than formatting it.
 
-@st.composite
-def dotted(draw, max_parts=3):
-    parts = draw(st.lists(st.sampled_from(NAMES), min_size=1, max_size=max_parts))
-    if draw(st.booleans()):
+
+def _dotted_tokens(drawn) -> list[str]:
+    parts, joined = drawn
+    if joined:
         return [".".join(parts)]
     tokens = [parts[0]]
     for part in parts[1:]:
@@ -279,162 +281,118 @@ def dotted(draw, max_parts=3):
     return tokens
 
 
-@st.composite
-def quoted(draw):
-    return [json.dumps(draw(TEXT), ensure_ascii=draw(st.booleans()))]
+def _listed(items) -> list[str]:
+    tokens = ["["]
+    for i, item in enumerate(items):
+        tokens += ([","] if i else []) + item
+    return tokens + ["]"]
 
 
-def operands(depth=2):
-    atoms = st.one_of(
-        dotted(),
-        quoted(),
-        st.sampled_from(["18", "-3", "2.50", "0", "true", "false"]).map(lambda t: [t]),
-    )
-    if depth == 0:
-        return atoms
-
-    @st.composite
-    def a_list(draw):
-        items = draw(st.lists(operands(depth - 1), max_size=3))
-        tokens = ["["]
-        for i, item in enumerate(items):
-            tokens += ([","] if i else []) + item
-        return tokens + ["]"]
-
-    return st.one_of(atoms, a_list())
+def _joined(items, separator=",") -> list[str]:
+    return [t for i, item in enumerate(items) for t in ([separator] if i else []) + item]
 
 
-@st.composite
-def leaf_conditions(draw):
-    kind = draw(st.sampled_from(["compare", "in", "not in", "under", "present", "absent", "truth"]))
-    if kind in ("present", "absent"):
-        return ("leaf", draw(dotted()) + ["is", kind])
-    left = draw(operands())
-    if kind == "truth":
-        return ("leaf", left)
-    op = draw(st.sampled_from(["==", "!=", "<", "<=", ">", ">="])) if kind == "compare" else kind
-    return ("leaf", left + op.split() + draw(operands()))
+NAME = st.sampled_from(NAMES)
+DOTTED = st.tuples(st.lists(NAME, min_size=1, max_size=3), st.booleans()).map(_dotted_tokens)
+QUOTED = st.tuples(TEXT, st.booleans()).map(lambda drawn: [json.dumps(drawn[0], ensure_ascii=drawn[1])])
+ATOMS = st.one_of(DOTTED, QUOTED, st.sampled_from(["18", "-3", "2.50", "0", "true", "false"]).map(lambda t: [t]))
+OPERANDS = st.one_of(ATOMS, st.lists(st.one_of(ATOMS, st.lists(ATOMS, max_size=3).map(_listed)),
+                                     max_size=3).map(_listed))  # lists nested two deep
+COMPARISON = st.sampled_from(["==", "!=", "<", "<=", ">", ">="])
+_LEAVES = {
+    "compare": st.tuples(OPERANDS, COMPARISON, OPERANDS).map(lambda d: d[0] + [d[1]] + d[2]),
+    **{op: st.tuples(OPERANDS, OPERANDS).map(lambda d, op=op: d[0] + op.split() + d[1])
+       for op in ("in", "not in", "under")},
+    **{kind: DOTTED.map(lambda d, kind=kind: d + ["is", kind]) for kind in ("present", "absent")},
+    "truth": OPERANDS,
+}
+LEAF_CONDITIONS = st.sampled_from(sorted(_LEAVES)).flatmap(_LEAVES.__getitem__).map(lambda t: ("leaf", t))
+CONDITIONS = st.recursive(
+    LEAF_CONDITIONS,
+    lambda inner: st.one_of(
+        st.tuples(st.sampled_from(["and", "or"]), st.lists(inner, min_size=2, max_size=3)),
+        st.tuples(st.just("not"), inner),
+    ),
+    max_leaves=6,
+)
 
 
-def conditions():
-    return st.recursive(
-        leaf_conditions(),
-        lambda inner: st.one_of(
-            st.tuples(st.sampled_from(["and", "or"]), st.lists(inner, min_size=2, max_size=3)),
-            st.tuples(st.just("not"), inner),
-        ),
-        max_leaves=6,
-    )
+SPARE_PARENTHESES = st.integers(0, 5)  # 0: parentheses the grammar does not need
 
 
-@st.composite
-def condition_tokens(draw, node=None, context="top"):
+def condition_tokens(draw, node, context="top") -> list[str]:
     """Tokens of a condition, with the parentheses the grammar needs and some it does not."""
-    if node is None:
-        node = draw(conditions())
     kind = node[0]
     if kind == "leaf":
         tokens = node[1]
         needs = False
     elif kind == "not":
-        tokens = ["not"] + draw(condition_tokens(node[1], "not"))
+        tokens = ["not"] + condition_tokens(draw, node[1], "not")
         needs = False
     else:
-        tokens = []
-        for i, item in enumerate(node[1]):
-            tokens += ([kind] if i else []) + draw(condition_tokens(item, kind))
+        tokens = _joined([condition_tokens(draw, item, kind) for item in node[1]], kind)
         needs = context == "not" or (context == "and" and kind == "or")
-    if needs or draw(st.integers(0, 5)) == 0:
+    if needs or draw(SPARE_PARENTHESES) == 0:
         tokens = ["("] + tokens + [")"]
     return tokens
 
 
 @st.composite
-def keys(draw):
-    tokens = []
-    for i in range(draw(st.integers(1, 8))):
-        tokens += ([","] if i else []) + draw(dotted())
-    return tokens
+def when_clauses(draw):
+    return condition_tokens(draw, draw(CONDITIONS))
 
 
-@st.composite
-def clauses(draw):
-    kind = draw(st.sampled_from(["cite", "to", "for", "of", "when", "unless", "overrides", "oblige", "accept"]))
-    if kind == "cite":
-        return ["cite"] + draw(quoted())
-    if kind in ("to", "for", "of", "overrides"):
-        return [kind] + draw(keys())
-    if kind in ("when", "unless"):
-        return [kind] + draw(condition_tokens())
-    if kind == "accept":  # the checker, not the parser, knows which codes there are
-        return ["accept", draw(st.sampled_from(["shadowed-rule", "no-citation", "unknown_code", "x-1-y"])),
-                "because"] + draw(quoted())
-    message = draw(quoted()) if draw(st.booleans()) else []
-    return ["oblige"] + draw(dotted()) + message
-
-
-@st.composite
-def rules(draw):
-    tokens = [draw(st.sampled_from(["allow", "deny"]))] + draw(dotted())
-    if draw(st.booleans()):
-        tokens += draw(quoted())
-    for clause in draw(st.lists(clauses(), max_size=6)):
-        tokens += clause
-    return tokens
-
-
-@st.composite
-def headers(draw):
-    tokens = ["policy"] + draw(quoted())
-    fields = {
-        "version": lambda: draw(quoted()),
-        "effective": lambda: ["2026-11-24"],
-        "title": lambda: draw(quoted()),
-        "model": lambda: [draw(st.sampled_from(["authzen", "data_use"]))],
-    }
-    for name in draw(st.lists(st.sampled_from(sorted(fields)), max_size=5)):
-        tokens += [name] + fields[name]()
-    return tokens
-
-
-@st.composite
-def lookups(draw):
-    tokens = ["lookup", draw(st.sampled_from(NAMES)), "in"] + draw(dotted())
-    for _ in range(draw(st.integers(0, 2))):  # more registers read as one
-        tokens += [","] + draw(dotted())
-
-    def names() -> list[str]:
-        out = []
-        for i, name in enumerate(draw(st.lists(st.sampled_from(NAMES), min_size=1, max_size=3))):
-            out += ([","] if i else []) + [name]
-        return out
-
-    clauses = {
-        "wins": lambda: ["request", "wins", "for"] + names(),
-        "described": lambda: ["if", "unlisted", ",", "request", "states"] + names(),
-        "excluded": lambda: ["except", draw(st.sampled_from(NAMES))] + [
-            t for i, v in enumerate(draw(st.lists(st.sampled_from(['"affiliate"', "3", "true", '"x y"']), min_size=1,
-                                                  max_size=3))) for t in ([","] if i else []) + [v]],
-    }
-    for clause in draw(st.lists(st.sampled_from(sorted(clauses)), max_size=3)):
-        tokens += clauses[clause]()
-    return tokens
+KEYS = st.lists(DOTTED, min_size=1, max_size=8).map(_joined)
+_CLAUSES = {
+    "cite": QUOTED.map(lambda q: ["cite"] + q),
+    **{kind: KEYS.map(lambda k, kind=kind: [kind] + k) for kind in ("to", "for", "of", "overrides")},
+    **{kind: when_clauses().map(lambda c, kind=kind: [kind] + c) for kind in ("when", "unless")},
+    # the checker, not the parser, knows which codes there are
+    "accept": st.tuples(st.sampled_from(["shadowed-rule", "no-citation", "unknown_code", "x-1-y"]), QUOTED).map(
+        lambda d: ["accept", d[0], "because"] + d[1]),
+    "oblige": st.tuples(DOTTED, st.one_of(st.just([]), QUOTED)).map(lambda d: ["oblige"] + d[0] + d[1]),
+}
+CLAUSES = st.sampled_from(sorted(_CLAUSES)).flatmap(_CLAUSES.__getitem__)
+RULES = st.tuples(st.sampled_from(["allow", "deny"]), DOTTED, st.one_of(st.just([]), QUOTED),
+                  st.lists(CLAUSES, max_size=6)).map(lambda d: [d[0]] + d[1] + d[2] + [t for c in d[3] for t in c])
+HEADER_FIELDS = st.one_of(
+    QUOTED.map(lambda q: ["version"] + q),
+    st.just(["effective", "2026-11-24"]),
+    QUOTED.map(lambda q: ["title"] + q),
+    st.sampled_from(["authzen", "data_use"]).map(lambda m: ["model", m]),
+)
+HEADERS = st.tuples(QUOTED, st.lists(HEADER_FIELDS, max_size=5)).map(
+    lambda d: ["policy"] + d[0] + [t for f in d[1] for t in f])
+NAME_LIST = st.lists(NAME.map(lambda n: [n]), min_size=1, max_size=3).map(_joined)
+LOOKUP_CLAUSES = st.one_of(
+    NAME_LIST.map(lambda names: ["request", "wins", "for"] + names),
+    NAME_LIST.map(lambda names: ["if", "unlisted", ",", "request", "states"] + names),
+    st.tuples(NAME, st.lists(st.sampled_from(['"affiliate"', "3", "true", '"x y"']).map(lambda v: [v]),
+                             min_size=1, max_size=3).map(_joined)).map(lambda d: ["except", d[0]] + d[1]),
+)
+LOOKUPS = st.tuples(NAME, st.lists(DOTTED, min_size=1, max_size=3), st.lists(LOOKUP_CLAUSES, max_size=3)).map(
+    lambda d: ["lookup", d[0], "in"] + _joined(d[1]) + [t for c in d[2] for t in c])  # more registers read as one
+STATEMENTS = st.lists(st.sampled_from([RULES, RULES, HEADERS, LOOKUPS]).flatmap(lambda statement: statement),
+                      max_size=5)
+COMMENT = None  # a gap that holds a comment: three in ten
+GAPS = [" ", " ", "\n  ", "\n", "\n\n", "\t", "\n       ", COMMENT, COMMENT, COMMENT]
+COMMENT_GAPS = st.tuples(st.sampled_from(["  ", "\n", "\n\n", "\n    "]), COMMENT_TEXT,
+                         st.sampled_from(["\n", "\n\n", "\n  "]))
 
 
 @st.composite
 def policies(draw):
     """(text, comments): a valid policy file in a random layout, with comments anywhere."""
-    statements = draw(st.lists(st.one_of(rules(), rules(), headers(), lookups()), max_size=5))
-    tokens = [t for statement in statements for t in statement]
+    tokens = [t for statement in draw(STATEMENTS) for t in statement]
+    gaps = draw(st.lists(st.sampled_from(GAPS), min_size=len(tokens) + 1, max_size=len(tokens) + 1))
+    commented = iter(draw(st.lists(COMMENT_GAPS, min_size=gaps.count(COMMENT), max_size=gaps.count(COMMENT))))
     comments = []
     pieces = []
-    for i in range(len(tokens) + 1):
-        gap = draw(st.sampled_from([" ", " ", "\n  ", "\n", "\n\n", "\t", "\n       "]))
-        if draw(st.integers(0, 6)) == 0:
-            text = f"#c{len(comments)}~{draw(COMMENT_TEXT)}".rstrip()
+    for i, gap in enumerate(gaps):
+        if gap is COMMENT:
+            before, text, after = next(commented)
+            text = f"#c{len(comments)}~{text}".rstrip()
             comments.append(text)
-            before = draw(st.sampled_from(["  ", "\n", "\n\n", "\n    "]))
-            after = draw(st.sampled_from(["\n", "\n\n", "\n  "]))
             gap = before + text + after
         if i == 0 and gap.strip() == "":
             gap = ""
