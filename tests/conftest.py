@@ -1,17 +1,22 @@
-"""Hypothesis profiles: CI replays the same examples on every run; a developer's run explores new ones.
+"""Hypothesis profiles: a quick one for a developer's run, the full one (the counts CI runs) under `CI`.
 
-`.ci/run` sets `CI=true`: a red CI run is then a reproducible one (the same
-examples fail again on a developer's machine with `CI=true`), and main does
-not turn red at random from an example a previous run never drew. Without
-it, hypothesis draws new examples each run, which is how the property tests
-keep finding what they are for; a failure it finds is pinned with
-`@example`.
+`quick` (the default) draws few examples, new ones each run: `python -m pytest`
+stays short, and the property tests keep exploring. `full` draws many more
+and replays the same ones on every run (`derandomize`), so a red CI run is a
+reproducible one and main does not turn red at random from an example a
+previous run never drew. `.ci/run` sets `CI=true`; run the full profile
+locally with `CI=true python -m pytest` or `python -m pytest
+--hypothesis-profile=full`. A failure either finds is pinned with `@example`.
+
+A test sets no example count of its own: the profile decides, and a property
+whose every example is dear asks for a share of it (`tests.support.costly`).
 """
 
 import os
 
 from hypothesis import settings
 
-settings.register_profile("ci", derandomize=True, database=None)
-if os.environ.get("CI"):
-    settings.load_profile("ci")
+# No deadline: the machines that run the suite are shared, and a slow example is not a wrong one.
+settings.register_profile("quick", max_examples=25, deadline=None)
+settings.register_profile("full", max_examples=300, deadline=None, derandomize=True, database=None)
+settings.load_profile("full" if os.environ.get("CI") else "quick")

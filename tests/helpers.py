@@ -1,12 +1,19 @@
 import textwrap
 
 import pytest
+from hypothesis import settings
 from hypothesis import strategies as st
 
 import pdp
 
 HEADER = 'policy "t" version "1" effective 2026-01-01\n'
 VOCAB = "consent_topics: [marketing, cookies, location]\nattributes:\n  context.legal_request: bool\n  context.note: string\n  context.score: any\n"
+
+
+def costly() -> settings:
+    """Settings for a property whose every example builds and analyses a policy set or goes through a server:
+    a fifth of the examples the profile gives a test (tests/conftest.py)."""
+    return settings(max_examples=max(1, settings.default.max_examples // 5))
 
 
 def build_set(rules: str, vocabulary: str = VOCAB, data: dict | None = None, index: bool = True) -> pdp.PolicySet:

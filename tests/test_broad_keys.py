@@ -15,8 +15,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import pdp
-from helpers import (CONDITIONS, HEADER, KEY_CONDITIONS, KEY_DATA, VOCAB, build_set, drop_none, generated_rules,
-                     ill_typed, request)
+from helpers import (CONDITIONS, HEADER, KEY_CONDITIONS, KEY_DATA, VOCAB, build_set, costly, drop_none,
+                     generated_rules, ill_typed, request)
 from pdp.engine.conditions import EvaluationError
 from pdp.testing.coverage import measure
 from pdp.analysis.diff import diff
@@ -330,7 +330,7 @@ def _covers(rule_keys, key: str, vocabulary) -> bool:
     return rule_keys is None or any(_below(vocabulary, key) <= _below(vocabulary, r) for r in rule_keys)
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(suppress_health_check=[HealthCheck.too_slow])
 @given(text=policies(), req=requests)
 def test_a_deny_that_overlaps_the_request_and_holds_always_denies(text, req):
     ps = _build(text)
@@ -353,7 +353,7 @@ def test_a_deny_that_overlaps_the_request_and_holds_always_denies(text, req):
             assert rule.id in {r.rule for r in outcome.reasons}, (text, req)
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(suppress_health_check=[HealthCheck.too_slow])
 @given(text=policies(), req=requests)
 def test_an_allow_is_given_only_by_allows_that_cover_every_requested_key(text, req):
     ps = _build(text)
@@ -370,7 +370,7 @@ def test_an_allow_is_given_only_by_allows_that_cover_every_requested_key(text, r
                    for r in allows), (text, req, category)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(suppress_health_check=[HealthCheck.too_slow])
 @given(text=policies(), req=requests)
 @example(text='allow r0 cite "§0"\n  of user.contact\n  when (context.score)\nallow r1 cite "§1"\n',
          req={"action": "collect", "purpose": "essential.service", "data_categories": ["user"],
@@ -417,7 +417,7 @@ def _same(a, b) -> bool:
     return (a.decision, a.reasons, a.obligations) == (b.decision, b.reasons, b.obligations)
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(costly(), suppress_health_check=[HealthCheck.too_slow])
 @given(text=policies(), batch=st.lists(requests, min_size=1, max_size=6))
 def test_index_scan_explanation_and_space_agree_on_broad_keys(text, batch):
     indexed = _build(text)
@@ -488,7 +488,7 @@ def _refusing(outcome) -> set[str]:
     return {r.rule for r in outcome.reasons if r.effect in ("deny", "error") and r.rule != "default.deny"}
 
 
-@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(suppress_health_check=[HealthCheck.too_slow])
 @given(text=key_policies(), req=key_requests)
 def test_a_broad_request_is_refused_by_every_rule_that_refuses_a_part_of_it(text, req):
     """Monotonicity: whatever a rule refuses of a narrower request it refuses of the broad one, for ==, !=, in,
@@ -507,7 +507,7 @@ def test_a_broad_request_is_refused_by_every_rule_that_refuses_a_part_of_it(text
             assert got.decision == "allow", (text, req, narrow)
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(suppress_health_check=[HealthCheck.too_slow])
 @given(text=key_policies(), batch=st.lists(key_requests, min_size=1, max_size=5))
 def test_index_scan_explanation_and_space_read_tests_of_requested_keys_alike(text, batch):
     indexed = _key_build(text)

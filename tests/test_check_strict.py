@@ -4,7 +4,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 import pdp
@@ -118,7 +118,6 @@ CONDITIONS = ["destination_country in data.eu.countries", "destination_country n
 COUNTRIES = [None, "DE", "FR", "IT", "DK", "SE", "US", "IN"]
 
 
-@settings(max_examples=150, deadline=None)
 @given(when=st.lists(st.sampled_from(CONDITIONS), min_size=1, max_size=3, unique=True),
        unless=st.lists(st.sampled_from(CONDITIONS), max_size=1))
 def test_a_reason_given_is_always_true(when, unless):

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import pdp
-from helpers import CONDITIONS, HEADER, VOCAB, build_set, request
+from helpers import CONDITIONS, costly, HEADER, VOCAB, build_set, request
 from pdp.cli import main
 from pdp.engine.decision import combine
 from pdp.explain import changed, explain, prepare, run_rule, show
@@ -411,7 +411,6 @@ cx_requests = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=300, deadline=None)
 @given(req=cx_requests)
 def test_tree_walk_agrees_with_the_engine_on_cx_one_go(cx, req):
     assert_agrees(cx, req)
@@ -446,7 +445,7 @@ generated_requests = st.builds(
     st.sampled_from([None, "IN", "US"]))
 
 
-@settings(max_examples=60, deadline=None)
+@settings(costly())
 @given(text=policies(), batch=st.lists(generated_requests, min_size=1, max_size=8))
 def test_tree_walk_agrees_with_the_engine_on_generated_policies(text, batch):
     vocabulary = ("consent_topics: [marketing, cookies, location]\nattributes:\n  context.legal_request: bool\n"

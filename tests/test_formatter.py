@@ -402,7 +402,7 @@ def policies(draw):
     return "".join(pieces), comments
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(suppress_health_check=[HealthCheck.too_slow])
 @given(policies())
 def test_formatting_is_idempotent_keeps_the_rules_and_every_comment(policy):
     text, comments = policy
@@ -414,7 +414,7 @@ def test_formatting_is_idempotent_keeps_the_rules_and_every_comment(policy):
     assert comments_of(once) == sorted(comments)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(suppress_health_check=[HealthCheck.too_slow])
 @given(policies())
 @example(('allow r "a \x85b \u2028c"\n', []))  # a line break in text is written escaped: no line ends in a literal
 def test_the_layout_is_tidy(policy):
@@ -433,7 +433,6 @@ WORDS = ["allow", "deny", "policy", "lookup", "cite", "to", "for", "of", "when",
          "overrides", "model", "request", "wins"]
 
 
-@settings(max_examples=500, deadline=None)
 @given(st.lists(st.sampled_from(WORDS), max_size=30))
 def test_any_token_soup_that_parses_formats_to_the_same_rules(words):
     text = " ".join(words)

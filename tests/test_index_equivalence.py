@@ -4,7 +4,7 @@ decision is the same (OPA's and Cedar's discipline for optimisations)."""
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 import pdp
@@ -57,7 +57,6 @@ def _same(a, b, req):
     assert outcome(a) == outcome(b), req
 
 
-@settings(max_examples=150, deadline=None)
 @given(text=rules(), batch=st.lists(requests, min_size=1, max_size=15))
 def test_index_and_scan_decide_alike_on_generated_policies(text, batch):
     try:
@@ -78,7 +77,6 @@ def cx_one_go():
     return pdp.load(POLICIES), pdp.load(POLICIES, index=False)
 
 
-@settings(max_examples=500, deadline=None)
 @given(req=requests)
 def test_index_and_scan_decide_alike_on_the_cx_one_go_set(cx_one_go, req):
     _same(*cx_one_go, req)

@@ -4,7 +4,7 @@ import difflib
 import string
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 import pdp.vocab.request as rq
@@ -89,14 +89,12 @@ def test_a_suggestion_budget_bounds_the_lookups_of_many_requests(policy_set, sug
 words = st.text(alphabet=string.ascii_lowercase + "._", max_size=24)
 
 
-@settings(max_examples=300, deadline=None)
 @given(word=words, pool=st.lists(words, max_size=40, unique=True), n=st.integers(1, 5),
        cutoff=st.sampled_from([0.0, 0.3, 0.6, 0.7, 0.75, 1.0]))
 def test_the_fast_close_matches_are_difflibs(word, pool, n, cutoff):
     assert close_matches(word, pool, n, cutoff, fast=True) == difflib.get_close_matches(word, pool, n=n, cutoff=cutoff)
 
 
-@settings(max_examples=200, deadline=None)
 @given(word=words, pool=st.lists(words, min_size=1, max_size=40), always=st.booleans())
 def test_suggest_is_the_same_with_the_fast_path_on_or_off(word, pool, always):
     fast = suggest(word, pool, always=always)

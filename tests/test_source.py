@@ -1,7 +1,7 @@
 """Error excerpts: the source line and a caret under the spanned text, bounded for a huge line."""
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 import pdp
@@ -40,7 +40,6 @@ def test_a_short_line_is_shown_whole():
 ASCII_LINE = st.characters(codec="ascii", blacklist_characters="\r\n\t\x0b\x0c\x1c\x1d\x1e")
 
 
-@settings(max_examples=300, deadline=None)
 @given(data=st.data())
 def test_the_caret_stays_under_the_spanned_text_and_the_excerpt_is_bounded(data):
     size = data.draw(st.integers(1, 600))  # long lines as often as short ones

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import pdp
-from helpers import CONDITIONS, build_set, drop_none, generated_rules, ill_typed, request
+from helpers import CONDITIONS, build_set, costly, drop_none, generated_rules, ill_typed, request
 from pdp.analysis.space import Space, SpaceTooLarge, key_classes, key_labels
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -235,7 +235,7 @@ generated_requests = st.builds(
     st.one_of(st.none(), st.booleans()))
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(costly(), suppress_health_check=[HealthCheck.too_slow])
 @given(text=policies(), batch=st.lists(generated_requests, min_size=1, max_size=10))
 def test_generated_policies_the_space_predicts_the_engine(text, batch):
     try:

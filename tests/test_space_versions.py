@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import pdp
-from helpers import generated_rules, ill_typed
+from helpers import costly, generated_rules, ill_typed
 from pdp.explain import explain
 from pdp.analysis.query import Question, ask
 from pdp.analysis.space import Selections, Space, SpaceTooLarge
@@ -72,7 +72,7 @@ AFFILIATE_REQUEST = {"action": "use", "purpose": "essential", "data_categories":
                      "recipient": {"type": "affiliate"}}
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(costly(), suppress_health_check=[HealthCheck.too_slow])
 @given(texts=histories(), batch=st.lists(requests, min_size=1, max_size=10))
 @example(texts=AFFILIATE, batch=[AFFILIATE_REQUEST, {**AFFILIATE_REQUEST, "collected_at": "2024-07-01"},
                                  {**AFFILIATE_REQUEST, "recipient": {"id": "zz", "type": "affiliate"},
@@ -105,7 +105,7 @@ def test_versioned_sets_the_space_predicts_the_engine_under_the_selected_version
         assert same(predicted, decided), (texts, req)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(costly(), suppress_health_check=[HealthCheck.too_slow])
 @given(texts=histories(), batch=st.lists(requests, min_size=1, max_size=6))
 def test_versioned_sets_a_query_never_hides_a_decision_a_request_gets(texts, batch):
     try:

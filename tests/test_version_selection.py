@@ -209,7 +209,7 @@ def plain_policy(module_dir):
     return pdp.load(module_dir, index=False)  # every version without its rule index
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(request=REQUESTS)
 def test_explain_always_agrees_with_decide(module_policy, plain_policy, request):
     decision = module_policy.decide(request)

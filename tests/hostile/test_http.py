@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 import pdp.vocab.request as rq
 import pdp.vocab.taxonomy as tx
+from helpers import costly
 from pdp.base.errors import suggest
 from pdp.server import Settings, create_app
 from pdp.server.deciding import SUGGESTIONS_PER_CALL, THREAD_BATCH
@@ -184,7 +185,7 @@ requests = st.fixed_dictionaries({}, optional={
 })
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(costly(), suppress_health_check=list(HealthCheck))
 @given(body=requests)
 def test_any_generated_request_is_decided_or_refused_with_its_field(client, body):
     r = client.post("/v1/decide", json=body)
@@ -194,7 +195,7 @@ def test_any_generated_request_is_decided_or_refused_with_its_field(client, body
         assert 1 <= len(detail) <= rq.MAX_ERRORS + 1 and all(d["field"] for d in detail)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(costly(), suppress_health_check=list(HealthCheck))
 @given(items=st.lists(requests, max_size=50))
 def test_any_generated_batch_is_answered_item_by_item(client, items):
     r = client.post("/v1/decide/batch", json={"requests": items})

@@ -23,6 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import pdp
+from helpers import costly
 from pdp.base import limits
 from pdp.cli import main
 from pdp.analysis.warnings import warnings_of
@@ -312,7 +313,7 @@ def test_pdp_check_as_a_process(tmp_path, kind):
 # ---------------------------------------------------------------- generated
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(costly(), suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(opens=st.lists(st.sampled_from(["not ", "(", "not ("]), min_size=0, max_size=400))
 def test_generated_nesting_is_read_or_refused_at_the_limit(tmp_path_factory, opens):
     condition = "data_subject.age < 18"
@@ -333,7 +334,7 @@ YAML_PIECES = st.sampled_from(["[", "{a: ", "- ", "&x ", "*x", "!!str ", "1" * 6
                                "? ", "k: ", "\t"])
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(pieces=st.lists(YAML_PIECES, max_size=80), repeat=st.integers(1, 400))
 def test_generated_yaml_is_read_or_refused_with_a_place(pieces, repeat):
     text = "".join(pieces) * repeat

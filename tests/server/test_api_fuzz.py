@@ -17,6 +17,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import negative_data_rejection, positive_data_acceptance
 
+from helpers import costly
 from pdp.server import Settings, create_app
 from pdp.server.audit import open_log
 
@@ -61,13 +62,13 @@ def check(case) -> None:
 
 
 @native.parametrize()
-@settings(max_examples=50, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+@settings(costly(), suppress_health_check=list(HealthCheck), derandomize=True)
 def test_every_native_operation_passes_every_check(case):
     check(case)
 
 
 @authzen.parametrize()
-@settings(max_examples=50, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+@settings(costly(), suppress_health_check=list(HealthCheck), derandomize=True)
 def test_every_authzen_operation_passes_every_check(case):
     check(case)
 

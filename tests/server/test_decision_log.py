@@ -12,7 +12,7 @@ import threading
 import uuid
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from pdp.io.decision_log import MASKED, PSEUDONYM_PREFIX, DecisionLog, pseudonym
@@ -557,7 +557,6 @@ def json_text(value) -> str:
     return json.dumps(value)
 
 
-@settings(max_examples=200, deadline=None)
 @given(value=st.one_of(st.text(max_size=300), st.integers(), st.lists(st.text(max_size=5), max_size=3)),
        key=st.binary(min_size=16, max_size=40))
 def test_a_cached_pseudonym_is_the_computed_one(value, key):
