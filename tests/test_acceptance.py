@@ -2,11 +2,11 @@
 
 import pytest
 
-from helpers import build_set, errors_of
 from pdp.cli import main
 from pdp.lang.formatter import format_policy
 from pdp.lang.parser import parse_policy
 from pdp.analysis.warnings import warnings_of as set_warnings
+from tests.support.sets import build_set, errors_of
 
 SHADOWED = '''
 deny marketing.opted_out "You opted out of marketing" cite "§2.6"

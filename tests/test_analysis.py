@@ -5,10 +5,10 @@ from pathlib import Path
 import pytest
 
 import pdp
-from helpers import HEADER, VOCAB, build_set
 from pdp.analysis import warnings as analysis
 from pdp.cli import main
 from pdp.analysis.warnings import warnings_of
+from tests.support.sets import HEADER, VOCAB, build_set
 
 ROOT = Path(__file__).resolve().parents[1]
 POLICIES = ROOT / "policies"

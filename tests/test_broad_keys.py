@@ -15,8 +15,6 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import pdp
-from helpers import (CONDITIONS, HEADER, KEY_CONDITIONS, KEY_DATA, VOCAB, build_set, costly, drop_none,
-                     generated_rules, ill_typed, request)
 from pdp.engine.conditions import EvaluationError
 from pdp.testing.coverage import measure
 from pdp.analysis.diff import diff
@@ -24,6 +22,8 @@ from pdp.explain import explain
 from pdp.analysis.query import Question, ask
 from pdp.analysis.space import Space, SpaceTooLarge
 from pdp.testing import Case
+from tests.support.generate import CONDITIONS, KEY_CONDITIONS, KEY_DATA, costly, drop_none, generated_rules, ill_typed
+from tests.support.sets import HEADER, VOCAB, build_set, request
 
 HEALTH = '''
 allow ops "Run the Service" cite "§1"

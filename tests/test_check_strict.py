@@ -8,10 +8,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import pdp
-from helpers import build_set
 from pdp.cli import main
 from pdp.analysis.never_true import why_never_true
 from pdp.analysis.warnings import warnings_of
+from tests.support.sets import build_set
 
 POLICIES = Path(__file__).resolve().parents[1] / "policies"
 EU = {"eu": "countries: [DE, FR, IT]\nempty: []\nnordic: [DK, SE]\n"}

@@ -3,8 +3,8 @@
 import pytest
 
 import pdp
-from helpers import build_set, errors_of
 from pdp.analysis.warnings import warnings_of
+from tests.support.sets import build_set, errors_of
 
 
 def codes(diagnostics):

@@ -3,7 +3,7 @@
 import pytest
 
 import pdp
-from helpers import build_set, errors_of, request
+from tests.support.sets import build_set, errors_of, request
 
 RULE = 'allow ops "Operate" cite "§1" to transfer for essential of user\n'
 

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 import pdp
-from helpers import HEADER, VOCAB, build_set, request
 from pdp.cli import main
 from pdp.testing.coverage import measure, percent
 from pdp.testing import Case, discover
+from tests.support.sets import HEADER, VOCAB, build_set, request
 
 RULES = '''\
 allow ops "Operate" cite "§1"

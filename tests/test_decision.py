@@ -5,8 +5,8 @@ import pytest
 import pdp
 from pdp.engine.compiler import CompiledRule
 from pdp.engine.decision import DEFAULT_DENY, combine
+from tests.support.sets import build_set, request
 
-from helpers import build_set, request
 
 RULES = '''
 allow ops "operate" cite "§2.1" to use for essential of user.contact, user.name

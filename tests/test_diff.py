@@ -1,6 +1,5 @@
 """`pdp diff`: every kind of request whose decision an edit changes, on real edits of the CX-ONE-GO set."""
 
-import itertools
 import json
 import shutil
 from pathlib import Path
@@ -8,10 +7,11 @@ from pathlib import Path
 import pytest
 
 import pdp
-from helpers import build_set
 from pdp.cli import main
 from pdp.analysis.diff import diff, replay
 from pdp.analysis.space import Space
+from tests.support.sets import build_set
+from tests.support.space import every_request
 
 ROOT = Path(__file__).resolve().parents[1]
 POLICIES = ROOT / "policies"
@@ -177,16 +177,11 @@ def test_every_changed_request_of_a_small_space_is_reported():
     space = Space([old, new])
     expected: dict = {}
     for group in space.groups:
-        nodes = sorted({n for c in space.components(group) for n in c.nodes})
-        for cell in group.cells:
-            for choice in itertools.product(*(range(len(space.nodes[n].choices)) for n in nodes)):
-                request = cell.request()
-                for n, c in zip(nodes, choice):
-                    space.nodes[n].fill(request, c)
-                before, after = old.outcome(request), new.outcome(request)
-                if before.decision != after.decision:
-                    key = (before.decision, after.decision, tuple(r.rule for r in before.reasons),
-                           tuple(r.rule for r in after.reasons))
-                    expected[key] = expected.get(key, 0) + 1
+        for request in every_request(space, group):
+            before, after = old.outcome(request), new.outcome(request)
+            if before.decision != after.decision:
+                key = (before.decision, after.decision, tuple(r.rule for r in before.reasons),
+                       tuple(r.rule for r in after.reasons))
+                expected[key] = expected.get(key, 0) + 1
     got = {(c.before, c.after, c.rules_before, c.rules_after): c.requests for c in report.changes}
     assert got == expected and len(got) > 3

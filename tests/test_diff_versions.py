@@ -4,9 +4,9 @@ decisions of the data collected under it, so it is reported (and fails CI's sign
 import json
 
 import pdp
-from helpers import write_versioned
 from pdp.cli import main
 from pdp.analysis.diff import diff
+from tests.support.sets import write_versioned
 
 VOCABULARY = "consent_topics: [marketing]\n"
 OLD = '''\

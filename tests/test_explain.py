@@ -12,11 +12,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import pdp
-from helpers import CONDITIONS, costly, HEADER, VOCAB, build_set, request
 from pdp.cli import main
 from pdp.engine.decision import combine
 from pdp.explain import changed, explain, prepare, run_rule, show
 from pdp.server import Settings, create_app
+from tests.support.generate import CONDITIONS, costly
+from tests.support.sets import HEADER, VOCAB, build_set, request
 
 RULES = '''\
 allow ops "Operate the service" cite "§2.1"

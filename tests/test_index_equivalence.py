@@ -8,7 +8,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import pdp
-from helpers import build_set, generated_rules
+from tests.support.generate import generated_rules
+from tests.support.sets import build_set
 
 ACTIONS = ["collect", "use", "share", "transfer", "erase"]
 PURPOSES = ["essential", "essential.service", "essential.service.payment_processing", "marketing",

@@ -6,10 +6,10 @@ from pathlib import Path
 import pytest
 
 import pdp
-from helpers import HEADER, VOCAB, build_set
 from pdp.cli import main
 from pdp.io.loader import read_sources
 from pdp.analysis.query import Question, QuestionError, ask, quote_bare_words
+from tests.support.sets import HEADER, VOCAB, build_set
 
 ROOT = Path(__file__).resolve().parents[1]
 POLICIES = ROOT / "policies"

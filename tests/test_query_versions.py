@@ -11,10 +11,10 @@ import json
 import pytest
 
 import pdp
-from helpers import write_versioned
 from pdp.cli import main
 from pdp.explain import explain
 from pdp.analysis.query import Question, ask
+from tests.support.sets import write_versioned
 
 VOCABULARY = "consent_topics: [marketing]\nsubject_requests: [erase]\n"
 OLD = '''\

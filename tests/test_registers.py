@@ -6,11 +6,11 @@ from pathlib import Path
 import pytest
 
 import pdp
-from helpers import build_set, errors_of, request
 from pdp.lang.formatter import format_policy
 from pdp.lang.parser import parse_policy
 from pdp.analysis.space import Space
-from test_space import every_request, same
+from tests.support.sets import build_set, errors_of, request
+from tests.support.space import every_request, same
 
 ROOT = Path(__file__).resolve().parents[1]
 REG = {"reg": "p1: {type: service_provider, dpa: true, country: IN}\np2: {type: affiliate, country: SG}\n"}

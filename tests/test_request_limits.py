@@ -11,7 +11,7 @@ import pdp.vocab.request as rq
 import pdp.vocab.taxonomy as tx
 from pdp.base import errors
 from pdp.base.errors import RequestError, close_matches, suggest
-from helpers import build_set, request
+from tests.support.sets import build_set, request
 
 POLICY = "allow ops to use for essential of user\n"
 

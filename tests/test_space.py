@@ -1,7 +1,6 @@
 """The decision space: classes of keys and values, and its discipline: every request falls in a class
 that gets the engine's own decision (the space is an optimisation of "decide every request")."""
 
-import itertools
 from pathlib import Path
 
 import pytest
@@ -9,14 +8,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import pdp
-from helpers import CONDITIONS, build_set, costly, drop_none, generated_rules, ill_typed, request
 from pdp.analysis.space import Space, SpaceTooLarge, key_classes, key_labels
+from tests.support.generate import costly, generated_rules, ill_typed
+from tests.support.sets import build_set, request
+from tests.support.space import (ACTIONS, CATEGORIES, DATA, LOOKUPS, PURPOSES, SPACE_CONDITIONS, VOCAB, every_request,
+                                 generated_requests, same)
 
 ROOT = Path(__file__).resolve().parents[1]
-VOCAB = ("consent_topics: [marketing, cookies, location]\nattributes:\n  context.legal_request: bool\n"
-         "  context.note: any\n  context.score: any\n")
-DATA = {"lists": "notes: [a, x]\ncountries: [IN, SG]\n",
-        "reg": "p1: {type: service_provider, dpa: true}\np2: {type: affiliate, dpa: false}\n"}
 
 
 @pytest.fixture(scope="module")
@@ -134,21 +132,6 @@ def test_the_cx_one_go_space_is_enumerated_with_bounded_work(cx):
 # ---------------------------------------------------------------- the space against the engine
 
 
-def same(outcome, other) -> bool:
-    return (outcome.decision, [r.rule for r in outcome.reasons]) == (other.decision, [r.rule for r in other.reasons])
-
-
-def every_request(space, group):
-    """Every request of a group's cells: the full product of the representative values, no decomposition."""
-    nodes = sorted({n for c in space.components(group) for n in c.nodes})
-    for cell in group.cells:
-        for choice in itertools.product(*(range(len(space.nodes[n].choices)) for n in nodes)):
-            req = cell.request()
-            for n, c in zip(nodes, choice):
-                space.nodes[n].fill(req, c)
-            yield req
-
-
 def test_every_request_of_a_small_space_gets_the_engines_decision():
     ps = build_set('''
         lookup recipient in data.reg
@@ -202,37 +185,10 @@ def test_random_cx_one_go_requests_fall_in_classes_with_the_engines_decision(cx,
         assert same(cx_space.predict(0, req), decided), req
 
 
-SPACE_CONDITIONS = CONDITIONS + [  # the space also models actions, registered ids and attributes compared together
-    'action == "share"', 'recipient.id == "p1"', "recipient.id is absent", "data_subject.age == context.score",
-]
-ACTIONS = ["collect", "use", "share", "transfer"]
-PURPOSES = ["essential", "essential.service", "marketing", "marketing.communications.email", "analytics"]
-CATEGORIES = ["user", "user.contact", "user.contact.email", "user.name", "user.location.precise"]
-
-
-LOOKUPS = ["lookup recipient in data.reg", "lookup recipient in data.reg request wins for dpa",
-           'lookup recipient in data.reg\n  if unlisted, request states type, dpa\n  except type "affiliate"']
-
-
 @st.composite
 def policies(draw):
     lookup = draw(st.sampled_from(LOOKUPS)) + "\n" if draw(st.booleans()) else ""
     return lookup + generated_rules(draw, ACTIONS, PURPOSES, CATEGORIES, SPACE_CONDITIONS, clauses=2, items=3)
-
-
-VALUES = st.one_of(st.none(), st.booleans(), st.integers(0, 4), st.sampled_from(["a", "a.b", "x", "IN"]))
-generated_requests = st.builds(
-    lambda score, note, age, dpa, rid, rtype, action, purpose, category, country, marketing: drop_none(request(
-        action=action, purpose=purpose, data_categories=[category],
-        data_subject={"age": age, "consent": {"marketing": marketing}},
-        recipient={"dpa": dpa, "id": rid, "type": rtype},
-        context={"score": score, "note": note, "legal_request": dpa if score == 1 else None},
-        destination_country=country)),
-    VALUES, VALUES, st.one_of(st.none(), st.integers(15, 20), st.floats(0, 40)), st.one_of(st.none(), st.booleans()),
-    st.sampled_from([None, "p1", "p2", "zz"]), st.sampled_from([None, "service_provider", "affiliate", "third_party"]),
-    st.sampled_from(ACTIONS), st.sampled_from(PURPOSES + ["marketing.advertising", "functional"]),
-    st.sampled_from(CATEGORIES + ["user.device"]), st.sampled_from([None, "IN", "US", "SG"]),
-    st.one_of(st.none(), st.booleans()))
 
 
 @settings(costly(), suppress_health_check=[HealthCheck.too_slow])

@@ -10,11 +10,11 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import pdp
-from helpers import costly, generated_rules, ill_typed
 from pdp.explain import explain
 from pdp.analysis.query import Question, ask
 from pdp.analysis.space import Selections, Space, SpaceTooLarge
-from test_space import ACTIONS, CATEGORIES, DATA, LOOKUPS, PURPOSES, SPACE_CONDITIONS, VOCAB, generated_requests, same
+from tests.support.generate import costly, generated_rules, ill_typed
+from tests.support.space import ACTIONS, CATEGORIES, DATA, LOOKUPS, PURPOSES, SPACE_CONDITIONS, VOCAB, generated_requests, same
 
 VERSIONED_VOCAB = VOCAB + "subject_requests: [erase]\n"
 DATES = ["2024-01-01", "2025-01-01", "2026-01-01"]

@@ -15,12 +15,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import pdp
-from helpers import write_versioned
 from pdp.cli import main
 from pdp.testing.coverage import measure
 from pdp.explain import changed, explain
 from pdp.server import Settings, create_app
 from pdp.testing import Case
+from tests.support.sets import write_versioned
 
 VOCABULARY = "consent_topics: [marketing]\n"
 OLD = '''\

@@ -17,10 +17,10 @@ from hypothesis import strategies as st
 
 import pdp.vocab.request as rq
 import pdp.vocab.taxonomy as tx
-from helpers import costly
 from pdp.base.errors import suggest
 from pdp.server import Settings, create_app
 from pdp.server.deciding import SUGGESTIONS_PER_CALL, THREAD_BATCH
+from tests.support.generate import costly
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "hostile-token"

@@ -23,10 +23,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import pdp
-from helpers import costly
 from pdp.base import limits
 from pdp.cli import main
 from pdp.analysis.warnings import warnings_of
+from tests.support.generate import costly
 
 HEADER = 'policy "hostile" version "1" effective 2026-01-01\n'
 MEMORY_CAP = 150 * 1024 * 1024  # bytes Python may allocate while refusing one hostile set (the 50 MB file is never read)

@@ -17,9 +17,9 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import negative_data_rejection, positive_data_acceptance
 
-from helpers import costly
 from pdp.server import Settings, create_app
 from pdp.server.audit import open_log
+from tests.support.generate import costly
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "fuzz-token"

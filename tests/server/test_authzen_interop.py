@@ -8,8 +8,9 @@ import json
 from pathlib import Path
 
 import httpx
-from helpers import served
 import pytest
+
+from tests.support.serve import served
 
 ROOT = Path(__file__).resolve().parents[2]
 INTEROP = ROOT / "tests" / "data" / "authzen-interop"  # copied from openid/authzen, see NOTICE.md there

@@ -5,7 +5,6 @@ import textwrap
 from typing import Annotated
 
 import httpx
-from helpers import served
 import pytest
 from fastapi import Depends, FastAPI, Request
 from fastapi.testclient import TestClient
@@ -13,6 +12,7 @@ from fastapi.testclient import TestClient
 from pdp.client import AsyncPdpClient, ClientDecision, PdpClient, PdpRequestError, PdpUnavailable
 from pdp.client.enforce import decision_dependency, require_allow
 from pdp.server import Settings, create_app
+from tests.support.serve import served
 
 POLICY = '''
 policy "demo" version "3" effective 2026-11-24

@@ -11,7 +11,8 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import served
+
+from tests.support.serve import served
 
 ROOT = Path(__file__).resolve().parents[2]
 HANG_GUARD_S = 30

@@ -7,11 +7,11 @@ import textwrap
 import pytest
 
 import pdp
-from helpers import build_set
 from pdp.cli import main
 from pdp.testing import (
     discover, parse_test_file, render_failure, render_json, render_text, run, run_directory,
 )
+from tests.support.sets import build_set
 
 RULES = """
 allow marketing.promotional_email "We may email you about the Service" cite "§2.5"

@@ -1,88 +1,13 @@
-import textwrap
+"""Generated policies and requests for the property tests, and how many examples a dear property draws."""
 
-import pytest
 from hypothesis import settings
 from hypothesis import strategies as st
-
-import pdp
-
-HEADER = 'policy "t" version "1" effective 2026-01-01\n'
-VOCAB = "consent_topics: [marketing, cookies, location]\nattributes:\n  context.legal_request: bool\n  context.note: string\n  context.score: any\n"
 
 
 def costly() -> settings:
     """Settings for a property whose every example builds and analyses a policy set or goes through a server:
     a fifth of the examples the profile gives a test (tests/conftest.py)."""
     return settings(max_examples=max(1, settings.default.max_examples // 5))
-
-
-def build_set(rules: str, vocabulary: str = VOCAB, data: dict | None = None, index: bool = True) -> pdp.PolicySet:
-    sources = pdp.Sources(
-        {"p.pdp": HEADER + textwrap.dedent(rules)},
-        ("vocabulary.yaml", vocabulary),
-        {f"data/{k}.yaml": textwrap.dedent(v) for k, v in (data or {}).items()},
-    )
-    return pdp.build(sources, index=index)
-
-
-def errors_of(rules: str, **kw) -> list:
-    with pytest.raises(pdp.PolicyError) as info:
-        build_set(rules, **kw)
-    return info.value.diagnostics
-
-
-def request(**overrides) -> dict:
-    base = {"action": "use", "purpose": "essential.service", "data_categories": ["user.contact.email"]}
-    base.update(overrides)
-    return base
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@__import__("contextlib").contextmanager
-def served(policy_dir, *extra_args: str, output=None):
-    """`pdp serve` in a subprocess (decision log off unless asked); yields its base URL once it is ready.
-
-    `output`: a file path that receives the server's log (standard output and error).
-    """
-    import os
-    import subprocess
-    import sys
-    import time
-
-    import httpx
-
-    port = free_port()
-    args = list(extra_args) if "--log" in extra_args else ["--no-log", *extra_args]
-    sink = open(output, "wb") if output is not None else subprocess.PIPE  # noqa: SIM115 - closed below
-    proc = subprocess.Popen([sys.executable, "-m", "pdp.cli", "serve", str(policy_dir), "--port", str(port),
-                             "--log-level", "warning", *args],
-                            stdout=sink, stderr=subprocess.STDOUT, env={**os.environ})
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/ready", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        else:
-            proc.kill()
-            log = proc.stdout.read().decode() if output is None else open(output).read()
-            pytest.fail("pdp serve did not become ready: " + log)
-        yield base
-    finally:
-        proc.terminate()
-        proc.wait(10)
-        if output is not None:
-            sink.close()
 
 
 # Conditions over the test vocabulary and data (`lists`), for property tests that generate rules from them.
@@ -153,16 +78,3 @@ KEY_CONDITIONS = [
 ]
 KEY_DATA = {"lists": "notes: [a, x]\ncountries: [IN, SG]\n"
                      "purposes: [marketing.advertising, essential.service.payment_processing]\n"}
-
-
-def write_versioned(directory, current: str, older: dict[str, str], vocabulary: str):
-    """A policy set directory whose earlier versions (version -> policy text) are kept under versions/ (§11)."""
-    directory.mkdir(parents=True, exist_ok=True)
-    (directory / "main.pdp").write_text(current)
-    (directory / "vocabulary.yaml").write_text(vocabulary)
-    for version, text in older.items():
-        old = directory / "versions" / version
-        old.mkdir(parents=True)
-        (old / "main.pdp").write_text(text)
-        (old / "vocabulary.yaml").write_text(vocabulary)
-    return directory

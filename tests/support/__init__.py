@@ -1,0 +1,1 @@
+"""Code the tests share: import it as `tests.support.<module>`; the fixtures are in tests/conftest.py."""

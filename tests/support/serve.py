@@ -1,0 +1,50 @@
+"""`pdp serve` as a real process, for the tests of what only a real server shows (connections, signals)."""
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def served(policy_dir, *extra_args: str, output=None):
+    """`pdp serve` in a subprocess (decision log off unless asked); yields its base URL once it is ready.
+
+    `output`: a file path that receives the server's log (standard output and error).
+    """
+    port = free_port()
+    args = list(extra_args) if "--log" in extra_args else ["--no-log", *extra_args]
+    sink = open(output, "wb") if output is not None else subprocess.PIPE  # noqa: SIM115 - closed below
+    proc = subprocess.Popen([sys.executable, "-m", "pdp.cli", "serve", str(policy_dir), "--port", str(port),
+                             "--log-level", "warning", *args],
+                            stdout=sink, stderr=subprocess.STDOUT, env={**os.environ})
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/ready", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        else:
+            proc.kill()
+            log = proc.stdout.read().decode() if output is None else open(output).read()
+            pytest.fail("pdp serve did not become ready: " + log)
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        if output is not None:
+            sink.close()

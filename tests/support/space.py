@@ -1,0 +1,54 @@
+"""The small world the decision-space property tests generate policies and requests in, and how they compare
+the space's prediction with the engine's decision (tests/test_space.py, test_space_versions.py, test_registers.py)."""
+
+import itertools
+
+from hypothesis import strategies as st
+
+from tests.support.generate import CONDITIONS, drop_none
+from tests.support.sets import request
+
+VOCAB = ("consent_topics: [marketing, cookies, location]\nattributes:\n  context.legal_request: bool\n"
+         "  context.note: any\n  context.score: any\n")
+DATA = {"lists": "notes: [a, x]\ncountries: [IN, SG]\n",
+        "reg": "p1: {type: service_provider, dpa: true}\np2: {type: affiliate, dpa: false}\n"}
+
+
+def same(outcome, other) -> bool:
+    return (outcome.decision, [r.rule for r in outcome.reasons]) == (other.decision, [r.rule for r in other.reasons])
+
+
+def every_request(space, group):
+    """Every request of a group's cells: the full product of the representative values, no decomposition."""
+    nodes = sorted({n for c in space.components(group) for n in c.nodes})
+    for cell in group.cells:
+        for choice in itertools.product(*(range(len(space.nodes[n].choices)) for n in nodes)):
+            req = cell.request()
+            for n, c in zip(nodes, choice):
+                space.nodes[n].fill(req, c)
+            yield req
+
+
+SPACE_CONDITIONS = CONDITIONS + [  # the space also models actions, registered ids and attributes compared together
+    'action == "share"', 'recipient.id == "p1"', "recipient.id is absent", "data_subject.age == context.score",
+]
+ACTIONS = ["collect", "use", "share", "transfer"]
+PURPOSES = ["essential", "essential.service", "marketing", "marketing.communications.email", "analytics"]
+CATEGORIES = ["user", "user.contact", "user.contact.email", "user.name", "user.location.precise"]
+LOOKUPS = ["lookup recipient in data.reg", "lookup recipient in data.reg request wins for dpa",
+           'lookup recipient in data.reg\n  if unlisted, request states type, dpa\n  except type "affiliate"']
+
+
+VALUES = st.one_of(st.none(), st.booleans(), st.integers(0, 4), st.sampled_from(["a", "a.b", "x", "IN"]))
+generated_requests = st.builds(
+    lambda score, note, age, dpa, rid, rtype, action, purpose, category, country, marketing: drop_none(request(
+        action=action, purpose=purpose, data_categories=[category],
+        data_subject={"age": age, "consent": {"marketing": marketing}},
+        recipient={"dpa": dpa, "id": rid, "type": rtype},
+        context={"score": score, "note": note, "legal_request": dpa if score == 1 else None},
+        destination_country=country)),
+    VALUES, VALUES, st.one_of(st.none(), st.integers(15, 20), st.floats(0, 40)), st.one_of(st.none(), st.booleans()),
+    st.sampled_from([None, "p1", "p2", "zz"]), st.sampled_from([None, "service_provider", "affiliate", "third_party"]),
+    st.sampled_from(ACTIONS), st.sampled_from(PURPOSES + ["marketing.advertising", "functional"]),
+    st.sampled_from(CATEGORIES + ["user.device"]), st.sampled_from([None, "IN", "US", "SG"]),
+    st.one_of(st.none(), st.booleans()))
