@@ -14,9 +14,20 @@ whose every example is dear asks for a share of it (`tests.support.generate.cost
 
 import os
 
+import pytest
 from hypothesis import settings
+
+import pdp
+from tests.support.sets import CX_ONE_GO
 
 # No deadline: the machines that run the suite are shared, and a slow example is not a wrong one.
 settings.register_profile("quick", max_examples=25, deadline=None)
 settings.register_profile("full", max_examples=300, deadline=None, derandomize=True, database=None)
 settings.load_profile("full" if os.environ.get("CI") else "quick")
+
+
+@pytest.fixture(scope="session")
+def cx_one_go() -> pdp.PolicySet:
+    """The shipped CX-ONE-GO set, loaded once for every test that only reads it; a test that edits the set
+    loads an edited copy, and a test of loading itself loads its own."""
+    return pdp.load(CX_ONE_GO)

@@ -119,8 +119,8 @@ def test_too_large_a_space_is_skipped_with_a_warning(monkeypatch):
 
 
 @pytest.fixture(scope="module")
-def cx():
-    return pdp.load(POLICIES)
+def cx(cx_one_go):
+    return cx_one_go
 
 
 def test_an_unmarked_overlap_is_reported_until_overrides_names_it(tmp_path):

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 
-import pdp
 from pdp.cli import main
 from pdp.testing.coverage import measure, percent
 from pdp.testing import Case, discover
@@ -106,8 +105,8 @@ def test_an_empty_set_of_cases_covers_nothing():
     assert report.rule_percent == 0 and report.condition_percent == 0 and report.cases == 0
 
 
-def test_cx_one_go_tests_apply_every_rule():
-    report = measure(pdp.load(POLICIES), discover(POLICIES))
+def test_cx_one_go_tests_apply_every_rule(cx_one_go):
+    report = measure(cx_one_go, discover(POLICIES))
     assert report.never_applied() == () and report.rule_percent == 100.0
 
 
@@ -160,7 +159,7 @@ def test_cli_json_carries_the_coverage(capsys, policy_dir):
     assert body["summary"]["passed"] == 4 and body["coverage"]["rules"]["applied"] == 2
 
 
-def test_cli_cx_one_go_meets_full_rule_coverage(capsys):
+def test_cli_cx_one_go_meets_full_rule_coverage(capsys, cx_one_go):
     assert main(["test", str(POLICIES), "--min-coverage", "100"]) == 0
-    rules = len(pdp.load(POLICIES).rules)
+    rules = len(cx_one_go.rules)
     assert f"rule coverage: {rules} of {rules} rules applied in some case (100 %)" in capsys.readouterr().out

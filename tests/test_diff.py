@@ -18,8 +18,9 @@ POLICIES = ROOT / "policies"
 
 
 @pytest.fixture(scope="module")
-def old():
-    return pdp.load(POLICIES)
+def old(cx_one_go):
+    """The set before the edit."""
+    return cx_one_go
 
 
 def edited(tmp_path, file: str, before: str, after: str) -> Path:

@@ -45,8 +45,8 @@ def tiny():
 
 
 @pytest.fixture(scope="module")
-def cx():
-    return pdp.load(POLICIES)
+def cx(cx_one_go):
+    return cx_one_go
 
 
 # ---------------------------------------------------------------- the text

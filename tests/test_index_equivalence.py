@@ -74,8 +74,8 @@ POLICIES = Path(__file__).resolve().parents[1] / "policies"
 
 
 @pytest.fixture(scope="module")
-def cx_one_go():
-    return pdp.load(POLICIES), pdp.load(POLICIES, index=False)
+def cx_one_go(cx_one_go):  # the shared set, and one built without the index
+    return cx_one_go, pdp.load(POLICIES, index=False)
 
 
 @given(req=requests)

@@ -16,8 +16,8 @@ POLICIES = ROOT / "policies"
 
 
 @pytest.fixture(scope="module")
-def cx():
-    return read_sources(POLICIES), pdp.load(POLICIES)
+def cx(cx_one_go):
+    return read_sources(POLICIES), cx_one_go
 
 
 def run(capsys, argv):

@@ -92,8 +92,8 @@ def test_an_unlisted_recipient_never_has_a_dpa():
     assert ps.decide(request(recipient={"id": "x", "type": "service_provider", "dpa": True}, **SHARE)).decision == "deny"
 
 
-def test_cx_one_go_describes_only_recipients_no_register_lists():
-    cx = pdp.load(ROOT / "policies")
+def test_cx_one_go_describes_only_recipients_no_register_lists(cx_one_go):
+    cx = cx_one_go
     court = {"id": "court-1", "type": "public_authority", "country": "IN"}
     legal = request(action="share", purpose="essential.legal_obligation", data_categories=["user.contact.email"],
                     context={"legal_request": True})

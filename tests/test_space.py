@@ -18,8 +18,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
-def cx():
-    return pdp.load(ROOT / "policies")
+def cx(cx_one_go):
+    return cx_one_go
 
 
 @pytest.fixture(scope="module")

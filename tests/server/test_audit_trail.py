@@ -261,10 +261,9 @@ def test_the_attributes_the_rules_read_are_kept_words_as_sent_other_text_pseudon
     assert by_address == {"channel": pseudonym(tmp_path, "alice@example.com")}
 
 
-def test_every_logged_cx_one_go_decision_replays_to_itself(tmp_path):
+def test_every_logged_cx_one_go_decision_replays_to_itself(tmp_path, cx_one_go):
     # The log keeps less than the request; `pdp diff --replay` must still re-decide every row alike:
     # each CX-ONE-GO policy test request, natively and through AuthZEN, served, logged, replayed.
-    from pdp import load
     from pdp.analysis.diff import replay
     from pdp.testing.discovery import discover
 
@@ -281,7 +280,6 @@ def test_every_logged_cx_one_go_decision_replays_to_itself(tmp_path):
                                                    "data_subject": r.get("data_subject") or {}}},
                        "context": {k: r[k] for k in ("recipient", "destination_country") if k in r}}
             assert client.post("/access/v1/evaluation", json=authzen).status_code == 200
-    policy_set = load(ROOT / "policies")
-    result = replay(policy_set, policy_set, tmp_path / "log.db")
+    result = replay(cx_one_go, cx_one_go, tmp_path / "log.db")
     assert len(decided) > 300 and result.total == len(decided) + 40
     assert (result.replayed, result.refused, result.stale, result.flipped) == (result.total, 0, 0, 0)
