@@ -76,6 +76,7 @@ def test_missing_directory_is_a_clear_error(capsys, monkeypatch, tmp_path):
     assert code == 1 and "no policy files" in err
 
 
+@pytest.mark.slow
 def test_the_installed_wheel_carries_the_grammar(tmp_path):
     """An installed pdp works outside the repository: the grammar ships in the wheel."""
     subprocess.run([sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "-q", "-w", str(tmp_path / "w")],
@@ -118,6 +119,7 @@ def test_a_bad_setting_is_one_line_naming_the_variable(monkeypatch, capsys, env,
     assert named in err and "Traceback" not in err
 
 
+@pytest.mark.slow
 def test_pdp_runs_from_a_directory_that_was_deleted(tmp_path, monkeypatch, capsys):
     # Path.cwd() fails there (FileNotFoundError): files are named as given instead of a traceback
     policies = Path(__file__).resolve().parents[1] / "policies"

@@ -40,6 +40,7 @@ def run(capsys, argv):
     return code, out.out, out.err
 
 
+@pytest.mark.slow
 def test_the_same_policy_set_changes_nothing(capsys, old):
     report = diff(old, old)
     assert not report.changed and report.changes == []
@@ -72,6 +73,7 @@ def test_opting_out_made_unconditional(tmp_path, old):
     assert [case.when for case in sms.cases] == ["data_subject.consent.marketing is true"]
 
 
+@pytest.mark.slow
 def test_the_age_of_children_lowered_to_16(tmp_path, old):
     new_dir = edited(tmp_path, "children.pdp", "  to collect, use, share, transfer, access, correct\n"
                      "  when data_subject.age < 18\n", "  to collect, use, share, transfer, access, correct\n"
@@ -108,6 +110,7 @@ def test_deleting_the_no_sale_rule_changes_only_the_persons_own_requests(tmp_pat
         assert change.example["purpose"] == "sales"
 
 
+@pytest.mark.slow
 def test_the_command_line_exit_status_and_json(capsys, tmp_path):
     new_dir = edited(tmp_path, "disclosure.pdp", '"We are not in the business of selling your personal information"',
                      '"We do not sell your personal information"')
@@ -126,6 +129,7 @@ def test_the_command_line_exit_status_and_json(capsys, tmp_path):
     assert code == 2 and "not a valid policy set" in err
 
 
+@pytest.mark.slow
 def test_replaying_a_decision_log(capsys, tmp_path, old):
     from pdp.io.decision_log import DecisionLog
 

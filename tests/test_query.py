@@ -52,6 +52,7 @@ def test_marketing_can_never_use_health_data(cx):
     assert rights.yes and rights.request["action"] in ("access", "correct", "erase")
 
 
+@pytest.mark.slow
 def test_contact_data_can_go_abroad_without_a_dpa(cx):
     """'Can anything under user.contact ever be transferred to a country other than IN without a DPA?' Yes:
     Clicentrix's own facilities abroad (§8: SG in data/facilities.yaml) need no recipient and so no DPA,
@@ -81,6 +82,7 @@ def test_contact_data_can_go_abroad_without_a_dpa(cx):
     assert not provider.yes
 
 
+@pytest.mark.slow
 def test_a_17_year_old_s_data_is_only_erased_or_used_as_the_law_requires(cx):
     """'Is anything allowed for a data subject aged 17?' Erasure (§10, §4), and what the law requires of data
     already held: a legal obligation (§2.1, §3.4) or a breach notice (§6). children.under_18 denies the rest."""
@@ -98,6 +100,7 @@ def test_a_17_year_old_s_data_is_only_erased_or_used_as_the_law_requires(cx):
         assert not ask(policy_set, Question("allow", (action,), where=("data_subject.age == 17",)), sources).yes
 
 
+@pytest.mark.slow
 def test_the_three_questions_from_the_command_line(capsys):
     code, out, _ = run(capsys, ["query", str(POLICIES), "--allowed", "--action", "use", "--purpose-under", "marketing",
                                 "--category-under", "user.health_and_medical"])

@@ -97,6 +97,7 @@ def test_the_extra_rules_are_distinct_and_never_match(requests, extra_rules):
     assert_extra_rules_never_match(extra_rules, [broad(r) for r in requests])
 
 
+@pytest.mark.slow
 def test_no_extra_rule_takes_part_in_a_request_as_pdp_reads_keys(tmp_path, requests, extra_rules):
     """pdp itself says no extra rule reaches a benchmark request, broad keys included.
 
@@ -123,6 +124,7 @@ def test_engine_agrees_with_the_oracle(key, requests):
     assert not problems, f"{len(problems)} disagreement(s):\n" + "\n".join(problems[:20])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("key", sorted(k for k, a in ADAPTERS.items() if a.supports_extra_rules))
 def test_engine_agrees_with_extra_rules_loaded(key, requests, extra_rules):
     adapter = adapter_for(key)

@@ -140,6 +140,7 @@ def test_a_pair_of_surrogates_is_a_character(tmp_path):
     assert pdp.load(root).rules[0].message == "smile \U0001f600"
 
 
+@pytest.mark.slow
 def test_thousands_of_syntax_errors_stop_at_a_limit(tmp_path):
     rules = "".join(f"deny r{i} cite when = =\n" for i in range(5000))
     errors, _ = refused(policy_set(tmp_path / "p", rules))
@@ -168,6 +169,7 @@ def test_billion_laughs(tmp_path, capsys, where, code):
     check_cli(root, capsys, code, where)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("where, code", [("data/deep.yaml", "data"), ("vocabulary.yaml", "vocabulary")])
 def test_fifty_thousand_deep_yaml(tmp_path, capsys, where, code):
     root = policy_set(tmp_path / "p", **{where: "[" * 50_000 + "]" * 50_000 + "\n"})
@@ -180,6 +182,7 @@ def test_deep_block_yaml(tmp_path):
     one_error(policy_set(tmp_path / "p", **{"data/deep.yaml": text}), "data", "deep.yaml", says="nested more than")
 
 
+@pytest.mark.slow
 def test_too_many_yaml_values(tmp_path):
     text = "[" + ",".join("0" for _ in range(limits.MAX_YAML_NODES + 10)) + "]\n"
     one_error(policy_set(tmp_path / "p", **{"data/many.yaml": text}), "data", "many.yaml", says="values in one file")
@@ -297,6 +300,7 @@ def test_a_file_just_over_the_size_limit(tmp_path):
 # ---------------------------------------------------------------- a real process
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["nots", "fifo", "laughs"])
 def test_pdp_check_as_a_process(tmp_path, kind):
     root = policy_set(tmp_path / "p", 'deny a cite "§1" when ' + "not " * 5000 + "data_subject.age < 18\n"
@@ -351,6 +355,7 @@ def test_generated_yaml_is_read_or_refused_with_a_place(pieces, repeat):
             str(error)
 
 
+@pytest.mark.slow
 def test_thousands_of_rules_that_apply_together(tmp_path, capsys):
     # valid, but comparing every rule with every other one that applies with it took 9 GB for 8,866 rules
     # (1,200 here: 17 s and 0.2 GB before the limit):
@@ -369,6 +374,7 @@ def test_thousands_of_rules_that_apply_together(tmp_path, capsys):
     assert "rule comparisons" in warnings_of(policy)[0].message
 
 
+@pytest.mark.slow
 def test_thousands_of_data_files(tmp_path):
     root = policy_set(tmp_path / "p")
     (root / "data").mkdir()

@@ -69,6 +69,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.mark.slow
 def test_kill_9_of_the_server_loses_no_acknowledged_decision(policy_dir, tmp_path):
     port, log_path = _free_port(), tmp_path / "served.db"
     proc = subprocess.Popen([sys.executable, "-m", "pdp.cli", "serve", str(policy_dir), "--port", str(port),

@@ -12,6 +12,8 @@ import pytest
 
 from tests.support.serve import served
 
+pytestmark = pytest.mark.slow  # a real `pdp serve`
+
 ROOT = Path(__file__).resolve().parents[2]
 INTEROP = ROOT / "tests" / "data" / "authzen-interop"  # copied from openid/authzen, see NOTICE.md there
 CASES_02 = json.loads((INTEROP / "decisions-authorization-api-1_0-02.json").read_text())

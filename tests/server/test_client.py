@@ -170,6 +170,7 @@ async def test_async_not_ready_server_fails_closed_or_raises(tmp_path):
 
 # ---------------------------------------------------------------- sync client, real server over TCP
 
+@pytest.mark.slow
 def test_sync_against_pdp_serve(server):
     with PdpClient(server, timeout=5) as pdp:
         assert pdp.decide(OK).allowed
@@ -340,7 +341,7 @@ def _guarded_app(client) -> tuple[FastAPI, list]:
     return app, reached
 
 
-@pytest.fixture(params=["async-in-process", "sync-pdp-serve"])
+@pytest.fixture(params=["async-in-process", pytest.param("sync-pdp-serve", marks=pytest.mark.slow)])
 def pdp_client(request):
     if request.param == "async-in-process":
         return AsyncPdpClient(BASE, transport=httpx.ASGITransport(app=request.getfixturevalue("pdp_app")))

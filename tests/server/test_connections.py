@@ -14,6 +14,8 @@ import pytest
 
 from tests.support.serve import served
 
+pytestmark = pytest.mark.slow  # a real `pdp serve` per HTTP stack, and each test waits out a timeout
+
 ROOT = Path(__file__).resolve().parents[2]
 HANG_GUARD_S = 30
 REQUEST_HEAD = (b"POST /v1/decide HTTP/1.1\r\nHost: pdp\r\nContent-Type: application/json\r\n"

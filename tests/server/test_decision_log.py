@@ -308,6 +308,7 @@ def _watchdog(proc: subprocess.Popen, seconds: float = 120) -> threading.Timer:
     return timer
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("synchronous", ["NORMAL", "FULL"])
 def test_acknowledged_decisions_survive_kill_9(tmp_path, synchronous):
     path = tmp_path / "kill.db"
@@ -353,6 +354,7 @@ WRITER = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_two_processes_appending_lose_nothing(tmp_path):
     path, n = tmp_path / "shared" / "two.db", 500
     procs = [subprocess.Popen([sys.executable, "-c", WRITER, str(path), tag, str(n)],

@@ -31,6 +31,7 @@ def _wait_for(predicate, seconds=10.0):
     return False
 
 
+@pytest.mark.slow
 def test_hot_reload_swaps_in_a_good_edit_and_refuses_a_broken_one(policy_dir):
     settings = Settings(policy_dir=policy_dir, reload_debounce_ms=50)
     with TestClient(create_app(settings)) as client:

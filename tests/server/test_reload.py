@@ -52,6 +52,7 @@ def _version(client) -> str:
 # -- finding 3: a half-written file ------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_policy_file_written_in_two_chunks_is_never_served_half_written(tmp_path):
     policy_dir = tmp_path / "policies"
     shutil.copytree(ROOT / "policies", policy_dir)
@@ -140,6 +141,7 @@ def test_a_reload_reads_again_until_it_gets_a_snapshot_that_held_still(tmp_path,
     assert holder.current.version == "4" and holder.last_failure is None
 
 
+@pytest.mark.slow
 def test_a_swapped_symlinked_policy_directory_is_followed(tmp_path):
     releases = tmp_path / "releases"
     for version in ("1", "2"):
@@ -206,6 +208,7 @@ def _repair(policy_dir: Path):
             path.unlink()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", BREAKS)
 def test_the_watcher_survives_a_failed_reload_and_keeps_serving(tmp_path, monkeypatch, caplog, name):
     (tmp_path / "main.pdp").write_text(POLICY.format(version="1"))
@@ -226,6 +229,7 @@ def test_the_watcher_survives_a_failed_reload_and_keeps_serving(tmp_path, monkey
         assert _served(client)["last_reload_failure"] is None
 
 
+@pytest.mark.slow
 def test_a_read_that_hangs_is_abandoned_and_later_reloads_still_work(tmp_path, monkeypatch):
     (tmp_path / "main.pdp").write_text(POLICY.format(version="1"))
     release = threading.Event()
@@ -252,6 +256,7 @@ def test_a_read_that_hangs_is_abandoned_and_later_reloads_still_work(tmp_path, m
         release.set()
 
 
+@pytest.mark.slow
 def test_the_watcher_itself_is_restarted_after_it_fails(tmp_path, monkeypatch):
     import watchfiles
 
