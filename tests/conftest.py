@@ -26,6 +26,15 @@ settings.register_profile("full", max_examples=300, deadline=None, derandomize=T
 settings.load_profile("full" if os.environ.get("CI") else "quick")
 
 
+def pytest_xdist_auto_num_workers(config) -> int:
+    """`-n auto` (pyproject.toml): the whole suite runs on every core, in a worker per core, each file on one
+    worker (`--dist loadfile`: a module's server or loaded set is built once); a run of chosen tests stays in
+    one process, where starting workers would cost more than it saves. `-n 0` runs the whole suite in one."""
+    if config.args_source is not pytest.Config.ArgsSource.TESTPATHS:
+        return 0
+    return len(os.sched_getaffinity(0))
+
+
 @pytest.fixture(scope="session")
 def cx_one_go() -> pdp.PolicySet:
     """The shipped CX-ONE-GO set, loaded once for every test that only reads it; a test that edits the set
