@@ -9,7 +9,8 @@ locally with `CI=true python -m pytest` or `python -m pytest
 --hypothesis-profile=full`. A failure either finds is pinned with `@example`.
 
 A test sets no example count of its own: the profile decides, and a property
-whose every example is dear asks for a share of it (`tests.support.generate.costly`).
+whose every example costs several times as much as most asks for a share of it
+(`tests.support.generate.fewer`).
 """
 
 import os

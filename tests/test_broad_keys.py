@@ -22,7 +22,7 @@ from pdp.explain import explain
 from pdp.analysis.query import Question, ask
 from pdp.analysis.space import Space, SpaceTooLarge
 from pdp.testing import Case
-from tests.support.generate import CONDITIONS, KEY_CONDITIONS, KEY_DATA, costly, drop_none, generated_rules, ill_typed
+from tests.support.generate import CONDITIONS, KEY_CONDITIONS, KEY_DATA, drop_none, fewer, generated_rules, ill_typed
 from tests.support.sets import HEADER, VOCAB, build_set, request
 
 HEALTH = '''
@@ -330,7 +330,7 @@ def _covers(rule_keys, key: str, vocabulary) -> bool:
     return rule_keys is None or any(_below(vocabulary, key) <= _below(vocabulary, r) for r in rule_keys)
 
 
-@settings(suppress_health_check=[HealthCheck.too_slow])
+@settings(fewer(2), suppress_health_check=[HealthCheck.too_slow])
 @given(text=policies(), req=requests)
 def test_a_deny_that_overlaps_the_request_and_holds_always_denies(text, req):
     ps = _build(text)
@@ -353,7 +353,7 @@ def test_a_deny_that_overlaps_the_request_and_holds_always_denies(text, req):
             assert rule.id in {r.rule for r in outcome.reasons}, (text, req)
 
 
-@settings(suppress_health_check=[HealthCheck.too_slow])
+@settings(fewer(2), suppress_health_check=[HealthCheck.too_slow])
 @given(text=policies(), req=requests)
 def test_an_allow_is_given_only_by_allows_that_cover_every_requested_key(text, req):
     ps = _build(text)
@@ -370,7 +370,7 @@ def test_an_allow_is_given_only_by_allows_that_cover_every_requested_key(text, r
                    for r in allows), (text, req, category)
 
 
-@settings(suppress_health_check=[HealthCheck.too_slow])
+@settings(fewer(2), suppress_health_check=[HealthCheck.too_slow])
 @given(text=policies(), req=requests)
 @example(text='allow r0 cite "§0"\n  of user.contact\n  when (context.score)\nallow r1 cite "§1"\n',
          req={"action": "collect", "purpose": "essential.service", "data_categories": ["user"],
@@ -417,7 +417,7 @@ def _same(a, b) -> bool:
     return (a.decision, a.reasons, a.obligations) == (b.decision, b.reasons, b.obligations)
 
 
-@settings(costly(), suppress_health_check=[HealthCheck.too_slow])
+@settings(fewer(5), suppress_health_check=[HealthCheck.too_slow])
 @given(text=policies(), batch=st.lists(requests, min_size=1, max_size=6))
 def test_index_scan_explanation_and_space_agree_on_broad_keys(text, batch):
     indexed = _build(text)
@@ -488,7 +488,7 @@ def _refusing(outcome) -> set[str]:
     return {r.rule for r in outcome.reasons if r.effect in ("deny", "error") and r.rule != "default.deny"}
 
 
-@settings(suppress_health_check=[HealthCheck.too_slow])
+@settings(fewer(2), suppress_health_check=[HealthCheck.too_slow])
 @given(text=key_policies(), req=key_requests)
 def test_a_broad_request_is_refused_by_every_rule_that_refuses_a_part_of_it(text, req):
     """Monotonicity: whatever a rule refuses of a narrower request it refuses of the broad one, for ==, !=, in,
@@ -507,7 +507,7 @@ def test_a_broad_request_is_refused_by_every_rule_that_refuses_a_part_of_it(text
             assert got.decision == "allow", (text, req, narrow)
 
 
-@settings(suppress_health_check=[HealthCheck.too_slow])
+@settings(fewer(2), suppress_health_check=[HealthCheck.too_slow])
 @given(text=key_policies(), batch=st.lists(key_requests, min_size=1, max_size=5))
 def test_index_scan_explanation_and_space_read_tests_of_requested_keys_alike(text, batch):
     indexed = _key_build(text)

@@ -16,7 +16,7 @@ from pdp.cli import main
 from pdp.engine.decision import combine
 from pdp.explain import changed, explain, prepare, run_rule, show
 from pdp.server import Settings, create_app
-from tests.support.generate import CONDITIONS, costly
+from tests.support.generate import CONDITIONS, fewer
 from tests.support.sets import HEADER, VOCAB, build_set, request
 
 RULES = '''\
@@ -446,7 +446,7 @@ generated_requests = st.builds(
     st.sampled_from([None, "IN", "US"]))
 
 
-@settings(costly())
+@settings(fewer(5))
 @given(text=policies(), batch=st.lists(generated_requests, min_size=1, max_size=8))
 def test_tree_walk_agrees_with_the_engine_on_generated_policies(text, batch):
     vocabulary = ("consent_topics: [marketing, cookies, location]\nattributes:\n  context.legal_request: bool\n"

@@ -4,11 +4,11 @@ decision is the same (OPA's and Cedar's discipline for optimisations)."""
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import pdp
-from tests.support.generate import generated_rules
+from tests.support.generate import fewer, generated_rules
 from tests.support.sets import build_set
 
 ACTIONS = ["collect", "use", "share", "transfer", "erase"]
@@ -58,6 +58,7 @@ def _same(a, b, req):
     assert outcome(a) == outcome(b), req
 
 
+@settings(fewer(2))
 @given(text=rules(), batch=st.lists(requests, min_size=1, max_size=15))
 def test_index_and_scan_decide_alike_on_generated_policies(text, batch):
     try:

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 import pdp
 from pdp.analysis.space import Space, SpaceTooLarge, key_classes, key_labels
-from tests.support.generate import costly, generated_rules, ill_typed
+from tests.support.generate import fewer, generated_rules, ill_typed
 from tests.support.sets import build_set, request
 from tests.support.space import (ACTIONS, CATEGORIES, DATA, LOOKUPS, PURPOSES, SPACE_CONDITIONS, VOCAB, every_request,
                                  generated_requests, same)
@@ -191,7 +191,7 @@ def policies(draw):
     return lookup + generated_rules(draw, ACTIONS, PURPOSES, CATEGORIES, SPACE_CONDITIONS, clauses=2, items=3)
 
 
-@settings(costly(), suppress_health_check=[HealthCheck.too_slow])
+@settings(fewer(5), suppress_health_check=[HealthCheck.too_slow])
 @given(text=policies(), batch=st.lists(generated_requests, min_size=1, max_size=10))
 def test_generated_policies_the_space_predicts_the_engine(text, batch):
     try:

@@ -13,7 +13,7 @@ import pdp
 from pdp.explain import explain
 from pdp.analysis.query import Question, ask
 from pdp.analysis.space import Selections, Space, SpaceTooLarge
-from tests.support.generate import costly, generated_rules, ill_typed
+from tests.support.generate import fewer, generated_rules, ill_typed
 from tests.support.space import ACTIONS, CATEGORIES, DATA, LOOKUPS, PURPOSES, SPACE_CONDITIONS, VOCAB, generated_requests, same
 
 VERSIONED_VOCAB = VOCAB + "subject_requests: [erase]\n"
@@ -72,7 +72,7 @@ AFFILIATE_REQUEST = {"action": "use", "purpose": "essential", "data_categories":
                      "recipient": {"type": "affiliate"}}
 
 
-@settings(costly(), suppress_health_check=[HealthCheck.too_slow])
+@settings(fewer(5), suppress_health_check=[HealthCheck.too_slow])
 @given(texts=histories(), batch=st.lists(requests, min_size=1, max_size=10))
 @example(texts=AFFILIATE, batch=[AFFILIATE_REQUEST, {**AFFILIATE_REQUEST, "collected_at": "2024-07-01"},
                                  {**AFFILIATE_REQUEST, "recipient": {"id": "zz", "type": "affiliate"},
@@ -105,7 +105,7 @@ def test_versioned_sets_the_space_predicts_the_engine_under_the_selected_version
         assert same(predicted, decided), (texts, req)
 
 
-@settings(costly(), suppress_health_check=[HealthCheck.too_slow])
+@settings(fewer(5), suppress_health_check=[HealthCheck.too_slow])
 @given(texts=histories(), batch=st.lists(requests, min_size=1, max_size=6))
 def test_versioned_sets_a_query_never_hides_a_decision_a_request_gets(texts, batch):
     try:

@@ -20,7 +20,7 @@ import pdp.vocab.taxonomy as tx
 from pdp.base.errors import suggest
 from pdp.server import Settings, create_app
 from pdp.server.deciding import SUGGESTIONS_PER_CALL, THREAD_BATCH
-from tests.support.generate import costly
+from tests.support.generate import fewer
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "hostile-token"
@@ -185,7 +185,7 @@ requests = st.fixed_dictionaries({}, optional={
 })
 
 
-@settings(costly(), suppress_health_check=list(HealthCheck))
+@settings(fewer(5), suppress_health_check=list(HealthCheck))
 @given(body=requests)
 def test_any_generated_request_is_decided_or_refused_with_its_field(client, body):
     r = client.post("/v1/decide", json=body)
@@ -195,7 +195,7 @@ def test_any_generated_request_is_decided_or_refused_with_its_field(client, body
         assert 1 <= len(detail) <= rq.MAX_ERRORS + 1 and all(d["field"] for d in detail)
 
 
-@settings(costly(), suppress_health_check=list(HealthCheck))
+@settings(fewer(5), suppress_health_check=list(HealthCheck))
 @given(items=st.lists(requests, max_size=50))
 def test_any_generated_batch_is_answered_item_by_item(client, items):
     r = client.post("/v1/decide/batch", json={"requests": items})

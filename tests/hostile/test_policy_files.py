@@ -26,7 +26,7 @@ import pdp
 from pdp.base import limits
 from pdp.cli import main
 from pdp.analysis.warnings import warnings_of
-from tests.support.generate import costly
+from tests.support.generate import fewer
 
 HEADER = 'policy "hostile" version "1" effective 2026-01-01\n'
 MEMORY_CAP = 150 * 1024 * 1024  # bytes Python may allocate while refusing one hostile set (the 50 MB file is never read)
@@ -317,7 +317,7 @@ def test_pdp_check_as_a_process(tmp_path, kind):
 # ---------------------------------------------------------------- generated
 
 
-@settings(costly(), suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(fewer(5), suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(opens=st.lists(st.sampled_from(["not ", "(", "not ("]), min_size=0, max_size=400))
 def test_generated_nesting_is_read_or_refused_at_the_limit(tmp_path_factory, opens):
     condition = "data_subject.age < 18"
@@ -338,7 +338,7 @@ YAML_PIECES = st.sampled_from(["[", "{a: ", "- ", "&x ", "*x", "!!str ", "1" * 6
                                "? ", "k: ", "\t"])
 
 
-@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(fewer(2), suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(pieces=st.lists(YAML_PIECES, max_size=80), repeat=st.integers(1, 400))
 def test_generated_yaml_is_read_or_refused_with_a_place(pieces, repeat):
     text = "".join(pieces) * repeat

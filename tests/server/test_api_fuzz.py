@@ -19,7 +19,7 @@ from schemathesis.checks import negative_data_rejection, positive_data_acceptanc
 
 from pdp.server import Settings, create_app
 from pdp.server.audit import open_log
-from tests.support.generate import costly
+from tests.support.generate import fewer
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "fuzz-token"
@@ -62,13 +62,13 @@ def check(case) -> None:
 
 
 @native.parametrize()
-@settings(costly(), suppress_health_check=list(HealthCheck), derandomize=True)
+@settings(fewer(5), suppress_health_check=list(HealthCheck), derandomize=True)
 def test_every_native_operation_passes_every_check(case):
     check(case)
 
 
 @authzen.parametrize()
-@settings(costly(), suppress_health_check=list(HealthCheck), derandomize=True)
+@settings(fewer(5), suppress_health_check=list(HealthCheck), derandomize=True)
 def test_every_authzen_operation_passes_every_check(case):
     check(case)
 

@@ -4,10 +4,10 @@ from hypothesis import settings
 from hypothesis import strategies as st
 
 
-def costly() -> settings:
-    """Settings for a property whose every example builds and analyses a policy set or goes through a server:
-    a fifth of the examples the profile gives a test (tests/conftest.py)."""
-    return settings(max_examples=max(1, settings.default.max_examples // 5))
+def fewer(times: int) -> settings:
+    """Settings for a property whose every example costs about `times` as much as most (it builds a policy set,
+    analyses one or goes through a server): the profile's example count (tests/conftest.py) divided by `times`."""
+    return settings(max_examples=max(1, settings.default.max_examples // times))
 
 
 # Conditions over the test vocabulary and data (`lists`), for property tests that generate rules from them.
