@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 import pdp
 from pdp.engine.sources import EarlierVersion
+from tests.support.generate import fewer
 
 RULES = ('allow analytics cite "§2.2" to use for analytics of user\n',
          'allow marketing cite "§2.5" to use for marketing of user.contact.email\n',
@@ -97,7 +98,7 @@ def test_an_empty_versions_directory_still_asks_for_an_effective_date():
     assert built == loaded and "version `v3` has no effective date" in built
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(fewer(5), suppress_health_check=[HealthCheck.too_slow])
 @given(st.sampled_from([None, "2025-01-01", "2026-01-01"]), versions_of_a_set)
 def test_build_and_load_agree_on_every_history(effective, earlier):
     built, loaded = built_and_loaded(header("cx", "v3", effective) + RULES[0] + RULES[2], earlier)

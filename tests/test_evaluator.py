@@ -10,10 +10,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import pdp
-from helpers import CONDITIONS, KEY_CONDITIONS, KEY_DATA, VOCAB, build_set, drop_none, generated_rules
 from pdp.engine.conditions import compile_rule_test, compile_test, failure, polarity
 from pdp.engine.requested import ALL, EXACT, SOME
 from pdp.explain import run_rule
+from tests.support.generate import CONDITIONS, KEY_CONDITIONS, KEY_DATA, drop_none, fewer, generated_rules
+from tests.support.sets import VOCAB, build_set
 
 
 class Tape:
@@ -83,7 +84,7 @@ def _admitted(ps, batch):
             continue
 
 
-@settings(deadline=None)
+@settings(fewer(2))
 @given(text=policies(), batch=st.lists(requests, min_size=1, max_size=4))
 def test_a_traced_evaluation_is_the_engines_and_explain_gives_each_rule_the_engines_verdict(text, batch):
     ps = _build(text)

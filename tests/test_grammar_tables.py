@@ -6,7 +6,7 @@ import pickle
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from lark.exceptions import UnexpectedInput
 
@@ -53,7 +53,6 @@ def test_the_policies_parse_alike(path):
     assert parsed(LOADED, text) == parsed(BUILT, text)
 
 
-@settings(max_examples=200, deadline=None)
 @given(st.lists(st.sampled_from(PIECES), max_size=30).map(" ".join))
 def test_any_text_parses_alike(text):
     assert parsed(LOADED, text) == parsed(BUILT, text)

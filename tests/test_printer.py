@@ -5,10 +5,11 @@ import json
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from helpers import CONDITIONS, KEY_CONDITIONS, VOCAB, build_set, request
 from pdp.explain import explain
 from pdp.lang import ast, printer
 from pdp.lang.parser import parse_policy
+from tests.support.generate import CONDITIONS, KEY_CONDITIONS
+from tests.support.sets import VOCAB, build_set, request
 
 
 def _condition(text: str) -> ast.Expr:
