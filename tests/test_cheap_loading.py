@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 REQUEST = ROOT / "examples" / "requests" / "promotional-email.json"
 
@@ -23,6 +25,7 @@ print(json.dumps({"code": code, "decision": json.loads(out.getvalue())["decision
 """
 
 
+@pytest.mark.slow
 def test_pdp_decide_imports_only_what_deciding_needs():
     run = subprocess.run([sys.executable, "-c", _DECIDE, str(ROOT / "policies"), str(REQUEST)],
                          capture_output=True, text=True, check=True)
