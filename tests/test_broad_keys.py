@@ -22,7 +22,8 @@ from pdp.explain import explain
 from pdp.analysis.query import Question, ask
 from pdp.analysis.space import Space, SpaceTooLarge
 from pdp.testing import Case
-from tests.support.generate import CONDITIONS, KEY_CONDITIONS, KEY_DATA, drop_none, fewer, generated_rules, ill_typed
+from tests.support.generate import (CONDITIONS, KEY_CONDITIONS, KEY_DATA, drop_none, fewer, generated_rules, ill_typed,
+                                    with_obligations)
 from tests.support.sets import HEADER, VOCAB, build_set, request
 
 HEALTH = '''
@@ -456,6 +457,12 @@ def key_policies(draw):
     return generated_rules(draw, ACTIONS, KEY_PURPOSES, CATEGORIES, KEY_CONDITIONS)
 
 
+@st.composite
+def obliging_policies(draw):
+    """Generated rules that test requested keys among other attributes, some allows with obligations."""
+    return with_obligations(draw, generated_rules(draw, ACTIONS, KEY_PURPOSES, CATEGORIES, KEY_CONDITIONS))
+
+
 key_requests = st.builds(
     lambda action, purpose, categories, age, dpa, score: drop_none(request(
         action=action, purpose=purpose, data_categories=categories, data_subject={"age": age},
@@ -508,8 +515,9 @@ def test_a_broad_request_is_refused_by_every_rule_that_refuses_a_part_of_it(text
 
 
 @settings(fewer(2), suppress_health_check=[HealthCheck.too_slow])
-@given(text=key_policies(), batch=st.lists(key_requests, min_size=1, max_size=5))
+@given(text=obliging_policies(), batch=st.lists(key_requests, min_size=1, max_size=5))
 def test_index_scan_explanation_and_space_read_tests_of_requested_keys_alike(text, batch):
+    """... and carry the same obligations, those of the allows that may apply to part of a broad request too."""
     indexed = _key_build(text)
     if indexed is None:
         return
@@ -518,8 +526,10 @@ def test_index_scan_explanation_and_space_read_tests_of_requested_keys_alike(tex
     for req in batch:
         got = indexed.outcome(req)
         assert _same(got, scanned.outcome(req)), (text, req)
+        assert got.partial == scanned.outcome(req).partial, (text, req)
         e = explain(indexed, req, suggest=False)
         assert (e.decision, e.reasons) == (got.decision, got.reasons), (text, req)
+        assert e.obligations == got.obligations and len(e.sources) == len(got.obligations), (text, req)
         single = {**req, "data_categories": req["data_categories"][:1]}
         try:
             predicted = space.predict(0, single)
@@ -564,3 +574,118 @@ def test_the_space_says_it_tries_one_category_requests_when_a_condition_tests_th
     assert ps.outcome(request(data_categories=["user.name", "user.contact"])).decision == "deny"
     assert "`data_categories` is tested as a list: the space tries one-category requests only" in Space([ps]).notes
     assert not Space([build_set(HEALTH, HEALTH_VOCAB)]).notes
+
+
+# ---------------------------------------------------------------- the obligations of the parts of a broad request
+
+MAIL = '''
+allow all "Marketing" cite "§1" for marketing
+allow mail "Promotional email" cite "§2" to use for marketing.communications.email
+  oblige unsubscribe_link "Every promotional email carries an unsubscribe link"
+allow sms "Texts with consent" cite "§3" to use for marketing.communications.sms
+  when data_subject.consent.marketing == true
+  oblige sms_opt_out "Every text says how to stop them"
+'''
+
+
+def _obligations(outcome) -> list[str]:
+    return [o.id for o in outcome.obligations]
+
+
+@pytest.mark.parametrize("indexed", [True, False], ids=["index", "scan"])
+def test_an_allowed_broad_request_carries_the_obligations_of_the_allows_below_it(indexed):
+    """An app that asks for `marketing`, then sends an email, meets the duty the policy attaches to email."""
+    ps = both(MAIL)[0 if indexed else 1]
+    broad = request(purpose="marketing", data_categories=["user.contact.email"])
+    got = ps.outcome(broad)
+    assert (got.decision, [r.rule for r in got.reasons]) == ("allow", ["all"])  # `mail` does not allow it
+    assert _obligations(got) == ["unsubscribe_link"] and [r.rule for r in got.partial] == ["mail"]
+    assert _obligations(ps.outcome({**broad, "purpose": "marketing.communications.email"})) == ["unsubscribe_link"]
+    assert _obligations(ps.outcome({**broad, "purpose": "marketing.communications"})) == ["unsubscribe_link"]
+    # an allow whose condition cannot hold for any part adds nothing: false, or unknown (the consent is not given,
+    # for any part); with consent it may apply to the texts the request includes
+    assert _obligations(ps.outcome({**broad, "data_subject": {"consent": {"marketing": False}}})) == ["unsubscribe_link"]
+    with_consent = {**broad, "data_subject": {"consent": {"marketing": True}}}
+    assert _obligations(ps.outcome(with_consent)) == ["unsubscribe_link", "sms_opt_out"]
+    # an allow on another part, or another action, takes part in no narrowing: its duty is not added
+    assert _obligations(ps.outcome({**with_consent, "purpose": "marketing.advertising"})) == []
+    assert _obligations(ps.outcome({**with_consent, "action": "share"})) == []
+    # a narrow request is decided as before: the rules that apply, their obligations
+    assert _obligations(ps.outcome({**with_consent, "purpose": "marketing.communications.sms"})) == ["sms_opt_out"]
+    # a denied broad request carries none
+    denied = build_set(MAIL + 'deny ads cite "§4" for marketing.advertising\n', index=indexed)
+    assert denied.outcome(broad).decision == "deny" and _obligations(denied.outcome(broad)) == []
+
+
+@pytest.mark.parametrize("indexed", [True, False], ids=["index", "scan"])
+def test_a_covering_allow_that_tests_a_narrower_key_obliges_a_broad_request(indexed):
+    """Read for all of `marketing`, `purpose under "marketing.communications.email"` is false, and the allow does
+    not apply; read for part of it, it holds: the email the request includes carries the duty."""
+    ps = build_set('''
+        allow all cite "§1" for marketing
+        allow mail cite "§2" for marketing when purpose under "marketing.communications.email"
+          oblige unsubscribe_link "Unsubscribe link"
+    ''', index=indexed)
+    got = ps.outcome(request(purpose="marketing"))
+    assert [r.rule for r in got.reasons] == ["all"] and _obligations(got) == ["unsubscribe_link"]
+    assert _obligations(ps.outcome(request(purpose="marketing.advertising"))) == []
+
+
+def test_explain_says_where_a_broad_requests_obligation_comes_from():
+    ps = build_set(MAIL)
+    e = explain(ps, request(purpose="marketing"), suggest=False)
+    text = e.render_text()
+    assert ("obligations:\n  unsubscribe_link: Every promotional email carries an unsubscribe link\n"
+            "    from rule mail (§2), which may apply to part of the request\n") in text
+    assert e.to_dict()["obligations"] == [{"id": "unsubscribe_link", "text": "Every promotional email carries an "
+                                           "unsubscribe link", "rule": "mail", "part": True}]
+    narrow = explain(ps, request(purpose="marketing.communications.email"), suggest=False)
+    assert "part of the request" not in narrow.render_text()
+    assert narrow.to_dict()["obligations"][0]["rule"] == "mail" and not narrow.to_dict()["obligations"][0]["part"]
+
+
+def test_coverage_counts_an_allow_whose_duty_a_broad_request_carries_as_not_applied():
+    """Coverage counts what applied: an allow below the broad key does not apply to it (its tests still need a
+    request about it)."""
+    ps = build_set(MAIL)
+    report = measure(ps, [Case(Path("t.yaml"), 1, "broad", "s", request(purpose="marketing"), "allow")])
+    by_id = {r.rule: r for r in report.rules}
+    assert (by_id["all"].applied, by_id["mail"].about, by_id["mail"].applied) == (1, 0, 0)
+
+
+def test_the_decision_space_predicts_the_obligations_of_a_broad_request():
+    ps = build_set(MAIL)
+    space = Space([ps])
+    for purpose in ("marketing", "marketing.communications", "marketing.communications.email",
+                    "marketing.communications.sms", "marketing.advertising"):
+        for consent in ({}, {"marketing": True}, {"marketing": False}):
+            req = request(purpose=purpose, data_subject={"consent": consent})
+            assert _same(space.predict(0, req), ps.outcome(req)), req
+
+
+@settings(fewer(2), suppress_health_check=[HealthCheck.too_slow])
+@given(text=obliging_policies(), req=key_requests)
+@example(text='allow r0 cite "§0"\n  for marketing\nallow r1 cite "§1"\n  for marketing.advertising\n'
+              '  oblige o1 "duty o1"\n',
+         req={"action": "use", "purpose": "marketing", "data_categories": ["user"]})
+def test_an_allowed_broad_request_carries_the_obligations_of_every_allowed_part(text, req):
+    """For every narrowing of an allowed broad request that is allowed, its obligations are among the broad
+    request's: asking broadly never drops a duty the policy attaches to a part of the request. And the duties
+    added come only from allows that take part in some part of it (their keys overlap the request's)."""
+    ps = _key_build(text)
+    if ps is None:
+        return
+    broad = ps.outcome(req)
+    if broad.decision != "allow":
+        return
+    carried = set(_obligations(broad))
+    for narrow in _narrowings(req):
+        got = ps.outcome(narrow)
+        if got.decision == "allow":
+            assert set(_obligations(got)) <= carried, (text, req, narrow)
+    by_id = {r.id: r for r in ps.rules}
+    for reason in broad.partial:
+        rule = by_id[reason.rule]
+        assert rule.effect == "allow" and rule.obligations and not any(r.rule == rule.id for r in broad.reasons)
+        assert any(rule.overlaps(req["action"], req["purpose"], c) for c in req["data_categories"]), (text, req)
+    assert carried == {o.id for r in list(broad.reasons) + list(broad.partial) for o in by_id[r.rule].obligations}

@@ -8,7 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import pdp
-from tests.support.generate import fewer, generated_rules
+from pdp.engine.compiler import RuleIndex, RuleScan
+from tests.support.generate import fewer, generated_rules, with_obligations
 from tests.support.sets import build_set
 
 ACTIONS = ["collect", "use", "share", "transfer", "erase"]
@@ -25,8 +26,9 @@ CONDITIONS = [
 
 
 @st.composite
-def rules(draw):
-    return generated_rules(draw, ACTIONS, PURPOSES, CATEGORIES, CONDITIONS, rules=12, items=1)
+def obliging_rules(draw):
+    """Generated rules, some allows with obligations: a broad request's candidates include those below it."""
+    return with_obligations(draw, generated_rules(draw, ACTIONS, PURPOSES, CATEGORIES, CONDITIONS, rules=12, items=1))
 
 
 requests = st.fixed_dictionaries(
@@ -53,14 +55,15 @@ def _same(a, b, req):
             x = policy_set.outcome(req)
         except pdp.RequestError as error:  # e.g. an unlisted recipient described as a provider: refused alike
             return ("refused", str(error))
-        return (x.decision, x.reasons, x.obligations)
+        return (x.decision, x.reasons, x.obligations, x.partial)
 
     assert outcome(a) == outcome(b), req
 
 
 @settings(fewer(2))
-@given(text=rules(), batch=st.lists(requests, min_size=1, max_size=15))
+@given(text=obliging_rules(), batch=st.lists(requests, min_size=1, max_size=15))
 def test_index_and_scan_decide_alike_on_generated_policies(text, batch):
+    """Obligations too: those a broad request carries from the allows below it (Candidates.partial) included."""
     try:
         indexed = build_set(text)
     except pdp.PolicyError:
@@ -69,6 +72,22 @@ def test_index_and_scan_decide_alike_on_generated_policies(text, batch):
     assert indexed.indexed and not scanned.indexed
     for req in batch:
         _same(indexed, scanned, req)
+
+
+@settings(fewer(2))
+@given(text=obliging_rules())
+def test_the_index_gives_the_candidates_the_scan_gives(text):
+    """Rule by rule, for every action, purpose and category of the pools: denies, allows and partial allows."""
+    try:
+        rules = build_set(text).rules
+    except pdp.PolicyError:
+        return
+    index, scan = RuleIndex(rules), RuleScan(rules)
+    for action in ACTIONS:
+        for purpose in PURPOSES:
+            for category in CATEGORIES:
+                assert index.candidates(action, purpose, category) == scan.candidates(action, purpose, category), \
+                    (text, action, purpose, category)
 
 
 POLICIES = Path(__file__).resolve().parents[1] / "policies"

@@ -1,5 +1,7 @@
 """Generated policies and requests for the property tests, and how many examples a dear property draws."""
 
+import re
+
 from hypothesis import settings
 from hypothesis import strategies as st
 
@@ -55,6 +57,17 @@ def generated_rules(draw, actions, purposes, categories, conditions, rules=6, cl
                 parts.append(f"{keyword} " + draw(st.sampled_from([" and ", " or "])).join(f"({c})" for c in chosen))
         out.append("\n  ".join(parts))
     return "\n".join(out) + "\n"
+
+
+def with_obligations(draw, text: str, ids=("o1", "o2", "o3")) -> str:
+    """Generated policy text (`generated_rules`) with obligations drawn for some of its allows. The ids are
+    shared, so several rules may attach the same duty (one text per id, as a policy would)."""
+    blocks = re.split(r"\n(?=\S)", text.strip())
+    for i, block in enumerate(blocks):
+        if block.startswith("allow ") and draw(st.booleans()):
+            blocks[i] += "".join(f'\n  oblige {o} "duty {o}"'
+                                 for o in draw(st.lists(st.sampled_from(ids), min_size=1, max_size=2, unique=True)))
+    return "\n".join(blocks) + "\n"
 
 
 def drop_none(d: dict) -> dict:

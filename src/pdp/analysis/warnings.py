@@ -90,7 +90,8 @@ def analyse(policy_set: PolicySet, vocabulary_source: tuple[str, str] | None = N
     if policy_set.model != "data_use" or not policy_set.rules:
         return out
     try:
-        space = Space([policy_set], limit=LIMIT, budget=BUDGET)
+        # which rules apply together is what is compared: the obligations of a broad allow are not (Space)
+        space = Space([policy_set], limit=LIMIT, budget=BUDGET, obligations=False)
         space.enumerate()
     except SpaceTooLarge as error:
         first = policy_set.rules[0].source

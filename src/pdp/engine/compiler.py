@@ -5,18 +5,20 @@ as sets and its conditions as one closure (conditions.py). The index maps
 (action, purpose, data category) to the rules whose targets reach them
 (`taxonomy.reaches`: a deny whose keys overlap the request's, an allow whose
 keys cover them), so the cost of a decision does not grow with rules about
-other things. The index only narrows the candidates; `index=False` scans
+other things. For a request that names a broad key it also gives the allows
+with obligations that may apply to part of it (`Candidates.partial`): an
+allowed broad request carries their obligations (decision.py). The index only narrows the candidates; `index=False` scans
 every rule instead, and the tests prove both paths decide alike.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, NamedTuple
 
 from pdp.lang import ast
-from .conditions import compile_rule_test
-from .requested import Keys
+from .conditions import compile_rule_possible, compile_rule_test
+from .requested import CATEGORIES_PATH, PURPOSE_PATH, Keys, reads_requested_key
 from pdp.vocab.taxonomy import ancestors, reaches
 
 
@@ -43,6 +45,9 @@ class CompiledRule:
     obligations: tuple[Obligation, ...]
     source: ast.Rule
     keys: Keys | None = None  # the vocabulary's purposes and categories, as `applies` reads broad keys
+    # an allow with obligations: could its conditions hold for some part of a broad request? (decision.py)
+    possible: Callable[[dict], bool] | None = None
+    reads_requested: bool = False  # a condition tests `purpose` or `data_categories` (requested.py)
 
     def reaches(self, action: str, purpose: str, category: str) -> bool:
         """Does the rule's target take part in deciding this action, purpose and category? (the unindexed path)
@@ -50,11 +55,35 @@ class CompiledRule:
         A deny takes part when its purposes and categories overlap the
         requested ones, an allow only when they cover them (taxonomy.reaches).
         """
+        return self._target_reaches(self.effect, action, purpose, category)
+
+    def overlaps(self, action: str, purpose: str, category: str) -> bool:
+        """Does the rule's target reach some part of this action, purpose and category? (its keys overlap them)"""
+        return self._target_reaches("deny", action, purpose, category)
+
+    def _target_reaches(self, read_as: str, action: str, purpose: str, category: str) -> bool:
         return (
             (self.actions is None or action in self.actions)
-            and (self.purposes is None or any(reaches(self.effect, p, purpose) for p in self.purposes))
-            and (self.categories is None or any(reaches(self.effect, c, category) for c in self.categories))
+            and (self.purposes is None or any(reaches(read_as, p, purpose) for p in self.purposes))
+            and (self.categories is None or any(reaches(read_as, c, category) for c in self.categories))
         )
+
+    @property
+    def obliges(self) -> bool:
+        """An allow with obligations: the rules whose duties a broad request's allow may carry."""
+        return self.possible is not None
+
+    def partial(self, action: str, purpose: str, category: str) -> bool:
+        """May the rule's obligations be due for part of this broad request (Candidates.partial)? (the unindexed path)
+
+        An allow with obligations whose keys overlap the request's: below
+        them, or covering them and testing a requested key in a condition
+        (read for part of the request, it may hold where it does not for
+        all). One that covers them and tests none reads every part as it
+        reads the whole: it applies to a part exactly when it applies.
+        """
+        return self.obliges and self.overlaps(action, purpose, category) and (
+            self.reads_requested or not self.reaches(action, purpose, category))
 
 
 def compile_rules(rules: list[ast.Rule], data: dict, vocabulary) -> tuple[CompiledRule, ...]:
@@ -73,14 +102,35 @@ def compile_rules(rules: list[ast.Rule], data: dict, vocabulary) -> tuple[Compil
             obligations=tuple(Obligation(o.id, o.text) for o in rule.obligations),
             source=rule,
             keys=keys,
+            possible=compile_rule_possible(rule.when, rule.unless, data, keys)
+            if rule.effect == "allow" and rule.obligations else None,
+            reads_requested=any(reads_requested_key(node) for e in rule.when + rule.unless for node in ast.walk(e)),
         )
         for i, rule in enumerate(rules)
     )
 
 
-Candidates = tuple[tuple[CompiledRule, ...], tuple[CompiledRule, ...]]  # (denies, allows), in policy order
+class Candidates(NamedTuple):
+    """The rules that take part in deciding one action, purpose and category, each in policy order."""
+
+    denies: tuple[CompiledRule, ...]  # whose keys overlap the request's
+    allows: tuple[CompiledRule, ...]  # whose keys cover the request's
+    # when the purpose or the category is broad (has vocabulary keys below it): the allows with obligations that
+    # may apply to part of it (CompiledRule.partial); empty otherwise
+    partial: tuple[CompiledRule, ...] = ()
+
+
 # (action, purpose, category) -> the rules whose targets reach it: RuleIndex.candidates or RuleScan.candidates
 CandidatesOf = Callable[[str, str, str], Candidates]
+
+
+def _broad(keys: Keys | None, purpose: str, category: str) -> bool:
+    """Does the request name more than one key here (a key with vocabulary keys below it)?"""
+    return keys is not None and not (keys.alone(PURPOSE_PATH, purpose) and keys.alone(CATEGORIES_PATH, category))
+
+
+def _keys_of(rules: tuple[CompiledRule, ...]) -> Keys | None:
+    return next((r.keys for r in rules if r.keys is not None), None)
 
 
 class RuleIndex:
@@ -100,8 +150,16 @@ class RuleIndex:
         self._by_purpose = _postings(rules, lambda r: r.purposes)
         self._by_category = _postings(rules, lambda r: r.categories)
         # ... and, for denies, every key above one of theirs: a broad request overlaps a narrow deny
-        self._deny_under_purpose = _postings_above(rules, lambda r: r.purposes)
-        self._deny_under_category = _postings_above(rules, lambda r: r.categories)
+        deny = lambda r: r.effect == "deny"  # noqa: E731
+        self._deny_under_purpose = _postings_above(rules, lambda r: r.purposes, deny)
+        self._deny_under_category = _postings_above(rules, lambda r: r.categories, deny)
+        # ... and for allows with obligations, which a broad request's allow may carry (Candidates.partial)
+        self._obliging = {r.order for r in rules if r.obliges}
+        obliging = lambda r: r.obliges  # noqa: E731
+        self._obliging_under_purpose = _postings_above(rules, lambda r: r.purposes, obliging)
+        self._obliging_under_category = _postings_above(rules, lambda r: r.categories, obliging)
+        self._reading = {r.order for r in rules if r.reads_requested}
+        self._keys = _keys_of(rules)
         self._memo: dict[tuple[str, str, str], Candidates] = {}
 
     def candidates(self, action: str, purpose: str, category: str) -> Candidates:
@@ -120,9 +178,16 @@ class RuleIndex:
         allows = by_action & by_purpose & by_category
         denies = (by_action & (by_purpose | self._deny_under_purpose.get(purpose, set()))
                   & (by_category | self._deny_under_category.get(category, set())))
-        rules = [self._rules[i] for i in sorted(allows | denies)]
-        return (tuple(r for r in rules if r.effect == "deny"),
-                tuple(r for r in rules if r.effect == "allow" and r.order in allows))
+        partial: set = set()
+        if self._obliging and _broad(self._keys, purpose, category):
+            overlapping = (by_action & self._obliging
+                           & (by_purpose | self._obliging_under_purpose.get(purpose, set()))
+                           & (by_category | self._obliging_under_category.get(category, set())))
+            partial = overlapping - (allows - self._reading)
+        rules = [self._rules[i] for i in sorted(allows | denies | partial)]
+        return Candidates(tuple(r for r in rules if r.effect == "deny"),
+                          tuple(r for r in rules if r.effect == "allow" and r.order in allows),
+                          tuple(r for r in rules if r.order in partial))
 
 
 class RuleScan:
@@ -130,10 +195,14 @@ class RuleScan:
 
     def __init__(self, rules: tuple[CompiledRule, ...]):
         self._rules = rules
+        self._keys = _keys_of(rules)
 
     def candidates(self, action: str, purpose: str, category: str) -> Candidates:
         rules = [r for r in self._rules if r.reaches(action, purpose, category)]
-        return tuple(r for r in rules if r.effect == "deny"), tuple(r for r in rules if r.effect == "allow")
+        partial = [r for r in self._rules if r.partial(action, purpose, category)] \
+            if _broad(self._keys, purpose, category) else []
+        return Candidates(tuple(r for r in rules if r.effect == "deny"), tuple(r for r in rules if r.effect == "allow"),
+                          tuple(partial))
 
 
 def _postings(rules, keys_of) -> dict:
@@ -146,11 +215,11 @@ def _postings(rules, keys_of) -> dict:
     return postings
 
 
-def _postings_above(rules, keys_of) -> dict:
-    """key -> the deny rules naming a key strictly below it."""
+def _postings_above(rules, keys_of, chosen) -> dict:
+    """key -> the `chosen` rules naming a key strictly below it."""
     postings: dict = {}
     for rule in rules:
-        if rule.effect != "deny":
+        if not chosen(rule):
             continue
         for key in keys_of(rule) or ():
             for above in ancestors(key)[1:]:

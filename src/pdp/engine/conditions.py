@@ -456,10 +456,7 @@ def compile_rule_test(when: tuple[ast.Expr, ...], unless: tuple[ast.Expr, ...], 
     (compile_test); the rule's verdict is then the same closure's, only
     without the shortcuts below.
     """
-    whens = [compile_test(e, data, absent_is_value, polarity(effect, "when") if effect else EXACT, keys, trace,
-                          ("when", i)) for i, e in enumerate(when)]
-    unlesses = [compile_test(e, data, absent_is_value, polarity(effect, "unless") if effect else EXACT, keys, trace,
-                             ("unless", i)) for i, e in enumerate(unless)]
+    whens, unlesses = _clauses(when, unless, data, absent_is_value, effect, keys, trace)
     if trace is None and not unlesses and len(whens) == 1:
         (only,) = whens
         return lambda env: only(env) is True
@@ -476,3 +473,47 @@ def compile_rule_test(when: tuple[ast.Expr, ...], unless: tuple[ast.Expr, ...], 
         return True
 
     return applies
+
+
+def _clauses(when, unless, data: dict, absent_is_value: bool, effect: str | None, keys: Keys | None,
+             trace: Trace | None) -> tuple[list[Test], list[Test]]:
+    """A rule's `when` and `unless` clauses compiled, each read on its side for a rule of `effect` (EXACT: none)."""
+    whens = [compile_test(e, data, absent_is_value, polarity(effect, "when") if effect else EXACT, keys, trace,
+                          ("when", i)) for i, e in enumerate(when)]
+    unlesses = [compile_test(e, data, absent_is_value, polarity(effect, "unless") if effect else EXACT, keys, trace,
+                             ("unless", i)) for i, e in enumerate(unless)]
+    return whens, unlesses
+
+
+def compile_rule_possible(when: tuple[ast.Expr, ...], unless: tuple[ast.Expr, ...], data: dict,
+                          keys: Keys) -> Callable[[dict], bool]:
+    """Could an allow apply to some part of a broad request (some narrowing, requested.py)?
+
+    Each clause is read on the side that holds for *some* narrowing, as a
+    deny's are: a `when` on SOME (it must be true), an `unless` on ALL (it
+    must be false). What this decides is which obligations an allowed broad
+    request carries (decision.py), so it errs on the side of more:
+
+    - a clause that cannot be evaluated counts as one that could hold (a
+      narrower request might not reach the failing part);
+    - each test read on its own (requested.py) only widens what could hold.
+
+    An unknown clause cannot hold for any part: a narrowing changes only the
+    requested keys, never the attribute that is missing, and a test of a
+    narrower key is never truer than its SOME reading (nor an `unless`
+    falser than its ALL reading). So a rule on consent the request does not
+    give adds no obligation, as it allows no part of the request.
+    """
+    whens, unlesses = _clauses(when, unless, data, False, "deny", keys, None)
+
+    def possible(env) -> bool:
+        for tests, needed in ((whens, True), (unlesses, False)):
+            for t in tests:
+                try:
+                    if t(env) is not needed:
+                        return False
+                except Exception:  # cannot be evaluated: could hold, on the strict side
+                    continue
+        return True
+
+    return possible

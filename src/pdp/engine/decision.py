@@ -4,7 +4,11 @@ Semantics (Cedar's, with default deny per data category):
 - a deny rule that applies to any category denies the whole request;
 - otherwise every category needs an allow rule that applies;
 - a rule that fails to evaluate fails closed: the request is denied and the
-  error is a reason.
+  error is a reason;
+- an allow carries the obligations of the allows that apply and, for a
+  request that names a broad key, of every allow that may apply to part of
+  it (`partial`): an app that asks broadly, then acts on a narrower part,
+  meets the duties the policy attaches to that part.
 `combine` is the one place where allow, deny and error meet. An Outcome
 becomes a Decision (the answer, with its id) in `decision_of`.
 """
@@ -47,6 +51,9 @@ class Outcome:
     decision: str
     reasons: tuple[Reason, ...]
     obligations: tuple[Obligation, ...] = field(default=())
+    # for an allow of a broad request: the allows that may apply to part of it, whose obligations it carries too
+    # (not reasons: they do not allow it)
+    partial: tuple[Reason, ...] = field(default=())
 
 
 @dataclass(frozen=True)
@@ -91,8 +98,14 @@ def combine(
     allows: list[CompiledRule],
     uncovered: list[str],
     errors: list[tuple[CompiledRule, str]],
+    partial: Iterable[CompiledRule] = (),
 ) -> Outcome:
-    """Total: every combination of applying rules gets exactly one decision."""
+    """Total: every combination of applying rules gets exactly one decision.
+
+    `partial`: allows with obligations that may apply to part of a broad
+    request (`CompiledRule.possible`); an allow carries their obligations
+    after those of the allows that apply.
+    """
     if errors:
         reasons = [Reason(rule.id, EVALUATION_ERROR, rule.cite, f"the rule could not be evaluated: {message}")
                    for rule, message in errors]
@@ -103,24 +116,30 @@ def combine(
         listed = ", ".join(uncovered)
         message = f"no rule allows this use of {listed}"
         return Outcome("deny", (Reason(DEFAULT_DENY, "deny", None, message, tuple(uncovered)),))
+    part = [r for r in partial if r not in allows]
     obligations: dict[str, Obligation] = {}
-    for rule in allows:
+    for rule in allows + part:
         for ob in rule.obligations:
             obligations.setdefault(ob.id, ob)
-    return Outcome("allow", tuple(_reason(r) for r in allows), tuple(obligations.values()))
+    return Outcome("allow", tuple(_reason(r) for r in allows), tuple(obligations.values()),
+                   tuple(_reason(r) for r in part))
 
 
 def evaluate(candidates: CandidatesOf, action: str, purpose: str, categories: Iterable[str], env: dict) -> Outcome:
     """Which rules apply to this request, combined into one outcome.
 
-    `candidates(action, purpose, category)` gives the (denies, allows) whose
-    targets cover the category: the rule index or the plain scan.
+    `candidates(action, purpose, category)` gives the denies and allows
+    whose targets reach the category, and for a broad request the allows
+    with obligations that overlap it: the rule index or the plain scan.
+    Those are asked whether they may apply to part of the request only when
+    it is allowed, and only for their obligations (`combine`).
     """
     verdicts: dict[int, bool] = {}  # rule order -> applies; a rule is evaluated once per request
     errors: list[tuple[CompiledRule, str]] = []
     denies: list[CompiledRule] = []
     allows: list[CompiledRule] = []
     uncovered: list[str] = []
+    partial: dict[int, CompiledRule] = {}
 
     def applies(rule: CompiledRule) -> bool:
         verdict = verdicts.get(rule.order)
@@ -136,7 +155,7 @@ def evaluate(candidates: CandidatesOf, action: str, purpose: str, categories: It
         return verdict
 
     for category in categories:
-        category_denies, category_allows = candidates(action, purpose, category)
+        category_denies, category_allows, category_partial = candidates(action, purpose, category)
         for rule in category_denies:
             applies(rule)
         covered = False
@@ -145,6 +164,11 @@ def evaluate(candidates: CandidatesOf, action: str, purpose: str, categories: It
                 covered = True
         if not covered:
             uncovered.append(category)
+        for rule in category_partial:
+            partial[rule.order] = rule
     denies.sort(key=lambda r: r.order)
     allows.sort(key=lambda r: r.order)
+    if partial and not (errors or denies or uncovered):  # allowed: which duties of its parts does it carry?
+        possible = [rule for order, rule in sorted(partial.items()) if not verdicts.get(order) and rule.possible is not None and rule.possible(env)]
+        return combine(denies, allows, uncovered, errors, possible)
     return combine(denies, allows, uncovered, errors)

@@ -9,7 +9,7 @@ from pdp.vocab import taxonomy as tx
 from pdp.engine.compiler import CompiledRule
 from .because import _because, _Origins
 from .evaluator import RuleRun, run_rule
-from .model import Condition, Explanation, RuleExplanation, Unrelated
+from .model import Condition, Explanation, ObligationSource, RuleExplanation, Unrelated
 from .suggest import suggest_changes
 from .target import Target, target_of
 from .values import show
@@ -45,7 +45,20 @@ def explain_selection(selection, suggest: bool = True) -> Explanation:
     suggestions = suggest_changes(version, request, target, env, judge=selection.policy_set) \
         if suggest and outcome.decision == "deny" else ()
     return Explanation(outcome.decision, outcome.reasons, outcome.obligations, target, tuple(rules),
-                       tuple(unrelated), uncovered, suggestions, selection.info)
+                       tuple(unrelated), uncovered, suggestions, selection.info, _sources(outcome, version))
+
+
+def _sources(outcome, version) -> tuple[ObligationSource, ...]:
+    """Each obligation's rule: the first allow that applies and attaches it, else the first partial allow
+    (`Outcome.partial`: it may apply to part of a broad request) that does, as `decision.combine` gathers them."""
+    rules = {r.id: r for r in version.rules}
+    attaching = [(r, False) for r in outcome.reasons if r.effect == "allow"] + [(r, True) for r in outcome.partial]
+    out = []
+    for ob in outcome.obligations:
+        reason, part = next((r, part) for r, part in attaching
+                            if any(o.id == ob.id for o in rules[r.rule].obligations))
+        out.append(ObligationSource(reason.rule, reason.cite, part))
+    return tuple(out)
 
 
 def _unrelated(rule: CompiledRule, target: Target) -> Unrelated:

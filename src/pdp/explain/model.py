@@ -111,6 +111,22 @@ class Suggestion:
 
 
 @dataclass(frozen=True)
+class ObligationSource:
+    """Why a decision carries an obligation: the first allow that attaches it, and whether that allow applies to
+    the whole request or only may apply to part of a broad one (engine/decision.py: `Outcome.partial`)."""
+
+    rule: str
+    cite: str | None
+    part: bool
+
+    @property
+    def text(self) -> str:
+        cite = f" ({self.cite})" if self.cite else ""
+        return f"from rule {self.rule}{cite}, which " + (
+            "may apply to part of the request" if self.part else "applies to the request")
+
+
+@dataclass(frozen=True)
 class Explanation:
     decision: str
     reasons: tuple[Reason, ...]
@@ -121,6 +137,13 @@ class Explanation:
     uncovered: tuple[str, ...]  # categories no applying allow rule covers
     suggestions: tuple[Suggestion, ...]  # for a deny: changes that would allow it, smallest first
     policy: dict = field(default_factory=dict)
+    sources: tuple[ObligationSource, ...] = ()  # one per obligation, in the same order
+
+    def obligation_dicts(self) -> list[dict]:
+        out = []
+        for o, source in zip(self.obligations, self.sources):
+            out.append({**o.to_dict(), "rule": source.rule, "part": source.part})
+        return out
 
     def to_dict(self) -> dict:
         t = self.target
@@ -129,7 +152,7 @@ class Explanation:
         return {
             "decision": self.decision,
             "reasons": [r.to_dict() for r in self.reasons],
-            "obligations": [o.to_dict() for o in self.obligations],
+            "obligations": self.obligation_dicts(),
             "request": request,
             "rules": [r.to_dict() for r in self.rules],
             "not_about_this_request": [u.to_dict() for u in self.unrelated],

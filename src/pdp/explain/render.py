@@ -23,7 +23,10 @@ def render_text(e: Explanation) -> str:
         out.append(f"  {r.effect} {r.rule}{cite}: {r.message}")
     if e.obligations:
         out.append("obligations:")
-        out.extend(f"  {o.id}: {o.text}" for o in e.obligations)
+        for o, source in zip(e.obligations, e.sources):
+            out.append(f"  {o.id}: {o.text}")
+            if source.part:  # a broad request carries the duties of what it includes (docs/language.md)
+                out.append(f"    {source.text}")
     for effect in ("deny", "allow"):
         rules = [r for r in e.rules if r.effect == effect]
         out += ["", f"{effect.capitalize()} rules about this request:"]

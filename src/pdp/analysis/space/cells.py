@@ -57,6 +57,9 @@ class State:
     applies: frozenset[str]  # ids of the rules that apply
     errors: frozenset[str]  # ids of the rules that could not be evaluated
     refused: bool = False  # the version refuses the request (Node.refused): it decides nothing, whatever applies
+    # ids of the group's partial allows (Group.partial) that may apply to part of a broad request: an allow of the
+    # request carries their obligations (engine/decision.py)
+    possible: frozenset[str] = frozenset()
 
     def denies(self, effects: dict[str, str]) -> bool:
         return bool(self.errors) or any(effects[r] == "deny" for r in self.applies)
@@ -90,6 +93,8 @@ class Group:
     cells: list[Cell]
     rules: tuple[tuple[CompiledRule, ...] | None, ...]  # per version, in policy order; None: the cell is unknown there
     components: list[Component] = field(default_factory=list)
+    # per version: the allows with obligations that may apply to part of the cells' broad keys (Candidates.partial)
+    partial: tuple[tuple[CompiledRule, ...], ...] = ()
 
     @property
     def rep(self) -> Cell:

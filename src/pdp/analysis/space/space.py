@@ -23,6 +23,7 @@ from .keys import key_classes
 from .reading import AttributeUses, atoms, connected_groups, read_paths, rule_conditions
 
 CELL_PATHS = ("action", "purpose", "data_categories")
+PROBE, POSSIBLE = "probe", "possible"  # slot kinds beside a version's rules: a probe; a partial allow (Group.partial)
 DEFAULT_LIMIT = 2_000_000  # assignments one component may have before the space gives up
 
 
@@ -36,14 +37,20 @@ class Space:
     `versions` are ordered oldest first (a history, or OLD and NEW of a diff). `probes` are compiled
     rules whose conditions are tracked but take no part in decisions: a query's `--where` clauses,
     read as the last (current) version reads a request (its registers).
+
+    With `obligations` (the default), the classes also tell apart what decides the obligations of an
+    allowed broad request (the partial allows, `Candidates.partial`), so an outcome carries the
+    engine's obligations. Without (the whole-set warnings, which compare which rules apply), the space
+    is smaller, and an outcome carries only the obligations of the allows that apply.
     """
 
     def __init__(self, versions: Sequence, probes: Sequence[CompiledRule] = (), *,
                  purposes: Iterable[str] = (), categories: Iterable[str] = (), actions: Iterable[str] = (),
-                 limit: int = DEFAULT_LIMIT, budget: int | None = None):
+                 limit: int = DEFAULT_LIMIT, budget: int | None = None, obligations: bool = True):
         started = time.perf_counter()
         self.versions = tuple(versions)
         self.probes = tuple(probes)
+        self.obligations = obligations
         self.limit = limit
         self.budget = budget  # partial requests the whole enumeration may take (None: no cap)
         self.stats = Stats()
@@ -346,19 +353,21 @@ class Space:
         known = [(v.vocabulary.actions, v.vocabulary.purposes, v.vocabulary.categories) for v in self.versions]
         for cell in self.cells():
             a, p, c = cell.action.rep, cell.purpose.rep, cell.category.rep
-            per_version = []
+            per_version, partial = [], []
             for v, (acts, purps, cats) in zip(self.versions, known):
                 if a not in acts or p not in purps or c not in cats:
                     per_version.append(None)
+                    partial.append(())
                     continue
-                denies, allows = v.candidates(a, p, c)
-                per_version.append(tuple(sorted(denies + allows, key=lambda r: r.order)))
+                found = v.candidates(a, p, c)
+                per_version.append(tuple(sorted(found.denies + found.allows, key=lambda r: r.order)))
+                partial.append(found.partial if self.obligations else ())
             env = cell.request()
             key = (tuple(None if rules is None else tuple(r.id for r in rules) for rules in per_version),
-                   self._cell_signature(env))
+                   tuple(tuple(r.id for r in rules) for rules in partial), self._cell_signature(env))
             group = groups.get(key)
             if group is None:
-                group = groups[key] = Group([], tuple(per_version))
+                group = groups[key] = Group([], tuple(per_version), partial=tuple(partial))
             group.cells.append(cell)
             self._group_of[(a, p, c)] = group
         return list(groups.values())
@@ -381,12 +390,15 @@ class Space:
         """The independent components of a group, each with its classes (computed once, then kept)."""
         if group.components:
             return group.components
-        slots = []  # (kind, index, rule): kind is a version number or "probe"
+        slots: list = []  # (kind, rule): kind is a version number, (POSSIBLE, version) or (PROBE, index)
         for v, rules in enumerate(group.rules):
             for rule in rules or ():
                 slots.append((v, rule))
+        for v, rules in enumerate(group.partial):
+            for rule in rules:
+                slots.append(((POSSIBLE, v), rule))
         for i, probe in enumerate(self.probes):
-            slots.append((("probe", i), probe))
+            slots.append(((PROBE, i), probe))
         parent: dict[int, int] = {}
 
         def find(x):
@@ -448,18 +460,23 @@ class Space:
         versions = len(self.versions)
         classes: dict[tuple, Klass] = {}
         for assignment in itertools.product(*(range(len(self.nodes[n].choices)) for n in nodes)):
-            applies = [[] for _ in range(versions)]
-            errors = [[] for _ in range(versions)]
+            applies: list[list[str]] = [[] for _ in range(versions)]
+            errors: list[list[str]] = [[] for _ in range(versions)]
+            possible: list[list[str]] = [[] for _ in range(versions)]
             probes = [None] * len(self.probes)
             for kind, rule, positions, table in tables:
                 result = table[tuple(assignment[i] for i in positions)]
                 if isinstance(kind, tuple):
-                    probes[kind[1]] = result
+                    if kind[0] == PROBE:
+                        probes[kind[1]] = result
+                    elif result is True:
+                        possible[kind[1]].append(rule.id)
                 elif result is True:
                     applies[kind].append(rule.id)
                 elif result == "error":
                     errors[kind].append(rule.id)
-            states = tuple(State(frozenset(applies[v]), frozenset(errors[v]), self._refuses(nodes, assignment, v))
+            states = tuple(State(frozenset(applies[v]), frozenset(errors[v]), self._refuses(nodes, assignment, v),
+                                 frozenset(possible[v]))
                            for v in range(versions))
             k = (states, tuple(probes))
             klass = classes.get(k)
@@ -492,7 +509,10 @@ class Space:
         if table is not None:
             return table
         table = {}
-        lookups = self.versions[kind].lookups if not isinstance(kind, tuple) else self.versions[-1].lookups
+        # a probe reads the request as the current version does; a rule, as its own version
+        version = kind if not isinstance(kind, tuple) else kind[1] if kind[0] == POSSIBLE else -1
+        lookups = self.versions[version].lookups
+        verdict = rule.possible if isinstance(kind, tuple) and kind[0] == POSSIBLE else rule.applies
         for choice in itertools.product(*(range(len(self.nodes[n].choices)) for n in nodes)):
             env = cell.request()
             for n, c in zip(nodes, choice):
@@ -504,10 +524,10 @@ class Space:
                     table[choice] = "refused"
                     continue
             try:
-                table[choice] = rule.applies(env) is True
+                table[choice] = verdict(env) is True
             except Exception as error:  # the engine fails closed, on anything unforeseen too; so does the space
                 table[choice] = "error"
-                self._messages.setdefault((kind if not isinstance(kind, tuple) else -1, rule.id), failure(error))
+                self._messages.setdefault((version, rule.id), failure(error))
         self._tables[key] = table
         return table
 
@@ -536,7 +556,10 @@ class Space:
         erring = [r for r in rules if r.id in errors and r.effect == "deny"] + \
                  [r for r in rules if r.id in errors and r.effect == "allow"]
         failed = [(r, self._messages.get((version, r.id), "could not be evaluated")) for r in erring]
-        return combine(denies, allows, [] if allows else [category], failed)
+        # an allowed broad request carries the obligations of the partial allows that may apply to part of it
+        possible = set().union(*(k.states[version].possible for k in picks)) if picks else set()
+        partial = [r for r in group.partial[version] if r.id in possible and r.id not in applies]
+        return combine(denies, allows, [] if allows else [category], failed, partial)
 
     def decide(self, version: int, request: dict) -> Outcome:
         """The engine's own decision for a request (the check every reported request goes through)."""
