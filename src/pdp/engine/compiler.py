@@ -19,7 +19,7 @@ from typing import Callable, NamedTuple
 from pdp.lang import ast
 from .conditions import compile_rule_possible, compile_rule_test
 from .requested import CATEGORIES_PATH, PURPOSE_PATH, Keys, reads_requested_key
-from pdp.vocab.taxonomy import ancestors, reaches
+from pdp.vocab.taxonomy import ancestors, overlaps, reaches
 
 
 @dataclass(frozen=True)
@@ -55,17 +55,18 @@ class CompiledRule:
         A deny takes part when its purposes and categories overlap the
         requested ones, an allow only when they cover them (taxonomy.reaches).
         """
-        return self._target_reaches(self.effect, action, purpose, category)
+        return (
+            (self.actions is None or action in self.actions)
+            and (self.purposes is None or any(reaches(self.effect, p, purpose) for p in self.purposes))
+            and (self.categories is None or any(reaches(self.effect, c, category) for c in self.categories))
+        )
 
     def overlaps(self, action: str, purpose: str, category: str) -> bool:
         """Does the rule's target reach some part of this action, purpose and category? (its keys overlap them)"""
-        return self._target_reaches("deny", action, purpose, category)
-
-    def _target_reaches(self, read_as: str, action: str, purpose: str, category: str) -> bool:
         return (
             (self.actions is None or action in self.actions)
-            and (self.purposes is None or any(reaches(read_as, p, purpose) for p in self.purposes))
-            and (self.categories is None or any(reaches(read_as, c, category) for c in self.categories))
+            and (self.purposes is None or any(overlaps(p, purpose) for p in self.purposes))
+            and (self.categories is None or any(overlaps(c, category) for c in self.categories))
         )
 
     @property
@@ -195,12 +196,13 @@ class RuleScan:
 
     def __init__(self, rules: tuple[CompiledRule, ...]):
         self._rules = rules
+        self._obliging = tuple(r for r in rules if r.obliges)  # (what a rule is, not what a request asks)
         self._keys = _keys_of(rules)
 
     def candidates(self, action: str, purpose: str, category: str) -> Candidates:
         rules = [r for r in self._rules if r.reaches(action, purpose, category)]
-        partial = [r for r in self._rules if r.partial(action, purpose, category)] \
-            if _broad(self._keys, purpose, category) else []
+        partial = [r for r in self._obliging if r.partial(action, purpose, category)] \
+            if self._obliging and _broad(self._keys, purpose, category) else []
         return Candidates(tuple(r for r in rules if r.effect == "deny"), tuple(r for r in rules if r.effect == "allow"),
                           tuple(partial))
 

@@ -16,7 +16,7 @@ becomes a Decision (the answer, with its id) in `decision_of`.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from .compiler import CandidatesOf, CompiledRule, Obligation
@@ -98,7 +98,7 @@ def combine(
     allows: list[CompiledRule],
     uncovered: list[str],
     errors: list[tuple[CompiledRule, str]],
-    partial: Iterable[CompiledRule] = (),
+    partial: Sequence[CompiledRule] = (),
 ) -> Outcome:
     """Total: every combination of applying rules gets exactly one decision.
 
@@ -116,13 +116,18 @@ def combine(
         listed = ", ".join(uncovered)
         message = f"no rule allows this use of {listed}"
         return Outcome("deny", (Reason(DEFAULT_DENY, "deny", None, message, tuple(uncovered)),))
-    part = [r for r in partial if r not in allows]
     obligations: dict[str, Obligation] = {}
-    for rule in allows + part:
+    for rule in allows:
         for ob in rule.obligations:
             obligations.setdefault(ob.id, ob)
-    return Outcome("allow", tuple(_reason(r) for r in allows), tuple(obligations.values()),
-                   tuple(_reason(r) for r in part))
+    reasons = tuple(_reason(r) for r in allows)
+    if not partial:  # (the usual case, and every narrow request: nothing more to gather)
+        return Outcome("allow", reasons, tuple(obligations.values()))
+    part = [r for r in partial if r not in allows]
+    for rule in part:
+        for ob in rule.obligations:
+            obligations.setdefault(ob.id, ob)
+    return Outcome("allow", reasons, tuple(obligations.values()), tuple(_reason(r) for r in part))
 
 
 def evaluate(candidates: CandidatesOf, action: str, purpose: str, categories: Iterable[str], env: dict) -> Outcome:
@@ -139,7 +144,7 @@ def evaluate(candidates: CandidatesOf, action: str, purpose: str, categories: It
     denies: list[CompiledRule] = []
     allows: list[CompiledRule] = []
     uncovered: list[str] = []
-    partial: dict[int, CompiledRule] = {}
+    partial: list[CompiledRule] = []
 
     def applies(rule: CompiledRule) -> bool:
         verdict = verdicts.get(rule.order)
@@ -164,11 +169,17 @@ def evaluate(candidates: CandidatesOf, action: str, purpose: str, categories: It
                 covered = True
         if not covered:
             uncovered.append(category)
-        for rule in category_partial:
-            partial[rule.order] = rule
+        if category_partial:
+            partial += category_partial
     denies.sort(key=lambda r: r.order)
     allows.sort(key=lambda r: r.order)
     if partial and not (errors or denies or uncovered):  # allowed: which duties of its parts does it carry?
-        possible = [rule for order, rule in sorted(partial.items()) if not verdicts.get(order) and rule.possible is not None and rule.possible(env)]
-        return combine(denies, allows, uncovered, errors, possible)
+        return combine(denies, allows, uncovered, errors, _possible(partial, verdicts, env))
     return combine(denies, allows, uncovered, errors)
+
+
+def _possible(partial: list[CompiledRule], verdicts: dict[int, bool], env: dict) -> list[CompiledRule]:
+    """The partial allows (once each, in policy order) that did not apply but may apply to part of the request."""
+    unique = {rule.order: rule for rule in partial}
+    return [rule for order, rule in sorted(unique.items())
+            if not verdicts.get(order) and rule.possible is not None and rule.possible(env)]
