@@ -689,3 +689,20 @@ def test_an_allowed_broad_request_carries_the_obligations_of_every_allowed_part(
         assert rule.effect == "allow" and rule.obligations and not any(r.rule == rule.id for r in broad.reasons)
         assert any(rule.overlaps(req["action"], req["purpose"], c) for c in req["data_categories"]), (text, req)
     assert carried == {o.id for r in list(broad.reasons) + list(broad.partial) for o in by_id[r.rule].obligations}
+
+
+def test_the_server_answers_a_broad_request_with_the_obligations_of_its_parts(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from pdp.server import Settings, create_app
+
+    (tmp_path / "main.pdp").write_text(HEADER + textwrap.dedent(MAIL))
+    (tmp_path / "vocabulary.yaml").write_text(VOCAB)
+    broad = request(purpose="marketing")
+    with TestClient(create_app(Settings(policy_dir=tmp_path))) as client:
+        body = client.post("/v1/decide", json={**broad, "explain": True}).json()
+    assert body["decision"] == "allow" and [r["rule"] for r in body["reasons"]] == ["all"]
+    assert body["obligations"] == [{"id": "unsubscribe_link",
+                                    "text": "Every promotional email carries an unsubscribe link"}]
+    explained = body["explain"]["obligations"]
+    assert [(o["id"], o["rule"], o["part"]) for o in explained] == [("unsubscribe_link", "mail", True)]

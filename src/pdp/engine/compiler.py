@@ -7,8 +7,9 @@ as sets and its conditions as one closure (conditions.py). The index maps
 keys cover them), so the cost of a decision does not grow with rules about
 other things. For a request that names a broad key it also gives the allows
 with obligations that may apply to part of it (`Candidates.partial`): an
-allowed broad request carries their obligations (decision.py). The index only narrows the candidates; `index=False` scans
-every rule instead, and the tests prove both paths decide alike.
+allowed broad request carries their obligations (decision.py). The index
+only narrows the candidates; `index=False` scans every rule instead, and
+the tests prove both paths give the same candidates and decide alike.
 """
 
 from __future__ import annotations

@@ -139,11 +139,12 @@ class Explanation:
     policy: dict = field(default_factory=dict)
     sources: tuple[ObligationSource, ...] = ()  # one per obligation, in the same order
 
+    def sourced(self) -> list[tuple[Obligation, ObligationSource | None]]:
+        """Each obligation with where it comes from (None: not known)."""
+        return [(o, self.sources[i] if i < len(self.sources) else None) for i, o in enumerate(self.obligations)]
+
     def obligation_dicts(self) -> list[dict]:
-        out = []
-        for o, source in zip(self.obligations, self.sources):
-            out.append({**o.to_dict(), "rule": source.rule, "part": source.part})
-        return out
+        return [{**o.to_dict(), **({"rule": s.rule, "part": s.part} if s else {})} for o, s in self.sourced()]
 
     def to_dict(self) -> dict:
         t = self.target

@@ -23,9 +23,10 @@ def render_text(e: Explanation) -> str:
         out.append(f"  {r.effect} {r.rule}{cite}: {r.message}")
     if e.obligations:
         out.append("obligations:")
-        for o, source in zip(e.obligations, e.sources):
+        for o, source in e.sourced():
             out.append(f"  {o.id}: {o.text}")
-            if source.part:  # a broad request carries the duties of what it includes (docs/language.md)
+            # a broad request carries the duties of the parts it includes (docs/language.md)
+            if source is not None and source.part:
                 out.append(f"    {source.text}")
     for effect in ("deny", "allow"):
         rules = [r for r in e.rules if r.effect == effect]
