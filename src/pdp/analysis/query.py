@@ -52,7 +52,7 @@ from pdp.base.errors import PolicyError, did_you_mean, suggest
 from pdp.lang.parser import parse_policy
 from pdp.engine.build import build
 from pdp.engine.sources import Sources
-from pdp.vocab.request import apply_lookups
+from pdp.vocab.request import apply_lookups, request_schema
 from .space import DEFAULT_LIMIT, Cell, Klass, Selections, Space, Stats
 
 PROBE_PREFIX = "query.where_"
@@ -292,7 +292,7 @@ def _check_keys(history, question: Question) -> None:
         raise QuestionError("; ".join(problems))
 
 
-_ROOTS = frozenset(sch.request_schema(frozenset())) | {"data"}
+_ROOTS = frozenset(request_schema()) | {"data"}
 
 
 def quote_bare_words(text: str) -> str:

@@ -18,7 +18,8 @@ from pdp.lang.checker import CheckContext, check_policy_set
 from pdp.lang.parser import parse_policy
 from pdp.vocab import schema as sch
 from pdp.vocab import taxonomy as tx
-from pdp.vocab.request import DEFAULT_SHAPE, RequestShape, request_shape
+from pdp.vocab.authzen import CONTRACT as AUTHZEN_CONTRACT
+from pdp.vocab.request import DEFAULT_SHAPE, RequestShape, request_schema, request_shape
 from pdp.vocab.vocabulary import extend_vocabulary
 
 from . import versions
@@ -101,7 +102,7 @@ def data_of(sources: Sources) -> tuple[dict, dict[str, Located], list[Diagnostic
 
 def schema_of(model: str, vocabulary: tx.Vocabulary, declared: dict[str, sch.Type], data: dict) -> dict[str, sch.Type]:
     """The types of what a condition may read: the request (with the declared attributes) and `data`."""
-    schema = sch.authzen_schema() if model == "authzen" else sch.request_schema(vocabulary.consent_topics)
+    schema = AUTHZEN_CONTRACT.schema() if model == "authzen" else request_schema(vocabulary.consent_topics)
     for dotted, typ in declared.items():
         schema = sch.with_attribute(schema, dotted, typ)
     schema["data"] = sch.type_of_value(data)

@@ -7,14 +7,20 @@ Two kinds of policy set answer them:
   recipient and destination in `context`);
 - an AuthZEN set (`model authzen`): rules read `subject`, `action`,
   `resource` and `context` directly, and target actions by `action.name`.
+
+`EvaluationRequest` is the one description of an AuthZEN request: the
+checker's schema of an AuthZEN set is derived from it (`CONTRACT`, see
+`pdp.vocab.contract`).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from . import taxonomy as tx
+from .contract import Contract, Vocab
 from pdp.base.errors import FieldError, RequestError
 
 
@@ -27,7 +33,7 @@ class _Entity(BaseModel):
 
 class _Action(BaseModel):
     model_config = ConfigDict(extra="allow", strict=True)
-    name: str
+    name: Annotated[str, Vocab(tx.ACTION)]
     properties: dict[str, Any] | None = None
 
 
@@ -39,6 +45,9 @@ class EvaluationRequest(BaseModel):
     action: _Action
     resource: _Entity
     context: dict[str, Any] | None = None
+
+
+CONTRACT = Contract(EvaluationRequest)
 
 
 def check_evaluation(raw: Any) -> None:

@@ -2,6 +2,9 @@
 the policy set, then turned into the environment that conditions read.
 
 The wire shape is the decision contract (`../shared/spec/decision-api.md`).
+`DecisionRequest` below is its one description: the checker's schema, the
+vocabulary-checked fields and the known keys of each part are derived from
+it (`CONTRACT`, see `pdp.vocab.contract`); a new field is added there alone.
 Unknown vocabulary is an error naming the field and the closest keys: a
 typo must never quietly become a deny that nobody can explain.
 """
@@ -13,12 +16,13 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from collections.abc import Iterable
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from . import schema as sch
 from . import taxonomy as tx
+from .contract import Contract, Declared, KeysOf, Unknown, Unread, Vocab
 from pdp.base.errors import FieldError, RequestError, suggest
 
 
@@ -46,38 +50,50 @@ class _Open(BaseModel):
 
 class DataSubject(_Open):
     id: str | None = None
-    type: str | None = None
+    type: Annotated[str | None, Vocab(tx.SUBJECT_TYPE)] = None
     age: float | None = Field(default=None, ge=0, le=200)
-    country: str | None = None
-    consent: dict[str, bool | None] | None = Field(default=None, max_length=MAX_ATTRIBUTES)
-    accepted_policy_version: str | None = None  # a later policy version the person agreed to (§11)
+    country: Annotated[str | None, Vocab(tx.COUNTRY)] = None
+    consent: Annotated[dict[str, bool | None] | None, KeysOf(tx.CONSENT_TOPIC)] = Field(
+        default=None, max_length=MAX_ATTRIBUTES)
+    # a later policy version the person agreed to (§11)
+    accepted_policy_version: Annotated[str | None, Unread()] = None
 
 
 class Recipient(_Open):
     id: str | None = None
     name: str | None = None
-    type: str | None = None
+    type: Annotated[str | None, Vocab(tx.RECIPIENT_TYPE)] = None
     dpa: bool | None = None
-    country: str | None = None
+    country: Annotated[str | None, Vocab(tx.COUNTRY)] = None
 
 
 class Requester(_Open):
     id: str | None = None
 
 
+# The native decision request: the one description of the contract (see the module docstring). No docstring:
+# pydantic would publish it in the OpenAPI document.
 class DecisionRequest(BaseModel):
     model_config = ConfigDict(extra="allow", strict=True)
 
-    action: str
-    purpose: str
-    data_categories: list[str] = Field(min_length=1, max_length=MAX_CATEGORIES)
+    action: Annotated[str, Vocab(tx.ACTION)]
+    purpose: Annotated[str, Vocab(tx.PURPOSE)]
+    data_categories: Annotated[list[str], Vocab(tx.CATEGORY)] = Field(min_length=1, max_length=MAX_CATEGORIES)
     data_subject: DataSubject | None = None
     recipient: Recipient | None = None
-    destination_country: str | None = None
+    destination_country: Annotated[str | None, Vocab(tx.COUNTRY)] = None
     requester: Requester | None = None
-    context: dict[str, Any] | None = Field(default=None, max_length=MAX_ATTRIBUTES)
-    collected_at: str | None = Field(default=None, description="when the data was collected (YYYY-MM-DD): "
-                                     "the policy version in force then decides")
+    context: Annotated[dict[str, Any] | None, Declared()] = Field(default=None, max_length=MAX_ATTRIBUTES)
+    collected_at: Annotated[str | None, Unread()] = Field(
+        default=None, description="when the data was collected (YYYY-MM-DD): the policy version in force then decides")
+
+
+CONTRACT = Contract(DecisionRequest)
+
+
+def request_schema(consent_topics: frozenset[str] = frozenset()) -> dict[str, sch.Type]:
+    """The attributes of a decision request as conditions read them, with these consent topics."""
+    return CONTRACT.schema(lambda kind: consent_topics if kind == tx.CONSENT_TOPIC else ())
 
 
 def _field_name(loc: tuple) -> str:
@@ -87,7 +103,7 @@ def _field_name(loc: tuple) -> str:
 def size_errors(raw: dict) -> list[FieldError]:
     """The request and its parts that carry more keys than `MAX_ATTRIBUTES` (checked before anything else)."""
     out = []
-    for part in ("", "data_subject", "recipient", "requester", "context"):
+    for part in CONTRACT.parts:
         holder = raw if part == "" else raw.get(part)
         if isinstance(holder, dict) and len(holder) > MAX_ATTRIBUTES:
             out.append(FieldError(part or "request", f"at most {MAX_ATTRIBUTES} attributes, got {len(holder)}"))
@@ -113,35 +129,9 @@ def shape_errors(raw: Any) -> list[FieldError]:
     return []
 
 
-Unknown = tuple[str, str, frozenset, Any]  # (field, kind, the known keys, the value)
-
-
 def unknown_vocabulary(raw: dict, vocabulary: tx.Vocabulary) -> list[Unknown]:
     """Every vocabulary value of the request that the policy set does not know (cheap: set lookups only)."""
-    countries = tx.country_codes()
-    subject = raw.get("data_subject") or {}
-    recipient = raw.get("recipient") or {}
-    checks: list[Unknown] = [
-        ("action", tx.ACTION, vocabulary.actions, raw["action"]),
-        ("purpose", tx.PURPOSE, vocabulary.purposes, raw["purpose"]),
-    ]
-    categories = vocabulary.categories
-    checks += [(f"data_categories.{i}", tx.CATEGORY, categories, c) for i, c in enumerate(raw["data_categories"])
-               if c not in categories]
-    if subject:
-        checks += [
-            ("data_subject.type", tx.SUBJECT_TYPE, vocabulary.subject_types, subject.get("type")),
-            ("data_subject.country", tx.COUNTRY, countries, subject.get("country")),
-        ]
-        topics = vocabulary.consent_topics
-        checks += [(f"data_subject.consent.{t}", tx.CONSENT_TOPIC, topics, t) for t in (subject.get("consent") or ())]
-    if recipient:
-        checks += [
-            ("recipient.type", tx.RECIPIENT_TYPE, vocabulary.recipient_types, recipient.get("type")),
-            ("recipient.country", tx.COUNTRY, countries, recipient.get("country")),
-        ]
-    checks.append(("destination_country", tx.COUNTRY, countries, raw.get("destination_country")))
-    return [check for check in checks if check[3] is not None and check[3] not in check[2]]
+    return CONTRACT.unknown_vocabulary(raw, vocabulary)
 
 
 _suggestions_left: ContextVar[int | None] = ContextVar("pdp_suggestions_left", default=None)
@@ -229,13 +219,7 @@ def _is_a(value: Any, typ: sch.Type) -> bool:
 
 
 # The names each part of a request has by the contract; a policy set adds its declared attributes.
-CONTRACT_KEYS: dict[str, frozenset[str]] = {
-    "": frozenset(DecisionRequest.model_fields),
-    "data_subject": frozenset(DataSubject.model_fields),
-    "recipient": frozenset(Recipient.model_fields),
-    "requester": frozenset(Requester.model_fields),
-    "context": frozenset(),
-}
+CONTRACT_KEYS: dict[str, frozenset[str]] = CONTRACT.keys
 TYPO_CUTOFF = 0.75  # how alike an unknown key must be to a known one to be taken for its misspelling
 
 

@@ -1,8 +1,9 @@
 """The types of the attributes a condition can read.
 
-The request's own attributes are fixed by the decision contract; a policy
-set adds `context.*` (and other) attributes in `vocabulary.yaml`, and its
-data files add `data.*`, typed from their YAML values.
+The request's own attributes are fixed by the decision contract (derived
+from its pydantic model: `pdp.vocab.contract`); a policy set adds
+`context.*` (and other) attributes in `vocabulary.yaml`, and its data files
+add `data.*`, typed from their YAML values.
 """
 
 from __future__ import annotations
@@ -69,32 +70,6 @@ DECLARABLE = {
 }
 
 
-def request_schema(consent_topics: frozenset[str]) -> dict[str, Type]:
-    """The attributes of a decision request, as the contract defines them."""
-    return {
-        "action": vocab(tx.ACTION),
-        "purpose": vocab(tx.PURPOSE),
-        "data_categories": Type("list", item=vocab(tx.CATEGORY)),
-        "data_subject": map_of(
-            id=STRING,
-            type=vocab(tx.SUBJECT_TYPE),
-            age=NUMBER,
-            country=vocab(tx.COUNTRY),
-            consent=Type("map", fields=tuple((t, BOOL) for t in sorted(consent_topics))),
-        ),
-        "recipient": map_of(
-            id=STRING,
-            name=STRING,
-            type=vocab(tx.RECIPIENT_TYPE),
-            dpa=BOOL,
-            country=vocab(tx.COUNTRY),
-        ),
-        "destination_country": vocab(tx.COUNTRY),
-        "requester": map_of(id=STRING),
-        "context": map_of(),
-    }
-
-
 def with_attribute(schema: dict[str, Type], dotted: str, typ: Type) -> dict[str, Type]:
     """The schema with one more declared attribute (`context.legal_request`)."""
     parts = dotted.split(".")
@@ -138,14 +113,3 @@ def register_record_type(register: dict) -> Type:
                     t = ANY
                 fields[str(name)] = t
     return Type("map", fields=tuple(fields.items()))
-
-
-def authzen_schema() -> dict[str, Type]:
-    """The attributes of an AuthZEN Access Evaluation request (any subject, action, resource)."""
-    open_map = Type("map", values=ANY)
-    return {
-        "subject": map_of(type=STRING, id=STRING, properties=open_map),
-        "action": map_of(name=vocab(tx.ACTION), properties=open_map),
-        "resource": map_of(type=STRING, id=STRING, properties=open_map),
-        "context": open_map,
-    }

@@ -39,6 +39,15 @@ ACTION, PURPOSE, CATEGORY, SUBJECT_TYPE, RECIPIENT_TYPE, COUNTRY, CONSENT_TOPIC 
     "consent topic",
 )
 HIERARCHICAL = frozenset({PURPOSE, CATEGORY})
+# The field of a Vocabulary that holds each kind's keys (countries are the same for every policy set).
+VOCABULARY_FIELDS = {
+    ACTION: "actions",
+    PURPOSE: "purposes",
+    CATEGORY: "categories",
+    SUBJECT_TYPE: "subject_types",
+    RECIPIENT_TYPE: "recipient_types",
+    CONSENT_TOPIC: "consent_topics",
+}
 
 
 FIDESLANG_SNAPSHOT = "fideslang_keys.json"  # beside this module: fideslang's keys, as the installed version has them
@@ -149,15 +158,7 @@ class Vocabulary:
         return cls(frozenset(BUILTIN_ACTIONS), purposes, categories, subjects)
 
     def known(self, kind: str) -> frozenset[str]:
-        return {
-            ACTION: self.actions,
-            PURPOSE: self.purposes,
-            CATEGORY: self.categories,
-            SUBJECT_TYPE: self.subject_types,
-            RECIPIENT_TYPE: self.recipient_types,
-            COUNTRY: country_codes(),
-            CONSENT_TOPIC: self.consent_topics,
-        }[kind]
+        return country_codes() if kind == COUNTRY else getattr(self, VOCABULARY_FIELDS[kind])
 
     def is_known(self, kind: str, value: str) -> bool:
         return value in self.known(kind)

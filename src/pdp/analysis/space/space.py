@@ -15,7 +15,7 @@ from pdp.engine.conditions import MISSING, compile_test, failure
 from pdp.engine.requested import ALL, SOME, Keys, reads_requested_key
 from pdp.engine.decision import Outcome, Reason, combine
 from pdp.base.errors import RequestError
-from pdp.vocab.request import apply_lookups, check_request
+from pdp.vocab.request import apply_lookups, check_request, request_schema
 from .cells import Cell, Component, Group, Klass, Node, State, Stats
 from .domains import (EXAMPLE_COUNTRIES, AttrDomain, ValueClass, chain_classifiers, number_classes,
                       show_value, string_classes, type_at, unregistered_id, value_kinds)
@@ -113,7 +113,7 @@ class Space:
         base = self.versions[-1]
         probe_request = {"action": self.actions[0].rep, "purpose": self.purposes[0].rep,
                          "data_categories": [self.categories[0].rep]}
-        schema = sch.request_schema(frozenset().union(*(v.vocabulary.consent_topics for v in self.versions)))
+        schema = request_schema(frozenset().union(*(v.vocabulary.consent_topics for v in self.versions)))
         lookups: dict[str, list] = {}  # root -> per version its registers.CompiledLookup, or None
         sources: dict[str, str] = {}
         for i, v in enumerate(self.versions):
