@@ -31,7 +31,6 @@ import typing
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from itertools import groupby
-from operator import attrgetter
 from typing import Any, Union
 
 from pydantic import BaseModel
@@ -76,7 +75,6 @@ class VocabularyField:
     path: tuple[str, ...]  # from the top of the request
     kind: str
     what: str  # VALUE, ITEMS or KEYS
-    known: Callable[[tx.Vocabulary], frozenset[str]]
 
     @property
     def dotted(self) -> str:
@@ -101,8 +99,10 @@ class Contract:
                                   if "id" in getattr(_model_of(info.annotation), "model_fields", ()))
         self.names_data_use = {"purpose", "data_categories"} <= set(fields)
         self.vocabulary_fields = tuple(_vocabulary_fields(model, ()))
-        self._vocabulary_parts = tuple(  # runs of fields held by the same part, in order
-            (part, tuple((f.path[-1], f.dotted, f.kind, f.what, f.known) for f in fields))
+        # Runs of fields held by the same part, in order: (the part's first name or None for the top, the
+        # names below it, the fields), so that the top and a part one below cost one look-up each.
+        self._vocabulary_parts = tuple(
+            (part[0] if part else None, part[1:], tuple((f.path[-1], f.dotted, f.kind, f.what) for f in fields))
             for part, fields in groupby(self.vocabulary_fields, key=lambda f: f.path[:-1]))
 
     def schema(self, known: KnownKeys = lambda kind: ()) -> dict[str, sch.Type]:
@@ -117,17 +117,18 @@ class Contract:
         (in the model's order, which is the order of the errors).
         """
         out: list[Unknown] = []
-        for part, fields in self._vocabulary_parts:
-            holder: Any = raw
-            for name in part:  # () for the top: most fields are there or one part below
+        by_kind = vocabulary.by_kind
+        for first, below, fields in self._vocabulary_parts:
+            holder: Any = raw if first is None else raw.get(first)
+            for name in below:
                 holder = holder.get(name) if holder else None
             if not holder:
                 continue
-            for name, dotted, kind, what, known_of in fields:
+            for name, dotted, kind, what in fields:
                 value = holder.get(name)
                 if value is None:
                     continue
-                known = known_of(vocabulary)
+                known = by_kind[kind]
                 if what is VALUE:
                     if value not in known:
                         out.append((dotted, kind, known, value))
@@ -164,12 +165,6 @@ def _marked(metadata: list, marker: type) -> Any:
     return next((m for m in metadata if isinstance(m, marker)), None)
 
 
-def _known_keys(kind: str) -> Callable[[tx.Vocabulary], frozenset[str]]:
-    if kind == tx.COUNTRY:  # the same for every policy set
-        return lambda vocabulary: tx.country_codes()
-    return attrgetter(tx.VOCABULARY_FIELDS[kind])
-
-
 def _vocabulary_fields(model: type[BaseModel], prefix: tuple[str, ...]):
     for name, info in model.model_fields.items():
         path = prefix + (name,)
@@ -180,9 +175,9 @@ def _vocabulary_fields(model: type[BaseModel], prefix: tuple[str, ...]):
         vocab, keys_of = _marked(info.metadata, Vocab), _marked(info.metadata, KeysOf)
         if vocab is not None:
             what = ITEMS if typing.get_origin(_optional_inner(info.annotation)) is list else VALUE
-            yield VocabularyField(path, vocab.kind, what, _known_keys(vocab.kind))
+            yield VocabularyField(path, vocab.kind, what)
         elif keys_of is not None:
-            yield VocabularyField(path, keys_of.kind, KEYS, _known_keys(keys_of.kind))
+            yield VocabularyField(path, keys_of.kind, KEYS)
 
 
 def _type(annotation: Any, metadata: list, known: KnownKeys) -> sch.Type:

@@ -15,7 +15,7 @@ import json
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -129,9 +129,8 @@ def shape_errors(raw: Any) -> list[FieldError]:
     return []
 
 
-def unknown_vocabulary(raw: dict, vocabulary: tx.Vocabulary) -> list[Unknown]:
-    """Every vocabulary value of the request that the policy set does not know (cheap: set lookups only)."""
-    return CONTRACT.unknown_vocabulary(raw, vocabulary)
+# Every vocabulary value of a request that the policy set does not know (cheap: set lookups only).
+unknown_vocabulary: Callable[[dict, tx.Vocabulary], list[Unknown]] = CONTRACT.unknown_vocabulary
 
 
 _suggestions_left: ContextVar[int | None] = ContextVar("pdp_suggestions_left", default=None)
