@@ -294,7 +294,7 @@ def _date_example(change: Change, old, new, effective: tuple[str, str]) -> None:
 def _diff(old, new, old_name: str = "OLD", new_name: str = "NEW") -> Report:
     """The changes between two versions as a request without `collected_at` selects them."""
     started = time.perf_counter()
-    if "data_use" != old.model or "data_use" != new.model:
+    if not (old.model.names_data_use and new.model.names_data_use):
         raise ValueError("pdp diff compares data-use policy sets; an AuthZEN set has no purposes or categories")
     space = Space([old, new])
     found: dict[tuple, dict] = {}  # change key -> {"requests": n, "entries": [(group, picks, cells)]}

@@ -274,7 +274,7 @@ def _probes_hold(probes, policy_set: PolicySet, request: dict) -> bool:
 def _check_keys(history, question: Question) -> None:
     """The question's keys, known to some version (an earlier version may know a key the current one dropped)."""
     current = history[-1]
-    if current.model != "data_use":
+    if not current.model.names_data_use:
         raise QuestionError(f"`{current.name}` is an AuthZEN policy set: questions are about data-use requests")
     if question.decision not in ("allow", "deny"):
         raise QuestionError(f"ask about `allow` or `deny`, not `{question.decision}`")

@@ -87,7 +87,7 @@ def _analysed(policy_set: PolicySet) -> tuple[tuple[Diagnostic, ...], dict[str, 
 def analyse(policy_set: PolicySet, vocabulary_source: tuple[str, str] | None = None) -> list[Diagnostic]:
     """Warnings about the policy set as a whole (severity "warning")."""
     out = unused_vocabulary(policy_set, vocabulary_source)
-    if policy_set.model != "data_use" or not policy_set.rules:
+    if not policy_set.model.names_data_use or not policy_set.rules:
         return out
     try:
         # which rules apply together is what is compared: the obligations of a broad allow are not (Space)

@@ -18,11 +18,10 @@ from pdp.lang.checker import CheckContext, check_policy_set
 from pdp.lang.parser import parse_policy
 from pdp.vocab import schema as sch
 from pdp.vocab import taxonomy as tx
-from pdp.vocab.authzen import CONTRACT as AUTHZEN_CONTRACT
-from pdp.vocab.request import DEFAULT_SHAPE, RequestShape, request_schema, request_shape
+from pdp.vocab.request import RequestShape
 from pdp.vocab.vocabulary import extend_vocabulary
 
-from . import versions
+from . import models, versions
 from .compiler import compile_rules
 from .policy_set import PolicySet
 from .registers import CompiledLookup, compile_lookups, data_key_problems
@@ -50,7 +49,8 @@ def build_version(sources: Sources, index: bool = True, directory: Path | None =
     data, located, errors = data_of(sources)
     diagnostics += errors
     headers = [h for f in files for h in f.headers]
-    model = headers[0].model if headers else "data_use"
+    model, errors = models.model_of(headers)
+    diagnostics += errors
     schema = schema_of(model, vocabulary, declared, data)
     lookups, errors = compile_lookups([lk for f in files for lk in f.lookups], data, located, schema, vocabulary)
     diagnostics += errors
@@ -59,7 +59,7 @@ def build_version(sources: Sources, index: bool = True, directory: Path | None =
     if any(d.severity == "error" for d in diagnostics):
         raise PolicyError(diagnostics, sources.texts())
     compiled = compile_rules([rule for f in files for rule in f.rules], data, vocabulary)
-    shape = DEFAULT_SHAPE if model == "authzen" else shape_of(declared, lookups)
+    shape = shape_of(model, declared, lookups)
     return PolicySet(headers[0], compiled, vocabulary, tuple(lookups), data, sources.digest(), tuple(files),
                      tuple(d for d in diagnostics if d.severity == "warning"), index, directory, sources, shape)
 
@@ -100,9 +100,10 @@ def data_of(sources: Sources) -> tuple[dict, dict[str, Located], list[Diagnostic
     return data, located, diagnostics
 
 
-def schema_of(model: str, vocabulary: tx.Vocabulary, declared: dict[str, sch.Type], data: dict) -> dict[str, sch.Type]:
+def schema_of(model: models.Model, vocabulary: tx.Vocabulary, declared: dict[str, sch.Type],
+              data: dict) -> dict[str, sch.Type]:
     """The types of what a condition may read: the request (with the declared attributes) and `data`."""
-    schema = AUTHZEN_CONTRACT.schema() if model == "authzen" else request_schema(vocabulary.consent_topics)
+    schema = model.schema(vocabulary)
     for dotted, typ in declared.items():
         schema = sch.with_attribute(schema, dotted, typ)
     schema["data"] = sch.type_of_value(data)
@@ -119,8 +120,8 @@ def with_registers(schema: dict[str, sch.Type], lookups: list[CompiledLookup]) -
     return schema
 
 
-def shape_of(declared: dict[str, sch.Type], lookups: list[CompiledLookup]) -> RequestShape:
+def shape_of(model: models.Model, declared: dict[str, sch.Type], lookups: list[CompiledLookup]) -> RequestShape:
     """The keys a request may give, and the declared attributes' types, checked in every request."""
     registered = {lk.root: {k for record in lk.register.values() if isinstance(record, dict) for k in record}
                   for lk in lookups}
-    return request_shape(tuple((tuple(path.split(".")), typ) for path, typ in declared.items()), registered)
+    return model.shape(tuple((tuple(path.split(".")), typ) for path, typ in declared.items()), registered)

@@ -163,6 +163,7 @@ class RuleIndex:
         self._reading = {r.order for r in rules if r.reads_requested}
         self._keys = _keys_of(rules)
         self._memo: dict[tuple[str, str, str], Candidates] = {}
+        self._action_memo: dict[str, Candidates] = {}
 
     def candidates(self, action: str, purpose: str, category: str) -> Candidates:
         key = (action, purpose, category)
@@ -171,6 +172,17 @@ class RuleIndex:
             found = self._lookup(action, purpose, category)
             if len(self._memo) < self.MEMO_LIMIT:
                 self._memo[key] = found
+        return found
+
+    def for_action(self, action: str, purpose: None = None, part: str | None = None) -> Candidates:
+        """The rules about an action, whatever else they target: an AuthZEN set's rules target actions only,
+        and its requests have no purpose (`decision.evaluate` passes one, and the part, which are not read)."""
+        found = self._action_memo.get(action)
+        if found is None:
+            orders = self._by_action.get(action, set()) | self._by_action.get(None, set())
+            found = _split([self._rules[i] for i in sorted(orders)])
+            if len(self._action_memo) < self.MEMO_LIMIT:
+                self._action_memo[action] = found
         return found
 
     def _lookup(self, action: str, purpose: str, category: str) -> Candidates:
@@ -206,6 +218,14 @@ class RuleScan:
             if self._obliging and _broad(self._keys, purpose, category) else []
         return Candidates(tuple(r for r in rules if r.effect == "deny"), tuple(r for r in rules if r.effect == "allow"),
                           tuple(partial))
+
+    def for_action(self, action: str, purpose: None = None, part: str | None = None) -> Candidates:
+        return _split([r for r in self._rules if r.actions is None or action in r.actions])
+
+
+def _split(rules: list[CompiledRule]) -> Candidates:
+    """Rules about an action alone: its denies and allows (no broad keys, so nothing partial)."""
+    return Candidates(tuple(r for r in rules if r.effect == "deny"), tuple(r for r in rules if r.effect == "allow"))
 
 
 def _postings(rules, keys_of) -> dict:

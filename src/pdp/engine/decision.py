@@ -130,14 +130,15 @@ def combine(
     return Outcome("allow", reasons, tuple(obligations.values()), tuple(_reason(r) for r in part))
 
 
-def evaluate(candidates: CandidatesOf, action: str, purpose: str, categories: Iterable[str], env: dict) -> Outcome:
-    """Which rules apply to this request, combined into one outcome.
+def evaluate(candidates: CandidatesOf, action: str, purpose: str | None, parts: Iterable[str], env: dict) -> Outcome:
+    """Which rules apply to this request, combined into one outcome: any deny that applies wins, and each
+    part of the request needs an allow that applies, or it is `uncovered` (default deny).
 
-    `candidates(action, purpose, category)` gives the denies and allows
-    whose targets reach the category, and for a broad request the allows
-    with obligations that overlap it: the rule index or the plain scan.
-    Those are asked whether they may apply to part of the request only when
-    it is allowed, and only for their obligations (`combine`).
+    The parts are the requested data categories, or, in a request without them (AuthZEN), the action
+    itself. `candidates(action, purpose, part)` gives the denies and allows whose targets reach the part
+    (`for_action` for an AuthZEN request, which has no purpose), and for a broad request the allows
+    with obligations that overlap it: the rule index or the plain scan. Those are asked whether they
+    may apply to part of the request only when it is allowed, and only for their obligations (`combine`).
     """
     verdicts: dict[int, bool] = {}  # rule order -> applies; a rule is evaluated once per request
     errors: list[tuple[CompiledRule, str]] = []
@@ -159,18 +160,18 @@ def evaluate(candidates: CandidatesOf, action: str, purpose: str, categories: It
                 (denies if rule.effect == "deny" else allows).append(rule)
         return verdict
 
-    for category in categories:
-        category_denies, category_allows, category_partial = candidates(action, purpose, category)
-        for rule in category_denies:
+    for part in parts:
+        part_denies, part_allows, part_partial = candidates(action, purpose, part)
+        for rule in part_denies:
             applies(rule)
         covered = False
-        for rule in category_allows:
+        for rule in part_allows:
             if applies(rule):
                 covered = True
         if not covered:
-            uncovered.append(category)
-        if category_partial:
-            partial += category_partial
+            uncovered.append(part)
+        if part_partial:
+            partial += part_partial
     denies.sort(key=lambda r: r.order)
     allows.sort(key=lambda r: r.order)
     if partial and not (errors or denies or uncovered):  # allowed: which duties of its parts does it carry?

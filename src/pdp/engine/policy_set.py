@@ -8,15 +8,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pdp.base.errors import Diagnostic, RequestError, suggest
+from pdp.base.errors import Diagnostic, RequestError
 from pdp.lang import ast
 from pdp.vocab import taxonomy as tx
-from pdp.vocab.authzen import check_evaluation, rename_fields, to_data_use_request
-from pdp.vocab.request import DEFAULT_SHAPE, RequestShape, apply_lookups, check_request
+from pdp.vocab.request import DEFAULT_SHAPE, RequestShape, apply_lookups
 
-from . import versions
+from . import models, versions
 from .compiler import CandidatesOf, CompiledRule, RuleIndex, RuleScan
-from .decision import DEFAULT_DENY, Decision, Outcome, Reason, decision_of, evaluate
+from .decision import Decision, Outcome, Reason, decision_of
 from .registers import CompiledLookup
 from .sources import Sources
 
@@ -32,7 +31,7 @@ class PolicySet:
         self.version = header.version
         self.effective = header.effective
         self.title = header.title
-        self.model = header.model
+        self.model = models.named(header.model)  # data use or AuthZEN: what its requests are about
         self.rules = rules
         self.vocabulary = vocabulary
         self.data = data
@@ -49,7 +48,8 @@ class PolicySet:
         # the registers a request's parts are looked up in, in the order of the lookups (pdp.engine.registers)
         self.lookups: tuple[CompiledLookup, ...] = lookups
         # the rules that may take part for (action, purpose, category): the rule index, or the plain scan
-        self.candidates: CandidatesOf = (RuleIndex(rules) if index else RuleScan(rules)).candidates
+        self._index = RuleIndex(rules) if index else RuleScan(rules)
+        self.candidates: CandidatesOf = self._index.candidates
         # the response's `policy` object (shared by every decision of this version: never change it; `info` copies)
         self.policy_info: dict = {"name": self.name, "version": self.version, "digest": digest}
         self.history: tuple[PolicySet, ...] = (self,)  # every version, oldest first (build adds the earlier ones)
@@ -70,10 +70,7 @@ class PolicySet:
     def checked(self, request: dict) -> dict:
         """Check a request as this version reads it (raises RequestError) -> what its conditions read
         (the request with its registers looked up)."""
-        if self.model == "authzen":
-            check_evaluation(request)
-        else:
-            check_request(request, self.vocabulary, self.request_shape)
+        self.model.check(request, self.vocabulary, self.request_shape)
         return apply_lookups(request, self.lookups) if self.lookups else request
 
     def outcome(self, request: dict) -> Outcome:
@@ -89,33 +86,16 @@ class PolicySet:
 
     def decide_authzen(self, request: dict) -> Decision:
         """Decide an AuthZEN Access Evaluation. Raises RequestError naming AuthZEN fields."""
-        if self.model != "authzen":
-            check_evaluation(request)
-            try:
-                return self.decide(to_data_use_request(request))
-            except RequestError as error:
-                raise rename_fields(error) from None
-        return self.select(request).decide()
+        request = self.model.from_authzen(request)
+        try:
+            return self.decide(request)
+        except RequestError as error:
+            raise self.model.authzen_error(error) from None
 
     def evaluate(self, request: dict, env: dict) -> Outcome:
         """This version's decision for a request already checked (`env`: what its conditions read, from
         `checked`). Not a way in for a request: `select` chooses the version and checks it first."""
-        if self.model == "authzen":
-            return self._authzen_outcome(request, env)
-        return evaluate(self.candidates, request["action"], request["purpose"], request["data_categories"], env)
-
-    def _authzen_outcome(self, request: dict, env: dict) -> Outcome:
-        action = request["action"]["name"]
-        if action not in self.vocabulary.actions:
-            # A typo must not pass for a considered deny: say what was meant.
-            close = suggest(action, self.vocabulary.actions)
-            hint = f"; did you mean {' or '.join(close)}?" if close else ""
-            return Outcome("deny", (Reason("unknown.action", "deny", None, f"unknown action `{action}`{hint}"),))
-        outcome = evaluate(self.candidates, action, "", ("",), env)
-        if outcome.reasons and outcome.reasons[0].rule == DEFAULT_DENY:
-            reason = Reason(DEFAULT_DENY, "deny", None, f"no rule allows `{action}` on this resource")
-            return Outcome("deny", (reason,))
-        return outcome
+        return self.model.outcome(self._index, request, env, self.vocabulary)
 
 
 class Selection:

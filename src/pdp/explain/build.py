@@ -24,7 +24,7 @@ def explain_selection(selection, suggest: bool = True) -> Explanation:
     """Why a request admitted by `PolicySet.select` got its decision: the rules of the version that
     decided it (§11), and that decision itself, made once, whoever asks (`pdp explain`, the server)."""
     version, request, env, outcome = selection.version, selection.request, selection.env, selection.outcome
-    target = target_of(request, selection.policy_set.model == "authzen")
+    target = target_of(request, not selection.policy_set.model.names_data_use)
     if version is None:  # no version was in force: no rule of any version decided it
         return Explanation(outcome.decision, outcome.reasons, outcome.obligations, target, (), (),
                            () if target.authzen else target.categories, (), selection.info)

@@ -45,4 +45,4 @@ def prepare(policy_set: PolicySet, request: Any) -> tuple[Target, dict]:
     """Check a request as the engine does (raises RequestError) -> its target and what conditions read,
     in the version that decides it (`policy_set.select(request).version`)."""
     selection = policy_set.select(request)
-    return target_of(selection.request, policy_set.model == "authzen"), selection.env
+    return target_of(selection.request, not policy_set.model.names_data_use), selection.env

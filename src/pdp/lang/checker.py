@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Protocol
 
 from . import ast, printer
 from .visitor import Visitor
@@ -22,15 +23,29 @@ from pdp.base.source import NO_SPAN, Span
 
 CLAUSE_KEYWORDS = frozenset({"cite", "to", "for", "of", "when", "unless", "oblige", "overrides", "accept", "allow", "deny",
                              "policy", "lookup"})
-MODELS = ("data_use", "authzen")
-LOOKUP_ROOTS = {"data_use": ("recipient", "data_subject", "requester"), "authzen": ("subject", "resource")}
+
+
+class RequestModel(Protocol):
+    """What the checker reads of a policy set's model (pdp.engine.models.Model: data use or AuthZEN)."""
+
+    @property
+    def title(self) -> str:
+        """The policy set, as messages name it."""
+
+    @property
+    def lookup_roots(self) -> tuple[str, ...]:
+        """The parts of a request a register may fill in."""
+
+    @property
+    def names_data_use(self) -> bool:
+        """Requests name a purpose and data categories (rules may target them)."""
 
 
 @dataclass(frozen=True)
 class CheckContext:
     vocabulary: tx.Vocabulary
     schema: dict[str, sch.Type]  # request roots and "data"
-    model: str = "data_use"
+    model: RequestModel
 
 
 def check_policy_set(files: list[ast.PolicyFile], ctx: CheckContext) -> list[Diagnostic]:
@@ -72,10 +87,7 @@ def _check_headers(files: list[ast.PolicyFile]) -> list[Diagnostic]:
     for extra in headers[1:]:
         out.append(Diagnostic("duplicate-header", "a policy set has exactly one `policy` header", extra.span,
                               f"the first is at {headers[0].span}"))
-    for header in headers:
-        if header.model not in MODELS:
-            out.append(Diagnostic("bad-model", f"unknown model `{header.model}`", header.span,
-                                  did_you_mean(header.model, MODELS) or "models: `data_use` (the default), `authzen`"))
+    for header in headers:  # the model a header names is checked with the models (pdp.engine.models.model_of)
         if header.effective:
             try:
                 dt.date.fromisoformat(header.effective)
@@ -90,7 +102,7 @@ def _check_headers(files: list[ast.PolicyFile]) -> list[Diagnostic]:
 
 def _check_lookup(lookup: ast.Lookup, ctx: CheckContext) -> list[Diagnostic]:
     out = []
-    roots = LOOKUP_ROOTS.get(ctx.model, ())
+    roots = ctx.model.lookup_roots
     if lookup.root not in roots:
         out.append(Diagnostic("bad-lookup", f"`{lookup.root}` cannot be looked up", lookup.span,
                               did_you_mean(lookup.root, roots) or f"lookups fill in {', '.join(roots)}"))
@@ -138,10 +150,10 @@ def check_rule(rule: ast.Rule, ctx: CheckContext) -> list[Diagnostic]:
     if not rule.cite:
         out.append(Diagnostic("no-citation", f"the rule `{rule.id}` cites no clause", rule.id_span,
                               'add `cite "§..."` so every decision can be traced to the policy text', "warning"))
-    if ctx.model == "authzen":
+    if not ctx.model.names_data_use:
         for keys, word in ((rule.purposes, "purposes (`for`)"), (rule.categories, "data categories (`of`)")):
             if keys:
-                out.append(Diagnostic("not-in-model", f"an AuthZEN policy set has no {word}", keys[0].span,
+                out.append(Diagnostic("not-in-model", f"{ctx.model.title} has no {word}", keys[0].span,
                                       "target actions with `to`, and test the subject and resource in `when`"))
     for keys, kind in ((rule.actions, tx.ACTION), (rule.purposes, tx.PURPOSE), (rule.categories, tx.CATEGORY)):
         for key in keys:

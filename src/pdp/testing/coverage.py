@@ -191,7 +191,7 @@ class Recorder:
         self.decided += 1
         if selection.version is None:  # no version was in force: no rule was about it
             return
-        target = target_of(selection.request, selection.version.model == "authzen")
+        target = target_of(selection.request, not selection.version.model.names_data_use)
         for tally in self._tallies[id(selection.version)]:
             if not target.covered(tally.rule):
                 continue

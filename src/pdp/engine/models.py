@@ -1,0 +1,142 @@
+"""What a policy set's requests are about: data use or AuthZEN, two implementations of one interface.
+
+A policy set's header names its model (`model data_use`, the default, or
+`model authzen`). The model is everything that differs between the two: the
+request contract (`pdp.vocab.contract`, and from it the attributes rules
+read), how a request is checked, which parts of it a register may fill in,
+what the rule index narrows by, how the rules that apply make an outcome,
+and how an AuthZEN Access Evaluation is put in the model's own terms. The
+rest of pdp asks the model; nothing compares its name.
+
+- `DataUse`: a request names an action, a purpose and data categories; the
+  index narrows by all three, and every category needs an allow.
+- `AuthZen`: any subject, action and resource; rules target actions only,
+  so the index narrows by the action's name alone.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable
+from typing import Any
+
+from pdp.base.errors import Diagnostic, RequestError, did_you_mean, suggest
+from pdp.lang import ast
+from pdp.vocab import authzen
+from pdp.vocab import request as rq
+from pdp.vocab import schema as sch
+from pdp.vocab import taxonomy as tx
+from pdp.vocab.contract import Contract
+from .compiler import RuleIndex, RuleScan
+from .decision import DEFAULT_DENY, Outcome, Reason, evaluate
+
+Rules = RuleIndex | RuleScan
+
+
+class Model(ABC):
+    """What requests of one kind are, and how a policy set of that kind decides them."""
+
+    name: str  # as the policy header names it: `model data_use`
+    title: str  # the policy set, as messages name it
+    contract: Contract  # what a request may say
+    # The parts of a request a register may fill in (`lookup recipient in ...`), in the order hints list them:
+    # the contract's parts named by an id (`Contract.entities`; a test holds them equal).
+    lookup_roots: tuple[str, ...]
+
+    @property
+    def names_data_use(self) -> bool:
+        """Requests name a purpose and data categories (rules may target them; the decision space is about them)."""
+        return self.contract.names_data_use
+
+    def schema(self, vocabulary: tx.Vocabulary) -> dict[str, sch.Type]:
+        """The attributes of a request, as the set's conditions read them."""
+        return self.contract.schema(vocabulary.known)
+
+    def shape(self, declared: rq.Declared, registered: dict[str, Iterable[str]]) -> rq.RequestShape:
+        """The keys and declared attribute types a request is checked against."""
+        return rq.DEFAULT_SHAPE
+
+    @abstractmethod
+    def check(self, request: Any, vocabulary: tx.Vocabulary, shape: rq.RequestShape) -> None:
+        """Raise RequestError naming what is wrong with a request."""
+
+    @abstractmethod
+    def outcome(self, rules: Rules, request: dict, env: dict, vocabulary: tx.Vocabulary) -> Outcome:
+        """The outcome of a checked request (`env`: what its conditions read) by these rules."""
+
+    @abstractmethod
+    def from_authzen(self, request: Any) -> Any:
+        """An AuthZEN Access Evaluation as a request of this model (raises RequestError naming AuthZEN fields)."""
+
+    def authzen_error(self, error: RequestError) -> RequestError:
+        """An error about the request `from_authzen` made, naming the fields of the AuthZEN request."""
+        return error
+
+
+class DataUse(Model):
+    name = "data_use"
+    title = "a data-use policy set"
+    contract = rq.CONTRACT
+    lookup_roots = ("recipient", "data_subject", "requester")
+
+    def shape(self, declared: rq.Declared, registered: dict[str, Iterable[str]]) -> rq.RequestShape:
+        return rq.request_shape(declared, registered)
+
+    check = staticmethod(rq.check_request)  # on the hot path: no call in between
+
+    def outcome(self, rules: Rules, request: dict, env: dict, vocabulary: tx.Vocabulary) -> Outcome:
+        return evaluate(rules.candidates, request["action"], request["purpose"], request["data_categories"], env)
+
+    def from_authzen(self, request: Any) -> dict:
+        authzen.check_evaluation(request)
+        return authzen.to_data_use_request(request)
+
+    def authzen_error(self, error: RequestError) -> RequestError:
+        return authzen.rename_fields(error)
+
+
+class AuthZen(Model):
+    name = "authzen"
+    title = "an AuthZEN policy set"
+    contract = authzen.CONTRACT
+    lookup_roots = ("subject", "resource")
+
+    def check(self, request: Any, vocabulary: tx.Vocabulary, shape: rq.RequestShape) -> None:
+        authzen.check_evaluation(request)
+
+    def outcome(self, rules: Rules, request: dict, env: dict, vocabulary: tx.Vocabulary) -> Outcome:
+        action = request["action"]["name"]
+        if action not in vocabulary.actions:
+            # A typo must not pass for a considered deny: say what was meant.
+            close = suggest(action, vocabulary.actions)
+            hint = f"; did you mean {' or '.join(close)}?" if close else ""
+            return Outcome("deny", (Reason("unknown.action", "deny", None, f"unknown action `{action}`{hint}"),))
+        outcome = evaluate(rules.for_action, action, None, (action,), env)  # the action is what needs an allow
+        if outcome.reasons and outcome.reasons[0].rule == DEFAULT_DENY:
+            reason = Reason(DEFAULT_DENY, "deny", None, f"no rule allows `{action}` on this resource")
+            return Outcome("deny", (reason,))
+        return outcome
+
+    def from_authzen(self, request: Any) -> Any:
+        return request  # checked as every request of the set is, when it is decided
+
+
+DATA_USE, AUTHZEN = DataUse(), AuthZen()
+MODELS: dict[str, Model] = {m.name: m for m in (DATA_USE, AUTHZEN)}
+DEFAULT = DATA_USE
+
+
+def named(name: str) -> Model:
+    """The model a header names (an unknown name is reported by `model_of`; the default stands in for it)."""
+    return MODELS.get(name, DEFAULT)
+
+
+def model_of(headers: list[ast.Header]) -> tuple[Model, list[Diagnostic]]:
+    """The model of a policy set (its first header's), and an error for each header naming no model."""
+    errors = []
+    for header in headers:
+        if header.model not in MODELS:
+            listed = ", ".join(f"`{n}`" + (" (the default)" if m is DEFAULT else "") for n, m in MODELS.items())
+            errors.append(Diagnostic("bad-model", f"unknown model `{header.model}`", header.span,
+                                     did_you_mean(header.model, MODELS) or f"models: {listed}"))
+    return (named(headers[0].model) if headers else DEFAULT), errors
