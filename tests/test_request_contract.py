@@ -36,6 +36,7 @@ def test_the_schema_roots_are_the_models_fields_that_conditions_read():
     for part, model in (("data_subject", rq.DataSubject), ("recipient", rq.Recipient), ("requester", rq.Requester)):
         assert set(schema[part].field_map()) == set(model.model_fields) - _unread(model)
     assert "collected_at" not in schema  # which version decides (§11) is the engine's business, not a rule's
+    assert schema["context"] == sch.Type("map", fields=(), declared=True)  # a set declares what its rules read
     assert "accepted_policy_version" not in schema["data_subject"].field_map()
 
 
@@ -71,7 +72,7 @@ def test_every_vocabulary_checked_field_is_typed_by_its_vocabulary_in_the_schema
         elif field.what == "items":
             assert typ == sch.Type("list", item=sch.vocab(field.kind))
         else:  # a map keyed by the vocabulary: one attribute per known key
-            assert typ == sch.Type("map", fields=(("marketing", sch.BOOL),))
+            assert typ == sch.Type("map", fields=(("marketing", sch.BOOL),), keys=field.kind)
 
 
 def test_every_schema_attribute_drawn_from_a_vocabulary_is_checked_in_requests():
@@ -120,7 +121,7 @@ def test_a_field_added_to_the_model_is_in_the_schema_the_vocabulary_check_and_th
     schema = contract.schema()
     assert schema["channel"] == sch.vocab(tx.PURPOSE)
     assert schema["labels"] == sch.Type("list", item=sch.vocab(tx.CATEGORY))
-    assert schema["extra"] == sch.map_of()
+    assert schema["extra"] == sch.Type("map", fields=(), declared=True)
     assert "received_at" not in schema
     assert schema["data_subject"].field_map()["region"] == sch.vocab(tx.COUNTRY)
     assert schema["data_subject"].field_map()["tier"] == sch.NUMBER
@@ -182,3 +183,24 @@ def test_the_authzen_contract_is_read_off_its_model_too():
     }
     assert az.CONTRACT.entities == ("subject", "resource")
     assert not az.CONTRACT.names_data_use and rq.CONTRACT.names_data_use
+
+
+def test_the_checker_hints_at_a_maps_vocabulary_or_declarations_from_its_type_not_its_path():
+    from pdp.engine.models import DATA_USE
+    from pdp.lang.checker import CheckContext, check_policy_set
+    from pdp.lang.parser import parse_policy
+
+    class _Request(BaseModel):
+        action: Annotated[str, Vocab(tx.ACTION)]
+        settings: Annotated[dict[str, bool] | None, KeysOf(tx.CONSENT_TOPIC)] = None
+        extras: Annotated[dict[str, Any] | None, Declared()] = None
+
+    schema = Contract(_Request).schema(VOCABULARY.known)
+    parsed, _ = parse_policy('policy "t" version "1" effective 2026-01-01\n'
+                             'allow a cite "1" when settings.marketng == true and extras.x == 1\n', "t.pdp")
+    found = {d.code: (d.message, d.hint) for d in check_policy_set([parsed], CheckContext(VOCABULARY, schema, DATA_USE))}
+    assert found["unknown-consent-topic"] == (
+        "unknown consent topic `marketng`",
+        "did you mean `settings.marketing`?; a new consent topic is declared under `consent_topics` in vocabulary.yaml")
+    assert found["unknown-attribute"] == (
+        "unknown attribute `extras.x`", "new attributes are declared under `attributes` in vocabulary.yaml")

@@ -20,6 +20,7 @@ from .acceptance import acceptance_problems
 from .constraints import never_matches
 from pdp.base.errors import Diagnostic, did_you_mean, suggest, suggestion_hint
 from pdp.base.source import NO_SPAN, Span
+from pdp.vocab.vocabulary import SECTION_OF_KIND
 
 CLAUSE_KEYWORDS = frozenset({"cite", "to", "for", "of", "when", "unless", "oblige", "overrides", "accept", "allow", "deny",
                              "policy", "lookup"})
@@ -210,10 +211,12 @@ def _resolve_path(path: ast.Path, ctx: CheckContext) -> tuple[sch.Type | None, l
             hint = ("did you mean " + " or ".join(f"`{c}`" for c in close) + "?") if close else None
             if hint is None:
                 hint = ("known: " + ", ".join(f"`{prefix}.{f}`" for f in sorted(fields))) if fields else None
-            if prefix == "data_subject.consent":
-                hint = "; ".join(filter(None, [hint, "a new consent topic is declared under `consent_topics` in vocabulary.yaml"]))
-                return None, [Diagnostic("unknown-consent-topic", f"unknown consent topic `{part}`", path.span, hint)]
-            if prefix == "context":
+            if current.keys is not None:  # a map keyed by a vocabulary (`data_subject.consent`)
+                where = f"a new {current.keys} is declared under `{SECTION_OF_KIND[current.keys]}` in vocabulary.yaml"
+                hint = "; ".join(filter(None, [hint, where]))
+                return None, [Diagnostic(f"unknown-{current.keys.replace(' ', '-')}", f"unknown {current.keys} `{part}`",
+                                         path.span, hint)]
+            if current.declared:  # `context`
                 hint = "; ".join(filter(None, [hint, "new attributes are declared under `attributes` in vocabulary.yaml"]))
             return None, [Diagnostic("unknown-attribute", f"unknown attribute `{path.dotted}`", path.span, hint)]
         current = fields[part]

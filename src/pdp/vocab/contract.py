@@ -7,7 +7,8 @@ and FastAPI publishes it in the OpenAPI document; `Contract` reads the same
 model once and derives the rest:
 
 - `schema`: the type of every attribute a condition reads (what the checker
-  checks rules against);
+  checks rules against; a map keyed by a vocabulary, or whose attributes a
+  set declares, says so in its type, and the checker's hints follow it);
 - `unknown_vocabulary`: the values of a request that must be keys the
   policy set knows (an action, a purpose, a country, a consent topic ...);
 - `keys` and `parts`: the names each part of a request has (for the typo
@@ -196,9 +197,9 @@ def _type(annotation: Any, metadata: list, known: KnownKeys) -> sch.Type:
         _, value = typing.get_args(inner) or (str, Any)
         if keys_of is not None:
             value_type = _type(value, [], known)
-            return sch.Type("map", fields=tuple((k, value_type) for k in sorted(known(keys_of.kind))))
+            return sch.Type("map", fields=tuple((k, value_type) for k in sorted(known(keys_of.kind))), keys=keys_of.kind)
         if _marked(metadata, Declared):
-            return sch.map_of()
+            return sch.Type("map", fields=(), declared=True)
         return sch.Type("map", values=_type(value, [], known))
     if vocab is not None:
         return sch.vocab(vocab.kind)

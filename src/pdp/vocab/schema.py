@@ -20,6 +20,8 @@ class Type:
     item: "Type | None" = None  # element type of a list
     fields: tuple[tuple[str, "Type"], ...] | None = None  # known fields of a map; None: open
     values: "Type | None" = None  # type of every value of an open map (a register keyed by id)
+    keys: str | None = None  # a map whose attributes are keys of this vocabulary (consent topics)
+    declared: bool = False  # a map whose attributes the policy set declares (`attributes` in vocabulary.yaml)
 
     def field_map(self) -> dict[str, "Type"]:
         return dict(self.fields or ())
@@ -77,8 +79,11 @@ def with_attribute(schema: dict[str, Type], dotted: str, typ: Type) -> dict[str,
     def put(current: Type | None, rest: list[str]) -> Type:
         if not rest:
             return typ
-        fields = dict(current.fields or ()) if current is not None and current.kind == "map" else {}
+        is_map = current is not None and current.kind == "map"
+        fields = dict(current.fields or ()) if is_map else {}
         fields[rest[0]] = put(fields.get(rest[0]), rest[1:])
+        if is_map:  # what its attributes are stays (keyed by a vocabulary, declared); an open map is closed
+            return Type("map", fields=tuple(fields.items()), keys=current.keys, declared=current.declared)
         return Type("map", fields=tuple(fields.items()))
 
     out = dict(schema)

@@ -12,6 +12,9 @@ from pdp.base.errors import Diagnostic, did_you_mean
 from pdp.base.yamlpos import Located, YamlSyntaxError, load_located
 
 SECTIONS = ("actions", "data_categories", "data_uses", "data_subjects", "consent_topics", "subject_requests", "attributes")
+# The section that declares new keys of each kind.
+SECTION_OF_KIND = {tx.ACTION: "actions", tx.CATEGORY: "data_categories", tx.PURPOSE: "data_uses",
+                   tx.SUBJECT_TYPE: "data_subjects", tx.CONSENT_TOPIC: "consent_topics"}
 
 
 def extend_vocabulary(
