@@ -12,7 +12,7 @@ import pdp.vocab.request as rq
 import pdp.vocab.schema as sch
 import pdp.vocab.taxonomy as tx
 from pdp.base.errors import RequestError
-from pdp.vocab.contract import Contract, Declared, KeysOf, Unread, Vocab
+from pdp.vocab.contract import Contract, DeclaredKeys, KeysOf, Unread, Vocab
 
 VOCABULARY = tx.Vocabulary(frozenset({"use"}), frozenset({"marketing"}), frozenset({"user"}), frozenset({"customer"}),
                            frozenset({"marketing"}))
@@ -112,7 +112,7 @@ class _Extended(rq.DecisionRequest):
     data_subject: _Subject | None = None
     channel: Annotated[str | None, Vocab(tx.PURPOSE)] = None
     labels: Annotated[list[str] | None, Vocab(tx.CATEGORY)] = None
-    extra: Annotated[dict[str, Any] | None, Declared()] = None
+    extra: Annotated[dict[str, Any] | None, DeclaredKeys()] = None
     received_at: Annotated[str | None, Unread()] = None
 
 
@@ -149,7 +149,7 @@ def test_the_markers_do_not_change_the_published_json_schema():
         a: Annotated[str, Vocab(tx.ACTION)]
         b: Annotated[list[str], Vocab(tx.CATEGORY)]
         c: Annotated[dict[str, bool | None] | None, KeysOf(tx.CONSENT_TOPIC)] = None
-        d: Annotated[dict[str, Any] | None, Declared()] = None
+        d: Annotated[dict[str, Any] | None, DeclaredKeys()] = None
         e: Annotated[str | None, Unread()] = None
 
     class Plain(BaseModel):
@@ -193,7 +193,7 @@ def test_the_checker_hints_at_a_maps_vocabulary_or_declarations_from_its_type_no
     class _Request(BaseModel):
         action: Annotated[str, Vocab(tx.ACTION)]
         settings: Annotated[dict[str, bool] | None, KeysOf(tx.CONSENT_TOPIC)] = None
-        extras: Annotated[dict[str, Any] | None, Declared()] = None
+        extras: Annotated[dict[str, Any] | None, DeclaredKeys()] = None
 
     schema = Contract(_Request).schema(VOCABULARY.known)
     parsed, _ = parse_policy('policy "t" version "1" effective 2026-01-01\n'

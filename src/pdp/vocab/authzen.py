@@ -50,7 +50,9 @@ class EvaluationRequest(BaseModel):
 CONTRACT = Contract(EvaluationRequest)
 
 
-def check_evaluation(raw: Any) -> None:
+def check_evaluation(raw: Any, vocabulary: object = None, shape: object = None) -> None:
+    """Raise RequestError naming what is missing or mistyped (an AuthZEN set checks no vocabulary: `vocabulary`
+    and `shape` are what a data-use set checks, and are not read)."""
     if not isinstance(raw, dict):
         raise RequestError([FieldError("request", "an evaluation is a JSON object with subject, action and resource")])
     try:

@@ -18,7 +18,7 @@ model once and derives the rest:
 
 What a Python type cannot say is written beside it, in `Annotated[...]`:
 `Vocab(kind)` (a value drawn from the vocabulary), `KeysOf(kind)` (a map
-keyed by the vocabulary: consent topics), `Declared()` (a map whose
+keyed by the vocabulary: consent topics), `DeclaredKeys()` (a map whose
 attributes a policy set declares: `context`) and `Unread()` (the engine
 reads it, conditions do not: `collected_at`). pydantic keeps these markers
 in a field's metadata and ignores them, so the published JSON schema is the
@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import types
 import typing
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from itertools import groupby
 from typing import Any, Union
@@ -55,7 +55,7 @@ class KeysOf:
 
 
 @dataclass(frozen=True)
-class Declared:
+class DeclaredKeys:
     """A map whose attributes a policy set declares (in vocabulary.yaml); conditions read only those."""
 
 
@@ -65,7 +65,7 @@ class Unread:
 
 
 VALUE, ITEMS, KEYS = "value", "items", "keys"  # what of a field is drawn from the vocabulary
-Unknown = tuple[str, str, frozenset, Any]  # (field, kind, the known keys, the value)
+Unknown = tuple[str, str, frozenset[str], Any]  # (field, kind, the known keys, the value)
 KnownKeys = Callable[[str], Collection[str]]  # vocabulary kind -> its keys
 
 
@@ -111,7 +111,7 @@ class Contract:
         return {name: _type(info.annotation, info.metadata, known)
                 for name, info in self.model.model_fields.items() if not _marked(info.metadata, Unread)}
 
-    def unknown_vocabulary(self, raw: dict, vocabulary: tx.Vocabulary) -> list[Unknown]:
+    def unknown_vocabulary(self, raw: dict[str, Any], vocabulary: tx.Vocabulary) -> list[Unknown]:
         """Every vocabulary value of a request (of this shape) that the policy set does not know.
 
         On every request, so cheap: set lookups only, the fields grouped by the part that holds them
@@ -162,11 +162,11 @@ def _is_map(annotation: Any) -> bool:
     return inner is dict or typing.get_origin(inner) is dict
 
 
-def _marked(metadata: list, marker: type) -> Any:
+def _marked(metadata: list[Any], marker: type) -> Any:
     return next((m for m in metadata if isinstance(m, marker)), None)
 
 
-def _vocabulary_fields(model: type[BaseModel], prefix: tuple[str, ...]):
+def _vocabulary_fields(model: type[BaseModel], prefix: tuple[str, ...]) -> Iterator[VocabularyField]:
     for name, info in model.model_fields.items():
         path = prefix + (name,)
         inner = _model_of(info.annotation)
@@ -181,7 +181,7 @@ def _vocabulary_fields(model: type[BaseModel], prefix: tuple[str, ...]):
             yield VocabularyField(path, keys_of.kind, KEYS)
 
 
-def _type(annotation: Any, metadata: list, known: KnownKeys) -> sch.Type:
+def _type(annotation: Any, metadata: list[Any], known: KnownKeys) -> sch.Type:
     """The schema type of a field, from its annotation and its markers."""
     vocab = _marked(metadata, Vocab)
     inner = _optional_inner(annotation)
@@ -198,7 +198,7 @@ def _type(annotation: Any, metadata: list, known: KnownKeys) -> sch.Type:
         if keys_of is not None:
             value_type = _type(value, [], known)
             return sch.Type("map", fields=tuple((k, value_type) for k in sorted(known(keys_of.kind))), keys=keys_of.kind)
-        if _marked(metadata, Declared):
+        if _marked(metadata, DeclaredKeys):
             return sch.Type("map", fields=(), declared=True)
         return sch.Type("map", values=_type(value, [], known))
     if vocab is not None:

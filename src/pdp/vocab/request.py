@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from . import schema as sch
 from . import taxonomy as tx
-from .contract import Contract, Declared, KeysOf, Unknown, Unread, Vocab
+from .contract import Contract, DeclaredKeys, KeysOf, Unknown, Unread, Vocab
 from pdp.base.errors import FieldError, RequestError, suggest
 
 
@@ -83,7 +83,7 @@ class DecisionRequest(BaseModel):
     recipient: Recipient | None = None
     destination_country: Annotated[str | None, Vocab(tx.COUNTRY)] = None
     requester: Requester | None = None
-    context: Annotated[dict[str, Any] | None, Declared()] = Field(default=None, max_length=MAX_ATTRIBUTES)
+    context: Annotated[dict[str, Any] | None, DeclaredKeys()] = Field(default=None, max_length=MAX_ATTRIBUTES)
     collected_at: Annotated[str | None, Unread()] = Field(
         default=None, description="when the data was collected (YYYY-MM-DD): the policy version in force then decides")
 

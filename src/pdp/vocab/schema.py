@@ -79,12 +79,12 @@ def with_attribute(schema: dict[str, Type], dotted: str, typ: Type) -> dict[str,
     def put(current: Type | None, rest: list[str]) -> Type:
         if not rest:
             return typ
-        is_map = current is not None and current.kind == "map"
-        fields = dict(current.fields or ()) if is_map else {}
+        if current is None or current.kind != "map":
+            return Type("map", fields=((rest[0], put(None, rest[1:])),))
+        fields = dict(current.fields or ())
         fields[rest[0]] = put(fields.get(rest[0]), rest[1:])
-        if is_map:  # what its attributes are stays (keyed by a vocabulary, declared); an open map is closed
-            return Type("map", fields=tuple(fields.items()), keys=current.keys, declared=current.declared)
-        return Type("map", fields=tuple(fields.items()))
+        # what its attributes are stays (keyed by a vocabulary, declared by the set); an open map is closed
+        return Type("map", fields=tuple(fields.items()), keys=current.keys, declared=current.declared)
 
     out = dict(schema)
     out[parts[0]] = put(schema.get(parts[0]), parts[1:])
