@@ -16,10 +16,11 @@ becomes a Decision (the answer, with its id) in `decision_of`.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
-from .compiler import CandidatesOf, CompiledRule, Obligation
+from .compiler import Candidates, CompiledRule, Obligation
 from .conditions import failure
 from .decision_id import new_decision_id
 
@@ -130,7 +131,11 @@ def combine(
     return Outcome("allow", reasons, tuple(obligations.values()), tuple(_reason(r) for r in part))
 
 
-def evaluate(candidates: CandidatesOf, action: str, purpose: str | None, parts: Iterable[str], env: dict) -> Outcome:
+Purpose = TypeVar("Purpose", str, None)  # a data-use request's purpose; an AuthZEN request has none
+
+
+def evaluate(candidates: Callable[[str, Purpose, str], Candidates], action: str, purpose: Purpose, parts: Iterable[str],
+             env: dict) -> Outcome:
     """Which rules apply to this request, combined into one outcome: any deny that applies wins, and each
     part of the request needs an allow that applies, or it is `uncovered` (default deny).
 
