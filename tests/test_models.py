@@ -5,12 +5,13 @@ import ast
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 import pdp
 from pdp.engine import models
 from pdp.engine.compiler import RuleIndex, RuleScan
+from tests.support.generate import fewer
 
 SRC = Path(pdp.__file__).parent
 ACTIONS = ["read", "write", "delete"]
@@ -51,7 +52,7 @@ evaluations = st.fixed_dictionaries({
 }, optional={"context": st.fixed_dictionaries({"urgent": st.booleans()})})
 
 
-@settings(max_examples=100, deadline=None)
+@fewer(2)  # two sets built per example
 @given(authzen_rules(), st.lists(evaluations, min_size=1, max_size=6))
 def test_an_authzen_sets_index_by_action_decides_as_the_plain_scan(rules, requests):
     indexed, scanned = authzen_set(rules), authzen_set(rules, index=False)
