@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import difflib
 import heapq
-from dataclasses import dataclass, field
-from typing import Iterable
+from dataclasses import dataclass
+from typing import Any, Iterable
 
 from .source import NO_SPAN, Span, caret_excerpt
 
@@ -36,7 +36,7 @@ class Diagnostic:
     def col(self) -> int:
         return self.span.col
 
-    def sort_key(self) -> tuple:
+    def sort_key(self) -> tuple[str, int, int, str, str]:
         return (self.span.file, self.span.line, self.span.col, self.code, self.message)
 
     def render(self, sources: dict[str, str] | None = None) -> str:
@@ -54,7 +54,7 @@ class Diagnostic:
             parts.append(f"     = hint: {self.hint}")
         return "\n".join(parts)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "code": self.code,
             "message": self.message,
@@ -87,10 +87,10 @@ class PolicyError(Exception):
 class FieldError:
     field: str
     message: str
-    suggestions: tuple[str, ...] = field(default_factory=tuple)
+    suggestions: tuple[str, ...] = ()
 
-    def to_dict(self) -> dict:
-        out = {"field": self.field, "message": self.message}
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"field": self.field, "message": self.message}
         if self.suggestions:
             out["suggestions"] = list(self.suggestions)
         return out
@@ -104,7 +104,7 @@ class RequestError(ValueError):
         super().__init__("; ".join(f"{e.field}: {e.message}" for e in self.field_errors))
 
     @property
-    def errors(self) -> list[dict]:
+    def errors(self) -> list[dict[str, Any]]:
         return [e.to_dict() for e in self.field_errors]
 
 

@@ -20,7 +20,7 @@ def value_at(tree: Any, parts: tuple[str, ...], missing: Any = None) -> Any:
     return value
 
 
-def set_at(tree: dict, parts: tuple[str, ...], value: Any) -> None:
+def set_at(tree: dict[str, Any], parts: tuple[str, ...], value: Any) -> None:
     """Set the value at `parts` in `tree`, making (or replacing by) dicts on the way."""
     node = tree
     for part in parts[:-1]:

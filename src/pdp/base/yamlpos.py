@@ -9,6 +9,7 @@ line and column, so errors in data, vocabulary and test files can point at
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import yaml
 
@@ -31,10 +32,10 @@ class YamlSyntaxError(Exception):
 class Located:
     """A YAML document as plain values, with the span of every node by path."""
 
-    value: object
-    spans: dict[tuple, Span] = field(default_factory=dict)
+    value: Any  # a YAML document: whatever it holds
+    spans: dict[tuple[Any, ...], Span] = field(default_factory=dict)
 
-    def span(self, *path) -> Span:
+    def span(self, *path: Any) -> Span:
         """The span of the node at `path` (keys and list indexes), or of its nearest parent."""
         path = tuple(path)
         while path not in self.spans and path:
@@ -71,16 +72,17 @@ class _BoundedLoader(yaml.SafeLoader):
     per level, and every value costs memory with its position.
     """
 
-    def __init__(self, stream):
+    def __init__(self, stream: str) -> None:
         super().__init__(stream)
         self._depth = 0
         self._nodes = 0
 
-    def compose_node(self, parent, index):
-        event = self.peek_event()
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        event = self.peek_event()  # type: ignore[no-untyped-call]  # unannotated in types-PyYAML
         if isinstance(event, yaml.AliasEvent):
             raise yaml.composer.ComposerError(None, None, "an alias (`*name`) repeats another part of the file, and "
-                                              "pdp does not read aliases: write the value out", event.start_mark)
+                                              "pdp does not read aliases: write the value out",
+                                              event.start_mark)  # type: ignore[arg-type]  # the stubs' two Mark classes
         self._nodes += 1
         if self._nodes > MAX_YAML_NODES:
             raise yaml.composer.ComposerError(None, None, f"more than {MAX_YAML_NODES:,} values in one file",
@@ -100,15 +102,16 @@ def load_located(text: str, filename: str) -> Located:
         node = yaml.compose(text, Loader=_BoundedLoader)
     except yaml.reader.ReaderError as error:
         line = text.count("\n", 0, error.position) + 1
-        raise YamlSyntaxError(Span(filename, line, 1), f"this file holds a character YAML does not allow ({error.character!r})") from None
+        raise YamlSyntaxError(Span(filename, line, 1),
+                              f"this file holds a character YAML does not allow ({error.character!r})") from None
     except yaml.MarkedYAMLError as error:
         raise _syntax_error(error, text, filename) from None
-    spans: dict[tuple, Span] = {}
+    spans: dict[tuple[Any, ...], Span] = {}
     if node is None:
         return Located(None, spans)
     constructor = yaml.SafeLoader("")
 
-    def build(n, path: tuple):
+    def build(n: yaml.Node, path: tuple[Any, ...]) -> Any:
         spans[path] = Span(filename, n.start_mark.line + 1, n.start_mark.column + 1, n.end_mark.line + 1, n.end_mark.column + 1)
         if isinstance(n, yaml.MappingNode):
             out = {}
@@ -123,7 +126,7 @@ def load_located(text: str, filename: str) -> Located:
             return [build(item, path + (i,)) for i, item in enumerate(n.value)]
         return construct(n)
 
-    def construct(n):
+    def construct(n: yaml.Node) -> Any:
         try:
             return constructor.construct_object(n, deep=True)
         except ValueError as error:  # 2026-13-45, a number of 5,000 digits: say where, in words
