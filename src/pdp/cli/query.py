@@ -49,7 +49,8 @@ def register(subparsers) -> None:
                        help="the request's data category is this key or below it (repeat for any of several)")
     query.add_argument("--where", action="append", default=[], metavar="CONDITION",
                        help="a condition in the policy language that must be true, e.g. 'data_subject.age == 17'; "
-                            "an absent attribute is a value (`x != true` holds when x is absent); a bare word in the place of a value is text (IN means \"IN\"), an unknown attribute an error; repeat: all must hold")
+                            "an absent attribute is a value (`x != true` holds when x is absent); a bare word in the place "
+                            "of a value is text (IN means \"IN\"), an unknown attribute an error; repeat: all must hold")
     query.add_argument("--format", choices=("text", "json"), default="text")
     query.set_defaults(func=cmd_query, decision="allow")
 

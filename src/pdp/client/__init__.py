@@ -36,7 +36,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, overload
 
 import httpx
 
@@ -186,6 +186,11 @@ class _Base:
             return [ClientDecision.from_json(item) for item in items]
         except ValueError as error:
             raise _Unanswered(f"the pdp batch answer is not a list of decisions: {error}") from None
+
+    @overload
+    def _give_up(self, problem: _Unanswered, count: None) -> ClientDecision: ...
+    @overload
+    def _give_up(self, problem: _Unanswered, count: int) -> list[ClientDecision]: ...
 
     def _give_up(self, problem: _Unanswered, count: int | None) -> ClientDecision | list[ClientDecision]:
         message = str(problem)

@@ -174,7 +174,7 @@ def treat(request: dict, *, key: bytes, mask: Iterable[str] = (), selection: Sel
 
 def _rule_ids(response: dict) -> list[str]:
     reasons = response.get("reasons") or []
-    return [r.get("rule") for r in reasons if isinstance(r, dict) and r.get("rule") is not None]
+    return [r["rule"] for r in reasons if isinstance(r, dict) and r.get("rule") is not None]
 
 
 def _people(pseudonyms) -> str:

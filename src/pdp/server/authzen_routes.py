@@ -8,6 +8,8 @@ its context instead of failing the batch.
 
 from __future__ import annotations
 
+from typing import Any
+
 import orjson
 from fastapi import APIRouter, Request
 
@@ -24,7 +26,7 @@ router = APIRouter(tags=["AuthZEN"])
 
 SEMANTICS = ("execute_all", "deny_on_first_deny", "permit_on_first_permit")
 _PARTS = ("subject", "action", "resource", "context")
-_AUTHZEN_ERRORS = {k: ERROR_RESPONSES[k] for k in (400, 413, 503)}
+_AUTHZEN_ERRORS: dict[int | str, dict[str, Any]] = {k: ERROR_RESPONSES[k] for k in (400, 413, 503)}
 _EVALUATION = inline_refs(EvaluationRequest.model_json_schema())
 _PART_SCHEMAS = {part: _EVALUATION["properties"][part] for part in _PARTS}
 _EVALUATIONS = {
@@ -117,7 +119,7 @@ async def evaluations(request: Request):
     if len(items) > settings.max_batch:
         return error_response(413, "batch_too_large", [{"field": "evaluations",
                               "message": f"{len(items)} evaluations; at most {settings.max_batch} in one call"}])
-    options = body.get("options") if isinstance(body.get("options"), dict) else {}
+    options = given if isinstance(given := body.get("options"), dict) else {}
     semantic = options.get("evaluations_semantic", "execute_all")
     if semantic not in SEMANTICS:
         return error_response(400, "bad_request", [{"field": "options.evaluations_semantic",
@@ -148,7 +150,8 @@ async def evaluations(request: Request):
                 decisions[i] = unanswerable(policy_set, [r.rule for r in outcome.reasons])
                 results[i] = _answer(decisions[i], with_context)
         payload = orjson.dumps({"evaluations": results})
-    decided = [(body, o.to_dict()) for body, o in zip(merged, decisions) if not isinstance(o, RequestError)]
+    decided = [(body, o.to_dict()) for body, o in zip(merged, decisions)
+               if isinstance(body, dict) and not isinstance(o, RequestError)]  # a RequestError item is never decided
     await record(request.app, decided, "/access/v1/evaluations", policy_set)
     return json_answer(payload)
 

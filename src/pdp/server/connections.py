@@ -24,6 +24,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 log = logging.getLogger("pdp.server")
 
@@ -39,10 +42,21 @@ class ConnectionLimits:
     max_header_bytes: int
 
 
-class _Guard:
+if TYPE_CHECKING:  # for the type checker, the guard is the asyncio protocol it is mixed into
+    _Protocol = asyncio.Protocol
+else:
+    _Protocol = object
+
+
+class _Guard(_Protocol):
     """Mixed in ahead of a uvicorn HTTP protocol class; uses only its `cycle`, `connections`, `client` and `transport`."""
 
-    def __init__(self, *args, limits: ConnectionLimits, **kwargs):
+    # what the guard reads of the uvicorn protocol (both protocols have them)
+    transport: asyncio.Transport
+    cycle: Any
+    connections: set[Any]
+
+    def __init__(self, *args: Any, limits: ConnectionLimits, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.limits = limits
         self._timer: asyncio.TimerHandle | None = None
@@ -131,10 +145,9 @@ def _protocol(module: str, name: str):
 
 
 _HttpTools = _protocol("uvicorn.protocols.http.httptools_impl", "HttpToolsProtocol")
-_H11 = _protocol("uvicorn.protocols.http.h11_impl", "H11Protocol")
 
 
-class GuardedH11(_Guard, _H11):
+class GuardedH11(_Guard, H11Protocol):
     """uvicorn's h11 protocol with pdp's connection limits."""
 
 

@@ -66,6 +66,7 @@ def decide_each(policy_set: PolicySet, metrics, ask: Callable[[object], Decision
     out: list[Outcome] = []
     with suggestion_budget(SUGGESTIONS_PER_CALL):
         for item in items:
+            outcome: Outcome
             try:
                 outcome = decide(policy_set, metrics, partial(ask, item))
             except RequestError as error:

@@ -7,6 +7,7 @@ unforeseen is caught and answered as a fail-closed error.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -65,7 +66,7 @@ def _allowed_methods(request: Request, given: str | None) -> str | None:
     return ", ".join(sorted(m.upper() for m in documented)) if documented else given
 
 
-ERROR_RESPONSES = {
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {  # as FastAPI's `responses=` takes them
     400: {"model": ErrorBody, "description": "malformed JSON or a body that is not a JSON object"},
     413: {"model": ErrorBody, "description": "the body is larger than the server accepts"},
     415: {"model": ErrorBody, "description": "the body is not `application/json`"},

@@ -28,7 +28,7 @@ def hot_endpoints(routers, paths: set[str]) -> dict[str, Endpoint]:
     found = {}
     for router in routers:
         for route in router.routes:
-            if isinstance(route, APIRoute) and route.path in paths and "POST" in route.methods:
+            if isinstance(route, APIRoute) and route.path in paths and "POST" in (route.methods or ()):
                 found[route.path] = route.endpoint
     missing = paths - found.keys()
     if missing:

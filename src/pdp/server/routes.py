@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import orjson
 from fastapi import APIRouter, Request
@@ -110,12 +111,12 @@ async def decide_batch(request: Request):
     policy_set = holder.current
     if policy_set is None:
         return _no_policy()
-    answers = [{"error": "bad_request", "detail": d.errors} if isinstance(d, RequestError) else d.to_dict()
+    answers: list[dict[str, Any]] = [{"error": "bad_request", "detail": d.errors} if isinstance(d, RequestError) else d.to_dict()
                for d in await decide_many(policy_set, request.app.state.metrics, policy_set.decide, items)]
     payload = encodes({"decisions": answers})
     if payload is None:  # rare: find the answers that cannot be sent, and deny them instead
-        answers = [a if "error" in a or encodes(a) is not None else unanswerable(policy_set, [r["rule"] for r in a["reasons"]]).to_dict()
-                   for a in answers]
+        answers = [a if "error" in a or encodes(a) is not None
+                   else unanswerable(policy_set, [r["rule"] for r in a["reasons"]]).to_dict() for a in answers]
         payload = orjson.dumps({"decisions": answers})
     decided = [(item, answer) for item, answer in zip(items, answers) if "error" not in answer]
     await record(request.app, decided, "/v1/decide/batch", policy_set)
