@@ -83,6 +83,7 @@ import re
 import threading
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import cast
 
 from lark import Lark, Token, Tree
 
@@ -311,11 +312,11 @@ def _layout(cond: _Cond, col: int, trail: int, cuts: list[int]) -> list[str]:
     if isinstance(cond, _Not):
         parens = _needs_parens(cond, cond.operand)
         prefix = "not (" if parens else "not "
-        lines = _layout(cond.operand, col + len(prefix), trail + parens, cuts)
-        lines[0] = prefix + lines[0]
+        negated = _layout(cond.operand, col + len(prefix), trail + parens, cuts)
+        negated[0] = prefix + negated[0]
         if parens:
-            lines[-1] += ")"
-        return lines
+            negated[-1] += ")"
+        return negated
     lines: list[str] = []
     last = len(cond.items) - 1
     for i, item in enumerate(cond.items):
@@ -342,13 +343,13 @@ class _Printer:
         return getattr(self, node.data)(node)
 
     def header(self, node: Tree) -> _Statement:
-        name = node.children[0]
-        lines = [_Line(0, f"policy {_string(name)}", [(node.meta.start_pos, name.end_pos)])]
+        name = cast(Token, node.children[0])  # the grammar: `policy STRING`
+        lines = [_Line(0, f"policy {_string(name)}", [(node.meta.start_pos, _bounds(name)[1])])]
         fields = node.children[1:]
         for kind in ("version", "effective", "title", "model"):
             for f in fields:
                 if f.data == kind:
-                    value = f.children[0]
+                    value = cast(Token, f.children[0])  # a header field's value is one token
                     shown = _string(value) if value.type == "STRING" else str(value)
                     lines.append(_Line(INDENT, f"{kind} {shown}", [(f.meta.start_pos, f.meta.end_pos)]))
         return _Statement("header", node.meta.start_pos, lines)
@@ -385,10 +386,10 @@ class _Printer:
         first = f"{effect} {_name(rule_id)}"
         head_end = rule_id.meta.end_pos
         clauses = list(rest)
-        if clauses and isinstance(clauses[0], Token):
-            message = clauses.pop(0)
+        if clauses and isinstance(message := clauses[0], Token):
+            clauses.pop(0)
             first += f" {_string(message)}"
-            head_end = message.end_pos
+            head_end = _bounds(message)[1]
         lines = [_Line(0, first, [(node.meta.start_pos, head_end)])]
 
         def of_kind(kind):
@@ -508,11 +509,12 @@ def format_policy(text: str, filename: str) -> str:
     trailing: list[tuple[_Comment, int]] = []  # comment, where the code before it ends
     runs: dict[int | None, list[_Comment]] = {}  # own-line comments by the code after them
     for token in comment_tokens:
-        comment = _Comment(token.start_pos, token.end_pos, str(token).rstrip())
+        start, end = _bounds(token)
+        comment = _Comment(start, end, str(token).rstrip())
         if _own_line(text, token):
-            runs.setdefault(_next_code(text, token.end_pos), []).append(comment)
+            runs.setdefault(_next_code(text, end), []).append(comment)
         else:
-            before = len(text[:token.start_pos].rstrip()) - 1
+            before = len(text[:start].rstrip()) - 1
             trailing.append((comment, before))
     anchors = _Anchors([pos for _, pos in trailing], [pos for pos in runs if pos is not None])
 
@@ -597,8 +599,15 @@ def _inside_comment(comments: list[Token], pos: int) -> bool:
 
 
 def _comment_start(comments: list[Token], pos: int) -> int | None:
-    starts = [c.start_pos for c in comments]
+    starts = [_bounds(c)[0] for c in comments]
     i = bisect.bisect_right(starts, pos) - 1
-    if i >= 0 and comments[i].start_pos <= pos < comments[i].end_pos:
-        return comments[i].start_pos
+    if i >= 0:
+        start, end = _bounds(comments[i])
+        if start <= pos < end:
+            return start
     return None
+
+
+def _bounds(token: Token) -> tuple[int, int]:
+    """Where a token starts and ends in the text: lark types both optional, a lexed token always has them."""
+    return token.start_pos, token.end_pos  # type: ignore[return-value]

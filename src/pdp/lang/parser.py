@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 from functools import lru_cache
+from typing import Collection, cast
 
 from lark import Lark, Token, Transformer, Tree, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
@@ -207,9 +208,10 @@ def _syntax_diagnostic(error: UnexpectedInput, text: str, filename: str) -> Diag
         return _TERMINAL_WORDS.get(name, f"`{name.lower()}`")
 
     if isinstance(error, UnexpectedCharacters):
-        char = text[error.pos_in_stream] if error.pos_in_stream < len(text) else ""
-        hint = None
-        following = text[error.pos_in_stream:error.pos_in_stream + 2]
+        pos = cast(int, error.pos_in_stream)  # lark declares it None on the class; this error sets it
+        char = text[pos] if pos < len(text) else ""
+        hint: str | None = None
+        following = text[pos:pos + 2]
         if following.startswith("="):
             hint = "to compare two values write `==`"
         elif following in ("&&", "||") or char in "&|":
@@ -227,13 +229,13 @@ def _syntax_diagnostic(error: UnexpectedInput, text: str, filename: str) -> Diag
             hint,
         )
     if isinstance(error, UnexpectedEOF) or (isinstance(error, UnexpectedToken) and error.token.type == "$END"):
-        expected = getattr(error, "expected", None) or getattr(error, "accepts", set())
-        names = ", ".join(sorted({word(e) for e in expected}))
+        expected = cast(Collection[str], getattr(error, "expected", None) or getattr(error, "accepts", set()))
+        listed = ", ".join(sorted({word(e) for e in expected}))
         return Diagnostic(
             "syntax",
             "the file ends in the middle of a statement",
             Span(filename, line, col),
-            f"expected {names}" if names else None,
+            f"expected {listed}" if listed else None,
         )
     assert isinstance(error, UnexpectedToken)
     token = error.token
@@ -281,6 +283,11 @@ class _BuildError(Exception):
         self.diagnostic = diagnostic
 
 
+def _position(token: Token) -> tuple[int, int, int, int]:
+    """Line, column, end line, end column: lark types them optional, a token of a parse always has them."""
+    return token.line, token.column, token.end_line, token.end_column  # type: ignore[return-value]
+
+
 @v_args(meta=True)
 class _Builder(Transformer):
     def __init__(self, filename: str, line_offset: int = 0):
@@ -295,8 +302,8 @@ class _Builder(Transformer):
                     meta.end_column)
 
     def _tok_span(self, token: Token) -> Span:
-        return Span(self.filename, token.line + self.line_offset, token.column, token.end_line + self.line_offset,
-                    token.end_column)
+        line, col, end_line, end_col = _position(token)
+        return Span(self.filename, line + self.line_offset, col, end_line + self.line_offset, end_col)
 
     def _string(self, token: Token) -> str:
         if len(token) > MAX_TEXT_CHARS + 2:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import copy
 import difflib
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import yaml
 from yaml.constructor import SafeConstructor
@@ -88,7 +88,7 @@ class _Reader:
 
     def problem(self, where: Node | yaml.Mark | None, code: str, message: str,
                 hint: str | None = None) -> None:
-        start = getattr(where, "start_mark", where)
+        start = where.start_mark if isinstance(where, Node) else where
         span = Span(str(self.path), 1, 1)
         if start is not None:
             span = Span(str(self.path), start.line + 1, start.column + 1)
@@ -99,7 +99,11 @@ class _Reader:
 
     def stop_if_problems(self) -> None:
         if self.diagnostics:
-            raise TestFileError(self.diagnostics, {str(self.path): self.text})
+            self.stop()
+
+    def stop(self) -> NoReturn:
+        """Give up on the file, with the problems found so far (one was just reported)."""
+        raise TestFileError(self.diagnostics, {str(self.path): self.text})
 
     # -- the file
 
@@ -110,15 +114,15 @@ class _Reader:
             reason = getattr(err, "problem", None) or str(err)
             self.problem(getattr(err, "problem_mark", None), "syntax",
                          f"this is not valid YAML: {reason}")
-            self.stop_if_problems()
+            self.stop()
         if root is None:
             self.problem(None, "empty-file", "the test file is empty",
                          "a test file needs a `cases:` list")
-            self.stop_if_problems()
+            self.stop()
 
         keys = self.mapping(root, "the test file", FILE_KEYS)
-        if keys is None:
-            self.stop_if_problems()
+        if keys is None:  # a problem was reported
+            self.stop()
         suite = self.path.stem
         if "suite" in keys:
             suite = self.string(keys["suite"][1], "`suite`") or suite
@@ -270,7 +274,7 @@ class _Reader:
     def expect(self, node: Node) -> str | None:
         value = self.value(node) if isinstance(node, ScalarNode) else None
         if value not in DECISIONS:
-            shown = node.value if isinstance(node, ScalarNode) else "a " + node.id
+            shown = node.value if isinstance(node, ScalarNode) else "a " + node.id  # type: ignore[attr-defined]  # stubs lack it
             self.problem(node, "bad-value", f"`expect` must be `allow` or `deny`, not `{shown}`",
                          did_you_mean(str(shown).lower(), DECISIONS))
             return None

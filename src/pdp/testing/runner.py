@@ -69,7 +69,7 @@ def run_case(policy_set: PolicySet, case: Case, coverage: Any = None) -> CaseRes
         if coverage is not None:
             coverage.refused += 1
         return _refused(case, str(err))
-    except Exception as err:  # an engine bug fails this case, not the whole run
+    except Exception as err:  # noqa: BLE001 - an engine bug fails this case, not the whole run
         message = f"deciding raised {type(err).__name__}: {err}"
         wanted = case.expect or "a refusal"
         return CaseResult(case, False, expected, None, error=message,
