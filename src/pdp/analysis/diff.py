@@ -128,7 +128,7 @@ class Replay:
                  f"{self.flipped:,} would now be decided differently"]
         for (before, after), n in sorted(self.flips.items()):
             lines.append(f"  {n:,} {before} -> {after}")
-        for (before, after, rb, ra), n in self.by_rules.most_common(SHOWN):
+        for (_before, _after, rb, ra), n in self.by_rules.most_common(SHOWN):
             lines.append(f"    {n:,}: {', '.join(rb) or '-'} -> {', '.join(ra) or '-'}")
         if self.refused:
             lines.append(f"  {self.refused:,} could not be re-decided by one version (malformed there, "
@@ -335,6 +335,7 @@ def _diff_group(space: Space, group: Group, found: dict) -> None:
         known = 0 if group.rules[0] is not None else 1
         allows = sorted({r for c in components for k in c.classes for r in k.states[known].applies
                          if effects[known][r] == "allow"})
+        key: tuple[str, str, tuple[str, ...], tuple[str, ...]]
         key = ("refused", "decided", ("request.refused",), tuple(allows)) if known else \
             ("decided", "refused", tuple(allows), ("request.refused",))
         entry = found.setdefault(key, {"requests": 0, "entries": []})
@@ -410,7 +411,7 @@ def _ids(outcome: Outcome) -> tuple[str, ...]:
 def _cases(space: Space, entries, changed_rules: set[str]) -> list[Case]:
     """The requests of one change, in words: cells by the condition on what the edited rules read."""
     by_group: dict[int, tuple[Group, list]] = {}
-    for group, picks, cells in entries:
+    for group, picks, _cells in entries:
         by_group.setdefault(id(group), (group, []))[1].append(picks)
     by_text: dict[str, list[Cell]] = {}
     for group, combos in by_group.values():

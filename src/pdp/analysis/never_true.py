@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from itertools import combinations
+from typing import TypeGuard
 
 from pdp.lang import ast, printer
 from pdp.base.paths import value_at
@@ -50,14 +51,16 @@ def why_never_true(rule: ast.Rule, data: dict) -> str | None:
 def _because(path: str, exprs: list[ast.Expr], data: dict) -> str:
     """The contradiction in a few words: what the data holds, or does not."""
     literal = [e for e in exprs if _equals(e, path) is not None]
-    member = [e for e in exprs if isinstance(e, ast.Member) and _is_data(e.right) and _dotted(e.left) == path]
+    # `path in data....` conditions: (negated, the data read)
+    member = [(e.negated, e.right) for e in exprs
+              if isinstance(e, ast.Member) and _is_data(e.right) and _dotted(e.left) == path]
     if len(exprs) == 2 and literal and member:
-        value, ref = _equals(literal[0], path), member[0].right.dotted
-        return f"{_plain(value)} is {'' if member[0].negated else 'not '}in {ref}"
-    if len(exprs) == 1 and member and not member[0].negated and value_at(data, member[0].right.parts[1:]) in ([], {}):
-        return f"{member[0].right.dotted} is empty"
-    if len(exprs) == 2 and len(member) == 2 and not any(m.negated for m in member):
-        return f"{member[0].right.dotted} and {member[1].right.dotted} have no value in common"
+        (negated, ref), value = member[0], _equals(literal[0], path)
+        return f"{_plain(value)} is {'' if negated else 'not '}in {ref.dotted}"
+    if len(exprs) == 1 and member and not member[0][0] and value_at(data, member[0][1].parts[1:]) in ([], {}):
+        return f"{member[0][1].dotted} is empty"
+    if len(exprs) == 2 and len(member) == 2 and not any(negated for negated, _ in member):
+        return f"{member[0][1].dotted} and {member[1][1].dotted} have no value in common"
     return f"no value of `{path}` meets {'it' if len(exprs) == 1 else 'them all'}"
 
 
@@ -83,7 +86,7 @@ class _WithData(Transformer):
 _with_data = _WithData().visit
 
 
-def _is_data(expr: ast.Expr) -> bool:
+def _is_data(expr: ast.Expr) -> TypeGuard[ast.Path]:
     return isinstance(expr, ast.Path) and expr.parts[0] == "data" and len(expr.parts) > 1
 
 

@@ -42,6 +42,7 @@ import json
 import re
 import time
 from dataclasses import dataclass, field, replace
+from typing import Any, TypeGuard
 
 from pdp.engine.policy_set import PolicySet
 from pdp.lang import ast
@@ -103,10 +104,11 @@ class Answer:
     policy: dict | None = None  # the version that decided the example, and why (the decision's `policy`)
 
     def to_dict(self) -> dict:
-        out = {"answer": "yes" if self.yes else "no", "question": self.question.to_dict(),
+        out: dict[str, Any] = {"answer": "yes" if self.yes else "no", "question": self.question.to_dict(),
                "cells": {"asked": self.cells, "matching": self.matching, "with_decision": self.found},
                "space": self.stats.to_dict(), "notes": list(self.notes), "versions": list(self.versions)}
         if self.request is not None:
+            assert self.outcome is not None  # an example request comes with its decision
             out["request"] = self.request
             out["policy"] = dict(self.policy or {})
             out["decision"] = self.outcome.decision
@@ -118,6 +120,7 @@ class Answer:
         verb = "allowed" if q.decision == "allow" else "denied"
         lines = []
         if self.yes:
+            assert self.outcome is not None  # a yes comes with an example and its decision
             lines.append(f"yes: {q.describe()} can be {verb} ({self.found:,} of {self.cells:,} cells)")
             if len(self.versions) > 1 and self.policy:
                 basis = f", {self.policy['basis']}" if self.policy.get("basis") else ""
@@ -314,12 +317,12 @@ def quote_bare_words(text: str) -> str:
         for node in ast.walk(condition):
             for word in _value_words(node):
                 spans.append((word.span.col - 1 - offset, word.span.end_col - 1 - offset, word.dotted))
-    for start, end, word in sorted(set(spans), reverse=True):
-        text = text[:start] + json.dumps(word) + text[end:]
+    for start, end, dotted in sorted(set(spans), reverse=True):
+        text = text[:start] + json.dumps(dotted) + text[end:]
     return text
 
 
-def _is_bare(expr: ast.Expr) -> bool:
+def _is_bare(expr: ast.Expr) -> TypeGuard[ast.Path]:
     return isinstance(expr, ast.Path) and expr.parts[0] not in _ROOTS
 
 

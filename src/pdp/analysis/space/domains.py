@@ -156,7 +156,8 @@ def number_classes(use: AttributeUse, valid: Callable[[Any], bool], extra: int) 
         entry = groups.setdefault(key, [[], points[-many:] if lo is None else points[:many]])
         entry[0].append((index, lo, lo_incl, hi, hi_incl))
         group_of_interval[index] = key
-    classes, first = [], {}
+    classes: list[ValueClass] = []
+    first: dict[Any, int] = {}
     for key, (intervals, points) in groups.items():
         label = _interval_text(_runs(intervals))
         first[key] = len(classes)
@@ -203,15 +204,16 @@ def string_classes(use: AttributeUse, universe: Sequence | None, valid: Callable
     buckets: dict[tuple, list[str]] = {}
     for v in universe:
         buckets.setdefault(signature(v), []).append(v)
-    classes, index_of = [], {}
+    classes: list[ValueClass] = []
+    index_of: dict[tuple, int] = {}
     rank = {v: i for i, v in enumerate(prefer)}
     for sig, members in buckets.items():
         ordered = sorted(members, key=lambda v: (v in fresh, v not in literals, rank.get(v, len(rank)), v))
-        reps = [v for v in itertools.islice((v for v in ordered if valid(v)), 1 + extra)]
+        reps = list(itertools.islice((v for v in ordered if valid(v)), 1 + extra))
         if not reps:
             continue
         label = _string_label(members, literals, sets, under, sig, fresh)
-        single = len(members) == 1 and not (members[0] in fresh)
+        single = len(members) == 1 and members[0] not in fresh
         index_of[sig] = len(classes)
         for rep in reps:
             classes.append(ValueClass(rep, "string", label, tuple(sorted(members)) if len(members) <= 6 else (), single))

@@ -66,7 +66,7 @@ def key_classes(kind: str, universe: Iterable[str], covering: set[str], exact: s
         if only is not None:
             anchor = only
         rep = anchor if anchor in members else min(members, key=lambda k: (k.count("."), k))
-        excluded = ()
+        excluded: tuple[str, ...] = ()
         if anchor is not None and only is None and not under:
             below = sorted(k for k in named if k != anchor and tx.covers(anchor, k))
             broad = sorted({a for k in below for a in tx.ancestors(k)[1:] if tx.covers(anchor, a)} & universe)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, cast
 
 from pdp.lang import ast
 from pdp.vocab import taxonomy as tx
@@ -47,7 +47,8 @@ def _constant(expr: ast.Expr, data: dict):
     if isinstance(expr, ast.Literal):
         return expr.value
     if isinstance(expr, ast.ListLiteral) and all(isinstance(i, ast.Literal) for i in expr.items):
-        return frozenset(i.value for i in expr.items if not isinstance(i.value, (list, dict)))
+        literals = cast(tuple[ast.Literal, ...], expr.items)
+        return frozenset(i.value for i in literals if not isinstance(i.value, (list, dict)))
     if isinstance(expr, ast.Path) and expr.parts[0] == "data":
         value = compile_value(expr, data)({})
         if isinstance(value, dict):

@@ -6,7 +6,6 @@ import itertools
 import time
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
-from pdp.lang import ast
 from pdp.vocab import schema as sch
 from pdp.vocab import taxonomy as tx
 from pdp.engine.compiler import CompiledRule
@@ -82,7 +81,7 @@ class Space:
 
     def _key_dimensions(self, purposes, categories, actions) -> None:
         cover = {"action": set(actions), "purpose": set(purposes), "category": set(categories)}
-        exact = {"action": set(), "purpose": set(), "category": set()}
+        exact: dict[str, set[str]] = {"action": set(), "purpose": set(), "category": set()}
         for v in self.versions:
             for rule in v.rules:
                 cover["action"] |= set(rule.actions or ())
@@ -237,7 +236,7 @@ class Space:
         fields = [p for p in paths if p[0] == root and len(p) > 1 and p[1:] != ("id",)]
 
         def signature(ident: str) -> tuple:
-            sig = []
+            sig: list[tuple | None] = []
             for entry in per_version:
                 record = entry.register.get(ident) if entry else None
                 if not isinstance(record, dict):
@@ -338,7 +337,7 @@ class Space:
         for test in self._cell_atoms:
             try:
                 out.append(test(env))
-            except Exception:
+            except Exception:  # noqa: BLE001 - a test that fails is an error, as the engine fails closed
                 out.append("error")
         return tuple(out)
 
@@ -582,7 +581,7 @@ class Space:
         points = set()
         for assignment in assignments:
             parts: list[list[int]] = []
-            for (offset, node), choice in zip(spans, assignment):
+            for (_offset, node), choice in zip(spans, assignment):
                 values = node.choices[choice]
                 for i, value in enumerate(values):
                     parts.append(list(range(len(node.domains[i]))) if i in node.free[choice] else [value])
@@ -591,8 +590,8 @@ class Space:
         sizes = [len(d) for d in dims]
         out = []
         for box in _boxes(points, list(range(len(dims))), sizes):
-            tests = [dims[i].describe(set(values)) for i, values in sorted(box.items())]
-            tests = [t for t in tests if t]
+            described = [dims[i].describe(set(values)) for i, values in sorted(box.items())]
+            tests = [t for t in described if t]
             out.append(" and ".join(tests) if tests else "")
         return out
 
@@ -600,13 +599,13 @@ class Space:
         """The cell and node choices of a single-category request (None if outside the space)."""
         if len(request.get("data_categories") or ()) != 1:
             return None
-        keys = []
-        for classes, value in ((self.actions, request["action"]), (self.purposes, request["purpose"]),
+        keys: list[KeyClass] = []
+        for classes, key in ((self.actions, request["action"]), (self.purposes, request["purpose"]),
                                (self.categories, request["data_categories"][0])):
-            found = next((c for c in classes if value in c.members), None)
-            if found is None:
+            named = next((c for c in classes if key in c.members), None)
+            if named is None:
                 return None
-            keys.append(found)
+            keys.append(named)
         found: dict[tuple[str, ...], int] = {}
         values: dict[tuple[str, ...], Any] = {}
         for d in self.domains.values():
