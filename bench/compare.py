@@ -104,7 +104,7 @@ def check_agreement(adapter: Adapter, natives, requests, expected, extra_rules=(
         for i, (native, want) in enumerate(zip(natives, expected)):
             try:
                 got = compiled.decision(compiled.call(native))
-            except Exception as exc:  # report, don't stop: show every disagreement
+            except Exception as exc:  # noqa: BLE001 - report, don't stop: show every disagreement
                 got = f"error: {type(exc).__name__}: {exc}"
             if got != want:
                 problems.append(f"  request #{i}: oracle {want}, {adapter.key} {got}: {requests[i]}")

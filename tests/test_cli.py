@@ -85,7 +85,8 @@ def test_the_installed_wheel_carries_the_grammar(tmp_path):
     import zipfile
 
     zipfile.ZipFile(wheel).extractall(tmp_path / "site")
-    script = "import pdp.lang.grammar, pdp; print(pdp.lang.grammar.grammar_path()); print(pdp.load(%r).name)" % str(ROOT / "tests" / "data" / "minimal")
+    script = ("import pdp.lang.grammar, pdp; print(pdp.lang.grammar.grammar_path()); print(pdp.load(%r).name)"
+              % str(ROOT / "tests" / "data" / "minimal"))
     out = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True,
                          env={"PYTHONPATH": str(tmp_path / "site"), "PATH": "/usr/bin:/bin"})
     assert out.returncode == 0, out.stderr

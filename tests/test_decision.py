@@ -128,8 +128,10 @@ allow a cite "§1" when recipient.country in ["IN", "DE"] and purpose under ["es
 def test_lookup_fills_in_the_recipient_and_the_register_wins():
     policy = build_set(
         'lookup recipient in data.processors request wins for country\n'
-        'allow a cite "§3.2" to share when recipient.type == "service_provider" and recipient.dpa and recipient.country == "US"',
-        data={"processors": "pay: {type: service_provider, dpa: true, country: IN}\nshady: {type: service_provider, dpa: false}\n"},
+        'allow a cite "§3.2" to share when recipient.type == "service_provider" and recipient.dpa '
+        'and recipient.country == "US"',
+        data={"processors": "pay: {type: service_provider, dpa: true, country: IN}\n"
+                            "shady: {type: service_provider, dpa: false}\n"},
     )
     share = dict(action="share")
     assert policy.decide(request(recipient={"id": "pay", "country": "US"}, **share)).decision == "allow"

@@ -395,7 +395,7 @@ cx_requests = st.fixed_dictionaries(
     optional={
         "data_subject": st.fixed_dictionaries({}, optional={
             "age": st.integers(10, 40),
-            "consent": st.fixed_dictionaries({}, optional={t: maybe for t in ("marketing", "cookies", "location")}),
+            "consent": st.fixed_dictionaries({}, optional=dict.fromkeys(("marketing", "cookies", "location"), maybe)),
         }),
         "recipient": st.fixed_dictionaries({}, optional={
             "id": st.sampled_from(["quicksurvey", "payments-co", "cx-sg", "u-2"]),
@@ -404,10 +404,11 @@ cx_requests = st.fixed_dictionaries(
             "dpa": maybe,
         }),
         "destination_country": st.sampled_from(["IN", "SG", "US"]),
-        "context": st.fixed_dictionaries({}, optional={name: maybe for name in (
+        "context": st.fixed_dictionaries({}, optional=dict.fromkeys((
             "legal_request", "user_initiated", "linked_account", "from_other_source", "identity_verified",
             "processing_restricted", "objection_upheld", "breach_notification", "retention_expired",
-            "consented_to_current_version")} | {"policy_version_at_collection": st.sampled_from(["2026-11-24", "2025-01-01"])}),
+            "consented_to_current_version"), maybe)
+            | {"policy_version_at_collection": st.sampled_from(["2026-11-24", "2025-01-01"])}),
     },
 )
 

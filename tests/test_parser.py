@@ -39,7 +39,8 @@ def test_and_binds_tighter_than_or_and_not_applies_to_one_test():
 
 
 def test_header_and_lookup():
-    tree, errors = parse('policy "x" version "2" effective 2026-11-24 title "T"\nlookup recipient in data.processors request wins for country, name')
+    tree, errors = parse('policy "x" version "2" effective 2026-11-24 title "T"\n'
+                         'lookup recipient in data.processors request wins for country, name')
     assert errors == []
     assert tree.headers[0] == ast.Header("x", "2", "2026-11-24", "T")
     assert tree.lookups[0] == ast.Lookup("recipient", ast.Path(("data", "processors")), ("country", "name"))
@@ -53,7 +54,8 @@ def test_single_equals_gets_a_hint_and_position():
 
 
 def test_every_syntax_error_is_reported_and_good_rules_are_kept():
-    tree, errors = parse('allow good.one to use\ndeny bad when x &&& y\nallow good.two to use\nallow bad2 when a.b ==\nallow good.three')
+    tree, errors = parse('allow good.one to use\ndeny bad when x &&& y\nallow good.two to use\n'
+                         'allow bad2 when a.b ==\nallow good.three')
     assert [e.line for e in errors] == [2, 4]
     assert [r.id for r in tree.rules] == ["good.one", "good.two", "good.three"]
 

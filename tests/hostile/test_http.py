@@ -172,7 +172,8 @@ def test_health_answers_while_a_long_bad_batch_is_being_decided(client, monkeypa
 # -- generated ---------------------------------------------------------------------
 
 text = st.text(alphabet=string.printable, max_size=40)
-json_values = st.recursive(st.none() | st.booleans() | st.integers(-2**63, 2**63 - 1) | st.floats(allow_nan=False, allow_infinity=False) | text,
+json_values = st.recursive(st.none() | st.booleans() | st.integers(-2**63, 2**63 - 1)
+                           | st.floats(allow_nan=False, allow_infinity=False) | text,
                            lambda inner: st.lists(inner, max_size=6) | st.dictionaries(text, inner, max_size=6),
                            max_leaves=40)
 requests = st.fixed_dictionaries({}, optional={

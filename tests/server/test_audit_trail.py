@@ -1,6 +1,5 @@
 """Every decision is in the log before it is answered; the log is private; kill -9 loses nothing acknowledged."""
 
-import json
 import os
 import signal
 import socket

@@ -262,7 +262,8 @@ def test_4xx_is_never_a_silent_deny(response, status, fields):
 
 def test_retries_only_connection_errors():
     calls = []
-    answers = iter([httpx.ConnectError("refused"), httpx.ConnectError("refused"), httpx.Response(200, json={"decision": "allow"})])
+    answers = iter([httpx.ConnectError("refused"), httpx.ConnectError("refused"),
+                    httpx.Response(200, json={"decision": "allow"})])
 
     def flaky(request):
         answer = next(answers)

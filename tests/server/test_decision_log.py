@@ -326,7 +326,7 @@ def test_acknowledged_decisions_survive_kill_9(tmp_path, synchronous):
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
         # lines already in the pipe were acknowledged too; a torn last line was not
-        acked += [line for line in proc.stdout.read().split("\n")[:-1]]
+        acked += proc.stdout.read().split("\n")[:-1]
     finally:
         timer.cancel()
         if proc.poll() is None:
