@@ -30,14 +30,14 @@ IDENTITY = "id"  # always the request's own: the key the register is read by
 
 class CompiledLookup(NamedTuple):
     root: str  # the request part looked up: recipient, subject, ...
-    register: dict  # id -> attributes, every register of the lookup read as one
+    register: dict[Any, Any]  # id -> attributes, every register of the lookup read as one
     request_wins: frozenset[str]  # attributes a request may set for a listed id
     described: frozenset[str]  # attributes a request may state for an id no register lists
-    excluded: dict[str, tuple]  # attribute -> values a request may never state for an unlisted id
+    excluded: dict[str, tuple[Any, ...]]  # attribute -> values a request may never state for an unlisted id
     named: str  # `data.processors or data.affiliates`, for messages
 
 
-def compile_lookups(lookups: list[ast.Lookup], data: dict, located: dict[str, Located],
+def compile_lookups(lookups: list[ast.Lookup], data: dict[str, Any], located: dict[str, Located],
                     schema: dict[str, sch.Type], vocabulary: tx.Vocabulary) -> tuple[list[CompiledLookup], list[Diagnostic]]:
     """The lookups whose registers exist, and every problem of their entries.
 
@@ -50,8 +50,8 @@ def compile_lookups(lookups: list[ast.Lookup], data: dict, located: dict[str, Lo
         registers = [(source, value_at(data, source.parts[1:])) for source in lookup.sources]
         if lookup.root not in schema or not all(isinstance(r, dict) for _, r in registers):
             continue  # the checker says why (`bad-lookup`)
-        merged: dict = {}
-        where: dict = {}
+        merged: dict[Any, Any] = {}
+        where: dict[Any, str] = {}
         for source, register in registers:
             doc = located.get(source.parts[1]) if len(source.parts) > 1 else None
             inner = source.parts[2:]
@@ -65,7 +65,7 @@ def compile_lookups(lookups: list[ast.Lookup], data: dict, located: dict[str, Lo
                     continue
                 merged[ident] = record
                 where[ident] = source.dotted
-        excluded: dict[str, tuple] = {}
+        excluded: dict[str, tuple[Any, ...]] = {}
         for name, values in lookup.excluded:
             excluded[name] = excluded.get(name, ()) + tuple(values)
         out.append(CompiledLookup(lookup.root, merged, frozenset(lookup.request_wins), frozenset(lookup.described),
@@ -73,11 +73,11 @@ def compile_lookups(lookups: list[ast.Lookup], data: dict, located: dict[str, Lo
     return out, diagnostics
 
 
-def _span(doc: Located | None, path: tuple) -> Span:
+def _span(doc: Located | None, path: tuple[Any, ...]) -> Span:
     return doc.span(*path) if doc is not None else Span("<data>", 1, 1)
 
 
-def _entry_problems(root: str, register: dict, name: str, doc: Located | None, inner: tuple,
+def _entry_problems(root: str, register: dict[Any, Any], name: str, doc: Located | None, inner: tuple[Any, ...],
                     root_type: sch.Type, vocabulary: tx.Vocabulary) -> list[Diagnostic]:
     """Every entry of a register checked as the same attributes in a request would be."""
     out = []

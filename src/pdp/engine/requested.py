@@ -53,10 +53,10 @@ vocabularies that share none. `data_categories == L` with L not a list
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, TypeGuard
 
 from pdp.lang import ast
-from pdp.vocab.taxonomy import covers, overlaps
+from pdp.vocab.taxonomy import Vocabulary, covers, overlaps
 
 EXACT, SOME, ALL = "exact", "some", "all"
 PURPOSE_PATH, CATEGORIES_PATH = ("purpose",), ("data_categories",)
@@ -77,10 +77,11 @@ class Keys:
     """The vocabulary's purposes and data categories: what a requested key names."""
 
     def __init__(self, purposes: Iterable[str], categories: Iterable[str]):
-        self._below = {PURPOSE_PATH: _below(purposes), CATEGORIES_PATH: _below(categories)}
+        self._below: dict[tuple[str, ...], dict[str, tuple[str, ...]]] = {
+            PURPOSE_PATH: _below(purposes), CATEGORIES_PATH: _below(categories)}
 
     @classmethod
-    def of(cls, vocabulary) -> "Keys":
+    def of(cls, vocabulary: Vocabulary) -> Keys:
         return cls(vocabulary.purposes, vocabulary.categories)
 
     def names(self, path: tuple[str, ...], key: str) -> tuple[str, ...]:
@@ -107,7 +108,7 @@ def _requested(expr: ast.Expr) -> tuple[str, ...] | None:
     return None
 
 
-def reads_requested_key(expr: ast.Expr) -> bool:
+def reads_requested_key(expr: ast.Expr) -> TypeGuard[ast.Compare | ast.Member | ast.Under]:
     """Whether a test is read on a side: it reads a requested key on one side of it, and not on the other."""
     if not isinstance(expr, (ast.Compare, ast.Member, ast.Under)):
         return False
@@ -131,6 +132,7 @@ def reading(expr: ast.Expr, reading_side: str, keys: Keys) -> tuple[bool, Pair] 
         return None
     on_left = _requested(expr.left) is not None
     path = _requested(expr.left) or _requested(expr.right)
+    assert path is not None  # reads_requested_key: one side reads a requested key
     some = reading_side == SOME
     if isinstance(expr, ast.Under):
         decide = _under(path, on_left, some, keys)
@@ -149,9 +151,9 @@ def reading(expr: ast.Expr, reading_side: str, keys: Keys) -> tuple[bool, Pair] 
     return on_left, decide
 
 
-def _equal(path, some: bool, keys: Keys) -> Pair | None:
+def _equal(path: tuple[str, ...], some: bool, keys: Keys) -> Pair | None:
     """`requested == other` for some (or every) narrowing."""
-    def one(key, other) -> bool:
+    def one(key: Any, other: Any) -> bool:
         if not isinstance(other, str) or not isinstance(key, str):
             return False
         return covers(key, other) if some else key == other and keys.alone(path, key)
@@ -159,20 +161,20 @@ def _equal(path, some: bool, keys: Keys) -> Pair | None:
     if path == PURPOSE_PATH:
         return one
 
-    def items(requested, other) -> bool:
+    def items(requested: Any, other: Any) -> bool:
         if not isinstance(other, (list, tuple)) or not isinstance(requested, (list, tuple)):
-            return requested == other  # as the engine: a list never equals anything else
+            return bool(requested == other)  # as the engine: a list never equals anything else
         return len(requested) == len(other) and all(one(k, o) for k, o in zip(requested, other))
 
     return items
 
 
-def _member(path, some: bool, keys: Keys) -> Pair:
+def _member(path: tuple[str, ...], some: bool, keys: Keys) -> Pair:
     """`x in requested` (categories) or `requested in x` (purpose), for some (or every) narrowing."""
     from .conditions import EvaluationError
 
     if path == PURPOSE_PATH:
-        def purpose_in(purpose, items) -> bool:
+        def purpose_in(purpose: Any, items: Any) -> bool:
             if not isinstance(items, (list, tuple, set, frozenset, dict)):
                 raise EvaluationError(f"expected a list after `in`, got {items!r}")
             if some:
@@ -184,7 +186,7 @@ def _member(path, some: bool, keys: Keys) -> Pair:
 
         return purpose_in
 
-    def category_in(item, categories) -> bool:
+    def category_in(item: Any, categories: Any) -> bool:
         if not isinstance(categories, (list, tuple)):
             raise EvaluationError(f"expected a list after `in`, got {categories!r}")
         if not isinstance(item, str):
@@ -196,28 +198,28 @@ def _member(path, some: bool, keys: Keys) -> Pair:
     return lambda categories, item: category_in(item, categories)
 
 
-def _under(path, on_left: bool, some: bool, keys: Keys) -> Pair:
+def _under(path: tuple[str, ...], on_left: bool, some: bool, keys: Keys) -> Pair:
     """`requested under K` (purpose) or `K under requested`, for some (or every) narrowing."""
     from .conditions import EvaluationError
 
-    def taxonomy_key(value) -> str:
+    def taxonomy_key(value: Any) -> str:
         if not isinstance(value, str):
             raise EvaluationError(f"`under` needs a taxonomy key, got {value!r}")
         return value
 
-    def each(value):
+    def each(value: Any) -> Any:
         return value if isinstance(value, (list, tuple, set, frozenset)) else (value,)
 
     if on_left:  # `purpose under K`: the purpose overlaps some K, or lies under it
         within = overlaps if some else covers
 
-        def requested_under(purpose, bound) -> bool:
+        def requested_under(purpose: Any, bound: Any) -> bool:
             purpose = taxonomy_key(purpose)
             return any(within(k, purpose) for k in each(bound))
 
         return requested_under
 
-    def under_requested(requested, key) -> bool:  # `K under purpose`, `K under data_categories`
+    def under_requested(requested: Any, key: Any) -> bool:  # `K under purpose`, `K under data_categories`
         key = taxonomy_key(key)
         for named in each(requested):
             if not isinstance(named, str):
