@@ -111,7 +111,7 @@ class RequestError(ValueError):
 MAX_WORD = 128  # characters of a word compared: keys are shorter, and a longer word costs time for nothing
 
 
-def suggest(word: str, candidates: Iterable[str], limit: int = 3, always: bool = False, cutoff: float = 0.6) -> list[str]:
+def suggest(word: object, candidates: Iterable[str], limit: int = 3, always: bool = False, cutoff: float = 0.6) -> list[str]:
     """Closest known words to a misspelt one ("did you mean"), ignoring case.
 
     With `always`, the closest known words even when none is close (a

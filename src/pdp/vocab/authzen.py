@@ -78,7 +78,7 @@ _NATIVE_TO_AUTHZEN = {
 }
 
 
-def to_data_use_request(raw: dict) -> dict:
+def to_data_use_request(raw: dict[str, Any]) -> dict[str, Any]:
     """An AuthZEN request about personal data, as a native decision request."""
     action_props = raw["action"].get("properties") or {}
     resource_props = raw["resource"].get("properties") or {}

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from importlib import metadata, resources
 from pathlib import Path
+from typing import Any, Collection
 
 from pdp.base.errors import suggest
 
@@ -129,7 +130,7 @@ COUNTRY_ALIASES = {
 }
 
 
-def closest_keys(kind: str, value, known, **options) -> list[str]:
+def closest_keys(kind: str, value: object, known: Collection[str], **options: Any) -> list[str]:
     """The known keys closest to an unknown value, for a hint: a country's ISO code first when a common
     non-ISO code is written (`UK` -> `GB`), else by spelling (pdp.base.errors.suggest, with its `options`)."""
     meant = COUNTRY_ALIASES.get(str(value).upper()) if kind == COUNTRY else None

@@ -6,6 +6,8 @@ attribute types and diagnostics. The loader reads the file.
 
 from __future__ import annotations
 
+from typing import Any
+
 from . import schema as sch
 from . import taxonomy as tx
 from pdp.base.errors import Diagnostic, did_you_mean
@@ -28,7 +30,8 @@ def extend_vocabulary(
     if doc.value is None:
         return base, {}, []
     if not isinstance(doc.value, dict):
-        return base, {}, [Diagnostic("vocabulary", "the vocabulary file must be a mapping of sections", doc.span(), _sections_hint())]
+        return base, {}, [Diagnostic("vocabulary", "the vocabulary file must be a mapping of sections", doc.span(),
+                                     _sections_hint())]
 
     for section in doc.value:
         if section not in SECTIONS:
@@ -59,8 +62,10 @@ def extend_vocabulary(
         for i, key in new_keys:
             parent = key.rsplit(".", 1)[0] if "." in key else None
             if parent is not None and parent not in keys:
-                diagnostics.append(Diagnostic("vocabulary", f"the {kind} `{key}` has no parent: `{parent}` is not a known {kind}",
-                                              doc.span(section, i), f"declare `{parent}` too, or put the key under an existing one"))
+                diagnostics.append(Diagnostic("vocabulary",
+                                              f"the {kind} `{key}` has no parent: `{parent}` is not a known {kind}",
+                                              doc.span(section, i),
+                                              f"declare `{parent}` too, or put the key under an existing one"))
             declared.add((kind, key))
         return frozenset(keys)
 
@@ -122,7 +127,7 @@ def _sections_hint() -> str:
     return "sections: " + ", ".join(f"`{s}`" for s in SECTIONS)
 
 
-def _list(doc: Located, section: str, diagnostics: list[Diagnostic]) -> list:
+def _list(doc: Located, section: str, diagnostics: list[Diagnostic]) -> list[Any]:
     value = doc.value.get(section)
     if value is None:
         return []
@@ -133,7 +138,7 @@ def _list(doc: Located, section: str, diagnostics: list[Diagnostic]) -> list:
     return value
 
 
-def _is_name(value, doc: Located, path: tuple, diagnostics: list[Diagnostic]) -> bool:
+def _is_name(value: object, doc: Located, path: tuple[Any, ...], diagnostics: list[Diagnostic]) -> bool:
     if isinstance(value, str) and value.replace("_", "a").isalnum():
         return True
     diagnostics.append(Diagnostic("vocabulary", f"`{value}` is not a plain name", doc.span(*path),
