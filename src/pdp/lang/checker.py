@@ -133,9 +133,13 @@ def _check_lookup(lookup: ast.Lookup, ctx: CheckContext) -> list[Diagnostic]:
             out.append(Diagnostic("bad-lookup", f"`except {name}` names an attribute the request may not state anyway",
                                   lookup.span, f"add `{name}` to `if unlisted, request states`, or drop the `except`"))
         typ = root_fields.get(name)
-        for value in values if typ is not None else ():
+        if typ is None:
+            continue
+        for value in values:
             literal = ast.Literal(value, lookup.span)
-            if not _compatible(typ, _operand_type(literal, ctx)[0]):
+            literal_type, _ = _operand_type(literal, ctx)
+            assert literal_type is not None  # a literal always has one
+            if not _compatible(typ, literal_type):
                 out.append(Diagnostic("type-mismatch", f"`{lookup.root}.{name}` is {typ.describe()}, never "
                                       f"{_describe(literal)}", lookup.span, None))
             else:
@@ -192,15 +196,16 @@ def _resolve_path(path: ast.Path, ctx: CheckContext) -> tuple[sch.Type | None, l
     root = path.parts[0]
     if root not in ctx.schema:
         return None, [Diagnostic("unknown-attribute", f"unknown attribute `{path.dotted}`", path.span,
-                                 did_you_mean(root, ctx.schema) or "attributes start with " + ", ".join(f"`{r}`" for r in ctx.schema))]
+                                 did_you_mean(root, ctx.schema)
+                                 or "attributes start with " + ", ".join(f"`{r}`" for r in ctx.schema))]
     current = ctx.schema[root]
     for depth, part in enumerate(path.parts[1:], start=1):
         if current.kind == "any":
             return sch.ANY, []
         if current.kind != "map":
             prefix = ".".join(path.parts[:depth])
-            return None, [Diagnostic("unknown-attribute", f"`{prefix}` is {current.describe()} and has no attribute `{part}`",
-                                     path.span, None)]
+            return None, [Diagnostic("unknown-attribute",
+                                     f"`{prefix}` is {current.describe()} and has no attribute `{part}`", path.span, None)]
         if current.values is not None:
             current = current.values
             continue
