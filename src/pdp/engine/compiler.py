@@ -28,7 +28,7 @@ class Obligation:
     id: str
     text: str
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, str]:
         return {"id": self.id, "text": self.text}
 
 
@@ -42,7 +42,7 @@ class CompiledRule:
     actions: frozenset[str] | None  # None: every action
     purposes: tuple[str, ...] | None  # None: every purpose
     categories: tuple[str, ...] | None  # None: every category
-    applies: Callable[[dict], bool]
+    applies: Callable[[dict[str, Any]], bool]
     obligations: tuple[Obligation, ...]
     source: ast.Rule
     keys: Keys | None = None  # the vocabulary's purposes and categories, as `applies` reads broad keys
@@ -88,7 +88,7 @@ class CompiledRule:
             self.reads_requested or not self.reaches(action, purpose, category))
 
 
-def compile_rules(rules: list[ast.Rule], data: dict, vocabulary) -> tuple[CompiledRule, ...]:
+def compile_rules(rules: list[ast.Rule], data: dict[str, Any], vocabulary: Vocabulary) -> tuple[CompiledRule, ...]:
     keys = Keys.of(vocabulary)
     return tuple(
         CompiledRule(
@@ -228,9 +228,13 @@ def _split(rules: list[CompiledRule]) -> Candidates:
     return Candidates(tuple(r for r in rules if r.effect == "deny"), tuple(r for r in rules if r.effect == "allow"))
 
 
-def _postings(rules, keys_of) -> dict:
+Postings = dict[str | None, set[int]]  # a key -> the rules (by order) it leads to
+KeysOf = Callable[[CompiledRule], Iterable[str] | None]
+
+
+def _postings(rules: tuple[CompiledRule, ...], keys_of: KeysOf) -> Postings:
     """key -> the rules naming it (None: the rules naming none, which cover every key)."""
-    postings: dict = {}
+    postings: Postings = {}
     for rule in rules:
         keys = keys_of(rule)
         for key in (keys if keys is not None else (None,)):
@@ -250,7 +254,7 @@ def _postings_above(rules, keys_of, chosen) -> dict:
     return postings
 
 
-def _covering(postings: dict, key: str) -> set:
+def _covering(postings: Postings, key: str) -> set[int]:
     """The rules naming `key`, a key above it, or no key at all."""
     found = set(postings.get(None, set()))
     for above in ancestors(key):
