@@ -10,6 +10,7 @@ demand (pdp.analysis.warnings), never inside a load.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, Iterable
 
 from pdp.base.errors import Diagnostic, PolicyError
 from pdp.base.yamlpos import Located, YamlSyntaxError, load_located
@@ -83,9 +84,9 @@ def vocabulary_of(sources: Sources) -> tuple[tx.Vocabulary, dict[str, sch.Type],
     return extend_vocabulary(tx.Vocabulary.default(), text, path)
 
 
-def data_of(sources: Sources) -> tuple[dict, dict[str, Located], list[Diagnostic]]:
+def data_of(sources: Sources) -> tuple[dict[str, Any], dict[str, Located], list[Diagnostic]]:
     """The registers under data/ by stem (`data.<stem>`), with their positions (for errors in them)."""
-    data: dict = {}
+    data: dict[str, Any] = {}
     located: dict[str, Located] = {}
     diagnostics: list[Diagnostic] = []
     for path in sorted(sources.data):

@@ -38,8 +38,8 @@ class Reason:
     message: str
     categories: tuple[str, ...] = ()  # for default deny: the categories no rule allowed
 
-    def to_dict(self) -> dict:
-        out = {"rule": self.rule, "effect": self.effect, "cite": self.cite, "message": self.message}
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"rule": self.rule, "effect": self.effect, "cite": self.cite, "message": self.message}
         if self.categories:
             out["categories"] = list(self.categories)
         return out
@@ -64,14 +64,14 @@ class Decision:
     decision: str
     reasons: tuple[Reason, ...]
     obligations: tuple[Obligation, ...]
-    policy: dict
+    policy: dict[str, Any]
     decision_id: str
 
     @property
     def allowed(self) -> bool:
         return self.decision == "allow"
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "decision": self.decision,
             "reasons": [r.to_dict() for r in self.reasons],
@@ -81,7 +81,7 @@ class Decision:
         }
 
 
-def decision_of(outcome: Outcome, policy_info: dict) -> Decision:
+def decision_of(outcome: Outcome, policy_info: dict[str, Any]) -> Decision:
     """The outcome as a decision with a new id; a rule that could not be evaluated is also logged."""
     for reason in outcome.reasons:
         if reason.effect == EVALUATION_ERROR:
@@ -157,7 +157,7 @@ def evaluate(candidates: Callable[[str, Purpose, str], Candidates], action: str,
         if verdict is None:
             try:
                 verdict = rule.applies(env)
-            except Exception as error:  # fail closed, on anything unforeseen too, and say so
+            except Exception as error:  # noqa: BLE001 - fail closed, on anything unforeseen too, and say so
                 errors.append((rule, failure(error)))
                 verdict = False
             verdicts[rule.order] = verdict

@@ -7,6 +7,7 @@ holds what it makes and how a request is decided by it.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from pdp.base.errors import Diagnostic, RequestError
 from pdp.lang import ast
@@ -24,7 +25,8 @@ class PolicySet:
     """A compiled policy set: decide many times."""
 
     def __init__(self, header: ast.Header, rules: tuple[CompiledRule, ...], vocabulary: tx.Vocabulary,
-                 lookups: tuple[CompiledLookup, ...], data: dict, digest: str, files: tuple[ast.PolicyFile, ...],
+                 lookups: tuple[CompiledLookup, ...], data: dict[str, Any], digest: str,
+                 files: tuple[ast.PolicyFile, ...],
                  warnings: tuple[Diagnostic, ...], index: bool = True, directory: Path | None = None,
                  sources: Sources | None = None, request_shape: RequestShape = DEFAULT_SHAPE):
         self.name = header.name
@@ -51,14 +53,14 @@ class PolicySet:
         self._index = RuleIndex(rules) if index else RuleScan(rules)
         self.candidates: CandidatesOf = self._index.candidates
         # the response's `policy` object (shared by every decision of this version: never change it; `info` copies)
-        self.policy_info: dict = {"name": self.name, "version": self.version, "digest": digest}
+        self.policy_info: dict[str, Any] = {"name": self.name, "version": self.version, "digest": digest}
         self.history: tuple[PolicySet, ...] = (self,)  # every version, oldest first (build adds the earlier ones)
 
     @property
-    def info(self) -> dict:
+    def info(self) -> dict[str, Any]:
         return dict(self.policy_info)
 
-    def select(self, request: dict) -> Selection:
+    def select(self, request: dict[str, Any]) -> Selection:
         """The one way in for a request: which version decides it (§11) and why, the request checked
         against that version, and what its conditions read. decide, explain, coverage, the test runner
         and the server all start here, so they cannot disagree on the version. Raises RequestError."""
@@ -67,24 +69,24 @@ class PolicySet:
         chosen, basis = versions.select(self.history, request)
         return Selection(self, chosen, basis, request, (chosen or self).checked(request))
 
-    def checked(self, request: dict) -> dict:
+    def checked(self, request: dict[str, Any]) -> dict[str, Any]:
         """Check a request as this version reads it (raises RequestError) -> what its conditions read
         (the request with its registers looked up)."""
         self.model.check(request, self.vocabulary, self.request_shape)
         return apply_lookups(request, self.lookups) if self.lookups else request
 
-    def outcome(self, request: dict) -> Outcome:
+    def outcome(self, request: dict[str, Any]) -> Outcome:
         """The decision without its id, by the version the request selects: what tests and comparisons use."""
         return self.select(request).outcome
 
-    def decide(self, request: dict) -> Decision:
+    def decide(self, request: dict[str, Any]) -> Decision:
         """Decide one request (a dict shaped as the contract's JSON). Raises RequestError if it is malformed."""
         return self.select(request).decide()
 
-    def decide_many(self, requests: list[dict]) -> list[Decision]:
+    def decide_many(self, requests: list[dict[str, Any]]) -> list[Decision]:
         return [self.decide(r) for r in requests]
 
-    def decide_authzen(self, request: dict) -> Decision:
+    def decide_authzen(self, request: dict[str, Any]) -> Decision:
         """Decide an AuthZEN Access Evaluation. Raises RequestError naming AuthZEN fields."""
         request = self.model.from_authzen(request)
         try:
@@ -92,7 +94,7 @@ class PolicySet:
         except RequestError as error:
             raise self.model.authzen_error(error) from None
 
-    def evaluate(self, request: dict, env: dict) -> Outcome:
+    def evaluate(self, request: dict[str, Any], env: dict[str, Any]) -> Outcome:
         """This version's decision for a request already checked (`env`: what its conditions read, from
         `checked`). Not a way in for a request: `select` chooses the version and checks it first."""
         return self.model.outcome(self._index, request, env, self.vocabulary)
@@ -108,7 +110,8 @@ class Selection:
 
     __slots__ = ("policy_set", "version", "basis", "request", "env", "outcome", "info")
 
-    def __init__(self, policy_set: PolicySet, version: PolicySet | None, basis: str | None, request: dict, env: dict):
+    def __init__(self, policy_set: PolicySet, version: PolicySet | None, basis: str | None, request: dict[str, Any],
+                 env: dict[str, Any]):
         self.policy_set = policy_set  # the set as served, every version in its history
         self.version = version
         self.basis = basis

@@ -25,7 +25,7 @@ the person accepted (`data_subject.accepted_policy_version`):
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pdp.base.errors import Diagnostic, FieldError, PolicyError, RequestError, suggest
 from pdp.base.source import Span
@@ -43,7 +43,7 @@ def history_of(earlier: list[PolicySet], current: PolicySet) -> tuple[PolicySet,
     given twice, or an earlier version that takes effect after the current one."""
     problems = [Diagnostic("bad-version", message, Span(str(v.directory), 1, 1), hint)
                 for v in earlier + [current] for message, hint in _version_problems(v, current)]
-    seen: dict[str, object] = {}
+    seen: dict[str | None, object] = {}
     for v in earlier + [current]:
         if v.version in seen:
             problems.append(Diagnostic("bad-version", f"version `{v.version}` appears twice", Span(str(v.directory), 1, 1),
@@ -51,7 +51,7 @@ def history_of(earlier: list[PolicySet], current: PolicySet) -> tuple[PolicySet,
         seen[v.version] = v.directory
     if problems:
         raise PolicyError(problems)
-    ordered = tuple(sorted(earlier + [current], key=lambda v: v.effective))
+    ordered = tuple(sorted(earlier + [current], key=lambda v: v.effective or ""))  # each has one by now
     if ordered[-1] is not current:
         raise PolicyError([Diagnostic("bad-version", "an earlier version takes effect after the current one",
                                       Span(str(ordered[-1].directory), 1, 1),
@@ -68,7 +68,7 @@ def _version_problems(version: PolicySet, current: PolicySet) -> list[tuple[str,
     return out
 
 
-def _date(value, field: str) -> str:
+def _date(value: object, field: str) -> str:
     if not isinstance(value, str):
         raise RequestError([FieldError(field, "a date is written as text, YYYY-MM-DD")])
     try:
@@ -77,7 +77,7 @@ def _date(value, field: str) -> str:
         raise RequestError([FieldError(field, f"`{value}` is not a date (YYYY-MM-DD)")]) from None
 
 
-def select(history: tuple[PolicySet, ...], request: dict) -> tuple[PolicySet | None, str]:
+def select(history: tuple[PolicySet, ...], request: dict[str, Any]) -> tuple[PolicySet | None, str]:
     """The version that decides `request`, and why. `history` is sorted by effective date, oldest first."""
     current = history[-1]
     collected = request.get("collected_at") if isinstance(request, dict) else None
@@ -90,7 +90,8 @@ def select(history: tuple[PolicySet, ...], request: dict) -> tuple[PolicySet | N
     action = request.get("action")
     if isinstance(action, str) and action in current.vocabulary.subject_requests:
         return current, f"{CURRENT}: `{action}` is the data subject's own request"
-    chosen, basis = current, CURRENT
+    chosen: PolicySet | None = current
+    basis = CURRENT
     if day is not None:
         in_force = [v for v in history if v.effective and v.effective <= day]
         if in_force:
@@ -110,5 +111,5 @@ def _accepted_version(history: tuple[PolicySet, ...], accepted: object) -> Polic
     by_version = {v.version: v for v in history}
     if accepted not in by_version:
         raise RequestError([FieldError("data_subject.accepted_policy_version", f"unknown policy version `{accepted}`",
-                                       tuple(suggest(str(accepted), by_version)))])
+                                       tuple(suggest(str(accepted), [v for v in by_version if v is not None])))])
     return by_version[accepted]
