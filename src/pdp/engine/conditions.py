@@ -26,9 +26,11 @@ from pdp.vocab.taxonomy import covers
 
 MISSING: Any = type("Missing", (), {"__repr__": lambda self: "MISSING"})()
 
-Getter = Callable[[dict], Any]
+Env = dict[str, Any]  # what conditions read: the checked request, its registers looked up
+Getter = Callable[[Env], Any]
 MEMO_LIMIT = 4096  # answers remembered per constant test (requested keys: a finite vocabulary)
-Test = Callable[[dict], "bool | None"]
+Test = Callable[[Env], "bool | None"]
+Where = tuple[Any, ...]  # a part of a rule: ("when", 0), ("when", 0, 1)... (Trace)
 
 
 class EvaluationError(Exception):
@@ -40,7 +42,7 @@ def getter(parts: tuple[str, ...]) -> Getter:
     if len(parts) == 1:
         (a,) = parts
 
-        def get1(env: dict):
+        def get1(env: Env) -> Any:
             v = env.get(a)
             return MISSING if v is None else v
 
@@ -48,7 +50,7 @@ def getter(parts: tuple[str, ...]) -> Getter:
     if len(parts) == 2:
         a, b = parts
 
-        def get2(env: dict):
+        def get2(env: Env) -> Any:
             v = env.get(a)
             if type(v) is not dict:
                 return MISSING
@@ -57,7 +59,7 @@ def getter(parts: tuple[str, ...]) -> Getter:
 
         return get2
 
-    def get_n(env: dict):
+    def get_n(env: Env) -> Any:
         v: Any = env
         for part in parts:
             if type(v) is not dict:
@@ -70,20 +72,20 @@ def getter(parts: tuple[str, ...]) -> Getter:
     return get_n
 
 
-def is_number(v) -> bool:
+def is_number(v: object) -> bool:
     """A number of the policy language: true and false are not numbers (as they are in Python)."""
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
-def same(a, b) -> bool:
+def same(a: object, b: object) -> bool:
     """`a == b` in the policy language: true == 1 in Python, not here."""
     return a == b and isinstance(a, bool) == isinstance(b, bool)
 
 
-ORDER = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
+ORDER: dict[str, Callable[[Any, Any], bool]] = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
 
 
-def _ordered(op: str, a, b) -> bool:
+def _ordered(op: str, a: Any, b: Any) -> bool:
     if not (is_number(a) and is_number(b)):
         raise EvaluationError(f"cannot compare {a!r} {op} {b!r}: only numbers can be ordered")
     return ORDER[op](a, b)
@@ -109,15 +111,15 @@ class Trace(Protocol):
     `failed`, and so is every condition it is part of.
     """
 
-    def evaluated(self, where: tuple, expr: ast.Expr, side: str, value: bool | None) -> None: ...
+    def evaluated(self, where: Where, expr: ast.Expr, side: str, value: bool | None) -> None: ...
 
-    def failed(self, where: tuple, expr: ast.Expr, side: str, error: Exception) -> None: ...
+    def failed(self, where: Where, expr: ast.Expr, side: str, error: Exception) -> None: ...
 
 
 class _Values(Visitor[Getter]):
     """An operand -> a getter of its value; policy data is read once, now."""
 
-    def __init__(self, data: dict):
+    def __init__(self, data: dict[str, Any]):
         self.data = data
 
     def visit_Literal(self, expr: ast.Literal) -> Getter:
@@ -126,7 +128,7 @@ class _Values(Visitor[Getter]):
 
     def visit_ListLiteral(self, expr: ast.ListLiteral) -> Getter:
         items = [self.visit(i) for i in expr.items]
-        if all(isinstance(i, ast.Literal) for i in expr.items):
+        if ast.all_literals(expr.items):
             constant = [i.value for i in expr.items]
             return lambda env: constant
         return lambda env: [g(env) for g in items]
@@ -140,17 +142,17 @@ class _Values(Visitor[Getter]):
             return lambda env: value
         return getter(expr.parts)
 
-    def generic_visit(self, expr, *args) -> Getter:
+    def generic_visit(self, expr: ast.Expr, *args: Any) -> Getter:
         raise TypeError(f"not a value: {expr!r}")
 
 
-def compile_value(expr: ast.Expr, data: dict) -> Getter:
+def compile_value(expr: ast.Expr, data: dict[str, Any]) -> Getter:
     """An operand (a literal, a list, an attribute or policy data) -> a getter of its value (MISSING: absent)."""
     return _Values(data).visit(expr)
 
 
-def compile_test(expr: ast.Expr, data: dict, absent_is_value: bool = False, side: str = EXACT,
-                 keys: Keys | None = None, trace: Trace | None = None, where: tuple = ()) -> Test:
+def compile_test(expr: ast.Expr, data: dict[str, Any], absent_is_value: bool = False, side: str = EXACT,
+                 keys: Keys | None = None, trace: Trace | None = None, where: Where = ()) -> Test:
     """The condition as a closure: True, False or None (unknown).
 
     `side` (requested.py: EXACT, SOME or ALL) is how a test of a key the
@@ -175,41 +177,41 @@ def compile_test(expr: ast.Expr, data: dict, absent_is_value: bool = False, side
 class _Tests(Visitor[Test]):
     """A condition -> its closure (compile_test), each part of it traced when there is a trace."""
 
-    def __init__(self, data: dict, absent_is_value: bool, keys: Keys | None, trace: Trace | None):
+    def __init__(self, data: dict[str, Any], absent_is_value: bool, keys: Keys | None, trace: Trace | None):
         self.data, self.absent_is_value, self.keys, self.trace = data, absent_is_value, keys, trace
 
-    def visit(self, expr: ast.Expr, side: str = EXACT, where: tuple = ()) -> Test:
+    def visit(self, expr: ast.Expr, side: str = EXACT, where: Where = ()) -> Test:
         test = super().visit(expr, side, where)
         return test if self.trace is None else _traced(test, self.trace, where, expr, side)
 
-    def generic_visit(self, expr, *args) -> Test:
+    def generic_visit(self, expr: ast.Expr, *args: Any) -> Test:
         raise TypeError(f"not a condition: {expr!r}")
 
-    def visit_And(self, expr: ast.And, side: str, where: tuple) -> Test:
+    def visit_And(self, expr: ast.And, side: str, where: Where) -> Test:
         return _and([self.visit(item, side, where + (i,)) for i, item in enumerate(expr.items)])
 
-    def visit_Or(self, expr: ast.Or, side: str, where: tuple) -> Test:
+    def visit_Or(self, expr: ast.Or, side: str, where: Where) -> Test:
         return _or([self.visit(item, side, where + (i,)) for i, item in enumerate(expr.items)])
 
-    def visit_Not(self, expr: ast.Not, side: str, where: tuple) -> Test:
+    def visit_Not(self, expr: ast.Not, side: str, where: Where) -> Test:
         inner = self.visit(expr.operand, flip(side), where + (0,))
 
-        def negation(env):
+        def negation(env: Env) -> bool | None:
             v = inner(env)
             return None if v is None else not v
 
         return negation
 
-    def visit_Presence(self, expr: ast.Presence, side: str, where: tuple) -> Test:
+    def visit_Presence(self, expr: ast.Presence, side: str, where: Where) -> Test:
         get, present = getter(expr.path.parts), expr.present
         if expr.path.parts[0] == "data":
             get = compile_value(expr.path, self.data)
         return lambda env: (get(env) is not MISSING) == present
 
-    def visit_Truth(self, expr: ast.Truth, side: str, where: tuple) -> Test:
+    def visit_Truth(self, expr: ast.Truth, side: str, where: Where) -> Test:
         get = compile_value(expr.operand, self.data)
 
-        def truth(env):
+        def truth(env: Env) -> bool | None:
             v = get(env)
             if v is MISSING:
                 return None
@@ -219,16 +221,16 @@ class _Tests(Visitor[Test]):
 
         return self._atom(expr, truth)
 
-    def visit_Compare(self, expr: ast.Compare, side: str, where: tuple) -> Test:
+    def visit_Compare(self, expr: ast.Compare, side: str, where: Where) -> Test:
         return self._atom(expr, self._on_side(expr, side) or _compare(expr, self.data))
 
-    def visit_Member(self, expr: ast.Member, side: str, where: tuple) -> Test:
+    def visit_Member(self, expr: ast.Member, side: str, where: Where) -> Test:
         return self._atom(expr, self._on_side(expr, side) or _member(expr, self.data))
 
-    def visit_Under(self, expr: ast.Under, side: str, where: tuple) -> Test:
+    def visit_Under(self, expr: ast.Under, side: str, where: Where) -> Test:
         return self._atom(expr, self._on_side(expr, side) or _under(expr, self.data))
 
-    def _on_side(self, expr, side: str) -> Test | None:
+    def _on_side(self, expr: ast.Compare | ast.Member | ast.Under, side: str) -> Test | None:
         """A test of a requested key read on a side (requested.reading), or None when it is read exactly."""
         if side == EXACT:
             return None
@@ -237,22 +239,22 @@ class _Tests(Visitor[Test]):
         found = reading(expr, side, self.keys)
         return None if found is None else _requested_test(expr, self.data, *found)
 
-    def _atom(self, expr, test: Test) -> Test:
+    def _atom(self, expr: ast.Expr, test: Test) -> Test:
         """A comparison as it is read: with `absent_is_value`, settled when it would be unknown."""
         if not self.absent_is_value:
             return test
         when_absent = (isinstance(expr, ast.Compare) and expr.op == "!=") or (
             isinstance(expr, ast.Member) and expr.negated)
 
-        def settled(env):
+        def settled(env: Env) -> bool | None:
             v = test(env)
             return when_absent if v is None else v
 
         return settled
 
 
-def _traced(test: Test, trace: Trace, where: tuple, expr: ast.Expr, side: str) -> Test:
-    def traced(env):
+def _traced(test: Test, trace: Trace, where: Where, expr: ast.Expr, side: str) -> Test:
+    def traced(env: Env) -> bool | None:
         try:
             value = test(env)
         except Exception as error:
@@ -278,15 +280,16 @@ def _is_constant(expr: ast.Expr) -> bool:
     if isinstance(expr, ast.Literal):
         return True
     if isinstance(expr, ast.ListLiteral):
-        return all(isinstance(i, ast.Literal) for i in expr.items)
+        return ast.all_literals(expr.items)
     return isinstance(expr, ast.Path) and expr.parts[0] == "data"
 
 
-def _requested_test(expr, data: dict, on_left: bool, decide: Callable[[Any, Any], bool]) -> Test:
+def _requested_test(expr: ast.Compare | ast.Member | ast.Under, data: dict[str, Any], on_left: bool,
+                    decide: Callable[[Any, Any], bool]) -> Test:
     """A test of a requested key read on a side (requested.reading): unknown when either value is missing."""
     requested, other = (expr.left, expr.right) if on_left else (expr.right, expr.left)
     get_requested, get_other = compile_value(requested, data), compile_value(other, data)
-    if _is_constant(other) and requested.parts == ("purpose",):
+    if _is_constant(other) and isinstance(requested, ast.Path) and requested.parts == ("purpose",):
         const = get_other({})  # the usual shape, `purpose == "marketing"`
         return _per_key(get_requested, lambda a: decide(a, const))
     return _binary(get_requested, get_other, decide)
@@ -299,7 +302,7 @@ def _per_key(get: Getter, decide_one: Callable[[Any], bool]) -> Test:
     """
     memo: dict[str, bool] = {}
 
-    def test(env):
+    def test(env: Env) -> bool | None:
         a = get(env)
         if a is MISSING:
             return None
@@ -321,7 +324,7 @@ def _junction(tests: list[Test], decisive: bool) -> Test:
     """
     settled = decisive
 
-    def junction(env):
+    def junction(env: Env) -> bool | None:
         unknown = False
         for t in tests:
             v = t(env)
@@ -342,7 +345,7 @@ def _or(tests: list[Test]) -> Test:
     return _junction(tests, True)
 
 
-def _compare(expr: ast.Compare, data: dict) -> Test:
+def _compare(expr: ast.Compare, data: dict[str, Any]) -> Test:
     op = expr.op
     left = compile_value(expr.left, data)
     if isinstance(expr.right, ast.Literal):
@@ -351,23 +354,23 @@ def _compare(expr: ast.Compare, data: dict) -> Test:
         if op in ("==", "!="):
             want = op == "=="
             if isinstance(const, bool):
-                def eq_bool(env):
+                def eq_bool(env: Env) -> bool | None:
                     v = left(env)
                     return None if v is MISSING else (v is const) == want
                 return eq_bool
             if isinstance(const, str):
-                def eq_str(env):
+                def eq_str(env: Env) -> bool | None:
                     v = left(env)
                     return None if v is MISSING else (v == const) == want
                 return eq_str
 
-            def eq_num(env):
+            def eq_num(env: Env) -> bool | None:
                 v = left(env)
                 return None if v is MISSING else same(v, const) == want
             return eq_num
         order = ORDER[op]
 
-        def ordered_const(env):
+        def ordered_const(env: Env) -> bool | None:
             v = left(env)
             if v is MISSING:
                 return None
@@ -387,7 +390,7 @@ def _compare(expr: ast.Compare, data: dict) -> Test:
 def _binary(left: Getter, right: Getter, decide: Callable[[Any, Any], bool]) -> Test:
     """A test of two values: unknown when either is missing, else `decide(a, b)`."""
 
-    def binary(env):
+    def binary(env: Env) -> bool | None:
         a = left(env)
         if a is MISSING:
             return None
@@ -399,16 +402,16 @@ def _binary(left: Getter, right: Getter, decide: Callable[[Any, Any], bool]) -> 
     return binary
 
 
-def _member(expr: ast.Member, data: dict) -> Test:
+def _member(expr: ast.Member, data: dict[str, Any]) -> Test:
     left = compile_value(expr.left, data)
     right = compile_value(expr.right, data)
-    if isinstance(expr.right, ast.ListLiteral) and all(isinstance(i, ast.Literal) for i in expr.right.items):
+    if isinstance(expr.right, ast.ListLiteral) and ast.all_literals(expr.right.items):
         right_const = frozenset(i.value for i in expr.right.items if not isinstance(i.value, bool))
         if len(right_const) == len(expr.right.items):
             right = lambda env: right_const  # noqa: E731  (set lookup for constant lists)
     negated = expr.negated
 
-    def member(a, b):
+    def member(a: Any, b: Any) -> bool:
         if not isinstance(b, (list, tuple, set, frozenset, dict)):
             raise EvaluationError(f"expected a list after `in`, got {b!r}")
         try:
@@ -420,13 +423,13 @@ def _member(expr: ast.Member, data: dict) -> Test:
     return _binary(left, right, member)
 
 
-def _under(expr: ast.Under, data: dict) -> Test:
+def _under(expr: ast.Under, data: dict[str, Any]) -> Test:
     left = compile_value(expr.left, data)
     right = compile_value(expr.right, data)
     within = covers
     constant = _literal_keys(expr.right)
 
-    def under(a, b):
+    def under(a: Any, b: Any) -> bool:
         keys = b if isinstance(b, (list, tuple, set, frozenset)) else (b,)
         if not isinstance(a, str):
             raise EvaluationError(f"`under` needs a taxonomy key, got {a!r}")
@@ -440,14 +443,16 @@ def _under(expr: ast.Under, data: dict) -> Test:
 def _literal_keys(expr: ast.Expr) -> tuple[str, ...] | None:
     if isinstance(expr, ast.Literal) and isinstance(expr.value, str):
         return (expr.value,)
-    if isinstance(expr, ast.ListLiteral) and all(isinstance(i, ast.Literal) and isinstance(i.value, str) for i in expr.items):
-        return tuple(i.value for i in expr.items)
+    if isinstance(expr, ast.ListLiteral) and ast.all_literals(expr.items):
+        keys = tuple(i.value for i in expr.items if isinstance(i.value, str))
+        if len(keys) == len(expr.items):  # every item is text
+            return keys
     return None
 
 
-def compile_rule_test(when: tuple[ast.Expr, ...], unless: tuple[ast.Expr, ...], data: dict,
+def compile_rule_test(when: tuple[ast.Expr, ...], unless: tuple[ast.Expr, ...], data: dict[str, Any],
                       absent_is_value: bool = False, effect: str | None = None,
-                      keys: Keys | None = None, trace: Trace | None = None) -> Callable[[dict], bool]:
+                      keys: Keys | None = None, trace: Trace | None = None) -> Callable[[Env], bool]:
     """True only when every `when` is true and every `unless` is false, the first that is not stopping it.
 
     A rule's (`effect` given) reads broad keys as `polarity` says for it;
@@ -463,7 +468,7 @@ def compile_rule_test(when: tuple[ast.Expr, ...], unless: tuple[ast.Expr, ...], 
     if trace is None and not whens and not unlesses:
         return lambda env: True
 
-    def applies(env) -> bool:
+    def applies(env: Env) -> bool:
         for t in whens:
             if t(env) is not True:
                 return False

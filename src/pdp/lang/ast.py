@@ -7,7 +7,7 @@ the tree is a value: the same rules laid out differently are equal.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import ClassVar, Union
+from typing import Any, ClassVar, TypeGuard, Union
 
 from pdp.base.source import NO_SPAN, Span
 
@@ -216,6 +216,11 @@ class PolicyFile:
     lookups: tuple[Lookup, ...] = ()
 
 
+def all_literals(items: tuple[Expr, ...]) -> TypeGuard[tuple[Literal, ...]]:
+    """Every item is a literal: a list of constants."""
+    return all(isinstance(i, Literal) for i in items)
+
+
 def children(expr: Expr) -> tuple[Expr, ...]:
     """The sub-expressions of a node, in the order written."""
     out: list = []
@@ -229,7 +234,7 @@ def with_children(expr: Expr, rebuild) -> Expr:
     """The node with each sub-expression replaced by `rebuild(sub)`; the node itself when it has none."""
     if not expr.SUB:
         return expr
-    changes = {}
+    changes: dict[str, Any] = {}
     for name in expr.SUB:
         value = getattr(expr, name)
         changes[name] = tuple(rebuild(v) for v in value) if isinstance(value, tuple) else rebuild(value)

@@ -59,7 +59,7 @@ def conjuncts(expr: ast.Expr) -> list[ast.Expr]:
 def _literal_values(expr: ast.Expr):
     if isinstance(expr, ast.Literal):
         return frozenset([expr.value])
-    if isinstance(expr, ast.ListLiteral) and all(isinstance(i, ast.Literal) for i in expr.items):
+    if isinstance(expr, ast.ListLiteral) and ast.all_literals(expr.items):
         return frozenset(i.value for i in expr.items)
     return None
 

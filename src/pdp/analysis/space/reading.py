@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable, Iterator, cast
+from typing import Iterable, Iterator
 
 from pdp.lang import ast
 from pdp.vocab import taxonomy as tx
@@ -46,9 +46,8 @@ def _constant(expr: ast.Expr, data: dict):
     """The value of a constant operand (literal, list of literals, policy data), or MISSING."""
     if isinstance(expr, ast.Literal):
         return expr.value
-    if isinstance(expr, ast.ListLiteral) and all(isinstance(i, ast.Literal) for i in expr.items):
-        literals = cast(tuple[ast.Literal, ...], expr.items)
-        return frozenset(i.value for i in literals if not isinstance(i.value, (list, dict)))
+    if isinstance(expr, ast.ListLiteral) and ast.all_literals(expr.items):
+        return frozenset(i.value for i in expr.items if not isinstance(i.value, (list, dict)))
     if isinstance(expr, ast.Path) and expr.parts[0] == "data":
         value = compile_value(expr, data)({})
         if isinstance(value, dict):
