@@ -509,7 +509,7 @@ def replay(old, new, log_path: str | Path, limit: int | None = None, key: bytes 
         raise FileNotFoundError(f"no decision log at `{path}`")
     result = Replay(str(path))
     restore = _restorer((old, new), key if key is not None else log_key(path))
-    for logged, text, endpoint in DecisionLog.read_oldest_first(path, limit):
+    for logged, text, _endpoint in DecisionLog.read_oldest_first(path, limit):
         result.total += 1
         try:
             request = json.loads(text)
@@ -520,7 +520,7 @@ def replay(old, new, log_path: str | Path, limit: int | None = None, key: bytes 
             result.skipped += 1
             continue
         request = restore(request)
-        outcomes = []
+        outcomes: list[Outcome | None] = []
         for version in (old, new):  # as the server decided: `decide` (earlier versions under versions/ too)
             try:
                 authzen = "subject" in request or "resource" in request
@@ -528,11 +528,11 @@ def replay(old, new, log_path: str | Path, limit: int | None = None, key: bytes 
                 outcomes.append(Outcome(d.decision, d.reasons, d.obligations))
             except RequestError:
                 outcomes.append(None)
-        if None in outcomes:
+        before, after = outcomes
+        if before is None or after is None:
             result.refused += 1
             continue
         result.replayed += 1
-        before, after = outcomes
         if before.decision != logged:
             result.stale += 1
         if before.decision != after.decision:

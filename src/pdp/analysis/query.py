@@ -228,7 +228,11 @@ def _witness(space: Space, components, usable: list[list[Klass]], decision: str,
     if version is None:
         if decision != "deny":
             return None
-        picks = [min(u, key=lambda k, c=c: space.weight_of(c.nodes, k.witness)) for c, u in zip(components, usable)]
+
+        def lightest_class(component, classes: list[Klass]) -> Klass:
+            return min(classes, key=lambda k: space.weight_of(component.nodes, k.witness))
+
+        picks = [lightest_class(c, u) for c, u in zip(components, usable)]
         return sum(space.weight_of(c.nodes, k.witness) for c, k in zip(components, picks)), picks
     effects = space.effects[version]
 

@@ -7,7 +7,7 @@ holds what it makes and how a request is decided by it.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from pdp.base.errors import Diagnostic, RequestError
 from pdp.lang import ast
@@ -30,7 +30,7 @@ class PolicySet:
                  warnings: tuple[Diagnostic, ...], index: bool = True, directory: Path | None = None,
                  sources: Sources | None = None, request_shape: RequestShape = DEFAULT_SHAPE):
         self.name = header.name
-        self.version = header.version
+        self.version = cast(str, header.version)  # the checker requires one (no-version)
         self.effective = header.effective
         self.title = header.title
         self.model = models.named(header.model)  # data use or AuthZEN: what its requests are about

@@ -43,7 +43,7 @@ def history_of(earlier: list[PolicySet], current: PolicySet) -> tuple[PolicySet,
     given twice, or an earlier version that takes effect after the current one."""
     problems = [Diagnostic("bad-version", message, Span(str(v.directory), 1, 1), hint)
                 for v in earlier + [current] for message, hint in _version_problems(v, current)]
-    seen: dict[str | None, object] = {}
+    seen: dict[str, object] = {}
     for v in earlier + [current]:
         if v.version in seen:
             problems.append(Diagnostic("bad-version", f"version `{v.version}` appears twice", Span(str(v.directory), 1, 1),
@@ -111,5 +111,5 @@ def _accepted_version(history: tuple[PolicySet, ...], accepted: object) -> Polic
     by_version = {v.version: v for v in history}
     if accepted not in by_version:
         raise RequestError([FieldError("data_subject.accepted_policy_version", f"unknown policy version `{accepted}`",
-                                       tuple(suggest(str(accepted), [v for v in by_version if v is not None])))])
+                                       tuple(suggest(str(accepted), by_version)))])
     return by_version[accepted]

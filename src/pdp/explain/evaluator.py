@@ -76,7 +76,7 @@ def run_rule(rule: CompiledRule, env: dict, data: dict) -> RuleRun:
                                 effect=rule.effect if rule.keys else None, keys=rule.keys, trace=recorder)
     try:
         verdict, error = applies(env), None
-    except Exception as raised:  # as the engine: fail closed and say what happened
+    except Exception as raised:  # noqa: BLE001 - as the engine: fail closed and say what happened
         verdict, error = False, failure(raised)
     clauses = tuple((kind, condition_tree(expr, (kind, i)))
                     for kind, exprs in (("when", rule.source.when), ("unless", rule.source.unless))
@@ -108,5 +108,5 @@ def _exact(expr: ast.Expr, env: dict, data: dict, rule: CompiledRule) -> bool | 
     """The test's value with the requested key read as given (EXACT), to tell when the side changed it."""
     try:
         return compile_test(expr, data, side=EXACT, keys=rule.keys)(env)
-    except Exception:
+    except Exception:  # noqa: BLE001 - a failure is a value here, as the engine fails closed on any
         return "failed"

@@ -33,12 +33,12 @@ def render_text(e: Explanation) -> str:
         out += ["", f"{effect.capitalize()} rules about this request:"]
         if not rules:
             out.append("  none")
-        for r in rules:
-            where = ", ".join(x for x in (r.cite, r.location) if x)
-            out.append(f"  {r.rule} ({where}): {r.verdict}")
-            if r.message:
-                out.append(f"    {r.message}")
-            for c in r.conditions:
+        for rule in rules:
+            where = ", ".join(x for x in (rule.cite, rule.location) if x)
+            out.append(f"  {rule.rule} ({where}): {rule.verdict}")
+            if rule.message:
+                out.append(f"    {rule.message}")
+            for c in rule.conditions:
                 out.extend("    " + line for line in c.because)
     # no version was in force (§11): no rule was asked, so neither default deny nor a change is the point
     by_rules = not any(r.rule == NONE_IN_FORCE for r in e.reasons)

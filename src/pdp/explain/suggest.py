@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 from itertools import combinations
+from typing import Any
 
 from pdp.engine.policy_set import PolicySet
 from pdp.base.errors import RequestError
@@ -24,7 +25,7 @@ def changed(request: dict, changes) -> dict | None:
             out["data_categories"] = [c for c in out["data_categories"] if c != change.value]
             continue
         *parents, last = change.attribute.split(".")
-        holder = out
+        holder: Any = out  # the dict the change is made in, once the walk gets there
         for part in parents:
             if holder.get(part) is None and change.kind == "set":
                 holder[part] = {}

@@ -83,7 +83,7 @@ class Selection:
 _selections: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def selection_of(policy_set: PolicySet) -> Selection:
+def selection_of(policy_set: PolicySet | None) -> Selection:
     """The selection of a policy set (every version it serves), computed once per set."""
     if policy_set is None:
         return Selection()

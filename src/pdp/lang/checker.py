@@ -249,8 +249,9 @@ class _OperandTypes(Visitor[tuple[sch.Type | None, list[Diagnostic]]]):
         if len(kinds) > 1:
             out.append(Diagnostic("type-mismatch", "a list mixes different kinds of values", expr.span,
                                   "keep every item of a list the same kind (all text, or all numbers)"))
-        item = {"string": sch.STRING, "number": sch.NUMBER, "bool": sch.BOOL}.get(kinds.pop()) if len(kinds) == 1 else sch.ANY
-        return sch.Type("list", item=item), out
+        item_type = ({"string": sch.STRING, "number": sch.NUMBER, "bool": sch.BOOL}.get(kinds.pop())
+                     if len(kinds) == 1 else sch.ANY)
+        return sch.Type("list", item=item_type), out
 
     def generic_visit(self, expr: ast.Expr, *args):
         return None, [Diagnostic("syntax", "a condition cannot be used as a value here", expr.span, None)]

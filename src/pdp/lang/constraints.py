@@ -17,6 +17,8 @@ contradiction there stays one.
 
 from __future__ import annotations
 
+from typing import Any
+
 from collections import defaultdict
 
 from . import ast, printer
@@ -88,13 +90,17 @@ class _Atoms(Visitor[None]):
             atoms[path.dotted].append((_NEGATE[op] if negated else op, value.value))
 
     def visit_Member(self, expr: ast.Member, negated: bool, atoms: dict) -> None:
-        values = _literal_values(expr.right) if isinstance(expr.left, ast.Path) else None
+        if not isinstance(expr.left, ast.Path):
+            return
+        values = _literal_values(expr.right)
         if values is not None:
             inside = expr.negated == negated
             atoms[expr.left.dotted].append(("in" if inside else "not in", values))
 
     def visit_Under(self, expr: ast.Under, negated: bool, atoms: dict) -> None:
-        values = _literal_values(expr.right) if isinstance(expr.left, ast.Path) and not negated else None
+        if not isinstance(expr.left, ast.Path) or negated:
+            return
+        values = _literal_values(expr.right)
         if values is not None:
             atoms[expr.left.dotted].append(("under", values))
 
@@ -128,7 +134,7 @@ def _satisfies(value, op: str, operand) -> bool:
     return True
 
 
-def contradiction(path: str, constraints: list[tuple[str, object]]) -> str | None:
+def contradiction(path: str, constraints: list[tuple[str, Any]]) -> str | None:
     """Why the constraints on one path cannot all hold, in a few words; None if they can."""
     if path == "<always>":
         return "its condition is always false"

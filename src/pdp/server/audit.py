@@ -103,7 +103,7 @@ def open_log(settings: Settings) -> GroupWriter | None:
     return GroupWriter(decision_log)
 
 
-async def record(app, entries: list[tuple[dict, dict]], endpoint: str, policy_set: PolicySet=None) -> None:
+async def record(app, entries: list[tuple[dict, dict]], endpoint: str, policy_set: PolicySet | None = None) -> None:
     """Append (request, decision) pairs decided by `policy_set`; returns only once they are committed."""
     writer = app.state.decision_log
     if writer is None or not entries:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from typing import Any
 from functools import partial
 
 import orjson
@@ -56,7 +57,7 @@ def decide(policy_set: PolicySet, metrics, ask: Callable[[], Decision]) -> Decis
 Outcome = Decision | RequestError
 
 
-def decide_each(policy_set: PolicySet, metrics, ask: Callable[[object], Decision], items: list,
+def decide_each(policy_set: PolicySet, metrics, ask: Callable[[Any], Decision], items: list,
                 stop: Callable[[Outcome], bool] | None = None) -> list[Outcome]:
     """`ask(item)` for each item (a Decision, or the RequestError of a bad item), until `stop` says so.
 

@@ -8,7 +8,7 @@ add `data.*`, typed from their YAML values.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from . import taxonomy as tx
 

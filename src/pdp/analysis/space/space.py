@@ -18,7 +18,7 @@ from pdp.vocab.request import apply_lookups, check_request, request_schema
 from .cells import Cell, Component, Group, Klass, Node, State, Stats
 from .domains import (EXAMPLE_COUNTRIES, AttrDomain, ValueClass, chain_classifiers, number_classes,
                       show_value, string_classes, type_at, unregistered_id, value_kinds)
-from .keys import key_classes
+from .keys import KeyClass, key_classes
 from .reading import AttributeUses, atoms, connected_groups, read_paths, rule_conditions
 
 CELL_PATHS = ("action", "purpose", "data_categories")
@@ -406,7 +406,7 @@ class Space:
             return x
 
         slot_nodes = []
-        for kind, rule in slots:
+        for _kind, rule in slots:
             nodes, _ = self.slot_nodes_of(rule)
             slot_nodes.append(nodes)
             for n in nodes[1:]:
@@ -416,7 +416,7 @@ class Space:
             root = find(nodes[0]) if nodes else None
             by_root.setdefault(root, []).append((kind, rule))
         components = []
-        for root, members in sorted(by_root.items(), key=lambda kv: (kv[0] is not None, kv[0] or 0)):
+        for _root, members in sorted(by_root.items(), key=lambda kv: (kv[0] is not None, kv[0] or 0)):
             nodes = tuple(sorted({n for kind, rule in members for n in self.slot_nodes_of(rule)[0]}))
             components.append(self._component(group, nodes, members))
         if None not in by_root:
