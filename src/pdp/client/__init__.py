@@ -58,7 +58,7 @@ class PdpUnavailable(PdpClientError):
 class PdpRequestError(PdpClientError):
     """The PDP rejected the request (`4xx`); `detail` names the fields: `[{field, message, ...}]`."""
 
-    def __init__(self, status_code: int, error: str, detail: list[dict]):
+    def __init__(self, status_code: int, error: str, detail: list[dict[str, Any]]):
         self.status_code, self.error, self.detail = status_code, error, detail
         problems = "; ".join(f"{d.get('field', '?')}: {d.get('message', '')}" for d in detail) or "no detail given"
         super().__init__(f"the pdp rejected the request ({status_code} {error}): {problems}")
@@ -73,10 +73,10 @@ class ClientDecision:
     """One decision as the client got it (or made it, when `failed_closed`)."""
 
     decision: str
-    reasons: list[dict] = field(default_factory=list)
+    reasons: list[dict[str, Any]] = field(default_factory=list)
     obligations: list[Any] = field(default_factory=list)
     decision_id: str | None = None
-    raw: dict = field(default_factory=dict, repr=False)
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)
     failed_closed: bool = False
 
     @property
@@ -106,7 +106,7 @@ class ClientDecision:
         return cls("deny", [reason], [], None, raw, failed_closed=True)
 
 
-def _item_problems(index: int, item: dict) -> list[dict]:
+def _item_problems(index: int, item: dict[str, Any]) -> list[dict[str, Any]]:
     """The problems of one rejected batch item, each field prefixed with `requests[i].`."""
     detail = item.get("detail")
     if not isinstance(detail, list) or not detail:
@@ -202,7 +202,7 @@ class _Base:
         return [ClientDecision.unavailable(message) for _ in range(count)]
 
     @staticmethod
-    def _check(request: Any) -> dict:
+    def _check(request: Any) -> dict[str, Any]:
         if not isinstance(request, Mapping):
             raise TypeError(f"a decision request is a dict, not {type(request).__name__}")
         return dict(request)
@@ -216,7 +216,7 @@ class PdpClient(_Base):
         super().__init__(base_url, timeout=timeout, fail_closed=fail_closed, token=token, retries=retries)
         self._http = httpx.Client(base_url=base_url, timeout=timeout, headers=self._headers, transport=transport)
 
-    def _post(self, path: str, body: dict) -> httpx.Response:
+    def _post(self, path: str, body: dict[str, Any]) -> httpx.Response:
         for attempt in range(self.retries + 1):
             try:
                 return self._http.post(path, json=body)
@@ -227,7 +227,7 @@ class PdpClient(_Base):
                 raise self._transport_problem(error) from error
         raise AssertionError("unreachable")
 
-    def decide(self, request: Mapping) -> ClientDecision:
+    def decide(self, request: Mapping[str, Any]) -> ClientDecision:
         """One decision (`POST /v1/decide`)."""
         body = self._check(request)
         try:
@@ -235,7 +235,7 @@ class PdpClient(_Base):
         except _Unanswered as problem:
             return self._give_up(problem, None)
 
-    def decide_many(self, requests: Iterable[Mapping]) -> list[ClientDecision]:
+    def decide_many(self, requests: Iterable[Mapping[str, Any]]) -> list[ClientDecision]:
         """Decisions for many requests in one call (`POST /v1/decide/batch`), in the same order."""
         bodies = [self._check(r) for r in requests]
         if not bodies:
@@ -251,7 +251,7 @@ class PdpClient(_Base):
     def __enter__(self) -> PdpClient:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
 
@@ -263,7 +263,7 @@ class AsyncPdpClient(_Base):
         super().__init__(base_url, timeout=timeout, fail_closed=fail_closed, token=token, retries=retries)
         self._http = httpx.AsyncClient(base_url=base_url, timeout=timeout, headers=self._headers, transport=transport)
 
-    async def _post(self, path: str, body: dict) -> httpx.Response:
+    async def _post(self, path: str, body: dict[str, Any]) -> httpx.Response:
         for attempt in range(self.retries + 1):
             try:
                 return await self._http.post(path, json=body)
@@ -274,7 +274,7 @@ class AsyncPdpClient(_Base):
                 raise self._transport_problem(error) from error
         raise AssertionError("unreachable")
 
-    async def decide(self, request: Mapping) -> ClientDecision:
+    async def decide(self, request: Mapping[str, Any]) -> ClientDecision:
         """One decision (`POST /v1/decide`)."""
         body = self._check(request)
         try:
@@ -282,7 +282,7 @@ class AsyncPdpClient(_Base):
         except _Unanswered as problem:
             return self._give_up(problem, None)
 
-    async def decide_many(self, requests: Iterable[Mapping]) -> list[ClientDecision]:
+    async def decide_many(self, requests: Iterable[Mapping[str, Any]]) -> list[ClientDecision]:
         """Decisions for many requests in one call (`POST /v1/decide/batch`), in the same order."""
         bodies = [self._check(r) for r in requests]
         if not bodies:
@@ -300,7 +300,7 @@ class AsyncPdpClient(_Base):
     async def __aenter__(self) -> AsyncPdpClient:
         return self
 
-    async def __aexit__(self, *exc) -> None:
+    async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
 

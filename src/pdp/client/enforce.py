@@ -46,14 +46,14 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable
-from typing import Union
+from typing import Any, Union
 
 from fastapi import HTTPException, Request
 from starlette.concurrency import run_in_threadpool
 
 from pdp.client import AsyncPdpClient, ClientDecision, PdpClient
 
-RequestBuilder = Callable[[Request], Union[dict, Awaitable[dict]]]
+RequestBuilder = Callable[[Request], Union[dict[str, Any], Awaitable[dict[str, Any]]]]
 
 
 async def decide_for(client: PdpClient | AsyncPdpClient, build_request: RequestBuilder,
@@ -70,14 +70,15 @@ async def decide_for(client: PdpClient | AsyncPdpClient, build_request: RequestB
     return decision
 
 
-def deny_detail(decision: ClientDecision) -> dict:
+def deny_detail(decision: ClientDecision) -> dict[str, Any]:
     """The body of the 403 for a deny: which rules, which clauses, which decision."""
     reasons = [{"rule": r.get("rule"), "cite": r.get("cite"), "message": r.get("message")} for r in decision.reasons]
     return {"error": "forbidden", "decision": decision.decision, "decision_id": decision.decision_id,
             "reasons": reasons}
 
 
-def require_allow(client: PdpClient | AsyncPdpClient, build_request: RequestBuilder):
+def require_allow(client: PdpClient | AsyncPdpClient,
+                  build_request: RequestBuilder) -> Callable[[Request], Awaitable[ClientDecision]]:
     """A dependency that lets the route run only on an allow; a deny answers 403 with the reasons."""
 
     async def enforce(request: Request) -> ClientDecision:
@@ -89,7 +90,8 @@ def require_allow(client: PdpClient | AsyncPdpClient, build_request: RequestBuil
     return enforce
 
 
-def decision_dependency(client: PdpClient | AsyncPdpClient, build_request: RequestBuilder):
+def decision_dependency(client: PdpClient | AsyncPdpClient,
+                        build_request: RequestBuilder) -> Callable[[Request], Awaitable[ClientDecision]]:
     """A dependency that hands the decision, allow or deny, to the handler: `Annotated[ClientDecision, Depends(...)]`."""
 
     async def decide(request: Request) -> ClientDecision:
