@@ -194,8 +194,9 @@ def _keyword_terminals() -> dict[str, str]:
 
 
 def _starts_its_line(text: str, token: Token) -> bool:
-    line = source_lines(text)[token.line - 1]
-    return token.column == 1 + len(line) - len(line.lstrip())
+    line_number, column, _, _ = _position(token)
+    line = source_lines(text)[line_number - 1]
+    return column == 1 + len(line) - len(line.lstrip())
 
 
 def _syntax_diagnostic(error: UnexpectedInput, text: str, filename: str) -> Diagnostic:
