@@ -96,11 +96,11 @@ def request_schema(consent_topics: frozenset[str] = frozenset()) -> dict[str, sc
     return CONTRACT.schema(lambda kind: consent_topics if kind == tx.CONSENT_TOPIC else ())
 
 
-def _field_name(loc: tuple) -> str:
+def _field_name(loc: tuple[Any, ...]) -> str:
     return ".".join(str(p) for p in loc) or "request"
 
 
-def size_errors(raw: dict) -> list[FieldError]:
+def size_errors(raw: dict[str, Any]) -> list[FieldError]:
     """The request and its parts that carry more keys than `MAX_ATTRIBUTES` (checked before anything else)."""
     out = []
     for part in CONTRACT.parts:
@@ -137,7 +137,7 @@ _suggestions_left: ContextVar[int | None] = ContextVar("pdp_suggestions_left", d
 
 
 @contextmanager
-def suggestion_budget(count: int):
+def suggestion_budget(count: int) -> Iterator[None]:
     """At most `count` unknown values get suggestions while this is open (the rest get the error alone).
 
     One error has at most `MAX_ERRORS` suggestions to find, but a batch of
@@ -166,7 +166,7 @@ def unknown_error(unknown: Unknown) -> FieldError:
     return FieldError(field, f"unknown {kind} `{shown(value)}`", tuple(close))
 
 
-def reported(errors: list[FieldError], unknown: list[Unknown] = (), limit: int = MAX_ERRORS) -> list[FieldError]:
+def reported(errors: list[FieldError], unknown: Sequence[Unknown] = (), limit: int = MAX_ERRORS) -> list[FieldError]:
     """At most `limit` errors, then one line counting the rest.
 
     A bad request costs work per error (suggestions above all): building
@@ -248,7 +248,7 @@ def request_shape(declared: Declared = (), extra: dict[str, Iterable[str]] | Non
     return RequestShape({part: frozenset(names) for part, names in keys.items()}, types, tuple(deep))
 
 
-def key_errors(raw: dict, shape: RequestShape, vocabulary: tx.Vocabulary) -> list[FieldError]:
+def key_errors(raw: dict[str, Any], shape: RequestShape, vocabulary: tx.Vocabulary) -> list[FieldError]:
     """Declared attributes of the wrong type, and keys that look like a misspelt known key (`data_subjct`, `agee`).
 
     Other unknown keys pass (a part may carry attributes no rule reads), but
@@ -297,7 +297,7 @@ def check_request(raw: Any, vocabulary: tx.Vocabulary, shape: RequestShape = DEF
         raise RequestError(reported(errors, unknown))
 
 
-def apply_lookups(raw: dict, lookups: tuple) -> dict:
+def apply_lookups(raw: dict[str, Any], lookups: tuple[Any, ...]) -> dict[str, Any]:
     """The request with the parts a policy set looks up replaced by what its registers say.
 
     A register is authoritative. For an id it lists, the part is the
@@ -332,7 +332,7 @@ def apply_lookups(raw: dict, lookups: tuple) -> dict:
     return env
 
 
-def _refuse_excluded(lookup, stated: dict, ident: Any) -> None:
+def _refuse_excluded(lookup: Any, stated: dict[str, Any], ident: Any) -> None:
     for name, values in lookup.excluded.items():
         value = stated.get(name)
         if any(type(value) is type(v) and value == v for v in values):

@@ -9,6 +9,7 @@ add `data.*`, typed from their YAML values.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from . import taxonomy as tx
 
@@ -91,7 +92,7 @@ def with_attribute(schema: dict[str, Type], dotted: str, typ: Type) -> dict[str,
     return out
 
 
-def type_of_value(value) -> Type:
+def type_of_value(value: object) -> Type:
     """The type of a YAML value in a data file."""
     if isinstance(value, bool):
         return BOOL
@@ -107,7 +108,7 @@ def type_of_value(value) -> Type:
     return ANY
 
 
-def register_record_type(register: dict) -> Type:
+def register_record_type(register: dict[Any, Any]) -> Type:
     """The attributes of one entry of a register (a map of id -> record)."""
     fields: dict[str, Type] = {}
     for record in register.values():
