@@ -10,7 +10,8 @@ import pdp
 ROOT = Path(__file__).resolve().parents[2]
 CX_ONE_GO = ROOT / "policies"  # the shipped policy set
 HEADER = 'policy "t" version "1" effective 2026-01-01\n'
-VOCAB = "consent_topics: [marketing, cookies, location]\nattributes:\n  context.legal_request: bool\n  context.note: string\n  context.score: any\n"
+VOCAB = ("consent_topics: [marketing, cookies, location]\nattributes:\n  context.legal_request: bool\n"
+         "  context.note: string\n  context.score: any\n")
 
 
 def build_set(rules: str, vocabulary: str = VOCAB, data: dict | None = None, index: bool = True) -> pdp.PolicySet:
