@@ -15,12 +15,12 @@ the tests prove both paths give the same candidates and decide alike.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, NamedTuple
+from typing import Any, Callable, Iterable, NamedTuple
 
 from pdp.lang import ast
 from .conditions import compile_rule_possible, compile_rule_test
 from .requested import CATEGORIES_PATH, PURPOSE_PATH, Keys, reads_requested_key
-from pdp.vocab.taxonomy import ancestors, overlaps, reaches
+from pdp.vocab.taxonomy import Vocabulary, ancestors, overlaps, reaches
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ class CompiledRule:
     source: ast.Rule
     keys: Keys | None = None  # the vocabulary's purposes and categories, as `applies` reads broad keys
     # an allow with obligations: could its conditions hold for some part of a broad request? (decision.py)
-    possible: Callable[[dict], bool] | None = None
+    possible: Callable[[dict[str, Any]], bool] | None = None
     reads_requested: bool = False  # a condition tests `purpose` or `data_categories` (requested.py)
 
     def reaches(self, action: str, purpose: str, category: str) -> bool:
@@ -192,7 +192,7 @@ class RuleIndex:
         allows = by_action & by_purpose & by_category
         denies = (by_action & (by_purpose | self._deny_under_purpose.get(purpose, set()))
                   & (by_category | self._deny_under_category.get(category, set())))
-        partial: set = set()
+        partial: set[int] = set()
         if self._obliging and _broad(self._keys, purpose, category):
             overlapping = (by_action & self._obliging
                            & (by_purpose | self._obliging_under_purpose.get(purpose, set()))
@@ -242,9 +242,10 @@ def _postings(rules: tuple[CompiledRule, ...], keys_of: KeysOf) -> Postings:
     return postings
 
 
-def _postings_above(rules, keys_of, chosen) -> dict:
+def _postings_above(rules: tuple[CompiledRule, ...], keys_of: KeysOf,
+                    chosen: Callable[[CompiledRule], bool]) -> Postings:
     """key -> the `chosen` rules naming a key strictly below it."""
-    postings: dict = {}
+    postings: Postings = {}
     for rule in rules:
         if not chosen(rule):
             continue

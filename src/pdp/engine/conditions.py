@@ -480,8 +480,8 @@ def compile_rule_test(when: tuple[ast.Expr, ...], unless: tuple[ast.Expr, ...], 
     return applies
 
 
-def _clauses(when, unless, data: dict, absent_is_value: bool, effect: str | None, keys: Keys | None,
-             trace: Trace | None) -> tuple[list[Test], list[Test]]:
+def _clauses(when: tuple[ast.Expr, ...], unless: tuple[ast.Expr, ...], data: dict[str, Any], absent_is_value: bool,
+             effect: str | None, keys: Keys | None, trace: Trace | None) -> tuple[list[Test], list[Test]]:
     """A rule's `when` and `unless` clauses compiled, each read on its side for a rule of `effect` (EXACT: none)."""
     whens = [compile_test(e, data, absent_is_value, polarity(effect, "when") if effect else EXACT, keys, trace,
                           ("when", i)) for i, e in enumerate(when)]
@@ -490,8 +490,8 @@ def _clauses(when, unless, data: dict, absent_is_value: bool, effect: str | None
     return whens, unlesses
 
 
-def compile_rule_possible(when: tuple[ast.Expr, ...], unless: tuple[ast.Expr, ...], data: dict,
-                          keys: Keys) -> Callable[[dict], bool]:
+def compile_rule_possible(when: tuple[ast.Expr, ...], unless: tuple[ast.Expr, ...], data: dict[str, Any],
+                          keys: Keys) -> Callable[[Env], bool]:
     """Could an allow apply to some part of a broad request (some narrowing, requested.py)?
 
     Each clause is read on the side that holds for *some* narrowing, as a
@@ -511,13 +511,13 @@ def compile_rule_possible(when: tuple[ast.Expr, ...], unless: tuple[ast.Expr, ..
     """
     whens, unlesses = _clauses(when, unless, data, False, "deny", keys, None)
 
-    def possible(env) -> bool:
+    def possible(env: Env) -> bool:
         for tests, needed in ((whens, True), (unlesses, False)):
             for t in tests:
                 try:
                     if t(env) is not needed:
                         return False
-                except Exception:  # cannot be evaluated: could hold, on the strict side
+                except Exception:  # noqa: BLE001 - cannot be evaluated: could hold, on the strict side
                     continue
         return True
 

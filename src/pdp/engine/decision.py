@@ -108,9 +108,9 @@ def combine(
     after those of the allows that apply.
     """
     if errors:
-        reasons = [Reason(rule.id, EVALUATION_ERROR, rule.cite, f"the rule could not be evaluated: {message}")
-                   for rule, message in errors]
-        return Outcome("deny", tuple(reasons + [_reason(r) for r in denies]))
+        failures = [Reason(rule.id, EVALUATION_ERROR, rule.cite, f"the rule could not be evaluated: {message}")
+                    for rule, message in errors]
+        return Outcome("deny", tuple(failures + [_reason(r) for r in denies]))
     if denies:
         return Outcome("deny", tuple(_reason(r) for r in denies))
     if uncovered:
@@ -184,7 +184,7 @@ def evaluate(candidates: Callable[[str, Purpose, str], Candidates], action: str,
     return combine(denies, allows, uncovered, errors)
 
 
-def _possible(partial: list[CompiledRule], verdicts: dict[int, bool], env: dict) -> list[CompiledRule]:
+def _possible(partial: list[CompiledRule], verdicts: dict[int, bool], env: dict[str, Any]) -> list[CompiledRule]:
     """The partial allows (once each, in policy order) that did not apply but may apply to part of the request."""
     unique = {rule.order: rule for rule in partial}
     return [rule for order, rule in sorted(unique.items())

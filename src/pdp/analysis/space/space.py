@@ -352,7 +352,8 @@ class Space:
         known = [(v.vocabulary.actions, v.vocabulary.purposes, v.vocabulary.categories) for v in self.versions]
         for cell in self.cells():
             a, p, c = cell.action.rep, cell.purpose.rep, cell.category.rep
-            per_version, partial = [], []
+            per_version: list[tuple[CompiledRule, ...] | None] = []
+            partial: list[tuple[CompiledRule, ...]] = []
             for v, (acts, purps, cats) in zip(self.versions, known):
                 if a not in acts or p not in purps or c not in cats:
                     per_version.append(None)
@@ -524,7 +525,7 @@ class Space:
                     continue
             try:
                 table[choice] = verdict(env) is True
-            except Exception as error:  # the engine fails closed, on anything unforeseen too; so does the space
+            except Exception as error:  # noqa: BLE001 - the engine fails closed, on anything unforeseen too; so does the space
                 table[choice] = "error"
                 self._messages.setdefault((version, rule.id), failure(error))
         self._tables[key] = table
