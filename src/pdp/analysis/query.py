@@ -46,7 +46,6 @@ from typing import Any, TypeGuard
 
 from pdp.engine.policy_set import PolicySet
 from pdp.lang import ast
-from pdp.vocab import schema as sch
 from pdp.engine.conditions import EvaluationError, compile_rule_test
 from pdp.engine.decision import DEFAULT_DENY, Outcome
 from pdp.base.errors import PolicyError, did_you_mean, suggest

@@ -102,7 +102,7 @@ def data_of(sources: Sources) -> tuple[dict[str, Any], dict[str, Located], list[
 
 
 def schema_of(model: models.Model, vocabulary: tx.Vocabulary, declared: dict[str, sch.Type],
-              data: dict) -> dict[str, sch.Type]:
+              data: dict[str, Any]) -> dict[str, sch.Type]:
     """The types of what a condition may read: the request (with the declared attributes) and `data`."""
     schema = model.schema(vocabulary)
     for dotted, typ in declared.items():
@@ -123,6 +123,7 @@ def with_registers(schema: dict[str, sch.Type], lookups: list[CompiledLookup]) -
 
 def shape_of(model: models.Model, declared: dict[str, sch.Type], lookups: list[CompiledLookup]) -> RequestShape:
     """The keys a request may give, and the declared attributes' types, checked in every request."""
-    registered = {lk.root: {k for record in lk.register.values() if isinstance(record, dict) for k in record}
-                  for lk in lookups}
+    registered: dict[str, Iterable[str]] = {
+        lk.root: {k for record in lk.register.values() if isinstance(record, dict) for k in record}
+        for lk in lookups}
     return model.shape(tuple((tuple(path.split(".")), typ) for path, typ in declared.items()), registered)

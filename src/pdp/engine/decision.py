@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from .compiler import Candidates, CompiledRule, Obligation
 from .conditions import failure
@@ -135,7 +135,7 @@ Purpose = TypeVar("Purpose", str, None)  # a data-use request's purpose; an Auth
 
 
 def evaluate(candidates: Callable[[str, Purpose, str], Candidates], action: str, purpose: Purpose, parts: Iterable[str],
-             env: dict) -> Outcome:
+             env: dict[str, Any]) -> Outcome:
     """Which rules apply to this request, combined into one outcome: any deny that applies wins, and each
     part of the request needs an allow that applies, or it is `uncovered` (default deny).
 

@@ -15,7 +15,7 @@ import json
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -130,7 +130,7 @@ def shape_errors(raw: Any) -> list[FieldError]:
 
 
 # Every vocabulary value of a request that the policy set does not know (cheap: set lookups only).
-unknown_vocabulary: Callable[[dict, tx.Vocabulary], list[Unknown]] = CONTRACT.unknown_vocabulary
+unknown_vocabulary: Callable[[dict[str, Any], tx.Vocabulary], list[Unknown]] = CONTRACT.unknown_vocabulary
 
 
 _suggestions_left: ContextVar[int | None] = ContextVar("pdp_suggestions_left", default=None)

@@ -6,7 +6,6 @@ import itertools
 import time
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
-from pdp.vocab import schema as sch
 from pdp.vocab import taxonomy as tx
 from pdp.engine.compiler import CompiledRule
 from pdp.base.paths import set_at
