@@ -458,3 +458,16 @@ def test_tree_walk_agrees_with_the_engine_on_generated_policies(text, batch):
         return
     for req in batch:
         assert_agrees(ps, req)
+
+
+def test_an_authzen_request_is_explained_by_its_action_alone():
+    """An AuthZEN request names no purpose or category: explain invents none (no `""` category)."""
+    todo = pdp.load(Path(__file__).resolve().parents[1] / "examples" / "authzen-todo")
+    request = {"subject": {"type": "user", "id": "rick@the-citadel.com"}, "action": {"name": "can_read_user"},
+               "resource": {"type": "user", "id": "beth@the-smiths.com"}}
+    e = explain(todo, request)
+    assert (e.target.purpose, e.target.categories) == (None, ())
+    (rule,) = e.to_dict()["rules"]
+    assert rule["rule"] == "todo.read_user" and rule["applies"] and rule["categories"] == []
+    assert {u["misses"] for u in e.to_dict()["not_about_this_request"]} == {"action"}
+    assert e.to_dict()["uncovered_categories"] == []

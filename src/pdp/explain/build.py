@@ -27,18 +27,18 @@ def explain_selection(selection, suggest: bool = True) -> Explanation:
     target = target_of(request, not selection.policy_set.model.names_data_use)
     if version is None:  # no version was in force: no rule of any version decided it
         return Explanation(outcome.decision, outcome.reasons, outcome.obligations, target, (), (),
-                           () if target.authzen else target.categories, (), selection.info)
+                           target.categories, (), selection.info)
     notes = _Origins(version, request)
     rules, unrelated, runs = [], [], []
     for rule in version.rules:
-        covered = target.covered(rule)
-        if not covered:
+        if not target.about(rule):
             unrelated.append(_unrelated(rule, target))
             continue
+        covered = target.covered(rule)
         run = run_rule(rule, env, version.data)
         runs.append((run, covered))
         rules.append(_rule_explanation(run, covered, env, notes))
-    uncovered = () if target.authzen else tuple(
+    uncovered = tuple(
         c for c in target.categories
         if not any(run.applies and run.rule.effect == "allow" and c in covered for run, covered in runs))
     # candidates come from the deciding version's rules; each changed request is decided by the whole set
@@ -66,12 +66,14 @@ def _unrelated(rule: CompiledRule, target: Target) -> Unrelated:
         keys = list(keys)
         return ", ".join(keys[:n]) + (f" and {len(keys) - n} more" if len(keys) > n else "")
 
-    if rule.actions is not None and target.action not in rule.actions:
-        misses, why = "action", f"not for action {target.action} (to {some(sorted(rule.actions))})"
-    elif rule.purposes is not None and not any(tx.reaches(rule.effect, p, target.purpose) for p in rule.purposes):
-        misses, why = "purpose", f"not for purpose {target.purpose} (for {some(rule.purposes)})"
-        if any(tx.covers(target.purpose, p) for p in rule.purposes):  # an allow on part of a broad purpose
-            why = f"for only part of purpose {target.purpose} (for {some(rule.purposes)})"
+    purpose = target.purpose
+    if purpose is None or (rule.actions is not None and target.action not in rule.actions):
+        # an AuthZEN request names only its action, so that is all a rule can miss
+        misses, why = "action", f"not for action {target.action} (to {some(sorted(rule.actions or ()))})"
+    elif rule.purposes is not None and not any(tx.reaches(rule.effect, p, purpose) for p in rule.purposes):
+        misses, why = "purpose", f"not for purpose {purpose} (for {some(rule.purposes)})"
+        if any(tx.covers(purpose, p) for p in rule.purposes):  # an allow on part of a broad purpose
+            why = f"for only part of purpose {purpose} (for {some(rule.purposes)})"
     else:
         misses, why = "data_categories", f"not about {', '.join(target.categories)} (of {some(rule.categories or ())})"
         if any(tx.covers(c, k) for c in target.categories for k in rule.categories or ()):

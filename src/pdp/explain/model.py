@@ -46,7 +46,7 @@ class RuleExplanation:
             return "could not be evaluated"
         if not self.applies:
             return "does not apply"
-        shown = ", ".join(c for c in self.categories if c)  # an AuthZEN request has none
+        shown = ", ".join(self.categories)  # an AuthZEN request has none
         return "applies to " + shown if self.effect == "allow" and shown else "applies"
 
     def to_dict(self) -> dict:

@@ -12,20 +12,35 @@ from pdp.engine.compiler import CompiledRule
 
 @dataclass(frozen=True)
 class Target:
-    """What a request is about, as the rule index sees it."""
+    """What a request is about, as the rule index sees it.
+
+    An AuthZEN request names an action only: its purpose is None and it has no categories.
+    """
 
     action: str
-    purpose: str
+    purpose: str | None
     categories: tuple[str, ...]
-    authzen: bool = False
+
+    @property
+    def authzen(self) -> bool:
+        return self.purpose is None
+
+    def about(self, rule: CompiledRule) -> bool:
+        """Does the rule take part in deciding this request? (as the engine's index sees it)"""
+        if self.purpose is None:
+            return rule.actions is None or self.action in rule.actions
+        return bool(self.covered(rule))
 
     def covered(self, rule: CompiledRule) -> tuple[str, ...]:
-        """The requested categories the rule's target reaches (empty: the rule is not about this request).
+        """The requested categories the rule's target reaches (none for an AuthZEN request).
 
         As the engine sees it (`CompiledRule.reaches`): a deny reaches the
         categories its own overlap, an allow those it covers whole.
         """
-        return tuple(c for c in self.categories if rule.reaches(self.action, self.purpose, c))
+        purpose = self.purpose
+        if purpose is None:
+            return ()
+        return tuple(c for c in self.categories if rule.reaches(self.action, purpose, c))
 
     def near(self, rule: CompiledRule) -> bool:
         """About this action and one of these categories, whatever the purpose."""
@@ -37,7 +52,7 @@ class Target:
 def target_of(request: dict, authzen: bool) -> Target:
     """What a request already checked is about."""
     if authzen:
-        return Target(request["action"]["name"], "", ("",), authzen=True)
+        return Target(request["action"]["name"], None, ())
     return Target(request["action"], request["purpose"], tuple(request["data_categories"]))
 
 
