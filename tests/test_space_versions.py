@@ -105,8 +105,20 @@ def test_versioned_sets_the_space_predicts_the_engine_under_the_selected_version
         assert same(predicted, decided), (texts, req)
 
 
+# v3 allows everything, and tests `context.note under "a"`, which the vocabulary types `any`: a note of true or
+# false is a valid request that the engine denies, failing closed; the space offered the note only as text, so a
+# query for a deny answered "never"
+UNDER_A_BOOLEAN = ['policy "t" version "v1" effective 2024-01-01\nallow r0 cite "§0"\nallow r1 cite "§1"\n',
+                   'policy "t" version "v2" effective 2025-01-01\nallow r0 cite "§0"\n',
+                   'policy "t" version "v3" effective 2026-01-01\nallow r0 cite "§0"\n  when (context.note under "a")\n'
+                   'allow r1 cite "§1"\n']
+UNDER_A_BOOLEAN_REQUEST = {"action": "erase", "purpose": "essential", "data_categories": ["user"],
+                           "context": {"note": False}}
+
+
 @settings(fewer(5), suppress_health_check=[HealthCheck.too_slow])
 @given(texts=histories(), batch=st.lists(requests, min_size=1, max_size=6))
+@example(texts=UNDER_A_BOOLEAN, batch=[UNDER_A_BOOLEAN_REQUEST, {**UNDER_A_BOOLEAN_REQUEST, "action": "use"}])
 def test_versioned_sets_a_query_never_hides_a_decision_a_request_gets(texts, batch):
     try:
         policy = versioned_set(texts, index=True)

@@ -64,7 +64,11 @@ is compared with in every class, so any two can be equal or apart, in
 either order). Requests are well-typed: an attribute takes the kinds of
 value its type or the constants it is compared with have (a word where a
 number is compared is the checker's business; the engine would fail
-closed). A list-valued attribute searched with `in`, or a path also read as
+closed). An attribute whose type does not fix its kind (`any`, or none
+declared) and that a test needs of one kind (`under`, `<`, a bare truth
+test) takes every kind: a request may hold a value that test fails on, the
+engine then denies (fails closed), and so does the space, with the same
+reason, so a query never answers "never" for that deny. A list-valued attribute searched with `in`, or a path also read as
 a prefix, is sampled, not exhausted, and `Space.notes` says so. The tests
 check, request by request, that the class a request falls in gets the
 engine's decision (`Space.predict`).

@@ -240,11 +240,22 @@ def _string_label(members, literals, sets, under, sig, fresh) -> str:
     return f"is another value (e.g. {show_value(sorted(members)[0])})"
 
 
+SCALAR_KINDS = frozenset({"number", "bool", "string"})
+
+
 def value_kinds(use: AttributeUse, typ: sch.Type | None) -> set[str]:
-    """The kinds of value an attribute takes: its type's, or those of the constants it is compared with."""
+    """The kinds of value an attribute takes: its type's, or those of the constants it is compared with.
+
+    A test that needs one kind (`under` text, `<` a number, a bare truth test true or false) fails on a value of
+    another, and the engine fails closed (denies). When the type does not fix the kind (`any`, or no declared
+    type), a request may hold any kind, so the attribute takes them all: the space meets that failure, and a
+    query finds the deny, as the engine gives it. (The request check drops the values a type refuses.)
+    """
     kinds = set()
-    if typ is not None and typ.kind in ("number", "bool", "string"):
+    if typ is not None and typ.kind in SCALAR_KINDS:
         kinds.add(typ.kind)
+    elif (typ is None or typ.kind == "any") and (use.under or use.ordered or use.truth or use.ordered_pair):
+        return set(SCALAR_KINDS)
     literals = use.literals | {v for s in use.sets for v in s}
     if any(is_number(v) for v in literals) or use.ordered:
         kinds.add("number")

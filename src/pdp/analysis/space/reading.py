@@ -40,6 +40,7 @@ class AttributeUse:
     ordered: set = field(default_factory=set)  # (op, number) compared with < <= > >=
     under: set = field(default_factory=set)  # taxonomy keys tested with `under`
     truth: bool = False
+    ordered_pair: bool = False  # compared with < <= > >= with another attribute
 
 
 def _constant(expr: ast.Expr, data: dict):
@@ -95,6 +96,8 @@ class AttributeUses:
             if lp and rp:
                 self.use(lp), self.use(rp)
                 self.pairs.append((lp, rp))
+                if op in ORDER:
+                    self.use(lp).ordered_pair = self.use(rp).ordered_pair = True
                 return
             if not lp and rp:
                 lp, left, right = rp, right, left
