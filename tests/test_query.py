@@ -9,7 +9,7 @@ import pdp
 from pdp.cli import main
 from pdp.io.loader import read_sources
 from pdp.analysis.query import Question, QuestionError, ask, quote_bare_words
-from tests.support.sets import HEADER, VOCAB, build_set
+from tests.support.sets import HEADER, VOCAB, build_set, request
 
 ROOT = Path(__file__).resolve().parents[1]
 POLICIES = ROOT / "policies"
@@ -145,6 +145,23 @@ def test_the_witness_combines_independent_attributes():
     # a question no request meets at all is a "no" that says so
     empty = ask(ps, Question("allow", where=("data_subject.age < 10", "data_subject.age > 20")), sources)
     assert not empty.yes and empty.matching == 0 and "exclude each other" in empty.render()
+
+
+@pytest.mark.parametrize("rules, data, failing", [
+    # `context.score` is `any`: a request may give it a value `under` cannot test (a hypothesis finding)
+    ('allow tested cite "§1" when context.score under "marketing"\n', {}, {"context": {"score": True}}),
+    ('allow tested cite "§1" when context.score < 3\n', {}, {"context": {"score": "a"}}),
+    ('allow tested cite "§1" when context.score\n', {}, {"context": {"score": 1}}),
+    # `under` another attribute: the register's value decides too
+    ('lookup recipient in data.reg\nallow tested cite "§1" when context.score under recipient.type\n',
+     {"reg": "p1: {type: affiliate}\n"}, {"recipient": {"id": "p1"}, "context": {"score": 1}}),
+])
+def test_a_rule_that_fails_closed_is_a_deny_a_query_finds(rules, data, failing):
+    ps = build_set(rules + 'allow anyway cite "§2"\n', data=data)  # the deny is the failure's alone
+    outcome = ps.decide(request(**failing))
+    assert outcome.decision == "deny" and outcome.reasons[0].effect == "error"
+    answer = ask(ps, Question("deny", ("use",), ("essential.service",), ("user.contact.email",)))
+    assert answer.yes and answer.outcome.reasons[0].effect == "error" and answer.outcome.reasons[0].rule == "tested"
 
 
 def test_a_multi_category_request_is_allowed_when_each_category_alone_is():

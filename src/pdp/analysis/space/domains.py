@@ -254,7 +254,7 @@ def value_kinds(use: AttributeUse, typ: sch.Type | None) -> set[str]:
     kinds = set()
     if typ is not None and typ.kind in SCALAR_KINDS:
         kinds.add(typ.kind)
-    elif (typ is None or typ.kind == "any") and (use.under or use.ordered or use.truth or use.ordered_pair):
+    elif (typ is None or typ.kind == "any") and (use.under or use.ordered or use.truth or use.needs_kind):
         return set(SCALAR_KINDS)
     literals = use.literals | {v for s in use.sets for v in s}
     if any(is_number(v) for v in literals) or use.ordered:

@@ -40,7 +40,7 @@ class AttributeUse:
     ordered: set = field(default_factory=set)  # (op, number) compared with < <= > >=
     under: set = field(default_factory=set)  # taxonomy keys tested with `under`
     truth: bool = False
-    ordered_pair: bool = False  # compared with < <= > >= with another attribute
+    needs_kind: bool = False  # tested against another attribute by a test of one kind (`<`, `under`)
 
 
 def _constant(expr: ast.Expr, data: dict):
@@ -97,7 +97,7 @@ class AttributeUses:
                 self.use(lp), self.use(rp)
                 self.pairs.append((lp, rp))
                 if op in ORDER:
-                    self.use(lp).ordered_pair = self.use(rp).ordered_pair = True
+                    self.use(lp).needs_kind = self.use(rp).needs_kind = True
                 return
             if not lp and rp:
                 lp, left, right = rp, right, left
@@ -157,7 +157,9 @@ class AttributeUses:
             elif isinstance(value, frozenset):
                 self.use(lp).under.update(v for v in value if isinstance(v, str))
             else:
-                self.use(lp)
+                self.use(lp).needs_kind = True
+                if rp:  # the other attribute decides too: the space gives it values (one of each kind it takes)
+                    self.use(rp)
                 self.notes.add(f"`{'.'.join(lp)}` is tested `under` another attribute: sampled, not exhausted")
 
 
