@@ -1,9 +1,12 @@
 """The checker: every error at once, sorted, with position, source line, caret and hint."""
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import pdp
 from pdp.analysis.warnings import warnings_of
+from pdp.lang.checker import _effects_below
 from tests.support.sets import build_set, errors_of
 
 
@@ -171,3 +174,19 @@ def test_an_unknown_consent_topic_says_where_topics_are_declared():
     [error] = errors_of('allow a cite "§1" to use for marketing of user when data_subject.consent.marketng == true')
     assert error.code == "unknown-consent-topic" and error.message == "unknown consent topic `marketng`"
     assert "`data_subject.consent.marketing`" in error.hint and "`consent_topics` in vocabulary.yaml" in error.hint
+
+
+@given(st.lists(st.tuples(st.lists(st.sampled_from(["a", "b", "ab", "c"]), min_size=1, max_size=4),
+                          st.sampled_from(["allow", "deny"])), max_size=12),
+       st.lists(st.sampled_from(["a", "b", "ab", "c"]), min_size=1, max_size=4))
+def test_the_effects_an_overrides_name_covers_are_those_of_the_ids_below_it(rules, name_parts):
+    """One pass over the ids gives, for any name, what scanning every id for it gives."""
+    class Rule:
+        def __init__(self, rule_id, effect):
+            self.id, self.effect = rule_id, effect
+
+    made = [Rule(".".join(parts), effect) for parts, effect in rules]
+    name = ".".join(name_parts)
+    scanned = {r.effect for r in made if r.id == name or r.id.startswith(name + ".")}
+    assert _effects_below(made).get(name, set()) == scanned
+    assert (name in _effects_below(made)) == bool(scanned)

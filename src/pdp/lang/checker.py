@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from collections.abc import Iterable
 from typing import Protocol
 
 from . import ast, printer
@@ -64,18 +65,32 @@ def check_policy_set(files: list[ast.PolicyFile], ctx: CheckContext) -> list[Dia
             out += check_rule(rule, ctx)
         for lookup in policy_file.lookups:
             out += _check_lookup(lookup, ctx)
+    effects = _effects_below(seen.values())
     for policy_file in files:
         for rule in policy_file.rules:
             for named in rule.overrides:
-                # A name covers the rule ids below it, as keys do: `overrides marketing`.
-                covered = [r for rid, r in seen.items() if rid == named.name or rid.startswith(named.name + ".")]
-                if not covered:
+                below = effects.get(named.name)
+                if below is None:
                     out.append(Diagnostic("unknown-rule", f"`{rule.id}` overrides `{named.name}`, which names no rule",
                                           named.span, did_you_mean(named.name, seen)))
-                elif all(r.effect == rule.effect for r in covered):
+                elif below == {rule.effect}:
                     out.append(Diagnostic("bad-override", f"`{named.name}` names only {rule.effect} rules, like `{rule.id}`",
                                           named.span, "a rule can only be an exception to rules of the other effect"))
     return out
+
+
+def _effects_below(rules: Iterable[ast.Rule]) -> dict[str, set[str]]:
+    """Each name an `overrides` could give -> the effects of the rules it covers.
+
+    A name covers the rule ids below it, as keys do (`overrides marketing` covers `marketing.email`),
+    so every dotted prefix of an id is a name: one pass over the ids, not a scan of them per name.
+    """
+    effects: dict[str, set[str]] = {}
+    for rule in rules:
+        parts = rule.id.split(".")
+        for end in range(1, len(parts) + 1):
+            effects.setdefault(".".join(parts[:end]), set()).add(rule.effect)
+    return effects
 
 
 def _check_headers(files: list[ast.PolicyFile]) -> list[Diagnostic]:
