@@ -3,11 +3,14 @@
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import pdp
 from pdp.analysis import warnings as analysis
 from pdp.cli import main
-from pdp.analysis.warnings import warnings_of
+from pdp.analysis.warnings import reached, warnings_of
+from pdp.vocab import taxonomy as tx
 from tests.support.sets import HEADER, VOCAB, build_set
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -172,3 +175,12 @@ def test_deciding_never_runs_the_whole_set_analysis_and_check_does(monkeypatch):
     assert calls == []
     assert [w.code for w in warnings_of(policy_set)].count("shadowed-rule") == 3
     assert warnings_of(policy_set) is warnings_of(policy_set) and calls == [1]  # once, then kept
+
+
+_KEY = st.lists(st.sampled_from(["a", "b", "ab", ""]), min_size=1, max_size=4).map(".".join)
+
+
+@given(st.sets(_KEY, max_size=10), _KEY)
+def test_a_declared_key_is_used_when_some_name_is_it_or_lies_below_it(names, key):
+    """The one pass over the names (reached) answers as asking taxonomy.covers of every name does."""
+    assert (key in reached(names)) == any(tx.covers(key, name) for name in names)

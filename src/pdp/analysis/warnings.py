@@ -237,6 +237,7 @@ def unused_vocabulary(policy_set: PolicySet, vocabulary_source: tuple[str, str] 
     if not declared:
         return []
     named: set[str] = set()
+    read: set[tuple[str, ...]] = set()  # the policy data paths the rules read, each walked once below
     for rule in policy_set.rules:
         source: ast.Rule = rule.source
         named |= {k.name for k in source.actions + source.purposes + source.categories}
@@ -246,20 +247,31 @@ def unused_vocabulary(policy_set: PolicySet, vocabulary_source: tuple[str, str] 
                     if isinstance(node, ast.Literal) and isinstance(node.value, str):
                         named.add(node.value)
                     elif isinstance(node, ast.Path) and node.parts[0] == "data":
-                        value = value_at(policy_set.data, node.parts[1:])
-                        named |= _strings(value)
+                        read.add(tuple(node.parts[1:]))
+    for path in read:
+        named |= _strings(value_at(policy_set.data, path))
     for register in (lk[1] for lk in policy_set.lookups):
         named |= _strings(register)
     out = []
     spans = _vocabulary_spans(vocabulary_source)
+    used = reached(named)
     for kind, key in sorted(declared):
-        if any(tx.covers(key, n) for n in named):
+        if key in used:
             continue
         span = spans.get(key, Span(vocabulary_source[0], 1, 1) if vocabulary_source else NO_SPAN)
         out.append(Diagnostic("unused-vocabulary", f"the {kind} `{key}` is declared but no rule names it",
                               span, "remove it from vocabulary.yaml, or write the rule it was declared for",
                               "warning"))
     return out
+
+
+def reached(names: set[str]) -> set[str]:
+    """Every key some name is, or lies below: a declared key is used when it is in here.
+
+    The same as asking `taxonomy.covers(key, name)` of every name for every key, in one pass over
+    the names (`ancestors` of each), so it grows with the set, not with keys x names.
+    """
+    return {key for name in names for key in tx.ancestors(name)}
 
 
 def _strings(value) -> set[str]:
