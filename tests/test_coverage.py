@@ -5,10 +5,16 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+import pdp
 
 from pdp.cli import main
 from pdp.testing.coverage import measure, percent
+from pdp.explain import target_of
 from pdp.testing import Case, discover
+from tests.support.generate import CONDITIONS, fewer, generated_rules
 from tests.support.sets import HEADER, VOCAB, build_set, request
 
 RULES = '''\
@@ -163,3 +169,39 @@ def test_cli_cx_one_go_meets_full_rule_coverage(capsys, cx_one_go):
     assert main(["test", str(POLICIES), "--min-coverage", "100"]) == 0
     rules = len(cx_one_go.rules)
     assert f"rule coverage: {rules} of {rules} rules applied in some case (100 %)" in capsys.readouterr().out
+
+
+
+_PURPOSES = ["essential", "essential.service", "marketing", "marketing.advertising"]
+_CATEGORIES = ["user", "user.contact", "user.contact.email", "user.behavior"]
+_DATA = {"lists": "notes: [a, x]\ncountries: [IN, SG]\n"}
+
+
+@st.composite
+def _policies(draw):
+    return generated_rules(draw, ["use", "share", "collect"], _PURPOSES, _CATEGORIES, CONDITIONS)
+
+
+_REQUESTS = st.lists(st.builds(
+    request, action=st.sampled_from(["use", "share", "collect"]), purpose=st.sampled_from(_PURPOSES),
+    data_categories=st.lists(st.sampled_from(_CATEGORIES), min_size=1, max_size=2, unique=True)), max_size=6)
+
+
+@given(_policies(), _REQUESTS)
+@fewer(2)
+def test_coverage_through_the_index_equals_coverage_through_the_plain_scan(rules, requests):
+    """Coverage finds the rules about a case with the version's index; built without one, it scans every rule."""
+    try:
+        indexed, scanned = build_set(rules, data=_DATA), build_set(rules, data=_DATA, index=False)
+    except pdp.PolicyError:
+        assume(False)
+    cases = [Case(Path("t.yaml"), i + 1, f"case {i}", "t", r, "allow") for i, r in enumerate(requests)]
+    report = measure(indexed, cases)
+    assert report.to_dict() == measure(scanned, cases).to_dict()
+    # and both count a rule about a case exactly when its target reaches one of the case's categories
+    about = {rule.id: 0 for rule in indexed.rules}
+    for case in cases:
+        target = target_of(indexed.select(case.request).request, False)
+        for rule in indexed.rules:
+            about[rule.id] += bool(target.covered(rule))
+    assert {r.rule: r.about for r in report.rules} == about

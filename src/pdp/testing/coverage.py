@@ -184,6 +184,7 @@ class Recorder:
 
     def __init__(self, policy_set: PolicySet):
         self._tallies = {id(version): [_Tally(rule) for rule in version.rules] for version in policy_set.history}
+        self._by_rule = {key: {id(t.rule): t for t in tallies} for key, tallies in self._tallies.items()}
         self.decided = self.refused = 0
 
     def record(self, selection) -> None:
@@ -191,11 +192,18 @@ class Recorder:
         self.decided += 1
         if selection.version is None:  # no version was in force: no rule was about it
             return
-        target = target_of(selection.request, not selection.version.model.names_data_use)
-        for tally in self._tallies[id(selection.version)]:
-            if not target.covered(tally.rule):
-                continue
-            run = run_rule(tally.rule, selection.env, selection.version.data)
+        version = selection.version
+        tallies = self._tallies[id(version)]
+        target = target_of(selection.request, not version.model.names_data_use)
+        if target.purpose is None:  # AuthZEN: the rules for its action
+            about = [t for t in tallies if target.about(t.rule)]
+        else:  # the rules the version's index finds for some requested category (the plain scan if built so)
+            by_rule = self._by_rule[id(version)]
+            about = list({id(rule): by_rule[id(rule)] for category in target.categories
+                          for found in version.candidates(target.action, target.purpose, category)[:2]
+                          for rule in found}.values())
+        for tally in about:
+            run = run_rule(tally.rule, selection.env, version.data)
             tally.about += 1
             tally.applied += run.applies
             for node in run.nodes():
