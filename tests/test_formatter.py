@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from pdp import PolicyError
 from pdp.cli import main
-from pdp.lang.formatter import _parse, format_policy
+from pdp.lang.formatter import _code_end, _parse, format_policy
 from pdp.lang.parser import parse_policy
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -519,3 +519,9 @@ def test_syntax_errors_are_reported_and_the_file_left_alone(tmp_path, capsys):
 def test_a_missing_path_is_a_usage_error(tmp_path, capsys):
     code, _, err = run(capsys, ["fmt", str(tmp_path / "nowhere")])
     assert code == 2 and "does not exist" in err
+
+
+@given(st.text(), st.integers(0, 50))
+def test_where_the_code_before_a_comment_ends_is_found_without_copying_the_text(text, pos):
+    pos = min(pos, len(text))
+    assert _code_end(text, pos) == len(text[:pos].rstrip())

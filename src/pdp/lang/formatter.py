@@ -514,9 +514,10 @@ def format_policy(text: str, filename: str) -> str:
         if _own_line(text, token):
             runs.setdefault(_next_code(text, end), []).append(comment)
         else:
-            before = len(text[:start].rstrip()) - 1
+            before = _code_end(text, start) - 1
             trailing.append((comment, before))
     anchors = _Anchors([pos for _, pos in trailing], [pos for pos in runs if pos is not None])
+    comment_spans = _CommentSpans(comment_tokens)
 
     printer = _Printer(text, anchors)
     statements = [printer.statement(node) for node in tree.children]
@@ -541,10 +542,10 @@ def format_policy(text: str, filename: str) -> str:
             owner(after)[0].before.extend(run)  # inside a statement
             continue
         blocks = _blocks(text, run)
-        code_before = len(text[:run[0].start].rstrip())
+        code_before = _code_end(text, run[0].start)
         # A trailing comment on the line above is not code: step over it.
-        while code_before and _inside_comment(comment_tokens, code_before - 1):
-            code_before = len(text[:_comment_start(comment_tokens, code_before - 1)].rstrip())
+        while code_before and (inside := comment_spans.start_of(code_before - 1)) is not None:
+            code_before = _code_end(text, inside)
         gap_after = after is not None and _blank_between(text, run[-1].end, after)
         if code_before == 0:  # top of the file
             if after is not None and not gap_after:
@@ -594,18 +595,29 @@ def format_policy(text: str, filename: str) -> str:
     return "\n".join(out) + "\n" if out else ""
 
 
-def _inside_comment(comments: list[Token], pos: int) -> bool:
-    return _comment_start(comments, pos) is not None
+class _CommentSpans:
+    """Where the comments are, found by bisection (their starts listed once, not per question)."""
+
+    def __init__(self, comments: list[Token]):
+        self.bounds = [_bounds(c) for c in comments]
+        self.starts = [start for start, _ in self.bounds]
+
+    def start_of(self, pos: int) -> int | None:
+        """The start of the comment that holds `pos`, or None when `pos` is not in a comment."""
+        i = bisect.bisect_right(self.starts, pos) - 1
+        if i >= 0:
+            start, end = self.bounds[i]
+            if start <= pos < end:
+                return start
+        return None
 
 
-def _comment_start(comments: list[Token], pos: int) -> int | None:
-    starts = [_bounds(c)[0] for c in comments]
-    i = bisect.bisect_right(starts, pos) - 1
-    if i >= 0:
-        start, end = _bounds(comments[i])
-        if start <= pos < end:
-            return start
-    return None
+def _code_end(text: str, pos: int) -> int:
+    """Where the text before `pos` ends without its trailing blanks: `len(text[:pos].rstrip())`, without
+    copying the text before `pos` (once per comment, that copy made formatting quadratic in comments)."""
+    while pos > 0 and text[pos - 1].isspace():
+        pos -= 1
+    return pos
 
 
 def _bounds(token: Token) -> tuple[int, int]:
