@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import sys
 
-from pdp.base.errors import PolicyError
 
 
-from .common import DEFAULT_POLICY_DIR, EXIT_FAIL, EXIT_OK, load_set
+from .common import DEFAULT_POLICY_DIR, EXIT_FAIL, EXIT_OK, load_or_report
 
 
 def register(subparsers) -> None:
@@ -19,10 +18,8 @@ def register(subparsers) -> None:
 
 
 def cmd_check(args) -> int:
-    try:
-        policy_set = load_set(args.policy_dir)
-    except PolicyError as error:
-        print(error, file=sys.stderr)
+    policy_set = load_or_report(args.policy_dir)
+    if policy_set is None:
         return EXIT_FAIL
     from pdp.analysis.warnings import warning_texts_of, warnings_of  # here: the analysis is check's, not every command's
     from pdp.base.errors import render_all

@@ -7,6 +7,7 @@ failing tests, 2 a bad request or bad usage.
 from __future__ import annotations
 
 import json
+import sys
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 DEFAULT_POLICY_DIR = "policies"
@@ -25,3 +26,14 @@ def load_set(directory: str, index: bool = True):
     from pdp.io.loader import load  # here, so that `pdp --help` stays quick
 
     return load(directory, index=index)
+
+
+def load_or_report(directory: str):
+    """The policy set in `directory`, or None after printing its errors (file:line:col) on standard error."""
+    from pdp.base.errors import PolicyError
+
+    try:
+        return load_set(directory)
+    except PolicyError as error:
+        print(error, file=sys.stderr)
+        return None

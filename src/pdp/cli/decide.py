@@ -6,9 +6,9 @@ import json
 import sys
 from pathlib import Path
 
-from pdp.base.errors import PolicyError, RequestError
+from pdp.base.errors import RequestError
 
-from .common import DEFAULT_POLICY_DIR, EXIT_FAIL, EXIT_OK, EXIT_USAGE, load_set
+from .common import DEFAULT_POLICY_DIR, EXIT_FAIL, EXIT_OK, EXIT_USAGE, load_or_report
 
 
 def register(subparsers) -> None:
@@ -19,10 +19,8 @@ def register(subparsers) -> None:
 
 
 def cmd_decide(args) -> int:
-    try:
-        policy_set = load_set(args.policy_dir)
-    except PolicyError as error:
-        print(error, file=sys.stderr)
+    policy_set = load_or_report(args.policy_dir)
+    if policy_set is None:
         return EXIT_FAIL
     try:
         text = sys.stdin.read() if args.request in (None, "-") else Path(args.request).read_text(encoding="utf-8")

@@ -10,8 +10,8 @@ import json
 import sys
 from pathlib import Path
 
-from .common import DEFAULT_POLICY_DIR, EXIT_FAIL, EXIT_OK, EXIT_USAGE, print_report
-from pdp.base.errors import PolicyError, RequestError
+from .common import DEFAULT_POLICY_DIR, EXIT_FAIL, EXIT_OK, EXIT_USAGE, load_or_report, print_report
+from pdp.base.errors import RequestError
 
 
 def register(subparsers) -> None:
@@ -25,12 +25,8 @@ def register(subparsers) -> None:
 
 def cmd_explain(args) -> int:
     from pdp.explain import explain
-    from pdp.io.loader import load
-
-    try:
-        policy_set = load(args.policy_dir)
-    except PolicyError as error:
-        print(error, file=sys.stderr)
+    policy_set = load_or_report(args.policy_dir)
+    if policy_set is None:
         return EXIT_FAIL
     try:
         text = sys.stdin.read() if args.request in (None, "-") else Path(args.request).read_text(encoding="utf-8")

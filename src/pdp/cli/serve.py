@@ -5,9 +5,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from pdp.base.errors import PolicyError
 
-from .common import DEFAULT_LOG, DEFAULT_POLICY_DIR, EXIT_FAIL, EXIT_OK, EXIT_USAGE, load_set
+from .common import DEFAULT_LOG, DEFAULT_POLICY_DIR, EXIT_FAIL, EXIT_OK, EXIT_USAGE, load_or_report
 
 
 def register(subparsers) -> None:
@@ -39,10 +38,8 @@ def cmd_serve(args) -> int:
         print(f"pdp serve: {error}", file=sys.stderr)
         return EXIT_USAGE
     args.policy_dir = args.policy_dir or str(defaults.policy_dir)
-    try:
-        policy_set = load_set(args.policy_dir)
-    except PolicyError as error:
-        print(error, file=sys.stderr)
+    policy_set = load_or_report(args.policy_dir)
+    if policy_set is None:
         return EXIT_FAIL
     try:
         import uvicorn
