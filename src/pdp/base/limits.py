@@ -15,4 +15,4 @@ MAX_NUMBER_CHARS = 30  # one number in a policy file, sign and decimals included
 MAX_NESTING = 64  # levels of `not` and parentheses in one condition
 MAX_SYNTAX_ERRORS = 20  # syntax errors reported for one file before pdp stops reading it
 MAX_YAML_DEPTH = 32  # nesting of lists and mappings in a YAML file
-MAX_YAML_NODES = 50_000  # values in one YAML file (a register of 10,000 entries of four attributes)
+MAX_YAML_NODES = 120_000  # values in one YAML file, keys counted: a register of 10,000 entries of four attributes
