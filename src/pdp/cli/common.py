@@ -28,12 +28,12 @@ def load_set(directory: str, index: bool = True):
     return load(directory, index=index)
 
 
-def load_or_report(directory: str):
-    """The policy set in `directory`, or None after printing its errors (file:line:col) on standard error."""
+def load_or_report(directory: str, load=load_set):
+    """`load(directory)` (the policy set in it), or None after printing its errors (file:line:col) on standard error."""
     from pdp.base.errors import PolicyError
 
     try:
-        return load_set(directory)
+        return load(directory)
     except PolicyError as error:
         print(error, file=sys.stderr)
         return None

@@ -38,9 +38,10 @@ def cmd_serve(args) -> int:
         print(f"pdp serve: {error}", file=sys.stderr)
         return EXIT_USAGE
     args.policy_dir = args.policy_dir or str(defaults.policy_dir)
-    policy_set = load_or_report(args.policy_dir)
-    if policy_set is None:
+    snapshot = _load(args.policy_dir)
+    if snapshot is None:
         return EXIT_FAIL
+    policy_set = snapshot.policy_set
     try:
         import uvicorn
     except ImportError:
@@ -55,7 +56,8 @@ def cmd_serve(args) -> int:
     args.port = args.port or defaults.port
     args.workers = args.workers or defaults.workers
     # Worker processes build their own app from the environment (pydantic-settings).
-    os.environ["PDP_POLICY_DIR"] = str(Path(args.policy_dir).resolve())
+    # Absolute, but not resolved: a symlinked directory stays the link, so that a deployment can swap it.
+    os.environ["PDP_POLICY_DIR"] = os.path.abspath(args.policy_dir)
     os.environ["PDP_HOST"], os.environ["PDP_PORT"] = args.host, str(args.port)  # the bound address, for the app
     if args.no_log:
         os.environ.pop("PDP_LOG_PATH", None)
@@ -66,9 +68,28 @@ def cmd_serve(args) -> int:
     logged = os.environ.get("PDP_LOG_PATH")
     print(f"serving {policy_set.name} {policy_set.version} ({len(policy_set.rules)} rules) "
           f"on http://{args.host}:{args.port}; decision log: {logged or 'off'}", file=sys.stderr)
-    uvicorn.run("pdp.server:create_app", factory=True, host=args.host, port=args.port, workers=args.workers,
-                log_level=args.log_level, log_config=_log_config(args.log_level), **connections)
+    options = dict(host=args.host, port=args.port, log_level=args.log_level, log_config=_log_config(args.log_level),
+                   **connections)
+    if args.workers == 1:
+        from pdp.server import create_app
+
+        # The set just loaded (and checked) is the one served: loaded once, not again by the server.
+        uvicorn.run(create_app(Settings(), preloaded=snapshot), **options)
+    else:  # each worker is a process of its own and loads its own copy (processes share no memory)
+        uvicorn.run("pdp.server:create_app", factory=True, workers=args.workers, **options)
     return EXIT_OK
+
+
+def _load(directory: str):
+    """The set in `directory`, read as the server's reloads read it (one state of the directory), or None after
+    printing why not."""
+    from pdp.server.snapshot import ReloadFault, take_snapshot
+
+    try:
+        return load_or_report(directory, load=take_snapshot)
+    except ReloadFault as error:  # the directory changed while it was read
+        print(f"pdp serve: {error.message}; {error.hint}", file=sys.stderr)
+        return None
 
 
 def _connection_options(settings) -> dict:

@@ -22,6 +22,7 @@ from .reload import Reloader, watch
 from .request_id import RequestIdMiddleware
 from .routes import router
 from .settings import Settings
+from .snapshot import Snapshot
 from .state import PolicyHolder
 
 
@@ -73,11 +74,14 @@ class DecisionService(FastAPI):
         await super().__call__(scope, receive, send)
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, preloaded: Snapshot | None = None) -> FastAPI:
+    """The decision service. `preloaded`: the set already loaded from `settings.policy_dir` (by `pdp serve`,
+    which loads it to check it), served as it is instead of being loaded a second time."""
     settings = settings or Settings()
     holder = PolicyHolder(settings.policy_dir)
     metrics = Metrics()
     reloader = Reloader(holder, metrics, settings.reload_settle_ms, settings.reload_timeout_s)
+    loaded_from = reloader.adopt(preloaded) if preloaded is not None else None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -87,7 +91,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # decision allocates many short-lived objects.
         gc.freeze()
         gc.set_threshold(*GC_THRESHOLDS)
-        await reloader.reload(settle=False)
+        if loaded_from is None:
+            await reloader.reload(settle=False)
+        else:
+            await reloader.catch_up(loaded_from)
         stop = asyncio.Event()
         watcher = asyncio.create_task(watch(holder, reloader, stop, settings.reload_debounce_ms)) \
             if settings.reload else None

@@ -25,7 +25,7 @@ import logging
 import threading
 from pathlib import Path
 
-from .snapshot import WATCHED_SUFFIXES, Moved, ReloadFault, current_fingerprint
+from .snapshot import WATCHED_SUFFIXES, Fingerprint, Moved, ReloadFault, Snapshot, current_fingerprint
 
 log = logging.getLogger("pdp.reload")
 
@@ -67,6 +67,15 @@ class Reloader:
                 self._failed(error)
                 return False
 
+    async def catch_up(self, loaded_from: Fingerprint) -> bool:
+        """Reload if the directory is no longer the state an adopted set was read from; True when swapped."""
+        try:
+            now = await self._in_worker(lambda: current_fingerprint(self.holder.directory))
+        except Exception as error:  # noqa: BLE001 - a reload never takes the server down
+            self._failed(error)
+            return False
+        return now != loaded_from and await self.reload(settle=True)
+
     async def _reload(self, settle: bool) -> bool:
         for attempt in range(MAX_ATTEMPTS):
             if settle or attempt:
@@ -78,9 +87,7 @@ class Reloader:
                 continue  # settle and read again
             swapped = self.holder.activate(ticket, fresh)
             if swapped:
-                self.metrics.reloads.inc()
-                self.metrics.rules.set(len(fresh.rules))
-                log.info("policy set loaded: %s %s (%s)", fresh.name, fresh.version, fresh.digest)
+                self._served(fresh)
             return swapped
         self._failed(ReloadFault(f"`{self.holder.directory}` kept changing while it was read ({MAX_ATTEMPTS} tries)",
                                  "deploy policy changes atomically (see docs/service.md); "
@@ -135,6 +142,17 @@ class Reloader:
             raise ReloadFault(f"reading `{self.holder.directory}` did not finish within {self.timeout_s:g} s",
                               "a file in it blocks reading (a FIFO, a stalled network share); "
                               "the last good set keeps serving") from None
+
+    def adopt(self, snapshot: Snapshot) -> Fingerprint:
+        """Serve a set loaded before the server started (see `PolicyHolder.adopt`); the state it was read from."""
+        loaded_from = self.holder.adopt(snapshot)
+        self._served(snapshot.policy_set)
+        return loaded_from
+
+    def _served(self, policy_set) -> None:
+        self.metrics.reloads.inc()
+        self.metrics.rules.set(len(policy_set.rules))
+        log.info("policy set loaded: %s %s (%s)", policy_set.name, policy_set.version, policy_set.digest)
 
     def _failed(self, error: BaseException) -> None:
         failure = self.holder.fail(error)

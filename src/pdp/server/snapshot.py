@@ -89,7 +89,15 @@ def fingerprint(root: Path) -> Fingerprint:
     return tuple(entries)
 
 
-def load_snapshot(directory: Path, index: bool = True) -> PolicySet:
+@dataclass(frozen=True)
+class Snapshot:
+    """A policy set loaded from one state of its directory, with that state's fingerprint."""
+
+    policy_set: PolicySet
+    fingerprint: Fingerprint
+
+
+def take_snapshot(directory: Path, index: bool = True) -> Snapshot:
     """Load `directory` as one state of it; `Moved` if it changed while it was read.
 
     A symlinked directory is resolved once, so a deployment that swaps the
@@ -100,7 +108,12 @@ def load_snapshot(directory: Path, index: bool = True) -> PolicySet:
     policy_set = load(target, index=index)
     if fingerprint(target) != before or Path(directory).resolve() != target:
         raise Moved(Path(directory))
-    return policy_set
+    return Snapshot(policy_set, before)
+
+
+def load_snapshot(directory: Path, index: bool = True) -> PolicySet:
+    """The policy set of `take_snapshot`."""
+    return take_snapshot(directory, index).policy_set
 
 
 def current_fingerprint(directory: Path) -> Fingerprint:

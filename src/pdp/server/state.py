@@ -22,7 +22,7 @@ from pathlib import Path
 from pdp.base.errors import Diagnostic, PolicyError
 from pdp.engine.policy_set import PolicySet
 from pdp.base.source import Span
-from .snapshot import ReloadFault, load_snapshot
+from .snapshot import Fingerprint, ReloadFault, Snapshot, load_snapshot
 
 
 @dataclass(frozen=True)
@@ -66,6 +66,14 @@ class PolicyHolder:
     def attempt(self) -> PolicySet:
         """Load a consistent snapshot of the directory; raises whatever went wrong (the caller records it)."""
         return load_snapshot(self.directory)
+
+    def adopt(self, snapshot: Snapshot) -> Fingerprint:
+        """Serve a set loaded before the server started (`pdp serve` loads it to check it: once, not twice).
+
+        Returns the fingerprint of the state it was read from: the caller reloads if the directory has
+        moved on since (a change before the watcher started would otherwise go unseen)."""
+        self.activate(self.ticket(), snapshot.policy_set)
+        return snapshot.fingerprint
 
     def activate(self, ticket: int, policy_set: PolicySet) -> bool:
         with self._swap_lock:
