@@ -7,7 +7,7 @@ import importlib
 
 from .common import EXIT_OK
 
-COMMANDS = ("check", "decide", "test", "serve", "fmt", "explain", "query", "diff")
+COMMANDS = ("check", "decide", "test", "serve", "fmt", "explain", "query", "diff", "bundle")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -28,10 +28,14 @@ class Sources:
 
         Only this version's files count: an earlier version has a digest of its own."""
         h = hashlib.sha256()
-        every = self.texts()
-        for path in sorted(every, key=self._below_root):
-            h.update(self._below_root(path).encode() + b"\0" + every[path].encode() + b"\0")
+        every = self.relative_texts()
+        for path in sorted(every):
+            h.update(path.encode() + b"\0" + every[path].encode() + b"\0")
         return "sha256:" + h.hexdigest()
+
+    def relative_texts(self) -> dict[str, str]:
+        """This version's texts by path below its root, `/`-separated (what a policy bundle holds)."""
+        return {self._below_root(path): text for path, text in self.texts().items()}
 
     def _below_root(self, path: str) -> str:
         if not self.root:
