@@ -1,12 +1,12 @@
 """Operations: hot reload, the last good set on a broken edit, admin token, metrics."""
 
 import textwrap
-import time
 
 import pytest
 from fastapi.testclient import TestClient
 
 from pdp.server import Settings, create_app
+from tests.support.serve import wait_for
 
 POLICY = '''
 policy "ops" version "1" effective 2026-11-24
@@ -22,27 +22,18 @@ def policy_dir(tmp_path):
     return tmp_path
 
 
-def _wait_for(predicate, seconds=10.0):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
-
-
 @pytest.mark.slow
 def test_hot_reload_swaps_in_a_good_edit_and_refuses_a_broken_one(policy_dir):
     settings = Settings(policy_dir=policy_dir, reload_debounce_ms=50)
     with TestClient(create_app(settings)) as client:
         first = client.get("/v1/policies").json()["policies"][0]["digest"]
         (policy_dir / "main.pdp").write_text(textwrap.dedent(POLICY).replace('version "1"', 'version "2"'))
-        assert _wait_for(lambda: client.get("/v1/policies").json()["policies"][0]["version"] == "2")
+        assert wait_for(lambda: client.get("/v1/policies").json()["policies"][0]["version"] == "2")
         second = client.get("/v1/policies").json()["policies"][0]["digest"]
         assert second != first
 
         (policy_dir / "main.pdp").write_text(textwrap.dedent(POLICY) + "\nallow broken to usee\n")
-        assert _wait_for(lambda: client.get("/v1/policies").json()["last_reload_failure"] is not None)
+        assert wait_for(lambda: client.get("/v1/policies").json()["last_reload_failure"] is not None)
         body = client.get("/v1/policies").json()
         assert body["policies"][0]["digest"] == second  # the last good set keeps serving
         (error,) = body["last_reload_failure"]["errors"]

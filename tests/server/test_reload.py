@@ -1,7 +1,7 @@
 """Hot reload (issue 8, findings 3 and 13): a half-written file is never served, a symlinked directory
 swap is followed, and every kind of failure leaves the watcher running and the last good set serving.
 
-Waits are hang guards (`_wait_for`), never assertions on speed.
+Waits are hang guards (`wait_for`), never assertions on speed.
 """
 
 import asyncio
@@ -20,6 +20,7 @@ import pdp.io.loader
 from pdp.server import Settings, create_app
 from pdp.server.metrics import Metrics
 from pdp.server.state import PolicyHolder
+from tests.support.serve import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 HANG_GUARD_S = 30
@@ -30,15 +31,6 @@ OK = {"action": "use", "purpose": "essential.service", "data_categories": ["user
 # Promotional email to a person who opted out of marketing: policies/marketing.pdp denies it.
 OPTED_OUT = {"action": "use", "purpose": "marketing.communications.email", "data_categories": ["user.contact.email"],
              "data_subject": {"id": "p-1", "type": "customer", "consent": {"marketing": False}}}
-
-
-def _wait_for(predicate, seconds=HANG_GUARD_S):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def _served(client) -> dict:
@@ -158,11 +150,11 @@ def test_a_swapped_symlinked_policy_directory_is_followed(tmp_path):
         # The atomic deployment of docs/service.md: a new link, renamed over the old one.
         (tmp_path / "next").symlink_to(releases / "2")
         os.replace(tmp_path / "next", current)
-        assert _wait_for(lambda: _version(client) == "2")
+        assert wait_for(lambda: _version(client) == "2")
         shutil.rmtree(releases / "1")  # the old release is removed once the new one serves
         # and the new target is the one watched now
         (releases / "2" / "main.pdp").write_text(POLICY.format(version="3"))
-        assert _wait_for(lambda: _version(client) == "3")
+        assert wait_for(lambda: _version(client) == "3")
 
 
 # -- finding 13: reloads that fail or hang -----------------------------------------------------------------
@@ -219,7 +211,7 @@ def test_the_watcher_survives_a_failed_reload_and_keeps_serving(tmp_path, monkey
     caplog.set_level(logging.ERROR, logger="pdp.reload")
     with TestClient(create_app(settings)) as client:
         BREAKS[name](tmp_path, monkeypatch)
-        assert _wait_for(lambda: _served(client)["last_reload_failure"] is not None), "the failure was not recorded"
+        assert wait_for(lambda: _served(client)["last_reload_failure"] is not None), "the failure was not recorded"
         assert _version(client) == "1"  # the last good set keeps serving
         assert client.post("/v1/decide", json=OK).json()["decision"] == "allow"
         assert client.get("/ready").status_code == 200
@@ -228,7 +220,7 @@ def test_the_watcher_survives_a_failed_reload_and_keeps_serving(tmp_path, monkey
 
         _repair(tmp_path)
         (tmp_path / "main.pdp").write_text(POLICY.format(version="2"))
-        assert _wait_for(lambda: _version(client) == "2"), "the watcher stopped applying edits"
+        assert wait_for(lambda: _version(client) == "2"), "the watcher stopped applying edits"
         assert _served(client)["last_reload_failure"] is None
 
 
@@ -248,13 +240,13 @@ def test_a_read_that_hangs_is_abandoned_and_later_reloads_still_work(tmp_path, m
     try:
         with TestClient(create_app(settings)) as client:
             (tmp_path / "hang.pdp").write_text("# reading this directory hangs\n")
-            assert _wait_for(lambda: _served(client)["last_reload_failure"] is not None)
+            assert wait_for(lambda: _served(client)["last_reload_failure"] is not None)
             (message,) = [e["message"] for e in _served(client)["last_reload_failure"]["errors"]]
             assert "did not finish within 0.5 s" in message
             assert _version(client) == "1"
             (tmp_path / "hang.pdp").unlink()
             (tmp_path / "main.pdp").write_text(POLICY.format(version="2"))
-            assert _wait_for(lambda: _version(client) == "2"), "a hung read blocked later reloads"
+            assert wait_for(lambda: _version(client) == "2"), "a hung read blocked later reloads"
     finally:
         release.set()
 
@@ -275,10 +267,10 @@ def test_the_watcher_itself_is_restarted_after_it_fails(tmp_path, monkeypatch):
     monkeypatch.setattr(watchfiles, "awatch", failing_once)
     settings = Settings(policy_dir=tmp_path, reload_debounce_ms=50, reload_settle_ms=100)
     with TestClient(create_app(settings)) as client:
-        assert _wait_for(lambda: len(calls) >= 2)
+        assert wait_for(lambda: len(calls) >= 2)
         time.sleep(0.3)  # let the new watcher start before the edit
         (tmp_path / "main.pdp").write_text(POLICY.format(version="2"))
-        assert _wait_for(lambda: _version(client) == "2")
+        assert wait_for(lambda: _version(client) == "2")
 
 
 def test_a_directory_that_never_stops_changing_is_a_recorded_failure_not_a_stuck_watcher(tmp_path, monkeypatch):

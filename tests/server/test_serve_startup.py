@@ -12,6 +12,8 @@ from fastapi.testclient import TestClient
 
 import pdp.io.loader
 from pdp.cli.app import main
+from tests.support.bundles import BundleServer, bundle_of, write_set
+from tests.support.serve import wait_for
 
 POLICY = '''policy "ops" version "{version}" effective 2026-11-24
 allow ops "Operate the service" cite "§2.1" to use for essential of user
@@ -37,7 +39,8 @@ def builds(monkeypatch):
 @pytest.fixture
 def clean_environment(monkeypatch):
     # `pdp serve` hands its options to the app through PDP_* variables; put them back afterwards.
-    for name in ("PDP_POLICY_DIR", "PDP_HOST", "PDP_PORT", "PDP_LOG_PATH", "PDP_RELOAD"):
+    for name in ("PDP_POLICY_DIR", "PDP_HOST", "PDP_PORT", "PDP_LOG_PATH", "PDP_RELOAD", "PDP_BUNDLE_URL",
+                 "PDP_BUNDLE_PUBLIC_KEY", "PDP_BUNDLE_POLL_S", "PDP_BUNDLE_INSECURE_UNSIGNED"):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -93,3 +96,20 @@ def test_pdp_serve_keeps_a_symlinked_policy_directory_as_a_link(tmp_path, monkey
     (tmp_path / "current").symlink_to(release)
     directory = _serve(monkeypatch, [str(tmp_path / "current")], lambda client, app: app.state.holder.directory)
     assert directory == tmp_path / "current"
+
+
+def test_pdp_serve_of_a_bundle_builds_only_the_bundle(tmp_path, monkeypatch, builds, clean_environment):
+    monkeypatch.chdir(tmp_path)  # no `policies` here: a bundle server reads no directory
+    archive = bundle_of(write_set(tmp_path / "set", POLICY.format(version="7")), "r7", None)
+    builds.clear()
+    server = BundleServer(archive)
+
+    def answered_once_active(client, app):
+        wait_for(lambda: client.get("/ready").status_code == 200)
+        return _answered(client, app)
+
+    with server.running():
+        decision, policies = _serve(monkeypatch, ["--bundle", server.url, "--bundle-insecure-unsigned"],
+                                    answered_once_active)
+    assert decision == "allow" and policies["bundle"]["revision"] == "r7"
+    assert builds == [policies["policies"][0]["digest"]]

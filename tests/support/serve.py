@@ -1,4 +1,5 @@
-"""`pdp serve` as a real process, for the tests of what only a real server shows (connections, signals)."""
+"""`pdp serve` as a real process, for the tests of what only a real server shows (connections, signals); waiting
+for a server to get somewhere."""
 
 import contextlib
 import os
@@ -9,6 +10,19 @@ import time
 
 import httpx
 import pytest
+
+
+HANG_GUARD_S = 30
+
+
+def wait_for(predicate, seconds: float = HANG_GUARD_S) -> bool:
+    """True as soon as `predicate()` holds; False after `seconds` (a hang guard, never a measure of speed)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
 
 
 def free_port() -> int:
@@ -26,7 +40,8 @@ def served(policy_dir, *extra_args: str, output=None):
     port = free_port()
     args = list(extra_args) if "--log" in extra_args else ["--no-log", *extra_args]
     sink = open(output, "wb") if output is not None else subprocess.PIPE  # noqa: SIM115 - closed below
-    proc = subprocess.Popen([sys.executable, "-m", "pdp.cli", "serve", str(policy_dir), "--port", str(port),
+    where = [str(policy_dir)] if policy_dir is not None else []  # None: `--bundle URL` among the arguments
+    proc = subprocess.Popen([sys.executable, "-m", "pdp.cli", "serve", *where, "--port", str(port),
                              "--log-level", "warning", *args],
                             stdout=sink, stderr=subprocess.STDOUT, env={**os.environ})
     base = f"http://127.0.0.1:{port}"

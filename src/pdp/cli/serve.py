@@ -1,4 +1,5 @@
-"""`pdp serve [DIR]`: serve the decision API over HTTP (uvicorn; settings from PDP_* and the options)."""
+"""`pdp serve [DIR]` or `pdp serve --bundle URL`: serve the decision API over HTTP (uvicorn; settings from PDP_*
+and the options)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,15 @@ def register(subparsers) -> None:
     serve.add_argument("--log", help=f"the decision log (SQLite file); default: $PDP_LOG_PATH or {DEFAULT_LOG}")
     serve.add_argument("--no-log", action="store_true", help="do not keep a decision log")
     serve.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"))
+    bundle = serve.add_argument_group("policy bundles", "serve a signed bundle polled from a URL instead of a "
+                                      "directory (`pdp bundle build`; docs/service.md, \"Policy bundles\")")
+    bundle.add_argument("--bundle", metavar="URL", help="the bundle's URL; default: $PDP_BUNDLE_URL")
+    bundle.add_argument("--public-key", metavar="KEY", help="the ed25519 public key (PEM) bundles must be signed "
+                        "with; default: $PDP_BUNDLE_PUBLIC_KEY")
+    bundle.add_argument("--bundle-poll", type=float, metavar="SECONDS",
+                        help="how often to ask for a new bundle; default: $PDP_BUNDLE_POLL_S or 30")
+    bundle.add_argument("--bundle-insecure-unsigned", action="store_true", help="without --public-key, take "
+                        "unsigned bundles: whoever can answer for the URL then decides every request")
     serve.set_defaults(func=cmd_serve)
 
 
@@ -29,6 +39,10 @@ def cmd_serve(args) -> int:
 
     from pdp.server.settings import Settings, describe_errors
 
+    problem = _bundle_options(args)  # into PDP_BUNDLE_*, checked with the other settings
+    if problem:
+        print(f"pdp serve: {problem}", file=sys.stderr)
+        return EXIT_USAGE
     try:
         defaults = Settings()  # PDP_* environment variables, for what the command line leaves out
     except ValidationError as error:
@@ -37,11 +51,21 @@ def cmd_serve(args) -> int:
     except SettingsError as error:  # a value pydantic-settings could not even decode
         print(f"pdp serve: {error}", file=sys.stderr)
         return EXIT_USAGE
-    args.policy_dir = args.policy_dir or str(defaults.policy_dir)
-    snapshot = _load(args.policy_dir)
-    if snapshot is None:
-        return EXIT_FAIL
-    policy_set = snapshot.policy_set
+    snapshot = None
+    if defaults.bundle_url is not None:
+        if args.policy_dir:
+            print("pdp serve: give a policy directory or a bundle URL, not both", file=sys.stderr)
+            return EXIT_USAGE
+        serving = _bundle_description(defaults)
+        if serving is None:
+            return EXIT_USAGE
+    else:
+        args.policy_dir = args.policy_dir or str(defaults.policy_dir)
+        snapshot = _load(args.policy_dir)
+        if snapshot is None:
+            return EXIT_FAIL
+        policy_set = snapshot.policy_set
+        serving = f"{policy_set.name} {policy_set.version} ({len(policy_set.rules)} rules)"
     try:
         import uvicorn
     except ImportError:
@@ -56,8 +80,9 @@ def cmd_serve(args) -> int:
     args.port = args.port or defaults.port
     args.workers = args.workers or defaults.workers
     # Worker processes build their own app from the environment (pydantic-settings).
-    # Absolute, but not resolved: a symlinked directory stays the link, so that a deployment can swap it.
-    os.environ["PDP_POLICY_DIR"] = os.path.abspath(args.policy_dir)
+    if snapshot is not None:
+        # Absolute, but not resolved: a symlinked directory stays the link, so that a deployment can swap it.
+        os.environ["PDP_POLICY_DIR"] = os.path.abspath(args.policy_dir)
     os.environ["PDP_HOST"], os.environ["PDP_PORT"] = args.host, str(args.port)  # the bound address, for the app
     if args.no_log:
         os.environ.pop("PDP_LOG_PATH", None)
@@ -66,8 +91,7 @@ def cmd_serve(args) -> int:
     else:
         os.environ.setdefault("PDP_LOG_PATH", str(Path(DEFAULT_LOG).resolve()))
     logged = os.environ.get("PDP_LOG_PATH")
-    print(f"serving {policy_set.name} {policy_set.version} ({len(policy_set.rules)} rules) "
-          f"on http://{args.host}:{args.port}; decision log: {logged or 'off'}", file=sys.stderr)
+    print(f"serving {serving} on http://{args.host}:{args.port}; decision log: {logged or 'off'}", file=sys.stderr)
     options = dict(host=args.host, port=args.port, log_level=args.log_level, log_config=_log_config(args.log_level),
                    **connections)
     if args.workers == 1:
@@ -78,6 +102,41 @@ def cmd_serve(args) -> int:
     else:  # each worker is a process of its own and loads its own copy (processes share no memory)
         uvicorn.run("pdp.server:create_app", factory=True, workers=args.workers, **options)
     return EXIT_OK
+
+
+def _bundle_options(args) -> str | None:
+    """Hand the bundle options to the settings (and to worker processes) as PDP_BUNDLE_*; a problem, or None."""
+    import os
+
+    if args.bundle is None and (args.public_key or args.bundle_poll is not None or args.bundle_insecure_unsigned):
+        return "--public-key, --bundle-poll and --bundle-insecure-unsigned go with --bundle URL"
+    if args.bundle is not None:
+        os.environ["PDP_BUNDLE_URL"] = args.bundle
+    if args.public_key:
+        os.environ["PDP_BUNDLE_PUBLIC_KEY"] = os.path.abspath(args.public_key)
+    if args.bundle_poll is not None:
+        os.environ["PDP_BUNDLE_POLL_S"] = str(args.bundle_poll)
+    if args.bundle_insecure_unsigned:
+        os.environ["PDP_BUNDLE_INSECURE_UNSIGNED"] = "true"
+    return None
+
+
+def _bundle_description(settings) -> str | None:
+    """What `pdp serve --bundle` serves, in words; None after saying why the public key cannot be used."""
+    from pdp.io.bundle import KeyProblem, key_id, load_public_key
+
+    if settings.bundle_public_key is None:
+        print("pdp serve: WARNING: bundles are taken unsigned (--bundle-insecure-unsigned): whoever can answer "
+              f"for {settings.bundle_url} decides every request", file=sys.stderr)
+        trust = "unsigned bundles accepted"
+    else:
+        try:
+            trust = f"signed by {key_id(load_public_key(settings.bundle_public_key))}"
+        except KeyProblem as error:
+            print(f"pdp serve: {error}", file=sys.stderr)
+            return None
+    return (f"the policy bundle at {settings.bundle_url} (polled every {settings.bundle_poll_s:g} s, {trust}; "
+            "decisions are refused (503) until a good bundle is activated)")
 
 
 def _load(directory: str):

@@ -11,6 +11,8 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
+from pdp.io.bundle import load_public_key
+
 from .body import BodyError
 from .errors import error_response, install_error_handlers
 from .hot_path import hot_endpoints, serve_hot
@@ -18,6 +20,7 @@ from .admin import router as admin_router
 from .audit import LogUnavailable, open_log
 from .authzen_routes import router as authzen_router
 from .metrics import Metrics
+from .bundles import BundlePoller
 from .reload import Reloader, watch
 from .request_id import RequestIdMiddleware
 from .routes import router
@@ -78,10 +81,26 @@ def create_app(settings: Settings | None = None, preloaded: Snapshot | None = No
     """The decision service. `preloaded`: the set already loaded from `settings.policy_dir` (by `pdp serve`,
     which loads it to check it), served as it is instead of being loaded a second time."""
     settings = settings or Settings()
-    holder = PolicyHolder(settings.policy_dir)
     metrics = Metrics()
-    reloader = Reloader(holder, metrics, settings.reload_settle_ms, settings.reload_timeout_s)
-    loaded_from = reloader.adopt(preloaded) if preloaded is not None else None
+    if settings.bundle_url is not None:
+        holder = PolicyHolder(None, bundle_url=str(settings.bundle_url))
+        key = load_public_key(settings.bundle_public_key) if settings.bundle_public_key is not None else None
+        reloader: Reloader | BundlePoller = BundlePoller(holder, metrics, str(settings.bundle_url), key,
+                                                         settings.bundle_poll_s, settings.bundle_timeout_s)
+    else:
+        holder = PolicyHolder(settings.policy_dir)
+        reloader = Reloader(holder, metrics, settings.reload_settle_ms, settings.reload_timeout_s)
+    loaded_from = reloader.adopt(preloaded) if preloaded is not None and isinstance(reloader, Reloader) else None
+
+    async def keep_current(stop: asyncio.Event) -> asyncio.Task | None:
+        """Load the first set, and start what keeps it current (the bundle poller or the directory watcher)."""
+        if isinstance(reloader, BundlePoller):
+            return asyncio.create_task(reloader.run(stop))  # not awaited: /health answers while the first poll runs
+        if loaded_from is None:
+            await reloader.reload(settle=False)
+        else:
+            await reloader.catch_up(loaded_from)
+        return asyncio.create_task(watch(holder, reloader, stop, settings.reload_debounce_ms)) if settings.reload else None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -91,13 +110,8 @@ def create_app(settings: Settings | None = None, preloaded: Snapshot | None = No
         # decision allocates many short-lived objects.
         gc.freeze()
         gc.set_threshold(*GC_THRESHOLDS)
-        if loaded_from is None:
-            await reloader.reload(settle=False)
-        else:
-            await reloader.catch_up(loaded_from)
         stop = asyncio.Event()
-        watcher = asyncio.create_task(watch(holder, reloader, stop, settings.reload_debounce_ms)) \
-            if settings.reload else None
+        watcher = await keep_current(stop)
         yield
         stop.set()
         if watcher is not None:

@@ -19,7 +19,7 @@ from pdp.base.errors import FieldError, RequestError
 from .audit import record
 from .body import BodyError, read_json_object
 from .deciding import decide_each, decide_many, encodes, json_answer, unanswerable
-from .errors import ERROR_RESPONSES, error_response
+from .errors import ERROR_RESPONSES, error_response, not_ready
 from .routes import inline_refs
 
 router = APIRouter(tags=["AuthZEN"])
@@ -99,7 +99,7 @@ async def evaluation(request: Request):
     policy_set = request.app.state.holder.current
     body = await _read(request)
     if policy_set is None:
-        return error_response(503, "not_ready", [{"field": "policy", "message": "no policy set is loaded"}])
+        return not_ready(request.app.state.holder)
     return await _single(request, policy_set, body, "/access/v1/evaluation")
 
 
@@ -109,7 +109,7 @@ async def evaluations(request: Request):
     policy_set, settings = request.app.state.holder.current, request.app.state.settings
     body = await _read(request)
     if policy_set is None:
-        return error_response(503, "not_ready", [{"field": "policy", "message": "no policy set is loaded"}])
+        return not_ready(request.app.state.holder)
     items = body.get("evaluations")
     if items is None or items == []:
         # Without items the request is a single evaluation (AuthZEN 1.0, 7.1).

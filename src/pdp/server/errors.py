@@ -34,6 +34,15 @@ def error_response(status: int, code: str, detail: list[dict], headers: dict | N
     return JSONResponse(status_code=status, content={"error": code, "detail": detail}, headers=headers)
 
 
+def not_ready(holder) -> JSONResponse:
+    """503: no policy set is in service, so nothing is decided (with why, when a bundle never loaded)."""
+    detail = [{"field": "policy", "message": "no policy set is loaded"}]
+    waiting = holder.waiting_for()
+    if waiting is not None:
+        detail.append({"field": "bundle", "message": waiting})
+    return error_response(503, "not_ready", detail)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def validation(_: Request, exc: RequestValidationError):
@@ -71,5 +80,5 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {  # as FastAPI's `responses=
     413: {"model": ErrorBody, "description": "the body is larger than the server accepts"},
     415: {"model": ErrorBody, "description": "the body is not `application/json`"},
     422: {"model": ErrorBody, "description": "a missing or mistyped field, or a key unknown to the policy set"},
-    503: {"model": ErrorBody, "description": "no policy set is loaded"},
+    503: {"model": ErrorBody, "description": "no policy set is loaded (none yet, or no good bundle yet)"},
 }

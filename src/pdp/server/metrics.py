@@ -10,6 +10,8 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+from pdp.engine.policy_set import PolicySet
+
 # Decision latency is microseconds to a millisecond or so; the default buckets start at 5 ms.
 _BUCKETS = (0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5)
 
@@ -30,6 +32,22 @@ class Metrics:
                                        "a failed watcher)",
                                        registry=self.registry)
         self.rules = Gauge("pdp_policy_rules", "Rules in the policy set in service", registry=self.registry)
+        self.bundle_info = Gauge("pdp_bundle_info", "The policy bundle in service (1, labelled with its revision "
+                                 "and content digest)", ["revision", "digest"], registry=self.registry)
+        self.bundle_activations = Counter("pdp_bundle_activations", "Policy bundles verified, checked and swapped in",
+                                          registry=self.registry)
+        self.bundle_failures = Counter("pdp_bundle_failures", "Policy bundles refused (the last good set kept "
+                                       "serving), by reason", ["reason"], registry=self.registry)
+
+    def swapped_in(self, policy_set: PolicySet) -> None:
+        """A new policy set is in service (from a reload or a bundle)."""
+        self.reloads.inc()
+        self.rules.set(len(policy_set.rules))
+
+    def bundle_active(self, revision: str, digest: str) -> None:
+        self.bundle_activations.inc()
+        self.bundle_info.clear()  # one series: the bundle in service
+        self.bundle_info.labels(revision, digest).set(1)
 
     def decided(self, decision: str, seconds: float) -> None:
         (self.allowed if decision == "allow" else self.denied).inc()

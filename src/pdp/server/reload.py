@@ -25,6 +25,8 @@ import logging
 import threading
 from pathlib import Path
 
+from pdp.engine.policy_set import PolicySet
+
 from .snapshot import WATCHED_SUFFIXES, Fingerprint, Moved, ReloadFault, Snapshot, current_fingerprint
 
 log = logging.getLogger("pdp.reload")
@@ -149,9 +151,8 @@ class Reloader:
         self._served(snapshot.policy_set)
         return loaded_from
 
-    def _served(self, policy_set) -> None:
-        self.metrics.reloads.inc()
-        self.metrics.rules.set(len(policy_set.rules))
+    def _served(self, policy_set: PolicySet) -> None:
+        self.metrics.swapped_in(policy_set)
         log.info("policy set loaded: %s %s (%s)", policy_set.name, policy_set.version, policy_set.digest)
 
     def _failed(self, error: BaseException) -> None:

@@ -13,7 +13,7 @@ from pdp.vocab.request import DecisionRequest
 from .audit import record
 from .body import read_json_object
 from .deciding import INTERNAL_ERROR, decide_each, decide_many, encodes, json_answer, unanswerable
-from .errors import ERROR_RESPONSES, error_response
+from .errors import ERROR_RESPONSES, error_response, not_ready
 
 log = logging.getLogger("pdp.server")
 router = APIRouter()
@@ -38,8 +38,6 @@ def inline_refs(schema: dict) -> dict:
 _REQUEST_SCHEMA = inline_refs(DecisionRequest.model_json_schema())
 
 
-def _no_policy():
-    return error_response(503, "not_ready", [{"field": "policy", "message": "no policy set is loaded"}])
 
 
 _DECIDE_SCHEMA = {**_REQUEST_SCHEMA, "properties": {**_REQUEST_SCHEMA.get("properties", {}), "explain": {
@@ -57,7 +55,7 @@ async def decide(request: Request):
         return error_response(422, "bad_request", [{"field": "explain", "message": "`explain` is true or false"}])
     policy_set = holder.current
     if policy_set is None:
-        return _no_policy()
+        return not_ready(holder)
     # The request is admitted once (`PolicySet.select`: checked, and given the version that decides it,
     # §11) and decided once: the explanation is of that very decision, even if a reload swaps the set.
     selected = []
@@ -110,7 +108,7 @@ async def decide_batch(request: Request):
                               "message": f"{len(items)} requests; at most {settings.max_batch} in one batch"}])
     policy_set = holder.current
     if policy_set is None:
-        return _no_policy()
+        return not_ready(holder)
     answers: list[dict[str, Any]] = [{"error": "bad_request", "detail": d.errors} if isinstance(d, RequestError) else d.to_dict()
                for d in await decide_many(policy_set, request.app.state.metrics, policy_set.decide, items)]
     payload = encodes({"decisions": answers})
@@ -131,13 +129,29 @@ async def policies(request: Request):
         "policies": [] if current is None else [{
             "name": current.name, "version": current.version, "effective": current.effective,
             "digest": current.digest, "rules": len(current.rules), "loaded_at": holder.loaded_at,
-            "directory": str(holder.directory),
+            "directory": None if holder.directory is None else str(holder.directory),
             "versions": [{"version": v.version, "effective": v.effective, "digest": v.digest} for v in current.history],
         }],
         "last_reload_failure": None if holder.last_failure is None else {
             "at": holder.last_failure.at, "errors": holder.last_failure.errors},
     }
+    if holder.bundle_url is not None:
+        body["bundle"] = _bundle_status(holder)
     return body
+
+
+def _bundle_status(holder) -> dict:
+    """The bundle in service (revision, content digest, source, when) and the last one refused, if any since."""
+    active, failure = holder.bundle, holder.bundle_failure
+    return {
+        "url": holder.bundle_url,
+        "revision": active.revision if active else None,
+        "digest": active.digest if active else None,
+        "signed_by": active.signed_by if active else None,
+        "activated_at": holder.loaded_at if active else None,
+        "last_error": None if failure is None else {"at": failure.at, "reason": failure.reason,
+                                                    "message": failure.message},
+    }
 
 
 @router.get("/health", summary="Liveness: the process answers")
@@ -148,5 +162,5 @@ async def health():
 @router.get("/ready", summary="Readiness: a policy set is loaded", responses={503: ERROR_RESPONSES[503]})
 async def ready(request: Request):
     if request.app.state.holder.current is None:
-        return _no_policy()
+        return not_ready(request.app.state.holder)
     return {"status": "ready"}

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator
+from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -56,6 +56,27 @@ class Settings(BaseSettings):
     hot_path: bool = Field(default=True, description="dispatch the decision endpoints ahead of FastAPI's middleware "
                            "and router (same answers, less time); off, or with otel on, every request takes the full stack")
 
+    bundle_url: AnyHttpUrl | None = Field(default=None, description="serve the policy bundle at this URL (polled) "
+                                          "instead of a policy directory")
+    bundle_public_key: Path | None = Field(default=None, description="the ed25519 public key (PEM) every bundle "
+                                           "must be signed with")
+    bundle_poll_s: float = Field(default=30.0, ge=0.1, description="how often the bundle URL is asked for a new "
+                                 "bundle (with If-None-Match: an unchanged bundle costs a 304)")
+    bundle_timeout_s: float = Field(default=30.0, gt=0, description="a bundle download that takes longer is "
+                                    "abandoned and counted as failed; the last good set keeps serving")
+    bundle_insecure_unsigned: bool = Field(default=False, description="without a public key, take unsigned bundles "
+                                           "(anyone who can answer for the URL then decides the policy)")
+
+    @model_validator(mode="after")
+    def _signed_bundles(self):
+        # Fail closed: a bundle whose signature nobody checks lets whoever controls the URL or the network
+        # decide every request.
+        if self.bundle_url is not None and self.bundle_public_key is None and not self.bundle_insecure_unsigned:
+            raise ValueError("a bundle URL (--bundle, PDP_BUNDLE_URL) needs the public key its bundles are signed "
+                             "with (--public-key, PDP_BUNDLE_PUBLIC_KEY); to take unsigned bundles instead, say so "
+                             "(--bundle-insecure-unsigned, PDP_BUNDLE_INSECURE_UNSIGNED=true)")
+        return self
+
     @field_validator("log_mask", "log_attributes", mode="before")
     @classmethod
     def _json_list(cls, value):
@@ -79,7 +100,7 @@ def describe_errors(error: ValidationError) -> str:
     """Bad settings in one line each, named as the environment variable that set them (no traceback)."""
     lines = []
     for problem in error.errors(include_url=False):
-        name = "PDP_" + str(problem["loc"][0]).upper() if problem["loc"] else "PDP_*"
         message = problem["msg"].removeprefix("Value error, ")
-        lines.append(f"{name}: {message}")
+        # a problem of one setting is named by its variable; one of several together names them itself
+        lines.append(f"PDP_{str(problem['loc'][0]).upper()}: {message}" if problem["loc"] else message)
     return "; ".join(lines)

@@ -1,8 +1,9 @@
 """The policy set being served, swapped atomically when a new one loads.
 
 A new set is loaded off to the side; only when it parsed, checked and
-compiled cleanly, from a snapshot no file changed under (see snapshot), does
-it replace the one in service. A failed load of any kind (policy errors, an
+compiled cleanly, from a snapshot no file changed under (see snapshot) or
+from a bundle that verified (see bundles), does it replace the one in
+service. A failed load of any kind (policy errors, an
 unreadable file, a bug) keeps the last good set serving and is remembered
 for `/v1/policies`.
 
@@ -22,6 +23,7 @@ from pathlib import Path
 from pdp.base.errors import Diagnostic, PolicyError
 from pdp.engine.policy_set import PolicySet
 from pdp.base.source import Span
+from pdp.io.bundle import BundleError
 from .snapshot import Fingerprint, ReloadFault, Snapshot, load_snapshot
 
 
@@ -31,17 +33,34 @@ class LoadFailure:
     errors: list[dict]
 
 
+@dataclass(frozen=True)
+class ActiveBundle:
+    """The bundle the set in service came from (`/v1/policies`, `pdp_bundle_info`); activated at `loaded_at`."""
+
+    revision: str
+    digest: str  # the bundle's content address
+    url: str
+    signed_by: str | None  # the key id; None when unsigned bundles were allowed
+
+
+@dataclass(frozen=True)
+class BundleFailure:
+    at: str
+    reason: str  # one of pdp.io.bundle.errors.REASONS
+    message: str
+
+
 def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
 
-def fault_errors(directory: Path, error: BaseException) -> list[dict]:
+def fault_errors(directory: Path | str, error: BaseException) -> list[dict]:
     """A fault that is not a policy error (an unreadable file, too many open files, a bug), as one error entry."""
     if isinstance(error, OSError):
         where = error.filename or directory
         message = f"cannot read `{where}`: {error.strerror or error.__class__.__name__}"
         hint = "check the file's type and permissions; the last good set keeps serving"
-    elif isinstance(error, ReloadFault):
+    elif isinstance(error, (ReloadFault, BundleError)):
         message, hint = error.message, error.hint
     else:
         message = f"internal error while loading ({error.__class__.__name__})"
@@ -50,14 +69,31 @@ def fault_errors(directory: Path, error: BaseException) -> list[dict]:
 
 
 class PolicyHolder:
-    def __init__(self, directory: Path):
-        self.directory = Path(directory)
+    """The set in service and where it comes from: a directory (`directory`) or a bundle URL (`bundle_url`)."""
+
+    def __init__(self, directory: Path | None, bundle_url: str | None = None):
+        self.directory = Path(directory) if directory is not None else None
+        self.bundle_url = bundle_url
         self.current: PolicySet | None = None
         self.loaded_at: str | None = None
         self.last_failure: LoadFailure | None = None
+        self.bundle: ActiveBundle | None = None
+        self.bundle_failure: BundleFailure | None = None  # the last bundle refused, until one activates
         self._tickets = itertools.count(1)
         self._served_ticket = 0
         self._swap_lock = threading.Lock()
+
+    @property
+    def origin(self) -> str:
+        return self.bundle_url if self.bundle_url is not None else str(self.directory)
+
+    def waiting_for(self) -> str | None:
+        """Why no set is in service, when the reason is worth saying (a bundle never loaded), else None."""
+        if self.current is not None or self.bundle_url is None:
+            return None
+        reason = f"no good policy bundle has been loaded from {self.bundle_url} yet; nothing is decided until one is"
+        failure = self.bundle_failure
+        return reason if failure is None else f"{reason} (last attempt, {failure.at}: {failure.reason}: {failure.message})"
 
     def ticket(self) -> int:
         """Taken when a load starts; a load only replaces a set loaded from an earlier start."""
@@ -65,6 +101,7 @@ class PolicyHolder:
 
     def attempt(self) -> PolicySet:
         """Load a consistent snapshot of the directory; raises whatever went wrong (the caller records it)."""
+        assert self.directory is not None, "a bundle is not loaded from a directory"
         return load_snapshot(self.directory)
 
     def adopt(self, snapshot: Snapshot) -> Fingerprint:
@@ -75,23 +112,30 @@ class PolicyHolder:
         self.activate(self.ticket(), snapshot.policy_set)
         return snapshot.fingerprint
 
-    def activate(self, ticket: int, policy_set: PolicySet) -> bool:
+    def activate(self, ticket: int, policy_set: PolicySet, bundle: ActiveBundle | None = None) -> bool:
+        """Swap `policy_set` in (with the bundle it came from, in the same step); False if a later load won."""
         with self._swap_lock:
             if ticket < self._served_ticket:
                 return False
             self.current, self.loaded_at = policy_set, _now()
             self._served_ticket = ticket
             self.last_failure = None
+            if bundle is not None:
+                self.bundle, self.bundle_failure = bundle, None
             return True
 
     def fail(self, error: BaseException) -> LoadFailure:
         if isinstance(error, PolicyError):
             errors = [d.to_dict() for d in error.diagnostics if d.severity == "error"]
+        elif isinstance(error, BundleError) and error.errors:  # a bundle's policy errors, named inside it
+            errors = error.errors
         else:
-            errors = fault_errors(self.directory, error)
+            errors = fault_errors(self.origin, error)
         failure = LoadFailure(_now(), errors)
         with self._swap_lock:
             self.last_failure = failure
+            if isinstance(error, BundleError):
+                self.bundle_failure = BundleFailure(failure.at, error.reason, error.message)
         return failure
 
     def reload(self) -> bool:
