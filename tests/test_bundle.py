@@ -12,7 +12,7 @@ from pdp.base.limits import MAX_BUNDLE_BYTES, MAX_FILE_BYTES, MAX_FILES
 from pdp.cli.app import main
 from pdp.io.bundle import (MANIFEST, SIGNATURES, BundleError, KeyProblem, build_bundle, key_id, load_bundle,
                            load_private_key, load_public_key, open_bundle, set_files)
-from pdp.io.bundle.archive import pack, unpack
+from pdp.io.bundle.archive import pack
 from pdp.io.bundle.manifest import content_digest
 from pdp.io.loader import load
 from tests.support.bundles import ALLOWING, BROKEN, CREATED_AT, DENYING, REQUEST, bundle_of, forge, write_set
@@ -222,9 +222,11 @@ def test_a_bundle_without_a_manifest_is_refused():
     assert error.reason == "bad_manifest" and MANIFEST in error.message
 
 
-def test_an_unpacked_entry_is_never_written_outside_the_scratch_directory(tmp_path):
-    # Whatever the names, unpack returns them checked; only then does load_bundle write them.
-    assert unpack(pack({"a/b.pdp": b"x"})) == {"a/b.pdp": b"x"}
+@pytest.mark.parametrize("names", [("rules", "rules/main.pdp"), ("rules/main.pdp", "rules")])
+def test_a_file_and_a_folder_of_the_same_name_are_refused(names):
+    files = {name: ALLOWING.format(version="1").encode() for name in names}
+    error = _refused(forge(files, "r1", KEY))
+    assert error.reason == "bad_archive" and "same name" in error.message
 
 
 # -- keys and the commands -----------------------------------------------------------------------------------

@@ -131,8 +131,12 @@ def _write(root: Path, files: dict[str, bytes]) -> None:
     root.mkdir(mode=0o700)
     for path, data in files.items():
         target = root.joinpath(*path.split("/"))
-        target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+        try:
+            target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+        except (FileExistsError, NotADirectoryError):  # `a` and `a/b` both: a file and a folder of one name
+            raise BundleError("bad_archive", f"`{path}` cannot be unpacked: a file and a folder of the same name",
+                              "rebuild the bundle with `pdp bundle build`") from None
         with os.fdopen(fd, "wb") as out:
             out.write(data)
 
