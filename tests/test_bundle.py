@@ -212,7 +212,8 @@ def test_too_many_files_are_refused():
     assert error.reason == "too_large" and "files" in error.message
 
 
-@pytest.mark.parametrize("archive", [b"not a bundle", gzip.compress(b"not a tar" * 100), b""])
+@pytest.mark.parametrize("archive", [b"not a bundle", gzip.compress(b"not a tar" * 100, mtime=0), b""],
+                         ids=["text", "gzip-of-text", "empty"])
 def test_something_that_is_not_a_tar_gz_is_refused(archive):
     assert _refused(archive).reason in ("bad_archive", "bad_manifest")
 

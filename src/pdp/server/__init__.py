@@ -83,6 +83,8 @@ def create_app(settings: Settings | None = None, preloaded: Snapshot | None = No
     settings = settings or Settings()
     metrics = Metrics()
     if settings.bundle_url is not None:
+        if preloaded is not None:
+            raise ValueError("a preloaded set comes from a policy directory; this app serves a bundle")
         holder = PolicyHolder(None, bundle_url=str(settings.bundle_url))
         key = load_public_key(settings.bundle_public_key) if settings.bundle_public_key is not None else None
         reloader: Reloader | BundlePoller = BundlePoller(holder, metrics, str(settings.bundle_url), key,
@@ -90,7 +92,7 @@ def create_app(settings: Settings | None = None, preloaded: Snapshot | None = No
     else:
         holder = PolicyHolder(settings.policy_dir)
         reloader = Reloader(holder, metrics, settings.reload_settle_ms, settings.reload_timeout_s)
-    loaded_from = reloader.adopt(preloaded) if preloaded is not None and isinstance(reloader, Reloader) else None
+    loaded_from = reloader.adopt(preloaded) if isinstance(reloader, Reloader) and preloaded is not None else None
 
     async def keep_current(stop: asyncio.Event) -> asyncio.Task | None:
         """Load the first set, and start what keeps it current (the bundle poller or the directory watcher)."""
