@@ -5,6 +5,7 @@ The bundle server is http.server on loopback (tests/support/bundles.py). Waits a
 (`wait_for`), never assertions on speed.
 """
 
+import os
 import re
 
 import httpx
@@ -142,15 +143,13 @@ def test_a_bundle_url_without_a_public_key_is_refused_unless_unsigned_bundles_ar
         assert _decision(client) == "allow" and _bundle(client)["signed_by"] is None
 
 
-def test_pdp_serve_refuses_to_start_on_a_bundle_without_a_public_key(monkeypatch, capsys, tmp_path, public_key):
-    for name in ("PDP_BUNDLE_URL", "PDP_BUNDLE_PUBLIC_KEY", "PDP_BUNDLE_POLL_S", "PDP_BUNDLE_INSECURE_UNSIGNED"):
-        monkeypatch.delenv(name, raising=False)  # the command hands its options on through them
+def test_pdp_serve_refuses_to_start_on_a_bundle_without_a_public_key(clean_environment, capsys, tmp_path, public_key):
     assert main(["serve", "--bundle", "http://127.0.0.1:1/b.tar.gz", "--no-log"]) == 2
     assert "--bundle-insecure-unsigned" in capsys.readouterr().err
     assert main(["serve", str(tmp_path), "--bundle", "http://127.0.0.1:1/b.tar.gz", "--public-key",
                  str(public_key), "--no-log"]) == 2
     assert "not both" in capsys.readouterr().err
-    monkeypatch.delenv("PDP_BUNDLE_URL")
+    os.environ.pop("PDP_BUNDLE_URL")
     assert main(["serve", "--public-key", str(public_key), "--no-log"]) == 2  # a key without a bundle
     (tmp_path / "not-a-key.pem").write_text("hello")
     assert main(["serve", "--bundle", "http://127.0.0.1:1/b.tar.gz", "--public-key",

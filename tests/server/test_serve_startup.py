@@ -36,14 +36,6 @@ def builds(monkeypatch):
     return built
 
 
-@pytest.fixture
-def clean_environment(monkeypatch):
-    # `pdp serve` hands its options to the app through PDP_* variables; put them back afterwards.
-    for name in ("PDP_POLICY_DIR", "PDP_HOST", "PDP_PORT", "PDP_LOG_PATH", "PDP_RELOAD", "PDP_BUNDLE_URL",
-                 "PDP_BUNDLE_PUBLIC_KEY", "PDP_BUNDLE_POLL_S", "PDP_BUNDLE_INSECURE_UNSIGNED"):
-        monkeypatch.delenv(name, raising=False)
-
-
 def _serve(monkeypatch, argv, while_serving, before_start=None):
     """Run `pdp serve ARGV`; `while_serving(client, app)` runs once the app has started."""
     seen = {}

@@ -25,6 +25,24 @@ def wait_for(predicate, seconds: float = HANG_GUARD_S) -> bool:
     return False
 
 
+@contextlib.contextmanager
+def own_environment(*cleared: str):
+    """`pdp serve` run in this process hands its options on through PDP_* variables: clear `cleared` for it,
+    and put the whole environment back afterwards (monkeypatch.delenv keeps no record of an absent variable)."""
+    saved = dict(os.environ)
+    for name in cleared:
+        os.environ.pop(name, None)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+SERVE_VARIABLES = ("PDP_POLICY_DIR", "PDP_HOST", "PDP_PORT", "PDP_LOG_PATH", "PDP_RELOAD", "PDP_BUNDLE_URL",
+                   "PDP_BUNDLE_PUBLIC_KEY", "PDP_BUNDLE_POLL_S", "PDP_BUNDLE_INSECURE_UNSIGNED")
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
