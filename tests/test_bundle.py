@@ -114,6 +114,19 @@ def test_an_unsigned_bundle_is_refused_unless_unsigned_bundles_are_allowed(tmp_p
     assert load_bundle(open_bundle(archive, None)).decide(REQUEST).decision == "allow"
 
 
+@pytest.mark.parametrize("signatures", [b"not json", b'{"signatures": 7}', b"[" * 200_000, b'{"signatures": [{}]}'])
+def test_a_signatures_file_that_is_not_one_is_refused(tmp_path, signatures):
+    members = _members(bundle_of(write_set(tmp_path / "s", ALLOWING.format(version="1")), "r1", KEY))
+    members[SIGNATURES] = signatures
+    assert _refused(pack(members)).reason == "bad_signature"
+
+
+@pytest.mark.parametrize("manifest", [b"not json", b"[" * 200_000, b'{"revision": "r1"}', b"{}"])
+def test_a_manifest_that_is_not_one_is_refused(manifest):
+    error = _refused(pack({MANIFEST: manifest, "main.pdp": ALLOWING.format(version="1").encode()}), key=None)
+    assert error.reason == "bad_manifest"
+
+
 # -- digests -------------------------------------------------------------------------------------------------
 
 

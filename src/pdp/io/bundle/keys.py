@@ -91,7 +91,7 @@ def verify(manifest: bytes, signatures: bytes | None, key: Ed25519PublicKey) -> 
     try:
         entries = json.loads(signatures)["signatures"]
         mine = [e for e in entries if isinstance(e, dict) and e.get("algorithm") == ALGORITHM]
-    except (ValueError, TypeError, KeyError):
+    except (ValueError, TypeError, KeyError, RecursionError):  # not JSON, another shape, or nested past the stack
         raise BundleError("bad_signature", "`.signatures.json` is not a list of signatures",
                           "rebuild the bundle with `pdp bundle build`") from None
     wanted = key_id(key)
