@@ -21,12 +21,9 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))  # run as a script: make `bench` importable
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from bench.http.servers import free_port  # noqa: E402
 
 
 def _closed(sock: socket.socket) -> bool:
@@ -51,7 +48,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=3000)
     parser.add_argument("--wait", type=float, default=12.0, help="seconds to hold them (default: past the 10 s header timeout)")
     args = parser.parse_args()
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     server = subprocess.Popen([sys.executable, "-m", "pdp.cli", "serve", str(ROOT / "policies"), "--port", str(port),
                                "--no-log", "--log-level", "error"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
