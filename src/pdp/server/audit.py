@@ -1,10 +1,18 @@
-"""Wiring the decision log into the service: open it, key it, and commit in groups.
+"""Wiring the decision log into the service: open it, key it, and commit in groups on a writer thread.
 
-Requests queue their decisions and wait; at the end of the event loop's
-turn one callback writes everything queued in one transaction, then wakes
-the waiting requests. Under load many decisions share a commit; alone, a
-decision waits for just its own. Either way a response leaves only after
-its decision is committed.
+A request queues its decisions for the writer thread and waits. The thread
+takes everything queued since its last commit, treats it (each row's
+logged view, its identifiers pseudonymised: `pdp.io.log_view`) and commits
+it in one transaction, then wakes the waiting requests. Under load many
+decisions share a commit; alone, a decision waits for just its own. Either
+way a response leaves only after its decision is committed, and a decision
+the log refuses is answered 503 (`LogUnavailable`), never given unlogged.
+
+Why a thread: SQLite writes without holding Python's lock, so the commit
+runs beside the event loop (on another core) instead of stopping it; the
+treatment of the rows is off the request's path too. The queue is bounded:
+past `MAX_PENDING_ROWS` decisions waiting, a new one is refused at once
+(503), the safe side of a log that cannot keep up.
 """
 
 from __future__ import annotations
@@ -13,6 +21,8 @@ import asyncio
 import logging
 import os
 import secrets
+import threading
+from collections import deque
 from pathlib import Path
 
 from pdp.engine.policy_set import PolicySet
@@ -45,62 +55,92 @@ def _key(settings: Settings) -> bytes:
     return key_file.read_text().strip().encode()
 
 
-class GroupWriter:
-    """Commits the decisions of one event-loop turn together.
+MAX_PENDING_ROWS = 100_000  # decisions queued for the log; more are refused (503) rather than kept in memory
 
-    Every request decided in the same turn of the event loop is queued; one
-    callback scheduled for the end of the turn writes them all in a single
-    transaction and then wakes the requests. No thread hand-off, and under
-    load one commit serves many decisions.
-    """
 
-    def __init__(self, decision_log: DecisionLog):
+class LogWriter:
+    """The decision log's writer thread, and the queue requests wait in (see the module's note)."""
+
+    def __init__(self, decision_log: DecisionLog, max_pending: int = MAX_PENDING_ROWS):
         self.decision_log = decision_log
-        self._pending: list[tuple[list, asyncio.Future]] = []
+        self.max_pending = max_pending
+        self._queue: deque[tuple[list, asyncio.Future, asyncio.AbstractEventLoop]] = deque()
+        self._pending = 0  # rows in the queue
+        self._closing = False
+        self._ready = threading.Condition()
+        self._thread = threading.Thread(target=self._run, name="pdp-decision-log", daemon=True)
+        self._thread.start()
 
     async def record(self, entries: list[tuple]) -> None:
+        """Queue `entries` (request, response, endpoint, selection); return once they are committed."""
         loop = asyncio.get_running_loop()
         done = loop.create_future()
-        if not self._pending:
-            loop.call_soon(self._flush)
-        self._pending.append((entries, done))
+        with self._ready:
+            if self._closing:
+                raise LogUnavailable("the decision log is closed")
+            if self._pending + len(entries) > self.max_pending:
+                log.error("%d decisions wait for the decision log; refusing more until it catches up", self._pending)
+                raise LogUnavailable("the decision log is not keeping up")
+            self._queue.append((entries, done, loop))
+            self._pending += len(entries)
+            self._ready.notify()
         await done
 
     def close(self) -> None:
-        self._flush()
+        """Commit what is queued, stop the thread, close the log."""
+        with self._ready:
+            self._closing = True
+            self._ready.notify()
+        self._thread.join()
         self.decision_log.close()
 
-    def _flush(self) -> None:
-        group, self._pending = self._pending, []
-        if not group:
-            return
+    def _run(self) -> None:
+        while True:
+            with self._ready:
+                while not self._queue and not self._closing:
+                    self._ready.wait()
+                if not self._queue:
+                    return  # closing, and nothing left to commit
+                group = list(self._queue)
+                self._queue.clear()
+                self._pending = 0
+            self._commit(group)
+
+    def _commit(self, group: list) -> None:
+        error: Exception | None = None
         try:
-            self.decision_log.append_many([entry for entries, _ in group for entry in entries])
-            error = None
-        except Exception as exc:  # each waiting request answers 503
+            self.decision_log.append_many([entry for entries, _, _ in group for entry in entries])
+        except Exception as exc:  # noqa: BLE001 - each waiting request answers 503, never unlogged
             log.exception("the decision log refused a write")
             error = exc
-        for _, done in group:
-            _settle(done, error)
+        by_loop: dict[asyncio.AbstractEventLoop, list[asyncio.Future]] = {}
+        for _, done, loop in group:
+            by_loop.setdefault(loop, []).append(done)
+        for loop, waiting in by_loop.items():
+            try:
+                loop.call_soon_threadsafe(_settle, waiting, error)
+            except RuntimeError:  # the loop is closed: nobody waits any more
+                pass
 
 
-def _settle(done: asyncio.Future, error: Exception | None) -> None:
-    if done.cancelled():
-        return
-    if error is None:
-        done.set_result(None)
-    else:
-        done.set_exception(LogUnavailable(str(error)))
+def _settle(waiting: list[asyncio.Future], error: Exception | None) -> None:
+    for done in waiting:
+        if done.cancelled():
+            continue
+        if error is None:
+            done.set_result(None)
+        else:
+            done.set_exception(LogUnavailable(str(error)))
 
 
-def open_log(settings: Settings) -> GroupWriter | None:
+def open_log(settings: Settings) -> LogWriter | None:
     if settings.log_path is None:
         return None
     decision_log = DecisionLog(settings.log_path, pseudonym_key=_key(settings), mask=settings.log_mask,
                                retention_days=settings.log_retention_days, synchronous=settings.log_synchronous,
                                attributes=settings.log_attributes, max_row_bytes=settings.log_max_row_bytes,
                                max_bytes=settings.log_max_bytes)
-    return GroupWriter(decision_log)
+    return LogWriter(decision_log)
 
 
 async def record(app, entries: list[tuple[dict, dict]], endpoint: str, policy_set: PolicySet | None = None) -> None:
