@@ -23,7 +23,7 @@ from .metrics import Metrics
 from .bundles import BundlePoller
 from .reload import Reloader, watch
 from .request_id import RequestIdMiddleware
-from .routes import router
+from .routes import ASGI_ENDPOINTS, router
 from .settings import Settings
 from .snapshot import Snapshot
 from .state import PolicyHolder
@@ -151,7 +151,8 @@ def create_app(settings: Settings | None = None, preloaded: Snapshot | None = No
     _match_first(app, (router, authzen_router))
     app.add_middleware(RequestIdMiddleware)
     # With OpenTelemetry on, every request goes through its middleware.
-    app.hot = hot_endpoints((router, authzen_router), HOT_PATHS) if settings.hot_path and not settings.otel else {}
+    hot = settings.hot_path and not settings.otel
+    app.hot = hot_endpoints((router, authzen_router), HOT_PATHS, ASGI_ENDPOINTS) if hot else {}
     return app
 
 

@@ -6,8 +6,6 @@ import logging
 
 import orjson
 from fastapi import Request
-from fastapi.responses import Response
-from starlette.requests import ClientDisconnect
 
 log = logging.getLogger("pdp.server")
 
@@ -19,26 +17,45 @@ class BodyError(Exception):
 
 
 async def read_json_object(request: Request, max_bytes: int) -> dict:
-    content_type = request.headers.get("content-type", "")
+    """The request's body, a JSON object (a BodyError names what is wrong with it)."""
+    return await read_json_body(request.scope, request.receive, max_bytes)
+
+
+def _headers(scope) -> tuple[str, str | None]:
+    """(content type, declared length) of an ASGI request: the first of each, as Starlette's `Headers.get` reads them."""
+    content_type = declared = None
+    for name, value in scope["headers"]:
+        if name == b"content-type" and content_type is None:
+            content_type = value.decode("latin-1")
+        elif name == b"content-length" and declared is None:
+            declared = value.decode("latin-1")
+    return content_type or "", declared
+
+
+async def read_json_body(scope, receive, max_bytes: int) -> dict:
+    """`read_json_object` for a bare ASGI request (the hot path has no Request object)."""
+    content_type, declared = _headers(scope)
     if content_type.split(";")[0].strip().lower() != "application/json":
         raise BodyError(415 if content_type else 400, "send the body as JSON with `Content-Type: application/json`",
                         "content-type")
-    declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > max_bytes:
         raise BodyError(413, f"the body is larger than {max_bytes} bytes")
     raw = b""
-    try:
-        async for chunk in request.stream():
-            raw += chunk
+    while True:
+        message = await receive()
+        if message["type"] == "http.request":
+            raw += message.get("body", b"")
             if len(raw) > max_bytes:
                 raise BodyError(413, f"the body is larger than {max_bytes} bytes")
-    except ClientDisconnect:
-        # Common and harmless (a client gave up, or a body timeout closed it): one line, no traceback.
-        client = request.client
-        log.warning("%s %s: the client%s closed the connection after %d of %s body bytes; nothing was decided",
-                    request.method, request.url.path, f" {client.host}:{client.port}" if client else "", len(raw),
-                    declared or "unknown")
-        raise BodyError(400, "the connection closed before the whole body arrived") from None
+            if not message.get("more_body", False):
+                break
+        elif message["type"] == "http.disconnect":
+            # Common and harmless (a client gave up, or a body timeout closed it): one line, no traceback.
+            client = scope.get("client")
+            log.warning("%s %s: the client%s closed the connection after %d of %s body bytes; nothing was decided",
+                        scope["method"], scope["path"], f" {client[0]}:{client[1]}" if client else "", len(raw),
+                        declared or "unknown")
+            raise BodyError(400, "the connection closed before the whole body arrived")
     if not raw.strip():
         raise BodyError(400, "the body is empty: send a JSON object")
     try:
@@ -48,12 +65,3 @@ async def read_json_object(request: Request, max_bytes: int) -> dict:
     if not isinstance(value, dict):
         raise BodyError(400, "the body must be a JSON object")
     return value
-
-
-class FastJSONResponse(Response):
-    """JSON rendered by orjson: the response encoder is a visible share of a decision's cost."""
-
-    media_type = "application/json"
-
-    def render(self, content) -> bytes:
-        return orjson.dumps(content)

@@ -7,11 +7,12 @@ from typing import Any
 
 import orjson
 from fastapi import APIRouter, Request
+from fastapi.responses import Response
 
 from pdp.base.errors import RequestError
 from pdp.vocab.request import DecisionRequest
 from .audit import record
-from .body import read_json_object
+from .body import read_json_body, read_json_object
 from .deciding import INTERNAL_ERROR, decide_each, decide_many, encodes, json_answer, unanswerable
 from .errors import ERROR_RESPONSES, error_response, not_ready
 
@@ -48,8 +49,18 @@ _DECIDE_SCHEMA = {**_REQUEST_SCHEMA, "properties": {**_REQUEST_SCHEMA.get("prope
 @router.post("/v1/decide", summary="Decide one data-use request", responses=ERROR_RESPONSES,
              openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": _DECIDE_SCHEMA}}}})
 async def decide(request: Request):
-    holder = request.app.state.holder
     body = await read_json_object(request, request.app.state.settings.max_body_bytes)
+    return await answer_decide(request.app, body)
+
+
+async def decide_asgi(app, scope, receive) -> Response:
+    """`decide` for the hot path: the same answer, read from the bare ASGI request (no Request object)."""
+    return await answer_decide(app, await read_json_body(scope, receive, app.state.settings.max_body_bytes))
+
+
+async def answer_decide(app, body: dict) -> Response:
+    """The answer to a `/v1/decide` body, its decision committed to the log."""
+    holder = app.state.holder
     explain = body.pop("explain", None)  # a question about the decision, not part of the request
     if explain is not None and not isinstance(explain, bool):
         return error_response(422, "bad_request", [{"field": "explain", "message": "`explain` is true or false"}])
@@ -64,7 +75,7 @@ async def decide(request: Request):
         selected.append(policy_set.select(item))
         return selected[-1].decide()
 
-    [decision] = decide_each(policy_set, request.app.state.metrics, ask, [body])
+    [decision] = decide_each(policy_set, app.state.metrics, ask, [body])
     if isinstance(decision, RequestError):
         return error_response(422, "bad_request", decision.errors)
     answer = decision.to_dict()
@@ -72,7 +83,7 @@ async def decide(request: Request):
     if payload is None:
         answer = unanswerable(policy_set, [r.rule for r in decision.reasons]).to_dict()
         payload = orjson.dumps(answer)
-    await record(request.app, [(body, answer)], "/v1/decide", policy_set)
+    await record(app, [(body, answer)], "/v1/decide", policy_set)
     if explain:
         failed = answer["reasons"] and answer["reasons"][0]["rule"] == INTERNAL_ERROR
         explanation = ({"error": "the decision failed closed; there is no explanation"} if failed or not selected
@@ -80,6 +91,9 @@ async def decide(request: Request):
         payload = encodes({**answer, "explain": explanation}) or orjson.dumps(
             {**answer, "explain": {"error": "the explanation cannot be encoded as JSON"}})
     return json_answer(payload)
+
+
+ASGI_ENDPOINTS = {"/v1/decide": decide_asgi}  # the hot path's bare forms (pdp.server.hot_path)
 
 
 def _explanation(selection) -> dict:
