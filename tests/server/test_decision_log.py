@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pdp.io.decision_log import MASKED, PSEUDONYM_PREFIX, DecisionLog, pseudonym
+from pdp.io.decision_log import MASKED, PSEUDONYM_PREFIX, ROWS_PER_STATEMENT, DecisionLog, pseudonym
 
 KEY = b"k" * 32
 T0 = dt.datetime(2026, 3, 1, 12, 0, 0, tzinfo=dt.timezone.utc)
@@ -150,6 +150,19 @@ def test_bad_arguments_are_refused(tmp_path, dlog):
     with pytest.raises(sqlite3.IntegrityError):
         dlog.append(request(), resp)
     assert dlog.count() == 1
+
+
+@pytest.mark.parametrize("rows", [5, ROWS_PER_STATEMENT + 7])  # one statement, and several in one transaction
+def test_a_group_of_rows_is_committed_all_or_none(tmp_path, rows):
+    dlog = DecisionLog(tmp_path / "d.db", pseudonym_key=KEY)
+    entries = [(request(), response(), "/v1/decide") for _ in range(rows)]
+    dlog.append_many(entries)
+    assert dlog.count() == rows
+    again = [(request(), response(), "/v1/decide") for _ in range(rows - 1)] + [entries[0]]  # the last one is a repeat
+    with pytest.raises(sqlite3.IntegrityError):
+        dlog.append_many(again)
+    assert dlog.count() == rows
+    assert {r["decision_id"] for r in dlog.query(limit=1000)} == {e[1]["decision_id"] for e in entries}
 
 
 def test_rows_outlive_the_object(tmp_path):

@@ -77,15 +77,15 @@ def test_a_refused_write_fails_every_request_of_the_group(writer):
 
 
 def test_past_the_queue_bound_a_decision_is_refused_at_once(tmp_path):
-    writer = LogWriter(DecisionLog(tmp_path / "log.db", pseudonym_key=KEY), max_pending=3)
+    writer = LogWriter(DecisionLog(tmp_path / "log.db", pseudonym_key=KEY), max_pending=4)
     counting = Counting(writer.decision_log)
 
     async def main():
         first = asyncio.ensure_future(writer.record([entry(0)]))
         while not counting.calls:
             await asyncio.sleep(0.001)
-        queued = asyncio.ensure_future(writer.record([entry(1), entry(2), entry(3)]))  # 3 waiting: at the bound
-        await asyncio.sleep(0)
+        queued = asyncio.ensure_future(writer.record([entry(1), entry(2), entry(3)]))  # 4 waiting: at the bound
+        await asyncio.sleep(0.01)  # handed over at the end of the loop's turn
         with pytest.raises(LogUnavailable, match="not keeping up"):
             await writer.record([entry(4)])
         counting.release.set()

@@ -100,6 +100,14 @@ CREATE TABLE IF NOT EXISTS decisions (
 # it is one of the row's pseudonyms, never a piece of two.
 _NAMES_PERSON = "instr(people, ?) > 0"
 _COLUMNS = ("decision_id", "time", "endpoint", "decision", "rules", "policy_digest", "request")
+# Rows are inserted many to a statement: SQLite releases Python's interpreter lock once per statement (once per
+# row with `executemany`), so a writer thread beside the event loop waits for the lock back once per group.
+ROWS_PER_STATEMENT = 256  # 8 values a row: far below SQLite's limit on a statement's parameters
+
+
+def _insert(rows: int) -> str:
+    return (f"INSERT INTO decisions ({', '.join(_COLUMNS)}, people) VALUES "
+            + ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?)"] * rows))
 _OWNER_ONLY = 0o600
 
 
@@ -356,16 +364,20 @@ class DecisionLog:
                 for request, response, endpoint, *selection in entries]
         if not rows:
             return
-        insert = f"INSERT INTO decisions ({', '.join(_COLUMNS)}, people) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+        chunks = [rows[at:at + ROWS_PER_STATEMENT] for at in range(0, len(rows), ROWS_PER_STATEMENT)]
         with self._lock:
             conn = self._connection()
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                conn.executemany(insert, rows)
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
+            if len(chunks) == 1:  # one statement is one transaction: all or none
+                conn.execute(_insert(len(rows)), [value for row in rows for value in row])
+            else:
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    for chunk in chunks:
+                        conn.execute(_insert(len(chunk)), [value for row in chunk for value in row])
+                    conn.execute("COMMIT")
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
             due = self._last_retention is None or now - self._last_retention >= RETENTION_CHECK_EVERY
             if due:
                 self._last_retention = now

@@ -1,7 +1,8 @@
 """Wiring the decision log into the service: open it, key it, and commit in groups on a writer thread.
 
-A request queues its decisions for the writer thread and waits. The thread
-takes everything queued since its last commit, treats it (each row's
+A request queues its decisions and waits; at the end of the event loop's
+turn, the decisions of that turn are handed to the writer thread together.
+The thread takes everything handed over since its last commit, treats it (each row's
 logged view, its identifiers pseudonymised: `pdp.io.log_view`) and commits
 it in one transaction, then wakes the waiting requests. Under load many
 decisions share a commit; alone, a decision waits for just its own. Either
@@ -64,8 +65,9 @@ class LogWriter:
     def __init__(self, decision_log: DecisionLog, max_pending: int = MAX_PENDING_ROWS):
         self.decision_log = decision_log
         self.max_pending = max_pending
-        self._queue: deque[tuple[list, asyncio.Future, asyncio.AbstractEventLoop]] = deque()
-        self._pending = 0  # rows in the queue
+        self._turn: list[tuple[list, asyncio.Future, asyncio.AbstractEventLoop]] = []  # this loop turn's decisions
+        self._queue: deque[tuple[list, asyncio.Future, asyncio.AbstractEventLoop]] = deque()  # the writer's
+        self._pending = 0  # rows handed over and not yet committed
         self._closing = False
         self._ready = threading.Condition()
         self._thread = threading.Thread(target=self._run, name="pdp-decision-log", daemon=True)
@@ -73,18 +75,24 @@ class LogWriter:
 
     async def record(self, entries: list[tuple]) -> None:
         """Queue `entries` (request, response, endpoint, selection); return once they are committed."""
+        if self._closing:
+            raise LogUnavailable("the decision log is closed")
+        if self._pending + len(entries) > self.max_pending:
+            log.error("%d decisions wait for the decision log; refusing more until it catches up", self._pending)
+            raise LogUnavailable("the decision log is not keeping up")
         loop = asyncio.get_running_loop()
         done = loop.create_future()
-        with self._ready:
-            if self._closing:
-                raise LogUnavailable("the decision log is closed")
-            if self._pending + len(entries) > self.max_pending:
-                log.error("%d decisions wait for the decision log; refusing more until it catches up", self._pending)
-                raise LogUnavailable("the decision log is not keeping up")
-            self._queue.append((entries, done, loop))
-            self._pending += len(entries)
-            self._ready.notify()
+        if not self._turn:  # the decisions of one loop turn are handed over together, at its end
+            loop.call_soon(self._hand_over)
+        self._turn.append((entries, done, loop))
         await done
+
+    def _hand_over(self) -> None:
+        turn, self._turn = self._turn, []
+        with self._ready:
+            self._queue.extend(turn)
+            self._pending += sum(len(entries) for entries, _, _ in turn)
+            self._ready.notify()
 
     def close(self) -> None:
         """Commit what is queued, stop the thread, close the log."""
@@ -103,8 +111,9 @@ class LogWriter:
                     return  # closing, and nothing left to commit
                 group = list(self._queue)
                 self._queue.clear()
-                self._pending = 0
             self._commit(group)
+            with self._ready:
+                self._pending -= sum(len(entries) for entries, _, _ in group)
 
     def _commit(self, group: list) -> None:
         error: Exception | None = None
