@@ -12,10 +12,9 @@ typo must never quietly become a deny that nobody can explain.
 from __future__ import annotations
 
 import json
-from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -136,19 +135,24 @@ unknown_vocabulary: Callable[[dict[str, Any], tx.Vocabulary], list[Unknown]] = C
 _suggestions_left: ContextVar[int | None] = ContextVar("pdp_suggestions_left", default=None)
 
 
-@contextmanager
-def suggestion_budget(count: int) -> Iterator[None]:
+class suggestion_budget:  # lower case: used as a function, `with suggestion_budget(100):`
     """At most `count` unknown values get suggestions while this is open (the rest get the error alone).
 
     One error has at most `MAX_ERRORS` suggestions to find, but a batch of
     bad requests would multiply them: a server call sets one budget for all
     its requests, so that the work stays bounded whatever the batch holds.
+    A class rather than a generator: the server opens one per call, and a
+    generator's context manager costs several times as much.
     """
-    token = _suggestions_left.set(count)
-    try:
-        yield
-    finally:
-        _suggestions_left.reset(token)
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+
+    def __enter__(self) -> None:
+        self._token = _suggestions_left.set(self.count)
+
+    def __exit__(self, *exc: object) -> None:
+        _suggestions_left.reset(self._token)
 
 
 def _may_suggest() -> bool:
