@@ -6,6 +6,7 @@ import contextlib
 import os
 import socket
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 
@@ -21,8 +22,13 @@ def free_port() -> int:
 
 
 def start(argv: list[str], ready_url: str, env: dict | None = None) -> subprocess.Popen:
-    """Run `argv`; return once `ready_url` answers (any status), or fail with the server's error output."""
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ, **(env or {})})
+    """Run `argv`; return once `ready_url` answers (any status), or fail with the server's error output.
+
+    The server's output goes to a file, never to a pipe nobody reads: a server that logs would block on a full
+    pipe, and a benchmark would measure that.
+    """
+    errors = tempfile.TemporaryFile()
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=errors, env={**os.environ, **(env or {})})
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline and proc.poll() is None:
         try:
@@ -31,7 +37,9 @@ def start(argv: list[str], ready_url: str, env: dict | None = None) -> subproces
         except httpx.TransportError:
             time.sleep(0.05)
     proc.kill()
-    raise RuntimeError(f"server did not start: {' '.join(argv)}\n{proc.communicate()[1].decode(errors='replace')}")
+    proc.wait()
+    errors.seek(0)
+    raise RuntimeError(f"server did not start: {' '.join(argv)}\n{errors.read().decode(errors='replace')}")
 
 
 def stop(proc: subprocess.Popen) -> None:
