@@ -277,6 +277,11 @@ def report(targets: dict[str, Target], runs: dict[str, list[dict]], args, agreed
         share = 100 * median(DECIDE, "rps") / median(RAW, "rps")
         verdicts.append(f"- `/v1/decide` with the decision log on: {share:.0f} % of the raw ASGI ceiling "
                         f"(target at least {TARGET_SHARE_OF_RAW} %: {'met' if share >= TARGET_SHARE_OF_RAW else 'not met'})")
+        # Each server's one busy thread is what bounds it when it has a core to itself: the ratio of CPU per request
+        # is the share a quiet machine would show, while a loaded one slows the cheaper server more.
+        cpu_share = 100 * median(RAW, "cpu_us") / median(DECIDE, "main_us")
+        verdicts.append(f"- the same in CPU per request (the raw app's against pdp's event loop, which bounds each when"
+                        f" it has a core to itself; the share a quiet machine shows): {cpu_share:.0f} %")
     for logged, unlogged, what in ((DECIDE, UNLOGGED, "CX-ONE-GO request"),
                                    (PDP_SEEDED, PDP_SEEDED_UNLOGGED, "benchmark policy")):
         if logged in runs and unlogged in runs:
