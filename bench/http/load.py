@@ -83,7 +83,15 @@ same: Cerbos buffers audit entries and stores them in the background, after
 it has answered, so a crash loses the entries of answered checks; pdp
 answers only decisions already committed. The Go server uses both cores;
 pdp is one process. The figures vary by several percent between runs on
-this shared 2-core machine.
+this shared 2-core machine, and more with its load: other work slows the
+raw ASGI app (a few µs a request, many requests) more than pdp, so under
+load the shares of the raw ceiling come out higher than on a quiet machine
+(on a quiet one, at the start of this work, the raw app answered about
+33,000 requests a second and `/v1/decide` with its log about 4,400, 13 %);
+the CPU per request, and the share computed from it, change less.
+`python bench/http/app_cost.py` gives the CPU per request of pdp's app
+alone (no sockets), with the log on and off, and profiles it
+(`--profile pyinstrument`).
 """
 
 RAW = "raw ASGI app, no framework (constant)"
