@@ -72,10 +72,14 @@ def ensure_binary(cache: Path = CACHE) -> Path:
     return path
 
 
-def write_config(directory: Path, http_port: int, grpc_port: int, audit: bool) -> Path:
-    """A Cerbos config serving the benchmark policy on loopback; `audit`: decision entries to the local store."""
+def write_config(directory: Path, http_port: int, audit: bool) -> Path:
+    """A Cerbos config serving the benchmark policy on loopback; `audit`: decision entries to the local store.
+
+    Cerbos answers HTTP through a gateway to its own gRPC service; that service listens on a Unix socket,
+    which measured faster for Cerbos here than a loopback TCP port (and needs no second free port).
+    """
     config = {
-        "server": {"httpListenAddr": f"127.0.0.1:{http_port}", "grpcListenAddr": f"127.0.0.1:{grpc_port}"},
+        "server": {"httpListenAddr": f"127.0.0.1:{http_port}", "grpcListenAddr": f"unix:{directory / 'grpc.sock'}"},
         "storage": {"driver": "disk", "disk": {"directory": str(POLICY_DIR), "watchForChanges": False}},
         "audit": {"enabled": audit, "accessLogsEnabled": False, "decisionLogsEnabled": audit, "backend": "local",
                   "local": {"storagePath": str(directory / "audit")}},
@@ -95,7 +99,7 @@ def served(audit: bool = False) -> Iterator[str]:
     """`cerbos server` on a free loopback port with the benchmark policy; yields its base URL once it answers."""
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="cerbos-") as directory:
-        config = write_config(Path(directory), port, free_port(), audit)
+        config = write_config(Path(directory), port, audit)
         base = f"http://127.0.0.1:{port}"
         with running(server_command(config), base + READY_PATH):
             yield base

@@ -215,7 +215,7 @@ def main() -> None:
         argv = target.argv
         if argv[0] == "cerbos":
             run_dir = Path(tempfile.mkdtemp(dir=tmp))
-            argv = cerbos.server_command(cerbos.write_config(run_dir, port, free_port(), audit=argv[1] == "True"))
+            argv = cerbos.server_command(cerbos.write_config(run_dir, port, audit=argv[1] == "True"))
         else:
             argv = argv + ["--port", str(port)]
         return start(argv, f"http://127.0.0.1:{port}{target.ready}", env=target.env), port
