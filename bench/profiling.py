@@ -55,7 +55,7 @@ def pdp_stages(policy_dir, requests: Sequence[dict], calls: int = 20000, warmup:
         from pdp.vocab.request import key_errors, shape_errors, unknown_vocabulary
 
         policies = pdp.load(str(policy_dir))
-        candidates = policies.candidates
+        deciding = policies.deciding
         vocabulary = policies.vocabulary
         shape = policies.request_shape
         if policies.lookups:  # the bench policy has none; the stages below would not add up
@@ -64,7 +64,7 @@ def pdp_stages(policy_dir, requests: Sequence[dict], calls: int = 20000, warmup:
         return None
 
     def rules(r):
-        return evaluate(candidates, r["action"], r["purpose"], r["data_categories"], r)
+        return evaluate(deciding, r["action"], r["purpose"], r["data_categories"], r)
 
     parts = [
         ("whole `decide` call", policies.decide),

@@ -19,6 +19,8 @@ from typing import Any, Callable, Iterable, NamedTuple
 
 from pdp.lang import ast
 from .conditions import compile_rule_possible, compile_rule_test
+from .guards import Guard, guards_of, total
+from .narrowing import Node, Plain, build as build_tree
 from .requested import CATEGORIES_PATH, PURPOSE_PATH, Keys, reads_requested_key
 from pdp.vocab.taxonomy import Vocabulary, ancestors, overlaps, reaches
 
@@ -49,6 +51,8 @@ class CompiledRule:
     # an allow with obligations: could its conditions hold for some part of a broad request? (decision.py)
     possible: Callable[[dict[str, Any]], bool] | None = None
     reads_requested: bool = False  # a condition tests `purpose` or `data_categories` (requested.py)
+    guards: tuple[Guard, ...] = ()  # tests that, when not true, leave the rule inapplicable and silent (guards.py)
+    total: bool = False  # no condition can raise: once a deny applies, the rule cannot change the decision
 
     def reaches(self, action: str, purpose: str, category: str) -> bool:
         """Does the rule's target take part in deciding this action, purpose and category? (the unindexed path)
@@ -107,6 +111,8 @@ def compile_rules(rules: list[ast.Rule], data: dict[str, Any], vocabulary: Vocab
             possible=compile_rule_possible(rule.when, rule.unless, data, keys)
             if rule.effect == "allow" and rule.obligations else None,
             reads_requested=any(reads_requested_key(node) for e in rule.when + rule.unless for node in ast.walk(e)),
+            guards=guards_of(rule.when, data),
+            total=all(total(e, data) for e in rule.when + rule.unless),
         )
         for i, rule in enumerate(rules)
     )
@@ -124,6 +130,15 @@ class Candidates(NamedTuple):
 
 # (action, purpose, category) -> the rules whose targets reach it: RuleIndex.candidates or RuleScan.candidates
 CandidatesOf = Callable[[str, str, str], Candidates]
+
+
+class Deciding(NamedTuple):
+    """Candidates as deciding reads them: the denies and the allows each narrowed by the request's attributes
+    (narrowing.py: `select(env)` hands over the rules that may apply or raise, in policy order)."""
+
+    denies: Node
+    allows: Node
+    partial: tuple[CompiledRule, ...] = ()
 
 
 def _broad(keys: Keys | None, purpose: str, category: str) -> bool:
@@ -144,9 +159,17 @@ class RuleIndex:
     """
 
     MEMO_LIMIT = 100_000
+    # Rules filed in condition trees, over all trees: each (action, purpose, category) asked has one (trees of
+    # the same rules are shared), so their size is bounded by the vocabulary; past this, lists are not narrowed.
+    TREE_BUDGET = 2_000_000
 
-    def __init__(self, rules: tuple[CompiledRule, ...]):
+    def __init__(self, rules: tuple[CompiledRule, ...], conditions: bool = True):
         self._rules = rules
+        self._conditions = conditions  # narrow each list by its rules' conditions too (narrowing.py)
+        self._trees: dict[tuple[int, ...], Node] = {}
+        self._tree_size = 0
+        self._deciding: dict[tuple[str, str | None, str], Deciding] = {}
+        self.outcomes: dict[Any, Any] = {}  # decision.evaluate's memo of outcomes by the rules that apply
         self._by_action = _postings(rules, lambda r: r.actions)
         # a rule's key and the keys above it (what an allow covers, what a deny overlaps from below) ...
         self._by_purpose = _postings(rules, lambda r: r.purposes)
@@ -185,6 +208,40 @@ class RuleIndex:
                 self._action_memo[action] = found
         return found
 
+    def deciding(self, action: str, purpose: str, category: str) -> Deciding:
+        """The candidates for an action, purpose and category, each list narrowed by its rules' conditions."""
+        key = (action, purpose, category)
+        found = self._deciding.get(key)
+        if found is None:
+            found = self._narrowed(self.candidates(action, purpose, category))
+            if len(self._deciding) < self.MEMO_LIMIT:
+                self._deciding[key] = found
+        return found
+
+    def deciding_for_action(self, action: str, purpose: None = None, part: str | None = None) -> Deciding:
+        """`for_action`, narrowed as `deciding` is."""
+        key = (action, None, "")
+        found = self._deciding.get(key)
+        if found is None:
+            found = self._narrowed(self.for_action(action))
+            if len(self._deciding) < self.MEMO_LIMIT:
+                self._deciding[key] = found
+        return found
+
+    def _narrowed(self, candidates: Candidates) -> Deciding:
+        return Deciding(self._tree(candidates.denies), self._tree(candidates.allows), candidates.partial)
+
+    def _tree(self, rules: tuple[CompiledRule, ...]) -> Node:
+        key = tuple(r.order for r in rules)
+        tree = self._trees.get(key)
+        if tree is None:
+            narrow = self._conditions and self._tree_size + len(rules) <= self.TREE_BUDGET
+            tree = build_tree(rules) if narrow else Plain(rules)
+            self._tree_size += tree.size() if narrow else 0
+            if len(self._trees) < self.MEMO_LIMIT:
+                self._trees[key] = tree
+        return tree
+
     def _lookup(self, action: str, purpose: str, category: str) -> Candidates:
         by_action = self._by_action.get(action, set()) | self._by_action.get(None, set())
         by_purpose = _covering(self._by_purpose, purpose)
@@ -207,6 +264,8 @@ class RuleIndex:
 class RuleScan:
     """The plain path: every rule, every time. The reference the index is tested against."""
 
+    outcomes = None  # nothing remembered: every outcome is made anew
+
     def __init__(self, rules: tuple[CompiledRule, ...]):
         self._rules = rules
         self._obliging = tuple(r for r in rules if r.obliges)  # (what a rule is, not what a request asks)
@@ -221,6 +280,14 @@ class RuleScan:
 
     def for_action(self, action: str, purpose: None = None, part: str | None = None) -> Candidates:
         return _split([r for r in self._rules if r.actions is None or action in r.actions])
+
+    def deciding(self, action: str, purpose: str, category: str) -> Deciding:
+        denies, allows, partial = self.candidates(action, purpose, category)
+        return Deciding(Plain(denies), Plain(allows), partial)
+
+    def deciding_for_action(self, action: str, purpose: None = None, part: str | None = None) -> Deciding:
+        denies, allows, partial = self.for_action(action)
+        return Deciding(Plain(denies), Plain(allows), partial)
 
 
 def _split(rules: list[CompiledRule]) -> Candidates:

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from .compiler import Candidates, CompiledRule, Obligation
+from .compiler import CompiledRule, Deciding, Obligation
 from .conditions import failure
 from .decision_id import new_decision_id
 
@@ -132,18 +132,27 @@ def combine(
 
 
 Purpose = TypeVar("Purpose", str, None)  # a data-use request's purpose; an AuthZEN request has none
+OUTCOMES_LIMIT = 4096  # outcomes remembered per policy set (`evaluate`'s `memo`)
+OutcomeKey = tuple[str, tuple[Any, ...]]
 
 
-def evaluate(candidates: Callable[[str, Purpose, str], Candidates], action: str, purpose: Purpose, parts: Iterable[str],
-             env: dict[str, Any]) -> Outcome:
+def evaluate(deciding: Callable[[str, Purpose, str], Deciding], action: str, purpose: Purpose, parts: Iterable[str],
+             env: dict[str, Any], memo: dict[OutcomeKey, Outcome] | None = None) -> Outcome:
     """Which rules apply to this request, combined into one outcome: any deny that applies wins, and each
     part of the request needs an allow that applies, or it is `uncovered` (default deny).
 
     The parts are the requested data categories, or, in a request without them (AuthZEN), the action
-    itself. `candidates(action, purpose, part)` gives the denies and allows whose targets reach the part
-    (`for_action` for an AuthZEN request, which has no purpose), and for a broad request the allows
-    with obligations that overlap it: the rule index or the plain scan. Those are asked whether they
-    may apply to part of the request only when it is allowed, and only for their obligations (`combine`).
+    itself. `deciding(action, purpose, part)` gives the denies and allows whose targets reach the part
+    (`deciding_for_action` for an AuthZEN request, which has no purpose), each narrowed by the
+    request's attributes (narrowing.py: the rules left out cannot apply and raise nothing), and for a
+    broad request the allows with obligations that overlap it: the rule index or the plain scan. Those
+    are asked whether they may apply to part of the request only when it is allowed, and only for their
+    obligations (`combine`).
+
+    Once a deny applies, the allows cannot change the decision nor its reasons (`combine`): only
+    those that may raise (`CompiledRule.total` false) are still evaluated, as an error is a reason.
+    `memo` (the rule index's, or None) keeps the outcome of each combination of applying rules, so that
+    its reasons and obligations are gathered once.
     """
     verdicts: dict[int, bool] = {}  # rule order -> applies; a rule is evaluated once per request
     errors: list[tuple[CompiledRule, str]] = []
@@ -166,22 +175,52 @@ def evaluate(candidates: Callable[[str, Purpose, str], Candidates], action: str,
         return verdict
 
     for part in parts:
-        part_denies, part_allows, part_partial = candidates(action, purpose, part)
-        for rule in part_denies:
+        part_denies, part_allows, part_partial = deciding(action, purpose, part)
+        for rule in part_denies.select(env):
             applies(rule)
+        if denies:  # denied whatever the allows say: only an allow's error could still be a reason
+            for rule in part_allows.select(env):
+                if not rule.total:
+                    applies(rule)
+            continue
         covered = False
-        for rule in part_allows:
+        for rule in part_allows.select(env):
             if applies(rule):
                 covered = True
         if not covered:
             uncovered.append(part)
         if part_partial:
             partial += part_partial
-    denies.sort(key=lambda r: r.order)
-    allows.sort(key=lambda r: r.order)
-    if partial and not (errors or denies or uncovered):  # allowed: which duties of its parts does it carry?
+    if errors:
+        denies.sort(key=_by_order)
+        return combine(denies, allows, uncovered, errors)
+    if denies:
+        if len(denies) > 1:
+            denies.sort(key=_by_order)
+        return _remembered(memo, ("deny", tuple(denies)), lambda: combine(denies, [], [], []))
+    if uncovered:
+        return _remembered(memo, ("uncovered", tuple(uncovered)), lambda: combine([], [], uncovered, []))
+    if len(allows) > 1:
+        allows.sort(key=_by_order)
+    if partial:  # allowed: which duties of its parts does it carry?
         return combine(denies, allows, uncovered, errors, _possible(partial, verdicts, env))
-    return combine(denies, allows, uncovered, errors)
+    return _remembered(memo, ("allow", tuple(allows)), lambda: combine([], allows, [], []))
+
+
+def _by_order(rule: CompiledRule) -> int:
+    return rule.order
+
+
+def _remembered(memo: dict[OutcomeKey, Outcome] | None, key: OutcomeKey, make: Callable[[], Outcome]) -> Outcome:
+    """The outcome of `key` from `memo`, made and kept (within OUTCOMES_LIMIT) when not there yet."""
+    if memo is None:
+        return make()
+    found = memo.get(key)
+    if found is None:
+        found = make()
+        if len(memo) < OUTCOMES_LIMIT:
+            memo[key] = found
+    return found
 
 
 def _possible(partial: list[CompiledRule], verdicts: dict[int, bool], env: dict[str, Any]) -> list[CompiledRule]:

@@ -85,7 +85,8 @@ class DataUse(Model):
     check = staticmethod(rq.check_request)
 
     def outcome(self, rules: Rules, request: dict[str, Any], env: dict[str, Any], vocabulary: tx.Vocabulary) -> Outcome:
-        return evaluate(rules.candidates, request["action"], request["purpose"], request["data_categories"], env)
+        return evaluate(rules.deciding, request["action"], request["purpose"], request["data_categories"], env,
+                        rules.outcomes)
 
     def from_authzen(self, request: Any) -> dict[str, Any]:
         authzen.check_evaluation(request)
@@ -110,7 +111,8 @@ class AuthZen(Model):
             close = suggest(action, vocabulary.actions)
             hint = f"; did you mean {' or '.join(close)}?" if close else ""
             return Outcome("deny", (Reason("unknown.action", "deny", None, f"unknown action `{action}`{hint}"),))
-        outcome = evaluate(rules.for_action, action, None, (action,), env)  # the action is what needs an allow
+        # the action is what needs an allow
+        outcome = evaluate(rules.deciding_for_action, action, None, (action,), env, rules.outcomes)
         if outcome.reasons and outcome.reasons[0].rule == DEFAULT_DENY:
             reason = Reason(DEFAULT_DENY, "deny", None, f"no rule allows `{action}` on this resource")
             return Outcome("deny", (reason,))

@@ -52,6 +52,7 @@ class PolicySet:
         # the rules that may take part for (action, purpose, category): the rule index, or the plain scan
         self._index = RuleIndex(rules) if index else RuleScan(rules)
         self.candidates: CandidatesOf = self._index.candidates
+        self.deciding = self._index.deciding  # the candidates narrowed by their conditions too (narrowing.py)
         # the response's `policy` object (shared by every decision of this version: never change it; `info` copies)
         self.policy_info: dict[str, Any] = {"name": self.name, "version": self.version, "digest": digest}
         self.history: tuple[PolicySet, ...] = (self,)  # every version, oldest first (build adds the earlier ones)

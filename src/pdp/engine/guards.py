@@ -1,0 +1,141 @@
+"""What a rule's conditions require of single attributes, read off its `when` clauses: its guards.
+
+A guard is a test `attribute OP constant` such that, whenever it is not
+true, the rule does not apply *and* evaluating the rule raises nothing
+(conditions.py evaluates the `when` clauses in order and stops at the first
+that is not true). The condition index (narrowing.py) files a rule under
+its guards' values, so that a request is handed only the rules whose guards
+may hold for it; the rest would not apply and would say nothing.
+
+Which tests are guards:
+
+- the first `when` clause, when it is such a test: it is evaluated first,
+  so nothing can raise before it (if the test itself would raise on a value
+  of another type, the index hands the rule over for that value, and it
+  raises as it would unindexed);
+- when no `when` clause can raise at all (`total`): every such test that
+  is a clause, or an item of an `and` clause (an `and` with an item that is
+  not true is never true, and nothing in it raises).
+
+The tests taken, each exactly as conditions.py compiles it for an attribute
+(never `purpose` or `data_categories`, which are read on a side: requested.py):
+
+| guard       | source                                 | true when the value v is                  |
+|-------------|----------------------------------------|-------------------------------------------|
+| EQ_STR      | `a == "text"`                          | that text                                 |
+| EQ_BOOL     | `a == true`, `a` (truth)               | that bool (a truth test raises for others)|
+| EQ_NUMBER   | `a == 3`                               | a number equal to it (not a bool)         |
+| IN_TEXTS    | `a in ["x", "y"]`, `a in data.texts`   | one of the texts                          |
+| PRESENT     | `a is present`, `a is absent`          | present (absent)                          |
+| ORDER       | `a < 3`, `a >= 18` ...                 | a number on that side (raises for others) |
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, NamedTuple
+
+from pdp.lang import ast
+from .conditions import compile_value
+from .requested import REQUESTED
+
+EQ_STR, EQ_BOOL, EQ_NUMBER, IN_TEXTS, PRESENT, ORDER = "eq_str", "eq_bool", "eq_number", "in_texts", "present", "order"
+DISCRETE = frozenset({EQ_STR, EQ_BOOL, EQ_NUMBER, IN_TEXTS, PRESENT})  # true on listed values: a dict lookup
+
+
+class Guard(NamedTuple):
+    path: tuple[str, ...]  # the attribute, as the request (with its registers looked up) holds it
+    kind: str  # EQ_STR ... ORDER
+    # EQ_*: the constant; IN_TEXTS: the frozenset of texts; PRESENT: True for `is present`; ORDER: (op, number)
+    value: Any
+    raises: bool = False  # EQ_BOOL from a truth test: raises on a value that is not a bool
+
+
+def _attribute(expr: ast.Expr) -> tuple[str, ...] | None:
+    """The path of an attribute of the request (not policy data, not a requested key), or None."""
+    if isinstance(expr, ast.Path) and expr.parts[0] != "data" and expr.parts not in REQUESTED:
+        return expr.parts
+    return None
+
+
+def _texts(expr: ast.Expr, data: dict[str, Any]) -> frozenset[str] | None:
+    """A constant list of texts, as conditions.py compiles it to a set (a literal list, or policy data)."""
+    if isinstance(expr, ast.ListLiteral):
+        texts = [i.value for i in expr.items if isinstance(i, ast.Literal) and type(i.value) is str]
+        return frozenset(texts) if len(texts) == len(expr.items) else None
+    if isinstance(expr, ast.Path) and expr.parts[0] == "data" and len(expr.parts) > 1:
+        value = compile_value(expr, data)({})
+        if isinstance(value, frozenset) and all(type(v) is str for v in value):
+            return value
+    return None
+
+
+def guard_of(expr: ast.Expr, data: dict[str, Any]) -> Guard | None:
+    """The test as a guard, or None when it is not one of the kinds above."""
+    if isinstance(expr, ast.Compare) and isinstance(expr.right, ast.Literal):
+        path, const = _attribute(expr.left), expr.right.value
+        if path is None:
+            return None
+        if expr.op == "==":
+            if isinstance(const, bool):
+                return Guard(path, EQ_BOOL, const)
+            if isinstance(const, str):
+                return Guard(path, EQ_STR, const)
+            if isinstance(const, (int, float)) and not math.isnan(const):
+                return Guard(path, EQ_NUMBER, const)
+            return None
+        if expr.op in ("<", "<=", ">", ">=") and isinstance(const, (int, float)) and not isinstance(const, bool) \
+                and not math.isnan(const):
+            return Guard(path, ORDER, (expr.op, const))
+        return None
+    if isinstance(expr, ast.Member) and not expr.negated:
+        path, texts = _attribute(expr.left), _texts(expr.right, data)
+        return None if path is None or texts is None else Guard(path, IN_TEXTS, texts)
+    if isinstance(expr, ast.Presence):
+        path = _attribute(expr.path)
+        return None if path is None else Guard(path, PRESENT, expr.present)
+    if isinstance(expr, ast.Truth):
+        path = _attribute(expr.operand)
+        return None if path is None else Guard(path, EQ_BOOL, True, raises=True)
+    return None
+
+
+def total(expr: ast.Expr, data: dict[str, Any]) -> bool:
+    """Evaluating the condition can raise nothing, whatever the request holds.
+
+    Equality (`==`, `!=`: `same` and the side readings of requested.py
+    never raise), membership in a list or in policy data that is a
+    collection, and presence; `and`, `or` and `not` of such tests too.
+    Ordering, truth and `under` raise on a value of the wrong type.
+    """
+    if isinstance(expr, (ast.And, ast.Or)):
+        return all(total(item, data) for item in expr.items)
+    if isinstance(expr, ast.Not):
+        return total(expr.operand, data)
+    if isinstance(expr, ast.Compare):
+        return expr.op in ("==", "!=")
+    if isinstance(expr, ast.Member):
+        if isinstance(expr.right, ast.ListLiteral):
+            return True
+        if isinstance(expr.right, ast.Path) and expr.right.parts[0] == "data":
+            return isinstance(compile_value(expr.right, data)({}), (list, tuple, set, frozenset, dict))
+        return False
+    return isinstance(expr, ast.Presence)
+
+
+def _conjuncts(expr: ast.Expr) -> list[ast.Expr]:
+    """The clause and, for an `and`, its items (and theirs)."""
+    if isinstance(expr, ast.And):
+        return [c for item in expr.items for c in _conjuncts(item)]
+    return [expr]
+
+
+def guards_of(when: tuple[ast.Expr, ...], data: dict[str, Any]) -> tuple[Guard, ...]:
+    """The rule's guards (see the module docstring), the first `when` clause's first."""
+    if not when:
+        return ()
+    if all(total(clause, data) for clause in when):
+        found = [guard_of(c, data) for clause in when for c in _conjuncts(clause)]
+        return tuple(g for g in found if g is not None)
+    first = guard_of(when[0], data)
+    return () if first is None else (first,)

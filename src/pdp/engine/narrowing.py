@@ -1,0 +1,181 @@
+"""The condition index: the candidate rules of one target, narrowed by the request's attribute values.
+
+The rule index (compiler.py) hands a request the rules whose targets reach
+its action, purpose and category. Rules that share a target, or name none,
+differ only by their conditions, and without this each would be evaluated
+on every request. Here each such list of rules is compiled once into a
+discrimination tree over their guards (guards.py: tests such as
+`recipient.type == "affiliate"` that, when not true, leave the rule
+inapplicable and silent):
+
+- a node splits on the attribute most of its rules have a guard on: a
+  text, number or bool goes to the rules filed under that value (a dict
+  look-up), a missing value to the `is absent` rules, any value to the
+  `is present` rules; a number goes through sorted thresholds (bisect) to
+  the ordering guards it satisfies;
+- a rule whose guard would raise for the value's type (`age < 18` given
+  text, a truth test given a number), or any rule guarded there when the
+  value is of no kind above (a list), is handed over: evaluated, it fails
+  closed as it would unindexed;
+- the rules without a guard on that attribute are split again, on the
+  next; small lists and rules without guards are handed over as they are.
+
+`select(env)` returns, in policy order, a subset of the rules that holds
+every rule that applies or raises: evaluating only those gives the same
+verdicts, errors, reasons and obligations as evaluating all of them
+(property-tested against the plain list, tests/test_narrowing.py). The
+index is part of the rule index (`build(index=False)` switches both off).
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
+
+from .conditions import MISSING, getter
+from .guards import DISCRETE, EQ_BOOL, EQ_NUMBER, EQ_STR, IN_TEXTS, ORDER, PRESENT, Guard
+
+if TYPE_CHECKING:
+    from .compiler import CompiledRule
+
+LEAF = 6  # a list this short is evaluated whole: a look-up would cost about as much as the rules
+
+
+def _order(rule: CompiledRule) -> int:
+    return rule.order
+
+
+class Plain:
+    """A list of rules handed over whole (a leaf, or the plain path)."""
+
+    __slots__ = ("rules",)
+
+    def __init__(self, rules: Sequence[CompiledRule]):
+        self.rules = tuple(rules)
+
+    def select(self, env: dict[str, Any]) -> Sequence[CompiledRule]:
+        return self.rules
+
+    def size(self) -> int:
+        return len(self.rules)
+
+
+class _Thresholds:
+    """Ordering guards on one attribute: a number goes to those it satisfies, by bisection."""
+
+    __slots__ = ("below", "below_or_at", "above", "above_or_at")
+
+    def __init__(self, filed: list[tuple[Guard, CompiledRule]]):
+        def sorted_by(op: str) -> tuple[list[float], list[CompiledRule]]:
+            pairs = sorted(((g.value[1], r.order, r) for g, r in filed if g.value[0] == op), key=lambda p: p[:2])
+            return [p[0] for p in pairs], [p[2] for p in pairs]
+
+        self.below, self.below_or_at = sorted_by("<"), sorted_by("<=")  # true for v < c, v <= c
+        self.above, self.above_or_at = sorted_by(">"), sorted_by(">=")
+
+    def satisfied(self, v: float) -> list[CompiledRule]:
+        if v != v:  # NaN: no ordering holds
+            return []
+        (lt_c, lt_r), (le_c, le_r) = self.below, self.below_or_at
+        (gt_c, gt_r), (ge_c, ge_r) = self.above, self.above_or_at
+        return (lt_r[bisect_right(lt_c, v):] + le_r[bisect_left(le_c, v):]
+                + gt_r[:bisect_left(gt_c, v)] + ge_r[:bisect_right(ge_c, v)])
+
+
+def _value_keys(guard: Guard) -> Iterable[Any]:
+    return guard.value if guard.kind == IN_TEXTS else (guard.value,)
+
+
+class _Split:
+    """Rules split on one attribute (see the module docstring); `rest` holds those without a guard on it."""
+
+    __slots__ = ("get", "texts", "numbers", "bools", "present", "absent", "thresholds", "raise_unless_bool",
+                 "raise_unless_number", "guarded", "rest")
+
+    def __init__(self, path: tuple[str, ...], filed: list[tuple[Guard, CompiledRule]], rest: Node,
+                 used: frozenset[tuple[str, ...]]):
+        self.get = getter(path)
+        used = used | {path}
+        by: dict[str, dict[Any, list[CompiledRule]]] = {EQ_STR: {}, EQ_NUMBER: {}, EQ_BOOL: {}}
+        present: list[CompiledRule] = []
+        absent: list[CompiledRule] = []
+        for guard, rule in filed:
+            if guard.kind == PRESENT:
+                (present if guard.value else absent).append(rule)
+            elif guard.kind != ORDER:
+                table = by[EQ_STR if guard.kind == IN_TEXTS else guard.kind]
+                for value in _value_keys(guard):
+                    table.setdefault(value, []).append(rule)
+        self.texts = {k: build(v, used) for k, v in by[EQ_STR].items()}
+        self.numbers = {k: build(v, used) for k, v in by[EQ_NUMBER].items()}
+        self.bools = {k: build(v, used) for k, v in by[EQ_BOOL].items()}
+        self.present, self.absent = build(present, used), build(absent, used)
+        ordering = [(g, r) for g, r in filed if g.kind == ORDER]
+        self.thresholds = _Thresholds(ordering) if ordering else None
+        self.raise_unless_number = tuple(r for _, r in ordering)
+        self.raise_unless_bool = tuple(r for g, r in filed if g.raises)
+        self.guarded = tuple(sorted({r.order: r for _, r in filed}.values(), key=_order))
+        self.rest = rest
+
+    def select(self, env: dict[str, Any]) -> Sequence[CompiledRule]:
+        v = self.get(env)
+        found: list[CompiledRule] = list(self.rest.select(env))
+        if v is MISSING:
+            found += self.absent.select(env)
+        else:
+            kind = type(v)
+            if kind is str:
+                node = self.texts.get(v)
+                found += self.raise_unless_bool
+                found += self.raise_unless_number
+            elif kind is bool:
+                node = self.bools.get(v)
+                found += self.raise_unless_number
+            elif kind is int or kind is float:
+                node = self.numbers.get(v)
+                found += self.raise_unless_bool
+                if self.thresholds is not None:
+                    found += self.thresholds.satisfied(v)
+            else:  # a list, a map: no look-up; every rule guarded here is evaluated
+                return sorted(found + list(self.guarded), key=_order)
+            if node is not None:
+                found += node.select(env)
+            found += self.present.select(env)
+        if len(found) > 1:
+            found.sort(key=_order)
+        return found
+
+    def size(self) -> int:
+        return (sum(n.size() for t in (self.texts, self.numbers, self.bools) for n in t.values())
+                + self.present.size() + self.absent.size() + len(self.raise_unless_number) + len(self.guarded)
+                + self.rest.size())
+
+
+Node = Plain | _Split
+
+
+def build(rules: Sequence[CompiledRule], used: frozenset[tuple[str, ...]] = frozenset()) -> Node:
+    """The rules (in policy order) as a tree; `used`: the attributes split on above, not split on again."""
+    if len(rules) <= LEAF:
+        return Plain(rules)
+    counts: dict[tuple[str, ...], int] = {}
+    ordering: dict[tuple[str, ...], int] = {}
+    for rule in rules:
+        for path in {g.path for g in rule.guards if g.path not in used and g.kind in DISCRETE}:
+            counts[path] = counts.get(path, 0) + 1
+        for path in {g.path for g in rule.guards if g.path not in used and g.kind == ORDER}:
+            ordering[path] = ordering.get(path, 0) + 1
+    chosen = counts or ordering
+    if not chosen:
+        return Plain(rules)
+    path = max(chosen, key=lambda p: (chosen[p], p))  # the attribute most rules are guarded on (ties: by name)
+    kinds = DISCRETE if counts else frozenset({ORDER})
+    filed: list[tuple[Guard, CompiledRule]] = []
+    rest: list[CompiledRule] = []
+    for rule in rules:
+        guard = next((g for g in rule.guards if g.path == path and g.kind in kinds), None)
+        if guard is None:
+            rest.append(rule)
+        else:
+            filed.append((guard, rule))
+    return _Split(path, filed, build(rest, used | {path}), used)

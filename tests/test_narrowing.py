@@ -1,0 +1,172 @@
+"""The condition index (engine/narrowing.py) only leaves out rules that cannot apply and raise nothing: with it on
+or off (the plain list), every rule's verdict, every error, and so every decision, reason and obligation is the
+same. Its trees are forced deep here (a leaf of one rule), so that small generated sets exercise every split."""
+
+import re
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import pdp
+from pdp.engine import narrowing
+from pdp.engine.compiler import RuleIndex
+from pdp.engine.conditions import failure
+from pdp.engine.guards import guards_of
+from tests.support.generate import fewer, generated_rules, with_obligations
+from tests.support.sets import build_set
+
+ACTIONS = ["use", "share"]
+PURPOSES = ["essential", "marketing", "marketing.advertising.third_party"]
+CATEGORIES = ["user", "user.contact.email", "user.name"]
+# Every kind of guard (equality with text, numbers and bools, lists of texts and policy data, presence, truth,
+# thresholds), on attributes typed and untyped (`context.score: any` may hold text, a number, a list ...), and
+# tests that are not guards (or raise) beside them.
+CONDITIONS = [
+    'recipient.type == "service_provider"', 'recipient.type == "affiliate"', 'recipient.type in ["affiliate", "acquirer"]',
+    'recipient.type in ["service_provider"]', "recipient.dpa == true", "recipient.dpa", "recipient.dpa == false",
+    "recipient.id is absent", "recipient.type is present", "data_subject.age < 18", "data_subject.age >= 65",
+    "data_subject.age > 30", "data_subject.age <= 30", "data_subject.age == 40", "context.score == 2",
+    'context.score == "2"', "context.score == true", "context.score < 3", "context.score >= 1", "context.score",
+    "context.score is present", 'context.score in ["a", "b"]', "context.note in data.lists.notes",
+    'context.note == "x"', 'context.note under "a"', "context.legal_request", "context.legal_request == false",
+    'destination_country in data.lists.countries', 'destination_country != "IN"', "not recipient.dpa",
+    'purpose under "marketing"', '"user.name" in data_categories', "data_subject.consent.marketing == true",
+]
+DATA = {"lists": "notes: [a, x]\ncountries: [IN, SG]\n"}
+
+values = st.one_of(st.integers(0, 4), st.sampled_from([1.5, 2.0, float("inf")]), st.booleans(),
+                   st.sampled_from(["a", "b", "x", "2", ""]), st.lists(st.integers(0, 3), max_size=2),
+                   st.fixed_dictionaries({"k": st.integers(0, 2)}))
+requests = st.fixed_dictionaries(
+    {"action": st.sampled_from(ACTIONS), "purpose": st.sampled_from(PURPOSES),
+     "data_categories": st.lists(st.sampled_from(CATEGORIES), min_size=1, max_size=2)},
+    optional={
+        "data_subject": st.fixed_dictionaries({}, optional={
+            "age": st.sampled_from([0, 17, 18, 30, 30.5, 40, 65, 90]),
+            "consent": st.fixed_dictionaries({}, optional={"marketing": st.booleans()})}),
+        "recipient": st.fixed_dictionaries({}, optional={
+            "dpa": st.booleans(), "id": st.just("r1"),
+            "type": st.sampled_from(["service_provider", "affiliate", "acquirer", "third_party"])}),
+        "destination_country": st.sampled_from(["IN", "SG", "DE"]),
+        "context": st.fixed_dictionaries({}, optional={
+            "score": values, "note": st.sampled_from(["a", "a.b", "x", "y"]), "legal_request": st.booleans()}),
+    },
+)
+
+
+@st.composite
+def rule_sets(draw):
+    """Many rules on few targets (so that lists are long), some with obligations."""
+    text = generated_rules(draw, ACTIONS, PURPOSES, CATEGORIES, CONDITIONS, rules=30, clauses=2, items=3)
+    return with_obligations(draw, text)
+
+
+@pytest.fixture(scope="module")
+def deep_trees():
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(narrowing, "LEAF", 1)
+        yield
+
+
+def _built(text, **kw):
+    """The set, without the generated rules the checker refuses (one that can never apply ...), or None."""
+    for _ in range(2):
+        try:
+            return build_set(text, data=DATA, **kw)
+        except pdp.PolicyError as error:
+            refused = set(re.findall(r"rule `(r\d+)`", str(error)))
+            blocks = re.split(r"\n(?=\S)", text.strip())
+            text = "\n".join(b for b in blocks if b.split()[1] not in refused) + "\n"
+            if not refused or not text.strip():
+                return None
+    return None
+
+
+def _outcome(policy_set, req):
+    try:
+        x = policy_set.outcome(req)
+    except pdp.RequestError as error:
+        return ("refused", str(error))
+    return (x.decision, x.reasons, x.obligations, x.partial)
+
+
+@fewer(3)
+@given(text=rule_sets(), batch=st.lists(requests, min_size=1, max_size=12))
+def test_narrowed_lists_hold_every_rule_that_applies_or_raises(deep_trees, text, batch):
+    policy_set = _built(text)
+    if policy_set is None:
+        return
+    index = RuleIndex(policy_set.rules)
+    for req in batch:
+        try:
+            env = policy_set.select(req).env
+        except pdp.RequestError:
+            continue
+        for category in req["data_categories"]:
+            candidates = index.candidates(req["action"], req["purpose"], category)
+            deciding = index.deciding(req["action"], req["purpose"], category)
+            for rules, node in ((candidates.denies, deciding.denies), (candidates.allows, deciding.allows)):
+                chosen = list(node.select(env))
+                assert chosen == sorted(chosen, key=lambda r: r.order) and set(chosen) <= set(rules)
+                for rule in set(rules) - set(chosen):
+                    try:
+                        applied = rule.applies(env)
+                    except Exception as error:  # noqa: BLE001
+                        raise AssertionError(f"{rule.id} was left out but raises {failure(error)}: {req}") from None
+                    assert not applied, (rule.id, req)
+
+
+@fewer(3)
+@given(text=rule_sets(), batch=st.lists(requests, min_size=1, max_size=12))
+def test_the_condition_index_decides_as_the_plain_path(deep_trees, text, batch):
+    """Decisions, reasons (errors included, in their order) and obligations, with every optimisation of deciding
+    on (`index=True`: the rule index, the condition index, early stop once a deny applies, remembered outcomes)
+    and off."""
+    indexed = _built(text)
+    if indexed is None:
+        return
+    scanned = _built(text, index=False)
+    for req in batch:
+        assert _outcome(indexed, req) == _outcome(scanned, req), req
+
+
+def test_a_rule_guarded_by_a_test_that_may_raise_is_guarded_by_its_first_clause_only():
+    rules = build_set('allow a cite "1" when recipient.dpa == true and data_subject.age < 18\n'
+                      '  when recipient.type == "affiliate"\n'
+                      'allow b cite "2" when recipient.dpa == true and recipient.id is absent\n'
+                      '  when recipient.type == "affiliate"\n'
+                      'allow c cite "3" when data_subject.age < 18\n  when recipient.type == "affiliate"\n').rules
+    assert [len(r.guards) for r in rules] == [0, 3, 1]
+    assert guards_of((), {}) == ()
+
+
+def test_shared_targets_are_narrowed_to_the_rules_that_may_apply():
+    """1,000 rules on one target, each for one recipient type and age band: a request meets a handful."""
+    types = ["service_provider", "affiliate", "acquirer", "third_party", "other_user"]
+    text = "".join(f'deny r{i} cite "{i}" to use for marketing of user.name\n'
+                   f'  when recipient.type == "{types[i % 5]}" and data_subject.age == {i // 5}\n' for i in range(1000))
+    policy_set = build_set(text)
+    req = {"action": "use", "purpose": "marketing", "data_categories": ["user.name"],
+           "recipient": {"type": "affiliate"}, "data_subject": {"age": 7}}
+    deciding = RuleIndex(policy_set.rules).deciding("use", "marketing", "user.name")
+    env = policy_set.select(req).env
+    assert [r.id for r in deciding.denies.select(env)] == ["r36"]
+    assert [r.rule for r in policy_set.decide(req).reasons] == ["r36"]
+
+
+def test_thresholds_hand_over_exactly_the_rules_a_number_satisfies():
+    from pdp.engine.conditions import ORDER
+    from pdp.engine.guards import ORDER as ORDERING, Guard
+
+    class Rule:
+        def __init__(self, order):
+            self.order = order
+
+    ops = ["<", "<=", ">", ">="]
+    filed = [(Guard(("a",), ORDERING, (op, c)), Rule(i)) for i, (op, c) in enumerate(
+        (op, c) for op in ops for c in (-1, 0, 2.5, 3, 3, 10))]
+    thresholds = narrowing._Thresholds(filed)
+    for v in (-2, -1, 0, 1, 2.5, 3, 4, 10, 11, float("inf"), float("nan")):
+        want = {r.order for g, r in filed if ORDER[g.value[0]](v, g.value[1])}
+        assert {r.order for r in thresholds.satisfied(v)} == want, v
