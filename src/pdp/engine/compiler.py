@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable, NamedTuple
 
 from pdp.lang import ast
-from .conditions import compile_rule_possible, compile_rule_test
+from .conditions import Shared, compile_rule_possible, compile_rule_test
 from .guards import Guard, guards_of, total
 from .narrowing import Node, Plain, build as build_tree
 from .requested import CATEGORIES_PATH, PURPOSE_PATH, Keys, reads_requested_key
@@ -34,7 +34,7 @@ class Obligation:
         return {"id": self.id, "text": self.text}
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, slots=True)  # slots: a rule is a few cache lines, read on every decision
 class CompiledRule:
     order: int  # position in the policy set: decisions list rules in this order
     id: str
@@ -94,6 +94,7 @@ class CompiledRule:
 
 def compile_rules(rules: list[ast.Rule], data: dict[str, Any], vocabulary: Vocabulary) -> tuple[CompiledRule, ...]:
     keys = Keys.of(vocabulary)
+    shared: Shared = {}  # tests that rules repeat, compiled once (conditions.Shared)
     return tuple(
         CompiledRule(
             order=i,
@@ -104,11 +105,11 @@ def compile_rules(rules: list[ast.Rule], data: dict[str, Any], vocabulary: Vocab
             actions=frozenset(k.name for k in rule.actions) or None,
             purposes=tuple(k.name for k in rule.purposes) or None,
             categories=tuple(k.name for k in rule.categories) or None,
-            applies=compile_rule_test(rule.when, rule.unless, data, effect=rule.effect, keys=keys),
+            applies=compile_rule_test(rule.when, rule.unless, data, effect=rule.effect, keys=keys, shared=shared),
             obligations=tuple(Obligation(o.id, o.text) for o in rule.obligations),
             source=rule,
             keys=keys,
-            possible=compile_rule_possible(rule.when, rule.unless, data, keys)
+            possible=compile_rule_possible(rule.when, rule.unless, data, keys, shared)
             if rule.effect == "allow" and rule.obligations else None,
             reads_requested=any(reads_requested_key(node) for e in rule.when + rule.unless for node in ast.walk(e)),
             guards=guards_of(rule.when, data),

@@ -17,9 +17,11 @@ same closures tell it each part's value as they find it (`compile_test`,
 from __future__ import annotations
 
 import operator
+from functools import lru_cache
 from typing import Any, Callable, Protocol
 
 from pdp.lang import ast
+from pdp.lang.printer import expression as printed
 from pdp.lang.visitor import Visitor
 from .requested import EXACT, Keys, flip, reading, side
 from pdp.vocab.taxonomy import covers
@@ -30,6 +32,9 @@ Env = dict[str, Any]  # what conditions read: the checked request, its registers
 Getter = Callable[[Env], Any]
 MEMO_LIMIT = 4096  # answers remembered per constant test (requested keys: a finite vocabulary)
 Test = Callable[[Env], "bool | None"]
+# Tests compiled for one policy set, by (the test as printed, its side): rules that repeat a test share one closure
+# (`recipient.type == "affiliate"` in a thousand rules is one closure, kept warm by all of them). Untraced only.
+Shared = dict[tuple[str, str], "Test"]
 Where = tuple[Any, ...]  # a part of a rule: ("when", 0), ("when", 0, 1)... (Trace)
 
 
@@ -37,8 +42,10 @@ class EvaluationError(Exception):
     """A condition met a value it cannot work with (e.g. a word where a number belongs)."""
 
 
+@lru_cache(maxsize=4096)
 def getter(parts: tuple[str, ...]) -> Getter:
-    # Unrolled for the common depths: this runs on every decision.
+    # Unrolled for the common depths: this runs on every decision. One getter per path, shared by every test
+    # that reads it: a set of thousands of rules then reads each attribute through the same (warm) closure.
     if len(parts) == 1:
         (a,) = parts
 
@@ -152,7 +159,8 @@ def compile_value(expr: ast.Expr, data: dict[str, Any]) -> Getter:
 
 
 def compile_test(expr: ast.Expr, data: dict[str, Any], absent_is_value: bool = False, side: str = EXACT,
-                 keys: Keys | None = None, trace: Trace | None = None, where: Where = ()) -> Test:
+                 keys: Keys | None = None, trace: Trace | None = None, where: Where = (),
+                 shared: Shared | None = None) -> Test:
     """The condition as a closure: True, False or None (unknown).
 
     `side` (requested.py: EXACT, SOME or ALL) is how a test of a key the
@@ -171,16 +179,24 @@ def compile_test(expr: ast.Expr, data: dict[str, Any], absent_is_value: bool = F
     `where` names the condition in its rule. Without one, the closures are
     the plain ones the engine decides with: tracing costs nothing then.
     """
-    return _Tests(data, absent_is_value, keys, trace).visit(expr, side, where)
+    return _Tests(data, absent_is_value, keys, trace, shared).visit(expr, side, where)
 
 
 class _Tests(Visitor[Test]):
     """A condition -> its closure (compile_test), each part of it traced when there is a trace."""
 
-    def __init__(self, data: dict[str, Any], absent_is_value: bool, keys: Keys | None, trace: Trace | None):
+    def __init__(self, data: dict[str, Any], absent_is_value: bool, keys: Keys | None, trace: Trace | None,
+                 shared: Shared | None = None):
         self.data, self.absent_is_value, self.keys, self.trace = data, absent_is_value, keys, trace
+        self.shared = shared if trace is None and not absent_is_value else None
 
     def visit(self, expr: ast.Expr, side: str = EXACT, where: Where = ()) -> Test:
+        if self.shared is not None:
+            key = (printed(expr), side)
+            test = self.shared.get(key)
+            if test is None:
+                test = self.shared[key] = super().visit(expr, side, where)
+            return test
         test = super().visit(expr, side, where)
         return test if self.trace is None else _traced(test, self.trace, where, expr, side)
 
@@ -452,7 +468,8 @@ def _literal_keys(expr: ast.Expr) -> tuple[str, ...] | None:
 
 def compile_rule_test(when: tuple[ast.Expr, ...], unless: tuple[ast.Expr, ...], data: dict[str, Any],
                       absent_is_value: bool = False, effect: str | None = None,
-                      keys: Keys | None = None, trace: Trace | None = None) -> Callable[[Env], bool]:
+                      keys: Keys | None = None, trace: Trace | None = None,
+                      shared: Shared | None = None) -> Callable[[Env], bool]:
     """True only when every `when` is true and every `unless` is false, the first that is not stopping it.
 
     A rule's (`effect` given) reads broad keys as `polarity` says for it;
@@ -461,7 +478,7 @@ def compile_rule_test(when: tuple[ast.Expr, ...], unless: tuple[ast.Expr, ...], 
     (compile_test); the rule's verdict is then the same closure's, only
     without the shortcuts below.
     """
-    whens, unlesses = _clauses(when, unless, data, absent_is_value, effect, keys, trace)
+    whens, unlesses = _clauses(when, unless, data, absent_is_value, effect, keys, trace, shared)
     if trace is None and not unlesses and len(whens) == 1:
         (only,) = whens
         return lambda env: only(env) is True
@@ -481,17 +498,18 @@ def compile_rule_test(when: tuple[ast.Expr, ...], unless: tuple[ast.Expr, ...], 
 
 
 def _clauses(when: tuple[ast.Expr, ...], unless: tuple[ast.Expr, ...], data: dict[str, Any], absent_is_value: bool,
-             effect: str | None, keys: Keys | None, trace: Trace | None) -> tuple[list[Test], list[Test]]:
+             effect: str | None, keys: Keys | None, trace: Trace | None,
+             shared: Shared | None = None) -> tuple[list[Test], list[Test]]:
     """A rule's `when` and `unless` clauses compiled, each read on its side for a rule of `effect` (EXACT: none)."""
     whens = [compile_test(e, data, absent_is_value, polarity(effect, "when") if effect else EXACT, keys, trace,
-                          ("when", i)) for i, e in enumerate(when)]
+                          ("when", i), shared) for i, e in enumerate(when)]
     unlesses = [compile_test(e, data, absent_is_value, polarity(effect, "unless") if effect else EXACT, keys, trace,
-                             ("unless", i)) for i, e in enumerate(unless)]
+                             ("unless", i), shared) for i, e in enumerate(unless)]
     return whens, unlesses
 
 
 def compile_rule_possible(when: tuple[ast.Expr, ...], unless: tuple[ast.Expr, ...], data: dict[str, Any],
-                          keys: Keys) -> Callable[[Env], bool]:
+                          keys: Keys, shared: Shared | None = None) -> Callable[[Env], bool]:
     """Could an allow apply to some part of a broad request (some narrowing, requested.py)?
 
     Each clause is read on the side that holds for *some* narrowing, as a
@@ -509,7 +527,7 @@ def compile_rule_possible(when: tuple[ast.Expr, ...], unless: tuple[ast.Expr, ..
     falser than its ALL reading). So a rule on consent the request does not
     give adds no obligation, as it allows no part of the request.
     """
-    whens, unlesses = _clauses(when, unless, data, False, "deny", keys, None)
+    whens, unlesses = _clauses(when, unless, data, False, "deny", keys, None, shared)
 
     def possible(env: Env) -> bool:
         for tests, needed in ((whens, True), (unlesses, False)):

@@ -155,11 +155,14 @@ def evaluate(deciding: Callable[[str, Purpose, str], Deciding], action: str, pur
     its reasons and obligations are gathered once.
     """
     verdicts: dict[int, bool] = {}  # rule order -> applies; a rule is evaluated once per request
-    errors: list[tuple[CompiledRule, str]] = []
+    # (the list the rule was evaluated from, its order, the rule, the error): narrowed lists come in no particular
+    # order, and errors are reported in the plain path's (each list in policy order, the lists in turn)
+    failed: list[tuple[int, int, CompiledRule, str]] = []
     denies: list[CompiledRule] = []
     allows: list[CompiledRule] = []
     uncovered: list[str] = []
     partial: list[CompiledRule] = []
+    block = 0
 
     def applies(rule: CompiledRule) -> bool:
         verdict = verdicts.get(rule.order)
@@ -167,7 +170,7 @@ def evaluate(deciding: Callable[[str, Purpose, str], Deciding], action: str, pur
             try:
                 verdict = rule.applies(env)
             except Exception as error:  # noqa: BLE001 - fail closed, on anything unforeseen too, and say so
-                errors.append((rule, failure(error)))
+                failed.append((block, rule.order, rule, failure(error)))
                 verdict = False
             verdicts[rule.order] = verdict
             if verdict:
@@ -178,20 +181,25 @@ def evaluate(deciding: Callable[[str, Purpose, str], Deciding], action: str, pur
         part_denies, part_allows, part_partial = deciding(action, purpose, part)
         for rule in part_denies.select(env):
             applies(rule)
+        block += 1
         if denies:  # denied whatever the allows say: only an allow's error could still be a reason
             for rule in part_allows.select(env):
                 if not rule.total:
                     applies(rule)
+            block += 1
             continue
         covered = False
         for rule in part_allows.select(env):
             if applies(rule):
                 covered = True
+        block += 1
         if not covered:
             uncovered.append(part)
         if part_partial:
             partial += part_partial
-    if errors:
+    if failed:
+        failed.sort(key=lambda f: f[:2])
+        errors = [(rule, message) for _, _, rule, message in failed]
         denies.sort(key=_by_order)
         return combine(denies, allows, uncovered, errors)
     if denies:
@@ -203,7 +211,7 @@ def evaluate(deciding: Callable[[str, Purpose, str], Deciding], action: str, pur
     if len(allows) > 1:
         allows.sort(key=_by_order)
     if partial:  # allowed: which duties of its parts does it carry?
-        return combine(denies, allows, uncovered, errors, _possible(partial, verdicts, env))
+        return combine(denies, allows, uncovered, [], _possible(partial, verdicts, env))
     return _remembered(memo, ("allow", tuple(allows)), lambda: combine([], allows, [], []))
 
 

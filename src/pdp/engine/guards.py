@@ -7,15 +7,10 @@ that is not true). The condition index (narrowing.py) files a rule under
 its guards' values, so that a request is handed only the rules whose guards
 may hold for it; the rest would not apply and would say nothing.
 
-Which tests are guards:
-
-- the first `when` clause, when it is such a test: it is evaluated first,
-  so nothing can raise before it (if the test itself would raise on a value
-  of another type, the index hands the rule over for that value, and it
-  raises as it would unindexed);
-- when no `when` clause can raise at all (`total`): every such test that
-  is a clause, or an item of an `and` clause (an `and` with an item that is
-  not true is never true, and nothing in it raises).
+Which tests are guards: a `when` clause, or an item of an `and` clause,
+evaluated before anything that could raise (`guards_of`). If the test itself
+would raise on a value of another type (`age < 18` given text), the index
+hands the rule over for that value, and it raises as it would unindexed.
 
 The tests taken, each exactly as conditions.py compiles it for an attribute
 (never `purpose` or `data_categories`, which are read on a side: requested.py):
@@ -49,6 +44,7 @@ class Guard(NamedTuple):
     # EQ_*: the constant; IN_TEXTS: the frozenset of texts; PRESENT: True for `is present`; ORDER: (op, number)
     value: Any
     raises: bool = False  # EQ_BOOL from a truth test: raises on a value that is not a bool
+    strict: bool = True  # leaves the rule out when the attribute is missing too (else only when false: guards_of)
 
 
 def _attribute(expr: ast.Expr) -> tuple[str, ...] | None:
@@ -131,11 +127,24 @@ def _conjuncts(expr: ast.Expr) -> list[ast.Expr]:
 
 
 def guards_of(when: tuple[ast.Expr, ...], data: dict[str, Any]) -> tuple[Guard, ...]:
-    """The rule's guards (see the module docstring), the first `when` clause's first."""
-    if not when:
-        return ()
-    if all(total(clause, data) for clause in when):
-        found = [guard_of(c, data) for clause in when for c in _conjuncts(clause)]
-        return tuple(g for g in found if g is not None)
-    first = guard_of(when[0], data)
-    return () if first is None else (first,)
+    """The rule's guards (see the module docstring), in the order they are evaluated.
+
+    The `when` clauses, and the items of an `and`, are evaluated in order
+    until one is not true. A test is a guard while every test before it is
+    total (nothing before it can raise). When it is false, evaluation stops
+    there; when it is unknown (its attribute missing), the rest of its
+    clause is still evaluated, so it leaves the rule out for a missing value
+    only when the rest of its clause is total too (`strict`).
+    """
+    found: list[Guard] = []
+    for clause in when:
+        items = _conjuncts(clause)
+        for k, item in enumerate(items):
+            guard = guard_of(item, data)
+            if guard is not None:
+                # (a presence test is never unknown: missing is false for it)
+                strict = guard.kind == PRESENT or all(total(rest, data) for rest in items[k + 1:])
+                found.append(guard if strict else guard._replace(strict=False))
+            if not total(item, data):
+                return tuple(found)
+    return tuple(found)

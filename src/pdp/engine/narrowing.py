@@ -20,9 +20,9 @@ inapplicable and silent):
 - the rules without a guard on that attribute are split again, on the
   next; small lists and rules without guards are handed over as they are.
 
-`select(env)` returns, in policy order, a subset of the rules that holds
-every rule that applies or raises: evaluating only those gives the same
-verdicts, errors, reasons and obligations as evaluating all of them
+`select(env)` returns a subset of the rules (in no particular order) that
+holds every rule that applies or raises: evaluating only those gives the
+same verdicts, errors, reasons and obligations as evaluating all of them
 (property-tested against the plain list, tests/test_narrowing.py). The
 index is part of the rule index (`build(index=False)` switches both off).
 """
@@ -38,11 +38,7 @@ from .guards import DISCRETE, EQ_BOOL, EQ_NUMBER, EQ_STR, IN_TEXTS, ORDER, PRESE
 if TYPE_CHECKING:
     from .compiler import CompiledRule
 
-LEAF = 6  # a list this short is evaluated whole: a look-up would cost about as much as the rules
-
-
-def _order(rule: CompiledRule) -> int:
-    return rule.order
+LEAF = 2  # a list this short is evaluated whole: a look-up would cost about as much as the rules
 
 
 class Plain:
@@ -92,6 +88,7 @@ class _Split:
     __slots__ = ("get", "texts", "numbers", "bools", "present", "absent", "thresholds", "raise_unless_bool",
                  "raise_unless_number", "guarded", "rest")
 
+
     def __init__(self, path: tuple[str, ...], filed: list[tuple[Guard, CompiledRule]], rest: Node,
                  used: frozenset[tuple[str, ...]]):
         self.get = getter(path)
@@ -109,12 +106,14 @@ class _Split:
         self.texts = {k: build(v, used) for k, v in by[EQ_STR].items()}
         self.numbers = {k: build(v, used) for k, v in by[EQ_NUMBER].items()}
         self.bools = {k: build(v, used) for k, v in by[EQ_BOOL].items()}
+        # a guard that is not strict leaves its rule out only when false: a missing value hands it over
+        absent += [rule for guard, rule in filed if not guard.strict]
         self.present, self.absent = build(present, used), build(absent, used)
         ordering = [(g, r) for g, r in filed if g.kind == ORDER]
         self.thresholds = _Thresholds(ordering) if ordering else None
         self.raise_unless_number = tuple(r for _, r in ordering)
         self.raise_unless_bool = tuple(r for g, r in filed if g.raises)
-        self.guarded = tuple(sorted({r.order: r for _, r in filed}.values(), key=_order))
+        self.guarded = tuple(r for _, r in filed)
         self.rest = rest
 
     def select(self, env: dict[str, Any]) -> Sequence[CompiledRule]:
@@ -137,12 +136,10 @@ class _Split:
                 if self.thresholds is not None:
                     found += self.thresholds.satisfied(v)
             else:  # a list, a map: no look-up; every rule guarded here is evaluated
-                return sorted(found + list(self.guarded), key=_order)
+                return found + list(self.guarded)
             if node is not None:
                 found += node.select(env)
             found += self.present.select(env)
-        if len(found) > 1:
-            found.sort(key=_order)
         return found
 
     def size(self) -> int:
