@@ -87,7 +87,11 @@ def decision_of(outcome: Outcome, policy_info: dict[str, Any]) -> Decision:
         if reason.effect == EVALUATION_ERROR:
             log.warning("policy %s %s: rule %s failed closed, the request is denied: %s",
                         policy_info.get("name"), policy_info.get("version"), reason.rule, reason.message)
-    return Decision(outcome.decision, outcome.reasons, outcome.obligations, policy_info, new_decision_id())
+    # Decision's own __init__, without a frozen dataclass's setattr per field: this runs on every decision
+    decision = object.__new__(Decision)
+    decision.__dict__.update(decision=outcome.decision, reasons=outcome.reasons, obligations=outcome.obligations,
+                             policy=policy_info, decision_id=new_decision_id())
+    return decision
 
 
 def _reason(rule: CompiledRule) -> Reason:

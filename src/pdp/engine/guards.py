@@ -144,7 +144,7 @@ def guards_of(when: tuple[ast.Expr, ...], data: dict[str, Any]) -> tuple[Guard, 
             if guard is not None:
                 # (a presence test is never unknown: missing is false for it)
                 strict = guard.kind == PRESENT or all(total(rest, data) for rest in items[k + 1:])
-                found.append(guard if strict else guard._replace(strict=False))
+                found.append(guard if strict else Guard(guard.path, guard.kind, guard.value, guard.raises, strict=False))
             if not total(item, data):
                 return tuple(found)
     return tuple(found)

@@ -26,6 +26,7 @@ from pdp.vocab import authzen
 from pdp.vocab import request as rq
 from pdp.vocab import schema as sch
 from pdp.vocab import taxonomy as tx
+from pdp.vocab.admit import Admission, admission
 from pdp.vocab.contract import Contract
 from .compiler import RuleIndex, RuleScan
 from .decision import DEFAULT_DENY, Outcome, Reason, evaluate
@@ -60,6 +61,10 @@ class Model(ABC):
     # method: on the hot path, the model's own checker is called with no call in between.
     check: Callable[[Any, tx.Vocabulary, rq.RequestShape], None]
 
+    def admission(self, vocabulary: tx.Vocabulary, shape: rq.RequestShape) -> Admission | None:
+        """The pre-validated fast path of `check` for a set (vocab/admit.py), or None: every request checked."""
+        return None
+
     @abstractmethod
     def outcome(self, rules: Rules, request: dict[str, Any], env: dict[str, Any], vocabulary: tx.Vocabulary) -> Outcome:
         """The outcome of a checked request (`env`: what its conditions read) by these rules."""
@@ -83,6 +88,9 @@ class DataUse(Model):
         return rq.request_shape(declared, registered)
 
     check = staticmethod(rq.check_request)
+
+    def admission(self, vocabulary: tx.Vocabulary, shape: rq.RequestShape) -> Admission | None:
+        return admission(rq.DecisionRequest, vocabulary, shape)
 
     def outcome(self, rules: Rules, request: dict[str, Any], env: dict[str, Any], vocabulary: tx.Vocabulary) -> Outcome:
         return evaluate(rules.deciding, request["action"], request["purpose"], request["data_categories"], env,

@@ -47,6 +47,9 @@ class PolicySet:
         self.directory = directory
         self.indexed = index
         self.request_shape = request_shape  # known keys and declared attribute types, checked in every request
+        # the pre-validated fast path of the request check (vocab/admit.py): off with the index, as every
+        # optimisation of deciding is
+        self._admit = self.model.admission(vocabulary, request_shape) if index else None
         # the registers a request's parts are looked up in, in the order of the lookups (pdp.engine.registers)
         self.lookups: tuple[CompiledLookup, ...] = lookups
         # the rules that may take part for (action, purpose, category): the rule index, or the plain scan
@@ -73,7 +76,9 @@ class PolicySet:
     def checked(self, request: dict[str, Any]) -> dict[str, Any]:
         """Check a request as this version reads it (raises RequestError) -> what its conditions read
         (the request with its registers looked up)."""
-        self.model.check(request, self.vocabulary, self.request_shape)
+        admit = self._admit
+        if admit is None or not admit(request):  # not known to be accepted: the plain check accepts it, or says why
+            self.model.check(request, self.vocabulary, self.request_shape)
         return apply_lookups(request, self.lookups) if self.lookups else request
 
     def outcome(self, request: dict[str, Any]) -> Outcome:
@@ -82,6 +87,11 @@ class PolicySet:
 
     def decide(self, request: dict[str, Any]) -> Decision:
         """Decide one request (a dict shaped as the contract's JSON). Raises RequestError if it is malformed."""
+        if self._admit is not None and len(self.history) == 1 and self._admit(request) \
+                and "collected_at" not in request:
+            # `select`, without the Selection: this version decides, the request is accepted as it is
+            env = apply_lookups(request, self.lookups) if self.lookups else request
+            return decision_of(self.model.outcome(self._index, request, env, self.vocabulary), self.policy_info)
         return self.select(request).decide()
 
     def decide_many(self, requests: list[dict[str, Any]]) -> list[Decision]:

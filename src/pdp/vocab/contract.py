@@ -90,14 +90,14 @@ class Contract:
         fields = model.model_fields
         self.keys: dict[str, frozenset[str]] = {"": frozenset(fields)}  # part ("" for the top) -> its names
         for name, info in fields.items():
-            inner = _model_of(info.annotation)
+            inner = model_of(info.annotation)
             if inner is not None:
                 self.keys[name] = frozenset(inner.model_fields)
             elif _is_map(info.annotation):
                 self.keys[name] = frozenset()
         self.parts = tuple(self.keys)  # the request and its parts that are maps
         self.entities = tuple(name for name, info in fields.items()
-                                  if "id" in getattr(_model_of(info.annotation), "model_fields", ()))
+                                  if "id" in getattr(model_of(info.annotation), "model_fields", ()))
         self.names_data_use = {"purpose", "data_categories"} <= set(fields)
         self.vocabulary_fields = tuple(_vocabulary_fields(model, ()))
         # Runs of fields held by the same part, in order: (the part's first name or None for the top, the
@@ -109,7 +109,7 @@ class Contract:
     def schema(self, known: KnownKeys = lambda kind: ()) -> dict[str, sch.Type]:
         """The attributes of a request, as conditions read them; `known(kind)` gives a map's keys (`KeysOf`)."""
         return {name: _type(info.annotation, info.metadata, known)
-                for name, info in self.model.model_fields.items() if not _marked(info.metadata, Unread)}
+                for name, info in self.model.model_fields.items() if not marked(info.metadata, Unread)}
 
     def unknown_vocabulary(self, raw: dict[str, Any], vocabulary: tx.Vocabulary) -> list[Unknown]:
         """Every vocabulary value of a request (of this shape) that the policy set does not know.
@@ -143,7 +143,7 @@ class Contract:
 # -- reading a model's fields ---------------------------------------------------------------
 
 
-def _optional_inner(annotation: Any) -> Any:
+def optional_inner(annotation: Any) -> Any:
     """`X | None` -> X (other annotations as they are)."""
     if typing.get_origin(annotation) in (Union, types.UnionType):
         args = [a for a in typing.get_args(annotation) if a is not type(None)]
@@ -152,30 +152,30 @@ def _optional_inner(annotation: Any) -> Any:
     return annotation
 
 
-def _model_of(annotation: Any) -> type[BaseModel] | None:
-    inner = _optional_inner(annotation)
+def model_of(annotation: Any) -> type[BaseModel] | None:
+    inner = optional_inner(annotation)
     return inner if isinstance(inner, type) and issubclass(inner, BaseModel) else None
 
 
 def _is_map(annotation: Any) -> bool:
-    inner = _optional_inner(annotation)
+    inner = optional_inner(annotation)
     return inner is dict or typing.get_origin(inner) is dict
 
 
-def _marked(metadata: list[Any], marker: type) -> Any:
+def marked(metadata: list[Any], marker: type) -> Any:
     return next((m for m in metadata if isinstance(m, marker)), None)
 
 
 def _vocabulary_fields(model: type[BaseModel], prefix: tuple[str, ...]) -> Iterator[VocabularyField]:
     for name, info in model.model_fields.items():
         path = prefix + (name,)
-        inner = _model_of(info.annotation)
+        inner = model_of(info.annotation)
         if inner is not None:
             yield from _vocabulary_fields(inner, path)
             continue
-        vocab, keys_of = _marked(info.metadata, Vocab), _marked(info.metadata, KeysOf)
+        vocab, keys_of = marked(info.metadata, Vocab), marked(info.metadata, KeysOf)
         if vocab is not None:
-            what = ITEMS if typing.get_origin(_optional_inner(info.annotation)) is list else VALUE
+            what = ITEMS if typing.get_origin(optional_inner(info.annotation)) is list else VALUE
             yield VocabularyField(path, vocab.kind, what)
         elif keys_of is not None:
             yield VocabularyField(path, keys_of.kind, KEYS)
@@ -183,22 +183,22 @@ def _vocabulary_fields(model: type[BaseModel], prefix: tuple[str, ...]) -> Itera
 
 def _type(annotation: Any, metadata: list[Any], known: KnownKeys) -> sch.Type:
     """The schema type of a field, from its annotation and its markers."""
-    vocab = _marked(metadata, Vocab)
-    inner = _optional_inner(annotation)
+    vocab = marked(metadata, Vocab)
+    inner = optional_inner(annotation)
     origin = typing.get_origin(inner)
     if isinstance(inner, type) and issubclass(inner, BaseModel):
         return sch.map_of(**{name: _type(info.annotation, info.metadata, known)
-                             for name, info in inner.model_fields.items() if not _marked(info.metadata, Unread)})
+                             for name, info in inner.model_fields.items() if not marked(info.metadata, Unread)})
     if origin is list:
         (item,) = typing.get_args(inner) or (Any,)
         return sch.Type("list", item=sch.vocab(vocab.kind) if vocab else _type(item, [], known))
     if inner is dict or origin is dict:
-        keys_of = _marked(metadata, KeysOf)
+        keys_of = marked(metadata, KeysOf)
         _, value = typing.get_args(inner) or (str, Any)
         if keys_of is not None:
             value_type = _type(value, [], known)
             return sch.Type("map", fields=tuple((k, value_type) for k in sorted(known(keys_of.kind))), keys=keys_of.kind)
-        if _marked(metadata, DeclaredKeys):
+        if marked(metadata, DeclaredKeys):
             return sch.Type("map", fields=(), declared=True)
         return sch.Type("map", values=_type(value, [], known))
     if vocab is not None:
