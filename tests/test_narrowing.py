@@ -132,13 +132,18 @@ def test_the_condition_index_decides_as_the_plain_path(deep_trees, text, batch):
 
 
 def test_a_rule_is_guarded_by_the_tests_evaluated_before_anything_that_may_raise():
-    rules = build_set('allow a cite "1" when recipient.dpa == true and data_subject.age < 18\n'
+    """`context.score` may hold anything (`any`), so ordering it may raise; `data_subject.age` is a number in any
+    checked request, so ordering it cannot."""
+    rules = build_set('allow a cite "1" when recipient.dpa == true and context.score < 3\n'
                       '  when recipient.type == "affiliate"\n'
                       'allow b cite "2" when recipient.dpa == true and recipient.id is absent\n'
                       '  when recipient.type == "affiliate"\n'
-                      'allow c cite "3" when data_subject.age < 18\n  when recipient.type == "affiliate"\n').rules
-    assert [len(r.guards) for r in rules] == [2, 3, 1]
-    assert [[g.strict for g in r.guards] for r in rules] == [[False, True], [True] * 3, [True]]
+                      'allow c cite "3" when context.score < 18\n  when recipient.type == "affiliate"\n'
+                      'allow d cite "4" when recipient.dpa == true and data_subject.age < 18\n'
+                      '  when recipient.type == "affiliate"\n').rules
+    assert [len(r.guards) for r in rules] == [2, 3, 1, 3]
+    assert [[g.strict for g in r.guards] for r in rules] == [[False, True], [True] * 3, [True], [True] * 3]
+    assert [r.total for r in rules] == [False, True, False, True]
     assert guards_of((), {}) == ()
 
 

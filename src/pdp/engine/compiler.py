@@ -19,9 +19,10 @@ from typing import Any, Callable, Iterable, NamedTuple
 
 from pdp.lang import ast
 from .conditions import Shared, compile_rule_possible, compile_rule_test
-from .guards import Guard, guards_of, total
+from .guards import Guard, guards_of, total, typed
 from .narrowing import Node, Plain, build as build_tree
 from .requested import CATEGORIES_PATH, PURPOSE_PATH, Keys, reads_requested_key
+from pdp.vocab import schema as sch
 from pdp.vocab.taxonomy import Vocabulary, ancestors, overlaps, reaches
 
 
@@ -92,8 +93,12 @@ class CompiledRule:
             self.reads_requested or not self.reaches(action, purpose, category))
 
 
-def compile_rules(rules: list[ast.Rule], data: dict[str, Any], vocabulary: Vocabulary) -> tuple[CompiledRule, ...]:
+def compile_rules(rules: list[ast.Rule], data: dict[str, Any], vocabulary: Vocabulary,
+                  schema: dict[str, sch.Type] | None = None) -> tuple[CompiledRule, ...]:
+    """The rules compiled; `schema` (the checker's: what a checked request holds) tells which tests cannot
+    raise (guards.total), for the condition index; without it, fewer are known not to."""
     keys = Keys.of(vocabulary)
+    kind_of = typed(schema)
     shared: Shared = {}  # tests that rules repeat, compiled once (conditions.Shared)
     return tuple(
         CompiledRule(
@@ -112,8 +117,8 @@ def compile_rules(rules: list[ast.Rule], data: dict[str, Any], vocabulary: Vocab
             possible=compile_rule_possible(rule.when, rule.unless, data, keys, shared)
             if rule.effect == "allow" and rule.obligations else None,
             reads_requested=any(reads_requested_key(node) for e in rule.when + rule.unless for node in ast.walk(e)),
-            guards=guards_of(rule.when, data),
-            total=all(total(e, data) for e in rule.when + rule.unless),
+            guards=guards_of(rule.when, data, kind_of),
+            total=all(total(e, data, kind_of) for e in rule.when + rule.unless),
         )
         for i, rule in enumerate(rules)
     )

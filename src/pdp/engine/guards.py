@@ -28,9 +28,10 @@ The tests taken, each exactly as conditions.py compiles it for an attribute
 from __future__ import annotations
 
 import math
-from typing import Any, NamedTuple
+from typing import Any, Callable, NamedTuple
 
 from pdp.lang import ast
+from pdp.vocab import schema as sch
 from .conditions import compile_value
 from .requested import REQUESTED
 
@@ -96,20 +97,46 @@ def guard_of(expr: ast.Expr, data: dict[str, Any]) -> Guard | None:
     return None
 
 
-def total(expr: ast.Expr, data: dict[str, Any]) -> bool:
-    """Evaluating the condition can raise nothing, whatever the request holds.
+def typed(schema: dict[str, sch.Type] | None) -> Callable[[tuple[str, ...]], str | None]:
+    """A request attribute's path -> the kind a checked request holds there (`schema`: the checker's), or None.
+
+    A checked request holds a declared or contract attribute only with a
+    value of its type, or not at all (request.py; registers are held to the
+    same types): `age < 18` cannot raise on one.
+    """
+    def kind(path: tuple[str, ...]) -> str | None:
+        found = (schema or {}).get(path[0])
+        for part in path[1:]:
+            if found is None or found.kind != "map":
+                return None
+            found = found.field_map().get(part)
+        return None if found is None else found.kind
+
+    return kind
+
+
+def total(expr: ast.Expr, data: dict[str, Any], kind_of: Callable[[tuple[str, ...]], str | None] = typed(None)) -> bool:
+    """Evaluating the condition can raise nothing on a checked request (`kind_of`: its attributes' kinds).
 
     Equality (`==`, `!=`: `same` and the side readings of requested.py
     never raise), membership in a list or in policy data that is a
-    collection, and presence; `and`, `or` and `not` of such tests too.
-    Ordering, truth and `under` raise on a value of the wrong type.
+    collection, and presence; ordering of a number attribute with a number,
+    and the truth of a bool attribute; `and`, `or` and `not` of such tests.
+    Otherwise ordering, truth and `under` raise on a value of the wrong type.
     """
     if isinstance(expr, (ast.And, ast.Or)):
-        return all(total(item, data) for item in expr.items)
+        return all(total(item, data, kind_of) for item in expr.items)
     if isinstance(expr, ast.Not):
-        return total(expr.operand, data)
+        return total(expr.operand, data, kind_of)
+    if isinstance(expr, ast.Truth):
+        path = _attribute(expr.operand)
+        return path is not None and kind_of(path) == "bool"
     if isinstance(expr, ast.Compare):
-        return expr.op in ("==", "!=")
+        if expr.op in ("==", "!="):
+            return True
+        path = _attribute(expr.left)
+        return (path is not None and kind_of(path) == "number" and isinstance(expr.right, ast.Literal)
+                and isinstance(expr.right.value, (int, float)) and not isinstance(expr.right.value, bool))
     if isinstance(expr, ast.Member):
         if isinstance(expr.right, ast.ListLiteral):
             return True
@@ -126,7 +153,8 @@ def _conjuncts(expr: ast.Expr) -> list[ast.Expr]:
     return [expr]
 
 
-def guards_of(when: tuple[ast.Expr, ...], data: dict[str, Any]) -> tuple[Guard, ...]:
+def guards_of(when: tuple[ast.Expr, ...], data: dict[str, Any],
+              kind_of: Callable[[tuple[str, ...]], str | None] = typed(None)) -> tuple[Guard, ...]:
     """The rule's guards (see the module docstring), in the order they are evaluated.
 
     The `when` clauses, and the items of an `and`, are evaluated in order
@@ -143,8 +171,8 @@ def guards_of(when: tuple[ast.Expr, ...], data: dict[str, Any]) -> tuple[Guard, 
             guard = guard_of(item, data)
             if guard is not None:
                 # (a presence test is never unknown: missing is false for it)
-                strict = guard.kind == PRESENT or all(total(rest, data) for rest in items[k + 1:])
+                strict = guard.kind == PRESENT or all(total(rest, data, kind_of) for rest in items[k + 1:])
                 found.append(guard if strict else Guard(guard.path, guard.kind, guard.value, guard.raises, strict=False))
-            if not total(item, data):
+            if not total(item, data, kind_of):
                 return tuple(found)
     return tuple(found)
