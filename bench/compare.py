@@ -10,7 +10,9 @@
    timing anything.
 3. Times each engine: warm-up, then single calls each timed alone
    (bench/timing.py), without and with the extra rules.
-4. Prints the markdown report, and writes it to --out if given.
+4. Measures pdp's `decide_many` over the requests (decisions per second
+   of CPU), then where the time goes (bench/profiling.py).
+5. Prints the markdown report, and writes it to --out if given.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ if __package__ in (None, ""):  # run as a script: python bench/compare.py
 from bench import reference  # noqa: E402
 from bench.sections import keep_sections  # noqa: E402
 from bench.engines import Adapter, all_adapters  # noqa: E402
-from bench.engines.pdp_engine import POLICY_DIR  # noqa: E402
+from bench.engines.pdp_engine import POLICY_DIR, PdpAdapter  # noqa: E402
 from bench.profiling import pdp_stages, top_functions  # noqa: E402
 from bench.report import Row, Run, machine_info, markdown  # noqa: E402
 from bench.timing import measure  # noqa: E402
@@ -139,6 +141,19 @@ def time_engine(a: Adapter, row: Row, natives, extra_rules, args, budget) -> Non
         f"({e.calls} calls), cost {(e.median_us / t.median_us - 1) * 100:+.0f} %")
 
 
+def batch_rate(requests: list[dict], batches: int) -> float:
+    """pdp's `decide_many` over the requests, `batches` times: decisions per second of CPU (after one batch)."""
+    import pdp
+
+    policies = pdp.load(str(POLICY_DIR))
+    batch = [PdpAdapter().to_native(r) for r in requests]
+    policies.decide_many(batch)
+    t0 = time.process_time()
+    for _ in range(batches):
+        policies.decide_many(batch)
+    return batches * len(batch) / (time.process_time() - t0)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     argv_shown = sys.argv[1:] if argv is None else argv
@@ -187,6 +202,11 @@ def main(argv: list[str] | None = None) -> int:
         for a, row in zip(adapters, rows):
             time_engine(a, row, natives[a.key], extra_rules, args, budget)
 
+    batch = None
+    if any(a.key == "pdp" for a in adapters):
+        batch = batch_rate(requests, max(1, args.calls // len(requests)))
+        log(f"pdp decide_many: {batch:,.0f} decisions a second of CPU")
+
     # 3. where the time goes: after the timings, so the profiler cannot disturb them
     stages, hotspots = [], []
     if args.profile_calls:
@@ -221,6 +241,7 @@ def main(argv: list[str] | None = None) -> int:
         stages=stages,
         hotspots=hotspots,
         profile_calls=args.profile_calls,
+        batch=batch,
     )
     text = markdown(run)
     print(text)
