@@ -10,6 +10,10 @@ with obligations that may apply to part of it (`Candidates.partial`): an
 allowed broad request carries their obligations (decision.py). The index
 only narrows the candidates; `index=False` scans every rule instead, and
 the tests prove both paths give the same candidates and decide alike.
+
+`RuleIndex.deciding` narrows each list of candidates once more, by the
+request's attribute values (the condition index: guards.py, narrowing.py),
+so that rules sharing a target, or naming none, are not all evaluated.
 """
 
 from __future__ import annotations
