@@ -24,6 +24,7 @@ from typing import Any, Callable, Iterable, NamedTuple
 from pdp.lang import ast
 from .conditions import Shared, compile_rule_possible, compile_rule_test
 from .guards import Guard, guards_of, total, typed
+from . import narrowing
 from .narrowing import Node, Plain, build as build_tree
 from .requested import CATEGORIES_PATH, PURPOSE_PATH, Keys, reads_requested_key
 from pdp.vocab import schema as sch
@@ -242,14 +243,18 @@ class RuleIndex:
         return Deciding(self._tree(candidates.denies), self._tree(candidates.allows), candidates.partial)
 
     def _tree(self, rules: tuple[CompiledRule, ...]) -> Node:
+        """The list's condition tree: shared by every (action, purpose, category) with the same rules; only trees
+        are kept (their keys and rules count against the budget), a list past the budget is handed over whole."""
+        if not self._conditions or len(rules) <= narrowing.LEAF:
+            return Plain(rules)
         key = tuple(r.order for r in rules)
         tree = self._trees.get(key)
         if tree is None:
-            narrow = self._conditions and self._tree_size + len(rules) <= self.TREE_BUDGET
-            tree = build_tree(rules) if narrow else Plain(rules)
-            self._tree_size += tree.size() if narrow else 0
-            if len(self._trees) < self.MEMO_LIMIT:
-                self._trees[key] = tree
+            if self._tree_size + 2 * len(rules) > self.TREE_BUDGET:
+                return Plain(rules)
+            tree = build_tree(rules)
+            self._tree_size += tree.size() + len(rules)
+            self._trees[key] = tree
         return tree
 
     def _lookup(self, action: str, purpose: str, category: str) -> Candidates:
