@@ -25,7 +25,7 @@ from pdp.lang import ast
 from .conditions import Shared, compile_rule_possible, compile_rule_test
 from .guards import Guard, guards_of, total, typed
 from . import narrowing
-from .narrowing import Node, Plain, build as build_tree
+from .narrowing import Joined, Node, Plain, build as build_tree
 from .requested import CATEGORIES_PATH, PURPOSE_PATH, Keys, reads_requested_key
 from pdp.vocab import schema as sch
 from pdp.vocab.taxonomy import Vocabulary, ancestors, overlaps, reaches
@@ -244,8 +244,18 @@ class RuleIndex:
 
     def _tree(self, rules: tuple[CompiledRule, ...]) -> Node:
         """The list's condition tree: shared by every (action, purpose, category) with the same rules; only trees
-        are kept (their keys and rules count against the budget), a list past the budget is handed over whole."""
+        are kept (their keys and rules count against the budget), a list past the budget is handed over whole.
+        The rules that name no target are in every list: they get one tree of their own, joined to each."""
         if not self._conditions or len(rules) <= narrowing.LEAF:
+            return Plain(rules)
+        everywhere = tuple(r for r in rules if r.actions is None and r.purposes is None and r.categories is None)
+        if everywhere and len(everywhere) < len(rules):
+            own = tuple(r for r in rules if not (r.actions is None and r.purposes is None and r.categories is None))
+            return Joined(self._tree(own), self._tree(everywhere))
+        return self._kept(rules)
+
+    def _kept(self, rules: tuple[CompiledRule, ...]) -> Node:
+        if len(rules) <= narrowing.LEAF:
             return Plain(rules)
         key = tuple(r.order for r in rules)
         tree = self._trees.get(key)

@@ -148,7 +148,23 @@ class _Split:
                 + self.rest.size())
 
 
-Node = Plain | _Split
+class Joined:
+    """Two trees whose rules are handed over together: a target's own rules, and the rules that name no target
+    (the same in every list, so one tree of them serves every action, purpose and category)."""
+
+    __slots__ = ("own", "everywhere")
+
+    def __init__(self, own: Node, everywhere: Node):
+        self.own, self.everywhere = own, everywhere
+
+    def select(self, env: dict[str, Any]) -> Sequence[CompiledRule]:
+        return list(self.own.select(env)) + list(self.everywhere.select(env))
+
+    def size(self) -> int:
+        return self.own.size()
+
+
+Node = Plain | _Split | Joined
 
 
 def build(rules: Sequence[CompiledRule], used: frozenset[tuple[str, ...]] = frozenset()) -> Node:
