@@ -199,11 +199,11 @@ class _Taxonomy:
         self.purposes = sorted(k for k in uses | declared if not k.startswith("sales"))
         self.categories = sorted(k for k in categories if k.startswith("user.")
                                  and not any(k == s or k.startswith(s + ".") for s in SPECIAL))
-        self.purpose_leaves = self._leaves(self.purposes)
-        self.category_leaves = self._leaves(self.categories)
+        self.purpose_leaves = self.leaves(self.purposes)
+        self.category_leaves = self.leaves(self.categories)
 
     @staticmethod
-    def _leaves(keys: list[str]) -> dict[str, list[str]]:
+    def leaves(keys: list[str]) -> dict[str, list[str]]:
         """key -> the keys below it (or itself) that have nothing below them."""
         leaves = [k for k in keys if not any(o.startswith(k + ".") for o in keys)]
         return {k: [leaf for leaf in leaves if leaf == k or leaf.startswith(k + ".")] for k in keys}
@@ -375,6 +375,9 @@ class _Builder:
             self.rules += made
         areas = sorted({r.rule_id.split(".")[0] for r in self.rules})
         self.rules += self._set_wide(areas)
+        own = {k for k, _ in VOCABULARY_KEYS["data_uses"]} - {k for k, _ in self._declared_uses()}
+        known = [p for p in self.tax.purposes if not any(p == k or p.startswith(k + ".") for k in own)]
+        self.known_purposes = self.tax.leaves(known)  # a request's purpose: a key the set knows, with none below it
         return Generated(self._files(), self._requests(), self.rules)
 
     # -- files
@@ -409,12 +412,16 @@ class _Builder:
         files["tests/generated.yaml"] = self._tests()
         return files
 
-    def _vocabulary(self) -> str:
+    def _declared_uses(self) -> list[tuple[str, str]]:
+        """CX-ONE-GO's own purposes that some rule names (declared but never named, one would be a warning)."""
         named = {p for r in self.rules for p in r.purposes}
+        return [(k, n) for k, n in VOCABULARY_KEYS["data_uses"] if any(p == k or p.startswith(k + ".") for p in named)]
+
+    def _vocabulary(self) -> str:
         lines = ["# CX-ONE-GO's vocabulary, and the attributes the generated rules read.",
                  "actions: [access, correct]", "consent_topics: [marketing, cookies, location]",
                  "subject_requests: [access, correct, erase]"]
-        declared = [(k, n) for k, n in VOCABULARY_KEYS["data_uses"] if any(p == k or p.startswith(k + ".") for p in named)]
+        declared = self._declared_uses()
         if declared:
             lines.append("data_uses:")
             lines += [f"  - key: {key}\n    name: {name}" for key, name in declared]
@@ -431,7 +438,7 @@ class _Builder:
         """A request the allow `rule` allows: its target, its requirements met, no prohibition stated."""
         rng = self.rng
         action = rng.choice(rule.actions or ACTIONS)
-        purposes = [leaf for p in (rule.purposes or self.tax.purposes) for leaf in self.tax.purpose_leaves[p]]
+        purposes = [leaf for p in (rule.purposes or self.known_purposes) for leaf in self.known_purposes[p]]
         categories = sorted({leaf for c in (rule.categories or self.tax.categories) for leaf in self.tax.category_leaves[c]})
         request: dict[str, Any] = {"action": action, "purpose": rng.choice(purposes),
                                    "data_categories": sorted(set(rng.sample(categories, min(len(categories),

@@ -31,7 +31,7 @@ def _written(tmp_path: Path, spec: Spec) -> Path:
 
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_each_variant_loads_without_errors_and_its_tests_pass(tmp_path, variant, capsys):
-    spec = Spec(rules=120, variant=variant, registers=10, seed=3, requests=40, tests=8)
+    spec = Spec(rules=120, variant=variant, registers=10, seed=3, requests=300, tests=8)
     out = _written(tmp_path, spec)
     policy_set = pdp.load(out)  # raises PolicyError on any error
     assert len(policy_set.rules) == spec.rules
