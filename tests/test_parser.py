@@ -1,7 +1,13 @@
 """Text -> syntax tree, and syntax errors a lawyer can read."""
 
+import dataclasses
+
+from hypothesis import given
+from hypothesis import strategies as st
+
 from pdp.lang import ast
 from pdp.lang.parser import parse_policy
+from tests.support.generate import CONDITIONS, KEY_CONDITIONS, generated_rules, with_obligations
 
 
 def parse(text):
@@ -80,3 +86,37 @@ def test_no_parser_internals_in_messages():
 def test_keyword_prefix_is_a_name():
     tree, errors = parse("allow under_18.tolerated when data_subject.age >= 18")
     assert errors == [] and tree.rules[0].id == "under_18.tolerated"
+
+
+# ---------------------------------------------------------------- the direct walk equals lark's Transformer
+
+def _with_spans(node):
+    """The syntax tree as nested tuples, spans included (they are left out of the nodes' equality)."""
+    if dataclasses.is_dataclass(node) and not isinstance(node, type):
+        return (type(node).__name__, *(_with_spans(getattr(node, f.name)) for f in dataclasses.fields(node)))
+    if isinstance(node, tuple):
+        return tuple(_with_spans(item) for item in node)
+    return node
+
+
+_HEADERS = st.sampled_from(["", 'policy "t" version "1" effective 2026-01-01 title "T" model data_use\n',
+                            "lookup recipient in data.processors, data.affiliates\n"
+                            '  if unlisted, request states type, name\n  except type "affiliate"\n'])
+
+
+@st.composite
+def _policy_texts(draw):
+    rules = generated_rules(draw, ["use", "share"], ["marketing", "essential.service"], ["user", "user.name"],
+                            draw(st.sampled_from([CONDITIONS, KEY_CONDITIONS])), rules=6, clauses=2, items=3)
+    rules = with_obligations(draw, rules)
+    ends = ["", "allow broken to\n", 'deny "no id"\n', 'allow z.k cite "§1" accept shadowed-rule because "kept"\n',
+            'allow bad "an escape \\q no one knows"\n', "deny d when " + "not " * 70 + "x\n"]
+    return draw(_HEADERS) + rules + draw(st.sampled_from(ends))
+
+
+@given(text=_policy_texts())
+def test_the_direct_walk_builds_the_tree_lark_s_transformer_builds(text):
+    direct, direct_errors = parse_policy(text, "f.pdp")
+    plain, plain_errors = parse_policy(text, "f.pdp", direct=False)
+    assert _with_spans(direct) == _with_spans(plain)
+    assert direct_errors == plain_errors

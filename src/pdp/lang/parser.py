@@ -52,8 +52,11 @@ def _lark() -> Lark:
     return new_parser()
 
 
-def parse_policy(text: str, filename: str) -> tuple[ast.PolicyFile, list[Diagnostic]]:
-    """Parse one policy file. Returns the statements that parsed and every syntax error (up to a limit)."""
+def parse_policy(text: str, filename: str, direct: bool = True) -> tuple[ast.PolicyFile, list[Diagnostic]]:
+    """Parse one policy file. Returns the statements that parsed and every syntax error (up to a limit).
+
+    `direct=False` builds the syntax tree with lark's Transformer: the plain path the direct walk
+    (`_Builder.build`) is proved equal to (tests/test_parser.py)."""
     if len(text) > MAX_FILE_BYTES:
         return ast.PolicyFile(path=filename), [Diagnostic("too-large", f"this file is larger than "
                                                           f"{MAX_FILE_BYTES // 1024} KB", Span(filename, 1, 1),
@@ -78,18 +81,18 @@ def parse_policy(text: str, filename: str) -> tuple[ast.PolicyFile, list[Diagnos
             remaining = re.sub(r"[^\n]", " ", remaining[:restart]) + remaining[restart:]
             continue
         try:
-            statements = _build(tree, filename).children + statements
+            statements = _build(tree, filename, direct=direct).children + statements
         except _BuildError as error:  # a bad string escape, a number too long, a condition too deep
             diagnostics.append(error.diagnostic)
         break
     # Statements parsed before an error are lost by the restart; parse each
     # statement chunk that precedes an error on its own so none is dropped.
     if diagnostics:
-        statements = _parse_good_chunks(text, filename, diagnostics)
+        statements = _parse_good_chunks(text, filename, diagnostics, direct)
     return _assemble(filename, statements), diagnostics
 
 
-def _parse_good_chunks(text: str, filename: str, diagnostics: list[Diagnostic]) -> list:
+def _parse_good_chunks(text: str, filename: str, diagnostics: list[Diagnostic], direct: bool = True) -> list:
     """Parse statement by statement, keeping every statement without an error."""
     starts = [m.start() for m in _STATEMENT_START.finditer(text)]
     if not starts or starts[0] != 0:
@@ -106,19 +109,21 @@ def _parse_good_chunks(text: str, filename: str, diagnostics: list[Diagnostic]) 
             continue
         # a statement starts a line: parsed alone, its positions are off by the lines above it only
         try:
-            statements.extend(_build(_lark().parse(text[begin:end]), filename, first_line - 1).children)
+            statements.extend(_build(_lark().parse(text[begin:end]), filename, first_line - 1, direct).children)
         except (UnexpectedInput, _BuildError):
             continue
     return statements
 
 
-def _build(tree, filename: str, line_offset: int = 0):
+def _build(tree, filename: str, line_offset: int = 0, direct: bool = True):
     """The tree as AST nodes; a condition nested too deeply is an error, never a RecursionError."""
     deep = _too_deep(tree, MAX_NESTING + _STATEMENT_DEPTH)
     if deep is not None:
         span = Span(filename, deep.meta.line + line_offset, deep.meta.column)
         raise _BuildError(Diagnostic("too-deep", f"this condition is nested more than {MAX_NESTING} levels deep",
                                      span, "write it with fewer `not`s and parentheses"))
+    if direct:
+        return _Builder(filename, line_offset).build(tree)
     try:
         return _Builder(filename, line_offset).transform(tree)
     except VisitError as error:
@@ -295,6 +300,16 @@ class _Builder(Transformer):
         super().__init__()
         self.filename = filename
         self.line_offset = line_offset  # lines above the text parsed (a statement parsed alone)
+
+    def build(self, tree: Tree):
+        """What `transform` returns, by a plain walk. lark's Transformer looks every node's method up on the
+        instance, and under `v_args` each lookup makes a new wrapper (functools.update_wrapper): with the
+        token callbacks, more than the methods themselves cost. The depth is bounded before (`_too_deep`)."""
+        children = [self.build(c) if isinstance(c, Tree) else c for c in tree.children]
+        method = _METHODS.get(tree.data)
+        if method is None:  # a rule without a method (`start`) stays a tree, as the Transformer keeps it
+            return Tree(tree.data, children, tree.meta)
+        return method(self, tree.meta, children)
 
     def _span(self, meta) -> Span:
         if getattr(meta, "empty", True):
@@ -500,3 +515,8 @@ class _Builder(Transformer):
 
     def list(self, meta, children):
         return ast.ListLiteral(tuple(c for c in children if c is not None), self._span(meta))
+
+
+# Each rule's method as written (`v_args` wraps them on the class; `base_func` is the function it wraps).
+_METHODS = {name: method.base_func for name, method in vars(_Builder).items()
+            if not name.startswith("_") and name != "build" and hasattr(method, "base_func")}
