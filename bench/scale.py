@@ -67,7 +67,7 @@ out = {"load": time.process_time() - t0}
 if sys.argv[2] == "decide":
     from bench.timing import measure
     requests = json.load(open(sys.argv[1] + "/requests.json"))
-    out["decide_us"] = measure(policies.decide, requests, warmup=500, calls=5000, budget_s=20).median_us
+    out["decide_us"] = measure(policies.decide, requests, warmup=300, calls=3000, budget_s=8).median_us
 print(json.dumps(out))
 """
 
