@@ -41,9 +41,11 @@ _TERMINAL_WORDS = {
     "COMMA": "`,`",
     "WARNING_CODE": "a warning's code (`shadowed-rule`)",
     "DOT": "`.`",
+    "DOTTED_NAME": "a name",
     "$END": "the end of the file",
 }
 
+_NAMES = frozenset({"NAME", "DOTTED_NAME"})  # a name: a word, or words joined by dots (`user.contact`)
 _CLAUSE_KEYWORDS = ("cite", "to", "for", "of", "when", "unless", "oblige", "overrides", "accept")
 
 
@@ -259,15 +261,15 @@ def _syntax_diagnostic(error: UnexpectedInput, text: str, filename: str) -> Diag
     names = sorted({word(e) for e in expected})
     hint = f"expected {', '.join(names[:8])}{' ...' if len(names) > 8 else ''}"
     message = f"unexpected `{found}`"
-    if token.type == "NAME" and found in _CLAUSE_KEYWORDS:
+    if token.type in _NAMES and found in _CLAUSE_KEYWORDS:
         message = f"unexpected `{found}`"
-    if token.type == "NAME" and "EFFECT" in expected and len(expected) <= 5:
+    if token.type in _NAMES and "EFFECT" in expected and len(expected) <= 5:
         message = f"unexpected `{found}`: a statement starts with `allow`, `deny`, `lookup` or `policy`"
         hint = None
-    elif token.type in keywords and "NAME" in expected:
+    elif token.type in keywords and expected & _NAMES:
         message = f"`{found}` is a reserved word and cannot be used as a name here"
         hint = "choose another name, e.g. add a prefix or suffix"
-    elif token.type == "STRING" and "NAME" in expected and len(expected) == 1:
+    elif token.type == "STRING" and expected & _NAMES and len(expected) == 1:
         message = "a rule id is a name without quotes"
         hint = "write e.g. `deny children.under_18 \"message\"`"
     elif found == "=":
@@ -494,7 +496,7 @@ class _Builder(Transformer):
         return ast.Truth(children[0], self._span(meta))
 
     def path(self, meta, children):
-        return ast.Path(tuple(str(c) for c in children), self._span(meta))
+        return ast.Path(tuple(part for c in children for part in str(c).split(".")), self._span(meta))
 
     def string(self, meta, children):
         return ast.Literal(self._string(children[0]), self._span(meta))
