@@ -235,23 +235,26 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [v for v in variants if v not in VARIANTS]
     if unknown:
         parser.error(f"unknown variant {unknown[0]!r}; one of {', '.join(VARIANTS)}")
-    tables = []
+    command = "python bench/scale.py " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
+    tables: list[str] = []
+    busiest = 0.0
     for variant in variants:
         found = {}
         for size in sizes:
             directory = policy_dir(args.workdir, Spec(size, variant, args.registers, args.seed))
             found[size] = measure(directory, args.cap)
+            busiest = max(busiest, os.getloadavg()[0])
             print(f"{variant} {size}: " + "; ".join(f"{k}: {cell(k, r, args.cap)}" for k, r in found[size].items()),
                   flush=True)
         tables.append(table(variant, sizes, found, args.cap))
-    command = "python bench/scale.py " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
-    load = f"the load average was {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
-    text = report(tables, command.strip(), args.cap, args.registers, load)
-    print(text)
-    if args.out:
-        from bench.sections import write_section
+        load = f"the load average was up to {busiest:.1f} on {os.cpu_count()} cores"
+        done = "" if len(tables) == len(variants) else f" (so far: {len(tables)} of {len(variants)} variants)"
+        text = report(tables, command.strip() + done, args.cap, args.registers, load)
+        if args.out:  # after each variant, so that a run stopped early keeps what it measured
+            from bench.sections import write_section
 
-        write_section(args.out, "scale", HEADING + text)
+            write_section(args.out, "scale", HEADING + text)
+    print(text)
     return 0
 
 
