@@ -15,6 +15,6 @@ MAX_NUMBER_CHARS = 30  # one number in a policy file, sign and decimals included
 MAX_NESTING = 64  # levels of `not` and parentheses in one condition
 MAX_SYNTAX_ERRORS = 20  # syntax errors reported for one file before pdp stops reading it
 MAX_YAML_DEPTH = 32  # nesting of lists and mappings in a YAML file
-MAX_YAML_NODES = 120_000  # values in one YAML file, keys counted: a register of 10,000 entries of four attributes
+MAX_YAML_NODES = 70_000  # values in one YAML file, keys counted: a register of 10,000 entries of two attributes (6 each)
 MAX_BUNDLE_BYTES = MAX_SET_BYTES + MAX_FILES * 1024 + 1024 * 1024  # a policy bundle, packed or unpacked (tar headers too)
 MAX_MANIFEST_BYTES = 1024 * 1024  # a bundle's manifest (a line per file)
