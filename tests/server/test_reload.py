@@ -280,23 +280,19 @@ def test_a_directory_that_never_stops_changing_is_a_recorded_failure_not_a_stuck
     holder = PolicyHolder(tmp_path)
     assert holder.reload()
     monkeypatch.setattr(reload_module, "MAX_SETTLE_ROUNDS", 3)
-    stop = threading.Event()
+    # A writer that touches the directory between any two looks, however the machine schedules threads: every look
+    # at the directory first writes it again (a writer thread with a sleep was starved past the settling interval
+    # on a loaded machine, and the directory then looked settled).
+    looked = reload_module.current_fingerprint
+    writes = iter(range(1, 10_000))
 
-    def keep_writing():
-        count = 0
-        while not stop.is_set():
-            count += 1
-            (tmp_path / "busy.yaml").write_text(f"n: {count}\n")
-            time.sleep(0.01)
+    def changed_then_looked(directory):
+        (tmp_path / "busy.yaml").write_text(f"n: {next(writes)}\n")
+        return looked(directory)
 
-    writer = threading.Thread(target=keep_writing)
-    writer.start()
-    try:
-        reloader = reload_module.Reloader(holder, Metrics(), settle_ms=50, timeout_s=HANG_GUARD_S)
-        assert asyncio.run(reloader.reload(settle=True)) is False
-    finally:
-        stop.set()
-        writer.join()
+    monkeypatch.setattr(reload_module, "current_fingerprint", changed_then_looked)
+    reloader = reload_module.Reloader(holder, Metrics(), settle_ms=50, timeout_s=HANG_GUARD_S)
+    assert asyncio.run(reloader.reload(settle=True)) is False
     (error,) = holder.last_failure.errors
     assert error["code"] == "reload-failed" and "did not stop changing" in error["message"]
     assert holder.current.version == "1"
