@@ -9,10 +9,10 @@ from hypothesis import strategies as st
 
 import pdp
 from pdp.analysis.space import Space, SpaceTooLarge, key_classes, key_labels
-from tests.support.generate import fewer, generated_rules, ill_typed
+from tests.support.generate import fewer, ill_typed
 from tests.support.sets import build_set, request
-from tests.support.space import (ACTIONS, CATEGORIES, DATA, LOOKUPS, PURPOSES, SPACE_CONDITIONS, VOCAB, every_request,
-                                 generated_requests, same)
+from tests.support.space import (DATA, VOCAB, every_request, generated_requests, policies,
+                                 same)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -185,10 +185,6 @@ def test_random_cx_one_go_requests_fall_in_classes_with_the_engines_decision(cx,
         assert same(cx_space.predict(0, req), decided), req
 
 
-@st.composite
-def policies(draw):
-    lookup = draw(st.sampled_from(LOOKUPS)) + "\n" if draw(st.booleans()) else ""
-    return lookup + generated_rules(draw, ACTIONS, PURPOSES, CATEGORIES, SPACE_CONDITIONS, clauses=2, items=3)
 
 
 @settings(fewer(5), suppress_health_check=[HealthCheck.too_slow])

@@ -5,7 +5,7 @@ import itertools
 
 from hypothesis import strategies as st
 
-from tests.support.generate import CONDITIONS, drop_none
+from tests.support.generate import CONDITIONS, drop_none, generated_rules
 from tests.support.sets import request
 
 VOCAB = ("consent_topics: [marketing, cookies, location]\nattributes:\n  context.legal_request: bool\n"
@@ -52,3 +52,10 @@ generated_requests = st.builds(
     st.sampled_from(ACTIONS), st.sampled_from(PURPOSES + ["marketing.advertising", "functional"]),
     st.sampled_from(CATEGORIES + ["user.device"]), st.sampled_from([None, "IN", "US", "SG"]),
     st.one_of(st.none(), st.booleans()))
+
+
+@st.composite
+def policies(draw):
+    """Policy texts over the space's small world: rules of up to two clauses of three conditions, maybe a lookup."""
+    lookup = draw(st.sampled_from(LOOKUPS)) + "\n" if draw(st.booleans()) else ""
+    return lookup + generated_rules(draw, ACTIONS, PURPOSES, CATEGORIES, SPACE_CONDITIONS, clauses=2, items=3)

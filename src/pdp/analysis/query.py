@@ -53,7 +53,8 @@ from pdp.lang.parser import parse_policy
 from pdp.engine.build import build
 from pdp.engine.sources import Sources
 from pdp.vocab.request import apply_lookups, request_schema
-from .space import DEFAULT_LIMIT, Cell, Klass, Selections, Space, Stats
+from .space import AUTO, DEFAULT_LIMIT, ENUMERATION, ENUMERATION_BUDGET, Cell, Klass, Selections, Space, SpaceTooLarge, Stats
+from .space.encoding import Encoding, Formula, f_and, f_not
 
 PROBE_PREFIX = "query.where_"
 
@@ -120,7 +121,8 @@ class Answer:
         lines = []
         if self.yes:
             assert self.outcome is not None  # a yes comes with an example and its decision
-            lines.append(f"yes: {q.describe()} can be {verb} ({self.found:,} of {self.cells:,} cells)")
+            counted = f" ({self.found:,} of {self.cells:,} cells)" if self.stats.method != "solver" else ""
+            lines.append(f"yes: {q.describe()} can be {verb}{counted}")
             if len(self.versions) > 1 and self.policy:
                 basis = f", {self.policy['basis']}" if self.policy.get("basis") else ""
                 lines.append(f"  under: {self.policy['name']} {self.policy['version']}{basis}")
@@ -133,7 +135,8 @@ class Answer:
         else:
             under = f", under every version a request can select of {', '.join(self.versions)}" \
                 if len(self.versions) > 1 else ""
-            lines.append(f"no: {q.describe()} is never {verb} ({self.cells:,} cells checked{under})")
+            checked = f"{self.cells:,} cells checked" if self.stats.method != "solver" else "checked by the solver"
+            lines.append(f"no: {q.describe()} is never {verb} ({checked}{under})")
         lines.append(f"  space: {self.stats.summary()}")
         lines += [f"  note: {n}" for n in self.notes]
         return "\n".join(lines)
@@ -149,11 +152,17 @@ def _reason_text(reason) -> str:
 # ---------------------------------------------------------------- asking
 
 
-def ask(policy_set: PolicySet, question: Question, sources: Sources | None = None, *, limit: int = DEFAULT_LIMIT) -> Answer:
+def ask(policy_set: PolicySet, question: Question, sources: Sources | None = None, *, limit: int = DEFAULT_LIMIT,
+        method: str = AUTO) -> Answer:
     """Answer a question about `policy_set`; `sources` (its texts) are needed when it has `where` conditions.
 
     A set that keeps earlier versions (§11) is asked under every version a request can select
     (space/selection.py): "never" holds only if no request is decided so by any of them.
+
+    `method`: ENUMERATION walks the space (space.py: it counts the cells and requests found), SOLVER asks
+    z3 (space/encoding.py: whatever the number of attributes a rule reads), AUTO enumerates a space that
+    fits `space.ENUMERATION_BUDGET` and asks the solver beyond it. Raises Undecided when the solver cannot
+    settle the question within its budget (never answered "no").
     """
     started = time.perf_counter()
     _check_keys(policy_set.history, question)
@@ -162,7 +171,22 @@ def ask(policy_set: PolicySet, question: Question, sources: Sources | None = Non
     # the person's own requests are decided by the current version only: each such action a class of its own
     actions = tuple(question.actions) + (tuple(sorted(selections.subject_requests)) if selections.versioned else ())
     space = Space(selections.history, probes, actions=actions, purposes=question.purposes,
-                  categories=question.categories, limit=limit)
+                  categories=question.categories, limit=limit, budget=ENUMERATION_BUDGET if method == AUTO else None)
+    answer = None
+    if method == ENUMERATION or (method == AUTO and space.cheap_to_group()):
+        try:
+            answer = _enumerated(policy_set, question, probes, selections, space)
+        except SpaceTooLarge:
+            if method == ENUMERATION:
+                raise
+    if answer is None:
+        answer = _solved(policy_set, question, probes, selections, space)
+    answer.stats.seconds = time.perf_counter() - started
+    return answer
+
+
+def _enumerated(policy_set: PolicySet, question: Question, probes, selections: Selections, space: Space) -> Answer:
+    """The answer from the enumerated space: every group of cells, its components' classes combined."""
     best = None  # (rank, weight, order, cell, group, picks, choice)
     answer = Answer(question, False, versions=tuple(v.version for v in selections.history))
     for order, group in enumerate(space.groups):
@@ -194,16 +218,72 @@ def ask(policy_set: PolicySet, question: Question, sources: Sources | None = Non
     answer.notes = tuple(sorted(space.notes))
     if best is not None:
         *_, cell, group, picks, choice = best
-        request = choice.apply(space.request(cell, group, picks))
-        space.stats.decided += 1
-        selected = policy_set.select(request)  # the engine's answer, under the version the request selects
-        if selected.outcome.decision != question.decision or selections.index(selected.version) != choice.version \
-                or not _probes_hold(probes, policy_set, request):
-            raise RuntimeError(f"the decision space and the engine disagree on {json.dumps(request)}: "
-                               f"the engine says {selected.outcome.decision}")
-        answer.yes, answer.request, answer.outcome, answer.policy = True, request, selected.outcome, selected.info
-    space.stats.seconds = time.perf_counter() - started
+        _example(answer, policy_set, probes, selections, choice, space.request(cell, group, picks))
     return answer
+
+
+def _solved(policy_set: PolicySet, question: Question, probes, selections: Selections, space: Space) -> Answer:
+    """The answer from the solver: is (the decision asked, under a version a request selects) and (the
+    question's keys and `where`) satisfiable? One question per way of selecting a version, in the order the
+    enumeration prefers them (the current version first), and a lighter example sought once one is found."""
+    encoding = Encoding(space)
+    answer = Answer(question, False, versions=tuple(v.version for v in selections.history),
+                    stats=Stats(method="solver", dimensions=len(encoding.dims)), notes=tuple(sorted(space.notes)))
+    asked = f_and([
+        True if not question.actions else encoding.action.among(
+            i for i, c in enumerate(space.actions) if c.rep in question.actions),
+        True if not question.purposes else encoding.purpose.among(
+            i for i, c in enumerate(space.purposes) if any(c.covers_key(k) for k in question.purposes)),
+        True if not question.categories else encoding.category.among(
+            i for i, c in enumerate(space.categories) if any(c.covers_key(k) for k in question.categories)),
+    ])
+    where = f_and(encoding.probes)
+    answer.cells = 1  # asked: in words, not counted (the solver does not count cells)
+    try:
+        if encoding.check(asked, where) is None:
+            return _counted(answer, encoding)  # the question is empty
+        answer.matching = 1
+        not_own = encoding.action.among(i for i, c in enumerate(space.actions)
+                                        if c.rep not in selections.subject_requests)
+        for rank, choice in enumerate(selections.choices):
+            checker = selections.current if choice.version is None else choice.version
+            if choice.version is None:
+                if question.decision != "deny":
+                    continue  # no version in force: every such request is denied
+                decided: Formula = True
+            else:
+                verdicts = encoding.verdicts[choice.version]
+                decided = verdicts.allow if question.decision == "allow" else verdicts.deny
+            wanted = (asked, where, f_not(encoding.verdicts[checker].refused), decided,
+                      not_own if rank else True)  # the person's own requests: the current version only
+            model = encoding.check(*wanted)
+            if model is None:
+                continue
+            answer.found = 1
+            model = encoding.lightest(model, *wanted)
+            _example(answer, policy_set, probes, selections, choice, encoding.request(model))
+            break
+    finally:
+        answer.stats.questions = encoding.questions
+    return _counted(answer, encoding)
+
+
+def _counted(answer: Answer, encoding: Encoding) -> Answer:
+    answer.stats.questions = encoding.questions
+    return answer
+
+
+def _example(answer: Answer, policy_set: PolicySet, probes, selections: Selections, choice, found: dict) -> None:
+    """Make `found` (under the version choice) the answer's example, as the engine decides it: a request the
+    engine decides otherwise, or that does not meet the `where`, is a fault of the analysis, never reported."""
+    request = choice.apply(found)
+    answer.stats.decided += 1
+    selected = policy_set.select(request)  # the engine's answer, under the version the request selects
+    if selected.outcome.decision != answer.question.decision or selections.index(selected.version) != choice.version \
+            or not _probes_hold(probes, policy_set, request):
+        raise RuntimeError(f"the decision space and the engine disagree on {json.dumps(request)}: "
+                           f"the engine says {selected.outcome.decision}")
+    answer.yes, answer.request, answer.outcome, answer.policy = True, request, selected.outcome, selected.info
 
 
 def _asked(question: Question, cell: Cell) -> bool:
@@ -363,7 +443,9 @@ def compile_where(conditions, sources: Sources | None, policy_set: PolicySet):
     name = "<where>"
     while name in sources.policies:
         name += "_"
-    augmented = Sources({**sources.policies, name: _probe_text(conditions)}, sources.vocabulary, dict(sources.data))
+    skeleton = _skeleton(policy_set, sources)
+    policies = {"<header>": skeleton} if skeleton is not None else dict(sources.policies)
+    augmented = Sources({**policies, name: _probe_text(conditions)}, sources.vocabulary, dict(sources.data))
     try:
         probed = build(augmented)
     except PolicyError as error:
@@ -376,6 +458,24 @@ def compile_where(conditions, sources: Sources | None, policy_set: PolicySet):
     probes = [replace(r, applies=compile_rule_test(r.source.when, (), probed.data, absent_is_value=True))
               for r in probes]
     return sorted(probes, key=lambda r: int(r.id[len(PROBE_PREFIX):]))
+
+
+def _skeleton(policy_set: PolicySet, sources: Sources) -> str | None:
+    """The set's header and lookups, as written: all a `where` condition is checked against besides the
+    vocabulary and the data (so a question does not parse and check the whole set again). None when they
+    cannot be cut out of the texts (a span without its end)."""
+    parts = []
+    for file in policy_set.files:
+        for span in [h.span for h in file.headers] + [lk.span for lk in file.lookups]:
+            text = sources.policies.get(span.file)
+            if text is None or not span.end_line:
+                return None
+            lines = text.splitlines()[span.line - 1: span.end_line]
+            lines[-1] = lines[-1][: span.end_col - 1] if len(lines) > 1 else lines[-1][span.col - 1: span.end_col - 1]
+            if len(lines) > 1:
+                lines[0] = lines[0][span.col - 1:]
+            parts.append("\n".join(lines))
+    return "\n".join(parts) + "\n"
 
 
 def _where_error(diagnostic, conditions) -> str:

@@ -37,3 +37,10 @@ def load_or_report(directory: str, load=load_set):
     except PolicyError as error:
         print(error, file=sys.stderr)
         return None
+
+
+def add_method(parser) -> None:
+    """`--method`: how a whole-set question is answered (pdp.analysis.space: AUTO, ENUMERATION, SOLVER)."""
+    parser.add_argument("--method", choices=("auto", "enumeration", "solver"), default="auto",
+                        help="enumerate the decision space (counts what it finds; small sets), ask the z3 solver "
+                             "(any size), or auto: enumerate while that stays cheap, else the solver (the default)")

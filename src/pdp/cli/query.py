@@ -16,17 +16,18 @@ selects the version that answered.
 
 Exit status, so that CI can assert invariants: 0 no such request, 1 yes
 (there is one; it is printed), 2 a bad question (or a policy set with
-errors).
+errors), 3 the solver could not decide the question within its budget
+(never reported as "no").
 """
 
 from __future__ import annotations
 
 import sys
 
-from .common import DEFAULT_POLICY_DIR, EXIT_USAGE, print_report
+from .common import DEFAULT_POLICY_DIR, EXIT_USAGE, add_method, print_report
 from pdp.base.errors import PolicyError
 
-EXIT_NO, EXIT_YES = 0, 1
+EXIT_NO, EXIT_YES, EXIT_UNDECIDED = 0, 1, 3
 
 
 def register(subparsers) -> None:
@@ -52,6 +53,7 @@ def register(subparsers) -> None:
                             "an absent attribute is a value (`x != true` holds when x is absent); a bare word in the place "
                             "of a value is text (IN means \"IN\"), an unknown attribute an error; repeat: all must hold")
     query.add_argument("--format", choices=("text", "json"), default="text")
+    add_method(query)
     query.set_defaults(func=cmd_query, decision="allow")
 
 
@@ -59,6 +61,7 @@ def cmd_query(args) -> int:
     from pdp.io.loader import load
     from pdp.analysis.query import Question, QuestionError, ask
     from pdp.analysis.space import SpaceTooLarge
+    from pdp.analysis.space.encoding import Undecided
 
     try:
         policy_set = load(args.policy_dir)  # with its earlier versions (§11): a request may select one
@@ -68,9 +71,13 @@ def cmd_query(args) -> int:
     question = Question(args.decision, tuple(args.action), tuple(args.purpose_under), tuple(args.category_under),
                         tuple(args.where))
     try:
-        answer = ask(policy_set, question, policy_set.sources)  # the texts it was built from (read once)
+        answer = ask(policy_set, question, policy_set.sources,  # the texts it was built from (read once)
+                     method=args.method)
     except (QuestionError, SpaceTooLarge) as error:
         print(f"pdp query: {error}", file=sys.stderr)
         return EXIT_USAGE
+    except Undecided as error:
+        print(f"pdp query: {question.describe()}: could not be decided within the budget: {error}", file=sys.stderr)
+        return EXIT_UNDECIDED
     print_report(answer, args.format)
     return EXIT_YES if answer.yes else EXIT_NO

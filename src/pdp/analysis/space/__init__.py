@@ -84,10 +84,15 @@ from .domains import AttrDomain, ValueClass
 from .keys import KeyClass, key_classes, key_labels
 from .reading import atoms, read_paths, rule_conditions
 from .selection import NONE_IN_FORCE, Selections, VersionChoice
-from .space import CELL_PATHS, DEFAULT_LIMIT, REFUSED, Space, SpaceTooLarge
+from .space import (AUTO, CELL_PATHS, DEFAULT_LIMIT, ENUMERATION, ENUMERATION_BUDGET, REFUSED, SOLVER, Space,
+                    SpaceTooLarge)
 
 __all__ = [
+    "AUTO",
     "AttrDomain",
+    "ENUMERATION",
+    "ENUMERATION_BUDGET",
+    "SOLVER",
     "CELL_PATHS",
     "Cell",
     "Component",

@@ -110,13 +110,24 @@ class Stats:
     enumerated: int = 0  # partial requests evaluated (component assignments)
     decided: int = 0  # full requests decided by the engine
     seconds: float = 0.0
+    method: str = "enumeration"  # how the space was searched: "enumeration" (space.py) or "solver" (encoding.py)
+    dimensions: int = 0  # with the solver: the dimensions encoded (action, purpose, category, attributes)
+    questions: int = 0  # with the solver: the questions asked of it
 
     def summary(self) -> str:
+        if self.method == "solver":
+            return (f"solved with z3 over {self.dimensions:,} dimensions (action, purpose class, category class, "
+                    f"attributes): {self.questions:,} questions, {self.decided:,} requests decided by the engine; "
+                    f"{self.seconds:.2f} s")
         return (f"{self.cells:,} cells (action x purpose class x category class) in {self.groups:,} groups; "
                 f"{self.examined:,} cells examined, standing for {self.represented:,} requests; "
                 f"enumerated {self.enumerated:,} partial requests, {self.decided:,} decided by the engine; "
                 f"{self.seconds:.2f} s")
 
     def to_dict(self) -> dict:
-        return {"cells": self.cells, "groups": self.groups, "examined": self.examined, "represented": self.represented,
-                "enumerated": self.enumerated, "decided": self.decided, "seconds": round(self.seconds, 3)}
+        out: dict = {"cells": self.cells, "groups": self.groups, "examined": self.examined,
+                     "represented": self.represented, "enumerated": self.enumerated, "decided": self.decided,
+                     "seconds": round(self.seconds, 3), "method": self.method}
+        if self.method == "solver":
+            out.update(dimensions=self.dimensions, questions=self.questions)
+        return out

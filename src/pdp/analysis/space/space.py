@@ -25,6 +25,13 @@ PROBE, POSSIBLE = "probe", "possible"  # slot kinds beside a version's rules: a 
 DEFAULT_LIMIT = 2_000_000  # assignments one component may have before the space gives up
 
 
+# How a whole-set question is answered (query, diff, warnings): by enumerating the space (this module), by the
+# solver (encoding.py), or (AUTO) by the enumeration when the space is small enough for it and the solver beyond
+AUTO, ENUMERATION, SOLVER = "auto", "enumeration", "solver"
+ENUMERATION_BUDGET = 100_000  # AUTO: partial requests the enumeration may take before the solver is asked
+GROUPING_WORK = 2_000_000  # AUTO: cells x rules the grouping of the cells may cost before the solver is asked
+
+
 class SpaceTooLarge(Exception):
     """A component would need more assignments than the limit allows."""
 
@@ -70,11 +77,27 @@ class Space:
         self.notes |= self._uses.notes
         self._key_dimensions(purposes, categories, actions)
         self._attribute_nodes()
-        self._cell_atoms = self._compile_cell_atoms()
-        self.groups = self._groups()
-        self.stats.cells = sum(len(g.cells) for g in self.groups)
-        self.stats.groups = len(self.groups)
+        self._grouped: list[Group] | None = None
         self.stats.seconds = time.perf_counter() - started
+
+    def cheap_to_group(self, work: int = GROUPING_WORK) -> bool:
+        """Is walking every cell (`groups`: every action x purpose class x category class, against the rules)
+        cheap enough for the enumeration to be tried (AUTO)? Counted, not timed."""
+        cells = len(self.actions) * len(self.purposes) * len(self.categories)
+        return cells * (1 + sum(len(v.rules) for v in self.versions) + len(self.probes)) <= work
+
+    @property
+    def groups(self) -> list[Group]:
+        """The cells grouped by the rules that cover them: walked on first use (every cell; the solver's
+        encoding, space/encoding.py, needs the dimensions only)."""
+        if self._grouped is None:
+            started = time.perf_counter()
+            self._cell_atoms = self._compile_cell_atoms()
+            self._grouped = self._groups()
+            self.stats.cells = sum(len(g.cells) for g in self._grouped)
+            self.stats.groups = len(self._grouped)
+            self.stats.seconds += time.perf_counter() - started
+        return self._grouped
 
     # -- the vocabulary dimensions ---------------------------------------------------------
 
@@ -372,6 +395,7 @@ class Space:
         return list(groups.values())
 
     def group_of(self, cell: Cell) -> Group:
+        self.groups  # noqa: B018 - grouped on first use
         return self._group_of[(cell.action.rep, cell.purpose.rep, cell.category.rep)]
 
     # -- components ------------------------------------------------------------------------

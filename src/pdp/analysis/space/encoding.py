@@ -1,0 +1,506 @@
+"""The decision space as formulas for a solver (z3): each dimension a variable, each rule's verdict a formula.
+
+Enumerating the space (space.py) costs the product of the classes of the
+attributes one group of rules reads together: one rule reading twelve
+attributes is already too many. The encoding keeps what the space computes
+exactly, its dimensions (the key classes of action, purpose and category,
+the value classes of each attribute, the joint values of a looked-up part),
+and lets z3 search their product instead of walking it:
+
+- a dimension of n classes is n - 1 Booleans in order encoding (`>= i`); a
+  set of classes is a union of runs of consecutive indexes, two literals
+  each. Numbers' classes are in order, so a comparison is one run.
+- an atomic test (`age < 18`, `recipient.type == "affiliate"`) is a truth
+  table over the classes of the dimensions it reads, made by the ENGINE's
+  own closure (`conditions.compile_test`, with the side a broad key is read
+  on, under the rule's polarity) on each class's representative, with the
+  version's registers looked up: true, false, unknown or failed. So an atom
+  cannot mean here what it does not mean to the engine.
+- `and`, `or`, `not`, `when` and `unless` combine the tables as the engine's
+  closures combine values: three-valued (Kleene) logic, left to right, a
+  failure stopping the evaluation where it happens (`false and <fails>` is
+  false; `true and <fails>` fails, and the rule fails closed).
+- a rule takes part when its target reaches the request's keys (a deny's
+  keys overlap them, an allow's cover them: `taxonomy.reaches`, one
+  dimension at a time as `CompiledRule.reaches` reads them); a version
+  allows when no rule that takes part fails, no deny applies and an allow
+  applies, and the request is one it does not refuse (unknown keys, an
+  `except` of a lookup).
+
+Requests name one data category, as the space's do. What the solver finds
+is a model: one class per dimension, which `request` turns into a request
+of representatives; every tool re-decides it with the engine before it
+reports it. The tests hold the encoding equal to the engine request by
+request (`Encoding.predict`), and to the enumeration on small sets.
+
+Bounded: each question to the solver has a resource limit (`RLIMIT`, z3's
+deterministic count of its work, not a clock); a question it cannot settle
+within it is `Undecided`, which the tools report in words and never as
+"no such request" (fail safe).
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Sequence
+
+import z3
+
+from pdp.base.errors import RequestError
+from pdp.engine.conditions import compile_test, polarity
+from pdp.engine.decision import DEFAULT_DENY
+from pdp.engine.requested import EXACT, Keys, flip
+from pdp.lang import ast, printer
+from pdp.vocab import taxonomy as tx
+from pdp.vocab.request import apply_lookups
+from .cells import Cell
+from .reading import read_paths
+from .space import Space
+
+Formula = Any  # a z3 Boolean expression, or a Python bool when it folds to a constant
+RLIMIT = 20_000_000  # z3's resource units per question (deterministic; a few seconds of work at most)
+TABLE_LIMIT = 200_000  # representatives one atomic test may be evaluated on (the product of its dimensions)
+
+
+class Undecided(Exception):
+    """The solver could not settle a question within its budget: the answer is unknown, never "no"."""
+
+
+# ---------------------------------------------------------------- folding Boolean connectives
+
+
+def _connective(make: Callable, items: list) -> z3.BoolRef:
+    """z3's `Or` / `And` of Boolean expressions, built by the C API directly: z3.Or coerces and checks each
+    argument in Python, which is most of what encoding a large set would cost."""
+    ctx = items[0].ctx
+    args = (z3.Ast * len(items))()
+    for i, item in enumerate(items):
+        args[i] = item.as_ast()
+    return z3.BoolRef(make(ctx.ref(), len(items), args), ctx)
+
+
+def _fold(items: Iterable[Formula], absorbing: bool, make: Callable) -> Formula:
+    """`or` (absorbing True) or `and` (absorbing False), constants folded away."""
+    out = []
+    for item in items:
+        if item is absorbing:
+            return absorbing
+        if item is not (not absorbing):
+            out.append(item)
+    if not out:
+        return not absorbing
+    return out[0] if len(out) == 1 else _connective(make, out)
+
+
+def f_or(items: Iterable[Formula]) -> Formula:
+    return _fold(items, True, z3.Z3_mk_or)
+
+
+def f_and(items: Iterable[Formula]) -> Formula:
+    return _fold(items, False, z3.Z3_mk_and)
+
+
+def f_not(item: Formula) -> Formula:
+    if isinstance(item, bool):
+        return not item
+    return z3.Not(item)
+
+
+def as_z3(item: Formula) -> z3.BoolRef:
+    return z3.BoolVal(item) if isinstance(item, bool) else item
+
+
+@dataclass(frozen=True)
+class Value:
+    """Where a condition is true, false, or fails (raises); everywhere else it is unknown."""
+
+    t: Formula
+    f: Formula
+    e: Formula = False
+
+    def negated(self) -> Value:
+        return Value(self.f, self.t, self.e)
+
+    def equals(self, wanted: bool) -> Formula:
+        return self.t if wanted else self.f
+
+
+def junction(items: Sequence[Value], decisive: bool) -> Value:
+    """`and` (decisive False) or `or` (decisive True), as `conditions._junction` evaluates it: left to right, the
+    first item equal to the decisive value settles it, the first that fails makes it fail; otherwise unknown if
+    any item is, else the other value."""
+    settled, failed = [], []
+    before: list[Formula] = []  # the items so far, none of which stopped the evaluation
+    for item in items:
+        going = f_and(before)
+        settled.append(f_and([going, item.equals(decisive)]))
+        failed.append(f_and([going, item.e]))
+        before.append(f_not(f_or([item.equals(decisive), item.e])))
+    rest = f_and([item.equals(not decisive) for item in items])
+    if decisive:
+        return Value(f_or(settled), rest, f_or(failed))
+    return Value(rest, f_or(settled), f_or(failed))
+
+
+# ---------------------------------------------------------------- dimensions
+
+
+class Dim:
+    """One dimension of the space: an index in [0, size), as `size - 1` Booleans "index >= i" (order encoding)."""
+
+    def __init__(self, name: str, size: int, fill: Callable[[dict, int], None]):
+        self.name, self.size, self.fill = name, size, fill
+        self.ge: list[Any] = [True] + [z3.Bool(f"{name}>={i}") for i in range(1, size)]
+
+    def constraints(self) -> list:
+        return [z3.Implies(self.ge[i + 1], self.ge[i]) for i in range(1, self.size - 1)]
+
+    def among(self, indexes: Iterable[int]) -> Formula:
+        """The index is one of these."""
+        chosen = sorted(set(indexes))
+        if not chosen:
+            return False
+        if len(chosen) == self.size:
+            return True
+        runs: list[list[int]] = []
+        for i in chosen:
+            if runs and runs[-1][1] == i - 1:
+                runs[-1][1] = i
+            else:
+                runs.append([i, i])
+        return f_or(f_and([self.ge[lo] if lo else True, f_not(self.ge[hi + 1]) if hi + 1 < self.size else True])
+                    for lo, hi in runs)
+
+    def value(self, model: z3.ModelRef) -> int:
+        """The index a model gives (the Booleans are monotone: the count of those true)."""
+        lo, hi = 0, self.size - 1  # the largest i with ge[i] true
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if z3.is_true(model.eval(self.ge[mid], model_completion=True)):
+                lo = mid
+            else:
+                hi = mid - 1
+        return lo
+
+
+def region(dims: Sequence[Dim], points: set[tuple[int, ...]]) -> Formula:
+    """A formula true exactly where the dimensions' indexes are one of the points."""
+    if not points:
+        return False
+    if not dims:
+        return True
+    if len(dims) == 1:
+        return dims[0].among(p[0] for p in points)
+    by_rest: dict[frozenset, list[int]] = {}
+    rests: dict[int, set] = {}
+    for p in points:
+        rests.setdefault(p[0], set()).add(p[1:])
+    for first, rest in rests.items():
+        by_rest.setdefault(frozenset(rest), []).append(first)
+    return f_or(f_and([dims[0].among(firsts), region(dims[1:], set(rest))]) for rest, firsts in by_rest.items())
+
+
+# ---------------------------------------------------------------- the encoding
+
+
+@dataclass
+class Verdicts:
+    """One version's formulas: per rule whether it takes part and applies, and whether it fails."""
+
+    applies: dict[str, Formula]  # rule id -> takes part and applies
+    fails: dict[str, Formula]  # rule id -> takes part and cannot be evaluated
+    reach: dict[str, Formula]  # rule id -> its target reaches the request's keys
+    refused: Formula  # the version refuses the request (unknown keys, an `except`)
+    failing: Formula  # some rule fails
+    denying: Formula  # some deny applies
+    allowing: Formula  # some allow applies
+
+    @property
+    def allow(self) -> Formula:
+        return f_and([f_not(self.refused), f_not(self.failing), f_not(self.denying), self.allowing])
+
+    @property
+    def deny(self) -> Formula:
+        return f_and([f_not(self.refused), f_or([self.failing, self.denying, f_not(self.allowing)])])
+
+
+class Encoding:
+    """A space's versions (and probes) as formulas over its dimensions, and a z3 solver holding them."""
+
+    def __init__(self, space: Space, *, rlimit: int | None = None):
+        self.space = space
+        self.rlimit = RLIMIT if rlimit is None else rlimit  # read when built (tests lower it)
+        self.questions = 0  # checks asked of the solver
+        self.solver = z3.SolverFor("QF_FD")
+        self.solver.set("rlimit", self.rlimit)
+        base = Cell(space.actions[0], space.purposes[0], space.categories[0]).request()
+        self._base = base
+
+        def key_fill(path: str, classes):
+            def fill(env: dict, i: int) -> None:
+                env[path] = [classes[i].rep] if path == "data_categories" else classes[i].rep
+            return fill
+
+        self.action = Dim("action", len(space.actions), key_fill("action", space.actions))
+        self.purpose = Dim("purpose", len(space.purposes), key_fill("purpose", space.purposes))
+        self.category = Dim("category", len(space.categories), key_fill("data_categories", space.categories))
+        self.nodes = [Dim(f"{n}:{node.name}", len(node.choices), node.fill) for n, node in enumerate(space.nodes)]
+        for dim in self.dims:
+            for constraint in dim.constraints():
+                self.solver.add(constraint)
+        self._tables: dict[tuple, Value] = {}
+        self._keys = [Keys.of(v.vocabulary) for v in space.versions]
+        self._envs: dict[tuple, dict | None] = {}
+        self._reach_memo: dict[tuple, Formula] = {}
+        self._named: dict[str, Formula] = {}
+        self.verdicts = [self._version(i, v) for i, v in enumerate(space.versions)]
+        self.probes = [self._probe(p) for p in space.probes]
+
+    @property
+    def dims(self) -> list[Dim]:
+        return [self.action, self.purpose, self.category, *self.nodes]
+
+    # -- atoms, conditions, rules -----------------------------------------------------------
+
+    def _dim_of(self, parts: tuple[str, ...]) -> Dim | None:
+        if parts == ("action",):
+            return self.action
+        if parts == ("purpose",):
+            return self.purpose
+        if parts == ("data_categories",):
+            return self.category
+        node = self.space._node_of.get(parts)
+        return None if node is None else self.nodes[node]
+
+    def _env(self, version: int | None, dims: tuple[Dim, ...], choice: tuple[int, ...]) -> dict | None:
+        """The request of these classes (the others' first), as `version`'s conditions read it (None: refused)."""
+        key = (version, tuple(d.name for d in dims), choice)
+        if key in self._envs:
+            return self._envs[key]
+        env: dict | None = {k: (list(v) if isinstance(v, list) else v) for k, v in self._base.items()}
+        assert env is not None
+        for dim, i in zip(dims, choice):
+            dim.fill(env, i)
+        lookups = self.space.versions[-1 if version is None else version].lookups
+        if lookups:
+            try:
+                env = apply_lookups(env, lookups)
+            except RequestError:  # the version refuses such a request (an `except`): Verdicts.refused says so
+                env = None
+        self._envs[key] = env
+        return env
+
+    def _atom(self, version: int, atom: ast.Expr, side: str, absent_is_value: bool) -> Value:
+        """The engine's closure for one atomic test, tabled over the classes of what it reads."""
+        key = (version, printer.expression(atom), side, absent_is_value)
+        found = self._tables.get(key)
+        if found is not None:
+            return found
+        pv = self.space.versions[version]
+        test = compile_test(atom, pv.data, absent_is_value, side, self._keys[version] if side != EXACT else None)
+        dims = tuple(sorted({d for p in read_paths([atom]) if (d := self._dim_of(p)) is not None},
+                            key=lambda d: d.name))
+        size = 1
+        for d in dims:
+            size *= d.size
+        if size > TABLE_LIMIT:
+            raise Undecided(f"the test `{printer.expression(atom)}` reads {', '.join(d.name for d in dims)} together: "
+                            f"{size:,} combinations of classes (limit {TABLE_LIMIT:,})")
+        points: dict[Any, set[tuple[int, ...]]] = {True: set(), False: set(), "error": set()}
+        for choice in itertools.product(*(range(d.size) for d in dims)):
+            env = self._env(version, dims, choice)
+            if env is None:
+                continue  # refused: decided by no rule (Verdicts.refused)
+            got: Any
+            try:
+                got = test(env)
+            except Exception:  # noqa: BLE001 - the engine fails closed on anything, so the table says "fails"
+                got = "error"
+            if got is not None:
+                points[got].add(choice)
+        value = Value(region(dims, points[True]), region(dims, points[False]), region(dims, points["error"]))
+        self._tables[key] = value
+        return value
+
+    def _expr(self, version: int, expr: ast.Expr, side: str, absent_is_value: bool) -> Value:
+        """A condition, combined as `conditions._Tests` combines its parts (a `not` turns the side over)."""
+        if isinstance(expr, (ast.And, ast.Or)):
+            return junction([self._expr(version, i, side, absent_is_value) for i in expr.items],
+                            isinstance(expr, ast.Or))
+        if isinstance(expr, ast.Not):
+            return self._expr(version, expr.operand, flip(side), absent_is_value).negated()
+        return self._atom(version, expr, side, absent_is_value)
+
+    def conditions(self, version: int, when: Sequence[ast.Expr], unless: Sequence[ast.Expr], effect: str | None,
+                   absent_is_value: bool = False) -> tuple[Formula, Formula]:
+        """(holds, fails) of a rule's clauses, as `conditions.compile_rule_test` runs them: every `when` true,
+        then every `unless` false, the first that is not stopping it (and failing, if it fails)."""
+        clauses = [(self._expr(version, e, polarity(effect, "when") if effect else EXACT, absent_is_value), True)
+                   for e in when]
+        clauses += [(self._expr(version, e, polarity(effect, "unless") if effect else EXACT, absent_is_value), False)
+                    for e in unless]
+        holds: list[Formula] = []
+        fails: list[Formula] = []
+        going: list[Formula] = []
+        for value, wanted in clauses:
+            fails.append(f_and([*going, value.e]))
+            holds.append(value.equals(wanted))
+            going.append(value.equals(wanted))
+        return f_and(holds), f_or(fails)
+
+    def _reach(self, rule) -> Formula:
+        """Does the rule's target take part for the request's keys? (CompiledRule.reaches, one dimension at a
+        time: an action it names, a purpose and a category some key of it reaches)"""
+        space = self.space
+        return f_and([
+            True if rule.actions is None else f_or(self._reaching(self.action, space.actions, "action", rule.effect, k)
+                                                   for k in sorted(rule.actions)),
+            True if rule.purposes is None else f_or(self._reaching(self.purpose, space.purposes, "purpose",
+                                                                   rule.effect, k) for k in rule.purposes),
+            True if rule.categories is None else f_or(self._reaching(self.category, space.categories, "category",
+                                                                     rule.effect, k) for k in rule.categories),
+        ])
+
+    def _reaching(self, dim: Dim, classes, kind: str, effect: str, key: str) -> Formula:
+        """The classes of a dimension one key of a rule reaches (the action itself; `taxonomy.reaches`)."""
+        memo = (kind, effect if kind != "action" else "", key)
+        found = self._reach_memo.get(memo)
+        if found is None:
+            if kind == "action":
+                found = dim.among(i for i, c in enumerate(classes) if c.rep == key)
+            else:
+                found = dim.among(i for i, c in enumerate(classes) if tx.reaches(effect, key, c.rep))
+            self._reach_memo[memo] = found
+        return found
+
+    def _name(self, name: str, formula: Formula) -> Formula:
+        """A Boolean standing for the formula (asserted equal), so that questions can refer to it cheaply."""
+        if isinstance(formula, bool) or z3.is_const(formula):
+            return formula
+        var = z3.Bool(name)
+        self.solver.add(var == formula)
+        self._named[name] = var
+        return var
+
+    def _version(self, index: int, version) -> Verdicts:
+        space = self.space
+        voc = version.vocabulary
+        known = f_and([self.action.among(i for i, c in enumerate(space.actions) if c.rep in voc.actions),
+                       self.purpose.among(i for i, c in enumerate(space.purposes) if c.rep in voc.purposes),
+                       self.category.among(i for i, c in enumerate(space.categories) if c.rep in voc.categories)])
+        refusing = [dim.among(i for i in range(len(node.choices)) if node.refuses(i, index))
+                    for dim, node in zip(self.nodes, space.nodes)]
+        applies, fails, reach = {}, {}, {}
+        for rule in version.rules:
+            holds, failed = self.conditions(index, rule.source.when, rule.source.unless, rule.effect)
+            reach[rule.id] = self._reach(rule)
+            applies[rule.id] = self._name(f"v{index}:{rule.id}:applies", f_and([reach[rule.id], holds]))
+            fails[rule.id] = self._name(f"v{index}:{rule.id}:fails", f_and([reach[rule.id], failed]))
+        return Verdicts(
+            applies, fails, reach,
+            refused=self._name(f"v{index}:refused", f_or([f_not(known), *refusing])),
+            failing=self._name(f"v{index}:failing", f_or(fails.values())),
+            denying=self._name(f"v{index}:denying", f_or(applies[r.id] for r in version.rules if r.effect == "deny")),
+            allowing=self._name(f"v{index}:allowing",
+                                f_or(applies[r.id] for r in version.rules if r.effect == "allow")))
+
+    def _probe(self, probe) -> Formula:
+        """A `--where` condition holds: read as the current version reads a request, absent a value of its own."""
+        holds, _ = self.conditions(len(self.space.versions) - 1, probe.source.when, (), None, absent_is_value=True)
+        return holds
+
+    # -- questions ------------------------------------------------------------------------
+
+    def check(self, *assumptions: Formula) -> z3.ModelRef | None:
+        """A model where every assumption holds, or None when there is none. Raises Undecided."""
+        wanted = [a for a in assumptions if a is not True]
+        if any(a is False for a in wanted):
+            return None
+        self.questions += 1
+        guard = z3.FreshBool("q")
+        self.solver.add(z3.Implies(guard, z3.And([as_z3(a) for a in wanted]) if wanted else True))
+        found = self.solver.check(guard)
+        self.solver.add(z3.Not(guard))  # the question is retired: its constraint never binds again
+        if found == z3.unknown:
+            raise Undecided(f"the solver could not settle it within its budget "
+                            f"({self.solver.reason_unknown()})")
+        return self.solver.model() if found == z3.sat else None
+
+    def lightest(self, model: z3.ModelRef, *assumptions: Formula) -> z3.ModelRef:
+        """A model of the assumptions with as few attributes present as the solver finds (an example reads best
+        with the fewest), starting from `model`: a binary search on how many, a few questions."""
+        present = [d.ge[1] for d in self.nodes if d.size > 1]
+        best = model
+
+        def count(m: z3.ModelRef) -> int:
+            return sum(1 for p in present if z3.is_true(m.eval(p, model_completion=True)))
+
+        low, high = 0, count(best)  # no model below `low` is known to exist; `best` has `high`
+        while low < high:
+            middle = (low + high) // 2
+            try:
+                better = self.check(*assumptions, z3.AtMost(*present, middle))
+            except Undecided:
+                return best  # the example is still one; only not the lightest
+            if better is None:
+                low = middle + 1
+            else:
+                best, high = better, count(better)
+        return best
+
+    def choices(self, model: z3.ModelRef) -> dict[str, int]:
+        return {d.name: d.value(model) for d in self.dims}
+
+    def request(self, model: z3.ModelRef) -> dict:
+        """The request of a model: one representative per dimension."""
+        space = self.space
+        request = Cell(space.actions[self.action.value(model)], space.purposes[self.purpose.value(model)],
+                       space.categories[self.category.value(model)]).request()
+        for node, dim in zip(space.nodes, self.nodes):
+            node.fill(request, dim.value(model))
+        return request
+
+    def at(self, request: dict) -> list[Formula] | None:
+        """The request's classes as assumptions (None: outside the space, as `Space.classify` says)."""
+        located = self.space.classify(request)
+        if located is None:
+            return None
+        cell, choices = located
+        space = self.space
+        fixed = [self.action.among([space.actions.index(cell.action)]),
+                 self.purpose.among([space.purposes.index(cell.purpose)]),
+                 self.category.among([space.categories.index(cell.category)])]
+        fixed += [self.nodes[n].among([c]) for n, c in choices.items()]
+        return fixed
+
+    def predict(self, version: int, request: dict) -> tuple[str, frozenset[str]] | None:
+        """The encoding's decision of a single-category request under a version and the rules its reasons name
+        (as `decision.combine` names them), "refused" when the version refuses it; None when the request is
+        outside the space. What the tests hold equal to the engine, request by request."""
+        fixed = self.at(request)
+        if fixed is None:
+            return None
+        model = self.check(*fixed)
+        if model is None:
+            raise AssertionError("the request's classes are one point of the space: satisfiable")
+        verdicts = self.verdicts[version]
+
+        def true(formula: Formula) -> bool:
+            return formula if isinstance(formula, bool) else z3.is_true(model.eval(formula, model_completion=True))
+
+        if true(verdicts.refused):
+            return "refused", frozenset()
+        effects = {r.id: r.effect for r in self.space.versions[version].rules}
+        applying = {r for r, f in verdicts.applies.items() if true(f)}
+        failing = {r for r, f in verdicts.fails.items() if true(f)}
+        denies = {r for r in applying if effects[r] == "deny"}
+        if failing or denies:
+            return "deny", frozenset(failing | denies)
+        if not applying:
+            return "deny", frozenset({DEFAULT_DENY})
+        return "allow", frozenset(applying)
+
+
+__all__ = ["Dim", "Encoding", "Undecided", "Value", "Verdicts", "as_z3", "f_and", "f_not", "f_or", "junction",
+           "region"]
