@@ -112,10 +112,27 @@ def test_warnings_never_stop_a_build_and_never_are_errors():
     assert ps.outcome({"action": "use", "purpose": "essential", "data_categories": ["user.name"]}).decision == "deny"
 
 
-def test_too_large_a_space_is_skipped_with_a_warning(monkeypatch):
+def test_a_space_too_large_to_enumerate_is_analysed_by_the_solver_never_skipped(monkeypatch):
+    """(Issue 10: this used to be `analysis-skipped`.) Beyond the enumeration's budget the solver finds the
+    same warnings; only the enumeration alone, asked for, still gives up."""
+    text = ('allow a cite "§1" when data_subject.age < 18 and recipient.dpa and destination_country == "IN"\n'
+            'allow b cite "§2" when data_subject.age < 16 and recipient.dpa and destination_country == "IN"\n')
+    expected = [(d.code, d.message) for d in analysis.analyse(build_set(text))]
+    assert [code for code, _ in expected] == ["shadowed-rule"]
     monkeypatch.setattr(analysis, "BUDGET", 10)
-    ps = build_set('allow a cite "§1" when data_subject.age < 18 and recipient.dpa and destination_country == "IN"')
-    assert findings(ps, "analysis-skipped")
+    ps = build_set(text)
+    assert [(d.code, d.message) for d in analysis.analyse(ps)] == expected
+    assert [d.code for d in analysis.analyse(ps, method="enumeration")] == ["analysis-skipped"]
+
+
+def test_a_rule_the_solver_cannot_settle_is_named_never_reported_as_a_finding(monkeypatch):
+    from pdp.analysis.space import encoding
+
+    monkeypatch.setattr(encoding, "RLIMIT", 1)  # z3 gives up on every question
+    ps = build_set('allow a cite "§1" when data_subject.age < 18\nallow b cite "§2" when data_subject.age < 16\n')
+    (skipped,) = analysis.analyse(ps, method="solver")
+    assert skipped.code == "analysis-skipped" and "`a`, `b`" in skipped.message
+    assert "could not be decided within the solver's budget" in skipped.message
 
 
 # ---------------------------------------------------------------- CX-ONE-GO
@@ -169,7 +186,7 @@ def test_deciding_never_runs_the_whole_set_analysis_and_check_does(monkeypatch):
     """The analysis is most of a load's cost: it runs when warnings are asked for, not to decide or serve."""
     calls = []
     real = pdp.analysis.warnings.analyse
-    monkeypatch.setattr(pdp.analysis.warnings, "analyse", lambda *a: calls.append(1) or real(*a))
+    monkeypatch.setattr(pdp.analysis.warnings, "analyse", lambda *a, **k: calls.append(1) or real(*a, **k))
     policy_set = pdp.load(Path(__file__).resolve().parents[1] / "policies")
     policy_set.decide({"action": "use", "purpose": "analytics.reporting", "data_categories": ["user.behavior"]})
     assert calls == []

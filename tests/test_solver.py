@@ -117,8 +117,8 @@ def test_a_rule_reading_twelve_attributes_is_answered_with_an_example():
     vocabulary = "attributes:\n" + attributes
     ps = build_set(text, vocabulary=vocabulary)
     sources = pdp.Sources({"p.pdp": HEADER + text}, ("vocabulary.yaml", vocabulary))
-    with pytest.raises(SpaceTooLarge):  # 4^12 combinations in one component: beyond the enumeration
-        ask(ps, Question("allow", ("use",)), sources, method=ENUMERATION, limit=1_000_000)
+    with pytest.raises(SpaceTooLarge):  # 3^12 combinations in one component: beyond the enumeration
+        ask(ps, Question("allow", ("use",)), sources, method=ENUMERATION, limit=100_000)
     answer = ask(ps, Question("allow", ("use",), where=("context.n3 == 9",)), sources)
     assert answer.yes and answer.stats.method == "solver"
     assert ps.outcome(answer.request).decision == "allow" and answer.request["context"]["n3"] == 9
@@ -137,3 +137,20 @@ def test_a_question_the_solver_cannot_settle_is_undecided_never_no(capsys, tmp_p
     (tmp_path / "p.pdp").write_text(HEADER + 'allow a cite "§1" to use when data_subject.age >= 18\n')
     code = main(["query", str(tmp_path), "--method", "solver"])
     assert code == 3 and "could not be decided within the budget" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- check: the warnings
+
+
+@settings(fewer(6), suppress_health_check=[HealthCheck.too_slow])
+@given(text=policies())
+def test_the_solver_finds_the_warnings_the_enumeration_finds(text):
+    from pdp.analysis.warnings import analyse
+
+    ps = built(text)
+    if ps is None:
+        return
+    enumerated = [(d.code, d.message) for d in analyse(ps, method=ENUMERATION)]
+    if any(code == "analysis-skipped" for code, _ in enumerated):
+        return
+    assert [(d.code, d.message) for d in analyse(ps, method=SOLVER)] == enumerated, text

@@ -21,15 +21,18 @@ The first three are decided exactly on the decision space (pdp.analysis.space): 
 rule "applies" to a request of the space when its target reaches it (a deny:
 overlaps it; an allow: covers it, `taxonomy.reaches`) and its conditions are
 true; the space includes requests for broad keys (`user`, `marketing`).
-The work is bounded (`LIMIT` assignments per component, `BUDGET` in all); a
-set too large for that gets an `analysis-skipped` warning instead of the
-semantic checks.
+The space is enumerated while that is cheap (`LIMIT` assignments per
+component, `BUDGET` in all, `COMPARISONS` rule comparisons); beyond, the
+same facts are asked of the z3 solver, a question per rule
+(pdp.analysis.solved), so the analysis is never skipped for size. Only a
+rule whose question the solver cannot settle within its budget is left
+out, and an `analysis-skipped` warning names it (fail safe: no finding is
+claimed for it, and --strict fails).
 """
 
 from __future__ import annotations
 
 import weakref
-from dataclasses import dataclass, field
 
 from pdp.engine.policy_set import PolicySet
 from pdp.lang import ast
@@ -39,7 +42,8 @@ from pdp.lang.acceptance import apply_acceptances
 from .never_true import why_never_true
 from pdp.base.paths import value_at
 from pdp.base.source import NO_SPAN, Span
-from .space import Space, SpaceTooLarge, atoms, rule_conditions
+from .solved import RuleFacts, solve_facts
+from .space import AUTO, ENUMERATION, SOLVER, Space, SpaceTooLarge, atoms, rule_conditions
 
 LIMIT = 20_000  # assignments per component; CX-ONE-GO's largest has 600
 BUDGET = 100_000  # assignments in all; CX-ONE-GO needs about 36,000 (broad keys are cells too)
@@ -47,63 +51,90 @@ COMPARISONS = 20_000_000  # rule comparisons; CX-ONE-GO needs well under 1 % of 
 SHOWN = 6  # rules named in one message
 
 
-@dataclass
-class _RuleFacts:
-    applies: bool = False  # applies to some request
-    redundant: bool = True  # every request it applies to is decided the same without it
-    overridden: bool = True  # every request it applies to is denied anyway (allows)
-    companions: set[str] | None = None  # same-effect rules that apply with it on every such request
-    helpers: set[str] = field(default_factory=set)  # same-effect rules that apply with it somewhere
+_found: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # policy set -> method -> (warnings, texts)
 
 
-_found: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # policy set -> (warnings, texts), once each
-
-
-def warnings_of(policy_set: PolicySet) -> tuple[Diagnostic, ...]:
+def warnings_of(policy_set: PolicySet, method: str = AUTO) -> tuple[Diagnostic, ...]:
     """The set's warnings: the checker's and the whole-set analysis' (shadowed rules, overlaps, unused
     vocabulary), those a rule accepts marked, unused acceptances found. The analysis is most of what a
     load would cost (about 0.8 s of CX-ONE-GO's 1 s), so it runs here on first use (`pdp check`, the
     workbench), never for deciding or serving."""
-    return _analysed(policy_set)[0]
+    return _analysed(policy_set, method)[0]
 
 
-def warning_texts_of(policy_set: PolicySet) -> dict[str, str]:
+def warning_texts_of(policy_set: PolicySet, method: str = AUTO) -> dict[str, str]:
     """The files the warnings point at, as read (for their excerpts)."""
-    return _analysed(policy_set)[1]
+    return _analysed(policy_set, method)[1]
 
 
-def _analysed(policy_set: PolicySet) -> tuple[tuple[Diagnostic, ...], dict[str, str]]:
-    if policy_set not in _found:
+def _analysed(policy_set: PolicySet, method: str) -> tuple[tuple[Diagnostic, ...], dict[str, str]]:
+    by_method = _found.setdefault(policy_set, {})
+    if method not in by_method:
         sources = policy_set.sources
         vocabulary = sources.vocabulary if sources else None
         found = policy_set.checker_warnings + tuple(
-            d for d in analyse(policy_set, vocabulary) if d.severity == "warning")
+            d for d in analyse(policy_set, vocabulary, method=method) if d.severity == "warning")
         found = apply_acceptances([rule for f in policy_set.files for rule in f.rules], found)
         texts = sources.texts() if sources else {}
-        _found[policy_set] = found, {w.span.file: texts[w.span.file] for w in found if w.span.file in texts}
-    return _found[policy_set]
+        by_method[method] = found, {w.span.file: texts[w.span.file] for w in found if w.span.file in texts}
+    return by_method[method]
 
 
-def analyse(policy_set: PolicySet, vocabulary_source: tuple[str, str] | None = None) -> list[Diagnostic]:
-    """Warnings about the policy set as a whole (severity "warning")."""
+def analyse(policy_set: PolicySet, vocabulary_source: tuple[str, str] | None = None, *,
+            method: str = AUTO) -> list[Diagnostic]:
+    """Warnings about the policy set as a whole (severity "warning").
+
+    `method` (space.AUTO, ENUMERATION, SOLVER): the rule warnings from the enumerated space while it stays
+    within `LIMIT`, `BUDGET` and `COMPARISONS` (AUTO, ENUMERATION), else from the solver (AUTO, SOLVER), which
+    is never skipped; only ENUMERATION alone gives up on a large set (`analysis-skipped`)."""
     out = unused_vocabulary(policy_set, vocabulary_source)
     if not policy_set.model.names_data_use or not policy_set.rules:
         return out
-    try:
+    first = policy_set.rules[0].source
+    if method != SOLVER:
         # which rules apply together is what is compared: the obligations of a broad allow are not (Space)
         space = Space([policy_set], limit=LIMIT, budget=BUDGET, obligations=False)
-        space.enumerate()
-    except SpaceTooLarge as error:
-        first = policy_set.rules[0].source
-        return out + [Diagnostic("analysis-skipped", f"shadowing and overlaps were not analysed: {error}",
-                                 first.id_span, "split rules that read many attributes at once", "warning")]
-    work = comparisons(space)
-    if work > COMPARISONS:  # rule_warnings compares the rules that apply together: quadratic in them
-        first = policy_set.rules[0].source
-        return out + [Diagnostic("analysis-skipped", f"shadowing and overlaps were not analysed: {work:,} rule "
-                                 f"comparisons (limit {COMPARISONS:,})", first.id_span,
-                                 "thousands of rules apply to the same requests; split the set", "warning")]
-    return out + rule_warnings(policy_set, space)
+        skipped = None
+        if method == ENUMERATION or space.cheap_to_group():
+            try:
+                space.enumerate()
+                work = comparisons(space)
+                if work <= COMPARISONS:  # rule_warnings compares the rules that apply together: quadratic
+                    return out + rule_warnings(policy_set, space)
+                skipped = Diagnostic("analysis-skipped", f"shadowing and overlaps were not analysed: {work:,} rule "
+                                     f"comparisons (limit {COMPARISONS:,})", first.id_span,
+                                     "thousands of rules apply to the same requests; split the set", "warning")
+            except SpaceTooLarge as error:
+                skipped = Diagnostic("analysis-skipped", f"shadowing and overlaps were not analysed: {error}",
+                                     first.id_span, "split rules that read many attributes at once", "warning")
+        if method == ENUMERATION:
+            return out + ([skipped] if skipped else [])
+    solved = solve_facts(policy_set, lambda deny, allow: not _marked(policy_set, deny, allow))
+    out += rule_diagnostics(policy_set, solved.facts, solved.overlaps)
+    if solved.undecided:
+        out.append(Diagnostic(
+            "analysis-skipped", f"shadowing and overlaps of {len(solved.undecided)} rule"
+            f"{'s' if len(solved.undecided) != 1 else ''} could not be decided within the solver's budget: "
+            f"{_names(solved.undecided)}", first.id_span,
+            "split rules that read many attributes at once, or that thousands of other rules overlap", "warning"))
+    return out
+
+
+def _marked(policy_set: PolicySet, deny: str, allow: str) -> bool:
+    """Does either rule name the other in `overrides`? (a deliberate exception: its overlap is not reported)"""
+    rules = _by_id(policy_set)
+    return _names_rule([k.name for k in rules[deny].source.overrides], allow) or \
+        _names_rule([k.name for k in rules[allow].source.overrides], deny)
+
+
+_ids: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _by_id(policy_set: PolicySet) -> dict:
+    found = _ids.get(policy_set)
+    if found is None:
+        found = _ids[policy_set] = {r.id: r for r in policy_set.rules}
+    return found
 
 
 def comparisons(space: Space) -> int:
@@ -118,9 +149,14 @@ def comparisons(space: Space) -> int:
 
 
 def rule_warnings(policy_set: PolicySet, space: Space) -> list[Diagnostic]:
-    rules = {r.id: r for r in policy_set.rules}
+    """The rule warnings from the enumerated space."""
+    return rule_diagnostics(policy_set, *enumerated_facts(space))
+
+
+def enumerated_facts(space: Space) -> tuple[dict[str, RuleFacts], dict[str, set[str]]]:
+    """Each rule's facts, and the allows each deny applies together with, from the enumerated space."""
     effects = space.effects[0]
-    facts = {r.id: _RuleFacts() for r in policy_set.rules}
+    facts = {rule_id: RuleFacts() for rule_id in effects}
     overlaps: dict[str, set[str]] = {}  # deny id -> allow ids it applies together with
     for group in space.groups:
         if group.rules[0] is None:
@@ -165,6 +201,14 @@ def rule_warnings(policy_set: PolicySet, space: Space) -> list[Diagnostic]:
                     for d in can_apply[i]:
                         if effects[d] == "deny":
                             overlaps.setdefault(d, set()).update(a for a in can_apply[j] if effects[a] == "allow")
+    return facts, overlaps
+
+
+def rule_diagnostics(policy_set: PolicySet, facts: dict[str, RuleFacts],
+                     overlaps: dict[str, set[str]]) -> list[Diagnostic]:
+    """The warnings the facts call for, in rule order: rules applying to no request, always overridden,
+    shadowed; denies overlapping allows that neither names in `overrides`."""
+    rules = _by_id(policy_set)
     out: list[Diagnostic] = []
     for rule in policy_set.rules:
         fact = facts[rule.id]
@@ -205,10 +249,7 @@ def rule_warnings(policy_set: PolicySet, space: Space) -> list[Diagnostic]:
     for rule in policy_set.rules:
         if rule.effect != "deny" or rule.id not in overlaps:
             continue
-        marked = [k.name for k in rule.source.overrides]
-        unmarked = sorted(a for a in overlaps[rule.id]
-                          if not _names_rule(marked, a)
-                          and not _names_rule([k.name for k in rules[a].source.overrides], rule.id))
+        unmarked = sorted(a for a in overlaps[rule.id] if not _marked(policy_set, rule.id, a))
         if not unmarked:
             continue
         out.append(Diagnostic(

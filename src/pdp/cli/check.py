@@ -6,7 +6,7 @@ import sys
 
 
 
-from .common import DEFAULT_POLICY_DIR, EXIT_FAIL, EXIT_OK, load_or_report
+from .common import DEFAULT_POLICY_DIR, EXIT_FAIL, EXIT_OK, add_method, load_or_report
 
 
 def register(subparsers) -> None:
@@ -14,7 +14,8 @@ def register(subparsers) -> None:
     check.add_argument("policy_dir", nargs="?", default=DEFAULT_POLICY_DIR)
     check.add_argument("--strict", action="store_true",
                        help="fail (exit 1) on any warning too, as on an error (for CI)")
-    check.set_defaults(func=cmd_check)
+    add_method(check)
+    check.set_defaults(func=cmd_check, method="auto")
 
 
 def cmd_check(args) -> int:
@@ -27,9 +28,11 @@ def cmd_check(args) -> int:
     from pdp.lang.acceptance import unaccepted
 
     versions = list(reversed(policy_set.history))  # current first
-    warnings = [w for version in versions for w in warnings_of(version)]
+    method = args.method
+    warnings = [w for version in versions for w in warnings_of(version, method)]
     if warnings:
-        texts = {path: text for version in versions for path, text in warning_texts_of(version).items()}  # as checked
+        texts = {path: text for version in versions  # as checked
+                 for path, text in warning_texts_of(version, method).items()}
         print(render_all(warnings, texts), file=sys.stderr)
         print(file=sys.stderr)
     failing = unaccepted(warnings)
@@ -39,10 +42,10 @@ def cmd_check(args) -> int:
               file=sys.stderr)
         return EXIT_FAIL
     print(f"ok: {policy_set.name} {policy_set.version}: {len(policy_set.rules)} rules, "
-          f"{len(policy_set.files)} files, {_warnings(warnings_of(policy_set))} ({policy_set.digest[:19]}…)")
+          f"{len(policy_set.files)} files, {_warnings(warnings_of(policy_set, method))} ({policy_set.digest[:19]}…)")
     for older in policy_set.history[:-1]:  # versions/ (§11): checked too
         print(f"ok: {older.name} {older.version} (effective {older.effective}, in {older.directory}): "
-              f"{len(older.rules)} rules, {_warnings(warnings_of(older))} ({older.digest[:19]}…)")
+              f"{len(older.rules)} rules, {_warnings(warnings_of(older, method))} ({older.digest[:19]}…)")
     return EXIT_OK
 
 

@@ -55,7 +55,7 @@ from pdp.lang import ast, printer
 from pdp.vocab import taxonomy as tx
 from pdp.vocab.request import apply_lookups
 from .cells import Cell
-from .reading import read_paths
+from .reading import read_paths, rule_conditions
 from .space import Space
 
 Formula = Any  # a z3 Boolean expression, or a Python bool when it folds to a constant
@@ -152,6 +152,7 @@ class Dim:
     def __init__(self, name: str, size: int, fill: Callable[[dict, int], None]):
         self.name, self.size, self.fill = name, size, fill
         self.ge: list[Any] = [True] + [z3.Bool(f"{name}>={i}") for i in range(1, size)]
+        self._decls: list | None = None  # the Booleans' declarations, for reading a model through the C API
 
     def constraints(self) -> list:
         return [z3.Implies(self.ge[i + 1], self.ge[i]) for i in range(1, self.size - 1)]
@@ -173,15 +174,25 @@ class Dim:
                     for lo, hi in runs)
 
     def value(self, model: z3.ModelRef) -> int:
-        """The index a model gives (the Booleans are monotone: the count of those true)."""
-        lo, hi = 0, self.size - 1  # the largest i with ge[i] true
+        """The index a model gives (the Booleans are monotone: the largest i with "index >= i" true)."""
+        if self._decls is None:
+            self._decls = [None] + [z3.Z3_get_app_decl(g.ctx.ref(), g.as_ast()) for g in self.ge[1:]]
+        lo, hi = 0, self.size - 1
         while lo < hi:
             mid = (lo + hi + 1) // 2
-            if z3.is_true(model.eval(self.ge[mid], model_completion=True)):
+            if truth(model, self._decls[mid]):
                 lo = mid
             else:
                 hi = mid - 1
         return lo
+
+
+def truth(model: z3.ModelRef, decl) -> bool:
+    """A Boolean constant's value in a model, through the C API (z3's `eval` costs a hundred times more); one
+    the model leaves open is false (any value would do)."""
+    ctx = model.ctx.ref()
+    found = z3.Z3_model_get_const_interp(ctx, model.model, decl)
+    return bool(found) and z3.Z3_get_bool_value(ctx, found) == z3.Z3_L_TRUE
 
 
 def region(dims: Sequence[Dim], points: set[tuple[int, ...]]) -> Formula:
@@ -250,10 +261,11 @@ class Encoding:
             for constraint in dim.constraints():
                 self.solver.add(constraint)
         self._tables: dict[tuple, Value] = {}
+        self._local: z3.Solver | None = None  # alone's
         self._keys = [Keys.of(v.vocabulary) for v in space.versions]
         self._envs: dict[tuple, dict | None] = {}
-        self._reach_memo: dict[tuple, Formula] = {}
-        self._named: dict[str, Formula] = {}
+        self._reach_memo: dict[tuple, frozenset[int]] = {}
+        self.raw: dict[int, Formula] = {}  # a named Boolean (by its id) -> the formula it stands for
         self.verdicts = [self._version(i, v) for i, v in enumerate(space.versions)]
         self.probes = [self._probe(p) for p in space.probes]
 
@@ -352,25 +364,36 @@ class Encoding:
     def _reach(self, rule) -> Formula:
         """Does the rule's target take part for the request's keys? (CompiledRule.reaches, one dimension at a
         time: an action it names, a purpose and a category some key of it reaches)"""
-        space = self.space
-        return f_and([
-            True if rule.actions is None else f_or(self._reaching(self.action, space.actions, "action", rule.effect, k)
-                                                   for k in sorted(rule.actions)),
-            True if rule.purposes is None else f_or(self._reaching(self.purpose, space.purposes, "purpose",
-                                                                   rule.effect, k) for k in rule.purposes),
-            True if rule.categories is None else f_or(self._reaching(self.category, space.categories, "category",
-                                                                     rule.effect, k) for k in rule.categories),
-        ])
+        return f_and(dim.among(classes) if classes is not None else True
+                     for dim, classes in zip((self.action, self.purpose, self.category), self.reach_classes(rule)))
 
-    def _reaching(self, dim: Dim, classes, kind: str, effect: str, key: str) -> Formula:
-        """The classes of a dimension one key of a rule reaches (the action itself; `taxonomy.reaches`)."""
+    def reach_classes(self, rule) -> tuple[frozenset[int] | None, ...]:
+        """The action, purpose and category classes the rule's target reaches (None: every class)."""
+        space = self.space
+        return (None if rule.actions is None else self._reaching(space.actions, "action", rule.effect,
+                                                                   tuple(sorted(rule.actions))),
+                None if rule.purposes is None else self._reaching(space.purposes, "purpose", rule.effect,
+                                                                    rule.purposes),
+                None if rule.categories is None else self._reaching(space.categories, "category", rule.effect,
+                                                                      rule.categories))
+
+    def _reaching(self, classes, kind: str, effect: str, keys: tuple[str, ...]) -> frozenset[int]:
+        """The classes of a dimension some key of a rule reaches (the action itself; `taxonomy.reaches`)."""
+        memo = (kind, effect if kind != "action" else "", keys)
+        found = self._reach_memo.get(memo)
+        if found is None:
+            found = frozenset().union(*(self._reaching_key(classes, kind, effect, k) for k in keys))
+            self._reach_memo[memo] = found
+        return found
+
+    def _reaching_key(self, classes, kind: str, effect: str, key: str) -> frozenset[int]:
         memo = (kind, effect if kind != "action" else "", key)
         found = self._reach_memo.get(memo)
         if found is None:
             if kind == "action":
-                found = dim.among(i for i, c in enumerate(classes) if c.rep == key)
+                found = frozenset(i for i, c in enumerate(classes) if c.rep == key)
             else:
-                found = dim.among(i for i, c in enumerate(classes) if tx.reaches(effect, key, c.rep))
+                found = frozenset(i for i, c in enumerate(classes) if tx.reaches(effect, key, c.rep))
             self._reach_memo[memo] = found
         return found
 
@@ -380,7 +403,7 @@ class Encoding:
             return formula
         var = z3.Bool(name)
         self.solver.add(var == formula)
-        self._named[name] = var
+        self.raw[var.get_id()] = formula
         return var
 
     def _version(self, index: int, version) -> Verdicts:
@@ -412,20 +435,22 @@ class Encoding:
 
     # -- questions ------------------------------------------------------------------------
 
-    def check(self, *assumptions: Formula) -> z3.ModelRef | None:
-        """A model where every assumption holds, or None when there is none. Raises Undecided."""
+    def satisfiable(self, *assumptions: Formula) -> bool:
+        """Is there a request where every assumption holds? Raises Undecided."""
         wanted = [a for a in assumptions if a is not True]
         if any(a is False for a in wanted):
-            return None
+            return False
         self.questions += 1
-        guard = z3.FreshBool("q")
-        self.solver.add(z3.Implies(guard, z3.And([as_z3(a) for a in wanted]) if wanted else True))
-        found = self.solver.check(guard)
-        self.solver.add(z3.Not(guard))  # the question is retired: its constraint never binds again
+        # the question as assumptions, nothing added to the solver: what it learns stays valid for the next
+        found = self.solver.check(*wanted)
         if found == z3.unknown:
             raise Undecided(f"the solver could not settle it within its budget "
                             f"({self.solver.reason_unknown()})")
-        return self.solver.model() if found == z3.sat else None
+        return found == z3.sat
+
+    def check(self, *assumptions: Formula) -> z3.ModelRef | None:
+        """A model where every assumption holds, or None when there is none. Raises Undecided."""
+        return self.solver.model() if self.satisfiable(*assumptions) else None
 
     def lightest(self, model: z3.ModelRef, *assumptions: Formula) -> z3.ModelRef:
         """A model of the assumptions with as few attributes present as the solver finds (an example reads best
@@ -449,17 +474,77 @@ class Encoding:
                 best, high = better, count(better)
         return best
 
+    def at_most_one(self, formulas: list[Formula]) -> Formula:
+        """At most one of these holds (a cardinality constraint z3 keeps as one), as a named Boolean."""
+        live = [f for f in formulas if f is not False]
+        always = sum(1 for f in live if f is True)
+        live = [f for f in live if f is not True]
+        if always:  # one always holds: then no other may
+            return False if always > 1 else f_and(f_not(f) for f in live)
+        if len(live) <= 1:
+            return True
+        return self._name(f"at-most-one:{len(self.raw)}", z3.AtMost(*live, 1))
+
+    def formula_of(self, named: Formula) -> Formula:
+        """The formula a named Boolean stands for (a constant or a formula stands for itself)."""
+        return named if isinstance(named, bool) else self.raw.get(named.get_id(), named)
+
+    @staticmethod
+    def holds(model: z3.ModelRef, formula: Formula) -> bool:
+        return formula if isinstance(formula, bool) else z3.is_true(model.eval(formula, model_completion=True))
+
+    def local(self) -> z3.Solver:
+        """A small solver holding the dimensions only: questions about a few rules' own formulas."""
+        if self._local is None:
+            self._local = z3.SolverFor("QF_FD")
+            self._local.set("rlimit", self.rlimit)
+            for dim in self.dims:
+                for constraint in dim.constraints():
+                    self._local.add(constraint)
+        return self._local
+
+    def alone(self, formula: Formula, model: bool = True) -> z3.ModelRef | bool | None:
+        """A model of one formula over the dimensions alone, not the whole set's: a small solver, so a candidate
+        request is found quickly (the caller has the engine decide it). Without `model`: True when there is
+        one (fetching a model costs more than finding it)."""
+        if formula is False:
+            return None
+        local = self.local()
+        local.push()
+        try:
+            local.add(as_z3(formula))
+            if not self.settled(local):
+                return None
+            return local.model() if model else True
+        finally:
+            local.pop()
+
+    def settled(self, solver: z3.Solver) -> bool:
+        """Is what the solver holds satisfiable? Raises Undecided when it cannot tell within its budget."""
+        self.questions += 1
+        found = solver.check()
+        if found == z3.unknown:
+            raise Undecided(f"the solver could not settle it within its budget ({solver.reason_unknown()})")
+        return found == z3.sat
+
     def choices(self, model: z3.ModelRef) -> dict[str, int]:
         return {d.name: d.value(model) for d in self.dims}
 
-    def request(self, model: z3.ModelRef) -> dict:
-        """The request of a model: one representative per dimension."""
+    def request(self, model: z3.ModelRef, only: frozenset[str] | None = None) -> dict:
+        """The request of a model: one representative per dimension (with `only`, the attributes of the
+        dimensions named there; the others absent)."""
         space = self.space
         request = Cell(space.actions[self.action.value(model)], space.purposes[self.purpose.value(model)],
                        space.categories[self.category.value(model)]).request()
         for node, dim in zip(space.nodes, self.nodes):
-            node.fill(request, dim.value(model))
+            if only is None or dim.name in only:
+                node.fill(request, dim.value(model))
         return request
+
+    def reads(self, rule) -> frozenset[str]:
+        """The names of the dimensions a rule's conditions read (`action`, `purpose`, `category` among them
+        when a condition tests the request's keys)."""
+        return frozenset(d.name for p in read_paths(rule_conditions(rule)) if (d := self._dim_of(p)) is not None)
 
     def at(self, request: dict) -> list[Formula] | None:
         """The request's classes as assumptions (None: outside the space, as `Space.classify` says)."""

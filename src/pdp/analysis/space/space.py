@@ -150,7 +150,7 @@ class Space:
             set_at(request, parts, value)
             try:
                 for v in self.versions:
-                    check_request(request, v.vocabulary)
+                    check_request(request, v.vocabulary, v.request_shape)  # as the engine checks it
             except RequestError:
                 return False
             return True

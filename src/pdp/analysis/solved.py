@@ -1,0 +1,324 @@
+"""The facts `pdp check`'s rule warnings rest on, found by the solver (pdp.analysis.space.encoding).
+
+The same facts the enumeration finds (warnings.rule_warnings), each a question about one rule:
+
+- it applies to some request: satisfiable(applies);
+- an allow is always overridden: not satisfiable(applies, nothing fails, no deny applies);
+- it is redundant: not satisfiable(applies, nothing fails, no deny applies, no other allow applies) for an
+  allow; not satisfiable(applies, nothing fails, no other deny applies) for a deny ("no other" is a
+  cardinality constraint: at most one rule of its effect applies);
+- for a redundant rule, the rules of its effect that apply with it everywhere (its companions) and somewhere
+  (its helpers), among the rules whose targets meet its own;
+- a deny overlaps the allows that apply together with it on some request, among those whose targets meet its
+  own and that neither names the other in `overrides` (only those are reported): found a model at a time,
+  each model's allows struck off before the next question.
+
+Most rules are settled without the solver's whole formula: a request where the rule alone decides settles
+"applies", "not overridden" and "not redundant" at once, and the engine itself says whether a candidate
+request is one (`witness`): the candidate is the lightest model of the rule's own formula, found by a
+small solver holding that formula only. Only the rules no such request settles are asked of the whole set.
+
+Bounded as every question to the solver is (encoding.RLIMIT); a rule whose question cannot be settled is
+`undecided` (its warnings are not given, and `pdp check` says so), never reported as a finding.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+from pdp.base.errors import RequestError
+from pdp.engine.policy_set import PolicySet
+from pdp.vocab.request import apply_lookups
+from .space import Space
+from pdp.engine.decision import DEFAULT_DENY
+from .space.encoding import Encoding, Formula, Undecided, as_z3, f_and, f_not, f_or
+
+
+
+@dataclass
+class RuleFacts:
+    applies: bool = False  # applies to some request
+    redundant: bool = True  # every request it applies to is decided the same without it
+    overridden: bool = True  # every request it applies to is denied anyway (allows)
+    companions: set[str] | None = None  # same-effect rules that apply with it on every such request
+    helpers: set[str] = field(default_factory=set)  # same-effect rules that apply with it somewhere
+
+
+@dataclass
+class Solved:
+    facts: dict[str, RuleFacts]
+    overlaps: dict[str, set[str]]  # deny id -> allow ids it applies together with
+    undecided: list[str]  # rules whose questions the solver could not settle within its budget
+    questions: int = 0
+
+
+class _Targets:
+    """Which rules' targets meet a rule's (per dimension, the classes they reach intersect): bitsets of rules
+    per class, so a rule's neighbours are a few big-integer operations, not a scan of every rule."""
+
+    def __init__(self, encoding: Encoding, rules):
+        self.rules = list(rules)
+        self.classes = [encoding.reach_classes(r) for r in self.rules]
+        sizes = (len(encoding.space.actions), len(encoding.space.purposes), len(encoding.space.categories))
+        self.by_class: list[list[int]] = [[0] * n for n in sizes]
+        self.everywhere = [0, 0, 0]
+        for i, reached in enumerate(self.classes):
+            for dim, classes in enumerate(reached):
+                if classes is None:
+                    self.everywhere[dim] |= 1 << i
+                else:
+                    for c in classes:
+                        self.by_class[dim][c] |= 1 << i
+
+    def meeting(self, reached: tuple) -> list:
+        bits = -1
+        for dim, classes in enumerate(reached):
+            if classes is None:
+                continue  # every class: meets every rule on this dimension
+            found = self.everywhere[dim]
+            for c in classes:
+                found |= self.by_class[dim][c]
+            bits &= found
+        if bits == -1:
+            return list(self.rules)
+        out = []
+        while bits:
+            low = bits & -bits
+            out.append(self.rules[low.bit_length() - 1])
+            bits ^= low
+        return out
+
+
+def solve_facts(policy_set: PolicySet, unmarked: Callable[[str, str], bool]) -> Solved:
+    """The rule facts of one version, and its denies' overlaps with the allows `unmarked(deny, allow)` admits."""
+    space = Space([policy_set], obligations=False)
+    encoding = Encoding(space)
+    verdicts = encoding.verdicts[0]
+    rules = policy_set.rules
+    applies = verdicts.applies
+    decided = f_not(verdicts.refused)  # a refused request is decided by no rule
+    clean = f_and([decided, f_not(verdicts.failing)])
+    lone = {effect: encoding.at_most_one([applies[r.id] for r in rules if r.effect == effect])
+            for effect in ("allow", "deny")}
+    targets = {effect: _Targets(encoding, [r for r in rules if r.effect == effect]) for effect in ("allow", "deny")}
+    facts = {r.id: RuleFacts() for r in rules}
+    overlaps: dict[str, set[str]] = {}
+    undecided: set[str] = set()
+    pairs = _Pairs(policy_set, encoding, facts)
+    for rule in rules:  # what each rule does alone: applies, overridden, redundant
+        fact = facts[rule.id]
+        try:
+            fact.applies = pairs.applies(rule)
+            if not fact.applies:
+                continue
+            alone = pairs.search(rule, alone=True)  # a request it decides alone: neither overridden nor redundant
+            if alone is not None:
+                fact.redundant = not alone
+                fact.overridden = not alone and (rule.effect == "allow" and pairs.search(rule, alone=False) is False)
+            if alone is None or (fact.redundant and rule.effect == "allow" and not fact.overridden
+                                 and pairs.search(rule, alone=False) is None):
+                _settle(encoding, rule, fact, applies[rule.id], clean, verdicts, lone)
+        except Undecided:
+            undecided.add(rule.id)
+    for rule in rules:  # what it does with others: companions and helpers of a redundant rule, overlaps of a deny
+        fact = facts[rule.id]
+        if rule.id in undecided or not fact.applies:
+            continue
+        try:
+            if fact.redundant:
+                same = [s for s in targets[rule.effect].meeting(encoding.reach_classes(rule)) if s.id != rule.id]
+                fact.helpers = {s.id for s in same if pairs.together(rule, s)}
+                _companions(encoding, pairs, rule, fact, applies[rule.id], decided, verdicts, lone,
+                            [s for s in same if s.id in fact.helpers], same, applies)
+            if rule.effect == "deny":
+                found = {a.id for a in targets["allow"].meeting(encoding.reach_classes(rule))
+                         if unmarked(rule.id, a.id) and pairs.together(rule, a)}
+                if found:
+                    overlaps[rule.id] = found
+        except Undecided:
+            undecided.add(rule.id)
+    for rule_id in undecided:
+        facts[rule_id] = RuleFacts(applies=True, redundant=False, overridden=False)  # nothing claimed of it
+    return Solved(facts, overlaps, sorted(undecided), encoding.questions)
+
+
+def _settle(encoding: Encoding, rule, fact: RuleFacts, mine: Formula, clean: Formula, verdicts, lone: dict) -> None:
+    """Overridden, redundant: asked of the whole set (for a rule that applies somewhere)."""
+    if rule.effect == "allow":
+        allowed = f_and([mine, clean, f_not(verdicts.denying)])
+        fact.overridden = not encoding.satisfiable(allowed)
+        fact.redundant = fact.overridden or not encoding.satisfiable(allowed, lone["allow"])
+    else:
+        fact.overridden = False
+        fact.redundant = not encoding.satisfiable(mine, clean, lone["deny"])
+
+
+def _companions(encoding: Encoding, pairs: _Pairs, rule, fact: RuleFacts, mine: Formula, decided: Formula,
+                verdicts, lone: dict, helpers: list, same: list, applies: dict) -> None:
+    """The rules of its effect that apply wherever a redundant rule takes part in the decision (of its helpers).
+    As the enumeration counts them: an allow's requests where a deny wins (or a rule fails) and no other allow
+    applies need no companion. Requests the engine puts there settle most of it; the whole set is asked the
+    rest."""
+    if rule.effect == "deny":  # wherever it applies: a question about the two rules alone (of those applying on
+        first = pairs.applying(pairs.request_of(pairs.model_of(rule), rule), helpers)  # one such request)
+        fact.companions = {s.id for s in helpers if s.id in first and pairs.implies(rule, s)}
+        return
+    where = f_and([mine, decided, f_not(f_and([f_or([verdicts.failing, verdicts.denying]), lone["allow"]]))])
+    request = pairs.request_of(pairs.model_of(rule), rule)
+    if not pairs.takes_part(request, rule, same):
+        model = encoding.check(where)
+        if model is None:
+            fact.companions = None
+            return
+        request = pairs.request_of(model)
+    first = pairs.applying(request, helpers)  # a companion applies there too
+    companions = set()
+    for other in helpers:
+        if other.id not in first:
+            continue
+        if pairs.implies(rule, other):
+            companions.add(other.id)
+            continue
+        model = encoding.alone(f_and([pairs.own(rule), f_not(pairs.own(other)), pairs.decided]))
+        if model is not None and pairs.takes_part(pairs.request_of(model, rule, other), rule, same):
+            continue  # a request where it takes part without the other
+        if not encoding.satisfiable(where, f_not(applies[other.id])):
+            companions.add(other.id)
+    fact.companions = companions
+
+
+class _Pairs:
+    """What one rule does alone, or with one other, asked of the two rules' own formulas (a small solver: no
+    other rule takes part in whether they apply), and settled without a solver where the engine can say."""
+
+    def __init__(self, policy_set: PolicySet, encoding: Encoding, facts: dict[str, RuleFacts]):
+        self.policy_set = policy_set
+        self.encoding = encoding
+        self.facts = facts
+        verdicts = encoding.verdicts[0]
+        self.decided = encoding.formula_of(f_not(verdicts.refused))
+        self.asked = 0  # questions about pairs of rules (PAIR_QUESTIONS)
+        self._own = {r.id: encoding.formula_of(verdicts.applies[r.id]) for r in policy_set.rules}
+        self._reads = {r.id: encoding.reads(r) for r in policy_set.rules}
+
+    def applies(self, rule) -> bool:
+        return self.encoding.alone(f_and([self._own[rule.id], self.decided]), model=False) is not None
+
+    def search(self, rule, alone: bool, rounds: int = 0) -> bool | None:
+        """Is there a request where the rule applies and decides: nothing fails, no other rule of its effect
+        applies (`alone`), and, for an allow, no deny applies? Found lazily: the rule's own formula in the small
+        solver, a request of its model (saying nothing else) decided by the engine, and the rules the engine
+        finds in its way excluded from the next model, until the engine agrees (True) or nothing is left
+        (False: then no such request exists, as the rules excluded are a part of those in the way). None: not
+        settled within `ROUNDS` requests (the caller asks the whole set)."""
+        encoding = self.encoding
+        verdicts = encoding.verdicts[0]
+        local = encoding.local()
+        local.push()
+        try:
+            local.add(as_z3(f_and([self._own[rule.id], self.decided])))
+            reads = set(self._reads[rule.id])
+            excluded: set[tuple[str, str]] = set()
+            for _ in range(rounds or ROUNDS):
+                if not encoding.settled(local):
+                    return False
+                request = encoding.request(local.model(), frozenset(reads))
+                try:
+                    outcome = self.policy_set.outcome(request)
+                except RequestError:
+                    raise RuntimeError(f"the engine refuses a request of the space: {request}") from None
+                in_way = {(r.rule, r.effect) for r in outcome.reasons
+                          if r.rule != rule.id and (outcome.decision == "deny" or alone)}
+                if rule.id not in {r.rule for r in outcome.reasons} and not in_way:
+                    raise RuntimeError(f"the solver and the engine disagree on `{rule.id}` for {request}")
+                if not in_way:
+                    return True
+                new = in_way - excluded
+                if not new or any(r == DEFAULT_DENY for r, _ in new):
+                    raise RuntimeError(f"the solver and the engine disagree on `{rule.id}` for {request}")
+                for other, effect in new:
+                    which = verdicts.fails if effect == "error" else verdicts.applies
+                    local.add(as_z3(f_not(encoding.formula_of(which[other]))))
+                    reads |= self._reads[other]
+                excluded |= new
+            return None
+        finally:
+            local.pop()
+
+    def model_of(self, rule):
+        """A model of the rule's own formula (it applies)."""
+        model = self.encoding.alone(f_and([self._own[rule.id], self.decided]))
+        if model is None:
+            raise RuntimeError(f"`{rule.id}` applies, yet its formula has no model")
+        return model
+
+    def _pair_question(self) -> None:
+        self.asked += 1
+        if self.asked > PAIR_QUESTIONS:
+            raise Undecided(f"more than {PAIR_QUESTIONS:,} questions about pairs of rules that apply together")
+
+    def implies(self, rule, other) -> bool:
+        """Does the other rule apply wherever this one does? (a question about the two rules alone)"""
+        self._pair_question()
+        return self.encoding.alone(f_and([self._own[rule.id], f_not(self._own[other.id]), self.decided]),
+                                   model=False) is None
+
+    def together(self, rule, other) -> bool:
+        """Do the two rules (whose targets meet) apply together to some request? Rules reading no attribute
+        in common, nor the keys in a condition, each apply wherever their own attributes let them: together
+        exactly when each applies somewhere."""
+        if not (self.facts[rule.id].applies and self.facts[other.id].applies):
+            return False
+        mine, theirs = self._reads[rule.id], self._reads[other.id]
+        if not (mine & theirs) and not ((mine | theirs) & _KEYS):
+            return True
+        self._pair_question()
+        return self.encoding.alone(f_and([self._own[rule.id], self._own[other.id], self.decided]),
+                                   model=False) is not None
+
+    def own(self, rule) -> Formula:
+        return self._own[rule.id]
+
+    def request_of(self, model, *rules) -> dict:
+        """The request of a model; given rules, with the attributes they read only (the others absent)."""
+        return self.encoding.request(model, frozenset().union(*(self._reads[r.id] for r in rules)) if rules else None)
+
+    def takes_part(self, request: dict, rule, same: list) -> bool:
+        """Does an allow that applies to the request take part in its decision: the engine allows it, or
+        another allow (of `same`, those whose targets meet its own) applies too?"""
+        try:
+            if self.policy_set.outcome(request).decision == "allow":
+                return True
+        except RequestError:
+            return False
+        return bool(self.applying(request, [s for s in same if s.id != rule.id]))
+
+    def applying(self, request: dict, rules: list) -> set[str]:
+        """Which of the rules the engine finds applying to a request (their targets reach its keys, their
+        compiled conditions hold)."""
+        lookups = self.policy_set.lookups
+        try:
+            env = apply_lookups(request, lookups) if lookups else request
+        except RequestError:
+            return set()
+        action, purpose, (category,) = request["action"], request["purpose"], request["data_categories"]
+        found = set()
+        for rule in rules:
+            if not rule.reaches(action, purpose, category):
+                continue
+            try:
+                if rule.applies(env):
+                    found.add(rule.id)
+            except Exception:  # noqa: BLE001 - a rule that fails does not apply (the engine fails it closed)
+                continue
+        return found
+
+
+_KEYS = frozenset({"action", "purpose", "category"})  # the dimensions of the keys a request names
+ROUNDS = 64  # requests one lazy search may try before the whole set is asked
+# questions about two rules (together? one wherever the other?) one set may ask: quadratic in the rules that apply
+# together (a thousand rules applying to the same requests ask a million); beyond, the rules left are undecided
+PAIR_QUESTIONS = 100_000
+
+
