@@ -282,7 +282,7 @@ class Encoding:
             return self.purpose
         if parts == ("data_categories",):
             return self.category
-        node = self.space._node_of.get(parts)
+        node = self.space.node_of(parts)
         return None if node is None else self.nodes[node]
 
     def _env(self, version: int | None, dims: tuple[Dim, ...], choice: tuple[int, ...]) -> dict | None:

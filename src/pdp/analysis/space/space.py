@@ -80,6 +80,10 @@ class Space:
         self._grouped: list[Group] | None = None
         self.stats.seconds = time.perf_counter() - started
 
+    def node_of(self, parts: tuple[str, ...]) -> int | None:
+        """The node (index in `nodes`) an attribute path is a dimension of, if any."""
+        return self._node_of.get(parts)
+
     def cheap_to_group(self, work: int = GROUPING_WORK) -> bool:
         """Is walking every cell (`groups`: every action x purpose class x category class, against the rules)
         cheap enough for the enumeration to be tried (AUTO)? Counted, not timed."""
