@@ -433,6 +433,34 @@ class Encoding:
         holds, _ = self.conditions(len(self.space.versions) - 1, probe.source.when, (), None, absent_is_value=True)
         return holds
 
+    def decides(self, version: int, decision: str, rules: Iterable[str]) -> Formula:
+        """The version decides the request so, its reasons naming exactly these rules (as `predict` names
+        them: the rules that fail and the denies that apply; DEFAULT_DENY; or the allows that apply): one kind
+        of change of `pdp diff` is one such formula per version."""
+        verdicts = self.verdicts[version]
+        effects = {r.id: r.effect for r in self.space.versions[version].rules}
+        named = set(rules)
+        if decision == "allow":
+            return f_and([verdicts.allow, *(f if r in named else f_not(f) for r, f in verdicts.applies.items()
+                                            if effects[r] == "allow")])
+        if named == {DEFAULT_DENY}:
+            return f_and([f_not(verdicts.refused), f_not(verdicts.failing), f_not(verdicts.denying),
+                          f_not(verdicts.allowing)])
+        reasons = [f_or([verdicts.fails[r], verdicts.applies[r]]) if effect == "deny" else verdicts.fails[r]
+                   for r, effect in effects.items()]
+        return f_and([f_not(verdicts.refused), *(f if r in named else f_not(f) for r, f in zip(effects, reasons))])
+
+    def named(self, name: str, formula: Formula) -> Formula:
+        """A Boolean asserted equal to the formula (a constant stays itself): a question that refers to a large
+        formula many times (as blocked, or as the region it explores) refers to it cheaply."""
+        return self._name(name, formula)
+
+    def spent(self) -> int:
+        """z3's resource units spent by this solver so far (RLIMIT bounds each question; a caller asking many
+        bounds their sum with this)."""
+        statistics = self.solver.statistics()
+        return int(next((statistics.get_key_value(k) for k in statistics.keys() if k == "rlimit count"), 0))
+
     # -- questions ------------------------------------------------------------------------
 
     def satisfiable(self, *assumptions: Formula) -> bool:
