@@ -39,7 +39,7 @@ class Change:
     after: str
     rules_before: tuple[str, ...]
     rules_after: tuple[str, ...]
-    requests: int = 0  # requests of the space whose decision changes this way
+    requests: int | None = 0  # requests of the space whose decision changes this way (None: not counted, the solver)
     cases: list[Case] = field(default_factory=list)
     example: dict | None = None
     cites: dict[str, str] = field(default_factory=dict)
@@ -118,6 +118,7 @@ class VersionDiff:
     status: str  # "compared", "added" (in NEW only) or "removed" (in OLD only)
     effective: tuple[str, str]  # in OLD and in NEW ("" where the version is missing)
     changes: list[Change] = field(default_factory=list)
+    complete: bool = True  # False: the search stopped at its budget (there may be more changes, or some)
 
     @property
     def changed(self) -> bool:
@@ -126,7 +127,7 @@ class VersionDiff:
     def to_dict(self) -> dict:
         return {"version": self.version, "status": self.status, "changed": self.changed,
                 "effective": {"old": self.effective[0], "new": self.effective[1]},
-                "changes": [c.to_dict() for c in self.changes]}
+                "changes": [c.to_dict() for c in self.changes], "complete": self.complete}
 
     def render(self) -> list[str]:
         old, new = self.effective
@@ -138,9 +139,12 @@ class VersionDiff:
                     f"is now decided by another version, or by none (denied)"]
         dates = f"effective {old}" if old == new else f"effective {old} in OLD, {new} in NEW"
         if not self.changes:
+            if not self.complete:
+                return [f"version {self.version} ({dates}): {UNDECIDED}"]
             return [f"version {self.version} ({dates}): no decision changes"]
-        total = sum(c.requests for c in self.changes)
-        lines = [f"version {self.version} ({dates}): {_changes(self.changes)} ({total:,} requests of its space)"]
+        lines = [f"version {self.version} ({dates}): {_changes(self.changes)}{_total(self.changes, 'its space')}"]
+        if not self.complete:
+            lines.append(f"  {MAYBE_MORE}")
         return lines + ["  " + line if line else line for line in _render_changes(self.changes)]
 
 
@@ -153,25 +157,35 @@ class Report:
     notes: tuple[str, ...] = ()
     replay: Replay | None = None
     versions: list[VersionDiff] = field(default_factory=list)  # earlier versions, when either set keeps some
+    # False: the search for the current versions' changes stopped at its budget (Undecided): there may be more
+    # changes than those listed, or some where none is listed; never read as "no decision changes"
+    complete: bool = True
 
     @property
     def changed(self) -> bool:
         return bool(self.changes) or bool(self.replay and self.replay.flipped) or any(v.changed for v in self.versions)
 
+    @property
+    def undecided(self) -> bool:
+        """Nothing is known to change, and the search did not end: whether anything changes is not known."""
+        return not self.changed and not (self.complete and all(v.complete for v in self.versions))
+
     def to_dict(self) -> dict:
         return {"old": self.old, "new": self.new, "changed": self.changed,
                 "changes": [c.to_dict() for c in self.changes], "space": self.stats.to_dict(),
                 "notes": list(self.notes), "replay": self.replay.to_dict() if self.replay else None,
-                "versions": [v.to_dict() for v in self.versions]}
+                "versions": [v.to_dict() for v in self.versions], "complete": self.complete,
+                "undecided": self.undecided}
 
     def render(self) -> str:
-        total = sum(c.requests for c in self.changes)
         current = "the current versions of " if self.versions else ""
         if not self.changes:
-            lines = [f"no decision changes from {current}{self.old} to {self.new}"]
+            lines = [f"no decision changes from {current}{self.old} to {self.new}" if self.complete else
+                     f"{current}{self.old} to {self.new}: {UNDECIDED}"]
         else:
-            lines = [f"{_changes(self.changes)} from {current}{self.old} to {self.new} "
-                     f"({total:,} requests of the space)"]
+            lines = [f"{_changes(self.changes)} from {current}{self.old} to {self.new}{_total(self.changes, 'the space')}"]
+            if not self.complete:
+                lines.append(MAYBE_MORE)
         lines += _render_changes(self.changes)
         if self.versions:
             lines.append("")
@@ -187,6 +201,17 @@ class Report:
         return "\n".join(lines)
 
 
+UNDECIDED = "could not be decided within the budget whether any decision changes (see the notes)"
+MAYBE_MORE = "(the search stopped at its budget: there may be more changes than these)"
+
+
+def _total(changes: list[Change], of: str) -> str:
+    """" (N requests of the space)": the enumeration counts them, the solver does not."""
+    if any(c.requests is None for c in changes):
+        return ""
+    return f" ({sum(c.requests or 0 for c in changes):,} requests of {of})"
+
+
 def _changes(changes: list[Change]) -> str:
     return f"{len(changes)} change{'s' if len(changes) != 1 else ''} of decision"
 
@@ -195,7 +220,7 @@ def _render_changes(changes: list[Change]) -> list[str]:
     lines = []
     for change in changes:
         lines.append("")
-        lines.append(change.headline() + f" ({change.requests:,} requests)")
+        lines.append(change.headline() + (f" ({change.requests:,} requests)" if change.requests is not None else ""))
         for case in change.cases:
             lines.append(f"  - {case.render()}")
         if change.example is not None:

@@ -38,7 +38,8 @@ from pdp.base.errors import RequestError
 from pdp.base.pseudonym import pseudonym
 from pdp.io.decision_log import DecisionLog, log_key
 from .changes import Case, Change, Replay, Report, VersionDiff, cases_of, condition_text, ids as _ids
-from .space import Cell, Group, Space
+from .diff_solver import solve
+from .space import AUTO, ENUMERATION, ENUMERATION_BUDGET, Cell, Group, Space, SpaceTooLarge
 
 __all__ = ["Case", "Change", "Replay", "Report", "VersionDiff", "diff", "edited_rules", "replay"]
 
@@ -48,19 +49,24 @@ MAX_COMBINATIONS = 200_000  # per group, after pruning
 # ---------------------------------------------------------------- the diff
 
 
-def diff(old, new, old_name: str = "OLD", new_name: str = "NEW") -> Report:
+def diff(old, new, old_name: str = "OLD", new_name: str = "NEW", *, method: str = AUTO) -> Report:
     """Every kind of request whose decision differs between two compiled versions of a policy set.
 
     The current versions are compared as a request without `collected_at` selects them. When either
     set keeps earlier versions (§11), each version that both keep (by version string) is compared too,
-    as a request collected in its time selects it, and a version only one of them keeps is reported."""
-    report = _diff(old, new, old_name, new_name)
+    as a request collected in its time selects it, and a version only one of them keeps is reported.
+
+    `method`: ENUMERATION walks the space (it counts the requests of each change), SOLVER asks z3
+    (diff_solver.py: whatever the number of attributes a rule reads), AUTO enumerates a space that fits
+    `space.ENUMERATION_BUDGET` and asks the solver beyond it (as `pdp query` chooses). A search the
+    solver's budget stops is said in the report (`Report.complete`), never reported as no change."""
+    report = _diff(old, new, old_name, new_name, method)
     if len(old.history) > 1 or len(new.history) > 1:
-        report.versions = _diff_versions(old, new)
+        report.versions = _diff_versions(old, new, method)
     return report
 
 
-def _diff_versions(old, new) -> list[VersionDiff]:
+def _diff_versions(old, new, method: str) -> list[VersionDiff]:
     before = {v.version: v for v in old.history}
     after = {v.version: v for v in new.history}
     out = []
@@ -73,10 +79,10 @@ def _diff_versions(old, new) -> list[VersionDiff]:
         if was is None or now is None:
             out.append(VersionDiff(version, "added" if was is None else "removed", effective))
             continue
-        changes = _diff(was, now).changes
-        for change in changes:
+        compared = _diff(was, now, method=method)
+        for change in compared.changes:
             _date_example(change, old, new, effective)
-        out.append(VersionDiff(version, "compared", effective, changes))
+        out.append(VersionDiff(version, "compared", effective, compared.changes, compared.complete))
     return out
 
 
@@ -93,15 +99,35 @@ def _date_example(change: Change, old, new, effective: tuple[str, str]) -> None:
         pass
 
 
-def _diff(old, new, old_name: str = "OLD", new_name: str = "NEW") -> Report:
+def _diff(old, new, old_name: str = "OLD", new_name: str = "NEW", method: str = AUTO) -> Report:
     """The changes between two versions as a request without `collected_at` selects them."""
     started = time.perf_counter()
     if not (old.model.names_data_use and new.model.names_data_use):
         raise ValueError("pdp diff compares data-use policy sets; an AuthZEN set has no purposes or categories")
-    space = Space([old, new])
+    space = Space([old, new], budget=ENUMERATION_BUDGET if method == AUTO else None)
+    report = None
+    if method == ENUMERATION or (method == AUTO and space.cheap_to_group()):
+        try:
+            report = _enumerated(old, new, old_name, new_name, space, whole=method == AUTO)
+        except SpaceTooLarge:
+            if method == ENUMERATION:
+                raise
+    if report is None:
+        solved = solve(space, edited_rules(old, new))
+        solved.changes.sort(key=lambda c: (c.after, c.rules_after, c.before, c.rules_before))
+        report = Report(old_name, new_name, solved.changes, solved.stats, tuple(sorted(solved.notes)),
+                        complete=solved.complete)
+    report.stats.seconds = time.perf_counter() - started
+    return report
+
+
+def _enumerated(old, new, old_name: str, new_name: str, space: Space, whole: bool) -> Report:
+    """The changes from the enumerated space. `whole`: a group with more than MAX_COMBINATIONS combinations
+    raises SpaceTooLarge (for the solver to answer) rather than being compared in part."""
     found: dict[tuple, dict] = {}  # change key -> {"requests": n, "entries": [(group, picks, cells)]}
+    complete = True
     for group in space.groups:
-        _diff_group(space, group, found)
+        complete &= _diff_group(space, group, found, whole)
     cites = {r.id: r.cite for v in (old, new) for r in v.rules if r.cite}
     changed_rules = edited_rules(old, new)
     changes = []
@@ -117,9 +143,9 @@ def _diff(old, new, old_name: str = "OLD", new_name: str = "NEW") -> Report:
             raise RuntimeError(f"the decision space and the engine disagree on {json.dumps(request)}")
         change.example = request
         changes.append(change)
-    changes.sort(key=lambda c: (-c.requests, c.after, c.rules_after, c.rules_before))
-    space.stats.seconds = time.perf_counter() - started
-    return Report(old_name, new_name, changes, space.stats, tuple(sorted(space.notes)))
+    changes.sort(key=lambda c: (-(c.requests or 0), c.after, c.rules_after, c.rules_before))
+    # compared in part (MAX_COMBINATIONS, noted): no change found there is not "no change"
+    return Report(old_name, new_name, changes, space.stats, tuple(sorted(space.notes)), complete=complete)
 
 
 def _changed(component) -> bool:
@@ -127,9 +153,10 @@ def _changed(component) -> bool:
     return any(k.states[0] != k.states[1] for k in component.classes) or component.rules[0] != component.rules[1]
 
 
-def _diff_group(space: Space, group: Group, found: dict) -> None:
+def _diff_group(space: Space, group: Group, found: dict, whole: bool) -> bool:
+    """Add the group's changes to `found`; False when it was compared only in part (MAX_COMBINATIONS)."""
     if group.rules[0] is None and group.rules[1] is None:
-        return
+        return True
     components = space.components(group)
     effects = space.effects
     both_known = group.rules[0] is not None and group.rules[1] is not None
@@ -146,23 +173,25 @@ def _diff_group(space: Space, group: Group, found: dict) -> None:
             weight *= component.size
         entry["requests"] += weight
         entry["entries"].append((group, [c.classes[0] for c in components], group.cells))
-        return
+        return True
     changed = [_changed(c) or not both_known for c in components]
     if both_known and not any(changed) and all(
             effects[0].get(r) == effects[1].get(r) for c in components for k in c.classes for r in k.states[0].applies):
-        return  # the same rules apply alike: nothing here can change
+        return True  # the same rules apply alike: nothing here can change
     remaining = []
     for component in components:
         # a request one version refuses (an `except` of its lookup) is not compared: it has no decision there
         keep = [k for k in component.classes if not any(s.refused for s in k.states)
                 and not (both_known and k.states[0].denies(effects[0]) and k.states[1].denies(effects[1]))]
         if not keep:
-            return  # a deny applies in both versions (or one refuses) whatever the request: no change here
+            return True  # a deny applies in both versions (or one refuses) whatever the request: no change here
         remaining.append(keep)
     size = 1
     for keep in remaining:
         size *= len(keep)
     if size > MAX_COMBINATIONS:
+        if whole:
+            raise SpaceTooLarge(f"{size:,} combinations in one group")
         space.notes.add(f"{size:,} combinations in one group ({group.rep.action.rep} of {group.rep.category.rep} "
                         f"for {group.rep.purpose.rep}): only the first {MAX_COMBINATIONS:,} were compared")
     category = group.rep.category.rep
@@ -178,6 +207,7 @@ def _diff_group(space: Space, group: Group, found: dict) -> None:
             weight *= len(klass.members)
         entry["requests"] += weight
         entry["entries"].append((group, picks, group.cells))
+    return size <= MAX_COMBINATIONS
 
 
 def edited_rules(old, new) -> set[str]:

@@ -9,30 +9,37 @@ keeps earlier versions under `versions/` (§11), each version both keep is
 compared too (by its version string), and a version only one keeps is
 reported (pdp.analysis.diff.diff).
 
+`--method` chooses how the space is searched, as for `pdp query`: the
+enumeration (which counts the requests of each change), the z3 solver (any
+size; no counts), or `auto` (the default: the enumeration while it stays
+cheap, else the solver).
+
 Exit status, so that CI can demand a sign-off: 0 no decision changes, 1
 some change, 2 bad usage (a directory that is not a valid policy set, a
-log that cannot be read).
+log that cannot be read), 3 the solver could not decide within its budget
+whether anything changes (never reported as "no decision changes").
 """
 
 from __future__ import annotations
 
 import sys
 
-from .common import EXIT_USAGE, print_report
+from .common import EXIT_USAGE, add_method, print_report
 from pdp.base.errors import PolicyError
 
-EXIT_SAME, EXIT_CHANGED = 0, 1
+EXIT_SAME, EXIT_CHANGED, EXIT_UNDECIDED = 0, 1, 3
 
 
 def register(subparsers) -> None:
     diff = subparsers.add_parser(
         "diff", help="which requests a policy edit decides differently, in words (exit 1: some change)",
         description="Compare two versions of a policy set over their whole decision space. Exit 0: no decision "
-                    "changes; 1: some change; 2: bad usage.")
+                    "changes; 1: some change; 2: bad usage; 3: not decided within the solver's budget.")
     diff.add_argument("old_dir", metavar="OLD_DIR")
     diff.add_argument("new_dir", metavar="NEW_DIR")
     diff.add_argument("--replay", metavar="LOG", help="also re-decide the requests of this decision log (SQLite)")
     diff.add_argument("--format", choices=("text", "json"), default="text")
+    add_method(diff)
     diff.set_defaults(func=cmd_diff)
 
 
@@ -51,7 +58,7 @@ def cmd_diff(args) -> int:
             return EXIT_USAGE
     old, new = versions
     try:
-        report = diff(old, new, args.old_dir, args.new_dir)
+        report = diff(old, new, args.old_dir, args.new_dir, method=args.method)
     except (ValueError, SpaceTooLarge) as error:
         print(f"pdp diff: {error}", file=sys.stderr)
         return EXIT_USAGE
@@ -62,4 +69,4 @@ def cmd_diff(args) -> int:
             print(f"pdp diff: {error}", file=sys.stderr)
             return EXIT_USAGE
     print_report(report, args.format)
-    return EXIT_CHANGED if report.changed else EXIT_SAME
+    return EXIT_CHANGED if report.changed else EXIT_UNDECIDED if report.undecided else EXIT_SAME

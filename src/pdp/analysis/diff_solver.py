@@ -1,0 +1,275 @@
+"""The changes of `pdp diff`, found by the solver (space/encoding.py) rather than by walking the space.
+
+The enumeration (diff.py) decides every class of request under both versions; on a large set that is out
+of reach (one rule reading twelve attributes is millions of classes). Here z3 searches the same dimensions:
+
+1. the changes. A request that both versions decide (neither refuses it), and differently, and that is in
+   no change found so far: the ENGINE decides it under both versions, and the decisions and the rules its
+   reasons name are the change (the enumeration's key: before, after, rules before, rules after). The
+   change's region, both versions deciding so and naming so (`Encoding.decides`), is blocked and the
+   solver asked again, until it finds none.
+2. their words. The cells (action x purpose class x category class) of a change's region and, on the
+   attributes the edited rules read, the condition under which a request of a cell changes so: the
+   region projected as the enumeration projects its classes. The solver finds it as boxes: from a request
+   of the region, one dimension at a time (those attributes, then action, purpose, category), the values
+   the dimension can take with the others at the request's, then of those only the values for which no
+   request of the box (the other attributes as the request has them) leaves the region. Each box lies
+   in the region; the box is blocked and the next request sought outside every box, so together they
+   cover it. Per cell, the union of the boxes over it is the condition, worded as the enumeration words
+   its own (`space.describe`).
+3. requests whose keys one version's vocabulary knows and the other's does not: refused by one, decided
+   by the rules of the other; grouped, as the enumeration groups them, by the allows that can apply to
+   them (a question per allow, or per allow and cell when the allow reads the cell's keys).
+
+Bounded: each question by `encoding.RLIMIT`, the whole diff by `BUDGET` (z3's resource units, counted,
+not a clock). A budget spent before the search ends is said in words: the changes found are reported
+with a note that there may be more, and none found is "could not be decided within the budget", never
+"no decision changes". The solver does not count requests: its changes carry no count.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import z3
+
+from .changes import Change, cases_of, condition_text, ids
+from .space import CELL_PATHS, Cell, Space, Stats, read_paths, rule_conditions
+from .space.encoding import RLIMIT, Dim, Encoding, Formula, Undecided, f_and, f_not, f_or
+
+BUDGET = 40 * RLIMIT  # z3's resource units one diff may spend in all (each question: RLIMIT at most)
+WORDED = 20_000  # choices of the edited rules' attributes a cell's condition is worded from at once
+
+Box = list[set[int]]  # a set of indexes per dimension searched (attributes, then action, purpose, category)
+
+
+@dataclass
+class Solved:
+    changes: list[Change] = field(default_factory=list)
+    stats: Stats = field(default_factory=lambda: Stats(method="solver"))
+    notes: set[str] = field(default_factory=set)
+    complete: bool = True  # False: the budget ran out before the search ended (there may be more changes)
+
+
+class _Search:
+    """The encoding's questions, within the diff's budget."""
+
+    def __init__(self, encoding: Encoding, budget: int):
+        self.encoding = encoding
+        self.budget = budget
+        self.start = encoding.spent()
+
+    def check(self, *assumptions: Formula) -> z3.ModelRef | None:
+        spent = self.encoding.spent() - self.start
+        if spent > self.budget:
+            raise Undecided(f"the diff's budget is spent ({spent:,} of {self.budget:,} resource units)")
+        return self.encoding.check(*assumptions)
+
+
+def solve(space: Space, edited: set[str], budget: int = BUDGET) -> Solved:
+    """The changes between the space's two versions (OLD, NEW), as diff.py reports them, found by z3."""
+    solved = Solved(notes=set(space.notes))
+    decided = space.stats.decided
+    encoding = None
+    try:
+        encoding = Encoding(space)
+        solved.stats.dimensions = len(encoding.dims)
+        search = _Search(encoding, budget)
+        _vocabulary_changes(space, search, solved)
+        found = _decision_changes(space, search, solved)
+        _word_changes(space, search, solved, found, edited)
+    except Undecided as error:
+        solved.complete = False
+        more = "there may be more changes than those listed" if solved.changes else \
+            "whether any decision changes could not be decided within the budget"
+        solved.notes.add(f"the search stopped before its end: {error}; {more}")
+    solved.stats.questions = encoding.questions if encoding is not None else 0
+    solved.stats.decided = space.stats.decided - decided
+    return solved
+
+
+def _true(model: z3.ModelRef, formula: Formula) -> bool:
+    return formula if isinstance(formula, bool) else z3.is_true(model.eval(formula, model_completion=True))
+
+
+def _cell(space: Space, indexes: Sequence[int]) -> Cell:
+    a, p, c = indexes
+    return Cell(space.actions[a], space.purposes[p], space.categories[c])
+
+
+# ---------------------------------------------------------------- changes the rules make
+
+
+def _decision_changes(space: Space, search: _Search, solved: Solved) -> list[tuple[Change, Formula, z3.ModelRef]]:
+    """Every change of decision between the two versions (both decide the request), with its region and the
+    model of its example."""
+    encoding = search.encoding
+    old, new = encoding.verdicts
+    differ = f_and([f_not(old.refused), f_not(new.refused),
+                    f_or([f_and([old.allow, new.deny]), f_and([old.deny, new.allow])])])
+    found: list[tuple[Change, Formula, z3.ModelRef]] = []
+    blocked: list[Formula] = []
+    cites = {r.id: r.cite for v in space.versions for r in v.rules if r.cite}
+    while True:
+        model = search.check(differ, *blocked)
+        if model is None:
+            return found
+        model = encoding.lightest(model, differ, *blocked)  # an example reads best with the fewest attributes
+        example = encoding.request(model)
+        before, after = space.decide(0, example), space.decide(1, example)
+        region = f_and([encoding.decides(0, before.decision, ids(before)),
+                        encoding.decides(1, after.decision, ids(after))])
+        if before.decision == after.decision or not _true(model, region):
+            raise RuntimeError(f"the decision space and the engine disagree on {json.dumps(example)}: the engine "
+                               f"says {before.decision} before, {after.decision} after")
+        change = Change(before.decision, after.decision, ids(before), ids(after), None, example=example, cites=cites)
+        solved.changes.append(change)
+        region = encoding.named(f"diff.change.{len(found)}", region)  # asked about many times: named once
+        found.append((change, region, model))
+        blocked.append(f_not(region))
+
+
+def _word_changes(space: Space, search: _Search, solved: Solved, found: list[tuple[Change, Formula, z3.ModelRef]],
+                  edited: set[str]) -> None:
+    """Each change's cases, once every change is found (a budget spent on words leaves no change out)."""
+    encoding = search.encoding
+    edited_nodes = _nodes_read(space, edited)
+    starved = False
+    for change, region, example in found:
+        # the attributes the edited rules read (an edit of the data alone: those the deciding rules read)
+        nodes = edited_nodes if edited else _nodes_read(space, set(change.rules_before) | set(change.rules_after))
+        dims = [*(encoding.nodes[n] for n in nodes), encoding.action, encoding.purpose, encoding.category]
+        boxes: list[Box] = []
+        if not starved:
+            try:
+                _boxes(search, region, dims, boxes)
+            except Undecided as error:
+                starved = True
+                solved.notes.add(f"the budget ran out while the changes were put into words ({error}): the "
+                                 f"cases listed are some of each change's requests, maybe not all")
+        if not boxes:
+            boxes.append([{d.value(example)} for d in dims])  # at least the example's
+        change.cases = cases_of(space, _worded(space, nodes, boxes))
+
+
+def _nodes_read(space: Space, rules: set[str]) -> tuple[int, ...]:
+    """The attributes (space nodes) the conditions of these rules read, in either version."""
+    return tuple(sorted({n for v in space.versions for r in v.rules if r.id in rules
+                         for n in space.slot_nodes_of(r)[0]}))
+
+
+def _boxes(search: _Search, region: Formula, dims: list[Dim], boxes: list[Box]) -> None:
+    """Boxes over these dimensions (some attributes, then action, purpose, category) added to `boxes`, each
+    inside the region's projection on them, until they cover it."""
+    others = [d for d in search.encoding.nodes if all(d is not a for a in dims)]
+    outside: list[Formula] = []
+    while True:
+        model = search.check(region, *outside)
+        if model is None:
+            return
+        point = [d.value(model) for d in dims]
+        fixed = [d.among([d.value(model)]) for d in others]  # the request's other attributes, kept
+        box: Box = [{p} for p in point]
+        for i, dim in enumerate(dims):
+            at_point = [d.among([point[j]]) for j, d in enumerate(dims) if j != i]
+            values = {point[i]}
+            while len(values) < dim.size:  # the values this dimension takes in the region, the rest as at the point
+                other = search.check(region, *fixed, *at_point, f_not(dim.among(values)))
+                if other is None:
+                    break
+                values.add(dim.value(other))
+            while True:  # of those, the ones for which the whole box stays in the region
+                box[i] = values
+                leaving = search.check(f_not(region), *fixed, *(d.among(b) for d, b in zip(dims, box)))
+                if leaving is None:
+                    break
+                bad = dim.value(leaving)
+                if bad == point[i]:
+                    raise RuntimeError("the solver left a box it had found inside the region")
+                values = values - {bad}
+        boxes.append(box)
+        outside.append(f_not(f_and([d.among(b) for d, b in zip(dims, box)])))
+
+
+def _worded(space: Space, nodes: tuple[int, ...], boxes: list[Box]) -> dict[str, list[Cell]]:
+    """The boxes as cells under conditions: per cell, the union of the boxes over it, worded."""
+    k = len(nodes)
+    over: dict[tuple[int, ...], list[int]] = {}  # cell -> the boxes over it
+    for b, box in enumerate(boxes):
+        for cell in itertools.product(*(sorted(s) for s in box[k:])):
+            over.setdefault(cell, []).append(b)
+    cells_of: dict[tuple[int, ...], list[tuple[int, ...]]] = {}
+    for cell, under in over.items():
+        cells_of.setdefault(tuple(under), []).append(cell)
+    by_text: dict[str, list[Cell]] = {}
+    for which, cells in cells_of.items():
+        parts = [boxes[b][:k] for b in which]
+        if sum(math.prod(len(s) for s in part) for part in parts) <= WORDED:
+            text = condition_text(space, nodes, {p for part in parts for p in itertools.product(*part)})
+        else:  # too many choices to word at once: each box in its own words
+            texts = [_box_text(space, nodes, part) for part in parts]
+            text = "" if not all(texts) else texts[0] if len(texts) == 1 else " or ".join(f"({t})" for t in texts)
+        by_text.setdefault(text, []).extend(_cell(space, c) for c in sorted(cells))
+    return by_text
+
+
+def _box_text(space: Space, nodes: tuple[int, ...], part: list[set[int]]) -> str:
+    words = [condition_text(space, (n,), {(c,) for c in values}) for n, values in zip(nodes, part)]
+    return " and ".join(f"({w})" if " or " in w else w for w in words if w)
+
+
+# ---------------------------------------------------------------- changes the vocabularies make
+
+
+def _known(space: Space, version: int) -> tuple[set[int], set[int], set[int]]:
+    vocabulary = space.versions[version].vocabulary
+    return ({i for i, c in enumerate(space.actions) if c.rep in vocabulary.actions},
+            {i for i, c in enumerate(space.purposes) if c.rep in vocabulary.purposes},
+            {i for i, c in enumerate(space.categories) if c.rep in vocabulary.categories})
+
+
+def _vocabulary_changes(space: Space, search: _Search, solved: Solved) -> None:
+    """Cells only one version's vocabulary knows: refused by the other, decided by its rules; one change per
+    set of allows that can apply to them (the enumeration's grouping)."""
+    encoding = search.encoding
+    known = [_known(space, 0), _known(space, 1)]
+    for version in (0, 1):
+        mine, theirs = known[version], known[1 - version]
+        if all(a <= b for a, b in zip(mine, theirs)):
+            continue
+        only: set[tuple[int, ...]] = set()
+        for d in range(3):  # the cells with some key the other vocabulary does not know: three boxes
+            ranges = [sorted(mine[j] - theirs[j]) if j == d else sorted(mine[j]) for j in range(3)]
+            only.update(itertools.product(*ranges))
+        can: dict[Any, bool] = {}
+        by_allows: dict[tuple[str, ...], list[Cell]] = {}
+        rules = space.versions[version]
+        for indexes in sorted(only):
+            cell = _cell(space, indexes)
+            candidates = rules.candidates(cell.action.rep, cell.purpose.rep, cell.category.rep)
+            allowing = []
+            for rule in candidates.allows:
+                reads_cell = any(p[0] in CELL_PATHS for p in read_paths(rule_conditions(rule)))
+                key = (rule.id, indexes if reads_cell else None)
+                if key not in can:
+                    at = [encoding.action.among([indexes[0]]), encoding.purpose.among([indexes[1]]),
+                          encoding.category.among([indexes[2]])]
+                    can[key] = search.check(*at, encoding.verdicts[version].applies[rule.id]) is not None
+                if can[key]:
+                    allowing.append(rule.id)
+            by_allows.setdefault(tuple(sorted(allowing)), []).append(cell)
+        for allows, cells in by_allows.items():
+            refused = ("request.refused",)
+            change = Change("refused", "decided", refused, allows, None) if version else \
+                Change("decided", "refused", allows, refused, None)
+            change.example = cells[0].request()
+            got = [space.decide(v, change.example).decision for v in (0, 1)]
+            if ["decided" if d != "refused" else d for d in got] != [change.before, change.after]:
+                raise RuntimeError(f"the decision space and the engine disagree on {json.dumps(change.example)}")
+            change.cites = {r.id: r.cite for r in rules.rules if r.cite}
+            change.cases = cases_of(space, {"": cells})
+            solved.changes.append(change)
