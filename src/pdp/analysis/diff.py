@@ -19,6 +19,12 @@ two versions; the others contribute "no rule denies it" (and the allow
 named in the group's rules). One example request per change is re-decided
 by both engines (`PolicySet.outcome`).
 
+That is the enumeration, exact and counted, but exponential in the
+attributes one group of rules reads together. Beyond `ENUMERATION_BUDGET`
+(or with `method=SOLVER`) the z3 solver finds the same changes, in the same
+words, without counting them (diff_solver.py); a search its budget stops is
+reported as such (`Report.complete`), never as "no decision changes".
+
 `replay` re-decides the requests of a decision log (through pdp.io.decision_log.DecisionLog)
 under both versions and counts the decisions that flip. The log keeps the
 fields that decide and pseudonymised identifiers (pdp.io.log_view); with
@@ -49,7 +55,8 @@ MAX_COMBINATIONS = 200_000  # per group, after pruning
 # ---------------------------------------------------------------- the diff
 
 
-def diff(old, new, old_name: str = "OLD", new_name: str = "NEW", *, method: str = AUTO) -> Report:
+def diff(old, new, old_name: str = "OLD", new_name: str = "NEW", *, method: str = AUTO,
+         budget: int | None = None) -> Report:
     """Every kind of request whose decision differs between two compiled versions of a policy set.
 
     The current versions are compared as a request without `collected_at` selects them. When either
@@ -59,14 +66,16 @@ def diff(old, new, old_name: str = "OLD", new_name: str = "NEW", *, method: str 
     `method`: ENUMERATION walks the space (it counts the requests of each change), SOLVER asks z3
     (diff_solver.py: whatever the number of attributes a rule reads), AUTO enumerates a space that fits
     `space.ENUMERATION_BUDGET` and asks the solver beyond it (as `pdp query` chooses). A search the
-    solver's budget stops is said in the report (`Report.complete`), never reported as no change."""
-    report = _diff(old, new, old_name, new_name, method)
+    solver's budget stops is said in the report (`Report.complete`), never reported as no change.
+    `budget`: the partial requests the enumeration may take (AUTO: ENUMERATION_BUDGET; beyond it,
+    SpaceTooLarge under ENUMERATION)."""
+    report = _diff(old, new, old_name, new_name, method, budget)
     if len(old.history) > 1 or len(new.history) > 1:
-        report.versions = _diff_versions(old, new, method)
+        report.versions = _diff_versions(old, new, method, budget)
     return report
 
 
-def _diff_versions(old, new, method: str) -> list[VersionDiff]:
+def _diff_versions(old, new, method: str, budget: int | None) -> list[VersionDiff]:
     before = {v.version: v for v in old.history}
     after = {v.version: v for v in new.history}
     out = []
@@ -79,7 +88,7 @@ def _diff_versions(old, new, method: str) -> list[VersionDiff]:
         if was is None or now is None:
             out.append(VersionDiff(version, "added" if was is None else "removed", effective))
             continue
-        compared = _diff(was, now, method=method)
+        compared = _diff(was, now, method=method, budget=budget)
         for change in compared.changes:
             _date_example(change, old, new, effective)
         out.append(VersionDiff(version, "compared", effective, compared.changes, compared.complete))
@@ -99,12 +108,13 @@ def _date_example(change: Change, old, new, effective: tuple[str, str]) -> None:
         pass
 
 
-def _diff(old, new, old_name: str = "OLD", new_name: str = "NEW", method: str = AUTO) -> Report:
+def _diff(old, new, old_name: str = "OLD", new_name: str = "NEW", method: str = AUTO,
+          budget: int | None = None) -> Report:
     """The changes between two versions as a request without `collected_at` selects them."""
     started = time.perf_counter()
     if not (old.model.names_data_use and new.model.names_data_use):
         raise ValueError("pdp diff compares data-use policy sets; an AuthZEN set has no purposes or categories")
-    space = Space([old, new], budget=ENUMERATION_BUDGET if method == AUTO else None)
+    space = Space([old, new], budget=budget if budget is not None else ENUMERATION_BUDGET if method == AUTO else None)
     report = None
     if method == ENUMERATION or (method == AUTO and space.cheap_to_group()):
         try:

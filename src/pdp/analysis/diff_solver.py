@@ -70,23 +70,26 @@ class _Search:
         return self.encoding.check(*assumptions)
 
 
-def solve(space: Space, edited: set[str], budget: int = BUDGET) -> Solved:
-    """The changes between the space's two versions (OLD, NEW), as diff.py reports them, found by z3."""
+def solve(space: Space, edited: set[str], budget: int | None = None) -> Solved:
+    """The changes between the space's two versions (OLD, NEW), as diff.py reports them, found by z3 within
+    `budget` resource units (BUDGET, read when called)."""
     solved = Solved(notes=set(space.notes))
     decided = space.stats.decided
-    encoding = None
+    encoding, search = None, None
+    found: list[tuple[Change, Formula, z3.ModelRef]] = []
     try:
         encoding = Encoding(space)
         solved.stats.dimensions = len(encoding.dims)
-        search = _Search(encoding, budget)
+        search = _Search(encoding, BUDGET if budget is None else budget)
         _vocabulary_changes(space, search, solved)
-        found = _decision_changes(space, search, solved)
-        _word_changes(space, search, solved, found, edited)
+        _decision_changes(space, search, solved, found)
     except Undecided as error:
         solved.complete = False
         more = "there may be more changes than those listed" if solved.changes else \
             "whether any decision changes could not be decided within the budget"
         solved.notes.add(f"the search stopped before its end: {error}; {more}")
+    if search is not None:
+        _word_changes(space, search, solved, found, edited)  # the changes found, even when the search stopped
     solved.stats.questions = encoding.questions if encoding is not None else 0
     solved.stats.decided = space.stats.decided - decided
     return solved
@@ -104,20 +107,20 @@ def _cell(space: Space, indexes: Sequence[int]) -> Cell:
 # ---------------------------------------------------------------- changes the rules make
 
 
-def _decision_changes(space: Space, search: _Search, solved: Solved) -> list[tuple[Change, Formula, z3.ModelRef]]:
-    """Every change of decision between the two versions (both decide the request), with its region and the
-    model of its example."""
+def _decision_changes(space: Space, search: _Search, solved: Solved,
+                      found: list[tuple[Change, Formula, z3.ModelRef]]) -> None:
+    """Every change of decision between the two versions (both decide the request), added to `solved` and,
+    with its region and the model of its example, to `found`."""
     encoding = search.encoding
     old, new = encoding.verdicts
     differ = f_and([f_not(old.refused), f_not(new.refused),
                     f_or([f_and([old.allow, new.deny]), f_and([old.deny, new.allow])])])
-    found: list[tuple[Change, Formula, z3.ModelRef]] = []
     blocked: list[Formula] = []
     cites = {r.id: r.cite for v in space.versions for r in v.rules if r.cite}
     while True:
         model = search.check(differ, *blocked)
         if model is None:
-            return found
+            return
         model = encoding.lightest(model, differ, *blocked)  # an example reads best with the fewest attributes
         example = encoding.request(model)
         before, after = space.decide(0, example), space.decide(1, example)

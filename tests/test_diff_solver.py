@@ -1,0 +1,226 @@
+"""`pdp diff` by the solver (pdp.analysis.diff_solver): the same changes as the enumeration on small generated
+edits, every example it prints decided so by both versions' engines, a one-rule edit of a large generated set
+answered, and a budget that runs out said in words, never as "no decision changes"."""
+
+import json
+import re
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import pdp
+from bench.edit import edit
+from bench.generate import main as generate
+from pdp.analysis import diff_solver
+from pdp.analysis.diff import diff
+from pdp.analysis.space import ENUMERATION, SOLVER, SpaceTooLarge
+from pdp.cli import main
+from tests.support.generate import fewer, generated_rules
+from tests.support.sets import HEADER, build_set
+from tests.support.space import ACTIONS, CATEGORIES, DATA, PURPOSES, SPACE_CONDITIONS, VOCAB, policies
+
+ARCHIVE = "actions: [archive]\n"  # a key only one version's vocabulary knows: its requests refused by the other
+
+
+def rules_of(text: str) -> list[str]:
+    """A generated policy text's blocks: a lookup (if any), then one rule each."""
+    return re.split(r"\n(?=\S)", text.strip())
+
+
+@st.composite
+def edits(draw):
+    """(OLD, NEW, NEW's vocabulary): a generated set and an edit of it: a rule dropped, rewritten under its id,
+    added, or its effect turned over; sometimes a vocabulary that knows one more action (or one less)."""
+    old = rules_of(draw(policies()))
+    new = list(old)
+    rules = [i for i, block in enumerate(new) if block.startswith(("allow ", "deny "))]
+    other = rules_of(generated_rules(draw, ACTIONS, PURPOSES, CATEGORIES, SPACE_CONDITIONS, rules=2, clauses=2,
+                                     items=3))
+    for _ in range(draw(st.integers(1, 2))):
+        i = draw(st.sampled_from(rules))
+        kind = draw(st.sampled_from(["drop", "rewrite", "add", "turn"]))
+        if not new[i]:
+            continue  # dropped already
+        rule_id = new[i].split()[1]
+        if kind == "drop" and len(rules) > 1:
+            new[i] = ""
+        elif kind == "rewrite":
+            fresh = draw(st.sampled_from(other))
+            effect, _old_id, rest = fresh.split(" ", 2)
+            new[i] = f"{effect} {rule_id} {rest}"
+        elif kind == "add":
+            new.append(re.sub(r"^(allow|deny) r(\d+)", r"\1 added\2", draw(st.sampled_from(other))))
+        elif new[i]:
+            new[i] = ("deny" + new[i][5:]) if new[i].startswith("allow") else ("allow" + new[i][4:])
+    vocabularies = draw(st.sampled_from([(VOCAB, VOCAB), (VOCAB, VOCAB + ARCHIVE), (VOCAB + ARCHIVE, VOCAB)]))
+    return "\n".join(old) + "\n", "\n".join(b for b in new if b) + "\n", vocabularies
+
+
+def built(text, vocabulary=VOCAB):
+    try:
+        return build_set(text, vocabulary=vocabulary, data=DATA)
+    except pdp.PolicyError:
+        return None
+
+
+def keys(report) -> set:
+    return {(c.before, c.after, c.rules_before, c.rules_after) for c in report.changes}
+
+
+def assert_replayed(report, old, new):
+    """Every example the report prints is decided by both versions' engines as its change says."""
+    for change in report.changes:
+        before, after = (_decided(ps, change.example, change) for ps in (old, new))
+        assert (before[0], after[0]) == (change.before, change.after), change.example
+        if "decided" not in (change.before, change.after):
+            assert (before[1], after[1]) == (change.rules_before, change.rules_after), change.example
+
+
+def _decided(policy_set, request, change):
+    try:
+        outcome = policy_set.outcome(request)
+    except pdp.RequestError:
+        return "refused", ()
+    decision = "decided" if "decided" in (change.before, change.after) else outcome.decision
+    return decision, tuple(r.rule for r in outcome.reasons)
+
+
+@settings(fewer(8), suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(edit=edits())
+def test_the_solver_finds_the_changes_the_enumeration_finds(edit):
+    old_text, new_text, (old_vocabulary, new_vocabulary) = edit
+    old, new = built(old_text, old_vocabulary), built(new_text, new_vocabulary)
+    if old is None or new is None:
+        return
+    try:
+        enumerated = diff(old, new, method=ENUMERATION, budget=20_000)
+    except SpaceTooLarge:
+        return
+    if not enumerated.complete:
+        return  # compared only in part: nothing to hold the solver to
+    solved = diff(old, new, method=SOLVER)
+    assert solved.complete and solved.stats.method == "solver"
+    assert keys(solved) == keys(enumerated), (old_text, new_text)
+    assert_replayed(solved, old, new)
+    assert all(change.cases for change in solved.changes)
+    assert all(c.requests is None for c in solved.changes)
+    assert bool(solved.changed) == bool(enumerated.changed)
+
+
+def test_the_words_of_a_change_found_by_the_solver():
+    old = build_set('''
+        allow mail cite "§2" to use for marketing of user.contact when data_subject.consent.marketing != false
+        deny minors cite "§10" when data_subject.age < 18
+    ''')
+    new = build_set('''
+        allow mail cite "§2" to use for marketing of user.contact when data_subject.consent.marketing != false
+        deny minors cite "§10" when data_subject.age < 16
+    ''')
+    report = diff(old, new, method=SOLVER)
+    [change] = report.changes
+    assert (change.before, change.after, change.rules_before, change.rules_after) == \
+        ("deny", "allow", ("minors",), ("mail",))
+    [case] = change.cases
+    assert case.render() == "use of user.contact.* for marketing.* when data_subject.age >= 16 and < 18"
+    assert 16 <= change.example["data_subject"]["age"] < 18
+    text = report.render()
+    assert text.startswith("1 change of decision from OLD to NEW\n")  # the solver does not count requests
+    assert "now ALLOWED, was DENIED: by mail (§2); before: minors (§10)\n" in text
+    assert "solved with z3" in text
+
+
+def test_a_rule_reading_twelve_attributes_is_diffed():
+    """Beyond the enumeration (4^12 classes in one component), answered by the solver under `auto`."""
+    attributes = "attributes:\n" + "".join(f"  context.n{i}: number\n" for i in range(12))
+    wide = 'allow wide cite "§1" to use when ' + " and ".join(f"context.n{i} > {i}" for i in range(12)) + "\n"
+    old = build_set(wide + 'deny one cite "§2" to use when context.n3 == 9\n', vocabulary=attributes)
+    new = build_set(wide + 'deny one cite "§2" to use when context.n3 == 9 and context.n7 < 20\n',
+                    vocabulary=attributes)
+    with pytest.raises(SpaceTooLarge):
+        diff(old, new, method=ENUMERATION)
+    report = diff(old, new)
+    assert report.stats.method == "solver" and report.complete
+    [change] = report.changes
+    assert (change.before, change.after, change.rules_before, change.rules_after) == \
+        ("deny", "allow", ("one",), ("wide",))
+    assert [case.when for case in change.cases] == ["context.n3 == 9 and context.n7 >= 20"]
+    assert_replayed(report, old, new)
+
+
+def test_a_one_rule_edit_of_a_large_generated_set(tmp_path):
+    """A generated set (bench/generate.py) of 400 rules, attributes mixed at random, one condition edited: the
+    solver (chosen by `auto`: too many cells to group) reports the change, its example decided so."""
+    assert generate(["--rules", "400", "--variant", "random", "--seed", "3", "--out", str(tmp_path / "old"),
+                     "--requests", "1", "--tests", "1"]) == 0
+    new_dir = tmp_path / "new"
+    edit(tmp_path / "old", new_dir)  # one threshold of one rule raised
+    old, new = pdp.load(tmp_path / "old"), pdp.load(new_dir)
+    report = diff(old, new)
+    assert report.stats.method == "solver" and report.complete and report.changes
+    assert {(c.before, c.after) for c in report.changes} <= {("allow", "deny"), ("deny", "allow")}
+    assert all(case.when for c in report.changes for case in c.cases)
+    assert_replayed(report, old, new)
+
+
+# ---------------------------------------------------------------- the budget
+
+
+def test_a_spent_budget_is_undecided_never_no_change(capsys, tmp_path, monkeypatch):
+    old_text = 'allow a cite "§1" to use when data_subject.age >= 18\n'
+    new_text = 'allow a cite "§1" to use when data_subject.age >= 16\n'
+    for name, text in (("old", old_text), ("new", new_text)):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "p.pdp").write_text(HEADER + text)
+    monkeypatch.setattr(diff_solver, "BUDGET", -1)  # spent before the first question
+    code = main(["diff", str(tmp_path / "old"), str(tmp_path / "new"), "--method", "solver"])
+    out = capsys.readouterr().out
+    assert code == 3 and "could not be decided within the budget" in out
+    assert "no decision changes" not in out
+    code = main(["diff", str(tmp_path / "old"), str(tmp_path / "new"), "--method", "solver", "--format", "json"])
+    body = json.loads(capsys.readouterr().out)
+    assert code == 3 and body["undecided"] and not body["complete"] and not body["changed"]
+
+
+def test_a_budget_spent_after_some_changes_reports_them_and_says_there_may_be_more(monkeypatch):
+    old = build_set('allow a cite "§1" to use when data_subject.age >= 18\n'
+                    'allow b cite "§2" to share when data_subject.age >= 18\n')
+    new = build_set('allow a cite "§1" to use when data_subject.age >= 16\n'
+                    'allow b cite "§2" to share when data_subject.age >= 16\n')
+    assert len(diff(old, new, method=SOLVER).changes) == 2
+    questions = []
+    real = diff_solver._Search.check
+
+    def one_question(self, *assumptions):
+        questions.append(1)
+        if len(questions) > 1:  # the first change found (and made light); then the budget is gone
+            raise diff_solver.Undecided("spent")
+        return real(self, *assumptions)
+
+    monkeypatch.setattr(diff_solver._Search, "check", one_question)
+    report = diff(old, new, method=SOLVER)
+    assert report.changed and not report.complete and len(report.changes) == 1
+    text = report.render()
+    assert "there may be more changes than these" in text and "could not be decided" not in text.splitlines()[0]
+    [change] = report.changes  # still in words: at least its example's cell and condition
+    assert change.cases and all(case.when for case in change.cases)
+
+
+def test_the_method_option_and_the_counts(capsys, tmp_path):
+    (tmp_path / "old").mkdir()
+    (tmp_path / "new").mkdir()
+    (tmp_path / "old" / "p.pdp").write_text(HEADER + 'allow a cite "§1" to use when data_subject.age >= 18\n')
+    (tmp_path / "new" / "p.pdp").write_text(HEADER + 'allow a cite "§1" to use when data_subject.age >= 16\n')
+    bodies = {}
+    for method in ("enumeration", "solver", "auto"):
+        assert main(["diff", str(tmp_path / "old"), str(tmp_path / "new"), "--method", method,
+                     "--format", "json"]) == 1
+        bodies[method] = json.loads(capsys.readouterr().out)
+    assert bodies["auto"]["space"]["method"] == "enumeration"  # a small set: enumerated, as query chooses
+    assert bodies["solver"]["space"]["method"] == "solver"
+    [counted], [solved] = bodies["enumeration"]["changes"], bodies["solver"]["changes"]
+    assert counted["requests"] > 0 and solved["requests"] is None
+    assert {k: v for k, v in counted.items() if k not in ("requests", "example")} == \
+        {k: v for k, v in solved.items() if k not in ("requests", "example")}
+    assert main(["diff", str(tmp_path / "old"), str(tmp_path / "old"), "--method", "solver"]) == 0
+    assert capsys.readouterr().out.startswith("no decision changes")
