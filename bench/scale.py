@@ -79,6 +79,7 @@ class Result:
     detail: float | None = None  # the load's own CPU seconds, or the decision median in µs
     exit: int = 0
     why: str = ""  # what a command that failed said
+    undecided: int = 0  # rules whose shadowing and overlaps `pdp check` could not decide (not an exact answer)
 
 
 # As on a user's machine, Python keeps the bytecode it compiles (bench/load.py says why).
@@ -112,10 +113,15 @@ def run(command: list[str], cap: float) -> tuple[Result, str]:
     stopped = os.WIFSIGNALED(status) and os.WTERMSIG(status) in (signal.SIGXCPU, signal.SIGKILL)
     code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else -1
     errors.seek(0)
-    said = re.search(rb"^pdp \w+: ([^:\n]+)", errors.read(), re.M)  # a command's own refusal: "pdp query: ..."
+    said_all = errors.read()
+    output = b"".join(chunks)
+    said = re.search(rb"^pdp \w+: ([^:\n]+)", said_all, re.M)  # a command's own refusal: "pdp query: ..."
+    # check's warning when the solver's budget ran out: "... shadowing and overlaps of 12 rules could not be decided"
+    undecided = re.search(rb"analysis-skipped: .*?of ([\d,]+) rules? could not be decided", output + said_all)
     result = Result(None if stopped or cpu > cap + 1 else cpu, usage.ru_maxrss / 1024, exit=code,
-                    why=said.group(1).decode(errors="replace") if said else "")
-    return result, b"".join(chunks).decode(errors="replace")
+                    why=said.group(1).decode(errors="replace") if said else "",
+                    undecided=int(undecided.group(1).replace(b",", b"")) if undecided else 0)
+    return result, output.decode(errors="replace")
 
 
 def pdp_command(*args: str) -> list[str]:
@@ -178,6 +184,8 @@ def cell(name: str, result: Result, cap: float) -> str:
         text = f"{result.detail:,.0f} µs"
     else:
         text = f"{result.cpu:.2f} s, {memory}"
+    if result.undecided:
+        text += f", {result.undecided:,} rules undecided"
     return text + (f" (exit {result.exit}{': ' + result.why if result.why else ''})" if failed else "")
 
 
@@ -208,7 +216,9 @@ def report(tables: list[str], command: str, cap: float, registers: int, load: st
         "is the CPU time of `pdp.load` alone (no interpreter start); the CLI rows include starting Python and",
         "importing pdp (about 0.3 s). decide is the median wall time of single `PolicySet.decide` calls over",
         f"the set's 1,000 seeded requests. A command stopped at the cap of {cap:g} s of CPU shows `> {cap:g} s`",
-        f"(the load and decide children may take {cap * 2:g} s).",
+        f"(the load and decide children may take {cap * 2:g} s). A `pdp check` whose solver left rules",
+        "undecided (an `analysis-skipped` warning: not an exact answer) says how many; a query or diff that",
+        "could not decide shows its exit 3.",
         "",
         *[t + "\n" for t in tables],
         f"Measured while {load}.",
