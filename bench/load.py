@@ -1,6 +1,14 @@
 """What loading a policy set and one `pdp decide` cost (issue 9: at most 0.15 s of CPU, 0.5 s of wall time).
 
     python bench/load.py [--runs 15] [--policies policies] [--out docs/benchmarks.md]
+    python bench/load.py --sets DIR [DIR ...] [--diff OLD NEW] [--before SRC] [--runs 3] [--out ...]
+
+The second form measures large sets (issue 10: at most 20 s of CPU for 20,000 rules): for each DIR,
+the CPU seconds of `pdp.load(DIR)` in a fresh process and that process's peak memory (its maximum
+resident set, the import included); with --diff, the two loads `pdp diff OLD NEW` makes in one
+process, the second timed apart. With --before SRC (an older checkout's `src`, e.g. from
+`git archive`), each figure is measured for that code and this one side by side, the runs
+interleaved, so that both see the same machine; the minimum CPU time of --runs is given.
 
 Four figures, each the median of --runs:
 
@@ -129,23 +137,106 @@ def report(figures: dict[str, list[float]], runs: int, command: str, load: str) 
     ])
 
 
+# Run in a fresh interpreter: the CPU seconds of loading each directory given, in turn, and the peak memory.
+_SCALE_PROBE = """
+import json, resource, sys, time
+import pdp
+seconds = []
+for directory in sys.argv[1:]:
+    t0 = time.process_time()
+    pdp.load(directory)
+    seconds.append(time.process_time() - t0)
+print(json.dumps({"seconds": seconds, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def scale_probe(directories: list[str], src: str | None) -> dict:
+    env = dict(_ENV)
+    if src:  # an older checkout's code ahead of the installed one
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (src, env.get("PYTHONPATH", "")) if p)
+    out = subprocess.run([sys.executable, "-c", _SCALE_PROBE, *directories], capture_output=True, text=True,
+                         check=True, cwd=ROOT, env=env)
+    return json.loads(out.stdout)
+
+
+def scale(sets: list[str], diff: list[str] | None, before: str | None, runs: int) -> list[tuple[str, dict]]:
+    """(what, {code: (min CPU s, peak MB)}) for each set, and for the diff's second load; runs interleaved."""
+    probes = [(f"`{d}`", [d]) for d in sets] + ([(f"`pdp diff {diff[0]} {diff[1]}`", diff)] if diff else [])
+    codes = {"before": before, "after": None} if before else {"after": None}
+    seen: dict[tuple[str, str], list[dict]] = {}
+    for _ in range(runs):
+        for what, directories in probes:
+            for code, src in codes.items():
+                seen.setdefault((what, code), []).append(scale_probe(directories, src))
+    rows = []
+    for what, directories in probes:
+        figures = {}
+        for code in codes:
+            found = seen[(what, code)]
+            figures[code] = {"seconds": [min(f["seconds"][i] for f in found) for i in range(len(directories))],
+                             "peak_mb": max(f["peak_mb"] for f in found)}
+        rows.append((what, figures))
+    return rows
+
+
+def scale_report(rows: list[tuple[str, dict]], runs: int, command: str, load: str) -> str:
+    def cell(figures: dict, i: int) -> str:
+        return f"{figures['seconds'][i]:.2f} s, {figures['peak_mb']:.0f} MB"
+
+    both = "before" in rows[0][1]
+    lines = ["| load of | " + ("before | after | after / before |" if both else "CPU, peak memory |"),
+             "|---|" + ("---:|---:|---:|" if both else "---:|")]
+    for what, figures in rows:
+        parts = [(what, 0)] if len(figures["after"]["seconds"]) == 1 else [(what + ", first load", 0),
+                                                                            (what + ", second load", 1)]
+        for label, i in parts:
+            after = figures["after"]
+            if both:
+                before = figures["before"]
+                ratio = after["seconds"][i] / before["seconds"][i] if before["seconds"][i] else float("nan")
+                lines.append(f"| {label} | {cell(before, i)} | {cell(after, i)} | {ratio:.2f} |")
+            else:
+                lines.append(f"| {label} | {cell(after, i)} |")
+    return "\n".join([
+        "CPU seconds of `pdp.load` (parse, check, compile) in a fresh process, the least of "
+        f"{runs} runs, and that process's peak memory (maximum resident set, the import included; for",
+        "`pdp diff`, of the process that made both loads). " + ("Before and after in one run, interleaved."
+                                                               if both else ""),
+        "",
+        *lines,
+        "",
+        f"Measured while {load}, with `{command}`.",
+    ])
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--policies", default="policies")
     parser.add_argument("--out", help="write the figures into this markdown file's `load` section")
+    parser.add_argument("--sets", nargs="+", metavar="DIR", help="measure the load of these (large) sets instead")
+    parser.add_argument("--diff", nargs=2, metavar=("OLD", "NEW"), help="with --sets: also the two loads of pdp diff")
+    parser.add_argument("--before", metavar="SRC", help="with --sets: also measure this older checkout's src")
     args = parser.parse_args(argv)
-    figures = measure(args.policies, args.runs)
     command = "python bench/load.py " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
-    busy = os.getloadavg()[0]
-    load = f"the load average was {busy:.1f} on {os.cpu_count()} cores"
-    text = report(figures, args.runs, command.strip(), load)
+    if args.sets:
+        rows = scale(args.sets, args.diff, args.before, args.runs)
+    else:
+        figures = measure(args.policies, args.runs)
+    load = f"the load average was {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+    if args.sets:
+        text, section = SCALE_HEADING + scale_report(rows, args.runs, command.strip(), load), "load_scale"
+    else:
+        text, section = HEADING + report(figures, args.runs, command.strip(), load), "load"
     print(text)
     if args.out:
         from bench.sections import write_section
 
-        write_section(Path(args.out), "load", HEADING + text)
+        write_section(Path(args.out), section, text)
     return 0
+
+
+SCALE_HEADING = "## Loading large policy sets\n\n"
 
 
 if __name__ == "__main__":

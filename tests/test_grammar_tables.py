@@ -41,6 +41,15 @@ def test_the_shipped_tables_are_the_grammars():
     assert shipped["memo"] == fresh["memo"] and shipped["data"]["rules"] == fresh["data"]["rules"]
 
 
+def test_the_shipped_streaming_tables_are_the_grammars():
+    """As above, for the streaming parser's tables (every token kept, no positions propagated)."""
+    options = grammar.STREAMING_OPTIONS
+    shipped = grammar.shipped_tables(options)
+    fresh = grammar.tables_of(grammar.Lark(grammar.grammar_text(), **options), options)
+    assert shipped is not None, "the shipped streaming tables are missing or were built from another grammar"
+    assert shipped["memo"] == fresh["memo"] and shipped["data"]["rules"] == fresh["data"]["rules"]
+
+
 def test_the_parser_is_loaded_from_the_tables():
     assert grammar.shipped_tables() is not None
     assert LOADED.options.parser == "lalr" and LOADED.options.propagate_positions is True
@@ -62,7 +71,7 @@ def test_tables_that_hold_a_class_are_never_unpickled(tmp_path, monkeypatch):
     """A tables file that would run code (any class in the pickle) is refused; the parser is built instead."""
     evil = tmp_path / grammar.TABLES_NAME
     evil.write_bytes(pickle.dumps({"fingerprint": grammar.fingerprint(), "data": io.BytesIO(b"x"), "memo": {}}))
-    monkeypatch.setattr(grammar, "tables_path", lambda: evil)
+    monkeypatch.setattr(grammar, "tables_path", lambda options=None: evil)
     assert grammar.shipped_tables() is None
     assert parsed(grammar.new_parser(), 'policy "t" version "1"\n') == parsed(BUILT, 'policy "t" version "1"\n')
 
@@ -70,5 +79,5 @@ def test_tables_that_hold_a_class_are_never_unpickled(tmp_path, monkeypatch):
 def test_stale_tables_are_not_used(tmp_path, monkeypatch):
     stale = tmp_path / grammar.TABLES_NAME
     stale.write_bytes(pickle.dumps({**grammar.tables_of(BUILT), "fingerprint": "another grammar"}))
-    monkeypatch.setattr(grammar, "tables_path", lambda: stale)
+    monkeypatch.setattr(grammar, "tables_path", lambda options=None: stale)
     assert grammar.shipped_tables() is None

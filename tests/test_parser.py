@@ -1,12 +1,17 @@
 """Text -> syntax tree, and syntax errors a lawyer can read."""
 
 import dataclasses
+import sys
+import threading
+from pathlib import Path
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pdp.lang import ast
+from pdp.lang import ast, grammar, streaming
 from pdp.lang.parser import parse_policy
+from pdp.lang.streaming import parse_streaming
 from tests.support.generate import CONDITIONS, KEY_CONDITIONS, generated_rules, with_obligations
 
 
@@ -120,3 +125,47 @@ def test_the_direct_walk_builds_the_tree_lark_s_transformer_builds(text):
     plain, plain_errors = parse_policy(text, "f.pdp", direct=False)
     assert _with_spans(direct) == _with_spans(plain)
     assert direct_errors == plain_errors
+
+
+# ---------------------------------------------------------------- the streaming parser equals the plain path
+
+@given(text=_policy_texts())
+def test_the_streaming_parser_builds_the_tree_and_errors_of_the_plain_path(text):
+    """With lark_cython (when installed) and with pure lark: the same tree, spans included, and the same errors
+    (a file with any error is parsed the plain way, so its errors are the plain path's own)."""
+    plain, plain_errors = parse_policy(text, "f.pdp", streaming=False)
+    for cython in (True, False):
+        streamed, streamed_errors = parse_policy(text, "f.pdp", cython=cython)
+        assert _with_spans(streamed) == _with_spans(plain)
+        assert streamed_errors == plain_errors
+
+
+@pytest.mark.parametrize("path", sorted((Path(__file__).resolve().parents[1] / "policies").glob("*.pdp")),
+                         ids=lambda p: p.name)
+def test_the_policies_stream_into_the_plain_tree(path):
+    text = path.read_text(encoding="utf-8")
+    streamed = parse_streaming(text, str(path))
+    assert streamed is not None, "a policy without errors is parsed by the streaming parser"
+    assert _with_spans(parse_policy(text, str(path))[0]) == _with_spans(parse_policy(text, str(path), streaming=False)[0])
+
+
+def test_a_file_with_an_error_is_left_to_the_plain_path():
+    for text in ("allow a when x = 1\n", 'allow b "bad \\q"\n', "deny d when " + "not " * 70 + "x\n"):
+        assert parse_streaming(text, "f.pdp") is None
+        assert parse_policy(text, "f.pdp")[1] == parse_policy(text, "f.pdp", streaming=False)[1] != []
+
+
+def test_the_terminals_left_out_are_never_kept():
+    """The callbacks leave tokens out by their type: a terminal lark leaves out in one rule must not be kept in
+    another."""
+    rules = grammar.new_parser().rules
+    kept = {s.name for r in rules for s in r.expansion if s.is_term and not s.filter_out}
+    assert streaming._anonymous_terminals() and not streaming._anonymous_terminals() & kept
+
+
+def test_without_lark_cython_pure_lark_parses(monkeypatch):
+    monkeypatch.setitem(sys.modules, "lark_cython", None)  # as when no wheel could be installed
+    assert grammar.cython_plugins() == {}
+    text = 'allow a.b "m" to use when data_subject.age >= 18 and (x or not y)\n'
+    monkeypatch.setattr(streaming, "_threads", threading.local())
+    assert _with_spans(parse_policy(text, "f.pdp")[0]) == _with_spans(parse_policy(text, "f.pdp", streaming=False)[0])

@@ -9,6 +9,12 @@ version; otherwise the parser is built from the grammar, as `tables=False`
 always does. The file holds plain data only (dicts, lists, strings,
 numbers): it is read by an unpickler that refuses every class, so it can
 never run code. A test proves the shipped tables equal to freshly built ones.
+
+Two parsers are made from the grammar. The plain one (OPTIONS) builds lark's tree with every node's
+position, which `parser` turns into the syntax tree and reads syntax errors from. The streaming one
+(STREAMING_OPTIONS: every token kept, no positions propagated) hands each rule to callbacks as it is
+reduced, which build the syntax tree then (`lang.streaming`), and runs on lark_cython (lark's own
+Cython LALR parser and lexer, `_plugins`) when it is installed. Each has its tables shipped.
 """
 
 from __future__ import annotations
@@ -28,9 +34,14 @@ from lark.lexer import TerminalDef
 
 GRAMMAR_NAME = "pdp.lark"
 TABLES_NAME = "pdp.tables.pickle"
+STREAMING_TABLES_NAME = "pdp.streaming-tables.pickle"
 # The parser's options: LALR, contextual lexer, positions kept (what the tables are built for)
 OPTIONS: dict[str, Any] = {"parser": "lalr", "lexer": "contextual", "propagate_positions": True,
                            "maybe_placeholders": False}
+# The streaming parser's: the same grammar and lexer, every token kept (the callbacks read each node's
+# extent from its first and last token, keywords included), no positions propagated (lark's
+# PropagatePositions was half of a parse's cost)
+STREAMING_OPTIONS: dict[str, Any] = {**OPTIONS, "propagate_positions": False, "keep_all_tokens": True}
 
 
 def grammar_path() -> Path:
@@ -40,8 +51,8 @@ def grammar_path() -> Path:
     return path
 
 
-def tables_path() -> Path:
-    return grammar_path().with_name(TABLES_NAME)
+def tables_path(options: dict[str, Any] = OPTIONS) -> Path:
+    return grammar_path().with_name(STREAMING_TABLES_NAME if options is STREAMING_OPTIONS else TABLES_NAME)
 
 
 @lru_cache(maxsize=1)
@@ -57,15 +68,15 @@ def new_parser(tables: bool = True) -> Lark:
     return Lark(grammar_text(), **OPTIONS)
 
 
-def fingerprint() -> str:
+def fingerprint(options: dict[str, Any] = OPTIONS) -> str:
     """What the tables depend on: the grammar, the options and the lark version that analysed them."""
-    return hashlib.sha256(f"{grammar_text()}\0{sorted(OPTIONS.items())}\0{LARK_VERSION}".encode()).hexdigest()
+    return hashlib.sha256(f"{grammar_text()}\0{sorted(options.items())}\0{LARK_VERSION}".encode()).hexdigest()
 
 
-def tables_of(parser: Lark) -> dict:
+def tables_of(parser: Lark, options: dict[str, Any] = OPTIONS) -> dict:
     """A parser's analysed tables as plain data (lark's own serialisation), with what they were built from."""
     data, memo = parser.memo_serialize([TerminalDef, Rule])
-    return {"fingerprint": fingerprint(), "data": data, "memo": memo}
+    return {"fingerprint": fingerprint(options), "data": data, "memo": memo}
 
 
 class _PlainData(pickle.Unpickler):
@@ -75,20 +86,43 @@ class _PlainData(pickle.Unpickler):
         raise pickle.UnpicklingError(f"the parser tables may hold plain data only, not `{module}.{name}`")
 
 
-def shipped_tables() -> dict | None:
+def shipped_tables(options: dict[str, Any] = OPTIONS) -> dict | None:
     """The shipped tables, if they were built from this grammar by this lark version; else None."""
     try:
-        tables = _PlainData(io.BytesIO(tables_path().read_bytes())).load()
+        tables = _PlainData(io.BytesIO(tables_path(options).read_bytes())).load()
     except (OSError, pickle.UnpicklingError, EOFError, ValueError):
         return None
-    if not isinstance(tables, dict) or tables.get("fingerprint") != fingerprint():
+    if not isinstance(tables, dict) or tables.get("fingerprint") != fingerprint(options):
         return None
     return tables
 
 
-def write_tables() -> Path:
-    """Build the parser from the grammar and ship its tables (run after changing the grammar)."""
-    path = tables_path()
-    path.write_bytes(pickle.dumps(tables_of(new_parser(tables=False)), protocol=4))
-    return path
+def cython_plugins() -> dict[str, Any]:
+    """lark_cython's parser and lexer for lark's `_plugins`, or none (pure lark) when it is not installed."""
+    try:
+        import lark_cython  # type: ignore[import-untyped]
+    except ImportError:  # no wheel for this platform: pure lark parses the same, slower
+        return {}
+    return dict(lark_cython.plugins)
+
+
+def new_streaming_parser(callbacks: object, tables: bool = True, cython: bool = True) -> Lark:
+    """The streaming parser: lark calls `callbacks`' methods (one per rule) as it reduces each rule.
+
+    `cython=False` runs pure lark even where lark_cython is installed (the plain path it is proved equal to)."""
+    extra: dict[str, Any] = {"transformer": callbacks, "_plugins": cython_plugins() if cython else {}}
+    shipped = shipped_tables(STREAMING_OPTIONS) if tables else None
+    if shipped is not None:
+        return Lark._load_from_dict(shipped["data"], shipped["memo"], **extra)
+    return Lark(grammar_text(), **STREAMING_OPTIONS, **extra)
+
+
+def write_tables() -> list[Path]:
+    """Build both parsers from the grammar and ship their tables (run after changing the grammar)."""
+    written = []
+    for options in (OPTIONS, STREAMING_OPTIONS):
+        path = tables_path(options)
+        path.write_bytes(pickle.dumps(tables_of(Lark(grammar_text(), **options), options), protocol=4))
+        written.append(path)
+    return written
 

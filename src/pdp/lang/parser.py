@@ -9,21 +9,20 @@ error at once.
 
 from __future__ import annotations
 
-import json
 import re
 from functools import lru_cache
 from typing import Collection, cast
 
-from lark import Lark, Token, Transformer, Tree, v_args
+from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
 
 from . import ast
 from pdp.base.errors import Diagnostic
+from .builder import BuildError, Builder, position
 from .grammar import new_parser
-from pdp.base.limits import MAX_FILE_BYTES, MAX_NESTING, MAX_NUMBER_CHARS, MAX_SYNTAX_ERRORS, MAX_TEXT_CHARS
+from .streaming import parse_streaming
+from pdp.base.limits import MAX_FILE_BYTES, MAX_NESTING, MAX_SYNTAX_ERRORS
 from pdp.base.source import Span, source_lines
-
-_LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
 _STATEMENT_START = re.compile(r"^[ \t]*(allow|deny|policy|lookup)\b", re.MULTILINE)
 
 # What each terminal means, for "expected ..." messages.
@@ -54,15 +53,23 @@ def _lark() -> Lark:
     return new_parser()
 
 
-def parse_policy(text: str, filename: str, direct: bool = True) -> tuple[ast.PolicyFile, list[Diagnostic]]:
+def parse_policy(text: str, filename: str, direct: bool = True, streaming: bool = True,
+                 cython: bool = True) -> tuple[ast.PolicyFile, list[Diagnostic]]:
     """Parse one policy file. Returns the statements that parsed and every syntax error (up to a limit).
 
-    `direct=False` builds the syntax tree with lark's Transformer: the plain path the direct walk
-    (`_Builder.build`) is proved equal to (tests/test_parser.py)."""
+    A file without errors is parsed by the streaming parser (`streaming`, on lark_cython when it is
+    installed and `cython`); one with any error, or every file when `streaming=False`, the plain way:
+    lark's tree with positions, walked into the syntax tree (`Builder.build`), or with `direct=False`
+    turned by lark's Transformer. The plain path reports the errors; tests/test_parser.py proves the
+    others equal to it."""
     if len(text) > MAX_FILE_BYTES:
         return ast.PolicyFile(path=filename), [Diagnostic("too-large", f"this file is larger than "
                                                           f"{MAX_FILE_BYTES // 1024} KB", Span(filename, 1, 1),
                                                           "split it into several files")]
+    if streaming:
+        streamed = parse_streaming(text, filename, cython)
+        if streamed is not None:
+            return _assemble(filename, streamed), []
     diagnostics: list[Diagnostic] = []
     statements: list = []
     remaining = text
@@ -84,7 +91,7 @@ def parse_policy(text: str, filename: str, direct: bool = True) -> tuple[ast.Pol
             continue
         try:
             statements = _build(tree, filename, direct=direct).children + statements
-        except _BuildError as error:  # a bad string escape, a number too long, a condition too deep
+        except BuildError as error:  # a bad string escape, a number too long, a condition too deep
             diagnostics.append(error.diagnostic)
         break
     # Statements parsed before an error are lost by the restart; parse each
@@ -112,7 +119,7 @@ def _parse_good_chunks(text: str, filename: str, diagnostics: list[Diagnostic], 
         # a statement starts a line: parsed alone, its positions are off by the lines above it only
         try:
             statements.extend(_build(_lark().parse(text[begin:end]), filename, first_line - 1, direct).children)
-        except (UnexpectedInput, _BuildError):
+        except (UnexpectedInput, BuildError):
             continue
     return statements
 
@@ -122,14 +129,14 @@ def _build(tree, filename: str, line_offset: int = 0, direct: bool = True):
     deep = _too_deep(tree, MAX_NESTING + _STATEMENT_DEPTH)
     if deep is not None:
         span = Span(filename, deep.meta.line + line_offset, deep.meta.column)
-        raise _BuildError(Diagnostic("too-deep", f"this condition is nested more than {MAX_NESTING} levels deep",
+        raise BuildError(Diagnostic("too-deep", f"this condition is nested more than {MAX_NESTING} levels deep",
                                      span, "write it with fewer `not`s and parentheses"))
     if direct:
-        return _Builder(filename, line_offset).build(tree)
+        return Builder(filename, line_offset).build(tree)
     try:
-        return _Builder(filename, line_offset).transform(tree)
+        return Builder(filename, line_offset).transform(tree)
     except VisitError as error:
-        if isinstance(error.orig_exc, _BuildError):
+        if isinstance(error.orig_exc, BuildError):
             raise error.orig_exc from None
         raise
 
@@ -201,7 +208,7 @@ def _keyword_terminals() -> dict[str, str]:
 
 
 def _starts_its_line(text: str, token: Token) -> bool:
-    line_number, column, _, _ = _position(token)
+    line_number, column, _, _ = position(token)
     line = source_lines(text)[line_number - 1]
     return column == 1 + len(line) - len(line.lstrip())
 
@@ -280,245 +287,3 @@ def _syntax_diagnostic(error: UnexpectedInput, text: str, filename: str) -> Diag
         Span(filename, token.line or line, token.column or col, token.end_line or line, token.end_column or col + 1),
         hint,
     )
-
-
-# ---------------------------------------------------------------- tree -> AST
-
-
-class _BuildError(Exception):
-    def __init__(self, diagnostic: Diagnostic):
-        super().__init__(diagnostic.message)
-        self.diagnostic = diagnostic
-
-
-def _position(token: Token) -> tuple[int, int, int, int]:
-    """Line, column, end line, end column: lark types them optional, a token of a parse always has them."""
-    return token.line, token.column, token.end_line, token.end_column  # type: ignore[return-value]
-
-
-@v_args(meta=True)
-class _Builder(Transformer):
-    def __init__(self, filename: str, line_offset: int = 0):
-        super().__init__()
-        self.filename = filename
-        self.line_offset = line_offset  # lines above the text parsed (a statement parsed alone)
-
-    def build(self, tree: Tree):
-        """What `transform` returns, by a plain walk. lark's Transformer looks every node's method up on the
-        instance, and under `v_args` each lookup makes a new wrapper (functools.update_wrapper): with the
-        token callbacks, more than the methods themselves cost. The depth is bounded before (`_too_deep`)."""
-        children = [self.build(c) if isinstance(c, Tree) else c for c in tree.children]
-        method = _METHODS.get(tree.data)
-        if method is None:  # a rule without a method (`start`) stays a tree, as the Transformer keeps it
-            return Tree(tree.data, children, tree.meta)
-        return method(self, tree.meta, children)
-
-    def _span(self, meta) -> Span:
-        if getattr(meta, "empty", True):
-            return Span(self.filename, 0, 0)
-        return Span(self.filename, meta.line + self.line_offset, meta.column, meta.end_line + self.line_offset,
-                    meta.end_column)
-
-    def _tok_span(self, token: Token) -> Span:
-        line, col, end_line, end_col = _position(token)
-        return Span(self.filename, line + self.line_offset, col, end_line + self.line_offset, end_col)
-
-    def _string(self, token: Token) -> str:
-        if len(token) > MAX_TEXT_CHARS + 2:
-            raise _BuildError(Diagnostic("too-large", f"this text is longer than {MAX_TEXT_CHARS:,} characters",
-                                         self._tok_span(token), "say it in fewer words; cite the clause for the rest"))
-        try:
-            value = json.loads(str(token))
-        except json.JSONDecodeError:
-            raise _BuildError(
-                Diagnostic(
-                    "syntax",
-                    "text with an escape that is not understood",
-                    self._tok_span(token),
-                    'inside quotes write \\" for a quote and \\\\ for a backslash',
-                )
-            ) from None
-        lone = _LONE_SURROGATE.search(value)
-        if lone:
-            # half of a UTF-16 pair is no character: it cannot be written as UTF-8 (a response, a log line)
-            raise _BuildError(Diagnostic("syntax", f"`\\u{ord(lone.group()):04x}` is half of a UTF-16 pair, not a "
-                                         "character", self._tok_span(token),
-                                         "write the character itself, or both halves of the pair (e.g. `\\ud83d\\ude00`)"))
-        return value
-
-    # statements
-    def header(self, meta, children):
-        name = self._string(children[0])
-        fields = {}
-        for child in children[1:]:
-            fields.update(child)
-        return ast.Header(name=name, span=self._span(meta), **fields)
-
-    def version(self, meta, children):
-        return {"version": self._string(children[0])}
-
-    def effective(self, meta, children):
-        return {"effective": str(children[0])}
-
-    def title(self, meta, children):
-        return {"title": self._string(children[0])}
-
-    def model(self, meta, children):
-        return {"model": str(children[0])}
-
-    def lookup(self, meta, children):
-        root, *rest = children
-        sources = [c for c in rest if isinstance(c, ast.Path)]
-        fields: dict = {"request_wins": (), "described": (), "excluded": ()}
-        for kind, value in (c for c in rest if isinstance(c, tuple)):
-            fields[kind] += value
-        return ast.Lookup(root=str(root), source=sources[0], also_in=tuple(sources[1:]), span=self._span(meta), **fields)
-
-    def overridable(self, meta, children):
-        return ("request_wins", tuple(str(c) for c in children))
-
-    def described(self, meta, children):
-        return ("described", tuple(str(c) for c in children))
-
-    def excluded(self, meta, children):
-        name, *values = children
-        return ("excluded", ((str(name), tuple(v.value for v in values)),))
-
-    def rule(self, meta, children):
-        effect_token, (rule_id, id_span), *rest = children
-        fields: dict = {"when": [], "unless": [], "obligations": [], "accepts": []}
-        message = ""
-        for child in rest:
-            if isinstance(child, Token):
-                message = self._string(child)
-            else:
-                kind, value = child
-                if kind in ("when", "unless", "obligations", "accepts"):
-                    fields[kind].append(value)
-                elif kind in ("actions", "purposes", "categories", "overrides"):
-                    fields[kind] = fields.get(kind, ()) + value
-                else:
-                    fields[kind] = value
-        return ast.Rule(
-            id=rule_id,
-            effect=str(effect_token),
-            message=message,
-            cite=fields.get("cite"),
-            actions=fields.get("actions", ()),
-            purposes=fields.get("purposes", ()),
-            categories=fields.get("categories", ()),
-            when=tuple(fields["when"]),
-            unless=tuple(fields["unless"]),
-            obligations=tuple(fields["obligations"]),
-            overrides=fields.get("overrides", ()),
-            accepts=tuple(fields["accepts"]),
-            span=self._span(meta),
-            id_span=id_span,
-        )
-
-    def cite(self, meta, children):
-        return ("cite", self._string(children[0]))
-
-    def actions(self, meta, children):
-        return ("actions", children[0])
-
-    def purposes(self, meta, children):
-        return ("purposes", children[0])
-
-    def categories(self, meta, children):
-        return ("categories", children[0])
-
-    def when(self, meta, children):
-        return ("when", children[0])
-
-    def unless(self, meta, children):
-        return ("unless", children[0])
-
-    def overrides(self, meta, children):
-        return ("overrides", children[0])
-
-    def accept(self, meta, children):
-        code, reason = children
-        return ("accepts", ast.Acceptance(str(code), self._string(reason), self._span(meta)))
-
-    def obligation(self, meta, children):
-        (ob_id, span), *text = children
-        return ("obligations", ast.ObligationDecl(ob_id, self._string(text[0]) if text else "", self._span(meta)))
-
-    def key_list(self, meta, children):
-        return tuple(ast.Key(name, span) for name, span in children)
-
-    def dotted_name(self, meta, children):
-        return ".".join(str(c) for c in children), self._span(meta)
-
-    # expressions
-    def or_expr(self, meta, children):
-        return ast.Or(tuple(children), self._span(meta))
-
-    def and_expr(self, meta, children):
-        return ast.And(tuple(children), self._span(meta))
-
-    def negation(self, meta, children):
-        return ast.Not(children[0], self._span(meta))
-
-    def compare(self, meta, children):
-        left, op, right = children
-        return ast.Compare(str(op), left, right, self._span(meta))
-
-    def member(self, meta, children):
-        return ast.Member(children[0], children[1], False, self._span(meta))
-
-    def not_member(self, meta, children):
-        return ast.Member(children[0], children[1], True, self._span(meta))
-
-    def under(self, meta, children):
-        return ast.Under(children[0], children[1], self._span(meta))
-
-    def present(self, meta, children):
-        return self._presence(meta, children[0], True)
-
-    def absent(self, meta, children):
-        return self._presence(meta, children[0], False)
-
-    def _presence(self, meta, operand, present: bool):
-        if not isinstance(operand, ast.Path):
-            raise _BuildError(
-                Diagnostic(
-                    "syntax",
-                    f"`is {'present' if present else 'absent'}` applies to an attribute, not to a value",
-                    self._span(meta),
-                    "write e.g. `data_subject.age is present`",
-                )
-            )
-        return ast.Presence(operand, present, self._span(meta))
-
-    def truth(self, meta, children):
-        return ast.Truth(children[0], self._span(meta))
-
-    def path(self, meta, children):
-        return ast.Path(tuple(part for c in children for part in str(c).split(".")), self._span(meta))
-
-    def string(self, meta, children):
-        return ast.Literal(self._string(children[0]), self._span(meta))
-
-    def number(self, meta, children):
-        text = str(children[0])
-        if len(text) > MAX_NUMBER_CHARS:
-            raise _BuildError(Diagnostic("too-large", f"a number of more than {MAX_NUMBER_CHARS} characters",
-                                         self._tok_span(children[0]), "no attribute is compared with a number that long"))
-        value = float(text) if "." in text else int(text)
-        return ast.Literal(value, self._span(meta))
-
-    def true(self, meta, children):
-        return ast.Literal(True, self._span(meta))
-
-    def false(self, meta, children):
-        return ast.Literal(False, self._span(meta))
-
-    def list(self, meta, children):
-        return ast.ListLiteral(tuple(c for c in children if c is not None), self._span(meta))
-
-
-# Each rule's method as written (`v_args` wraps them on the class; `base_func` is the function it wraps).
-_METHODS = {name: method.base_func for name, method in vars(_Builder).items()
-            if not name.startswith("_") and name != "build" and hasattr(method, "base_func")}

@@ -1,0 +1,269 @@
+"""lark's parse tree -> the syntax tree (ast.py): one method per grammar rule, shared by every way of parsing.
+
+Each method takes the rule's extent (`meta`: line, column, end line, end column) and its children as
+lark gives them, the anonymous tokens (keywords, punctuation) left out: tokens, and what the methods
+of the rules below returned. The plain path calls them through lark's Transformer, or a direct walk,
+over a tree with positions (`parser`); the streaming path from lark's callbacks as each rule is
+reduced (`streaming`). A token is lark's (a str) or lark_cython's (not a str): both are read through
+`.value`, `str()` and their positions only.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from lark import Token, Transformer, Tree, v_args
+
+from pdp.base.errors import Diagnostic
+from pdp.base.limits import MAX_NUMBER_CHARS, MAX_TEXT_CHARS
+from pdp.base.source import Span
+
+from . import ast
+
+_LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+class BuildError(Exception):
+    """A node that parsed but cannot be built (a bad escape, a number too long): its diagnostic."""
+
+    def __init__(self, diagnostic: Diagnostic):
+        super().__init__(diagnostic.message)
+        self.diagnostic = diagnostic
+
+
+def position(token: Token) -> tuple[int, int, int, int]:
+    """Line, column, end line, end column: lark types them optional, a token of a parse always has them."""
+    return token.line, token.column, token.end_line, token.end_column  # type: ignore[return-value]
+
+
+@v_args(meta=True)
+class Builder(Transformer):
+    def __init__(self, filename: str, line_offset: int = 0):
+        super().__init__()
+        self.filename = filename
+        self.line_offset = line_offset  # lines above the text parsed (a statement parsed alone)
+
+    def build(self, tree: Tree):
+        """What `transform` returns, by a plain walk. lark's Transformer looks every node's method up on the
+        instance, and under `v_args` each lookup makes a new wrapper (functools.update_wrapper): with the
+        token callbacks, more than the methods themselves cost. The depth is bounded before (`_too_deep`)."""
+        return self._walk(tree)
+
+    def _walk(self, tree: Tree):
+        # `build` is wrapped by `v_args` as every method is (a new wrapper at each lookup); this is not
+        children = [self._walk(c) if isinstance(c, Tree) else c for c in tree.children]
+        method = METHODS.get(tree.data)
+        if method is None:  # a rule without a method (`start`) stays a tree, as the Transformer keeps it
+            return Tree(tree.data, children, tree.meta)
+        return method(self, tree.meta, children)
+
+    def _span(self, meta) -> Span:
+        if getattr(meta, "empty", True):
+            return Span(self.filename, 0, 0)
+        return Span(self.filename, meta.line + self.line_offset, meta.column, meta.end_line + self.line_offset,
+                    meta.end_column)
+
+    def _tok_span(self, token: Token) -> Span:
+        line, col, end_line, end_col = position(token)
+        return Span(self.filename, line + self.line_offset, col, end_line + self.line_offset, end_col)
+
+    def _string(self, token: Token) -> str:
+        if len(token.value) > MAX_TEXT_CHARS + 2:
+            raise BuildError(Diagnostic("too-large", f"this text is longer than {MAX_TEXT_CHARS:,} characters",
+                                         self._tok_span(token), "say it in fewer words; cite the clause for the rest"))
+        try:
+            value = json.loads(str(token))
+        except json.JSONDecodeError:
+            raise BuildError(
+                Diagnostic(
+                    "syntax",
+                    "text with an escape that is not understood",
+                    self._tok_span(token),
+                    'inside quotes write \\" for a quote and \\\\ for a backslash',
+                )
+            ) from None
+        lone = _LONE_SURROGATE.search(value)
+        if lone:
+            # half of a UTF-16 pair is no character: it cannot be written as UTF-8 (a response, a log line)
+            raise BuildError(Diagnostic("syntax", f"`\\u{ord(lone.group()):04x}` is half of a UTF-16 pair, not a "
+                                         "character", self._tok_span(token),
+                                         "write the character itself, or both halves of the pair (e.g. `\\ud83d\\ude00`)"))
+        return value
+
+    # statements
+    def header(self, meta, children):
+        name = self._string(children[0])
+        fields = {}
+        for child in children[1:]:
+            fields.update(child)
+        return ast.Header(name=name, span=self._span(meta), **fields)
+
+    def version(self, meta, children):
+        return {"version": self._string(children[0])}
+
+    def effective(self, meta, children):
+        return {"effective": str(children[0])}
+
+    def title(self, meta, children):
+        return {"title": self._string(children[0])}
+
+    def model(self, meta, children):
+        return {"model": str(children[0])}
+
+    def lookup(self, meta, children):
+        root, *rest = children
+        sources = [c for c in rest if isinstance(c, ast.Path)]
+        fields: dict = {"request_wins": (), "described": (), "excluded": ()}
+        for kind, value in (c for c in rest if isinstance(c, tuple)):
+            fields[kind] += value
+        return ast.Lookup(root=str(root), source=sources[0], also_in=tuple(sources[1:]), span=self._span(meta), **fields)
+
+    def overridable(self, meta, children):
+        return ("request_wins", tuple(str(c) for c in children))
+
+    def described(self, meta, children):
+        return ("described", tuple(str(c) for c in children))
+
+    def excluded(self, meta, children):
+        name, *values = children
+        return ("excluded", ((str(name), tuple(v.value for v in values)),))
+
+    def rule(self, meta, children):
+        effect_token, (rule_id, id_span), *rest = children
+        fields: dict = {"when": [], "unless": [], "obligations": [], "accepts": []}
+        message = ""
+        for child in rest:
+            if not isinstance(child, tuple):  # the message: a token (lark's, or lark_cython's, which is no str)
+                message = self._string(child)
+            else:
+                kind, value = child
+                if kind in ("when", "unless", "obligations", "accepts"):
+                    fields[kind].append(value)
+                elif kind in ("actions", "purposes", "categories", "overrides"):
+                    fields[kind] = fields.get(kind, ()) + value
+                else:
+                    fields[kind] = value
+        return ast.Rule(
+            id=rule_id,
+            effect=str(effect_token),
+            message=message,
+            cite=fields.get("cite"),
+            actions=fields.get("actions", ()),
+            purposes=fields.get("purposes", ()),
+            categories=fields.get("categories", ()),
+            when=tuple(fields["when"]),
+            unless=tuple(fields["unless"]),
+            obligations=tuple(fields["obligations"]),
+            overrides=fields.get("overrides", ()),
+            accepts=tuple(fields["accepts"]),
+            span=self._span(meta),
+            id_span=id_span,
+        )
+
+    def cite(self, meta, children):
+        return ("cite", self._string(children[0]))
+
+    def actions(self, meta, children):
+        return ("actions", children[0])
+
+    def purposes(self, meta, children):
+        return ("purposes", children[0])
+
+    def categories(self, meta, children):
+        return ("categories", children[0])
+
+    def when(self, meta, children):
+        return ("when", children[0])
+
+    def unless(self, meta, children):
+        return ("unless", children[0])
+
+    def overrides(self, meta, children):
+        return ("overrides", children[0])
+
+    def accept(self, meta, children):
+        code, reason = children
+        return ("accepts", ast.Acceptance(str(code), self._string(reason), self._span(meta)))
+
+    def obligation(self, meta, children):
+        (ob_id, span), *text = children
+        return ("obligations", ast.ObligationDecl(ob_id, self._string(text[0]) if text else "", self._span(meta)))
+
+    def key_list(self, meta, children):
+        return tuple(ast.Key(name, span) for name, span in children)
+
+    def dotted_name(self, meta, children):
+        return ".".join(str(c) for c in children), self._span(meta)
+
+    # expressions
+    def or_expr(self, meta, children):
+        return ast.Or(tuple(children), self._span(meta))
+
+    def and_expr(self, meta, children):
+        return ast.And(tuple(children), self._span(meta))
+
+    def negation(self, meta, children):
+        return ast.Not(children[0], self._span(meta))
+
+    def compare(self, meta, children):
+        left, op, right = children
+        return ast.Compare(str(op), left, right, self._span(meta))
+
+    def member(self, meta, children):
+        return ast.Member(children[0], children[1], False, self._span(meta))
+
+    def not_member(self, meta, children):
+        return ast.Member(children[0], children[1], True, self._span(meta))
+
+    def under(self, meta, children):
+        return ast.Under(children[0], children[1], self._span(meta))
+
+    def present(self, meta, children):
+        return self._presence(meta, children[0], True)
+
+    def absent(self, meta, children):
+        return self._presence(meta, children[0], False)
+
+    def _presence(self, meta, operand, present: bool):
+        if not isinstance(operand, ast.Path):
+            raise BuildError(
+                Diagnostic(
+                    "syntax",
+                    f"`is {'present' if present else 'absent'}` applies to an attribute, not to a value",
+                    self._span(meta),
+                    "write e.g. `data_subject.age is present`",
+                )
+            )
+        return ast.Presence(operand, present, self._span(meta))
+
+    def truth(self, meta, children):
+        return ast.Truth(children[0], self._span(meta))
+
+    def path(self, meta, children):
+        return ast.Path(tuple(part for c in children for part in str(c).split(".")), self._span(meta))
+
+    def string(self, meta, children):
+        return ast.Literal(self._string(children[0]), self._span(meta))
+
+    def number(self, meta, children):
+        text = str(children[0])
+        if len(text) > MAX_NUMBER_CHARS:
+            raise BuildError(Diagnostic("too-large", f"a number of more than {MAX_NUMBER_CHARS} characters",
+                                         self._tok_span(children[0]), "no attribute is compared with a number that long"))
+        value = float(text) if "." in text else int(text)
+        return ast.Literal(value, self._span(meta))
+
+    def true(self, meta, children):
+        return ast.Literal(True, self._span(meta))
+
+    def false(self, meta, children):
+        return ast.Literal(False, self._span(meta))
+
+    def list(self, meta, children):
+        return ast.ListLiteral(tuple(c for c in children if c is not None), self._span(meta))
+
+
+# Each rule's method as written (`v_args` wraps them on the class; `base_func` is the function it wraps).
+METHODS = {name: method.base_func for name, method in vars(Builder).items()
+            if not name.startswith("_") and name != "build" and hasattr(method, "base_func")}
