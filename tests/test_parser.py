@@ -99,7 +99,7 @@ def _with_spans(node):
     """The syntax tree as nested tuples, spans included (they are left out of the nodes' equality)."""
     if dataclasses.is_dataclass(node) and not isinstance(node, type):
         return (type(node).__name__, *(_with_spans(getattr(node, f.name)) for f in dataclasses.fields(node)))
-    if isinstance(node, tuple):
+    if isinstance(node, (tuple, list)):
         return tuple(_with_spans(item) for item in node)
     return node
 

@@ -19,6 +19,7 @@ from pdp.base.yamlpos import Located, YamlSyntaxError, load_located
 from pdp.lang import ast
 from pdp.lang.checker import CheckContext, check_policy_set
 from pdp.lang.parser import parse_policy
+from pdp.lang.reuse import Parses
 from pdp.vocab import schema as sch
 from pdp.vocab import taxonomy as tx
 from pdp.vocab.request import RequestShape
@@ -31,17 +32,20 @@ from .registers import CompiledLookup, compile_lookups, data_key_problems
 from .sources import Sources
 
 
-def build(sources: Sources, index: bool = True, directory: Path | None = None, pause_gc: bool = True) -> PolicySet:
+def build(sources: Sources, index: bool = True, directory: Path | None = None, pause_gc: bool = True,
+          reuse: bool = True) -> PolicySet:
     """The policy set the sources describe, with its earlier versions (§11). Raises PolicyError.
 
     `index=False` decides by scanning every rule instead of the rule index (the plain path the index
     is proved equal to); `directory` is where the set was read from, as its errors name it;
-    `pause_gc=False` builds with Python's cycle collector running (see `collector_paused`)."""
+    `pause_gc=False` builds with Python's cycle collector running (see `collector_paused`);
+    `reuse=False` parses every file afresh, none taken from a file of the same text parsed before in
+    this process (see `lang.reuse`: `pdp diff` and a hot reload load sets that share most files)."""
     with collector_paused(pause_gc):
-        current = build_version(sources, index, directory)
+        current = build_version(sources, index, directory, reuse)
         if sources.versions is None:
             return current
-        earlier = [build_version(v.sources, index, v.directory) for v in sources.versions]
+        earlier = [build_version(v.sources, index, v.directory, reuse) for v in sources.versions]
         current.history = versions.history_of(earlier, current)
         return current
 
@@ -66,9 +70,10 @@ def collector_paused(pause: bool = True) -> Iterator[None]:
         gc.enable()
 
 
-def build_version(sources: Sources, index: bool = True, directory: Path | None = None) -> PolicySet:
+def build_version(sources: Sources, index: bool = True, directory: Path | None = None,
+                  reuse: bool = True) -> PolicySet:
     """One version of a policy set, alone: its `versions` are not read. Raises PolicyError."""
-    files, diagnostics = parse(sources)
+    files, diagnostics = parse(sources, reuse)
     vocabulary, declared, errors = vocabulary_of(sources)
     diagnostics += errors
     data, located, errors = data_of(sources)
@@ -89,12 +94,16 @@ def build_version(sources: Sources, index: bool = True, directory: Path | None =
                      tuple(d for d in diagnostics if d.severity == "warning"), index, directory, sources, shape)
 
 
-def parse(sources: Sources) -> tuple[list[ast.PolicyFile], list[Diagnostic]]:
+# The files parsed in this process, by their text (held only while a set that was built holds them)
+_PARSES = Parses()
+
+
+def parse(sources: Sources, reuse: bool = True) -> tuple[list[ast.PolicyFile], list[Diagnostic]]:
     """Every policy file's syntax tree (in path order) and every syntax error."""
     diagnostics: list[Diagnostic] = []
     files: list[ast.PolicyFile] = []
     for path in sorted(sources.policies):
-        parsed, errors = parse_policy(sources.policies[path], path)
+        parsed, errors = (_PARSES.parse if reuse else parse_policy)(sources.policies[path], path)
         files.append(parsed)
         diagnostics += errors
     return files, diagnostics

@@ -158,15 +158,17 @@ class _Reader:
             return None
 
 
-def load(directory: str | Path = "policies", index: bool = True) -> PolicySet:
-    """Read a policy set directory, with its earlier versions, and build it (parse, check, compile)."""
+def load(directory: str | Path = "policies", index: bool = True, reuse: bool = True) -> PolicySet:
+    """Read a policy set directory, with its earlier versions, and build it (parse, check, compile).
+
+    `reuse=False` parses every file afresh (see `engine.build.build`)."""
     current = read_sources(directory)
     try:
         earlier = read_versions(directory)
     except PolicyError:
-        build(current, index=index, directory=Path(directory))  # the current set's own errors come first
+        build(current, index=index, directory=Path(directory), reuse=reuse)  # the current set's own errors first
         raise
-    return build(replace(current, versions=earlier), index=index, directory=Path(directory))
+    return build(replace(current, versions=earlier), index=index, directory=Path(directory), reuse=reuse)
 
 
 def read_versions(directory: str | Path) -> tuple[EarlierVersion, ...] | None:
