@@ -113,7 +113,10 @@ def new_streaming_parser(callbacks: object, tables: bool = True, cython: bool = 
     extra: dict[str, Any] = {"transformer": callbacks, "_plugins": cython_plugins() if cython else {}}
     shipped = shipped_tables(STREAMING_OPTIONS) if tables else None
     if shipped is not None:
-        return Lark._load_from_dict(shipped["data"], shipped["memo"], **extra)
+        # lark's loader takes the options a parser is made with from the tables' own; those that do not
+        # change the tables (`transformer`, `_plugins`) may be added there
+        data = {**shipped["data"], "options": {**shipped["data"]["options"], **extra}}
+        return Lark.load({"data": data, "memo": shipped["memo"]})
     return Lark(grammar_text(), **STREAMING_OPTIONS, **extra)
 
 
