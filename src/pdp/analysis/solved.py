@@ -32,6 +32,7 @@ from pdp.engine.policy_set import PolicySet
 from pdp.vocab.request import apply_lookups
 from .space import Space
 from pdp.engine.decision import DEFAULT_DENY
+from .boxes import Box, Boxes, request_at
 from .space.encoding import Encoding, Formula, Undecided, as_z3, f_and, f_not, f_or
 
 
@@ -54,44 +55,56 @@ class Solved:
 
 
 class _Targets:
-    """Which rules' targets meet a rule's (per dimension, the classes they reach intersect): bitsets of rules
-    per class, so a rule's neighbours are a few big-integer operations, not a scan of every rule."""
+    """Which rules may apply together with a rule: those whose regions (per dimension, the indexes where a rule
+    may apply: a bitmask; a dimension not named, every index) meet its own on every dimension. Bitsets of rules
+    per index, so a rule's neighbours are a few big-integer operations, not a scan of every rule. A region wider
+    than `WIDE` indexes on an attribute's dimension is not indexed (the rule counts as everywhere there): fewer
+    neighbours left out, never one too many left out."""
 
-    def __init__(self, encoding: Encoding, rules):
-        self.rules = list(rules)
-        self.classes = [encoding.reach_classes(r) for r in self.rules]
-        sizes = (len(encoding.space.actions), len(encoding.space.purposes), len(encoding.space.categories))
-        self.by_class: list[list[int]] = [[0] * n for n in sizes]
-        self.everywhere = [0, 0, 0]
-        for i, reached in enumerate(self.classes):
-            for dim, classes in enumerate(reached):
-                if classes is None:
-                    self.everywhere[dim] |= 1 << i
-                else:
-                    for c in classes:
-                        self.by_class[dim][c] |= 1 << i
+    def __init__(self, rules: list, regions: list[dict[int, int]]):
+        self.rules = rules
+        self.all = (1 << len(rules)) - 1
+        self.by_index: dict[int, dict[int, int]] = {}  # dimension -> index -> rules whose region holds it
+        self.named: dict[int, int] = {}  # dimension -> rules whose region names it
+        self.wide: dict[int, int] = {}  # dimension -> rules whose region there is too wide to index
+        for i, region in enumerate(regions):
+            bit = 1 << i
+            for dim, mask in region.items():
+                self.named[dim] = self.named.get(dim, 0) | bit
+                if _too_wide(dim, mask):
+                    self.wide[dim] = self.wide.get(dim, 0) | bit
+                    continue
+                column = self.by_index.setdefault(dim, {})
+                for index in _indexes(mask):
+                    column[index] = column.get(index, 0) | bit
 
-    def meeting(self, reached: tuple) -> list:
-        bits = -1
-        for dim, classes in enumerate(reached):
-            if classes is None:
-                continue  # every class: meets every rule on this dimension
-            found = self.everywhere[dim]
-            for c in classes:
-                found |= self.by_class[dim][c]
+    def meeting(self, region: dict[int, int]) -> list:
+        bits = self.all
+        for dim, mask in region.items():
+            if _too_wide(dim, mask):
+                continue
+            found = (self.all & ~self.named.get(dim, 0)) | self.wide.get(dim, 0)
+            column = self.by_index.get(dim, {})
+            for index in _indexes(mask):
+                found |= column.get(index, 0)
             bits &= found
-        if bits == -1:
-            return list(self.rules)
-        out = []
-        while bits:
-            low = bits & -bits
-            out.append(self.rules[low.bit_length() - 1])
-            bits ^= low
-        return out
+        return [self.rules[i] for i in _indexes(bits)]
 
 
-def solve_facts(policy_set: PolicySet, unmarked: Callable[[str, str], bool]) -> Solved:
-    """The rule facts of one version, and its denies' overlaps with the allows `unmarked(deny, allow)` admits."""
+def _indexes(mask: int):
+    while mask:
+        low = mask & -mask
+        yield low.bit_length() - 1
+        mask ^= low
+
+
+def _too_wide(dim: int, mask: int) -> bool:
+    return dim >= _KEY_DIMS and mask.bit_count() > WIDE
+
+
+def solve_facts(policy_set: PolicySet, unmarked: Callable[[str, str], bool], *, boxes: bool | None = None) -> Solved:
+    """The rule facts of one version, and its denies' overlaps with the allows `unmarked(deny, allow)` admits.
+    `boxes` (default `BOXES`): settle what the formulas' boxes settle before asking the solver (boxes.py)."""
     space = Space([policy_set], obligations=False)
     encoding = Encoding(space)
     verdicts = encoding.verdicts[0]
@@ -101,11 +114,12 @@ def solve_facts(policy_set: PolicySet, unmarked: Callable[[str, str], bool]) -> 
     clean = f_and([decided, f_not(verdicts.failing)])
     lone = {effect: encoding.at_most_one([applies[r.id] for r in rules if r.effect == effect])
             for effect in ("allow", "deny")}
-    targets = {effect: _Targets(encoding, [r for r in rules if r.effect == effect]) for effect in ("allow", "deny")}
     facts = {r.id: RuleFacts() for r in rules}
     overlaps: dict[str, set[str]] = {}
     undecided: set[str] = set()
-    pairs = _Pairs(policy_set, encoding, facts)
+    pairs = _Pairs(policy_set, encoding, facts, BOXES if boxes is None else boxes)
+    targets = {effect: _Targets(chosen, [pairs.region(r) for r in chosen])
+               for effect in ("allow", "deny") for chosen in [[r for r in rules if r.effect == effect]]}
     for rule in rules:  # what each rule does alone: applies, overridden, redundant
         fact = facts[rule.id]
         try:
@@ -127,12 +141,12 @@ def solve_facts(policy_set: PolicySet, unmarked: Callable[[str, str], bool]) -> 
             continue
         try:
             if fact.redundant:
-                same = [s for s in targets[rule.effect].meeting(encoding.reach_classes(rule)) if s.id != rule.id]
+                same = [s for s in targets[rule.effect].meeting(pairs.region(rule)) if s.id != rule.id]
                 fact.helpers = {s.id for s in same if pairs.together(rule, s)}
                 _companions(encoding, pairs, rule, fact, applies[rule.id], decided, verdicts, lone,
                             [s for s in same if s.id in fact.helpers], same, applies)
             if rule.effect == "deny":
-                found = {a.id for a in targets["allow"].meeting(encoding.reach_classes(rule))
+                found = {a.id for a in targets["allow"].meeting(pairs.region(rule))
                          if unmarked(rule.id, a.id) and pairs.together(rule, a)}
                 if found:
                     overlaps[rule.id] = found
@@ -161,11 +175,11 @@ def _companions(encoding: Encoding, pairs: _Pairs, rule, fact: RuleFacts, mine: 
     applies need no companion. Requests the engine puts there settle most of it; the whole set is asked the
     rest."""
     if rule.effect == "deny":  # wherever it applies: a question about the two rules alone (of those applying on
-        first = pairs.applying(pairs.request_of(pairs.model_of(rule), rule), helpers)  # one such request)
+        first = pairs.applying(pairs.example(rule), helpers)  # one such request)
         fact.companions = {s.id for s in helpers if s.id in first and pairs.implies(rule, s)}
         return
     where = f_and([mine, decided, f_not(f_and([f_or([verdicts.failing, verdicts.denying]), lone["allow"]]))])
-    request = pairs.request_of(pairs.model_of(rule), rule)
+    request = pairs.example(rule)
     if not pairs.takes_part(request, rule, same):
         model = encoding.check(where)
         if model is None:
@@ -190,9 +204,10 @@ def _companions(encoding: Encoding, pairs: _Pairs, rule, fact: RuleFacts, mine: 
 
 class _Pairs:
     """What one rule does alone, or with one other, asked of the two rules' own formulas (a small solver: no
-    other rule takes part in whether they apply), and settled without a solver where the engine can say."""
+    other rule takes part in whether they apply), and settled without a solver where the engine can say, or
+    the formulas' boxes (with `boxes`: boxes.py)."""
 
-    def __init__(self, policy_set: PolicySet, encoding: Encoding, facts: dict[str, RuleFacts]):
+    def __init__(self, policy_set: PolicySet, encoding: Encoding, facts: dict[str, RuleFacts], boxes: bool):
         self.policy_set = policy_set
         self.encoding = encoding
         self.facts = facts
@@ -201,8 +216,31 @@ class _Pairs:
         self.asked = 0  # questions about pairs of rules (PAIR_QUESTIONS)
         self._own = {r.id: encoding.formula_of(verdicts.applies[r.id]) for r in policy_set.rules}
         self._reads = {r.id: encoding.reads(r) for r in policy_set.rules}
+        self._boxes = Boxes(encoding) if boxes else None
+        self._box: dict[str, Box] = {}
+
+    def box(self, rule) -> Box | None:
+        """Where the rule may apply (its own formula, decided), or None without boxes."""
+        if self._boxes is None:
+            return None
+        found = self._box.get(rule.id)
+        if found is None:
+            found = self._box[rule.id] = self._boxes.of(self._own[rule.id]).meet(self._boxes.of(self.decided))
+        return found
+
+    def region(self, rule) -> dict[int, int]:
+        """The indexes per dimension where the rule may apply: its box's, or (without boxes) the classes its
+        target reaches."""
+        box = self.box(rule)
+        if box is not None:
+            return {d: m for d, m in box.masks.items() if d < len(self.encoding.dims)}
+        return {d: sum(1 << c for c in classes)
+                for d, classes in enumerate(self.encoding.reach_classes(rule)) if classes is not None}
 
     def applies(self, rule) -> bool:
+        box = self.box(rule)
+        if box is not None and (box.exact or box.empty):
+            return not box.empty
         return self.encoding.alone(f_and([self._own[rule.id], self.decided]), model=False) is not None
 
     def search(self, rule, alone: bool, rounds: int = 0) -> bool | None:
@@ -211,19 +249,32 @@ class _Pairs:
         solver, a request of its model (saying nothing else) decided by the engine, and the rules the engine
         finds in its way excluded from the next model, until the engine agrees (True) or nothing is left
         (False: then no such request exists, as the rules excluded are a part of those in the way). None: not
-        settled within `ROUNDS` requests (the caller asks the whole set)."""
+        settled within `ROUNDS` requests (the caller asks the whole set). The first request is a point of the
+        rule's box where that is exact (no solver)."""
         encoding = self.encoding
         verdicts = encoding.verdicts[0]
         local = encoding.local()
-        local.push()
+        box = self.box(rule)
+        pending = [f_and([self._own[rule.id], self.decided])]  # what the small solver is yet to be told
+        pushed = False
         try:
-            local.add(as_z3(f_and([self._own[rule.id], self.decided])))
             reads = set(self._reads[rule.id])
             excluded: set[tuple[str, str]] = set()
             for _ in range(rounds or ROUNDS):
-                if not encoding.settled(local):
-                    return False
-                request = encoding.request(local.model(), frozenset(reads))
+                if box is not None and box.exact and not excluded:
+                    if box.empty:
+                        return False
+                    request = request_at(encoding, box.point(), frozenset(reads))
+                else:
+                    if not pushed:
+                        local.push()
+                        pushed = True
+                    for formula in pending:
+                        local.add(as_z3(formula))
+                    pending = []
+                    if not encoding.settled(local):
+                        return False
+                    request = encoding.request(local.model(), frozenset(reads))
                 try:
                     outcome = self.policy_set.outcome(request)
                 except RequestError:
@@ -239,19 +290,24 @@ class _Pairs:
                     raise RuntimeError(f"the solver and the engine disagree on `{rule.id}` for {request}")
                 for other, effect in new:
                     which = verdicts.fails if effect == "error" else verdicts.applies
-                    local.add(as_z3(f_not(encoding.formula_of(which[other]))))
+                    pending.append(f_not(encoding.formula_of(which[other])))
                     reads |= self._reads[other]
                 excluded |= new
             return None
         finally:
-            local.pop()
+            if pushed:
+                local.pop()
 
-    def model_of(self, rule):
-        """A model of the rule's own formula (it applies)."""
+    def example(self, rule) -> dict:
+        """A request the rule applies to, with the attributes it reads only: a point of its box where that is
+        exact, else a model of its own formula."""
+        box = self.box(rule)
+        if box is not None and box.exact and not box.empty:
+            return request_at(self.encoding, box.point(), self._reads[rule.id])
         model = self.encoding.alone(f_and([self._own[rule.id], self.decided]))
         if model is None:
             raise RuntimeError(f"`{rule.id}` applies, yet its formula has no model")
-        return model
+        return self.request_of(model, rule)
 
     def _pair_question(self) -> None:
         self.asked += 1
@@ -259,7 +315,17 @@ class _Pairs:
             raise Undecided(f"more than {PAIR_QUESTIONS:,} questions about pairs of rules that apply together")
 
     def implies(self, rule, other) -> bool:
-        """Does the other rule apply wherever this one does? (a question about the two rules alone)"""
+        """Does the other rule apply wherever this one does? (a question about the two rules alone; settled by
+        their boxes when the rule's is exact: it is, unless a point of its box lies outside the other's; and
+        when both are, exactly when its box lies within the other's)"""
+        mine, theirs = self.box(rule), self.box(other)
+        if mine is not None and theirs is not None and mine.exact:
+            if mine.empty:
+                return True
+            if not mine.within(theirs):
+                return False
+            if theirs.exact:
+                return True
         self._pair_question()
         return self.encoding.alone(f_and([self._own[rule.id], f_not(self._own[other.id]), self.decided]),
                                    model=False) is None
@@ -267,12 +333,18 @@ class _Pairs:
     def together(self, rule, other) -> bool:
         """Do the two rules (whose targets meet) apply together to some request? Rules reading no attribute
         in common, nor the keys in a condition, each apply wherever their own attributes let them: together
-        exactly when each applies somewhere."""
+        exactly when each applies somewhere. Boxes that do not meet: never; exact boxes that meet: together."""
         if not (self.facts[rule.id].applies and self.facts[other.id].applies):
             return False
         mine, theirs = self._reads[rule.id], self._reads[other.id]
         if not (mine & theirs) and not ((mine | theirs) & _KEYS):
             return True
+        boxes = self.box(rule), self.box(other)
+        if boxes[0] is not None and boxes[1] is not None:
+            if not boxes[0].meets(boxes[1]):
+                return False
+            if boxes[0].exact and boxes[1].exact:
+                return True
         self._pair_question()
         return self.encoding.alone(f_and([self._own[rule.id], self._own[other.id], self.decided]),
                                    model=False) is not None
@@ -316,6 +388,9 @@ class _Pairs:
 
 
 _KEYS = frozenset({"action", "purpose", "category"})  # the dimensions of the keys a request names
+_KEY_DIMS = 3  # the encoding's first dimensions: action, purpose, category
+WIDE = 64  # indexes of an attribute's dimension a rule's region may hold and still be indexed (_Targets)
+BOXES = True  # settle what the formulas' boxes settle before asking the solver (boxes.py); False: the solver alone
 ROUNDS = 64  # requests one lazy search may try before the whole set is asked
 # questions about two rules (together? one wherever the other?) one set may ask: quadratic in the rules that apply
 # together (a thousand rules applying to the same requests ask a million); beyond, the rules left are undecided
