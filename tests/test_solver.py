@@ -143,8 +143,10 @@ def test_a_question_the_solver_cannot_settle_is_undecided_never_no(capsys, tmp_p
 
 
 @settings(fewer(6), suppress_health_check=[HealthCheck.too_slow])
-@given(text=policies())
-def test_the_solver_finds_the_warnings_the_enumeration_finds(text):
+@given(text=policies(), boxes=st.booleans())
+def test_the_solver_finds_the_warnings_the_enumeration_finds(text, boxes):
+    """With the boxes (solved.BOXES) and with the solver alone."""
+    from pdp.analysis import solved
     from pdp.analysis.warnings import analyse
 
     ps = built(text)
@@ -153,4 +155,9 @@ def test_the_solver_finds_the_warnings_the_enumeration_finds(text):
     enumerated = [(d.code, d.message) for d in analyse(ps, method=ENUMERATION)]
     if any(code == "analysis-skipped" for code, _ in enumerated):
         return
-    assert [(d.code, d.message) for d in analyse(ps, method=SOLVER)] == enumerated, text
+    default, solved.BOXES = solved.BOXES, boxes
+    try:
+        found = [(d.code, d.message) for d in analyse(ps, method=SOLVER)]
+    finally:
+        solved.BOXES = default
+    assert found == enumerated, (text, boxes)
