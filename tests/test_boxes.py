@@ -116,7 +116,8 @@ def regions(draw):
 @given(rules=st.lists(regions(), max_size=12), region=regions())
 def test_the_neighbours_of_a_region_are_every_rule_whose_region_meets_it(rules, region):
     ids = [SimpleNamespace(id=f"r{i}") for i in range(len(rules))]
-    found = {r.id for r in solved._Targets(ids, rules).meeting(region)}
+    targets = solved._Targets(ids, rules)
+    found = {r.id for r in targets.of(targets.meeting(region))}
     meeting = {ids[i].id for i, other in enumerate(rules)
                if all(region[d] & m for d, m in other.items() if d in region)}
     assert meeting <= found  # never a neighbour left out

@@ -19,6 +19,7 @@ hold both paths equal).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import z3
@@ -32,7 +33,7 @@ class Box:
     masks: dict[int, int]  # dimension number -> the indexes allowed (bit i: index i); absent: every index
     exact: bool  # the formula holds at every point of the box (else: at some points of it at most)
 
-    @property
+    @cached_property
     def empty(self) -> bool:
         return any(m == 0 for m in self.masks.values())
 
@@ -52,8 +53,11 @@ class Box:
         """Is every point of this box one of the other's?"""
         return all(self.masks.get(d, -1) & ~m == 0 for d, m in other.masks.items())
 
-    def point(self) -> dict[int, int]:
-        """One point of a box that is not empty: the lowest index it allows on each dimension it names."""
+    def point(self, highest: bool = False) -> dict[int, int]:
+        """One point of a box that is not empty: the lowest (or highest) index it allows on each dimension it
+        names."""
+        if highest:
+            return {d: m.bit_length() - 1 for d, m in self.masks.items()}
         return {d: (m & -m).bit_length() - 1 for d, m in self.masks.items()}
 
 
