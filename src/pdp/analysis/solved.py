@@ -15,11 +15,22 @@ The same facts the enumeration finds (warnings.rule_warnings), each a question a
 
 Most rules are settled without the solver's whole formula: a request where the rule alone decides settles
 "applies", "not overridden" and "not redundant" at once, and the engine itself says whether a candidate
-request is one (`witness`): the candidate is the lightest model of the rule's own formula, found by a
-small solver holding that formula only. Only the rules no such request settles are asked of the whole set.
+request is one: the candidate is a model of the rule's own formula, found by a small solver holding that
+formula only. Only the rules no such request settles are asked of the whole set.
 
-Bounded as every question to the solver is (encoding.RLIMIT); a rule whose question cannot be settled is
-`undecided` (its warnings are not given, and `pdp check` says so), never reported as a finding.
+Most questions about one rule or two never reach a solver at all (`BOXES`, boxes.py): a rule's own formula
+read as a box (the indexes it allows on each dimension) says exactly whether it applies and gives the first
+candidate request when it is a conjunction of one-dimension tests, as targets and most conditions are; two
+rules whose boxes do not meet never apply together, two exact boxes that meet do, and an exact box within
+another's is implied by it. The boxes also index the rules (`_Targets`) on every dimension, so a rule is
+compared only with those whose boxes meet its own (the rules of the same service, on a set keyed by
+`requester.id`), and what they cannot settle goes to the solver. `BOXES = False` is the solver alone; the
+tests hold both equal, and equal to the enumeration on small sets.
+
+Bounded as every question to the solver is (encoding.RLIMIT), and in the pairs of rules the set looks at
+(`NEIGHBOURS`) and the questions about pairs the boxes do not settle (`PAIR_QUESTIONS`): a rule whose question
+cannot be settled is `undecided` (its warnings are not given, and `pdp check` says so), never reported as a
+finding.
 """
 
 from __future__ import annotations
