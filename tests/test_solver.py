@@ -161,3 +161,26 @@ def test_the_solver_finds_the_warnings_the_enumeration_finds(text, boxes):
     finally:
         solved.BOXES = default
     assert found == enumerated, (text, boxes)
+
+
+def test_a_rule_only_a_refused_request_could_meet_applies_to_none():
+    """An unlisted recipient may not call itself an affiliate (`except`), and the register's one affiliate has no
+    DPA: the rules that want an affiliate with a DPA meet only requests the set refuses. The small solver and the
+    boxes see the refusal's own formula (solved._Pairs.decided), so they agree with the enumeration."""
+    from pdp.analysis import solved
+    from pdp.analysis.warnings import analyse
+
+    ps = built('lookup recipient in data.reg\n  if unlisted, request states type, dpa\n  except type "affiliate"\n'
+               'allow a cite "§1" to share of user when recipient.type == "affiliate" and recipient.dpa == true\n'
+               'allow b cite "§1" to share of user when recipient.type == "service_provider"\n'
+               'deny c cite "§1" to share of user when recipient.type == "affiliate" and recipient.dpa == true\n')
+    enumerated = [(d.code, d.message) for d in analyse(ps, method=ENUMERATION)]
+    assert [m.split("`")[1] for _, m in enumerated] == ["a", "c"]
+    assert all("applies to no request" in m for _, m in enumerated)
+    default = solved.BOXES
+    try:
+        for boxes in (True, False):
+            solved.BOXES = boxes
+            assert [(d.code, d.message) for d in analyse(ps, method=SOLVER)] == enumerated
+    finally:
+        solved.BOXES = default

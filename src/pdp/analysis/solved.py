@@ -231,7 +231,9 @@ class _Pairs:
         self.encoding = encoding
         self.facts = facts
         verdicts = encoding.verdicts[0]
-        self.decided = encoding.formula_of(f_not(verdicts.refused))
+        # the refusal's own formula, not its name: the small solver and the boxes know only the dimensions, so a
+        # name defined in the whole set's solver would leave "refused" free there
+        self.decided = f_not(encoding.formula_of(verdicts.refused))
         self.asked = 0  # questions about pairs of rules (PAIR_QUESTIONS)
         self.looked = 0  # pairs of rules that may apply together, looked at (NEIGHBOURS)
         self._own = {r.id: encoding.formula_of(verdicts.applies[r.id]) for r in policy_set.rules}
