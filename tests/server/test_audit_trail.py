@@ -3,6 +3,7 @@
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -51,13 +52,12 @@ def test_decisions_are_logged_pseudonymised_and_masked(policy_dir, tmp_path):
     assert key_file.exists() and oct(key_file.stat().st_mode & 0o777) == "0o600"
 
 
-def test_an_unwritable_log_refuses_to_answer(policy_dir, tmp_path, monkeypatch):
-    settings = Settings(policy_dir=policy_dir, reload=False, log_path=tmp_path / "log.db")
+@pytest.mark.parametrize("writer", ["process", "thread"])
+def test_an_unwritable_log_refuses_to_answer(policy_dir, tmp_path, writer):
+    settings = Settings(policy_dir=policy_dir, reload=False, log_path=tmp_path / "log.db", log_writer=writer)
     with TestClient(create_app(settings)) as client:
-        def broken(*args, **kwargs):
-            raise OSError("disk full")
-
-        monkeypatch.setattr(client.app.state.decision_log.decision_log, "append_many", broken)
+        with sqlite3.connect(tmp_path / "log.db") as conn:  # SQLite itself refuses every row, as a full disk would
+            conn.execute("CREATE TRIGGER refuse BEFORE INSERT ON decisions BEGIN SELECT RAISE(ABORT, 'disk full'); END")
         r = client.post("/v1/decide", json=REQUEST)
         assert r.status_code == 503 and r.json()["error"] == "log_unavailable"
 

@@ -180,9 +180,21 @@ def treat(request: dict, *, key: bytes, mask: Iterable[str] = (), selection: Sel
     return text.decode(), people
 
 
-def _rule_ids(response: dict) -> list[str]:
+def response_fields(response: dict) -> tuple[str, str, list[str], str | None]:
+    """(decision id, decision, ids of the rules that decided, policy digest): what a row keeps of an answer.
+
+    Raises `ValueError` for an answer without `decision_id` or `decision`.
+    """
+    decision_id, decision = response.get("decision_id"), response.get("decision")
+    if not decision_id or not isinstance(decision_id, str):
+        raise ValueError("the response has no `decision_id` to log")
+    if not isinstance(decision, str):
+        raise ValueError("the response has no `decision` to log")
+    policy = response.get("policy")
+    digest = policy.get("digest") if isinstance(policy, dict) else None
     reasons = response.get("reasons") or []
-    return [r["rule"] for r in reasons if isinstance(r, dict) and r.get("rule") is not None]
+    rules = [r["rule"] for r in reasons if isinstance(r, dict) and r.get("rule") is not None]
+    return decision_id, decision, rules, digest
 
 
 def _people(pseudonyms) -> str:
@@ -325,6 +337,10 @@ class DecisionLog:
         conn.execute("DROP TRIGGER IF EXISTS decisions_forget")
         conn.execute("DROP TABLE IF EXISTS people")
 
+    def key_hex(self) -> str:
+        """The pseudonymisation key, for a writer process of this log (`pdp.io.log_process`): never logged."""
+        return self._key.hex()
+
     def close(self) -> None:
         with self._lock:
             if self._conn is not None and self._pid == os.getpid():
@@ -358,10 +374,15 @@ class DecisionLog:
         One commit for many rows is what lets a busy server log every
         decision without a commit's cost on each (group commit).
         """
+        self.append_decided([(request, response_fields(response), endpoint, selection[0] if selection else None)
+                             for request, response, endpoint, *selection in entries])
+
+    def append_decided(self, entries: Iterable[tuple]) -> None:
+        """`append_many` of (request, `response_fields(response)`, endpoint, selection): the answer's fields already
+        taken out (a server's writer process gets only those)."""
         now = self._clock()
         time = format_time(now)
-        rows = [self._row(request, response, endpoint, time, selection[0] if selection else None)
-                for request, response, endpoint, *selection in entries]
+        rows = [self._row(request, fields, endpoint, time, selection) for request, fields, endpoint, selection in entries]
         if not rows:
             return
         chunks = [rows[at:at + ROWS_PER_STATEMENT] for at in range(0, len(rows), ROWS_PER_STATEMENT)]
@@ -408,19 +429,11 @@ class DecisionLog:
             found = self._selections[selection] = selection.with_attributes(self.attributes)
         return found
 
-    def _row(self, request: dict, response: dict, endpoint: str, time: str,
-             selection: Selection | None) -> tuple:
-        decision_id, decision = response.get("decision_id"), response.get("decision")
-        if not decision_id or not isinstance(decision_id, str):
-            raise ValueError("the response has no `decision_id` to log")
-        if not isinstance(decision, str):
-            raise ValueError("the response has no `decision` to log")
-        policy = response.get("policy")
-        digest = policy.get("digest") if isinstance(policy, dict) else None
+    def _row(self, request: dict, fields: tuple, endpoint: str, time: str, selection: Selection | None) -> tuple:
+        decision_id, decision, rules, digest = fields
         stored, people = treat(request, key=self._key, mask=self.mask, selection=self._selection(selection),
                                max_bytes=self.max_row_bytes)
-        return (decision_id, time, endpoint, decision, orjson.dumps(_rule_ids(response)).decode(), digest, stored,
-                _people(people))
+        return (decision_id, time, endpoint, decision, orjson.dumps(rules).decode(), digest, stored, _people(people))
 
     def enforce_retention(self) -> int:
         """Delete the rows older than `retention_days`; the number deleted."""
@@ -592,4 +605,5 @@ class LoggedRequest(NamedTuple):
     endpoint: str
 
 
-__all__ = ["DecisionLog", "LoggedRequest", "log_key", "pseudonym", "treat", "format_time", "MASKED", "PSEUDONYM_PREFIX"]
+__all__ = ["DecisionLog", "LoggedRequest", "log_key", "pseudonym", "response_fields", "treat", "format_time", "MASKED",
+           "PSEUDONYM_PREFIX"]

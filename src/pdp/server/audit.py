@@ -14,6 +14,14 @@ runs beside the event loop (on another core) instead of stopping it; the
 treatment of the rows is off the request's path too. The queue is bounded:
 past `MAX_PENDING_ROWS` decisions waiting, a new one is refused at once
 (503), the safe side of a log that cannot keep up.
+
+By default (`PDP_LOG_WRITER=process`) the writer is a process of its own
+(`LogProcess`, `pdp.io.log_process`) rather than a thread: the treatment of
+the rows is Python work, and a thread doing it holds the interpreter lock
+the event loop needs. The event loop then only encodes each turn's rows in
+one orjson call, writes them to the process's pipe and reads its
+acknowledgements; the promise is the same (`LogWriter`, the thread, stays
+as the plain path, `PDP_LOG_WRITER=thread`).
 """
 
 from __future__ import annotations
@@ -22,13 +30,18 @@ import asyncio
 import logging
 import os
 import secrets
+import select
+import subprocess
+import sys
 import threading
+import time
 from collections import deque
 from pathlib import Path
 
 from pdp.engine.policy_set import PolicySet
-from pdp.io.decision_log import DecisionLog
-from pdp.io.log_view import selection_of
+from pdp.io.decision_log import DecisionLog, response_fields
+from pdp.io.log_process import frame, frames, open_arguments, selection_json
+from pdp.io.log_view import Selection, selection_of
 from .settings import Settings
 
 log = logging.getLogger("pdp.audit")
@@ -56,6 +69,15 @@ def _key(settings: Settings) -> bytes:
     return key_file.read_text().strip().encode()
 
 
+def _admit(closing: bool, pending: int, rows: int, max_pending: int) -> None:
+    """Refuse rows at once (LogUnavailable, answered 503) to a closed log, or past the bound of rows waiting."""
+    if closing:
+        raise LogUnavailable("the decision log is closed")
+    if pending + rows > max_pending:
+        log.error("%d decisions wait for the decision log; refusing more until it catches up", pending)
+        raise LogUnavailable("the decision log is not keeping up")
+
+
 MAX_PENDING_ROWS = 100_000  # decisions queued for the log; more are refused (503) rather than kept in memory
 
 
@@ -75,11 +97,7 @@ class LogWriter:
 
     async def record(self, entries: list[tuple]) -> None:
         """Queue `entries` (request, response, endpoint, selection); return once they are committed."""
-        if self._closing:
-            raise LogUnavailable("the decision log is closed")
-        if self._pending + len(entries) > self.max_pending:
-            log.error("%d decisions wait for the decision log; refusing more until it catches up", self._pending)
-            raise LogUnavailable("the decision log is not keeping up")
+        _admit(self._closing, self._pending, len(entries), self.max_pending)
         loop = asyncio.get_running_loop()
         done = loop.create_future()
         if not self._turn:  # the decisions of one loop turn are handed over together, at its end
@@ -132,7 +150,7 @@ class LogWriter:
                 pass
 
 
-def _settle(waiting: list[asyncio.Future], error: Exception | None) -> None:
+def _settle(waiting: list[asyncio.Future], error: Exception | str | None) -> None:
     for done in waiting:
         if done.cancelled():
             continue
@@ -142,14 +160,260 @@ def _settle(waiting: list[asyncio.Future], error: Exception | None) -> None:
             done.set_exception(LogUnavailable(str(error)))
 
 
-def open_log(settings: Settings) -> LogWriter | None:
+def _settle_anywhere(waiting: list[asyncio.Future], error: str | None) -> None:
+    """`_settle`, each future on its own loop: directly on the running one, through the others' queues."""
+    try:
+        running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+    except RuntimeError:
+        running = None
+    by_loop: dict[asyncio.AbstractEventLoop, list[asyncio.Future]] = {}
+    for done in waiting:
+        by_loop.setdefault(done.get_loop(), []).append(done)
+    for loop, futures in by_loop.items():
+        if loop is running:
+            _settle(futures, error)
+        else:
+            try:
+                loop.call_soon_threadsafe(_settle, futures, error)
+            except RuntimeError:  # the loop is closed: nobody waits any more
+                pass
+
+
+START_TIMEOUT_S = 30.0  # for the writer process to open the log when the server starts
+RESTART_PAUSE_S = 1.0  # a writer process that stopped is started again at most this often
+MAX_NAMED_SELECTIONS = 16  # selections named to the writer process; more, and the names start over
+
+
+class LogProcess:
+    """The decision log's writer process (`pdp.io.log_process`), and the requests waiting for its commits.
+
+    Same promise and bound as `LogWriter`: `record` returns once the rows are
+    committed, a refused write is a LogUnavailable for every request of its
+    group, more than `max_pending` rows waiting is refused at once. If the
+    process stops, every request waiting for it is answered 503 and the next
+    one starts a new process. All its work on the event loop is non-blocking:
+    encoding a turn's rows, writing them to the pipe (what the pipe cannot
+    take waits in memory, within the same bound), reading acknowledgements.
+    """
+
+    def __init__(self, decision_log: DecisionLog, max_pending: int = MAX_PENDING_ROWS):
+        self.decision_log = decision_log  # this process's own connection: reading and erasure (admin)
+        self.max_pending = max_pending
+        self._open_frame = frame(["open", open_arguments(decision_log)])
+        self._turn: list[tuple[list, asyncio.Future]] = []  # this loop turn's rows, handed over at its end
+        self._waiting: dict[int, tuple[list[asyncio.Future], int]] = {}  # group -> (its requests, its rows)
+        self._pending = 0  # rows recorded and not yet committed
+        self._seq = 0
+        self._names: dict[int, tuple[Selection, int]] = {}  # id(selection) -> (selection, its name on the wire)
+        self._next_name = 0
+        self._outbox = bytearray()  # written when the pipe can take it
+        self._inbox = bytearray()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._proc: subprocess.Popen | None = None
+        self._started = 0.0
+        self._closing = False
+        self._ready = False
+        self._start(wait=True)
+
+    # -- the process ---------------------------------------------------------------------
+
+    def _start(self, wait: bool = False) -> None:
+        """Start the process; with `wait`, until it has opened the log (a server answers only once its log works)."""
+        root = str(Path(__file__).resolve().parents[2])  # the child imports this very pdp
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
+        self._started = time.monotonic()
+        proc = subprocess.Popen([sys.executable, "-m", "pdp.io.log_process"], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, env=env)
+        assert proc.stdin is not None and proc.stdout is not None
+        self._proc, self._in, self._out = proc, proc.stdin.fileno(), proc.stdout.fileno()
+        self._outbox, self._inbox, self._names = bytearray(self._open_frame), bytearray(), {}
+        os.set_blocking(self._in, False)
+        os.set_blocking(self._out, False)
+        if wait:
+            self._flush()
+            if not self._outbox and select.select([self._out], [], [], START_TIMEOUT_S)[0]:
+                self._on_readable()
+            if self._proc is None or not self._ready:
+                self._lost("it did not open the log")
+                raise LogUnavailable(f"the decision log's writer process could not open {self.decision_log.path}")
+        if self._loop is not None and not self._loop.is_closed():
+            self._watch(self._loop)
+
+    def _watch(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Read the acknowledgements (and write what waits) on `loop`, the one requests are recorded on."""
+        if self._loop is not None and self._loop is not loop and not self._loop.is_closed() and self._proc:
+            self._loop.remove_reader(self._out)
+            self._loop.remove_writer(self._in)
+        self._loop = loop
+        loop.add_reader(self._out, self._on_readable)
+        if self._outbox:
+            loop.add_writer(self._in, self._flush)
+
+    def _lost(self, reason: str) -> None:
+        """The process stopped: fail every request waiting for it; the next record starts another."""
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        log.error("the decision log's writer process stopped (%s); waiting decisions are answered 503", reason)
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.remove_reader(self._out)
+            self._loop.remove_writer(self._in)
+        if proc.poll() is None:
+            proc.kill()
+        for pipe in (proc.stdin, proc.stdout):
+            try:
+                pipe.close()  # type: ignore[union-attr]
+            except OSError:
+                pass
+        waiting, self._waiting = self._waiting, {}
+        self._pending -= sum(rows for _, rows in waiting.values())
+        _settle_anywhere([done for futures, _ in waiting.values() for done in futures], reason)
+
+    # -- writing -------------------------------------------------------------------------
+
+    async def record(self, entries: list[tuple]) -> None:
+        """Queue `entries` (request, response, endpoint, selection); return once they are committed."""
+        _admit(self._closing, self._pending, len(entries), self.max_pending)
+        loop = asyncio.get_running_loop()
+        if self._proc is None:
+            if time.monotonic() - self._started < RESTART_PAUSE_S:
+                raise LogUnavailable("the decision log's writer process stopped; it is started again shortly")
+            self._start()
+        if loop is not self._loop:
+            self._watch(loop)
+        try:
+            rows = [[request, *response_fields(response), endpoint, self._name(selection)]
+                    for request, response, endpoint, selection in entries]
+        except ValueError as error:
+            raise LogUnavailable(str(error)) from None
+        done = loop.create_future()
+        if not self._turn:  # the decisions of one loop turn are handed over together, at its end
+            loop.call_soon(self._hand_over)
+        self._turn.append((rows, done))
+        self._pending += len(rows)
+        await done
+
+    def _name(self, selection: Selection | None) -> int | None:
+        """The selection's name on the wire; a selection not named yet is sent first."""
+        if selection is None:
+            return None
+        known = self._names.get(id(selection))
+        if known is not None and known[0] is selection:
+            return known[1]
+        if len(self._names) >= MAX_NAMED_SELECTIONS:  # one per policy set served; old sets go
+            self._send(frame(["forget", [name for _, name in self._names.values()]]))
+            self._names.clear()
+        name, self._next_name = self._next_name, self._next_name + 1
+        self._names[id(selection)] = (selection, name)
+        self._send(frame(["selection", name, selection_json(selection)]))
+        return name
+
+    def _hand_over(self) -> None:
+        turn, self._turn = self._turn, []
+        if not turn:
+            return
+        self._seq += 1
+        rows = [row for group, _ in turn for row in group]
+        self._waiting[self._seq] = ([done for _, done in turn], len(rows))
+        self._send(frame(["rows", self._seq, rows]))
+
+    def _send(self, data: bytes) -> None:
+        if self._proc is None:
+            return  # the group already failed with the process (`_lost`)
+        if self._outbox:
+            self._outbox += data
+            return
+        try:
+            written = os.write(self._in, data)
+        except BlockingIOError:
+            written = 0
+        except OSError as error:  # a broken pipe: the process is gone
+            self._lost(str(error))
+            return
+        if written < len(data):
+            self._outbox += data[written:]
+            if self._loop is not None:
+                self._loop.add_writer(self._in, self._flush)
+
+    def _flush(self) -> None:
+        try:
+            written = os.write(self._in, self._outbox)
+        except BlockingIOError:
+            return
+        except OSError as error:
+            self._lost(str(error))
+            return
+        del self._outbox[:written]
+        if not self._outbox and self._loop is not None:
+            self._loop.remove_writer(self._in)
+
+    # -- acknowledgements ----------------------------------------------------------------
+
+    def _on_readable(self) -> None:
+        try:
+            data = os.read(self._out, 1 << 16)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if not data:
+            self._lost("its pipe closed")
+            return
+        self._inbox += data
+        self._acknowledge()
+
+    def _acknowledge(self) -> None:
+        for message in frames(self._inbox):
+            if message[0] == "done":
+                _, first, last, error = message
+                for seq in range(first, last + 1):
+                    futures, rows = self._waiting.pop(seq, ([], 0))
+                    self._pending -= rows
+                    _settle_anywhere(futures, error)
+            elif message[0] == "ready":
+                self._ready = True
+            elif message[0] == "failed":
+                log.error("the decision log's writer process could not open the log: %s", message[1])
+
+    def close(self) -> None:
+        """Commit what is queued, stop the process, close the log."""
+        self._closing = True
+        self._hand_over()
+        proc = self._proc
+        if proc is not None:
+            if self._loop is not None and not self._loop.is_closed():
+                self._loop.remove_reader(self._out)
+                self._loop.remove_writer(self._in)
+            try:
+                os.set_blocking(self._in, True)
+                while self._outbox:
+                    del self._outbox[:os.write(self._in, self._outbox)]
+                proc.stdin.close()  # type: ignore[union-attr]  # the process commits what it read, then exits
+                os.set_blocking(self._out, True)
+                while data := os.read(self._out, 1 << 16):
+                    self._inbox += data
+                self._acknowledge()
+            except OSError as error:
+                log.error("closing the decision log's writer process: %s", error)
+            self._proc = None
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+            proc.stdout.close()  # type: ignore[union-attr]
+        waiting, self._waiting = self._waiting, {}
+        _settle_anywhere([done for futures, _ in waiting.values() for done in futures], "the decision log is closed")
+        self.decision_log.close()
+
+
+def open_log(settings: Settings) -> LogWriter | LogProcess | None:
     if settings.log_path is None:
         return None
     decision_log = DecisionLog(settings.log_path, pseudonym_key=_key(settings), mask=settings.log_mask,
                                retention_days=settings.log_retention_days, synchronous=settings.log_synchronous,
                                attributes=settings.log_attributes, max_row_bytes=settings.log_max_row_bytes,
                                max_bytes=settings.log_max_bytes)
-    return LogWriter(decision_log)
+    return LogProcess(decision_log) if settings.log_writer == "process" else LogWriter(decision_log)
 
 
 async def record(app, entries: list[tuple[dict, dict]], endpoint: str, policy_set: PolicySet | None = None) -> None:

@@ -52,6 +52,9 @@ class Settings(BaseSettings):
                                "the oldest rows are deleted")
     log_max_row_bytes: int = Field(default=16_384, ge=256, description="largest request stored in one row")
     log_synchronous: Literal["NORMAL", "FULL"] = "NORMAL"
+    log_writer: Literal["process", "thread"] = Field(default="process", description="who treats and commits the "
+                                                     "decision log's rows: a process of its own (off the event loop's "
+                                                     "interpreter lock), or a thread of the server (the plain path)")
     otel: bool = Field(default=False, description="FastAPI's native OpenTelemetry tracing, metrics and logs")
     hot_path: bool = Field(default=True, description="dispatch the decision endpoints ahead of FastAPI's middleware "
                            "and router (same answers, less time); off, or with otel on, every request takes the full stack")
