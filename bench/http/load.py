@@ -56,9 +56,11 @@ process on loopback, beside a raw ASGI app and a bare FastAPI endpoint that
 return a constant (the ceilings uvicorn and the framework reach on this
 machine), and beside the Cerbos policy decision point (a Go server) deciding
 the same benchmark policy, in the same run. wrk and the server share the
-machine's 2 cores; "CPU µs/request" is the server process's own CPU time
-(user + system) divided by the requests it answered, which the other
-processes of this shared machine disturb least.
+machine's 2 cores; "CPU µs/request" is the server's own CPU time (user +
+system, its decision log's writer process included) divided by the
+requests it answered, which the other processes of this shared machine
+disturb least; for pdp, the part in brackets is its event loop's thread
+alone.
 
 """
 NOTES = """Each pdp request parses and checks the body, decides, hands the decision
@@ -125,13 +127,26 @@ def cpu_seconds(pid: int, thread: int | None = None) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def children(pid: int) -> list[int]:
+    """The child processes of `pid` (pdp's decision log writer process), from /proc."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(child) for child in (task / "children").read_text().split()]
+    return found
+
+
+def server_cpu(pid: int) -> float:
+    """CPU seconds of a server and of its child processes so far."""
+    return cpu_seconds(pid) + sum(cpu_seconds(child) for child in children(pid))
+
+
 def wrk(url: str, bodies: Path, duration: int, connections: int, pid: int) -> dict:
     script = HERE / ("post.lua" if len(bodies.read_text().splitlines()) == 1 else "post_many.lua")
     env = {**os.environ, "BODY": str(bodies), "BODIES": str(bodies)}
-    cpu_before, main_before = cpu_seconds(pid), cpu_seconds(pid, pid)
+    cpu_before, main_before = server_cpu(pid), cpu_seconds(pid, pid)
     out = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency", "-s", str(script), url],
                          env=env, capture_output=True, text=True, check=True).stdout
-    cpu, main = cpu_seconds(pid) - cpu_before, cpu_seconds(pid, pid) - main_before
+    cpu, main = server_cpu(pid) - cpu_before, cpu_seconds(pid, pid) - main_before
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     answered = int(re.search(r"(\d+) requests in", out).group(1))
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
@@ -272,7 +287,7 @@ def report(targets: dict[str, Target], runs: dict[str, list[dict]], args, agreed
         elif name == RAW:
             share = "100 %"
         cpu = f"{median(name, 'cpu_us'):,.0f}"
-        if name.startswith("pdp"):  # the event loop's thread; the rest is the decision log's writer
+        if name.startswith("pdp"):  # the event loop's thread; the rest is the decision log's writer process
             cpu += f" ({median(name, 'main_us'):,.0f})"
         lines.append(f"| {name} | {rps:,.0f} | {decisions} | {median(name, 'p50_us'):,.0f} | "
                      f"{median(name, 'p99_us'):,.0f} | {cpu} | {share} |")
