@@ -64,11 +64,12 @@ alone.
 
 """
 NOTES = """Each pdp request parses and checks the body, decides, hands the decision
-to the decision log's writer thread and waits until its row is committed
-(the writer commits everything queued since its last commit in one
-transaction; each row is the request's logged view, its identifiers
-pseudonymised), then renders a response about 25 times larger than the
-constant. The answer leaves only once its decision is committed, and a
+to the decision log's writer process and waits until its row is committed
+(each turn of the event loop sends its decisions over a pipe in one
+orjson message; the process commits everything received since its last
+commit in one transaction; each row is the request's logged view, its
+identifiers pseudonymised), then renders a response about 25 times larger
+than the constant. The answer leaves only once its decision is committed, and a
 decision that cannot be recorded is answered 503, as before. pdp's decision
 endpoints are dispatched ahead of FastAPI's middleware and router
 (`pdp.server.hot_path`; a test holds both ways to the same answers), so the

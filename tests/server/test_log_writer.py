@@ -177,6 +177,27 @@ def test_a_process_that_dies_fails_the_waiting_requests_and_the_next_one_starts_
         writer.close()
 
 
+def test_decisions_of_a_turn_in_which_the_process_stopped_are_refused_not_left_waiting(tmp_path, monkeypatch):
+    monkeypatch.setattr(audit, "RESTART_PAUSE_S", 60.0)
+    writer = LogProcess(DecisionLog(tmp_path / "log.db", pseudonym_key=KEY))
+
+    async def main():
+        task = asyncio.ensure_future(writer.record([entry(0)]))
+        await asyncio.sleep(0)  # recorded, not yet handed over
+        os.kill(writer._proc.pid, signal.SIGKILL)
+        writer._proc.wait()
+        writer._on_readable()  # the event loop would call this now: the pipe has closed
+        with pytest.raises(LogUnavailable):
+            await asyncio.wait_for(task, 10)
+        with pytest.raises(LogUnavailable, match="started again shortly"):
+            await writer.record([entry(1)])
+
+    try:
+        asyncio.run(main())
+    finally:
+        writer.close()
+
+
 def test_a_log_the_process_cannot_open_stops_the_start(tmp_path, monkeypatch):
     decision_log = DecisionLog(tmp_path / "log.db", pseudonym_key=KEY)
     monkeypatch.setattr(decision_log, "key_hex", lambda: "not hex")

@@ -312,9 +312,14 @@ class LogProcess:
         turn, self._turn = self._turn, []
         if not turn:
             return
-        self._seq += 1
         rows = [row for group, _ in turn for row in group]
-        self._waiting[self._seq] = ([done for _, done in turn], len(rows))
+        futures = [done for _, done in turn]
+        if self._proc is None:  # it stopped during this turn: these were never sent
+            self._pending -= len(rows)
+            _settle_anywhere(futures, "the decision log's writer process stopped")
+            return
+        self._seq += 1
+        self._waiting[self._seq] = (futures, len(rows))
         self._send(frame(["rows", self._seq, rows]))
 
     def _send(self, data: bytes) -> None:
