@@ -379,7 +379,7 @@ class DecisionLog:
 
     def append_decided(self, entries: Iterable[tuple]) -> None:
         """`append_many` of (request, `response_fields(response)`, endpoint, selection): the answer's fields already
-        taken out (a server's writer process gets only those)."""
+        taken out and checked."""
         now = self._clock()
         time = format_time(now)
         rows = [self._row(request, fields, endpoint, time, selection) for request, fields, endpoint, selection in entries]

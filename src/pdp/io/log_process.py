@@ -23,7 +23,9 @@ that much JSON. To this process (its standard input):
 - `["selection", n, {"paths", "words", "attributes"}]`: a policy set's
   `log_view.Selection`, named `n` in the rows after it;
 - `["forget", [n, ...]]`: selections the server will not name again;
-- `["rows", seq, [[request, decision_id, decision, rules, digest, endpoint, n], ...]]`.
+- `["rows", seq, [[request, answer, endpoint, n], ...]]` (the answer as the
+  server sent it: encoding it whole costs the server less than picking out
+  what a row keeps).
 
 From it (its standard output): `["ready"]` once the log is open (or
 `["failed", message]`, then it exits), and after each commit
@@ -125,9 +127,8 @@ def serve(read_fd: int, write_fd: int) -> None:
                 kind = message[0]
                 if kind == "rows":
                     seqs.append(message[1])
-                    rows.extend((request, (decision_id, decision, rules, digest), endpoint,
-                                 None if name is None else selections.get(name, _UNKNOWN))
-                                for request, decision_id, decision, rules, digest, endpoint, name in message[2])
+                    rows.extend((request, response, endpoint, None if name is None else selections.get(name, _UNKNOWN))
+                                for request, response, endpoint, name in message[2])
                 elif kind == "selection":
                     selections[message[1]] = selection_from(message[2])
                 elif kind == "forget":  # the server will not name these again: rows before this were resolved
@@ -147,7 +148,7 @@ def serve(read_fd: int, write_fd: int) -> None:
                         raise RuntimeError("rows came before the log was opened")
                     if any(row[3] is _UNKNOWN for row in rows):
                         raise RuntimeError("a row names a selection the server never sent")
-                    decision_log.append_decided(rows)
+                    decision_log.append_many(rows)  # an answer without its decision fails the group, as in a thread
                 except Exception as exc:  # noqa: BLE001 - each waiting request is answered 503, never unlogged
                     log.exception("the decision log refused a write")
                     refused = f"{exc.__class__.__name__}: {exc}"

@@ -39,7 +39,7 @@ from collections import deque
 from pathlib import Path
 
 from pdp.engine.policy_set import PolicySet
-from pdp.io.decision_log import DecisionLog, response_fields
+from pdp.io.decision_log import DecisionLog
 from pdp.io.log_process import frame, frames, open_arguments, selection_json
 from pdp.io.log_view import Selection, selection_of
 from .settings import Settings
@@ -281,11 +281,7 @@ class LogProcess:
             self._start()
         if loop is not self._loop:
             self._watch(loop)
-        try:
-            rows = [[request, *response_fields(response), endpoint, self._name(selection)]
-                    for request, response, endpoint, selection in entries]
-        except ValueError as error:
-            raise LogUnavailable(str(error)) from None
+        rows = [[request, response, endpoint, self._name(selection)] for request, response, endpoint, selection in entries]
         done = loop.create_future()
         if not self._turn:  # the decisions of one loop turn are handed over together, at its end
             loop.call_soon(self._hand_over)
