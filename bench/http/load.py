@@ -312,10 +312,17 @@ def report(targets: dict[str, Target], runs: dict[str, list[dict]], args, agreed
             cost = 100 * (1 - median(logged, "rps") / median(unlogged, "rps"))
             cpu = median(logged, "cpu_us") - median(unlogged, "cpu_us")
             loop = median(logged, "main_us") - median(unlogged, "main_us")
-            noise = " (below zero: the runs without the log were the slower, the machine's noise)" if cost < 0 else ""
-            verdicts.append(f"- the decision log costs {cost:.0f} % of pdp's throughput{noise} ({what}; {cpu:,.0f} µs of"
+            verdict = "met" if cost <= TARGET_LOG_COST else "not met"
+            if cost < 0:
+                verdict = "not measured: below zero, the runs without the log were the slower, the machine's noise"
+            verdicts.append(f"- the decision log costs {cost:.0f} % of pdp's throughput ({what}; {cpu:,.0f} µs of"
                             f" CPU a request, {loop:,.0f} µs of it on the event loop; target at most {TARGET_LOG_COST} %: "
-                            f"{'met' if cost <= TARGET_LOG_COST else 'not met'})")
+                            f"{verdict})")
+            # The log's writer is a process of its own: the event loop's thread alone bounds the throughput when it
+            # has a core to itself, so its CPU per request gives the cost a quiet machine shows.
+            loop_cost = max(0.0, 100 * (1 - median(unlogged, "main_us") / median(logged, "main_us")))
+            verdicts.append(f"- the same in the event loop's CPU per request (what bounds pdp's throughput when it has a"
+                            f" core to itself, the log's writer being a process of its own): {loop_cost:.0f} %")
     for theirs in (CERBOS, CERBOS_UNLOGGED):
         if PDP_SEEDED in runs and theirs in runs:
             faster = median(PDP_SEEDED, "rps") / median(theirs, "rps")
