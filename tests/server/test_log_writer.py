@@ -262,6 +262,21 @@ def test_the_process_writes_the_rows_the_thread_writes(both, batch):
     assert None not in rows(process.decision_log, ids)
 
 
+@pytest.mark.parametrize("depth", [200, 300, 1000, 5000])
+def test_a_request_nested_deeper_than_orjson_encodes_is_logged_as_the_thread_logs_it(both, depth):
+    thread, process = both
+    nested: object = "bottom"
+    for _ in range(depth):
+        nested = [nested]
+    selection = Selection(frozenset({("context", "deep")}))
+    entries = [({"action": "use", "context": {"deep": nested, "ticket": "T-1"}},
+                {"decision": "allow", "decision_id": uuid.uuid4().hex}, "/v1/decide", selection)]
+    for writer in (thread, process):
+        asyncio.run(writer.record(entries))
+    ids = [entries[0][1]["decision_id"]]
+    assert rows(process.decision_log, ids) == rows(thread.decision_log, ids) != [None]
+
+
 def test_selections_named_anew_after_the_names_start_over(tmp_path, monkeypatch):
     monkeypatch.setattr(audit, "MAX_NAMED_SELECTIONS", 2)
     thread = LogWriter(DecisionLog(tmp_path / "thread.db", pseudonym_key=KEY))

@@ -45,7 +45,7 @@ from collections.abc import Iterator
 import orjson
 
 from .decision_log import DecisionLog
-from .log_view import Selection
+from .log_view import CUT, Selection
 
 log = logging.getLogger("pdp.io.log_process")
 
@@ -67,6 +67,26 @@ def frame(message) -> bytes:
     except TypeError:
         body = orjson.dumps(message, option=orjson.OPT_NON_STR_KEYS, default=str)
     return _LENGTH.pack(len(body)) + body
+
+
+ENCODED_DEPTH = 250  # orjson encodes at most 254 levels of nesting
+
+
+def bounded(value, depth: int = 0):
+    """`value` with what is nested deeper than `ENCODED_DEPTH` cut, so that it encodes.
+
+    Only a request orjson refuses (nested deeper than it encodes: a hostile
+    one) goes through this. The log keeps at most `log_view.MAX_DEPTH`
+    levels below each path it stores, so no row shows the cut unless a
+    path it stores is about 240 levels long.
+    """
+    if isinstance(value, (dict, list)) and depth >= ENCODED_DEPTH:
+        return CUT
+    if isinstance(value, dict):
+        return {name: bounded(item, depth + 1) for name, item in value.items()}
+    if isinstance(value, list):
+        return [bounded(item, depth + 1) for item in value]
+    return value
 
 
 def frames(buffer: bytearray) -> Iterator:

@@ -40,7 +40,7 @@ from pathlib import Path
 
 from pdp.engine.policy_set import PolicySet
 from pdp.io.decision_log import DecisionLog
-from pdp.io.log_process import frame, frames, open_arguments, selection_json
+from pdp.io.log_process import bounded, frame, frames, open_arguments, selection_json
 from pdp.io.log_view import Selection, selection_of
 from .settings import Settings
 
@@ -315,8 +315,18 @@ class LogProcess:
             _settle_anywhere(futures, "the decision log's writer process stopped")
             return
         self._seq += 1
+        try:
+            data = frame(["rows", self._seq, rows])
+        except TypeError:  # a request nested deeper than orjson encodes: cut it where no row can show the cut
+            try:
+                data = frame(["rows", self._seq, [[bounded(request), *rest] for request, *rest in rows]])
+            except Exception as error:  # noqa: BLE001 - these requests are answered 503, never left waiting
+                log.exception("decisions could not be handed to the decision log")
+                self._pending -= len(rows)
+                _settle_anywhere(futures, f"the decisions could not be handed to the log ({error.__class__.__name__})")
+                return
         self._waiting[self._seq] = (futures, len(rows))
-        self._send(frame(["rows", self._seq, rows]))
+        self._send(data)
 
     def _send(self, data: bytes) -> None:
         if self._proc is None:
