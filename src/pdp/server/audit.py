@@ -130,8 +130,6 @@ class LogWriter:
                 group = list(self._queue)
                 self._queue.clear()
             self._commit(group)
-            with self._ready:
-                self._pending -= sum(len(entries) for entries, _, _ in group)
 
     def _commit(self, group: list) -> None:
         error: Exception | None = None
@@ -140,6 +138,8 @@ class LogWriter:
         except Exception as exc:  # noqa: BLE001 - each waiting request answers 503, never unlogged
             log.exception("the decision log refused a write")
             error = exc
+        with self._ready:  # before the requests are woken: one that records again at once must not find them counted
+            self._pending -= sum(len(entries) for entries, _, _ in group)
         by_loop: dict[asyncio.AbstractEventLoop, list[asyncio.Future]] = {}
         for _, done, loop in group:
             by_loop.setdefault(loop, []).append(done)
