@@ -100,7 +100,7 @@ def shipped_tables(options: dict[str, Any] = OPTIONS) -> dict | None:
 def cython_plugins() -> dict[str, Any]:
     """lark_cython's parser and lexer for lark's `_plugins`, or none (pure lark) when it is not installed."""
     try:
-        import lark_cython  # type: ignore[import-untyped]
+        import lark_cython
     except ImportError:  # no wheel for this platform: pure lark parses the same, slower
         return {}
     return dict(lark_cython.plugins)
