@@ -2,6 +2,7 @@
 edits, every example it prints decided so by both versions' engines, a one-rule edit of a large generated set
 answered, and a budget that runs out said in words, never as "no decision changes"."""
 
+import itertools
 import json
 import re
 
@@ -13,8 +14,12 @@ import pdp
 from bench.edit import edit
 from bench.generate import main as generate
 from pdp.analysis import diff_solver
-from pdp.analysis.diff import diff
-from pdp.analysis.space import ENUMERATION, SOLVER, SpaceTooLarge
+from pdp.analysis.diff import diff, edited_rules
+from pdp.analysis.space import ENUMERATION, SOLVER, Space, SpaceTooLarge
+from pdp.analysis.space.reach import Reach
+from pdp.analysis.space import touched as touched_module
+from pdp.analysis.space.touched import touched
+from pdp.engine.decision import DEFAULT_DENY
 from pdp.cli import main
 from tests.support.generate import fewer, generated_rules
 from tests.support.sets import HEADER, build_set
@@ -106,6 +111,64 @@ def test_the_solver_finds_the_changes_the_enumeration_finds(edit):
     assert all(change.cases for change in solved.changes)
     assert all(c.requests is None for c in solved.changes)
     assert bool(solved.changed) == bool(enumerated.changed)
+
+
+def solved(old, new, narrow: bool):
+    return diff_solver.solve(Space([old, new]), edited_rules(old, new), narrow=narrow)
+
+
+def cells(changes) -> set:
+    """The cells (action, purpose class, category class) each change's cases name. Not the words of their
+    conditions: a condition too large to word at once is worded box by box, and the boxes follow the models the
+    solver happens to find."""
+    return {(c.before, c.after, c.rules_before, c.rules_after, cell) for c in changes for case in c.cases
+            for cell in itertools.product(case.actions, case.purposes, case.categories)}
+
+
+@settings(fewer(8), suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(edit=edits())
+def test_encoding_the_rules_an_edit_touches_finds_what_encoding_every_rule_finds(edit):
+    """space/touched.py: the narrowed encoding (the edited rules and those whose targets meet theirs) against the
+    whole one: the same changes over the same cells, every example decided so by the engines."""
+    old_text, new_text, (old_vocabulary, new_vocabulary) = edit
+    old, new = built(old_text, old_vocabulary), built(new_text, new_vocabulary)
+    if old is None or new is None:
+        return
+    narrowed, whole = solved(old, new, narrow=True), solved(old, new, narrow=False)
+    assert narrowed.complete and whole.complete
+    assert keys(narrowed) == keys(whole), (old_text, new_text)
+    assert cells(narrowed.changes) == cells(whole.changes), (old_text, new_text)
+    for report in (narrowed, whole):
+        assert_replayed(report, old, new)
+
+
+def test_only_the_rules_an_edit_can_make_a_difference_through_are_encoded(monkeypatch):
+    rules = '''
+        allow mail cite "§1" to use for marketing of user.contact when data_subject.age >= {age}
+        deny minors cite "§2" of user when data_subject.age < 16
+        deny health cite "§3" of user.health_and_medical
+        allow share cite "§4" to share for marketing of user.contact
+        allow sell cite "§5" to use for marketing of user.name
+        deny everything cite "§6" when context.score == 1
+    '''
+    old, new = build_set(rules.format(age=18)), build_set(rules.format(age=16))
+    space = Space([old, new])
+    kept = touched(space, edited_rules(old, new), Reach(space))
+    # `minors` overlaps the edited target; `everything` is broad; the others reach other actions or categories
+    assert kept == (frozenset({"mail", "minors", "everything"}),) * 2
+    assert touched(space, {"everything"}, Reach(space)) == (frozenset({"mail", "minors", "health", "share", "sell",
+                                                                      "everything"}),) * 2
+    # beyond BOXED edited rules, their targets widened to one box: `mail` meets the box of `share` and `sell`
+    assert touched(space, {"share", "sell"}, Reach(space)) == (frozenset({"share", "sell", "minors", "everything"}),) * 2
+    monkeypatch.setattr(touched_module, "BOXED", 1)
+    assert touched(space, {"share", "sell"}, Reach(space)) == \
+        (frozenset({"share", "sell", "minors", "everything", "mail"}),) * 2
+    # another vocabulary reads requests otherwise: every rule is encoded
+    other = build_set(rules.format(age=16), vocabulary=VOCAB + ARCHIVE)
+    assert touched(Space([old, other]), edited_rules(old, other), Reach(Space([old, other]))) is None
+    [change] = diff_solver.solve(space, edited_rules(old, new)).changes
+    assert (change.before, change.after, change.rules_before, change.rules_after) == \
+        ("deny", "allow", (DEFAULT_DENY,), ("mail",))
 
 
 def test_the_words_of_a_change_found_by_the_solver():

@@ -39,6 +39,7 @@ import json
 import time
 from pathlib import Path
 
+from pdp.engine.build import collector_paused
 from pdp.engine.decision import Outcome
 from pdp.base.errors import RequestError
 from pdp.base.pseudonym import pseudonym
@@ -69,9 +70,12 @@ def diff(old, new, old_name: str = "OLD", new_name: str = "NEW", *, method: str 
     solver's budget stops is said in the report (`Report.complete`), never reported as no change.
     `budget`: the partial requests the enumeration may take (AUTO: ENUMERATION_BUDGET; beyond it,
     SpaceTooLarge under ENUMERATION)."""
-    report = _diff(old, new, old_name, new_name, method, budget)
-    if len(old.history) > 1 or len(new.history) > 1:
-        report.versions = _diff_versions(old, new, method, budget)
+    # the space and the encoding are millions of objects that live until the report is made: the cycle
+    # collector's full passes over them (and the two loaded sets) cost more than the search (collector_paused)
+    with collector_paused():
+        report = _diff(old, new, old_name, new_name, method, budget)
+        if len(old.history) > 1 or len(new.history) > 1:
+            report.versions = _diff_versions(old, new, method, budget)
     return report
 
 

@@ -40,8 +40,11 @@ import z3
 from .changes import Change, cases_of, condition_text, ids
 from .space import CELL_PATHS, Cell, Space, Stats, read_paths, rule_conditions
 from .space.encoding import RLIMIT, Dim, Encoding, Formula, Undecided, f_and, f_not, f_or
+from .space.reach import Reach
+from .space.touched import touched
 
 BUDGET = 40 * RLIMIT  # z3's resource units one diff may spend in all (each question: RLIMIT at most)
+NARROW = True  # encode only the rules an edit can make a difference through (space/touched.py)
 WORDED = 20_000  # choices of the edited rules' attributes a cell's condition is worded from at once
 
 Box = list[set[int]]  # a set of indexes per dimension searched (attributes, then action, purpose, category)
@@ -70,15 +73,19 @@ class _Search:
         return self.encoding.check(*assumptions)
 
 
-def solve(space: Space, edited: set[str], budget: int | None = None) -> Solved:
+def solve(space: Space, edited: set[str], budget: int | None = None, narrow: bool | None = None) -> Solved:
     """The changes between the space's two versions (OLD, NEW), as diff.py reports them, found by z3 within
-    `budget` resource units (BUDGET, read when called)."""
+    `budget` resource units (BUDGET, read when called). `edited`: the rules the edit added, removed or changed
+    (`diff.edited_rules`). `narrow` (NARROW, read when called): encode only the rules the edit can make a
+    difference through (space/touched.py); off, every rule of both versions, for the same answer."""
     solved = Solved(notes=set(space.notes))
     decided = space.stats.decided
     encoding, search = None, None
     found: list[tuple[Change, Formula, z3.ModelRef]] = []
     try:
-        encoding = Encoding(space)
+        reach = Reach(space)
+        only = touched(space, edited, reach) if (NARROW if narrow is None else narrow) else None
+        encoding = Encoding(space, only=only, reach=reach)
         solved.stats.dimensions = len(encoding.dims)
         search = _Search(encoding, BUDGET if budget is None else budget)
         _vocabulary_changes(space, search, solved)

@@ -52,13 +52,14 @@ from pdp.engine.conditions import compile_test, polarity
 from pdp.engine.decision import DEFAULT_DENY
 from pdp.engine.requested import EXACT, Keys, flip
 from pdp.lang import ast, printer
-from pdp.vocab import taxonomy as tx
 from pdp.vocab.request import apply_lookups
 from .cells import Cell
+from .reach import Reach, Reached
 from .reading import read_paths, rule_conditions
 from .space import Space
 
 Formula = Any  # a z3 Boolean expression, or a Python bool when it folds to a constant
+MEMO = True  # memoise what the encoding builds again and again (Dim.among, atoms' tables across versions); read when built
 RLIMIT = 20_000_000  # z3's resource units per question (deterministic; a few seconds of work at most)
 TABLE_LIMIT = 200_000  # representatives one atomic test may be evaluated on (the product of its dimensions)
 
@@ -104,7 +105,8 @@ def f_and(items: Iterable[Formula]) -> Formula:
 def f_not(item: Formula) -> Formula:
     if isinstance(item, bool):
         return not item
-    return z3.Not(item)
+    ctx = item.ctx  # z3.Not by the C API directly: z3.Not coerces and checks its argument in Python
+    return z3.BoolRef(z3.Z3_mk_not(ctx.ref(), item.as_ast()), ctx)
 
 
 def as_z3(item: Formula) -> z3.BoolRef:
@@ -149,17 +151,28 @@ def junction(items: Sequence[Value], decisive: bool) -> Value:
 class Dim:
     """One dimension of the space: an index in [0, size), as `size - 1` Booleans "index >= i" (order encoding)."""
 
-    def __init__(self, name: str, size: int, fill: Callable[[dict, int], None]):
+    def __init__(self, name: str, size: int, fill: Callable[[dict, int], None], memo: bool = True):
         self.name, self.size, self.fill = name, size, fill
         self.ge: list[Any] = [True] + [z3.Bool(f"{name}>={i}") for i in range(1, size)]
         self._decls: list | None = None  # the Booleans' declarations, for reading a model through the C API
+        # the formula of each set of indexes asked for (rules sharing a target, atoms sharing a table ask again);
+        # None: built anew each time (MEMO off)
+        self._among: dict[tuple[int, ...], Formula] | None = {} if memo else None
 
     def constraints(self) -> list:
         return [z3.Implies(self.ge[i + 1], self.ge[i]) for i in range(1, self.size - 1)]
 
     def among(self, indexes: Iterable[int]) -> Formula:
         """The index is one of these."""
-        chosen = sorted(set(indexes))
+        chosen = tuple(sorted(set(indexes)))
+        if self._among is None:
+            return self._runs(chosen)
+        found = self._among.get(chosen)
+        if found is None:
+            found = self._among[chosen] = self._runs(chosen)
+        return found
+
+    def _runs(self, chosen: tuple[int, ...]) -> Formula:
         if not chosen:
             return False
         if len(chosen) == self.size:
@@ -215,6 +228,13 @@ def region(dims: Sequence[Dim], points: set[tuple[int, ...]]) -> Formula:
 # ---------------------------------------------------------------- the encoding
 
 
+def reads_alike(one, other) -> bool:
+    """Do two versions read a request alike (an atom's table is the same under both)? The same vocabulary (and
+    so the same broad keys), registers and lookups."""
+    return one is other or (one.vocabulary == other.vocabulary and one.data == other.data
+                            and one.lookups == other.lookups)
+
+
 @dataclass
 class Verdicts:
     """One version's formulas: per rule whether it takes part and applies, and whether it fails."""
@@ -239,8 +259,14 @@ class Verdicts:
 class Encoding:
     """A space's versions (and probes) as formulas over its dimensions, and a z3 solver holding them."""
 
-    def __init__(self, space: Space, *, rlimit: int | None = None):
+    def __init__(self, space: Space, *, rlimit: int | None = None, only: Sequence[frozenset[str]] | None = None,
+                 reach: Reach | None = None):
+        """`only`: per version, the ids of the rules to encode (None: all of them). The verdicts then hold those
+        rules alone, and are the whole version's only where no other rule takes part: the caller's claim to
+        make (`touched.touched` makes it for a diff). `reach`: the space's `Reach`, if the caller has one."""
         self.space = space
+        self.only = only
+        self.reaching = Reach(space) if reach is None else reach
         self.rlimit = RLIMIT if rlimit is None else rlimit  # read when built (tests lower it)
         self.questions = 0  # checks asked of the solver
         self.solver = z3.SolverFor("QF_FD")
@@ -253,18 +279,24 @@ class Encoding:
                 env[path] = [classes[i].rep] if path == "data_categories" else classes[i].rep
             return fill
 
-        self.action = Dim("action", len(space.actions), key_fill("action", space.actions))
-        self.purpose = Dim("purpose", len(space.purposes), key_fill("purpose", space.purposes))
-        self.category = Dim("category", len(space.categories), key_fill("data_categories", space.categories))
-        self.nodes = [Dim(f"{n}:{node.name}", len(node.choices), node.fill) for n, node in enumerate(space.nodes)]
+        self.memo = MEMO
+        self.action = Dim("action", len(space.actions), key_fill("action", space.actions), self.memo)
+        self.purpose = Dim("purpose", len(space.purposes), key_fill("purpose", space.purposes), self.memo)
+        self.category = Dim("category", len(space.categories), key_fill("data_categories", space.categories),
+                            self.memo)
+        self.nodes = [Dim(f"{n}:{node.name}", len(node.choices), node.fill, self.memo)
+                      for n, node in enumerate(space.nodes)]
         for dim in self.dims:
             for constraint in dim.constraints():
                 self.solver.add(constraint)
         self._tables: dict[tuple, Value] = {}
         self._local: z3.Solver | None = None  # alone's
         self._keys = [Keys.of(v.vocabulary) for v in space.versions]
-        self._envs: dict[tuple, dict | None] = {}
-        self._reach_memo: dict[tuple, frozenset[int]] = {}
+        self._envs: dict[tuple, list] = {}
+        # per version, the first version that reads requests alike (the same vocabulary, registers and lookups):
+        # an atom's table is the same in both (with MEMO off, each version its own)
+        self._reader = [i if not self.memo else next(j for j in range(i + 1) if reads_alike(v, space.versions[j]))
+                        for i, v in enumerate(space.versions)]
         self.raw: dict[int, Formula] = {}  # a named Boolean (by its id) -> the formula it stands for
         self.verdicts = [self._version(i, v) for i, v in enumerate(space.versions)]
         self.probes = [self._probe(p) for p in space.probes]
@@ -285,26 +317,32 @@ class Encoding:
         node = self.space.node_of(parts)
         return None if node is None else self.nodes[node]
 
-    def _env(self, version: int | None, dims: tuple[Dim, ...], choice: tuple[int, ...]) -> dict | None:
-        """The request of these classes (the others' first), as `version`'s conditions read it (None: refused)."""
-        key = (version, tuple(d.name for d in dims), choice)
-        if key in self._envs:
-            return self._envs[key]
-        env: dict | None = {k: (list(v) if isinstance(v, list) else v) for k, v in self._base.items()}
-        assert env is not None
-        for dim, i in zip(dims, choice):
-            dim.fill(env, i)
-        lookups = self.space.versions[-1 if version is None else version].lookups
-        if lookups:
-            try:
-                env = apply_lookups(env, lookups)
-            except RequestError:  # the version refuses such a request (an `except`): Verdicts.refused says so
-                env = None
-        self._envs[key] = env
-        return env
+    def _requests(self, version: int, dims: tuple[Dim, ...]) -> list[tuple[tuple[int, ...], dict | None]]:
+        """Every choice of classes of these dimensions and its request (the other dimensions' first classes), as
+        `version`'s conditions read it (None: refused)."""
+        key = (version, tuple(d.name for d in dims))
+        found = self._envs.get(key)
+        if found is not None:
+            return found
+        lookups = self.space.versions[version].lookups
+        found = []
+        for choice in itertools.product(*(range(d.size) for d in dims)):
+            env: dict | None = {k: (list(v) if isinstance(v, list) else v) for k, v in self._base.items()}
+            assert env is not None
+            for dim, i in zip(dims, choice):
+                dim.fill(env, i)
+            if lookups:
+                try:
+                    env = apply_lookups(env, lookups)
+                except RequestError:  # the version refuses such a request (an `except`): Verdicts.refused says so
+                    env = None
+            found.append((choice, env))
+        self._envs[key] = found
+        return found
 
     def _atom(self, version: int, atom: ast.Expr, side: str, absent_is_value: bool) -> Value:
         """The engine's closure for one atomic test, tabled over the classes of what it reads."""
+        version = self._reader[version]  # a version that reads requests alike builds the same table
         key = (version, printer.expression(atom), side, absent_is_value)
         found = self._tables.get(key)
         if found is not None:
@@ -320,8 +358,7 @@ class Encoding:
             raise Undecided(f"the test `{printer.expression(atom)}` reads {', '.join(d.name for d in dims)} together: "
                             f"{size:,} combinations of classes (limit {TABLE_LIMIT:,})")
         points: dict[Any, set[tuple[int, ...]]] = {True: set(), False: set(), "error": set()}
-        for choice in itertools.product(*(range(d.size) for d in dims)):
-            env = self._env(version, dims, choice)
+        for choice, env in self._requests(version, dims):
             if env is None:
                 continue  # refused: decided by no rule (Verdicts.refused)
             got: Any
@@ -367,35 +404,9 @@ class Encoding:
         return f_and(dim.among(classes) if classes is not None else True
                      for dim, classes in zip((self.action, self.purpose, self.category), self.reach_classes(rule)))
 
-    def reach_classes(self, rule) -> tuple[frozenset[int] | None, ...]:
+    def reach_classes(self, rule) -> Reached:
         """The action, purpose and category classes the rule's target reaches (None: every class)."""
-        space = self.space
-        return (None if rule.actions is None else self._reaching(space.actions, "action", rule.effect,
-                                                                   tuple(sorted(rule.actions))),
-                None if rule.purposes is None else self._reaching(space.purposes, "purpose", rule.effect,
-                                                                    rule.purposes),
-                None if rule.categories is None else self._reaching(space.categories, "category", rule.effect,
-                                                                      rule.categories))
-
-    def _reaching(self, classes, kind: str, effect: str, keys: tuple[str, ...]) -> frozenset[int]:
-        """The classes of a dimension some key of a rule reaches (the action itself; `taxonomy.reaches`)."""
-        memo = (kind, effect if kind != "action" else "", keys)
-        found = self._reach_memo.get(memo)
-        if found is None:
-            found = frozenset().union(*(self._reaching_key(classes, kind, effect, k) for k in keys))
-            self._reach_memo[memo] = found
-        return found
-
-    def _reaching_key(self, classes, kind: str, effect: str, key: str) -> frozenset[int]:
-        memo = (kind, effect if kind != "action" else "", key)
-        found = self._reach_memo.get(memo)
-        if found is None:
-            if kind == "action":
-                found = frozenset(i for i, c in enumerate(classes) if c.rep == key)
-            else:
-                found = frozenset(i for i, c in enumerate(classes) if tx.reaches(effect, key, c.rep))
-            self._reach_memo[memo] = found
-        return found
+        return self.reaching.classes(rule)
 
     def _name(self, name: str, formula: Formula) -> Formula:
         """A Boolean standing for the formula (asserted equal), so that questions can refer to it cheaply."""
@@ -415,7 +426,8 @@ class Encoding:
         refusing = [dim.among(i for i in range(len(node.choices)) if node.refuses(i, index))
                     for dim, node in zip(self.nodes, space.nodes)]
         applies, fails, reach = {}, {}, {}
-        for rule in version.rules:
+        rules = self.rules(index)
+        for rule in rules:
             holds, failed = self.conditions(index, rule.source.when, rule.source.unless, rule.effect)
             reach[rule.id] = self._reach(rule)
             applies[rule.id] = self._name(f"v{index}:{rule.id}:applies", f_and([reach[rule.id], holds]))
@@ -424,9 +436,13 @@ class Encoding:
             applies, fails, reach,
             refused=self._name(f"v{index}:refused", f_or([f_not(known), *refusing])),
             failing=self._name(f"v{index}:failing", f_or(fails.values())),
-            denying=self._name(f"v{index}:denying", f_or(applies[r.id] for r in version.rules if r.effect == "deny")),
-            allowing=self._name(f"v{index}:allowing",
-                                f_or(applies[r.id] for r in version.rules if r.effect == "allow")))
+            denying=self._name(f"v{index}:denying", f_or(applies[r.id] for r in rules if r.effect == "deny")),
+            allowing=self._name(f"v{index}:allowing", f_or(applies[r.id] for r in rules if r.effect == "allow")))
+
+    def rules(self, version: int) -> list:
+        """The version's rules this encoding holds (all of them, unless `only` says otherwise)."""
+        rules = self.space.versions[version].rules
+        return list(rules) if self.only is None else [r for r in rules if r.id in self.only[version]]
 
     def _probe(self, probe) -> Formula:
         """A `--where` condition holds: read as the current version reads a request, absent a value of its own."""
@@ -438,8 +454,10 @@ class Encoding:
         them: the rules that fail and the denies that apply; DEFAULT_DENY; or the allows that apply): one kind
         of change of `pdp diff` is one such formula per version."""
         verdicts = self.verdicts[version]
-        effects = {r.id: r.effect for r in self.space.versions[version].rules}
+        effects = {r.id: r.effect for r in self.rules(version)}
         named = set(rules)
+        if not named <= effects.keys() | {DEFAULT_DENY}:  # a rule left out (`only`) cannot be named
+            raise ValueError(f"rules not encoded: {', '.join(sorted(named - effects.keys()))}")
         if decision == "allow":
             return f_and([verdicts.allow, *(f if r in named else f_not(f) for r, f in verdicts.applies.items()
                                             if effects[r] == "allow")])
@@ -604,7 +622,7 @@ class Encoding:
 
         if true(verdicts.refused):
             return "refused", frozenset()
-        effects = {r.id: r.effect for r in self.space.versions[version].rules}
+        effects = {r.id: r.effect for r in self.rules(version)}
         applying = {r for r, f in verdicts.applies.items() if true(f)}
         failing = {r for r, f in verdicts.fails.items() if true(f)}
         denies = {r for r in applying if effects[r] == "deny"}
@@ -615,5 +633,5 @@ class Encoding:
         return "allow", frozenset(applying)
 
 
-__all__ = ["Dim", "Encoding", "Undecided", "Value", "Verdicts", "as_z3", "f_and", "f_not", "f_or", "junction",
+__all__ = ["Dim", "Encoding", "reads_alike", "Undecided", "Value", "Verdicts", "as_z3", "f_and", "f_not", "f_or", "junction",
            "region"]
