@@ -178,6 +178,7 @@ class RuleIndex:
         self._rules = rules
         self._conditions = conditions  # narrow each list by its rules' conditions too (narrowing.py)
         self._trees: dict[tuple[int, ...], Node] = {}
+        self._subtrees: narrowing.Shared = {}  # the trees' common parts, built once (narrowing.build)
         self._tree_size = 0
         self._deciding: dict[tuple[str, str | None, str], Deciding] = {}
         self.outcomes: dict[Any, Any] = {}  # decision.evaluate's memo of outcomes by the rules that apply
@@ -262,7 +263,7 @@ class RuleIndex:
         if tree is None:
             if self._tree_size + 2 * len(rules) > self.TREE_BUDGET:
                 return Plain(rules)
-            tree = build_tree(rules)
+            tree = build_tree(rules, shared=self._subtrees)
             self._tree_size += tree.size() + len(rules)
             self._trees[key] = tree
         return tree

@@ -30,7 +30,7 @@ DEFAULT_DENY = "default.deny"
 EVALUATION_ERROR = "error"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: one object to read, not two (a decision at 20,000 rules reads it cold)
 class Reason:
     rule: str
     effect: str  # "allow" | "deny" | "error"
@@ -45,7 +45,7 @@ class Reason:
         return out
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Outcome:
     """A decision without its id: what tests and comparisons use."""
 
@@ -83,7 +83,8 @@ class Decision:
 
 def decision_of(outcome: Outcome, policy_info: dict[str, Any]) -> Decision:
     """The outcome as a decision with a new id; a rule that could not be evaluated is also logged."""
-    for reason in outcome.reasons:
+    # (an error always denies, `combine`: an allow's reasons are not read, they are cold at 20,000 rules)
+    for reason in outcome.reasons if outcome.decision != "allow" else ():
         if reason.effect == EVALUATION_ERROR:
             log.warning("policy %s %s: rule %s failed closed, the request is denied: %s",
                         policy_info.get("name"), policy_info.get("version"), reason.rule, reason.message)

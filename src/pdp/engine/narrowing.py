@@ -56,6 +56,9 @@ class Plain:
         return len(self.rules)
 
 
+EMPTY = Plain(())  # every empty list of rules: one object, warm in the cache
+
+
 class _Thresholds:
     """Ordering guards on one attribute: a number goes to those it satisfies, by bisection."""
 
@@ -82,15 +85,23 @@ def _value_keys(guard: Guard) -> Iterable[Any]:
     return guard.value if guard.kind == IN_TEXTS else (guard.value,)
 
 
+_NOTHING: dict[Any, Any] = {}  # (never changed) an empty table: one object, warm, shared by every split
+
+
 class _Split:
-    """Rules split on one attribute (see the module docstring); `rest` holds those without a guard on it."""
+    """Rules split on one attribute (see the module docstring); `rest` holds those without a guard on it.
 
-    __slots__ = ("get", "texts", "numbers", "bools", "present", "absent", "thresholds", "raise_unless_bool",
-                 "raise_unless_number", "guarded", "rest")
+    Built to touch few objects a request: a decision at 20,000 rules meets a handful of nodes that are cold in
+    the cache (bench/flat.py), so what is empty is one shared object (`EMPTY`, `_NOTHING`, the empty tuple),
+    a short list below a value is its tuple of rules (no node around it), and the rules handed over for a
+    value's type are one tuple per type.
+    """
 
+    __slots__ = ("get", "texts", "numbers", "bools", "present", "absent", "thresholds", "on_text", "on_bool",
+                 "on_number", "guarded", "rest")
 
     def __init__(self, path: tuple[str, ...], filed: list[tuple[Guard, CompiledRule]], rest: Node,
-                 used: frozenset[tuple[str, ...]]):
+                 used: frozenset[tuple[str, ...]], shared: Shared | None = None):
         self.get = getter(path)
         used = used | {path}
         by: dict[str, dict[Any, list[CompiledRule]]] = {EQ_STR: {}, EQ_NUMBER: {}, EQ_BOOL: {}}
@@ -103,48 +114,55 @@ class _Split:
                 table = by[EQ_STR if guard.kind == IN_TEXTS else guard.kind]
                 for value in _value_keys(guard):
                     table.setdefault(value, []).append(rule)
-        self.texts = {k: build(v, used) for k, v in by[EQ_STR].items()}
-        self.numbers = {k: build(v, used) for k, v in by[EQ_NUMBER].items()}
-        self.bools = {k: build(v, used) for k, v in by[EQ_BOOL].items()}
+
+        def below(kind: str) -> dict[Any, Node | tuple[CompiledRule, ...]]:
+            return {k: _bare(build(v, used, shared)) for k, v in by[kind].items()} or _NOTHING
+
+        self.texts, self.numbers, self.bools = below(EQ_STR), below(EQ_NUMBER), below(EQ_BOOL)
         # a guard that is not strict leaves its rule out only when false: a missing value hands it over
         absent += [rule for guard, rule in filed if not guard.strict]
-        self.present, self.absent = build(present, used), build(absent, used)
+        self.present, self.absent = build(present, used, shared), build(absent, used, shared)
         ordering = [(g, r) for g, r in filed if g.kind == ORDER]
         self.thresholds = _Thresholds(ordering) if ordering else None
-        self.raise_unless_number = tuple(r for _, r in ordering)
-        self.raise_unless_bool = tuple(r for g, r in filed if g.raises)
+        # the rules whose guard raises for a value of this type (evaluated, they fail closed as unindexed)
+        raise_unless_number = tuple(r for _, r in ordering)
+        raise_unless_bool = tuple(r for g, r in filed if g.raises)
+        self.on_text = raise_unless_bool + raise_unless_number
+        self.on_bool = raise_unless_number
+        self.on_number = raise_unless_bool
         self.guarded = tuple(r for _, r in filed)
         self.rest = rest
 
     def select(self, env: dict[str, Any]) -> Sequence[CompiledRule]:
         v = self.get(env)
-        found: list[CompiledRule] = list(self.rest.select(env))
+        found: list[CompiledRule] = [*self.rest.select(env)]
         if v is MISSING:
             found += self.absent.select(env)
-        else:
-            kind = type(v)
-            if kind is str:
-                node = self.texts.get(v)
-                found += self.raise_unless_bool
-                found += self.raise_unless_number
-            elif kind is bool:
-                node = self.bools.get(v)
-                found += self.raise_unless_number
-            elif kind is int or kind is float:
-                node = self.numbers.get(v)
-                found += self.raise_unless_bool
-                if self.thresholds is not None:
-                    found += self.thresholds.satisfied(v)
-            else:  # a list, a map: no look-up; every rule guarded here is evaluated
-                return found + list(self.guarded)
-            if node is not None:
-                found += node.select(env)
+            return found
+        kind = type(v)
+        if kind is str:
+            node = self.texts.get(v)
+            found += self.on_text
+        elif kind is bool:
+            node = self.bools.get(v)
+            found += self.on_bool
+        elif kind is int or kind is float:
+            node = self.numbers.get(v)
+            found += self.on_number
+            if self.thresholds is not None:
+                found += self.thresholds.satisfied(v)
+        else:  # a list, a map: no look-up; every rule guarded here is evaluated
+            found += self.guarded
+            return found
+        if node is not None:
+            found += node if type(node) is tuple else node.select(env)  # type: ignore[union-attr]
+        if self.present is not EMPTY:
             found += self.present.select(env)
         return found
 
     def size(self) -> int:
-        return (sum(n.size() for t in (self.texts, self.numbers, self.bools) for n in t.values())
-                + self.present.size() + self.absent.size() + len(self.raise_unless_number) + len(self.guarded)
+        return (sum(_size(n) for t in (self.texts, self.numbers, self.bools) for n in t.values())
+                + self.present.size() + self.absent.size() + len(self.on_text) + len(self.guarded)
                 + self.rest.size())
 
 
@@ -158,7 +176,7 @@ class Joined:
         self.own, self.everywhere = own, everywhere
 
     def select(self, env: dict[str, Any]) -> Sequence[CompiledRule]:
-        return list(self.own.select(env)) + list(self.everywhere.select(env))
+        return [*self.own.select(env), *self.everywhere.select(env)]
 
     def size(self) -> int:
         return self.own.size()
@@ -167,10 +185,45 @@ class Joined:
 Node = Plain | _Split | Joined
 
 
-def build(rules: Sequence[CompiledRule], used: frozenset[tuple[str, ...]] = frozenset()) -> Node:
-    """The rules (in policy order) as a tree; `used`: the attributes split on above, not split on again."""
+# Subtrees built once per set and shared by every tree that holds them (`build`'s `shared`): by the rules (their
+# orders) and the attributes split on above that they have guards on (nothing else shapes a subtree).
+Shared = dict[tuple[tuple[int, ...], frozenset[tuple[str, ...]]], "Node"]
+
+
+def _size(node: Node | tuple[CompiledRule, ...]) -> int:
+    return len(node) if isinstance(node, tuple) else node.size()
+
+
+def _bare(node: Node) -> Node | tuple[CompiledRule, ...]:
+    """A node as a split keeps it below a value: a plain list as its tuple (one object fewer to read)."""
+    return node.rules if type(node) is Plain else node
+
+
+def build(rules: Sequence[CompiledRule], used: frozenset[tuple[str, ...]] = frozenset(),
+          shared: Shared | None = None) -> Node:
+    """The rules (in policy order) as a tree; `used`: the attributes split on above, not split on again.
+
+    `shared` (the rule index's, over all its trees) keeps each subtree built, so that trees of lists that
+    overlap share their common parts (the set-wide rules, a service's rules under several targets): fewer
+    objects, and those a request meets are warm because other requests meet them too."""
+    if not rules:
+        return EMPTY
     if len(rules) <= LEAF:
         return Plain(rules)
+    key = None
+    if shared is not None:
+        paths = {g.path for rule in rules for g in rule.guards}
+        key = (tuple(r.order for r in rules), used & paths)
+        found = shared.get(key)
+        if found is not None:
+            return found
+    node = _built(rules, used, shared)
+    if key is not None and shared is not None:
+        shared[key] = node
+    return node
+
+
+def _built(rules: Sequence[CompiledRule], used: frozenset[tuple[str, ...]], shared: Shared | None) -> Node:
     counts: dict[tuple[str, ...], int] = {}
     ordering: dict[tuple[str, ...], int] = {}
     for rule in rules:
@@ -191,4 +244,4 @@ def build(rules: Sequence[CompiledRule], used: frozenset[tuple[str, ...]] = froz
             rest.append(rule)
         else:
             filed.append((guard, rule))
-    return _Split(path, filed, build(rest, used | {path}), used)
+    return _Split(path, filed, build(rest, used | {path}, shared), used, shared)
