@@ -1,20 +1,32 @@
 """Decisions that stay flat: the median decision on generated policy sets of 50 to 20,000 rules.
 
-    python bench/flat.py [--sizes 50,1000,5000,20000] [--variants random,broad,shared-target]
-                         [--requests 500] [--calls 5000] [--plain-up-to 1000] [--out docs/benchmarks.md]
+    python bench/flat.py [--sizes 50,1000,5000,20000] [--variants random,clustered,broad,shared-target,wide]
+                         [--requests 5000] [--plain-up-to 1000] [--out docs/benchmarks.md]
 
 The sets and their seeded requests are bench/generate.py's (modelled on
 CX-ONE-GO; that module says how each variant is drawn): `random` targets,
-`broad` (a quarter of the rules name no `to`, `for` or `of`), and
-`shared-target` (1,000 rules share one target and differ only by their
-conditions). Each set is loaded with `pdp.load` (the rule index, the
-condition index and the request fast path on); up to --plain-up-to rules
-it is loaded with `index=False` too, and both must give the same decision,
-reasons and obligations on every request before anything is timed. Requests
-the set refuses (a purpose a small set does not declare) are left out and
-counted. Then warm-up, and every call timed alone in CPU time
+`clustered` attributes, `broad` (a quarter of the rules name no `to`, `for`
+or `of`), `shared-target` (1,000 rules share one target and differ only by
+their conditions) and `wide` (allows reading 6 to 12 attributes). Each set
+is loaded with `pdp.load` (the rule index, the condition index and the
+request fast path on); up to --plain-up-to rules it is loaded with
+`index=False` too, and both must give the same decision, reasons and
+obligations on every request before anything is timed. Requests the set
+refuses (a purpose a small set does not declare) are left out and counted.
+
+Realistic requests: every timed call decides a request of its own (the
+generator's --requests, varied as it draws them: services, purposes,
+categories, ages, consents), none repeated, after one warm-up pass over
+them all (each target's condition tree is then built, as on a server that
+has been up a while). Each call is timed alone in CPU time
 (`time.process_time_ns`, so that other processes on the shared machine
-count less than in wall time): median and p99. Nothing here is a test.
+count less than in wall time): median and p99. The same calls are timed
+again with the outcome memo off (`decision.evaluate`'s memo of the outcome
+of each combination of applying rules, OUTCOMES_LIMIT): the memo spares
+gathering reasons and obligations, never evaluating a rule, and the warm-up
+has filled it (up to its limit) with these requests' outcomes, so the
+second column says how much of the first it accounts for. Nothing here is
+a test.
 """
 
 from __future__ import annotations
@@ -64,7 +76,8 @@ class Figure:
 
 
 def cpu_timed(call, inputs: list, calls: int, warmup: int) -> Figure:
-    """Each call timed alone in CPU time (ns), after warm-up; median and p99 in µs."""
+    """Each call timed alone in CPU time (ns), after warm-up; median and p99 in µs. `calls` up to len(inputs):
+    each input once."""
     for i in range(warmup):
         call(inputs[i % len(inputs)])
     clock = time.process_time_ns
@@ -86,10 +99,10 @@ def _answer(policy_set, request: dict):
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--sizes", default="50,1000,5000,20000")
-    p.add_argument("--variants", default="random,broad,shared-target")
-    p.add_argument("--requests", type=int, default=500)
-    p.add_argument("--calls", type=int, default=5000)
-    p.add_argument("--warmup", type=int, default=1000)
+    p.add_argument("--variants", default="random,clustered,broad,shared-target,wide")
+    p.add_argument("--requests", type=int, default=5000, help="requests drawn; each timed call decides one")
+    p.add_argument("--calls", type=int, help="timed calls (default: one a request; more cycle through them)")
+    p.add_argument("--warmup", type=int, help="warm-up calls (default: one a request)")
     p.add_argument("--plain-up-to", type=int, default=1000,
                    help="load sets up to this many rules with index=False too, check and time them (default 1000)")
     p.add_argument("--plain-calls", type=int, default=300, help="calls timed with index=False (default 300)")
@@ -118,14 +131,21 @@ def main(argv: list[str] | None = None) -> int:
                             print(f"DISAGREE ({variant}, {size} rules): {r}", file=sys.stderr)
                             return 1
                 applying = statistics.mean(len(indexed.decide(r).reasons) for r in requests)
-                fig = cpu_timed(indexed.decide, requests, args.calls, args.warmup)
+                calls = args.calls or len(requests)
+                warmup = len(requests) if args.warmup is None else args.warmup
+                fig = cpu_timed(indexed.decide, requests, calls, warmup)
+                remembered = indexed._index.outcomes
+                indexed._index.outcomes = None  # the outcome memo off: every outcome made anew
+                unremembered = cpu_timed(indexed.decide, requests, calls, 0)
+                indexed._index.outcomes = remembered
                 plain_fig = cpu_timed(plain.decide, requests, args.plain_calls, 50) if plain is not None else None
                 medians.append(fig.median_us)
                 rows.append(Row(variant, size, fig, plain_fig, applying, load_s, len(requests),
-                                len(generated.requests)))
+                                len(generated.requests), unremembered))
                 shown = f"{plain_fig.median_us:,.0f} µs" if plain_fig else "-"
                 print(f"{variant} {size:>6,} rules: median {fig.median_us:.1f} µs, p99 {fig.p99_us:.1f} µs "
-                      f"(index off: {shown}); {applying:.2f} reasons a request; load {load_s:.1f} s; "
+                      f"(outcome memo off: {unremembered.median_us:.1f} µs; index off: {shown}); "
+                      f"{applying:.2f} reasons a request; load {load_s:.1f} s; "
                       f"{len(requests)} of {len(generated.requests)} requests accepted", file=sys.stderr)
             print(f"{variant}: largest / smallest median = {medians[-1] / medians[0]:.2f}", file=sys.stderr)
 
@@ -146,21 +166,26 @@ class Row:
     load_s: float
     requests: int  # accepted
     drawn: int
+    unremembered: Figure  # the outcome memo off
 
 
 def markdown(rows: list[Row], sizes: list[int], command: str, args: argparse.Namespace) -> str:
     out = ["## Decisions that stay flat", "",
-           f"`{command}`: generated sets (bench/generate.py), each decision timed alone in CPU time, "
-           f"{args.calls:,} calls after {args.warmup:,} warm-up over the set's seeded requests; with the index "
-           f"off (`index=False`, every rule evaluated) {args.plain_calls:,} calls, up to {args.plain_up_to:,} rules.",
-           "", "| variant | rules | median µs | p99 µs | median µs, index off | reasons a decision | load, s of CPU | "
-           f"median / median at {sizes[0]:,} rules |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
+           f"`{command}`: generated sets (bench/generate.py), each decision timed alone in CPU time "
+           f"(`time.process_time_ns`), {args.requests:,} seeded requests a set, "
+           + ("each decided once after a warm-up pass over them all" if args.calls is None and args.warmup is None
+              else f"{args.calls or args.requests:,} calls after {args.warmup:,} warm-up")
+           + "; again with the outcome memo off; with the index off (`index=False`, every rule evaluated) "
+           f"{args.plain_calls:,} calls, up to {args.plain_up_to:,} rules.",
+           "", "| variant | rules | median µs | p99 µs | median µs, outcome memo off | median µs, index off | "
+           f"reasons a decision | load, s of CPU | median / median at {sizes[0]:,} rules |",
+           "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     first: dict[str, float] = {}
     for row in rows:
         first.setdefault(row.variant, row.indexed.median_us)
         plain = f"{row.plain.median_us:,.0f}" if row.plain else "-"
         out.append(f"| {row.variant} | {row.size:,} | {row.indexed.median_us:.1f} | {row.indexed.p99_us:.1f} | "
-                   f"{plain} | {row.reasons:.2f} | {row.load_s:.1f} | {row.indexed.median_us / first[row.variant]:.2f}x |")
+                   f"{row.unremembered.median_us:.1f} | {plain} | {row.reasons:.2f} | {row.load_s:.1f} | {row.indexed.median_us / first[row.variant]:.2f}x |")
     refused = [f"{r.variant} {r.size:,}: {r.drawn - r.requests}" for r in rows if r.requests < r.drawn]
     out += ["", "Where the index on and off were both loaded, they gave the same decision, reasons and obligations on "
             "every request before anything was timed."]
