@@ -176,3 +176,41 @@ def test_thresholds_hand_over_exactly_the_rules_a_number_satisfies():
     for v in (-2, -1, 0, 1, 2.5, 3, 4, 10, 11, float("inf"), float("nan")):
         want = {r.order for g, r in filed if ORDER[g.value[0]](v, g.value[1])}
         assert {r.order for r in thresholds.satisfied(v)} == want, v
+
+
+@fewer(3)
+@given(text=rule_sets(), batch=st.lists(requests, min_size=1, max_size=12))
+def test_shared_subtrees_select_as_trees_built_alone(deep_trees, text, batch):
+    """The rule index shares subtrees between its trees (narrowing.build's `shared`); each list's tree then
+    hands over exactly the rules the same list's tree built alone hands over (`RuleIndex(share=False)`)."""
+    policy_set = _built(text)
+    if policy_set is None:
+        return
+    index, apart = RuleIndex(policy_set.rules), RuleIndex(policy_set.rules, share=False)
+    for req in batch:
+        try:
+            env = policy_set.select(req).env
+        except pdp.RequestError:
+            continue
+        for category in req["data_categories"]:
+            shared = index.deciding(req["action"], req["purpose"], category)
+            alone = apart.deciding(req["action"], req["purpose"], category)
+            for one, other in ((shared.denies, alone.denies), (shared.allows, alone.allows)):
+                assert sorted(r.order for r in one.select(env)) == sorted(r.order for r in other.select(env))
+
+
+def test_trees_of_overlapping_lists_share_their_common_part():
+    """Two targets whose lists hold the same set-wide rules: those rules' subtree is one object in both trees."""
+    text = ('deny wide.a cite "1" to use when data_subject.age < 18\n'
+            'deny wide.b cite "2" to use when context.legal_request == true\n'
+            'deny wide.c cite "3" to use when recipient.type == "affiliate"\n'
+            + "".join(f'deny s{i} cite "{i}" to use for marketing of user.name when requester.id == "svc-{i}"\n'
+                      for i in range(4))
+            + "".join(f'deny t{i} cite "{i}" to use for essential of user.name when requester.id == "svc-{i}"\n'
+                      for i in range(4)))
+    policy_set = build_set(text)
+    index = RuleIndex(policy_set.rules)
+    one = index.deciding("use", "marketing", "user.name").denies
+    two = index.deciding("use", "essential", "user.name").denies
+    assert isinstance(one, narrowing._Split) and isinstance(two, narrowing._Split)
+    assert one is not two and one.rest is two.rest

@@ -174,11 +174,12 @@ class RuleIndex:
     # the same rules are shared), so their size is bounded by the vocabulary; past this, lists are not narrowed.
     TREE_BUDGET = 2_000_000
 
-    def __init__(self, rules: tuple[CompiledRule, ...], conditions: bool = True):
+    def __init__(self, rules: tuple[CompiledRule, ...], conditions: bool = True, share: bool = True):
         self._rules = rules
         self._conditions = conditions  # narrow each list by its rules' conditions too (narrowing.py)
         self._trees: dict[tuple[int, ...], Node] = {}
-        self._subtrees: narrowing.Shared = {}  # the trees' common parts, built once (narrowing.build)
+        # the trees' common parts, built once and shared (narrowing.build); share=False: each tree built alone
+        self._subtrees: narrowing.Shared | None = {} if share else None
         self._tree_size = 0
         self._deciding: dict[tuple[str, str | None, str], Deciding] = {}
         self.outcomes: dict[Any, Any] = {}  # decision.evaluate's memo of outcomes by the rules that apply
