@@ -91,6 +91,17 @@ def _outcome(policy_set, req):
     return (x.decision, x.reasons, x.obligations, x.partial)
 
 
+def _targets(policy_set, batch):
+    """(env, action, purpose, category) of each accepted request of the batch, each category in turn."""
+    for req in batch:
+        try:
+            env = policy_set.select(req).env
+        except pdp.RequestError:
+            continue
+        for category in req["data_categories"]:
+            yield env, req["action"], req["purpose"], category
+
+
 @fewer(3)
 @given(text=rule_sets(), batch=st.lists(requests, min_size=1, max_size=12))
 def test_narrowed_lists_hold_every_rule_that_applies_or_raises(deep_trees, text, batch):
@@ -98,23 +109,17 @@ def test_narrowed_lists_hold_every_rule_that_applies_or_raises(deep_trees, text,
     if policy_set is None:
         return
     index = RuleIndex(policy_set.rules)
-    for req in batch:
-        try:
-            env = policy_set.select(req).env
-        except pdp.RequestError:
-            continue
-        for category in req["data_categories"]:
-            candidates = index.candidates(req["action"], req["purpose"], category)
-            deciding = index.deciding(req["action"], req["purpose"], category)
-            for rules, node in ((candidates.denies, deciding.denies), (candidates.allows, deciding.allows)):
-                chosen = list(node.select(env))
-                assert len(set(chosen)) == len(chosen) and set(chosen) <= set(rules)
-                for rule in set(rules) - set(chosen):
-                    try:
-                        applied = rule.applies(env)
-                    except Exception as error:  # noqa: BLE001
-                        raise AssertionError(f"{rule.id} was left out but raises {failure(error)}: {req}") from None
-                    assert not applied, (rule.id, req)
+    for env, *target in _targets(policy_set, batch):
+        candidates, deciding = index.candidates(*target), index.deciding(*target)
+        for rules, node in ((candidates.denies, deciding.denies), (candidates.allows, deciding.allows)):
+            chosen = list(node.select(env))
+            assert len(set(chosen)) == len(chosen) and set(chosen) <= set(rules)
+            for rule in set(rules) - set(chosen):
+                try:
+                    applied = rule.applies(env)
+                except Exception as error:  # noqa: BLE001
+                    raise AssertionError(f"{rule.id} was left out but raises {failure(error)}: {target}") from None
+                assert not applied, (rule.id, target)
 
 
 @fewer(3)
@@ -187,16 +192,10 @@ def test_shared_subtrees_select_as_trees_built_alone(deep_trees, text, batch):
     if policy_set is None:
         return
     index, apart = RuleIndex(policy_set.rules), RuleIndex(policy_set.rules, share=False)
-    for req in batch:
-        try:
-            env = policy_set.select(req).env
-        except pdp.RequestError:
-            continue
-        for category in req["data_categories"]:
-            shared = index.deciding(req["action"], req["purpose"], category)
-            alone = apart.deciding(req["action"], req["purpose"], category)
-            for one, other in ((shared.denies, alone.denies), (shared.allows, alone.allows)):
-                assert sorted(r.order for r in one.select(env)) == sorted(r.order for r in other.select(env))
+    for env, *target in _targets(policy_set, batch):
+        shared, alone = index.deciding(*target), apart.deciding(*target)
+        for one, other in ((shared.denies, alone.denies), (shared.allows, alone.allows)):
+            assert sorted(r.order for r in one.select(env)) == sorted(r.order for r in other.select(env))
 
 
 def test_trees_of_overlapping_lists_share_their_common_part():
