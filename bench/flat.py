@@ -184,8 +184,9 @@ def markdown(rows: list[Row], sizes: list[int], command: str, args: argparse.Nam
     for row in rows:
         first.setdefault(row.variant, row.indexed.median_us)
         plain = f"{row.plain.median_us:,.0f}" if row.plain else "-"
+        ratio = row.indexed.median_us / first[row.variant]
         out.append(f"| {row.variant} | {row.size:,} | {row.indexed.median_us:.1f} | {row.indexed.p99_us:.1f} | "
-                   f"{row.unremembered.median_us:.1f} | {plain} | {row.reasons:.2f} | {row.load_s:.1f} | {row.indexed.median_us / first[row.variant]:.2f}x |")
+                   f"{row.unremembered.median_us:.1f} | {plain} | {row.reasons:.2f} | {row.load_s:.1f} | {ratio:.2f}x |")
     refused = [f"{r.variant} {r.size:,}: {r.drawn - r.requests}" for r in rows if r.requests < r.drawn]
     out += ["", "Where the index on and off were both loaded, they gave the same decision, reasons and obligations on "
             "every request before anything was timed."]
