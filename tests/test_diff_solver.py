@@ -290,3 +290,24 @@ def test_the_method_option_and_the_counts(capsys, tmp_path):
         {k: v for k, v in solved.items() if k not in ("requests", "example")}
     assert main(["diff", str(tmp_path / "old"), str(tmp_path / "old"), "--method", "solver"]) == 0
     assert capsys.readouterr().out.startswith("no decision changes")
+
+
+@pytest.mark.parametrize("method", [ENUMERATION, SOLVER])
+def test_a_key_only_the_new_vocabulary_knows_does_not_hide_a_change(method):
+    """The new version's vocabulary adds the action `archive`: that key is refused by the old version and the
+    others are not, so no key class holds both (space/keys.key_classes). In one class, `collect` took the old
+    version's refusal of `archive`, and allow -> deny for every action the old version knew went unseen."""
+    from pdp.analysis.space.encoding import Encoding
+
+    old = built('allow r0 cite "§0"\n')
+    new = built('deny r0 cite "§0"\n', VOCAB + "actions: [archive]\n")
+    req = {"action": "collect", "purpose": "essential", "data_categories": ["user"]}
+    encoding = Encoding(Space([old, new]))
+    assert encoding.predict(0, req) == ("allow", frozenset({"r0"}))
+    assert encoding.predict(1, req) == ("deny", frozenset({"r0"}))
+    report = diff(old, new, method=method)
+    assert any(c.before == "allow" and c.after == "deny" for c in report.changes)
+    for change in report.changes:  # every example is decided so by both versions
+        if change.before == "allow":
+            assert old.decide(change.example).decision == "allow"
+            assert new.decide(change.example).decision == "deny"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import Collection, Iterable, Sequence
 
 from pdp.vocab import taxonomy as tx
 
@@ -49,8 +49,11 @@ class KeyClass:
         return all(tx.covers(key, m) for m in self.members)
 
 
-def key_classes(kind: str, universe: Iterable[str], covering: set[str], exact: set[str]) -> list[KeyClass]:
-    """Partition `universe` by which `covering` keys cover a key or lie below it, and which `exact` key it is."""
+def key_classes(kind: str, universe: Iterable[str], covering: set[str], exact: set[str],
+                known: Sequence[Collection[str]] = ()) -> list[KeyClass]:
+    """Partition `universe` by which `covering` keys cover a key or lie below it, which `exact` key it is, and
+    which of the versions' vocabularies (`known`) hold it: a class's representative stands for every member,
+    so a key one version refuses (it does not know it) is never in the class of a key that version decides."""
     universe = set(universe)
     covering = {k for k in covering if k}
     named = covering | exact
@@ -58,10 +61,11 @@ def key_classes(kind: str, universe: Iterable[str], covering: set[str], exact: s
     for key in sorted(universe):
         sig = (frozenset(k for k in covering if tx.covers(k, key)),
                frozenset(k for k in covering if k != key and tx.covers(key, k)),
-               key if key in exact else None)
+               key if key in exact else None,
+               tuple(key in keys for keys in known))
         buckets.setdefault(sig, []).append(key)
     out = []
-    for (over, under, only), members in buckets.items():
+    for (over, under, only, _), members in buckets.items():
         anchor = max(over, key=len) if over else None
         if only is not None:
             anchor = only

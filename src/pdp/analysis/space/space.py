@@ -128,9 +128,13 @@ class Space:
             "purpose": set().union(*(voc.purposes for voc in vocabularies)),
             "category": set().union(*(voc.categories for voc in vocabularies)),
         }
-        self.actions = key_classes("action", universe["action"], cover["action"], exact["action"])
-        self.purposes = key_classes("purpose", universe["purpose"], cover["purpose"], exact["purpose"])
-        self.categories = key_classes("category", universe["category"], cover["category"], exact["category"])
+        known = {"action": [voc.actions for voc in vocabularies], "purpose": [voc.purposes for voc in vocabularies],
+                 "category": [voc.categories for voc in vocabularies]}
+        self.actions = key_classes("action", universe["action"], cover["action"], exact["action"], known["action"])
+        self.purposes = key_classes("purpose", universe["purpose"], cover["purpose"], exact["purpose"],
+                                    known["purpose"])
+        self.categories = key_classes("category", universe["category"], cover["category"], exact["category"],
+                                      known["category"])
 
     # -- the attribute dimensions ----------------------------------------------------------
 
