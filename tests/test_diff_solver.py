@@ -311,3 +311,20 @@ def test_a_key_only_the_new_vocabulary_knows_does_not_hide_a_change(method):
         if change.before == "allow":
             assert old.decide(change.example).decision == "allow"
             assert new.decide(change.example).decision == "deny"
+
+
+@pytest.mark.parametrize("method", [ENUMERATION, SOLVER])
+def test_a_key_only_the_new_vocabulary_knows_leaves_the_attributes_their_values(method):
+    """The space probes each attribute's values with a request of keys every version knows (space.py,
+    `known_to_all`): probed with the new action `archive` (the first class: no rule names an action), which the old version refuses, every value of
+    `recipient.dpa` looked refused, the attribute kept only `is absent`, and the change of the condition from
+    `true` to `false` went unseen."""
+    old = built('allow r0 cite "§0" when recipient.dpa == true\n')
+    new = built('allow r0 cite "§0" when recipient.dpa == false\n', VOCAB + "actions: [archive]\n")
+    report = diff(old, new, method=method)
+    flips = {(c.before, c.after) for c in report.changes}
+    assert {("allow", "deny"), ("deny", "allow")} <= flips
+    for change in report.changes:  # every example is decided so by both versions
+        if (change.before, change.after) in {("allow", "deny"), ("deny", "allow")}:
+            assert old.decide(change.example).decision == change.before
+            assert new.decide(change.example).decision == change.after

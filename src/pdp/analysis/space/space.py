@@ -140,8 +140,14 @@ class Space:
 
     def _attribute_nodes(self) -> None:
         base = self.versions[-1]
-        probe_request = {"action": self.actions[0].rep, "purpose": self.purposes[0].rep,
-                         "data_categories": [self.categories[0].rep]}
+        def known_to_all(classes, known) -> str:
+            # a key a version refuses would make every probed value look refused: the attribute lost its classes
+            return next((c.rep for c in classes if all(c.rep in known(v.vocabulary) for v in self.versions)),
+                        classes[0].rep)
+
+        probe_request = {"action": known_to_all(self.actions, lambda voc: voc.actions),
+                         "purpose": known_to_all(self.purposes, lambda voc: voc.purposes),
+                         "data_categories": [known_to_all(self.categories, lambda voc: voc.categories)]}
         schema = request_schema(frozenset().union(*(v.vocabulary.consent_topics for v in self.versions)))
         lookups: dict[str, list] = {}  # root -> per version its registers.CompiledLookup, or None
         sources: dict[str, str] = {}
