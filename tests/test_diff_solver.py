@@ -316,9 +316,9 @@ def test_a_key_only_the_new_vocabulary_knows_does_not_hide_a_change(method):
 @pytest.mark.parametrize("method", [ENUMERATION, SOLVER])
 def test_a_key_only_the_new_vocabulary_knows_leaves_the_attributes_their_values(method):
     """The space probes each attribute's values with a request of keys every version knows (space.py,
-    `known_to_all`): probed with the new action `archive` (the first class: no rule names an action), which the old version refuses, every value of
-    `recipient.dpa` looked refused, the attribute kept only `is absent`, and the change of the condition from
-    `true` to `false` went unseen."""
+    `known_to_all`). Probed with the new action `archive` (the first class: no rule names an action), which
+    the old version refuses, every value of `recipient.dpa` looked refused, the attribute kept only
+    `is absent`, and the change of the condition from `true` to `false` went unseen."""
     old = built('allow r0 cite "§0" when recipient.dpa == true\n')
     new = built('allow r0 cite "§0" when recipient.dpa == false\n', VOCAB + "actions: [archive]\n")
     report = diff(old, new, method=method)
