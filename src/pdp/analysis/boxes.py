@@ -24,7 +24,6 @@ from typing import Any
 
 import z3
 
-from .space.cells import Cell
 from .space.encoding import Encoding, Formula
 
 
@@ -149,14 +148,6 @@ class Boxes:
 
 
 def request_at(encoding: Encoding, point: dict[int, int], only: frozenset[str]) -> dict:
-    """The request at a point of a box, as `Encoding.request` makes one of a model: one representative per
-    dimension (index 0 where the point names none: what the solver gives a dimension nothing constrains), the
-    attributes of the dimensions named in `only`, the others absent."""
-    dims = encoding.dims
-    space = encoding.space
-    keys = (space.actions, space.purposes, space.categories)
-    request = Cell(*(classes[point.get(n, 0)] for n, classes in enumerate(keys))).request()
-    for n, (node, dim) in enumerate(zip(space.nodes, dims[3:]), 3):
-        if dim.name in only:
-            node.fill(request, point.get(n, 0))
-    return request
+    """The request at a point of a box (index 0 where the point names none: what the solver gives a dimension
+    nothing constrains), the attributes of the dimensions named in `only`, the others absent."""
+    return encoding.request_at(lambda n: point.get(n, 0), only)

@@ -579,12 +579,16 @@ class Encoding:
     def request(self, model: z3.ModelRef, only: frozenset[str] | None = None) -> dict:
         """The request of a model: one representative per dimension (with `only`, the attributes of the
         dimensions named there; the others absent)."""
+        dims = self.dims
+        return self.request_at(lambda n: dims[n].value(model), only)
+
+    def request_at(self, index: Callable[[int], int], only: frozenset[str] | None = None) -> dict:
+        """The request whose dimension n (in `dims`' order) takes its class `index(n)`, as `request`."""
         space = self.space
-        request = Cell(space.actions[self.action.value(model)], space.purposes[self.purpose.value(model)],
-                       space.categories[self.category.value(model)]).request()
-        for node, dim in zip(space.nodes, self.nodes):
+        request = Cell(space.actions[index(0)], space.purposes[index(1)], space.categories[index(2)]).request()
+        for n, (node, dim) in enumerate(zip(space.nodes, self.nodes), 3):
             if only is None or dim.name in only:
-                node.fill(request, dim.value(model))
+                node.fill(request, index(n))
         return request
 
     def reads(self, rule) -> frozenset[str]:
