@@ -159,7 +159,7 @@ def _connection_options(settings) -> dict:
 
     limits = ConnectionLimits(settings.header_timeout_s, settings.body_timeout_s, settings.max_connections,
                               settings.max_header_bytes)
-    return {"http": functools.partial(guarded_protocol(settings.http), limits=limits),
+    return {"http": functools.partial(guarded_protocol(settings.http, settings.direct), limits=limits),
             "timeout_keep_alive": settings.keep_alive_timeout_s,
             "limit_concurrency": settings.max_connections,
             # h11's own cap stays a backstop above the guard's (which answers 431), by one socket read (256 KiB).

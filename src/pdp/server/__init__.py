@@ -17,7 +17,7 @@ from .body import BodyError
 from .errors import error_response, install_error_handlers
 from .hot_path import hot_endpoints, serve_hot
 from .admin import router as admin_router
-from .audit import LogUnavailable, open_log
+from .audit import LogUnavailable, open_log, unrecorded
 from .authzen_routes import router as authzen_router
 from .metrics import Metrics
 from .bundles import BundlePoller
@@ -142,8 +142,7 @@ def create_app(settings: Settings | None = None, preloaded: Snapshot | None = No
 
     @app.exception_handler(LogUnavailable)
     async def log_unavailable(_: Request, exc: LogUnavailable):
-        return error_response(503, "log_unavailable", [{"field": "decision_log",
-                              "message": "the decision could not be recorded, so it is not given; try again"}])
+        return unrecorded()
 
     app.include_router(router)
     app.include_router(authzen_router)

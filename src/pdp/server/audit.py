@@ -42,6 +42,7 @@ from pdp.engine.policy_set import PolicySet
 from pdp.io.decision_log import DecisionLog
 from pdp.io.log_process import bounded, frame, frames, open_arguments, selection_json
 from pdp.io.log_view import Selection, selection_of
+from .errors import error_response
 from .settings import Settings
 
 log = logging.getLogger("pdp.audit")
@@ -49,6 +50,12 @@ log = logging.getLogger("pdp.audit")
 
 class LogUnavailable(Exception):
     """A decision could not be recorded: it is not answered (503), so the audit trail has no gaps."""
+
+
+def unrecorded():
+    """The answer to a request whose decision could not be recorded (LogUnavailable)."""
+    return error_response(503, "log_unavailable", [{"field": "decision_log",
+                          "message": "the decision could not be recorded, so it is not given; try again"}])
 
 
 def _key(settings: Settings) -> bytes:
@@ -97,13 +104,18 @@ class LogWriter:
 
     async def record(self, entries: list[tuple]) -> None:
         """Queue `entries` (request, response, endpoint, selection); return once they are committed."""
+        await self.submit(entries)
+
+    def submit(self, entries: list[tuple]) -> asyncio.Future:
+        """Queue `entries`; the future is done once they are committed (LogUnavailable if not). Raises LogUnavailable
+        at once when the log refuses them."""
         _admit(self._closing, self._pending, len(entries), self.max_pending)
         loop = asyncio.get_running_loop()
         done = loop.create_future()
         if not self._turn:  # the decisions of one loop turn are handed over together, at its end
             loop.call_soon(self._hand_over)
         self._turn.append((entries, done, loop))
-        await done
+        return done
 
     def _hand_over(self) -> None:
         turn, self._turn = self._turn, []
@@ -273,6 +285,11 @@ class LogProcess:
 
     async def record(self, entries: list[tuple]) -> None:
         """Queue `entries` (request, response, endpoint, selection); return once they are committed."""
+        await self.submit(entries)
+
+    def submit(self, entries: list[tuple]) -> asyncio.Future:
+        """Queue `entries`; the future is done once they are committed (LogUnavailable if not). Raises LogUnavailable
+        at once when the log refuses them."""
         _admit(self._closing, self._pending, len(entries), self.max_pending)
         loop = asyncio.get_running_loop()
         if self._proc is None:
@@ -287,7 +304,7 @@ class LogProcess:
             loop.call_soon(self._hand_over)
         self._turn.append((rows, done))
         self._pending += len(rows)
-        await done
+        return done
 
     def _name(self, selection: Selection | None) -> int | None:
         """The selection's name on the wire; a selection not named yet is sent first."""
@@ -429,8 +446,17 @@ def open_log(settings: Settings) -> LogWriter | LogProcess | None:
 
 async def record(app, entries: list[tuple[dict, dict]], endpoint: str, policy_set: PolicySet | None = None) -> None:
     """Append (request, decision) pairs decided by `policy_set`; returns only once they are committed."""
+    committed = submit(app, entries, endpoint, policy_set)
+    if committed is not None:
+        await committed
+
+
+def submit(app, entries: list[tuple[dict, dict]], endpoint: str,
+           policy_set: PolicySet | None = None) -> asyncio.Future | None:
+    """`record` without waiting: the future is done once the pairs are committed; None when nothing is to be logged.
+    Raises LogUnavailable at once when the log refuses them."""
     writer = app.state.decision_log
     if writer is None or not entries:
-        return
+        return None
     selection = selection_of(policy_set)  # what of the requests its rules read
-    await writer.record([(request, response, endpoint, selection) for request, response in entries])
+    return writer.submit([(request, response, endpoint, selection) for request, response in entries])

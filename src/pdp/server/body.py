@@ -21,7 +21,7 @@ async def read_json_object(request: Request, max_bytes: int) -> dict:
     return await read_json_body(request.scope, request.receive, max_bytes)
 
 
-def _headers(scope) -> tuple[str, str | None]:
+def content_headers(scope) -> tuple[str, str | None]:
     """(content type, declared length) of an ASGI request: the first of each, as Starlette's `Headers.get` reads them."""
     content_type = declared = None
     for name, value in scope["headers"]:
@@ -34,7 +34,7 @@ def _headers(scope) -> tuple[str, str | None]:
 
 async def read_json_body(scope, receive, max_bytes: int) -> dict:
     """`read_json_object` for a bare ASGI request (the hot path has no Request object)."""
-    content_type, declared = _headers(scope)
+    content_type, declared = content_headers(scope)
     if content_type.split(";")[0].strip().lower() != "application/json":
         raise BodyError(415 if content_type else 400, "send the body as JSON with `Content-Type: application/json`",
                         "content-type")

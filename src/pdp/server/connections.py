@@ -28,6 +28,8 @@ from typing import TYPE_CHECKING, Any
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from .direct import DirectDecisions
+
 log = logging.getLogger("pdp.server")
 
 _HEADERS_TOO_LARGE = (b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: text/plain; charset=utf-8\r\n"
@@ -152,12 +154,16 @@ class GuardedH11(_Guard, H11Protocol):
 
 
 GuardedHttpTools = type("GuardedHttpTools", (_Guard, _HttpTools), {"__module__": __name__}) if _HttpTools else None
+# ... and answering `/v1/decide` without an ASGI task (pdp.server.direct)
+GuardedDirectHttpTools = (type("GuardedDirectHttpTools", (_Guard, DirectDecisions, _HttpTools), {"__module__": __name__})
+                          if _HttpTools else None)
 
 
-def guarded_protocol(name: str = "auto") -> type:
-    """uvicorn's HTTP protocol `name`, with the guard; "auto" picks as uvicorn does (httptools if installed, else h11)."""
+def guarded_protocol(name: str = "auto", direct: bool = False) -> type:
+    """uvicorn's HTTP protocol `name`, with the guard; "auto" picks as uvicorn does (httptools if installed, else h11).
+    `direct`: with httptools, `/v1/decide` is answered from the protocol (pdp.server.direct); h11 has no direct path."""
     if name == "h11" or (name == "auto" and GuardedHttpTools is None):
         return GuardedH11
     if GuardedHttpTools is None:
         raise ValueError("PDP_HTTP=httptools needs httptools: pip install httptools")
-    return GuardedHttpTools
+    return GuardedDirectHttpTools if direct and GuardedDirectHttpTools else GuardedHttpTools

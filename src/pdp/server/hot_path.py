@@ -53,7 +53,7 @@ def _with_request(endpoint: Endpoint) -> Asgi:
     return answer
 
 
-def _handler_for(app: FastAPI, error: Exception):
+def handler_for(app: FastAPI, error: Exception):
     """The app's handler for `error`, as Starlette picks it (the most specific class); `Exception` catches all."""
     for kind in type(error).__mro__:
         if kind in app.exception_handlers:
@@ -68,5 +68,5 @@ async def serve_hot(app: FastAPI, answer: Asgi, scope, receive, send) -> None:
     try:
         response = await answer(app, scope, receive)
     except Exception as error:  # noqa: BLE001 - answered as the full stack answers it
-        response = await _handler_for(app, error)(Request(scope, receive, send), error)
+        response = await handler_for(app, error)(Request(scope, receive, send), error)
     await response(scope, receive, send)

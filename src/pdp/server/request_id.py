@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 
-def echo_request_id(scope, send):
-    """`send`, wrapped to copy the request's `X-Request-ID` onto the response (as is, when there is none)."""
-    request_id = None
+def request_id_of(scope) -> bytes | None:
+    """The request's first `X-Request-ID`, as sent."""
     for name, value in scope["headers"]:
         if name == b"x-request-id":
-            request_id = value
-            break
+            return value
+    return None
+
+
+def echo_request_id(scope, send):
+    """`send`, wrapped to copy the request's `X-Request-ID` onto the response (as is, when there is none)."""
+    request_id = request_id_of(scope)
     if request_id is None:
         return send
 

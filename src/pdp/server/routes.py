@@ -60,8 +60,39 @@ async def decide_asgi(app, scope, receive) -> Response:
 
 async def answer_decide(app, body: dict) -> Response:
     """The answer to a `/v1/decide` body, its decision committed to the log."""
+    decided = decide_body(app, body)
+    if isinstance(decided, Response):
+        return decided
+    await record(app, [(body, decided.answer)], "/v1/decide", decided.policy_set)
+    return decided.response()
+
+
+class Decided:
+    """A `/v1/decide` body decided, before its decision is logged: what to log, and the answer to send once it is."""
+
+    __slots__ = ("answer", "payload", "policy_set", "explain", "selection")
+
+    def __init__(self, answer: dict, payload: bytes, policy_set, explain: bool, selection) -> None:
+        self.answer, self.payload, self.policy_set = answer, payload, policy_set
+        self.explain, self.selection = explain, selection
+
+    def response(self) -> Response:
+        """The answer (with its explanation, when asked): sent only once the decision is committed."""
+        if not self.explain:
+            return json_answer(self.payload)
+        answer = self.answer
+        failed = answer["reasons"] and answer["reasons"][0]["rule"] == INTERNAL_ERROR
+        explanation = ({"error": "the decision failed closed; there is no explanation"} if failed or self.selection is None
+                       else _explanation(self.selection))
+        return json_answer(encodes({**answer, "explain": explanation}) or orjson.dumps(
+            {**answer, "explain": {"error": "the explanation cannot be encoded as JSON"}}))
+
+
+def decide_body(app, body: dict) -> Response | Decided:
+    """Decide a `/v1/decide` body (a JSON object): an error answer, or the decision to log and then send.
+    `body` loses its `explain` (a question about the decision, not part of the request, nor of the log)."""
     holder = app.state.holder
-    explain = body.pop("explain", None)  # a question about the decision, not part of the request
+    explain = body.pop("explain", None)
     if explain is not None and not isinstance(explain, bool):
         return error_response(422, "bad_request", [{"field": "explain", "message": "`explain` is true or false"}])
     policy_set = holder.current
@@ -83,14 +114,7 @@ async def answer_decide(app, body: dict) -> Response:
     if payload is None:
         answer = unanswerable(policy_set, [r.rule for r in decision.reasons]).to_dict()
         payload = orjson.dumps(answer)
-    await record(app, [(body, answer)], "/v1/decide", policy_set)
-    if explain:
-        failed = answer["reasons"] and answer["reasons"][0]["rule"] == INTERNAL_ERROR
-        explanation = ({"error": "the decision failed closed; there is no explanation"} if failed or not selected
-                       else _explanation(selected[-1]))
-        payload = encodes({**answer, "explain": explanation}) or orjson.dumps(
-            {**answer, "explain": {"error": "the explanation cannot be encoded as JSON"}})
-    return json_answer(payload)
+    return Decided(answer, payload, policy_set, bool(explain), selected[-1] if selected else None)
 
 
 ASGI_ENDPOINTS = {"/v1/decide": decide_asgi}  # the hot path's bare forms (pdp.server.hot_path)

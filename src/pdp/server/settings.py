@@ -56,6 +56,8 @@ class Settings(BaseSettings):
                                                      "decision log's rows: a process of its own (off the event loop's "
                                                      "interpreter lock), or a thread of the server (the plain path)")
     otel: bool = Field(default=False, description="FastAPI's native OpenTelemetry tracing, metrics and logs")
+    direct: bool = Field(default=True, description="with httptools and the hot path on, answer POST /v1/decide from "
+                         "uvicorn's HTTP protocol itself, without an ASGI task (same answers, less time)")
     hot_path: bool = Field(default=True, description="dispatch the decision endpoints ahead of FastAPI's middleware "
                            "and router (same answers, less time); off, or with otel on, every request takes the full stack")
 
