@@ -100,13 +100,14 @@ def decide_body(app, body: dict) -> Response | Decided:
         return not_ready(holder)
     # The request is admitted once (`PolicySet.select`: checked, and given the version that decides it,
     # §11) and decided once: the explanation is of that very decision, even if a reload swaps the set.
+    # Without `explain`, `PolicySet.decide` (the same decision, without keeping the selection), as the batch.
     selected = []
 
     def ask(item):
         selected.append(policy_set.select(item))
         return selected[-1].decide()
 
-    [decision] = decide_each(policy_set, app.state.metrics, ask, [body])
+    [decision] = decide_each(policy_set, app.state.metrics, ask if explain else policy_set.decide, [body])
     if isinstance(decision, RequestError):
         return error_response(422, "bad_request", decision.errors)
     answer = decision.to_dict()
