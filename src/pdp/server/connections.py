@@ -111,8 +111,6 @@ class _Guard(_Protocol):
 
     def data_received(self, data: bytes) -> None:
         awaiting_head = self._awaiting_head()
-        if awaiting_head and self._timer is None:  # the first byte of a request on a kept-alive connection
-            self._arm("headers", self.limits.header_timeout_s)
         super().data_received(data)
         cycle = self.cycle
         if cycle is not None and cycle is not self._seen_cycle:  # a request's headers are in
@@ -121,6 +119,10 @@ class _Guard(_Protocol):
             if cycle.more_body:
                 self._arm("body", self.limits.body_timeout_s)
         elif awaiting_head and not self.transport.is_closing():
+            # The first bytes of a request on a kept-alive connection start its deadline; armed after they are
+            # read, not before, so that a request whose headers come in one read costs no timer at all.
+            if self._timer is None:
+                self._arm("headers", self.limits.header_timeout_s)
             self._head_bytes += len(data)
             if self._head_bytes > self.limits.max_header_bytes:
                 log.warning("closed the connection from %s: request headers over %d bytes (PDP_MAX_HEADER_BYTES)",
