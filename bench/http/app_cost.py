@@ -1,11 +1,15 @@
 """CPU time per request of pdp's app itself, without sockets or HTTP parsing, and where it goes.
 
-    python bench/http/app_cost.py [--requests 20000] [--concurrency 32] [--profile cprofile|pyinstrument]
+    python bench/http/app_cost.py [--requests 20000] [--concurrency 32] [--via direct|protocol|app]
+                                  [--profile cprofile|pyinstrument]
 
 Builds the app as `pdp serve` does (`create_app`), runs its lifespan, and
-calls it as uvicorn would (an ASGI scope, the body in one message) from
-`--concurrency` tasks in one event loop, so that decisions share the
-decision log's commits as they do under load. Reported: CPU microseconds
+sends it requests from `--concurrency` connections at once, so that
+decisions share the decision log's commits as they do under load: by
+default through uvicorn's httptools protocol with pdp's connection guard and
+direct path, as `pdp serve` runs (raw HTTP bytes in, no socket), or
+without the direct path (`--via protocol`), or calling the ASGI app itself
+(`--via app`: an ASGI scope, the body in one message). Reported: CPU microseconds
 per request of the whole process (every thread, and the decision log's
 writer process), with the decision log on and off,
 for a CX-ONE-GO request and for the benchmark policy's seeded requests.
@@ -85,10 +89,83 @@ def build(policy_dir: Path, log_path: Path | None):
 
 
 async def measure(policy_dir: Path, bodies: list[bytes], log_path: Path | None, requests: int,
-                  concurrency: int) -> tuple[float, float]:
+                  concurrency: int, via: str = "app") -> tuple[float, float]:
+    """CPU per request (`drive`), calling the ASGI app (`via="app"`) or through uvicorn's protocol with the
+    direct path (`"direct"`) or without it (`"protocol"`)."""
     app = build(policy_dir, log_path)
     async with app.router.lifespan_context(app):
-        return await drive(app, bodies, requests, concurrency)
+        if via == "app":
+            return await drive(app, bodies, requests, concurrency)
+        return await drive_protocol(app, bodies, requests, concurrency, direct=via == "direct")
+
+
+class _Transport:
+    """The socket's end of uvicorn's protocol: keeps nothing, tells `answered` when a response is written."""
+
+    def __init__(self, answered):
+        self.answered, self.closed = answered, False
+
+    def write(self, data: bytes) -> None:
+        if data.startswith(b"HTTP/1.1 "):
+            status = int(data[9:12])
+            if status != 200:
+                raise SystemExit(f"answered {status}: {data[:300]!r}")
+            self.answered()
+
+    def close(self) -> None:
+        self.closed = True
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+    def get_extra_info(self, name, default=None):
+        return {"sockname": ("127.0.0.1", 8181), "peername": ("127.0.0.1", 50000)}.get(name, default)
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
+
+async def drive_protocol(app, bodies: list[bytes], requests: int, concurrency: int, direct: bool) -> tuple[float, float]:
+    """`drive`, through uvicorn's httptools protocol as `pdp serve` runs it (the connection guard; the direct path
+    or the ASGI task), each of `concurrency` connections sending its next request once answered."""
+    from uvicorn.config import Config
+    from uvicorn.server import ServerState
+
+    from pdp.server.connections import ConnectionLimits, guarded_protocol
+
+    config = Config(app=app, lifespan="off", log_config=None, access_log=False)
+    config.load()
+    state, loop = ServerState(), asyncio.get_running_loop()
+    limits = ConnectionLimits(30, 30, concurrency + 1, 65_536)
+    protocol = guarded_protocol("httptools", direct)
+    raw = [b"POST /v1/decide HTTP/1.1\r\nHost: pdp\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%b"
+           % (len(body), body) for body in bodies]
+    finished = loop.create_future()
+    sent = iter(range(max(requests - concurrency, 0)))  # the first `concurrency` are sent below
+    answered = 0
+
+    def connect(number: int):
+        def next_request():
+            nonlocal answered
+            answered += 1
+            if answered == requests and not finished.done():
+                finished.set_result(None)
+            if (n := next(sent, None)) is not None:
+                loop.call_soon(connection.data_received, raw[(number + n) % len(raw)])
+
+        connection = protocol(config=config, server_state=state, app_state={}, limits=limits)
+        connection.connection_made(_Transport(next_request))
+        return connection
+
+    connections = [connect(n) for n in range(concurrency)]
+    started, loop_started = own_cpu(), time.thread_time()
+    for number, connection in enumerate(connections):
+        connection.data_received(raw[number % len(raw)])
+    await finished
+    return (own_cpu() - started) / requests, (time.thread_time() - loop_started) / requests
 
 
 def main() -> None:
@@ -98,6 +175,9 @@ def main() -> None:
     parser.add_argument("--profile", choices=("cprofile", "pyinstrument"))
     parser.add_argument("--only", choices=("cx", "seeded"))
     parser.add_argument("--no-log", action="store_true", help="with --profile: the decision log off")
+    parser.add_argument("--via", choices=("direct", "protocol", "app"), default="direct",
+                        help="through uvicorn's protocol with pdp's direct path (as `pdp serve` runs), through it "
+                             "without (PDP_DIRECT=false: an ASGI task a request), or calling the ASGI app alone")
     args = parser.parse_args()
     from bench.workload import make_requests
 
@@ -112,14 +192,15 @@ def main() -> None:
     if args.profile:
         [(name, (policy_dir, bodies))] = list(cases.items())[:1]
         log_path = None if args.no_log else tmp / f"{name}.db"
-        profile(args.profile, lambda: measure(policy_dir, bodies, log_path, args.requests, args.concurrency))
+        profile(args.profile, lambda: measure(policy_dir, bodies, log_path, args.requests, args.concurrency, args.via))
         return
     for name, (policy_dir, bodies) in cases.items():
-        logged, logged_loop = asyncio.run(measure(policy_dir, bodies, tmp / f"{name}.db", args.requests, args.concurrency))
-        unlogged, unlogged_loop = asyncio.run(measure(policy_dir, bodies, None, args.requests, args.concurrency))
-        print(f"{name}: µs of CPU a request, the whole process and its log writer (the event loop's thread): decision log on "
-              f"{logged * 1e6:.1f} ({logged_loop * 1e6:.1f}), off {unlogged * 1e6:.1f} ({unlogged_loop * 1e6:.1f}); "
-              f"the log costs the event loop {(logged_loop - unlogged_loop) * 1e6:.1f} µs, "
+        logged, logged_loop = asyncio.run(measure(policy_dir, bodies, tmp / f"{name}-{args.via}.db", args.requests,
+                                                  args.concurrency, args.via))
+        unlogged, unlogged_loop = asyncio.run(measure(policy_dir, bodies, None, args.requests, args.concurrency, args.via))
+        print(f"{name} ({args.via}): µs of CPU a request, the whole process and its log writer (the event loop's thread):"
+              f" decision log on {logged * 1e6:.1f} ({logged_loop * 1e6:.1f}), off {unlogged * 1e6:.1f}"
+              f" ({unlogged_loop * 1e6:.1f}); the log costs the event loop {(logged_loop - unlogged_loop) * 1e6:.1f} µs, "
               f"{100 * (1 - unlogged_loop / logged_loop):.0f} % of its time")
 
 

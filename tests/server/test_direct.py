@@ -203,3 +203,9 @@ def test_the_access_log_line_is_the_same(served_app, caplog):
             loop.run_until_complete(exchange(app, path, reads, 1))
         lines.append([r.getMessage() for r in caplog.records if r.name == "uvicorn.access"])
     assert lines[0] == lines[1] and len(lines[0]) == 1 and "POST /v1/decide" in lines[0][0]
+
+
+def test_a_body_over_the_limit_is_answered_alike(served_app):
+    body = json.dumps({**GOOD, "pad": "x" * 3000}).encode()  # the app's limit here: 2,048 bytes
+    (direct, _), (plain, _) = both(served_app, [request_bytes(body)])
+    assert direct.startswith(b"HTTP/1.1 413") and scrubbed(direct) == scrubbed(plain)

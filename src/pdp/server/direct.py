@@ -57,14 +57,16 @@ def service_of(app: Any):
     return None
 
 
-def answer_now(app, scope: dict, raw: bytes, reply: Reply) -> bool:
+def answer_now(app, scope: dict, raw: bytes, reply: Reply, max_body_bytes: int) -> bool:
     """Answer a `/v1/decide` request whose whole body is `raw`: `reply(response)`, now or once its decision is
-    committed. False, with nothing done, when the request is not one the direct path is sure of."""
+    committed. False, with nothing done, when the request is not one the direct path is sure of (a body over
+    `max_body_bytes`, the app's limit, is left to the app's own answer, 413)."""
     if scope["path"] != DIRECT_PATH or scope.get("root_path") or app.root_path:
         return False
     content_type, _ = content_headers(scope)
-    if content_type.split(";")[0].strip().lower() != "application/json" \
-            or len(raw) > app.state.settings.max_body_bytes:
+    if content_type != "application/json" and content_type.split(";")[0].strip().lower() != "application/json":
+        return False  # (the first test: the common case, without the work of the second)
+    if len(raw) > max_body_bytes:
         return False
     try:
         body = orjson.loads(raw)
@@ -134,6 +136,7 @@ class DirectDecisions(_Protocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._service = service_of(self.app)
+        self._max_body_bytes = self._service.state.settings.max_body_bytes if self._service is not None else 0
         self._parsing = False  # inside `data_received`: a request's ASGI task may be held back
         self._held: tuple[Any, Any] | None = None  # (cycle, app) of the request held back until its body is in
 
@@ -163,7 +166,7 @@ class DirectDecisions(_Protocol):
         if request_id is not None and _HEADER_VALUE.search(request_id):
             return False  # uvicorn refuses to echo it: leave that to the plain way
         return answer_now(self._service, cycle.scope, bytes(cycle.body),
-                          lambda response: self._reply(cycle, response, request_id))
+                          lambda response: self._reply(cycle, response, request_id), self._max_body_bytes)
 
     def _reply(self, cycle, response: Response, request_id: bytes | None) -> None:
         """Write `response` as uvicorn's `send` writes it (its headers, then the app's), in one piece."""
