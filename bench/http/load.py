@@ -9,7 +9,8 @@ server's own CPU time per request (user + system, from /proc: the figure
 the other processes of this shared machine disturb least), for
   - a raw ASGI app that returns a constant (uvicorn's own ceiling),
   - the bare FastAPI endpoint (returns a constant),
-  - POST /v1/decide with a CX-ONE-GO request, decision log on and off,
+  - POST /v1/decide with a CX-ONE-GO request, decision log on and off, and
+    with the log on but without the direct path (PDP_DIRECT=false),
   - POST /v1/decide/batch with 100 requests a call (decisions per second),
   - the benchmark policy (bench/policy) and its 1,000 seeded requests
     (bench/workload.py), sent in turn, through pdp's POST /v1/decide and
@@ -73,9 +74,13 @@ than the constant. The answer leaves only once its decision is committed, and a
 decision that cannot be recorded is answered 503, as before. pdp's decision
 endpoints are dispatched ahead of FastAPI's middleware and router
 (`pdp.server.hot_path`; a test holds both ways to the same answers), so the
-raw ASGI row is the ceiling pdp can approach. The server runs uvicorn's
-HTTP protocol behind pdp's connection guard (header and body timeouts, a
-connection limit).
+raw ASGI row is the ceiling pdp can approach. Below that, `/v1/decide` is
+answered from uvicorn's HTTP protocol itself, without an ASGI task
+(`pdp.server.direct`; a property test holds it to the same bytes as the
+ASGI path, and the row "direct path off" shows the ASGI path). Every server
+here runs uvicorn with httptools and uvloop (uvicorn's own choice when they
+are installed), pdp's behind its connection guard (header and body
+timeouts, a connection limit).
 
 Cerbos runs as `cerbos server` with the benchmark policy written as a Cerbos
 resource policy (`bench/policy/cerbos/personal_data.yaml`; config and
@@ -101,6 +106,7 @@ RAW = "raw ASGI app, no framework (constant)"
 BARE = "bare FastAPI endpoint (constant)"
 DECIDE = "pdp POST /v1/decide"
 UNLOGGED = "pdp POST /v1/decide, decision log off"
+ASGI_TASK = "pdp POST /v1/decide, direct path off (PDP_DIRECT=false: an ASGI task a request)"
 BATCH = "pdp POST /v1/decide/batch (100 a call)"
 PDP_SEEDED = "pdp POST /v1/decide, benchmark policy, 1,000 seeded requests"
 PDP_SEEDED_UNLOGGED = "pdp POST /v1/decide, benchmark policy, 1,000 seeded requests, decision log off"
@@ -214,6 +220,8 @@ def main() -> None:
         BARE: Target(uvicorn + ["bench.http.bare_app:app"], "/docs", "/const", single, 0, bare_env),
         DECIDE: Target(serve + cx + ["--log", str(tmp / "decisions.db")], "/health", "/v1/decide", single, 1),
         UNLOGGED: Target(serve + cx + ["--no-log"], "/health", "/v1/decide", single, 1),
+        ASGI_TASK: Target(serve + cx + ["--log", str(tmp / "asgi.db")], "/health", "/v1/decide", single, 1,
+                          {"PDP_DIRECT": "false"}),
         BATCH: Target(serve + cx + ["--log", str(tmp / "batch.db")], "/health", "/v1/decide/batch", batch, 100),
         PDP_SEEDED: Target(serve + bench_policy + ["--log", str(tmp / "seeded.db")], "/health", "/v1/decide",
                            pdp_seeded, 1),
