@@ -92,8 +92,9 @@ def cmd_serve(args) -> int:
         os.environ.setdefault("PDP_LOG_PATH", str(Path(DEFAULT_LOG).resolve()))
     logged = os.environ.get("PDP_LOG_PATH")
     print(f"serving {serving} on http://{args.host}:{args.port}; decision log: {logged or 'off'}", file=sys.stderr)
+    # uvicorn's access log writes at info: above it, off, so that no request spends time on a line nobody sees.
     options = dict(host=args.host, port=args.port, log_level=args.log_level, log_config=_log_config(args.log_level),
-                   **connections)
+                   access_log=args.log_level in ("info", "debug"), **connections)
     if args.workers == 1:
         from pdp.server import create_app
 
