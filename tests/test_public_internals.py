@@ -14,11 +14,16 @@ def _private(name: str) -> bool:
     return name.startswith("_") and not (name.startswith("__") and name.endswith("__"))
 
 
+def _own(node: ast.expr) -> bool:
+    """`self`, `cls` or `super()`: the object itself (`super()._name` runs the parent's version of an override)."""
+    return (isinstance(node, ast.Name) and node.id in ("self", "cls")) or (
+        isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "super")
+
+
 def private_attributes(tree: ast.AST) -> list[str]:
-    """`x._name` where x is not `self` or `cls`: a private name read off some other object."""
+    """`x._name` where x is not `self`, `cls` or `super()`: a private name read off some other object."""
     return [f"{node.lineno}: {ast.unparse(node)}" for node in ast.walk(tree)
-            if isinstance(node, ast.Attribute) and _private(node.attr)
-            and not (isinstance(node.value, ast.Name) and node.value.id in ("self", "cls"))]
+            if isinstance(node, ast.Attribute) and _private(node.attr) and not _own(node.value)]
 
 
 def private_imports(tree: ast.AST) -> list[str]:
@@ -55,7 +60,7 @@ def test_every_policy_set_parameter_is_annotated(path):
 
 def test_the_checks_can_fail():
     """Each check finds what it looks for (a check that never fires proves nothing)."""
-    tree = ast.parse("from .x import _hidden\ndef f(policy_set, other):\n    return other._lookups, self._fine\n")
+    tree = ast.parse("from .x import _hidden\ndef f(policy_set, other):\n    return other._lookups, self._fine, super()._too\n")
     assert private_attributes(tree) == ["3: other._lookups"]
     assert private_imports(tree) == ["1: from .x import _hidden"]
     assert unannotated_policy_sets(tree) == ["2: f(policy_set)"]

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from pdp.base.errors import RequestError
+from pdp.engine.policy_set import PolicySet
 from pdp.vocab.request import DecisionRequest
 from .audit import record
 from .body import read_json_body, read_json_object
@@ -72,7 +73,7 @@ class Decided:
 
     __slots__ = ("answer", "payload", "policy_set", "explain", "selection")
 
-    def __init__(self, answer: dict, payload: bytes, policy_set, explain: bool, selection) -> None:
+    def __init__(self, answer: dict, payload: bytes, policy_set: PolicySet, explain: bool, selection) -> None:
         self.answer, self.payload, self.policy_set = answer, payload, policy_set
         self.explain, self.selection = explain, selection
 
