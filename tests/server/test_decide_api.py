@@ -90,10 +90,13 @@ def test_not_ready_without_a_policy_set(tmp_path):
 
 def test_an_engine_fault_fails_closed_not_500(client, monkeypatch):
     policy_set = client.app.state.holder.current
+    # Both ways into the engine fail: `select` (with `explain`) and `decide` (without, the batch's way too).
     monkeypatch.setattr(policy_set, "select", lambda request: 1 / 0)
-    r = client.post("/v1/decide", json=OK)
-    assert r.status_code == 200
-    assert r.json()["decision"] == "deny" and r.json()["reasons"][0]["effect"] == "error"
+    monkeypatch.setattr(policy_set, "decide", lambda request: 1 / 0)
+    for body in (OK, {**OK, "explain": True}):
+        r = client.post("/v1/decide", json=body)
+        assert r.status_code == 200
+        assert r.json()["decision"] == "deny" and r.json()["reasons"][0]["effect"] == "error"
 
 
 def test_a_broken_edit_keeps_the_last_good_set(client, policy_dir):
