@@ -9,17 +9,19 @@ decision ids.
 
 import asyncio
 import json
+import logging
 import re
 import sqlite3
 from pathlib import Path
 
 import pytest
+import uvicorn
 from hypothesis import given
 from hypothesis import strategies as st
 from uvicorn.config import Config
 from uvicorn.server import ServerState
 
-from pdp.server import Settings, create_app
+from pdp.server import Settings, connections, create_app
 from pdp.server.connections import ConnectionLimits, GuardedDirectHttpTools, GuardedHttpTools
 from tests.support.generate import fewer
 
@@ -209,3 +211,15 @@ def test_a_body_over_the_limit_is_answered_alike(served_app):
     body = json.dumps({**GOOD, "pad": "x" * 3000}).encode()  # the app's limit here: 2,048 bytes
     (direct, _), (plain, _) = both(served_app, [request_bytes(body)])
     assert direct.startswith(b"HTTP/1.1 413") and scrubbed(direct) == scrubbed(plain)
+
+
+def test_the_direct_path_is_used_only_with_a_uvicorn_it_was_tested_with(caplog):
+    low, high = connections.DIRECT_UVICORN
+    assert connections.direct_supported(".".join(map(str, low)) + ".0")
+    assert connections.direct_supported(".".join(map(str, high)) + ".9")
+    with caplog.at_level(logging.WARNING, logger="pdp.server"):
+        assert not connections.direct_supported(f"{high[0]}.{high[1] + 1}.0")
+        assert not connections.direct_supported("not-a-version")
+    assert "direct path for POST /v1/decide is off" in caplog.text
+    # the uvicorn installed is one of them, or the suite would not exercise the direct path at all
+    assert connections.direct_supported(uvicorn.__version__)

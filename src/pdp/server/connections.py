@@ -26,6 +26,7 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from .direct import DirectDecisions
@@ -163,9 +164,34 @@ GuardedDirectHttpTools = (type("GuardedDirectHttpTools", (_Guard, DirectDecision
 
 def guarded_protocol(name: str = "auto", direct: bool = False) -> type:
     """uvicorn's HTTP protocol `name`, with the guard; "auto" picks as uvicorn does (httptools if installed, else h11).
-    `direct`: with httptools, `/v1/decide` is answered from the protocol (pdp.server.direct); h11 has no direct path."""
+    `direct`: with httptools, `/v1/decide` is answered from the protocol (pdp.server.direct); h11 has no direct path,
+    nor has a uvicorn the direct path was not tested with (`direct_supported`)."""
     if name == "h11" or (name == "auto" and GuardedHttpTools is None):
         return GuardedH11
     if GuardedHttpTools is None:
         raise ValueError("PDP_HTTP=httptools needs httptools: pip install httptools")
-    return GuardedDirectHttpTools if direct and GuardedDirectHttpTools else GuardedHttpTools
+    if direct and GuardedDirectHttpTools and direct_supported(uvicorn.__version__):
+        return GuardedDirectHttpTools
+    return GuardedHttpTools
+
+
+# The uvicorn releases whose httptools protocol the direct path was tested against (tests/server/test_direct.py).
+# The direct path overrides a private method of that protocol and reads its request cycle's attributes; a
+# release outside these may have changed them, so with it pdp answers through the ASGI app (the plain way,
+# slower, the same answers) and says so, rather than risk a connection broken half-way through an answer.
+DIRECT_UVICORN = ((0, 54), (0, 54))
+
+
+def direct_supported(version: str) -> bool:
+    """Whether uvicorn `version` is one the direct path was tested with (a warning says when it is not)."""
+    try:
+        release = tuple(int(part) for part in version.split(".")[:2])
+    except ValueError:
+        release = ()
+    low, high = DIRECT_UVICORN
+    if len(release) == 2 and low <= release <= high:
+        return True
+    log.warning("the direct path for POST /v1/decide is off: it was tested with uvicorn %s.x to %s.x, not %s "
+                "(answers go through the ASGI app, the same answers, more CPU a request)",
+                ".".join(map(str, low)), ".".join(map(str, high)), version)
+    return False
