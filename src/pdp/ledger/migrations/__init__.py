@@ -1,0 +1,1 @@
+"""The ledger's schema migrations (alembic), shipped inside the package and run when a store opens."""
