@@ -21,6 +21,8 @@ from hypothesis import settings
 import pdp
 from tests.support.sets import CX_ONE_GO
 
+pytest_plugins = ["tests.support.postgres", "tests.support.ledger"]  # the ledger's backends, PostgreSQL among them
+
 # No deadline: the machines that run the suite are shared, and a slow example is not a wrong one.
 settings.register_profile("quick", max_examples=25, deadline=None)
 settings.register_profile("full", max_examples=300, deadline=None, derandomize=True, database=None)
