@@ -7,7 +7,7 @@ import importlib
 
 from .common import EXIT_OK
 
-COMMANDS = ("check", "decide", "test", "serve", "fmt", "explain", "query", "diff", "bundle")
+COMMANDS = ("check", "decide", "test", "serve", "fmt", "explain", "query", "diff", "bundle", "consent")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -45,6 +45,8 @@ EventKind = Literal[
 Name = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.\-]{1,64}$")]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=256)]
 MAX_EVIDENCE_ITEMS = 32
+MAX_BATCH = 1_000  # events in one batch: one transaction holds the ledger's write lock while it runs
+MAX_INPUT_BYTES = 4 * 1024 * 1024  # the JSON text of one batch (what the CLI, and later HTTP, reads)
 
 
 class Notice(BaseModel):
@@ -138,6 +140,8 @@ def parse_events(data: Any) -> list[Event]:
     items = data if isinstance(data, list) else [data]
     if not items:
         raise InvalidEvent([("events", "no events")])
+    if len(items) > MAX_BATCH:
+        raise InvalidEvent([("events", f"{len(items)} events: at most {MAX_BATCH} in one batch")])
     events, problems = [], []
     for index, item in enumerate(items):
         try:
@@ -177,5 +181,5 @@ def from_canonical_time(micros: int) -> datetime:
     return EPOCH + timedelta(microseconds=micros)
 
 
-__all__ = ["Actor", "Event", "EventKind", "InvalidEvent", "KINDS", "Notice", "canonical_time", "from_canonical_time",
-           "parse_event", "parse_events"]
+__all__ = ["Actor", "Event", "EventKind", "InvalidEvent", "KINDS", "MAX_BATCH", "MAX_INPUT_BYTES", "Notice",
+           "canonical_time", "from_canonical_time", "parse_event", "parse_events"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import os
+from pathlib import Path
 from collections.abc import Callable
 from datetime import datetime
 
@@ -18,12 +19,16 @@ from .store import Ledger, utc_now
 
 def open_ledger(target: str | os.PathLike[str], *, key: bytes | str | None = None,
                 key_file: str | os.PathLike[str] | None = None,
-                clock: Callable[[], datetime] = utc_now) -> Ledger:
+                clock: Callable[[], datetime] = utc_now, create: bool = True) -> Ledger:
     """The ledger at `target` (a file path: embedded SQLite; or a sqlite:/// or postgresql:// URL), its schema
-    brought up to date. LedgerConfigError (a clear message, never a traceback) when it cannot be opened as asked,
-    among others when the key is not the one the ledger was made with: a wrong key would find no subject's
-    choices, and a decision that found none could allow what a recorded opt-out denies."""
+    brought up to date; with `create=False` a SQLite file must exist already.
+
+    LedgerConfigError (a clear message, never a traceback) when it cannot be opened as asked, among others when
+    the key is not the one the ledger was made with: a wrong key would find no subject's choices, and a decision
+    that found none could allow what a recorded opt-out denies."""
     url = url_of(target)
+    if not create and url.get_backend_name() == "sqlite" and not Path(url.database or "").is_file():
+        raise LedgerConfigError(f"no ledger at `{url.database}`")
     try:
         keys = LedgerKeys.from_secret(ledger_secret(url, key, key_file))
     except ValueError as error:
