@@ -45,6 +45,12 @@ def _number(name: str) -> float:
         return 0.0
 
 
+def _users(*names: str) -> Iterator[pwd.struct_passwd]:
+    for name in names:
+        with contextlib.suppress(KeyError):
+            yield pwd.getpwnam(name)
+
+
 def free_port() -> int:
     with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as probe:
         probe.bind(("127.0.0.1", 0))
@@ -61,10 +67,12 @@ class Cluster:
         self.data = self.directory / "data"
         self.port = free_port()
         self.as_user: list[str] = []
-        if os.geteuid() == 0:  # PostgreSQL refuses root: run it as Debian's `postgres` user
-            owner = pwd.getpwnam("postgres")
+        if os.geteuid() == 0:  # PostgreSQL refuses root: run it as Debian's `postgres` user (else `nobody`)
+            owner = next((user for user in _users("postgres", "nobody")), None)
+            if owner is None:
+                raise RuntimeError("as root, PostgreSQL must run as another user: create a `postgres` user")
             os.chown(self.directory, owner.pw_uid, owner.pw_gid)
-            self.as_user = ["runuser", "-u", "postgres", "--"]
+            self.as_user = ["runuser", "-u", owner.pw_name, "--"]
 
     def _run(self, *args: str) -> None:
         result = subprocess.run([*self.as_user, *args], capture_output=True, text=True, timeout=120, check=False)
@@ -106,11 +114,20 @@ class Cluster:
             self.execute(f"DROP SCHEMA {name} CASCADE")
 
 
-def start_cluster(*, fsync: bool = False) -> Cluster:
+def start_cluster(*, fsync: bool = False, tries: int = 3) -> Cluster:
+    """A started server; a port taken by another process between probing and binding is tried again elsewhere."""
     bin_dir = binaries()
     if bin_dir is None:
         raise RuntimeError(INSTALL)
-    return Cluster(bin_dir, fsync=fsync).start()
+    for attempt in range(tries):
+        cluster = Cluster(bin_dir, fsync=fsync)
+        try:
+            return cluster.start()
+        except RuntimeError:
+            cluster.stop()
+            if attempt == tries - 1:
+                raise
+    raise AssertionError("unreachable")
 
 
 @pytest.fixture(scope="session")
