@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, delete, insert, select, update
+from sqlalchemy import Connection, Engine, and_, bindparam, insert, select, update
 from uuid_utils import uuid7
 
 from . import chain, schema
@@ -81,6 +81,30 @@ class Erasure:
     def to_dict(self) -> dict[str, Any]:
         return {"subject": self.subject, "events": self.events, "keys_destroyed": self.keys_destroyed,
                 "erased_at": iso(self.erased_at)}
+
+
+# The statements of a write, built once: building a statement costs more than running it on SQLite.
+_SEQUENCE = select(schema.sequence.c.last_seq).where(schema.sequence.c.id == 1)
+_TAKE_SEQUENCE = _SEQUENCE.with_for_update()
+_MOVE_SEQUENCE = update(schema.sequence).where(schema.sequence.c.id == 1).values(last_seq=bindparam("last"))
+_BY_CLIENT_KEY = select(schema.events).where(schema.events.c.client_event_key == bindparam("client_key"))
+_SUBJECT = select(schema.subjects).where(schema.subjects.c.subject == bindparam("name"))
+_NEW_SUBJECT = insert(schema.subjects)
+_MOVE_HEAD = update(schema.subjects).where(schema.subjects.c.subject == bindparam("name")).values(
+    events=bindparam("events"), head=bindparam("head"), last_seq=bindparam("last"))
+_NEW_GENERATION = update(schema.subjects).where(schema.subjects.c.subject == bindparam("name")).values(
+    key_generation=bindparam("generation"), erased_us=None)
+_DATA_KEY = select(schema.subject_keys.c.wrapped).where(and_(
+    schema.subject_keys.c.subject == bindparam("name"), schema.subject_keys.c.generation == bindparam("generation")))
+_NEW_DATA_KEY = insert(schema.subject_keys)
+_APPEND = insert(schema.events)
+_FACT = select(schema.state).where(and_(schema.state.c.subject == bindparam("name"),
+                                        schema.state.c.key == bindparam("fact_key")))
+_NEW_FACT = insert(schema.state)
+_FACT_COLUMNS = ("status", "event_id", "seq", "occurred_us", "expires_us", "notice_version")
+_REPLACE_FACT = update(schema.state).where(and_(schema.state.c.subject == bindparam("name"),
+                                                schema.state.c.key == bindparam("fact_key"))).values(
+    **{name: bindparam(f"new_{name}") for name in _FACT_COLUMNS})
 
 
 def utc_now() -> datetime:
@@ -222,24 +246,21 @@ class _Writer:
 
     def __init__(self, connection: Connection, keys: LedgerKeys, now: int):
         self.connection, self.keys, self.now = connection, keys, now
-        self.last = connection.execute(select(schema.sequence.c.last_seq).where(schema.sequence.c.id == 1)
-                                       .with_for_update()).scalar_one()
+        self.last = connection.execute(_TAKE_SEQUENCE).scalar_one()
         self.start = self.last
         self.heads: dict[str, dict[str, Any]] = {}
         self.data_keys: dict[tuple[str, int], bytes] = {}
 
     def finish(self) -> None:
         if self.last != self.start:
-            self.connection.execute(update(schema.sequence).where(schema.sequence.c.id == 1)
-                                    .values(last_seq=self.last))
+            self.connection.execute(_MOVE_SEQUENCE, {"last": self.last})
 
     def record(self, event: Event, *, where: str) -> Receipt:
         subject = self.keys.subject(event.subject)
         client_key = self.keys.client_event_key(event.client_event_id) if event.client_event_id else None
         clear = _clear(event)
         if client_key is not None:
-            earlier = self.connection.execute(select(schema.events)
-                                              .where(schema.events.c.client_event_key == client_key)).mappings().first()
+            earlier = self.connection.execute(_BY_CLIENT_KEY, {"client_key": client_key}).mappings().first()
             if earlier is not None:
                 return self._repeated(earlier, subject, clear, event, where)
         head = self._head(subject)
@@ -252,10 +273,10 @@ class _Writer:
                **clear, "recorded_us": self.now, "client_event_key": client_key, "key_generation": generation,
                "sealed": seal_fields(data_key, event.identifying(), event_id)}
         row["link"] = chain.link(head["head"], row)
-        self.connection.execute(insert(schema.events).values(**row))
+        self.connection.execute(_APPEND, row)
         head.update(events=head["events"] + 1, head=row["link"], last_seq=self.last)
-        self.connection.execute(update(schema.subjects).where(schema.subjects.c.subject == subject)
-                                .values(events=head["events"], head=head["head"], last_seq=self.last))
+        self.connection.execute(_MOVE_HEAD, {"name": subject, "events": head["events"], "head": head["head"],
+                                             "last": self.last})
         self._keep_state(subject, Fact.of(_recorded(row, None)))
         return Receipt(seq=self.last, event_id=event_id, recorded_at=from_canonical_time(self.now))
 
@@ -277,18 +298,16 @@ class _Writer:
     def _head(self, subject: str) -> dict[str, Any]:
         head = self.heads.get(subject)
         if head is None:
-            found = self.connection.execute(select(schema.subjects).where(schema.subjects.c.subject == subject)
-                                            ).mappings().first()
+            found = self.connection.execute(_SUBJECT, {"name": subject}).mappings().first()
             if found is None:
                 head = {"subject": subject, "events": 0, "head": chain.GENESIS, "last_seq": 0, "key_generation": 1,
                         "erased_us": None}
-                self.connection.execute(insert(schema.subjects).values(**head))
+                self.connection.execute(_NEW_SUBJECT, head)
             else:
                 head = dict(found)
                 if head["erased_us"] is not None:  # a subject recorded again after erasure: a new data key
                     head.update(key_generation=head["key_generation"] + 1, erased_us=None)
-                    self.connection.execute(update(schema.subjects).where(schema.subjects.c.subject == subject)
-                                            .values(key_generation=head["key_generation"], erased_us=None))
+                    self.connection.execute(_NEW_GENERATION, {"name": subject, "generation": head["key_generation"]})
             self.heads[subject] = head
         return head
 
@@ -296,31 +315,28 @@ class _Writer:
         cached = self.data_keys.get((subject, generation))
         if cached is not None:
             return cached
-        table = schema.subject_keys
-        found = self.connection.execute(select(table.c.wrapped).where(
-            and_(table.c.subject == subject, table.c.generation == generation))).first()
+        found = self.connection.execute(_DATA_KEY, {"name": subject, "generation": generation}).first()
         if found is not None:
             if found[0] is None:
                 return None  # destroyed
             key = self.keys.unwrap(found[0], subject, generation)
         elif create:
             key, wrapped = self.keys.new_data_key(subject, generation)
-            self.connection.execute(insert(table).values(subject=subject, generation=generation, wrapped=wrapped,
-                                                         created_us=self.now))
+            self.connection.execute(_NEW_DATA_KEY, {"subject": subject, "generation": generation, "wrapped": wrapped,
+                                                    "created_us": self.now, "destroyed_us": None})
         else:
             return None
         self.data_keys[(subject, generation)] = key
         return key
 
     def _keep_state(self, subject: str, fact: Fact) -> None:
-        table = schema.state
-        where = and_(table.c.subject == subject, table.c.key == fact.key)
-        old = self.connection.execute(select(table).where(where)).mappings().first()
-        if not newer(fact, _fact(old) if old is not None else None):
-            return
-        if old is not None:
-            self.connection.execute(delete(table).where(where))
-        self.connection.execute(insert(table).values(subject=subject, **_fact_row(fact)))
+        old = self.connection.execute(_FACT, {"name": subject, "fact_key": fact.key}).mappings().first()
+        if old is None:
+            self.connection.execute(_NEW_FACT, {"subject": subject, **_fact_row(fact)})
+        elif newer(fact, _fact(old)):
+            values = _fact_row(fact)
+            self.connection.execute(_REPLACE_FACT, {"name": subject, "fact_key": fact.key,
+                                                    **{f"new_{name}": values[name] for name in _FACT_COLUMNS}})
 
 
 def _clear(event: Event) -> dict[str, Any]:
