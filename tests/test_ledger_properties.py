@@ -162,6 +162,40 @@ def test_verify_finds_any_single_changed_or_removed_row(shared_ledger, items, ta
     assert found[0].position == target % len(receipts)  # the changed row's own place in the chain
 
 
+# the subject's head and its facts in the state table: each column and a value it cannot hold
+KEPT = {
+    "head.events": (schema.subjects, "events", lambda v: v - 1),
+    "head.head": (schema.subjects, "head", lambda v: "sha256:" + "2" * 64),
+    "state.status": (schema.state, "status", lambda v: "forged"),
+    "state.event_id": (schema.state, "event_id", lambda v: "forged"),
+    "state.seq": (schema.state, "seq", lambda v: v + 1),
+    "state.occurred_us": (schema.state, "occurred_us", lambda v: v + 1),
+    "state.expires_us": (schema.state, "expires_us", lambda v: (v or 0) + 1),
+    "state.notice_version": (schema.state, "notice_version", lambda v: "v9"),
+    "state.(deleted)": (schema.state, None, None),
+}
+
+
+@MANY
+@given(items=SEQUENCES, target=st.integers(0, 9), column=st.sampled_from(sorted(KEPT)))
+def test_verify_finds_a_changed_head_or_state(shared_ledger, items, target, column):
+    subject = new_subject()
+    shared_ledger.record_many(with_subjects(items, [subject]))
+    table, name, change = KEPT[column]
+    pseudonym = shared_ledger.keys.subject(subject)
+    with shared_ledger.engine.begin() as connection:
+        keys = sorted(connection.execute(select(schema.state.c.key).where(schema.state.c.subject == pseudonym)).scalars())
+        where = table.c.subject == pseudonym
+        if table is schema.state:
+            where = where & (table.c.key == keys[target % len(keys)])
+        if name is None:
+            connection.execute(delete(table).where(where))
+        else:
+            old = connection.execute(select(table.c[name]).where(where)).scalar()
+            connection.execute(update(table).where(where).values({name: change(old)}))
+    assert shared_ledger.verify(subject).breaks, f"a change of {column} went unnoticed"
+
+
 @MANY
 @given(items=SEQUENCES, sizes=SIZES, again_sizes=SIZES)
 def test_recording_the_same_events_again_changes_nothing(shared_ledger, items, sizes, again_sizes):

@@ -228,3 +228,29 @@ def test_writers_on_one_ledger_interleave_without_losing_an_event(ledger_target)
         assert one.verify().ok and len(two.history(subject)) == 45
         with one.engine.connect() as connection:
             assert connection.execute(select(func.count()).select_from(schema.events)).scalar() == 45
+
+
+def test_an_event_dated_in_the_future_is_refused(ledger_target):
+    """Folded by time, a consent dated ahead would count as given before it was: refused, beyond a small skew."""
+    now = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+    with open_ledger(ledger_target, key=KEY, clock=lambda: now) as ledger:
+        ledger.record(event("consent.given", occurred_at="2026-03-01T12:04:00Z"))  # a clock a little ahead
+        with pytest.raises(InvalidEvent) as caught:
+            ledger.record_many([event("gpc.signalled"), event("consent.given", occurred_at="2026-03-02T00:00:00Z")])
+        assert caught.value.problems == [("[1].occurred_at", "is in the future (more than 5 minutes after the "
+                                                             "ledger's clock)")]
+        assert ledger.last_seq() == 1
+
+
+def test_importing_the_ledger_loads_no_database_library():
+    """A pure stage may read pdp.ledger's facts: the store (SQLAlchemy, alembic) loads on first use only."""
+    import subprocess
+    import sys
+
+    code = ("import sys, pdp.ledger, pdp.ledger.state; "
+            "print(sorted(m for m in ('sqlalchemy', 'alembic', 'psycopg') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+    from pdp import ledger
+
+    assert ledger.open_ledger is open_ledger

@@ -45,6 +45,7 @@ EventKind = Literal[
 Name = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.\-]{1,64}$")]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=256)]
 MAX_EVIDENCE_ITEMS = 32
+Evidence = Annotated[str, StringConstraints(max_length=1024)]
 MAX_BATCH = 1_000  # events in one batch: one transaction holds the ledger's write lock while it runs
 MAX_INPUT_BYTES = 4 * 1024 * 1024  # the JSON text of one batch (what the CLI, and later HTTP, reads)
 
@@ -84,7 +85,7 @@ class Event(BaseModel):
     outcome: Literal["upheld", "dismissed"] | None = None
     notice: Notice | None = None
     expires_at: AwareDatetime | None = None
-    evidence: dict[Name, str | int | float | bool | None] | None = Field(default=None, max_length=MAX_EVIDENCE_ITEMS)
+    evidence: dict[Name, Evidence | int | float | bool | None] | None = Field(default=None, max_length=MAX_EVIDENCE_ITEMS)
 
     @model_validator(mode="after")
     def _fields_of_the_kind(self) -> Event:

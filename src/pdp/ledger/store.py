@@ -8,6 +8,9 @@ its subject's head moved, and its fact in the state table replaced if the
 event is the later one (`state.newer`, the fold's own rule). A batch is one
 transaction: all its events or none.
 
+An event dated more than five minutes after the ledger's clock is refused:
+folded by time, a consent dated ahead would be in force before it was given.
+
 Idempotency: an event with a `client_event_id` already recorded is not
 recorded again; the receipt of the first is returned. The same id with other
 content is refused (`client_event_id`: already recorded with other content).
@@ -32,6 +35,7 @@ from .sealing import LedgerKeys, Unreadable, open_fields, seal_fields
 from .state import Fact, State, as_of, fold, newer
 
 EXPORT_FORMAT = "pdp-ledger-export/1"
+FUTURE_SKEW_US = 5 * 60 * 1_000_000  # an event may say it happened this far after the ledger's clock, no further
 CLEAR = ("kind", "topic", "purpose", "channel", "scope", "outcome", "notice_version", "notice_digest", "method",
          "actor_type", "occurred_us", "expires_us")  # what an event says in clear: compared on a repeated client id
 
@@ -259,6 +263,9 @@ class _Writer:
         subject = self.keys.subject(event.subject)
         client_key = self.keys.client_event_key(event.client_event_id) if event.client_event_id else None
         clear = _clear(event)
+        if clear["occurred_us"] > self.now + FUTURE_SKEW_US:  # a consent dated ahead would be in force before it was given
+            raise InvalidEvent([(f"{where}.occurred_at" if where else "occurred_at",
+                                 "is in the future (more than 5 minutes after the ledger's clock)")])
         if client_key is not None:
             earlier = self.connection.execute(_BY_CLIENT_KEY, {"client_key": client_key}).mappings().first()
             if earlier is not None:
