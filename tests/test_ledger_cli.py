@@ -106,3 +106,17 @@ def test_a_wrong_key_is_refused(capsys, monkeypatch, tmp_path):
     code, _, err = run(capsys, monkeypatch, ["show", "alice@example.com", "--key-file", str(tmp_path / "other.key"),
                                              *where])
     assert code == 2 and "not the key this ledger was made with" in err
+
+
+def test_a_database_that_fails_mid_way_is_a_clear_error(capsys, monkeypatch, tmp_path):
+    import sqlite3
+
+    path = tmp_path / "consent.db"
+    where = ["--ledger", str(path)]
+    run(capsys, monkeypatch, ["record", *where], json.dumps(event("gpc.signalled")))
+    with sqlite3.connect(path) as connection:
+        connection.execute("DROP TABLE ledger_state")
+    code, _, err = run(capsys, monkeypatch, ["record", *where], json.dumps(event("consent.given")))
+    assert code == 1 and "the ledger's database failed, nothing was changed: no such table: ledger_state" in err
+    code, out, _ = run(capsys, monkeypatch, ["history", "alice@example.com", *where])
+    assert [e["kind"] for e in json.loads(out)] == ["gpc.signalled"]

@@ -5,8 +5,8 @@ path (the embedded SQLite store) or a `postgresql://` URL. Its key: `--key-file`
 else `PDP_LEDGER_KEY_FILE` / `PDP_LEDGER_KEY`, else (SQLite) `<file>.key`
 beside it (pdp.ledger.connect). Every command prints JSON.
 
-Exit codes: 0 done; 1 `verify` found a broken chain, or `show --min-seq` asked
-for an event the ledger has not seen; 2 bad input (each bad field named) or a
+Exit codes: 0 done; 1 `verify` found a broken chain, `show --min-seq` asked
+for an event the ledger has not seen, or the database failed mid-way; 2 bad input (each bad field named) or a
 ledger that cannot be opened.
 """
 
@@ -64,6 +64,8 @@ class _Usage(Exception):
 def _run(func, args, creates: bool) -> int:
     """Run an action on the ledger; only `record` makes a new SQLite ledger (a mistyped path read as an empty
     ledger would show no opt-out where one is recorded)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
     from pdp.ledger import InvalidEvent, LedgerConfigError, NotYetVisible, open_ledger
 
     name = f"pdp consent {args.consent_command}"
@@ -79,6 +81,11 @@ def _run(func, args, creates: bool) -> int:
         return EXIT_USAGE
     except NotYetVisible as error:
         print(f"{name}: {error}", file=sys.stderr)
+        return EXIT_FAIL
+    except SQLAlchemyError as error:  # the database failed mid-way: nothing of the transaction was kept
+        cause = getattr(error, "orig", None) or error
+        print(f"{name}: the ledger's database failed, nothing was changed: {str(cause).strip().splitlines()[0]}",
+              file=sys.stderr)
         return EXIT_FAIL
 
 
