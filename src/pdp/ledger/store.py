@@ -143,6 +143,16 @@ class Ledger:
                 yield connection, writer
                 writer.finish()
 
+    @contextmanager
+    def _reading(self) -> Iterator[Connection]:
+        """A read of several statements that sees one state of the ledger (PostgreSQL: REPEATABLE READ; SQLite:
+        a transaction's snapshot), so that an export's events, state and chain head agree."""
+        with self.engine.connect() as connection:
+            if connection.dialect.name == "postgresql":
+                connection.execution_options(isolation_level="REPEATABLE READ")
+            with connection.begin():
+                yield connection
+
     def record(self, event: Event | dict[str, Any]) -> Receipt:
         """Record one event (a dict is validated first: InvalidEvent names each bad field)."""
         checked = parse_event(event)
@@ -175,14 +185,14 @@ class Ledger:
 
     def last_seq(self) -> int:
         """The last sequence number the ledger has given (0: none)."""
-        with self.engine.connect() as connection:
+        with self._reading() as connection:
             return _last_seq(connection)
 
     def state(self, subject_id: str, *, min_seq: int | None = None) -> State:
         """The subject's current state, from the state table. With `min_seq` (a receipt's token), NotYetVisible
         unless the ledger has seen that sequence number."""
         subject = self.keys.subject(subject_id)
-        with self.engine.connect() as connection:
+        with self._reading() as connection:
             if min_seq is not None and _last_seq(connection) < min_seq:
                 raise NotYetVisible(f"the ledger has not yet seen event {min_seq}")
             rows = connection.execute(select(schema.state).where(schema.state.c.subject == subject)).mappings()
@@ -197,19 +207,21 @@ class Ledger:
 
     def history(self, subject_id: str, *, identifying: bool = True) -> list[Recorded]:
         """Every event of the subject in the order recorded; identifying fields None once erased."""
-        subject = self.keys.subject(subject_id)
-        with self.engine.connect() as connection:
-            rows = _event_rows(connection, subject)
-            data_keys = self._data_keys(connection, subject) if identifying else {}
+        with self._reading() as connection:
+            return self._history(connection, self.keys.subject(subject_id), identifying)
+
+    def _history(self, connection: Connection, subject: str, identifying: bool) -> list[Recorded]:
+        rows = _event_rows(connection, subject)
+        data_keys = self._data_keys(connection, subject) if identifying else {}
         return [_recorded(row, _opened(row, data_keys)) for row in rows]
 
     def export(self, subject_id: str) -> dict[str, Any]:
         """Everything the ledger holds on a subject, machine-readable (GDPR Art. 20; privacy policy §4)."""
         subject = self.keys.subject(subject_id)
         now = self.clock()
-        history = self.history(subject_id)
-        with self.engine.connect() as connection:
-            head = connection.execute(select(schema.subjects).where(schema.subjects.c.subject == subject)).mappings().first()
+        with self._reading() as connection:
+            history = self._history(connection, subject, True)
+            head = connection.execute(_SUBJECT, {"name": subject}).mappings().first()
         state = fold(history)
         return {"format": EXPORT_FORMAT, "subject": subject_id, "exported_at": iso(now),
                 "erased_at": iso(from_canonical_time(head["erased_us"])) if head and head["erased_us"] else None,
@@ -218,7 +230,7 @@ class Ledger:
 
     def verify(self, subject_id: str | None = None) -> Verification:
         """Check every subject's chain (or one's), and that its state table is the fold of its events."""
-        with self.engine.connect() as connection:
+        with self._reading() as connection:
             if subject_id is not None:
                 names = [self.keys.subject(subject_id)]
             else:
