@@ -254,3 +254,16 @@ def test_importing_the_ledger_loads_no_database_library():
     from pdp import ledger
 
     assert ledger.open_ledger is open_ledger
+
+
+def test_as_of_what_was_known_leaves_out_events_recorded_later(ledger_target):
+    """`known_at`: what pdp could have answered at that moment (a paper withdrawal entered a week late)."""
+    now = [datetime(2026, 3, 10, tzinfo=UTC)]
+    with open_ledger(ledger_target, key=KEY, clock=lambda: now[0]) as ledger:
+        ledger.record(event("consent.given", occurred_at="2026-03-01T00:00:00Z"))
+        now[0] = datetime(2026, 3, 20, tzinfo=UTC)
+        late = ledger.record(event("consent.withdrawn", occurred_at="2026-03-05T00:00:00Z"))
+        at = datetime(2026, 3, 15, tzinfo=UTC)
+        assert ledger.state_as_of("alice@example.com", at).fact("consent:marketing").event_id == late.event_id
+        known = ledger.state_as_of("alice@example.com", at, known_at=datetime(2026, 3, 12, tzinfo=UTC))
+        assert known.fact("consent:marketing").status == "given"
