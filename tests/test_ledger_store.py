@@ -267,3 +267,14 @@ def test_as_of_what_was_known_leaves_out_events_recorded_later(ledger_target):
         assert ledger.state_as_of("alice@example.com", at).fact("consent:marketing").event_id == late.event_id
         known = ledger.state_as_of("alice@example.com", at, known_at=datetime(2026, 3, 12, tzinfo=UTC))
         assert known.fact("consent:marketing").status == "given"
+
+
+def test_an_existing_sqlite_ledger_without_its_key_is_refused_not_given_a_new_one(tmp_path, monkeypatch):
+    monkeypatch.delenv("PDP_LEDGER_KEY", raising=False)
+    monkeypatch.delenv("PDP_LEDGER_KEY_FILE", raising=False)
+    path = tmp_path / "consent.db"
+    open_ledger(path).close()
+    (tmp_path / "consent.db.key").unlink()
+    with pytest.raises(LedgerConfigError, match="exists but its key"):
+        open_ledger(path)
+    assert not (tmp_path / "consent.db.key").exists()

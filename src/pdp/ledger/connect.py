@@ -9,7 +9,8 @@ or with `+psycopg`) is PostgreSQL through psycopg 3 (`pip install
 The ledger key (the secret behind the pseudonyms and the subjects' data keys):
 given to `open_ledger`, else the file `PDP_LEDGER_KEY_FILE` names, else
 `PDP_LEDGER_KEY` itself; for a SQLite file without either, `<file>.key` beside
-it, made (32 random bytes, owner-only) when the ledger is new. A PostgreSQL
+it, made (32 random bytes, owner-only) when the ledger is new (never for an
+existing ledger: a new key would find none of its subjects). A PostgreSQL
 ledger never makes one: every replica must read the same key, so a missing
 key is an error, never a fresh key that would hide every recorded choice.
 """
@@ -105,6 +106,10 @@ def ledger_secret(url: URL, key: bytes | str | None = None, key_file: str | os.P
         return os.environ["PDP_LEDGER_KEY"].encode()
     if url.get_backend_name() == "sqlite" and url.database:
         beside = Path(f"{url.database}.key")
+        database = Path(url.database)
+        if not beside.exists() and database.is_file() and database.stat().st_size > 0:
+            raise LedgerConfigError(f"the ledger `{database}` exists but its key `{beside}` does not: give its key "
+                                    "(--key-file, PDP_LEDGER_KEY_FILE); a new key would find none of its subjects")
         if not beside.exists():
             fd = os.open(beside, os.O_WRONLY | os.O_CREAT | os.O_EXCL, OWNER_ONLY)
             with os.fdopen(fd, "w") as out:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import hmac
 import os
-from pathlib import Path
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 
 from sqlalchemy import Engine, select, update
 from sqlalchemy.exc import SQLAlchemyError
