@@ -278,3 +278,11 @@ def test_an_existing_sqlite_ledger_without_its_key_is_refused_not_given_a_new_on
     with pytest.raises(LedgerConfigError, match="exists but its key"):
         open_ledger(path)
     assert not (tmp_path / "consent.db.key").exists()
+
+
+def test_a_changed_data_key_is_named_by_verify_and_reads_as_unreadable(ledger):
+    ledger.record(event("consent.given", collection_point="signup v3"))
+    tamper(ledger, update(schema.subject_keys).values(wrapped=b"\x00" * 60))
+    [found] = ledger.verify().breaks
+    assert "data key of generation 1 does not open" in found.reason
+    assert ledger.history("alice@example.com")[0].identifying is None

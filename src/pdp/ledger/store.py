@@ -101,6 +101,8 @@ _NEW_GENERATION = update(schema.subjects).where(schema.subjects.c.subject == bin
 _DATA_KEY = select(schema.subject_keys.c.wrapped).where(and_(
     schema.subject_keys.c.subject == bindparam("name"), schema.subject_keys.c.generation == bindparam("generation")))
 _NEW_DATA_KEY = insert(schema.subject_keys)
+_KEYS = select(schema.subject_keys.c.generation, schema.subject_keys.c.wrapped).where(
+    schema.subject_keys.c.subject == bindparam("name")).order_by(schema.subject_keys.c.generation)
 _APPEND = insert(schema.events)
 _FACT = select(schema.state).where(and_(schema.state.c.subject == bindparam("name"),
                                         schema.state.c.key == bindparam("fact_key")))
@@ -229,7 +231,8 @@ class Ledger:
                 "chain": {"events": head["events"] if head else 0, "head": head["head"] if head else chain.GENESIS}}
 
     def verify(self, subject_id: str | None = None) -> Verification:
-        """Check every subject's chain (or one's), and that its state table is the fold of its events."""
+        """Check every subject's chain (or one's), that its state table is the fold of its events, and that its
+        data keys open."""
         with self._reading() as connection:
             if subject_id is not None:
                 names = [self.keys.subject(subject_id)]
@@ -244,16 +247,31 @@ class Ledger:
                                               .where(schema.subjects.c.subject == subject)).first()
                 found = chain.first_break(subject, rows, (head_row[0], head_row[1]) if head_row else None)
                 if found is None:
-                    found = _state_break(connection, subject, rows)
+                    found = _state_break(connection, subject, rows) or self._key_break(connection, subject)
                 if found is not None:
                     breaks.append(found)
         return Verification(subjects=len(names), events=count, breaks=breaks)
 
     def _data_keys(self, connection: Connection, subject: str) -> dict[int, bytes]:
-        rows = connection.execute(select(schema.subject_keys.c.generation, schema.subject_keys.c.wrapped)
-                                  .where(schema.subject_keys.c.subject == subject))
-        return {generation: self.keys.unwrap(wrapped, subject, generation) for generation, wrapped in rows
-                if wrapped is not None}
+        """The subject's data keys that open, by generation: a destroyed one is left out, and so is one that was
+        changed (its events then read as unreadable; `verify` names the changed key)."""
+        opened = {}
+        for generation, wrapped in connection.execute(_KEYS, {"name": subject}):
+            if wrapped is not None:
+                try:
+                    opened[generation] = self.keys.unwrap(wrapped, subject, generation)
+                except Unreadable:
+                    pass
+        return opened
+
+    def _key_break(self, connection: Connection, subject: str) -> chain.Break | None:
+        for generation, wrapped in connection.execute(_KEYS, {"name": subject}):
+            if wrapped is not None:
+                try:
+                    self.keys.unwrap(wrapped, subject, generation)
+                except Unreadable:
+                    return chain.Break(subject, 0, None, f"its data key of generation {generation} does not open")
+        return None
 
 
 class _Writer:
