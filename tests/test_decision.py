@@ -285,3 +285,19 @@ def test_other_unknown_keys_pass():
     d = policy.decide(request(purpose="analytics", data_subject={"nickname": "x"}, context={"trace": "t-1"},
                               client_version="3"))
     assert d.decision == "allow"
+
+
+def test_decision_of_makes_the_decision_its_constructor_makes(policy):
+    """`decision_of` sets Decision's fields itself (no __init__, on every decision): every field, as the constructor
+    would, and the object behaves as one made by the constructor (equality, `allowed`, `to_dict`)."""
+    from dataclasses import fields
+
+    from pdp.engine.decision import Decision, decision_of
+
+    outcome = policy.outcome(request())
+    made = decision_of(outcome, policy.policy_info)
+    built = Decision(outcome.decision, outcome.reasons, outcome.obligations, policy.policy_info, made.decision_id)
+    assert made == built and made.allowed == built.allowed and made.to_dict() == built.to_dict()
+    assert vars(made).keys() == {f.name for f in fields(Decision)}
+    with pytest.raises(AttributeError):  # frozen as the constructor's
+        made.decision = "deny"  # type: ignore[misc]
