@@ -88,7 +88,8 @@ def build_version(sources: Sources, index: bool = True, directory: Path | None =
     diagnostics += check_policy_set(files, CheckContext(vocabulary, schema, model))
     if any(d.severity == "error" for d in diagnostics):
         raise PolicyError(diagnostics, sources.texts())
-    compiled = compile_rules([rule for f in files for rule in f.rules], data, vocabulary, schema)
+    # (index=False: the plain path, every optimisation of deciding off, compact rules among them)
+    compiled = compile_rules([rule for f in files for rule in f.rules], data, vocabulary, schema, compact=index)
     shape = shape_of(model, declared, lookups)
     return PolicySet(headers[0], compiled, vocabulary, tuple(lookups), data, sources.digest(), tuple(files),
                      tuple(d for d in diagnostics if d.severity == "warning"), index, directory, sources, shape)

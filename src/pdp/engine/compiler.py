@@ -23,7 +23,7 @@ from typing import Any, Callable, Iterable, NamedTuple
 
 from pdp.lang import ast
 from .conditions import Shared, compile_rule_possible, compile_rule_test
-from .guards import Guard, guards_of, total, typed
+from .guards import Guard, flat_clauses, guards_of, total, typed
 from . import narrowing
 from .narrowing import Joined, Node, Plain, build as build_tree
 from .requested import CATEGORIES_PATH, PURPOSE_PATH, Keys, reads_requested_key
@@ -99,12 +99,23 @@ class CompiledRule:
 
 
 def compile_rules(rules: list[ast.Rule], data: dict[str, Any], vocabulary: Vocabulary,
-                  schema: dict[str, sch.Type] | None = None) -> tuple[CompiledRule, ...]:
+                  schema: dict[str, sch.Type] | None = None, compact: bool = True) -> tuple[CompiledRule, ...]:
     """The rules compiled; `schema` (the checker's: what a checked request holds) tells which tests cannot
-    raise (guards.total), for the condition index; without it, fewer are known not to."""
+    raise (guards.total), for the condition index; without it, fewer are known not to.
+
+    `compact`: each rule's verdict in few objects of its own (guards.flat_clauses, conditions' `compact`), as
+    a decision at 20,000 rules finds a rule's own objects cold in the cache; False: the plain closures, which
+    a property test holds it to (tests/test_compact_rules.py)."""
     keys = Keys.of(vocabulary)
     kind_of = typed(schema)
     shared: Shared = {}  # tests that rules repeat, compiled once (conditions.Shared)
+
+    def applies(rule: ast.Rule) -> Callable[[dict[str, Any]], bool]:
+        when, unless = rule.when, rule.unless
+        if compact:
+            when, unless = flat_clauses(when, ast.And, data, kind_of), flat_clauses(unless, ast.Or, data, kind_of)
+        return compile_rule_test(when, unless, data, effect=rule.effect, keys=keys, shared=shared, compact=compact)
+
     return tuple(
         CompiledRule(
             order=i,
@@ -115,7 +126,7 @@ def compile_rules(rules: list[ast.Rule], data: dict[str, Any], vocabulary: Vocab
             actions=frozenset(k.name for k in rule.actions) or None,
             purposes=tuple(k.name for k in rule.purposes) or None,
             categories=tuple(k.name for k in rule.categories) or None,
-            applies=compile_rule_test(rule.when, rule.unless, data, effect=rule.effect, keys=keys, shared=shared),
+            applies=applies(rule),
             obligations=tuple(Obligation(o.id, o.text) for o in rule.obligations),
             source=rule,
             keys=keys,

@@ -17,8 +17,8 @@ same closures tell it each part's value as they find it (`compile_test`,
 from __future__ import annotations
 
 import operator
-from functools import lru_cache
-from typing import Any, Callable, Protocol
+from functools import lru_cache, partial
+from typing import Any, Callable, Protocol, Sequence
 
 from pdp.lang import ast
 from pdp.lang.printer import expression as printed
@@ -469,7 +469,7 @@ def _literal_keys(expr: ast.Expr) -> tuple[str, ...] | None:
 def compile_rule_test(when: tuple[ast.Expr, ...], unless: tuple[ast.Expr, ...], data: dict[str, Any],
                       absent_is_value: bool = False, effect: str | None = None,
                       keys: Keys | None = None, trace: Trace | None = None,
-                      shared: Shared | None = None) -> Callable[[Env], bool]:
+                      shared: Shared | None = None, compact: bool = False) -> Callable[[Env], bool]:
     """True only when every `when` is true and every `unless` is false, the first that is not stopping it.
 
     A rule's (`effect` given) reads broad keys as `polarity` says for it;
@@ -477,24 +477,49 @@ def compile_rule_test(when: tuple[ast.Expr, ...], unless: tuple[ast.Expr, ...], 
     With a `trace`, each clause is traced as ("when", i) or ("unless", i)
     (compile_test); the rule's verdict is then the same closure's, only
     without the shortcuts below.
+
+    `compact` (untraced only; the compiler's): the verdict as a `partial`
+    over two tuples of the clauses' tests rather than a closure over two
+    lists: the same evaluation in the same order, in fewer objects.
     """
     whens, unlesses = _clauses(when, unless, data, absent_is_value, effect, keys, trace, shared)
+    if trace is None and compact:
+        return _compact(tuple(whens), tuple(unlesses))
     if trace is None and not unlesses and len(whens) == 1:
         (only,) = whens
         return lambda env: only(env) is True
     if trace is None and not whens and not unlesses:
         return lambda env: True
+    return partial(_holds, whens, unlesses)
 
-    def applies(env: Env) -> bool:
-        for t in whens:
-            if t(env) is not True:
-                return False
-        for t in unlesses:
-            if t(env) is not False:
-                return False
-        return True
 
-    return applies
+def _always(env: Env) -> bool:
+    return True
+
+
+def _only(test: Test, env: Env) -> bool:
+    return test(env) is True
+
+
+def _holds(whens: Sequence[Test], unlesses: Sequence[Test], env: Env) -> bool:
+    for t in whens:
+        if t(env) is not True:
+            return False
+    for t in unlesses:
+        if t(env) is not False:
+            return False
+    return True
+
+
+def _compact(whens: tuple[Test, ...], unlesses: tuple[Test, ...]) -> Callable[[Env], bool]:
+    """A rule's verdict as `compile_rule_test`'s closure decides it, in as few objects as Python allows: a rule's
+    own objects are what a decision at 20,000 rules finds cold in the cache (bench/flat.py); its tests are
+    shared with other rules (`Shared`)."""
+    if not unlesses and not whens:
+        return _always
+    if not unlesses and len(whens) == 1:
+        return partial(_only, whens[0])
+    return partial(_holds, whens, unlesses)
 
 
 def _clauses(when: tuple[ast.Expr, ...], unless: tuple[ast.Expr, ...], data: dict[str, Any], absent_is_value: bool,

@@ -176,3 +176,22 @@ def guards_of(when: tuple[ast.Expr, ...], data: dict[str, Any],
             if not total(item, data, kind_of):
                 return tuple(found)
     return tuple(found)
+
+
+def flat_clauses(clauses: tuple[ast.Expr, ...], junction: type[ast.And] | type[ast.Or], data: dict[str, Any],
+                 kind_of: Callable[[tuple[str, ...]], str | None] = typed(None)) -> tuple[ast.Expr, ...]:
+    """A rule's `when` clauses (`junction` ast.And) or `unless` clauses (ast.Or), each such junction whose items
+    after the first are total (`total`) replaced by its items: the rule's verdict, and what it raises, are the
+    same (conditions.compile_rule_test), and the junction, a test no other rule shares, is gone.
+
+    A rule applies when every `when` is true, and `a and b` is true exactly when both are; the rule stops at the
+    first `when` that is not true, where the `and` goes on past an unknown item (to find a false one): the two
+    differ only when a later item could raise, hence `total`. Likewise an `unless a or b` must be false.
+    """
+    out: list[ast.Expr] = []
+    for clause in clauses:
+        if isinstance(clause, junction) and all(total(item, data, kind_of) for item in clause.items[1:]):
+            out += flat_clauses(clause.items, junction, data, kind_of)
+        else:
+            out.append(clause)
+    return tuple(out)
