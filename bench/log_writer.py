@@ -1,0 +1,164 @@
+"""Rows per CPU second of the decision log's writer process, with its optimisations off and on, side by side.
+
+    python bench/log_writer.py [--rows 20000] [--group 32] [--rounds 5] [--profile]
+
+The writer (`pdp.io.log_process.serve`) is run in this process on a file
+of frames made beforehand, exactly as `pdp serve` hands them over: an
+`open`, the policy set's `selection`, then `rows` groups of `--group`
+(request, answer, endpoint, selection name). Its work is what is
+measured: decoding the frames, each row's logged view (`log_view`), the
+JSON text, the insert and the commit of each group into a fresh SQLite
+file (`synchronous=NORMAL`, as `pdp serve` runs it). The answers are made
+beforehand by the engine and are not counted.
+
+Two cases, as bench/http/load.py has them: the CX-ONE-GO request
+(examples/requests, policies/) and the benchmark policy's 1,000 seeded
+requests (bench/policy). Each round runs the plain path (every switch of
+`pdp.io.log_view`, `pdp.io.decision_log` and `pdp.io.log_process` off)
+and the optimised one (all on), alternately, on the same frames; reported
+are the medians of CPU seconds (`time.process_time`, which other
+processes of a shared machine disturb least) and their ratio. Each run
+checks that both paths stored the same rows, byte for byte.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # run as a script: make `bench` importable
+REQUEST = ROOT / "examples" / "requests" / "promotional-email.json"
+KEY = b"k" * 32
+
+
+def make_frames(policy_dir: Path, requests: list[dict], rows: int, group: int, db: Path) -> tuple[dict, bytes]:
+    """(the `open` frame's arguments, the frames after it) that `pdp serve` would hand its writer for `rows`
+    decisions of `requests` (cycled)."""
+    import pdp
+    from pdp.io.decision_log import DecisionLog
+    from pdp.io.log_process import frame, open_arguments, selection_json
+    from pdp.io.log_view import selection_of
+
+    policy_set = pdp.load(str(policy_dir))
+    with DecisionLog(db, pseudonym_key=KEY) as decision_log:
+        arguments = open_arguments(decision_log)
+    db.unlink()
+    out = bytearray(frame(["selection", 0, selection_json(selection_of(policy_set))]))
+    batch: list[list] = []
+    seq = 0
+    for number in range(rows):
+        request = requests[number % len(requests)]
+        batch.append([request, policy_set.decide(request).to_dict(), "/v1/decide", 0])
+        if len(batch) == group or number == rows - 1:
+            seq += 1
+            out += frame(["rows", seq, batch])
+            batch = []
+    return arguments, bytes(out)
+
+
+def configure(optimised: bool) -> None:
+    """Every switch of the writer's optimisations off (the plain path) or on."""
+    from pdp.io import decision_log, log_process, log_view
+
+    for module in (log_view, decision_log, log_process):
+        for name in getattr(module, "SWITCHES", ()):
+            setattr(module, name, optimised)
+
+
+def run_writer(frames_file: Path, optimised: bool) -> float:
+    """CPU seconds of the writer over `frames_file`, with the optimisations `optimised`."""
+    from pdp.io.log_process import serve
+
+    configure(optimised)
+    read_fd = os.open(frames_file, os.O_RDONLY)
+    acks = os.open(os.devnull, os.O_WRONLY)
+    try:
+        started = time.process_time()
+        serve(read_fd, acks)
+        return time.process_time() - started
+    finally:
+        os.close(read_fd)
+        os.close(acks)
+        configure(True)
+
+
+def stored(db: Path) -> list[tuple]:
+    """The rows of a log, without the time of their commit (which differs between two runs)."""
+    with sqlite3.connect(db) as conn:
+        return conn.execute("SELECT decision_id, endpoint, decision, rules, policy_digest, request, people "
+                            "FROM decisions ORDER BY rowid").fetchall()
+
+
+def with_path(opened: dict, frames: bytes, db: Path) -> bytes:
+    """The writer's input: `open` on a fresh file `db`, then `frames`."""
+    from pdp.io.log_process import frame
+
+    return frame(["open", {**opened, "path": str(db)}]) + frames
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=20_000)
+    parser.add_argument("--group", type=int, default=32, help="rows a frame (a loop turn's decisions)")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--profile", action="store_true", help="cProfile of the optimised writer, seeded case")
+    args = parser.parse_args()
+    from bench.workload import make_requests
+
+    tmp = Path(tempfile.mkdtemp())
+    cases = {
+        "CX-ONE-GO request": (ROOT / "policies", [json.loads(REQUEST.read_text())]),
+        "benchmark policy, 1,000 seeded requests": (ROOT / "bench" / "policy", make_requests(1000)),
+    }
+    results = []
+    for number, (name, (policy_dir, requests)) in enumerate(cases.items()):
+        opened, frames = make_frames(policy_dir, requests, args.rows, args.group, tmp / "made.db")
+        if args.profile:
+            if number == 0:
+                continue
+            import cProfile
+            import pstats
+
+            path = tmp / "profiled.frames"
+            path.write_bytes(with_path(opened, frames, tmp / "profiled.db"))
+            profiler = cProfile.Profile()
+            profiler.enable()
+            run_writer(path, True)
+            profiler.disable()
+            pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
+            return
+        seconds: dict[bool, list[float]] = {False: [], True: []}
+        last: dict[bool, Path] = {}
+        for round_ in range(args.rounds):
+            for optimised in ((False, True) if round_ % 2 == 0 else (True, False)):
+                db = tmp / f"{number}-{round_}-{optimised}.db"
+                path = tmp / "run.frames"
+                path.write_bytes(with_path(opened, frames, db))
+                seconds[optimised].append(run_writer(path, optimised))
+                last[optimised] = db
+        if stored(last[False]) != stored(last[True]):
+            raise SystemExit(f"{name}: the optimised writer stored other rows than the plain one")
+        plain, fast = statistics.median(seconds[False]), statistics.median(seconds[True])
+        results.append((name, plain, fast))
+    print(f"decision log writer, {args.rows:,} rows in frames of {args.group}, median of {args.rounds} rounds "
+          f"(CPU seconds of the writer: frames decoded, rows viewed, inserted, committed)")
+    print()
+    print("| case | plain: rows per CPU s (µs a row) | optimised: rows per CPU s (µs a row) | speed-up |")
+    print("|---|---|---|---|")
+    for name, plain, fast in results:
+        print(f"| {name} | {args.rows / plain:,.0f} ({plain / args.rows * 1e6:.1f}) "
+              f"| {args.rows / fast:,.0f} ({fast / args.rows * 1e6:.1f}) | {plain / fast:.2f}x |")
+    print()
+    print("stored rows equal, byte for byte, in both paths (decision ids, requests, people; the commit time aside)")
+
+
+if __name__ == "__main__":
+    main()
