@@ -2,13 +2,15 @@
 
     python bench/log_writer.py [--rows 20000] [--group 32] [--rounds 5] [--profile]
 
-The writer (`pdp.io.log_process.serve`) is run in this process on a file
-of frames made beforehand, exactly as `pdp serve` hands them over: an
-`open`, the policy set's `selection`, then `rows` groups of `--group`
-(request, answer, endpoint, selection name). Its work is what is
-measured: decoding the frames, each row's logged view (`log_view`), the
-JSON text, the insert and the commit of each group into a fresh SQLite
-file (`synchronous=NORMAL`, as `pdp serve` runs it). The answers are made
+A writer process (`python -m pdp.io.log_process`, as `pdp serve` starts
+it) is handed frames made beforehand, as `pdp serve` hands them over: an
+`open`, the policy set's `selection`, then `rows` in groups of `--group`
+(request, answer, endpoint, selection name), each group sent once the
+last one is committed (one commit a group, as under a steady load). Its
+CPU time from its `ready` to the last commit is what is measured:
+decoding the frames, each row's logged view (`log_view`), the JSON text,
+the insert and the commit of each group into a fresh SQLite file
+(`synchronous=NORMAL`, as `pdp serve` runs it). The answers are made
 beforehand by the engine and are not counted.
 
 Two cases, as bench/http/load.py has them: the CX-ONE-GO request
@@ -16,8 +18,9 @@ Two cases, as bench/http/load.py has them: the CX-ONE-GO request
 requests (bench/policy). Each round runs the plain path (every switch of
 `pdp.io.log_view`, `pdp.io.decision_log` and `pdp.io.log_process` off)
 and the optimised one (all on), alternately, on the same frames; reported
-are the medians of CPU seconds (`time.process_time`, which other
-processes of a shared machine disturb least) and their ratio. Each run
+are the medians of the writer's CPU seconds (user + system, /proc: what
+other processes of a shared machine disturb least; read in clock ticks,
+hence the rows) and their ratio. Each run
 checks that both paths stored the same rows, byte for byte.
 """
 
@@ -28,9 +31,9 @@ import json
 import os
 import sqlite3
 import statistics
+import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,9 +42,9 @@ REQUEST = ROOT / "examples" / "requests" / "promotional-email.json"
 KEY = b"k" * 32
 
 
-def make_frames(policy_dir: Path, requests: list[dict], rows: int, group: int, db: Path) -> tuple[dict, bytes]:
-    """(the `open` frame's arguments, the frames after it) that `pdp serve` would hand its writer for `rows`
-    decisions of `requests` (cycled)."""
+def make_frames(policy_dir: Path, requests: list[dict], rows: int, group: int, db: Path) -> tuple[dict, list[bytes]]:
+    """(the `open` frame's arguments, the frames after it, a group of rows each) that `pdp serve` would hand its
+    writer for `rows` decisions of `requests` (cycled)."""
     import pdp
     from pdp.io.decision_log import DecisionLog
     from pdp.io.log_process import frame, open_arguments, selection_json
@@ -51,17 +54,15 @@ def make_frames(policy_dir: Path, requests: list[dict], rows: int, group: int, d
     with DecisionLog(db, pseudonym_key=KEY) as decision_log:
         arguments = open_arguments(decision_log)
     db.unlink()
-    out = bytearray(frame(["selection", 0, selection_json(selection_of(policy_set))]))
+    out = [frame(["selection", 0, selection_json(selection_of(policy_set))])]
     batch: list[list] = []
-    seq = 0
     for number in range(rows):
         request = requests[number % len(requests)]
         batch.append([request, policy_set.decide(request).to_dict(), "/v1/decide", 0])
         if len(batch) == group or number == rows - 1:
-            seq += 1
-            out += frame(["rows", seq, batch])
+            out.append(frame(["rows", len(out), batch]))
             batch = []
-    return arguments, bytes(out)
+    return arguments, out
 
 
 def configure(optimised: bool) -> None:
@@ -73,21 +74,44 @@ def configure(optimised: bool) -> None:
             setattr(module, name, optimised)
 
 
-def run_writer(frames_file: Path, optimised: bool) -> float:
-    """CPU seconds of the writer over `frames_file`, with the optimisations `optimised`."""
-    from pdp.io.log_process import serve
+def run_writer(opened: dict, frames: list[bytes], db: Path, optimised: bool) -> float:
+    """CPU seconds of a writer process (`python -m pdp.io.log_process`, the optimisations `optimised`) logging
+    `frames` into `db`, handed over one at a time, each after the last one's commit."""
+    from bench.http.load import cpu_seconds
+    from pdp.io.log_process import frame, frames as decoded
 
-    configure(optimised)
-    read_fd = os.open(frames_file, os.O_RDONLY)
-    acks = os.open(os.devnull, os.O_WRONLY)
+    code = (f"import sys; sys.path.insert(0, {str(ROOT)!r}); from bench.log_writer import configure; "
+            f"configure({optimised}); from pdp.io.log_process import main; main()")
+    proc = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    assert proc.stdin is not None and proc.stdout is not None
+    inbox = bytearray()
+
+    def send_and_wait(data: bytes) -> list:
+        proc.stdin.write(data)  # type: ignore[union-attr]
+        proc.stdin.flush()  # type: ignore[union-attr]
+        while True:
+            got = list(decoded(inbox))
+            if got:
+                return got
+            chunk = os.read(proc.stdout.fileno(), 1 << 16)  # type: ignore[union-attr]
+            if not chunk:
+                raise SystemExit("the writer process stopped")
+            inbox.extend(chunk)
+
     try:
-        started = time.process_time()
-        serve(read_fd, acks)
-        return time.process_time() - started
+        if send_and_wait(frame(["open", {**opened, "path": str(db)}])) != [["ready"]]:
+            raise SystemExit("the writer process did not open the log")
+        started = cpu_seconds(proc.pid)
+        proc.stdin.write(frames[0])  # the selection: no acknowledgement
+        for data in frames[1:]:
+            [[kind, *_, error]] = send_and_wait(data)
+            if kind != "done" or error is not None:
+                raise SystemExit(f"the writer process refused a group: {error}")
+        spent = cpu_seconds(proc.pid) - started
     finally:
-        os.close(read_fd)
-        os.close(acks)
-        configure(True)
+        proc.stdin.close()
+        proc.wait()
+    return spent
 
 
 def stored(db: Path) -> list[tuple]:
@@ -95,13 +119,6 @@ def stored(db: Path) -> list[tuple]:
     with sqlite3.connect(db) as conn:
         return conn.execute("SELECT decision_id, endpoint, decision, rules, policy_digest, request, people "
                             "FROM decisions ORDER BY rowid").fetchall()
-
-
-def with_path(opened: dict, frames: bytes, db: Path) -> bytes:
-    """The writer's input: `open` on a fresh file `db`, then `frames`."""
-    from pdp.io.log_process import frame
-
-    return frame(["open", {**opened, "path": str(db)}]) + frames
 
 
 def main() -> None:
@@ -124,25 +141,14 @@ def main() -> None:
         if args.profile:
             if number == 0:
                 continue
-            import cProfile
-            import pstats
-
-            path = tmp / "profiled.frames"
-            path.write_bytes(with_path(opened, frames, tmp / "profiled.db"))
-            profiler = cProfile.Profile()
-            profiler.enable()
-            run_writer(path, True)
-            profiler.disable()
-            pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
+            profile(opened, frames, tmp)
             return
         seconds: dict[bool, list[float]] = {False: [], True: []}
         last: dict[bool, Path] = {}
         for round_ in range(args.rounds):
             for optimised in ((False, True) if round_ % 2 == 0 else (True, False)):
                 db = tmp / f"{number}-{round_}-{optimised}.db"
-                path = tmp / "run.frames"
-                path.write_bytes(with_path(opened, frames, db))
-                seconds[optimised].append(run_writer(path, optimised))
+                seconds[optimised].append(run_writer(opened, frames, db, optimised))
                 last[optimised] = db
         if stored(last[False]) != stored(last[True]):
             raise SystemExit(f"{name}: the optimised writer stored other rows than the plain one")
@@ -158,6 +164,24 @@ def main() -> None:
               f"| {args.rows / fast:,.0f} ({fast / args.rows * 1e6:.1f}) | {plain / fast:.2f}x |")
     print()
     print("stored rows equal, byte for byte, in both paths (decision ids, requests, people; the commit time aside)")
+
+
+def profile(opened: dict, frames: list[bytes], tmp: Path) -> None:
+    """cProfile of the optimised writer in this process, reading the frames from a file (all at once: fewer
+    commits than when they come one group at a time)."""
+    import cProfile
+    import pstats
+
+    from pdp.io.log_process import frame, serve
+
+    path = tmp / "profiled.frames"
+    path.write_bytes(frame(["open", {**opened, "path": str(tmp / "profiled.db")}]) + b"".join(frames))
+    read_fd, acks = os.open(path, os.O_RDONLY), os.open(os.devnull, os.O_WRONLY)
+    profiler = cProfile.Profile()
+    profiler.enable()
+    serve(read_fd, acks)
+    profiler.disable()
+    pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
 
 
 if __name__ == "__main__":
