@@ -1,6 +1,6 @@
 """Rows per CPU second of the decision log's writer process, with its optimisations off and on, side by side.
 
-    python bench/log_writer.py [--rows 20000] [--group 32] [--rounds 5] [--profile]
+    python bench/log_writer.py [--rows 20000] [--group 32] [--rounds 5] [--profile] [--out docs/benchmarks.md]
 
 A writer process (`python -m pdp.io.log_process`, as `pdp serve` starts
 it) is handed frames made beforehand, as `pdp serve` hands them over: an
@@ -127,6 +127,7 @@ def main() -> None:
     parser.add_argument("--group", type=int, default=32, help="rows a frame (a loop turn's decisions)")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--profile", action="store_true", help="cProfile of the optimised writer, seeded case")
+    parser.add_argument("--out", type=Path, help="write the table to this file's `log_writer` section")
     args = parser.parse_args()
     from bench.workload import make_requests
 
@@ -154,16 +155,35 @@ def main() -> None:
             raise SystemExit(f"{name}: the optimised writer stored other rows than the plain one")
         plain, fast = statistics.median(seconds[False]), statistics.median(seconds[True])
         results.append((name, plain, fast))
-    print(f"decision log writer, {args.rows:,} rows in frames of {args.group}, median of {args.rounds} rounds "
-          f"(CPU seconds of the writer: frames decoded, rows viewed, inserted, committed)")
-    print()
-    print("| case | plain: rows per CPU s (µs a row) | optimised: rows per CPU s (µs a row) | speed-up |")
-    print("|---|---|---|---|")
+    text = report(results, args)
+    print(text)
+    if args.out:
+        from bench.sections import write_section
+
+        write_section(args.out, "log_writer", text)
+
+
+def report(results: list[tuple[str, float, float]], args) -> str:
+    command = "python bench/log_writer.py" + "".join(
+        f" --{name} {value}" for name, value in (("rows", args.rows), ("group", args.group), ("rounds", args.rounds)))
+    lines = [
+        "## The decision log's writer",
+        "",
+        f"CPU per row of the decision log's writer process (`{command} --out docs/benchmarks.md`,",
+        f"load average {os.getloadavg()[0]:.1f} at the end): {args.rows:,} rows handed over in groups of {args.group},",
+        "each group once the last is committed; the writer's user + system CPU from its `ready` to the last",
+        "commit (frames decoded, rows viewed, encoded, inserted, committed), median of"
+        f" {args.rounds} rounds, the plain path (every",
+        "switch of `log_view`, `decision_log` off) and the optimised one alternately, on the same frames. Both",
+        "stored the same rows, byte for byte (the commit time aside).",
+        "",
+        "| case | plain: rows per CPU s (µs a row) | optimised: rows per CPU s (µs a row) | speed-up |",
+        "|---|---:|---:|---:|",
+    ]
     for name, plain, fast in results:
-        print(f"| {name} | {args.rows / plain:,.0f} ({plain / args.rows * 1e6:.1f}) "
-              f"| {args.rows / fast:,.0f} ({fast / args.rows * 1e6:.1f}) | {plain / fast:.2f}x |")
-    print()
-    print("stored rows equal, byte for byte, in both paths (decision ids, requests, people; the commit time aside)")
+        lines.append(f"| {name} | {args.rows / plain:,.0f} ({plain / args.rows * 1e6:.1f}) "
+                     f"| {args.rows / fast:,.0f} ({fast / args.rows * 1e6:.1f}) | {plain / fast:.2f}x |")
+    return "\n".join(lines) + "\n"
 
 
 def profile(opened: dict, frames: list[bytes], tmp: Path) -> None:
