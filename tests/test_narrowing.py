@@ -12,6 +12,7 @@ import pdp
 from pdp.engine import narrowing
 from pdp.engine.compiler import RuleIndex
 from pdp.engine.conditions import failure
+from pdp.engine.decision import evaluate
 from pdp.engine.guards import guards_of
 from tests.support.generate import fewer, generated_rules, with_obligations
 from tests.support.sets import build_set
@@ -102,6 +103,12 @@ def _targets(policy_set, batch):
             yield env, req["action"], req["purpose"], category
 
 
+def _side_by_side(policy_set, batch, one, other):
+    """(env, target, one's deciding, the other's) for each target of the batch (`_targets`)."""
+    for env, *target in _targets(policy_set, batch):
+        yield env, target, one.deciding(*target), other.deciding(*target)
+
+
 @fewer(3)
 @given(text=rule_sets(), batch=st.lists(requests, min_size=1, max_size=12))
 def test_narrowed_lists_hold_every_rule_that_applies_or_raises(deep_trees, text, batch):
@@ -134,6 +141,16 @@ def test_the_condition_index_decides_as_the_plain_path(deep_trees, text, batch):
     scanned = _built(text, index=False)
     for req in batch:
         assert _outcome(indexed, req) == _outcome(scanned, req), req
+
+
+def _bearing(rules, env) -> list[int]:
+    """The rules (by order) that apply or raise."""
+    def bears(rule) -> bool:
+        try:
+            return rule.applies(env)
+        except Exception:  # noqa: BLE001
+            return True
+    return sorted(r.order for r in rules if bears(r))
 
 
 def test_a_rule_is_guarded_by_the_tests_evaluated_before_anything_that_may_raise():
@@ -192,24 +209,68 @@ def test_shared_subtrees_select_as_trees_built_alone(deep_trees, text, batch):
     if policy_set is None:
         return
     index, apart = RuleIndex(policy_set.rules), RuleIndex(policy_set.rules, share=False)
-    for env, *target in _targets(policy_set, batch):
-        shared, alone = index.deciding(*target), apart.deciding(*target)
+    for env, _, shared, alone in _side_by_side(policy_set, batch, index, apart):
         for one, other in ((shared.denies, alone.denies), (shared.allows, alone.allows)):
             assert sorted(r.order for r in one.select(env)) == sorted(r.order for r in other.select(env))
 
 
+SET_WIDE = ('deny wide.a cite "1" to use when data_subject.age < 18\n'
+            'deny wide.b cite "2" to use when context.legal_request == true\n'
+            'deny wide.c cite "3" to use when recipient.type == "affiliate"\n')
+SERVICES = "".join(f'deny {t}{i} cite "{i}" to use for {purpose} of user.name when requester.id == "svc-{i}"\n'
+                   for t, purpose in (("s", "marketing"), ("t", "essential")) for i in range(4))
+
+
 def test_trees_of_overlapping_lists_share_their_common_part():
     """Two targets whose lists hold the same set-wide rules: those rules' subtree is one object in both trees."""
-    text = ('deny wide.a cite "1" to use when data_subject.age < 18\n'
-            'deny wide.b cite "2" to use when context.legal_request == true\n'
-            'deny wide.c cite "3" to use when recipient.type == "affiliate"\n'
-            + "".join(f'deny s{i} cite "{i}" to use for marketing of user.name when requester.id == "svc-{i}"\n'
-                      for i in range(4))
-            + "".join(f'deny t{i} cite "{i}" to use for essential of user.name when requester.id == "svc-{i}"\n'
-                      for i in range(4)))
+    text = SET_WIDE + SERVICES
     policy_set = build_set(text)
-    index = RuleIndex(policy_set.rules)
+    index = RuleIndex(policy_set.rules, shapes=False)  # one tree a list (with shapes, the set-wide rules' own)
     one = index.deciding("use", "marketing", "user.name").denies
     two = index.deciding("use", "essential", "user.name").denies
     assert isinstance(one, narrowing._Split) and isinstance(two, narrowing._Split)
     assert one is not two and one.rest is two.rest
+
+
+def test_a_broad_rules_tree_is_built_once_for_every_list_it_is_in():
+    """Rules naming only an action, or only a purpose, are in every list of that action or purpose: by shape of
+    target (RuleIndex's default), each such part is one tree, whatever else the list holds, and a new
+    (action, purpose, category) builds only the part of the rules that name all three."""
+    text = (SET_WIDE + 'deny m.a cite "4" for marketing when data_subject.age < 16\n'
+            'deny m.b cite "5" for marketing when recipient.type == "acquirer"\n'
+            'deny m.c cite "6" for marketing when recipient.dpa == false\n' + SERVICES)
+    rules = build_set(text).rules
+    index = RuleIndex(rules)
+    one = index.deciding("use", "marketing", "user.name").denies
+    two = index.deciding("use", "essential", "user.name").denies
+    three = index.deciding("use", "marketing.advertising", "user.contact").denies
+    assert isinstance(one, narrowing.Joined) and isinstance(two, narrowing.Joined)
+    to_use, for_marketing = one.parts[:2]  # in the order of shapes: the action's rules, the purpose's
+    assert to_use in two.parts and to_use in three.parts  # `to use`: one tree, in every list of `use`
+    assert for_marketing in three.parts and for_marketing not in two.parts  # and it covers the narrower purpose
+    assert {"m.a", "wide.a"} <= {r.id for r in three.select({"data_subject": {"age": 10}})}
+
+
+@fewer(3)
+@given(text=rule_sets(), batch=st.lists(requests, min_size=1, max_size=12))
+def test_trees_by_shape_of_target_decide_as_one_tree_a_list(deep_trees, text, batch):
+    """Joining a part a shape of target (`RuleIndex`'s default) hands over the same rules that apply or raise,
+    and decides with the same decision, reasons (errors included, in their order) and obligations, as one tree
+    a list (`RuleIndex(shapes=False)`): the parts' union is the list, for broad and narrow requests, allows,
+    denies and the allows whose duties a broad request may carry."""
+    policy_set = _built(text)
+    if policy_set is None:
+        return
+    shaped, whole = RuleIndex(policy_set.rules), RuleIndex(policy_set.rules, shapes=False)
+    for env, target, one, other in _side_by_side(policy_set, batch, shaped, whole):
+        for a, b in ((one.denies, other.denies), (one.allows, other.allows)):  # (each tree may hand over more)
+            assert _bearing(a.select(env), env) == _bearing(b.select(env), env), target
+        assert [r.order for r in one.partial] == [r.order for r in other.partial]
+    for req in batch:
+        try:
+            env = policy_set.select(req).env
+        except pdp.RequestError:
+            continue
+        a, b = (evaluate(index.deciding, req["action"], req["purpose"], req["data_categories"], env, index.outcomes)
+                for index in (shaped, whole))
+        assert (a.decision, a.reasons, a.obligations, a.partial) == (b.decision, b.reasons, b.obligations, b.partial)

@@ -14,6 +14,9 @@ the tests prove both paths give the same candidates and decide alike.
 `RuleIndex.deciding` narrows each list of candidates once more, by the
 request's attribute values (the condition index: guards.py, narrowing.py),
 so that rules sharing a target, or naming none, are not all evaluated.
+Its trees are built on a target's first request, one part a shape of
+target (`RuleIndex._joined`), so that a broad rule's tree is built once,
+not again for every (action, purpose, category) that reaches it.
 """
 
 from __future__ import annotations
@@ -163,6 +166,17 @@ class Deciding(NamedTuple):
     partial: tuple[CompiledRule, ...] = ()
 
 
+def _shape(rule: CompiledRule) -> int:
+    """Which of action, purpose and category the rule's target names (bits 1, 2, 4)."""
+    return (rule.actions is not None) | (rule.purposes is not None) << 1 | (rule.categories is not None) << 2
+
+
+def _joined(nodes: Iterable[Node]) -> Node:
+    """The trees handed over together; an empty one left out, one alone as it is."""
+    kept = tuple(node for node in nodes if node is not narrowing.EMPTY and not (type(node) is Plain and not node.rules))
+    return kept[0] if len(kept) == 1 else Joined(kept) if kept else narrowing.EMPTY
+
+
 def _broad(keys: Keys | None, purpose: str, category: str) -> bool:
     """Does the request name more than one key here (a key with vocabulary keys below it)?"""
     return keys is not None and not (keys.alone(PURPOSE_PATH, purpose) and keys.alone(CATEGORIES_PATH, category))
@@ -185,30 +199,39 @@ class RuleIndex:
     # the same rules are shared), so their size is bounded by the vocabulary; past this, lists are not narrowed.
     TREE_BUDGET = 2_000_000
 
-    def __init__(self, rules: tuple[CompiledRule, ...], conditions: bool = True, share: bool = True):
-        self._rules = rules
+    def __init__(self, rules: tuple[CompiledRule, ...], conditions: bool = True, share: bool = True,
+                 shapes: bool = True, of_shape: int | None = None):
+        self._rules = rules  # by order
+        # the rules indexed: all, or (of_shape: the part of one shape of target, _joined) those of one shape
+        indexed = rules if of_shape is None else tuple(r for r in rules if _shape(r) == of_shape)
         self._conditions = conditions  # narrow each list by its rules' conditions too (narrowing.py)
+        # `deciding` joins one part a shape of target (_joined), each built once for the values its shape names,
+        # from the index of that shape's rules alone; shapes=False: one tree per (action, purpose, category)
+        # asked (the rules naming no target apart), each list a tree of its own, built on its first request
+        self._shaped = tuple((shape, RuleIndex(rules, shapes=False, of_shape=shape))
+                             for shape in sorted({_shape(r) for r in rules})) if shapes and conditions else ()
+        self._parts: dict[tuple[int, tuple[str, ...], bool], Deciding] = {}  # (shape, values named, broad) -> part
         self._trees: dict[tuple[int, ...], Node] = {}
         # the trees' common parts, built once and shared (narrowing.build); share=False: each tree built alone
         self._subtrees: narrowing.Shared | None = {} if share else None
         self._tree_size = 0
         self._deciding: dict[tuple[str, str | None, str], Deciding] = {}
         self.outcomes: dict[Any, Any] = {}  # decision.evaluate's memo of outcomes by the rules that apply
-        self._by_action = _postings(rules, lambda r: r.actions)
+        self._by_action = _postings(indexed, lambda r: r.actions)
         # a rule's key and the keys above it (what an allow covers, what a deny overlaps from below) ...
-        self._by_purpose = _postings(rules, lambda r: r.purposes)
-        self._by_category = _postings(rules, lambda r: r.categories)
+        self._by_purpose = _postings(indexed, lambda r: r.purposes)
+        self._by_category = _postings(indexed, lambda r: r.categories)
         # ... and, for denies, every key above one of theirs: a broad request overlaps a narrow deny
         deny = lambda r: r.effect == "deny"  # noqa: E731
-        self._deny_under_purpose = _postings_above(rules, lambda r: r.purposes, deny)
-        self._deny_under_category = _postings_above(rules, lambda r: r.categories, deny)
+        self._deny_under_purpose = _postings_above(indexed, lambda r: r.purposes, deny)
+        self._deny_under_category = _postings_above(indexed, lambda r: r.categories, deny)
         # ... and for allows with obligations, which a broad request's allow may carry (Candidates.partial)
-        self._obliging = {r.order for r in rules if r.obliges}
+        self._obliging = {r.order for r in indexed if r.obliges}
         obliging = lambda r: r.obliges  # noqa: E731
-        self._obliging_under_purpose = _postings_above(rules, lambda r: r.purposes, obliging)
-        self._obliging_under_category = _postings_above(rules, lambda r: r.categories, obliging)
-        self._reading = {r.order for r in rules if r.reads_requested}
-        self._keys = _keys_of(rules)
+        self._obliging_under_purpose = _postings_above(indexed, lambda r: r.purposes, obliging)
+        self._obliging_under_category = _postings_above(indexed, lambda r: r.categories, obliging)
+        self._reading = {r.order for r in indexed if r.reads_requested}
+        self._keys = _keys_of(indexed)
         self._memo: dict[tuple[str, str, str], Candidates] = {}
         self._action_memo: dict[str, Candidates] = {}
 
@@ -237,7 +260,8 @@ class RuleIndex:
         key = (action, purpose, category)
         found = self._deciding.get(key)
         if found is None:
-            found = self._narrowed(self.candidates(action, purpose, category))
+            found = (self._joined(action, purpose, category) if self._shaped
+                     else self._narrowed(self.candidates(action, purpose, category)))
             if len(self._deciding) < self.MEMO_LIMIT:
                 self._deciding[key] = found
         return found
@@ -252,6 +276,31 @@ class RuleIndex:
                 self._deciding[key] = found
         return found
 
+    def _joined(self, action: str, purpose: str, category: str) -> Deciding:
+        """`deciding` from one part a shape of target (which of action, purpose and category the rules name).
+
+        Whether a rule takes part is tested per dimension, and a dimension it does not name passes every
+        value: the rules of one shape in a list are fixed by the values of the dimensions the shape names
+        (and, for `partial`, by whether the request is broad). So each shape's part is built and kept under
+        those alone: a rule naming only an action is in one tree for that action, whatever the purpose and
+        category, and a request for a new (action, purpose, category) builds only the parts not seen yet
+        (those of the rules that name all three, usually few), instead of a tree over the whole list."""
+        broad = _broad(self._keys, purpose, category)
+        parts = []
+        for shape, index in self._shaped:
+            named = tuple(value for bit, value in ((1, action), (2, purpose), (4, category)) if shape & bit)
+            key = (shape, named, broad)
+            part = self._parts.get(key)
+            if part is None:
+                part = self._narrowed(index._lookup(action, purpose, category))
+                if len(self._parts) < self.MEMO_LIMIT:
+                    self._parts[key] = part
+            parts.append(part)
+        if len(parts) == 1:
+            return parts[0]
+        partial = tuple(sorted((r for part in parts for r in part.partial), key=lambda r: r.order))
+        return Deciding(_joined(p.denies for p in parts), _joined(p.allows for p in parts), partial)
+
     def _narrowed(self, candidates: Candidates) -> Deciding:
         return Deciding(self._tree(candidates.denies), self._tree(candidates.allows), candidates.partial)
 
@@ -264,7 +313,7 @@ class RuleIndex:
         everywhere = tuple(r for r in rules if r.actions is None and r.purposes is None and r.categories is None)
         if everywhere and len(everywhere) < len(rules):
             own = tuple(r for r in rules if not (r.actions is None and r.purposes is None and r.categories is None))
-            return Joined(self._tree(own), self._tree(everywhere))
+            return Joined((self._tree(own), self._tree(everywhere)))
         return self._kept(rules)
 
     def _kept(self, rules: tuple[CompiledRule, ...]) -> Node:

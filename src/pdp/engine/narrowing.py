@@ -167,19 +167,23 @@ class _Split:
 
 
 class Joined:
-    """Two trees whose rules are handed over together: a target's own rules, and the rules that name no target
-    (the same in every list, so one tree of them serves every action, purpose and category)."""
+    """Trees whose rules are handed over together: parts of one list kept apart because each part is the same in
+    many lists (RuleIndex: the rules that name no target, or those of one shape of target), so one tree of it
+    serves them all."""
 
-    __slots__ = ("own", "everywhere")
+    __slots__ = ("parts",)
 
-    def __init__(self, own: Node, everywhere: Node):
-        self.own, self.everywhere = own, everywhere
+    def __init__(self, parts: tuple[Node, ...]):
+        self.parts = parts
 
     def select(self, env: dict[str, Any]) -> Sequence[CompiledRule]:
-        return [*self.own.select(env), *self.everywhere.select(env)]
+        found: list[CompiledRule] = []
+        for part in self.parts:
+            found += part.select(env)
+        return found
 
     def size(self) -> int:
-        return self.own.size()
+        return sum(part.size() for part in self.parts)
 
 
 Node = Plain | _Split | Joined
