@@ -123,6 +123,10 @@ def main(argv: list[str] | None = None) -> int:
                 t0 = time.process_time()
                 indexed = load(directory, index=True)
                 load_s = time.process_time() - t0
+                first = first_passes(indexed, generated.requests)
+                print(f"{variant} {size:>6,} rules, first pass: median {first.shapes[0].median_us:,.0f} µs, max "
+                      f"{first.shapes[0].max_us:,.0f} µs (one tree a list: {first.whole[0].median_us:,.0f} µs, "
+                      f"{first.whole[0].max_us:,.0f} µs)", file=sys.stderr)
                 requests = accepted(indexed, generated.requests)
                 plain = load(directory, index=False) if size <= args.plain_up_to else None
                 if plain is not None:
@@ -141,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
                 plain_fig = cpu_timed(plain.decide, requests, args.plain_calls, 50) if plain is not None else None
                 medians.append(fig.median_us)
                 rows.append(Row(variant, size, fig, plain_fig, applying, load_s, len(requests),
-                                len(generated.requests), unremembered))
+                                len(generated.requests), unremembered, first))
                 shown = f"{plain_fig.median_us:,.0f} µs" if plain_fig else "-"
                 print(f"{variant} {size:>6,} rules: median {fig.median_us:.1f} µs, p99 {fig.p99_us:.1f} µs "
                       f"(outcome memo off: {unremembered.median_us:.1f} µs; index off: {shown}); "
@@ -149,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
                       f"{len(requests)} of {len(generated.requests)} requests accepted", file=sys.stderr)
             print(f"{variant}: largest / smallest median = {medians[-1] / medians[0]:.2f}", file=sys.stderr)
 
-    table = markdown(rows, sizes, command, args)
+    table = markdown(rows, sizes, command, args) + first_pass_markdown(rows)
     print(table)
     if args.out:
         write_section(args.out, "flat", table)
@@ -167,6 +171,7 @@ class Row:
     requests: int  # accepted
     drawn: int
     unremembered: Figure  # the outcome memo off
+    first: FirstPasses | None = None
 
 
 def markdown(rows: list[Row], sizes: list[int], command: str, args: argparse.Namespace) -> str:
@@ -193,6 +198,81 @@ def markdown(rows: list[Row], sizes: list[int], command: str, args: argparse.Nam
     if refused:
         out += ["", "Requests a set refused (a purpose the generator names that a small set does not declare), left "
                 "out: " + "; ".join(refused) + "."]
+    return "\n".join(out) + "\n"
+
+
+# First decisions after a load (issue 10, first-touch stalls): every seeded request decided once right after the
+# load, in order, then once more; with the condition trees joined by shape of target (RuleIndex's default) and
+# with one tree a list (RuleIndex(shapes=False)), each on a fresh index of the same loaded set.
+
+
+@dataclass(frozen=True)
+class Pass:
+    median_us: float
+    max_us: float
+    total_s: float
+
+
+@dataclass(frozen=True)
+class FirstPasses:
+    shapes: tuple[Pass, Pass]  # the first pass, the second
+    whole: tuple[Pass, Pass]  # RuleIndex(shapes=False)
+
+
+def first_passes(policy_set, requests: list[dict]) -> FirstPasses:
+    """Each request decided once, then again, on a fresh rule index with and without shapes (`_index` swapped in
+    place: decide reads it). The collector is frozen after the load first (gc.freeze, as docs/embedding.md
+    advises): otherwise the first full collection walks the whole set inside some decision, whatever the index."""
+    import gc
+
+    from pdp.engine.compiler import RuleIndex
+
+    gc.collect()
+    gc.freeze()
+    own = policy_set._index
+    try:
+        policy_set._index = RuleIndex(policy_set.rules)
+        shapes = (_pass(policy_set, requests), _pass(policy_set, requests))
+        policy_set._index = RuleIndex(policy_set.rules, shapes=False)
+        whole = (_pass(policy_set, requests), _pass(policy_set, requests))
+    finally:
+        policy_set._index = own
+        gc.unfreeze()
+    return FirstPasses(shapes, whole)
+
+
+def _pass(policy_set, requests: list[dict]) -> Pass:
+    import pdp
+
+    clock = time.process_time_ns
+    samples = []
+    for request in requests:
+        t0 = clock()
+        try:
+            policy_set.decide(request)
+        except pdp.RequestError:  # refused (a purpose a small set does not declare): not a decision
+            continue
+        samples.append(clock() - t0)
+    samples.sort()
+    return Pass(statistics.median(samples) / 1000, samples[-1] / 1000, sum(samples) / 1e9)
+
+
+def first_pass_markdown(rows: list[Row]) -> str:
+    out = ["", "### First decisions after a load", "",
+           "Every seeded request decided once right after the load (the collector frozen first, `gc.freeze()`), "
+           "in order, then once more, each timed alone in CPU time, on a fresh rule index: with a target's "
+           "condition trees joined from one part a shape of target (the default: a part built once for the values "
+           "its shape names), and with one tree a list (`RuleIndex(shapes=False)`, built on the list's first "
+           "request). Median and maximum in µs, the pass's total in s.", "",
+           "| variant | rules | first pass: median | max | total | second pass: median | "
+           "one tree a list, first pass: median | max | total | second pass: median |",
+           "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for row in rows:
+        if row.first is None:
+            continue
+        (a, b), (c, d) = row.first.shapes, row.first.whole
+        out.append(f"| {row.variant} | {row.size:,} | {a.median_us:,.0f} | {a.max_us:,.0f} | {a.total_s:.2f} | "
+                   f"{b.median_us:,.0f} | {c.median_us:,.0f} | {c.max_us:,.0f} | {c.total_s:.2f} | {d.median_us:,.0f} |")
     return "\n".join(out) + "\n"
 
 
