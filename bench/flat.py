@@ -221,7 +221,7 @@ class FirstPasses:
 
 def first_passes(policy_set, requests: list[dict]) -> FirstPasses:
     """Each request decided once, then again, on a fresh rule index with and without shapes (`_index` swapped in
-    place: decide reads it). The collector is frozen after the load first (gc.freeze, as docs/embedding.md
+    place: decide reads it). The collector is frozen after the load first (gc.freeze, as the README
     advises): otherwise the first full collection walks the whole set inside some decision, whatever the index."""
     import gc
 

@@ -6,11 +6,13 @@ Waits are hang guards (`wait_for`), never assertions on speed.
 
 import asyncio
 import errno
+import gc
 import logging
 import os
 import shutil
 import threading
 import time
+import weakref
 from pathlib import Path
 
 import pytest
@@ -296,3 +298,28 @@ def test_a_directory_that_never_stops_changing_is_a_recorded_failure_not_a_stuck
     (error,) = holder.last_failure.errors
     assert error["code"] == "reload-failed" and "did not stop changing" in error["message"]
     assert holder.current.version == "1"
+
+
+# -- issue 10: a large set is kept out of the collector's walks ------------------------------------------------
+
+
+def _frozen(obj) -> bool:
+    """Is `obj` in the permanent generation (gc.freeze), skipped by every collection? (a tracked object that
+    is not frozen is in one of the three generations that `gc.get_objects` lists)"""
+    return gc.is_tracked(obj) and all(o is not obj for generation in range(3) for o in gc.get_objects(generation))
+
+
+def test_a_swap_frees_the_set_it_replaces_and_freezes_the_one_it_serves(tmp_path):
+    (tmp_path / "ops.pdp").write_text(POLICY.format(version="1"))
+    app = create_app(Settings(policy_dir=tmp_path, reload=False, admin_token="t0ken"))
+    with TestClient(app) as client:
+        holder = app.state.holder
+        first = weakref.ref(holder.current)
+        assert _frozen(holder.current) and _frozen(holder.current.rules[0])
+        (tmp_path / "ops.pdp").write_text(POLICY.format(version="2"))
+        assert client.post("/v1/admin/reload", headers={"Authorization": "Bearer t0ken"}).json()["reloaded"] is True
+        assert _version(client) == "2"
+        assert first() is None  # unfrozen and collected (it is in a cycle: its own `history`)
+        assert _frozen(holder.current) and _frozen(holder.current.rules[0]) and gc.get_freeze_count() > 0
+        assert client.post("/v1/decide", json=OK).json()["decision"] == "allow"
+    assert not _frozen(holder.current)  # the app stopped: what it held is the collector's again

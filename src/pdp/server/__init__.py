@@ -26,7 +26,7 @@ from .request_id import RequestIdMiddleware
 from .routes import ASGI_ENDPOINTS, router
 from .settings import Settings
 from .snapshot import Snapshot
-from .state import PolicyHolder
+from .state import PolicyHolder, settle_collector
 
 
 def _telemetry_options(settings: Settings) -> dict:
@@ -107,10 +107,12 @@ def create_app(settings: Settings | None = None, preloaded: Snapshot | None = No
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         app.state.decision_log = open_log(settings)
-        # The compiled policy set lives as long as the process: keep it out of
-        # the collector's way, and collect young objects less often; a
-        # decision allocates many short-lived objects.
-        gc.freeze()
+        # The compiled policy set lives until the next swap: keep it out of
+        # the collector's way (state.settle_collector, now and after each
+        # swap), and collect young objects less often; a decision allocates
+        # many short-lived objects.
+        holder.freezing = True
+        settle_collector()
         gc.set_threshold(*GC_THRESHOLDS)
         stop = asyncio.Event()
         watcher = await keep_current(stop)
@@ -122,6 +124,8 @@ def create_app(settings: Settings | None = None, preloaded: Snapshot | None = No
                 await watcher
         if app.state.decision_log is not None:
             app.state.decision_log.close()
+        holder.freezing = False
+        gc.unfreeze()  # what this app held can be collected again
 
     app = DecisionService(title="pdp decision API", version="1", lifespan=lifespan, **_telemetry_options(settings),
                   description="Decisions on the use of personal data: allow or deny, with the rules and clauses that decided.")

@@ -15,6 +15,7 @@ before the set in service was loaded never replaces it.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import itertools
 import threading
 from dataclasses import dataclass
@@ -68,6 +69,19 @@ def fault_errors(directory: Path | str, error: BaseException) -> list[dict]:
     return [Diagnostic("reload-failed", message[:500], Span(str(directory), 0, 0), hint).to_dict()]
 
 
+def settle_collector() -> None:
+    """After a set is swapped in: the set replaced freed, and the one in service kept out of the collector's walks.
+
+    A loaded set is millions of objects that live until the next swap; left to the collector, its next full
+    collection walks them all inside some decision (a 20,000-rule set: seconds, issue 10). Frozen
+    (`gc.freeze`), they are skipped by every collection. The set replaced must be unfrozen first, or its cycles
+    (a set is in its own `history`) are never collected; the one collection then walks both sets, once a
+    swap, holding the interpreter (and so every decision) for as long (docs/service.md, Hot reload)."""
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
+
+
 class PolicyHolder:
     """The set in service and where it comes from: a directory (`directory`) or a bundle URL (`bundle_url`)."""
 
@@ -82,6 +96,8 @@ class PolicyHolder:
         self._tickets = itertools.count(1)
         self._served_ticket = 0
         self._swap_lock = threading.Lock()
+        # set by the server while it runs (it owns the process's collector): each swap ends with `settle_collector`
+        self.freezing = False
 
     @property
     def origin(self) -> str:
@@ -122,7 +138,9 @@ class PolicyHolder:
             self.last_failure = None
             if bundle is not None:
                 self.bundle, self.bundle_failure = bundle, None
-            return True
+        if self.freezing:
+            settle_collector()
+        return True
 
     def fail(self, error: BaseException) -> LoadFailure:
         if isinstance(error, PolicyError):
