@@ -239,7 +239,7 @@ class RuleIndex:
         key = (action, purpose, category)
         found = self._memo.get(key)
         if found is None:
-            found = self._lookup(action, purpose, category)
+            found = self.looked_up(action, purpose, category)
             if len(self._memo) < self.MEMO_LIMIT:
                 self._memo[key] = found
         return found
@@ -292,7 +292,7 @@ class RuleIndex:
             key = (shape, named, broad)
             part = self._parts.get(key)
             if part is None:
-                part = self._narrowed(index._lookup(action, purpose, category))
+                part = self._narrowed(index.looked_up(action, purpose, category))
                 if len(self._parts) < self.MEMO_LIMIT:
                     self._parts[key] = part
             parts.append(part)
@@ -329,7 +329,8 @@ class RuleIndex:
             self._trees[key] = tree
         return tree
 
-    def _lookup(self, action: str, purpose: str, category: str) -> Candidates:
+    def looked_up(self, action: str, purpose: str, category: str) -> Candidates:
+        """`candidates`, worked out anew (not remembered): a shape's index is asked once a part (`_joined`)."""
         by_action = self._by_action.get(action, set()) | self._by_action.get(None, set())
         by_purpose = _covering(self._by_purpose, purpose)
         by_category = _covering(self._by_category, category)
