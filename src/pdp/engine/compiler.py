@@ -172,8 +172,11 @@ def _shape(rule: CompiledRule) -> int:
 
 
 def _joined(nodes: Iterable[Node]) -> Node:
-    """The trees handed over together; an empty one left out, one alone as it is."""
-    kept = tuple(node for node in nodes if node is not narrowing.EMPTY and not (type(node) is Plain and not node.rules))
+    """The trees handed over together: the short lists handed over whole (a part of few rules) as one list, each
+    tree as it is (fewer parts for a decision to go through), one alone as it is."""
+    nodes = list(nodes)
+    plain = tuple(rule for node in nodes if type(node) is Plain for rule in node.rules)
+    kept = tuple(node for node in nodes if type(node) is not Plain) + ((Plain(plain),) if plain else ())
     return kept[0] if len(kept) == 1 else Joined(kept) if kept else narrowing.EMPTY
 
 
