@@ -12,7 +12,8 @@ from pdp.analysis.space.encoding import Encoding, Undecided
 from pdp.cli import main
 from tests.support.generate import fewer, ill_typed
 from tests.support.sets import HEADER, build_set, request
-from tests.support.space import ACTIONS, DATA, VOCAB, generated_requests, policies
+from tests.support.space import (ACTIONS, DATA, VOCAB, assert_agrees, engine_verdict, generated_requests,
+                                 policies, verdict_of)
 
 
 
@@ -29,13 +30,7 @@ def sources_of(text):
                        {f"data/{k}.yaml": v for k, v in DATA.items()})
 
 
-def engine(policy_set, req):
-    """The engine's decision and the rules its reasons name (None: it refuses the request)."""
-    try:
-        outcome = policy_set.outcome(req)
-    except pdp.RequestError:
-        return None
-    return outcome.decision, frozenset(r.rule for r in outcome.reasons)
+engine = engine_verdict  # the engine's decision and the rules its reasons name, or ("refused", {})
 
 
 # ---------------------------------------------------------------- the formulas against the engine
@@ -49,15 +44,27 @@ def test_the_encoding_decides_every_generated_request_as_the_engine(text, batch)
         return
     space = Space([ps])
     encoding = Encoding(space)
-    for req in batch:
-        expected = engine(ps, req)
-        if expected is None:
-            continue
-        got = encoding.predict(0, req)
-        if got is None:
-            assert ill_typed(space, req), (text, req)
-            continue
-        assert got == expected, (text, req)
+    for req in batch:  # refusals too: a request the engine refuses must be one the encoding decides nothing for
+        assert_agrees(encoding.predict(0, req), [engine(ps, req)], 0, ill_typed(space, req), (text, req))
+
+
+def test_a_self_declared_affiliate_is_refused_though_no_rule_reads_the_recipient():
+    """The engine refuses a recipient the register does not list that calls itself an affiliate (`except`),
+    whatever the rules read. The space made `recipient.type` a dimension only when a rule read it: here none
+    does, so the encoding decided the request (allow by r0) where the engine refuses it."""
+    text = ('lookup recipient in data.reg\n  if unlisted, request states type, dpa\n  except type "affiliate"\n'
+            'allow r0 cite "§0" to use\n')
+    ps = built(text)
+    space = Space([ps])
+    encoding = Encoding(space)
+    for recipient in ({"type": "affiliate"}, {"type": "affiliate", "id": "zz"}, {"type": "affiliate", "id": "p1"},
+                      {"type": "third_party"}, {}):
+        req = request(recipient=recipient)
+        predicted, located = encoding.predict(0, req), space.predict(0, req)
+        assert_agrees(predicted, [engine(ps, req)], 0, False, req)
+        assert_agrees(None if located is None else verdict_of(located), [engine(ps, req)], 0, False, req)
+    assert engine(ps, request(recipient={"type": "affiliate"}))[0] == "refused"
+    assert engine(ps, request(recipient={"type": "affiliate", "id": "p1"}))[0] == "allow"
 
 
 def test_failures_are_read_left_to_right_as_the_engine_reads_them():

@@ -59,3 +59,37 @@ def policies(draw):
     """Policy texts over the space's small world: rules of up to two clauses of three conditions, maybe a lookup."""
     lookup = draw(st.sampled_from(LOOKUPS)) + "\n" if draw(st.booleans()) else ""
     return lookup + generated_rules(draw, ACTIONS, PURPOSES, CATEGORIES, SPACE_CONDITIONS, clauses=2, items=3)
+
+
+REFUSED = "refused"
+
+
+def engine_verdict(policy_set, req) -> tuple[str, frozenset]:
+    """The engine's decision and the rules its reasons name; ("refused", {}) when it refuses the request (a
+    request error: unknown keys, a value of the wrong type, a status only a register grants stated for an
+    unlisted id), as `Encoding.predict` says it."""
+    import pdp
+
+    try:
+        outcome = policy_set.outcome(req)
+    except pdp.RequestError:
+        return REFUSED, frozenset()
+    return outcome.decision, frozenset(r.rule for r in outcome.reasons)
+
+
+def verdict_of(outcome) -> tuple[str, frozenset]:
+    """A space's `Outcome` (Space.predict, Space.decide) as `engine_verdict` says it."""
+    if outcome.decision == REFUSED:
+        return REFUSED, frozenset()
+    return outcome.decision, frozenset(r.rule for r in outcome.reasons)
+
+
+def assert_agrees(predicted, verdicts: list, version: int, outside_ok: bool, context) -> None:
+    """The analysis' verdict of a request under `version` (None: the request is outside its space) against the
+    engines' (`verdicts`: one per version of the space, by `engine_verdict`): equal, refusals included. Outside
+    the space may be only a request every version refuses (the space holds the requests some version decides)
+    or one the caller says is (`outside_ok`: a value of a kind no condition reads, `generate.ill_typed`)."""
+    if predicted is None:
+        assert outside_ok or all(v[0] == REFUSED for v in verdicts), ("outside the space", version, verdicts, context)
+        return
+    assert predicted == verdicts[version], (version, predicted, verdicts[version], context)

@@ -30,7 +30,10 @@ is finite, and it is enumerated here, not solved:
   attribute: no id, an id the register does not know, and one registered id
   per kind of record (the register's values override the request's). Each
   version reads it with its own `lookup`: a value a version's `except`
-  refuses for an unlisted id is refused under that version only.
+  refuses for an unlisted id is refused under that version only. The
+  attributes an `except` names (and the part's id) are attributes of the
+  space even when no rule reads them: the engine refuses such a request
+  whatever the rules say, so the space must tell it apart.
 
 Cost, and how it is kept down. A cell's requests are the product of the
 representative values of the attributes read by the rules that cover it.

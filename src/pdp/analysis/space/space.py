@@ -155,9 +155,10 @@ class Space:
             for lk in v.lookups:
                 lookups.setdefault(lk.root, [None] * len(self.versions))[i] = lk
                 sources.setdefault(lk.root, lk.named)
-                for name, values in lk.excluded.items():  # refused for an unlisted id: a class of their own
-                    if (lk.root, name) in self._uses.by_path:
-                        self._uses.use((lk.root, name)).literals |= set(values)
+                # refused for an unlisted id: a class of their own, and a dimension even when no rule reads the
+                # attribute (the engine refuses such a request whatever the rules say: so must the space)
+                for name, values in lk.excluded.items():
+                    self._uses.use((lk.root, name)).literals |= set(values)
 
         def valid(parts, value) -> bool:
             request = {k: (list(x) if isinstance(x, list) else x) for k, x in probe_request.items()}
