@@ -19,6 +19,14 @@ def register(subparsers) -> None:
     serve.add_argument("--log", help=f"the decision log (SQLite file); default: $PDP_LOG_PATH or {DEFAULT_LOG}")
     serve.add_argument("--no-log", action="store_true", help="do not keep a decision log")
     serve.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"))
+    ledger = serve.add_argument_group("the consent ledger", "record and read consents over HTTP (docs/service.md, "
+                                      "\"The consent ledger\"; docs/consent.md)")
+    ledger.add_argument("--ledger", metavar="PATH_OR_URL", help="the ledger: a SQLite file (made with `pdp consent "
+                        "init`) or a postgresql:// URL; default: $PDP_LEDGER_URL, else none")
+    ledger.add_argument("--ledger-key-file", metavar="FILE", help="the ledger key; default: $PDP_LEDGER_KEY_FILE, "
+                        "$PDP_LEDGER_KEY, else FILE.key beside a SQLite ledger")
+    ledger.add_argument("--ledger-open", action="store_true", help="the ledger's read and write endpoints take no "
+                        "token: local development only (anyone who reaches the port can record and read consents)")
     bundle = serve.add_argument_group("policy bundles", "serve a signed bundle polled from a URL instead of a "
                                       "directory (`pdp bundle build`; docs/service.md, \"Policy bundles\")")
     bundle.add_argument("--bundle", metavar="URL", help="the bundle's URL; default: $PDP_BUNDLE_URL")
@@ -40,6 +48,7 @@ def cmd_serve(args) -> int:
     from pdp.server.settings import Settings, describe_errors
 
     problem = _bundle_options(args)  # into PDP_BUNDLE_*, checked with the other settings
+    _ledger_options(args)  # into PDP_LEDGER_*, likewise
     if problem:
         print(f"pdp serve: {problem}", file=sys.stderr)
         return EXIT_USAGE
@@ -66,6 +75,9 @@ def cmd_serve(args) -> int:
             return EXIT_FAIL
         policy_set = snapshot.policy_set
         serving = f"{policy_set.name} {policy_set.version} ({len(policy_set.rules)} rules)"
+    ledger = _check_ledger(defaults)
+    if ledger is None:
+        return EXIT_USAGE
     try:
         import uvicorn
     except ImportError:
@@ -91,7 +103,8 @@ def cmd_serve(args) -> int:
     else:
         os.environ.setdefault("PDP_LOG_PATH", str(Path(DEFAULT_LOG).resolve()))
     logged = os.environ.get("PDP_LOG_PATH")
-    print(f"serving {serving} on http://{args.host}:{args.port}; decision log: {logged or 'off'}", file=sys.stderr)
+    print(f"serving {serving} on http://{args.host}:{args.port}; decision log: {logged or 'off'}; "
+          f"consent ledger: {ledger}", file=sys.stderr)
     # uvicorn's access log writes at info: above it, off, so that no request spends time on a line nobody sees.
     options = dict(host=args.host, port=args.port, log_level=args.log_level, log_config=_log_config(args.log_level),
                    access_log=args.log_level in ("info", "debug"), **connections)
@@ -120,6 +133,43 @@ def _bundle_options(args) -> str | None:
     if args.bundle_insecure_unsigned:
         os.environ["PDP_BUNDLE_INSECURE_UNSIGNED"] = "true"
     return None
+
+
+def _ledger_options(args) -> None:
+    """Hand the ledger options to the settings (and to worker processes) as PDP_LEDGER_*."""
+    import os
+
+    if args.ledger is not None:
+        os.environ["PDP_LEDGER_URL"] = args.ledger if "://" in args.ledger else os.path.abspath(args.ledger)
+    if args.ledger_key_file is not None:
+        os.environ["PDP_LEDGER_KEY_FILE"] = os.path.abspath(args.ledger_key_file)
+    if args.ledger_open:
+        os.environ["PDP_LEDGER_OPEN"] = "true"
+
+
+def _check_ledger(settings) -> str | None:
+    """The ledger as `pdp serve` announces it, once it opened (schema migrated, key checked) and was closed
+    again (each worker opens its own); None after saying why it cannot be opened."""
+    from pdp.ledger import LedgerConfigError
+    from pdp.server.ledger_state import describe, open_ledger
+
+    try:
+        opened = open_ledger(settings)
+    except LedgerConfigError as error:
+        hint = "; make a new SQLite ledger with `pdp consent init --ledger FILE`" if "no ledger at" in str(error) else ""
+        print(f"pdp serve: the consent ledger: {error}{hint}", file=sys.stderr)
+        return None
+    if opened is None:
+        return "off"
+    opened.close()
+    if settings.ledger_open:
+        print("pdp serve: WARNING: the ledger's endpoints take no token (--ledger-open): anyone who can reach "
+              "the service can record and read consents; for local development only",
+              file=sys.stderr)
+    elif not (settings.ledger_read_tokens or settings.ledger_write_tokens):
+        print("pdp serve: the ledger's read and write endpoints refuse every request until tokens are configured "
+              "(PDP_LEDGER_WRITE_TOKENS, PDP_LEDGER_READ_TOKENS or PDP_LEDGER_TOKENS_FILE)", file=sys.stderr)
+    return describe(settings)
 
 
 def _bundle_description(settings) -> str | None:

@@ -19,6 +19,9 @@ from .hot_path import hot_endpoints, serve_hot
 from .admin import router as admin_router
 from .audit import LogUnavailable, open_log, unrecorded
 from .authzen_routes import router as authzen_router
+from .ledger_auth import LedgerTokens
+from .ledger_routes import router as ledger_router
+from .ledger_state import open_ledger
 from .metrics import Metrics
 from .bundles import BundlePoller
 from .reload import Reloader, watch
@@ -107,6 +110,7 @@ def create_app(settings: Settings | None = None, preloaded: Snapshot | None = No
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         app.state.decision_log = open_log(settings)
+        app.state.ledger = await asyncio.to_thread(open_ledger, settings)
         # The compiled policy set lives until the next swap: keep it out of
         # the collector's way (state.settle_collector, now and after each
         # swap), and collect young objects less often; a decision allocates
@@ -124,6 +128,8 @@ def create_app(settings: Settings | None = None, preloaded: Snapshot | None = No
                 await watcher
         if app.state.decision_log is not None:
             app.state.decision_log.close()
+        if app.state.ledger is not None:
+            app.state.ledger.close()
         holder.freezing = False
         gc.unfreeze()  # what this app held can be collected again
 
@@ -134,6 +140,8 @@ def create_app(settings: Settings | None = None, preloaded: Snapshot | None = No
     app.state.reloader = reloader
     app.state.metrics = metrics
     app.state.decision_log = None  # opened by the lifespan
+    app.state.ledger = None  # likewise
+    app.state.ledger_tokens = LedgerTokens.of(settings)
     install_error_handlers(app)
 
     @app.exception_handler(BodyError)
@@ -151,6 +159,7 @@ def create_app(settings: Settings | None = None, preloaded: Snapshot | None = No
     app.include_router(router)
     app.include_router(authzen_router)
     app.include_router(admin_router)
+    app.include_router(ledger_router)
     _match_first(app, (router, authzen_router))
     app.add_middleware(RequestIdMiddleware)
     # With OpenTelemetry on, every request goes through its middleware.

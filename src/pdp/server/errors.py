@@ -34,6 +34,14 @@ def error_response(status: int, code: str, detail: list[dict], headers: dict | N
     return JSONResponse(status_code=status, content={"error": code, "detail": detail}, headers=headers)
 
 
+class ApiError(Exception):
+    """A refusal raised from anywhere below a route, answered in the one error shape (each problem's field named)."""
+
+    def __init__(self, status: int, code: str, detail: list[dict[str, Any]], headers: dict[str, str] | None = None):
+        super().__init__(code)
+        self.status, self.code, self.detail, self.headers = status, code, detail, headers
+
+
 def not_ready(holder) -> JSONResponse:
     """503: no policy set is in service, so nothing is decided (with why, when a bundle never loaded)."""
     detail = [{"field": "policy", "message": "no policy set is loaded"}]
@@ -49,6 +57,10 @@ def install_error_handlers(app: FastAPI) -> None:
         detail = [{"field": ".".join(str(p) for p in e["loc"] if p != "body") or "body", "message": e["msg"]}
                   for e in exc.errors()]
         return error_response(422, "bad_request", detail)
+
+    @app.exception_handler(ApiError)
+    async def refused(_: Request, exc: ApiError):
+        return error_response(exc.status, exc.code, exc.detail, headers=exc.headers)
 
     @app.exception_handler(Exception)
     async def internal_error(request: Request, exc: Exception):

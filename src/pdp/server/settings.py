@@ -9,6 +9,8 @@ from typing import Annotated, Literal
 from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from .ledger_auth import READ, WRITE, read_tokens_file, token_problem
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PDP_", extra="ignore")
@@ -61,6 +63,20 @@ class Settings(BaseSettings):
     hot_path: bool = Field(default=True, description="dispatch the decision endpoints ahead of FastAPI's middleware "
                            "and router (same answers, less time); off, or with otel on, every request takes the full stack")
 
+    ledger_url: str | None = Field(default=None, description="the consent ledger (docs/consent.md): a SQLite file "
+                                   "or a postgresql:// URL; none: no ledger. Its key: PDP_LEDGER_KEY_FILE or "
+                                   "PDP_LEDGER_KEY, else (SQLite) <file>.key beside it")
+    ledger_write_tokens: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list, description="bearer "
+                                                                      "tokens that may record ledger events "
+                                                                      "(comma-separated, or a JSON list)")
+    ledger_read_tokens: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list, description="bearer "
+                                                                     "tokens that may read the ledger "
+                                                                     "(comma-separated, or a JSON list)")
+    ledger_tokens_file: Path | None = Field(default=None, description="a file of ledger tokens, one a line: "
+                                            "`read TOKEN`, `write TOKEN` or `read,write TOKEN`")
+    ledger_open: bool = Field(default=False, description="the ledger's read and write endpoints take no token "
+                              "(local development only: anyone who reaches the port can record and read consents)")
+
     bundle_url: AnyHttpUrl | None = Field(default=None, description="serve the policy bundle at this URL (polled) "
                                           "instead of a policy directory")
     bundle_public_key: Path | None = Field(default=None, description="the ed25519 public key (PEM) every bundle "
@@ -81,6 +97,44 @@ class Settings(BaseSettings):
                              "with (--public-key, PDP_BUNDLE_PUBLIC_KEY); to take unsigned bundles instead, say so "
                              "(--bundle-insecure-unsigned, PDP_BUNDLE_INSECURE_UNSIGNED=true)")
         return self
+
+    @model_validator(mode="after")
+    def _ledger_tokens(self):
+        if self.ledger_tokens_file is not None:
+            try:
+                found = read_tokens_file(self.ledger_tokens_file)
+            except ValueError as error:
+                raise ValueError(f"PDP_LEDGER_TOKENS_FILE: {error}") from None
+            self.ledger_read_tokens = [*self.ledger_read_tokens, *map(SecretStr, found[READ])]
+            self.ledger_write_tokens = [*self.ledger_write_tokens, *map(SecretStr, found[WRITE])]
+        tokens = [t.get_secret_value() for t in (*self.ledger_read_tokens, *self.ledger_write_tokens)]
+        for token in tokens:
+            problem = token_problem(token)
+            if problem:
+                raise ValueError(f"PDP_LEDGER_READ_TOKENS / PDP_LEDGER_WRITE_TOKENS / PDP_LEDGER_TOKENS_FILE: {problem}")
+        if self.admin_token is not None and self.admin_token.get_secret_value() in tokens:
+            raise ValueError("a ledger token is the admin token: give the services that record or read consents "
+                             "tokens of their own (PDP_LEDGER_*_TOKENS), distinct from PDP_ADMIN_TOKEN")
+        if self.ledger_open and tokens:
+            # Fail closed: tokens next to an open ledger would look like protection that is not there.
+            raise ValueError("PDP_LEDGER_OPEN (--ledger-open) takes no tokens, and ledger tokens are configured: "
+                             "drop one or the other")
+        return self
+
+    @field_validator("ledger_write_tokens", "ledger_read_tokens", mode="before")
+    @classmethod
+    def _token_list(cls, value):
+        # From the environment it is text: a JSON list, or tokens separated by commas.
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                try:
+                    value = json.loads(text)
+                except ValueError:
+                    raise ValueError("must be tokens separated by commas, or a JSON list of them") from None
+            else:
+                value = [token.strip() for token in text.split(",") if token.strip()]
+        return value
 
     @field_validator("log_mask", "log_attributes", mode="before")
     @classmethod
