@@ -2,51 +2,24 @@
 batch, idempotent), reading (state, history, export, verify), erasing, `Sec-GPC: 1`, tokens and scopes, and every
 refusal a 4xx naming its field."""
 
-import contextlib
 import json
-import os
 from datetime import UTC, datetime, timedelta
 
-import httpx
 import pytest
 
 from pdp.cli import main
-from pdp.ledger import open_ledger
 from tests.support.ledger import BACKENDS, KEY, event, new_subject
-from tests.support.serve import SERVE_VARIABLES, own_environment, served
-from tests.support.sets import CX_ONE_GO
+from tests.support.ledger_server import ADMIN, BOTH, READER, WRITER, ledger_server
 
-WRITER, READER, ADMIN = "w-token-" + "1" * 24, "r-token-" + "2" * 24, "admin-token-" + "3" * 20
-BOTH = "rw-token-" + "4" * 23
 W, R, A = ({"Authorization": f"Bearer {token}"} for token in (WRITER, READER, ADMIN))
-
-
-@contextlib.contextmanager
-def ledger_target(backend, request, directory):
-    """A new ledger (made first: the server opens only a ledger that exists) on `backend`."""
-    with contextlib.ExitStack() as stack:
-        if backend == "sqlite":
-            target = str(directory / "consent.db")
-        else:
-            target = stack.enter_context(request.getfixturevalue("postgres_cluster").schema())
-        open_ledger(target, key=KEY).close()
-        yield target
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def server(request, tmp_path_factory):
-    """`pdp serve --ledger` with a write, a read, a read-and-write and an admin token; its output in a file."""
-    directory = tmp_path_factory.mktemp("ledger-api")
-    with ledger_target(request.param, request, directory) as target, own_environment(*SERVE_VARIABLES):
-        (directory / "tokens").write_text(f"# the services' tokens\nwrite {WRITER}\nread {READER}\n"
-                                          f"read,write {BOTH}\n")
-        os.environ.update(PDP_LEDGER_KEY=KEY, PDP_ADMIN_TOKEN=ADMIN,
-                          PDP_LEDGER_TOKENS_FILE=str(directory / "tokens"))
-        output = directory / "server.log"
-        with served(CX_ONE_GO, "--ledger", target, "--log-level", "info", output=output) as base, \
-                httpx.Client(base_url=base, timeout=30) as client:
-            client.target, client.output = target, output  # type: ignore[attr-defined]
-            yield client
+    """An HTTP client of `pdp serve --ledger` (its ledger and log at `.served`)."""
+    with ledger_server(request.param, request, tmp_path_factory.mktemp("ledger-api")) as served:
+        served.client.served = served  # type: ignore[attr-defined]
+        yield served.client
 
 
 def refused(response, status, *fields):
@@ -199,7 +172,7 @@ def test_export_is_what_pdp_consent_export_writes(server, tmp_path, monkeypatch,
         event("policy.accepted", subject, actor={"type": "agent", "id": "agent-7"})]})
     exported = server.post("/v1/ledger/export", json={"subject": subject}, headers=R).json()
     monkeypatch.setenv("PDP_LEDGER_KEY", KEY)
-    assert main(["consent", "export", subject, "--ledger", server.target, "-o", str(tmp_path / "out.json")]) == 0
+    assert main(["consent", "export", subject, "--ledger", server.served.target, "-o", str(tmp_path / "out.json")]) == 0
     written = json.loads((tmp_path / "out.json").read_text())
     assert {**exported, "exported_at": None} == {**written, "exported_at": None}
     assert exported["format"] == "pdp-ledger-export/1" and len(exported["events"]) == 2
@@ -257,7 +230,7 @@ def test_subject_ids_never_reach_the_server_log(server):
     for path in ("state", "history", "export"):
         server.post(f"/v1/ledger/{path}", json={"subject": subject}, headers=R)
     server.post("/v1/ledger/events", json=event("consent.given", subject, topic=None), headers=W)  # a 422
-    log = server.output.read_text()
+    log = server.served.output.read_text()
     assert "POST /v1/ledger/history" in log  # the access log is on
     assert subject not in log and subject.split("@")[0] not in log
 

@@ -12,7 +12,10 @@ with PdpClient("http://127.0.0.1:8181") as pdp:
         log(d.reasons)           # the rules and clauses that said no
 ```
 
-Failure rules, the same for both clients:
+`LedgerClient` (`pdp.client.ledger`) records and reads the consent ledger
+(`/v1/ledger/...`); it raises rather than failing closed (see its module).
+
+Failure rules, the same for both decision clients:
 
 - The PDP did not answer (timeout, connection error, a `5xx` such as `503`
   before a policy set is loaded, a `3xx`, or a body that is not a decision):
@@ -40,32 +43,16 @@ from typing import Any, overload
 
 import httpx
 
+from .errors import PdpClientError, PdpRequestError, PdpUnavailable, answer_json, transport_problem
+from .errors import Unanswered as _Unanswered
+from .ledger import (LedgerBatch, LedgerClient, LedgerErasure, LedgerEvent, LedgerFact, LedgerReceipt, LedgerState,
+                     LedgerVerification, NotYetVisible, UnknownSubject)
+
 log = logging.getLogger("pdp.client")
 
 DECIDE_PATH = "/v1/decide"
 BATCH_PATH = "/v1/decide/batch"
 UNAVAILABLE_RULE = "client.unavailable"
-
-
-class PdpClientError(Exception):
-    """Base of the errors the client raises."""
-
-
-class PdpUnavailable(PdpClientError):
-    """The PDP could not answer (raised only when `fail_closed=False`)."""
-
-
-class PdpRequestError(PdpClientError):
-    """The PDP rejected the request (`4xx`); `detail` names the fields: `[{field, message, ...}]`."""
-
-    def __init__(self, status_code: int, error: str, detail: list[dict[str, Any]]):
-        self.status_code, self.error, self.detail = status_code, error, detail
-        problems = "; ".join(f"{d.get('field', '?')}: {d.get('message', '')}" for d in detail) or "no detail given"
-        super().__init__(f"the pdp rejected the request ({status_code} {error}): {problems}")
-
-    @property
-    def fields(self) -> list[str]:
-        return [d.get("field", "") for d in self.detail]
 
 
 @dataclass(frozen=True)
@@ -119,10 +106,6 @@ def _item_problems(index: int, item: dict[str, Any]) -> list[dict[str, Any]]:
     return problems
 
 
-class _Unanswered(Exception):
-    """Internal: the PDP did not give a usable answer; becomes a deny or `PdpUnavailable`."""
-
-
 class _Base:
     def __init__(self, base_url: str, *, timeout: float, fail_closed: bool, token: str | None, retries: int):
         if retries < 0:
@@ -135,37 +118,9 @@ class _Base:
     # -- turning what happened into a decision or an error (no I/O) --
 
     def _transport_problem(self, error: httpx.RequestError) -> _Unanswered:
-        if isinstance(error, httpx.TimeoutException):
-            return _Unanswered(f"the pdp did not answer within {self.timeout}s ({type(error).__name__})")
-        if isinstance(error, httpx.ConnectError):
-            return _Unanswered(f"cannot connect to the pdp ({str(error) or type(error).__name__})")
-        return _Unanswered(f"the exchange with the pdp failed ({type(error).__name__}: {error})")
+        return transport_problem(error, self.timeout)
 
-    @staticmethod
-    def _json(response: httpx.Response) -> Any:
-        """The body of a usable answer; raises `PdpRequestError` on a 4xx, `_Unanswered` otherwise."""
-        status = response.status_code
-        if 400 <= status < 500:
-            try:
-                body = response.json()
-            except ValueError:
-                body = None
-            if isinstance(body, dict) and isinstance(body.get("detail"), list):
-                raise PdpRequestError(status, str(body.get("error", "bad_request")), body["detail"])
-            text = response.text[:200].strip() or response.reason_phrase
-            raise PdpRequestError(status, "bad_request", [{"field": "request", "message": text}])
-        if not 200 <= status < 300:
-            error = ""
-            try:
-                body = response.json()
-                error = "; ".join(d.get("message", "") for d in body.get("detail", []))
-            except (ValueError, AttributeError, TypeError):
-                pass
-            raise _Unanswered(f"the pdp answered {status} {response.reason_phrase}" + (f" ({error})" if error else ""))
-        try:
-            return response.json()
-        except ValueError:
-            raise _Unanswered("the pdp answer is not JSON") from None
+    _json = staticmethod(answer_json)
 
     def _one(self, response: httpx.Response) -> ClientDecision:
         try:
@@ -305,4 +260,5 @@ class AsyncPdpClient(_Base):
 
 
 __all__ = ["PdpClient", "AsyncPdpClient", "ClientDecision", "PdpClientError", "PdpUnavailable", "PdpRequestError",
-           "UNAVAILABLE_RULE"]
+           "UNAVAILABLE_RULE", "LedgerBatch", "LedgerClient", "LedgerErasure", "LedgerEvent", "LedgerFact",
+           "LedgerReceipt", "LedgerState", "LedgerVerification", "NotYetVisible", "UnknownSubject"]
