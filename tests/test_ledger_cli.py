@@ -63,8 +63,8 @@ def test_a_bad_event_names_each_field_and_exits_2(capsys, monkeypatch, tmp_path)
     assert code == 2 and "is not JSON: line 1 column 2" in err
     code, _, err = run(capsys, monkeypatch, ["record", str(tmp_path / "missing.json"), *where])
     assert code == 2 and "cannot read" in err
-    code, out, _ = run(capsys, monkeypatch, ["history", "alice@example.com", *where])
-    assert code == 0 and json.loads(out) == []  # nothing of the bad batch was recorded
+    code, _, err = run(capsys, monkeypatch, ["history", "alice@example.com", *where])
+    assert code == 1 and "no events are recorded for this subject" in err  # nothing of the bad batch was recorded
 
 
 def test_reading_a_ledger_that_does_not_exist_is_an_error_not_an_empty_ledger(capsys, monkeypatch, tmp_path):
@@ -120,3 +120,26 @@ def test_a_database_that_fails_mid_way_is_a_clear_error(capsys, monkeypatch, tmp
     assert code == 1 and "the ledger's database failed, nothing was changed: no such table: ledger_state" in err
     code, out, _ = run(capsys, monkeypatch, ["history", "alice@example.com", *where])
     assert [e["kind"] for e in json.loads(out)] == ["gpc.signalled"]
+
+
+def test_init_makes_a_ledger_that_the_other_commands_then_read(capsys, monkeypatch, where, tmp_path):
+    code, out, _ = run(capsys, monkeypatch, ["init", *where])
+    assert code == 0 and json.loads(out)["last_seq"] == 0
+    code, _, err = run(capsys, monkeypatch, ["show", "alice@example.com", *where])
+    assert code == 1 and err == "pdp consent show: no events are recorded for this subject\n"
+    for action in ("history", "export", "erase"):
+        code, _, err = run(capsys, monkeypatch, [action, "alice@example.com", *where, *(["--yes"] if action == "erase"
+                                                                                         else [])])
+        assert code == 1 and "no events are recorded for this subject" in err, action
+    run(capsys, monkeypatch, ["record", *where], json.dumps(event("consent.given")))
+    code, out, _ = run(capsys, monkeypatch, ["init", *where])
+    assert code == 0 and json.loads(out)["last_seq"] == 1  # an existing ledger is kept as it is
+
+
+def test_known_at_alone_is_the_state_as_of_then_as_known_then(capsys, monkeypatch, tmp_path):
+    where = ["--ledger", str(tmp_path / "consent.db")]
+    run(capsys, monkeypatch, ["record", *where], json.dumps(event("consent.given")))
+    code, out, _ = run(capsys, monkeypatch, ["show", "alice@example.com", "--known-at", "2026-04-01T00:00:00Z", *where])
+    assert code == 0 and json.loads(out) == {"as_of": "2026-04-01T00:00:00Z", "seq": 0, "facts": {}}
+    code, out, _ = run(capsys, monkeypatch, ["show", "alice@example.com", "--known-at", "2999-01-01T00:00:00Z", *where])
+    assert json.loads(out)["facts"]["consent:marketing"]["status"] == "given"

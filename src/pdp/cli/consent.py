@@ -1,13 +1,19 @@
-"""`pdp consent record|show|history|export|verify|erase`: the consent and rights ledger from the command line.
+"""`pdp consent init|record|show|history|export|verify|erase`: the consent and rights ledger from the command line.
 
-The ledger is `--ledger` (else `PDP_LEDGER_URL`, else `pdp-ledger.db`): a file
-path (the embedded SQLite store) or a `postgresql://` URL. Its key: `--key-file`,
-else `PDP_LEDGER_KEY_FILE` / `PDP_LEDGER_KEY`, else (SQLite) `<file>.key`
-beside it (pdp.ledger.connect). Every command prints JSON.
+The ledger is embedded or served. Embedded: `--ledger` (else `PDP_LEDGER_URL`,
+else `pdp-ledger.db`), a file path (SQLite) or a `postgresql://` URL, its key
+from `--key-file`, else `PDP_LEDGER_KEY_FILE` / `PDP_LEDGER_KEY`, else (SQLite)
+`<file>.key` beside it (pdp.ledger.connect). Served: `--url` names a running
+`pdp serve --ledger`, the token comes from `--token-file` or `PDP_TOKEN` (never
+an option of its own: a command line is visible to every user of the machine).
+Both print the same JSON (`pdp.ledger.answers` on one side, the server's
+answers, written by the same functions, on the other).
 
 Exit codes: 0 done; 1 `verify` found a broken chain, `show --min-seq` asked
-for an event the ledger has not seen, or the database failed mid-way; 2 bad input (each bad field named) or a
-ledger that cannot be opened.
+for an event the ledger has not seen, no event is recorded for the subject,
+the database failed mid-way, or the server could not answer; 2 bad input (each
+bad field named), a ledger that cannot be opened, or a server that refused the
+token.
 """
 
 from __future__ import annotations
@@ -17,33 +23,41 @@ import os
 import sys
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from .common import EXIT_FAIL, EXIT_OK, EXIT_USAGE
 
 DEFAULT_LEDGER = "pdp-ledger.db"
+MAX_TOKEN_FILE_BYTES = 4096
 
 
 def register(subparsers) -> None:
     consent = subparsers.add_parser("consent", help="record and read what data subjects chose (the consent ledger)")
     sub = consent.add_subparsers(dest="consent_command", required=True, metavar="ACTION")
 
-    def add(name: str, help: str, func, creates: bool = False):
+    def add(name: str, help: str, func, creates: bool = False, served: bool = True):
         parser = sub.add_parser(name, help=help)
-        parser.add_argument("--ledger", default=os.environ.get("PDP_LEDGER_URL", DEFAULT_LEDGER),
-                            help="a file (embedded SQLite) or a postgresql:// URL (default: PDP_LEDGER_URL, "
-                                 f"else {DEFAULT_LEDGER})")
+        where = parser.add_mutually_exclusive_group()
+        where.add_argument("--ledger", help="a file (embedded SQLite) or a postgresql:// URL (default: "
+                                            f"PDP_LEDGER_URL, else {DEFAULT_LEDGER})")
         parser.add_argument("--key-file", help="the ledger key (default: PDP_LEDGER_KEY_FILE, PDP_LEDGER_KEY, "
                                                "else FILE.key beside a SQLite ledger)")
+        if served:
+            where.add_argument("--url", help="a running `pdp serve --ledger` (e.g. http://127.0.0.1:8181) instead of "
+                                             "the embedded ledger")
+            parser.add_argument("--token-file", help="with --url: a file holding the bearer token (default: PDP_TOKEN)")
         parser.set_defaults(func=lambda args: _run(func, args, creates))
         return parser
 
+    add("init", "make a new ledger (SQLite: the file and its key beside it), or bring one's schema up to date",
+        _init, creates=True, served=False)
     record = add("record", "record events: one JSON object or a list of them (one transaction)", _record,
                  creates=True)
     record.add_argument("events", nargs="?", default="-", help="a JSON file (default: standard input)")
     show = add("show", "a subject's current state (or as of a time), each fact with its event", _show)
     show.add_argument("subject")
     show.add_argument("--as-of", help="replay the ledger to this time (ISO 8601 with a zone)")
-    show.add_argument("--known-at", help="with --as-of: only events recorded by this time")
+    show.add_argument("--known-at", help="only events recorded by this time (alone: as of that time, as known then)")
     show.add_argument("--min-seq", type=int, help="fail (exit 1) unless the ledger has seen this sequence number")
     history = add("history", "every event of a subject, in the order recorded", _history)
     history.add_argument("subject")
@@ -52,7 +66,8 @@ def register(subparsers) -> None:
     export.add_argument("-o", "--output", help="write to this file (default: standard output)")
     verify = add("verify", "check every subject's hash chain and state (or one subject's); exit 1 if broken", _verify)
     verify.add_argument("subject", nargs="?")
-    erase = add("erase", "crypto-shred a subject: its identifying fields become unreadable, for good", _erase)
+    erase = add("erase", "crypto-shred a subject: its identifying fields become unreadable, for good (with --url: "
+                         "the admin token)", _erase)
     erase.add_argument("subject")
     erase.add_argument("--yes", action="store_true", help="required: erasure cannot be undone")
 
@@ -61,40 +76,170 @@ class _Usage(Exception):
     pass
 
 
+class _Failed(Exception):
+    """Exit 1: the answer is known and is a failure (nothing recorded for the subject, an unseen sequence number,
+    a database or server that failed)."""
+
+
+class _Embedded:
+    """The ledger opened here: each answer from `pdp.ledger.answers`, as the server gives it."""
+
+    def __init__(self, ledger) -> None:
+        self.ledger = ledger
+
+    def record(self, data: Any) -> Any:
+        from pdp.ledger.events import parse_events
+
+        receipts = [r.to_dict() for r in self.ledger.record_many(parse_events(data))]
+        return receipts if isinstance(data, list) else receipts[0]
+
+    def show(self, subject: str, **asked: Any) -> dict[str, Any]:
+        from pdp.ledger.answers import state_of
+
+        return state_of(self.ledger, subject, **asked)
+
+    def history(self, subject: str) -> list[dict[str, Any]]:
+        from pdp.ledger.answers import history_of
+
+        return history_of(self.ledger, subject)
+
+    def export(self, subject: str) -> dict[str, Any]:
+        from pdp.ledger.answers import export_of
+
+        return export_of(self.ledger, subject)
+
+    def verify(self, subject: str | None) -> dict[str, Any]:
+        from pdp.ledger.answers import verification_of
+
+        return verification_of(self.ledger, subject)
+
+    def erase(self, subject: str) -> dict[str, Any]:
+        from pdp.ledger.answers import erasure_of
+
+        return erasure_of(self.ledger, subject)
+
+
+class _Served:
+    """The ledger of a running `pdp serve`, through `pdp.client.LedgerClient`: the server's own answers."""
+
+    def __init__(self, client) -> None:
+        self.client = client
+
+    def record(self, data: Any) -> Any:
+        if isinstance(data, list):
+            return self.client.record_many(data).raw["receipts"]
+        return self.client.record(data).raw
+
+    def show(self, subject: str, **asked: Any) -> dict[str, Any]:
+        return self.client.state(subject, **asked).raw
+
+    def history(self, subject: str) -> list[dict[str, Any]]:
+        return [event.raw for event in self.client.history(subject)]
+
+    def export(self, subject: str) -> dict[str, Any]:
+        return self.client.export(subject)
+
+    def verify(self, subject: str | None) -> dict[str, Any]:
+        return self.client.verify(subject).raw
+
+    def erase(self, subject: str) -> dict[str, Any]:
+        return self.client.erase(subject).raw
+
+
 def _run(func, args, creates: bool) -> int:
-    """Run an action on the ledger; only `record` makes a new SQLite ledger (a mistyped path read as an empty
-    ledger would show no opt-out where one is recorded)."""
+    """Run an action on the ledger, embedded or served, and turn what went wrong into one line and an exit code."""
+    name = f"pdp consent {args.consent_command}"
+    try:
+        if getattr(args, "url", None):
+            return _served(func, args)
+        return _embedded(func, args, creates)
+    except _Usage as error:
+        for line in str(error).splitlines():  # one line a problem, each named
+            print(f"{name}: {line}", file=sys.stderr)
+        return EXIT_USAGE
+    except _Failed as error:
+        print(f"{name}: {error}", file=sys.stderr)
+        return EXIT_FAIL
+
+
+def _embedded(func, args, creates: bool) -> int:
+    """Only `init` and `record` make a new SQLite ledger (a mistyped path read as an empty ledger would show no
+    opt-out where one is recorded)."""
     from sqlalchemy.exc import SQLAlchemyError
 
     from pdp.ledger import InvalidEvent, LedgerConfigError, NotYetVisible, open_ledger
+    from pdp.ledger.answers import UnknownSubject
 
-    name = f"pdp consent {args.consent_command}"
+    target = args.ledger or os.environ.get("PDP_LEDGER_URL") or DEFAULT_LEDGER
     try:
-        with open_ledger(args.ledger, key_file=args.key_file, create=creates) as ledger:
-            return func(ledger, args)
+        with open_ledger(target, key_file=args.key_file, create=creates) as ledger:
+            return func(_Embedded(ledger), args)
     except InvalidEvent as error:
-        for field, message in error.problems:
-            print(f"{name}: invalid event: `{field}`: {message}", file=sys.stderr)
-        return EXIT_USAGE
-    except (LedgerConfigError, _Usage) as error:
-        print(f"{name}: {error}", file=sys.stderr)
-        return EXIT_USAGE
-    except NotYetVisible as error:
-        print(f"{name}: {error}", file=sys.stderr)
-        return EXIT_FAIL
+        raise _Usage("\n".join(f"invalid event: `{field}`: {message}" for field, message in error.problems)) from None
+    except LedgerConfigError as error:
+        raise _Usage(str(error)) from None
+    except (NotYetVisible, UnknownSubject) as error:
+        raise _Failed(str(error)) from None
     except SQLAlchemyError as error:  # the database failed mid-way: nothing of the transaction was kept
         cause = getattr(error, "orig", None) or error
-        print(f"{name}: the ledger's database failed, nothing was changed: {str(cause).strip().splitlines()[0]}",
-              file=sys.stderr)
-        return EXIT_FAIL
+        raise _Failed(f"the ledger's database failed, nothing was changed: {str(cause).strip().splitlines()[0]}") \
+            from None
+
+
+def _served(func, args) -> int:
+    from pdp.client import LedgerClient, NotYetVisible, PdpRequestError, PdpUnavailable, UnknownSubject
+
+    if args.key_file:
+        raise _Usage("--key-file goes with the embedded ledger: a server reads its own key")
+    try:
+        with LedgerClient(args.url, token=_token(args)) as client:
+            return func(_Served(client), args)
+    except (UnknownSubject, NotYetVisible) as error:
+        raise _Failed("; ".join(d.get("message", "") for d in error.detail)) from None
+    except PdpRequestError as error:
+        problems = [(_field(d.get("field", "")), d.get("message", "")) for d in error.detail]
+        if error.error == "bad_request" and args.consent_command == "record":
+            raise _Usage("\n".join(f"invalid event: `{field}`: {message}" for field, message in problems)) from None
+        raise _Usage(f"the server refused ({error.status_code}): "
+                     + "; ".join(f"`{field}`: {message}" for field, message in problems)) from None
+    except PdpUnavailable as error:
+        hint = ("; an event may have been recorded all the same: record it again with the same client_event_id "
+                "(it is recorded once)") if args.consent_command == "record" else ""
+        raise _Failed(f"{error}{hint}") from None
+
+
+def _field(name: str) -> str:
+    """A batch's field as the embedded ledger names it (`events[1].topic` -> `[1].topic`)."""
+    return name.removeprefix("events") if name.startswith("events[") else name
+
+
+def _token(args) -> str | None:
+    if args.token_file:
+        try:
+            with open(args.token_file, encoding="utf-8") as handle:
+                token = handle.read(MAX_TOKEN_FILE_BYTES).strip()
+        except OSError as error:
+            raise _Usage(f"cannot read the token file `{args.token_file}`: {error.strerror}") from None
+        if not token:
+            raise _Usage(f"the token file `{args.token_file}` is empty")
+        return token
+    return os.environ.get("PDP_TOKEN") or None
 
 
 def _print(data) -> None:
     print(json.dumps(data, indent=2, ensure_ascii=False))
 
 
-def _record(ledger, args) -> int:
-    from pdp.ledger.events import MAX_INPUT_BYTES, parse_events
+def _init(ledger: _Embedded, args) -> int:
+    from pdp.ledger.connect import display, url_of
+
+    target = args.ledger or os.environ.get("PDP_LEDGER_URL") or DEFAULT_LEDGER
+    _print({"ledger": display(url_of(target)), "last_seq": ledger.ledger.last_seq()})
+    return EXIT_OK
+
+
+def _record(ledger: _Embedded | _Served, args) -> int:
+    from pdp.ledger.events import MAX_INPUT_BYTES
 
     source = "standard input" if args.events == "-" else f"`{args.events}`"
     try:
@@ -107,8 +252,7 @@ def _record(ledger, args) -> int:
         data = json.loads(text)
     except json.JSONDecodeError as error:
         raise _Usage(f"{source} is not JSON: line {error.lineno} column {error.colno}: {error.msg}") from None
-    receipts = ledger.record_many(parse_events(data))
-    _print([r.to_dict() for r in receipts] if isinstance(data, list) else receipts[0].to_dict())
+    _print(ledger.record(data))
     return EXIT_OK
 
 
@@ -129,24 +273,18 @@ def _time(text: str | None, option: str) -> datetime | None:
     return moment
 
 
-def _show(ledger, args) -> int:
-    at, known_at = _time(args.as_of, "--as-of"), _time(args.known_at, "--known-at")
-    if known_at is not None and at is None:
-        raise _Usage("--known-at needs --as-of")
-    if at is None:
-        state = ledger.state(args.subject, min_seq=args.min_seq)
-        _print(state.to_dict(ledger.clock()))
-    else:
-        _print({"as_of": args.as_of, **ledger.state_as_of(args.subject, at, known_at=known_at).to_dict(at)})
+def _show(ledger: _Embedded | _Served, args) -> int:
+    _print(ledger.show(args.subject, min_seq=args.min_seq, as_of=_time(args.as_of, "--as-of"),
+                       known_at=_time(args.known_at, "--known-at")))
     return EXIT_OK
 
 
-def _history(ledger, args) -> int:
-    _print([r.to_dict() for r in ledger.history(args.subject)])
+def _history(ledger: _Embedded | _Served, args) -> int:
+    _print(ledger.history(args.subject))
     return EXIT_OK
 
 
-def _export(ledger, args) -> int:
+def _export(ledger: _Embedded | _Served, args) -> int:
     text = json.dumps(ledger.export(args.subject), indent=2, ensure_ascii=False)
     if args.output:
         Path(args.output).write_text(text + "\n", encoding="utf-8")
@@ -155,14 +293,14 @@ def _export(ledger, args) -> int:
     return EXIT_OK
 
 
-def _verify(ledger, args) -> int:
+def _verify(ledger: _Embedded | _Served, args) -> int:
     found = ledger.verify(args.subject)
-    _print(found.to_dict())
-    return EXIT_OK if found.ok else EXIT_FAIL
+    _print(found)
+    return EXIT_OK if found["ok"] else EXIT_FAIL
 
 
-def _erase(ledger, args) -> int:
+def _erase(ledger: _Embedded | _Served, args) -> int:
     if not args.yes:
         raise _Usage("erasure cannot be undone: add --yes to erase this subject")
-    _print(ledger.erase(args.subject).to_dict())
+    _print(ledger.erase(args.subject))
     return EXIT_OK
