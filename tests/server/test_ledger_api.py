@@ -3,6 +3,7 @@ batch, idempotent), reading (state, history, export, verify), erasing, `Sec-GPC:
 refusal a 4xx naming its field."""
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -81,6 +82,15 @@ def test_recording_twice_with_one_client_event_id_records_once(server):
     assert len(history) == 1
     other = server.post("/v1/ledger/events", json={**once, "topic": "cookies"}, headers=W)
     assert "already recorded with other content" in refused(other, 422, "client_event_id")["detail"][0]["message"]
+
+
+def test_one_client_event_id_sent_at_once_from_many_clients_records_once(server):
+    subject = new_subject()
+    once = event("marketing.opted_out", subject, client_event_id=f"burst-{subject}")
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda _: server.post("/v1/ledger/events", json=once, headers=W).json(), range(16)))
+    assert sum(not a["duplicate"] for a in answers) == 1 and len({(a["seq"], a["event_id"]) for a in answers}) == 1
+    assert len(server.post("/v1/ledger/history", json={"subject": subject}, headers=R).json()["events"]) == 1
 
 
 def test_a_batch_is_all_or_nothing_and_its_seq_is_the_token_of_all_of_it(server):

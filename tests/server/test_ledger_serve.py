@@ -120,3 +120,20 @@ def test_the_key_file_option(monkeypatch, tmp_path, ledger_file):
     code, response = serve(monkeypatch, ["--ledger", str(ledger_file), "--ledger-open",
                                          "--ledger-key-file", str(tmp_path / "ledger.key")], record)
     assert code == 0 and response.status_code == 200
+
+
+def test_a_database_that_fails_is_a_503_and_keeps_nothing(monkeypatch, ledger_file):
+    import sqlite3
+
+    def break_and_record(client):
+        with sqlite3.connect(ledger_file) as connection:
+            connection.execute("DROP TABLE ledger_state")
+        return record(client, {"Authorization": f"Bearer {TOKEN}"})
+
+    os.environ["PDP_LEDGER_WRITE_TOKENS"] = TOKEN
+    code, response = serve(monkeypatch, ["--ledger", str(ledger_file)], break_and_record)
+    assert code == 0 and response.status_code == 503
+    assert response.json() == {"error": "ledger_unavailable", "detail": [
+        {"field": "ledger", "message": "the ledger's database failed; nothing was changed"}]}
+    with sqlite3.connect(ledger_file) as connection:
+        assert connection.execute("SELECT count(*) FROM ledger_events").fetchone() == (0,)
