@@ -20,6 +20,7 @@ from pdp.lang import ast
 from pdp.lang.checker import CheckContext, check_policy_set
 from pdp.lang.parser import parse_policy
 from pdp.lang.reuse import Parses
+from pdp.ledger.fill import Fill
 from pdp.vocab import schema as sch
 from pdp.vocab import taxonomy as tx
 from pdp.vocab.request import RequestShape
@@ -91,8 +92,15 @@ def build_version(sources: Sources, index: bool = True, directory: Path | None =
     # (index=False: the plain path, every optimisation of deciding off, compact rules among them)
     compiled = compile_rules([rule for f in files for rule in f.rules], data, vocabulary, schema, compact=index)
     shape = shape_of(model, declared, lookups)
-    return PolicySet(headers[0], compiled, vocabulary, tuple(lookups), data, sources.digest(), tuple(files),
-                     tuple(d for d in diagnostics if d.severity == "warning"), index, directory, sources, shape)
+    policy_set = PolicySet(headers[0], compiled, vocabulary, tuple(lookups), data, sources.digest(), tuple(files),
+                           tuple(d for d in diagnostics if d.severity == "warning"), index, directory, sources, shape)
+    policy_set.ledger_fills = ledger_fills_of(files)
+    return policy_set
+
+
+def ledger_fills_of(files: list[ast.PolicyFile]) -> tuple[Fill, ...]:
+    """What the set declares the consent ledger fills (`ledger fills ...`), checked, as pdp.ledger.fill reads it."""
+    return tuple(Fill(f.attribute.parts, f.source, f.name, f.purpose) for file in files for f in file.ledger_fills)
 
 
 # The files parsed in this process, by their text (held only while a set that was built holds them)

@@ -11,6 +11,7 @@ from typing import Any, cast
 
 from pdp.base.errors import Diagnostic, RequestError
 from pdp.lang import ast
+from pdp.ledger.fill import Fill
 from pdp.vocab import taxonomy as tx
 from pdp.vocab.request import DEFAULT_SHAPE, RequestShape, apply_lookups
 
@@ -58,6 +59,8 @@ class PolicySet:
         self.deciding = self._index.deciding  # the candidates narrowed by their conditions too (narrowing.py)
         # the response's `policy` object (shared by every decision of this version: never change it; `info` copies)
         self.policy_info: dict[str, Any] = {"name": self.name, "version": self.version, "digest": digest}
+        # the attributes the consent ledger fills before deciding (`ledger fills ...`; pdp.io.consent does it)
+        self.ledger_fills: tuple[Fill, ...] = ()
         self.history: tuple[PolicySet, ...] = (self,)  # every version, oldest first (build adds the earlier ones)
 
     @property

@@ -209,11 +209,24 @@ class Lookup:
 
 
 @dataclass(frozen=True)
+class LedgerFill:
+    """`ledger fills data_subject.consent.analytics from consent "analytics" for "personalisation"`."""
+
+    attribute: Path
+    source: str  # the fact: a name of pdp.ledger.fill.SOURCES (the checker says which)
+    name: str | None = None  # the topic, channel, purpose or scope it is about
+    purpose: str | None = None  # a consent's purpose
+    span: Span = _span()
+    source_span: Span = _span()
+
+
+@dataclass(frozen=True)
 class PolicyFile:
     path: str
     headers: tuple[Header, ...] = ()
     rules: tuple[Rule, ...] = ()
     lookups: tuple[Lookup, ...] = ()
+    ledger_fills: tuple[LedgerFill, ...] = ()
 
 
 def all_literals(items: tuple[Expr, ...]) -> TypeGuard[tuple[Literal, ...]]:

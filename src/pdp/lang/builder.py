@@ -119,6 +119,13 @@ class Builder(Transformer):
             fields[kind] += value
         return ast.Lookup(root=str(root), source=sources[0], also_in=tuple(sources[1:]), span=self._span(meta), **fields)
 
+    def ledger_fill(self, meta, children):
+        attribute, source, *names = children
+        texts = [self._string(n) for n in names]
+        return ast.LedgerFill(attribute=attribute, source=str(source), name=texts[0] if texts else None,
+                              purpose=texts[1] if len(texts) > 1 else None, span=self._span(meta),
+                              source_span=self._tok_span(source))
+
     def overridable(self, meta, children):
         return ("request_wins", tuple(str(c) for c in children))
 

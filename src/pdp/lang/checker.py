@@ -9,6 +9,7 @@ word, a country code that is no country, a rule that can never apply.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from collections.abc import Iterable
 from typing import Protocol
@@ -22,9 +23,11 @@ from .constraints import never_matches
 from pdp.base.errors import Diagnostic, did_you_mean, suggest, suggestion_hint
 from pdp.base.source import NO_SPAN, Span
 from pdp.vocab.vocabulary import SECTION_OF_KIND
+from pdp.ledger.events import NAME_PATTERN
+from pdp.ledger.fill import SOURCES
 
 CLAUSE_KEYWORDS = frozenset({"cite", "to", "for", "of", "when", "unless", "oblige", "overrides", "accept", "allow", "deny",
-                             "policy", "lookup"})
+                             "policy", "lookup", "ledger"})
 
 
 class RequestModel(Protocol):
@@ -65,6 +68,7 @@ def check_policy_set(files: list[ast.PolicyFile], ctx: CheckContext) -> list[Dia
             out += check_rule(rule, ctx)
         for lookup in policy_file.lookups:
             out += _check_lookup(lookup, ctx)
+    out += _check_ledger_fills([f for policy_file in files for f in policy_file.ledger_fills], ctx)
     effects = _effects_below(seen.values())
     for policy_file in files:
         for rule in policy_file.rules:
@@ -202,6 +206,52 @@ def _check_key(name: str, kind: str, span: Span, ctx: CheckContext) -> list[Diag
         hint = "countries are ISO 3166-1 alpha-2 codes, e.g. `IN`, `US`, `DE`"
     return [Diagnostic(f"unknown-{kind.replace(' ', '-')}", f"unknown {kind} `{name}`", span,
                        hint or "declare it in vocabulary.yaml if the policy set needs it")]
+
+
+def _check_ledger_fills(fills: list[ast.LedgerFill], ctx: CheckContext) -> list[Diagnostic]:
+    out: list[Diagnostic] = []
+    filled: dict[str, ast.LedgerFill] = {}
+    for fill in fills:
+        if not ctx.model.names_data_use:
+            out.append(Diagnostic("bad-ledger-fill", "the consent ledger fills attributes of a person, in a data-use "
+                                  "policy set", fill.span, "leave `ledger fills` out of an AuthZEN set"))
+            continue
+        out += _check_ledger_fill(fill, ctx)
+        first = filled.setdefault(fill.attribute.dotted, fill)
+        if first is not fill:
+            out.append(Diagnostic("bad-ledger-fill", f"`{fill.attribute.dotted}` is already filled from the ledger",
+                                  fill.attribute.span, f"first at {first.span}; an attribute has one fact"))
+    return out
+
+
+def _check_ledger_fill(fill: ast.LedgerFill, ctx: CheckContext) -> list[Diagnostic]:
+    source = SOURCES.get(fill.source)
+    if source is None:
+        return [Diagnostic("unknown-ledger-fact", f"the ledger has no fact `{fill.source}`", fill.source_span,
+                           did_you_mean(fill.source, SOURCES) or "the facts are " + ", ".join(f"`{s}`" for s in SOURCES))]
+    out = []
+    typ, errors = _resolve_path(fill.attribute, ctx)
+    out += errors
+    if typ is not None and typ.kind not in ("bool", "any"):
+        out.append(Diagnostic("type-mismatch", f"`{fill.attribute.dotted}` is {typ.describe()}; `{source.name}` "
+                              "gives true or false", fill.attribute.span, "fill an attribute declared `bool`"))
+    takes = source.needs or source.may
+    example = f'`ledger fills ... from {source.name} "{takes}"`' if takes else f"`ledger fills ... from {source.name}`"
+    if source.needs and fill.name is None:
+        out.append(Diagnostic("bad-ledger-fill", f"`{source.name}` needs the {source.needs} it is about",
+                              fill.span, f"write e.g. {example}"))
+    elif not takes and fill.name is not None:
+        out.append(Diagnostic("bad-ledger-fill",
+                              f"`{source.name}` is one fact a person: it names no topic, channel, purpose or scope",
+                              fill.span, f"write {example}"))
+    if fill.purpose is not None and not source.purpose:
+        out.append(Diagnostic("bad-ledger-fill", f"`{source.name}` is not given for a purpose", fill.span,
+                              f"write {example}"))
+    for text in (fill.name, fill.purpose):
+        if text is not None and not re.fullmatch(NAME_PATTERN, text):
+            out.append(Diagnostic("bad-ledger-fill", f"`{text}` is not a name the ledger records", fill.span,
+                                  "letters, digits, `_`, `.` and `-`, at most 64"))
+    return out
 
 
 # ---------------------------------------------------------------- conditions

@@ -18,6 +18,8 @@ Layout
   otherwise `lookup ROOT in REGISTERS` and then one clause per line,
   indented two spaces: `request wins for`, `if unlisted, request states`,
   each `except`.
+- A ledger declaration is one line, `ledger fills ATTRIBUTE from FACT
+  "NAME" for "PURPOSE"`, after the lookups.
 - A rule: `allow|deny ID "message"` on its first line, then one clause per
   line, indented two spaces, in a fixed order: `cite`, `to`, `for`, `of`,
   each `when`, each `unless`, `overrides`, each `oblige`, each `accept`.
@@ -145,7 +147,7 @@ class _Line:
 
 @dataclass(eq=False)
 class _Statement:
-    kind: str  # "header" | "lookup" | "rule"
+    kind: str  # "header" | "lookup" | "ledger_fill" | "rule"
     start: int
     lines: list[_Line]
     leading: list[list[_Comment]] = field(default_factory=list)  # comment blocks above it
@@ -371,6 +373,15 @@ class _Printer:
             lines.append(self._whole(clause, self._clause(clause)))
         return _Statement("lookup", node.meta.start_pos, lines)
 
+    def ledger_fill(self, node: Tree) -> _Statement:
+        attribute, source, *names = node.children
+        line = f"ledger fills {_name(cast(Tree, attribute))} from {source}"
+        if names:
+            line += " " + _string(cast(Token, names[0]))
+        if len(names) > 1:
+            line += " for " + _string(cast(Token, names[1]))
+        return _Statement("ledger_fill", node.meta.start_pos, [_Line(0, line, [(node.meta.start_pos, node.meta.end_pos)])])
+
     @staticmethod
     def _clause(clause: Tree) -> str:
         names = [str(c) for c in clause.children if isinstance(c, Token)]
@@ -561,7 +572,7 @@ def format_policy(text: str, filename: str) -> str:
             starts[after].leading.extend(blocks)
             starts[after].detached = gap_after
 
-    order = {"header": 0, "lookup": 1, "rule": 2}
+    order = {"header": 0, "lookup": 1, "ledger_fill": 2, "rule": 3}
     statements.sort(key=lambda s: (order[s.kind], s.start))
     out: list[str] = []
 
@@ -587,7 +598,7 @@ def format_policy(text: str, filename: str) -> str:
             pad = " " * line.indent
             out.extend(pad + c.text for c in sorted(line.before, key=lambda c: c.start))
             out.append(pad + line.text + (f"  {line.trailing[0].text}" if line.trailing else ""))
-        pad = " " * (0 if statement.kind == "lookup" else INDENT)
+        pad = " " * (0 if statement.kind in ("lookup", "ledger_fill") else INDENT)
         out.extend(pad + c.text for c in statement.closing)
     for block in file_end:
         blank()

@@ -42,7 +42,8 @@ EventKind = Literal[
 ]
 
 # Names that become parts of a state key (`consent:marketing:analytics`): no separator, bounded.
-Name = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.\-]{1,64}$")]
+NAME_PATTERN = r"^[A-Za-z0-9_.\-]{1,64}$"
+Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=256)]
 MAX_EVIDENCE_ITEMS = 32
 Evidence = Annotated[str, StringConstraints(max_length=1024)]

@@ -1,0 +1,222 @@
+"""A request's consent and rights attributes filled from a subject's ledger state, before deciding. Pure.
+
+A policy set declares which attributes come from the ledger (`ledger fills
+data_subject.consent.marketing from consent "marketing"`, docs/language.md);
+each declaration is a `Fill`: the attribute, and the fact (`SOURCES`) that
+gives its value. `fill(request, state, fills, at=..., version=...)` returns
+the request with those attributes set, and what each was set from
+(`Filled`: the value, the caller's, the ledger's, and the facts, each naming
+its event).
+
+The ledger wins over the caller, except that a caller can only make a
+decision stricter. Every fact has a restrictive value (`Source.restrictive`):
+consent and acceptance of the current version restrict when false; an
+opt-out, a GPC signal, an objection, a restriction or an erasure request
+when true. When both say something, the restrictive value wins, whoever said
+it. When the ledger has no fact, the attribute is what the caller said (or
+absent): filling never turns a stated value absent, nor an absent one into
+something the ledger does not say. No clock here: `at` (for expiries) and
+`version` (the policy version deciding) come from the caller of `fill`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from .records import iso
+from .state import ANY, Fact, State
+
+# what the request said: nothing at all (`None` in a consent map means the same: never asked)
+MISSING: Any = None
+
+Reading = tuple[bool, tuple[Fact, ...]]  # the value the facts give, and the facts that give it
+
+
+@dataclass(frozen=True)
+class Fill:
+    """`ledger fills ATTRIBUTE from SOURCE "NAME" for "PURPOSE"`: one attribute and the fact it comes from."""
+
+    attribute: tuple[str, ...]  # the request path: ("data_subject", "consent", "marketing")
+    source: str  # a name of SOURCES
+    name: str | None = None  # the topic, channel, purpose or scope the source is about
+    purpose: str | None = None  # a consent's purpose (`for`)
+
+    @property
+    def dotted(self) -> str:
+        return ".".join(self.attribute)
+
+
+@dataclass(frozen=True)
+class Source:
+    """A kind of fact an attribute may be filled from."""
+
+    name: str
+    meaning: str  # what true means, as docs and hints say it
+    restrictive: bool  # the value that makes a decision stricter (the one a caller may always impose)
+    read: Callable[[State, Fill, datetime, str], Reading | None]
+    needs: str | None = None  # what the quoted name must be, when it is required
+    may: str | None = None  # what the quoted name is, when it may be left out
+    purpose: bool = False  # takes `for "PURPOSE"`
+
+
+def _consent(state: State, fill: Fill, at: datetime, _: str) -> Reading | None:
+    fact = state.consent(fill.name or "", fill.purpose)
+    if fact is None:
+        return None
+    return fact.status == "given" and not fact.expired(at), (fact,)  # an expired consent is no consent
+
+
+def _opt_out(state: State, fill: Fill, at: datetime, _: str) -> Reading | None:
+    fact = state.fact(f"marketing:{fill.name}")
+    if fact is None:
+        return None
+    # an opt-in that has expired lapses: the person is again out (the restrictive side)
+    return fact.status != "opted_in" or fact.expired(at), (fact,)
+
+
+def _flag(key: str, on: frozenset[str]) -> Callable[[State, Fill, datetime, str], Reading | None]:
+    def read(state: State, fill: Fill, at: datetime, _: str) -> Reading | None:
+        fact = state.fact(key)
+        return None if fact is None else (fact.status in on, (fact,))
+    return read
+
+
+def _scoped(family: str, on: frozenset[str]) -> Callable[[State, Fill, datetime, str], Reading | None]:
+    """An objection or restriction: the one for this purpose or scope, or the one for every purpose. Either in
+    force puts the attribute on (the restrictive side); off only when every fact there is says off."""
+    def read(state: State, fill: Fill, at: datetime, _: str) -> Reading | None:
+        keys = [f"{family}:{ANY}"] + ([f"{family}:{fill.name}"] if fill.name else [])
+        facts = [f for f in (state.fact(k) for k in keys) if f is not None]
+        if not facts:
+            return None
+        in_force = tuple(f for f in facts if f.status in on)
+        return (True, in_force) if in_force else (False, tuple(facts))
+    return read
+
+
+def _accepted(state: State, fill: Fill, at: datetime, version: str) -> Reading | None:
+    fact = state.fact("policy")
+    return None if fact is None else (fact.notice_version == version, (fact,))
+
+
+SOURCES: dict[str, Source] = {s.name: s for s in (
+    Source("consent", "the person has given consent to the topic (for the purpose), not withdrawn, refused or "
+           "expired", False, _consent, needs="topic", purpose=True),
+    Source("marketing_opt_out", "the person has opted out of marketing on the channel (or an opt-in has expired)",
+           True, _opt_out, needs="channel"),
+    Source("gpc", "a Global Privacy Control signal has been recorded", True, _flag("gpc", frozenset({"signalled"}))),
+    Source("objection", "an objection (to the purpose, or to all processing) is lodged and not dismissed", True,
+           _scoped("objection", frozenset({"lodged", "upheld"})), may="purpose"),
+    Source("restriction", "a restriction (of the scope, or of all processing) is applied and not lifted", True,
+           _scoped("restriction", frozenset({"applied"})), may="scope"),
+    Source("erasure_request", "the person has asked for erasure", True, _flag("erasure", frozenset({"requested"}))),
+    Source("current_version_accepted", "the person accepted the policy version deciding the request", False,
+           _accepted),
+)}
+
+
+@dataclass(frozen=True)
+class Filled:
+    """What one declared attribute was set to, and from what."""
+
+    fill: Fill
+    value: Any  # what the rules read (MISSING: left absent)
+    caller: Any  # what the request said (MISSING: nothing)
+    ledger: bool | None  # what the ledger's facts say (None: no fact)
+    facts: tuple[Fact, ...] = ()
+
+    @property
+    def by(self) -> str:
+        """Who decided the value: "ledger" (the ledger alone, or both agreeing), "caller" (the caller's value,
+        stricter than the ledger's or the ledger silent), or "none"."""
+        if self.ledger is not None and self.value == self.ledger:
+            return "ledger"
+        return "caller" if self.caller is not MISSING else "none"
+
+    @property
+    def restrictive(self) -> bool:
+        return bool(self.value == SOURCES[self.fill.source].restrictive)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"attribute": self.fill.dotted, "value": self.value, "by": self.by}
+        if self.caller is not MISSING:
+            out["caller"] = self.caller
+        if self.ledger is not None:
+            out["ledger"] = self.ledger
+            out["events"] = [cited(f) for f in self.facts]
+        return out
+
+
+def cited(fact: Fact) -> dict[str, Any]:
+    """A fact as a decision cites it: its event, and a sentence a person reads."""
+    return {"event_id": fact.event_id, "seq": fact.seq, "fact": fact.key, "status": fact.status,
+            "occurred_at": iso(fact.occurred_at), "says": says(fact)}
+
+
+def says(fact: Fact) -> str:
+    """`marketing:email opted_out` -> "marketing opt-out on email recorded 2026-03-01, event 0193..."."""
+    family, _, rest = fact.key.partition(":")
+    what = {"consent": f"consent to {rest.replace(':', ' for ')} {fact.status}",
+            "marketing": f"marketing {fact.status.replace('_', '-')} on {rest}",
+            "objection": f"objection{'' if rest == ANY else ' to ' + rest} {fact.status}",
+            "restriction": f"restriction{'' if rest == ANY else ' of ' + rest} {fact.status}",
+            "gpc": "Global Privacy Control signal", "erasure": "erasure requested",
+            "policy": f"policy version {fact.notice_version} accepted"}.get(family, f"{fact.key} {fact.status}")
+    return f"{what} recorded {fact.occurred_at.date().isoformat()}, event {fact.event_id}"
+
+
+def fill(request: dict[str, Any], state: State, fills: Iterable[Fill], *, at: datetime,
+         version: str) -> tuple[dict[str, Any], tuple[Filled, ...]]:
+    """`request` with each declared attribute set from `state` (the caller's value kept when stricter, or when
+    the ledger has no fact), and what each was set from. `request` itself is left as it was."""
+    out = request
+    done = []
+    for item in fills:
+        source = SOURCES[item.source]
+        caller = _get(request, item.attribute)
+        reading = source.read(state, item, at, version)
+        if reading is None:
+            done.append(Filled(item, caller, caller, None))
+            continue
+        ledger, facts = reading
+        if caller is MISSING or caller == ledger or not isinstance(caller, bool):
+            # a value that is no boolean is the caller's to answer for: the request check refuses it
+            value = ledger if caller is MISSING else caller if not isinstance(caller, bool) else ledger
+        else:
+            value = source.restrictive  # they disagree: the stricter wins, whoever said it
+        if value is not caller:
+            out = _set(out, item.attribute, value)
+        done.append(Filled(item, value, caller, ledger, facts))
+    return out, tuple(done)
+
+
+def _get(request: dict[str, Any], path: tuple[str, ...]) -> Any:
+    here: Any = request
+    for part in path:
+        if not isinstance(here, dict):
+            return MISSING
+        here = here.get(part, MISSING)
+    return here
+
+
+def _set(request: dict[str, Any], path: tuple[str, ...], value: Any) -> dict[str, Any]:
+    """A copy of `request` with `path` set, each dict on the way copied (the caller's request is not changed).
+    A part on the way that is not a dict is left as it is: the request check refuses it."""
+    top = dict(request)
+    here = top
+    for part in path[:-1]:
+        below = here.get(part)
+        if below is None:
+            below = {}
+        elif not isinstance(below, dict):
+            return request
+        here[part] = dict(below)
+        here = here[part]
+    here[path[-1]] = value
+    return top
+
+
+__all__ = ["Fill", "Filled", "MISSING", "SOURCES", "Source", "cited", "fill", "says"]
