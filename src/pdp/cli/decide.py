@@ -1,4 +1,5 @@
-"""`pdp decide [DIR] [--request FILE]`: decide one request given as JSON."""
+"""`pdp decide [DIR] [--request FILE] [--ledger PATH_OR_URL]`: decide one request given as JSON (with a ledger:
+its declared attributes filled from the data subject's recorded choices first)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,10 @@ def register(subparsers) -> None:
     decide = subparsers.add_parser("decide", help="decide one request (JSON on standard input)")
     decide.add_argument("policy_dir", nargs="?", default=DEFAULT_POLICY_DIR)
     decide.add_argument("--request", "-r", help="read the request from this file instead of standard input")
+    decide.add_argument("--ledger", help="fill the attributes the set declares (`ledger fills ...`) from this "
+                        "consent ledger (a SQLite file or a postgresql:// URL; default: none, as the request says)")
+    decide.add_argument("--key-file", help="with --ledger: the ledger key (default: PDP_LEDGER_KEY_FILE, "
+                        "PDP_LEDGER_KEY, else FILE.key beside a SQLite ledger)")
     decide.set_defaults(func=cmd_decide)
 
 
@@ -35,8 +40,19 @@ def cmd_decide(args) -> int:
             {"field": "request", "message": f"not valid JSON: {error.msg} at line {error.lineno} column {error.colno}"}]},
             indent=2), file=sys.stderr)
         return EXIT_USAGE
+    decide = policy_set.decide
+    if args.ledger:
+        from pdp.ledger import LedgerConfigError, open_ledger
+        from pdp.io.ledger_reader import LedgerDecider, SubjectStates
+
+        try:
+            ledger = open_ledger(args.ledger, key_file=args.key_file, create=False)
+        except LedgerConfigError as error:
+            print(f"pdp decide: {error}", file=sys.stderr)
+            return EXIT_USAGE
+        decide = LedgerDecider(policy_set, SubjectStates(ledger, cache=False)).decide
     try:
-        decision = policy_set.decide(request)
+        decision = decide(request)
     except RequestError as error:
         print(json.dumps({"error": "bad_request", "detail": error.errors}, indent=2, ensure_ascii=False), file=sys.stderr)
         return EXIT_USAGE

@@ -7,6 +7,7 @@ holds what it makes and how a request is decided by it.
 from __future__ import annotations
 
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any, cast
 
 from pdp.base.errors import Diagnostic, RequestError
@@ -61,6 +62,7 @@ class PolicySet:
         self.policy_info: dict[str, Any] = {"name": self.name, "version": self.version, "digest": digest}
         # the attributes the consent ledger fills before deciding (`ledger fills ...`; pdp.io.consent does it)
         self.ledger_fills: tuple[Fill, ...] = ()
+        self.ledger_reads: dict[str, frozenset[str]] | None = None  # rule -> the filled attributes it reads (filled.py)
         self.history: tuple[PolicySet, ...] = (self,)  # every version, oldest first (build adds the earlier ones)
 
     @property
@@ -100,11 +102,13 @@ class PolicySet:
     def decide_many(self, requests: list[dict[str, Any]]) -> list[Decision]:
         return [self.decide(r) for r in requests]
 
-    def decide_authzen(self, request: dict[str, Any]) -> Decision:
-        """Decide an AuthZEN Access Evaluation. Raises RequestError naming AuthZEN fields."""
+    def decide_authzen(self, request: dict[str, Any],
+                       decide: Callable[[dict[str, Any]], Decision] | None = None) -> Decision:
+        """Decide an AuthZEN Access Evaluation (by `decide`, default this set's: a ledger's decider passes its
+        own). Raises RequestError naming AuthZEN fields."""
         request = self.model.from_authzen(request)
         try:
-            return self.decide(request)
+            return (decide or self.decide)(request)
         except RequestError as error:
             raise self.model.authzen_error(error) from None
 

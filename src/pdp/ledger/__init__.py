@@ -16,15 +16,15 @@ from typing import TYPE_CHECKING, Any
 
 from .events import Event, InvalidEvent, parse_event, parse_events
 from .records import Recorded
-from .state import Fact, State
+from .state import Fact, NotYetVisible, State
 
 if TYPE_CHECKING:
     from .connect import LedgerConfigError
     from .opening import open_ledger
-    from .store import Erasure, Ledger, NotYetVisible, Receipt, Verification
+    from .store import Erasure, Ledger, Receipt, Verification
 
 _AT_THE_EDGE = {"open_ledger": "opening", "LedgerConfigError": "connect", "Ledger": "store",
-                "NotYetVisible": "store", "Receipt": "store", "Verification": "store", "Erasure": "store"}
+                "Receipt": "store", "Verification": "store", "Erasure": "store"}
 
 
 def __getattr__(name: str) -> Any:

@@ -150,6 +150,19 @@ class Filled:
         return out
 
 
+    def citation(self) -> dict[str, Any]:
+        """What a reason says of it: the value, who decided it, and the events in a sentence."""
+        facts = "; ".join(says(f) for f in self.facts)
+        if self.ledger is None:
+            sentence = "as the request said (the ledger has no fact)"
+        elif self.by == "ledger":
+            sentence = facts
+        else:
+            sentence = f"as the request said, stricter than the ledger's {str(self.ledger).lower()} ({facts})"
+        return {"attribute": self.fill.dotted, "value": self.value, "by": self.by,
+                "event_ids": [f.event_id for f in self.facts] if self.by == "ledger" else [], "says": sentence}
+
+
 def cited(fact: Fact) -> dict[str, Any]:
     """A fact as a decision cites it: its event, and a sentence a person reads."""
     return {"event_id": fact.event_id, "seq": fact.seq, "fact": fact.key, "status": fact.status,

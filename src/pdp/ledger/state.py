@@ -110,6 +110,10 @@ class State:
         return {"seq": self.seq, "facts": {k: self.facts[k].to_dict(at) for k in sorted(self.facts)}}
 
 
+class NotYetVisible(Exception):
+    """A read asked to see sequence number N, and the ledger has not seen it: the caller must fail closed."""
+
+
 def apply(state: State, event: Recorded) -> State:
     """`state` with `event` folded in: its key's fact replaced if the event happened later (ties: recorded later)."""
     new = Fact.of(event)
@@ -135,4 +139,4 @@ def as_of(events: Iterable[Recorded], at: datetime, known_at: datetime | None = 
     return fold(e for e in events if e.occurred_at <= at and (known_at is None or e.recorded_at <= known_at))
 
 
-__all__ = ["ANY", "Fact", "State", "apply", "as_of", "fact_key", "fold", "newer", "status_of"]
+__all__ = ["ANY", "Fact", "NotYetVisible", "State", "apply", "as_of", "fact_key", "fold", "newer", "status_of"]

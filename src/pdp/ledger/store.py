@@ -32,16 +32,12 @@ from .connect import WRITE
 from .events import Event, InvalidEvent, canonical_time, from_canonical_time, parse_event, parse_events
 from .records import Recorded, iso
 from .sealing import LedgerKeys, Unreadable, open_fields, seal_fields
-from .state import Fact, State, as_of, fold, newer
+from .state import Fact, NotYetVisible, State, as_of, fold, newer
 
 EXPORT_FORMAT = "pdp-ledger-export/1"
 FUTURE_SKEW_US = 5 * 60 * 1_000_000  # an event may say it happened this far after the ledger's clock, no further
 CLEAR = ("kind", "topic", "purpose", "channel", "scope", "outcome", "notice_version", "notice_digest", "method",
          "actor_type", "occurred_us", "expires_us")  # what an event says in clear: compared on a repeated client id
-
-
-class NotYetVisible(Exception):
-    """A read asked to see sequence number N, and the ledger has not seen it: the caller must fail closed."""
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,120 @@
+"""Deciding on the consent ledger's facts: the request filled (pdp.ledger.fill), decided, each reason naming the
+events it relied on. Pure: the subject's state and the time come from the caller (pdp.io.ledger_reader reads
+them); the plain `PolicySet.decide` is untouched, so a set served without a ledger pays nothing.
+
+A reason cites the filled attributes its rule reads (a default deny: the filled attributes whose value is the
+restrictive one), each with who decided its value (the ledger, or the caller being stricter) and the events;
+the decision's `ledger` lists them all, and the subject's last sequence number folded in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pdp.lang import ast
+from pdp.ledger.fill import Filled, cited, fill
+from pdp.ledger.state import State
+
+from . import versions
+from .decision import DEFAULT_DENY, Decision, Reason
+from .decision_id import new_decision_id
+from .policy_set import PolicySet
+
+LEDGER_UNAVAILABLE = "ledger.unavailable"  # the rule a request is denied by when the ledger cannot be read
+LEDGER_NOT_YET = "ledger.not_yet_visible"  # ... when the ledger has not yet seen the event the request waits for
+
+
+@dataclass(frozen=True, slots=True)
+class CitingReason(Reason):
+    """A reason with the ledger's facts its rule relied on (`ledger` in its JSON)."""
+
+    ledger: tuple[dict[str, Any], ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        out = Reason.to_dict(self)
+        out["ledger"] = list(self.ledger)
+        return out
+
+
+@dataclass(frozen=True)
+class LedgerDecision(Decision):
+    """A decision that read the ledger: `ledger` says what it filled, from which events (added to the response)."""
+
+    ledger: dict[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out = Decision.to_dict(self)
+        out["ledger"] = self.ledger
+        return out
+
+
+def subject_of(request: Any) -> str | None:
+    """The data subject's id a request names (None: none, or not text: the request check says so)."""
+    subject = request.get("data_subject") if isinstance(request, dict) else None
+    found = subject.get("id") if isinstance(subject, dict) else None
+    return found if isinstance(found, str) and found else None
+
+
+def decide_filled(policy_set: PolicySet, request: dict[str, Any], state: State, *, at: datetime) -> Decision:
+    """Decide `request` with the set's declared attributes filled from `state` (the time `at` judges expiries).
+    Raises RequestError for a malformed request, as `PolicySet.decide`."""
+    filled, used = fill(request, state, policy_set.ledger_fills, at=at, version=deciding_version(policy_set, request))
+    decision = policy_set.decide(filled)
+    return cite(decision, used, reads_of(policy_set), state.seq)
+
+
+def deciding_version(policy_set: PolicySet, request: dict[str, Any]) -> str:
+    """The version whose acceptance `current_version_accepted` asks about: the one deciding the request (§11)."""
+    if len(policy_set.history) == 1:
+        return policy_set.version
+    chosen, _ = versions.select(policy_set.history, request)
+    return (chosen or policy_set).version
+
+
+def cite(decision: Decision, used: tuple[Filled, ...], reads: dict[str, frozenset[str]], seq: int) -> LedgerDecision:
+    said = [f for f in used if f.by != "none"]
+    reasons = []
+    relied: dict[str, dict[str, Any]] = {}
+    for reason in decision.reasons:
+        if reason.rule == DEFAULT_DENY:
+            mine = [f for f in said if f.restrictive]
+        else:
+            attributes = reads.get(reason.rule, frozenset())
+            mine = [f for f in said if f.fill.dotted in attributes]
+        citations = tuple(f.citation() for f in mine)
+        for item in mine:
+            if item.by == "ledger":
+                relied.update((fact.event_id, cited(fact)) for fact in item.facts)
+        reasons.append(CitingReason(reason.rule, reason.effect, reason.cite, reason.message, reason.categories,
+                                    citations) if citations else reason)
+    ledger = {"seq": seq, "events": list(relied.values()), "filled": [f.to_dict() for f in said]}
+    return LedgerDecision(decision.decision, tuple(reasons), decision.obligations, decision.policy,
+                          decision.decision_id, ledger)
+
+
+def failed_closed(policy_set: PolicySet, rule: str, message: str) -> LedgerDecision:
+    """The deny given when the ledger cannot answer: never a decision on missing or stale facts."""
+    return LedgerDecision("deny", (Reason(rule, "error", None, message),), (), policy_set.info, new_decision_id(),
+                          {"error": message})
+
+
+def reads_of(policy_set: PolicySet) -> dict[str, frozenset[str]]:
+    """Each rule (of every version) -> the filled attributes its conditions read; worked out once a set."""
+    if policy_set.ledger_reads is not None:
+        return policy_set.ledger_reads
+    filled = {f.dotted for f in policy_set.ledger_fills}
+    reads: dict[str, frozenset[str]] = {}
+    for version in policy_set.history:
+        for rule in version.rules:
+            paths = {node.dotted for expr in rule.source.when + rule.source.unless for node in ast.walk(expr)
+                     if isinstance(node, ast.Path)} & filled
+            if paths:
+                reads[rule.id] = reads.get(rule.id, frozenset()) | paths
+    policy_set.ledger_reads = reads
+    return reads
+
+
+__all__ = ["CitingReason", "LEDGER_NOT_YET", "LEDGER_UNAVAILABLE", "LedgerDecision", "cite", "decide_filled",
+           "deciding_version", "failed_closed", "reads_of", "subject_of"]

@@ -1,0 +1,161 @@
+"""Deciding with a consent ledger: subjects' states read from the store, cached, and the request decided on them.
+
+`SubjectStates` reads a subject's current state from a `pdp.ledger.Ledger`
+and keeps it, by subject, for as long as the ledger's last sequence number
+stays the same: a new event anywhere lets go of every kept state (the
+sequence number says that something changed, not for whom). The ledger's
+sequence number is asked again at most every `recheck_s` seconds (0, the
+default: before every decision, so an event recorded by any process is
+applied to the next decision); a request carrying a read-your-writes token
+(`ledger_seq`) makes it ask at once, and wait up to `wait_s` for the ledger to
+reach the token. `cache=False` reads the store for every decision (the plain
+path a property test proves the cache equal to).
+
+`decide(policy_set, request, states)` fails closed: a ledger that cannot be
+read, or has not seen the token in time, is a deny naming why; never a
+decision on facts that are missing or older than the caller asked for.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from pdp.engine.decision import Decision
+from pdp.engine.filled import LEDGER_NOT_YET, LEDGER_UNAVAILABLE, decide_filled, failed_closed, subject_of
+from pdp.engine.policy_set import PolicySet
+from pdp.ledger.state import NotYetVisible, State
+
+if TYPE_CHECKING:  # the store (SQLAlchemy) is loaded when a ledger is opened, not by `import pdp`
+    from pdp.ledger.store import Ledger
+
+log = logging.getLogger("pdp.ledger")
+
+WAIT_S = 0.2  # how long a decision waits for the ledger to reach its token before failing closed
+POLL_S = 0.01  # how often the ledger is asked meanwhile
+MAX_SUBJECTS = 100_000  # states kept; past it, the cache starts again
+
+
+class LedgerUnavailable(Exception):
+    """The ledger could not be read: the decision fails closed."""
+
+
+class SubjectStates:
+    """Subjects' current states from one ledger, kept while its sequence number stays the same."""
+
+    def __init__(self, ledger: Ledger, *, cache: bool = True, recheck_s: float = 0.0, wait_s: float = WAIT_S,
+                 poll_s: float = POLL_S, monotonic: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep, max_subjects: int = MAX_SUBJECTS):
+        self.ledger = ledger
+        self.cache = cache
+        self.recheck_s, self.wait_s, self.poll_s = recheck_s, wait_s, poll_s
+        self.monotonic, self.sleep = monotonic, sleep
+        self.max_subjects = max_subjects
+        self.seen = 0  # the ledger's last sequence number when last asked
+        self._checked: float | None = None  # when it was last asked
+        self._states: dict[str, tuple[int, State]] = {}  # subject -> (`seen` when it was read, its state)
+        self._lock = threading.Lock()
+
+    def state(self, subject_id: str, min_seq: int | None = None) -> State:
+        """The subject's current state; with `min_seq`, one the ledger read after seeing that sequence number
+        (NotYetVisible after waiting `wait_s`). LedgerUnavailable when the ledger cannot be read."""
+        try:
+            if min_seq is not None and min_seq > self.seen:
+                self._reach(min_seq)
+            if not self.cache:
+                return self.ledger.state(subject_id)
+            now = self.monotonic()
+            if self._checked is None or now - self._checked >= self.recheck_s:
+                self._saw(self.ledger.last_seq(), now)
+            seen = self.seen
+            kept = self._states.get(subject_id)
+            if kept is not None and kept[0] == seen:
+                return kept[1]
+            state = self.ledger.state(subject_id)  # read after `seen`: at least as new
+            with self._lock:
+                if len(self._states) >= self.max_subjects:
+                    self._states.clear()
+                self._states[subject_id] = (seen, state)
+            return state
+        except NotYetVisible:
+            raise
+        except Exception as error:  # a database down, a network gone, a lock held too long: fail closed
+            log.warning("the consent ledger cannot be read: %s", error)
+            raise LedgerUnavailable(f"the consent ledger cannot be read ({error.__class__.__name__})") from error
+
+    def as_of(self, subject_id: str, at: datetime) -> State:
+        """The subject's state as of a past time, replayed from its history (never cached)."""
+        try:
+            return self.ledger.state_as_of(subject_id, at)
+        except Exception as error:
+            raise LedgerUnavailable(f"the consent ledger cannot be read ({error.__class__.__name__})") from error
+
+    def _saw(self, last: int, now: float) -> None:
+        with self._lock:
+            self._checked = now
+            if last != self.seen:
+                self.seen = last
+                self._states.clear()
+
+    def _reach(self, min_seq: int) -> None:
+        deadline = self.monotonic() + self.wait_s
+        while True:
+            now = self.monotonic()
+            self._saw(self.ledger.last_seq(), now)
+            if self.seen >= min_seq:
+                return
+            if now >= deadline:
+                raise NotYetVisible(f"the ledger has not yet seen event {min_seq} (it has seen {self.seen}); "
+                                    f"waited {self.wait_s:g} s")
+            self.sleep(min(self.poll_s, max(deadline - now, 0.0)))
+
+
+def token_of(request: Any) -> int | None:
+    """The read-your-writes token a request carries (`ledger_seq`); None when absent or not a whole number >= 1
+    (the request check then refuses it)."""
+    token = request.get("ledger_seq") if isinstance(request, dict) else None
+    return token if isinstance(token, int) and not isinstance(token, bool) and token >= 1 else None
+
+
+def decide(policy_set: PolicySet, request: dict[str, Any], states: SubjectStates | None, *,
+           clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> Decision:
+    """Decide `request`, its declared attributes filled from the ledger when the set declares some, the request
+    names its data subject and there is a ledger; otherwise exactly `policy_set.decide`. Raises RequestError."""
+    subject = subject_of(request) if states is not None and policy_set.ledger_fills else None
+    if subject is None or states is None:
+        return policy_set.decide(request)
+    try:
+        state = states.state(subject, token_of(request))
+    except (NotYetVisible, LedgerUnavailable) as error:
+        policy_set.decide(request)  # a malformed request is still a 4xx naming its field, not a deny
+        rule = LEDGER_NOT_YET if isinstance(error, NotYetVisible) else LEDGER_UNAVAILABLE
+        return failed_closed(policy_set, rule, f"{error}; failing closed")
+    return decide_filled(policy_set, request, state, at=clock())
+
+
+class LedgerDecider:
+    """A policy set deciding with a consent ledger (`pdp.with_ledger`): `decide` fills the attributes the set
+    declares (`ledger fills ...`) from the subject's state before deciding; the rest is the set's own."""
+
+    def __init__(self, policy_set: PolicySet, states: SubjectStates,
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)):
+        self.policy_set = policy_set
+        self.states = states
+        self.clock = clock
+
+    def decide(self, request: dict[str, Any]) -> Decision:
+        return decide(self.policy_set, request, self.states, clock=self.clock)
+
+    def decide_many(self, requests: list[dict[str, Any]]) -> list[Decision]:
+        return [self.decide(r) for r in requests]
+
+    def decide_authzen(self, request: dict[str, Any]) -> Decision:
+        """An AuthZEN Access Evaluation, put in the set's own terms, then decided as `decide` does."""
+        return self.policy_set.decide_authzen(request, self.decide)
+
+
+__all__ = ["LedgerDecider", "LedgerUnavailable", "POLL_S", "SubjectStates", "WAIT_S", "decide", "token_of"]

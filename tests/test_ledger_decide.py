@@ -1,0 +1,169 @@
+"""Decisions that read the consent ledger, on SQLite and a real PostgreSQL: filled before deciding, each reason
+naming its events, read-your-writes tokens, the cache of subjects' states, and failing closed."""
+
+from datetime import UTC, datetime
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import pdp
+from pdp.engine.filled import LEDGER_NOT_YET, LEDGER_UNAVAILABLE
+from pdp.io.ledger_reader import LedgerDecider, SubjectStates
+from pdp.ledger import open_ledger
+from tests.support.generate import fewer
+from tests.support.ledger import KEY, event, new_subject
+from tests.support.sets import build_set
+
+VOCAB = "consent_topics: [marketing]\nattributes:\n  context.objection_upheld: bool\n"
+RULES = '''
+ledger fills data_subject.consent.marketing from consent "marketing"
+ledger fills context.objection_upheld from objection
+allow marketing.consented "You agreed to marketing" cite "§2.5" to use for marketing
+  when data_subject.consent.marketing == true
+deny marketing.opted_out "You opted out of marketing" cite "§2.6" to use for marketing
+  when data_subject.consent.marketing is absent or data_subject.consent.marketing == false
+deny rights.objection "You objected" cite "§4" to use for marketing when context.objection_upheld == true
+'''
+POLICY = build_set(RULES, vocabulary=VOCAB)
+
+
+def ask(subject: str | None, **extra) -> dict:
+    request = {"action": "use", "purpose": "marketing", "data_categories": ["user.contact.email"], **extra}
+    if subject is not None:
+        request["data_subject"] = {"id": subject, **request.get("data_subject", {})}
+    return request
+
+
+def test_an_opt_out_recorded_in_the_ledger_denies_and_is_cited(ledger):
+    subject = new_subject()
+    given_ = ledger.record(event("consent.given", subject))
+    decider = pdp.with_ledger(POLICY, ledger)
+    assert decider.decide(ask(subject)).decision == "allow"
+    withdrawn = ledger.record(event("consent.withdrawn", subject, "2026-03-02T10:00:00Z"))
+    decision = decider.decide(ask(subject))  # a new event lets go of the kept state
+    assert decision.decision == "deny"
+    (reason,) = decision.to_dict()["reasons"]
+    assert reason["rule"] == "marketing.opted_out"
+    assert reason["ledger"] == [{"attribute": "data_subject.consent.marketing", "value": False, "by": "ledger",
+                                 "event_ids": [withdrawn.event_id],
+                                 "says": f"consent to marketing withdrawn recorded 2026-03-02, event {withdrawn.event_id}"}]
+    answer = decision.to_dict()["ledger"]
+    assert answer["seq"] == withdrawn.seq and [e["event_id"] for e in answer["events"]] == [withdrawn.event_id]
+    assert given_.event_id not in str(answer)
+
+
+def test_a_caller_can_only_make_it_stricter(ledger):
+    subject = new_subject()
+    ledger.record(event("consent.given", subject))
+    decider = pdp.with_ledger(POLICY, ledger)
+    stricter = decider.decide(ask(subject, data_subject={"consent": {"marketing": False}}))
+    assert stricter.decision == "deny"
+    assert stricter.to_dict()["reasons"][0]["ledger"][0]["by"] == "caller"
+    ledger.record(event("objection.lodged", subject))
+    laxer = decider.decide(ask(subject, context={"objection_upheld": False}))
+    assert laxer.decision == "deny" and [r.rule for r in laxer.reasons] == ["rights.objection"]
+
+
+def test_without_a_fact_the_caller_s_value_decides(ledger):
+    decider = pdp.with_ledger(POLICY, ledger)
+    assert decider.decide(ask(new_subject(), data_subject={"consent": {"marketing": True}})).decision == "allow"
+    assert decider.decide(ask(new_subject())).decision == "deny"
+
+
+def test_a_request_without_a_subject_or_a_set_without_declarations_is_decided_as_today(ledger):
+    decider = pdp.with_ledger(POLICY, ledger)
+    plain = decider.decide(ask(None))
+    assert "ledger" not in plain.to_dict() and plain.to_dict() == {**POLICY.decide(ask(None)).to_dict(),
+                                                                   "decision_id": plain.decision_id}
+    undeclared = build_set(RULES.split("\n", 3)[3], vocabulary=VOCAB)
+    subject = new_subject()
+    ledger.record(event("consent.withdrawn", subject))
+    request = ask(subject, data_subject={"consent": {"marketing": True}})
+    assert pdp.with_ledger(undeclared, ledger).decide(request).decision == "allow"
+
+
+def test_a_token_the_ledger_has_not_seen_fails_closed_after_a_bounded_wait(ledger):
+    subject = new_subject()
+    receipt = ledger.record(event("consent.given", subject))
+    states = SubjectStates(ledger, wait_s=0.05, poll_s=0.01)
+    decider = LedgerDecider(POLICY, states)
+    assert decider.decide(ask(subject, ledger_seq=receipt.seq)).decision == "allow"
+    decision = decider.decide(ask(subject, ledger_seq=receipt.seq + 1))
+    assert decision.decision == "deny" and decision.reasons[0].rule == LEDGER_NOT_YET
+    assert f"has not yet seen event {receipt.seq + 1}" in decision.reasons[0].message
+
+
+def test_a_token_refreshes_a_state_kept_for_a_while(ledger):
+    subject = new_subject()
+    ledger.record(event("consent.given", subject))
+    decider = LedgerDecider(POLICY, SubjectStates(ledger, recheck_s=3600))
+    assert decider.decide(ask(subject)).decision == "allow"
+    receipt = ledger.record(event("consent.withdrawn", subject, "2026-03-02T10:00:00Z"))
+    assert decider.decide(ask(subject)).decision == "allow"  # kept for an hour: the token is how to see at once
+    assert decider.decide(ask(subject, ledger_seq=receipt.seq)).decision == "deny"
+
+
+def test_a_malformed_token_is_a_bad_request(ledger):
+    decider = pdp.with_ledger(POLICY, ledger)
+    with pytest.raises(pdp.RequestError) as info:
+        decider.decide(ask(new_subject(), ledger_seq="12"))
+    assert info.value.errors[0]["field"] == "ledger_seq"
+
+
+def test_a_ledger_that_cannot_be_read_fails_closed(tmp_path):
+    path = tmp_path / "ledger.db"
+    subject = new_subject()
+    with open_ledger(path, key=KEY) as ledger:
+        ledger.record(event("consent.given", subject))
+        decider = pdp.with_ledger(POLICY, ledger)
+        assert decider.decide(ask(subject)).decision == "allow"
+        ledger.engine.dispose()
+        for side in tmp_path.glob("ledger.db*"):
+            side.unlink()
+        path.write_bytes(b"this is not a database" * 100)
+        decision = decider.decide(ask(subject))
+        assert decision.decision == "deny" and decision.reasons[0].rule == LEDGER_UNAVAILABLE
+        assert "cannot be read" in decision.to_dict()["ledger"]["error"]
+        with pytest.raises(pdp.RequestError):  # a malformed request is still refused as such
+            decider.decide(ask(subject, action="usee"))
+
+
+def test_authzen_evaluations_read_the_ledger_too(ledger):
+    subject = new_subject()
+    ledger.record(event("consent.withdrawn", subject))
+    evaluation = {"subject": {"type": "service", "id": "mailer"},
+                  "action": {"name": "use", "properties": {"purpose": "marketing"}},
+                  "resource": {"type": "personal_data", "id": subject,
+                               "properties": {"data_categories": ["user.contact.email"],
+                                              "data_subject": {"consent": {"marketing": True}}}}}
+    assert POLICY.decide_authzen(evaluation).decision == "allow"
+    decision = pdp.with_ledger(POLICY, ledger).decide_authzen(evaluation)
+    assert decision.decision == "deny" and decision.reasons[0].rule == "marketing.opted_out"
+
+
+KINDS = ["consent.given", "consent.withdrawn", "consent.refused", "objection.lodged", "objection.resolved"]
+
+
+@fewer(4)
+@given(st.lists(st.tuples(st.integers(0, 2), st.sampled_from(KINDS), st.integers(1, 28)), min_size=1, max_size=8),
+       st.lists(st.sampled_from([None, True, False]), min_size=3, max_size=3))
+def test_the_cache_decides_as_reading_the_store_every_time(shared_ledger, steps, said):
+    subjects = [new_subject() for _ in range(3)]
+    cached = LedgerDecider(POLICY, SubjectStates(shared_ledger))
+    plain = LedgerDecider(POLICY, SubjectStates(shared_ledger, cache=False))
+    for who, kind, day in steps:
+        shared_ledger.record(event(kind, subjects[who], f"2026-03-{day:02d}T10:00:00Z"))
+        for n, subject in enumerate(subjects):
+            request = ask(subject, data_subject={} if said[n] is None else {"consent": {"marketing": said[n]}})
+            a, b = cached.decide(request).to_dict(), plain.decide(request).to_dict()
+            assert {**a, "decision_id": None} == {**b, "decision_id": None}
+
+
+def test_expiry_is_judged_at_the_time_of_the_decision(ledger):
+    subject = new_subject()
+    ledger.record(event("consent.given", subject, expires_at="2026-04-01T00:00:00Z"))
+    before = LedgerDecider(POLICY, SubjectStates(ledger), clock=lambda: datetime(2026, 3, 15, tzinfo=UTC))
+    after = LedgerDecider(POLICY, SubjectStates(ledger), clock=lambda: datetime(2026, 4, 2, tzinfo=UTC))
+    assert before.decide(ask(subject)).decision == "allow"
+    assert after.decide(ask(subject)).decision == "deny"
