@@ -335,6 +335,7 @@ def replay(old, new, log_path: str | Path, limit: int | None = None, key: bytes 
         if not isinstance(request, dict) or "evaluations" in request:
             result.skipped += 1
             continue
+        request.pop("ledger", None)  # the consent ledger's events a decision relied on: its filled values are here
         request = restore(request)
         outcomes: list[Outcome | None] = []
         for version in (old, new):  # as the server decided: `decide` (earlier versions under versions/ too)

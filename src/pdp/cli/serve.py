@@ -19,8 +19,9 @@ def register(subparsers) -> None:
     serve.add_argument("--log", help=f"the decision log (SQLite file); default: $PDP_LOG_PATH or {DEFAULT_LOG}")
     serve.add_argument("--no-log", action="store_true", help="do not keep a decision log")
     serve.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"))
-    ledger = serve.add_argument_group("the consent ledger", "record and read consents over HTTP (docs/service.md, "
-                                      "\"The consent ledger\"; docs/consent.md)")
+    ledger = serve.add_argument_group("the consent ledger", "record and read consents over HTTP, and fill the "
+                                      "attributes the served set declares (`ledger fills ...`) before deciding "
+                                      "(docs/service.md, \"The consent ledger\"; docs/consent.md)")
     ledger.add_argument("--ledger", metavar="PATH_OR_URL", help="the ledger: a SQLite file (made with `pdp consent "
                         "init`) or a postgresql:// URL; default: $PDP_LEDGER_URL, else none")
     ledger.add_argument("--ledger-key-file", metavar="FILE", help="the ledger key; default: $PDP_LEDGER_KEY_FILE, "

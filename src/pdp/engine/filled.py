@@ -9,6 +9,7 @@ the decision's `ledger` lists them all, and the subject's last sequence number f
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -57,11 +58,13 @@ def subject_of(request: Any) -> str | None:
     return found if isinstance(found, str) and found else None
 
 
-def decide_filled(policy_set: PolicySet, request: dict[str, Any], state: State, *, at: datetime) -> Decision:
-    """Decide `request` with the set's declared attributes filled from `state` (the time `at` judges expiries).
-    Raises RequestError for a malformed request, as `PolicySet.decide`."""
+def decide_filled(policy_set: PolicySet, request: dict[str, Any], state: State, *, at: datetime,
+                  decide: Callable[[dict[str, Any]], Decision] | None = None) -> Decision:
+    """Decide `request` with the set's declared attributes filled from `state` (the time `at` judges expiries), by
+    `decide` (default `policy_set.decide`; the server's explain passes one that keeps the selection). Raises
+    RequestError for a malformed request, as `PolicySet.decide`."""
     filled, used = fill(request, state, policy_set.ledger_fills, at=at, version=deciding_version(policy_set, request))
-    decision = policy_set.decide(filled)
+    decision = (decide or policy_set.decide)(filled)
     return cite(decision, used, reads_of(policy_set), state.seq)
 
 

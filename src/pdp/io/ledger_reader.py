@@ -60,12 +60,13 @@ class SubjectStates:
         self._states: dict[str, tuple[int, State]] = {}  # subject -> (`seen` when it was read, its state)
         self._lock = threading.Lock()
 
-    def state(self, subject_id: str, min_seq: int | None = None) -> State:
+    def state(self, subject_id: str, min_seq: int | None = None, *, wait: bool = True) -> State:
         """The subject's current state; with `min_seq`, one the ledger read after seeing that sequence number
-        (NotYetVisible after waiting `wait_s`). LedgerUnavailable when the ledger cannot be read."""
+        (NotYetVisible after waiting `wait_s`, or at once without `wait`). LedgerUnavailable when the ledger cannot
+        be read."""
         try:
             if min_seq is not None and min_seq > self.seen:
-                self._reach(min_seq)
+                self._reach(min_seq, self.wait_s if wait else 0.0)
             if not self.cache:
                 return self.ledger.state(subject_id)
             now = self.monotonic()
@@ -101,8 +102,17 @@ class SubjectStates:
                 self.seen = last
                 self._states.clear()
 
-    def _reach(self, min_seq: int) -> None:
-        deadline = self.monotonic() + self.wait_s
+    def caught_up(self, min_seq: int) -> bool:
+        """Wait up to `wait_s` for the ledger to have seen `min_seq` (the server waits so, off its event loop,
+        then decides without waiting); whether it has. False too when the ledger cannot be read."""
+        try:
+            self._reach(min_seq, self.wait_s)
+        except Exception:  # noqa: BLE001 - the decision that follows fails closed, saying why
+            return False
+        return True
+
+    def _reach(self, min_seq: int, wait_s: float) -> None:
+        deadline = self.monotonic() + wait_s
         while True:
             now = self.monotonic()
             self._saw(self.ledger.last_seq(), now)
@@ -122,19 +132,21 @@ def token_of(request: Any) -> int | None:
 
 
 def decide(policy_set: PolicySet, request: dict[str, Any], states: SubjectStates | None, *,
-           clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> Decision:
-    """Decide `request`, its declared attributes filled from the ledger when the set declares some, the request
-    names its data subject and there is a ledger; otherwise exactly `policy_set.decide`. Raises RequestError."""
+           clock: Callable[[], datetime] = lambda: datetime.now(UTC), wait: bool = True,
+           decide: Callable[[dict[str, Any]], Decision] | None = None) -> Decision:
+    """Decide `request` (by `decide`, default `policy_set.decide`), its declared attributes filled from the ledger
+    when the set declares some, the request names its data subject and there is a ledger; otherwise exactly as
+    `decide` does. `wait=False`: a token not yet seen fails closed at once. Raises RequestError."""
     subject = subject_of(request) if states is not None and policy_set.ledger_fills else None
     if subject is None or states is None:
-        return policy_set.decide(request)
+        return (decide or policy_set.decide)(request)
     try:
-        state = states.state(subject, token_of(request))
+        state = states.state(subject, token_of(request), wait=wait)
     except (NotYetVisible, LedgerUnavailable) as error:
         policy_set.decide(request)  # a malformed request is still a 4xx naming its field, not a deny
         rule = LEDGER_NOT_YET if isinstance(error, NotYetVisible) else LEDGER_UNAVAILABLE
         return failed_closed(policy_set, rule, f"{error}; failing closed")
-    return decide_filled(policy_set, request, state, at=clock())
+    return decide_filled(policy_set, request, state, at=clock(), decide=decide)
 
 
 class LedgerDecider:

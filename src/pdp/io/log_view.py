@@ -6,7 +6,9 @@ context); the log keeps, by default:
 - the fields that decide (`FIELDS`): action, purpose, data categories,
   the data subject's type, country, age, consent and accepted policy
   version, the recipient's type, country and DPA status, the destination
-  country, `collected_at` (and their places in an AuthZEN request);
+  country, `collected_at` (and their places in an AuthZEN request), and
+  for a decision from the consent ledger the events it relied on (`ledger`,
+  given by the server with the values filled);
 - every identifier (`IDENTIFIERS`: the data subject's, requester's and
   recipient's ids; AuthZEN's subject and resource ids) as its keyed
   pseudonym, `hmac:` + HMAC-SHA256(key, id);
@@ -55,6 +57,7 @@ _SUBJECT = ("type", "country", "age", "consent", "accepted_policy_version")
 _RECIPIENT = ("type", "country", "dpa")
 FIELDS: tuple[Path, ...] = (
     ("action",), ("purpose",), ("data_categories",), ("collected_at",), ("destination_country",),
+    ("ledger",),  # a decision from the consent ledger: the subject's sequence number and the events relied on
     *(("data_subject", f) for f in _SUBJECT), *(("recipient", f) for f in _RECIPIENT),
     # AuthZEN (pdp.vocab.authzen maps these onto the fields above)
     ("subject", "type"), ("action", "name"), ("action", "properties", "purpose"), ("resource", "type"),

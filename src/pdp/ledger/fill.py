@@ -201,7 +201,7 @@ def fill(request: dict[str, Any], state: State, fills: Iterable[Fill], *, at: da
         else:
             value = source.restrictive  # they disagree: the stricter wins, whoever said it
         if value is not caller:
-            out = _set(out, item.attribute, value)
+            out = with_value(out, item.attribute, value)
         done.append(Filled(item, value, caller, ledger, facts))
     return out, tuple(done)
 
@@ -215,7 +215,7 @@ def _get(request: dict[str, Any], path: tuple[str, ...]) -> Any:
     return here
 
 
-def _set(request: dict[str, Any], path: tuple[str, ...], value: Any) -> dict[str, Any]:
+def with_value(request: dict[str, Any], path: tuple[str, ...], value: Any) -> dict[str, Any]:
     """A copy of `request` with `path` set, each dict on the way copied (the caller's request is not changed).
     A part on the way that is not a dict is left as it is: the request check refuses it."""
     top = dict(request)
@@ -232,4 +232,4 @@ def _set(request: dict[str, Any], path: tuple[str, ...], value: Any) -> dict[str
     return top
 
 
-__all__ = ["Fill", "Filled", "MISSING", "SOURCES", "Source", "cited", "fill", "says"]
+__all__ = ["Fill", "Filled", "MISSING", "SOURCES", "Source", "cited", "fill", "says", "with_value"]

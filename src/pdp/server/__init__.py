@@ -21,7 +21,7 @@ from .audit import LogUnavailable, open_log, unrecorded
 from .authzen_routes import router as authzen_router
 from .ledger_auth import LedgerTokens
 from .ledger_routes import router as ledger_router
-from .ledger_state import open_ledger
+from .ledger_state import open_ledger, states_of
 from .metrics import Metrics
 from .bundles import BundlePoller
 from .reload import Reloader, watch
@@ -111,6 +111,7 @@ def create_app(settings: Settings | None = None, preloaded: Snapshot | None = No
     async def lifespan(app: FastAPI):
         app.state.decision_log = open_log(settings)
         app.state.ledger = await asyncio.to_thread(open_ledger, settings)
+        app.state.ledger_states = states_of(settings, app.state.ledger)
         # The compiled policy set lives until the next swap: keep it out of
         # the collector's way (state.settle_collector, now and after each
         # swap), and collect young objects less often; a decision allocates
@@ -142,6 +143,7 @@ def create_app(settings: Settings | None = None, preloaded: Snapshot | None = No
     app.state.decision_log = None  # opened by the lifespan
     app.state.ledger = None  # likewise
     app.state.ledger_tokens = LedgerTokens.of(settings)
+    app.state.ledger_states = None  # what decisions read subjects' states through: with the ledger
     install_error_handlers(app)
 
     @app.exception_handler(BodyError)

@@ -20,6 +20,7 @@ from .audit import record
 from .body import BodyError, read_json_object
 from .deciding import decide_each, decide_many, encodes, json_answer, unanswerable
 from .errors import ERROR_RESPONSES, error_response, not_ready
+from .ledger_state import evaluator, logged
 from .routes import inline_refs
 
 router = APIRouter(tags=["AuthZEN"])
@@ -82,14 +83,15 @@ def _bad(error: RequestError):
 
 async def _single(request: Request, policy_set: PolicySet, body: dict, endpoint: str):
     """One evaluation, answered with its context once its decision is logged."""
-    [decision] = decide_each(policy_set, request.app.state.metrics, policy_set.decide_authzen, [body])
+    [decision] = decide_each(policy_set, request.app.state.metrics, evaluator(request.app, policy_set), [body])
     if isinstance(decision, RequestError):
         return _bad(decision)
     payload = encodes(_answer(decision, True))
     if payload is None:
         decision = unanswerable(policy_set, [r.rule for r in decision.reasons])
         payload = orjson.dumps(_answer(decision, True))
-    await record(request.app, [(body, decision.to_dict())], endpoint, policy_set)
+    answer = decision.to_dict()
+    await record(request.app, [(logged(body, answer, native=False), answer)], endpoint, policy_set)
     return json_answer(payload)
 
 
@@ -131,10 +133,12 @@ async def evaluations(request: Request):
               else RequestError([FieldError(f"evaluations.{index}", "is not an object")])
               for index, item in enumerate(items)]
 
+    evaluate = evaluator(request.app, policy_set)
+
     def ask(item):
         if isinstance(item, RequestError):
             raise item
-        return policy_set.decide_authzen(item)
+        return evaluate(item)
 
     def stop(outcome) -> bool:
         allowed = not isinstance(outcome, RequestError) and outcome.allowed
@@ -150,7 +154,7 @@ async def evaluations(request: Request):
                 decisions[i] = unanswerable(policy_set, [r.rule for r in outcome.reasons])
                 results[i] = _answer(decisions[i], with_context)
         payload = orjson.dumps({"evaluations": results})
-    decided = [(body, o.to_dict()) for body, o in zip(merged, decisions)
+    decided = [(logged(body, o.to_dict(), native=False), o.to_dict()) for body, o in zip(merged, decisions)
                if isinstance(body, dict) and not isinstance(o, RequestError)]  # a RequestError item is never decided
     await record(request.app, decided, "/access/v1/evaluations", policy_set)
     return json_answer(payload)

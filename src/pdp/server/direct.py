@@ -37,6 +37,7 @@ from .audit import LogUnavailable, submit, unrecorded
 from .body import content_headers
 from .hot_path import handler_for
 from .request_id import request_id_of
+from .ledger_state import logged, waits
 from .routes import decide_body
 
 log = logging.getLogger("pdp.server")
@@ -72,15 +73,15 @@ def answer_now(app, scope: dict, raw: bytes, reply: Reply, max_body_bytes: int) 
         body = orjson.loads(raw)
     except orjson.JSONDecodeError:
         return False
-    if not isinstance(body, dict):
-        return False
+    if not isinstance(body, dict) or waits(app, [body]) is not None:
+        return False  # (a read-your-writes token the ledger has not seen: waited for on the ASGI path, off this loop)
     scope["app"] = app  # what `request.app` reads, as on the hot path
     try:
         decided = decide_body(app, body)
         if isinstance(decided, Response):
             reply(decided)
             return True
-        committed = submit(app, [(body, decided.answer)], DIRECT_PATH, decided.policy_set)
+        committed = submit(app, [(logged(body, decided.answer), decided.answer)], DIRECT_PATH, decided.policy_set)
     except LogUnavailable:
         reply(unrecorded())
         return True

@@ -1,4 +1,5 @@
-"""The server's consent ledger: opened from the settings when the service starts, closed when it stops.
+"""The server's consent ledger: opened from the settings when the service starts, closed when it stops; and how
+the decision endpoints decide with it.
 
 `PDP_LEDGER_URL` (`pdp serve --ledger`) names it: a SQLite file or a
 PostgreSQL URL; its key comes from `PDP_LEDGER_KEY_FILE` / `PDP_LEDGER_KEY`
@@ -6,16 +7,34 @@ PostgreSQL URL; its key comes from `PDP_LEDGER_KEY_FILE` / `PDP_LEDGER_KEY`
 never makes a new SQLite ledger: a mistyped path would be served as an
 empty ledger, and a decision that found no opt-out there could allow what
 a recorded one denies. Make it first with `pdp consent init`.
+
+With a ledger, the decision endpoints (native and AuthZEN) fill the attributes
+the served set declares (`ledger fills ...`) from the data subject's state
+before deciding (pdp.io.ledger_reader).
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+
+from pdp.engine.decision import Decision
+from pdp.engine.policy_set import PolicySet
+from pdp.io.ledger_reader import SubjectStates, token_of
+from pdp.io.ledger_reader import decide as ledger_decide
+from pdp.ledger.fill import with_value
 
 from pdp.ledger import Ledger, LedgerConfigError
 from pdp.ledger import open_ledger as open_store
 from pdp.ledger.connect import display, url_of
 
+from .settings import Settings
 
-def open_ledger(settings) -> Ledger | None:
+
+def open_ledger(settings: Settings) -> Ledger | None:
     """The ledger `settings.ledger_url` names, opened (its schema migrated, its key checked), or None without
     one; LedgerConfigError (a clear message) when it cannot be opened."""
     if not settings.ledger_url:
@@ -23,7 +42,7 @@ def open_ledger(settings) -> Ledger | None:
     return open_store(settings.ledger_url, create=False)
 
 
-def describe(settings) -> str:
+def describe(settings: Settings) -> str:
     """The ledger, as `pdp serve` announces it: where it is (a URL without its password)."""
     if not settings.ledger_url:
         return "off"
@@ -33,4 +52,63 @@ def describe(settings) -> str:
         return "(not a valid URL)"
 
 
-__all__ = ["describe", "open_ledger"]
+def states_of(settings: Settings, ledger: Ledger | None) -> SubjectStates | None:
+    """What the decision endpoints read subjects' states through (None: decide as the request says)."""
+    if ledger is None:
+        return None
+    return SubjectStates(ledger, recheck_s=settings.ledger_recheck_ms / 1000, wait_s=settings.ledger_wait_ms / 1000)
+
+
+
+
+def decider(app, policy_set: PolicySet,
+            decide: Callable[[dict[str, Any]], Decision] | None = None) -> Callable[[dict[str, Any]], Decision]:
+    """How the endpoints decide a request with `policy_set`: from the ledger when the app has one and the set
+    declares what it fills, else `decide` (default `policy_set.decide`) itself: no cost without a ledger. A token
+    is waited for before (`caught_up`, off the event loop), so the decision itself never waits."""
+    states = app.state.ledger_states
+    if states is None or not policy_set.ledger_fills:
+        return decide or policy_set.decide
+    return partial(ledger_decide, policy_set, states=states, wait=False, decide=decide)
+
+
+def evaluator(app, policy_set: PolicySet) -> Callable[[dict[str, Any]], Decision]:
+    """How the AuthZEN endpoints decide an evaluation: put in the set's terms, then as `decider` decides."""
+    if app.state.ledger_states is None or not policy_set.ledger_fills:
+        return policy_set.decide_authzen
+    return partial(policy_set.decide_authzen, decide=decider(app, policy_set))
+
+
+def waits(app, requests: list[Any]) -> int | None:
+    """The highest read-your-writes token among `requests` that the app's ledger has not yet seen (None: none)."""
+    states = app.state.ledger_states
+    if states is None:
+        return None
+    tokens = [t for t in (token_of(r) for r in requests) if t is not None and t > states.seen]
+    return max(tokens, default=None)
+
+
+async def caught_up(app, requests: list[Any]) -> None:
+    """Wait (bounded by PDP_LEDGER_WAIT_MS, in a worker thread) for the ledger to reach the requests' tokens."""
+    token = waits(app, requests)
+    if token is not None:
+        await run_in_threadpool(app.state.ledger_states.caught_up, token)
+
+
+def logged(request: Any, answer: dict[str, Any], native: bool = True) -> Any:
+    """What the decision log is given of a request decided with the ledger: the values its rules read as filled
+    (native requests: a replay decides alike) and `ledger`, the subject's sequence number and the ids of the
+    events relied on (or why the ledger could not answer). Any other request as it is."""
+    ledger = answer.get("ledger")
+    if not isinstance(ledger, dict) or not isinstance(request, dict):
+        return request
+    if "error" in ledger:
+        return {**request, "ledger": {"error": ledger["error"]}}
+    out = request
+    if native:
+        for item in ledger["filled"]:
+            out = with_value(out, tuple(item["attribute"].split(".")), item["value"])
+    return {**out, "ledger": {"seq": ledger["seq"], "events": [e["event_id"] for e in ledger["events"]]}}
+
+
+__all__ = ["caught_up", "decider", "evaluator", "logged", "open_ledger", "states_of", "waits"]

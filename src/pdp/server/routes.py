@@ -13,6 +13,7 @@ from pdp.base.errors import RequestError
 from pdp.engine.policy_set import PolicySet
 from pdp.vocab.request import DecisionRequest
 from .audit import record
+from .ledger_state import caught_up, decider, logged
 from .body import read_json_body, read_json_object
 from .deciding import INTERNAL_ERROR, decide_each, decide_many, encodes, json_answer, unanswerable
 from .errors import ERROR_RESPONSES, error_response, not_ready
@@ -61,10 +62,11 @@ async def decide_asgi(app, scope, receive) -> Response:
 
 async def answer_decide(app, body: dict) -> Response:
     """The answer to a `/v1/decide` body, its decision committed to the log."""
+    await caught_up(app, [body])
     decided = decide_body(app, body)
     if isinstance(decided, Response):
         return decided
-    await record(app, [(body, decided.answer)], "/v1/decide", decided.policy_set)
+    await record(app, [(logged(body, decided.answer), decided.answer)], "/v1/decide", decided.policy_set)
     return decided.response()
 
 
@@ -108,7 +110,7 @@ def decide_body(app, body: dict) -> Response | Decided:
         selected.append(policy_set.select(item))
         return selected[-1].decide()
 
-    [decision] = decide_each(policy_set, app.state.metrics, ask if explain else policy_set.decide, [body])
+    [decision] = decide_each(policy_set, app.state.metrics, decider(app, policy_set, ask if explain else None), [body])
     if isinstance(decision, RequestError):
         return error_response(422, "bad_request", decision.errors)
     answer = decision.to_dict()
@@ -146,17 +148,18 @@ async def decide_batch(request: Request):
     if len(items) > settings.max_batch:
         return error_response(413, "batch_too_large", [{"field": "requests",
                               "message": f"{len(items)} requests; at most {settings.max_batch} in one batch"}])
+    await caught_up(request.app, items)
     policy_set = holder.current
     if policy_set is None:
         return not_ready(holder)
     answers: list[dict[str, Any]] = [{"error": "bad_request", "detail": d.errors} if isinstance(d, RequestError) else d.to_dict()
-               for d in await decide_many(policy_set, request.app.state.metrics, policy_set.decide, items)]
+               for d in await decide_many(policy_set, request.app.state.metrics, decider(request.app, policy_set), items)]
     payload = encodes({"decisions": answers})
     if payload is None:  # rare: find the answers that cannot be sent, and deny them instead
         answers = [a if "error" in a or encodes(a) is not None
                    else unanswerable(policy_set, [r["rule"] for r in a["reasons"]]).to_dict() for a in answers]
         payload = orjson.dumps({"decisions": answers})
-    decided = [(item, answer) for item, answer in zip(items, answers) if "error" not in answer]
+    decided = [(logged(item, answer), answer) for item, answer in zip(items, answers) if "error" not in answer]
     await record(request.app, decided, "/v1/decide/batch", policy_set)
     return json_answer(payload)
 

@@ -65,7 +65,8 @@ class Settings(BaseSettings):
 
     ledger_url: str | None = Field(default=None, description="the consent ledger (docs/consent.md): a SQLite file "
                                    "or a postgresql:// URL; none: no ledger. Its key: PDP_LEDGER_KEY_FILE or "
-                                   "PDP_LEDGER_KEY, else (SQLite) <file>.key beside it")
+                                   "PDP_LEDGER_KEY, else (SQLite) <file>.key beside it. Decisions fill the attributes "
+                                   "the served set declares (`ledger fills ...`) from it")
     ledger_write_tokens: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list, description="bearer "
                                                                       "tokens that may record ledger events "
                                                                       "(comma-separated, or a JSON list)")
@@ -76,6 +77,13 @@ class Settings(BaseSettings):
                                             "`read TOKEN`, `write TOKEN` or `read,write TOKEN`")
     ledger_open: bool = Field(default=False, description="the ledger's read and write endpoints take no token "
                               "(local development only: anyone who reaches the port can record and read consents)")
+    ledger_wait_ms: int = Field(default=200, ge=0, le=10_000, description="how long a decision carrying a "
+                                "read-your-writes token (`ledger_seq`) waits for the ledger to have seen it; then "
+                                "it is denied, saying so")
+    ledger_recheck_ms: int = Field(default=0, ge=0, le=60_000, description="how long a subject's kept state is used "
+                                   "before the ledger is asked again whether anything changed (0: before every "
+                                   "decision; more: a change recorded elsewhere is applied within this long, at once "
+                                   "with a token)")
 
     bundle_url: AnyHttpUrl | None = Field(default=None, description="serve the policy bundle at this URL (polled) "
                                           "instead of a policy directory")
