@@ -12,7 +12,7 @@ from pdp.engine.filled import LEDGER_NOT_YET, LEDGER_UNAVAILABLE
 from pdp.io.ledger_reader import LedgerDecider, SubjectStates
 from pdp.ledger import open_ledger
 from tests.support.generate import fewer
-from tests.support.ledger import KEY, event, new_subject
+from tests.support.ledger import KEY, event, marketing_evaluation, new_subject
 from tests.support.sets import build_set
 
 VOCAB = "consent_topics: [marketing]\nattributes:\n  context.objection_upheld: bool\n"
@@ -132,11 +132,7 @@ def test_a_ledger_that_cannot_be_read_fails_closed(tmp_path):
 def test_authzen_evaluations_read_the_ledger_too(ledger):
     subject = new_subject()
     ledger.record(event("consent.withdrawn", subject))
-    evaluation = {"subject": {"type": "service", "id": "mailer"},
-                  "action": {"name": "use", "properties": {"purpose": "marketing"}},
-                  "resource": {"type": "personal_data", "id": subject,
-                               "properties": {"data_categories": ["user.contact.email"],
-                                              "data_subject": {"consent": {"marketing": True}}}}}
+    evaluation = marketing_evaluation(subject)
     assert POLICY.decide_authzen(evaluation).decision == "allow"
     decision = pdp.with_ledger(POLICY, ledger).decide_authzen(evaluation)
     assert decision.decision == "deny" and decision.reasons[0].rule == "marketing.opted_out"

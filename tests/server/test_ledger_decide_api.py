@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from pdp.cli.app import main
 from pdp.ledger import open_ledger
 from pdp.server import Settings, create_app
-from tests.support.ledger import KEY, event, new_subject
+from tests.support.ledger import KEY, event, marketing_evaluation, new_subject
 
 POLICY = '''
 policy "demo" version "3" effective 2026-11-24
@@ -83,11 +83,7 @@ def test_authzen_evaluations_read_the_same_ledger(served):
     client, ledger = served
     subject = new_subject()
     ledger.record(event("consent.withdrawn", subject))
-    evaluation = {"subject": {"type": "service", "id": "mailer"},
-                  "action": {"name": "use", "properties": {"purpose": "marketing"}},
-                  "resource": {"type": "personal_data", "id": subject,
-                               "properties": {"data_categories": ["user.contact.email"],
-                                              "data_subject": {"consent": {"marketing": True}}}}}
+    evaluation = marketing_evaluation(subject)
     answer = client.post("/access/v1/evaluation", json=evaluation).json()
     assert answer["decision"] is False
     many = client.post("/access/v1/evaluations", json={**evaluation, "evaluations": [{}]}).json()

@@ -65,3 +65,12 @@ def shared_ledger(request: pytest.FixtureRequest, tmp_path_factory) -> Iterator[
     for target in _target(request.param, request, tmp_path_factory.mktemp("ledger")):
         with open_ledger(target, key=KEY) as opened:
             yield opened
+
+
+def marketing_evaluation(subject: str, consent: bool = True) -> dict[str, Any]:
+    """An AuthZEN evaluation: may the mailer use the subject's email for marketing (the caller saying `consent`)."""
+    return {"subject": {"type": "service", "id": "mailer"},
+            "action": {"name": "use", "properties": {"purpose": "marketing"}},
+            "resource": {"type": "personal_data", "id": subject,
+                         "properties": {"data_categories": ["user.contact.email"],
+                                        "data_subject": {"consent": {"marketing": consent}}}}}
