@@ -1,6 +1,7 @@
 """Decisions that read the consent ledger, on SQLite and a real PostgreSQL: filled before deciding, each reason
 naming its events, read-your-writes tokens, the cache of subjects' states, and failing closed."""
 
+import json
 from datetime import UTC, datetime
 
 import pytest
@@ -8,6 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import pdp
+from pdp.cli.app import main
+from pdp.explain.ledger import explain_with_ledger
 from pdp.engine.filled import LEDGER_NOT_YET, LEDGER_UNAVAILABLE
 from pdp.io.ledger_reader import LedgerDecider, SubjectStates
 from pdp.ledger import open_ledger
@@ -163,3 +166,41 @@ def test_expiry_is_judged_at_the_time_of_the_decision(ledger):
     after = LedgerDecider(POLICY, SubjectStates(ledger), clock=lambda: datetime(2026, 4, 2, tzinfo=UTC))
     assert before.decide(ask(subject)).decision == "allow"
     assert after.decide(ask(subject)).decision == "deny"
+
+
+def test_explain_names_the_event_that_would_change_the_decision(ledger):
+    subject = new_subject()
+    withdrawn = ledger.record(event("consent.withdrawn", subject))
+    at = datetime(2026, 6, 1, tzinfo=UTC)
+    explained = explain_with_ledger(POLICY, ask(subject), ledger.state(subject), at=at)
+    assert explained.explanation.decision == "deny"
+    (change,) = explained.changes
+    assert change.sentence == (f"a consent.given for marketing recorded after event {withdrawn.event_id} would allow "
+                               "this (data_subject.consent.marketing would be true)")
+    assert f"event {withdrawn.event_id}" in explained.render()
+    assert explained.to_dict()["ledger"]["would_change"][0]["decision"] == "allow"
+    # a caller's stricter value stays: no event would lift it
+    stricter = explain_with_ledger(POLICY, ask(subject, data_subject={"consent": {"marketing": False}}),
+                                   ledger.state(subject), at=at)
+    assert stricter.changes == ()
+    ledger.record(event("consent.given", subject, "2026-03-02T10:00:00Z"))
+    allowed = explain_with_ledger(POLICY, ask(subject), ledger.state(subject), at=at)
+    assert [c.event for c in allowed.changes] == ["consent.withdrawn for marketing", "objection.lodged"]
+
+
+def test_pdp_explain_and_decide_read_the_ledger(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("PDP_LEDGER_KEY", KEY)
+    (tmp_path / "p").mkdir()
+    (tmp_path / "p" / "main.pdp").write_text('policy "t" version "1" effective 2026-01-01\n' + RULES)
+    (tmp_path / "p" / "vocabulary.yaml").write_text(VOCAB)
+    subject = new_subject()
+    with open_ledger(tmp_path / "l.db", key=KEY) as ledger:
+        withdrawn = ledger.record(event("consent.withdrawn", subject))
+    (tmp_path / "r.json").write_text(json.dumps(ask(subject, data_subject={"consent": {"marketing": True}})))
+    common = [str(tmp_path / "p"), "-r", str(tmp_path / "r.json"), "--ledger", str(tmp_path / "l.db")]
+    assert main(["decide", *common]) == 0
+    assert json.loads(capsys.readouterr().out)["ledger"]["events"][0]["event_id"] == withdrawn.event_id
+    assert main(["explain", *common]) == 0
+    assert f"a consent.given for marketing recorded after event {withdrawn.event_id}" in capsys.readouterr().out
+    assert main(["decide", *common[:3], "--ledger", str(tmp_path / "none.db")]) == 2
+    assert "no ledger at" in capsys.readouterr().err

@@ -60,6 +60,7 @@ class Source:
     needs: str | None = None  # what the quoted name must be, when it is required
     may: str | None = None  # what the quoted name is, when it may be left out
     purpose: bool = False  # takes `for "PURPOSE"`
+    records: tuple[str | None, str | None] = (None, None)  # the event that makes the fact false, and true
 
 
 def _consent(state: State, fill: Fill, at: datetime, _: str) -> Reading | None:
@@ -104,17 +105,21 @@ def _accepted(state: State, fill: Fill, at: datetime, version: str) -> Reading |
 
 SOURCES: dict[str, Source] = {s.name: s for s in (
     Source("consent", "the person has given consent to the topic (for the purpose), not withdrawn, refused or "
-           "expired", False, _consent, needs="topic", purpose=True),
+           "expired", False, _consent, needs="topic", purpose=True, records=("consent.withdrawn", "consent.given")),
     Source("marketing_opt_out", "the person has opted out of marketing on the channel (or an opt-in has expired)",
-           True, _opt_out, needs="channel"),
-    Source("gpc", "a Global Privacy Control signal has been recorded", True, _flag("gpc", frozenset({"signalled"}))),
+           True, _opt_out, needs="channel", records=("marketing.opted_in", "marketing.opted_out")),
+    Source("gpc", "a Global Privacy Control signal has been recorded", True, _flag("gpc", frozenset({"signalled"})),
+           records=(None, "gpc.signalled")),
     Source("objection", "an objection (to the purpose, or to all processing) is lodged and not dismissed", True,
-           _scoped("objection", frozenset({"lodged", "upheld"})), may="purpose"),
+           _scoped("objection", frozenset({"lodged", "upheld"})), may="purpose",
+           records=("objection.resolved (dismissed)", "objection.lodged")),
     Source("restriction", "a restriction (of the scope, or of all processing) is applied and not lifted", True,
-           _scoped("restriction", frozenset({"applied"})), may="scope"),
-    Source("erasure_request", "the person has asked for erasure", True, _flag("erasure", frozenset({"requested"}))),
+           _scoped("restriction", frozenset({"applied"})), may="scope",
+           records=("restriction.lifted", "restriction.applied")),
+    Source("erasure_request", "the person has asked for erasure", True, _flag("erasure", frozenset({"requested"})),
+           records=(None, "erasure.requested")),
     Source("current_version_accepted", "the person accepted the policy version deciding the request", False,
-           _accepted),
+           _accepted, records=(None, "policy.accepted of the version deciding")),
 )}
 
 
@@ -195,15 +200,21 @@ def fill(request: dict[str, Any], state: State, fills: Iterable[Fill], *, at: da
             done.append(Filled(item, caller, caller, None))
             continue
         ledger, facts = reading
-        if caller is MISSING or caller == ledger or not isinstance(caller, bool):
-            # a value that is no boolean is the caller's to answer for: the request check refuses it
-            value = ledger if caller is MISSING else caller if not isinstance(caller, bool) else ledger
-        else:
-            value = source.restrictive  # they disagree: the stricter wins, whoever said it
+        value = combined(source, caller, ledger)
         if value is not caller:
             out = with_value(out, item.attribute, value)
         done.append(Filled(item, value, caller, ledger, facts))
     return out, tuple(done)
+
+
+def combined(source: Source, caller: Any, ledger: bool) -> Any:
+    """The value of an attribute the caller says `caller` of and the ledger `ledger`: the ledger's, unless the
+    caller's is stricter. A caller's value that is no boolean stays, for the request check to refuse."""
+    if caller is MISSING or (isinstance(caller, bool) and caller == ledger):
+        return ledger
+    if not isinstance(caller, bool):
+        return caller
+    return source.restrictive  # they disagree: the stricter wins, whoever said it
 
 
 def _get(request: dict[str, Any], path: tuple[str, ...]) -> Any:
@@ -232,4 +243,4 @@ def with_value(request: dict[str, Any], path: tuple[str, ...], value: Any) -> di
     return top
 
 
-__all__ = ["Fill", "Filled", "MISSING", "SOURCES", "Source", "cited", "fill", "says", "with_value"]
+__all__ = ["Fill", "Filled", "MISSING", "SOURCES", "Source", "cited", "combined", "fill", "says", "with_value"]
