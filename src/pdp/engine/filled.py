@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from pdp.lang import ast
-from pdp.ledger.fill import Filled, cited, fill
+from pdp.ledger.fill import Filled, Readings, cited, fill
 from pdp.ledger.state import State
 
 from . import versions
@@ -29,21 +29,40 @@ LEDGER_NOT_YET = "ledger.not_yet_visible"  # ... when the ledger has not yet see
 
 @dataclass(frozen=True, slots=True)
 class CitingReason(Reason):
-    """A reason with the ledger's facts its rule relied on (`ledger` in its JSON)."""
+    """A reason with the filled attributes its rule relied on (`ledger` in its JSON: each value, who decided it,
+    its events in a sentence; written when asked for, not when deciding)."""
 
-    ledger: tuple[dict[str, Any], ...] = ()
+    relied_on: tuple[Filled, ...] = ()
+
+    @property
+    def ledger(self) -> list[dict[str, Any]]:
+        return [f.citation() for f in self.relied_on]
 
     def to_dict(self) -> dict[str, Any]:
         out = Reason.to_dict(self)
-        out["ledger"] = list(self.ledger)
+        out["ledger"] = self.ledger
         return out
 
 
 @dataclass(frozen=True)
 class LedgerDecision(Decision):
-    """A decision that read the ledger: `ledger` says what it filled, from which events (added to the response)."""
+    """A decision that read the ledger: what it filled, from which events (`ledger`, added to the response), or
+    why the ledger could not answer (`error`)."""
 
-    ledger: dict[str, Any] | None = None
+    filled: tuple[Filled, ...] = ()  # the attributes either side gave a value
+    seq: int = 0  # the subject's last sequence number folded in
+    error: str | None = None
+
+    @property
+    def ledger(self) -> dict[str, Any]:
+        if self.error is not None:
+            return {"error": self.error}
+        relied: dict[str, dict[str, Any]] = {}
+        for reason in self.reasons:
+            for item in reason.relied_on if isinstance(reason, CitingReason) else ():
+                if item.by == "ledger":
+                    relied.update((fact.event_id, cited(fact)) for fact in item.facts)
+        return {"seq": self.seq, "events": list(relied.values()), "filled": [f.to_dict() for f in self.filled]}
 
     def to_dict(self) -> dict[str, Any]:
         out = Decision.to_dict(self)
@@ -59,11 +78,15 @@ def subject_of(request: Any) -> str | None:
 
 
 def decide_filled(policy_set: PolicySet, request: dict[str, Any], state: State, *, at: datetime,
-                  decide: Callable[[dict[str, Any]], Decision] | None = None) -> Decision:
+                  decide: Callable[[dict[str, Any]], Decision] | None = None,
+                  kept: Callable[[str], Readings | None] | None = None) -> Decision:
     """Decide `request` with the set's declared attributes filled from `state` (the time `at` judges expiries), by
-    `decide` (default `policy_set.decide`; the server's explain passes one that keeps the selection). Raises
-    RequestError for a malformed request, as `PolicySet.decide`."""
-    filled, used = fill(request, state, policy_set.ledger_fills, at=at, version=deciding_version(policy_set, request))
+    `decide` (default `policy_set.decide`; the server's explain passes one that keeps the selection). `kept(version)`:
+    the readings of `state` kept from before, if they still hold (pdp.io.ledger_reader). Raises RequestError for a
+    malformed request, as `PolicySet.decide`."""
+    version = deciding_version(policy_set, request)
+    readings = kept(version) if kept is not None else None
+    filled, used = fill(request, state, policy_set.ledger_fills, at=at, version=version, readings=readings)
     decision = (decide or policy_set.decide)(filled)
     return cite(decision, used, reads_of(policy_set), state.seq)
 
@@ -77,30 +100,26 @@ def deciding_version(policy_set: PolicySet, request: dict[str, Any]) -> str:
 
 
 def cite(decision: Decision, used: tuple[Filled, ...], reads: dict[str, frozenset[str]], seq: int) -> LedgerDecision:
-    said = [f for f in used if f.by != "none"]
+    """`decision` with each reason citing the filled attributes its rule read (a default deny: the restrictive
+    ones)."""
+    said = tuple(f for f in used if f.by != "none")
     reasons = []
-    relied: dict[str, dict[str, Any]] = {}
     for reason in decision.reasons:
         if reason.rule == DEFAULT_DENY:
-            mine = [f for f in said if f.restrictive]
+            mine = tuple(f for f in said if f.restrictive)
         else:
             attributes = reads.get(reason.rule, frozenset())
-            mine = [f for f in said if f.fill.dotted in attributes]
-        citations = tuple(f.citation() for f in mine)
-        for item in mine:
-            if item.by == "ledger":
-                relied.update((fact.event_id, cited(fact)) for fact in item.facts)
+            mine = tuple(f for f in said if f.fill.dotted in attributes)
         reasons.append(CitingReason(reason.rule, reason.effect, reason.cite, reason.message, reason.categories,
-                                    citations) if citations else reason)
-    ledger = {"seq": seq, "events": list(relied.values()), "filled": [f.to_dict() for f in said]}
+                                    mine) if mine else reason)
     return LedgerDecision(decision.decision, tuple(reasons), decision.obligations, decision.policy,
-                          decision.decision_id, ledger)
+                          decision.decision_id, said, seq)
 
 
 def failed_closed(policy_set: PolicySet, rule: str, message: str) -> LedgerDecision:
     """The deny given when the ledger cannot answer: never a decision on missing or stale facts."""
     return LedgerDecision("deny", (Reason(rule, "error", None, message),), (), policy_set.info, new_decision_id(),
-                          {"error": message})
+                          error=message)
 
 
 def reads_of(policy_set: PolicySet) -> dict[str, frozenset[str]]:

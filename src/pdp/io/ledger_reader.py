@@ -19,15 +19,19 @@ decision on facts that are missing or older than the caller asked for.
 from __future__ import annotations
 
 import logging
+import os
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
+from functools import partial
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from pdp.engine.decision import Decision
 from pdp.engine.filled import LEDGER_NOT_YET, LEDGER_UNAVAILABLE, decide_filled, failed_closed, subject_of
 from pdp.engine.policy_set import PolicySet
+from pdp.ledger.fill import Fill, Readings, read
 from pdp.ledger.state import NotYetVisible, State
 
 if TYPE_CHECKING:  # the store (SQLAlchemy) is loaded when a ledger is opened, not by `import pdp`
@@ -49,7 +53,7 @@ class SubjectStates:
 
     def __init__(self, ledger: Ledger, *, cache: bool = True, recheck_s: float = 0.0, wait_s: float = WAIT_S,
                  poll_s: float = POLL_S, monotonic: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep, max_subjects: int = MAX_SUBJECTS):
+                 sleep: Callable[[float], None] = time.sleep, max_subjects: int = MAX_SUBJECTS, watch: bool = True):
         self.ledger = ledger
         self.cache = cache
         self.recheck_s, self.wait_s, self.poll_s = recheck_s, wait_s, poll_s
@@ -58,7 +62,11 @@ class SubjectStates:
         self.seen = 0  # the ledger's last sequence number when last asked
         self._checked: float | None = None  # when it was last asked
         self._states: dict[str, tuple[int, State]] = {}  # subject -> (`seen` when it was read, its state)
+        self._readings: dict[str, tuple[State, tuple[Fill, ...], Readings]] = {}  # subject -> what its state says
         self._lock = threading.Lock()
+        # on SQLite, whether anything was committed is a few µs to ask (`PRAGMA data_version`); the ledger's
+        # sequence number (a query and a transaction) is then asked only when something was
+        self._changes = SqliteChanges.of(ledger) if cache and watch else None
 
     def state(self, subject_id: str, min_seq: int | None = None, *, wait: bool = True) -> State:
         """The subject's current state; with `min_seq`, one the ledger read after seeing that sequence number
@@ -71,7 +79,10 @@ class SubjectStates:
                 return self.ledger.state(subject_id)
             now = self.monotonic()
             if self._checked is None or now - self._checked >= self.recheck_s:
-                self._saw(self.ledger.last_seq(), now)
+                if self._changes is None or self._changes.changed():
+                    self._saw(self.ledger.last_seq(), now)
+                else:
+                    self._checked = now
             seen = self.seen
             kept = self._states.get(subject_id)
             if kept is not None and kept[0] == seen:
@@ -80,6 +91,7 @@ class SubjectStates:
             with self._lock:
                 if len(self._states) >= self.max_subjects:
                     self._states.clear()
+                    self._readings.clear()
                 self._states[subject_id] = (seen, state)
             return state
         except NotYetVisible:
@@ -87,6 +99,16 @@ class SubjectStates:
         except Exception as error:  # a database down, a network gone, a lock held too long: fail closed
             log.warning("the consent ledger cannot be read: %s", error)
             raise LedgerUnavailable(f"the consent ledger cannot be read ({error.__class__.__name__})") from error
+
+    def readings(self, subject_id: str, state: State, fills: tuple[Fill, ...], at: datetime,
+                 version: str) -> Readings:
+        """What `state` says of each of `fills`: kept with the state, while they hold (no expiry passed)."""
+        known = self._readings.get(subject_id)
+        if known is not None and known[0] is state and known[1] is fills and known[2].hold(at, version):
+            return known[2]
+        made = read(state, fills, at=at, version=version)
+        self._readings[subject_id] = (state, fills, made)
+        return made
 
     def as_of(self, subject_id: str, at: datetime) -> State:
         """The subject's state as of a past time, replayed from its history (never cached)."""
@@ -101,6 +123,7 @@ class SubjectStates:
             if last != self.seen:
                 self.seen = last
                 self._states.clear()
+                self._readings.clear()
 
     def caught_up(self, min_seq: int) -> bool:
         """Wait up to `wait_s` for the ledger to have seen `min_seq` (the server waits so, off its event loop,
@@ -122,6 +145,47 @@ class SubjectStates:
                 raise NotYetVisible(f"the ledger has not yet seen event {min_seq} (it has seen {self.seen}); "
                                     f"waited {self.wait_s:g} s")
             self.sleep(min(self.poll_s, max(deadline - now, 0.0)))
+
+
+class SqliteChanges:
+    """Whether a SQLite ledger's database was committed to since last asked: `PRAGMA data_version` on a read-only
+    connection of its own, which changes whenever another connection commits (SQLite's documented way to tell)."""
+
+    def __init__(self, path: str):
+        self._path = path
+        self._file: tuple[int, int] | None = None  # the file watched (device, inode): one put in its place is news
+        self._connection: sqlite3.Connection | None = None
+        self._version: int | None = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def of(cls, ledger: Ledger) -> SqliteChanges | None:
+        url = ledger.engine.url
+        if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+            return None
+        return cls(url.database)
+
+    def changed(self) -> bool:
+        """Whether it was committed to since the last call (True the first time)."""
+        with self._lock:
+            try:
+                found = os.stat(self._path)
+            except OSError:
+                return True  # gone: the ledger is asked, and fails, and the decision fails closed
+            if self._connection is None or (found.st_dev, found.st_ino) != self._file:
+                if self._connection is not None:
+                    self._connection.close()
+                self._file = (found.st_dev, found.st_ino)
+                self._connection = sqlite3.connect(f"file:{self._path}?mode=ro", uri=True, check_same_thread=False,
+                                                   isolation_level=None)
+                self._version = None
+            try:
+                version = self._connection.execute("PRAGMA data_version").fetchone()[0]
+            except sqlite3.Error:
+                self._version = None
+                return True
+            changed, self._version = version != self._version, version
+        return bool(changed)
 
 
 def token_of(request: Any) -> int | None:
@@ -146,7 +210,10 @@ def decide(policy_set: PolicySet, request: dict[str, Any], states: SubjectStates
         policy_set.decide(request)  # a malformed request is still a 4xx naming its field, not a deny
         rule = LEDGER_NOT_YET if isinstance(error, NotYetVisible) else LEDGER_UNAVAILABLE
         return failed_closed(policy_set, rule, f"{error}; failing closed")
-    return decide_filled(policy_set, request, state, at=clock(), decide=decide)
+    at = clock()
+    fills = policy_set.ledger_fills
+    kept = partial(states.readings, subject, state, fills, at) if states.cache else None
+    return decide_filled(policy_set, request, state, at=at, decide=decide, kept=kept)
 
 
 class LedgerDecider:
@@ -170,4 +237,4 @@ class LedgerDecider:
         return self.policy_set.decide_authzen(request, self.decide)
 
 
-__all__ = ["LedgerDecider", "LedgerUnavailable", "POLL_S", "SubjectStates", "WAIT_S", "decide", "token_of"]
+__all__ = ["LedgerDecider", "SqliteChanges", "LedgerUnavailable", "POLL_S", "SubjectStates", "WAIT_S", "decide", "token_of"]

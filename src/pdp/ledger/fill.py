@@ -22,7 +22,7 @@ something the ledger does not say. No clock here: `at` (for expiries) and
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -186,25 +186,70 @@ def says(fact: Fact) -> str:
     return f"{what} recorded {fact.occurred_at.date().isoformat()}, event {fact.event_id}"
 
 
-def fill(request: dict[str, Any], state: State, fills: Iterable[Fill], *, at: datetime,
-         version: str) -> tuple[dict[str, Any], tuple[Filled, ...]]:
+Made = tuple[tuple[tuple[tuple[str, ...], Any], ...], tuple[Filled, ...]]  # the changes to make, what each was set from
+
+
+@dataclass(frozen=True)
+class Readings:
+    """What a state's facts say of each declared attribute, at a time: the same until `until` (the first expiry
+    after that time; None: for as long as the state), so a decider may keep them with the state. `filled` keeps,
+    by what the caller said of the attributes, what `fill` made of it (a kept state answers the same callers
+    alike: each is worked out once)."""
+
+    items: tuple[tuple[Fill, Source, Reading | None], ...]
+    version: str
+    until: datetime | None
+    filled: dict[tuple[Any, ...], Made] = field(default_factory=dict, compare=False)
+
+    def hold(self, at: datetime, version: str) -> bool:
+        return version == self.version and (self.until is None or at < self.until)
+
+
+def read(state: State, fills: Iterable[Fill], *, at: datetime, version: str) -> Readings:
+    items = tuple((item, SOURCES[item.source], SOURCES[item.source].read(state, item, at, version)) for item in fills)
+    expiries = [f.expires_at for _, _, r in items if r is not None for f in r[1]
+                if f.expires_at is not None and f.expires_at > at]
+    return Readings(items, version, min(expiries, default=None))
+
+
+def fill(request: dict[str, Any], state: State, fills: Iterable[Fill], *, at: datetime, version: str,
+         readings: Readings | None = None) -> tuple[dict[str, Any], tuple[Filled, ...]]:
     """`request` with each declared attribute set from `state` (the caller's value kept when stricter, or when
-    the ledger has no fact), and what each was set from. `request` itself is left as it was."""
+    the ledger has no fact), and what each was set from. `request` itself is left as it was. `readings`: those of
+    `read(state, fills, ...)` kept from before (they must hold at `at`)."""
+    if readings is None:
+        readings = read(state, fills, at=at, version=version)
+    said = tuple(_get(request, item.attribute) for item, _, _ in readings.items)
+    try:
+        known = readings.filled.get(said)
+    except TypeError:  # a value that is no scalar (the request check refuses it): worked out, not kept
+        known = _filled(readings, said)
+    if known is None:
+        known = _filled(readings, said)
+        if len(readings.filled) < MAX_KEPT:
+            readings.filled[said] = known
+    changes, used = known
     out = request
-    done = []
-    for item in fills:
-        source = SOURCES[item.source]
-        caller = _get(request, item.attribute)
-        reading = source.read(state, item, at, version)
+    for path, value in changes:
+        out = with_value(out, path, value)
+    return out, used
+
+
+MAX_KEPT = 64  # callers' sayings kept with one state's readings
+
+
+def _filled(readings: Readings, said: tuple[Any, ...]) -> Made:
+    changes, done = [], []
+    for (item, source, reading), caller in zip(readings.items, said):
         if reading is None:
             done.append(Filled(item, caller, caller, None))
             continue
         ledger, facts = reading
         value = combined(source, caller, ledger)
         if value is not caller:
-            out = with_value(out, item.attribute, value)
+            changes.append((item.attribute, value))
         done.append(Filled(item, value, caller, ledger, facts))
-    return out, tuple(done)
+    return tuple(changes), tuple(done)
 
 
 def combined(source: Source, caller: Any, ledger: bool) -> Any:
@@ -243,4 +288,5 @@ def with_value(request: dict[str, Any], path: tuple[str, ...], value: Any) -> di
     return top
 
 
-__all__ = ["Fill", "Filled", "MISSING", "SOURCES", "Source", "cited", "combined", "fill", "says", "with_value"]
+__all__ = ["Fill", "Filled", "MISSING", "Readings", "SOURCES", "Source", "cited", "combined", "fill", "read", "says",
+           "with_value"]

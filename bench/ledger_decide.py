@@ -1,0 +1,168 @@
+"""A decision that reads the consent ledger against one that does not, in-process, CPU time, side by side.
+
+    python bench/ledger_decide.py [--subjects 200] [--decisions 5000] [--rounds 5] [--postgresql] [--out docs/benchmarks.md]
+
+The CX-ONE-GO set (policies/) with four `ledger fills` declarations added in
+memory (marketing consent, objection, restriction, acceptance of the current
+version) decides the same marketing request for --subjects people, each with
+a few events in the ledger. Per round, the same requests are decided by:
+
+- `plain`: `PolicySet.decide` on the same request saying, itself, what the
+  ledger says of its subject (the same decisions, no ledger read);
+- `ledger, warm`: `pdp.with_ledger` (the ledger's sequence number asked
+  before every decision, the subject's state kept: the default);
+- `ledger, recheck 1 s`: the same, the sequence number asked at most once a
+  second (PDP_LEDGER_RECHECK_MS=1000);
+- `ledger, no cache`: the subject's state read from the store every time.
+
+Each is timed with `time.process_time` over its whole run of --decisions, the
+variants interleaved round by round, and the median of the rounds kept; the
+ratio is to `plain` of the same round. SQLite in a temporary file, and with
+--postgresql a throwaway server (tests/support/postgres.py; its backend's CPU
+is not counted: the figure is pdp's own). Nothing here is a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import statistics
+import sys
+import tempfile
+import time
+from contextlib import ExitStack
+from datetime import UTC, datetime
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script: python bench/ledger_decide.py
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.sections import write_section  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+KEY = "bench ledger key, thirty-two byte"
+FILLS = '''
+ledger fills data_subject.consent.marketing from consent "marketing"
+ledger fills context.objection_upheld from objection
+ledger fills context.processing_restricted from restriction
+ledger fills context.consented_to_current_version from current_version_accepted
+'''
+NOTICE = {"version": "2026-11-24", "digest": "sha256:" + "ab" * 32}
+
+
+def policy_sets():
+    """The CX-ONE-GO set as shipped, and the same with the declarations added (one more file)."""
+    from dataclasses import replace
+
+    import pdp
+
+    plain = pdp.load(ROOT / "policies")
+    assert plain.sources is not None
+    sources = plain.sources
+    filled = pdp.build(replace(sources, policies={**sources.policies, "ledger.pdp": FILLS}))
+    return plain, filled
+
+
+def seed(ledger, subjects: int) -> list[str]:
+    names = [f"bench-person-{i}@example.com" for i in range(subjects)]
+    events = []
+    for i, name in enumerate(names):
+        base = {"subject": name, "method": "web_form", "actor": {"type": "person"}}
+        events.append({**base, "kind": "consent.given" if i % 3 else "consent.withdrawn", "topic": "marketing",
+                       "occurred_at": "2026-03-01T10:00:00Z", **({"notice": NOTICE} if i % 3 else {})})
+        events.append({**base, "kind": "policy.accepted", "notice": NOTICE, "occurred_at": "2026-03-01T10:00:00Z"})
+        if i % 5 == 0:
+            events.append({**base, "kind": "objection.lodged", "occurred_at": "2026-03-02T10:00:00Z"})
+    for start in range(0, len(events), 500):
+        ledger.record_many(events[start:start + 500])
+    return names
+
+
+def request(subject: str) -> dict:
+    return {"action": "use", "purpose": "marketing.communications.email",
+            "data_categories": ["user.contact.email"],
+            "data_subject": {"id": subject, "type": "customer", "age": 34, "country": "IN",
+                             "consent": {"marketing": True}},
+            "context": {"consented_to_current_version": True}}
+
+
+def cpu_of(decide, requests: list[dict]) -> float:
+    started = time.process_time()
+    for r in requests:
+        decide(r)
+    return time.process_time() - started
+
+
+def run(target: str, label: str, args) -> list[tuple[str, str, float, float]]:
+    from pdp.io.ledger_reader import LedgerDecider, SubjectStates
+    from pdp.ledger import open_ledger
+    from pdp.ledger.fill import fill
+
+    _, filled = policy_sets()
+    with open_ledger(target, key=KEY) as ledger:
+        names = seed(ledger, args.subjects)
+        requests = [request(names[i % len(names)]) for i in range(args.decisions)]
+        # the same questions without the ledger: each request saying what the ledger says of its subject
+        at = datetime.now(UTC)
+        states = {name: ledger.state(name) for name in names}
+        answered = {name: fill(request(name), states[name], filled.ledger_fills, at=at, version=filled.version)[0]
+                    for name in names}
+        prefilled = [answered[r["data_subject"]["id"]] for r in requests]
+        variants = {
+            "plain (no ledger)": (filled.decide, prefilled),
+            "ledger, warm (seq asked every decision)": (LedgerDecider(filled, SubjectStates(ledger)).decide, requests),
+            "ledger, warm (seq asked once a second)": (
+                LedgerDecider(filled, SubjectStates(ledger, recheck_s=1.0)).decide, requests),
+            "ledger, no cache (state read every decision)": (
+                LedgerDecider(filled, SubjectStates(ledger, cache=False)).decide, requests),
+        }
+        for decide, asked in variants.values():  # warm: every subject's state kept, the statements built
+            cpu_of(decide, asked[: len(names)])
+        times: dict[str, list[float]] = {name: [] for name in variants}
+        ratios: dict[str, list[float]] = {name: [] for name in variants}
+        for _ in range(args.rounds):
+            measured = {name: cpu_of(decide, asked) for name, (decide, asked) in variants.items()}
+            base = measured["plain (no ledger)"]
+            for name, seconds in measured.items():
+                times[name].append(seconds)
+                ratios[name].append(seconds / base)
+    return [(label, name, statistics.median(times[name]) / args.decisions * 1e6, statistics.median(ratios[name]))
+            for name in variants]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--subjects", type=int, default=200)
+    parser.add_argument("--decisions", type=int, default=5000)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--postgresql", action="store_true", help="also on a throwaway PostgreSQL server")
+    parser.add_argument("--out", type=Path, help="write the table to this file's `ledger_decide` section")
+    args = parser.parse_args()
+    rows = []
+    with ExitStack() as stack:
+        directory = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        rows += run(str(directory / "ledger.db"), "SQLite (file, WAL)", args)
+        if args.postgresql:
+            from tests.support.postgres import start_cluster
+
+            cluster = start_cluster()
+            stack.callback(cluster.stop)
+            with cluster.schema() as url:
+                rows += run(url, "PostgreSQL (local)", args)
+    command = "python bench/ledger_decide.py " + shlex.join(sys.argv[1:])
+    lines = ["## Decisions that read the consent ledger", "",
+             f"`{command}` on this shared 2-core machine (CPU time of this process, `time.process_time`; the "
+             f"median of {args.rounds} rounds of {args.decisions:,} decisions for {args.subjects} subjects, the "
+             "variants interleaved round by round; the ratio is to `plain` of the same round). The CX-ONE-GO set "
+             "with four `ledger fills` declarations; the request names its data subject.", "",
+             "| backend | how | µs CPU / decision | x plain |", "|---|---|---:|---:|"]
+    lines += [f"| {label} | {name} | {us:,.1f} | {ratio:.2f} |" for label, name, us, ratio in rows]
+    lines += ["", "`bench/ledger_decide.py` writes this section."]
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if args.out:
+        write_section(args.out, "ledger_decide", text)
+
+
+if __name__ == "__main__":
+    main()
