@@ -9,10 +9,13 @@ a few events in the ledger. Per round, the same requests are decided by:
 
 - `plain`: `PolicySet.decide` on the same request saying, itself, what the
   ledger says of its subject (the same decisions, no ledger read);
-- `ledger, warm`: `pdp.with_ledger` (the ledger's sequence number asked
-  before every decision, the subject's state kept: the default);
-- `ledger, recheck 1 s`: the same, the sequence number asked at most once a
-  second (PDP_LEDGER_RECHECK_MS=1000);
+- `ledger, warm`: `pdp.with_ledger` as it is by default: the subject's state
+  kept, and before every decision a look for changes (on SQLite `PRAGMA
+  data_version`, the sequence number asked only when it moved; on PostgreSQL
+  the sequence number itself);
+- `watch off`: the sequence number asked before every decision on SQLite too;
+- `asked once a second`: the sequence number asked at most once a second
+  (PDP_LEDGER_RECHECK_MS=1000; a change made elsewhere is seen within it);
 - `ledger, no cache`: the subject's state read from the store every time.
 
 Each is timed with `time.process_time` over its whole run of --decisions, the
@@ -110,8 +113,11 @@ def run(target: str, label: str, args) -> list[tuple[str, str, float, float]]:
         prefilled = [answered[r["data_subject"]["id"]] for r in requests]
         variants = {
             "plain (no ledger)": (filled.decide, prefilled),
-            "ledger, warm (seq asked every decision)": (LedgerDecider(filled, SubjectStates(ledger)).decide, requests),
-            "ledger, warm (seq asked once a second)": (
+            "ledger, warm (the default: changes looked for before every decision)": (
+                LedgerDecider(filled, SubjectStates(ledger)).decide, requests),
+            "ledger, warm (watch off: sequence number asked every decision)": (
+                LedgerDecider(filled, SubjectStates(ledger, watch=False)).decide, requests),
+            "ledger, warm (sequence number asked once a second)": (
                 LedgerDecider(filled, SubjectStates(ledger, recheck_s=1.0)).decide, requests),
             "ledger, no cache (state read every decision)": (
                 LedgerDecider(filled, SubjectStates(ledger, cache=False)).decide, requests),
