@@ -103,3 +103,21 @@ def test_pdp_serve_says_why_a_ledger_cannot_be_opened_before_serving(tmp_path, c
     (tmp_path / "vocabulary.yaml").write_text("consent_topics: [marketing]\n")
     assert main(["serve", str(tmp_path), "--no-log", "--ledger", str(tmp_path / "missing.db")]) == 2
     assert f"pdp serve: the consent ledger: no ledger at `{tmp_path / 'missing.db'}`" in capsys.readouterr().err
+
+
+def test_sec_gpc_counts_as_a_gpc_signal_and_only_makes_it_stricter(tmp_path):
+    (tmp_path / "main.pdp").write_text(textwrap.dedent(POLICY) + textwrap.dedent('''
+        ledger fills context.gpc from gpc
+        deny marketing.gpc "You asked not to have your data sold or shared" cite "§2.6" to use for marketing
+          when context.gpc == true
+    '''))
+    (tmp_path / "vocabulary.yaml").write_text("consent_topics: [marketing]\nattributes:\n  context.gpc: bool\n")
+    with TestClient(create_app(Settings(policy_dir=tmp_path))) as client:
+        assert client.post("/v1/decide", json=ask("u-1")).json()["decision"] == "allow"
+        answer = client.post("/v1/decide", json=ask("u-1"), headers={"Sec-GPC": "1"}).json()
+        assert answer["decision"] == "deny" and answer["reasons"][0]["rule"] == "marketing.gpc"
+        batch = client.post("/v1/decide/batch", json={"requests": [ask("u-1")]}, headers={"Sec-GPC": "1"}).json()
+        assert batch["decisions"][0]["decision"] == "deny"
+        lifted = client.post("/v1/decide", json=ask("u-1", context={"gpc": False}), headers={"Sec-GPC": "1"})
+        assert lifted.json()["decision"] == "deny"
+        assert client.post("/v1/decide", json=ask("u-1"), headers={"Sec-GPC": "0"}).json()["decision"] == "allow"

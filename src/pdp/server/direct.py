@@ -37,7 +37,7 @@ from .audit import LogUnavailable, submit, unrecorded
 from .body import content_headers
 from .hot_path import handler_for
 from .request_id import request_id_of
-from .ledger_state import logged, waits
+from .ledger_state import logged, signals_gpc, waits, with_gpc
 from .routes import decide_body
 
 log = logging.getLogger("pdp.server")
@@ -76,6 +76,8 @@ def answer_now(app, scope: dict, raw: bytes, reply: Reply, max_body_bytes: int) 
     if not isinstance(body, dict) or waits(app, [body]) is not None:
         return False  # (a read-your-writes token the ledger has not seen: waited for on the ASGI path, off this loop)
     scope["app"] = app  # what `request.app` reads, as on the hot path
+    if signals_gpc(scope):
+        body = with_gpc(app, body)
     try:
         decided = decide_body(app, body)
         if isinstance(decided, Response):

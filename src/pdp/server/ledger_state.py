@@ -15,7 +15,7 @@ before deciding (pdp.io.ledger_reader).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any
 
@@ -31,6 +31,7 @@ from pdp.ledger import Ledger, LedgerConfigError
 from pdp.ledger import open_ledger as open_store
 from pdp.ledger.connect import display, url_of
 
+from . import ledger_gpc
 from .settings import Settings
 
 
@@ -95,6 +96,24 @@ async def caught_up(app, requests: list[Any]) -> None:
         await run_in_threadpool(app.state.ledger_states.caught_up, token)
 
 
+def signals_gpc(scope: Mapping[str, Any]) -> bool:
+    """Whether an HTTP request carries `Sec-GPC: 1`, a Global Privacy Control signal (as ledger_gpc reads it)."""
+    name = ledger_gpc.HEADER.encode()
+    return any(key == name and ledger_gpc.signalled(value.decode("latin-1")) for key, value in scope.get("headers", ()))
+
+
+def with_gpc(app, body: Any) -> Any:
+    """`body` as if it said `true` (the stricter value) for every attribute the served set fills from `gpc`: a
+    `Sec-GPC: 1` request counts as a GPC signal. It can only make a decision stricter, ledger or not."""
+    policy_set = app.state.holder.current
+    if policy_set is None or not isinstance(body, dict):
+        return body
+    for item in policy_set.ledger_fills:
+        if item.source == "gpc":
+            body = with_value(body, item.attribute, True)
+    return body
+
+
 def logged(request: Any, answer: dict[str, Any], native: bool = True) -> Any:
     """What the decision log is given of a request decided with the ledger: the values its rules read as filled
     (native requests: a replay decides alike) and `ledger`, the subject's sequence number and the ids of the
@@ -111,4 +130,4 @@ def logged(request: Any, answer: dict[str, Any], native: bool = True) -> Any:
     return {**out, "ledger": {"seq": ledger["seq"], "events": [e["event_id"] for e in ledger["events"]]}}
 
 
-__all__ = ["caught_up", "decider", "evaluator", "logged", "open_ledger", "states_of", "waits"]
+__all__ = ["caught_up", "decider", "evaluator", "logged", "signals_gpc", "with_gpc", "open_ledger", "states_of", "waits"]

@@ -13,7 +13,7 @@ from pdp.base.errors import RequestError
 from pdp.engine.policy_set import PolicySet
 from pdp.vocab.request import DecisionRequest
 from .audit import record
-from .ledger_state import caught_up, decider, logged
+from .ledger_state import caught_up, decider, logged, signals_gpc, with_gpc
 from .body import read_json_body, read_json_object
 from .deciding import INTERNAL_ERROR, decide_each, decide_many, encodes, json_answer, unanswerable
 from .errors import ERROR_RESPONSES, error_response, not_ready
@@ -52,12 +52,13 @@ _DECIDE_SCHEMA = {**_REQUEST_SCHEMA, "properties": {**_REQUEST_SCHEMA.get("prope
              openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": _DECIDE_SCHEMA}}}})
 async def decide(request: Request):
     body = await read_json_object(request, request.app.state.settings.max_body_bytes)
-    return await answer_decide(request.app, body)
+    return await answer_decide(request.app, with_gpc(request.app, body) if signals_gpc(request.scope) else body)
 
 
 async def decide_asgi(app, scope, receive) -> Response:
     """`decide` for the hot path: the same answer, read from the bare ASGI request (no Request object)."""
-    return await answer_decide(app, await read_json_body(scope, receive, app.state.settings.max_body_bytes))
+    body = await read_json_body(scope, receive, app.state.settings.max_body_bytes)
+    return await answer_decide(app, with_gpc(app, body) if signals_gpc(scope) else body)
 
 
 async def answer_decide(app, body: dict) -> Response:
@@ -148,6 +149,8 @@ async def decide_batch(request: Request):
     if len(items) > settings.max_batch:
         return error_response(413, "batch_too_large", [{"field": "requests",
                               "message": f"{len(items)} requests; at most {settings.max_batch} in one batch"}])
+    if signals_gpc(request.scope):
+        items = [with_gpc(request.app, item) for item in items]
     await caught_up(request.app, items)
     policy_set = holder.current
     if policy_set is None:
