@@ -204,3 +204,40 @@ def test_pdp_explain_and_decide_read_the_ledger(tmp_path, capsys, monkeypatch):
     assert f"a consent.given for marketing recorded after event {withdrawn.event_id}" in capsys.readouterr().out
     assert main(["decide", *common[:3], "--ledger", str(tmp_path / "none.db")]) == 2
     assert "no ledger at" in capsys.readouterr().err
+
+
+def test_as_of_a_past_time_the_state_then_decides(ledger):
+    subject = new_subject()
+    ledger.record(event("consent.given", subject, "2026-03-01T10:00:00Z"))
+    ledger.record(event("consent.withdrawn", subject, "2026-06-01T10:00:00Z"))
+    decider = pdp.with_ledger(POLICY, ledger)
+    assert decider.decide(ask(subject)).decision == "deny"
+    april = decider.decide(ask(subject, as_of="2026-04-01T00:00:00Z"))  # withdrawal is not retroactive
+    assert april.decision == "allow"
+    assert decider.decide(ask(subject, as_of="2026-02-01T00:00:00+00:00")).decision == "deny"  # not yet given
+    for bad in ("2026-04-01", "yesterday", 12):
+        with pytest.raises(pdp.RequestError) as info:
+            decider.decide(ask(subject, as_of=bad))
+        assert info.value.errors[0]["field"] == "as_of"
+    with pytest.raises(pdp.RequestError):  # no subject: nothing to replay
+        decider.decide(ask(None, as_of="2026-04-01T00:00:00Z"))
+
+
+def test_as_of_a_past_time_the_version_in_force_then_decides(ledger, tmp_path):
+    from tests.support.sets import write_versioned
+
+    older = 'policy "t" version "1" effective 2026-01-01\n' + RULES.replace(  # version 1 allowed no marketing
+        'allow marketing.consented "You agreed to marketing" cite "§2.5" to use for marketing\n'
+        '  when data_subject.consent.marketing == true\n', "")
+    current = 'policy "t" version "2" effective 2026-05-01\n' + RULES
+    write_versioned(tmp_path, current, {"v1": older}, VOCAB)
+    versioned = pdp.load(tmp_path)
+    subject = new_subject()
+    ledger.record(event("consent.given", subject))
+    decider = pdp.with_ledger(versioned, ledger)
+    now = decider.decide(ask(subject))
+    assert (now.decision, now.policy["version"]) == ("allow", "2")
+    april = decider.decide(ask(subject, as_of="2026-04-01T00:00:00Z"))
+    assert (april.decision, april.policy["version"]) == ("deny", "1")
+    before = decider.decide(ask(subject, as_of="2025-04-01T00:00:00Z"))
+    assert before.decision == "deny" and before.reasons[0].rule == "version.none_in_force"

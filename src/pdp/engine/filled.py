@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from pdp.base.errors import FieldError, RequestError
 from pdp.lang import ast
 from pdp.ledger.fill import Filled, Readings, cited, fill
 from pdp.ledger.state import State
@@ -84,10 +85,19 @@ def decide_filled(policy_set: PolicySet, request: dict[str, Any], state: State, 
     `decide` (default `policy_set.decide`; the server's explain passes one that keeps the selection). `kept(version)`:
     the readings of `state` kept from before, if they still hold (pdp.io.ledger_reader). Raises RequestError for a
     malformed request, as `PolicySet.decide`."""
-    version = deciding_version(policy_set, request)
+    as_of = as_of_of(request)
+    deciding = policy_set
+    if as_of is not None:
+        found = in_force(policy_set, request, as_of)
+        if found is None:
+            policy_set.decide(request)  # a malformed request is still refused as such
+            return failed_closed(policy_set, versions.NONE_IN_FORCE,
+                                 f"no version of `{policy_set.name}` was in force on {as_of.date().isoformat()}")
+        deciding = found
+    version = deciding_version(deciding, request)
     readings = kept(version) if kept is not None else None
     filled, used = fill(request, state, policy_set.ledger_fills, at=at, version=version, readings=readings)
-    decision = (decide or policy_set.decide)(filled)
+    decision = (decide or deciding.decide)(filled)
     return cite(decision, used, reads_of(policy_set), state.seq)
 
 
@@ -97,6 +107,30 @@ def deciding_version(policy_set: PolicySet, request: dict[str, Any]) -> str:
         return policy_set.version
     chosen, _ = versions.select(policy_set.history, request)
     return (chosen or policy_set).version
+
+
+def as_of_of(request: Any) -> datetime | None:
+    """The past time a request asks to be decided as of (`as_of`), or None. Raises RequestError naming it."""
+    value = request.get("as_of") if isinstance(request, dict) else None
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise RequestError([FieldError("as_of", "a time with its zone, ISO 8601 (e.g. 2026-04-01T00:00:00Z)")])
+    return moment
+
+
+def in_force(policy_set: PolicySet, request: dict[str, Any], at: datetime) -> PolicySet | None:
+    """The version that decides a request asked as of `at`: the one in force then (None: none was), unless the
+    request says when its data was collected (§11: that version governs the data's use, as without `as_of`)."""
+    if len(policy_set.history) == 1 or request.get("collected_at") is not None:
+        return policy_set
+    day = at.date().isoformat()
+    then = [v for v in policy_set.history if v.effective and v.effective <= day]
+    return then[-1] if then else None
 
 
 def cite(decision: Decision, used: tuple[Filled, ...], reads: dict[str, frozenset[str]], seq: int) -> LedgerDecision:
@@ -138,5 +172,5 @@ def reads_of(policy_set: PolicySet) -> dict[str, frozenset[str]]:
     return reads
 
 
-__all__ = ["CitingReason", "LEDGER_NOT_YET", "LEDGER_UNAVAILABLE", "LedgerDecision", "cite", "decide_filled",
-           "deciding_version", "failed_closed", "reads_of", "subject_of"]
+__all__ = ["CitingReason", "LEDGER_NOT_YET", "LEDGER_UNAVAILABLE", "LedgerDecision", "as_of_of", "cite",
+           "decide_filled", "deciding_version", "failed_closed", "in_force", "reads_of", "subject_of"]

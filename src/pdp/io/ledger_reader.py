@@ -28,8 +28,10 @@ from functools import partial
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from pdp.base.errors import FieldError, RequestError
 from pdp.engine.decision import Decision
-from pdp.engine.filled import LEDGER_NOT_YET, LEDGER_UNAVAILABLE, decide_filled, failed_closed, subject_of
+from pdp.engine.filled import (LEDGER_NOT_YET, LEDGER_UNAVAILABLE, as_of_of, decide_filled, failed_closed,
+                               subject_of)
 from pdp.engine.policy_set import PolicySet
 from pdp.ledger.fill import Fill, Readings, read
 from pdp.ledger.state import NotYetVisible, State
@@ -202,14 +204,24 @@ def decide(policy_set: PolicySet, request: dict[str, Any], states: SubjectStates
     when the set declares some, the request names its data subject and there is a ledger; otherwise exactly as
     `decide` does. `wait=False`: a token not yet seen fails closed at once. Raises RequestError."""
     subject = subject_of(request) if states is not None and policy_set.ledger_fills else None
+    as_of = as_of_of(request)  # (RequestError when it is no time)
     if subject is None or states is None:
+        if as_of is not None:
+            raise RequestError([FieldError("as_of", "a decision as of a past time replays the person's choices: "
+                                           "it needs a consent ledger, a set that declares `ledger fills`, and "
+                                           "`data_subject.id`")])
         return (decide or policy_set.decide)(request)
     try:
-        state = states.state(subject, token_of(request), wait=wait)
+        if as_of is not None:  # the state then, replayed: withdrawal is not retroactive
+            state = states.as_of(subject, as_of)
+        else:
+            state = states.state(subject, token_of(request), wait=wait)
     except (NotYetVisible, LedgerUnavailable) as error:
         policy_set.decide(request)  # a malformed request is still a 4xx naming its field, not a deny
         rule = LEDGER_NOT_YET if isinstance(error, NotYetVisible) else LEDGER_UNAVAILABLE
         return failed_closed(policy_set, rule, f"{error}; failing closed")
+    if as_of is not None:
+        return decide_filled(policy_set, request, state, at=as_of, decide=decide)
     at = clock()
     fills = policy_set.ledger_fills
     kept = partial(states.readings, subject, state, fills, at) if states.cache else None

@@ -85,6 +85,9 @@ class DecisionRequest(BaseModel):
     context: Annotated[dict[str, Any] | None, DeclaredKeys()] = Field(default=None, max_length=MAX_ATTRIBUTES)
     collected_at: Annotated[str | None, Unread()] = Field(
         default=None, description="when the data was collected (YYYY-MM-DD): the policy version in force then decides")
+    as_of: Annotated[str | None, Unread()] = Field(
+        default=None, description="decide as of this past time (ISO 8601 with a zone): the consent ledger's state "
+        "then, and the policy version in force then")
     ledger_seq: Annotated[int | None, Unread()] = Field(
         default=None, ge=1, description="read-your-writes: the sequence number the consent ledger returned when an "
         "event was recorded; the decision waits briefly for the ledger to have seen it, else fails closed")
