@@ -6,12 +6,17 @@ set does not load, 2 a bad request.
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .common import DEFAULT_POLICY_DIR, EXIT_FAIL, EXIT_OK, EXIT_USAGE, load_or_report, print_report
 from pdp.base.errors import RequestError
+
+if TYPE_CHECKING:
+    from pdp.engine.policy_set import PolicySet
 
 
 def register(subparsers) -> None:
@@ -56,7 +61,7 @@ def cmd_explain(args) -> int:
     return EXIT_OK
 
 
-def _with_ledger(policy_set, request, args):
+def _with_ledger(policy_set: PolicySet, request: dict, args: argparse.Namespace):
     """The explanation with the subject's facts filled from the ledger (as `pdp decide --ledger` decides)."""
     from datetime import UTC, datetime
 
