@@ -98,7 +98,22 @@ def decide_filled(policy_set: PolicySet, request: dict[str, Any], state: State, 
     readings = kept(version) if kept is not None else None
     filled, used = fill(request, state, policy_set.ledger_fills, at=at, version=version, readings=readings)
     decision = (decide or deciding.decide)(filled)
-    return cite(decision, used, reads_of(policy_set), state.seq)
+    if readings is None:
+        return cite(decision, used, reads_of(policy_set), state.seq)
+    # kept readings: the engine's outcomes are remembered, so the same reasons and the same sayings come back;
+    # their citing reasons are made once (the objects themselves are kept, so their ids stay theirs)
+    key = (id(decision.reasons), id(used))
+    known = readings.cited.get(key)
+    if known is None or known[0] is not decision.reasons or known[1] is not used:
+        made = cite(decision, used, reads_of(policy_set), state.seq)
+        if len(readings.cited) < MAX_CITED:
+            readings.cited[key] = (decision.reasons, used, made.reasons, made.filled)
+        return made
+    return LedgerDecision(decision.decision, known[2], decision.obligations, decision.policy, decision.decision_id,
+                          known[3], state.seq)
+
+
+MAX_CITED = 64  # citing reasons kept with one state's readings
 
 
 def deciding_version(policy_set: PolicySet, request: dict[str, Any]) -> str:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import datetime
 from typing import Any
 
@@ -44,7 +45,7 @@ class Fill:
     name: str | None = None  # the topic, channel, purpose or scope the source is about
     purpose: str | None = None  # a consent's purpose (`for`)
 
-    @property
+    @cached_property
     def dotted(self) -> str:
         return ".".join(self.attribute)
 
@@ -200,6 +201,7 @@ class Readings:
     version: str
     until: datetime | None
     filled: dict[tuple[Any, ...], Made] = field(default_factory=dict, compare=False)
+    cited: dict[Any, Any] = field(default_factory=dict, compare=False)  # the decider's own: reasons citing them
 
     def hold(self, at: datetime, version: str) -> bool:
         return version == self.version and (self.until is None or at < self.until)
