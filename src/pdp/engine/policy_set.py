@@ -60,7 +60,7 @@ class PolicySet:
         self.deciding = self._index.deciding  # the candidates narrowed by their conditions too (narrowing.py)
         # the response's `policy` object (shared by every decision of this version: never change it; `info` copies)
         self.policy_info: dict[str, Any] = {"name": self.name, "version": self.version, "digest": digest}
-        # the attributes the consent ledger fills before deciding (`ledger fills ...`; pdp.io.consent does it)
+        # the attributes the consent ledger fills before deciding (`ledger fills ...`; pdp.io.ledger_reader fills them)
         self.ledger_fills: tuple[Fill, ...] = ()
         self.ledger_reads: dict[str, frozenset[str]] | None = None  # rule -> the filled attributes it reads (filled.py)
         self.history: tuple[PolicySet, ...] = (self,)  # every version, oldest first (build adds the earlier ones)
