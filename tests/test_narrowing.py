@@ -232,15 +232,17 @@ def test_trees_of_overlapping_lists_share_their_common_part():
     assert one is not two and one.rest is two.rest
 
 
+BROAD_PARTS = (SET_WIDE + 'deny m.a cite "4" for marketing when data_subject.age < 16\n'
+               'deny m.b cite "5" for marketing when recipient.type == "acquirer"\n'
+               'deny m.c cite "6" for marketing when recipient.dpa == false\n' + SERVICES)
+
+
 def test_a_broad_rules_tree_is_built_once_for_every_list_it_is_in():
     """Rules naming only an action, or only a purpose, are in every list of that action or purpose: by shape of
-    target (RuleIndex's default), each such part is one tree, whatever else the list holds, and a new
-    (action, purpose, category) builds only the part of the rules that name all three."""
-    text = (SET_WIDE + 'deny m.a cite "4" for marketing when data_subject.age < 16\n'
-            'deny m.b cite "5" for marketing when recipient.type == "acquirer"\n'
-            'deny m.c cite "6" for marketing when recipient.dpa == false\n' + SERVICES)
-    rules = build_set(text).rules
-    index = RuleIndex(rules)
+    target (RuleIndex's default), each such part of more than `apart` rules is one tree, whatever else the list
+    holds, and a new (action, purpose, category) builds only the part of the rules that name all three."""
+    rules = build_set(BROAD_PARTS).rules
+    index = RuleIndex(rules, apart=2)  # (parts of three rules: kept apart)
     one = index.deciding("use", "marketing", "user.name").denies
     two = index.deciding("use", "essential", "user.name").denies
     three = index.deciding("use", "marketing.advertising", "user.contact").denies
@@ -251,17 +253,29 @@ def test_a_broad_rules_tree_is_built_once_for_every_list_it_is_in():
     assert {"m.a", "wide.a"} <= {r.id for r in three.select({"data_subject": {"age": 10}})}
 
 
+def test_small_shared_parts_are_merged_into_the_targets_tree():
+    """Parts other targets share of at most `apart` rules (RuleIndex's default: 32) are not joined as trees of
+    their own: their rules are in the target's one tree, which deciding walks faster than several."""
+    rules = build_set(BROAD_PARTS).rules
+    index = RuleIndex(rules)
+    one = index.deciding("use", "marketing", "user.name").denies
+    assert isinstance(one, narrowing._Split)
+    assert {"m.a", "wide.a", "s1"} <= {r.id for r in one.select({"data_subject": {"age": 10},
+                                                                 "requester": {"id": "svc-1"}})}
+
+
 @fewer(3)
-@given(text=rule_sets(), batch=st.lists(requests, min_size=1, max_size=12))
-def test_trees_by_shape_of_target_decide_as_one_tree_a_list(deep_trees, text, batch):
-    """Joining a part a shape of target (`RuleIndex`'s default) hands over the same rules that apply or raise,
-    and decides with the same decision, reasons (errors included, in their order) and obligations, as one tree
-    a list (`RuleIndex(shapes=False)`): the parts' union is the list, for broad and narrow requests, allows,
-    denies and the allows whose duties a broad request may carry."""
+@given(text=rule_sets(), batch=st.lists(requests, min_size=1, max_size=12), apart=st.sampled_from([0, 1, 3, 32]))
+def test_trees_by_shape_of_target_decide_as_one_tree_a_list(deep_trees, text, batch, apart):
+    """Joining a part a shape of target (`RuleIndex`'s default; a shared part of at most `apart` rules merged into
+    the target's tree) hands over the same rules that apply or raise, and decides with the same decision,
+    reasons (errors included, in their order) and obligations, as one tree a list (`RuleIndex(shapes=False)`):
+    the parts' union is the list, for broad and narrow requests, allows, denies and the allows whose duties a
+    broad request may carry."""
     policy_set = _built(text)
     if policy_set is None:
         return
-    shaped, whole = RuleIndex(policy_set.rules), RuleIndex(policy_set.rules, shapes=False)
+    shaped, whole = RuleIndex(policy_set.rules, apart=apart), RuleIndex(policy_set.rules, shapes=False)
     for env, target, one, other in _side_by_side(policy_set, batch, shaped, whole):
         for a, b in ((one.denies, other.denies), (one.allows, other.allows)):  # (each tree may hand over more)
             assert _bearing(a.select(env), env) == _bearing(b.select(env), env), target
