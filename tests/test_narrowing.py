@@ -118,15 +118,15 @@ def test_narrowed_lists_hold_every_rule_that_applies_or_raises(deep_trees, text,
     index = RuleIndex(policy_set.rules)
     for env, *target in _targets(policy_set, batch):
         candidates, deciding = index.candidates(*target), index.deciding(*target)
-        for rules, node in ((candidates.denies, deciding.denies), (candidates.allows, deciding.allows)):
-            chosen = list(node.select(env))
-            assert len(set(chosen)) == len(chosen) and set(chosen) <= set(rules)
-            for rule in set(rules) - set(chosen):
-                try:
-                    applied = rule.applies(env)
-                except Exception as error:  # noqa: BLE001
-                    raise AssertionError(f"{rule.id} was left out but raises {failure(error)}: {target}") from None
-                assert not applied, (rule.id, target)
+        rules = candidates.denies + candidates.allows
+        chosen = list(deciding.rules.select(env))
+        assert len(set(chosen)) == len(chosen) and set(chosen) <= set(rules)
+        for rule in set(rules) - set(chosen):
+            try:
+                applied = rule.applies(env)
+            except Exception as error:  # noqa: BLE001
+                raise AssertionError(f"{rule.id} was left out but raises {failure(error)}: {target}") from None
+            assert not applied, (rule.id, target)
 
 
 @fewer(3)
@@ -179,7 +179,7 @@ def test_shared_targets_are_narrowed_to_the_rules_that_may_apply():
            "recipient": {"type": "affiliate"}, "data_subject": {"age": 7}}
     deciding = RuleIndex(policy_set.rules).deciding("use", "marketing", "user.name")
     env = policy_set.select(req).env
-    assert [r.id for r in deciding.denies.select(env)] == ["r36"]
+    assert [r.id for r in deciding.rules.select(env)] == ["r36"]
     assert [r.rule for r in policy_set.decide(req).reasons] == ["r36"]
 
 
@@ -210,8 +210,7 @@ def test_shared_subtrees_select_as_trees_built_alone(deep_trees, text, batch):
         return
     index, apart = RuleIndex(policy_set.rules), RuleIndex(policy_set.rules, share=False)
     for env, _, shared, alone in _side_by_side(policy_set, batch, index, apart):
-        for one, other in ((shared.denies, alone.denies), (shared.allows, alone.allows)):
-            assert sorted(r.order for r in one.select(env)) == sorted(r.order for r in other.select(env))
+        assert sorted(r.order for r in shared.rules.select(env)) == sorted(r.order for r in alone.rules.select(env))
 
 
 SET_WIDE = ('deny wide.a cite "1" to use when data_subject.age < 18\n'
@@ -226,8 +225,8 @@ def test_trees_of_overlapping_lists_share_their_common_part():
     text = SET_WIDE + SERVICES
     policy_set = build_set(text)
     index = RuleIndex(policy_set.rules, shapes=False)  # one tree a list (with shapes, the set-wide rules' own)
-    one = index.deciding("use", "marketing", "user.name").denies
-    two = index.deciding("use", "essential", "user.name").denies
+    one = index.deciding("use", "marketing", "user.name").rules
+    two = index.deciding("use", "essential", "user.name").rules
     assert isinstance(one, narrowing._Split) and isinstance(two, narrowing._Split)
     assert one is not two and one.rest is two.rest
 
@@ -243,9 +242,9 @@ def test_a_broad_rules_tree_is_built_once_for_every_list_it_is_in():
     holds, and a new (action, purpose, category) builds only the part of the rules that name all three."""
     rules = build_set(BROAD_PARTS).rules
     index = RuleIndex(rules, apart=2)  # (parts of three rules: kept apart)
-    one = index.deciding("use", "marketing", "user.name").denies
-    two = index.deciding("use", "essential", "user.name").denies
-    three = index.deciding("use", "marketing.advertising", "user.contact").denies
+    one = index.deciding("use", "marketing", "user.name").rules
+    two = index.deciding("use", "essential", "user.name").rules
+    three = index.deciding("use", "marketing.advertising", "user.contact").rules
     assert isinstance(one, narrowing.Joined) and isinstance(two, narrowing.Joined)
     to_use, for_marketing = one.parts[:2]  # in the order of shapes: the action's rules, the purpose's
     assert to_use in two.parts and to_use in three.parts  # `to use`: one tree, in every list of `use`
@@ -258,27 +257,30 @@ def test_small_shared_parts_are_merged_into_the_targets_tree():
     their own: their rules are in the target's one tree, which deciding walks faster than several."""
     rules = build_set(BROAD_PARTS).rules
     index = RuleIndex(rules)
-    one = index.deciding("use", "marketing", "user.name").denies
+    one = index.deciding("use", "marketing", "user.name").rules
     assert isinstance(one, narrowing._Split)
     assert {"m.a", "wide.a", "s1"} <= {r.id for r in one.select({"data_subject": {"age": 10},
                                                                  "requester": {"id": "svc-1"}})}
 
 
 @fewer(3)
-@given(text=rule_sets(), batch=st.lists(requests, min_size=1, max_size=12), apart=st.sampled_from([0, 1, 3, 32]))
-def test_trees_by_shape_of_target_decide_as_one_tree_a_list(deep_trees, text, batch, apart):
+@given(text=rule_sets(), batch=st.lists(requests, min_size=1, max_size=12), apart=st.sampled_from([0, 1, 3, 32]),
+       together=st.booleans())
+def test_trees_by_shape_of_target_decide_as_one_tree_a_list(deep_trees, text, batch, apart, together):
     """Joining a part a shape of target (`RuleIndex`'s default; a shared part of at most `apart` rules merged into
-    the target's tree) hands over the same rules that apply or raise, and decides with the same decision,
-    reasons (errors included, in their order) and obligations, as one tree a list (`RuleIndex(shapes=False)`):
+    the target's tree), with a list's denies and allows in one tree (`together`, the default) or a tree each,
+    hands over the same rules that apply or raise, and decides with the same decision, reasons (errors included,
+    in their order) and obligations, as one tree a list and an effect (`RuleIndex(shapes=False, together=False)`):
     the parts' union is the list, for broad and narrow requests, allows, denies and the allows whose duties a
     broad request may carry."""
     policy_set = _built(text)
     if policy_set is None:
         return
-    shaped, whole = RuleIndex(policy_set.rules, apart=apart), RuleIndex(policy_set.rules, shapes=False)
+    shaped = RuleIndex(policy_set.rules, apart=apart, together=together)
+    whole = RuleIndex(policy_set.rules, shapes=False, together=False)
     for env, target, one, other in _side_by_side(policy_set, batch, shaped, whole):
-        for a, b in ((one.denies, other.denies), (one.allows, other.allows)):  # (each tree may hand over more)
-            assert _bearing(a.select(env), env) == _bearing(b.select(env), env), target
+        # (each tree may hand over more)
+        assert _bearing(one.rules.select(env), env) == _bearing(other.rules.select(env), env), target
         assert [r.order for r in one.partial] == [r.order for r in other.partial]
     for req in batch:
         try:

@@ -156,7 +156,7 @@ def evaluate(deciding: Callable[[str, Purpose, str], Deciding], action: str, pur
 
     The parts are the requested data categories, or, in a request without them (AuthZEN), the action
     itself. `deciding(action, purpose, part)` gives the denies and allows whose targets reach the part
-    (`deciding_for_action` for an AuthZEN request, which has no purpose), each narrowed by the
+    (`deciding_for_action` for an AuthZEN request, which has no purpose), together, narrowed by the
     request's attributes (narrowing.py: the rules left out cannot apply and raise nothing), and for a
     broad request the allows with obligations that overlap it: the rule index or the plain scan. Those
     are asked whether they may apply to part of the request only when it is allowed, and only for their
@@ -191,19 +191,21 @@ def evaluate(deciding: Callable[[str, Purpose, str], Deciding], action: str, pur
         return verdict
 
     for part in parts:
-        part_denies, part_allows, part_partial = deciding(action, purpose, part)
-        for rule in part_denies.select(env):
-            applies(rule)
+        narrowed, part_partial = deciding(action, purpose, part)
+        rules = narrowed.select(env)  # its denies and allows, together
+        for rule in rules:
+            if rule.effect == "deny":
+                applies(rule)
         block += 1
         if denies:  # denied whatever the allows say: only an allow's error could still be a reason
-            for rule in part_allows.select(env):
-                if not rule.total:
+            for rule in rules:
+                if rule.effect != "deny" and not rule.total:
                     applies(rule)
             block += 1
             continue
         covered = False
-        for rule in part_allows.select(env):
-            if applies(rule):
+        for rule in rules:
+            if rule.effect != "deny" and applies(rule):
                 covered = True
         block += 1
         if not covered:
