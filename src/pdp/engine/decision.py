@@ -163,51 +163,45 @@ def evaluate(deciding: Callable[[str, Purpose, str], Deciding], action: str, pur
     obligations (`combine`).
 
     Once a deny applies, the allows cannot change the decision nor its reasons (`combine`): only
-    those that may raise (`CompiledRule.total` false) are still evaluated, as an error is a reason.
+    those that may raise (`CompiledRule.total` false) are still evaluated, as an error is a reason
+    (the allows handed over before the deny in the same part are evaluated all the same).
     `memo` (the rule index's, or None) keeps the outcome of each combination of applying rules, so that
     its reasons and obligations are gathered once.
     """
     verdicts: dict[int, bool] = {}  # rule order -> applies; a rule is evaluated once per request
     # (the list the rule was evaluated from, its order, the rule, the error): narrowed lists come in no particular
-    # order, and errors are reported in the plain path's (each list in policy order, the lists in turn)
+    # order, and errors are reported in the plain path's (each part's denies, then its allows, each in policy
+    # order, the parts in turn: a part's denies are block 2i, its allows 2i + 1)
     failed: list[tuple[int, int, CompiledRule, str]] = []
     denies: list[CompiledRule] = []
     allows: list[CompiledRule] = []
     uncovered: list[str] = []
     partial: list[CompiledRule] = []
     block = 0
-
-    def applies(rule: CompiledRule) -> bool:
-        verdict = verdicts.get(rule.order)
-        if verdict is None:
-            try:
-                verdict = rule.applies(env)
-            except Exception as error:  # noqa: BLE001 - fail closed, on anything unforeseen too, and say so
-                failed.append((block, rule.order, rule, failure(error)))
-                verdict = False
-            verdicts[rule.order] = verdict
-            if verdict:
-                (denies if rule.effect == "deny" else allows).append(rule)
-        return verdict
-
     for part in parts:
         narrowed, part_partial = deciding(action, purpose, part)
-        rules = narrowed.select(env)  # its denies and allows, together
-        for rule in rules:
-            if rule.effect == "deny":
-                applies(rule)
-        block += 1
-        if denies:  # denied whatever the allows say: only an allow's error could still be a reason
-            for rule in rules:
-                if rule.effect != "deny" and not rule.total:
-                    applies(rule)
-            block += 1
-            continue
         covered = False
-        for rule in rules:
-            if rule.effect != "deny" and applies(rule):
+        # (one loop over the part's denies and allows together, each rule's verdict worked out in it: this runs for
+        # every rule of every decision)
+        for rule in narrowed.select(env):
+            deny = rule.effect == "deny"
+            if denies and not deny and rule.total:
+                continue  # denied whatever the allows say: only an allow's error could still be a reason
+            verdict = verdicts.get(rule.order)
+            if verdict is None:
+                try:
+                    verdict = rule.applies(env)
+                except Exception as error:  # noqa: BLE001 - fail closed, on anything unforeseen too, and say so
+                    failed.append((block if deny else block + 1, rule.order, rule, failure(error)))
+                    verdict = False
+                verdicts[rule.order] = verdict
+                if verdict:
+                    (denies if deny else allows).append(rule)
+            if verdict and not deny:
                 covered = True
-        block += 1
+        block += 2
+        if denies:
+            continue
         if not covered:
             uncovered.append(part)
         if part_partial:
