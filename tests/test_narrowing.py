@@ -119,9 +119,9 @@ def test_narrowed_lists_hold_every_rule_that_applies_or_raises(deep_trees, text,
     for env, *target in _targets(policy_set, batch):
         candidates, deciding = index.candidates(*target), index.deciding(*target)
         rules = candidates.denies + candidates.allows
-        chosen = list(deciding.rules.select(env))
-        assert len(set(chosen)) == len(chosen) and set(chosen) <= set(rules)
-        for rule in set(rules) - set(chosen):
+        chosen = [r.order for r in deciding.rules.select(env)]  # (by order: a rule may be handed over settled)
+        assert len(set(chosen)) == len(chosen) and set(chosen) <= {r.order for r in rules}
+        for rule in (r for r in rules if r.order not in chosen):
             try:
                 applied = rule.applies(env)
             except Exception as error:  # noqa: BLE001
@@ -141,6 +141,55 @@ def test_the_condition_index_decides_as_the_plain_path(deep_trees, text, batch):
     scanned = _built(text, index=False)
     for req in batch:
         assert _outcome(indexed, req) == _outcome(scanned, req), req
+
+
+def _decide_alike(policy_set, batch, one, other):
+    """Each accepted request of the batch gets the same decision, reasons (errors included, in their order),
+    obligations and partial allows from both rule indexes."""
+    for req in batch:
+        try:
+            env = policy_set.select(req).env
+        except pdp.RequestError:
+            continue
+        a, b = (evaluate(index.deciding, req["action"], req["purpose"], req["data_categories"], env, index.outcomes)
+                for index in (one, other))
+        assert (a.decision, a.reasons, a.obligations, a.partial) == (b.decision, b.reasons, b.obligations, b.partial)
+
+
+def _verdict(rule, env):
+    try:
+        return rule.applies(env)
+    except Exception as error:  # noqa: BLE001
+        return ("raises", failure(error))
+
+
+@fewer(3)
+@given(text=rule_sets(), batch=st.lists(requests, min_size=1, max_size=12))
+def test_settled_rules_apply_and_raise_as_compiled_where_they_are_handed_over(deep_trees, text, batch):
+    """A rule handed over below a value of a split (CompiledRule.settled: its test of that value left out) applies,
+    or raises the same error, exactly as the rule compiled does, on every request that reaches it; and the index
+    decides as with every rule as compiled (`RuleIndex(settle=False)`)."""
+    policy_set = _built(text)
+    if policy_set is None:
+        return
+    settled, compiled = RuleIndex(policy_set.rules), RuleIndex(policy_set.rules, settle=False)
+    for env, target, one, other in _side_by_side(policy_set, batch, settled, compiled):
+        for rule in one.rules.select(env):
+            assert _verdict(rule, env) == _verdict(policy_set.rules[rule.order], env), (rule.id, target)
+        assert _bearing(one.rules.select(env), env) == _bearing(other.rules.select(env), env), target
+    _decide_alike(policy_set, batch, settled, compiled)
+
+
+def test_a_rule_below_its_value_is_handed_over_without_that_test():
+    """`requester.id == "svc-1"` is true for every request handed the rules below "svc-1": they are handed over
+    without it, and decide as before."""
+    policy_set = build_set(SERVICES)
+    rule = RuleIndex(policy_set.rules).deciding("use", "marketing", "user.name").rules.texts["svc-1"][0]
+    compiled = policy_set.rules[rule.order]
+    assert rule.id == "s1" and rule is not compiled and compiled.clauses is not None and rule.clauses is None
+    assert rule.applies({}) is True and compiled.applies({}) is False  # (the test it is without)
+    assert policy_set.decide({"action": "use", "purpose": "marketing", "data_categories": ["user.name"],
+                              "requester": {"id": "svc-1"}}).reasons[0].rule == "s1"
 
 
 def _bearing(rules, env) -> list[int]:
@@ -282,11 +331,4 @@ def test_trees_by_shape_of_target_decide_as_one_tree_a_list(deep_trees, text, ba
         # (each tree may hand over more)
         assert _bearing(one.rules.select(env), env) == _bearing(other.rules.select(env), env), target
         assert [r.order for r in one.partial] == [r.order for r in other.partial]
-    for req in batch:
-        try:
-            env = policy_set.select(req).env
-        except pdp.RequestError:
-            continue
-        a, b = (evaluate(index.deciding, req["action"], req["purpose"], req["data_categories"], env, index.outcomes)
-                for index in (shaped, whole))
-        assert (a.decision, a.reasons, a.obligations, a.partial) == (b.decision, b.reasons, b.obligations, b.partial)
+    _decide_alike(policy_set, batch, shaped, whole)

@@ -23,12 +23,12 @@ rules of small shared parts are merged into the target's own tree.
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Iterable, NamedTuple
 
 from pdp.lang import ast
-from .conditions import Shared, compile_rule_possible, compile_rule_test
-from .guards import Guard, flat_clauses, guards_of, total, typed
+from .conditions import Shared, Test, compile_rule_clauses, compile_rule_possible, compile_rule_test, verdict
+from .guards import Guard, flat_clauses, guard_of, guards_of, total, typed
 from . import narrowing
 from .narrowing import Joined, Node, Plain, build as build_tree
 from .requested import CATEGORIES_PATH, PURPOSE_PATH, Keys, reads_requested_key
@@ -43,6 +43,15 @@ class Obligation:
 
     def to_dict(self) -> dict[str, str]:
         return {"id": self.id, "text": self.text}
+
+
+class Clauses(NamedTuple):
+    """A compact rule's `when` and `unless` clauses (guards.flat_clauses) compiled, and each `when` clause's test
+    as a guard (guards.guard_of: None when it is not a test of one attribute), for CompiledRule.settled."""
+
+    guards: tuple[Guard | None, ...]
+    whens: tuple[Test, ...]
+    unlesses: tuple[Test, ...]
 
 
 @dataclass(frozen=True, eq=False, slots=True)  # slots: a rule is a few cache lines, read on every decision
@@ -66,6 +75,7 @@ class CompiledRule:
     reads_requested: bool = False  # a condition tests `purpose` or `data_categories` (requested.py)
     guards: tuple[Guard, ...] = ()  # tests that, when not true, leave the rule inapplicable and silent (guards.py)
     total: bool = False  # no condition can raise: once a deny applies, the rule cannot change the decision
+    clauses: Clauses | None = None  # a compact rule's (compile_rules): what `settled` leaves a clause out of
 
     def reaches(self, action: str, purpose: str, category: str) -> bool:
         """Does the rule's target take part in deciding this action, purpose and category? (the unindexed path)
@@ -86,6 +96,20 @@ class CompiledRule:
             and (self.purposes is None or any(overlaps(p, purpose) for p in self.purposes))
             and (self.categories is None or any(overlaps(c, category) for c in self.categories))
         )
+
+    def settled(self, guard: Guard) -> CompiledRule:
+        """The rule as deciding evaluates it where `guard`'s test is known to be true (narrowing.py: handed over
+        below a value of the guard's attribute): without its `when` clauses that are that test, which would be
+        true there. A `when` clause that is true changes nothing (the rule goes on to the next), so it applies,
+        and raises, exactly where the rule does. Itself when it has no such clause (or was compiled plain)."""
+        clauses = self.clauses
+        if clauses is None:
+            return self
+        known = guard[:3]  # (the attribute, the kind of test, its value: what makes the test true)
+        kept = tuple(test for g, test in zip(clauses.guards, clauses.whens) if g is None or g[:3] != known)
+        if len(kept) == len(clauses.whens):
+            return self
+        return replace(self, applies=verdict(kept, clauses.unlesses), clauses=None)
 
     @property
     def obliges(self) -> bool:
@@ -117,14 +141,15 @@ def compile_rules(rules: list[ast.Rule], data: dict[str, Any], vocabulary: Vocab
     kind_of = typed(schema)
     shared: Shared = {}  # tests that rules repeat, compiled once (conditions.Shared)
 
-    def applies(rule: ast.Rule) -> Callable[[dict[str, Any]], bool]:
-        when, unless = rule.when, rule.unless
-        if compact:
-            when, unless = flat_clauses(when, ast.And, data, kind_of), flat_clauses(unless, ast.Or, data, kind_of)
-        return compile_rule_test(when, unless, data, effect=rule.effect, keys=keys, shared=shared, compact=compact)
+    def clauses(rule: ast.Rule) -> Clauses | None:
+        if not compact:
+            return None
+        when, unless = flat_clauses(rule.when, ast.And, data, kind_of), flat_clauses(rule.unless, ast.Or, data, kind_of)
+        whens, unlesses = compile_rule_clauses(when, unless, data, rule.effect, keys, shared)
+        return Clauses(tuple(guard_of(e, data) for e in when), whens, unlesses)
 
-    return tuple(
-        CompiledRule(
+    def compiled(i: int, rule: ast.Rule, clauses: Clauses | None) -> CompiledRule:
+        return CompiledRule(
             order=i,
             id=rule.id,
             effect=sys.intern(rule.effect),  # (deciding compares it with "deny": equal is then the same object)
@@ -133,7 +158,8 @@ def compile_rules(rules: list[ast.Rule], data: dict[str, Any], vocabulary: Vocab
             actions=frozenset(k.name for k in rule.actions) or None,
             purposes=tuple(k.name for k in rule.purposes) or None,
             categories=tuple(k.name for k in rule.categories) or None,
-            applies=applies(rule),
+            applies=verdict(clauses.whens, clauses.unlesses) if clauses is not None
+            else compile_rule_test(rule.when, rule.unless, data, effect=rule.effect, keys=keys, shared=shared),
             obligations=tuple(Obligation(o.id, o.text) for o in rule.obligations),
             source=rule,
             keys=keys,
@@ -142,9 +168,10 @@ def compile_rules(rules: list[ast.Rule], data: dict[str, Any], vocabulary: Vocab
             reads_requested=any(reads_requested_key(node) for e in rule.when + rule.unless for node in ast.walk(e)),
             guards=guards_of(rule.when, data, kind_of),
             total=all(total(e, data, kind_of) for e in rule.when + rule.unless),
+            clauses=clauses,
         )
-        for i, rule in enumerate(rules)
-    )
+
+    return tuple(compiled(i, rule, clauses(rule)) for i, rule in enumerate(rules))
 
 
 class Candidates(NamedTuple):
@@ -224,7 +251,8 @@ class RuleIndex:
     TREE_BUDGET = 2_000_000
 
     def __init__(self, rules: tuple[CompiledRule, ...], conditions: bool = True, share: bool = True,
-                 shapes: bool = True, of_shape: int | None = None, apart: int = APART, together: bool = True):
+                 shapes: bool = True, of_shape: int | None = None, apart: int = APART, together: bool = True,
+                 settle: bool = True):
         self._rules = rules  # by order
         # the rules indexed: all, or (of_shape: the part of one shape of target, _joined) those of one shape
         indexed = rules if of_shape is None else tuple(r for r in rules if _shape(r) == of_shape)
@@ -240,6 +268,11 @@ class RuleIndex:
         # a list's denies and allows in one tree (deciding walks one tree a list, not two: about 2 µs a decision
         # less, clustered at 20,000 rules); together=False: a tree each, joined
         self._together = together
+        # a list below a value of a split hands its rules over settled (CompiledRule.settled: without their test of
+        # that value, true there), each settled rule made once (by order and guard) for every tree it is in;
+        # settle=False: the rules as compiled
+        self._settled: dict[tuple[int, Guard], CompiledRule] = {}
+        self._settle = self._settled_rule if settle else None
         self._trees: dict[tuple[int, ...], Node] = {}
         # the trees' common parts, built once and shared (narrowing.build); share=False: each tree built alone
         self._subtrees: narrowing.Shared | None = {} if share else None
@@ -374,10 +407,17 @@ class RuleIndex:
         if tree is None:
             if self._tree_size + 2 * len(rules) > self.TREE_BUDGET:
                 return Plain(rules)
-            tree = build_tree(rules, shared=self._subtrees)
+            tree = build_tree(rules, shared=self._subtrees, settle=self._settle)
             self._tree_size += tree.size() + len(rules)
             self._trees[key] = tree
         return tree
+
+    def _settled_rule(self, rule: CompiledRule, guard: Guard) -> CompiledRule:
+        key = (rule.order, guard)
+        found = self._settled.get(key)
+        if found is None:
+            found = self._settled[key] = rule.settled(guard)
+        return found
 
     def looked_up(self, action: str, purpose: str, category: str) -> Candidates:
         """`candidates`, worked out anew (not remembered): a shape's index is asked once a part (`_joined`)."""

@@ -511,6 +511,19 @@ def _holds(whens: Sequence[Test], unlesses: Sequence[Test], env: Env) -> bool:
     return True
 
 
+def compile_rule_clauses(when: tuple[ast.Expr, ...], unless: tuple[ast.Expr, ...], data: dict[str, Any],
+                         effect: str, keys: Keys, shared: Shared | None = None) -> tuple[tuple[Test, ...], tuple[Test, ...]]:
+    """A rule's `when` and `unless` clauses compiled untraced, each read on its side (compile_rule_test's), for
+    `verdict`."""
+    whens, unlesses = _clauses(when, unless, data, False, effect, keys, None, shared)
+    return tuple(whens), tuple(unlesses)
+
+
+def verdict(whens: tuple[Test, ...], unlesses: tuple[Test, ...]) -> Callable[[Env], bool]:
+    """`compile_rule_test(..., compact=True)`'s verdict of these clauses (`compile_rule_clauses`)."""
+    return _compact(whens, unlesses)
+
+
 def _compact(whens: tuple[Test, ...], unlesses: tuple[Test, ...]) -> Callable[[Env], bool]:
     """A rule's verdict as `compile_rule_test`'s closure decides it, in as few objects as Python allows: a rule's
     own objects are what a decision at 20,000 rules finds cold in the cache (bench/flat.py); its tests are

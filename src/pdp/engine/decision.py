@@ -137,7 +137,8 @@ def combine(
     reasons = tuple(_reason(r) for r in allows)
     if not partial:  # (the usual case, and every narrow request: nothing more to gather)
         return Outcome("allow", reasons, tuple(obligations.values()))
-    part = [r for r in partial if r not in allows]
+    applied = {r.order for r in allows}  # (by order: an allow may be handed over settled, CompiledRule.settled)
+    part = [r for r in partial if r.order not in applied]
     for rule in part:
         for ob in rule.obligations:
             obligations.setdefault(ob.id, ob)

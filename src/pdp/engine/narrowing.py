@@ -18,7 +18,10 @@ inapplicable and silent):
   value is of no kind above (a list), is handed over: evaluated, it fails
   closed as it would unindexed;
 - the rules without a guard on that attribute are split again, on the
-  next; small lists and rules without guards are handed over as they are.
+  next; small lists and rules without guards are handed over as they are;
+- a list below a value hands its rules over settled (`build`'s `settle`,
+  CompiledRule.settled): without their test of that value, which is true
+  for every request that reaches them.
 
 `select(env)` returns a subset of the rules (in no particular order) that
 holds every rule that applies or raises: evaluating only those gives the
@@ -30,7 +33,7 @@ index is part of the rule index (`build(index=False)` switches both off).
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from typing import TYPE_CHECKING, Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 from .conditions import MISSING, getter
 from .guards import DISCRETE, EQ_BOOL, EQ_NUMBER, EQ_STR, IN_TEXTS, ORDER, PRESENT, Guard
@@ -101,7 +104,7 @@ class _Split:
                  "on_number", "guarded", "rest")
 
     def __init__(self, path: tuple[str, ...], filed: list[tuple[Guard, CompiledRule]], rest: Node,
-                 used: frozenset[tuple[str, ...]], shared: Shared | None = None):
+                 used: frozenset[tuple[str, ...]], shared: Shared | None = None, settle: Settle | None = None):
         self.get = getter(path)
         used = used | {path}
         by: dict[str, dict[Any, list[CompiledRule]]] = {EQ_STR: {}, EQ_NUMBER: {}, EQ_BOOL: {}}
@@ -115,13 +118,24 @@ class _Split:
                 for value in _value_keys(guard):
                     table.setdefault(value, []).append(rule)
 
+        filed_by = {rule.order: guard for guard, rule in filed}
+
+        def leaf(rules: list[CompiledRule]) -> Node | tuple[CompiledRule, ...]:
+            """The rules below one value: a tree, or a list of rules, each (`settle`) without the test that the
+            value makes true (CompiledRule.settled: its guard here, which holds for every request that reaches
+            the list, the value looked up being equal to the guard's)."""
+            node = build(rules, used, shared, settle)
+            if type(node) is not Plain:
+                return node
+            return node.rules if settle is None else tuple(settle(rule, filed_by[rule.order]) for rule in node.rules)
+
         def below(kind: str) -> dict[Any, Node | tuple[CompiledRule, ...]]:
-            return {k: _bare(build(v, used, shared)) for k, v in by[kind].items()} or _NOTHING
+            return {k: leaf(v) for k, v in by[kind].items()} or _NOTHING
 
         self.texts, self.numbers, self.bools = below(EQ_STR), below(EQ_NUMBER), below(EQ_BOOL)
         # a guard that is not strict leaves its rule out only when false: a missing value hands it over
         absent += [rule for guard, rule in filed if not guard.strict]
-        self.present, self.absent = build(present, used, shared), build(absent, used, shared)
+        self.present, self.absent = build(present, used, shared, settle), build(absent, used, shared, settle)
         ordering = [(g, r) for g, r in filed if g.kind == ORDER]
         self.thresholds = _Thresholds(ordering) if ordering else None
         # the rules whose guard raises for a value of this type (evaluated, they fail closed as unindexed)
@@ -198,18 +212,20 @@ def _size(node: Node | tuple[CompiledRule, ...]) -> int:
     return len(node) if isinstance(node, tuple) else node.size()
 
 
-def _bare(node: Node) -> Node | tuple[CompiledRule, ...]:
-    """A node as a split keeps it below a value: a plain list as its tuple (one object fewer to read)."""
-    return node.rules if type(node) is Plain else node
+# A rule as handed over where a guard of it is known to hold (CompiledRule.settled, remembered by the rule index)
+Settle = Callable[["CompiledRule", Guard], "CompiledRule"]
 
 
 def build(rules: Sequence[CompiledRule], used: frozenset[tuple[str, ...]] = frozenset(),
-          shared: Shared | None = None) -> Node:
+          shared: Shared | None = None, settle: Settle | None = None) -> Node:
     """The rules (in policy order) as a tree; `used`: the attributes split on above, not split on again.
 
     `shared` (the rule index's, over all its trees) keeps each subtree built, so that trees of lists that
     overlap share their common parts (the set-wide rules, a service's rules under several targets): fewer
-    objects, and those a request meets are warm because other requests meet them too."""
+    objects, and those a request meets are warm because other requests meet them too. `settle` (the rule index's;
+    None: off) hands a list below a value over with each rule settled (`_Split`): its test of that value, true
+    there, left out, as a decision at 20,000 rules finds each test of a service's own value cold in the cache.
+    Such lists are never kept in `shared` (only subtrees are, whose rules are as compiled)."""
     if not rules:
         return EMPTY
     if len(rules) <= LEAF:
@@ -221,13 +237,14 @@ def build(rules: Sequence[CompiledRule], used: frozenset[tuple[str, ...]] = froz
         found = shared.get(key)
         if found is not None:
             return found
-    node = _built(rules, used, shared)
+    node = _built(rules, used, shared, settle)
     if key is not None and shared is not None:
         shared[key] = node
     return node
 
 
-def _built(rules: Sequence[CompiledRule], used: frozenset[tuple[str, ...]], shared: Shared | None) -> Node:
+def _built(rules: Sequence[CompiledRule], used: frozenset[tuple[str, ...]], shared: Shared | None,
+           settle: Settle | None) -> Node:
     counts: dict[tuple[str, ...], int] = {}
     ordering: dict[tuple[str, ...], int] = {}
     for rule in rules:
@@ -248,4 +265,4 @@ def _built(rules: Sequence[CompiledRule], used: frozenset[tuple[str, ...]], shar
             rest.append(rule)
         else:
             filed.append((guard, rule))
-    return _Split(path, filed, build(rest, used | {path}, shared), used, shared)
+    return _Split(path, filed, build(rest, used | {path}, shared, settle), used, shared, settle)
