@@ -188,8 +188,7 @@ def test_decide_many_keeps_the_order(policy):
 
 
 def _rule(order, effect, obligations=()):
-    return CompiledRule(order=order, id=f"r{order}", effect=effect, message="", cite=None, actions=None, purposes=None,
-                        categories=None, applies=lambda env: True, obligations=obligations, source=None)
+    return CompiledRule(order, f"r{order}", effect, "", None, None, None, None, lambda env: True, obligations, None)
 
 
 def test_combine_is_total():
