@@ -182,9 +182,12 @@ def test_settled_rules_apply_and_raise_as_compiled_where_they_are_handed_over(de
 
 def test_a_rule_below_its_value_is_handed_over_without_that_test():
     """`requester.id == "svc-1"` is true for every request handed the rules below "svc-1": they are handed over
-    without it, and decide as before."""
+    without it (settled on the list's first request, and kept in its place), and decide as before."""
     policy_set = build_set(SERVICES)
-    rule = RuleIndex(policy_set.rules).deciding("use", "marketing", "user.name").rules.texts["svc-1"][0]
+    tree = RuleIndex(policy_set.rules).deciding("use", "marketing", "user.name").rules
+    assert isinstance(tree.texts["svc-1"], narrowing._Unsettled)
+    (rule,) = tree.select({"requester": {"id": "svc-1"}})
+    assert tree.texts["svc-1"] == (rule,)
     compiled = policy_set.rules[rule.order]
     assert rule.id == "s1" and rule is not compiled and compiled.clauses is not None and rule.clauses is None
     assert rule.applies({}) is True and compiled.applies({}) is False  # (the test it is without)

@@ -120,17 +120,16 @@ class _Split:
 
         filed_by = {rule.order: guard for guard, rule in filed}
 
-        def leaf(rules: list[CompiledRule]) -> Node | tuple[CompiledRule, ...]:
-            """The rules below one value: a tree, or a list of rules, each (`settle`) without the test that the
-            value makes true (CompiledRule.settled: its guard here, which holds for every request that reaches
-            the list, the value looked up being equal to the guard's)."""
-            node = build(rules, used, shared, settle)
-            if type(node) is not Plain:
-                return node
-            return node.rules if settle is None else tuple(settle(rule, filed_by[rule.order]) for rule in node.rules)
-
         def below(kind: str) -> dict[Any, Node | tuple[CompiledRule, ...]]:
-            return {k: leaf(v) for k, v in by[kind].items()} or _NOTHING
+            """The rules below each value: a tree, or a list of rules, each (`settle`) without the test that the
+            value makes true (CompiledRule.settled: its guard here, which holds for every request that reaches
+            the list, the value looked up being equal to the guard's), settled on the list's first request."""
+            table: dict[Any, Node | tuple[CompiledRule, ...]] = {}
+            for k, v in by[kind].items():
+                node = build(v, used, shared, settle)
+                table[k] = node if type(node) is not Plain else node.rules if settle is None else _Unsettled(
+                    table, k, tuple((rule, filed_by[rule.order]) for rule in node.rules), settle)
+            return table or _NOTHING
 
         self.texts, self.numbers, self.bools = below(EQ_STR), below(EQ_NUMBER), below(EQ_BOOL)
         # a guard that is not strict leaves its rule out only when false: a missing value hands it over
@@ -200,7 +199,28 @@ class Joined:
         return sum(part.size() for part in self.parts)
 
 
-Node = Plain | _Split | Joined
+class _Unsettled:
+    """A list below a value of a split (`_Split.texts` ...) before its first request, which settles its rules
+    (CompiledRule.settled, by `settle`) and puts them in its place in the table: a target's tree lists every
+    service that has rules for it, and a request reaches one; so settling is paid for the lists requests reach,
+    once each, not for every list when the tree is built. (Either in the table decides alike.)"""
+
+    __slots__ = ("table", "key", "filed", "settle")
+
+    def __init__(self, table: dict[Any, Any], key: Any, filed: tuple[tuple[CompiledRule, Guard], ...],
+                 settle: Settle):
+        self.table, self.key, self.filed, self.settle = table, key, filed, settle
+
+    def select(self, env: dict[str, Any]) -> Sequence[CompiledRule]:
+        settled = tuple(self.settle(rule, guard) for rule, guard in self.filed)
+        self.table[self.key] = settled
+        return settled
+
+    def size(self) -> int:
+        return len(self.filed)
+
+
+Node = Plain | _Split | Joined | _Unsettled
 
 
 # Subtrees built once per set and shared by every tree that holds them (`build`'s `shared`): by the rules (their
