@@ -15,7 +15,7 @@ from bench.edit import edit
 from bench.generate import main as generate
 from pdp.analysis import diff_solver
 from pdp.analysis.diff import diff, edited_rules
-from pdp.analysis.space import ENUMERATION, SOLVER, Space, SpaceTooLarge
+from pdp.analysis.space import ENUMERATION, EXCEPTED_RULE, SOLVER, Space, SpaceTooLarge
 from pdp.analysis.space.encoding import Encoding
 from pdp.analysis.space.reach import Reach
 from pdp.analysis.space import touched as touched_module
@@ -24,7 +24,7 @@ from pdp.engine.decision import DEFAULT_DENY
 from pdp.cli import main
 from tests.support.generate import fewer, generated_rules, ill_typed
 from tests.support.sets import HEADER, build_set
-from tests.support.space import (ACTIONS, CATEGORIES, DATA, PURPOSES, SPACE_CONDITIONS, VOCAB, assert_agrees,
+from tests.support.space import (ACTIONS, CATEGORIES, DATA, LOOKUPS, PURPOSES, SPACE_CONDITIONS, VOCAB, assert_agrees,
                                  generated_requests, policies)
 from tests.test_solver import engine
 
@@ -39,7 +39,9 @@ def rules_of(text: str) -> list[str]:
 @st.composite
 def edits(draw):
     """(OLD, NEW, NEW's vocabulary): a generated set and an edit of it: a rule dropped, rewritten under its id,
-    added, or its effect turned over; sometimes a vocabulary that knows one more action (or one less)."""
+    added, or its effect turned over; sometimes its lookup changed (an `except` added or dropped: requests
+    refused by one version, decided by the other); sometimes a vocabulary that knows one more action (or one
+    less)."""
     old = rules_of(draw(policies()))
     new = list(old)
     rules = [i for i, block in enumerate(new) if block.startswith(("allow ", "deny "))]
@@ -61,6 +63,12 @@ def edits(draw):
             new.append(re.sub(r"^(allow|deny) r(\d+)", r"\1 added\2", draw(st.sampled_from(other))))
         elif new[i]:
             new[i] = ("deny" + new[i][5:]) if new[i].startswith("allow") else ("allow" + new[i][4:])
+    if draw(st.integers(0, 2)) == 0:  # the lookup edited: its `except` added, or dropped (with it, maybe)
+        lookup = draw(st.sampled_from(["", *LOOKUPS[:2]])) if new[0] == LOOKUPS[2] else LOOKUPS[2]
+        if new[0].startswith("lookup "):
+            new[0] = lookup
+        elif lookup:
+            new.insert(0, lookup)
     vocabularies = draw(st.sampled_from([(VOCAB, VOCAB), (VOCAB, VOCAB + ARCHIVE), (VOCAB + ARCHIVE, VOCAB)]))
     return "\n".join(old) + "\n", "\n".join(b for b in new if b) + "\n", vocabularies
 
@@ -88,8 +96,8 @@ def assert_replayed(report, old, new):
 def _decided(policy_set, request, change):
     try:
         outcome = policy_set.outcome(request)
-    except pdp.RequestError:
-        return "refused", ()
+    except pdp.RequestError:  # the vocabulary does not know a key, or the lookup's `except` refuses the request
+        return "refused", ("request.refused",) if "decided" in (change.before, change.after) else (EXCEPTED_RULE,)
     decision = "decided" if "decided" in (change.before, change.after) else outcome.decision
     return decision, tuple(r.rule for r in outcome.reasons)
 
@@ -350,3 +358,23 @@ def test_the_two_version_encoding_decides_every_generated_request_as_each_engine
         for v in range(2):
             assert_agrees(encoding.predict(v, req), verdicts, v, ill_typed(space, req),
                           (old_text, new_text, old_vocabulary, new_vocabulary, req))
+
+
+@pytest.mark.parametrize("method", [ENUMERATION, SOLVER])
+def test_an_except_dropped_from_a_lookup_is_a_change_though_no_rule_reads_the_recipient(method):
+    """OLD refuses a recipient the register does not list that calls itself an affiliate (`except`); NEW has no
+    `except` and allows it. Both routes said "no decision changes": neither compared a request one version
+    refuses, and no rule read `recipient.type`, so the space did not tell such a recipient apart."""
+    lookup = 'lookup recipient in data.reg\n  if unlisted, request states type, dpa\n'
+    old = built(lookup + '  except type "affiliate"\nallow r0 cite "§0" to use\n')
+    new = built(lookup + 'allow r0 cite "§0" to use\n')
+    report = diff(old, new, method=method)
+    assert keys(report) == {("refused", "allow", (EXCEPTED_RULE,), ("r0",)),
+                            ("refused", "deny", (EXCEPTED_RULE,), (DEFAULT_DENY,))}
+    assert_replayed(report, old, new)
+    text = report.render()
+    assert "now ALLOWED, was REFUSED: by r0 (§0); before: a status only the register grants, stated for an id it " \
+           "does not list (`except`)" in text
+    assert 'when recipient.id is absent or an id data.reg does not list and recipient.type == "affiliate"' in text
+    back = diff(new, old, method=method)  # and the other way: an `except` added
+    assert ("allow", "refused", ("r0",), (EXCEPTED_RULE,)) in keys(back)

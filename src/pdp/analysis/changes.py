@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Iterable
 
 from pdp.engine.decision import DEFAULT_DENY, Outcome
-from .space import Cell, Space, Stats, key_labels
+from .space import EXCEPTED_RULE, Cell, Space, Stats, key_labels
 
 SHOWN = 8  # keys listed in one line of text
 
@@ -60,6 +60,8 @@ class Change:
                 out.append("no rule allows it (default deny)")
             elif rule == "request.refused":
                 out.append("the vocabulary does not know it")
+            elif rule == EXCEPTED_RULE:
+                out.append("a status only the register grants, stated for an id it does not list (`except`)")
             else:
                 cite = self.cites.get(rule)
                 out.append(f"{rule} ({cite})" if cite else rule)

@@ -192,13 +192,16 @@ def _diff_group(space: Space, group: Group, found: dict, whole: bool) -> bool:
     if both_known and not any(changed) and all(
             effects[0].get(r) == effects[1].get(r) for c in components for k in c.classes for r in k.states[0].applies):
         return True  # the same rules apply alike: nothing here can change
+    # a request one version refuses (an `except` of its lookup) and the other decides is a change (refused ->
+    # allowed, say, when the `except` is dropped), whatever applies in the other components: where some version
+    # refuses, a class a deny applies to in both versions is compared too
+    refusing = any(s.refused for c in components for k in c.classes for s in k.states)
     remaining = []
     for component in components:
-        # a request one version refuses (an `except` of its lookup) is not compared: it has no decision there
-        keep = [k for k in component.classes if not any(s.refused for s in k.states)
-                and not (both_known and k.states[0].denies(effects[0]) and k.states[1].denies(effects[1]))]
+        keep = [k for k in component.classes if refusing
+                or not (k.states[0].denies(effects[0]) and k.states[1].denies(effects[1]))]
         if not keep:
-            return True  # a deny applies in both versions (or one refuses) whatever the request: no change here
+            return True  # a deny applies in both versions whatever the request: no change here
         remaining.append(keep)
     size = 1
     for keep in remaining:

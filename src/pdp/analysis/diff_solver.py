@@ -38,7 +38,7 @@ from typing import Any, Sequence
 import z3
 
 from .changes import Change, cases_of, condition_text, ids
-from .space import CELL_PATHS, Cell, Space, Stats, read_paths, rule_conditions
+from .space import CELL_PATHS, EXCEPTED_RULE, Cell, Space, Stats, read_paths, rule_conditions
 from .space.encoding import RLIMIT, Dim, Encoding, Formula, Undecided, f_and, f_not, f_or
 from .space.reach import Reach
 from .space.touched import touched
@@ -120,8 +120,11 @@ def _decision_changes(space: Space, search: _Search, solved: Solved,
     with its region and the model of its example, to `found`."""
     encoding = search.encoding
     old, new = encoding.verdicts
-    differ = f_and([f_not(old.refused), f_not(new.refused),
-                    f_or([f_and([old.allow, new.deny]), f_and([old.deny, new.allow])])])
+    # keys both vocabularies know (the others: _vocabulary_changes), and decided otherwise, or decided by one
+    # version and refused by the other's `except` (refused -> allowed, say, when the `except` is dropped)
+    differ = f_and([old.known, new.known,
+                    f_or([f_and([old.allow, new.deny]), f_and([old.deny, new.allow]),
+                          f_and([old.excepted, f_not(new.excepted)]), f_and([f_not(old.excepted), new.excepted])])])
     blocked: list[Formula] = []
     cites = {r.id: r.cite for v in space.versions for r in v.rules if r.cite}
     while True:
@@ -131,16 +134,22 @@ def _decision_changes(space: Space, search: _Search, solved: Solved,
         model = encoding.lightest(model, differ, *blocked)  # an example reads best with the fewest attributes
         example = encoding.request(model)
         before, after = space.decide(0, example), space.decide(1, example)
-        region = f_and([encoding.decides(0, before.decision, ids(before)),
-                        encoding.decides(1, after.decision, ids(after))])
+        named = [_named(before), _named(after)]
+        region = f_and([encoding.decides(0, before.decision, named[0]), encoding.decides(1, after.decision, named[1])])
         if before.decision == after.decision or not _true(model, region):
             raise RuntimeError(f"the decision space and the engine disagree on {json.dumps(example)}: the engine "
                                f"says {before.decision} before, {after.decision} after")
-        change = Change(before.decision, after.decision, ids(before), ids(after), None, example=example, cites=cites)
+        change = Change(before.decision, after.decision, named[0], named[1], None, example=example, cites=cites)
         solved.changes.append(change)
         region = encoding.named(f"diff.change.{len(found)}", region)  # asked about many times: named once
         found.append((change, region, model))
         blocked.append(f_not(region))
+
+
+def _named(outcome) -> tuple[str, ...]:
+    """The rules a change names for an outcome: its reasons', or EXCEPTED_RULE for a request the version refuses
+    (`differ` asks only for keys both versions know: the refusal is an `except`'s, as `Encoding.decides` reads)."""
+    return (EXCEPTED_RULE,) if outcome.decision == "refused" else ids(outcome)
 
 
 def _word_changes(space: Space, search: _Search, solved: Solved, found: list[tuple[Change, Formula, z3.ModelRef]],
@@ -152,6 +161,8 @@ def _word_changes(space: Space, search: _Search, solved: Solved, found: list[tup
     for change, region, example in found:
         # the attributes the edited rules read (an edit of the data alone: those the deciding rules read)
         nodes = edited_nodes if edited else _nodes_read(space, set(change.rules_before) | set(change.rules_after))
+        if "refused" in (change.before, change.after):  # and what the `except` reads, which no rule may
+            nodes = tuple(sorted(set(nodes) | set(space.refusing)))
         dims = [*(encoding.nodes[n] for n in nodes), encoding.action, encoding.purpose, encoding.category]
         boxes: list[Box] = []
         if not starved:

@@ -87,14 +87,15 @@ from .domains import AttrDomain, ValueClass
 from .keys import KeyClass, key_classes, key_labels
 from .reading import atoms, read_paths, rule_conditions
 from .selection import NONE_IN_FORCE, Selections, VersionChoice
-from .space import (AUTO, CELL_PATHS, DEFAULT_LIMIT, ENUMERATION, ENUMERATION_BUDGET, REFUSED, SOLVER, Space,
-                    SpaceTooLarge)
+from .space import (AUTO, CELL_PATHS, DEFAULT_LIMIT, ENUMERATION, ENUMERATION_BUDGET, EXCEPTED_RULE, REFUSED, SOLVER,
+                    Space, SpaceTooLarge)
 
 __all__ = [
     "AUTO",
     "AttrDomain",
     "ENUMERATION",
     "ENUMERATION_BUDGET",
+    "EXCEPTED_RULE",
     "SOLVER",
     "CELL_PATHS",
     "Cell",

@@ -243,6 +243,8 @@ class Verdicts:
     fails: dict[str, Formula]  # rule id -> takes part and cannot be evaluated
     reach: dict[str, Formula]  # rule id -> its target reaches the request's keys
     refused: Formula  # the version refuses the request (unknown keys, an `except`)
+    excepted: Formula  # the version's lookup refuses what the request states (an `except`); its keys may be unknown
+    known: Formula  # the version's vocabulary knows the request's keys
     failing: Formula  # some rule fails
     denying: Formula  # some deny applies
     allowing: Formula  # some allow applies
@@ -432,9 +434,12 @@ class Encoding:
             reach[rule.id] = self._reach(rule)
             applies[rule.id] = self._name(f"v{index}:{rule.id}:applies", f_and([reach[rule.id], holds]))
             fails[rule.id] = self._name(f"v{index}:{rule.id}:fails", f_and([reach[rule.id], failed]))
+        excepted = self._name(f"v{index}:excepted", f_or(refusing))
+        known = self._name(f"v{index}:known", known)
         return Verdicts(
             applies, fails, reach,
-            refused=self._name(f"v{index}:refused", f_or([f_not(known), *refusing])),
+            refused=self._name(f"v{index}:refused", f_or([f_not(known), excepted])),
+            excepted=excepted, known=known,
             failing=self._name(f"v{index}:failing", f_or(fails.values())),
             denying=self._name(f"v{index}:denying", f_or(applies[r.id] for r in rules if r.effect == "deny")),
             allowing=self._name(f"v{index}:allowing", f_or(applies[r.id] for r in rules if r.effect == "allow")))
@@ -454,6 +459,8 @@ class Encoding:
         them: the rules that fail and the denies that apply; DEFAULT_DENY; or the allows that apply): one kind
         of change of `pdp diff` is one such formula per version."""
         verdicts = self.verdicts[version]
+        if decision == "refused":  # by an `except` (EXCEPTED_RULE): a request of keys the version knows
+            return f_and([verdicts.known, verdicts.excepted])
         effects = {r.id: r.effect for r in self.rules(version)}
         named = set(rules)
         if not named <= effects.keys() | {DEFAULT_DENY}:  # a rule left out (`only`) cannot be named
@@ -466,7 +473,28 @@ class Encoding:
                           f_not(verdicts.allowing)])
         reasons = [f_or([verdicts.fails[r], verdicts.applies[r]]) if effect == "deny" else verdicts.fails[r]
                    for r, effect in effects.items()]
-        return f_and([f_not(verdicts.refused), *(f if r in named else f_not(f) for r, f in zip(effects, reasons))])
+        unnamed = [f_not(f) for r, f in zip(effects, reasons) if r not in named]
+        return f_and([f_not(verdicts.refused), *unnamed, self._failed_then_denied(version, tuple(rules))])
+
+    def _failed_then_denied(self, version: int, named: tuple[str, ...]) -> Formula:
+        """The named rules, in this order, are the reasons of a deny: `decision.combine` names the rules that fail
+        (the denies, then the allows, each in the rules' order), then the denies that apply (in order). Where
+        the failures end is not written, so each place they may end is one way."""
+        verdicts = self.verdicts[version]
+        rules = self.rules(version)
+        position = {r.id: i for i, r in enumerate(rules)}
+        failing_rank = {r.id: (r.effect != "deny", i) for i, r in enumerate(rules)}
+        ways = []
+        for k in range(len(named) + 1):
+            failed, denied = named[:k], named[k:]
+            if list(failed) != sorted(failed, key=failing_rank.__getitem__) or \
+                    list(denied) != sorted(denied, key=position.__getitem__) or \
+                    any(r not in verdicts.fails or (r in denied and self.space.effects[version].get(r) != "deny")
+                        for r in named):
+                continue
+            ways.append(f_and([*(verdicts.fails[r] for r in failed),
+                               *(f_and([verdicts.applies[r], f_not(verdicts.fails[r])]) for r in denied)]))
+        return f_or(ways)
 
     def named(self, name: str, formula: Formula) -> Formula:
         """A Boolean asserted equal to the formula (a constant stays itself): a question that refers to a large

@@ -84,6 +84,11 @@ class Space:
         """The node (index in `nodes`) an attribute path is a dimension of, if any."""
         return self._node_of.get(parts)
 
+    @property
+    def refusing(self) -> list[int]:
+        """The nodes some version refuses a choice of (an `except` of its lookup), read by a rule or not."""
+        return self._refusing
+
     def cheap_to_group(self, work: int = GROUPING_WORK) -> bool:
         """Is walking every cell (`groups`: every action x purpose class x category class, against the rules)
         cheap enough for the enumeration to be tried (AUTO)? Counted, not timed."""
@@ -267,6 +272,7 @@ class Space:
             nodes.append(Node(d.dotted, (d,), [(i,) for i in range(len(d))], [frozenset()] * len(d)))
             self._node_of[parts] = len(nodes) - 1
         self.nodes = nodes
+        self._refusing = [n for n, node in enumerate(nodes) if any(node.refused)]  # refused by some version
         self._present = [[node.present(c) for c in range(len(node.choices))] for node in nodes]
 
     def _register_signature(self, root: str, per_version: list, paths, domains) -> Callable[[str], tuple]:
@@ -458,6 +464,10 @@ class Space:
         for _root, members in sorted(by_root.items(), key=lambda kv: (kv[0] is not None, kv[0] or 0)):
             nodes = tuple(sorted({n for kind, rule in members for n in self.slot_nodes_of(rule)[0]}))
             components.append(self._component(group, nodes, members))
+        # a node some version refuses a choice of (an `except`) decides whether that version decides at all, read
+        # by a rule of the group or not: one that none reads is a component of its own, with no rules
+        read = {n for nodes in slot_nodes for n in nodes}
+        components += [self._component(group, (n,), []) for n in self.refusing if n not in read]
         if None not in by_root:
             components.insert(0, self._component(group, (), []))
         group.components = components
@@ -696,7 +706,8 @@ class Space:
 
 
 REFUSED = Outcome("refused", (Reason("request.refused", "deny", None, "the version does not know this vocabulary"),))
-EXCEPTED = Outcome("refused", (Reason("request.refused", "deny", None,
+EXCEPTED_RULE = "request.excepted"  # what a change names a refusal by a lookup's `except` with (changes.py)
+EXCEPTED = Outcome("refused", (Reason(EXCEPTED_RULE, "deny", None,
                                       "the version's register does not list the id, and only it can grant the value "
                                       "the request states (`except`)"),))
 
