@@ -15,7 +15,7 @@ from bench.edit import edit
 from bench.generate import main as generate
 from pdp.analysis import diff_solver
 from pdp.analysis.diff import diff, edited_rules
-from pdp.analysis.space import ENUMERATION, EXCEPTED_RULE, SOLVER, Space, SpaceTooLarge
+from pdp.analysis.space import ENUMERATION, NOT_ACCEPTED, SOLVER, Space, SpaceTooLarge
 from pdp.analysis.space.encoding import Encoding
 from pdp.analysis.space.reach import Reach
 from pdp.analysis.space import touched as touched_module
@@ -29,6 +29,7 @@ from tests.support.space import (ACTIONS, CATEGORIES, DATA, LOOKUPS, PURPOSES, S
 from tests.test_solver import engine
 
 ARCHIVE = "actions: [archive]\n"  # a key only one version's vocabulary knows: its requests refused by the other
+TYPED = VOCAB.replace("context.note: any", "context.note: string")  # a note that is no text: refused there only
 
 
 def rules_of(text: str) -> list[str]:
@@ -37,11 +38,11 @@ def rules_of(text: str) -> list[str]:
 
 
 @st.composite
-def edits(draw):
+def edits(draw, lookups: bool = True):  # lookups: also edits of the lookup and of an attribute's type
     """(OLD, NEW, NEW's vocabulary): a generated set and an edit of it: a rule dropped, rewritten under its id,
     added, or its effect turned over; sometimes its lookup changed (an `except` added or dropped: requests
     refused by one version, decided by the other); sometimes a vocabulary that knows one more action (or one
-    less)."""
+    less), or types `context.note` as text where the other takes any value."""
     old = rules_of(draw(policies()))
     new = list(old)
     rules = [i for i, block in enumerate(new) if block.startswith(("allow ", "deny "))]
@@ -63,13 +64,14 @@ def edits(draw):
             new.append(re.sub(r"^(allow|deny) r(\d+)", r"\1 added\2", draw(st.sampled_from(other))))
         elif new[i]:
             new[i] = ("deny" + new[i][5:]) if new[i].startswith("allow") else ("allow" + new[i][4:])
-    if draw(st.integers(0, 2)) == 0:  # the lookup edited: its `except` added, or dropped (with it, maybe)
+    if lookups and draw(st.integers(0, 2)) == 0:  # the lookup edited: its `except` added, or dropped (with it, maybe)
         lookup = draw(st.sampled_from(["", *LOOKUPS[:2]])) if new[0] == LOOKUPS[2] else LOOKUPS[2]
         if new[0].startswith("lookup "):
             new[0] = lookup
         elif lookup:
             new.insert(0, lookup)
-    vocabularies = draw(st.sampled_from([(VOCAB, VOCAB), (VOCAB, VOCAB + ARCHIVE), (VOCAB + ARCHIVE, VOCAB)]))
+    vocabularies = draw(st.sampled_from([(VOCAB, VOCAB), (VOCAB, VOCAB + ARCHIVE), (VOCAB + ARCHIVE, VOCAB)]
+                                        + ([(VOCAB, TYPED), (TYPED, VOCAB)] if lookups else [])))
     return "\n".join(old) + "\n", "\n".join(b for b in new if b) + "\n", vocabularies
 
 
@@ -82,6 +84,12 @@ def built(text, vocabulary=VOCAB):
 
 def keys(report) -> set:
     return {(c.before, c.after, c.rules_before, c.rules_after) for c in report.changes}
+
+
+def words(report) -> dict:
+    """Each change's cases as `pdp diff` prints them."""
+    return {(c.before, c.after, c.rules_before, c.rules_after): sorted(case.render() for case in c.cases)
+            for c in report.changes}
 
 
 def assert_replayed(report, old, new):
@@ -97,14 +105,17 @@ def _decided(policy_set, request, change):
     try:
         outcome = policy_set.outcome(request)
     except pdp.RequestError:  # the vocabulary does not know a key, or the lookup's `except` refuses the request
-        return "refused", ("request.refused",) if "decided" in (change.before, change.after) else (EXCEPTED_RULE,)
+        return "refused", ("request.refused",) if "decided" in (change.before, change.after) else (NOT_ACCEPTED,)
     decision = "decided" if "decided" in (change.before, change.after) else outcome.decision
     return decision, tuple(r.rule for r in outcome.reasons)
 
 
 @settings(fewer(8), suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(edit=edits())
-def test_the_solver_finds_the_changes_the_enumeration_finds(edit):
+def test_the_solver_finds_the_changes_the_enumeration_finds_in_the_same_words(edit):
+    """One change, one wording, whichever route found it (changes.worded_nodes): the enumeration worded the
+    attributes of the components it saw change, the solver those the edited rules read, and an edit of a lookup
+    was worded with its `except` by one and without by the other."""
     old_text, new_text, (old_vocabulary, new_vocabulary) = edit
     old, new = built(old_text, old_vocabulary), built(new_text, new_vocabulary)
     if old is None or new is None:
@@ -118,6 +129,7 @@ def test_the_solver_finds_the_changes_the_enumeration_finds(edit):
     solved = diff(old, new, method=SOLVER)
     assert solved.complete and solved.stats.method == "solver"
     assert keys(solved) == keys(enumerated), (old_text, new_text)
+    assert words(solved) == words(enumerated), (old_text, new_text)
     assert_replayed(solved, old, new)
     assert all(change.cases for change in solved.changes)
     assert all(c.requests is None for c in solved.changes)
@@ -137,7 +149,7 @@ def cells(changes) -> set:
 
 
 @settings(fewer(8), suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-@given(edit=edits())
+@given(edit=edits(lookups=False))  # a lookup or a type edited encodes every rule (touched.py): nothing to narrow
 def test_encoding_the_rules_an_edit_touches_finds_what_encoding_every_rule_finds(edit):
     """space/touched.py: the narrowed encoding (the edited rules and those whose targets meet theirs) against the
     whole one: the same changes over the same cells, every example decided so by the engines."""
@@ -369,12 +381,31 @@ def test_an_except_dropped_from_a_lookup_is_a_change_though_no_rule_reads_the_re
     old = built(lookup + '  except type "affiliate"\nallow r0 cite "§0" to use\n')
     new = built(lookup + 'allow r0 cite "§0" to use\n')
     report = diff(old, new, method=method)
-    assert keys(report) == {("refused", "allow", (EXCEPTED_RULE,), ("r0",)),
-                            ("refused", "deny", (EXCEPTED_RULE,), (DEFAULT_DENY,))}
+    assert keys(report) == {("refused", "allow", (NOT_ACCEPTED,), ("r0",)),
+                            ("refused", "deny", (NOT_ACCEPTED,), (DEFAULT_DENY,))}
     assert_replayed(report, old, new)
     text = report.render()
-    assert "now ALLOWED, was REFUSED: by r0 (§0); before: a status only the register grants, stated for an id it " \
-           "does not list (`except`)" in text
+    assert "now ALLOWED, was REFUSED: by r0 (§0); before: a value the version does not accept (an attribute's " \
+           "type, or a lookup's `except`)" in text
     assert 'when recipient.id is absent or an id data.reg does not list and recipient.type == "affiliate"' in text
     back = diff(new, old, method=method)  # and the other way: an `except` added
-    assert ("allow", "refused", ("r0",), (EXCEPTED_RULE,)) in keys(back)
+    assert ("allow", "refused", ("r0",), (NOT_ACCEPTED,)) in keys(back)
+
+
+@pytest.mark.parametrize("method", [ENUMERATION, SOLVER])
+def test_a_value_only_the_new_vocabulary_accepts_is_a_change(method):
+    """OLD types `context.flag` true or false, NEW any value, and allows "yes": the space kept only values every
+    version accepts, so "yes" (refused by OLD, allowed by NEW) was in it for neither, and the diff said "no
+    decision changes"."""
+    vocabulary = "attributes:\n  context.flag: {}\n"
+    old = build_set('allow r0 cite "§0" to use when context.flag\n', vocabulary=vocabulary.format("bool"))
+    new = build_set('allow r0 cite "§0" to use when context.flag == "yes" or context.flag == true\n',
+                    vocabulary=vocabulary.format("any"))
+    report = diff(old, new, method=method)
+    assert ("refused", "allow", (NOT_ACCEPTED,), ("r0",)) in keys(report)
+    assert_replayed(report, old, new)
+    [change] = [c for c in report.changes if c.after == "allow"]
+    assert [case.render() for case in change.cases] == ["use of any category for any purpose when context.flag == \"yes\""]
+    encoding = Encoding(Space([old, new]))
+    req = {"action": "use", "purpose": "essential", "data_categories": ["user"], "context": {"flag": "yes"}}
+    assert [encoding.predict(v, req) for v in (0, 1)] == [("refused", frozenset()), ("allow", frozenset({"r0"}))]

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Iterable
 
 from pdp.engine.decision import DEFAULT_DENY, Outcome
-from .space import EXCEPTED_RULE, Cell, Space, Stats, key_labels
+from .space import NOT_ACCEPTED, Cell, Space, Stats, key_labels
 
 SHOWN = 8  # keys listed in one line of text
 
@@ -60,8 +60,8 @@ class Change:
                 out.append("no rule allows it (default deny)")
             elif rule == "request.refused":
                 out.append("the vocabulary does not know it")
-            elif rule == EXCEPTED_RULE:
-                out.append("a status only the register grants, stated for an id it does not list (`except`)")
+            elif rule == NOT_ACCEPTED:
+                out.append("a value the version does not accept (an attribute's type, or a lookup's `except`)")
             else:
                 cite = self.cites.get(rule)
                 out.append(f"{rule} ({cite})" if cite else rule)
@@ -243,6 +243,18 @@ def _list(keys) -> str:
 def ids(outcome: Outcome) -> tuple[str, ...]:
     """The rules an outcome's reasons name, in order: with the decisions, what tells one change from another."""
     return tuple(r.rule for r in outcome.reasons)
+
+
+def worded_nodes(space: Space, edited: set[str], change: Change) -> tuple[int, ...]:
+    """The attributes (space nodes) the condition of a change is worded on, whichever route found it (the
+    enumeration, diff.py, or the solver, diff_solver.py: one change, one wording): those the edited rules read
+    (an edit of the data alone: those the rules the change names read), and those some version refuses a
+    value of (a lookup's `except`, an attribute's type), which no rule may read. The condition is the change's
+    requests projected on them: values of other attributes are not said, and an attribute the projection does
+    not constrain drops out of the words."""
+    rules = edited or set(change.rules_before) | set(change.rules_after)
+    read = {n for v in space.versions for r in v.rules if r.id in rules for n in space.slot_nodes_of(r)[0]}
+    return tuple(sorted(read | set(space.refusing)))
 
 
 def condition_text(space: Space, nodes: tuple[int, ...], assignments: Iterable[tuple[int, ...]]) -> str:

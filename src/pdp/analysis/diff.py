@@ -44,7 +44,7 @@ from pdp.engine.decision import Outcome
 from pdp.base.errors import RequestError
 from pdp.base.pseudonym import pseudonym
 from pdp.io.decision_log import DecisionLog, log_key
-from .changes import Case, Change, Replay, Report, VersionDiff, cases_of, condition_text, ids as _ids
+from .changes import Case, Change, Replay, Report, VersionDiff, cases_of, condition_text, ids as _ids, worded_nodes
 from .diff_solver import solve
 from .space import AUTO, ENUMERATION, ENUMERATION_BUDGET, Cell, Group, Space, SpaceTooLarge
 
@@ -148,7 +148,7 @@ def _enumerated(old, new, old_name: str, new_name: str, space: Space, whole: boo
     for key, entry in found.items():
         before, after, rules_before, rules_after = key
         change = Change(before, after, rules_before, rules_after, entry["requests"], cites=cites)
-        change.cases = _cases(space, entry["entries"], changed_rules)
+        change.cases = _cases(space, entry["entries"], worded_nodes(space, changed_rules, change))
         group, picks, cells = entry["entries"][0]
         request = space.request(cells[0], group, picks)
         got = [space.decide(0, request).decision, space.decide(1, request).decision]
@@ -238,42 +238,30 @@ def edited_rules(old, new) -> set[str]:
     return {i for i in before.keys() | after.keys() if before.get(i) != after.get(i)}
 
 
-def _relevant(space: Space, group: Group, component, changed_rules: set[str]) -> list[int]:
-    """Positions of the component's nodes that the edited rules read (all of them if no edited rule is there,
-    e.g. when only policy data changed)."""
-    nodes: set[int] = set()
-    found = False
-    for rules in group.rules:
-        for rule in rules or ():
-            if rule.id in changed_rules and any(rule.id in ids for ids in component.rules):
-                found = True
-                nodes |= set(space.slot_nodes_of(rule)[0])
-    if not found:
-        return list(range(len(component.nodes)))
-    return [i for i, n in enumerate(component.nodes) if n in nodes]
-
-
-def _cases(space: Space, entries, changed_rules: set[str]) -> list[Case]:
-    """The requests of one change, in words: cells by the condition on what the edited rules read."""
+def _cases(space: Space, entries, nodes: tuple[int, ...]) -> list[Case]:
+    """The requests of one change, in words: per group, its cells under the condition its combinations of
+    classes meet on the worded attributes (`changes.worded_nodes`, as the solver words its changes)."""
+    wanted = set(nodes)
     by_group: dict[int, tuple[Group, list]] = {}
     for group, picks, _cells in entries:
         by_group.setdefault(id(group), (group, []))[1].append(picks)
     by_text: dict[str, list[Cell]] = {}
     for group, combos in by_group.values():
         components = space.components(group)
-        both_known = group.rules[0] is not None and group.rules[1] is not None
-        if not both_known:
+        if group.rules[0] is None or group.rules[1] is None:  # keys one vocabulary does not know: no condition
             by_text.setdefault("", []).extend(group.cells)
             continue
-        shown = [i for i, c in enumerate(components) if c.nodes and (_changed(c) or not both_known)]
-        keep = [_relevant(space, group, components[i], changed_rules) for i in shown]
-        nodes = tuple(n for i, positions in zip(shown, keep) for n in (components[i].nodes[p] for p in positions))
+        where = [(i, [p for p, n in enumerate(c.nodes) if n in wanted]) for i, c in enumerate(components)]
+        where = [(i, positions) for i, positions in where if positions]
+        shown = [components[i].nodes[p] for i, positions in where for p in positions]
+        order = sorted(range(len(shown)), key=shown.__getitem__)  # the nodes in one order, whichever the route
         assignments = set()
         for picks in combos:
-            projected = [{tuple(m[p] for p in positions) for m in picks[i].members} for i, positions in zip(shown, keep)]
+            projected = [{tuple(m[p] for p in positions) for m in picks[i].members} for i, positions in where]
             for parts in itertools.product(*projected):
-                assignments.add(tuple(x for part in parts for x in part))
-        by_text.setdefault(condition_text(space, nodes, assignments), []).extend(group.cells)
+                flat = [x for part in parts for x in part]
+                assignments.add(tuple(flat[k] for k in order))
+        by_text.setdefault(condition_text(space, tuple(shown[k] for k in order), assignments), []).extend(group.cells)
     return cases_of(space, by_text)
 
 

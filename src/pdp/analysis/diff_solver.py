@@ -37,8 +37,8 @@ from typing import Any, Sequence
 
 import z3
 
-from .changes import Change, cases_of, condition_text, ids
-from .space import CELL_PATHS, EXCEPTED_RULE, Cell, Space, Stats, read_paths, rule_conditions
+from .changes import Change, cases_of, condition_text, ids, worded_nodes
+from .space import CELL_PATHS, NOT_ACCEPTED, Cell, Space, Stats, read_paths, rule_conditions
 from .space.encoding import RLIMIT, Dim, Encoding, Formula, Undecided, f_and, f_not, f_or
 from .space.reach import Reach
 from .space.touched import touched
@@ -121,10 +121,12 @@ def _decision_changes(space: Space, search: _Search, solved: Solved,
     encoding = search.encoding
     old, new = encoding.verdicts
     # keys both vocabularies know (the others: _vocabulary_changes), and decided otherwise, or decided by one
-    # version and refused by the other's `except` (refused -> allowed, say, when the `except` is dropped)
+    # version and refused by the other (a value it does not accept: refused -> allowed, say, when an `except` is
+    # dropped or an attribute's type widened)
     differ = f_and([old.known, new.known,
                     f_or([f_and([old.allow, new.deny]), f_and([old.deny, new.allow]),
-                          f_and([old.excepted, f_not(new.excepted)]), f_and([f_not(old.excepted), new.excepted])])])
+                          f_and([old.not_accepted, f_not(new.not_accepted)]),
+                          f_and([f_not(old.not_accepted), new.not_accepted])])])
     blocked: list[Formula] = []
     cites = {r.id: r.cite for v in space.versions for r in v.rules if r.cite}
     while True:
@@ -147,22 +149,18 @@ def _decision_changes(space: Space, search: _Search, solved: Solved,
 
 
 def _named(outcome) -> tuple[str, ...]:
-    """The rules a change names for an outcome: its reasons', or EXCEPTED_RULE for a request the version refuses
-    (`differ` asks only for keys both versions know: the refusal is an `except`'s, as `Encoding.decides` reads)."""
-    return (EXCEPTED_RULE,) if outcome.decision == "refused" else ids(outcome)
+    """The rules a change names for an outcome: its reasons', or NOT_ACCEPTED for a request the version refuses
+    (`differ` asks only for keys both versions know: the refusal is of a value, as `Encoding.decides` reads)."""
+    return (NOT_ACCEPTED,) if outcome.decision == "refused" else ids(outcome)
 
 
 def _word_changes(space: Space, search: _Search, solved: Solved, found: list[tuple[Change, Formula, z3.ModelRef]],
                   edited: set[str]) -> None:
     """Each change's cases, once every change is found (a budget spent on words leaves no change out)."""
     encoding = search.encoding
-    edited_nodes = _nodes_read(space, edited)
     starved = False
     for change, region, example in found:
-        # the attributes the edited rules read (an edit of the data alone: those the deciding rules read)
-        nodes = edited_nodes if edited else _nodes_read(space, set(change.rules_before) | set(change.rules_after))
-        if "refused" in (change.before, change.after):  # and what the `except` reads, which no rule may
-            nodes = tuple(sorted(set(nodes) | set(space.refusing)))
+        nodes = worded_nodes(space, edited, change)
         dims = [*(encoding.nodes[n] for n in nodes), encoding.action, encoding.purpose, encoding.category]
         boxes: list[Box] = []
         if not starved:
@@ -175,12 +173,6 @@ def _word_changes(space: Space, search: _Search, solved: Solved, found: list[tup
         if not boxes:
             boxes.append([{d.value(example)} for d in dims])  # at least the example's
         change.cases = cases_of(space, _worded(space, nodes, boxes))
-
-
-def _nodes_read(space: Space, rules: set[str]) -> tuple[int, ...]:
-    """The attributes (space nodes) the conditions of these rules read, in either version."""
-    return tuple(sorted({n for v in space.versions for r in v.rules if r.id in rules
-                         for n in space.slot_nodes_of(r)[0]}))
 
 
 def _boxes(search: _Search, region: Formula, dims: list[Dim], boxes: list[Box]) -> None:

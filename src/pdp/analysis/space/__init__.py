@@ -87,7 +87,7 @@ from .domains import AttrDomain, ValueClass
 from .keys import KeyClass, key_classes, key_labels
 from .reading import atoms, read_paths, rule_conditions
 from .selection import NONE_IN_FORCE, Selections, VersionChoice
-from .space import (AUTO, CELL_PATHS, DEFAULT_LIMIT, ENUMERATION, ENUMERATION_BUDGET, EXCEPTED_RULE, REFUSED, SOLVER,
+from .space import (AUTO, CELL_PATHS, DEFAULT_LIMIT, ENUMERATION, ENUMERATION_BUDGET, NOT_ACCEPTED, REFUSED, SOLVER,
                     Space, SpaceTooLarge)
 
 __all__ = [
@@ -95,7 +95,7 @@ __all__ = [
     "AttrDomain",
     "ENUMERATION",
     "ENUMERATION_BUDGET",
-    "EXCEPTED_RULE",
+    "NOT_ACCEPTED",
     "SOLVER",
     "CELL_PATHS",
     "Cell",

@@ -243,7 +243,7 @@ class Verdicts:
     fails: dict[str, Formula]  # rule id -> takes part and cannot be evaluated
     reach: dict[str, Formula]  # rule id -> its target reaches the request's keys
     refused: Formula  # the version refuses the request (unknown keys, an `except`)
-    excepted: Formula  # the version's lookup refuses what the request states (an `except`); its keys may be unknown
+    not_accepted: Formula  # the version refuses a value the request states (its type, an `except`); keys aside
     known: Formula  # the version's vocabulary knows the request's keys
     failing: Formula  # some rule fails
     denying: Formula  # some deny applies
@@ -434,12 +434,12 @@ class Encoding:
             reach[rule.id] = self._reach(rule)
             applies[rule.id] = self._name(f"v{index}:{rule.id}:applies", f_and([reach[rule.id], holds]))
             fails[rule.id] = self._name(f"v{index}:{rule.id}:fails", f_and([reach[rule.id], failed]))
-        excepted = self._name(f"v{index}:excepted", f_or(refusing))
+        not_accepted = self._name(f"v{index}:not-accepted", f_or(refusing))
         known = self._name(f"v{index}:known", known)
         return Verdicts(
             applies, fails, reach,
-            refused=self._name(f"v{index}:refused", f_or([f_not(known), excepted])),
-            excepted=excepted, known=known,
+            refused=self._name(f"v{index}:refused", f_or([f_not(known), not_accepted])),
+            not_accepted=not_accepted, known=known,
             failing=self._name(f"v{index}:failing", f_or(fails.values())),
             denying=self._name(f"v{index}:denying", f_or(applies[r.id] for r in rules if r.effect == "deny")),
             allowing=self._name(f"v{index}:allowing", f_or(applies[r.id] for r in rules if r.effect == "allow")))
@@ -459,8 +459,8 @@ class Encoding:
         them: the rules that fail and the denies that apply; DEFAULT_DENY; or the allows that apply): one kind
         of change of `pdp diff` is one such formula per version."""
         verdicts = self.verdicts[version]
-        if decision == "refused":  # by an `except` (EXCEPTED_RULE): a request of keys the version knows
-            return f_and([verdicts.known, verdicts.excepted])
+        if decision == "refused":  # a value it does not accept (NOT_ACCEPTED): a request of keys it knows
+            return f_and([verdicts.known, verdicts.not_accepted])
         effects = {r.id: r.effect for r in self.rules(version)}
         named = set(rules)
         if not named <= effects.keys() | {DEFAULT_DENY}:  # a rule left out (`only`) cannot be named

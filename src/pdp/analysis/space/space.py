@@ -165,15 +165,37 @@ class Space:
                 for name, values in lk.excluded.items():
                     self._uses.use((lk.root, name)).literals |= set(values)
 
-        def valid(parts, value) -> bool:
+        every = frozenset(range(len(self.versions)))
+        accepting: dict[tuple, frozenset[int]] = {}
+
+        def accepted(parts, value) -> frozenset[int]:
+            """The versions whose request check accepts the value (as the engine checks it): a value only some
+            accept is refused by the others (their vocabularies type the attribute otherwise), a change of
+            `pdp diff` like any other; one that none accepts is not in the space."""
+            key = (parts, type(value), value)
+            found = accepting.get(key)
+            if found is not None:
+                return found
             request = {k: (list(x) if isinstance(x, list) else x) for k, x in probe_request.items()}
             set_at(request, parts, value)
-            try:
-                for v in self.versions:
-                    check_request(request, v.vocabulary, v.request_shape)  # as the engine checks it
-            except RequestError:
-                return False
-            return True
+            ok = set()
+            for i, v in enumerate(self.versions):
+                try:
+                    check_request(request, v.vocabulary, v.request_shape)
+                except RequestError:
+                    continue
+                ok.add(i)
+            found = accepting[key] = frozenset(ok)
+            return found
+
+        def valid(parts, value) -> bool:
+            return bool(accepted(parts, value))
+
+        # an attribute the versions type otherwise is refused by some for values the others accept, read by a
+        # rule or not: an attribute of the space, of every kind of value (its classes then say who refuses them)
+        for parts in _typed_otherwise(self.versions):
+            if parts not in self._uses.by_path:
+                self._uses.use(parts).needs_kind = True
 
         # attributes compared with each other share their constants, and get one value per attribute of the
         # group in each class, so that any two can be equal or apart (and in either order)
@@ -195,6 +217,7 @@ class Space:
                 self.notes.add(f"`{'.'.join(p)}` is read both whole and by its parts: sampled, not exhausted")
 
         domains: dict[tuple[str, ...], AttrDomain] = {}
+        refused_by: dict[tuple[str, ...], list[frozenset[int]]] = {}  # per class: the versions that refuse it
         register_signature: dict[str, Callable] = {}
         for root, per_version in lookups.items():
             register_signature[root] = self._register_signature(root, per_version, paths, domains)
@@ -240,6 +263,9 @@ class Space:
                     fresh = unregistered_id(universe)
                     universe.append(fresh)
                     extra_sig = register_signature[parts[0]]
+                if len(self.versions) > 1:  # a text some version refuses is never in the class of one it accepts
+                    extra_sig = (lambda ps, sig: (lambda v: (sig(v) if sig else ()) + (accepted(ps, v),)))(
+                        parts, extra_sig)
                 found, classify = string_classes(use, universe, check, extra, extra_sig, prefer)
                 classifiers.append((len(classes), classify))
                 classes += found
@@ -251,6 +277,7 @@ class Space:
                         break
                 classifiers.append((1, lambda x: 0))
             domains[parts] = AttrDomain(parts, classes, chain_classifiers(classifiers))
+            refused_by[parts] = [frozenset() if i == 0 else every - accepted(parts, c.rep) for i, c in enumerate(classes)]
             if parts[0] in lookups and parts[1:] == ("id",):
                 self._label_register_ids(domains[parts], lookups[parts[0]], sources.get(parts[0], "the register"),
                                          fresh)
@@ -262,14 +289,15 @@ class Space:
             members = tuple(domains[p] for p in paths if p[0] == root)
             if not members:
                 continue
-            nodes.append(self._lookup_node(root, members, lookups[root]))
+            nodes.append(self._lookup_node(root, members, lookups[root], [refused_by[d.path] for d in members]))
             for d in members:
                 self._node_of[d.path] = len(nodes) - 1
         for parts in paths:
             if parts in self._node_of:
                 continue
             d = domains[parts]
-            nodes.append(Node(d.dotted, (d,), [(i,) for i in range(len(d))], [frozenset()] * len(d)))
+            nodes.append(Node(d.dotted, (d,), [(i,) for i in range(len(d))], [frozenset()] * len(d),
+                              list(refused_by[parts]) if any(refused_by[parts]) else []))
             self._node_of[parts] = len(nodes) - 1
         self.nodes = nodes
         self._refusing = [n for n, node in enumerate(nodes) if any(node.refused)]  # refused by some version
@@ -310,7 +338,8 @@ class Space:
                 cls.label = f"is an id {source} does not list"
                 cls.singleton = False
 
-    def _lookup_node(self, root: str, members: tuple[AttrDomain, ...], per_version: list) -> Node:
+    def _lookup_node(self, root: str, members: tuple[AttrDomain, ...], per_version: list,
+                     refused_by: list[list[frozenset[int]]]) -> Node:
         """The joint values of a looked-up part: for each id class, what the request may still say.
 
         The engine's rule (`apply_lookups`): a listed id takes the register's
@@ -347,6 +376,7 @@ class Space:
                       for i, d in enumerate(members)]
             for combo in itertools.product(*ranges):
                 by = frozenset(v for v, pairs in enumerate(refused) if any(p in pairs for p in enumerate(combo)))
+                by = by.union(*(refused_by[i][c] for i, c in enumerate(combo)))  # a value its check refuses
                 if by == every:
                     continue  # no version decides such a request
                 choices.append(tuple(combo))
@@ -595,7 +625,7 @@ class Space:
         if rules is None:
             return REFUSED
         if any(k.states[version].refused for k in picks):
-            return EXCEPTED
+            return UNACCEPTED
         applies = set().union(*(k.states[version].applies for k in picks)) if picks else set()
         errors = set().union(*(k.states[version].errors for k in picks)) if picks else set()
         denies = [r for r in rules if r.id in applies and r.effect == "deny"]
@@ -696,7 +726,7 @@ class Space:
             return None
         cell, choices = located
         if self._refuses(tuple(choices), tuple(choices.values()), version):
-            return EXCEPTED  # (a node no rule of the cell reads is in none of its components)
+            return UNACCEPTED  # (a node no rule of the cell reads is in none of its components)
         group = self.group_of(cell)
         picks = []
         for component in self.components(group):
@@ -706,10 +736,27 @@ class Space:
 
 
 REFUSED = Outcome("refused", (Reason("request.refused", "deny", None, "the version does not know this vocabulary"),))
-EXCEPTED_RULE = "request.excepted"  # what a change names a refusal by a lookup's `except` with (changes.py)
-EXCEPTED = Outcome("refused", (Reason(EXCEPTED_RULE, "deny", None,
-                                      "the version's register does not list the id, and only it can grant the value "
-                                      "the request states (`except`)"),))
+NOT_ACCEPTED = "request.not-accepted"  # what a change names a refusal of an attribute's value with (changes.py)
+UNACCEPTED = Outcome("refused", (Reason(NOT_ACCEPTED, "deny", None,
+                                        "the version does not accept a value the request states: its vocabulary types "
+                                        "the attribute otherwise, or only its register can grant it (`except`)"),))
+
+
+def _typed_otherwise(versions: Sequence) -> list[tuple[str, ...]]:
+    """The declared attributes (paths) whose types are not the same in every version."""
+    if len(versions) < 2:
+        return []
+
+    def declared(version) -> dict[tuple[str, ...], Any]:
+        shape = version.request_shape
+        found: dict[tuple[str, ...], Any] = {(part, name): typ for part, types in shape.types.items()
+                                             for name, typ in types.items() if part}
+        found.update({tuple(parts): typ for parts, typ in shape.deep})
+        return found
+
+    every = [declared(v) for v in versions]
+    paths = set().union(*every)
+    return sorted(p for p in paths if any(d.get(p) != every[0].get(p) for d in every[1:]))
 
 
 def _boxes(points: set[tuple], dims: list[int], sizes: list[int]) -> list[dict[int, frozenset[int]]]:
