@@ -2,7 +2,6 @@
 edits, every example it prints decided so by both versions' engines, a one-rule edit of a large generated set
 answered, and a budget that runs out said in words, never as "no decision changes"."""
 
-import itertools
 import json
 import re
 
@@ -15,7 +14,7 @@ from bench.edit import edit
 from bench.generate import main as generate
 from pdp.analysis import diff_solver
 from pdp.analysis.diff import diff, edited_rules
-from pdp.analysis.space import ENUMERATION, NOT_ACCEPTED, SOLVER, Space, SpaceTooLarge
+from pdp.analysis.space import ENUMERATION, NOT_ACCEPTED, SOLVER, Space, SpaceTooLarge, key_labels
 from pdp.analysis.space.encoding import Encoding
 from pdp.analysis.space.reach import Reach
 from pdp.analysis.space import touched as touched_module
@@ -140,19 +139,12 @@ def solved(old, new, narrow: bool):
     return diff_solver.solve(Space([old, new]), edited_rules(old, new), narrow=narrow)
 
 
-def cells(changes) -> set:
-    """The cells (action, purpose class, category class) each change's cases name. Not the words of their
-    conditions: a condition too large to word at once is worded box by box, and the boxes follow the models the
-    solver happens to find."""
-    return {(c.before, c.after, c.rules_before, c.rules_after, cell) for c in changes for case in c.cases
-            for cell in itertools.product(case.actions, case.purposes, case.categories)}
-
-
 @settings(fewer(8), suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(edit=edits(lookups=False))  # a lookup or a type edited encodes every rule (touched.py): nothing to narrow
 def test_encoding_the_rules_an_edit_touches_finds_what_encoding_every_rule_finds(edit):
     """space/touched.py: the narrowed encoding (the edited rules and those whose targets meet theirs) against the
-    whole one: the same changes over the same cells, every example decided so by the engines."""
+    whole one: the same changes in the same words (the words of each cell's requests, never of the boxes the
+    solver happened to cut them into), every example decided so by the engines."""
     old_text, new_text, (old_vocabulary, new_vocabulary) = edit
     old, new = built(old_text, old_vocabulary), built(new_text, new_vocabulary)
     if old is None or new is None:
@@ -160,7 +152,7 @@ def test_encoding_the_rules_an_edit_touches_finds_what_encoding_every_rule_finds
     narrowed, whole = solved(old, new, narrow=True), solved(old, new, narrow=False)
     assert narrowed.complete and whole.complete
     assert keys(narrowed) == keys(whole), (old_text, new_text)
-    assert cells(narrowed.changes) == cells(whole.changes), (old_text, new_text)
+    assert words(narrowed) == words(whole), (old_text, new_text)
     for report in (narrowed, whole):
         assert_replayed(report, old, new)
 
@@ -214,6 +206,36 @@ def test_the_words_of_a_change_found_by_the_solver():
     assert text.startswith("1 change of decision from OLD to NEW\n")  # the solver does not count requests
     assert "now ALLOWED, was DENIED: by mail (§2); before: minors (§10)\n" in text
     assert "solved with z3" in text
+
+
+@pytest.mark.parametrize("worded", [diff_solver.WORDED, 1])  # 1: each union too large to word at once
+def test_one_set_of_requests_is_worded_alike_however_the_solver_cut_it_into_boxes(monkeypatch, worded):
+    """The narrowed and the whole encoding find the same region as different boxes (the models differ): the
+    words are the union's, so the same cells fall in one case on both routes."""
+    monkeypatch.setattr(diff_solver, "WORDED", worded)
+    old = build_set('''
+        allow mail cite "§2" to use for marketing of user.contact when data_subject.age >= 16 and context.score > 2
+        deny minors cite "§10" when data_subject.age < 18 and context.score < 5
+    ''')
+    space = Space([old, old])
+    score, age = (next(n for n, node in enumerate(space.nodes) if node.domains[0].path == path)
+                  for path in [("context", "score"), ("data_subject", "age")])
+    first, second = [{0}, {0}, {0}], [{1}, {0}, {0}]  # two cells: action classes 0 and 1
+    whole = [[{0, 1, 2, 3}, {1, 2}, *first], [{0, 1, 2, 3}, {1, 2}, *second]]
+    cut = [[{0, 1}, {1, 2}, *first], [{1, 2, 3}, {1, 2}, *first],  # overlapping
+           [{0, 1, 2, 3}, {1}, *second], [{0, 1, 2, 3}, {2}, *second]]
+    worded_whole = diff_solver._worded(space, (score, age), whole)
+    assert diff_solver._worded(space, (score, age), cut) == worded_whole
+    [(text, cells)] = worded_whole.items()  # one condition: both cells in one case
+    assert text and [c.action for c in cells] == space.actions[:2]
+
+
+def test_actions_are_named_one_by_one():
+    """A vocabulary's actions are a short list a lawyer reads by name: never "any action other than ..."."""
+    space = Space([build_set('allow a cite "§1" to use, collect\n')])
+    chosen = [c for c in space.actions if c.rep not in ("use", "collect")]
+    assert key_labels(chosen, space.actions) == ["erase", "share", "transfer"]
+    assert key_labels(space.actions, space.actions) == ["any action"]
 
 
 def test_a_rule_reading_twelve_attributes_is_diffed():

@@ -209,7 +209,10 @@ def _boxes(search: _Search, region: Formula, dims: list[Dim], boxes: list[Box]) 
 
 
 def _worded(space: Space, nodes: tuple[int, ...], boxes: list[Box]) -> dict[str, list[Cell]]:
-    """The boxes as cells under conditions: per cell, the union of the boxes over it, worded."""
+    """The boxes as cells under conditions: per cell, the union of the boxes over it, worded. The words are
+    those of the union alone, never of the boxes that make it up (they follow the models the solver happens
+    to find): one set of requests, one wording, whichever encoding found it, so cells worded alike are one
+    case on both routes."""
     k = len(nodes)
     over: dict[tuple[int, ...], list[int]] = {}  # cell -> the boxes over it
     for b, box in enumerate(boxes):
@@ -218,16 +221,62 @@ def _worded(space: Space, nodes: tuple[int, ...], boxes: list[Box]) -> dict[str,
     cells_of: dict[tuple[int, ...], list[tuple[int, ...]]] = {}
     for cell, under in over.items():
         cells_of.setdefault(tuple(under), []).append(cell)
+    forms: dict[frozenset, Form] = {}
     by_text: dict[str, list[Cell]] = {}
     for which, cells in cells_of.items():
         parts = [boxes[b][:k] for b in which]
-        if sum(math.prod(len(s) for s in part) for part in parts) <= WORDED:
-            text = condition_text(space, nodes, {p for part in parts for p in itertools.product(*part)})
-        else:  # too many choices to word at once: each box in its own words
-            texts = [_box_text(space, nodes, part) for part in parts]
+        choices = _union(parts, WORDED)
+        if choices is not None:
+            text = condition_text(space, nodes, choices)
+        else:  # too many choices to word at once: word the union's disjoint boxes, one by one
+            texts = [_box_text(space, nodes, part) for part in _paths(_form(_rows(parts), forms))]
             text = "" if not all(texts) else texts[0] if len(texts) == 1 else " or ".join(f"({t})" for t in texts)
         by_text.setdefault(text, []).extend(_cell(space, c) for c in sorted(cells))
     return by_text
+
+
+def _union(parts: list[Box], limit: int) -> set[tuple[int, ...]] | None:
+    """The choices these boxes hold, or None when they are more than `limit` (counted without repeats: boxes
+    overlap, and how much depends on the models found)."""
+    out: set[tuple[int, ...]] = set()
+    for part in parts:
+        if math.prod(len(s) for s in part) > limit:
+            return None
+        out.update(itertools.product(*part))
+        if len(out) > limit:
+            return None
+    return out
+
+
+Form = tuple  # the union of some boxes, canonical: ((values, the form of what they leave), ...); () for "any"
+Rows = frozenset  # boxes, each a tuple of frozensets of indexes
+
+
+def _rows(parts: list[Box]) -> Rows:
+    return frozenset(tuple(frozenset(s) for s in part) for part in parts)
+
+
+def _form(rows: Rows, memo: dict[frozenset, Form]) -> Form:
+    """The union of these boxes as an ordered decision diagram: the first dimension's values grouped by the
+    union they leave over the others (its form, likewise). Equal unions have equal forms, however the boxes
+    cut them (a reduced ordered diagram is canonical)."""
+    if not rows or not next(iter(rows)):
+        return ()
+    found = memo.get(rows)
+    if found is None:
+        groups: dict[Form, set[int]] = {}
+        for value in set().union(*(row[0] for row in rows)):
+            rest = frozenset(row[1:] for row in rows if value in row[0])
+            groups.setdefault(_form(rest, memo), set()).add(value)
+        found = memo[rows] = tuple(sorted((tuple(sorted(values)), form) for form, values in groups.items()))
+    return found
+
+
+def _paths(form: Form) -> list[list[set[int]]]:
+    """A form as disjoint boxes: one per path through it."""
+    if not form:
+        return [[]]
+    return [[set(values), *rest] for values, below in form for rest in _paths(below)]
 
 
 def _box_text(space: Space, nodes: tuple[int, ...], part: list[set[int]]) -> str:

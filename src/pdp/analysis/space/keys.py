@@ -90,6 +90,10 @@ def key_labels(chosen: Iterable[KeyClass], every: Sequence[KeyClass], complement
     universe = {m for c in every for m in c.members}
     if members >= universe:
         return [f"any {kind}"]
+    if kind == "action":
+        # a vocabulary's actions are a short, flat list: named one by one, as a lawyer reads them; "any action
+        # other than collect, use" would read as open-ended where the set is finite and known
+        return sorted(members)
     loose = [c for c in chosen if c.anchor is None and not c.broad]
     keyed = members - {m for c in loose for m in c.members}
     below: dict[str, set[str]] = {}
