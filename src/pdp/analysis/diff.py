@@ -253,11 +253,17 @@ def _cases(space: Space, entries, nodes: tuple[int, ...]) -> list[Case]:
             continue
         where = [(i, [p for p, n in enumerate(c.nodes) if n in wanted]) for i, c in enumerate(components)]
         where = [(i, positions) for i, positions in where if positions]
-        shown = [components[i].nodes[p] for i, positions in where for p in positions]
+        # a worded attribute no component of the group holds takes any of its choices here, and is worded so, as
+        # the solver words it: the space leaves out the values every version refuses (an `except`), so "any of
+        # its choices" can still be a condition (an unlisted affiliate stays refused), never "any value"
+        unread = sorted(wanted - {n for c in components for n in c.nodes})
+        anything = [{(c,) for c in range(len(space.nodes[n].choices))} for n in unread]
+        shown = [components[i].nodes[p] for i, positions in where for p in positions] + unread
         order = sorted(range(len(shown)), key=shown.__getitem__)  # the nodes in one order, whichever the route
         assignments = set()
         for picks in combos:
             projected = [{tuple(m[p] for p in positions) for m in picks[i].members} for i, positions in where]
+            projected += anything
             for parts in itertools.product(*projected):
                 flat = [x for part in parts for x in part]
                 assignments.add(tuple(flat[k] for k in order))
