@@ -61,6 +61,10 @@ from .space import Space
 Formula = Any  # a z3 Boolean expression, or a Python bool when it folds to a constant
 MEMO = True  # memoise what the encoding builds again and again (Dim.among, atoms' tables across versions); read when built
 RLIMIT = 20_000_000  # z3's resource units per question (deterministic; a few seconds of work at most)
+# z3 compacts each model it hands out (its function graphs): with the encoding's many named formulas that cost
+# more than the question itself when a diff puts its changes into words (a model per question); the values
+# are the same either way. A process-wide z3 setting, set when an encoding is built; read then.
+COMPACT_MODELS = False
 TABLE_LIMIT = 200_000  # representatives one atomic test may be evaluated on (the product of its dimensions)
 
 
@@ -271,6 +275,7 @@ class Encoding:
         self.reaching = Reach(space) if reach is None else reach
         self.rlimit = RLIMIT if rlimit is None else rlimit  # read when built (tests lower it)
         self.questions = 0  # checks asked of the solver
+        z3.set_param("model.compact", COMPACT_MODELS)
         self.solver = z3.SolverFor("QF_FD")
         self.solver.set("rlimit", self.rlimit)
         base = Cell(space.actions[0], space.purposes[0], space.categories[0]).request()
