@@ -160,12 +160,19 @@ def test_encoding_the_rules_an_edit_touches_finds_what_encoding_every_rule_finds
     old, new = built(old_text, old_vocabulary), built(new_text, new_vocabulary)
     if old is None or new is None:
         return
-    narrowed, whole = solved(old, new, narrow=True), solved(old, new, narrow=False)
-    assert narrowed.complete and whole.complete
+    narrowed = solved(old, new, narrow=True)
+    assert narrowed.complete
+    assert_replayed(narrowed, old, new)
+    space = Space([old, new])
+    kept = touched(space, edited_rules(old, new), Reach(space))
+    if kept is None or all(k == {r.id for r in v.rules} for k, v in zip(kept, space.versions)):
+        return  # every rule kept (a broad rule edited, or the vocabularies differ): the narrowed encoding is the
+        # whole one, and solving it a second time to compare it with itself proves nothing
+    whole = solved(old, new, narrow=False)
+    assert whole.complete
     assert keys(narrowed) == keys(whole), (old_text, new_text)
     assert words(narrowed) == words(whole), (old_text, new_text)
-    for report in (narrowed, whole):
-        assert_replayed(report, old, new)
+    assert_replayed(whole, old, new)
 
 
 def test_only_the_rules_an_edit_can_make_a_difference_through_are_encoded(monkeypatch):
