@@ -1,7 +1,7 @@
 """CPU time per request of pdp's app itself, without sockets or HTTP parsing, and where it goes.
 
     python bench/http/app_cost.py [--requests 20000] [--concurrency 32] [--via direct|protocol|app]
-                                  [--profile cprofile|pyinstrument]
+                                  [--rounds 1] [--loop uvloop|asyncio] [--profile cprofile|pyinstrument]
 
 Builds the app as `pdp serve` does (`create_app`), runs its lifespan, and
 sends it requests from `--concurrency` connections at once, so that
@@ -11,8 +11,10 @@ direct path, as `pdp serve` runs (raw HTTP bytes in, no socket), or
 without the direct path (`--via protocol`), or calling the ASGI app itself
 (`--via app`: an ASGI scope, the body in one message). Reported: CPU microseconds
 per request of the whole process (every thread, and the decision log's
-writer process), with the decision log on and off,
-for a CX-ONE-GO request and for the benchmark policy's seeded requests.
+writer process), with the decision log on and off (medians of `--rounds`,
+on and off alternately), for a CX-ONE-GO request and for the benchmark
+policy's seeded requests, on uvloop's event loop as `pdp serve` runs
+(uvicorn's choice when uvloop is installed) unless `--loop asyncio`.
 CPU time is what the other processes of a shared machine disturb least;
 the HTTP figures (bench/http/load.py) add uvicorn's protocol, the kernel's
 sockets and wrk.
@@ -24,6 +26,7 @@ import argparse
 import asyncio
 import json
 import os
+import statistics
 import sys
 import tempfile
 import time
@@ -168,10 +171,23 @@ async def drive_protocol(app, bodies: list[bytes], requests: int, concurrency: i
     return (own_cpu() - started) / requests, (time.thread_time() - loop_started) / requests
 
 
+def run(coroutine, loop: str = "uvloop"):
+    """`asyncio.run`, on uvloop's event loop (as uvicorn runs pdp when uvloop is installed) unless `loop="asyncio"`."""
+    factory = None
+    if loop == "uvloop":
+        import uvloop
+
+        factory = uvloop.new_event_loop
+    with asyncio.Runner(loop_factory=factory) as runner:
+        return runner.run(coroutine)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=20_000)
     parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--rounds", type=int, default=1, help="rounds of log on and off, alternately; medians")
+    parser.add_argument("--loop", choices=("uvloop", "asyncio"), default="uvloop")
     parser.add_argument("--profile", choices=("cprofile", "pyinstrument"))
     parser.add_argument("--only", choices=("cx", "seeded"))
     parser.add_argument("--no-log", action="store_true", help="with --profile: the decision log off")
@@ -192,33 +208,39 @@ def main() -> None:
     if args.profile:
         [(name, (policy_dir, bodies))] = list(cases.items())[:1]
         log_path = None if args.no_log else tmp / f"{name}.db"
-        profile(args.profile, lambda: measure(policy_dir, bodies, log_path, args.requests, args.concurrency, args.via))
+        profile(args.profile, lambda: measure(policy_dir, bodies, log_path, args.requests, args.concurrency, args.via),
+                args.loop)
         return
     for name, (policy_dir, bodies) in cases.items():
-        logged, logged_loop = asyncio.run(measure(policy_dir, bodies, tmp / f"{name}-{args.via}.db", args.requests,
-                                                  args.concurrency, args.via))
-        unlogged, unlogged_loop = asyncio.run(measure(policy_dir, bodies, None, args.requests, args.concurrency, args.via))
+        on, off = [], []
+        for round_ in range(args.rounds):
+            on.append(run(measure(policy_dir, bodies, tmp / f"{name}-{args.via}-{round_}.db", args.requests,
+                                  args.concurrency, args.via), args.loop))
+            off.append(run(measure(policy_dir, bodies, None, args.requests, args.concurrency, args.via), args.loop))
+        logged, logged_loop = (statistics.median(figures) for figures in zip(*on))
+        unlogged, unlogged_loop = (statistics.median(figures) for figures in zip(*off))
         print(f"{name} ({args.via}): µs of CPU a request, the whole process and its log writer (the event loop's thread):"
               f" decision log on {logged * 1e6:.1f} ({logged_loop * 1e6:.1f}), off {unlogged * 1e6:.1f}"
               f" ({unlogged_loop * 1e6:.1f}); the log costs the event loop {(logged_loop - unlogged_loop) * 1e6:.1f} µs, "
-              f"{100 * (1 - unlogged_loop / logged_loop):.0f} % of its time")
+              f"{100 * (1 - unlogged_loop / logged_loop):.0f} % of its time"
+              + (f" (medians of {args.rounds} rounds)" if args.rounds > 1 else ""))
 
 
-def profile(kind: str, run) -> None:
+def profile(kind: str, measured, loop: str) -> None:
     if kind == "cprofile":
         import cProfile
         import pstats
 
         profiler = cProfile.Profile()
         profiler.enable()
-        asyncio.run(run())
+        run(measured(), loop)
         profiler.disable()
         pstats.Stats(profiler).sort_stats("tottime").print_stats(40)
     else:
         from pyinstrument import Profiler
 
         with Profiler(async_mode="disabled") as profiler:
-            asyncio.run(run())
+            run(measured(), loop)
         print(profiler.output_text(unicode=True, color=False, show_all=False))
 
 

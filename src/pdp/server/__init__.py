@@ -148,7 +148,7 @@ def create_app(settings: Settings | None = None, preloaded: Snapshot | None = No
 
     @app.exception_handler(BodyError)
     async def body_error(_: Request, exc: BodyError):
-        return error_response(exc.status, "bad_request", [{"field": exc.field, "message": exc.message}])
+        return error_response(exc.status, "bad_request", exc.detail())
 
     @app.get("/metrics", summary="Prometheus metrics", response_class=Response)
     async def prometheus():

@@ -72,7 +72,7 @@ async def _read(request: Request) -> dict:
     try:
         return await read_json_object(request, request.app.state.settings.max_body_bytes)
     except BodyError as error:
-        if error.status == 415:  # AuthZEN answers a wrong content type with 400
+        if error.status in (415, 422):  # AuthZEN answers a wrong content type, or a number it cannot read, with 400
             error.status = 400
         raise
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 
 import orjson
 from fastapi import Request
@@ -11,9 +13,56 @@ log = logging.getLogger("pdp.server")
 
 
 class BodyError(Exception):
-    def __init__(self, status: int, message: str, field: str = "body"):
+    def __init__(self, status: int, message: str, field: str = "body", fields: list[str] | None = None):
         super().__init__(message)
         self.status, self.message, self.field = status, message, field
+        self.fields = fields or [field]
+
+    def detail(self) -> list[dict]:
+        """The error answer's `detail`: one entry per field named."""
+        return [{"field": field, "message": self.message} for field in self.fields]
+
+
+# orjson reads an integer beyond 64 bits as the nearest float, silently: the number decided (and logged) would
+# not be the one sent (`10**20 + 1` compared with a rule's `10**20`). Such a body is refused, naming the field.
+SMALLEST_INTEGER, LARGEST_INTEGER = -2**63, 2**64 - 1  # what orjson reads exactly
+_LONG_DIGITS = re.compile(rb"\d{19}")  # any integer outside those bounds has at least 19 digits
+_WIDE = object()
+WIDE_INTEGER = (f"an integer beyond 64 bits ({SMALLEST_INTEGER} to {LARGEST_INTEGER}) would not be decided as sent;"
+                " send it as a string, or as a number with a fraction or an exponent if it is approximate")
+MAX_NAMED = 20  # fields named in one answer
+
+
+def _exact(digits: str):
+    if len(digits) > 21:  # beyond 64 bits whatever the digits (and never converted: Python caps int(str) length)
+        return _WIDE
+    value = int(digits)
+    return value if SMALLEST_INTEGER <= value <= LARGEST_INTEGER else _WIDE
+
+
+def wide_integers(raw: bytes) -> list[str]:
+    """The fields (dotted paths, list items by index) of the JSON text `raw` whose value is an integer beyond 64
+    bits; at most `MAX_NAMED`. Most bodies have no run of 19 digits and cost one scan."""
+    if not _LONG_DIGITS.search(raw):
+        return []
+    try:
+        value = json.loads(raw, parse_int=_exact)  # the stdlib keeps each integer's digits
+    except RecursionError:  # nested deeper than Python's json reads, with a long number somewhere: not decided
+        return ["body"]
+    except ValueError:  # not JSON: said otherwise
+        return []
+    found: list[str] = []
+    stack: list[tuple[str, object]] = [("", value)]
+    while stack and len(found) < MAX_NAMED:
+        path, item = stack.pop()
+        if item is _WIDE:
+            found.append(path or "body")
+        elif isinstance(item, dict):
+            stack.extend((f"{path}.{name}" if path else str(name), inner) for name, inner in reversed(item.items()))
+        elif isinstance(item, list):
+            stack.extend((f"{path}.{index}" if path else str(index), inner)
+                         for index, inner in reversed(list(enumerate(item))))
+    return found
 
 
 async def read_json_object(request: Request, max_bytes: int) -> dict:
@@ -61,7 +110,13 @@ async def read_json_body(scope, receive, max_bytes: int) -> dict:
     try:
         value = orjson.loads(raw)
     except orjson.JSONDecodeError as error:
+        wide = wide_integers(raw)  # an integer too large even for a float ("number is infinity")
+        if wide:
+            raise BodyError(422, WIDE_INTEGER, fields=wide) from None
         raise BodyError(400, f"the body is not valid JSON: {error.msg} at line {error.lineno} column {error.colno}") from None
     if not isinstance(value, dict):
         raise BodyError(400, "the body must be a JSON object")
+    wide = wide_integers(raw)
+    if wide:
+        raise BodyError(422, WIDE_INTEGER, fields=wide)
     return value

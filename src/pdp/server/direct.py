@@ -17,7 +17,7 @@ test holds the two to the same bytes), because it runs the same code
 only the requests it is sure of: anything else (a body in several reads, a
 body that is not a JSON object, another content type, HTTP/1.0 or
 `Connection: close`, `Expect: 100-continue`, a request
-beyond the concurrency limit) goes, untouched, to the ASGI app, before
+beyond the concurrency limit, an integer beyond 64 bits) goes, untouched, to the ASGI app, before
 anything is decided.
 """
 
@@ -34,7 +34,7 @@ from uvicorn.protocols.utils import get_client_addr, get_path_with_query_string
 from starlette.responses import Response
 
 from .audit import LogUnavailable, submit, unrecorded
-from .body import content_headers
+from .body import content_headers, wide_integers
 from .hot_path import handler_for
 from .request_id import request_id_of
 from .ledger_state import logged, signals_gpc, waits, with_gpc
@@ -73,7 +73,9 @@ def answer_now(app, scope: dict, raw: bytes, reply: Reply, max_body_bytes: int) 
         body = orjson.loads(raw)
     except orjson.JSONDecodeError:
         return False
-    if not isinstance(body, dict) or waits(app, [body]) is not None:
+    if not isinstance(body, dict) or wide_integers(raw):  # (a number orjson read inexactly: the app refuses it)
+        return False
+    if waits(app, [body]) is not None:
         return False  # (a read-your-writes token the ledger has not seen: waited for on the ASGI path, off this loop)
     scope["app"] = app  # what `request.app` reads, as on the hot path
     if signals_gpc(scope):
