@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 
 import orjson
 from fastapi import Request
@@ -26,7 +25,10 @@ class BodyError(Exception):
 # orjson reads an integer beyond 64 bits as the nearest float, silently: the number decided (and logged) would
 # not be the one sent (`10**20 + 1` compared with a rule's `10**20`). Such a body is refused, naming the field.
 SMALLEST_INTEGER, LARGEST_INTEGER = -2**63, 2**64 - 1  # what orjson reads exactly
-_LONG_DIGITS = re.compile(rb"\d{19}")  # any integer outside those bounds has at least 19 digits
+# Any integer outside those bounds has at least 19 digits: with every digit made a 9, a run of 19 nines is looked
+# for (a tenth of a microsecond a body; a regular expression `\d{19}` took 5 µs, as long as deciding a rule).
+_DIGITS_AS_NINES = bytes.maketrans(b"012345678", b"999999999")
+_LONG_RUN = b"9" * 19
 _WIDE = object()
 WIDE_INTEGER = (f"an integer beyond 64 bits ({SMALLEST_INTEGER} to {LARGEST_INTEGER}) would not be decided as sent;"
                 " send it as a string, or as a number with a fraction or an exponent if it is approximate")
@@ -43,7 +45,7 @@ def _exact(digits: str):
 def wide_integers(raw: bytes) -> list[str]:
     """The fields (dotted paths, list items by index) of the JSON text `raw` whose value is an integer beyond 64
     bits; at most `MAX_NAMED`. Most bodies have no run of 19 digits and cost one scan."""
-    if not _LONG_DIGITS.search(raw):
+    if _LONG_RUN not in raw.translate(_DIGITS_AS_NINES):
         return []
     try:
         value = json.loads(raw, parse_int=_exact)  # the stdlib keeps each integer's digits
