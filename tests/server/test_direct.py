@@ -13,6 +13,7 @@ import logging
 import re
 import sqlite3
 from pathlib import Path
+from unittest.mock import patch
 
 import pytest
 import uvicorn
@@ -21,7 +22,7 @@ from hypothesis import strategies as st
 from uvicorn.config import Config
 from uvicorn.server import ServerState
 
-from pdp.server import Settings, connections, create_app
+from pdp.server import Settings, audit, connections, create_app
 from pdp.server.connections import ConnectionLimits, GuardedDirectHttpTools, GuardedHttpTools
 from tests.support.generate import fewer
 
@@ -233,3 +234,70 @@ def test_a_body_sent_after_expect_100_continue_is_answered_alike(served_app):
     (direct, direct_tasks), (plain, _) = both(served_app, [raw[:-5], raw[-5:]])
     assert direct.startswith(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n") and direct_tasks == 1
     assert scrubbed(direct) == scrubbed(plain)
+
+
+@pytest.fixture(params=[True, False], ids=["a-callback-each", "a-future-each"])
+def callbacks(request, monkeypatch):
+    """The direct path's requests woken by a callback each, with their group (`audit.CALLBACKS`), or by a future each."""
+    monkeypatch.setattr(audit, "CALLBACKS", request.param)
+    return request.param
+
+
+@given(body=bodies(), pipelined=st.integers(min_value=1, max_value=3))
+@fewer(4)
+def test_a_callback_each_answers_as_a_future_each(served_app, body, pipelined):
+    """Any requests, pipelined in one read: the same bytes back, and the same rows logged, either way."""
+    app, loop, path = served_app
+    reads = [request_bytes(body, extra=f"X-Request-ID: n{n}\r\n") for n in range(pipelined)]
+    written = []
+    for on in (True, False):
+        with patch.object(audit, "CALLBACKS", on):
+            written.append(loop.run_until_complete(exchange(app, GuardedDirectHttpTools, [b"".join(reads)],
+                                                            pipelined))[0])
+    assert scrubbed(written[0]) == scrubbed(written[1])
+    ids = [m.decode() for m in re.findall(rb'"decision_id":"([0-9a-f]+)"', b"".join(written))]
+    with sqlite3.connect(path) as db:
+        assert all(db.execute("select count(*) from decisions where decision_id = ?", (i,)).fetchone()[0] == 1
+                   for i in ids)
+
+
+async def at_once(app, raws: list[bytes]) -> list[bytes]:
+    """What the direct path writes back to each of `raws`, each sent on a connection of its own in the same loop
+    turn (so that their decisions go to the log in one group)."""
+    config = Config(app=app, lifespan="off", log_config=None)
+    config.load()
+    state = ServerState()
+    transports = [Transport() for _ in raws]
+    connections_ = [GuardedDirectHttpTools(config=config, server_state=state, app_state={}, limits=LIMITS)
+                    for _ in raws]
+    for connection, transport in zip(connections_, transports):
+        connection.connection_made(transport)
+    for connection, raw in zip(connections_, raws):
+        connection.data_received(raw)
+    for _ in range(HANG_GUARD_TURNS):
+        if all(_complete(bytes(t.written), 1) for t in transports):
+            break
+        await asyncio.sleep(0)
+    else:
+        pytest.fail("not every connection was answered")
+    assert not state.tasks  # every one answered directly
+    for connection in connections_:
+        connection.connection_lost(None)
+    return [bytes(t.written) for t in transports]
+
+
+def test_a_group_is_answered_each_and_logged(served_app, callbacks):
+    app, loop, path = served_app
+    written = loop.run_until_complete(at_once(app, [request_bytes(json.dumps(GOOD).encode())] * 5))
+    assert all(w.startswith(b"HTTP/1.1 200 OK") for w in written)
+    ids = [json.loads(w.partition(b"\r\n\r\n")[2])["decision_id"] for w in written]
+    with sqlite3.connect(path) as db:
+        assert db.execute(f"select count(*) from decisions where decision_id in ({', '.join('?' * 5)})",
+                          ids).fetchone()[0] == 5
+
+
+def test_a_group_the_log_refuses_is_answered_503_each(served_app, callbacks, monkeypatch):
+    app, loop, _ = served_app
+    monkeypatch.setattr(app.state.decision_log, "_name", lambda selection: 10**6)  # a selection never sent: refused
+    written = loop.run_until_complete(at_once(app, [request_bytes(json.dumps(GOOD).encode())] * 3))
+    assert all(w.startswith(b"HTTP/1.1 503 ") and b'"log_unavailable"' in w for w in written)

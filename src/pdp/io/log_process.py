@@ -50,7 +50,10 @@ from .log_view import CUT, Selection
 log = logging.getLogger("pdp.io.log_process")
 
 _LENGTH = struct.Struct("<I")
-READ_SIZE = 1 << 20  # bytes read from the pipe at once: whatever the server has handed over meanwhile
+# Bytes read from the pipe at once: whatever the server has handed over meanwhile, up to what a pipe holds (64 KiB
+# on Linux). Asking for more gains nothing and costs: each read allocates a buffer of that size, and one of 1 MiB is
+# mapped and unmapped each time (13 µs a read of 25 KB, against 2.5 µs with 64 KiB).
+READ_SIZE = 1 << 16
 _UNKNOWN = Selection(frozenset({("?",)}))  # a row naming a selection never sent: refused, not logged with less
 
 

@@ -22,6 +22,14 @@ the event loop needs. The event loop then only encodes each turn's rows in
 one orjson call, writes them to the process's pipe and reads its
 acknowledgements; the promise is the same (`LogWriter`, the thread, stays
 as the plain path, `PDP_LOG_WRITER=thread`).
+
+A request answered on the ASGI path waits on a future of its own (a task
+awaiting a shared one would cancel it for all). The direct path
+(`pdp.server.direct`) has no task to wake: it hands over a callback
+instead (`submit_then`), and a group's callbacks are called together, in
+order, where its commit is read, with no future nor loop handle per
+request (`CALLBACKS`; off, each gets a future and a done-callback as
+before).
 """
 
 from __future__ import annotations
@@ -36,6 +44,7 @@ import sys
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 
 from pdp.engine.policy_set import PolicySet
@@ -46,6 +55,14 @@ from .errors import error_response
 from .settings import Settings
 
 log = logging.getLogger("pdp.audit")
+
+
+# The direct path's requests are woken by a callback each, called with their group (False: a future each, and
+# its done-callback scheduled on the loop, as the ASGI path waits; tests/server/test_direct.py holds both alike).
+CALLBACKS = True
+
+Then = Callable[[str | None], None]  # called once the rows are committed (None), or with why they were not
+Waiter = asyncio.Future | Then  # a request waiting for its rows' commit: its future, or its callback
 
 
 class LogUnavailable(Exception):
@@ -94,8 +111,8 @@ class LogWriter:
     def __init__(self, decision_log: DecisionLog, max_pending: int = MAX_PENDING_ROWS):
         self.decision_log = decision_log
         self.max_pending = max_pending
-        self._turn: list[tuple[list, asyncio.Future, asyncio.AbstractEventLoop]] = []  # this loop turn's decisions
-        self._queue: deque[tuple[list, asyncio.Future, asyncio.AbstractEventLoop]] = deque()  # the writer's
+        self._turn: list[tuple[list, Waiter, asyncio.AbstractEventLoop]] = []  # this loop turn's decisions
+        self._queue: deque[tuple[list, Waiter, asyncio.AbstractEventLoop]] = deque()  # the writer's
         self._pending = 0  # rows handed over and not yet committed
         self._closing = False
         self._ready = threading.Condition()
@@ -109,13 +126,17 @@ class LogWriter:
     def submit(self, entries: list[tuple]) -> asyncio.Future:
         """Queue `entries`; the future is done once they are committed (LogUnavailable if not). Raises LogUnavailable
         at once when the log refuses them."""
+        done = asyncio.get_running_loop().create_future()
+        self.submit_then(entries, done)
+        return done
+
+    def submit_then(self, entries: list[tuple], then: Waiter) -> None:
+        """`submit`, without a future: `then` is called once they are committed (see `Then`)."""
         _admit(self._closing, self._pending, len(entries), self.max_pending)
         loop = asyncio.get_running_loop()
-        done = loop.create_future()
         if not self._turn:  # the decisions of one loop turn are handed over together, at its end
             loop.call_soon(self._hand_over)
-        self._turn.append((entries, done, loop))
-        return done
+        self._turn.append((entries, then, loop))
 
     def _hand_over(self) -> None:
         turn, self._turn = self._turn, []
@@ -152,41 +173,53 @@ class LogWriter:
             error = exc
         with self._ready:  # before the requests are woken: one that records again at once must not find them counted
             self._pending -= sum(len(entries) for entries, _, _ in group)
-        by_loop: dict[asyncio.AbstractEventLoop, list[asyncio.Future]] = {}
-        for _, done, loop in group:
-            by_loop.setdefault(loop, []).append(done)
-        for loop, waiting in by_loop.items():
-            try:
-                loop.call_soon_threadsafe(_settle, waiting, error)
-            except RuntimeError:  # the loop is closed: nobody waits any more
-                pass
+        _settle_anywhere([(done, loop) for _, done, loop in group], error, running=None)
 
 
-def _settle(waiting: list[asyncio.Future], error: Exception | str | None) -> None:
+def _settle(waiting: list[Waiter], error: Exception | str | None) -> None:
+    """Wake the requests waiting for a group, in order: each future done (or failed: LogUnavailable), each callback
+    called (with None, or why the rows were not committed)."""
+    why = None if error is None else str(error)
     for done in waiting:
-        if done.cancelled():
+        if isinstance(done, asyncio.Future):
+            if done.cancelled():
+                continue
+            if error is None:
+                done.set_result(None)
+            else:
+                done.set_exception(LogUnavailable(why))
             continue
-        if error is None:
-            done.set_result(None)
+        try:
+            done(why)
+        except Exception:  # noqa: BLE001 - one answer that fails must not keep the others of its group waiting
+            log.exception("answering a logged decision failed")
+
+
+_RUNNING = object()  # `_settle_anywhere`: the loop that runs now, whichever it is
+
+
+def _settle_anywhere(waiting: list[tuple[Waiter, asyncio.AbstractEventLoop]], error: Exception | str | None,
+                     running=_RUNNING) -> None:
+    """`_settle`, each waiter on the loop it waits on: directly on the `running` one, through the others' queues
+    (from a thread of its own, nothing runs: `running=None`)."""
+    if running is _RUNNING:
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:  # outside a loop (a close from another thread, a test)
+            running = None
+    by_loop: dict[asyncio.AbstractEventLoop, list[Waiter]] = {}
+    for done, loop in waiting:
+        same = by_loop.get(loop)
+        if same is None:
+            by_loop[loop] = [done]
         else:
-            done.set_exception(LogUnavailable(str(error)))
-
-
-def _settle_anywhere(waiting: list[asyncio.Future], error: str | None) -> None:
-    """`_settle`, each future on its own loop: directly on the running one, through the others' queues."""
-    try:
-        running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
-    except RuntimeError:
-        running = None
-    by_loop: dict[asyncio.AbstractEventLoop, list[asyncio.Future]] = {}
-    for done in waiting:
-        by_loop.setdefault(done.get_loop(), []).append(done)
-    for loop, futures in by_loop.items():
+            same.append(done)
+    for loop, waiters in by_loop.items():
         if loop is running:
-            _settle(futures, error)
+            _settle(waiters, error)
         else:
             try:
-                loop.call_soon_threadsafe(_settle, futures, error)
+                loop.call_soon_threadsafe(_settle, waiters, error)
             except RuntimeError:  # the loop is closed: nobody waits any more
                 pass
 
@@ -212,8 +245,9 @@ class LogProcess:
         self.decision_log = decision_log  # this process's own connection: reading and erasure (admin)
         self.max_pending = max_pending
         self._open_frame = frame(["open", open_arguments(decision_log)])
-        self._turn: list[tuple[list, asyncio.Future]] = []  # this loop turn's rows, handed over at its end
-        self._waiting: dict[int, tuple[list[asyncio.Future], int]] = {}  # group -> (its requests, its rows)
+        self._turn: list[tuple[list, Waiter, asyncio.AbstractEventLoop]] = []  # this loop turn's rows, at its end
+        self._waiting: dict[int, tuple[list[tuple[Waiter, asyncio.AbstractEventLoop]], int]] = {}  # group -> (its
+        # requests, its rows)
         self._pending = 0  # rows recorded and not yet committed
         self._seq = 0
         self._names: dict[int, tuple[Selection, int]] = {}  # id(selection) -> (selection, its name on the wire)
@@ -279,7 +313,7 @@ class LogProcess:
                 pass
         waiting, self._waiting = self._waiting, {}
         self._pending -= sum(rows for _, rows in waiting.values())
-        _settle_anywhere([done for futures, _ in waiting.values() for done in futures], reason)
+        _settle_anywhere([waiter for waiters, _ in waiting.values() for waiter in waiters], reason)
 
     # -- writing -------------------------------------------------------------------------
 
@@ -290,6 +324,12 @@ class LogProcess:
     def submit(self, entries: list[tuple]) -> asyncio.Future:
         """Queue `entries`; the future is done once they are committed (LogUnavailable if not). Raises LogUnavailable
         at once when the log refuses them."""
+        done = asyncio.get_running_loop().create_future()
+        self.submit_then(entries, done)
+        return done
+
+    def submit_then(self, entries: list[tuple], then: Waiter) -> None:
+        """`submit`, without a future: `then` is called once they are committed (see `Then`)."""
         _admit(self._closing, self._pending, len(entries), self.max_pending)
         loop = asyncio.get_running_loop()
         if self._proc is None:
@@ -299,12 +339,10 @@ class LogProcess:
         if loop is not self._loop:
             self._watch(loop)
         rows = [[request, response, endpoint, self._name(selection)] for request, response, endpoint, selection in entries]
-        done = loop.create_future()
         if not self._turn:  # the decisions of one loop turn are handed over together, at its end
             loop.call_soon(self._hand_over)
-        self._turn.append((rows, done))
+        self._turn.append((rows, then, loop))
         self._pending += len(rows)
-        return done
 
     def _name(self, selection: Selection | None) -> int | None:
         """The selection's name on the wire; a selection not named yet is sent first."""
@@ -325,11 +363,11 @@ class LogProcess:
         turn, self._turn = self._turn, []
         if not turn:
             return
-        rows = [row for group, _ in turn for row in group]
-        futures = [done for _, done in turn]
+        rows = [row for group, _, _ in turn for row in group]
+        waiters = [(done, loop) for _, done, loop in turn]
         if self._proc is None:  # it stopped during this turn: these were never sent
             self._pending -= len(rows)
-            _settle_anywhere(futures, "the decision log's writer process stopped")
+            _settle_anywhere(waiters, "the decision log's writer process stopped")
             return
         self._seq += 1
         try:
@@ -340,9 +378,9 @@ class LogProcess:
             except Exception as error:  # noqa: BLE001 - these requests are answered 503, never left waiting
                 log.exception("decisions could not be handed to the decision log")
                 self._pending -= len(rows)
-                _settle_anywhere(futures, f"the decisions could not be handed to the log ({error.__class__.__name__})")
+                _settle_anywhere(waiters, f"the decisions could not be handed to the log ({error.__class__.__name__})")
                 return
-        self._waiting[self._seq] = (futures, len(rows))
+        self._waiting[self._seq] = (waiters, len(rows))
         self._send(data)
 
     def _send(self, data: bytes) -> None:
@@ -395,9 +433,9 @@ class LogProcess:
             if message[0] == "done":
                 _, first, last, error = message
                 for seq in range(first, last + 1):
-                    futures, rows = self._waiting.pop(seq, ([], 0))
+                    waiters, rows = self._waiting.pop(seq, ([], 0))
                     self._pending -= rows
-                    _settle_anywhere(futures, error)
+                    _settle_anywhere(waiters, error)
             elif message[0] == "ready":
                 self._ready = True
             elif message[0] == "failed":
@@ -430,7 +468,7 @@ class LogProcess:
                 proc.kill()
             proc.stdout.close()  # type: ignore[union-attr]
         waiting, self._waiting = self._waiting, {}
-        _settle_anywhere([done for futures, _ in waiting.values() for done in futures], "the decision log is closed")
+        _settle_anywhere([waiter for waiters, _ in waiting.values() for waiter in waiters], "the decision log is closed")
         self.decision_log.close()
 
 
@@ -458,5 +496,32 @@ def submit(app, entries: list[tuple[dict, dict]], endpoint: str,
     writer = app.state.decision_log
     if writer is None or not entries:
         return None
+    return writer.submit(_entries(entries, endpoint, policy_set))
+
+
+def submit_then(app, entries: list[tuple[dict, dict]], endpoint: str, policy_set: PolicySet | None,
+                then: Then) -> bool:
+    """`submit`, and `then(None)` once the pairs are committed (`then(why)` if they are not), called on this loop
+    with the rest of its group: False, and nothing called, when nothing is to be logged. Raises LogUnavailable at
+    once when the log refuses them. With `CALLBACKS` off, through a future and its done-callback."""
+    writer = app.state.decision_log
+    if writer is None or not entries:
+        return False
+    if CALLBACKS:
+        writer.submit_then(_entries(entries, endpoint, policy_set), then)
+    else:
+        writer.submit(_entries(entries, endpoint, policy_set)).add_done_callback(lambda done: then(_why(done)))
+    return True
+
+
+def _entries(pairs: list[tuple[dict, dict]], endpoint: str, policy_set: PolicySet | None) -> list[tuple]:
     selection = selection_of(policy_set)  # what of the requests its rules read
-    return writer.submit([(request, response, endpoint, selection) for request, response in entries])
+    return [(request, response, endpoint, selection) for request, response in pairs]
+
+
+def _why(done: asyncio.Future) -> str | None:
+    """What a callback of `submit_then` is told of a future's end: None once committed, else why not."""
+    if done.cancelled():
+        return "the wait for the decision log was cancelled"
+    error = done.exception()
+    return None if error is None else str(error)

@@ -8,8 +8,8 @@ The direct path keeps uvicorn's parser, connection handling, keep-alive,
 pipelining and pdp's connection guard, and replaces only what happens once
 a request is in: when a whole `/v1/decide` request arrives in one read, it is
 decided there, its decision handed to the decision log, and its answer
-written in one piece once the log has committed it (a future's callback,
-not a task).
+written in one piece once the log has committed it (a callback, called
+with the others of its commit's group: `audit.submit_then`; not a task).
 
 It answers exactly as the hot path does (`pdp.server.hot_path`; a property
 test holds the two to the same bytes), because it runs the same code
@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -33,7 +34,7 @@ from starlette.requests import Request
 from uvicorn.protocols.utils import get_client_addr, get_path_with_query_string
 from starlette.responses import Response
 
-from .audit import LogUnavailable, submit, unrecorded
+from .audit import LogUnavailable, submit_then, unrecorded
 from .body import content_headers, wide_integers
 from .hot_path import handler_for
 from .request_id import request_id_of
@@ -85,27 +86,22 @@ def answer_now(app, scope: dict, raw: bytes, reply: Reply, max_body_bytes: int) 
         if isinstance(decided, Response):
             reply(decided)
             return True
-        committed = submit(app, [(logged(body, decided.answer), decided.answer)], DIRECT_PATH, decided.policy_set)
+        waiting = submit_then(app, [(logged(body, decided.answer), decided.answer)], DIRECT_PATH, decided.policy_set,
+                              partial(_once_committed, app, scope, decided, reply))
     except LogUnavailable:
         reply(unrecorded())
         return True
     except Exception as error:  # noqa: BLE001 - answered by the app's handler, as on the hot path
         _handled(app, scope, error, reply)
         return True
-    if committed is None:  # the decision log is off
+    if not waiting:  # the decision log is off
         reply(decided.response())
-    else:
-        committed.add_done_callback(lambda done: _once_committed(app, scope, done, decided, reply))
     return True
 
 
-def _once_committed(app, scope: dict, done: asyncio.Future, decided, reply: Reply) -> None:
-    error = None if done.cancelled() else done.exception()
-    if done.cancelled() or isinstance(error, LogUnavailable) or not isinstance(error, Exception | None):
+def _once_committed(app, scope: dict, decided, reply: Reply, refused: str | None) -> None:
+    if refused is not None:  # the row was not committed (LogUnavailable): not answered
         reply(unrecorded())
-        return
-    if error is not None:
-        _handled(app, scope, error, reply)
         return
     try:
         response = decided.response()
