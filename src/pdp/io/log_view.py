@@ -49,7 +49,9 @@ TRUNCATED = "truncated"
 # The writer process treats every row (`bench/log_writer.py` measures it). False: the plain walk
 # (`_apply`) only; a property test proves both give the same view of any request.
 FAST_PATHS = True
-SWITCHES = ("FAST_PATHS",)
+# With FAST_PATHS, the plan compiled into functions (`log_compiled`), not walked. False: `_apply` walks it.
+COMPILED = True
+SWITCHES = ("FAST_PATHS", "COMPILED")
 
 Path = tuple[str, ...]
 
@@ -86,6 +88,22 @@ class Selection:
     @cached_property
     def plan(self) -> dict:
         return _plan(self)
+
+    @cached_property
+    def _viewers(self) -> dict:
+        return {}
+
+    def viewer(self):
+        """The plan compiled (`log_compiled`): `_apply` with the fast paths, without walking the plan (compiled
+        again for other bounds: tests change them)."""
+        bounds = (MAX_TEXT, MAX_ITEMS)
+        found = self._viewers.get(bounds)
+        if found is None:
+            from .log_compiled import compiled
+
+            found = self._viewers[bounds] = compiled(self.plan, (SCRUBBED, BOUNDED, IDENTIFIER), {
+                "_flat": _flat, "_texts": _texts, "_SCALARS": _SCALARS, "MAX_TEXT": MAX_TEXT, "MAX_ITEMS": MAX_ITEMS})
+        return found
 
 
 _selections: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -199,7 +217,7 @@ def view(request: Any, *, key: bytes, selection: Selection = Selection()) -> tup
         return {}, []
     treat = _Treat(key, selection.words)
     ids: list[str] = []
-    out = _apply(selection.plan, request, treat, ids)
+    out = selection.viewer()(request, treat, ids) if treat.fast and COMPILED else _apply(selection.plan, request, treat, ids)
     if treat.cut:
         out[TRUNCATED] = True
     return out, sorted(set(ids))
