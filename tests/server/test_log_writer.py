@@ -9,13 +9,16 @@ import signal
 import sqlite3
 import threading
 import uuid
+from unittest.mock import patch
 
+import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import pdp.server.audit as audit
 from pdp.io.decision_log import DecisionLog
+from pdp.io.log_process import frame
 from pdp.io.log_view import Selection
 from pdp.server.audit import LogProcess, LogUnavailable, LogWriter
 from tests.support.generate import fewer
@@ -293,3 +296,20 @@ def test_selections_named_anew_after_the_names_start_over(tmp_path, monkeypatch)
     finally:
         thread.close()
         process.close()
+
+
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
+@given(batch=st.lists(st.tuples(requests, responses, st.sampled_from(["/v1/decide", "/access/v1/evaluation"]),
+                                st.sampled_from(SELECTIONS)), min_size=1, max_size=6))
+def test_an_answer_handed_over_as_its_json_is_the_same_frame(both, batch):
+    """The direct path hands each response over with the JSON it answered (`ENCODED_ANSWERS`): the writer process
+    is sent the very bytes it would be sent for the response itself, so it stores the same rows."""
+    _, process = both
+    entries = [(request, {**response, "decision_id": uuid.uuid4().hex}, endpoint, selection)
+               for request, response, endpoint, selection in batch]
+    answers = [orjson.dumps(response) for _, response, _, _ in entries]
+    framed = {}
+    for encoded in (True, False):
+        with patch.object(audit, "ENCODED_ANSWERS", encoded):
+            framed[encoded] = frame(["rows", 1, process._rows(entries, answers)])
+    assert framed[True] == framed[False]

@@ -47,6 +47,8 @@ from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 
+import orjson
+
 from pdp.engine.policy_set import PolicySet
 from pdp.io.decision_log import DecisionLog
 from pdp.io.log_process import bounded, frame, frames, open_arguments, selection_json
@@ -56,6 +58,10 @@ from .settings import Settings
 
 log = logging.getLogger("pdp.audit")
 
+
+# A response handed over with the JSON it was answered with goes to the writer process as that text, not encoded
+# again (False: encoded from the response; the frame is the same bytes either way, tests/server/test_log_writer.py).
+ENCODED_ANSWERS = True
 
 # The direct path's requests are woken by a callback each, called with their group (False: a future each, and
 # its done-callback scheduled on the loop, as the ASGI path waits; tests/server/test_direct.py holds both alike).
@@ -123,14 +129,15 @@ class LogWriter:
         """Queue `entries` (request, response, endpoint, selection); return once they are committed."""
         await self.submit(entries)
 
-    def submit(self, entries: list[tuple]) -> asyncio.Future:
+    def submit(self, entries: list[tuple], answers: list[bytes] | None = None) -> asyncio.Future:
         """Queue `entries`; the future is done once they are committed (LogUnavailable if not). Raises LogUnavailable
-        at once when the log refuses them."""
+        at once when the log refuses them. `answers`: each entry's response as the JSON it was answered with (the
+        writer process takes it as it is; this thread reads the responses themselves)."""
         done = asyncio.get_running_loop().create_future()
-        self.submit_then(entries, done)
+        self.submit_then(entries, done, answers)
         return done
 
-    def submit_then(self, entries: list[tuple], then: Waiter) -> None:
+    def submit_then(self, entries: list[tuple], then: Waiter, answers: list[bytes] | None = None) -> None:
         """`submit`, without a future: `then` is called once they are committed (see `Then`)."""
         _admit(self._closing, self._pending, len(entries), self.max_pending)
         loop = asyncio.get_running_loop()
@@ -321,14 +328,15 @@ class LogProcess:
         """Queue `entries` (request, response, endpoint, selection); return once they are committed."""
         await self.submit(entries)
 
-    def submit(self, entries: list[tuple]) -> asyncio.Future:
+    def submit(self, entries: list[tuple], answers: list[bytes] | None = None) -> asyncio.Future:
         """Queue `entries`; the future is done once they are committed (LogUnavailable if not). Raises LogUnavailable
-        at once when the log refuses them."""
+        at once when the log refuses them. `answers`: each entry's response as the JSON it was answered with (the
+        writer process takes it as it is; this thread reads the responses themselves)."""
         done = asyncio.get_running_loop().create_future()
-        self.submit_then(entries, done)
+        self.submit_then(entries, done, answers)
         return done
 
-    def submit_then(self, entries: list[tuple], then: Waiter) -> None:
+    def submit_then(self, entries: list[tuple], then: Waiter, answers: list[bytes] | None = None) -> None:
         """`submit`, without a future: `then` is called once they are committed (see `Then`)."""
         _admit(self._closing, self._pending, len(entries), self.max_pending)
         loop = asyncio.get_running_loop()
@@ -338,11 +346,20 @@ class LogProcess:
             self._start()
         if loop is not self._loop:
             self._watch(loop)
-        rows = [[request, response, endpoint, self._name(selection)] for request, response, endpoint, selection in entries]
+        rows = self._rows(entries, answers)
         if not self._turn:  # the decisions of one loop turn are handed over together, at its end
             loop.call_soon(self._hand_over)
         self._turn.append((rows, then, loop))
         self._pending += len(rows)
+
+    def _rows(self, entries: list[tuple], answers: list[bytes] | None) -> list[list]:
+        """The rows of the wire for `entries`: each response as its JSON text when it comes encoded (`answers`,
+        `ENCODED_ANSWERS`), which orjson copies into the frame instead of encoding the response again."""
+        rows = [[request, response, endpoint, self._name(selection)] for request, response, endpoint, selection in entries]
+        if answers is not None and ENCODED_ANSWERS:
+            for row, answer in zip(rows, answers, strict=True):
+                row[1] = orjson.Fragment(answer)
+        return rows
 
     def _name(self, selection: Selection | None) -> int | None:
         """The selection's name on the wire; a selection not named yet is sent first."""
@@ -500,17 +517,18 @@ def submit(app, entries: list[tuple[dict, dict]], endpoint: str,
 
 
 def submit_then(app, entries: list[tuple[dict, dict]], endpoint: str, policy_set: PolicySet | None,
-                then: Then) -> bool:
+                then: Then, answers: list[bytes] | None = None) -> bool:
     """`submit`, and `then(None)` once the pairs are committed (`then(why)` if they are not), called on this loop
     with the rest of its group: False, and nothing called, when nothing is to be logged. Raises LogUnavailable at
-    once when the log refuses them. With `CALLBACKS` off, through a future and its done-callback."""
+    once when the log refuses them. With `CALLBACKS` off, through a future and its done-callback. `answers`: each
+    response exactly as `orjson.dumps` encodes it (the bytes answered), not encoded again for the writer."""
     writer = app.state.decision_log
     if writer is None or not entries:
         return False
     if CALLBACKS:
-        writer.submit_then(_entries(entries, endpoint, policy_set), then)
+        writer.submit_then(_entries(entries, endpoint, policy_set), then, answers)
     else:
-        writer.submit(_entries(entries, endpoint, policy_set)).add_done_callback(lambda done: then(_why(done)))
+        writer.submit(_entries(entries, endpoint, policy_set), answers).add_done_callback(lambda done: then(_why(done)))
     return True
 
 

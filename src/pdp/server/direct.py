@@ -87,7 +87,7 @@ def answer_now(app, scope: dict, raw: bytes, reply: Reply, max_body_bytes: int) 
             reply(decided)
             return True
         waiting = submit_then(app, [(logged(body, decided.answer), decided.answer)], DIRECT_PATH, decided.policy_set,
-                              partial(_once_committed, app, scope, decided, reply))
+                              partial(_once_committed, app, scope, decided, reply), [decided.payload])
     except LogUnavailable:
         reply(unrecorded())
         return True
