@@ -2,6 +2,7 @@
 
     python bench/http/app_cost.py [--requests 20000] [--concurrency 32] [--via direct|protocol|app]
                                   [--rounds 1] [--loop uvloop|asyncio] [--profile cprofile|pyinstrument]
+                                  [--beside-busy]
 
 Builds the app as `pdp serve` does (`create_app`), runs its lifespan, and
 sends it requests from `--concurrency` connections at once, so that
@@ -15,6 +16,11 @@ writer process), with the decision log on and off (medians of `--rounds`,
 on and off alternately), for a CX-ONE-GO request and for the benchmark
 policy's seeded requests, on uvloop's event loop as `pdp serve` runs
 (uvicorn's choice when uvloop is installed) unless `--loop asyncio`.
+`--beside-busy` measures instead, with the decision log off, the event loop's
+CPU per request alone and beside a process that only burns CPU (on a
+machine of two cores, the other one): the share of the log's cost on the
+event loop that comes from its writer process running beside it, not from
+work the loop does.
 CPU time is what the other processes of a shared machine disturb least;
 the HTTP figures (bench/http/load.py) add uvicorn's protocol, the kernel's
 sockets and wrk.
@@ -24,9 +30,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -189,6 +197,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=1, help="rounds of log on and off, alternately; medians")
     parser.add_argument("--loop", choices=("uvloop", "asyncio"), default="uvloop")
     parser.add_argument("--profile", choices=("cprofile", "pyinstrument"))
+    parser.add_argument("--beside-busy", action="store_true",
+                        help="the log off, the event loop's CPU a request alone and beside a process burning CPU")
     parser.add_argument("--only", choices=("cx", "seeded"))
     parser.add_argument("--no-log", action="store_true", help="with --profile: the decision log off")
     parser.add_argument("--via", choices=("direct", "protocol", "app"), default="direct",
@@ -205,6 +215,19 @@ def main() -> None:
     }
     if args.only:
         cases = {args.only: cases[args.only]}
+    if args.beside_busy:
+        for name, (policy_dir, bodies) in cases.items():
+            alone, beside = [], []
+            for _ in range(args.rounds):
+                alone.append(run(measure(policy_dir, bodies, None, args.requests, args.concurrency, args.via), args.loop))
+                with busy():
+                    beside.append(run(measure(policy_dir, bodies, None, args.requests, args.concurrency, args.via),
+                                      args.loop))
+            lone, near = (statistics.median(loop for _, loop in figures) for figures in (alone, beside))
+            print(f"{name} ({args.via}, decision log off): µs of CPU a request on the event loop's thread: alone "
+                  f"{lone * 1e6:.1f}, beside a busy process {near * 1e6:.1f} (+{100 * (near / lone - 1):.0f} %)"
+                  + (f" (medians of {args.rounds} rounds)" if args.rounds > 1 else ""))
+        return
     if args.profile:
         [(name, (policy_dir, bodies))] = list(cases.items())[:1]
         log_path = None if args.no_log else tmp / f"{name}.db"
@@ -224,6 +247,18 @@ def main() -> None:
               f" ({unlogged_loop * 1e6:.1f}); the log costs the event loop {(logged_loop - unlogged_loop) * 1e6:.1f} µs, "
               f"{100 * (1 - unlogged_loop / logged_loop):.0f} % of its time"
               + (f" (medians of {args.rounds} rounds)" if args.rounds > 1 else ""))
+
+
+@contextlib.contextmanager
+def busy():
+    """A process that only burns CPU, for as long as the block runs."""
+    burner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(0.2)  # running before the measure starts
+        yield
+    finally:
+        burner.kill()
+        burner.wait()
 
 
 def profile(kind: str, measured, loop: str) -> None:

@@ -67,10 +67,12 @@ alone.
 NOTES = """Each pdp request parses and checks the body, decides, hands the decision
 to the decision log's writer process and waits until its row is committed
 (each turn of the event loop sends its decisions over a pipe in one
-orjson message; the process commits everything received since its last
+orjson message, about 28 of them under this load, each answer as the JSON
+it is sent with; the process commits everything received since its last
 commit in one transaction; each row is the request's logged view, its
-identifiers pseudonymised), then renders a response about 25 times larger
-than the constant. The answer leaves only once its decision is committed, and a
+identifiers pseudonymised; the acknowledgement calls the group's requests
+back in turn, with no future per request), then renders a response about
+25 times larger than the constant. The answer leaves only once its decision is committed, and a
 decision that cannot be recorded is answered 503, as before. pdp's decision
 endpoints are dispatched ahead of FastAPI's middleware and router
 (`pdp.server.hot_path`; a test holds both ways to the same answers), so the
@@ -99,7 +101,11 @@ load the shares of the raw ceiling come out higher than on a quiet machine
 the CPU per request, and the share computed from it, change less.
 `python bench/http/app_cost.py` gives the CPU per request of pdp's app
 alone (no sockets), with the log on and off, and profiles it
-(`--profile pyinstrument`).
+(`--profile pyinstrument`). Most of what the log adds to the event loop's
+CPU per request is not work the loop does but its writer process running
+beside it, on the other core of this machine: `app_cost.py --beside-busy`
+shows a process that only burns CPU raising the loop's CPU per request
+about as much, with the log off.
 """
 
 RAW = "raw ASGI app, no framework (constant)"
