@@ -61,11 +61,7 @@ def with_amount(body: dict, amount: int) -> bytes:
     ("/v1/decide", with_amount(OK, WIDE), 422, "context.amount"),
     ("/v1/decide", with_amount(OK, -2**63 - 1), 422, "context.amount"),
     ("/v1/decide", with_amount(OK, 10**400), 422, "context.amount"),
-    ("/v1/decide/batch", json.dumps({"requests": [OK, {**OK, "context": {"amount": WIDE}}]}).encode(), 422,
-     "requests.1.context.amount"),
     ("/access/v1/evaluation", with_amount(EVALUATION, WIDE), 400, "context.amount"),
-    ("/access/v1/evaluations", json.dumps({"evaluations": [{**EVALUATION, "context": {"amount": WIDE}}]}).encode(),
-     400, "evaluations.0.context.amount"),
 ])
 @pytest.mark.parametrize("hot_path", [True, False])
 def test_an_integer_beyond_64_bits_is_a_4xx_naming_its_field(app, path, body, status, field, hot_path):

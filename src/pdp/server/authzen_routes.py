@@ -68,9 +68,9 @@ def _refused(error: RequestError) -> dict:
     return {"decision": False, "context": {"code": "400", "reason": str(error), "errors": error.errors}}
 
 
-async def _read(request: Request) -> dict:
+async def _read(request: Request, exact: bool = True) -> dict:
     try:
-        return await read_json_object(request, request.app.state.settings.max_body_bytes)
+        return await read_json_object(request, request.app.state.settings.max_body_bytes, exact)
     except BodyError as error:
         if error.status in (415, 422):  # AuthZEN answers a wrong content type, or a number it cannot read, with 400
             error.status = 400
@@ -109,7 +109,7 @@ async def evaluation(request: Request):
              openapi_extra=_body(_EVALUATIONS))
 async def evaluations(request: Request):
     policy_set, settings = request.app.state.holder.current, request.app.state.settings
-    body = await _read(request)
+    body = await _read(request, exact=False)  # a batch: a bad item is answered in its place (see body.read_json_object)
     if policy_set is None:
         return not_ready(request.app.state.holder)
     items = body.get("evaluations")

@@ -67,9 +67,11 @@ def wide_integers(raw: bytes) -> list[str]:
     return found
 
 
-async def read_json_object(request: Request, max_bytes: int) -> dict:
-    """The request's body, a JSON object (a BodyError names what is wrong with it)."""
-    return await read_json_body(request.scope, request.receive, max_bytes)
+async def read_json_object(request: Request, max_bytes: int, exact: bool = True) -> dict:
+    """The request's body, a JSON object (a BodyError names what is wrong with it). `exact`: an integer beyond 64
+    bits is refused (422 naming each field); the batch routes, which answer a bad item in its place and never fail
+    the whole call for one, read such an integer as orjson does, the nearest float (see docs/service.md, Limits)."""
+    return await read_json_body(request.scope, request.receive, max_bytes, exact)
 
 
 def content_headers(scope) -> tuple[str, str | None]:
@@ -83,7 +85,7 @@ def content_headers(scope) -> tuple[str, str | None]:
     return content_type or "", declared
 
 
-async def read_json_body(scope, receive, max_bytes: int) -> dict:
+async def read_json_body(scope, receive, max_bytes: int, exact: bool = True) -> dict:
     """`read_json_object` for a bare ASGI request (the hot path has no Request object)."""
     content_type, declared = content_headers(scope)
     if content_type.split(";")[0].strip().lower() != "application/json":
@@ -112,13 +114,13 @@ async def read_json_body(scope, receive, max_bytes: int) -> dict:
     try:
         value = orjson.loads(raw)
     except orjson.JSONDecodeError as error:
-        wide = wide_integers(raw)  # an integer too large even for a float ("number is infinity")
+        wide = wide_integers(raw) if exact else []  # an integer too large even for a float ("number is infinity")
         if wide:
             raise BodyError(422, WIDE_INTEGER, fields=wide) from None
         raise BodyError(400, f"the body is not valid JSON: {error.msg} at line {error.lineno} column {error.colno}") from None
     if not isinstance(value, dict):
         raise BodyError(400, "the body must be a JSON object")
-    wide = wide_integers(raw)
+    wide = wide_integers(raw) if exact else []
     if wide:
         raise BodyError(422, WIDE_INTEGER, fields=wide)
     return value

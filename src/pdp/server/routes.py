@@ -142,7 +142,7 @@ def _explanation(selection) -> dict:
                  "properties": {"requests": {"type": "array", "items": _REQUEST_SCHEMA}}}}}}})
 async def decide_batch(request: Request):
     holder, settings = request.app.state.holder, request.app.state.settings
-    body = await read_json_object(request, settings.max_body_bytes)
+    body = await read_json_object(request, settings.max_body_bytes, exact=False)
     items = body.get("requests")
     if not isinstance(items, list):
         return error_response(422, "bad_request", [{"field": "requests", "message": "a list of decision requests is required"}])

@@ -89,7 +89,7 @@ class DecisionRequest(BaseModel):
         default=None, description="decide as of this past time (ISO 8601 with a zone): the consent ledger's state "
         "then, and the policy version in force then")
     ledger_seq: Annotated[int | None, Unread()] = Field(
-        default=None, ge=1, description="read-your-writes: the sequence number the consent ledger returned when an "
+        default=None, ge=1, le=2**63 - 1, description="read-your-writes: the sequence number the consent ledger returned when an "
         "event was recorded; the decision waits briefly for the ledger to have seen it, else fails closed")
 
 
