@@ -124,3 +124,41 @@ def test_long_runs_of_digits_elsewhere_are_decided(app):
     with TestClient(app) as client:
         r = post(client, "/v1/decide", json.dumps(body).encode())
         assert r.status_code == 200 and r.json()["decision"] == "deny"
+
+
+def test_in_a_batch_the_item_holding_one_is_answered_in_its_place(app):
+    # Before, a batch read it as the nearest float: 10**20 + 1 was decided as 1e20, under the rule's bound (allow).
+    body = json.dumps({"requests": [OK, {**OK, "context": {"amount": WIDE}}, {**OK, "context": {"amount": 1}}]}).encode()
+    with TestClient(app) as client:
+        r = post(client, "/v1/decide/batch", body)
+        assert r.status_code == 200, r.text
+        first, wide, last = r.json()["decisions"]
+        assert first["decision"] == "allow" and last["decision"] == "allow"
+        assert wide["error"] == "bad_request"
+        assert [d["field"] for d in wide["detail"]] == ["requests.1.context.amount"]
+        assert "64 bits" in wide["detail"][0]["message"]
+        assert logged(app) == 2  # the two decided items, not the refused one
+
+
+def test_in_an_authzen_batch_the_evaluation_holding_one_is_refused_in_its_place(app):
+    items = [{"context": {"amount": 1}}, {"context": {"amount": WIDE}}]
+    body = json.dumps({**EVALUATION, "evaluations": items}).encode()
+    with TestClient(app) as client:
+        r = post(client, "/access/v1/evaluations", body)
+        assert r.status_code == 200, r.text
+        decided, refused = r.json()["evaluations"]
+        assert decided["decision"] is True and refused["decision"] is False
+        assert "evaluations.1.context.amount" in json.dumps(refused)
+        assert logged(app) == 1
+
+
+@pytest.mark.parametrize("path, body", [
+    ("/v1/decide/batch", {"requests": [OK], "context": {"amount": WIDE}}),
+    ("/access/v1/evaluations", {**EVALUATION, "context": {"amount": WIDE}, "evaluations": [{}]}),
+])
+def test_in_a_batch_one_outside_the_items_refuses_the_call(app, path, body):
+    with TestClient(app) as client:
+        r = post(client, path, json.dumps(body).encode())
+        assert r.status_code in (400, 422), r.text
+        assert [d["field"] for d in r.json()["detail"]] == ["context.amount"]
+        assert logged(app) == 0

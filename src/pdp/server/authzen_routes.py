@@ -17,7 +17,7 @@ from pdp.engine.policy_set import PolicySet
 from pdp.vocab.authzen import EvaluationRequest
 from pdp.base.errors import FieldError, RequestError
 from .audit import record
-from .body import BodyError, read_json_object
+from .body import WIDE_INTEGER, BodyError, read_json_batch, read_json_object
 from .deciding import decide_each, decide_many, encodes, json_answer, unanswerable
 from .errors import ERROR_RESPONSES, error_response, not_ready
 from .ledger_state import evaluator, logged
@@ -68,9 +68,12 @@ def _refused(error: RequestError) -> dict:
     return {"decision": False, "context": {"code": "400", "reason": str(error), "errors": error.errors}}
 
 
-async def _read(request: Request, exact: bool = True) -> dict:
+async def _read(request: Request, batch: str | None = None) -> tuple[dict, dict[int, list[str]]]:
+    """The body (and, for a `batch` field, its items holding an integer orjson reads inexactly)."""
     try:
-        return await read_json_object(request, request.app.state.settings.max_body_bytes, exact)
+        if batch is not None:
+            return await read_json_batch(request, request.app.state.settings.max_body_bytes, batch)
+        return await read_json_object(request, request.app.state.settings.max_body_bytes), {}
     except BodyError as error:
         if error.status in (415, 422):  # AuthZEN answers a wrong content type, or a number it cannot read, with 400
             error.status = 400
@@ -99,7 +102,7 @@ async def _single(request: Request, policy_set: PolicySet, body: dict, endpoint:
              openapi_extra=_body(_EVALUATION))
 async def evaluation(request: Request):
     policy_set = request.app.state.holder.current
-    body = await _read(request)
+    body, _ = await _read(request)
     if policy_set is None:
         return not_ready(request.app.state.holder)
     return await _single(request, policy_set, body, "/access/v1/evaluation")
@@ -109,7 +112,7 @@ async def evaluation(request: Request):
              openapi_extra=_body(_EVALUATIONS))
 async def evaluations(request: Request):
     policy_set, settings = request.app.state.holder.current, request.app.state.settings
-    body = await _read(request, exact=False)  # a batch: a bad item is answered in its place (see body.read_json_object)
+    body, wide = await _read(request, batch="evaluations")  # a bad item is answered in its place
     if policy_set is None:
         return not_ready(request.app.state.holder)
     items = body.get("evaluations")
@@ -129,7 +132,8 @@ async def evaluations(request: Request):
     # pdp extension: batch items carry only `decision` unless the caller asks for the reasons.
     with_context = options.get("include_context") is True
     defaults = {k: body[k] for k in _PARTS if k in body}
-    merged = [{**defaults, **{k: item[k] for k in _PARTS if k in item}} if isinstance(item, dict)
+    merged = [RequestError([FieldError(path, WIDE_INTEGER) for path in wide[index]]) if index in wide
+              else {**defaults, **{k: item[k] for k in _PARTS if k in item}} if isinstance(item, dict)
               else RequestError([FieldError(f"evaluations.{index}", "is not an object")])
               for index, item in enumerate(items)]
 

@@ -67,11 +67,30 @@ def wide_integers(raw: bytes) -> list[str]:
     return found
 
 
-async def read_json_object(request: Request, max_bytes: int, exact: bool = True) -> dict:
-    """The request's body, a JSON object (a BodyError names what is wrong with it). `exact`: an integer beyond 64
-    bits is refused (422 naming each field); the batch routes, which answer a bad item in its place and never fail
-    the whole call for one, read such an integer as orjson does, the nearest float (see docs/service.md, Limits)."""
-    return await read_json_body(request.scope, request.receive, max_bytes, exact)
+async def read_json_object(request: Request, max_bytes: int) -> dict:
+    """The request's body, a JSON object (a BodyError names what is wrong with it). An integer beyond 64 bits is
+    refused (422 naming each field)."""
+    return await read_json_body(request.scope, request.receive, max_bytes)
+
+
+async def read_json_batch(request: Request, max_bytes: int, field: str) -> tuple[dict, dict[int, list[str]]]:
+    """A batch's body, and the items of its list `field` holding an integer beyond 64 bits (by index: the fields
+    each names). A batch answers such an item in its place, as any bad item, and never fails the whole call for
+    one; such an integer anywhere else in the body is refused (422) as in a single request."""
+    raw = await _read_raw(request.scope, request.receive, max_bytes)
+    value = _parse(raw, exact=False)
+    bad: dict[int, list[str]] = {}
+    outside = []
+    for path in wide_integers(raw):
+        head, _, rest = path.partition(".")
+        index, _, _ = rest.partition(".")
+        if head == field and index.isdigit():
+            bad.setdefault(int(index), []).append(path)
+        else:
+            outside.append(path)
+    if outside:
+        raise BodyError(422, WIDE_INTEGER, fields=outside)
+    return value, bad
 
 
 def content_headers(scope) -> tuple[str, str | None]:
@@ -85,8 +104,13 @@ def content_headers(scope) -> tuple[str, str | None]:
     return content_type or "", declared
 
 
-async def read_json_body(scope, receive, max_bytes: int, exact: bool = True) -> dict:
+async def read_json_body(scope, receive, max_bytes: int) -> dict:
     """`read_json_object` for a bare ASGI request (the hot path has no Request object)."""
+    return _parse(await _read_raw(scope, receive, max_bytes), exact=True)
+
+
+async def _read_raw(scope, receive, max_bytes: int) -> bytes:
+    """The body's bytes, within `max_bytes`, once its content type says JSON."""
     content_type, declared = content_headers(scope)
     if content_type.split(";")[0].strip().lower() != "application/json":
         raise BodyError(415 if content_type else 400, "send the body as JSON with `Content-Type: application/json`",
@@ -109,6 +133,11 @@ async def read_json_body(scope, receive, max_bytes: int, exact: bool = True) -> 
                         scope["method"], scope["path"], f" {client[0]}:{client[1]}" if client else "", len(raw),
                         declared or "unknown")
             raise BodyError(400, "the connection closed before the whole body arrived")
+    return raw
+
+
+def _parse(raw: bytes, exact: bool) -> dict:
+    """The JSON object `raw`; `exact`: an integer beyond 64 bits is refused (422 naming each field)."""
     if not raw.strip():
         raise BodyError(400, "the body is empty: send a JSON object")
     try:

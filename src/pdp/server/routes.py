@@ -9,12 +9,12 @@ import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from pdp.base.errors import RequestError
+from pdp.base.errors import FieldError, RequestError
 from pdp.engine.policy_set import PolicySet
 from pdp.vocab.request import DecisionRequest
 from .audit import record
 from .ledger_state import caught_up, decider, logged, signals_gpc, with_gpc
-from .body import read_json_body, read_json_object
+from .body import WIDE_INTEGER, read_json_batch, read_json_body, read_json_object
 from .deciding import INTERNAL_ERROR, decide_each, decide_many, encodes, json_answer, unanswerable
 from .errors import ERROR_RESPONSES, error_response, not_ready
 
@@ -142,7 +142,7 @@ def _explanation(selection) -> dict:
                  "properties": {"requests": {"type": "array", "items": _REQUEST_SCHEMA}}}}}}})
 async def decide_batch(request: Request):
     holder, settings = request.app.state.holder, request.app.state.settings
-    body = await read_json_object(request, settings.max_body_bytes, exact=False)
+    body, wide = await read_json_batch(request, settings.max_body_bytes, "requests")
     items = body.get("requests")
     if not isinstance(items, list):
         return error_response(422, "bad_request", [{"field": "requests", "message": "a list of decision requests is required"}])
@@ -155,8 +155,17 @@ async def decide_batch(request: Request):
     policy_set = holder.current
     if policy_set is None:
         return not_ready(holder)
+    decide_item = decider(request.app, policy_set)
+    asked = [RequestError([FieldError(path, WIDE_INTEGER) for path in wide[index]]) if index in wide else item
+             for index, item in enumerate(items)]
+
+    def ask(item):
+        if isinstance(item, RequestError):  # an item holding an integer orjson read inexactly: answered in its place
+            raise item
+        return decide_item(item)
+
     answers: list[dict[str, Any]] = [{"error": "bad_request", "detail": d.errors} if isinstance(d, RequestError) else d.to_dict()
-               for d in await decide_many(policy_set, request.app.state.metrics, decider(request.app, policy_set), items)]
+               for d in await decide_many(policy_set, request.app.state.metrics, ask, asked)]
     payload = encodes({"decisions": answers})
     if payload is None:  # rare: find the answers that cannot be sent, and deny them instead
         answers = [a if "error" in a or encodes(a) is not None
