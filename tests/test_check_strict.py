@@ -108,7 +108,7 @@ def test_the_shipped_set_accepts_its_three_intended_warnings_so_strict_passes(ca
     assert main(["check", "--strict", str(POLICIES)]) == 0
     out, err = capsys.readouterr()
     assert err.count("shadowed-rule: accepted warning") == 3 and err.count("= accepted because: ") == 3
-    assert ": 53 rules, 9 files, 3 warnings (3 accepted) (" in out
+    assert ": 53 rules, 10 files, 3 warnings (3 accepted) (" in out
 
 
 CONDITIONS = ["destination_country in data.eu.countries", "destination_country not in data.eu.countries",
