@@ -36,6 +36,7 @@ from pdp.lang import ast, printer
 from pdp.base.errors import RequestError
 from pdp.explain import condition_tree, run_rule, target_of
 from .cases import Case, TestFile
+from .runner import decide_case
 
 
 @dataclass(frozen=True)
@@ -232,11 +233,14 @@ def measure(policy_set: PolicySet, cases: Iterable[Case | TestFile]) -> Coverage
     recorder = Recorder(policy_set)
     for case in _cases(cases):
         try:
-            selection = policy_set.select(copy.deepcopy(case.request))
+            # a case with ledger events is decided (filled from them), so its coverage is that of the filled request
+            selection = (policy_set.select(copy.deepcopy(case.request)) if case.ledger is None
+                         else decide_case(policy_set, case, copy.deepcopy(case.request))[0])
         except RequestError:
             recorder.refused += 1
             continue
-        recorder.record(selection)
+        if selection is not None:
+            recorder.record(selection)
     return recorder.report()
 
 

@@ -16,6 +16,8 @@ a file is collected before raising, so one run shows them all.
         rules: [marketing.promotional_email]       # optional, each must have fired
         cites: ["§2.5"]                            # optional, each must be cited
         obligations: [unsubscribe_link]            # optional, exactly these
+        ledger:                                    # optional: decided with a consent ledger holding these
+          - {kind: consent.withdrawn, topic: marketing}   # events (as `pdp consent record` takes; see seeded.py)
 """
 
 from __future__ import annotations
@@ -31,14 +33,18 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from pdp.base.errors import Diagnostic
 from pdp.base.source import Span
+from pdp.ledger.events import MAX_BATCH, InvalidEvent, parse_event
 from .cases import Case, TestFile, TestFileError
+from .seeded import complete
 
 FILE_KEYS = ("suite", "defaults", "cases")
-DEFAULTS_KEYS = ("request",)
-CASE_KEYS = ("name", "request", "expect", "error", "rules", "cites", "obligations")
+DEFAULTS_KEYS = ("request", "ledger")
+CASE_KEYS = ("name", "request", "expect", "error", "rules", "cites", "obligations", "ledger")
 CHECK_LISTS = ("rules", "cites", "obligations")
 DECISIONS = ("allow", "deny")
 MERGE_TAG = "tag:yaml.org,2002:merge"
+
+Seeds = list[tuple[Node, dict[str, Any]]]  # ledger events as written, each with its node
 
 
 def parse_test_file(text: str, path: str | Path) -> TestFile:
@@ -126,23 +132,25 @@ class _Reader:
         suite = self.path.stem
         if "suite" in keys:
             suite = self.string(keys["suite"][1], "`suite`") or suite
-        defaults = self.defaults(keys["defaults"][1]) if "defaults" in keys else {}
+        defaults, seeds = self.defaults(keys["defaults"][1]) if "defaults" in keys else ({}, None)
         cases: list[Case] = []
         if "cases" in keys:
-            cases = self.cases(keys["cases"][1], suite, defaults)
+            cases = self.cases(keys["cases"][1], suite, defaults, seeds)
         else:
             self.problem(root, "missing-key", "the test file has no `cases`",
                          "add `cases:` with a list of cases")
         self.stop_if_problems()
         return TestFile(self.path, suite, tuple(cases))
 
-    def defaults(self, node: Node) -> dict[str, Any]:
+    def defaults(self, node: Node) -> tuple[dict[str, Any], Seeds | None]:
         keys = self.mapping(node, "`defaults`", DEFAULTS_KEYS)
-        if not keys or "request" not in keys:
-            return {}
-        return self.request(keys["request"][1], "`defaults.request`") or {}
+        if not keys:
+            return {}, None
+        request = self.request(keys["request"][1], "`defaults.request`") or {} if "request" in keys else {}
+        seeds = self.seeds(keys["ledger"][1], "`defaults.ledger`") if "ledger" in keys else None
+        return request, seeds
 
-    def cases(self, node: Node, suite: str, defaults: dict[str, Any]) -> list[Case]:
+    def cases(self, node: Node, suite: str, defaults: dict[str, Any], seeds: Seeds | None) -> list[Case]:
         if not isinstance(node, SequenceNode):
             self.problem(node, "wrong-type", "`cases` must be a list of cases",
                          "start each case with `- name: ...`")
@@ -152,7 +160,7 @@ class _Reader:
         cases: list[Case] = []
         first_line: dict[str, int] = {}
         for case_node in node.value:
-            case = self.case(case_node, suite, defaults)
+            case = self.case(case_node, suite, defaults, seeds)
             # names are compared even in cases with other mistakes, so one run shows all
             name = _name_of(case_node)
             if name is not None and name in first_line:
@@ -168,7 +176,7 @@ class _Reader:
 
     # -- one case
 
-    def case(self, node: Node, suite: str, defaults: dict[str, Any]) -> Case | None:
+    def case(self, node: Node, suite: str, defaults: dict[str, Any], seeds: Seeds | None) -> Case | None:
         label = f"case `{_name_of(node)}`" if _name_of(node) else "this case"
         keys = self.mapping(node, label, CASE_KEYS)
         if keys is None:
@@ -187,6 +195,7 @@ class _Reader:
         expect = self.expect(keys["expect"][1]) if "expect" in keys else None
         error = self.string(keys["error"][1], "`error`") if "error" in keys else None
         lists = {k: self.strings(keys[k][1], f"`{k}`") for k in CHECK_LISTS if k in keys}
+        own = self.seeds(keys["ledger"][1], f"the `ledger` of {label}") if "ledger" in keys else None
 
         if "expect" in keys and "error" in keys:
             self.problem(keys["error"][0], "conflicting-keys",
@@ -205,18 +214,68 @@ class _Reader:
 
         if len(self.diagnostics) > before or name is None or request is None:
             return None
+        merged = deep_merge(defaults, request)
+        ledger = self.events(seeds, own, merged, label)
+        if len(self.diagnostics) > before:
+            return None
         return Case(
             file=self.path,
             line=node.start_mark.line + 1,
             name=name,
             suite=suite,
-            request=deep_merge(defaults, request),
+            request=merged,
             expect=expect,
             rules=lists.get("rules"),
             cites=lists.get("cites"),
             obligations=lists.get("obligations"),
             error=error,
+            ledger=ledger,
         )
+
+    # -- ledger events
+
+    def seeds(self, node: Node, what: str) -> Seeds | None:
+        """A list of events, each kept with its node (a problem found once the case's subject is known points
+        at the event)."""
+        if not isinstance(node, SequenceNode):
+            self.problem(node, "wrong-type", f"{what} must be a list of events",
+                         "e.g. [{kind: consent.withdrawn, topic: marketing}]")
+            return None
+        if len(node.value) > MAX_BATCH:
+            self.problem(node, "bad-value", f"{what} has {len(node.value)} events: at most {MAX_BATCH}")
+            return None
+        seeds: Seeds = []
+        for item in node.value:
+            value = self.request(item, f"an event of {what}") if isinstance(item, MappingNode) else None
+            if value is None:
+                if not isinstance(item, MappingNode):
+                    self.problem(item, "wrong-type", f"every event of {what} must be a mapping",
+                                 "e.g. {kind: consent.given, topic: marketing}")
+                continue
+            seeds.append((item, value))
+        return seeds
+
+    def events(self, seeds: Seeds | None, own: Seeds | None, request: dict[str, Any],
+               label: str) -> tuple[dict[str, Any], ...] | None:
+        """The case's events (the file's, then its own), completed for its subject and checked as the ledger
+        checks them; None: the case has no ledger (decided as without one)."""
+        if seeds is None and own is None:
+            return None
+        person = request.get("data_subject")
+        subject = person.get("id") if isinstance(person, dict) else None
+        done = []
+        for index, (node, event) in enumerate((seeds or []) + (own or [])):
+            completed = complete(event, subject)
+            try:
+                parse_event(completed, where=f"ledger[{index}]")
+            except InvalidEvent as error:
+                for field, message in error.problems:
+                    hint = ("give the request a `data_subject.id`, or the event a `subject`"
+                            if field.endswith(".subject") and "subject" not in event else None)
+                    self.problem(node, "bad-event", f"{label}: {field}: {message}", hint)
+                continue
+            done.append(completed)
+        return tuple(done)
 
     # -- shapes
 

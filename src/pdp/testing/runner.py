@@ -1,7 +1,8 @@
 """Run policy test cases against a loaded policy set. Pure: results are data.
 
-`run` never prints, never touches the disk and never raises for a failing
-case: each case becomes one `CaseResult` saying what happened and, if it
+`run` never prints and never raises for a failing case; it touches the disk
+only for a case that seeds ledger events, decided against a temporary ledger
+holding them (`seeded.py`): each case becomes one `CaseResult` saying what happened and, if it
 failed, every way in which it failed. `pdp test` and the pytest plugin both
 call this runner, so a case passes or fails the same way in both; the
 reporters in `report.py` turn results into text or JSON.
@@ -14,9 +15,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from pdp.engine.policy_set import PolicySet
+from pdp.engine.decision import Decision
+from pdp.engine.policy_set import PolicySet, Selection
 from pdp.base.errors import RequestError
+from pdp.io import ledger_reader
 from .cases import Case, TestFile
+from .seeded import seeded
 
 REFUSED = "error"  # what a case `expect`s, or what happened, when a request is refused
 
@@ -63,8 +67,7 @@ def run_case(policy_set: PolicySet, case: Case, coverage: Any = None) -> CaseRes
     try:
         # a copy: whatever decide does with its request must not change the case;
         # one selection (§11: the version that decides it) serves the decision and the coverage
-        selection = policy_set.select(copy.deepcopy(case.request))
-        decision = selection.decide()
+        selection, decision = decide_case(policy_set, case, copy.deepcopy(case.request))
     except RequestError as err:
         if coverage is not None:
             coverage.refused += 1
@@ -76,7 +79,7 @@ def run_case(policy_set: PolicySet, case: Case, coverage: Any = None) -> CaseRes
                           failures=(f"expected {wanted}, but the request could not be "
                                     f"decided: {message}",))
 
-    if coverage is not None:
+    if coverage is not None and selection is not None:
         coverage.record(selection)
     fired = tuple(FiredRule(r.rule, r.effect, r.cite, r.message) for r in decision.reasons)
     obligations = tuple(o.id for o in decision.obligations)
@@ -87,6 +90,24 @@ def run_case(policy_set: PolicySet, case: Case, coverage: Any = None) -> CaseRes
         failures = unmet_expectations(case, decision.decision, fired, obligations)
     return CaseResult(case, not failures, expected, decision.decision, fired, obligations,
                       failures=tuple(failures))
+
+
+def decide_case(policy_set: PolicySet, case: Case, request: dict[str, Any]) -> tuple[Selection | None, Decision]:
+    """The case's decision, and the selection that made it: with the case's ledger events, as `pdp serve --ledger`
+    decides (the attributes the set declares filled from them first); without, as `pdp decide`. No selection: the
+    ledger decision failed closed before deciding the request."""
+    if case.ledger is None:
+        selection = policy_set.select(request)
+        return selection, selection.decide()
+    made: list[Selection] = []
+
+    def decide(filled: dict[str, Any]) -> Decision:
+        made.append(policy_set.select(filled))
+        return made[-1].decide()
+
+    with seeded(case.ledger) as states:
+        decision = ledger_reader.decide(policy_set, request, states, decide=decide)
+    return (made[-1] if made else None), decision
 
 
 def _refused(case: Case, message: str) -> CaseResult:
