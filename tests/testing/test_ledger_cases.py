@@ -161,3 +161,14 @@ def test_the_pytest_plugin_runs_ledger_cases(pytester):
     result = pytester.runpytest()
     result.assert_outcomes(passed=1, failed=1)
     assert "expected allow, got deny" in result.stdout.str()
+
+
+def test_a_case_as_of_a_past_time_is_decided_on_the_state_then(policy_set):
+    results = run(policy_set, parse(HEAD + """
+  ledger:
+    - {kind: consent.withdrawn, topic: marketing, occurred_at: "2026-06-01T00:00:00Z"}
+cases:
+  - {name: before the withdrawal, request: {as_of: "2026-04-01T00:00:00Z"}, expect: allow}
+  - {name: after it, request: {as_of: "2026-07-01T00:00:00Z"}, expect: deny}
+""").cases)
+    assert [(r.passed, r.actual) for r in results] == [(True, "allow"), (True, "deny")]

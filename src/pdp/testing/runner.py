@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pdp.engine.decision import Decision
+from pdp.engine.filled import as_of_of
 from pdp.engine.policy_set import PolicySet, Selection
 from pdp.base.errors import RequestError
 from pdp.io import ledger_reader
@@ -95,7 +96,7 @@ def run_case(policy_set: PolicySet, case: Case, coverage: Any = None) -> CaseRes
 def decide_case(policy_set: PolicySet, case: Case, request: dict[str, Any]) -> tuple[Selection | None, Decision]:
     """The case's decision, and the selection that made it: with the case's ledger events, as `pdp serve --ledger`
     decides (the attributes the set declares filled from them first); without, as `pdp decide`. No selection: the
-    ledger decision failed closed before deciding the request."""
+    ledger decision failed closed before deciding the request, or was asked as of a past time."""
     if case.ledger is None:
         selection = policy_set.select(request)
         return selection, selection.decide()
@@ -105,8 +106,11 @@ def decide_case(policy_set: PolicySet, case: Case, request: dict[str, Any]) -> t
         made.append(policy_set.select(filled))
         return made[-1].decide()
 
+    # as of a past time the version in force then decides (pdp.engine.filled), not the one `select` would choose:
+    # such a case is decided as the server decides it, and its coverage is not counted
+    as_of = as_of_of(request) is not None
     with seeded(case.ledger) as states:
-        decision = ledger_reader.decide(policy_set, request, states, decide=decide)
+        decision = ledger_reader.decide(policy_set, request, states, decide=None if as_of else decide)
     return (made[-1] if made else None), decision
 
 
