@@ -129,5 +129,5 @@ def test_pdp_runs_from_a_directory_that_was_deleted(tmp_path, monkeypatch, capsy
     monkeypatch.chdir(gone)
     gone.rmdir()
     assert main(["check", "--strict", str(policies)]) == 0
-    assert f"{policies}/marketing.pdp:" in capsys.readouterr().err  # the warnings name the path as given
+    assert f"{policies}/children.pdp:" in capsys.readouterr().err  # the warnings name the path as given
     assert main(["test", str(policies)]) == 0

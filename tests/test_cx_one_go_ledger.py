@@ -24,6 +24,8 @@ def test_the_set_declares_each_attribute_the_ledger_fills(policies):
         "data_subject.consent.marketing": ("consent", "marketing"),
         "data_subject.consent.cookies": ("consent", "cookies"),
         "data_subject.consent.location": ("consent", "location"),
+        "context.email_marketing_opted_out": ("marketing_opt_out", "email"),
+        "context.ads_opted_out": ("marketing_opt_out", "ads"),
         "context.objection_upheld": ("objection", None),
         "context.processing_restricted": ("restriction", None),
         "context.consented_to_current_version": ("current_version_accepted", None),
