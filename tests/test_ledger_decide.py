@@ -13,6 +13,7 @@ from pdp.cli.app import main
 from pdp.explain.ledger import explain_with_ledger
 from pdp.engine.filled import LEDGER_NOT_YET, LEDGER_UNAVAILABLE
 from pdp.io.ledger_reader import LedgerDecider, SubjectStates
+from pdp.io.ledger_reader import decide as ledger_decide
 from pdp.ledger import open_ledger
 from tests.support.generate import fewer
 from tests.support.ledger import KEY, event, marketing_evaluation, new_subject
@@ -241,3 +242,9 @@ def test_as_of_a_past_time_the_version_in_force_then_decides(ledger, tmp_path):
     assert (april.decision, april.policy["version"]) == ("deny", "1")
     before = decider.decide(ask(subject, as_of="2025-04-01T00:00:00Z"))
     assert before.decision == "deny" and before.reasons[0].rule == "version.none_in_force"
+    # a caller's own way of deciding (the server's explain keeps the selection) asks the current set: as of April
+    # the version in force then still decides (it was version 2, an allow, before)
+    states = SubjectStates(ledger)
+    asked = ledger_decide(versioned, ask(subject, as_of="2026-04-01T00:00:00Z"), states,
+                          decide=lambda request: versioned.select(request).decide())
+    assert (asked.decision, asked.policy["version"]) == ("deny", "1")

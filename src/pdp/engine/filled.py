@@ -82,7 +82,8 @@ def decide_filled(policy_set: PolicySet, request: dict[str, Any], state: State, 
                   decide: Callable[[dict[str, Any]], Decision] | None = None,
                   kept: Callable[[str], Readings | None] | None = None) -> Decision:
     """Decide `request` with the set's declared attributes filled from `state` (the time `at` judges expiries), by
-    `decide` (default `policy_set.decide`; the server's explain passes one that keeps the selection). `kept(version)`:
+    `decide` (default `policy_set.decide`; the server's explain passes one that keeps the selection), unless as of
+    a past time another version was in force: that version decides. `kept(version)`:
     the readings of `state` kept from before, if they still hold (pdp.io.ledger_reader). Raises RequestError for a
     malformed request, as `PolicySet.decide`."""
     as_of = as_of_of(request)
@@ -97,7 +98,9 @@ def decide_filled(policy_set: PolicySet, request: dict[str, Any], state: State, 
     version = deciding_version(deciding, request)
     readings = kept(version) if kept is not None else None
     filled, used = fill(request, state, policy_set.ledger_fills, at=at, version=version, readings=readings)
-    decision = (decide or deciding.decide)(filled)
+    # `decide` decides with `policy_set`: as of a past time another version may be in force, and it decides
+    # (the caller's `decide`, e.g. the server's explain keeping a selection, would ask the current one)
+    decision = (decide if decide is not None and deciding is policy_set else deciding.decide)(filled)
     if readings is None:
         return cite(decision, used, reads_of(policy_set), state.seq)
     # kept readings: the engine's outcomes are remembered, so the same reasons and the same sayings come back;

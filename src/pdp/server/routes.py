@@ -86,8 +86,9 @@ class Decided:
             return json_answer(self.payload)
         answer = self.answer
         failed = answer["reasons"] and answer["reasons"][0]["rule"] == INTERNAL_ERROR
-        explanation = ({"error": "the decision failed closed; there is no explanation"} if failed or self.selection is None
-                       else _explanation(self.selection))
+        explanation = ({"error": "the decision failed closed; there is no explanation"} if failed
+                       else {"error": "a decision as of a past time by another version is not explained"}
+                       if self.selection is None else _explanation(self.selection))
         return json_answer(encodes({**answer, "explain": explanation}) or orjson.dumps(
             {**answer, "explain": {"error": "the explanation cannot be encoded as JSON"}}))
 

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from pdp.engine.decision import Decision
-from pdp.engine.filled import as_of_of
 from pdp.engine.policy_set import PolicySet, Selection
 from pdp.base.errors import RequestError
 from pdp.io import ledger_reader
@@ -106,11 +105,10 @@ def decide_case(policy_set: PolicySet, case: Case, request: dict[str, Any]) -> t
         made.append(policy_set.select(filled))
         return made[-1].decide()
 
-    # as of a past time the version in force then decides (pdp.engine.filled), not the one `select` would choose:
-    # such a case is decided as the server decides it, and its coverage is not counted
-    as_of = as_of_of(request) is not None
+    # as of a past time when another version was in force, that version decides (pdp.engine.filled), not `decide`:
+    # such a case is decided as the server decides it, and its coverage is not counted (no selection is made)
     with seeded(case.ledger) as states:
-        decision = ledger_reader.decide(policy_set, request, states, decide=None if as_of else decide)
+        decision = ledger_reader.decide(policy_set, request, states, decide=decide)
     return (made[-1] if made else None), decision
 
 
