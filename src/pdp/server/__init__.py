@@ -29,6 +29,7 @@ from .request_id import RequestIdMiddleware
 from .routes import ASGI_ENDPOINTS, router
 from .settings import Settings
 from .snapshot import Snapshot
+from .app_state import service_state
 from .state import PolicyHolder, settle_collector
 
 
@@ -136,6 +137,7 @@ def create_app(settings: Settings | None = None, preloaded: Snapshot | None = No
 
     app = DecisionService(title="pdp decision API", version="1", lifespan=lifespan, **_telemetry_options(settings),
                   description="Decisions on the use of personal data: allow or deny, with the rules and clauses that decided.")
+    app.state = service_state()
     app.state.settings = settings
     app.state.holder = holder
     app.state.reloader = reloader
