@@ -2,7 +2,7 @@
 
     python bench/http/app_cost.py [--requests 20000] [--concurrency 32] [--via direct|protocol|app]
                                   [--rounds 1] [--loop uvloop|asyncio] [--profile cprofile|pyinstrument]
-                                  [--beside-busy]
+                                  [--beside-busy] [--switch MODULE.NAME]
 
 Builds the app as `pdp serve` does (`create_app`), runs its lifespan, and
 sends it requests from `--concurrency` connections at once, so that
@@ -21,6 +21,10 @@ CPU per request alone and beside a process that only burns CPU (on a
 machine of two cores, the other one): the share of the log's cost on the
 event loop that comes from its writer process running beside it, not from
 work the loop does.
+`--switch pdp.server.app_state.MIRRORED` measures instead, with the decision
+log on, the event loop's CPU per request with that optimisation's switch on
+and off, interleaved round by round (medians of `--rounds`): each fast path's
+gain, side by side in one run.
 CPU time is what the other processes of a shared machine disturb least;
 the HTTP figures (bench/http/load.py) add uvicorn's protocol, the kernel's
 sockets and wrk.
@@ -201,6 +205,8 @@ def main() -> None:
                         help="the log off, the event loop's CPU a request alone and beside a process burning CPU")
     parser.add_argument("--only", choices=("cx", "seeded"))
     parser.add_argument("--no-log", action="store_true", help="with --profile: the decision log off")
+    parser.add_argument("--switch", metavar="MODULE.NAME",
+                        help="a fast path's switch (a module's True/False constant): the log on, on and off interleaved")
     parser.add_argument("--via", choices=("direct", "protocol", "app"), default="direct",
                         help="through uvicorn's protocol with pdp's direct path (as `pdp serve` runs), through it "
                              "without (PDP_DIRECT=false: an ASGI task a request), or calling the ASGI app alone")
@@ -228,6 +234,9 @@ def main() -> None:
                   f"{lone * 1e6:.1f}, beside a busy process {near * 1e6:.1f} (+{100 * (near / lone - 1):.0f} %)"
                   + (f" (medians of {args.rounds} rounds)" if args.rounds > 1 else ""))
         return
+    if args.switch:
+        compare_switch(args.switch, cases, tmp, args)
+        return
     if args.profile:
         [(name, (policy_dir, bodies))] = list(cases.items())[:1]
         log_path = None if args.no_log else tmp / f"{name}.db"
@@ -247,6 +256,29 @@ def main() -> None:
               f" ({unlogged_loop * 1e6:.1f}); the log costs the event loop {(logged_loop - unlogged_loop) * 1e6:.1f} µs, "
               f"{100 * (1 - unlogged_loop / logged_loop):.0f} % of its time"
               + (f" (medians of {args.rounds} rounds)" if args.rounds > 1 else ""))
+
+
+def compare_switch(switch: str, cases: dict, tmp: Path, args) -> None:
+    """The CPU per request with `switch` (module.NAME, a constant) on and off, interleaved, the decision log on."""
+    import importlib
+
+    module_name, name = switch.rsplit(".", 1)
+    module = importlib.import_module(module_name)
+    original = getattr(module, name)
+    for case, (policy_dir, bodies) in cases.items():
+        figures: dict[bool, list[tuple[float, float]]] = {True: [], False: []}
+        try:
+            for round_ in range(args.rounds):
+                for on in (True, False):
+                    setattr(module, name, on)
+                    figures[on].append(run(measure(policy_dir, bodies, tmp / f"{case}-{on}-{round_}.db", args.requests,
+                                                   args.concurrency, args.via), args.loop))
+        finally:
+            setattr(module, name, original)
+        whole, loop = ({on: statistics.median(f[i] for f in figures[on]) * 1e6 for on in figures} for i in (0, 1))
+        print(f"{case} ({args.via}, decision log on): µs of CPU a request, the whole process (the event loop's "
+              f"thread): {name} on {whole[True]:.1f} ({loop[True]:.1f}), off {whole[False]:.1f} ({loop[False]:.1f})"
+              + (f" (medians of {args.rounds} interleaved rounds)" if args.rounds > 1 else ""))
 
 
 @contextlib.contextmanager
