@@ -10,7 +10,8 @@ from starlette.datastructures import State
 from pdp.server import Settings, app_state, create_app
 from pdp.server.app_state import AppState
 
-NAMES = st.sampled_from(["holder", "metrics", "decision_log", "ledger", "ledger_states", "settings"])
+READ = ["holder", "metrics", "decision_log", "ledger", "ledger_states", "settings", "_state"]
+NAMES = st.sampled_from(READ)
 STEPS = st.lists(st.tuples(st.sampled_from(["set", "delete"]), NAMES, st.integers() | st.none() | st.text()),
                  max_size=30)
 
@@ -32,7 +33,7 @@ def _apply(state: State, steps) -> list:
 
 def _reads(state: State) -> dict:
     out = {}
-    for name in ["holder", "metrics", "decision_log", "ledger", "ledger_states", "settings"]:
+    for name in READ:
         try:
             out[name] = ("value", getattr(state, name))
         except AttributeError:

@@ -25,11 +25,19 @@ class AppState(State):
 
     def __setattr__(self, key: Any, value: Any) -> None:
         super().__setattr__(key, value)
-        object.__setattr__(self, key, value)
+        if _mirrored(key):
+            object.__setattr__(self, key, value)
 
     def __delattr__(self, key: Any) -> None:
         super().__delattr__(key)
-        object.__delattr__(self, key)
+        if _mirrored(key):
+            object.__delattr__(self, key)
+
+
+def _mirrored(key: Any) -> bool:
+    # The dict itself (`_state`, an attribute of the object) and a name the class has (a dunder) read as themselves
+    # on Starlette's State too: never shadowed by a value, so that such a name reads alike either way.
+    return isinstance(key, str) and key != "_state" and not hasattr(AppState, key)
 
 
 def service_state() -> State:
