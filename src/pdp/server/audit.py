@@ -111,19 +111,11 @@ def _admit(closing: bool, pending: int, rows: int, max_pending: int) -> None:
 MAX_PENDING_ROWS = 100_000  # decisions queued for the log; more are refused (503) rather than kept in memory
 
 
-class LogWriter:
-    """The decision log's writer thread, and the queue requests wait in (see the module's note)."""
+class _Submitting:
+    """What both writers offer on top of their own `submit_then`."""
 
-    def __init__(self, decision_log: DecisionLog, max_pending: int = MAX_PENDING_ROWS):
-        self.decision_log = decision_log
-        self.max_pending = max_pending
-        self._turn: list[tuple[list, Waiter, asyncio.AbstractEventLoop]] = []  # this loop turn's decisions
-        self._queue: deque[tuple[list, Waiter, asyncio.AbstractEventLoop]] = deque()  # the writer's
-        self._pending = 0  # rows handed over and not yet committed
-        self._closing = False
-        self._ready = threading.Condition()
-        self._thread = threading.Thread(target=self._run, name="pdp-decision-log", daemon=True)
-        self._thread.start()
+    def submit_then(self, entries: list[tuple], then: Waiter, answers: list[bytes] | None = None) -> None:
+        raise NotImplementedError
 
     async def record(self, entries: list[tuple]) -> None:
         """Queue `entries` (request, response, endpoint, selection); return once they are committed."""
@@ -136,6 +128,21 @@ class LogWriter:
         done = asyncio.get_running_loop().create_future()
         self.submit_then(entries, done, answers)
         return done
+
+
+class LogWriter(_Submitting):
+    """The decision log's writer thread, and the queue requests wait in (see the module's note)."""
+
+    def __init__(self, decision_log: DecisionLog, max_pending: int = MAX_PENDING_ROWS):
+        self.decision_log = decision_log
+        self.max_pending = max_pending
+        self._turn: list[tuple[list, Waiter, asyncio.AbstractEventLoop]] = []  # this loop turn's decisions
+        self._queue: deque[tuple[list, Waiter, asyncio.AbstractEventLoop]] = deque()  # the writer's
+        self._pending = 0  # rows handed over and not yet committed
+        self._closing = False
+        self._ready = threading.Condition()
+        self._thread = threading.Thread(target=self._run, name="pdp-decision-log", daemon=True)
+        self._thread.start()
 
     def submit_then(self, entries: list[tuple], then: Waiter, answers: list[bytes] | None = None) -> None:
         """`submit`, without a future: `then` is called once they are committed (see `Then`)."""
@@ -236,7 +243,7 @@ RESTART_PAUSE_S = 1.0  # a writer process that stopped is started again at most 
 MAX_NAMED_SELECTIONS = 16  # selections named to the writer process; more, and the names start over
 
 
-class LogProcess:
+class LogProcess(_Submitting):
     """The decision log's writer process (`pdp.io.log_process`), and the requests waiting for its commits.
 
     Same promise and bound as `LogWriter`: `record` returns once the rows are
@@ -323,18 +330,6 @@ class LogProcess:
         _settle_anywhere([waiter for waiters, _ in waiting.values() for waiter in waiters], reason)
 
     # -- writing -------------------------------------------------------------------------
-
-    async def record(self, entries: list[tuple]) -> None:
-        """Queue `entries` (request, response, endpoint, selection); return once they are committed."""
-        await self.submit(entries)
-
-    def submit(self, entries: list[tuple], answers: list[bytes] | None = None) -> asyncio.Future:
-        """Queue `entries`; the future is done once they are committed (LogUnavailable if not). Raises LogUnavailable
-        at once when the log refuses them. `answers`: each entry's response as the JSON it was answered with (the
-        writer process takes it as it is; this thread reads the responses themselves)."""
-        done = asyncio.get_running_loop().create_future()
-        self.submit_then(entries, done, answers)
-        return done
 
     def submit_then(self, entries: list[tuple], then: Waiter, answers: list[bytes] | None = None) -> None:
         """`submit`, without a future: `then` is called once they are committed (see `Then`)."""
