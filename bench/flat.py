@@ -25,8 +25,10 @@ again with the outcome memo off (`decision.evaluate`'s memo of the outcome
 of each combination of applying rules, OUTCOMES_LIMIT): the memo spares
 gathering reasons and obligations, never evaluating a rule, and the warm-up
 has filled it (up to its limit) with these requests' outcomes, so the
-second column says how much of the first it accounts for. Nothing here is
-a test.
+second column says how much of the first it accounts for. The request memo
+(pdp.engine.request_memo) is off unless --request-memo: the timed pass asks
+the warm-up's requests again, which it would answer without evaluating, and
+this measures how evaluation grows with the set. Nothing here is a test.
 """
 
 from __future__ import annotations
@@ -48,10 +50,13 @@ from bench.sections import write_section  # noqa: E402
 from bench.timing import percentile  # noqa: E402
 
 
-def load(directory: Path, index: bool):
+def load(directory: Path, index: bool, remember_requests: bool = False):
     import pdp
 
-    return pdp.load(directory, index=index)
+    policy_set = pdp.load(directory, index=index)
+    if not remember_requests:
+        policy_set.forget_requests()  # (the timed pass asks the warm-up's requests again: see the module)
+    return policy_set
 
 
 def accepted(policy_set, requests: list[dict]) -> list[dict]:
@@ -106,6 +111,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--plain-up-to", type=int, default=1000,
                    help="load sets up to this many rules with index=False too, check and time them (default 1000)")
     p.add_argument("--plain-calls", type=int, default=300, help="calls timed with index=False (default 300)")
+    p.add_argument("--request-memo", action="store_true", help="keep the request memo on (it answers the timed pass, "
+                   "which repeats the warm-up's requests, without evaluating)")
     p.add_argument("--out", type=Path, help="write the table to the `flat` section of this file")
     args = p.parse_args(argv)
     command = "python bench/flat.py" + "".join(" " + shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
@@ -121,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
                 generated = generate(Spec(rules=size, variant=variant, requests=args.requests))
                 write(generated, directory)
                 t0 = time.process_time()
-                indexed = load(directory, index=True)
+                indexed = load(directory, index=True, remember_requests=args.request_memo)
                 load_s = time.process_time() - t0
                 first = first_passes(indexed, generated.requests)
                 print(f"{variant} {size:>6,} rules, first pass: median {first.shapes[0].median_us:,.0f} µs, max "

@@ -7,7 +7,9 @@ the unused actions and purposes they name are declared in the copy's
 ``vocabulary.yaml``. The request is pdp's own JSON form: nothing to convert.
 
 ``PdpAdapter(index=False)`` loads with ``pdp.load(dir, index=False)``: the
-rule index switched off, every rule considered on every request.
+rule index switched off, every rule considered on every request. Either way
+the request memo is off (``forget_requests``): the requests repeat, and the
+other engines evaluate each one.
 ``PdpAdapter(broad=True)`` asks every request for all of the person's data
 (``data_categories: ["user"]``, ``workload.broad``): a request for a broad
 key overlaps every deny on a key below it, which is what that costs.
@@ -130,9 +132,11 @@ class PdpAdapter(Adapter):
     def load(self, directory: Path):
         import pdp
 
-        if self.index:
-            return pdp.load(str(directory))
-        return pdp.load(str(directory), index=False)
+        policies = pdp.load(str(directory)) if self.index else pdp.load(str(directory), index=False)
+        # The request memo off (pdp.engine.request_memo): the same requests are asked again and again here, and
+        # every engine beside pdp evaluates each; this compares evaluating with evaluating.
+        policies.forget_requests()
+        return policies
 
     def compile(self, extra_rules: Sequence[Rule] = ()) -> Compiled:
         if not extra_rules:

@@ -112,10 +112,12 @@ RAW = "raw ASGI app, no framework (constant)"
 BARE = "bare FastAPI endpoint (constant)"
 DECIDE = "pdp POST /v1/decide"
 UNLOGGED = "pdp POST /v1/decide, decision log off"
+UNREMEMBERED = "pdp POST /v1/decide, request memo off (PDP_REQUEST_MEMO=false: every request evaluated)"
 ASGI_TASK = "pdp POST /v1/decide, direct path off (PDP_DIRECT=false: an ASGI task a request)"
 BATCH = "pdp POST /v1/decide/batch (100 a call)"
 PDP_SEEDED = "pdp POST /v1/decide, benchmark policy, 1,000 seeded requests"
 PDP_SEEDED_UNLOGGED = "pdp POST /v1/decide, benchmark policy, 1,000 seeded requests, decision log off"
+PDP_SEEDED_UNREMEMBERED = "pdp POST /v1/decide, benchmark policy, 1,000 seeded requests, request memo off"
 CERBOS = "Cerbos POST /api/check/resources, same policy and requests, audit log on"
 CERBOS_UNLOGGED = "Cerbos POST /api/check/resources, same policy and requests, audit log off"
 
@@ -226,12 +228,16 @@ def main() -> None:
         BARE: Target(uvicorn + ["bench.http.bare_app:app"], "/docs", "/const", single, 0, bare_env),
         DECIDE: Target(serve + cx + ["--log", str(tmp / "decisions.db")], "/health", "/v1/decide", single, 1),
         UNLOGGED: Target(serve + cx + ["--no-log"], "/health", "/v1/decide", single, 1),
+        UNREMEMBERED: Target(serve + cx + ["--log", str(tmp / "unremembered.db")], "/health", "/v1/decide", single, 1,
+                             {"PDP_REQUEST_MEMO": "false"}),
         ASGI_TASK: Target(serve + cx + ["--log", str(tmp / "asgi.db")], "/health", "/v1/decide", single, 1,
                           {"PDP_DIRECT": "false"}),
         BATCH: Target(serve + cx + ["--log", str(tmp / "batch.db")], "/health", "/v1/decide/batch", batch, 100),
         PDP_SEEDED: Target(serve + bench_policy + ["--log", str(tmp / "seeded.db")], "/health", "/v1/decide",
                            pdp_seeded, 1),
         PDP_SEEDED_UNLOGGED: Target(serve + bench_policy + ["--no-log"], "/health", "/v1/decide", pdp_seeded, 1),
+        PDP_SEEDED_UNREMEMBERED: Target(serve + bench_policy + ["--log", str(tmp / "seeded-unremembered.db")],
+                                        "/health", "/v1/decide", pdp_seeded, 1, {"PDP_REQUEST_MEMO": "false"}),
         CERBOS: cerbos_target(True),
         CERBOS_UNLOGGED: cerbos_target(False),
     }
@@ -320,6 +326,12 @@ def report(targets: dict[str, Target], runs: dict[str, list[dict]], args, agreed
         cpu_share = 100 * median(RAW, "cpu_us") / median(DECIDE, "main_us")
         verdicts.append(f"- the same in CPU per request (the raw app's against pdp's event loop, which bounds each when"
                         f" it has a core to itself; the share a quiet machine shows): {cpu_share:.0f} %")
+    for unremembered in (UNREMEMBERED, PDP_SEEDED_UNREMEMBERED):
+        if unremembered in runs and RAW in runs:
+            share = 100 * median(unremembered, "rps") / median(RAW, "rps")
+            cpu_share = 100 * median(RAW, "cpu_us") / median(unremembered, "main_us")
+            verdicts.append(f"- {unremembered[len('pdp POST /v1/decide, '):]} (every request evaluated, as if never"
+                            f" asked before): {share:.0f} % of the raw ASGI ceiling ({cpu_share:.0f} % in CPU per request)")
     for logged, unlogged, what in ((DECIDE, UNLOGGED, "CX-ONE-GO request"),
                                    (PDP_SEEDED, PDP_SEEDED_UNLOGGED, "benchmark policy")):
         if logged in runs and unlogged in runs:
@@ -337,14 +349,15 @@ def report(targets: dict[str, Target], runs: dict[str, list[dict]], args, agreed
             loop_cost = max(0.0, 100 * (1 - median(unlogged, "main_us") / median(logged, "main_us")))
             verdicts.append(f"- the same in the event loop's CPU per request (what bounds pdp's throughput when it has a"
                             f" core to itself, the log's writer being a process of its own): {loop_cost:.0f} %")
-    for theirs in (CERBOS, CERBOS_UNLOGGED):
-        if PDP_SEEDED in runs and theirs in runs:
-            faster = median(PDP_SEEDED, "rps") / median(theirs, "rps")
-            p99 = median(theirs, "p99_us") / median(PDP_SEEDED, "p99_us")
-            log_state = "on" if theirs == CERBOS else "off"
-            ahead = "pdp ahead on both" if faster > 1 and p99 > 1 else "pdp not ahead on both"
-            verdicts.append(f"- pdp (decision log on) against Cerbos (audit log {log_state}): {faster:.2f}x its "
-                            f"throughput, its p99 {p99:.2f}x pdp's ({ahead})")
+    for ours, memo in ((PDP_SEEDED, ""), (PDP_SEEDED_UNREMEMBERED, ", request memo off")):
+        for theirs in (CERBOS, CERBOS_UNLOGGED):
+            if ours in runs and theirs in runs:
+                faster = median(ours, "rps") / median(theirs, "rps")
+                p99 = median(theirs, "p99_us") / median(ours, "p99_us")
+                log_state = "on" if theirs == CERBOS else "off"
+                ahead = "pdp ahead on both" if faster > 1 and p99 > 1 else "pdp not ahead on both"
+                verdicts.append(f"- pdp (decision log on{memo}) against Cerbos (audit log {log_state}): {faster:.2f}x its "
+                                f"throughput, its p99 {p99:.2f}x pdp's ({ahead})")
     return "\n".join(lines + ["Against the targets of issue 10:", ""] + verdicts) + "\n"
 
 

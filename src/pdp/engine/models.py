@@ -17,7 +17,7 @@ rest of pdp asks the model; nothing compares its name.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from typing import Any
 
 from pdp.base.errors import Diagnostic, RequestError, did_you_mean, suggest
@@ -28,7 +28,7 @@ from pdp.vocab import schema as sch
 from pdp.vocab import taxonomy as tx
 from pdp.vocab.admit import Admission, admission
 from pdp.vocab.contract import Contract
-from .compiler import RuleIndex, RuleScan
+from .compiler import CompiledRule, RuleIndex, RuleScan
 from .decision import DEFAULT_DENY, Outcome, Reason, evaluate
 
 Rules = RuleIndex | RuleScan
@@ -69,6 +69,17 @@ class Model(ABC):
     def outcome(self, rules: Rules, request: dict[str, Any], env: dict[str, Any], vocabulary: tx.Vocabulary) -> Outcome:
         """The outcome of a checked request (`env`: what its conditions read) by these rules."""
 
+    # the request's paths whose values `targets` holds (request_memo.py reads the others)
+    TARGET_PATHS: frozenset[tuple[str, ...]] = frozenset()
+
+    @abstractmethod
+    def targets(self, request: dict[str, Any]) -> Hashable:
+        """What of a checked request `outcome` reads besides its rules' conditions (request_memo.py's key)."""
+
+    @abstractmethod
+    def rules_for(self, rules: Rules, targets: Any) -> Iterable[CompiledRule]:
+        """Every rule `outcome` may evaluate for a request with these targets: the rule index's candidates."""
+
     @abstractmethod
     def from_authzen(self, request: Any) -> Any:
         """An AuthZEN Access Evaluation as a request of this model (raises RequestError naming AuthZEN fields)."""
@@ -95,6 +106,17 @@ class DataUse(Model):
     def outcome(self, rules: Rules, request: dict[str, Any], env: dict[str, Any], vocabulary: tx.Vocabulary) -> Outcome:
         return evaluate(rules.deciding, request["action"], request["purpose"], request["data_categories"], env,
                         rules.outcomes)
+
+    TARGET_PATHS = frozenset({("action",), ("purpose",), ("data_categories",)})
+
+    def targets(self, request: dict[str, Any]) -> Hashable:
+        return request["action"], request["purpose"], tuple(request["data_categories"])
+
+    def rules_for(self, rules: Rules, targets: Any) -> Iterable[CompiledRule]:
+        action, purpose, categories = targets
+        for category in categories:
+            found = rules.candidates(action, purpose, category)
+            yield from (*found.denies, *found.allows, *found.partial)
 
     def from_authzen(self, request: Any) -> dict[str, Any]:
         authzen.check_evaluation(request)
@@ -125,6 +147,16 @@ class AuthZen(Model):
             reason = Reason(DEFAULT_DENY, "deny", None, f"no rule allows `{action}` on this resource")
             return Outcome("deny", (reason,))
         return outcome
+
+    TARGET_PATHS = frozenset({("action", "name")})
+
+    def targets(self, request: dict[str, Any]) -> Hashable:
+        name: Hashable = request["action"]["name"]
+        return name
+
+    def rules_for(self, rules: Rules, targets: Any) -> Iterable[CompiledRule]:
+        found = rules.for_action(targets)
+        return (*found.denies, *found.allows, *found.partial)
 
     def from_authzen(self, request: Any) -> Any:
         return request  # checked as every request of the set is, when it is decided

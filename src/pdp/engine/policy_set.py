@@ -6,6 +6,7 @@ holds what it makes and how a request is decided by it.
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from collections.abc import Callable
 from typing import Any, cast
@@ -19,6 +20,7 @@ from pdp.vocab.request import DEFAULT_SHAPE, RequestShape, apply_lookups
 from . import models, versions
 from .compiler import CandidatesOf, CompiledRule, RuleIndex, RuleScan
 from .decision import Decision, Outcome, Reason, decision_of
+from .request_memo import RequestMemo
 from .registers import CompiledLookup
 from .sources import Sources
 
@@ -58,12 +60,20 @@ class PolicySet:
         self._index = RuleIndex(rules) if index else RuleScan(rules)
         self.candidates: CandidatesOf = self._index.candidates
         self.deciding = self._index.deciding  # the candidates narrowed by their conditions too (narrowing.py)
+        # outcomes by what the rules read of a request (request_memo.py): off with the index, as every optimisation
+        self._request_memo = (RequestMemo.of(partial(self.model.rules_for, self._index), self.model.TARGET_PATHS)
+                              if index else None)
         # the response's `policy` object (shared by every decision of this version: never change it; `info` copies)
         self.policy_info: dict[str, Any] = {"name": self.name, "version": self.version, "digest": digest}
         # the attributes the consent ledger fills before deciding (`ledger fills ...`; pdp.io.ledger_reader fills them)
         self.ledger_fills: tuple[Fill, ...] = ()
         self.ledger_reads: dict[str, frozenset[str]] | None = None  # rule -> the filled attributes it reads (filled.py)
         self.history: tuple[PolicySet, ...] = (self,)  # every version, oldest first (build adds the earlier ones)
+
+    def forget_requests(self) -> None:
+        """Switch the request memo off in every version (request_memo.py): each request is evaluated anew."""
+        for version in self.history:
+            version._request_memo = None
 
     @property
     def info(self) -> dict[str, Any]:
@@ -96,7 +106,7 @@ class PolicySet:
                 and "collected_at" not in request:
             # `select`, without the Selection: this version decides, the request is accepted as it is
             env = apply_lookups(request, self.lookups) if self.lookups else request
-            return decision_of(self.model.outcome(self._index, request, env, self.vocabulary), self.policy_info)
+            return decision_of(self.evaluate(request, env), self.policy_info)
         return self.select(request).decide()
 
     def decide_many(self, requests: list[dict[str, Any]]) -> list[Decision]:
@@ -115,7 +125,18 @@ class PolicySet:
     def evaluate(self, request: dict[str, Any], env: dict[str, Any]) -> Outcome:
         """This version's decision for a request already checked (`env`: what its conditions read, from
         `checked`). Not a way in for a request: `select` chooses the version and checks it first."""
-        return self.model.outcome(self._index, request, env, self.vocabulary)
+        memo = self._request_memo
+        if memo is None:
+            return self.model.outcome(self._index, request, env, self.vocabulary)
+        key = memo.key(self.model.targets(request), env)
+        if key is not None:
+            found = memo.get(key)
+            if found is not None:
+                return found
+        outcome = self.model.outcome(self._index, request, env, self.vocabulary)
+        if key is not None:
+            memo.keep(key, outcome)
+        return outcome
 
 
 class Selection:

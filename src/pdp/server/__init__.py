@@ -89,12 +89,12 @@ def create_app(settings: Settings | None = None, preloaded: Snapshot | None = No
     if settings.bundle_url is not None:
         if preloaded is not None:
             raise ValueError("a preloaded set comes from a policy directory; this app serves a bundle")
-        holder = PolicyHolder(None, bundle_url=str(settings.bundle_url))
+        holder = PolicyHolder(None, bundle_url=str(settings.bundle_url), remember_requests=settings.request_memo)
         key = load_public_key(settings.bundle_public_key) if settings.bundle_public_key is not None else None
         reloader: Reloader | BundlePoller = BundlePoller(holder, metrics, str(settings.bundle_url), key,
                                                          settings.bundle_poll_s, settings.bundle_timeout_s)
     else:
-        holder = PolicyHolder(settings.policy_dir)
+        holder = PolicyHolder(settings.policy_dir, remember_requests=settings.request_memo)
         reloader = Reloader(holder, metrics, settings.reload_settle_ms, settings.reload_timeout_s)
     loaded_from = reloader.adopt(preloaded) if isinstance(reloader, Reloader) and preloaded is not None else None
 

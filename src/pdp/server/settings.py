@@ -60,6 +60,8 @@ class Settings(BaseSettings):
     otel: bool = Field(default=False, description="FastAPI's native OpenTelemetry tracing, metrics and logs")
     direct: bool = Field(default=True, description="with httptools and the hot path on, answer POST /v1/decide from "
                          "uvicorn's HTTP protocol itself, without an ASGI task (same answers, less time)")
+    request_memo: bool = Field(default=True, description="remember each decision's outcome by the values its rules read "
+                               "(pdp.engine.request_memo: exact, bounded); off, every request is evaluated anew")
     hot_path: bool = Field(default=True, description="dispatch the decision endpoints ahead of FastAPI's middleware "
                            "and router (same answers, less time); off, or with otel on, every request takes the full stack")
 

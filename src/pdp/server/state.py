@@ -85,8 +85,9 @@ def settle_collector() -> None:
 class PolicyHolder:
     """The set in service and where it comes from: a directory (`directory`) or a bundle URL (`bundle_url`)."""
 
-    def __init__(self, directory: Path | None, bundle_url: str | None = None):
+    def __init__(self, directory: Path | None, bundle_url: str | None = None, remember_requests: bool = True):
         self.directory = Path(directory) if directory is not None else None
+        self.remember_requests = remember_requests  # off: every set served without its request memo (PDP_REQUEST_MEMO)
         self.bundle_url = bundle_url
         self.current: PolicySet | None = None
         self.loaded_at: str | None = None
@@ -130,6 +131,8 @@ class PolicyHolder:
 
     def activate(self, ticket: int, policy_set: PolicySet, bundle: ActiveBundle | None = None) -> bool:
         """Swap `policy_set` in (with the bundle it came from, in the same step); False if a later load won."""
+        if not self.remember_requests:
+            policy_set.forget_requests()
         with self._swap_lock:
             if ticket < self._served_ticket:
                 return False
