@@ -96,10 +96,15 @@ async def caught_up(app, requests: list[Any]) -> None:
         await run_in_threadpool(app.state.ledger_states.caught_up, token)
 
 
+_GPC_HEADER = ledger_gpc.HEADER.encode()
+
+
 def signals_gpc(scope: Mapping[str, Any]) -> bool:
     """Whether an HTTP request carries `Sec-GPC: 1`, a Global Privacy Control signal (as ledger_gpc reads it)."""
-    name = ledger_gpc.HEADER.encode()
-    return any(key == name and ledger_gpc.signalled(value.decode("latin-1")) for key, value in scope.get("headers", ()))
+    for key, value in scope.get("headers", ()):  # (a loop, not any() over a generator: this runs every request)
+        if key == _GPC_HEADER and ledger_gpc.signalled(value.decode("latin-1")):
+            return True
+    return False
 
 
 def with_gpc(app, body: Any) -> Any:
