@@ -127,6 +127,15 @@ def test_a_value_too_long_for_a_key_is_evaluated_every_time():
     assert len(policy_set._request_memo) == 1
 
 
+def test_a_text_too_long_for_a_key_is_evaluated_every_time():
+    policy_set = build_set('allow a to use for essential when context.note == "x" or context.score == "x"\n')
+    assert policy_set.decide(request(context={"note": "y" * (request_memo.MAX_TEXT + 1)})).decision == "deny"
+    assert policy_set.decide(request(context={"score": ["y" * request_memo.MAX_TEXT, "z"]})).decision == "deny"
+    assert len(policy_set._request_memo) == 0
+    assert policy_set.decide(request(context={"note": "y" * 10})).decision == "deny"
+    assert len(policy_set._request_memo) == 1
+
+
 def test_the_memo_is_bounded(monkeypatch):
     monkeypatch.setattr(request_memo, "LIMIT", 3)
     policy_set = build_set(RULES)

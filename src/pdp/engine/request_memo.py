@@ -14,8 +14,9 @@ part for those targets reads in its conditions (`Model.rules_for`: the rule inde
 `decision.evaluate` can be handed), each read as `conditions.getter` reads it from the request with its
 registers looked up (the env). The key is exactly those values, each with its type (`true == 1 == 1.0`
 in Python, not in the policy language; a float by its `repr`, so that `-0.0` and `0.0` stay apart as
-messages print them). A value the key cannot hold exactly (an object of another type, lists and objects
-of more than `MAX_ITEMS` items) is not remembered: that request is evaluated as if there were no memo.
+messages print them). A request the key cannot hold exactly (an object of another type; more than
+`MAX_ITEMS` list or object items, or `MAX_TEXT` characters of text, in all) is not remembered: it is
+evaluated as if there were no memo.
 Reading only the attributes of the rules for the request's targets keeps keys short in a large set, and
 lets requests about other targets differ anywhere.
 
@@ -44,7 +45,8 @@ from .decision import EVALUATION_ERROR, Outcome
 ENABLED = True  # the switch: False builds every version without a memo (the plain path)
 LIMIT = 4096  # outcomes kept per version; when full, the memo starts again (bounded whatever is asked)
 PLANS_LIMIT = 1024  # targets whose plans are kept; when full, they are made again as asked
-MAX_ITEMS = 64  # a list or object value with more items than this is not remembered (bounds a key's size)
+MAX_ITEMS = 64  # a key holding more list or object items than this is not made (bounds a key's size) ...
+MAX_TEXT = 1024  # ... nor one holding more characters of text than this (so at most about 10 MB a version)
 
 # The nodes a rule may hold, each known to read the request only through the `ast.Path` nodes below it
 # (conditions.py compiles every path to a getter). Anything else: no memo for the set.
@@ -141,8 +143,11 @@ class RequestMemo:
             values += map(found.get, names)
         types = tuple(map(type, values))
         if _SCALARS.issuperset(types):
+            if str in types and sum([len(v) for v in values if type(v) is str]) > MAX_TEXT:
+                return None  # (a key holds at most MAX_TEXT characters: the memo's memory is bounded)
             return targets, tuple(values), types
-        exact = [_exact(value) for value in values]
+        budget = [MAX_ITEMS, MAX_TEXT]
+        exact = [_exact(value, budget) for value in values]
         if any(value is _INEXACT for value in exact):
             return None
         return targets, tuple(exact), types
@@ -179,15 +184,18 @@ _EMPTY: dict[str, Any] = {}  # read in place of something that is not an object:
 _INEXACT: Any = object()  # a value a key cannot hold exactly
 
 
-def _exact(value: Any, items: list[int] | None = None) -> Any:
+def _exact(value: Any, budget: list[int]) -> Any:
     """`value` as a hashable key part that is equal only for values the policy language cannot tell apart:
-    every scalar with its type, lists and objects item by item (at most MAX_ITEMS in all); else _INEXACT."""
+    every scalar with its type, lists and objects item by item; _INEXACT when it is of another type or goes
+    beyond `budget` ([items, characters] left for the whole key: MAX_ITEMS, MAX_TEXT)."""
     kind = type(value)
+    if kind is str:
+        budget[1] -= len(value)
+        return _INEXACT if budget[1] < 0 else (str, value)
     if kind in _SCALARS:
         return kind, value
     if kind is float:
         return float, repr(value)
-    budget = items if items is not None else [MAX_ITEMS]
     if kind is list or kind is tuple:
         budget[0] -= len(value)
         if budget[0] < 0:
@@ -198,6 +206,7 @@ def _exact(value: Any, items: list[int] | None = None) -> Any:
         budget[0] -= len(value)
         if budget[0] < 0 or not all(type(k) is str for k in value):
             return _INEXACT
+        budget[1] -= sum(map(len, value))
         pairs = tuple(sorted((k, _exact(v, budget)) for k, v in value.items()))
-        return _INEXACT if any(v is _INEXACT for _, v in pairs) else (dict, pairs)
+        return _INEXACT if budget[1] < 0 or any(v is _INEXACT for _, v in pairs) else (dict, pairs)
     return _INEXACT
