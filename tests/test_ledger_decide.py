@@ -12,9 +12,10 @@ import pdp
 from pdp.cli.app import main
 from pdp.explain.ledger import explain_with_ledger
 from pdp.engine.filled import LEDGER_NOT_YET, LEDGER_UNAVAILABLE
-from pdp.io.ledger_reader import LedgerDecider, SubjectStates
+from pdp.io.ledger_reader import RECHECK_S, LedgerDecider, SubjectStates
 from pdp.io.ledger_reader import decide as ledger_decide
 from pdp.ledger import open_ledger
+from pdp.ledger.store import Ledger
 from tests.support.generate import fewer
 from tests.support.ledger import KEY, event, marketing_evaluation, new_subject
 from tests.support.sets import build_set
@@ -101,9 +102,10 @@ def test_a_token_the_ledger_has_not_seen_fails_closed_after_a_bounded_wait(ledge
 def test_a_token_refreshes_a_state_kept_for_a_while(ledger):
     subject = new_subject()
     ledger.record(event("consent.given", subject))
-    decider = LedgerDecider(POLICY, SubjectStates(ledger, recheck_s=3600))
+    decider = LedgerDecider(POLICY, SubjectStates(ledger, recheck_s=3600, listen=False))
     assert decider.decide(ask(subject)).decision == "allow"
-    receipt = ledger.record(event("consent.withdrawn", subject, "2026-03-02T10:00:00Z"))
+    elsewhere = Ledger(ledger.engine, ledger.keys)  # another process's ledger: its writes are not told to this one
+    receipt = elsewhere.record(event("consent.withdrawn", subject, "2026-03-02T10:00:00Z"))
     assert decider.decide(ask(subject)).decision == "allow"  # kept for an hour: the token is how to see at once
     assert decider.decide(ask(subject, ledger_seq=receipt.seq)).decision == "deny"
 
@@ -118,14 +120,16 @@ def test_a_malformed_token_is_a_bad_request(ledger):
 def test_a_ledger_that_cannot_be_read_fails_closed(tmp_path):
     path = tmp_path / "ledger.db"
     subject = new_subject()
+    now = [0.0]
     with open_ledger(path, key=KEY) as ledger:
         ledger.record(event("consent.given", subject))
-        decider = pdp.with_ledger(POLICY, ledger)
+        decider = pdp.with_ledger(POLICY, ledger, monotonic=lambda: now[0])
         assert decider.decide(ask(subject)).decision == "allow"
         ledger.engine.dispose()
         for side in tmp_path.glob("ledger.db*"):
             side.unlink()
         path.write_bytes(b"this is not a database" * 100)
+        now[0] += RECHECK_S  # a kept state is used for RECHECK_S without a look (the documented bound), not longer
         decision = decider.decide(ask(subject))
         assert decision.decision == "deny" and decision.reasons[0].rule == LEDGER_UNAVAILABLE
         assert "cannot be read" in decision.to_dict()["ledger"]["error"]

@@ -2,14 +2,28 @@
 
 `SubjectStates` reads a subject's current state from a `pdp.ledger.Ledger`
 and keeps it, by subject, for as long as the ledger's last sequence number
-stays the same: a new event anywhere lets go of every kept state (the
-sequence number says that something changed, not for whom). The ledger's
-sequence number is asked again at most every `recheck_s` seconds (0, the
-default: before every decision, so an event recorded by any process is
-applied to the next decision); a request carrying a read-your-writes token
-(`ledger_seq`) makes it ask at once, and wait up to `wait_s` for the ledger to
-reach the token. `cache=False` reads the store for every decision (the plain
-path a property test proves the cache equal to).
+(`seen`) stays the same: a new event anywhere lets go of every kept state (the
+sequence number says that something changed, not for whom). It learns of new
+events without a round trip per decision:
+
+- an event recorded through the same `Ledger` object (this process) moves
+  `seen` when it commits (`Ledger.watch`): applied to the next decision;
+- on PostgreSQL, a listener (pdp.io.ledger_listen) hears every other
+  process's writes (LISTEN/NOTIFY) and moves `seen`; while it vouches for its
+  connection, no decision asks the database anything;
+- otherwise (SQLite; PostgreSQL while the listener is down or reconnecting)
+  the ledger is asked at most every `recheck_s` seconds (RECHECK_S, 5 ms, by
+  default): on SQLite `PRAGMA data_version` (a few µs), then the sequence
+  number only when something was committed; on PostgreSQL the sequence
+  number. A change recorded by another process is so applied within
+  `recheck_s` (with the listener, within its notification's delay).
+  `recheck_s=0` asks before every decision, listener or not.
+
+A request carrying a read-your-writes token (`ledger_seq`) beyond `seen`
+makes it ask at once, and wait up to `wait_s` for the ledger to reach the
+token. `cache=False` reads the store for every decision (the plain path a
+property test proves the cache equal to); `watch=False` and `listen=False`
+switch off `PRAGMA data_version` and the listener.
 
 `decide(policy_set, request, states)` fails closed: a ledger that cannot be
 read, or has not seen the token in time, is a deny naming why; never a
@@ -36,6 +50,8 @@ from pdp.engine.policy_set import PolicySet
 from pdp.ledger.fill import Fill, Readings, read
 from pdp.ledger.state import NotYetVisible, State
 
+from .ledger_listen import Listener
+
 if TYPE_CHECKING:  # the store (SQLAlchemy) is loaded when a ledger is opened, not by `import pdp`
     from pdp.ledger.store import Ledger
 
@@ -44,6 +60,7 @@ log = logging.getLogger("pdp.ledger")
 WAIT_S = 0.2  # how long a decision waits for the ledger to reach its token before failing closed
 POLL_S = 0.01  # how often the ledger is asked meanwhile
 MAX_SUBJECTS = 100_000  # states kept; past it, the cache starts again
+RECHECK_S = 0.005  # without a listener, how long an answer to "did anything change?" is trusted
 
 
 class LedgerUnavailable(Exception):
@@ -53,9 +70,10 @@ class LedgerUnavailable(Exception):
 class SubjectStates:
     """Subjects' current states from one ledger, kept while its sequence number stays the same."""
 
-    def __init__(self, ledger: Ledger, *, cache: bool = True, recheck_s: float = 0.0, wait_s: float = WAIT_S,
+    def __init__(self, ledger: Ledger, *, cache: bool = True, recheck_s: float = RECHECK_S, wait_s: float = WAIT_S,
                  poll_s: float = POLL_S, monotonic: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep, max_subjects: int = MAX_SUBJECTS, watch: bool = True):
+                 sleep: Callable[[float], None] = time.sleep, max_subjects: int = MAX_SUBJECTS, watch: bool = True,
+                 listen: bool = True, heartbeat_s: float | None = None):
         self.ledger = ledger
         self.cache = cache
         self.recheck_s, self.wait_s, self.poll_s = recheck_s, wait_s, poll_s
@@ -69,6 +87,32 @@ class SubjectStates:
         # on SQLite, whether anything was committed is a few µs to ask (`PRAGMA data_version`); the ledger's
         # sequence number (a query and a transaction) is then asked only when something was
         self._changes = SqliteChanges.of(ledger) if cache and watch else None
+        ledger.watch(self)  # writes through this process: applied at once
+        # on PostgreSQL, other processes' writes are heard (pdp.io.ledger_listen); polling is the fallback
+        postgres = ledger.engine.url.get_backend_name() == "postgresql"
+        self._listener = (Listener(ledger, self.advance, monotonic=monotonic,
+                                   **({"heartbeat_s": heartbeat_s} if heartbeat_s else {})).start()
+                          if cache and listen and postgres and recheck_s > 0 else None)
+
+    def advance(self, seq: int) -> None:
+        """The ledger has seen every event up to `seq` (a write committed through this process, or heard of):
+        the kept states are let go of when it is news."""
+        if seq > self.seen:
+            with self._lock:
+                if seq > self.seen:
+                    self.seen = seq
+                    self._states.clear()
+                    self._readings.clear()
+
+    def close(self) -> None:
+        """Stop listening (the ledger closes its watchers when it is closed)."""
+        if self._listener is not None:
+            self._listener.close()
+
+    @property
+    def listening(self) -> bool:
+        """Whether the listener vouches now that every write elsewhere has been heard of."""
+        return self._listener is not None and self._listener.vouches(self.monotonic())
 
     def state(self, subject_id: str, min_seq: int | None = None, *, wait: bool = True) -> State:
         """The subject's current state; with `min_seq`, one the ledger read after seeing that sequence number
@@ -80,7 +124,9 @@ class SubjectStates:
             if not self.cache:
                 return self.ledger.state(subject_id)
             now = self.monotonic()
-            if self._checked is None or now - self._checked >= self.recheck_s:
+            listener = self._listener
+            if (listener is None or now >= listener.until) and (
+                    self._checked is None or now - self._checked >= self.recheck_s):
                 if self._changes is None or self._changes.changed():
                     self._saw(self.ledger.last_seq(), now)
                 else:
@@ -249,4 +295,5 @@ class LedgerDecider:
         return self.policy_set.decide_authzen(request, self.decide)
 
 
-__all__ = ["LedgerDecider", "SqliteChanges", "LedgerUnavailable", "POLL_S", "SubjectStates", "WAIT_S", "decide", "token_of"]
+__all__ = ["LedgerDecider", "SqliteChanges", "LedgerUnavailable", "POLL_S", "RECHECK_S", "SubjectStates", "WAIT_S",
+           "decide", "token_of"]

@@ -14,17 +14,24 @@ folded by time, a consent dated ahead would be in force before it was given.
 Idempotency: an event with a `client_event_id` already recorded is not
 recorded again; the receipt of the first is returned. The same id with other
 content is refused (`client_event_id`: already recorded with other content).
+
+Who reads the ledger learns of new events without asking before each
+decision: a write tells the ledger's watchers in this process (`watch`) its
+sequence number once committed, and on PostgreSQL the write's transaction
+sends `NOTIFY pdp_ledger, '<schema> <seq>'` (delivered to every listening
+process when, and only if, it commits; pdp.io.ledger_listen).
 """
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import Connection, Engine, and_, bindparam, insert, select, update
+from sqlalchemy import Connection, Engine, String, and_, bindparam, func, insert, select, update
 from uuid_utils import uuid7
 
 from . import chain, schema
@@ -103,6 +110,8 @@ _APPEND = insert(schema.events)
 _FACT = select(schema.state).where(and_(schema.state.c.subject == bindparam("name"),
                                         schema.state.c.key == bindparam("fact_key")))
 _NEW_FACT = insert(schema.state)
+NOTIFY_CHANNEL = "pdp_ledger"  # PostgreSQL: every committed write says `<schema> <last seq>` on it
+_NOTIFY = select(func.pg_notify(NOTIFY_CHANNEL, func.concat(func.current_schema(), " ", bindparam("last", type_=String))))
 _FACT_COLUMNS = ("status", "event_id", "seq", "occurred_us", "expires_us", "notice_version")
 _REPLACE_FACT = update(schema.state).where(and_(schema.state.c.subject == bindparam("name"),
                                                 schema.state.c.key == bindparam("fact_key"))).values(
@@ -113,6 +122,16 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+class Watcher(Protocol):
+    """What keeps something read from the ledger (pdp.io.ledger_reader.SubjectStates): told of each write."""
+
+    def advance(self, seq: int) -> None:
+        """The ledger has seen every event up to `seq` (committed)."""
+
+    def close(self) -> None:
+        """The ledger is closing: stop what watches it (a listener's thread and connection)."""
+
+
 class Ledger:
     """A consent and rights ledger on one database. Open one with `pdp.ledger.open_ledger`."""
 
@@ -120,8 +139,20 @@ class Ledger:
         self.engine = engine
         self.keys = keys
         self.clock = clock
+        # held weakly: a decider dropped by its owner stops being told (and its listener ends with it)
+        self._watchers: weakref.WeakSet[Watcher] = weakref.WeakSet()
+
+    def watch(self, watcher: Watcher) -> None:
+        """Tell `watcher` of every write through this ledger once committed, and close it with the ledger."""
+        self._watchers.add(watcher)
+
+    def _committed(self, seq: int) -> None:
+        for watcher in list(self._watchers):
+            watcher.advance(seq)
 
     def close(self) -> None:
+        for watcher in list(self._watchers):
+            watcher.close()
         self.engine.dispose()
 
     def __enter__(self) -> Ledger:
@@ -155,14 +186,19 @@ class Ledger:
         """Record one event (a dict is validated first: InvalidEvent names each bad field)."""
         checked = parse_event(event)
         with self._writing() as (_, writer):
-            return writer.record(checked, where="")
+            receipt = writer.record(checked, where="")
+        self._committed(receipt.seq)
+        return receipt
 
     def record_many(self, events: Iterable[Event | dict[str, Any]]) -> list[Receipt]:
         """Record events in one transaction, in order: all or none. Every invalid field of every event is named."""
         items = list(events)
         checked = parse_events(items) if items else []
         with self._writing() as (_, writer):
-            return [writer.record(event, where=f"[{i}]") for i, event in enumerate(checked)]
+            receipts = [writer.record(event, where=f"[{i}]") for i, event in enumerate(checked)]
+        if receipts:
+            self._committed(max(r.seq for r in receipts))
+        return receipts
 
     def erase(self, subject_id: str) -> Erasure:
         """Crypto-shred a subject: destroy its data keys, so its identifying fields can never be read again.
@@ -284,6 +320,8 @@ class _Writer:
     def finish(self) -> None:
         if self.last != self.start:
             self.connection.execute(_MOVE_SEQUENCE, {"last": self.last})
+            if self.connection.dialect.name == "postgresql":  # sent on commit, never for a rolled-back write
+                self.connection.execute(_NOTIFY, {"last": str(self.last)})
 
     def record(self, event: Event, *, where: str) -> Receipt:
         subject = self.keys.subject(event.subject)
@@ -445,4 +483,5 @@ def _state_break(connection: Connection, subject: str, rows: list[dict[str, Any]
     return None
 
 
-__all__ = ["EXPORT_FORMAT", "Erasure", "Ledger", "NotYetVisible", "Receipt", "Verification"]
+__all__ = ["EXPORT_FORMAT", "NOTIFY_CHANNEL", "Erasure", "Ledger", "NotYetVisible", "Receipt", "Verification",
+           "Watcher"]

@@ -57,7 +57,8 @@ def states_of(settings: Settings, ledger: Ledger | None) -> SubjectStates | None
     """What the decision endpoints read subjects' states through (None: decide as the request says)."""
     if ledger is None:
         return None
-    return SubjectStates(ledger, recheck_s=settings.ledger_recheck_ms / 1000, wait_s=settings.ledger_wait_ms / 1000)
+    return SubjectStates(ledger, recheck_s=settings.ledger_recheck_ms / 1000, wait_s=settings.ledger_wait_ms / 1000,
+                         listen=settings.ledger_listen)
 
 
 

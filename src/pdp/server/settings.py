@@ -82,10 +82,14 @@ class Settings(BaseSettings):
     ledger_wait_ms: int = Field(default=200, ge=0, le=10_000, description="how long a decision carrying a "
                                 "read-your-writes token (`ledger_seq`) waits for the ledger to have seen it; then "
                                 "it is denied, saying so")
-    ledger_recheck_ms: int = Field(default=0, ge=0, le=60_000, description="how long a subject's kept state is used "
-                                   "before the ledger is asked again whether anything changed (0: before every "
-                                   "decision; more: a change recorded elsewhere is applied within this long, at once "
-                                   "with a token)")
+    ledger_recheck_ms: int = Field(default=5, ge=0, le=60_000, description="without a working listener (SQLite, "
+                                   "or PostgreSQL while its notifications are down), how long an answer to \"did "
+                                   "the ledger change?\" is trusted: a change recorded by another process is applied "
+                                   "within this long (at once with a token, and with the listener within its "
+                                   "notification's delay); 0: asked before every decision")
+    ledger_listen: bool = Field(default=True, description="on PostgreSQL, hear other replicas' writes through "
+                                "LISTEN/NOTIFY (one connection per process) instead of asking every "
+                                "PDP_LEDGER_RECHECK_MS")
 
     bundle_url: AnyHttpUrl | None = Field(default=None, description="serve the policy bundle at this URL (polled) "
                                           "instead of a policy directory")
