@@ -4,77 +4,34 @@ is applied by the other on the next decision that carries its token, and within 
 Real processes (`python -m pdp.cli serve --ledger postgresql://...`) on a real PostgreSQL server
 (tests/support/postgres.py); nothing here measures speed: what is awaited is awaited with a generous hang guard."""
 
-import os
-import subprocess
-import sys
-import textwrap
-import time
 from collections.abc import Iterator
-from contextlib import ExitStack
-from functools import partial
 
 import httpx
 import pytest
 
 from pdp.ledger import open_ledger
-from tests.support.ledger import KEY, event, new_subject
-from tests.support.postgres import free_port
 from tests.server.test_ledger_decide_api import POLICY, ask
+from tests.support.ledger import KEY, event, new_subject
+from tests.support.replicas import eventually, serving
 
-PATIENCE_S = 60  # a hang guard (start-up on a loaded machine; the delay awaited), never a measure of speed
 TOKEN = "replica-test-token-read-write-0123456789"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
-
-
-def eventually(check, what: str):
-    deadline = time.monotonic() + PATIENCE_S
-    while True:
-        found = check()
-        if found:
-            return found
-        assert time.monotonic() < deadline, f"{what}: not within {PATIENCE_S} s"
-        time.sleep(0.02)
-
-
-def up(process: subprocess.Popen, base: str) -> bool:
-    """Whether the replica answers /ready (or has exited: the fixture then shows why)."""
-    if process.poll() is not None:
-        return True
-    try:
-        return httpx.get(f"{base}/ready", timeout=2).status_code == 200
-    except httpx.TransportError:
-        return False
 
 
 @pytest.fixture
 def replicas(postgres_url, tmp_path) -> Iterator[tuple[httpx.Client, httpx.Client]]:
     """Two replicas serving one policy directory and one PostgreSQL ledger (made first, as `pdp consent init`)."""
     (tmp_path / "policy").mkdir()
-    (tmp_path / "policy" / "main.pdp").write_text(textwrap.dedent(POLICY))
+    (tmp_path / "policy" / "main.pdp").write_text(POLICY)
     (tmp_path / "policy" / "vocabulary.yaml").write_text("consent_topics: [marketing]\n")
     (tmp_path / "tokens").write_text(f"read,write {TOKEN}\n")
     (tmp_path / "tokens").chmod(0o600)
     open_ledger(postgres_url, key=KEY).close()
-    environment = {**os.environ, "PDP_LEDGER_KEY": KEY, "PDP_LEDGER_TOKENS_FILE": str(tmp_path / "tokens"),
-                   "PDP_RELOAD": "false"}
-    with ExitStack() as stack:
-        started = []
-        for name in ("a", "b"):
-            base = f"http://127.0.0.1:{free_port()}"
-            errors = stack.enter_context(open(tmp_path / f"{name}.err", "w"))
-            process = subprocess.Popen(
-                [sys.executable, "-m", "pdp.cli", "serve", str(tmp_path / "policy"), "--port", base.rsplit(":", 1)[1],
-                 "--no-log", "--ledger", postgres_url, "--log-level", "warning"],
-                stdout=subprocess.DEVNULL, stderr=errors, env=environment)
-            stack.callback(process.wait, 30)
-            stack.callback(process.terminate)
-            started.append((name, process, base))
-        clients = []
-        for name, process, base in started:
-            eventually(partial(up, process, base), f"replica {name} ready")
-            assert process.poll() is None, (tmp_path / f"{name}.err").read_text()
-            clients.append(stack.enter_context(httpx.Client(base_url=base, headers=AUTH, timeout=30)))
-        yield clients[0], clients[1]
+    environment = {"PDP_LEDGER_KEY": KEY, "PDP_LEDGER_TOKENS_FILE": str(tmp_path / "tokens")}
+    with serving(2, tmp_path / "policy", postgres_url, tmp_path, environment) as (a, b):
+        with httpx.Client(base_url=a, headers=AUTH, timeout=30) as first, \
+                httpx.Client(base_url=b, headers=AUTH, timeout=30) as second:
+            yield first, second
 
 
 def decided(client: httpx.Client, request: dict) -> str:
