@@ -36,3 +36,12 @@ def keep_sections(path: Path, new_text: str, owned: str) -> str:
             start, end = _markers(name)
             new_text = new_text.rstrip() + f"\n\n{start}\n{body.rstrip()}\n{end}\n"
     return new_text
+
+
+def publish(lines: list[str], script: str, out: Path | None, name: str) -> None:
+    """A section's table: `lines`, then the line naming the script that writes it; printed, and written to `out`'s
+    section `name` when given."""
+    text = "\n".join([*lines, "", f"`{script}` writes this section."]) + "\n"
+    print(text)
+    if out:
+        write_section(out, name, text)
