@@ -15,6 +15,11 @@ that died, silently or not, stops vouching within that time, and the reader
 then asks the ledger itself (pdp.io.ledger_reader: polling is the fallback,
 and a kept state is never trusted on the word of a listener that is gone).
 A lost connection is made again every `retry_s`.
+
+The schema in the payload is the writer's `current_schema()`; the listener
+compares it with its own (replicas serve the same URL, so they agree). One
+that does not match is ignored: the heartbeat still catches the write up
+within `heartbeat_s`, never later.
 """
 
 from __future__ import annotations

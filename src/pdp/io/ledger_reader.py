@@ -50,7 +50,7 @@ from pdp.engine.policy_set import PolicySet
 from pdp.ledger.fill import Fill, Readings, read
 from pdp.ledger.state import NotYetVisible, State
 
-from .ledger_listen import Listener
+from .ledger_listen import HEARTBEAT_S, Listener
 
 if TYPE_CHECKING:  # the store (SQLAlchemy) is loaded when a ledger is opened, not by `import pdp`
     from pdp.ledger.store import Ledger
@@ -73,7 +73,7 @@ class SubjectStates:
     def __init__(self, ledger: Ledger, *, cache: bool = True, recheck_s: float = RECHECK_S, wait_s: float = WAIT_S,
                  poll_s: float = POLL_S, monotonic: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], None] = time.sleep, max_subjects: int = MAX_SUBJECTS, watch: bool = True,
-                 listen: bool = True, heartbeat_s: float | None = None):
+                 listen: bool = True, heartbeat_s: float = HEARTBEAT_S):
         self.ledger = ledger
         self.cache = cache
         self.recheck_s, self.wait_s, self.poll_s = recheck_s, wait_s, poll_s
@@ -90,8 +90,7 @@ class SubjectStates:
         ledger.watch(self)  # writes through this process: applied at once
         # on PostgreSQL, other processes' writes are heard (pdp.io.ledger_listen); polling is the fallback
         postgres = ledger.engine.url.get_backend_name() == "postgresql"
-        self._listener = (Listener(ledger, self.advance, monotonic=monotonic,
-                                   **({"heartbeat_s": heartbeat_s} if heartbeat_s else {})).start()
+        self._listener = (Listener(ledger, self.advance, heartbeat_s=heartbeat_s, monotonic=monotonic).start()
                           if cache and listen and postgres and recheck_s > 0 else None)
 
     def advance(self, seq: int) -> None:
