@@ -56,6 +56,7 @@ class Listener:
         self.heartbeat_s, self.retry_s, self.monotonic = heartbeat_s, retry_s, monotonic
         self.until = 0.0  # the monotonic time until which every committed write has been passed on (0: not now)
         self.heard = 0  # notifications passed on (for the tests and the benchmark)
+        self.connections = 0  # connections made (a lost one is made again)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="pdp-ledger-listener", daemon=True)
 
@@ -74,18 +75,20 @@ class Listener:
         self.until = 0.0
 
     def _connect(self) -> Any:
-        import psycopg
-
-        args, params = self._engine.dialect.create_connect_args(self._engine.url)
+        # psycopg as the engine loaded it (the `postgresql` extra): a connection of its own, outside the pool,
+        # with the engine's own arguments (host, user, search path in `options`, ...)
+        dialect = self._engine.dialect
+        args, params = dialect.create_connect_args(self._engine.url)
         params.setdefault("connect_timeout", CONNECT_TIMEOUT_S)
         params.setdefault("application_name", APPLICATION_NAME)
-        return psycopg.connect(*args, **params, autocommit=True)
+        return dialect.loaded_dbapi.connect(*args, **params, autocommit=True)
 
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
                 with self._connect() as connection:
                     connection.execute(f"LISTEN {self.channel}")
+                    self.connections += 1
                     schema = connection.execute("SELECT current_schema()").fetchone()[0]
                     while not self._stop.is_set():
                         self._heartbeat(connection)
