@@ -79,7 +79,7 @@ def test_the_memo_decides_as_the_plain_path(text, batch, others):
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(request_memo, "ENABLED", False)
         plain = _built(text)
-    assert remembering._request_memo is not None and plain._request_memo is None
+    assert remembering.request_memo is not None and plain.request_memo is None
     asked = [variant for req in batch for near in (req, *_neighbours(req, others)) for variant in _lookalikes(near)]
     for req in asked + asked[::-1]:  # each asked again, after the others: answered from the memo
         assert _outcome(remembering, req) == _outcome(plain, req), req
@@ -97,9 +97,9 @@ def test_what_no_rule_reads_shares_one_outcome():
     for person in ("p1", "p2", "p3"):
         decided = policy_set.decide(request(purpose="marketing", data_subject={"id": person, "age": 30}))
         assert decided.decision == "allow"
-    assert len(policy_set._request_memo) == 1
+    assert len(policy_set.request_memo) == 1
     assert policy_set.decide(request(purpose="marketing", data_subject={"id": "p4", "age": 17})).decision == "deny"
-    assert len(policy_set._request_memo) == 2
+    assert len(policy_set.request_memo) == 2
 
 
 def test_true_is_not_one():
@@ -107,7 +107,7 @@ def test_true_is_not_one():
     assert policy_set.decide(request(context={"score": 1})).decision == "allow"
     assert policy_set.decide(request(context={"score": True})).decision == "deny"
     assert policy_set.decide(request(context={"score": 1.0})).decision == "allow"
-    assert len(policy_set._request_memo) == 3
+    assert len(policy_set.request_memo) == 3
 
 
 def test_an_evaluation_error_is_not_remembered():
@@ -115,25 +115,25 @@ def test_an_evaluation_error_is_not_remembered():
     for _ in range(2):
         decided = policy_set.decide(request(context={"score": "high"}))
         assert decided.decision == "deny" and decided.reasons[0].effect == "error"
-    assert len(policy_set._request_memo) == 0
+    assert len(policy_set.request_memo) == 0
 
 
 def test_a_value_too_long_for_a_key_is_evaluated_every_time():
     policy_set = build_set("allow listed to use for essential when context.score is present\n")
     long = list(range(request_memo.MAX_ITEMS + 1))
     assert policy_set.decide(request(context={"score": long})).decision == "allow"
-    assert len(policy_set._request_memo) == 0
+    assert len(policy_set.request_memo) == 0
     assert policy_set.decide(request(context={"score": long[:3]})).decision == "allow"
-    assert len(policy_set._request_memo) == 1
+    assert len(policy_set.request_memo) == 1
 
 
 def test_a_text_too_long_for_a_key_is_evaluated_every_time():
     policy_set = build_set('allow a to use for essential when context.note == "x" or context.score == "x"\n')
     assert policy_set.decide(request(context={"note": "y" * (request_memo.MAX_TEXT + 1)})).decision == "deny"
     assert policy_set.decide(request(context={"score": ["y" * request_memo.MAX_TEXT, "z"]})).decision == "deny"
-    assert len(policy_set._request_memo) == 0
+    assert len(policy_set.request_memo) == 0
     assert policy_set.decide(request(context={"note": "y" * 10})).decision == "deny"
-    assert len(policy_set._request_memo) == 1
+    assert len(policy_set.request_memo) == 1
 
 
 def test_the_memo_is_bounded(monkeypatch):
@@ -141,7 +141,7 @@ def test_the_memo_is_bounded(monkeypatch):
     policy_set = build_set(RULES)
     for age in range(10):
         policy_set.decide(request(purpose="marketing", data_subject={"age": age + 10}))
-        assert len(policy_set._request_memo) <= 3
+        assert len(policy_set.request_memo) <= 3
 
 
 def test_targets_whose_rules_hold_a_node_it_does_not_know_are_not_remembered(monkeypatch):
@@ -150,9 +150,9 @@ def test_targets_whose_rules_hold_a_node_it_does_not_know_are_not_remembered(mon
                            "allow b to use for marketing when context.note is present\n")
     for _ in range(2):
         assert policy_set.decide(request(context={"note": "a.b"})).decision == "allow"
-    assert len(policy_set._request_memo) == 0
+    assert len(policy_set.request_memo) == 0
     assert policy_set.decide(request(purpose="marketing", context={"note": "a.b"})).decision == "allow"
-    assert len(policy_set._request_memo) == 1
+    assert len(policy_set.request_memo) == 1
 
 
 def test_only_what_the_targets_rules_read_is_in_the_key():
@@ -163,15 +163,15 @@ def test_only_what_the_targets_rules_read_is_in_the_key():
     for note in ("x", "y", None):
         assert policy_set.decide(request(purpose="marketing", data_subject={"age": 20},
                                          context={"note": note})).decision == "allow"
-    assert len(policy_set._request_memo) == 1
+    assert len(policy_set.request_memo) == 1
 
 
 def test_switched_off(memo_off):
-    assert build_set(RULES)._request_memo is None
+    assert build_set(RULES).request_memo is None
 
 
 def test_off_with_the_index():
-    assert build_set(RULES, index=False)._request_memo is None
+    assert build_set(RULES, index=False).request_memo is None
 
 
 def test_paths_read_leave_policy_data_out():
@@ -190,6 +190,6 @@ def test_a_server_serves_without_it_when_told(monkeypatch):
     assert settings.request_memo is False
     holder = PolicyHolder(CX_ONE_GO, remember_requests=settings.request_memo)
     assert holder.reload()
-    assert all(version._request_memo is None for version in holder.current.history)
+    assert all(version.request_memo is None for version in holder.current.history)
     remembering = PolicyHolder(CX_ONE_GO)
-    assert remembering.reload() and remembering.current._request_memo is not None
+    assert remembering.reload() and remembering.current.request_memo is not None

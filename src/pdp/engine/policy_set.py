@@ -61,7 +61,7 @@ class PolicySet:
         self.candidates: CandidatesOf = self._index.candidates
         self.deciding = self._index.deciding  # the candidates narrowed by their conditions too (narrowing.py)
         # outcomes by what the rules read of a request (request_memo.py): off with the index, as every optimisation
-        self._request_memo = (RequestMemo.of(partial(self.model.rules_for, self._index), self.model.TARGET_PATHS)
+        self.request_memo = (RequestMemo.of(partial(self.model.rules_for, self._index), self.model.TARGET_PATHS)
                               if index else None)
         # the response's `policy` object (shared by every decision of this version: never change it; `info` copies)
         self.policy_info: dict[str, Any] = {"name": self.name, "version": self.version, "digest": digest}
@@ -73,7 +73,7 @@ class PolicySet:
     def forget_requests(self) -> None:
         """Switch the request memo off in every version (request_memo.py): each request is evaluated anew."""
         for version in self.history:
-            version._request_memo = None
+            version.request_memo = None
 
     @property
     def info(self) -> dict[str, Any]:
@@ -125,7 +125,7 @@ class PolicySet:
     def evaluate(self, request: dict[str, Any], env: dict[str, Any]) -> Outcome:
         """This version's decision for a request already checked (`env`: what its conditions read, from
         `checked`). Not a way in for a request: `select` chooses the version and checks it first."""
-        memo = self._request_memo
+        memo = self.request_memo
         if memo is None:
             return self.model.outcome(self._index, request, env, self.vocabulary)
         key = memo.key(self.model.targets(request), env)
