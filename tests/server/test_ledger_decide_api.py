@@ -9,9 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from pdp.cli.app import main
-from pdp.ledger import open_ledger
 from pdp.server import Settings, create_app
-from tests.support.ledger import KEY, event, marketing_evaluation, new_subject
+from tests.support.ledger import KEY, event, ledger_service, marketing_evaluation, new_subject
 
 POLICY = '''
 policy "demo" version "3" effective 2026-11-24
@@ -35,12 +34,8 @@ def served(ledger_target, tmp_path, monkeypatch):
     (tmp_path / "policy").mkdir()
     (tmp_path / "policy" / "main.pdp").write_text(textwrap.dedent(POLICY))
     (tmp_path / "policy" / "vocabulary.yaml").write_text("consent_topics: [marketing]\n")
-    ledger = open_ledger(ledger_target, key=KEY)
-    settings = Settings(policy_dir=tmp_path / "policy", ledger_url=ledger_target, ledger_wait_ms=50,
-                        log_path=tmp_path / "decisions.db", log_writer="thread")
-    with TestClient(create_app(settings)) as client:
-        yield client, ledger
-    ledger.close()
+    with ledger_service(ledger_target, tmp_path / "policy", tmp_path / "decisions.db") as served:
+        yield served
 
 
 def test_decide_fills_from_the_ledger_and_names_the_event(served):

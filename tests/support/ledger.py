@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -65,6 +67,20 @@ def shared_ledger(request: pytest.FixtureRequest, tmp_path_factory) -> Iterator[
     for target in _target(request.param, request, tmp_path_factory.mktemp("ledger")):
         with open_ledger(target, key=KEY) as opened:
             yield opened
+
+
+@contextmanager
+def ledger_service(target: str, policy_dir: Path, log_path: Path) -> Iterator[tuple[Any, Ledger]]:
+    """A service (a TestClient, its lifespan run) deciding with the ledger at `target` and logging to `log_path`, and
+    the ledger itself, to record events directly (PDP_LEDGER_KEY must be KEY)."""
+    from fastapi.testclient import TestClient
+
+    from pdp.server import Settings, create_app
+
+    settings = Settings(policy_dir=policy_dir, ledger_url=target, ledger_wait_ms=50, log_path=log_path,
+                        log_writer="thread")
+    with open_ledger(target, key=KEY) as ledger, TestClient(create_app(settings)) as client:
+        yield client, ledger
 
 
 def marketing_evaluation(subject: str, consent: bool = True) -> dict[str, Any]:

@@ -4,6 +4,12 @@ Errors follow the spec: 400 for a body that is not a JSON object, has the
 wrong content type, is empty, or lacks a required field; unknown fields are
 ignored. Within a batch, a bad item gets `decision: false` with the error in
 its context instead of failing the batch.
+
+With a consent ledger, an evaluation is decided as `/v1/decide` decides: the
+attributes the set declares filled from the person's state, a read-your-writes
+token (`context.ledger_seq`) waited for off the event loop and then failing
+closed, a past time (`context.as_of`), `Sec-GPC: 1` as a GPC signal; the
+answer's context carries the decision's `ledger` (docs/consent.md).
 """
 
 from __future__ import annotations
@@ -20,7 +26,9 @@ from .audit import record
 from .body import WIDE_INTEGER, BodyError, read_json_batch, read_json_object
 from .deciding import decide_each, decide_many, encodes, json_answer, unanswerable
 from .errors import ERROR_RESPONSES, error_response, not_ready
-from .ledger_state import evaluator, logged
+from pdp.ledger.fill import with_value
+from pdp.vocab.authzen import authzen_path
+from .ledger_state import caught_up, evaluator, logged, signals_gpc
 from .routes import inline_refs
 
 router = APIRouter(tags=["AuthZEN"])
@@ -49,12 +57,34 @@ def _body(schema: dict) -> dict:
 
 
 def _context(decision) -> dict:
-    return {
+    out = {
         "id": decision.decision_id,
         "reasons": [r.to_dict() for r in decision.reasons],
         "obligations": [o.to_dict() for o in decision.obligations],
         "policy": dict(decision.policy),
     }
+    ledger = getattr(decision, "ledger", None)  # a decision that read the consent ledger (pdp.engine.filled)
+    if ledger is not None:
+        out["ledger"] = ledger
+    return out
+
+
+def _with_gpc(policy_set: PolicySet, evaluation: Any) -> Any:
+    """`evaluation` saying `true` (the stricter value) for every attribute the set fills from `gpc`, where an AuthZEN
+    request sends it: a `Sec-GPC: 1` request counts as a GPC signal, as on /v1/decide (and is logged so)."""
+    if not isinstance(evaluation, dict):
+        return evaluation
+    for item in policy_set.ledger_fills:
+        if item.source == "gpc":
+            evaluation = with_value(evaluation, authzen_path(item.attribute), True)
+    return evaluation
+
+
+def _token(policy_set: PolicySet, evaluation: Any) -> dict:
+    """The read-your-writes token an evaluation carries (`context.ledger_seq`), as `ledger_state.caught_up` reads
+    a request's: only a set the ledger fills reads it (an AuthZEN set's context is its own)."""
+    context = evaluation.get("context") if isinstance(evaluation, dict) and policy_set.ledger_fills else None
+    return {"ledger_seq": context.get("ledger_seq")} if isinstance(context, dict) else {}
 
 
 def _answer(decision, with_context: bool) -> dict:
@@ -86,6 +116,9 @@ def _bad(error: RequestError):
 
 async def _single(request: Request, policy_set: PolicySet, body: dict, endpoint: str):
     """One evaluation, answered with its context once its decision is logged."""
+    if signals_gpc(request.scope):
+        body = _with_gpc(policy_set, body)
+    await caught_up(request.app, [_token(policy_set, body)])
     [decision] = decide_each(policy_set, request.app.state.metrics, evaluator(request.app, policy_set), [body])
     if isinstance(decision, RequestError):
         return _bad(decision)
@@ -136,6 +169,9 @@ async def evaluations(request: Request):
               else {**defaults, **{k: item[k] for k in _PARTS if k in item}} if isinstance(item, dict)
               else RequestError([FieldError(f"evaluations.{index}", "is not an object")])
               for index, item in enumerate(items)]
+    if signals_gpc(request.scope):
+        merged = [_with_gpc(policy_set, item) for item in merged]
+    await caught_up(request.app, [_token(policy_set, item) for item in merged])
 
     evaluate = evaluator(request.app, policy_set)
 

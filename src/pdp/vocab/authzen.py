@@ -4,7 +4,9 @@ Two kinds of policy set answer them:
 - a data-use set (`model data_use`, the default): the AuthZEN request is
   mapped onto a decision request as the contract says (purpose in
   `action.properties`, categories and data subject in `resource.properties`,
-  recipient and destination in `context`);
+  recipient and destination in `context`; the consent ledger's read-your-writes
+  token and a past time to decide as of in `context` too, `context.ledger_seq`
+  and `context.as_of`, as AuthZEN puts facts about the request itself there);
 - an AuthZEN set (`model authzen`): rules read `subject`, `action`,
   `resource` and `context` directly, and target actions by `action.name`.
 
@@ -75,7 +77,10 @@ _NATIVE_TO_AUTHZEN = {
     "destination_country": "context.destination_country",
     "requester": "subject",
     "context": "context",
+    "ledger_seq": "context.ledger_seq",
+    "as_of": "context.as_of",
 }
+_FROM_CONTEXT = ("recipient", "destination_country", "ledger_seq", "as_of")  # fields of the request itself
 
 
 def to_data_use_request(raw: dict[str, Any]) -> dict[str, Any]:
@@ -94,7 +99,7 @@ def to_data_use_request(raw: dict[str, Any]) -> dict[str, Any]:
         native["data_subject"] = {"id": raw["resource"]["id"], **subject}
     elif subject is not None:
         native["data_subject"] = subject
-    for key in ("recipient", "destination_country"):
+    for key in _FROM_CONTEXT:
         if key in context:
             native[key] = context.pop(key)
     if context:
@@ -102,10 +107,14 @@ def to_data_use_request(raw: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in native.items() if v is not None}
 
 
+def authzen_path(path: tuple[str, ...]) -> tuple[str, ...]:
+    """Where a field of a decision request is sent in an AuthZEN request (`data_subject.consent.marketing` ->
+    `resource.properties.data_subject.consent.marketing`)."""
+    where = _NATIVE_TO_AUTHZEN.get(path[0], path[0])
+    return tuple(where.split(".")) + tuple(path[1:])
+
+
 def rename_fields(error: RequestError) -> RequestError:
-    renamed = []
-    for e in error.field_errors:
-        head, _, rest = e.field.partition(".")
-        where = _NATIVE_TO_AUTHZEN.get(head, head)
-        renamed.append(FieldError(f"{where}.{rest}" if rest else where, e.message, e.suggestions))
-    return RequestError(renamed)
+    """An error about the decision request an AuthZEN request became, naming the fields the caller sent."""
+    return RequestError([FieldError(".".join(authzen_path(tuple(e.field.split(".")))), e.message, e.suggestions)
+                         for e in error.field_errors])
