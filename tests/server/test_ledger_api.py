@@ -42,7 +42,7 @@ def test_an_event_recorded_is_read_back_citing_its_event(server):
         ("marketing.opted_out", subject, receipt["event_id"])]
     verified = server.post("/v1/ledger/verify", json={"subject": subject}, headers=R).json()
     assert verified == {"ok": True, "subjects": 1, "events": 1, "breaks": []}
-    assert server.post("/v1/ledger/verify", json={}, headers=R).json()["ok"] is True
+    assert server.post("/v1/ledger/verify", json={}, headers=A).json()["ok"] is True
 
 
 def test_a_token_with_both_scopes_records_and_reads(server):
@@ -167,12 +167,30 @@ def test_tokens_and_scopes(server):
         for wrong in (W, A):
             refused(server.post(f"/v1/ledger/{path}", json={"subject": subject}, headers=wrong), 403, "authorization")
     refused(server.post("/v1/ledger/verify", json={}, headers=W), 403, "authorization")
+    refused(server.post("/v1/ledger/verify", json={"subject": subject}, headers=W), 403, "authorization")
     for wrong in (W, R):
         refused(server.post("/v1/ledger/erase", json={"subject": subject}, headers=wrong), 403, "authorization")
     refused(server.post("/v1/ledger/erase", json={"subject": subject}), 401, "authorization")
     # refused before the body is read: a bad body from someone without a token learns nothing
     refused(server.post("/v1/ledger/events", content=b"{", headers={"Content-Type": "application/json"}),
             401, "authorization")
+
+
+def test_verifying_every_chain_takes_the_admin_token_and_one_subjects_a_read_token(server):
+    subject = new_subject()
+    server.post("/v1/ledger/events", json=event("gpc.signalled", subject), headers=W)
+    everyone = server.post("/v1/ledger/verify", json={}, headers=A)
+    assert everyone.status_code == 200 and everyone.json()["ok"] is True and everyone.json()["subjects"] >= 1
+    body = refused(server.post("/v1/ledger/verify", json={}, headers=R), 403, "authorization")
+    assert "may not verify every subject's chain" in body["detail"][0]["message"]
+    one = server.post("/v1/ledger/verify", json={"subject": subject}, headers=R).json()
+    assert one == {"ok": True, "subjects": 1, "events": 1, "breaks": []}
+    # the admin token is no ledger token: one subject's chain is a read token's question
+    refused(server.post("/v1/ledger/verify", json={"subject": subject}, headers=A), 403, "authorization")
+    # without a token of either, refused before the body is read
+    refused(server.post("/v1/ledger/verify", content=b"{", headers={"Content-Type": "application/json"}),
+            401, "authorization")
+    refused(server.post("/v1/ledger/verify", json={}), 401, "authorization")
 
 
 def test_export_is_what_pdp_consent_export_writes(server, tmp_path, monkeypatch, capsys):

@@ -66,6 +66,16 @@ def test_erasure_stays_behind_the_admin_token_with_an_open_ledger(monkeypatch, l
     assert code == 0 and response.status_code == 401 and "PDP_ADMIN_TOKEN" in response.json()["detail"][0]["message"]
 
 
+def test_verifying_every_chain_stays_behind_the_admin_token_with_an_open_ledger(monkeypatch, ledger_file):
+    def verify(client):
+        record(client)
+        assert client.post("/v1/ledger/verify", json={"subject": "alice@example.com"}).json()["ok"] is True
+        return client.post("/v1/ledger/verify", json={})
+
+    code, response = serve(monkeypatch, ["--ledger", str(ledger_file), "--ledger-open"], verify)
+    assert code == 0 and response.status_code == 401 and "PDP_ADMIN_TOKEN" in response.json()["detail"][0]["message"]
+
+
 def test_tokens_from_the_environment_comma_separated_or_json(monkeypatch, ledger_file):
     for value in (f"another-token-of-16-chars, {TOKEN}", f'["{TOKEN}"]'):
         os.environ["PDP_LEDGER_WRITE_TOKENS"] = value

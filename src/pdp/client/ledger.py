@@ -231,6 +231,7 @@ class LedgerClient:
         return exported
 
     def verify(self, subject: str | None = None) -> LedgerVerification:
+        """Check one subject's hash chain and state (a `read` token), or every subject's (the admin token)."""
         body = self._post("/verify", {} if subject is None else {"subject": subject})
         return LedgerVerification(bool(body["ok"]), int(body["subjects"]), int(body["events"]), list(body["breaks"]),
                                   body)

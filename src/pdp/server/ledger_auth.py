@@ -1,9 +1,10 @@
 """Who may use the consent ledger's endpoints: service tokens with a scope, apart from the admin token.
 
 A `write` token records events; a `read` token reads a subject's state,
-history and export and verifies chains; erasing a subject takes the admin
-token. A token is given only the scopes it is listed under: one that may
-read and write is listed under both. The admin token is not a ledger token:
+history and export and verifies that subject's chain; verifying every
+subject's chain at once, and erasing a subject, take the admin token. A
+token is given only the scopes it is listed under: one that may read and
+write is listed under both. The admin token is not a ledger token:
 on a read or write endpoint it is a token of the wrong scope (403), so that
 the one secret that can also read and erase the decision log is not handed
 to every service that records a consent.
@@ -105,25 +106,39 @@ class LedgerTokens:
                 scopes.add(scope)
         return scopes
 
-    def check(self, scope: str, token: str | None) -> None:
+    def check(self, scope: str, token: str | None, doing: str | None = None) -> None:
         """Nothing when `token` may act in `scope`; ApiError 401 (no token, none configured, an unknown
-        token) or 403 (a token of this server without that scope) otherwise."""
+        token) or 403 (a token of this server without that scope) otherwise. `doing`: what the endpoint does, as
+        the message says it (default: the scope's own verb)."""
+        doing = doing or _VERBS[scope]
         if self.open and scope in LEDGER_SCOPES:
             return
         if scope not in self.configured:
             if scope == ADMIN:
-                raise _unauthorized("to erase a subject needs the admin token (PDP_ADMIN_TOKEN), and none is configured")
-            raise _unauthorized(f"to {_VERBS[scope]} needs a ledger service token with the `{scope}` scope, and "
+                raise _unauthorized(f"to {doing} needs the admin token (PDP_ADMIN_TOKEN), and none is configured")
+            raise _unauthorized(f"to {doing} needs a ledger service token with the `{scope}` scope, and "
                                 f"none is configured: {HOW_TO_CONFIGURE}")
         if token is None:
-            raise _unauthorized(f"to {_VERBS[scope]} needs a bearer token with the `{scope}` scope")
+            raise _unauthorized(f"to {doing} needs a bearer token with the `{scope}` scope")
         scopes = self.scopes_of(token)
         if not scopes:
             raise _unauthorized("the bearer token is not one this server knows")
         if scope not in scopes:
             raise ApiError(403, "forbidden", [{"field": "authorization", "message": f"this token may not "
-                           f"{_VERBS[scope]}: that needs the `{scope}` scope (the token has "
+                           f"{doing}: that needs the `{scope}` scope (the token has "
                            f"{', '.join(f'`{s}`' for s in sorted(scopes))})"}])
+
+    def check_either(self, scopes: tuple[str, ...], token: str | None) -> None:
+        """Nothing when `token` may act in one of `scopes` (an endpoint whose body says which it needs checks that
+        one once the body is read); else the first scope's refusal. So a caller without a token of either is
+        refused before the body is read."""
+        refusals = []
+        for scope in scopes:
+            try:
+                return self.check(scope, token)
+            except ApiError as refusal:
+                refusals.append(refusal)
+        raise refusals[0]
 
 
 def _unauthorized(message: str) -> ApiError:
@@ -131,16 +146,22 @@ def _unauthorized(message: str) -> ApiError:
                     headers={"WWW-Authenticate": "Bearer"})
 
 
-_bearer = HTTPBearer(auto_error=False)
+bearer = HTTPBearer(auto_error=False)
 
 
-def require(scope: str) -> Callable[..., None]:
-    """A FastAPI dependency: the request's bearer token may act in `scope` (see `LedgerTokens.check`)."""
+def require(scope: str, *others: str) -> Callable[..., None]:
+    """A FastAPI dependency: the request's bearer token may act in `scope` (or in one of `others`: see
+    `LedgerTokens.check` and `check_either`)."""
 
-    def check(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> None:
-        request.app.state.ledger_tokens.check(scope, credentials.credentials if credentials else None)
+    def check(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> None:
+        request.app.state.ledger_tokens.check_either((scope, *others), bearer_of(credentials))
 
     return check
 
 
-__all__ = ["ADMIN", "LEDGER_SCOPES", "LedgerTokens", "READ", "WRITE", "read_tokens_file", "require", "token_problem"]
+def bearer_of(credentials: HTTPAuthorizationCredentials | None) -> str | None:
+    return credentials.credentials if credentials else None
+
+
+__all__ = ["ADMIN", "LEDGER_SCOPES", "LedgerTokens", "READ", "WRITE", "bearer", "bearer_of", "read_tokens_file", "require",
+           "token_problem"]

@@ -6,8 +6,8 @@ personal data, and a URL is written to access logs, proxies' logs and
 browser histories, where a body is not. Nothing here logs a body, and no
 error repeats a subject's id.
 
-Writes need a `write` token, reads a `read` token, erasure the admin token
-(`ledger_auth`). A batch is one transaction (all its events or none), at
+Writes need a `write` token, reads a `read` token, erasure and verifying
+every subject's chain the admin token (`ledger_auth`). A batch is one transaction (all its events or none), at
 most `PDP_MAX_BATCH` and 1,000 events; each event is idempotent on its
 `client_event_id`. Answers are the JSON `pdp consent` prints
 (`pdp.ledger.answers`). The ledger's own work runs in a worker thread, so
@@ -22,10 +22,11 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.security import HTTPAuthorizationCredentials
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import SQLAlchemyError
@@ -38,7 +39,7 @@ from pdp.ledger.events import MAX_BATCH, Event
 from . import ledger_gpc, ledger_wire
 from .body import read_json_object
 from .errors import ERROR_RESPONSES, ApiError
-from .ledger_auth import ADMIN, READ, WRITE, require
+from .ledger_auth import ADMIN, READ, WRITE, bearer, bearer_of, require
 from .routes import inline_refs
 
 log = logging.getLogger("pdp.server")
@@ -191,7 +192,7 @@ async def state(request: Request):
                                     as_of=query.as_of, known_at=query.known_at))
 
 
-def _about_subjects(path: str, summary: str, scope: str, query: type[ledger_wire.SubjectQuery | ledger_wire.VerifyQuery],
+def _about_subjects(path: str, summary: str, scope: str, query: type[ledger_wire.SubjectQuery],
                     answer: Callable[[Ledger, Any], Any], answered: type[BaseModel], body: str = "the subject",
                     wrap: Callable[[Any], Any] = lambda result: result) -> None:
     """A POST endpoint that asks the ledger one question about the subject its body names."""
@@ -208,11 +209,30 @@ _about_subjects("/history", "Every event of a subject, in the order recorded", R
                 history_of, ledger_wire.History, wrap=lambda events: {"events": events})
 _about_subjects("/export", "Everything held on a subject, machine-readable (portability, §4)", READ,
                 ledger_wire.SubjectQuery, export_of, ledger_wire.Export)
-_about_subjects("/verify", "Check the hash chains and the state (every subject's, or one's)", READ,
-                ledger_wire.VerifyQuery, verification_of, ledger_wire.Verification,
-                body="`{}` for every subject, or `{\"subject\": ...}`")
 _about_subjects("/erase", "Crypto-shred a subject (admin token; cannot be undone)", ADMIN, ledger_wire.SubjectQuery,
                 erasure_of, ledger_wire.Erasure)
+
+
+VERIFY_ALL = "verify every subject's chain"
+
+
+@router.post("/verify", summary="Check the hash chains and the state: one subject's (a `read` token), or every "
+             "subject's (the admin token)", dependencies=[Depends(require(READ, ADMIN))], name="verify",
+             responses={200: {"model": ledger_wire.Verification}},
+             openapi_extra=_body_of(ledger_wire.VerifyQuery, "`{\"subject\": ...}` for one subject's chain (a `read` "
+                                    "token), or `{}` for every subject's (the admin token)"))
+async def verify(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]):
+    # Every subject's chain is an audit of the whole ledger: it reads every event (work no request bounds, which
+    # every service holding a read token could start at will), and its answer describes everyone (how many
+    # people, each broken chain's pseudonym). The safe side: the admin token's, as erasure and the decision log's
+    # reading are. One subject's chain says no more than that subject's history, which a read token reads.
+    asked = _query(ledger_wire.VerifyQuery, await _body(request))
+    token, tokens = bearer_of(credentials), request.app.state.ledger_tokens
+    if asked.subject is None:
+        tokens.check(ADMIN, token, VERIFY_ALL)
+    else:
+        tokens.check(READ, token, "verify a subject's chain")
+    return JSONResponse(await _call(verification_of, _ledger(request), asked.subject))
 
 
 __all__ = ["router"]
