@@ -21,7 +21,7 @@ from . import ast
 from pdp.base.errors import Diagnostic, did_you_mean
 from pdp.base.source import Span
 
-RULE_WARNINGS = ("always-overridden", "no-citation", "shadowed-rule", "unmarked-overlap")
+RULE_WARNINGS = ("always-overridden", "no-citation", "permissive-read", "shadowed-rule", "unmarked-overlap")
 ANALYSIS_WARNINGS = ("always-overridden", "shadowed-rule", "unmarked-overlap")  # not looked for when it is skipped
 SET_WARNINGS = ("analysis-skipped", "unused-accept", "unused-vocabulary")
 

@@ -20,6 +20,7 @@ from pdp.vocab import schema as sch
 from pdp.vocab import taxonomy as tx
 from .acceptance import acceptance_problems
 from .constraints import never_matches
+from .stricter import permissive_reads
 from pdp.base.errors import Diagnostic, did_you_mean, suggest, suggestion_hint
 from pdp.base.source import NO_SPAN, Span
 from pdp.vocab.vocabulary import SECTION_OF_KIND
@@ -69,6 +70,8 @@ def check_policy_set(files: list[ast.PolicyFile], ctx: CheckContext) -> list[Dia
         for lookup in policy_file.lookups:
             out += _check_lookup(lookup, ctx)
     out += _check_ledger_fills([f for policy_file in files for f in policy_file.ledger_fills], ctx)
+    if ctx.model.names_data_use:  # (an AuthZEN set's fills are refused above)
+        out += permissive_reads(files)
     effects = _effects_below(seen.values())
     for policy_file in files:
         for rule in policy_file.rules:
