@@ -128,6 +128,17 @@ def test_as_of_without_a_subject_is_refused_naming_it(served):
     assert answer.status_code == 400 and answer.json()["detail"][0]["field"] == "context.as_of"
 
 
+def test_as_of_with_a_set_that_fills_nothing_is_refused_naming_it(ledger_target, tmp_path, monkeypatch):
+    monkeypatch.setenv("PDP_LEDGER_KEY", KEY)
+    write_policy(tmp_path / "policy")
+    main = tmp_path / "policy" / "main.pdp"
+    main.write_text("\n".join(line for line in main.read_text().splitlines() if not line.startswith("ledger")))
+    with ledger_service(ledger_target, tmp_path / "policy", tmp_path / "decisions.db") as (client, _):
+        answer = client.post("/access/v1/evaluation", json=evaluation("u-1", as_of="2026-04-01T00:00:00Z"))
+        assert answer.status_code == 400 and answer.json()["detail"][0]["field"] == "context.as_of"
+        assert client.post("/access/v1/evaluation", json=evaluation("u-1")).json()["decision"] is True
+
+
 def test_sec_gpc_counts_as_a_signal_and_is_logged(served, tmp_path):
     client, ledger = served
     subject = new_subject()

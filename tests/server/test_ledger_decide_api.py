@@ -85,6 +85,20 @@ def test_authzen_evaluations_read_the_same_ledger(served):
     assert many["evaluations"][0]["decision"] is False
 
 
+def test_as_of_with_a_set_that_fills_nothing_is_refused_not_answered_as_of_now(ledger_target, tmp_path,
+                                                                               monkeypatch):
+    monkeypatch.setenv("PDP_LEDGER_KEY", KEY)
+    (tmp_path / "policy").mkdir()
+    (tmp_path / "policy" / "main.pdp").write_text(textwrap.dedent(POLICY).replace(
+        'ledger fills data_subject.consent.marketing from consent "marketing"\n', ""))
+    (tmp_path / "policy" / "vocabulary.yaml").write_text("consent_topics: [marketing]\n")
+    with ledger_service(ledger_target, tmp_path / "policy", tmp_path / "decisions.db") as (client, _):
+        for as_of in ("2026-04-01T00:00:00Z", "garbage"):
+            refused = client.post("/v1/decide", json=ask("u-1", as_of=as_of))
+            assert refused.status_code == 422 and refused.json()["detail"][0]["field"] == "as_of"
+        assert client.post("/v1/decide", json=ask("u-1")).json()["decision"] == "allow"  # decided as it says
+
+
 def test_a_service_without_a_ledger_decides_as_the_request_says(tmp_path):
     (tmp_path / "main.pdp").write_text(textwrap.dedent(POLICY))
     (tmp_path / "vocabulary.yaml").write_text("consent_topics: [marketing]\n")

@@ -65,18 +65,19 @@ def states_of(settings: Settings, ledger: Ledger | None) -> SubjectStates | None
 
 def decider(app, policy_set: PolicySet,
             decide: Callable[[dict[str, Any]], Decision] | None = None) -> Callable[[dict[str, Any]], Decision]:
-    """How the endpoints decide a request with `policy_set`: from the ledger when the app has one and the set
-    declares what it fills, else `decide` (default `policy_set.decide`) itself: no cost without a ledger. A token
-    is waited for before (`caught_up`, off the event loop), so the decision itself never waits."""
+    """How the endpoints decide a request with `policy_set`: from the ledger when the app has one (a set that
+    declares nothing it fills is decided as the request says, but a request `as_of` a past time is refused, naming
+    it, never answered as of now), else `decide` (default `policy_set.decide`) itself: no cost without a ledger. A
+    token is waited for before (`caught_up`, off the event loop), so the decision itself never waits."""
     states = app.state.ledger_states
-    if states is None or not policy_set.ledger_fills:
+    if states is None:
         return decide or policy_set.decide
     return partial(ledger_decide, policy_set, states=states, wait=False, decide=decide)
 
 
 def evaluator(app, policy_set: PolicySet) -> Callable[[dict[str, Any]], Decision]:
     """How the AuthZEN endpoints decide an evaluation: put in the set's terms, then as `decider` decides."""
-    if app.state.ledger_states is None or not policy_set.ledger_fills:
+    if app.state.ledger_states is None:
         return policy_set.decide_authzen
     return partial(policy_set.decide_authzen, decide=decider(app, policy_set))
 
