@@ -11,7 +11,7 @@ from pdp.analysis.warnings import warnings_of
 from pdp.cli import main
 from pdp.lang.stricter import CODE
 from tests.support.generate import fewer, generated_rules
-from tests.support.sets import CX_ONE_GO, HEADER, VOCAB, build_set, request
+from tests.support.sets import CX_ONE_GO, HEADER, VOCAB, build_set, request, write_versioned
 
 # consent to marketing: `false` is the stricter value; an objection (filled into context.legal_request): `true`
 FILLS = '''
@@ -151,3 +151,19 @@ def test_without_the_warning_the_stricter_value_never_allows_more(drawn):
     for consent in (False, True):  # objection: true is the stricter value
         if decided(policy_set, asked, consent, False) == "deny":
             assert decided(policy_set, asked, consent, True) == "deny"
+
+
+def test_an_earlier_version_is_checked_against_the_current_sets_fills(tmp_path, capsys):
+    """As of a past time an earlier version (§11) decides, on a request filled as the current set declares."""
+    current = 'policy "t" version "2" effective 2026-06-01\n' + FILLS + \
+        'allow a cite "§1" to use when data_subject.consent.marketing\n'
+    old = 'policy "t" version "1" effective 2026-01-01\nallow a cite "§1" to use when not data_subject.consent.marketing\n'
+    write_versioned(tmp_path, current, {"1": old}, VOCAB)
+    policy_set = pdp.load(tmp_path)
+    (warning,) = [w for v in policy_set.history for w in v.checker_warnings if w.code == CODE]
+    assert warning.span.file.endswith("main.pdp") and "versions" in str(policy_set.history[0].directory)
+    assert warning in policy_set.history[0].checker_warnings
+    assert main(["check", "--strict", str(tmp_path)]) == 1
+    assert "permissive-read: warning:" in capsys.readouterr().err
+    (tmp_path / "versions" / "1" / "main.pdp").write_text(old + '  accept permissive-read because "the old text"\n')
+    assert main(["check", "--strict", str(tmp_path)]) == 0

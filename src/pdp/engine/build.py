@@ -20,6 +20,7 @@ from pdp.lang import ast
 from pdp.lang.checker import CheckContext, check_policy_set
 from pdp.lang.parser import parse_policy
 from pdp.lang.reuse import Parses
+from pdp.lang.stricter import permissive_reads
 from pdp.ledger.fill import Fill
 from pdp.vocab import schema as sch
 from pdp.vocab import taxonomy as tx
@@ -48,7 +49,20 @@ def build(sources: Sources, index: bool = True, directory: Path | None = None, p
             return current
         earlier = [build_version(v.sources, index, v.directory, reuse) for v in sources.versions]
         current.history = versions.history_of(earlier, current)
+        for version in earlier:
+            version.checker_warnings += filled_by_current(version, current)
         return current
+
+
+def filled_by_current(version: PolicySet, current: PolicySet) -> tuple[Diagnostic, ...]:
+    """The stricter-wins warnings about an earlier version's rules read with the current set's `ledger fills`: a
+    request decided as of a past time by that version is filled as the current set declares (pdp.engine.filled).
+    Those the version's own declarations gave already are left out."""
+    fills = [fill for f in current.files for fill in f.ledger_fills]
+    if not fills:
+        return ()
+    given = {(w.code, w.span) for w in version.checker_warnings}
+    return tuple(w for w in permissive_reads(list(version.files), fills) if (w.code, w.span) not in given)
 
 
 @contextmanager

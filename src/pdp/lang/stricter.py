@@ -41,10 +41,14 @@ class _Filled:
     declared: ast.LedgerFill
 
 
-def permissive_reads(files: list[ast.PolicyFile]) -> list[Diagnostic]:
-    """A warning for each test of a filled attribute, in any rule, read in the permissive direction."""
+def permissive_reads(files: list[ast.PolicyFile], fills: list[ast.LedgerFill] | None = None) -> list[Diagnostic]:
+    """A warning for each test of a filled attribute, in any rule, read in the permissive direction. `fills`: the
+    declarations that fill the requests these rules decide (default: the files' own; an earlier version (§11) is
+    filled by the current set's)."""
+    if fills is None:
+        fills = [fill for policy_file in files for fill in policy_file.ledger_fills]
     filled = {fill.attribute.dotted: _Filled(SOURCES[fill.source].restrictive, fill)
-              for policy_file in files for fill in policy_file.ledger_fills if fill.source in SOURCES}
+              for fill in fills if fill.source in SOURCES}
     if not filled:
         return []
     out = []
