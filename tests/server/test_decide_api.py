@@ -1,10 +1,13 @@
 """The native HTTP API: /v1/decide, /v1/decide/batch, /v1/policies, /health, /ready."""
 
+import json
 import textwrap
 
 import pytest
 from fastapi.testclient import TestClient
 
+from pdp.cli.app import main
+from pdp.cli.common import EXIT_USAGE
 from pdp.server import Settings, create_app
 
 POLICY = '''
@@ -113,3 +116,26 @@ def test_openapi_documents_the_body_and_errors(client):
     spec = client.get("/openapi.json").json()
     op = spec["paths"]["/v1/decide"]["post"]
     assert "requestBody" in op and {"400", "413", "415", "422"} <= set(op["responses"])
+
+
+def test_as_of_without_a_ledger_is_refused_naming_it(client, policy_dir):
+    """A question about a past time cannot be answered without the ledger to replay: refused, never answered as of
+    now (the one, the batch item, the AuthZEN evaluation, `pdp decide`)."""
+    asked = {**OK, "as_of": "2026-01-01T00:00:00Z"}
+    response = client.post("/v1/decide", json=asked)
+    assert response.status_code == 422 and response.json()["detail"][0]["field"] == "as_of"
+    assert "ledger" in response.json()["detail"][0]["message"]
+    first, refused = client.post("/v1/decide/batch", json={"requests": [OK, asked]}).json()["decisions"]
+    assert first["decision"] == "allow" and [d["field"] for d in refused["detail"]] == ["as_of"]
+    assert client.post("/v1/decide", json=OK).json()["decision"] == "allow"
+    (policy_dir / "asked.json").write_text(json.dumps(asked))
+    assert main(["decide", str(policy_dir), "--request", str(policy_dir / "asked.json")]) == EXIT_USAGE
+
+
+def test_an_authzen_evaluation_as_of_without_a_ledger_is_refused_naming_it(client):
+    asked = {"subject": {"type": "service", "id": "ops"}, "action": {"name": "use", "properties": {"purpose":
+             "essential.service"}}, "resource": {"type": "personal_data", "id": "u-1", "properties": {
+             "data_categories": ["user.name"]}}}
+    assert client.post("/access/v1/evaluation", json=asked).json()["decision"] is True
+    response = client.post("/access/v1/evaluation", json={**asked, "context": {"as_of": "2026-01-01T00:00:00Z"}})
+    assert response.status_code == 400 and "context.as_of" in response.text

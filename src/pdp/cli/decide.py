@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from pdp.base.errors import RequestError
+from pdp.engine.filled import without_ledger
 
 from .common import DEFAULT_POLICY_DIR, EXIT_FAIL, EXIT_OK, EXIT_USAGE, load_or_report
 
@@ -40,7 +41,7 @@ def cmd_decide(args) -> int:
             {"field": "request", "message": f"not valid JSON: {error.msg} at line {error.lineno} column {error.colno}"}]},
             indent=2), file=sys.stderr)
         return EXIT_USAGE
-    decide = policy_set.decide
+    decide = without_ledger(policy_set.decide)
     if args.ledger:
         from pdp.ledger import LedgerConfigError, open_ledger
         from pdp.io.ledger_reader import LedgerDecider, SubjectStates

@@ -141,6 +141,21 @@ def as_of_of(request: Any) -> datetime | None:
     return moment
 
 
+NO_LEDGER_AS_OF = ("a decision as of a past time (`as_of`) replays the consent ledger, and none is configured here "
+                   "(pdp serve --ledger, pdp decide --ledger): send the request without `as_of` to decide it as of now")
+
+
+def without_ledger(decide: Callable[[dict[str, Any]], Decision]) -> Callable[[dict[str, Any]], Decision]:
+    """`decide` where no ledger is configured: a request `as_of` a past time is refused, naming `as_of`, never
+    answered as of now (the choices and the version in force then are not what today's request says)."""
+    def deciding(request: dict[str, Any]) -> Decision:
+        if type(request) is dict and request.get("as_of") is not None:
+            raise RequestError([FieldError("as_of", NO_LEDGER_AS_OF)])
+        return decide(request)
+
+    return deciding
+
+
 def in_force(policy_set: PolicySet, request: dict[str, Any], at: datetime) -> PolicySet | None:
     """The version that decides a request asked as of `at`: the one in force then (None: none was), unless the
     request says when its data was collected (§11: that version governs the data's use, as without `as_of`)."""
@@ -191,4 +206,5 @@ def reads_of(policy_set: PolicySet) -> dict[str, frozenset[str]]:
 
 
 __all__ = ["CitingReason", "LEDGER_NOT_YET", "LEDGER_UNAVAILABLE", "LedgerDecision", "as_of_of", "cite",
-           "decide_filled", "deciding_version", "failed_closed", "in_force", "reads_of", "subject_of"]
+           "decide_filled", "deciding_version", "failed_closed", "in_force", "reads_of", "subject_of",
+           "without_ledger"]

@@ -22,6 +22,7 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 
 from pdp.engine.decision import Decision
+from pdp.engine.filled import without_ledger
 from pdp.engine.policy_set import PolicySet
 from pdp.io.ledger_reader import SubjectStates, token_of
 from pdp.io.ledger_reader import decide as ledger_decide
@@ -71,14 +72,14 @@ def decider(app, policy_set: PolicySet,
     token is waited for before (`caught_up`, off the event loop), so the decision itself never waits."""
     states = app.state.ledger_states
     if states is None:
-        return decide or policy_set.decide
+        return without_ledger(decide or policy_set.decide)
     return partial(ledger_decide, policy_set, states=states, wait=False, decide=decide)
 
 
 def evaluator(app, policy_set: PolicySet) -> Callable[[dict[str, Any]], Decision]:
     """How the AuthZEN endpoints decide an evaluation: put in the set's terms, then as `decider` decides."""
     if app.state.ledger_states is None:
-        return policy_set.decide_authzen
+        return partial(policy_set.decide_authzen, decide=without_ledger(policy_set.decide))
     return partial(policy_set.decide_authzen, decide=decider(app, policy_set))
 
 
