@@ -35,7 +35,8 @@ def test_the_schema_roots_are_the_models_fields_that_conditions_read():
     assert list(schema) == [n for n in rq.DecisionRequest.model_fields if n not in _unread(rq.DecisionRequest)]
     for part, model in (("data_subject", rq.DataSubject), ("recipient", rq.Recipient), ("requester", rq.Requester)):
         assert set(schema[part].field_map()) == set(model.model_fields) - _unread(model)
-    assert "collected_at" not in schema  # which version decides (§11) is the engine's business, not a rule's
+    # which version decides (§11) is the engine's business; a rule reads the date too (`collected_at + 2 years < now`)
+    assert schema["collected_at"] == sch.DATE and schema["now"] == sch.DATE
     assert schema["context"] == sch.Type("map", fields=(), declared=True)  # a set declares what its rules read
     assert "accepted_policy_version" not in schema["data_subject"].field_map()
 

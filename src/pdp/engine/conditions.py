@@ -20,6 +20,7 @@ import operator
 from functools import lru_cache, partial
 from typing import Any, Callable, Protocol, Sequence
 
+from pdp.base.dates import day_of, shifted
 from pdp.lang import ast
 from pdp.lang.printer import expression as printed
 from pdp.lang.visitor import Visitor
@@ -93,9 +94,12 @@ ORDER: dict[str, Callable[[Any, Any], bool]] = {"<": operator.lt, "<=": operator
 
 
 def _ordered(op: str, a: Any, b: Any) -> bool:
-    if not (is_number(a) and is_number(b)):
-        raise EvaluationError(f"cannot compare {a!r} {op} {b!r}: only numbers can be ordered")
-    return ORDER[op](a, b)
+    if is_number(a) and is_number(b):
+        return ORDER[op](a, b)
+    day_a, day_b = day_of(a), day_of(b)
+    if day_a is None or day_b is None:
+        raise EvaluationError(f"cannot compare {a!r} {op} {b!r}: only numbers, or dates, can be ordered")
+    return ORDER[op](day_a, day_b)
 
 
 def failure(error: Exception) -> str:
@@ -132,6 +136,27 @@ class _Values(Visitor[Getter]):
     def visit_Literal(self, expr: ast.Literal) -> Getter:
         value = expr.value
         return lambda env: value
+
+    def visit_Date(self, expr: ast.Date) -> Getter:
+        value = expr.value
+        return lambda env: value
+
+    def visit_Shift(self, expr: ast.Shift) -> Getter:
+        get, sign, amount, unit = self.visit(expr.operand), expr.sign, expr.amount, expr.unit
+
+        def moved(env: Env) -> Any:
+            v = get(env)
+            if v is MISSING:
+                return MISSING
+            day = day_of(v)
+            if day is None:
+                raise EvaluationError(f"expected a date (YYYY-MM-DD) in `{expr.operand.dotted}`, got {v!r}")
+            to = shifted(day, sign, amount, unit)
+            if to is None:
+                raise EvaluationError(f"{v} {sign} {amount} {unit} is past the calendar's end")
+            return to.isoformat()
+
+        return moved
 
     def visit_ListLiteral(self, expr: ast.ListLiteral) -> Getter:
         items = [self.visit(i) for i in expr.items]

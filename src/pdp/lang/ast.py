@@ -42,6 +42,33 @@ class Literal:
 
 
 @dataclass(frozen=True)
+class Date:
+    """A calendar date written in a condition (`2026-03-01`): its ISO text, which is how requests carry dates."""
+
+    SUB: ClassVar[tuple[str, ...]] = ()
+
+    value: str
+    span: Span = _span()
+
+
+UNITS = ("days", "weeks", "months", "years")  # a duration's units, as the printer writes them
+
+
+@dataclass(frozen=True)
+class Shift:
+    """`collected_at + 2 years`: the date an attribute holds, moved by a whole number of days, weeks, months or
+    years (calendar-exact: pdp.engine.timing). It reads the request only through its path."""
+
+    SUB: ClassVar[tuple[str, ...]] = ("operand",)
+
+    operand: "Path"
+    sign: str  # "+" | "-"
+    amount: int
+    unit: str  # one of UNITS
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
 class ListLiteral:
     SUB: ClassVar[tuple[str, ...]] = ("items",)
 
@@ -127,7 +154,7 @@ class Or:
     span: Span = _span()
 
 
-Expr = Union[Path, Literal, ListLiteral, Compare, Member, Under, Presence, Truth, Not, And, Or]
+Expr = Union[Path, Literal, Date, Shift, ListLiteral, Compare, Member, Under, Presence, Truth, Not, And, Or]
 
 
 # ---------------------------------------------------------------- statements

@@ -15,6 +15,7 @@ import re
 
 from lark import Token, Transformer, Tree, v_args
 
+from pdp.base import dates
 from pdp.base.errors import Diagnostic
 from pdp.base.limits import MAX_NUMBER_CHARS, MAX_TEXT_CHARS
 from pdp.base.source import Span
@@ -260,6 +261,35 @@ class Builder(Transformer):
                                          self._tok_span(children[0]), "no attribute is compared with a number that long"))
         value = float(text) if "." in text else int(text)
         return ast.Literal(value, self._span(meta))
+
+    def date(self, meta, children):
+        text = str(children[0])
+        if dates.day_of(text) is None:
+            raise BuildError(Diagnostic("bad-date", f"`{text}` is no date of the calendar", self._tok_span(children[0]),
+                                         "write a date as year-month-day, e.g. `2026-03-01`"))
+        return ast.Date(text, self._span(meta))
+
+    def shifted(self, meta, children):
+        path, sign, amount, unit = children
+        return ast.Shift(path, str(sign), self._amount(amount, unit), dates.unit_of(str(unit)), self._span(meta))
+
+    def older(self, meta, children):
+        operand, amount, unit = children
+        if not isinstance(operand, ast.Path):
+            raise BuildError(Diagnostic("syntax", "`is older than` applies to an attribute that holds a date",
+                                         self._span(meta), "write e.g. `collected_at is older than 2 years`"))
+        span = self._span(meta)
+        moved = ast.Shift(operand, "+", self._amount(amount, unit), dates.unit_of(str(unit)), span)
+        return ast.Compare("<", moved, ast.Path(("now",), span), span)
+
+    def _amount(self, token: Token, unit: Token) -> int:
+        text = str(token)
+        amount = int(text) if text.isdigit() and len(text) <= 6 else None
+        if amount is None or dates.too_long(amount, dates.unit_of(str(unit))):
+            raise BuildError(Diagnostic("bad-duration", f"`{text} {unit}` is no duration pdp counts",
+                                         self._tok_span(token), "a duration is a whole number of days, weeks, months "
+                                         f"or years, at most {dates.MAX_AMOUNT:,} days (e.g. `13 months`)"))
+        return amount
 
     def true(self, meta, children):
         return ast.Literal(True, self._span(meta))

@@ -21,6 +21,7 @@ from pdp.vocab import taxonomy as tx
 from .acceptance import acceptance_problems
 from .constraints import never_matches
 from .stricter import permissive_reads
+from pdp.base.dates import day_of
 from pdp.base.errors import Diagnostic, did_you_mean, suggest, suggestion_hint
 from pdp.base.source import NO_SPAN, Span
 from pdp.vocab.vocabulary import SECTION_OF_KIND
@@ -306,6 +307,18 @@ class _OperandTypes(Visitor[tuple[sch.Type | None, list[Diagnostic]]]):
         v = expr.value
         return (sch.BOOL if isinstance(v, bool) else sch.NUMBER if isinstance(v, (int, float)) else sch.STRING), []
 
+    def visit_Date(self, expr: ast.Date, ctx: CheckContext):
+        return sch.DATE, []
+
+    def visit_Shift(self, expr: ast.Shift, ctx: CheckContext):
+        typ, out = _resolve_path(expr.operand, ctx)
+        if typ is not None and typ.kind not in ("date", "any"):
+            out.append(Diagnostic("type-mismatch", f"`{expr.operand.dotted}` is {typ.describe()}, not a date: a "
+                                  f"duration is added to a date only", expr.span,
+                                  "move a date attribute, e.g. `collected_at + 2 years < now`"))
+            return None, out
+        return sch.DATE, out
+
     def visit_ListLiteral(self, expr: ast.ListLiteral, ctx: CheckContext):
         out = []
         kinds = set()
@@ -317,7 +330,7 @@ class _OperandTypes(Visitor[tuple[sch.Type | None, list[Diagnostic]]]):
         if len(kinds) > 1:
             out.append(Diagnostic("type-mismatch", "a list mixes different kinds of values", expr.span,
                                   "keep every item of a list the same kind (all text, or all numbers)"))
-        item_type = ({"string": sch.STRING, "number": sch.NUMBER, "bool": sch.BOOL}.get(kinds.pop())
+        item_type = ({"string": sch.STRING, "number": sch.NUMBER, "bool": sch.BOOL, "date": sch.DATE}.get(kinds.pop())
                      if len(kinds) == 1 else sch.ANY)
         return sch.Type("list", item=item_type), out
 
@@ -379,7 +392,7 @@ _check_condition = _Conditions().visit
 
 
 def _describe(expr: ast.Expr) -> str:
-    if isinstance(expr, (ast.Path, ast.Literal)):
+    if isinstance(expr, (ast.Path, ast.Literal, ast.Date, ast.Shift)):
         return f"`{printer.expression(expr)}`"
     return "the list"
 
@@ -395,14 +408,21 @@ def _check_compare(expr: ast.Compare, ctx: CheckContext) -> list[Diagnostic]:
     if left is None or right is None:
         return out
     if expr.op in ("<", "<=", ">", ">="):
+        ordered = {left.kind, right.kind} - {"any"}
         for side, typ in ((expr.left, left), (expr.right, right)):
-            if typ.kind not in ("number", "any"):
-                out.append(Diagnostic("type-mismatch", f"{_describe(side)} is {typ.describe()}: only numbers can be "
-                                      f"compared with `{expr.op}`", expr.span, "use `==` or `!=` for text and true/false"))
+            if typ.kind not in ("number", "date", "any"):
+                out.append(Diagnostic("type-mismatch", f"{_describe(side)} is {typ.describe()}: only numbers and dates "
+                                      f"can be compared with `{expr.op}`", expr.span, _order_hint(side, typ)))
+        if not out and len(ordered) > 1:  # a number against a date
+            out.append(Diagnostic("type-mismatch", f"{_describe(expr.left)} is {left.describe()} but "
+                                  f"{_describe(expr.right)} is {right.describe()}: they cannot be ordered", expr.span,
+                                  "compare a date with a date (`collected_at + 2 years < now`), a number with a number"))
         return out
     if not _compatible(left, right):
         hint = None
-        if left.kind == "number" and right.kind == "string":
+        if left.kind == "date" and right.kind == "string":
+            hint = "write a date without quotes, year-month-day: `2026-03-01`"
+        elif left.kind == "number" and right.kind == "string":
             literal = expr.right.value if isinstance(expr.right, ast.Literal) else None
             if isinstance(literal, str) and literal.replace(".", "", 1).isdigit():
                 hint = f"write the number without quotes: `{literal}`"
@@ -413,6 +433,12 @@ def _check_compare(expr: ast.Compare, ctx: CheckContext) -> list[Diagnostic]:
         return out
     out += _check_literal_in_vocab(expr.right, left, ctx) + _check_literal_in_vocab(expr.left, right, ctx)
     return out
+
+
+def _order_hint(side: ast.Expr, typ: sch.Type) -> str:
+    if typ.kind == "string" and isinstance(side, ast.Literal) and day_of(side.value) is not None:
+        return f"write the date without quotes: `{side.value}`"
+    return "use `==` or `!=` for text and true/false"
 
 
 def _check_member(expr: ast.Member, ctx: CheckContext) -> list[Diagnostic]:

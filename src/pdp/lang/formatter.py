@@ -90,6 +90,8 @@ from typing import cast
 from lark import Lark, Token, Tree
 
 from pdp.base.errors import PolicyError
+from pdp.base.dates import unit_of
+
 from . import printer
 from .grammar import grammar_text
 from .parser import parse_policy
@@ -196,6 +198,11 @@ def _operand(node) -> str:
         return str(node.children[0])
     if kind in ("true", "false"):
         return kind
+    if kind == "date":
+        return str(node.children[0])
+    if kind == "shifted":
+        path, sign, amount, unit = node.children
+        return f"{_name(path)} {sign} {printer.duration(int(str(amount)), unit_of(str(unit)))}"
     if kind == "list":
         return "[" + ", ".join(_operand(c) for c in node.children if c is not None) + "]"
     raise AssertionError(f"not an operand: {kind}")
@@ -260,6 +267,10 @@ def _condition(node, text: str, anchors: _Anchors) -> _Cond:
         return _Leaf(f"{_operand(node.children[0])} is {kind}", False)
     if kind == "truth":
         return _Leaf(_operand(node.children[0]), True)
+    if kind == "older":
+        operand, amount, unit = node.children
+        return _Leaf(f"{_operand(operand)} is older than {printer.duration(int(str(amount)), unit_of(str(unit)))}",
+                     False)
     raise AssertionError(f"not a condition: {kind}")
 
 

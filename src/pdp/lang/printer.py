@@ -51,6 +51,17 @@ def string(text: str) -> str:
     return _KEPT_ESCAPED.sub(lambda m: f"\\u{ord(m.group()):04x}", written)
 
 
+def duration(amount: int, unit: str) -> str:
+    """`13 months`, `1 year`: a duration as a policy writes it."""
+    return f"{amount} {unit[:-1] if amount == 1 else unit}"
+
+
+def older(expr: ast.Compare) -> bool:
+    """`X + D < now`, which a policy writes (and the printer prints) as `X is older than D`."""
+    return (isinstance(expr.left, ast.Shift) and expr.left.sign == "+" and expr.op == "<"
+            and isinstance(expr.right, ast.Path) and expr.right.parts == ("now",))
+
+
 class _Printer(Visitor[str]):
     def visit_Path(self, expr: ast.Path) -> str:
         return expr.dotted
@@ -58,10 +69,19 @@ class _Printer(Visitor[str]):
     def visit_Literal(self, expr: ast.Literal) -> str:
         return value(expr.value)
 
+    def visit_Date(self, expr: ast.Date) -> str:
+        return expr.value
+
+    def visit_Shift(self, expr: ast.Shift) -> str:
+        return f"{expr.operand.dotted} {expr.sign} {duration(expr.amount, expr.unit)}"
+
     def visit_ListLiteral(self, expr: ast.ListLiteral) -> str:
         return "[" + ", ".join(self.visit(i) for i in expr.items) + "]"
 
     def visit_Compare(self, expr: ast.Compare) -> str:
+        if older(expr):
+            assert isinstance(expr.left, ast.Shift)
+            return f"{expr.left.operand.dotted} is older than {duration(expr.left.amount, expr.left.unit)}"
         return f"{self.visit(expr.left)} {expr.op} {self.visit(expr.right)}"
 
     def visit_Member(self, expr: ast.Member) -> str:

@@ -18,7 +18,7 @@ optimisations of deciding.
 What it reads off the pydantic model, field by field: `X | None`, `str`,
 `bool`, `float` (ge/le), `list[str]` (min/max length), `dict[str, bool |
 None]` and `dict[str, Any]` (max length), a nested model, and the markers
-`Vocab`, `KeysOf`, `DeclaredKeys`; a field of any other type is never
+`Vocab`, `KeysOf`, `DeclaredKeys`, `Dated` (a date, `YYYY-MM-DD`); a field of any other type is never
 admitted fast. The checks are written out as one Python function (the
 source is `admission_source`), so that a request costs a few dict look-ups
 and type tests, not a call per value.
@@ -37,7 +37,9 @@ from pydantic import BaseModel
 
 from . import schema as sch
 from . import taxonomy as tx
-from .contract import DeclaredKeys, KeysOf, Vocab, marked, model_of, optional_inner
+from pdp.base.dates import day_of
+
+from .contract import Dated, DeclaredKeys, KeysOf, Vocab, marked, model_of, optional_inner
 from .request import MAX_ATTRIBUTES, RequestShape
 
 Admission = Callable[[Any], bool]  # a request -> certainly accepted by the plain check (False: not known to be)
@@ -91,6 +93,8 @@ def _field(annotation: Any, metadata: list[Any], part: str, vocabulary: tx.Vocab
     nested = model_of(annotation)
     if nested is not None:
         return Value("map", optional, part=_model_spec(nested, part, vocabulary, shape))
+    if inner is str and marked(metadata, Dated) is not None:
+        return Value("day", optional)
     if inner is str:
         return Value("text", optional, known)
     if inner is bool:
@@ -115,6 +119,8 @@ def _declared(typ: sch.Type, vocabulary: tx.Vocabulary) -> Value:
         return Value("anything")
     if typ.kind == "number":
         return Value("number")
+    if typ.kind == "date":
+        return Value("day")
     return Value("never") if exact is None else Value("exact", exact=exact)
 
 
@@ -159,7 +165,7 @@ class _Writer:
 
     def __init__(self) -> None:
         self.lines: list[str] = []
-        self.names: dict[str, Any] = {"_texts": _texts, "_topics": _topics}
+        self.names: dict[str, Any] = {"_texts": _texts, "_topics": _topics, "_day": day_of}
 
     def constant(self, value: Any) -> str:
         name = f"c{len(self.names)}"
@@ -202,6 +208,8 @@ class _Writer:
             test = f"type({var}) is str" + (f" and {var} in {self.constant(check.known)}" if check.known else "")
         elif kind == "flag":
             test = f"type({var}) is bool"
+        elif kind == "day":  # a date, `YYYY-MM-DD` (pdp.base.dates)
+            test = f"_day({var}) is not None"
         elif kind == "number":
             test = (f"(type({var}) is int or type({var}) is float) and "
                     f"{self.constant(check.low)} <= {var} <= {self.constant(check.high)}")

@@ -18,7 +18,7 @@ model once and derives the rest:
 
 What a Python type cannot say is written beside it, in `Annotated[...]`:
 `Vocab(kind)` (a value drawn from the vocabulary), `KeysOf(kind)` (a map
-keyed by the vocabulary: consent topics), `DeclaredKeys()` (a map whose
+keyed by the vocabulary: consent topics), `Dated()` (text holding a date), `DeclaredKeys()` (a map whose
 attributes a policy set declares: `context`) and `Unread()` (the engine
 reads it, conditions do not: `collected_at`). pydantic keeps these markers
 in a field's metadata and ignores them, so the published JSON schema is the
@@ -57,6 +57,11 @@ class KeysOf:
 @dataclass(frozen=True)
 class DeclaredKeys:
     """A map whose attributes a policy set declares (in vocabulary.yaml); conditions read only those."""
+
+
+@dataclass(frozen=True)
+class Dated:
+    """Text that holds a calendar date, `YYYY-MM-DD`: conditions read it as a date (`collected_at + 2 years`)."""
 
 
 @dataclass(frozen=True)
@@ -203,6 +208,8 @@ def _type(annotation: Any, metadata: list[Any], known: KnownKeys) -> sch.Type:
         return sch.Type("map", values=_type(value, [], known))
     if vocab is not None:
         return sch.vocab(vocab.kind)
+    if marked(metadata, Dated):
+        return sch.DATE
     return _SCALARS.get(inner, sch.ANY)
 
 

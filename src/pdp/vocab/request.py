@@ -17,11 +17,12 @@ from dataclasses import dataclass
 from collections.abc import Callable, Iterable, Sequence
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from . import schema as sch
 from . import taxonomy as tx
-from .contract import Contract, DeclaredKeys, KeysOf, Unknown, Unread, Vocab
+from .contract import Contract, Dated, DeclaredKeys, KeysOf, Unknown, Unread, Vocab
+from pdp.base.dates import day_of
 from pdp.base.errors import FieldError, RequestError, suggest
 
 
@@ -39,6 +40,12 @@ def shown(value: Any) -> str:
     """A bad value as an error quotes it: its start, and its length when it is longer."""
     text = str(value)
     return text if len(text) <= SHOWN_CHARS else f"{text[:SHOWN_CHARS]}... ({len(text):,} characters)"
+
+
+def _iso_day(value: str | None) -> str | None:
+    if value is not None and day_of(value) is None:
+        raise ValueError("a date, YYYY-MM-DD (e.g. 2026-03-01)")
+    return value
 
 
 class _Open(BaseModel):
@@ -83,8 +90,13 @@ class DecisionRequest(BaseModel):
     destination_country: Annotated[str | None, Vocab(tx.COUNTRY)] = None
     requester: Requester | None = None
     context: Annotated[dict[str, Any] | None, DeclaredKeys()] = Field(default=None, max_length=MAX_ATTRIBUTES)
-    collected_at: Annotated[str | None, Unread()] = Field(
-        default=None, description="when the data was collected (YYYY-MM-DD): the policy version in force then decides")
+    collected_at: Annotated[str | None, Dated()] = Field(
+        default=None, description="when the data was collected (YYYY-MM-DD): the policy version in force then decides; "
+        "conditions read it as a date")
+    now: Annotated[str | None, Dated(), AfterValidator(_iso_day)] = Field(
+        default=None, description="the day the decision is made for (YYYY-MM-DD): `now` in conditions. `pdp decide` "
+        "and the policy tests give the day of `as_of`, else today's date (UTC); without it a condition that reads "
+        "`now` is unknown")
     as_of: Annotated[str | None, Unread()] = Field(
         default=None, description="decide as of this past time (ISO 8601 with a zone): the consent ledger's state "
         "then, and the policy version in force then")
@@ -222,6 +234,8 @@ def _is_a(value: Any, typ: sch.Type) -> bool:
         return isinstance(value, (int, float)) and not isinstance(value, bool)
     if kind == "string":
         return isinstance(value, str)
+    if kind == "date":
+        return day_of(value) is not None
     if kind == "list":
         return isinstance(value, list)
     return isinstance(value, dict)

@@ -16,7 +16,7 @@ from . import taxonomy as tx
 
 @dataclass(frozen=True)
 class Type:
-    kind: str  # "string" | "number" | "bool" | "list" | "map" | "any"
+    kind: str  # "string" | "number" | "bool" | "date" | "list" | "map" | "any"
     vocab: str | None = None  # for strings drawn from a vocabulary (taxonomy.ACTION, ...)
     item: "Type | None" = None  # element type of a list
     fields: tuple[tuple[str, "Type"], ...] | None = None  # known fields of a map; None: open
@@ -36,6 +36,7 @@ class Type:
             "string": "text",
             "number": "a number",
             "bool": "true or false",
+            "date": "a date",
             "map": "a group of attributes",
             "list": "a list",
             "any": "any value",
@@ -44,10 +45,11 @@ class Type:
     def describe_plural(self) -> str:
         if self.vocab:
             return f"{self.vocab}s" if not self.vocab.endswith("y") else f"{self.vocab[:-1]}ies"
-        return {"string": "texts", "number": "numbers", "bool": "true/false values"}.get(self.kind, "values")
+        return {"string": "texts", "number": "numbers", "bool": "true/false values", "date": "dates"}.get(self.kind, "values")
 
 
 STRING, NUMBER, BOOL, ANY = Type("string"), Type("number"), Type("bool"), Type("any")
+DATE = Type("date")  # a calendar date, carried as its ISO text `YYYY-MM-DD` (pdp.base.dates)
 
 
 def vocab(kind: str) -> Type:
@@ -65,6 +67,7 @@ DECLARABLE = {
     "number": NUMBER,
     "bool": BOOL,
     "boolean": BOOL,
+    "date": DATE,
     "country": vocab(tx.COUNTRY),
     "purpose": vocab(tx.PURPOSE),
     "data_category": vocab(tx.CATEGORY),
