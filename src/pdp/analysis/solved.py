@@ -63,6 +63,7 @@ class Solved:
     overlaps: dict[str, set[str]]  # deny id -> allow ids it applies together with
     undecided: list[str]  # rules whose questions the solver could not settle within its budget
     questions: int = 0
+    timed: list[str] = field(default_factory=list)  # of those, the rules that test time (not encoded)
 
 
 class _Targets:
@@ -121,7 +122,7 @@ def solve_facts(policy_set: PolicySet, unmarked: Callable[[str, str], bool], *, 
     """The rule facts of one version, and its denies' overlaps with the allows `unmarked(deny, allow)` admits.
     `boxes` (default `BOXES`): settle what the formulas' boxes settle before asking the solver (boxes.py)."""
     space = Space([policy_set], obligations=False)
-    encoding = Encoding(space)
+    encoding = Encoding(space, unencoded_free=True)
     verdicts = encoding.verdicts[0]
     rules = policy_set.rules
     applies = verdicts.applies
@@ -131,12 +132,14 @@ def solve_facts(policy_set: PolicySet, unmarked: Callable[[str, str], bool], *, 
             for effect in ("allow", "deny")}
     facts = {r.id: RuleFacts() for r in rules}
     overlaps: dict[str, set[str]] = {}
-    undecided: set[str] = set()
+    undecided: set[str] = set(encoding.unencoded)  # tests of time: nothing is claimed of them
     pairs = _Pairs(policy_set, encoding, facts, BOXES if boxes is None else boxes)
     targets = {effect: _Targets(chosen, [pairs.region(r) for r in chosen])
                for effect in ("allow", "deny") for chosen in [[r for r in rules if r.effect == effect]]}
     for rule in rules:  # what each rule does alone: applies, overridden, redundant
         fact = facts[rule.id]
+        if rule.id in undecided:
+            continue
         try:
             fact.applies = pairs.applies(rule)
             if not fact.applies:
@@ -169,7 +172,7 @@ def solve_facts(policy_set: PolicySet, unmarked: Callable[[str, str], bool], *, 
             undecided.add(rule.id)
     for rule_id in undecided:
         facts[rule_id] = RuleFacts(applies=True, redundant=False, overridden=False)  # nothing claimed of it
-    return Solved(facts, overlaps, sorted(undecided), encoding.questions)
+    return Solved(facts, overlaps, sorted(undecided), encoding.questions, sorted(encoding.unencoded))
 
 
 def _settle(encoding: Encoding, rule, fact: RuleFacts, mine: Formula, clean: Formula, verdicts, lone: dict) -> None:

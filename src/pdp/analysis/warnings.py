@@ -34,6 +34,8 @@ from __future__ import annotations
 
 import weakref
 
+from dataclasses import replace
+
 from pdp.engine.policy_set import PolicySet
 from pdp.lang import ast
 from pdp.vocab import taxonomy as tx
@@ -111,7 +113,15 @@ def analyse(policy_set: PolicySet, vocabulary_source: tuple[str, str] | None = N
             return out + ([skipped] if skipped else [])
     solved = solve_facts(policy_set, lambda deny, allow: not _marked(policy_set, deny, allow))
     out += rule_diagnostics(policy_set, solved.facts, solved.overlaps)
-    if solved.undecided:
+    if solved.timed:
+        out.append(Diagnostic(
+            "analysis-skipped", f"shadowing and overlaps of {_names(solved.timed)} were not analysed: "
+            f"{'they test' if len(solved.timed) > 1 else 'it tests'} time (dates, durations), which the analysis "
+            "does not encode; nothing is claimed of them", first.id_span,
+            "review these rules by their policy tests", "warning"))
+    budget = [r for r in solved.undecided if r not in solved.timed]
+    if budget:
+        solved = replace(solved, undecided=budget)
         out.append(Diagnostic(
             "analysis-skipped", f"shadowing and overlaps of {len(solved.undecided)} rule"
             f"{'s' if len(solved.undecided) != 1 else ''} could not be decided within the solver's budget: "

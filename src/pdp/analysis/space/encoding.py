@@ -55,7 +55,7 @@ from pdp.lang import ast, printer
 from pdp.vocab.request import apply_lookups
 from .cells import Cell
 from .reach import Reach, Reached
-from .reading import read_paths, rule_conditions
+from .reading import compares_dates, read_paths, rule_conditions
 from .space import Space
 
 Formula = Any  # a z3 Boolean expression, or a Python bool when it folds to a constant
@@ -266,11 +266,18 @@ class Encoding:
     """A space's versions (and probes) as formulas over its dimensions, and a z3 solver holding them."""
 
     def __init__(self, space: Space, *, rlimit: int | None = None, only: Sequence[frozenset[str]] | None = None,
-                 reach: Reach | None = None):
+                 reach: Reach | None = None, unencoded_free: bool = False):
         """`only`: per version, the ids of the rules to encode (None: all of them). The verdicts then hold those
         rules alone, and are the whole version's only where no other rule takes part: the caller's claim to
-        make (`touched.touched` makes it for a diff). `reach`: the space's `Reach`, if the caller has one."""
+        make (`touched.touched` makes it for a diff). `reach`: the space's `Reach`, if the caller has one.
+
+        A rule with a test no table decides (reading.compares_dates) raises Undecided, unless `unencoded_free`:
+        its conditions are then free (they may hold, or fail, anywhere its target reaches), so a question about
+        the other rules is answered for every way it could go, and the rule's id is in `unencoded`: the caller
+        claims nothing of it (solved.solve_facts)."""
         self.space = space
+        self.unencoded_free = unencoded_free
+        self.unencoded: set[str] = set()
         self.only = only
         self.reaching = Reach(space) if reach is None else reach
         self.rlimit = RLIMIT if rlimit is None else rlimit  # read when built (tests lower it)
@@ -354,6 +361,8 @@ class Encoding:
         found = self._tables.get(key)
         if found is not None:
             return found
+        if compares_dates(atom, self.space.dated):  # no finite table of classes decides it (reading.compares_dates)
+            raise Undecided(f"the test `{printer.expression(atom)}` compares dates, which the analysis does not encode")
         pv = self.space.versions[version]
         test = compile_test(atom, pv.data, absent_is_value, side, self._keys[version] if side != EXACT else None)
         dims = tuple(sorted({d for p in read_paths([atom]) if (d := self._dim_of(p)) is not None},
@@ -435,7 +444,14 @@ class Encoding:
         applies, fails, reach = {}, {}, {}
         rules = self.rules(index)
         for rule in rules:
-            holds, failed = self.conditions(index, rule.source.when, rule.source.unless, rule.effect)
+            try:
+                holds, failed = self.conditions(index, rule.source.when, rule.source.unless, rule.effect)
+            except Undecided:
+                if not self.unencoded_free or space.time_test_of(rule) is None:
+                    raise
+                self.unencoded.add(rule.id)
+                holds, failed = z3.Bool(f"v{index}:{rule.id}:free-holds"), z3.Bool(f"v{index}:{rule.id}:free-fails")
+                self.solver.add(z3.Not(z3.And(holds, failed)))
             reach[rule.id] = self._reach(rule)
             applies[rule.id] = self._name(f"v{index}:{rule.id}:applies", f_and([reach[rule.id], holds]))
             fails[rule.id] = self._name(f"v{index}:{rule.id}:fails", f_and([reach[rule.id], failed]))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterable, Iterator
 
-from pdp.lang import ast
+from pdp.lang import ast, printer
 from pdp.vocab import taxonomy as tx
 from pdp.engine.conditions import MISSING, ORDER, compile_value, is_number
 from pdp.engine.requested import REQUESTED as _REQUESTED
@@ -25,6 +25,21 @@ def atoms(expr: ast.Expr) -> Iterator[ast.Expr]:
 def read_paths(exprs: Iterable[ast.Expr]) -> set[tuple[str, ...]]:
     """The request attributes (not policy data) the conditions read."""
     return {n.parts for e in exprs for n in ast.walk(e) if isinstance(n, ast.Path) and n.parts[0] != "data"}
+
+
+def compares_dates(atom: ast.Expr, dated: frozenset[tuple[str, ...]]) -> bool:
+    """An atomic test of time: a date written in it, a duration (`collected_at + 2 years`), or an attribute of
+    `dated` (typed a date) compared. Whether it holds depends on how far apart two dates are, which no finite set
+    of values per attribute captures: the analysis does not claim anything of a rule that has one (TimeUnanalysed).
+    `is present` / `is absent` of a date is no such test."""
+    if isinstance(atom, ast.Presence):
+        return False
+    return any(isinstance(n, (ast.Date, ast.Shift)) or (isinstance(n, ast.Path) and n.parts in dated)
+               for n in ast.walk(atom))
+
+
+def time_message(rule_id: str, atom: ast.Expr) -> str:
+    return f"the rule `{rule_id}` tests time (`{printer.expression(atom)}`), which the analysis does not encode"
 
 
 def rule_conditions(rule) -> tuple[ast.Expr, ...]:

@@ -8,6 +8,7 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from pdp.vocab import taxonomy as tx
 from pdp.engine.compiler import CompiledRule
+from pdp.lang import ast
 from pdp.base.paths import set_at
 from pdp.engine.conditions import MISSING, compile_test, failure
 from pdp.engine.requested import ALL, SOME, Keys, reads_requested_key
@@ -18,7 +19,7 @@ from .cells import Cell, Component, Group, Klass, Node, State, Stats
 from .domains import (EXAMPLE_COUNTRIES, AttrDomain, ValueClass, chain_classifiers, number_classes,
                       show_value, string_classes, type_at, unregistered_id, value_kinds)
 from .keys import KeyClass, key_classes
-from .reading import AttributeUses, atoms, connected_groups, read_paths, rule_conditions
+from .reading import AttributeUses, atoms, compares_dates, connected_groups, read_paths, rule_conditions, time_message
 
 CELL_PATHS = ("action", "purpose", "data_categories")
 PROBE, POSSIBLE = "probe", "possible"  # slot kinds beside a version's rules: a probe; a partial allow (Group.partial)
@@ -224,6 +225,7 @@ class Space:
         # the id of a looked-up part is built last: its classes depend on the other attributes' classes
         ordered_paths = sorted(paths, key=lambda p: (p[0] in lookups and p[1:] == ("id",), p))
         types = {parts: type_at(schema, parts, base, lookups) for parts in paths}
+        self.dated = frozenset(p for p, t in types.items() if t is not None and t.kind == "date")
         kinds_of = {parts: value_kinds(self._uses.by_path[parts], types[parts]) for parts in paths}
         for group in self._pair_groups:  # compared with each other: each may hold what the other holds
             joined = set().union(*(kinds_of.get(p, set()) for p in group))
@@ -578,6 +580,10 @@ class Space:
         """How many attributes the request of an assignment carries (witnesses carry as few as they can)."""
         return sum(self._present[n][c] for n, c in zip(nodes, assignment))
 
+    def time_test_of(self, rule) -> ast.Expr | None:
+        """The rule's first test of time (reading.compares_dates), or None."""
+        return next((a for e in rule_conditions(rule) for a in atoms(e) if compares_dates(a, self.dated)), None)
+
     def _reads_cell(self, rule) -> bool:
         return self.slot_nodes_of(rule)[1]
 
@@ -586,6 +592,9 @@ class Space:
         table = self._tables.get(key)
         if table is not None:
             return table
+        timed = self.time_test_of(rule)
+        if timed is not None:  # its value classes cannot tell every date apart: enumerating it could claim "never"
+            raise SpaceTooLarge(f"the decision space is not enumerated: {time_message(rule.id, timed)}")
         table = {}
         # a probe reads the request as the current version does; a rule, as its own version
         version = kind if not isinstance(kind, tuple) else kind[1] if kind[0] == POSSIBLE else -1
