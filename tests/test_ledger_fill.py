@@ -105,7 +105,7 @@ def test_every_fact_reads_aloud():
     assert says(fact("marketing:email", "opted_out", 3)) == "marketing opted-out on email recorded 2026-03-01, event event-3"
     assert says(fact("objection:profiling", "upheld")).startswith("objection to profiling upheld")
     assert set(SOURCES) == {"consent", "marketing_opt_out", "gpc", "objection", "restriction", "erasure_request",
-                            "current_version_accepted"}
+                            "current_version_accepted", "consent_given_on", "consent_expires_on"}
 
 
 # ---------------------------------------------------------------- the property

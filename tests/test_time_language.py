@@ -1,6 +1,6 @@
 """Time in the policy language: dates, durations, `now`, `collected_at`, checked, printed, formatted, decided."""
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from hypothesis import given, strategies as st
@@ -149,3 +149,32 @@ def test_a_shift_forward_then_back_never_lands_later(day, amount, unit):
     assert forward is not None and forward >= day
     back = shifted(forward, "-", amount, unit)
     assert back is not None and back <= day  # month ends clamp: Jan 31 + 1 month - 1 month = Jan 28
+
+
+def test_the_edge_stamps_now_from_as_of_or_its_clock_and_keeps_a_given_one():
+    from datetime import datetime, timezone
+
+    from pdp.engine.timing import stamped
+
+    moment = datetime(2026, 3, 1, 23, 30, tzinfo=timezone(timedelta(hours=-5)))  # 2026-03-02 in UTC
+    assert stamped(request(), moment)["now"] == "2026-03-02"
+    assert stamped(request(as_of="2025-06-30T23:00:00-02:00"), moment)["now"] == "2025-07-01"
+    assert stamped(request(now="2024-01-01"), moment)["now"] == "2024-01-01"
+    assert "now" not in stamped(request(as_of="yesterday"), moment)  # refused by the request check instead
+    plain = request()
+    stamped(plain, moment)
+    assert "now" not in plain  # the caller's request is not changed
+
+
+def test_pdp_decide_stamps_today_when_the_request_has_no_now(tmp_path, capsys):
+    import json
+
+    from pdp.cli import main
+
+    (tmp_path / "p.pdp").write_text(HEADER + 'allow a "x" cite "§1" when now >= 2026-01-01\n', encoding="utf-8")
+    (tmp_path / "r.json").write_text(json.dumps(request()), encoding="utf-8")
+    assert main(["decide", str(tmp_path), "--request", str(tmp_path / "r.json")]) == 0
+    assert json.loads(capsys.readouterr().out)["decision"] == "allow"
+    (tmp_path / "r.json").write_text(json.dumps(request(now="2025-12-31")), encoding="utf-8")
+    assert main(["decide", str(tmp_path), "--request", str(tmp_path / "r.json")]) == 0
+    assert json.loads(capsys.readouterr().out)["decision"] == "deny"

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 
 from pdp.base.errors import RequestError
 from pdp.engine.filled import without_ledger
+from pdp.engine.timing import stamped
 
 from .common import DEFAULT_POLICY_DIR, EXIT_FAIL, EXIT_OK, EXIT_USAGE, load_or_report
 
@@ -41,6 +43,7 @@ def cmd_decide(args) -> int:
             {"field": "request", "message": f"not valid JSON: {error.msg} at line {error.lineno} column {error.colno}"}]},
             indent=2), file=sys.stderr)
         return EXIT_USAGE
+    request = stamped(request, datetime.now(timezone.utc))  # `now` in conditions: the request's, else today
     decide = without_ledger(policy_set.decide)
     if args.ledger:
         from pdp.ledger import LedgerConfigError, open_ledger

@@ -72,6 +72,8 @@ def explain_with_ledger(policy_set: PolicySet, request: dict[str, Any], state: S
     changes = []
     for item in used:
         source = SOURCES[item.fill.source]
+        if source.kind != "bool":
+            continue  # a date: no single event sets it to one value that would change the decision
         # the other value; an attribute neither side gave may become either
         targets = [not item.value] if isinstance(item.value, bool) else [False, True] if item.value is MISSING else []
         for target in targets:

@@ -236,9 +236,10 @@ def _check_ledger_fill(fill: ast.LedgerFill, ctx: CheckContext) -> list[Diagnost
     out = []
     typ, errors = _resolve_path(fill.attribute, ctx)
     out += errors
-    if typ is not None and typ.kind not in ("bool", "any"):
+    if typ is not None and typ.kind not in (source.kind, "any"):
+        gives = "a date" if source.kind == "date" else "true or false"
         out.append(Diagnostic("type-mismatch", f"`{fill.attribute.dotted}` is {typ.describe()}; `{source.name}` "
-                              "gives true or false", fill.attribute.span, "fill an attribute declared `bool`"))
+                              f"gives {gives}", fill.attribute.span, f"fill an attribute declared `{source.kind}`"))
     takes = source.needs or source.may
     example = f'`ledger fills ... from {source.name} "{takes}"`' if takes else f"`ledger fills ... from {source.name}`"
     if source.needs and fill.name is None:

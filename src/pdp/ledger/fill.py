@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from .records import iso
@@ -33,7 +33,9 @@ from .state import ANY, Fact, State
 # what the request said: nothing at all (`None` in a consent map means the same: never asked)
 MISSING: Any = None
 
-Reading = tuple[bool, tuple[Fact, ...]]  # the value the facts give, and the facts that give it
+# the value the facts give, and the facts that give it: true or false; for a date fact (`Source.kind`), the day
+# (YYYY-MM-DD), or False when no such fact is in force (the attribute is then absent)
+Reading = tuple[Any, tuple[Fact, ...]]
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,7 @@ class Source:
     may: str | None = None  # what the quoted name is, when it may be left out
     purpose: bool = False  # takes `for "PURPOSE"`
     records: tuple[str | None, str | None] = (None, None)  # the event that makes the fact false, and true
+    kind: str = "bool"  # what it fills: "bool", or "date" (a day; the earlier of two is the restrictive one)
 
 
 def _consent(state: State, fill: Fill, at: datetime, _: str) -> Reading | None:
@@ -69,6 +72,25 @@ def _consent(state: State, fill: Fill, at: datetime, _: str) -> Reading | None:
     if fact is None:
         return None
     return fact.status == "given" and not fact.expired(at), (fact,)  # an expired consent is no consent
+
+
+def day(moment: datetime) -> str:
+    """The day (UTC) of a moment, as the policy language writes dates."""
+    return moment.astimezone(timezone.utc).date().isoformat()
+
+
+def _consent_day(which: str) -> Callable[[State, Fill, datetime, str], Reading | None]:
+    """When the consent in force was given, or when it expires: False (absent) when none is in force, or it has
+    no expiry. An expiry at or before `at` has ended the consent: it is no consent (fail closed)."""
+    def read(state: State, fill: Fill, at: datetime, _: str) -> Reading | None:
+        fact = state.consent(fill.name or "", fill.purpose)
+        if fact is None:
+            return None
+        if fact.status != "given" or fact.expired(at):
+            return False, (fact,)
+        moment = fact.occurred_at if which == "given" else fact.expires_at
+        return (False if moment is None else day(moment)), (fact,)
+    return read
 
 
 def _opt_out(state: State, fill: Fill, at: datetime, _: str) -> Reading | None:
@@ -121,6 +143,11 @@ SOURCES: dict[str, Source] = {s.name: s for s in (
            records=(None, "erasure.requested")),
     Source("current_version_accepted", "the person accepted the policy version deciding the request", False,
            _accepted, records=(None, "policy.accepted of the version deciding")),
+    Source("consent_given_on", "the day the consent to the topic (for the purpose) in force was given; absent when "
+           "none is in force (refused, withdrawn or expired)", False, _consent_day("given"), needs="topic",
+           purpose=True, kind="date"),
+    Source("consent_expires_on", "the day the consent in force expires; absent when none is in force or it has no "
+           "expiry", False, _consent_day("expires"), needs="topic", purpose=True, kind="date"),
 )}
 
 
@@ -131,20 +158,21 @@ class Filled:
     fill: Fill
     value: Any  # what the rules read (MISSING: left absent)
     caller: Any  # what the request said (MISSING: nothing)
-    ledger: bool | None  # what the ledger's facts say (None: no fact)
+    ledger: Any  # what the ledger's facts say (None: no fact; a day, or False, for a date: `Reading`)
     facts: tuple[Fact, ...] = ()
 
     @property
     def by(self) -> str:
         """Who decided the value: "ledger" (the ledger alone, or both agreeing), "caller" (the caller's value,
         stricter than the ledger's or the ledger silent), or "none"."""
-        if self.ledger is not None and self.value == self.ledger:
+        if self.ledger is not None and (self.value == self.ledger or (self.ledger is False and self.value is MISSING)):
             return "ledger"
         return "caller" if self.caller is not MISSING else "none"
 
     @property
     def restrictive(self) -> bool:
-        return bool(self.value == SOURCES[self.fill.source].restrictive)
+        source = SOURCES[self.fill.source]
+        return source.kind == "bool" and bool(self.value == source.restrictive)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"attribute": self.fill.dotted, "value": self.value, "by": self.by}
@@ -254,9 +282,19 @@ def _filled(readings: Readings, said: tuple[Any, ...]) -> Made:
     return tuple(changes), tuple(done)
 
 
-def combined(source: Source, caller: Any, ledger: bool) -> Any:
+def combined(source: Source, caller: Any, ledger: Any) -> Any:
     """The value of an attribute the caller says `caller` of and the ledger `ledger`: the ledger's, unless the
-    caller's is stricter. A caller's value that is no boolean stays, for the request check to refuse."""
+    caller's is stricter. A caller's value that is no boolean stays, for the request check to refuse.
+
+    A date (`Source.kind`): the earlier of the two days (a consent given earlier lapses sooner; one that expires
+    earlier ends sooner). When the ledger holds the fact but no consent is in force (`False`), the attribute is
+    absent whatever the caller says: a caller cannot keep a consent alive that the ledger says has ended."""
+    if source.kind == "date":
+        if ledger is False:
+            return MISSING
+        if isinstance(caller, str) and len(caller) == 10 and caller[4] == "-" and caller < ledger:
+            return caller  # a well-formed earlier day (the request check refuses a malformed one)
+        return ledger if caller is MISSING or isinstance(caller, str) else caller
     if caller is MISSING or (isinstance(caller, bool) and caller == ledger):
         return ledger
     if not isinstance(caller, bool):

@@ -1,0 +1,36 @@
+"""The request's time: `now` in conditions, given by the request or stamped at the edge. Pure: the moment is passed in.
+
+A decision is deterministic given its request: the engine never reads a
+clock. A request that carries `now` (a day, `YYYY-MM-DD`) is decided for
+that day. One that does not is stamped where it enters pdp, before it is
+decided (`pdp decide`; the HTTP service is to call `stamped` alike): with
+the day of its `as_of` when it asks about the past, else with the day (UTC)
+of the moment it is decided, which the edge reads from its clock. A request
+that reaches the engine unstamped leaves `now` absent, so a test of it is
+unknown, as any missing attribute is.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+
+def stamped(request: Any, moment: datetime) -> Any:
+    """`request` with `now` set (a copy), unless it has one or is no request: the day of its `as_of` (a time with
+    its zone) if it has a valid one, else the day (UTC) of `moment`. A bad `as_of` is left for the request check
+    to refuse, and `now` then stays unset."""
+    if not isinstance(request, dict) or request.get("now") is not None:
+        return request
+    as_of = request.get("as_of")
+    if as_of is not None:
+        try:
+            moment = datetime.fromisoformat(as_of) if isinstance(as_of, str) else None  # type: ignore[assignment]
+        except ValueError:
+            moment = None  # type: ignore[assignment]
+        if moment is None or moment.tzinfo is None:
+            return request
+    return {**request, "now": moment.astimezone(timezone.utc).date().isoformat()}
+
+
+__all__ = ["stamped"]
