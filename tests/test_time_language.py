@@ -178,3 +178,17 @@ def test_pdp_decide_stamps_today_when_the_request_has_no_now(tmp_path, capsys):
     (tmp_path / "r.json").write_text(json.dumps(request(now="2025-12-31")), encoding="utf-8")
     assert main(["decide", str(tmp_path), "--request", str(tmp_path / "r.json")]) == 0
     assert json.loads(capsys.readouterr().out)["decision"] == "deny"
+
+
+def test_explain_names_the_day_a_test_of_time_turns_on(tmp_path, capsys):
+    import json
+
+    from pdp.cli import main
+
+    (tmp_path / "p.pdp").write_text(HEADER + RETENTION, encoding="utf-8")
+    (tmp_path / "vocabulary.yaml").write_text(DATED, encoding="utf-8")
+    (tmp_path / "r.json").write_text(json.dumps(request(collected_at="2026-02-01", now="2028-03-01")), encoding="utf-8")
+    main(["explain", str(tmp_path), "--request", str(tmp_path / "r.json")])
+    out = capsys.readouterr().out
+    assert "collected_at + 2 years < now" in out or "collected_at is older than 2 years" in out
+    assert 'would be allowed if now were "2028-02-01"' in out  # two years on, to the day: not yet older

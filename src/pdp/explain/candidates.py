@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pdp.base.dates import day_of, shifted
 from pdp.engine.policy_set import PolicySet
 from pdp.lang import ast
 from pdp.engine.conditions import MISSING, compile_value, is_number, same
@@ -28,6 +29,17 @@ def _compare_values(op: str, literal: Any) -> list:
     return [below, above]
 
 
+def around(value: Any, shift: ast.Shift | None) -> list[str]:
+    """The days around the one where `path (+ shift) == value`: the day before, the day, the day after."""
+    day = day_of(value)
+    if day is not None and shift is not None:
+        day = shifted(day, "-" if shift.sign == "+" else "+", shift.amount, shift.unit)
+    if day is None:
+        return []
+    out = [shifted(day, sign, 1, "days") for sign in "-+"]
+    return [d.isoformat() for d in (out[0], day, out[1]) if d is not None]
+
+
 class _Tested(Visitor[None]):
     """The attributes one test reads, with the values it tests them for (`add(path, values)`)."""
 
@@ -36,6 +48,9 @@ class _Tested(Visitor[None]):
 
     def visit_Compare(self, node: ast.Compare) -> None:
         left, right, op = node.left, node.right, node.op
+        if any(isinstance(side, (ast.Date, ast.Shift)) for side in (left, right)):
+            self._dates(left, right)
+            return
         if isinstance(left, ast.Literal):
             left, right, op = right, left, _MIRROR[op]
         if isinstance(left, ast.Path) and isinstance(right, ast.Literal):
@@ -44,6 +59,19 @@ class _Tested(Visitor[None]):
             for a, b in ((left, right), (right, left)):
                 other = self.value(b)
                 self.add(a, [] if other is MISSING or isinstance(other, _COLLECTION) else [other])
+
+    def _dates(self, left: ast.Expr, right: ast.Expr) -> None:
+        """A test of time: each attribute it moves or reads, on either side of the day the test turns on."""
+        for mine, other in ((left, right), (right, left)):
+            shift = mine if isinstance(mine, ast.Shift) else None
+            path = mine.operand if isinstance(mine, ast.Shift) else mine
+            if not isinstance(path, ast.Path):
+                continue
+            try:
+                value = self.value(other)
+            except Exception:  # noqa: BLE001 - an operand holding no date: nothing to try
+                continue
+            self.add(path, around(value, shift))
 
     def visit_Member(self, node: ast.Member | ast.Under) -> None:
         if not isinstance(node.left, ast.Path):
