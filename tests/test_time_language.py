@@ -192,3 +192,34 @@ def test_explain_names_the_day_a_test_of_time_turns_on(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "collected_at + 2 years < now" in out or "collected_at is older than 2 years" in out
     assert 'would be allowed if now were "2028-02-01"' in out  # two years on, to the day: not yet older
+
+
+POLICY_TESTS = """suite: Retention by dates
+defaults:
+  request: {action: use, purpose: essential.service, data_categories: [user.contact.email]}
+cases:
+  - name: within two years of collection the data runs the Service
+    request: {collected_at: "2026-03-01", now: "2028-03-01"}
+    expect: allow
+    rules: [run]
+  - name: a day later it does not
+    request: {collected_at: "2026-03-01", now: "2028-03-02"}
+    expect: deny
+  - name: a consent given 13 months and a day ago has lapsed
+    request: {collected_at: "2026-03-01", now: "2027-04-02", context: {consent_given_on: "2026-03-01"}}
+    expect: deny
+    rules: [old_consent]
+  - name: a date that is none is refused
+    request: {now: "2026-02-30"}
+    error: "now"
+"""
+
+
+def test_policy_tests_decide_with_dates_and_cover_both_sides(tmp_path, capsys):
+    from pdp.cli import main
+
+    (tmp_path / "p.pdp").write_text(HEADER + RETENTION, encoding="utf-8")
+    (tmp_path / "vocabulary.yaml").write_text(DATED, encoding="utf-8")
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "time.yaml").write_text(POLICY_TESTS, encoding="utf-8")
+    assert main(["test", str(tmp_path), "--coverage", "--min-coverage", "100"]) == 0, capsys.readouterr().out
