@@ -60,7 +60,7 @@ DATED_VOCAB = VOCAB + "  context.since: date\n"
 TIME_CONDITIONS = [
     "collected_at + 2 years < now", "context.since is older than 13 months", "now - 30 days > 2026-01-31",
     "collected_at >= 2026-03-01", "context.since < collected_at", "now == 2026-12-25", "context.since is present",
-    "context.since + 1 month >= now",
+    "context.since + 1 month >= now", "now is present", "collected_at is absent",
 ]
 T_ACTIONS, T_PURPOSES, T_CATEGORIES = ["use", "share"], ["essential", "marketing"], ["user.contact", "user.name"]
 days = st.dates(min_value=date(2026, 1, 1), max_value=date(2029, 12, 31)).map(lambda d: d.isoformat())
@@ -120,3 +120,17 @@ def test_the_index_and_the_scan_decide_time_alike(sets, batch):
     for req in batch:
         a, b = indexed.decide(req), scanned.decide(req)
         assert (a.decision, a.reasons, a.obligations) == (b.decision, b.reasons, b.obligations), req
+
+
+def test_a_date_tested_only_for_presence_takes_a_date_and_a_rule_in_the_way_is_not_claimed_of():
+    """`now is present` made no present class (no date among the values tried), so `run` was claimed to apply
+    to no request; with `d` (on `collected_at`, which also chooses the version: a test of time) in its way, the
+    solver's example was not the engine's, and check stopped on it."""
+    policy = build_set("""
+allow run "Run" cite "§1" to use for essential of user.contact.email when now is present
+deny d "D" cite "§1" to use for essential of user.contact.email when collected_at is absent
+""")
+    assert policy.decide(request(now="2026-03-01", collected_at="2026-03-01")).allowed
+    for method in ("auto", "enumeration", "solver"):
+        found = analyse(policy, method=method)
+        assert not [d for d in found if d.code in ("shadowed-rule", "always-overridden")], method

@@ -311,6 +311,9 @@ class _Pairs:
                 if not in_way:
                     return True
                 new = in_way - excluded
+                if any(r in encoding.unencoded for r, _ in in_way):
+                    # a rule that tests time is in the way: its free verdict cannot be told where it holds
+                    raise Undecided(f"`{rule.id}` meets rules that test time on the way")
                 if not new or any(r == DEFAULT_DENY for r, _ in new):
                     raise RuntimeError(f"the solver and the engine disagree on `{rule.id}` for {request}")
                 in_way_formulas = []

@@ -31,9 +31,10 @@ def compares_dates(atom: ast.Expr, dated: frozenset[tuple[str, ...]]) -> bool:
     """An atomic test of time: a date written in it, a duration (`collected_at + 2 years`), or an attribute of
     `dated` (typed a date) compared. Whether it holds depends on how far apart two dates are, which no finite set
     of values per attribute captures: the analysis does not claim anything of a rule that has one (TimeUnanalysed).
-    `is present` / `is absent` of a date is no such test."""
+    `is present` / `is absent` of a date is no such test, except of `collected_at`, which also chooses the version
+    that decides (the space's version choices set it: space/selection.py)."""
     if isinstance(atom, ast.Presence):
-        return False
+        return atom.path.parts == ("collected_at",)
     return any(isinstance(n, (ast.Date, ast.Shift)) or (isinstance(n, ast.Path) and n.parts in dated)
                for n in ast.walk(atom))
 

@@ -271,8 +271,8 @@ class Space:
                 found, classify = string_classes(use, universe, check, extra, extra_sig, prefer)
                 classifiers.append((len(classes), classify))
                 classes += found
-            if len(classes) == 1:  # only tested for presence: any value will do
-                for value in ("present", True, 1):
+            if len(classes) == 1:  # only tested for presence: any value will do (a date, where only a date is)
+                for value in ("2026-01-01",) if typ is not None and typ.kind == "date" else ("present", True, 1):
                     if check(value):
                         classes.append(ValueClass(value, "string" if isinstance(value, str) else "bool",
                                                   "is present", (), False))
