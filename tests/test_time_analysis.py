@@ -134,3 +134,10 @@ deny d "D" cite "§1" to use for essential of user.contact.email when collected_
     for method in ("auto", "enumeration", "solver"):
         found = analyse(policy, method=method)
         assert not [d for d in found if d.code in ("shadowed-rule", "always-overridden")], method
+
+
+def test_a_declared_date_tested_for_presence_is_present_in_the_space():
+    """`context.since` (declared `date`) refuses every value but a date: its present class needs one."""
+    policy = build_set('allow r0 cite "§0" when context.since is present\nallow r1 cite "§1"\n', vocabulary=DATED_VOCAB)
+    (shadowed,) = [d for d in analyse(policy) if d.code == "shadowed-rule"]
+    assert "applies to no request" not in shadowed.message and "shadowed by `r1`" in shadowed.message

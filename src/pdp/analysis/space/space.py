@@ -225,7 +225,10 @@ class Space:
         # the id of a looked-up part is built last: its classes depend on the other attributes' classes
         ordered_paths = sorted(paths, key=lambda p: (p[0] in lookups and p[1:] == ("id",), p))
         types = {parts: type_at(schema, parts, base, lookups) for parts in paths}
-        self.dated = frozenset(p for p, t in types.items() if t is not None and t.kind == "date")
+        declared_dates = {(part, name) for v in self.versions for part, named in v.request_shape.types.items()
+                          for name, t in named.items() if t.kind == "date"}
+        declared_dates |= {parts for v in self.versions for parts, t in v.request_shape.deep if t.kind == "date"}
+        self.dated = frozenset(p for p, t in types.items() if (t is not None and t.kind == "date") or p in declared_dates)
         kinds_of = {parts: value_kinds(self._uses.by_path[parts], types[parts]) for parts in paths}
         for group in self._pair_groups:  # compared with each other: each may hold what the other holds
             joined = set().union(*(kinds_of.get(p, set()) for p in group))
@@ -272,7 +275,7 @@ class Space:
                 classifiers.append((len(classes), classify))
                 classes += found
             if len(classes) == 1:  # only tested for presence: any value will do (a date, where only a date is)
-                for value in ("2026-01-01",) if typ is not None and typ.kind == "date" else ("present", True, 1):
+                for value in ("2026-01-01",) if parts in self.dated else ("present", True, 1):
                     if check(value):
                         classes.append(ValueClass(value, "string" if isinstance(value, str) else "bool",
                                                   "is present", (), False))
