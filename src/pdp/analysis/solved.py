@@ -63,7 +63,7 @@ class Solved:
     overlaps: dict[str, set[str]]  # deny id -> allow ids it applies together with
     undecided: list[str]  # rules whose questions the solver could not settle within its budget
     questions: int = 0
-    timed: list[str] = field(default_factory=list)  # of those, the rules that test time (not encoded)
+    timed: list[str] = field(default_factory=list)  # of those, the rules that test time or meet one (not encoded)
 
 
 class _Targets:
@@ -114,6 +114,10 @@ def _indexes(mask: int):
         mask ^= low
 
 
+class TimeInTheWay(Undecided):
+    """A rule's question meets, in its way, a rule that tests time (not encoded): it is left undecided."""
+
+
 def _too_wide(dim: int, mask: int) -> bool:
     return dim >= _KEY_DIMS and mask.bit_count() > WIDE
 
@@ -133,6 +137,7 @@ def solve_facts(policy_set: PolicySet, unmarked: Callable[[str, str], bool], *, 
     facts = {r.id: RuleFacts() for r in rules}
     overlaps: dict[str, set[str]] = {}
     undecided: set[str] = set(encoding.unencoded)  # tests of time: nothing is claimed of them
+    timed: set[str] = set(encoding.unencoded)  # those, and the rules whose questions meet them
     pairs = _Pairs(policy_set, encoding, facts, BOXES if boxes is None else boxes)
     targets = {effect: _Targets(chosen, [pairs.region(r) for r in chosen])
                for effect in ("allow", "deny") for chosen in [[r for r in rules if r.effect == effect]]}
@@ -151,6 +156,9 @@ def solve_facts(policy_set: PolicySet, unmarked: Callable[[str, str], bool], *, 
             if alone is None or (fact.redundant and rule.effect == "allow" and not fact.overridden
                                  and pairs.search(rule, alone=False) is None):
                 _settle(encoding, rule, fact, applies[rule.id], clean, verdicts, lone)
+        except TimeInTheWay:
+            timed.add(rule.id)
+            undecided.add(rule.id)
         except Undecided:
             undecided.add(rule.id)
     for rule in rules:  # what it does with others: companions and helpers of a redundant rule, overlaps of a deny
@@ -164,15 +172,19 @@ def solve_facts(policy_set: PolicySet, unmarked: Callable[[str, str], bool], *, 
                 _companions(encoding, pairs, rule, fact, applies[rule.id], decided, verdicts, lone,
                             [s for s in same if s.id in fact.helpers], same, applies)
             if rule.effect == "deny":
-                found = {a.id for a in pairs.neighbours(targets["allow"], rule)
-                         if unmarked(rule.id, a.id) and pairs.together(rule, a)}
+                found = {a.id for a in pairs.neighbours(targets["allow"], rule)  # (an allow that tests time: not)
+                         if a.id not in encoding.unencoded and unmarked(rule.id, a.id) and pairs.together(rule, a)}
                 if found:
                     overlaps[rule.id] = found
+        except TimeInTheWay:
+            timed.add(rule.id)
+            undecided.add(rule.id)
         except Undecided:
             undecided.add(rule.id)
     for rule_id in undecided:
         facts[rule_id] = RuleFacts(applies=True, redundant=False, overridden=False)  # nothing claimed of it
-    return Solved(facts, overlaps, sorted(undecided), encoding.questions, sorted(encoding.unencoded))
+        overlaps.pop(rule_id, None)
+    return Solved(facts, overlaps, sorted(undecided), encoding.questions, sorted(timed))
 
 
 def _settle(encoding: Encoding, rule, fact: RuleFacts, mine: Formula, clean: Formula, verdicts, lone: dict) -> None:
@@ -313,7 +325,7 @@ class _Pairs:
                 new = in_way - excluded
                 if any(r in encoding.unencoded for r, _ in in_way):
                     # a rule that tests time is in the way: its free verdict cannot be told where it holds
-                    raise Undecided(f"`{rule.id}` meets rules that test time on the way")
+                    raise TimeInTheWay(f"`{rule.id}` meets rules that test time on the way")
                 if not new or any(r == DEFAULT_DENY for r, _ in new):
                     raise RuntimeError(f"the solver and the engine disagree on `{rule.id}` for {request}")
                 in_way_formulas = []

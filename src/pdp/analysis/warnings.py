@@ -116,8 +116,8 @@ def analyse(policy_set: PolicySet, vocabulary_source: tuple[str, str] | None = N
     if solved.timed:
         out.append(Diagnostic(
             "analysis-skipped", f"shadowing and overlaps of {_names(solved.timed)} were not analysed: "
-            f"{'they test' if len(solved.timed) > 1 else 'it tests'} time (dates, durations), which the analysis "
-            "does not encode; nothing is claimed of them", first.id_span,
+            "tests of time (dates, durations), in a rule or in the rules that decide with it, are not encoded by "
+            "the analysis; nothing is claimed of them", first.id_span,
             "review these rules by their policy tests", "warning"))
     budget = [r for r in solved.undecided if r not in solved.timed]
     if budget:
