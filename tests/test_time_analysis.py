@@ -141,3 +141,22 @@ def test_a_declared_date_tested_for_presence_is_present_in_the_space():
     policy = build_set('allow r0 cite "§0" when context.since is present\nallow r1 cite "§1"\n', vocabulary=DATED_VOCAB)
     (shadowed,) = [d for d in analyse(policy) if d.code == "shadowed-rule"]
     assert "applies to no request" not in shadowed.message and "shadowed by `r1`" in shadowed.message
+
+
+@settings(fewer(3))
+@given(text=timed_rules(), batch=st.lists(dated_requests, min_size=1, max_size=8))
+def test_the_request_memo_decides_time_as_the_plain_path(text, batch):
+    """`now` is a path of the request like any other: the memo keys on it, and on the paths a shift moves."""
+    from pdp.engine import request_memo
+
+    try:
+        remembering = build_set(text, vocabulary=DATED_VOCAB)
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(request_memo, "ENABLED", False)
+            plain = build_set(text, vocabulary=DATED_VOCAB)
+    except pdp.PolicyError:
+        return
+    assert remembering._request_memo is not None and plain._request_memo is None
+    for req in batch + batch[::-1]:  # each asked again: answered from the memo
+        a, b = remembering.decide(req), plain.decide(req)
+        assert (a.decision, a.reasons, a.obligations) == (b.decision, b.reasons, b.obligations), req
