@@ -156,7 +156,7 @@ def test_the_request_memo_decides_time_as_the_plain_path(text, batch):
             plain = build_set(text, vocabulary=DATED_VOCAB)
     except pdp.PolicyError:
         return
-    assert remembering._request_memo is not None and plain._request_memo is None
+    assert remembering.request_memo is not None and plain.request_memo is None
     for req in batch + batch[::-1]:  # each asked again: answered from the memo
         a, b = remembering.decide(req), plain.decide(req)
         assert (a.decision, a.reasons, a.obligations) == (b.decision, b.reasons, b.obligations), req
