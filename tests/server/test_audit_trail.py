@@ -118,7 +118,7 @@ def logged(client, **params) -> list[dict]:
 
 def test_an_engine_fault_on_the_authzen_routes_is_a_logged_deny_not_a_500(policy_dir, tmp_path, monkeypatch):
     with serving(policy_dir, tmp_path) as client:
-        def broken(request):
+        def broken(request, decide=None):
             raise RuntimeError("engine bug")
 
         monkeypatch.setattr(client.app.state.holder.current, "decide_authzen", broken)
