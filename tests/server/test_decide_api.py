@@ -2,6 +2,7 @@
 
 import json
 import textwrap
+from datetime import datetime, timezone
 
 import pytest
 from fastapi.testclient import TestClient
@@ -139,3 +140,34 @@ def test_an_authzen_evaluation_as_of_without_a_ledger_is_refused_naming_it(clien
     assert client.post("/access/v1/evaluation", json=asked).json()["decision"] is True
     response = client.post("/access/v1/evaluation", json={**asked, "context": {"as_of": "2026-01-01T00:00:00Z"}})
     assert response.status_code == 400 and "context.as_of" in response.text
+
+
+TIMED = '''
+policy "timed" version "1" effective 2026-01-01
+allow run "Run the Service" cite "§2.1" to use for essential of user
+deny old_consent "Consent lapses after 13 months" cite "§1.3" to use
+  when context.consent_given_on is older than 13 months
+'''
+
+
+def test_the_server_stamps_now_and_refuses_a_clients(tmp_path):
+    """A rule of time is decided on the server's clock: an old consent is denied on every way in (without the stamp
+    `now` would be unknown, the deny would not apply and the request would be allowed), and a client that says
+    `now` itself is refused, naming it."""
+    (tmp_path / "main.pdp").write_text(textwrap.dedent(TIMED))
+    (tmp_path / "vocabulary.yaml").write_text("attributes:\n  context.consent_given_on: date\n")
+    old = {**OK, "context": {"consent_given_on": "2020-01-01"}}
+    with TestClient(create_app(Settings(policy_dir=tmp_path))) as client:
+        assert client.post("/v1/decide", json=OK).json()["decision"] == "allow"
+        denied = client.post("/v1/decide", json=old).json()
+        assert denied["decision"] == "deny" and denied["reasons"][0]["rule"] == "old_consent"
+        assert [d["decision"] for d in client.post("/v1/decide/batch", json={"requests": [OK, old]}).json()[
+            "decisions"]] == ["allow", "deny"]
+        asked = {"subject": {"type": "service", "id": "ops"}, "action": {"name": "use", "properties": {
+                 "purpose": "essential.service"}}, "resource": {"type": "personal_data", "id": "u-1", "properties": {
+                 "data_categories": ["user.name"]}}, "context": {"consent_given_on": "2020-01-01"}}
+        assert client.post("/access/v1/evaluation", json=asked).json()["decision"] is False
+        asked["context"] = {"consent_given_on": datetime.now(timezone.utc).date().isoformat()}  # (today's: in force)
+        assert client.post("/access/v1/evaluation", json=asked).json()["decision"] is True
+        claimed = client.post("/v1/decide", json={**old, "now": "2020-06-01"})
+        assert claimed.status_code == 422 and [d["field"] for d in claimed.json()["detail"]] == ["now"]

@@ -6,7 +6,7 @@ holds what it makes and how a request is decided by it.
 
 from __future__ import annotations
 
-from functools import partial
+from functools import cached_property, partial
 from pathlib import Path
 from collections.abc import Callable
 from typing import Any, cast
@@ -17,7 +17,7 @@ from pdp.ledger.fill import Fill
 from pdp.vocab import taxonomy as tx
 from pdp.vocab.request import DEFAULT_SHAPE, RequestShape, apply_lookups
 
-from . import models, versions
+from . import models, timing, versions
 from .compiler import CandidatesOf, CompiledRule, RuleIndex, RuleScan
 from .decision import Decision, Outcome, Reason, decision_of
 from .request_memo import RequestMemo
@@ -69,6 +69,11 @@ class PolicySet:
         self.ledger_fills: tuple[Fill, ...] = ()
         self.ledger_reads: dict[str, frozenset[str]] | None = None  # rule -> the filled attributes it reads (filled.py)
         self.history: tuple[PolicySet, ...] = (self,)  # every version, oldest first (build adds the earlier ones)
+
+    @cached_property
+    def reads_now(self) -> bool:
+        """Whether a rule of any version reads `now` (an edge stamps it then: engine/timing)."""
+        return timing.reads_now(self)
 
     def forget_requests(self) -> None:
         """Switch the request memo off in every version (request_memo.py): each request is evaluated anew."""

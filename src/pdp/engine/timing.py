@@ -3,7 +3,7 @@
 A decision is deterministic given its request: the engine never reads a
 clock. A request that carries `now` (a day, `YYYY-MM-DD`) is decided for
 that day. One that does not is stamped where it enters pdp, before it is
-decided (`pdp decide`; the HTTP service is to call `stamped` alike): with
+decided (`pdp decide`; `pdp serve`, which refuses a client's own `now`): with
 the day of its `as_of` when it asks about the past, else with the day (UTC)
 of the moment it is decided, which the edge reads from its clock. A request
 that reaches the engine unstamped leaves `now` absent, so a test of it is
@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from typing import Any
+
+from pdp.lang import ast
 
 
 def stamped(request: Any, moment: datetime) -> Any:
@@ -33,4 +35,17 @@ def stamped(request: Any, moment: datetime) -> Any:
     return {**request, "now": moment.astimezone(timezone.utc).date().isoformat()}
 
 
-__all__ = ["stamped"]
+NOW = ("now",)
+
+
+def reads_now(policy_set: Any) -> bool:
+    """Whether a rule of any version of the set reads `now` (only then does an edge need to stamp it)."""
+    return any(NOW in read for version in policy_set.history for read in _paths(version))
+
+
+def _paths(version: Any) -> list[set[tuple[str, ...]]]:
+    return [{node.parts for expr in rule.source.when + rule.source.unless for node in ast.walk(expr)
+             if isinstance(node, ast.Path)} for rule in version.rules]
+
+
+__all__ = ["NOW", "reads_now", "stamped"]

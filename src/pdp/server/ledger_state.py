@@ -16,13 +16,16 @@ before deciding (pdp.io.ledger_reader).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import datetime, timezone
 from functools import partial
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 
 from pdp.engine.decision import Decision
+from pdp.base.errors import FieldError, RequestError
 from pdp.engine.filled import without_ledger
+from pdp.engine.timing import stamped
 from pdp.engine.policy_set import PolicySet
 from pdp.io.ledger_reader import SubjectStates, token_of
 from pdp.io.ledger_reader import decide as ledger_decide
@@ -72,15 +75,31 @@ def decider(app, policy_set: PolicySet,
     token is waited for before (`caught_up`, off the event loop), so the decision itself never waits."""
     states = app.state.ledger_states
     if states is None:
-        return without_ledger(decide or policy_set.decide)
-    return partial(ledger_decide, policy_set, states=states, wait=False, decide=decide)
+        return on_the_clock(policy_set, without_ledger(decide or policy_set.decide))
+    return on_the_clock(policy_set, partial(ledger_decide, policy_set, states=states, wait=False, decide=decide))
 
 
 def evaluator(app, policy_set: PolicySet) -> Callable[[dict[str, Any]], Decision]:
     """How the AuthZEN endpoints decide an evaluation: put in the set's terms, then as `decider` decides."""
-    if app.state.ledger_states is None:
-        return partial(policy_set.decide_authzen, decide=without_ledger(policy_set.decide))
     return partial(policy_set.decide_authzen, decide=decider(app, policy_set))
+
+
+CLIENT_NOW = ("`now` is this server's clock (the day it decides, UTC), not a field a client sets; to ask about a "
+              "past time, send `as_of` (with a consent ledger)")
+
+
+def on_the_clock(policy_set: PolicySet, decide: Callable[[dict[str, Any]], Decision]) -> Callable[[dict[str, Any]], Decision]:
+    """`decide` at the HTTP edge: a request saying `now` itself is refused, naming it (the clock is pdp's, as a
+    register is: a caller that could choose the day could step around a rule of time), and, for a set whose rules
+    read `now`, the request is stamped with today (UTC; the day of its `as_of` when it asks about the past)."""
+    stamping = policy_set.reads_now
+
+    def deciding(request: dict[str, Any]) -> Decision:
+        if type(request) is dict and request.get("now") is not None:
+            raise RequestError([FieldError("now", CLIENT_NOW)])
+        return decide(stamped(request, datetime.now(timezone.utc)) if stamping else request)
+
+    return deciding
 
 
 def waits(app, requests: list[Any]) -> int | None:

@@ -95,8 +95,8 @@ class DecisionRequest(BaseModel):
         "conditions read it as a date")
     now: Annotated[str | None, Dated(), AfterValidator(_iso_day)] = Field(
         default=None, description="the day the decision is made for (YYYY-MM-DD): `now` in conditions. `pdp decide` "
-        "and the policy tests give the day of `as_of`, else today's date (UTC); without it a condition that reads "
-        "`now` is unknown")
+        "gives the day of `as_of`, else today's date (UTC); `pdp serve` stamps it from its own clock and refuses a "
+        "request that sets it; without it a condition that reads `now` is unknown")
     as_of: Annotated[str | None, Unread()] = Field(
         default=None, description="decide as of this past time (ISO 8601 with a zone): the consent ledger's state "
         "then, and the policy version in force then")
