@@ -13,9 +13,12 @@ unknown, as any missing attribute is.
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pdp.lang import ast
+
+if TYPE_CHECKING:  # (policy_set imports this module)
+    from .policy_set import PolicySet
 
 
 def stamped(request: Any, moment: datetime) -> Any:
@@ -38,12 +41,12 @@ def stamped(request: Any, moment: datetime) -> Any:
 NOW = ("now",)
 
 
-def reads_now(policy_set: Any) -> bool:
+def reads_now(policy_set: PolicySet) -> bool:
     """Whether a rule of any version of the set reads `now` (only then does an edge need to stamp it)."""
     return any(NOW in read for version in policy_set.history for read in _paths(version))
 
 
-def _paths(version: Any) -> list[set[tuple[str, ...]]]:
+def _paths(version: PolicySet) -> list[set[tuple[str, ...]]]:
     return [{node.parts for expr in rule.source.when + rule.source.unless for node in ast.walk(expr)
              if isinstance(node, ast.Path)} for rule in version.rules]
 
