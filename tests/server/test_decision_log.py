@@ -522,8 +522,32 @@ def test_a_log_of_schema_2_keeps_its_people_findable(tmp_path):
         assert log.erase(SECRET_ID) == 1
         assert [r["decision_id"] for r in log.query()] == ["b"]
     with sqlite3.connect(path) as raw:
-        assert raw.execute("PRAGMA user_version").fetchone() == (3,)
+        assert raw.execute("PRAGMA user_version").fetchone() == (4,)  # schema 4: each row numbered (`seq`)
         assert raw.execute("SELECT name FROM sqlite_master WHERE name = 'people'").fetchall() == []
+
+
+def test_a_log_of_schema_3_gets_row_numbers_in_its_order_and_they_are_never_reused(tmp_path, clock):
+    """Schema 4 numbers the rows (`seq`, AUTOINCREMENT): the combined log's shipper keeps its place by it, and a
+    rowid would start again at 1 once retention emptied the table."""
+    path = tmp_path / "v3.db"
+    with sqlite3.connect(path) as raw:
+        raw.executescript("""
+            CREATE TABLE decisions (decision_id TEXT PRIMARY KEY, time TEXT NOT NULL, endpoint TEXT NOT NULL,
+                decision TEXT NOT NULL, rules TEXT NOT NULL, policy_digest TEXT, request TEXT NOT NULL,
+                people TEXT NOT NULL DEFAULT '');
+            PRAGMA user_version = 3;""")
+        for decision_id in ("a", "b", "c"):
+            raw.execute("INSERT INTO decisions VALUES (?, '2026-11-30T00:00:00.000000Z', '/v1/decide', 'allow', "
+                        "'[]', NULL, '{}', '')", (decision_id,))
+    with DecisionLog(path, pseudonym_key=KEY, clock=clock) as log:
+        with sqlite3.connect(path) as raw:
+            assert raw.execute("SELECT seq, decision_id FROM decisions ORDER BY seq").fetchall() == [
+                (1, "a"), (2, "b"), (3, "c")]
+            raw.execute("DELETE FROM decisions")  # as retention does after a long pause
+        log.append(request(), response(decision_id="d"))
+        with sqlite3.connect(path) as raw:
+            assert raw.execute("SELECT seq, decision_id FROM decisions").fetchall() == [(4, "d")]
+            assert raw.execute("PRAGMA user_version").fetchone() == (4,)
 
 
 def test_the_stream_reads_what_query_reads(dlog, clock):

@@ -84,11 +84,14 @@ RETENTION_CHECK_EVERY = dt.timedelta(hours=1)
 SIZE_CHECK_EVERY = 1000  # rows appended between two checks of the size limit
 MAX_ROW_BYTES = 16_384  # of the stored request, by default
 WAL_SIZE_LIMIT = 16 * 1024 * 1024  # the WAL file is cut back to this after a checkpoint
-SCHEMA_VERSION = 3  # 1: whole requests, only the data subject's id pseudonymised; 2: a `people` table
+SCHEMA_VERSION = 4  # 1: whole requests, only the data subject's id pseudonymised; 2: a `people` table; 3: a
+# `people` column; 4: `seq`, the row's number, never reused (AUTOINCREMENT), which the shipper to the combined log
+# (`log_shipper`) keeps its place by: a plain rowid starts again at 1 once retention has emptied the table
 
-_SCHEMA = ("""
-CREATE TABLE IF NOT EXISTS decisions (
-    decision_id   TEXT PRIMARY KEY,
+_TABLE = """
+CREATE TABLE IF NOT EXISTS {name} (
+    seq           INTEGER PRIMARY KEY AUTOINCREMENT,
+    decision_id   TEXT NOT NULL UNIQUE,
     time          TEXT NOT NULL,   -- UTC, fixed width: YYYY-MM-DDTHH:MM:SS.ffffffZ
     endpoint      TEXT NOT NULL,
     decision      TEXT NOT NULL,
@@ -96,7 +99,8 @@ CREATE TABLE IF NOT EXISTS decisions (
     policy_digest TEXT,
     request       TEXT NOT NULL,   -- JSON: log_view.view of the request, then masked
     people        TEXT NOT NULL DEFAULT ''  -- the pseudonyms the row names, space-separated (erasure)
-)""", "CREATE INDEX IF NOT EXISTS decisions_time ON decisions (time)")
+)"""
+_SCHEMA = (_TABLE.format(name="decisions"), "CREATE INDEX IF NOT EXISTS decisions_time ON decisions (time)")
 # A pseudonym is `hmac:` and 64 hex digits, with no space: found in the space-separated column,
 # it is one of the row's pseudonyms, never a piece of two.
 _NAMES_PERSON = "instr(people, ?) > 0"
@@ -317,6 +321,7 @@ class DecisionLog:
                     self._migrate_whole_requests(conn)
                 if version == 2:
                     self._migrate_people_table(conn)
+                self._add_seq_column(conn)
                 if version < SCHEMA_VERSION:
                     conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
                 conn.execute("COMMIT")
@@ -351,6 +356,19 @@ class DecisionLog:
         columns = {row[1] for row in conn.execute("PRAGMA table_info(decisions)")}
         if "people" not in columns:
             conn.execute("ALTER TABLE decisions ADD COLUMN people TEXT NOT NULL DEFAULT ''")
+
+    @staticmethod
+    def _add_seq_column(conn: sqlite3.Connection) -> None:
+        """A log made before schema 4 numbers its rows by rowid: copy it into a table with `seq`, in rowid order."""
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(decisions)")}
+        if "seq" in columns:
+            return
+        conn.execute(_TABLE.format(name="decisions_v4"))
+        conn.execute(f"INSERT INTO decisions_v4 (seq, {', '.join(_COLUMNS)}, people) "
+                     f"SELECT rowid, {', '.join(_COLUMNS)}, people FROM decisions ORDER BY rowid")
+        conn.execute("DROP TABLE decisions")
+        conn.execute("ALTER TABLE decisions_v4 RENAME TO decisions")
+        conn.execute(_SCHEMA[1])
 
     @staticmethod
     def _migrate_people_table(conn: sqlite3.Connection) -> None:
