@@ -226,7 +226,10 @@ def test_one_persons_rows_can_be_found_and_erased(policy_dir, tmp_path):
         erased = client.delete("/v1/admin/decisions", params={"data_subject_id": "alice-4711"}, headers=AUTH)
         assert erased.status_code == 200 and erased.json() == {"deleted": 3}
         assert logged(client, data_subject_id="alice-4711") == []
-        assert len(logged(client)) == 1  # bob's own row stays
+        rows = logged(client)
+        assert len(rows) == 4  # each row stays as the proof of what was decided, without alice (§4)
+        assert sum(1 for row in rows if row["request"].get("erased")) == 3
+        assert len(logged(client, data_subject_id="bob-0815")) == 2  # bob's rows stay his
         missing = client.delete("/v1/admin/decisions", headers=AUTH)
         assert missing.status_code == 422 and missing.json()["detail"][0]["field"].endswith("data_subject_id")
         gone = pseudonym(tmp_path, "alice-4711").encode()

@@ -489,7 +489,7 @@ def test_a_row_over_the_row_limit_keeps_its_ids_action_and_purpose(tmp_path):
                       "data_subject": {"id": pseudonym(KEY, "u-1029")}, "recipient": {"id": pseudonym(KEY, "payments-co")}}
 
 
-def test_erasure_deletes_every_row_naming_the_id_in_any_role(dlog):
+def test_erasure_takes_the_id_out_of_every_row_naming_it_in_any_role_and_keeps_the_proof(dlog):
     dlog.append(request(data_subject={"id": SECRET_ID}), response(decision_id="as-subject"))
     dlog.append(request(requester={"id": SECRET_ID}), response(decision_id="as-requester"))
     dlog.append(authzen(), response(decision_id="as-resource"), endpoint="/access/v1/evaluation")
@@ -497,7 +497,22 @@ def test_erasure_deletes_every_row_naming_the_id_in_any_role(dlog):
     assert {r["decision_id"] for r in dlog.query(data_subject_id=SECRET_ID)} == {"as-subject", "as-requester", "as-resource"}
     assert dlog.erase(SECRET_ID) == 3
     assert dlog.erase(SECRET_ID) == 0
-    assert [r["decision_id"] for r in dlog.query()] == ["someone-else"]
+    assert dlog.query(data_subject_id=SECRET_ID) == []
+    rows = {r["decision_id"]: r for r in dlog.query()}
+    assert set(rows) == {"as-subject", "as-requester", "as-resource", "someone-else"}  # each row stays: the proof
+    assert rows["as-subject"]["request"] == {
+        "erased": True, "action": "share", "purpose": "essential.service.payment_processing",
+        "data_categories": ["user.contact.email"], "data_subject": {"id": "erased"},
+        "recipient": {"id": pseudonym(KEY, "payments-co")}}  # another party's id stays theirs
+    assert rows["as-requester"]["request"]["requester"] == {"id": "erased"}
+    assert rows["as-requester"]["request"]["data_subject"] == {"id": pseudonym(KEY, "u-1029")}
+    assert rows["as-resource"]["request"]["resource"] == {"id": "erased", "type": "personal_data",
+                                                          "properties": {"data_categories": ["user.behavior"],
+                                                                         "data_subject": {"id": "erased"}}}
+    assert rows["as-subject"]["rules"] == ["ops"] and rows["as-subject"]["policy_digest"] == "sha256:abc"
+    assert "age" not in str(rows["as-subject"]["request"])  # what described the person goes with them
+    assert rows["someone-else"]["request"] == stored_request() | {
+        "data_subject": {**request()["data_subject"], "id": pseudonym(KEY, "u-1029")}}
     assert pseudonym(KEY, SECRET_ID).encode() not in _raw_bytes(dlog.path)
 
 
@@ -520,7 +535,7 @@ def test_a_log_of_schema_2_keeps_its_people_findable(tmp_path):
     with DecisionLog(path, pseudonym_key=KEY) as log:
         assert [r["decision_id"] for r in log.query(data_subject_id=SECRET_ID)] == ["a"]
         assert log.erase(SECRET_ID) == 1
-        assert [r["decision_id"] for r in log.query()] == ["b"]
+        assert log.query(data_subject_id=SECRET_ID) == [] and len(log.query()) == 2
     with sqlite3.connect(path) as raw:
         assert raw.execute("PRAGMA user_version").fetchone() == (4,)  # schema 4: each row numbered (`seq`)
         assert raw.execute("SELECT name FROM sqlite_master WHERE name = 'people'").fetchall() == []

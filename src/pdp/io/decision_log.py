@@ -5,7 +5,10 @@ ids of the rules that decided, the digest of the policy set that decided it,
 and what an auditor needs of the request (server/log_view.py: the fields
 that decide, identifiers pseudonymised, no free-form text, bounded in size).
 The legal team queries it later ("what did we decide about this person,
-under which policy, and why"); `erase` removes one person's rows (§4).
+under which policy, and why"); `erase` takes one person out of the rows
+that name them, each row kept as the proof of what was decided (§4,
+`log_erasure`). With a combined log (`combined_log`), this file is also
+the replica's outbox, which `log_shipper` ships from.
 
 Why SQLite (stdlib `sqlite3`) in WAL mode:
 
@@ -73,6 +76,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from pdp.base.pseudonym import PSEUDONYM_PREFIX, pseudonym
+from .log_erasure import proof, without
 from .log_view import Selection, minimal, view
 
 log = logging.getLogger("pdp.io.decision_log")
@@ -100,7 +104,11 @@ CREATE TABLE IF NOT EXISTS {name} (
     request       TEXT NOT NULL,   -- JSON: log_view.view of the request, then masked
     people        TEXT NOT NULL DEFAULT ''  -- the pseudonyms the row names, space-separated (erasure)
 )"""
-_SCHEMA = (_TABLE.format(name="decisions"), "CREATE INDEX IF NOT EXISTS decisions_time ON decisions (time)")
+_SCHEMA = (_TABLE.format(name="decisions"), "CREATE INDEX IF NOT EXISTS decisions_time ON decisions (time)",
+           # the log as an outbox of the combined log (`log_shipper`): its name there, and the erasures applied
+           """CREATE TABLE IF NOT EXISTS outbox (id INTEGER PRIMARY KEY CHECK (id = 1), outbox TEXT NOT NULL,
+               erasures_applied INTEGER NOT NULL DEFAULT 0)""",
+           "INSERT OR IGNORE INTO outbox (id, outbox) VALUES (1, lower(hex(randomblob(16))))")
 # A pseudonym is `hmac:` and 64 hex digits, with no space: found in the space-separated column,
 # it is one of the row's pseudonyms, never a piece of two.
 _NAMES_PERSON = "instr(people, ?) > 0"
@@ -517,20 +525,50 @@ class DecisionLog:
         return max(1, pages * conn.execute("PRAGMA page_size").fetchone()[0])
 
     def erase(self, subject_id: Any) -> int:
-        """Delete every row that names `subject_id` (as any identifier); the number of rows deleted.
+        """Take the person `subject_id` (as any identifier) out of every row that names it; the number of rows.
 
-        The id is pseudonymised with this log's key and looked for in the
-        rows' `people` column (a scan: see the module's note). Deleted rows
-        are overwritten (`secure_delete`) and the WAL is checkpointed and
-        truncated, so that no copy stays in the files.
+        Each row stays as the proof of what was decided (`log_erasure`), without
+        the person's pseudonym. The id is pseudonymised with this log's key and
+        looked for in the rows' `people` column (a scan: see the module's note).
         """
+        return self.erase_pseudonym(pseudonym(self._key, subject_id))
+
+    def erase_pseudonym(self, name: str) -> int:
+        """`erase` of the person whose pseudonym is `name`. The old contents are overwritten (`secure_delete`)
+        and the WAL is checkpointed and truncated, so that no copy stays in the files."""
         with self._lock:
             conn = self._connection()
-            deleted = conn.execute(f"DELETE FROM decisions WHERE {_NAMES_PERSON}",
-                                   (pseudonym(self._key, subject_id),)).rowcount
-            if deleted:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                rows = conn.execute(f"SELECT seq, request, people FROM decisions WHERE {_NAMES_PERSON}",
+                                    (name,)).fetchall()
+                conn.executemany("UPDATE decisions SET request = ?, people = ? WHERE seq = ?",
+                                 [(proof(request, name), without(people, name), seq) for seq, request, people in rows])
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            if rows:
                 conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            return deleted
+            return len(rows)
+
+    # the outbox of the combined log (`log_shipper`) ----------------------------
+
+    def outbox(self) -> tuple[str, int]:
+        """(this log's name in the combined log, the number of the last combined erasure applied to it)."""
+        with self._lock:
+            return self._connection().execute("SELECT outbox, erasures_applied FROM outbox").fetchone()
+
+    def erasures_applied(self, last: int) -> None:
+        with self._lock:
+            self._connection().execute("UPDATE outbox SET erasures_applied = ?", (last,))
+
+    def rows_after(self, seq: int, limit: int) -> list[tuple]:
+        """Up to `limit` rows numbered after `seq`, in order: (seq, the columns, people)."""
+        with self._lock:
+            return self._connection().execute(
+                f"SELECT seq, {', '.join(_COLUMNS)}, people FROM decisions WHERE seq > ? ORDER BY seq LIMIT ?",
+                (seq, limit)).fetchall()
 
     # reading -----------------------------------------------------------------
 

@@ -1,0 +1,176 @@
+"""The combined decision log: replicas' outboxes shipped to one PostgreSQL table, resumed, through outages; erasure."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+import threading
+import time
+import uuid
+
+import pytest
+import sqlalchemy as sa
+
+from pdp.io import log_shipper
+from pdp.io.combined_log import CombinedLog, CombinedLogError
+from pdp.io.decision_log import DecisionLog, pseudonym
+from pdp.io.log_shipper import Shipper, ShipperProcess, erase_everywhere
+from tests.support.postgres import start_cluster
+
+KEY = b"k" * 32
+PERSON = "u-4711-the-person"
+T0 = dt.datetime(2026, 3, 1, 12, 0, 0, tzinfo=dt.timezone.utc)
+
+
+def request(subject: str = PERSON) -> dict:
+    return {"action": "share", "purpose": "marketing.advertising", "data_categories": ["user.contact.email"],
+            "data_subject": {"id": subject, "age": 34, "country": "IN"},
+            "recipient": {"id": "ads-co", "type": "third_party"}}
+
+
+def answer(decision: str = "deny") -> dict:
+    return {"decision": decision, "reasons": [{"rule": "marketing.opt_out", "effect": decision}],
+            "policy": {"digest": "sha256:abc"}, "decision_id": uuid.uuid4().hex}
+
+
+def outbox(tmp_path, name: str, rows: int = 0, subject: str = PERSON) -> DecisionLog:
+    log = DecisionLog(tmp_path / f"{name}.db", pseudonym_key=KEY, clock=lambda: T0)
+    for _ in range(rows):
+        log.append(request(subject), answer())
+    return log
+
+
+def combined_rows(combined: CombinedLog) -> list[tuple]:
+    with combined.engine.connect() as connection:
+        return connection.execute(sa.text("SELECT outbox, seq, replica, decision_id FROM decision_log "
+                                          "ORDER BY outbox, seq")).all()
+
+
+def wait_for(condition, what: str, within_s: float = 60) -> None:
+    """A hang guard, not a speed test: the condition is met long before this bound on any machine."""
+    deadline = time.monotonic() + within_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {within_s} s: {what}")
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def combined(postgres_url):
+    log = CombinedLog(postgres_url, pseudonym_key=KEY)
+    yield log
+    log.close()
+
+
+def test_two_replicas_ship_to_one_table_each_row_once_naming_its_replica(tmp_path, combined):
+    one, two = outbox(tmp_path, "one", 5), outbox(tmp_path, "two", 3, subject="someone-else")
+    shippers = [Shipper(one, combined, "replica-1", batch=2), Shipper(two, combined, "replica-2", batch=2)]
+    while sum(shipper.ship_once() for shipper in shippers):
+        pass
+    for shipper in shippers:  # shipping again (a fresh shipper: from the combined log's mark) adds nothing
+        Shipper(shipper.outbox_log, combined, shipper.replica).ship_once()
+        shipper._high_water = 0  # even from the start: each row is keyed by (outbox, number)
+        shipper.ship_once()
+    rows = combined_rows(combined)
+    assert len(rows) == 8
+    assert {row.replica for row in rows} == {"replica-1", "replica-2"}
+    local = {r["decision_id"] for log in (one, two) for r in log.query(limit=100)}
+    assert {row.decision_id for row in rows} == local
+    mine = combined.query(data_subject_id=PERSON, limit=100)
+    assert len(mine) == 5 and {row["replica"] for row in mine} == {"replica-1"}
+    assert mine[0]["request"]["data_subject"]["id"] == pseudonym(KEY, PERSON)
+
+
+def test_a_replica_with_another_key_is_refused(postgres_url, combined):
+    with pytest.raises(CombinedLogError, match="same key"):
+        CombinedLog(postgres_url, pseudonym_key=b"x" * 32)
+
+
+def test_a_shipper_killed_mid_way_resumes_without_loss_or_duplicates(tmp_path, combined, postgres_url):
+    log = outbox(tmp_path, "killed", 3000)
+    first = ShipperProcess(log, postgres_url, "replica-k", batch=20)
+    wait_for(lambda: len(combined_rows(combined)) > 0, "the shipper ships")
+    os.kill(first.pid, signal.SIGKILL)
+    first.close()
+    shipped_before = len(combined_rows(combined))
+    assert shipped_before < 3000, "killed after it had shipped everything: nothing to resume"
+    log.append(request(), answer())  # a row committed while no shipper ran
+    second = ShipperProcess(log, postgres_url, "replica-k", batch=500)
+    try:
+        wait_for(lambda: len(combined_rows(combined)) == 3001, "the restarted shipper catches up")
+    finally:
+        second.close()
+    rows = combined_rows(combined)
+    assert [row.seq for row in rows] == list(range(1, 3002))
+    assert {row.decision_id for row in rows} == {r["decision_id"] for r in log.query(limit=5000)}
+
+
+def _restart(cluster) -> None:
+    options = (f"-p {cluster.port} -k {cluster.directory} -c listen_addresses=127.0.0.1 -c fsync=off "
+               "-c max_connections=100")
+    cluster._run(str(cluster.bin_dir / "pg_ctl"), "-D", str(cluster.data), "-o", options, "-l",
+                 str(cluster.directory / "server.log"), "-w", "-t", "60", "start")
+
+
+def test_postgresql_down_then_up_loses_nothing(tmp_path, monkeypatch):
+    monkeypatch.setattr(log_shipper, "MAX_PAUSE_S", 0.5)
+    cluster = start_cluster()  # a server of its own, to stop and start
+    try:
+        combined = CombinedLog(cluster.url(), pseudonym_key=KEY)
+        log = outbox(tmp_path, "outage", 10)
+        shipper = Shipper(log, combined, "replica-o")
+        stop = threading.Event()
+        worker = threading.Thread(target=shipper.run, args=(stop,))
+        worker.start()
+        try:
+            wait_for(lambda: shipper.shipped == 10, "the first rows shipped")
+            cluster._run(str(cluster.bin_dir / "pg_ctl"), "-D", str(cluster.data), "-m", "fast", "-w", "stop")
+            for _ in range(15):  # answered while PostgreSQL is down: committed in the outbox
+                log.append(request(), answer())
+            time.sleep(1.0)  # the shipper meets the outage and backs off
+            assert shipper.shipped == 10
+            _restart(cluster)
+            wait_for(lambda: shipper.shipped == 25, "the rows of the outage shipped once it is back")
+        finally:
+            stop.set()
+            worker.join()
+        assert [row.seq for row in combined_rows(combined)] == list(range(1, 26))
+        combined.close()
+    finally:
+        cluster.stop()
+
+
+def test_erasure_takes_the_person_out_of_every_replica_and_keeps_the_proof(tmp_path, combined):
+    here, there = outbox(tmp_path, "here", 2), outbox(tmp_path, "there", 2)
+    there.append(request("someone-else"), answer("allow"))
+    shippers = [Shipper(here, combined, "replica-1"), Shipper(there, combined, "replica-2")]
+    for shipper in shippers:
+        shipper.ship_once()
+    there.append(request(), answer())  # decided on replica 2 before the erasure, not yet shipped
+
+    result = erase_everywhere(here, combined, PERSON)
+    assert result == {"deleted": 2, "combined": 4}
+    assert here.query(data_subject_id=PERSON) == [] and combined.query(data_subject_id=PERSON) == []
+    assert len(there.query(data_subject_id=PERSON)) == 3  # replica 2 has not heard yet
+    for shipper in shippers:
+        shipper.ship_once()  # ... its shipper applies the erasure before it ships
+    assert there.query(data_subject_id=PERSON) == [] and combined.query(data_subject_id=PERSON) == []
+
+    name = pseudonym(KEY, PERSON)
+    every = [*here.query(limit=100), *there.query(limit=100), *combined.query(limit=100)]
+    assert len(every) == 2 + 4 + 6
+    for row in every:
+        assert name not in str(row)
+    erased = [row for row in every if row["request"].get("erased")]
+    assert len(erased) == 2 + 3 + 5
+    for row in erased:  # the proof: what was decided, when, by which rules and policy, and about what
+        assert row["decision"] == "deny" and row["rules"] == ["marketing.opt_out"]
+        assert row["policy_digest"] == "sha256:abc" and row["time"] == "2026-03-01T12:00:00.000000Z"
+        assert row["request"] == {"erased": True, "action": "share", "purpose": "marketing.advertising",
+                                  "data_categories": ["user.contact.email"], "data_subject": {"id": "erased"},
+                                  "recipient": {"id": pseudonym(KEY, "ads-co")}}
+    others = [row for row in every if not row["request"].get("erased")]
+    assert {row["request"]["data_subject"]["id"] for row in others} == {pseudonym(KEY, "someone-else")}
+    for path in (here.path, there.path):
+        assert name.encode() not in b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))
