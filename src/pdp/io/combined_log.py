@@ -130,6 +130,12 @@ class CombinedLog:
     def close(self) -> None:
         self.engine.dispose()
 
+    def __enter__(self) -> CombinedLog:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
     def display(self) -> str:
         return self.url.render_as_string(hide_password=True)
 
@@ -208,8 +214,9 @@ class CombinedLog:
 
     def _rows_json(self, query: sa.Select) -> Iterator[bytes]:
         with self.engine.connect() as connection:
-            yield b'{"decisions":['
-            for number, row in enumerate(connection.execution_options(yield_per=500).execute(query)):
+            rows = connection.execution_options(yield_per=500).execute(query)
+            yield b'{"decisions":['  # once the query runs: a database that cannot answer fails the first step
+            for number, row in enumerate(rows):
                 replica, decision_id, time, endpoint, decision, rules, digest, request = row
                 yield (b"," if number else b"") + b"".join((
                     b'{"decision_id":', orjson.dumps(decision_id), b',"time":', orjson.dumps(time),

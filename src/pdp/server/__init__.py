@@ -22,6 +22,7 @@ from .authzen_routes import router as authzen_router
 from .ledger_auth import LedgerTokens
 from .ledger_routes import router as ledger_router
 from .ledger_state import open_ledger, states_of
+from . import log_shipping
 from .metrics import Metrics
 from .bundles import BundlePoller
 from .reload import Reloader, watch
@@ -112,6 +113,8 @@ def create_app(settings: Settings | None = None, preloaded: Snapshot | None = No
     async def lifespan(app: FastAPI):
         app.state.decision_log = open_log(settings)
         app.state.ledger = await asyncio.to_thread(open_ledger, settings)
+        app.state.combined_log = log_shipping.start(app.state.decision_log and app.state.decision_log.decision_log,
+                                                    settings)
         app.state.ledger_states = states_of(settings, app.state.ledger)
         # The compiled policy set lives until the next swap: keep it out of
         # the collector's way (state.settle_collector, now and after each
@@ -128,6 +131,8 @@ def create_app(settings: Settings | None = None, preloaded: Snapshot | None = No
             watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await watcher
+        if app.state.combined_log is not None:
+            app.state.combined_log.close()
         if app.state.decision_log is not None:
             app.state.decision_log.close()
         if app.state.ledger is not None:
@@ -143,6 +148,7 @@ def create_app(settings: Settings | None = None, preloaded: Snapshot | None = No
     app.state.reloader = reloader
     app.state.metrics = metrics
     app.state.decision_log = None  # opened by the lifespan
+    app.state.combined_log = None  # likewise, with PDP_LOG_URL (server/log_shipping.py)
     app.state.ledger = None  # likewise
     app.state.ledger_tokens = LedgerTokens.of(settings)
     app.state.ledger_states = None  # what decisions read subjects' states through: with the ledger

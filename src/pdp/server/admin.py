@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from itertools import chain
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
@@ -15,7 +16,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.exc import SQLAlchemyError
 
+from pdp.io.decision_log import format_time
+from . import log_shipping
 from .errors import ERROR_RESPONSES, error_response
 from .reload import reload_now
 
@@ -89,8 +93,15 @@ async def decisions(request: Request, since: Annotated[str | None, Query(json_sc
                     data_subject_id: Annotated[str | None, Query(
                         description="only the rows naming this id (a data subject, requester or AuthZEN "
                                     "subject or resource id); pseudonymised with the log's key to look it up")] = None,
-                    limit: Annotated[int, Query(ge=1, le=MAX_ROWS)] = 100):
+                    limit: Annotated[int, Query(ge=1, le=MAX_ROWS)] = 100,
+                    source: Annotated[Literal["combined", "local"] | None, Query(
+                        description="`combined`: every replica's rows (PDP_LOG_URL), each naming its `replica`; "
+                                    "`local`: this replica's own log. Default: combined when configured")] = None):
     decision_log = _log(request)
+    combined = request.app.state.combined_log
+    if source == "combined" and combined is None:
+        return error_response(404, "not_enabled", [{"field": "source", "message": "this server has no combined "
+                                                    "decision log (PDP_LOG_URL)"}])
     bounds = {"since": since, "until": until}
     for name, value in bounds.items():
         if value is not None:
@@ -100,6 +111,17 @@ async def decisions(request: Request, since: Annotated[str | None, Query(json_sc
                 # 422, as every other malformed or out-of-range admin query parameter
                 return error_response(422, "bad_request", [{"field": name, "message": str(error)}])
     since, until = bounds["since"], bounds["until"]
+    if combined is not None and source != "local":
+        everyone = await run_in_threadpool(combined.log)  # opened now if need be: 503 while it cannot be reached
+        moments = {name: None if value is None else format_time(dt.datetime.fromisoformat(value))
+                   for name, value in bounds.items()}
+        rows = everyone.stream(since=moments["since"], until=moments["until"], decision=decision,
+                               decision_id=decision_id, data_subject_id=data_subject_id, limit=limit)
+        try:
+            first = await run_in_threadpool(next, rows)
+        except SQLAlchemyError:
+            raise log_shipping.unreachable() from None
+        return StreamingResponse(chain([first], rows), media_type="application/json")
     try:
         rows = decision_log.stream(since=since, until=until, decision=decision, decision_id=decision_id,
                                    data_subject_id=data_subject_id, limit=limit)
@@ -108,9 +130,11 @@ async def decisions(request: Request, since: Annotated[str | None, Query(json_sc
     return StreamingResponse(rows, media_type="application/json")
 
 
-@router.delete("/decisions", summary="Erase one person's rows from the decision log (§4)")
+@router.delete("/decisions", summary="Erase one person from the decision log (§4), keeping what was decided",
+               response_description="`deleted`: the rows of this replica's log the person was taken out of; "
+                                    "`combined`: those of the combined log (PDP_LOG_URL), when configured")
 async def erase(request: Request, data_subject_id: Annotated[str, Query(
-        min_length=1, description="the person's id, as requests name them; every row naming it is deleted")]):
-    decision_log = _log(request)
-    deleted = await run_in_threadpool(decision_log.erase, data_subject_id)
-    return {"deleted": deleted}
+        min_length=1, description="the person's id, as requests name them; every row naming it keeps only the proof "
+                                  "of what was decided (docs/consent.md, Erasure)")]):
+    _log(request)
+    return await log_shipping.erase(request.app, data_subject_id)

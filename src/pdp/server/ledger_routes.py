@@ -36,7 +36,7 @@ from pdp.ledger import InvalidEvent, Ledger, NotYetVisible, parse_event, parse_e
 from pdp.ledger.answers import UnknownSubject, erasure_of, export_of, history_of, state_of, verification_of
 from pdp.ledger.events import MAX_BATCH, Event
 
-from . import ledger_gpc, ledger_wire
+from . import ledger_gpc, ledger_wire, log_shipping
 from .body import read_json_object
 from .errors import ERROR_RESPONSES, ApiError
 from .ledger_auth import ADMIN, READ, WRITE, bearer, bearer_of, require
@@ -151,6 +151,7 @@ async def record(request: Request):
     except InvalidEvent as error:
         raise _problems(error, lambda field: field) from None
     [receipt], signals = await _record(request, [event], _event_name)
+    await _erase_from_the_decision_log(request, [event])
     return JSONResponse({**receipt, "gpc": signals[0]} if signals else receipt)
 
 
@@ -175,6 +176,7 @@ async def record_batch(request: Request):
     except InvalidEvent as error:
         raise _problems(error, _in_batch) from None
     receipts, signals = await _record(request, events, _batch_name)
+    await _erase_from_the_decision_log(request, events)
     answer: dict[str, Any] = {"receipts": receipts, "seq": max(r["seq"] for r in receipts + signals)}
     if signals:
         answer["gpc"] = signals
@@ -209,8 +211,25 @@ _about_subjects("/history", "Every event of a subject, in the order recorded", R
                 history_of, ledger_wire.History, wrap=lambda events: {"events": events})
 _about_subjects("/export", "Everything held on a subject, machine-readable (portability, §4)", READ,
                 ledger_wire.SubjectQuery, export_of, ledger_wire.Export)
-_about_subjects("/erase", "Crypto-shred a subject (admin token; cannot be undone)", ADMIN, ledger_wire.SubjectQuery,
-                erasure_of, ledger_wire.Erasure)
+
+
+async def _erase_from_the_decision_log(request: Request, events: list[Event]) -> None:
+    """An `erasure.requested` event, once recorded, takes its subject out of the decision log too (docs/consent.md,
+    Erasure). Recording it again (idempotent on its client_event_id) erases again: a 503 here can be retried."""
+    for subject in dict.fromkeys(event.subject for event in events if event.kind == "erasure.requested"):
+        await log_shipping.erase(request.app, subject)
+
+
+@router.post("/erase", summary="Crypto-shred a subject, and take it out of the decision log (admin token; cannot "
+                               "be undone)", dependencies=[Depends(require(ADMIN))], name="erase",
+             responses={200: {"model": ledger_wire.Erasure}}, openapi_extra=_body_of(ledger_wire.SubjectQuery,
+                                                                                     "the subject"))
+async def erase(request: Request):
+    asked = _query(ledger_wire.SubjectQuery, await _body(request))
+    ledger = _ledger(request)
+    logged = await log_shipping.erase(request.app, asked.subject)  # first: even a subject the ledger never saw
+    answer = await _call(erasure_of, ledger, asked.subject)
+    return JSONResponse(answer if logged is None else {**answer, "decision_log": logged})
 
 
 VERIFY_ALL = "verify every subject's chain"

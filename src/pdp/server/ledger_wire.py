@@ -175,6 +175,9 @@ class Erasure(BaseModel):
     events: int = Field(description="events whose identifying fields can no longer be read")
     keys_destroyed: int
     erased_at: AwareDatetime
+    decision_log: dict[str, int] | None = Field(default=None, description="with a decision log: the rows the subject "
+                                                "was taken out of, in this replica's log (`deleted`) and the combined "
+                                                "log (`combined`)")
 
 
 __all__ = ["BatchRecording", "Erasure", "EventBatch", "Export", "History", "Receipt", "Recording", "StateQuery",

@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from pdp.io.combined_log import is_url
 from .ledger_auth import READ, WRITE, read_tokens_file, token_problem
 
 
@@ -57,6 +58,12 @@ class Settings(BaseSettings):
     log_writer: Literal["process", "thread"] = Field(default="process", description="who treats and commits the "
                                                      "decision log's rows: a process of its own (off the event loop's "
                                                      "interpreter lock), or a thread of the server (the plain path)")
+    log_url: SecretStr | None = Field(default=None, description="the combined decision log (postgresql://...): every "
+                                      "replica's log shipped to one table, read by the admin API and `pdp diff "
+                                      "--replay`; needs PDP_LOG_PATH (the outbox) and PDP_LOG_KEY (the same on every "
+                                      "replica)")
+    log_replica: str | None = Field(default=None, min_length=1, max_length=200, description="the name this replica's "
+                                    "rows carry in the combined log; default: the host's name")
     otel: bool = Field(default=False, description="FastAPI's native OpenTelemetry tracing, metrics and logs")
     direct: bool = Field(default=True, description="with httptools and the hot path on, answer POST /v1/decide from "
                          "uvicorn's HTTP protocol itself, without an ASGI task (same answers, less time)")
@@ -110,6 +117,21 @@ class Settings(BaseSettings):
             raise ValueError("a bundle URL (--bundle, PDP_BUNDLE_URL) needs the public key its bundles are signed "
                              "with (--public-key, PDP_BUNDLE_PUBLIC_KEY); to take unsigned bundles instead, say so "
                              "(--bundle-insecure-unsigned, PDP_BUNDLE_INSECURE_UNSIGNED=true)")
+        return self
+
+    @model_validator(mode="after")
+    def _combined_log(self):
+        # Fail closed: replicas each with a random key of their own would each find only their own rows of a person,
+        # and an erasure would miss the others'.
+        if self.log_url is not None:
+            if self.log_path is None:
+                raise ValueError("PDP_LOG_URL (the combined decision log) needs PDP_LOG_PATH: each replica's own log "
+                                 "is the outbox it ships from")
+            if self.log_key is None:
+                raise ValueError("PDP_LOG_URL (the combined decision log) needs PDP_LOG_KEY, the same on every "
+                                 "replica, so that one person's rows are found and erased together")
+            if not is_url(self.log_url.get_secret_value()):
+                raise ValueError("PDP_LOG_URL must be a postgresql:// URL")
         return self
 
     @model_validator(mode="after")
