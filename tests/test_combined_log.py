@@ -174,3 +174,40 @@ def test_erasure_takes_the_person_out_of_every_replica_and_keeps_the_proof(tmp_p
     assert {row["request"]["data_subject"]["id"] for row in others} == {pseudonym(KEY, "someone-else")}
     for path in (here.path, there.path):
         assert name.encode() not in b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))
+
+
+@pytest.mark.slow
+def test_pdp_diff_replays_the_combined_log_of_every_replica(tmp_path, combined, postgres_url, cx_one_go,
+                                                           monkeypatch, capsys):
+    import pdp
+    from pdp.analysis.diff import replay
+    from pdp.cli import main
+    from tests.test_diff import POLICIES, edited
+
+    minors = {"action": "use", "purpose": "essential.service.operations", "data_categories": ["user.contact.email"],
+              "data_subject": {"id": "u-1", "age": 17}}
+    adults = {**minors, "data_subject": {"id": "u-2", "age": 30}}
+    logs = [outbox(tmp_path, "r1"), outbox(tmp_path, "r2")]
+    for log, asked in zip(logs, (minors, adults)):
+        for _ in range(2):
+            log.append(asked, cx_one_go.decide(asked).to_dict())
+    logs[0].append({**minors, "data_subject": {"id": "gone", "age": 17}}, cx_one_go.decide(minors).to_dict())
+    for number, log in enumerate(logs):
+        Shipper(log, combined, f"replica-{number}").ship_once()
+    erase_everywhere(logs[0], combined, "gone")  # only the proof is left of its row: not replayed
+
+    new_dir = edited(tmp_path, "children.pdp", "  to collect, use, share, transfer, access, correct\n"
+                     "  when data_subject.age < 18\n", "  to collect, use, share, transfer, access, correct\n"
+                     "  when data_subject.age < 16\n")
+    result = replay(cx_one_go, pdp.load(new_dir), postgres_url, key=KEY)
+    assert (result.total, result.replayed, result.skipped, result.stale) == (5, 4, 1, 0)
+    assert dict(result.flips) == {("deny", "allow"): 2}
+    monkeypatch.setenv("PDP_LOG_KEY", KEY.decode())
+    assert main(["diff", str(POLICIES), str(new_dir), "--replay", postgres_url]) == 1
+    assert "2 would now be decided differently" in capsys.readouterr().out
+    monkeypatch.delenv("PDP_LOG_KEY")
+    assert main(["diff", str(POLICIES), str(new_dir), "--replay", postgres_url]) == 2
+    assert "needs its key" in capsys.readouterr().err
+    monkeypatch.setenv("PDP_LOG_KEY", KEY.decode())
+    assert main(["diff", str(POLICIES), str(new_dir), "--replay", "postgresql://nobody@127.0.0.1:1/none"]) == 2
+    assert "cannot read the combined decision log" in capsys.readouterr().err

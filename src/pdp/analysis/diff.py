@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import time
 from pathlib import Path
 
@@ -43,6 +44,10 @@ from pdp.engine.build import collector_paused
 from pdp.engine.decision import Outcome
 from pdp.base.errors import RequestError
 from pdp.base.pseudonym import pseudonym
+from sqlalchemy.exc import SQLAlchemyError
+
+from pdp.io.combined_log import CombinedLog, is_url
+from pdp.io.log_erasure import MARK
 from pdp.io.decision_log import DecisionLog, log_key
 from .changes import Case, Change, Replay, Report, VersionDiff, cases_of, condition_text, ids as _ids, worded_nodes
 from .diff_solver import solve
@@ -314,23 +319,43 @@ def _restorer(versions, key: bytes | None):
 def replay(old, new, log_path: str | Path, limit: int | None = None, key: bytes | None = None) -> Replay:
     """Re-decide the requests of a decision log under both versions and count the flips.
 
+    `log_path`: a replica's SQLite log, or the combined log's postgresql://
+    URL (every replica's rows; its key, `key` or PDP_LOG_KEY, is required).
     `key` (default: `log_key(log_path)`) restores the identifiers the policy
     data names; without it, lookups by id find nothing.
     """
+    if is_url(str(log_path)):
+        if key is None and os.environ.get("PDP_LOG_KEY"):
+            key = os.environ["PDP_LOG_KEY"].encode()
+        if key is None:
+            raise ValueError("replaying the combined decision log needs its key: set PDP_LOG_KEY")
+        try:
+            combined = CombinedLog(str(log_path), pseudonym_key=key, pool_size=1, read_only=True)
+            try:
+                return _replay(old, new, combined.display(), combined.read_oldest_first(limit), key)
+            finally:
+                combined.close()
+        except SQLAlchemyError as error:  # the driver's message may hold the URL's password: only its kind
+            raise ValueError(f"cannot read the combined decision log ({type(error).__name__})") from None
     path = Path(log_path)
     if not path.is_file():
         raise FileNotFoundError(f"no decision log at `{path}`")
-    result = Replay(str(path))
-    restore = _restorer((old, new), key if key is not None else log_key(path))
-    for logged, text, _endpoint in DecisionLog.read_oldest_first(path, limit):
+    key = key if key is not None else log_key(path)
+    return _replay(old, new, str(path), DecisionLog.read_oldest_first(path, limit), key)
+
+
+def _replay(old, new, name: str, rows, key: bytes | None) -> Replay:
+    result = Replay(name)
+    restore = _restorer((old, new), key)
+    for logged, text, _endpoint in rows:
         result.total += 1
         try:
             request = json.loads(text)
         except json.JSONDecodeError:
             result.refused += 1
             continue
-        if not isinstance(request, dict) or "evaluations" in request:
-            result.skipped += 1
+        if not isinstance(request, dict) or "evaluations" in request or request.get(MARK) is True:
+            result.skipped += 1  # a batch's row, or one a person was erased from (only what was decided is left)
             continue
         request.pop("ledger", None)  # the consent ledger's events a decision relied on: its filled values are here
         request = restore(request)

@@ -3,8 +3,9 @@
 Every kind of request whose decision differs between the two versions,
 grouped by the rules that decide it before and after, in words, with one
 example request each (pdp.analysis.diff, pdp.analysis.space). `--replay LOG` also re-decides
-the requests of a decision log (the SQLite file `pdp serve` writes) under
-both versions and counts the decisions that would flip. When either set
+the requests of a decision log (the SQLite file `pdp serve` writes, or the
+combined log's postgresql:// URL: every replica's rows, with PDP_LOG_KEY)
+under both versions and counts the decisions that would flip. When either set
 keeps earlier versions under `versions/` (§11), each version both keep is
 compared too (by its version string), and a version only one keeps is
 reported (pdp.analysis.diff.diff).
@@ -37,7 +38,8 @@ def register(subparsers) -> None:
                     "changes; 1: some change; 2: bad usage; 3: not decided within the solver's budget.")
     diff.add_argument("old_dir", metavar="OLD_DIR")
     diff.add_argument("new_dir", metavar="NEW_DIR")
-    diff.add_argument("--replay", metavar="LOG", help="also re-decide the requests of this decision log (SQLite)")
+    diff.add_argument("--replay", metavar="LOG", help="also re-decide the requests of this decision log: a SQLite file, or the "
+                      "combined log's postgresql:// URL (every replica's rows; its key in PDP_LOG_KEY)")
     diff.add_argument("--format", choices=("text", "json"), default="text")
     add_method(diff)
     diff.set_defaults(func=cmd_diff)

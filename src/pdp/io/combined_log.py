@@ -116,13 +116,15 @@ def migrate(engine: Engine) -> None:
 class CombinedLog:
     """Every replica's decision log in PostgreSQL: shipped to, read, and erased from."""
 
-    def __init__(self, url: str, *, pseudonym_key: bytes, pool_size: int = 2):
+    def __init__(self, url: str, *, pseudonym_key: bytes, pool_size: int = 2, read_only: bool = False):
+        """`read_only`: neither migrated nor its key recorded (`pdp diff --replay` on a production database)."""
         self.url = url_of(url)
         self._key = bytes(pseudonym_key)
         self.engine = sa.create_engine(self.url, pool_pre_ping=True, pool_size=pool_size, max_overflow=2)
         try:
-            migrate(self.engine)
-            self._check_key()
+            if not read_only:
+                migrate(self.engine)
+            self._check_key(record=not read_only)
         except BaseException:
             self.engine.dispose()
             raise
@@ -139,12 +141,13 @@ class CombinedLog:
     def display(self) -> str:
         return self.url.render_as_string(hide_password=True)
 
-    def _check_key(self) -> None:
+    def _check_key(self, record: bool) -> None:
         mine = key_check(self._key)
         with self.engine.begin() as connection:
-            connection.execute(pg_insert(key_table).values(id=1, key_check=mine).on_conflict_do_nothing())
-            recorded = connection.execute(sa.select(key_table.c.key_check)).scalar_one()
-        if not hmac.compare_digest(recorded, mine):
+            if record:
+                connection.execute(pg_insert(key_table).values(id=1, key_check=mine).on_conflict_do_nothing())
+            recorded = connection.execute(sa.select(key_table.c.key_check)).scalar()
+        if recorded is not None and not hmac.compare_digest(recorded, mine):
             raise CombinedLogError("this replica's decision log key is not the combined log's: every replica must "
                                    "pseudonymise with the same key (PDP_LOG_KEY), or one person's rows could not be "
                                    "found nor erased together")
