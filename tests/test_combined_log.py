@@ -211,3 +211,30 @@ def test_pdp_diff_replays_the_combined_log_of_every_replica(tmp_path, combined, 
     monkeypatch.setenv("PDP_LOG_KEY", KEY.decode())
     assert main(["diff", str(POLICIES), str(new_dir), "--replay", "postgresql://nobody@127.0.0.1:1/none"]) == 2
     assert "cannot read the combined decision log" in capsys.readouterr().err
+
+
+def test_pdp_consent_erase_takes_the_subject_out_of_the_decision_logs(tmp_path, combined, postgres_url, capsys,
+                                                                      monkeypatch):
+    import json
+
+    from pdp.cli import main
+    from tests.support.ledger import event
+
+    ledger = str(tmp_path / "consent.db")
+    (tmp_path / "events.json").write_text(json.dumps(event("marketing.opted_out", PERSON)))
+    assert main(["consent", "record", str(tmp_path / "events.json"), "--ledger", ledger]) == 0
+    log = outbox(tmp_path, "cli", 2)
+    log.append(request("someone-else"), answer())
+    Shipper(log, combined, "replica-1").ship_once()
+    log.close()
+    (tmp_path / "cli.db.key").write_text(KEY.decode())  # as `pdp serve` keeps it
+    capsys.readouterr()
+    assert main(["consent", "erase", PERSON, "--yes", "--ledger", ledger, "--log", str(tmp_path / "cli.db"),
+                 "--log-url", postgres_url]) == 0
+    erased = json.loads(capsys.readouterr().out)
+    assert erased["events"] == 1 and erased["decision_log"] == {"deleted": 2, "combined": 2}
+    with DecisionLog(tmp_path / "cli.db", pseudonym_key=KEY) as log:
+        assert log.query(data_subject_id=PERSON) == [] and len(log.query()) == 3
+    assert combined.query(data_subject_id=PERSON) == [] and len(combined.query()) == 3
+    assert main(["consent", "erase", PERSON, "--yes", "--ledger", ledger, "--log", str(tmp_path / "none.db")]) == 2
+    assert "no decision log at" in capsys.readouterr().err

@@ -70,6 +70,10 @@ def register(subparsers) -> None:
                          "the admin token)", _erase)
     erase.add_argument("subject")
     erase.add_argument("--yes", action="store_true", help="required: erasure cannot be undone")
+    erase.add_argument("--log", help="also take the subject out of this decision log (the SQLite file `pdp serve` "
+                                     "writes; its key: LOG.key, else PDP_LOG_KEY), keeping what was decided")
+    erase.add_argument("--log-url", help="also out of the combined decision log (postgresql://...; PDP_LOG_KEY) and, "
+                                         "through their shippers, every replica's own log")
 
 
 class _Usage(Exception):
@@ -302,5 +306,44 @@ def _verify(ledger: _Embedded | _Served, args) -> int:
 def _erase(ledger: _Embedded | _Served, args) -> int:
     if not args.yes:
         raise _Usage("erasure cannot be undone: add --yes to erase this subject")
-    _print(ledger.erase(args.subject))
+    if isinstance(ledger, _Served) and (args.log or args.log_url):
+        raise _Usage("with --url the server erases its own decision logs: --log and --log-url are for the embedded "
+                     "ledger")
+    logged = _erase_from_logs(args.subject, args.log, args.log_url)  # first: even a subject the ledger never saw
+    erased = ledger.erase(args.subject)
+    _print(erased if logged is None else {**erased, "decision_log": logged})
     return EXIT_OK
+
+
+def _erase_from_logs(subject: str, path: str | None, url: str | None) -> dict[str, int] | None:
+    """The subject taken out of the decision logs named (`pdp.io.log_shipper.erase_everywhere`)."""
+    if path is None and url is None:
+        return None
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from pdp.io.combined_log import CombinedLog, format_time, utc_now
+    from pdp.io.decision_log import DecisionLog, log_key
+    from pdp.io.log_shipper import erase_everywhere
+
+    if path is not None and not Path(path).is_file():
+        raise _Usage(f"no decision log at `{path}`")
+    key = log_key(path) if path is not None else (os.environ.get("PDP_LOG_KEY") or "").encode() or None
+    if key is None:
+        raise _Usage("the decision log's key is needed to find the subject's rows: LOG.key beside it, or PDP_LOG_KEY")
+    try:
+        combined = CombinedLog(url, pseudonym_key=key, pool_size=1) if url is not None else None
+    except SQLAlchemyError as error:  # the driver's message may hold the URL's password: only its kind
+        raise _Failed(f"cannot reach the combined decision log ({type(error).__name__}); nothing was erased") from None
+    except ValueError as error:
+        raise _Usage(str(error)) from None
+    try:
+        if path is None:
+            assert combined is not None
+            return {"combined": combined.erase(subject, format_time(utc_now()))}
+        with DecisionLog(path, pseudonym_key=key) as local:
+            return erase_everywhere(local, combined, subject)
+    except SQLAlchemyError as error:
+        raise _Failed(f"the combined decision log failed ({type(error).__name__}); nothing was erased") from None
+    finally:
+        if combined is not None:
+            combined.close()

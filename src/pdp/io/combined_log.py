@@ -46,6 +46,7 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError
 
 from pdp.base.pseudonym import pseudonym
+from .decision_log import format_time, utc_now
 from .log_erasure import proof, without
 
 MIGRATIONS = Path(__file__).with_name("log_migrations")
@@ -260,4 +261,4 @@ class Shipment:
                                  [{"outbox": outbox, "replica": replica, **dict(zip(names, row))} for row in rows])
 
 
-__all__ = ["CombinedLog", "CombinedLogError", "Shipment", "is_url", "key_check", "url_of"]
+__all__ = ["CombinedLog", "CombinedLogError", "Shipment", "format_time", "is_url", "key_check", "url_of", "utc_now"]
