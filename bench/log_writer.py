@@ -74,9 +74,10 @@ def configure(optimised: bool) -> None:
             setattr(module, name, optimised)
 
 
-def run_writer(opened: dict, frames: list[bytes], db: Path, optimised: bool) -> float:
+def run_writer(opened: dict, frames: list[bytes], db: Path, optimised: bool, beside=None) -> float:
     """CPU seconds of a writer process (`python -m pdp.io.log_process`, the optimisations `optimised`) logging
-    `frames` into `db`, handed over one at a time, each after the last one's commit."""
+    `frames` into `db`, handed over one at a time, each after the last one's commit. `beside(db)`, called once the
+    log is open, starts what runs beside the writer (bench/log_shipper.py: the shipper) and returns what stops it."""
     from bench.http.load import cpu_seconds
     from pdp.io.log_process import frame, frames as decoded
 
@@ -101,6 +102,7 @@ def run_writer(opened: dict, frames: list[bytes], db: Path, optimised: bool) -> 
     try:
         if send_and_wait(frame(["open", {**opened, "path": str(db)}])) != [["ready"]]:
             raise SystemExit("the writer process did not open the log")
+        stop = beside(db) if beside is not None else None
         started = cpu_seconds(proc.pid)
         proc.stdin.write(frames[0])  # the selection: no acknowledgement
         for data in frames[1:]:
@@ -108,6 +110,8 @@ def run_writer(opened: dict, frames: list[bytes], db: Path, optimised: bool) -> 
             if kind != "done" or error is not None:
                 raise SystemExit(f"the writer process refused a group: {error}")
         spent = cpu_seconds(proc.pid) - started
+        if stop is not None:
+            stop()
     finally:
         proc.stdin.close()
         proc.wait()
