@@ -104,3 +104,18 @@ def test_a_combined_log_needs_the_outbox_and_a_shared_key(tmp_path):
         Settings(log_url="postgresql://db/pdp", log_path=tmp_path / "log.db")
     with pytest.raises(ValueError, match="postgresql://"):
         Settings(log_url="mysql://db/pdp", log_path=tmp_path / "log.db", log_key=LOG_KEY)
+
+
+def test_pdp_serve_with_a_log_url_needs_the_shared_key(tmp_path, clean_environment, capsys, monkeypatch):
+    import os
+
+    from pdp.cli.app import main
+
+    (tmp_path / "main.pdp").write_text(textwrap.dedent(POLICY))
+    assert main(["serve", str(tmp_path), "--log", str(tmp_path / "log.db"), "--log-url", "postgresql://db/pdp"]) == 2
+    assert "PDP_LOG_KEY" in capsys.readouterr().err
+    monkeypatch.setitem(os.environ, "PDP_LOG_KEY", LOG_KEY)
+    assert main(["serve", str(tmp_path), "--log-url", "mysql://db/pdp"]) == 2
+    assert "postgresql://" in capsys.readouterr().err
+    assert main(["serve", str(tmp_path), "--no-log", "--log-url", "postgresql://db/pdp"]) == 2
+    assert "PDP_LOG_PATH" in capsys.readouterr().err

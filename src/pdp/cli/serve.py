@@ -18,6 +18,9 @@ def register(subparsers) -> None:
     serve.add_argument("--workers", type=int, help="worker processes; default: $PDP_WORKERS or 1")
     serve.add_argument("--log", help=f"the decision log (SQLite file); default: $PDP_LOG_PATH or {DEFAULT_LOG}")
     serve.add_argument("--no-log", action="store_true", help="do not keep a decision log")
+    serve.add_argument("--log-url", help="also ship the decision log to the combined log of every replica "
+                                         "(postgresql://...; needs PDP_LOG_KEY, the same on every replica); "
+                                         "default: $PDP_LOG_URL")
     serve.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"))
     ledger = serve.add_argument_group("the consent ledger", "record and read consents over HTTP, and fill the "
                                       "attributes the served set declares (`ledger fills ...`) before deciding "
@@ -40,6 +43,17 @@ def register(subparsers) -> None:
     serve.set_defaults(func=cmd_serve)
 
 
+def _log_path(args) -> str | None:
+    """The decision log the command serves with: --no-log, --log, else PDP_LOG_PATH, else the default file."""
+    import os
+
+    if args.no_log:
+        return None
+    if args.log:
+        return str(Path(args.log).resolve())
+    return os.environ.get("PDP_LOG_PATH") or str(Path(DEFAULT_LOG).resolve())
+
+
 def cmd_serve(args) -> int:
     import os
 
@@ -50,11 +64,15 @@ def cmd_serve(args) -> int:
 
     problem = _bundle_options(args)  # into PDP_BUNDLE_*, checked with the other settings
     _ledger_options(args)  # into PDP_LEDGER_*, likewise
+    if args.log_url:
+        os.environ["PDP_LOG_URL"] = args.log_url  # into PDP_LOG_URL, likewise (it needs the log, checked below)
     if problem:
         print(f"pdp serve: {problem}", file=sys.stderr)
         return EXIT_USAGE
     try:
-        defaults = Settings()  # PDP_* environment variables, for what the command line leaves out
+        # PDP_* environment variables, for what the command line leaves out
+        intended = _log_path(args)
+        defaults = Settings(log_path=None if intended is None else Path(intended))
     except ValidationError as error:
         print(f"pdp serve: {describe_errors(error)}", file=sys.stderr)
         return EXIT_USAGE
@@ -97,13 +115,11 @@ def cmd_serve(args) -> int:
         # Absolute, but not resolved: a symlinked directory stays the link, so that a deployment can swap it.
         os.environ["PDP_POLICY_DIR"] = os.path.abspath(args.policy_dir)
     os.environ["PDP_HOST"], os.environ["PDP_PORT"] = args.host, str(args.port)  # the bound address, for the app
-    if args.no_log:
+    logged = _log_path(args)
+    if logged is None:
         os.environ.pop("PDP_LOG_PATH", None)
-    elif args.log:
-        os.environ["PDP_LOG_PATH"] = str(Path(args.log).resolve())
     else:
-        os.environ.setdefault("PDP_LOG_PATH", str(Path(DEFAULT_LOG).resolve()))
-    logged = os.environ.get("PDP_LOG_PATH")
+        os.environ["PDP_LOG_PATH"] = logged
     print(f"serving {serving} on http://{args.host}:{args.port}; decision log: {logged or 'off'}; "
           f"consent ledger: {ledger}", file=sys.stderr)
     # uvicorn's access log writes at info: above it, off, so that no request spends time on a line nobody sees.
