@@ -9,7 +9,9 @@ real one runs) and the CX-ONE-GO request's rows:
   process) shipped by `log_shipper.Shipper` in this process, `--batch` rows a
   transaction, until the combined log holds them all; the shipper's CPU
   seconds (this process's user + system) and the wall time, which includes
-  PostgreSQL's own work (its CPU is not counted here);
+  PostgreSQL's own work (its CPU is not counted here); the rows copied
+  (`combined_log.COPIED`) and inserted with parameters (the plain path),
+  alternately in each round;
 - the writer's cost: bench/log_writer.py's run (the writer process handed
   `--rows` rows in groups of `--group`, each once the last is committed,
   its CPU measured), with the shipper's process shipping the same file to
@@ -35,12 +37,15 @@ sys.path.insert(0, str(ROOT))  # run as a script: make `bench` and `tests` impor
 KEY = b"k" * 32
 
 
-def throughput(outbox_path: Path, url: str, batch: int) -> tuple[int, float, float]:
-    """(rows shipped, the shipper's CPU seconds, wall seconds) of shipping the whole outbox once."""
+def throughput(outbox_path: Path, url: str, batch: int, copied: bool = True) -> tuple[int, float, float]:
+    """(rows shipped, the shipper's CPU seconds, wall seconds) of shipping the whole outbox once, its rows copied
+    (`combined_log.COPIED`) or inserted with parameters (the plain path)."""
+    from pdp.io import combined_log
     from pdp.io.combined_log import CombinedLog
     from pdp.io.decision_log import DecisionLog
     from pdp.io.log_shipper import Shipper
 
+    combined_log.COPIED = copied
     with DecisionLog(outbox_path, pseudonym_key=KEY) as outbox, CombinedLog(url, pseudonym_key=KEY) as combined:
         shipper = Shipper(outbox, combined, "bench", batch=batch)
         cpu, wall = time.process_time(), time.perf_counter()
@@ -101,7 +106,7 @@ def main() -> None:
                                  tmp / "made.db")
     cluster = start_cluster(fsync=True)
     try:
-        shipped: list[tuple[int, float, float]] = []
+        shipped: dict[bool, list[tuple[int, float, float]]] = {False: [], True: []}
         writer: dict[bool, list[float]] = {False: [], True: []}
         shipper_cpu: list[float] = []
         for round_ in range(args.rounds):
@@ -113,10 +118,11 @@ def main() -> None:
                     url = cluster.url(f"s{round_}")
                 writer[beside].append(run_writer(opened, frames, db, True,
                                                  shipping_beside(url, shipper_cpu) if beside else None))
-                if not beside:  # the outbox the writer made alone, shipped alone
-                    name = f"t_{uuid.uuid4().hex[:8]}"
-                    cluster.execute(f"CREATE SCHEMA {name}")
-                    shipped.append(throughput(db, cluster.url(name), args.batch))
+                if not beside:  # the outbox the writer made alone, shipped alone: plain and copied, alternately
+                    for copied in ((False, True) if round_ % 2 == 0 else (True, False)):
+                        name = f"t_{uuid.uuid4().hex[:8]}"
+                        cluster.execute(f"CREATE SCHEMA {name}")
+                        shipped[copied].append(throughput(db, cluster.url(name), args.batch, copied))
     finally:
         cluster.stop()
     text = report(args, shipped, writer, shipper_cpu)
@@ -130,9 +136,9 @@ def main() -> None:
 def report(args, shipped, writer, shipper_cpu) -> str:
     command = (f"python bench/log_shipper.py --rows {args.rows} --group {args.group} --rounds {args.rounds} "
                f"--batch {args.batch}")
-    rows = shipped[0][0]
-    cpu = statistics.median(s[1] for s in shipped)
-    wall = statistics.median(s[2] for s in shipped)
+    rows = shipped[True][0][0]
+    cpu, plain_cpu = (statistics.median(s[1] for s in shipped[copied]) for copied in (True, False))
+    wall, plain_wall = (statistics.median(s[2] for s in shipped[copied]) for copied in (True, False))
     alone, beside = statistics.median(writer[False]), statistics.median(writer[True])
     return "\n".join([
         "## The combined decision log's shipper",
@@ -142,9 +148,13 @@ def report(args, shipped, writer, shipper_cpu) -> str:
         "",
         "| what | figure |",
         "|---|---:|",
-        f"| shipping {rows:,} rows, {args.batch} a transaction: rows per shipper CPU s (µs a row) "
+        f"| shipping {rows:,} rows, {args.batch} a transaction, copied (`COPIED`): rows per shipper CPU s (µs a row) "
         f"| {rows / cpu:,.0f} ({cpu / rows * 1e6:.1f}) |",
         f"| the same: rows per wall s (PostgreSQL's work included) | {rows / wall:,.0f} |",
+        f"| the same, inserted with parameters (the plain path): rows per shipper CPU s (µs a row) "
+        f"| {rows / plain_cpu:,.0f} ({plain_cpu / rows * 1e6:.1f}) |",
+        f"| the same: rows per wall s | {rows / plain_wall:,.0f} |",
+        f"| copying's gain in the shipper's CPU (plain / copied) | {plain_cpu / cpu:.2f}x |",
         f"| the writer process alone: CPU s for {args.rows:,} rows (µs a row) "
         f"| {alone:.2f} ({alone / args.rows * 1e6:.1f}) |",
         f"| the writer process, the shipper shipping its file meanwhile: CPU s (µs a row) "

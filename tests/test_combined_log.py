@@ -11,11 +11,14 @@ import uuid
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from pdp.io import log_shipper
 from pdp.io.combined_log import CombinedLog, CombinedLogError
 from pdp.io.decision_log import DecisionLog, pseudonym
 from pdp.io.log_shipper import Shipper, ShipperProcess, erase_everywhere
+from tests.support.generate import fewer
 from tests.support.postgres import start_cluster
 
 KEY = b"k" * 32
@@ -238,3 +241,31 @@ def test_pdp_consent_erase_takes_the_subject_out_of_the_decision_logs(tmp_path, 
     assert combined.query(data_subject_id=PERSON) == [] and len(combined.query()) == 3
     assert main(["consent", "erase", PERSON, "--yes", "--ledger", ledger, "--log", str(tmp_path / "none.db")]) == 2
     assert "no decision log at" in capsys.readouterr().err
+
+
+texts = st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=40)
+times = st.text(alphabet="0123456789-:.TZ", min_size=27, max_size=27)  # as `format_time` writes them
+shipped_rows = st.lists(st.tuples(st.integers(1, 40), texts, times, texts, st.sampled_from(["allow", "deny"]), texts,
+                                  st.none() | texts, texts, texts), max_size=30)
+
+
+@settings(parent=fewer(4), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(first=shipped_rows, second=shipped_rows)
+def test_copying_a_shipment_stores_what_inserting_it_stores(combined, monkeypatch, first, second):
+    """COPIED (PostgreSQL's COPY into a temporary table, then one insert) against the plain insert, row by row:
+    the same rows, a row already there (or twice in one shipment) left as it was."""
+    from pdp.io import combined_log
+
+    stored = {}
+    for copied in (False, True):
+        monkeypatch.setattr(combined_log, "COPIED", copied)
+        outbox = uuid.uuid4().hex
+        for rows in (first, second):  # the second overlaps the first where their numbers meet
+            with combined.shipping() as shipment:
+                if rows:
+                    shipment.insert(outbox, "replica", rows)
+        with combined.engine.connect() as connection:
+            stored[copied] = connection.execute(sa.text(
+                "SELECT seq, replica, decision_id, time, endpoint, decision, rules, policy_digest, request, people "
+                "FROM decision_log WHERE outbox = :o ORDER BY seq"), {"o": outbox}).all()
+    assert stored[True] == stored[False]
