@@ -58,6 +58,7 @@ COLUMNS = ("decision_id", "time", "endpoint", "decision", "rules", "policy_diges
 # rather than inserted row by row with SQLAlchemy's parameters (about a fifth of the shipper's CPU a row;
 # bench/log_shipper.py). False: the plain insert; a property test proves both store the same rows.
 COPIED = True
+CONNECT_TIMEOUT_S = 10
 SWITCHES = ("COPIED",)
 _SHIPPED = ("outbox", "seq", "replica", *COLUMNS, "people")
 
@@ -127,7 +128,9 @@ class CombinedLog:
         """`read_only`: neither migrated nor its key recorded (`pdp diff --replay` on a production database)."""
         self.url = url_of(url)
         self._key = bytes(pseudonym_key)
-        self.engine = sa.create_engine(self.url, pool_pre_ping=True, pool_size=pool_size, max_overflow=2)
+        # a host that does not answer fails in seconds, not at TCP's timeout: an admin request or a shipper waits
+        self.engine = sa.create_engine(self.url, pool_pre_ping=True, pool_size=pool_size, max_overflow=2,
+                                       connect_args={"connect_timeout": CONNECT_TIMEOUT_S})
         try:
             if not read_only:
                 migrate(self.engine)
