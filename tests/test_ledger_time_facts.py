@@ -63,3 +63,14 @@ def test_the_checker_wants_a_date_attribute_for_a_date_fact():
     (error,) = errors_of('ledger fills context.legal_request from consent_given_on "cookies"\nallow a "x" cite "§1"\n',
                          vocabulary=DATED + "  context.legal_request: bool\n")
     assert error.code == "type-mismatch" and "gives a date" in error.message and "`date`" in error.hint
+
+
+def test_a_date_fill_read_by_a_rule_is_warned_about_in_days_not_true_and_false():
+    from pdp.lang.stricter import CODE
+
+    policy = build_set('ledger fills context.cookies_given_on from consent_given_on "cookies"\n'
+                       'deny stale "Consent lapses" to use when context.cookies_given_on is older than 13 months\n'
+                       "allow ops to use for essential\n", vocabulary=DATED)
+    (warning,) = [w for w in policy.checker_warnings if w.code == CODE]
+    assert "earlier day" in warning.message and "earlier day" in warning.hint
+    assert "`true`" not in warning.message + warning.hint and "`false`" not in warning.message + warning.hint

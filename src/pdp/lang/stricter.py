@@ -39,6 +39,7 @@ class _Filled:
 
     restrictive: bool
     declared: ast.LedgerFill
+    dated: bool = False  # a date fact: the earlier of two days is the stricter (pdp.ledger.fill.combined)
 
 
 def permissive_reads(files: list[ast.PolicyFile], fills: list[ast.LedgerFill] | None = None) -> list[Diagnostic]:
@@ -47,7 +48,7 @@ def permissive_reads(files: list[ast.PolicyFile], fills: list[ast.LedgerFill] | 
     filled by the current set's)."""
     if fills is None:
         fills = [fill for policy_file in files for fill in policy_file.ledger_fills]
-    filled = {fill.attribute.dotted: _Filled(SOURCES[fill.source].restrictive, fill)
+    filled = {fill.attribute.dotted: _Filled(SOURCES[fill.source].restrictive, fill, SOURCES[fill.source].kind == "date")
               for fill in fills if fill.source in SOURCES}
     if not filled:
         return []
@@ -122,8 +123,17 @@ def _permissive(effect: str, restrictive: bool, holds: tuple[bool, bool]) -> boo
 
 
 def _warning(rule: ast.Rule, test: ast.Expr, path: str, filled: _Filled, holds: Holds) -> Diagnostic:
-    strict, other = _word(filled.restrictive), _word(not filled.restrictive)
     text = printer.expression(test)
+    declared = filled.declared
+    if filled.dated:  # (its direction is never read off the test: `_truth` reads true and false only)
+        lifts = "allow more" if rule.effect == "allow" else "lift this deny"
+        message = (f"`{rule.id}` reads `{path}`, a date the consent ledger fills, in `{text}`: a caller may always "
+                   f"give an earlier day (the stricter one), and pdp cannot tell whether that could {lifts}")
+        hint = (f"`{path}` is filled `from {declared.source}` ({declared.span}), whose stricter value is the earlier "
+                f"day: make sure an earlier day never {lifts} (e.g. `{path} is older than 13 months` in a deny's "
+                f"`when`), then `accept {CODE} because \"...\"`")
+        return Diagnostic(CODE, message, test.span, hint, "warning")
+    strict, other = _word(filled.restrictive), _word(not filled.restrictive)
     if holds is None:
         message = (f"`{rule.id}` reads `{path}`, which the consent ledger fills, in `{text}`, whose direction pdp "
                    f"cannot tell: a caller may always make it `{strict}` (the stricter value), and that must "
@@ -136,7 +146,6 @@ def _warning(rule: ast.Rule, test: ast.Expr, path: str, filled: _Filled, holds: 
         message = (f"the deny `{rule.id}` can apply when `{path}` is `{other}` and not when it is `{strict}`: "
                    f"`{strict}` is the stricter value the consent ledger lets a caller always impose, so a caller "
                    "saying it would lift the deny")
-    declared = filled.declared
     hint = (f"`{path}` is filled `from {declared.source}` ({declared.span}), whose stricter value is `{strict}`: "
             f"read it so that `{strict}` denies (e.g. `{path} == {other}` in an allow's `when`, "
             f"`{path} == {strict}` in a deny's), or `accept {CODE} because \"...\"`")
