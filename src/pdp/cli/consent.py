@@ -64,7 +64,8 @@ def register(subparsers) -> None:
     export = add("export", "everything held on a subject, machine-readable (portability)", _export)
     export.add_argument("subject")
     export.add_argument("-o", "--output", help="write to this file (default: standard output)")
-    verify = add("verify", "check every subject's hash chain and state (or one subject's); exit 1 if broken", _verify)
+    verify = add("verify", "check every subject's hash chain and state (with --url: the admin token), or one subject's "
+                           "(a read token); exit 1 if broken", _verify)
     verify.add_argument("subject", nargs="?")
     erase = add("erase", "crypto-shred a subject: its identifying fields become unreadable, for good (with --url: "
                          "the admin token)", _erase)
