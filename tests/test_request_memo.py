@@ -136,6 +136,15 @@ def test_a_text_too_long_for_a_key_is_evaluated_every_time():
     assert len(policy_set.request_memo) == 1
 
 
+def test_targets_whose_rules_read_many_attributes_are_not_remembered(monkeypatch):
+    monkeypatch.setattr(request_memo, "MAX_PATHS", 1)
+    policy_set = build_set("allow a to use for essential when context.note is present and context.score is present\n"
+                           "allow b to use for marketing when context.note is present\n")
+    for purpose in ("essential", "essential", "marketing", "marketing"):
+        assert policy_set.decide(request(purpose=purpose, context={"note": "x", "score": 1})).decision == "allow"
+    assert len(policy_set.request_memo) == 1  # (marketing's one attribute; essential reads two)
+
+
 def test_the_memo_is_bounded(monkeypatch):
     monkeypatch.setattr(request_memo, "LIMIT", 3)
     policy_set = build_set(RULES)
