@@ -2,7 +2,6 @@
 other processes' through PostgreSQL's notifications (polling while the listener is down) or SQLite's
 `PRAGMA data_version` every few ms; tokens still force a look. Each shortcut is proved equal to the plain path."""
 
-import time
 
 import psycopg
 from hypothesis import given
@@ -13,17 +12,8 @@ from pdp.io.ledger_reader import LedgerDecider, SubjectStates
 from pdp.ledger.store import Ledger
 from tests.support.generate import fewer
 from tests.support.ledger import event, new_subject
+from tests.support.waiting import eventually
 from tests.test_ledger_decide import POLICY, ask
-
-PATIENCE_S = 30  # a hang guard for what is awaited below, never a measure of speed
-
-
-def eventually(check, what: str) -> None:
-    deadline = time.monotonic() + PATIENCE_S
-    while not check():
-        assert time.monotonic() < deadline, f"{what}: not within {PATIENCE_S} s"
-        time.sleep(0.01)
-
 
 def elsewhere(ledger: Ledger) -> Ledger:
     """The same database through another Ledger object, as another process has: its writes are not told here."""

@@ -12,7 +12,8 @@ import pytest
 from pdp.ledger import open_ledger
 from tests.server.test_ledger_decide_api import POLICY, ask
 from tests.support.ledger import KEY, event, new_subject
-from tests.support.replicas import eventually, serving
+from tests.support.replicas import serving
+from tests.support.waiting import eventually
 
 TOKEN = "replica-test-token-read-write-0123456789"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}

@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -15,19 +14,9 @@ from pathlib import Path
 import httpx
 
 from .postgres import free_port
+from .waiting import eventually
 
-PATIENCE_S = 60  # a hang guard for a start on a loaded machine, never a measure of speed
-
-
-def eventually(check, what: str, patience_s: float = PATIENCE_S):
-    """`check()`'s first true answer, asked every 20 ms; an AssertionError naming `what` after `patience_s`."""
-    deadline = time.monotonic() + patience_s
-    while True:
-        found = check()
-        if found:
-            return found
-        assert time.monotonic() < deadline, f"{what}: not within {patience_s} s"
-        time.sleep(0.02)
+PATIENCE_S = 60  # bench/ledger_replicas.py: how long it waits for replica B, a hang guard, never a measure of speed
 
 
 def _up(process: subprocess.Popen, base: str) -> bool:
@@ -64,4 +53,4 @@ def serving(count: int, policies: Path, ledger: str, directory: Path,
         yield [base for _, _, base in started]
 
 
-__all__ = ["PATIENCE_S", "eventually", "serving"]
+__all__ = ["PATIENCE_S", "serving"]
