@@ -197,8 +197,7 @@ def reads_of(policy_set: PolicySet) -> dict[str, frozenset[str]]:
     reads: dict[str, frozenset[str]] = {}
     for version in policy_set.history:
         for rule in version.rules:
-            paths = {node.dotted for expr in rule.source.when + rule.source.unless for node in ast.walk(expr)
-                     if isinstance(node, ast.Path)} & filled
+            paths = {".".join(parts) for parts in ast.paths_in(rule.source)} & filled
             if paths:
                 reads[rule.id] = reads.get(rule.id, frozenset()) | paths
     policy_set.ledger_reads = reads

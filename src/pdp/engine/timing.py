@@ -43,12 +43,7 @@ NOW = ("now",)
 
 def reads_now(policy_set: PolicySet) -> bool:
     """Whether a rule of any version of the set reads `now` (only then does an edge need to stamp it)."""
-    return any(NOW in read for version in policy_set.history for read in _paths(version))
-
-
-def _paths(version: PolicySet) -> list[set[tuple[str, ...]]]:
-    return [{node.parts for expr in rule.source.when + rule.source.unless for node in ast.walk(expr)
-             if isinstance(node, ast.Path)} for rule in version.rules]
+    return any(NOW in ast.paths_in(rule.source) for version in policy_set.history for rule in version.rules)
 
 
 __all__ = ["NOW", "reads_now", "stamped"]

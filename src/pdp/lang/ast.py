@@ -286,3 +286,8 @@ def walk(expr: Expr):
     yield expr
     for child in children(expr):
         yield from walk(child)
+
+
+def paths_in(rule: Rule) -> set[tuple[str, ...]]:
+    """The attribute paths a rule's conditions (`when`, `unless`) name, policy data's included."""
+    return {node.parts for expr in rule.when + rule.unless for node in walk(expr) if isinstance(node, Path)}
