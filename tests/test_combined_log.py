@@ -109,6 +109,23 @@ def test_a_shipper_killed_mid_way_resumes_without_loss_or_duplicates(tmp_path, c
     assert {row.decision_id for row in rows} == {r["decision_id"] for r in log.query(limit=5000)}
 
 
+def test_two_workers_shippers_of_one_outbox_take_turns(tmp_path, combined, postgres_url):
+    """`pdp serve --workers 2`: both workers start a shipper on their shared log; one ships, and when it is killed
+    the other takes over where the combined log is."""
+    log = outbox(tmp_path, "shared", 2000)
+    first = ShipperProcess(log, postgres_url, "replica-w", batch=20)
+    wait_for(lambda: len(combined_rows(combined)) > 0, "the first shipper ships")
+    second = ShipperProcess(log, postgres_url, "replica-w", batch=500)
+    try:
+        os.kill(first.pid, signal.SIGKILL)
+        first.close()
+        log.append(request(), answer())
+        wait_for(lambda: len(combined_rows(combined)) == 2001, "the waiting shipper takes over")
+    finally:
+        second.close()
+    assert [row.seq for row in combined_rows(combined)] == list(range(1, 2002))
+
+
 def _restart(cluster) -> None:
     options = (f"-p {cluster.port} -k {cluster.directory} -c listen_addresses=127.0.0.1 -c fsync=off "
                "-c max_connections=100")

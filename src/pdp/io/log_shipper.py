@@ -23,10 +23,17 @@ its pause up to `MAX_PAUSE_S`, and the rows wait in the outbox (bounded by
 its own size limit and retention). A row that retention deletes from the
 outbox before it was shipped is lost to the combined log: keep the outbox's
 retention longer than any outage.
+
+One shipper ships an outbox at a time: the workers of one server
+(`pdp serve --workers N`) share their log file and each starts a shipper,
+so each first takes the outbox's shipping lock (`ShippingLock`, a `flock`
+on a file beside it). The others wait, and one takes over when the holder
+stops or is killed (the kernel frees a dead process's lock).
 """
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import signal
@@ -47,6 +54,35 @@ log = logging.getLogger("pdp.io.log_shipper")
 BATCH = 500  # rows a round: a transaction of PostgreSQL's, and what waits in memory
 IDLE_S = 0.2  # pause when the outbox has nothing new
 FIRST_PAUSE_S, MAX_PAUSE_S = 0.5, 30.0  # while PostgreSQL is down
+TAKE_OVER_S = 1.0  # how often a waiting shipper tries the lock
+
+
+class ShippingLock:
+    """The right to ship one outbox: an exclusive `flock` on `<outbox>.shipping`, held until `release` (or the
+    holder's death). Shipping twice would be harmless (rows are keyed), but wasteful: N workers, N shippers."""
+
+    def __init__(self, outbox_path: str | os.PathLike[str]):
+        self.path = f"{outbox_path}.shipping"
+        self._file: int | None = None
+
+    def take(self, stop: threading.Event) -> bool:
+        """Wait for the lock until it is held (True) or `stop` is set (False)."""
+        descriptor = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        while True:
+            try:
+                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if stop.wait(TAKE_OVER_S):
+                    os.close(descriptor)
+                    return False
+                continue
+            self._file = descriptor
+            return True
+
+    def release(self) -> None:
+        if self._file is not None:
+            os.close(self._file)  # closing the descriptor frees its lock
+            self._file = None
 
 
 @dataclass
@@ -108,7 +144,18 @@ def configuration(decision_log: DecisionLog, url: str, replica: str, batch: int 
 
 
 def serve(config: dict, stop: threading.Event) -> None:
-    """Open the outbox and the combined log (retrying while PostgreSQL is down), then ship until `stop`."""
+    """Once this outbox's shipping lock is held, open the outbox and the combined log (retrying while PostgreSQL is
+    down), then ship until `stop`."""
+    turn = ShippingLock(config["path"])
+    if not turn.take(stop):
+        return
+    try:
+        _ship(config, stop)
+    finally:
+        turn.release()
+
+
+def _ship(config: dict, stop: threading.Event) -> None:
     key = bytes.fromhex(config["key"])
     outbox = DecisionLog(config["path"], pseudonym_key=key)
     try:
