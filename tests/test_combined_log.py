@@ -20,6 +20,7 @@ from pdp.io.decision_log import DecisionLog, pseudonym
 from pdp.io.log_shipper import Shipper, ShipperProcess, erase_everywhere
 from tests.support.generate import fewer
 from tests.support.postgres import start_cluster
+from tests.support.waiting import eventually
 
 KEY = b"k" * 32
 PERSON = "u-4711-the-person"
@@ -48,15 +49,6 @@ def combined_rows(combined: CombinedLog) -> list[tuple]:
     with combined.engine.connect() as connection:
         return connection.execute(sa.text("SELECT outbox, seq, replica, decision_id FROM decision_log "
                                           "ORDER BY outbox, seq")).all()
-
-
-def wait_for(condition, what: str, within_s: float = 60) -> None:
-    """A hang guard, not a speed test: the condition is met long before this bound on any machine."""
-    deadline = time.monotonic() + within_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {within_s} s: {what}")
-        time.sleep(0.05)
 
 
 @pytest.fixture
@@ -93,7 +85,7 @@ def test_a_replica_with_another_key_is_refused(postgres_url, combined):
 def test_a_shipper_killed_mid_way_resumes_without_loss_or_duplicates(tmp_path, combined, postgres_url):
     log = outbox(tmp_path, "killed", 3000)
     first = ShipperProcess(log, postgres_url, "replica-k", batch=20)
-    wait_for(lambda: len(combined_rows(combined)) > 0, "the shipper ships")
+    eventually(lambda: len(combined_rows(combined)) > 0, "the shipper ships")
     os.kill(first.pid, signal.SIGKILL)
     first.close()
     shipped_before = len(combined_rows(combined))
@@ -101,7 +93,7 @@ def test_a_shipper_killed_mid_way_resumes_without_loss_or_duplicates(tmp_path, c
     log.append(request(), answer())  # a row committed while no shipper ran
     second = ShipperProcess(log, postgres_url, "replica-k", batch=500)
     try:
-        wait_for(lambda: len(combined_rows(combined)) == 3001, "the restarted shipper catches up")
+        eventually(lambda: len(combined_rows(combined)) == 3001, "the restarted shipper catches up")
     finally:
         second.close()
     rows = combined_rows(combined)
@@ -114,13 +106,13 @@ def test_two_workers_shippers_of_one_outbox_take_turns(tmp_path, combined, postg
     the other takes over where the combined log is."""
     log = outbox(tmp_path, "shared", 2000)
     first = ShipperProcess(log, postgres_url, "replica-w", batch=20)
-    wait_for(lambda: len(combined_rows(combined)) > 0, "the first shipper ships")
+    eventually(lambda: len(combined_rows(combined)) > 0, "the first shipper ships")
     second = ShipperProcess(log, postgres_url, "replica-w", batch=500)
     try:
         os.kill(first.pid, signal.SIGKILL)
         first.close()
         log.append(request(), answer())
-        wait_for(lambda: len(combined_rows(combined)) == 2001, "the waiting shipper takes over")
+        eventually(lambda: len(combined_rows(combined)) == 2001, "the waiting shipper takes over")
     finally:
         second.close()
     assert [row.seq for row in combined_rows(combined)] == list(range(1, 2002))
@@ -144,14 +136,14 @@ def test_postgresql_down_then_up_loses_nothing(tmp_path, monkeypatch):
         worker = threading.Thread(target=shipper.run, args=(stop,))
         worker.start()
         try:
-            wait_for(lambda: shipper.shipped == 10, "the first rows shipped")
+            eventually(lambda: shipper.shipped == 10, "the first rows shipped")
             cluster._run(str(cluster.bin_dir / "pg_ctl"), "-D", str(cluster.data), "-m", "fast", "-w", "stop")
             for _ in range(15):  # answered while PostgreSQL is down: committed in the outbox
                 log.append(request(), answer())
             time.sleep(1.0)  # the shipper meets the outage and backs off
             assert shipper.shipped == 10
             _restart(cluster)
-            wait_for(lambda: shipper.shipped == 25, "the rows of the outage shipped once it is back")
+            eventually(lambda: shipper.shipped == 25, "the rows of the outage shipped once it is back")
         finally:
             stop.set()
             worker.join()
