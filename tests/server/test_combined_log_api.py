@@ -12,7 +12,7 @@ from pdp.io.decision_log import DecisionLog, pseudonym
 from pdp.ledger import open_ledger
 from pdp.server import Settings, create_app
 from tests.support.ledger import event
-from tests.test_combined_log import wait_for
+from tests.support.waiting import eventually
 
 POLICY = '''
 policy "audit" version "1" effective 2026-11-24
@@ -57,7 +57,7 @@ def test_the_admin_api_reads_every_replicas_rows_and_an_erasure_reaches_them_all
     with replicas(tmp_path, postgres_url) as (one, two):
         mine = [decide(one, "alice-4711"), decide(two, "alice-4711"), decide(two, "alice-4711")]
         decide(two, "bob-0815")
-        wait_for(lambda: len(rows(one)) == 4, "both replicas' rows shipped")
+        eventually(lambda: len(rows(one)) == 4, "both replicas' rows shipped")
         combined = rows(one, data_subject_id="alice-4711")
         assert sorted(row["decision_id"] for row in combined) == sorted(mine)
         assert sorted(row["replica"] for row in combined) == ["replica-1", "replica-2", "replica-2"]
@@ -68,7 +68,7 @@ def test_the_admin_api_reads_every_replicas_rows_and_an_erasure_reaches_them_all
         assert erased.status_code == 200 and erased.json() == {"deleted": 1, "combined": 3}
         assert rows(one, data_subject_id="alice-4711") == []
         # replica 2's own log: its shipper applies the erasure on its next round
-        wait_for(lambda: rows(two, source="local", data_subject_id="alice-4711") == [], "replica 2 erases too")
+        eventually(lambda: rows(two, source="local", data_subject_id="alice-4711") == [], "replica 2 erases too")
         proof = [row for row in rows(one) if row["request"].get("erased")]
         assert sorted(row["decision_id"] for row in proof) == sorted(mine)
         assert {row["decision"] for row in proof} == {"allow"} and {tuple(row["rules"]) for row in proof} == {("ops",)}
@@ -84,7 +84,7 @@ def test_the_admin_api_reads_every_replicas_rows_and_an_erasure_reaches_them_all
 def test_erasing_through_the_ledger_erases_the_decision_logs(tmp_path, postgres_url, how):
     with replicas(tmp_path, postgres_url) as (one, two):
         decide(one, "carol-1"), decide(two, "carol-1"), decide(two, "dave-2")
-        wait_for(lambda: len(rows(one)) == 3, "both replicas' rows shipped")
+        eventually(lambda: len(rows(one)) == 3, "both replicas' rows shipped")
         assert one.post("/v1/ledger/events", json=event("marketing.opted_out", "carol-1"), headers=W).status_code == 200
         if how == "ledger erase":
             answer = one.post("/v1/ledger/erase", json={"subject": "carol-1"}, headers=A)
@@ -93,7 +93,7 @@ def test_erasing_through_the_ledger_erases_the_decision_logs(tmp_path, postgres_
             answer = one.post("/v1/ledger/events", json=event("erasure.requested", "carol-1"), headers=W)
             assert answer.status_code == 200
         assert rows(one, data_subject_id="carol-1") == [] and rows(one, source="local", data_subject_id="carol-1") == []
-        wait_for(lambda: rows(two, source="local", data_subject_id="carol-1") == [], "replica 2 erases too")
+        eventually(lambda: rows(two, source="local", data_subject_id="carol-1") == [], "replica 2 erases too")
         assert len(rows(one)) == 3 and len(rows(one, data_subject_id="dave-2")) == 1
 
 
