@@ -46,7 +46,10 @@ def test_discovery_metadata_ignores_the_callers_host_header(policy_dir):
         meta = client.get("/.well-known/authzen-configuration", headers={"Host": "evil.example"}).json()
     assert meta == {"policy_decision_point": "http://127.0.0.1:9191",
                     "access_evaluation_endpoint": "http://127.0.0.1:9191/access/v1/evaluation",
-                    "access_evaluations_endpoint": "http://127.0.0.1:9191/access/v1/evaluations"}
+                    "access_evaluations_endpoint": "http://127.0.0.1:9191/access/v1/evaluations",
+                    "search_subject_endpoint": "http://127.0.0.1:9191/access/v1/search/subject",
+                    "search_resource_endpoint": "http://127.0.0.1:9191/access/v1/search/resource",
+                    "search_action_endpoint": "http://127.0.0.1:9191/access/v1/search/action"}
 
 
 def test_discovery_metadata_uses_the_configured_public_url(policy_dir):

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Hashable, Iterable
-from typing import Any
+from typing import Any, ClassVar
 
 from pdp.base.errors import Diagnostic, RequestError, did_you_mean, suggest
 from pdp.lang import ast
@@ -43,6 +43,9 @@ class Model(ABC):
     # The parts of a request a register may fill in (`lookup recipient in ...`), in the order hints list them:
     # the contract's parts named by an id (`Contract.entities`; a test holds them equal).
     lookup_roots: tuple[str, ...]
+    # The AuthZEN Search API's searched parts and the request part whose register lists their candidates (a
+    # `lookup` of that part): none, a data-use set lists no subjects or resources (its actions it declares).
+    search_roots: ClassVar[dict[str, str]] = {}
 
     @property
     def names_data_use(self) -> bool:
@@ -131,6 +134,7 @@ class AuthZen(Model):
     title = "an AuthZEN policy set"
     contract = authzen.CONTRACT
     lookup_roots = ("subject", "resource")
+    search_roots: ClassVar[dict[str, str]] = {"subject": "subject", "resource": "resource"}
 
     check = staticmethod(authzen.check_evaluation)  # the shape alone: no vocabulary (an unknown action is a deny)
 

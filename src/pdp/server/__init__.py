@@ -19,6 +19,7 @@ from .hot_path import hot_endpoints, serve_hot
 from .admin import router as admin_router
 from .audit import LogUnavailable, open_log, unrecorded
 from .authzen_routes import router as authzen_router
+from .authzen_search import router as search_router
 from .ledger_auth import LedgerTokens
 from .ledger_routes import router as ledger_router
 from .ledger_state import open_ledger, states_of
@@ -168,6 +169,7 @@ def create_app(settings: Settings | None = None, preloaded: Snapshot | None = No
 
     app.include_router(router)
     app.include_router(authzen_router)
+    app.include_router(search_router)
     app.include_router(admin_router)
     app.include_router(ledger_router)
     _match_first(app, (router, authzen_router))

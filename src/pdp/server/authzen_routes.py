@@ -1,4 +1,4 @@
-"""The OpenID AuthZEN Authorization API 1.0: evaluation, evaluations, discovery.
+"""The OpenID AuthZEN Authorization API 1.0: evaluation, evaluations, discovery (the Search API: authzen_search).
 
 Errors follow the spec: 400 for a body that is not a JSON object, has the
 wrong content type, is empty, or lacks a required field; unknown fields are
@@ -35,7 +35,7 @@ router = APIRouter(tags=["AuthZEN"])
 
 SEMANTICS = ("execute_all", "deny_on_first_deny", "permit_on_first_permit")
 _PARTS = ("subject", "action", "resource", "context")
-_AUTHZEN_ERRORS: dict[int | str, dict[str, Any]] = {k: ERROR_RESPONSES[k] for k in (400, 413, 503)}
+ERROR_SCHEMAS: dict[int | str, dict[str, Any]] = {k: ERROR_RESPONSES[k] for k in (400, 413, 503)}
 _EVALUATION = inline_refs(EvaluationRequest.model_json_schema())
 _PART_SCHEMAS = {part: _EVALUATION["properties"][part] for part in _PARTS}
 _EVALUATIONS = {
@@ -69,7 +69,7 @@ def _context(decision) -> dict:
     return out
 
 
-def _with_gpc(policy_set: PolicySet, evaluation: Any) -> Any:
+def with_gpc(policy_set: PolicySet, evaluation: Any) -> Any:
     """`evaluation` saying `true` (the stricter value) for every attribute the set fills from `gpc`, where an AuthZEN
     request sends it: a `Sec-GPC: 1` request counts as a GPC signal, as on /v1/decide (and is logged so)."""
     if not isinstance(evaluation, dict):
@@ -80,7 +80,7 @@ def _with_gpc(policy_set: PolicySet, evaluation: Any) -> Any:
     return evaluation
 
 
-def _token(policy_set: PolicySet, evaluation: Any) -> dict:
+def ledger_token(policy_set: PolicySet, evaluation: Any) -> dict:
     """The read-your-writes token an evaluation carries (`context.ledger_seq`), as `ledger_state.caught_up` reads
     a request's: only a set the ledger fills reads it (an AuthZEN set's context is its own)."""
     context = evaluation.get("context") if isinstance(evaluation, dict) and policy_set.ledger_fills else None
@@ -98,7 +98,7 @@ def _refused(error: RequestError) -> dict:
     return {"decision": False, "context": {"code": "400", "reason": str(error), "errors": error.errors}}
 
 
-async def _read(request: Request, batch: str | None = None) -> tuple[dict, dict[int, list[str]]]:
+async def read_body(request: Request, batch: str | None = None) -> tuple[dict, dict[int, list[str]]]:
     """The body (and, for a `batch` field, its items holding an integer orjson reads inexactly)."""
     try:
         if batch is not None:
@@ -117,8 +117,8 @@ def _bad(error: RequestError):
 async def _single(request: Request, policy_set: PolicySet, body: dict, endpoint: str):
     """One evaluation, answered with its context once its decision is logged."""
     if signals_gpc(request.scope):
-        body = _with_gpc(policy_set, body)
-    await caught_up(request.app, [_token(policy_set, body)])
+        body = with_gpc(policy_set, body)
+    await caught_up(request.app, [ledger_token(policy_set, body)])
     [decision] = decide_each(policy_set, request.app.state.metrics, evaluator(request.app, policy_set), [body])
     if isinstance(decision, RequestError):
         return _bad(decision)
@@ -131,21 +131,21 @@ async def _single(request: Request, policy_set: PolicySet, body: dict, endpoint:
     return json_answer(payload)
 
 
-@router.post("/access/v1/evaluation", summary="AuthZEN: one access evaluation", responses=_AUTHZEN_ERRORS,
+@router.post("/access/v1/evaluation", summary="AuthZEN: one access evaluation", responses=ERROR_SCHEMAS,
              openapi_extra=_body(_EVALUATION))
 async def evaluation(request: Request):
     policy_set = request.app.state.holder.current
-    body, _ = await _read(request)
+    body, _ = await read_body(request)
     if policy_set is None:
         return not_ready(request.app.state.holder)
     return await _single(request, policy_set, body, "/access/v1/evaluation")
 
 
-@router.post("/access/v1/evaluations", summary="AuthZEN: many access evaluations", responses=_AUTHZEN_ERRORS,
+@router.post("/access/v1/evaluations", summary="AuthZEN: many access evaluations", responses=ERROR_SCHEMAS,
              openapi_extra=_body(_EVALUATIONS))
 async def evaluations(request: Request):
     policy_set, settings = request.app.state.holder.current, request.app.state.settings
-    body, wide = await _read(request, batch="evaluations")  # a bad item is answered in its place
+    body, wide = await read_body(request, batch="evaluations")  # a bad item is answered in its place
     if policy_set is None:
         return not_ready(request.app.state.holder)
     items = body.get("evaluations")
@@ -170,8 +170,8 @@ async def evaluations(request: Request):
               else RequestError([FieldError(f"evaluations.{index}", "is not an object")])
               for index, item in enumerate(items)]
     if signals_gpc(request.scope):
-        merged = [_with_gpc(policy_set, item) for item in merged]
-    await caught_up(request.app, [_token(policy_set, item) for item in merged])
+        merged = [with_gpc(policy_set, item) for item in merged]
+    await caught_up(request.app, [ledger_token(policy_set, item) for item in merged])
 
     evaluate = evaluator(request.app, policy_set)
 
@@ -224,4 +224,7 @@ async def configuration(request: Request):
         "policy_decision_point": base,
         "access_evaluation_endpoint": f"{base}/access/v1/evaluation",
         "access_evaluations_endpoint": f"{base}/access/v1/evaluations",
+        "search_subject_endpoint": f"{base}/access/v1/search/subject",
+        "search_resource_endpoint": f"{base}/access/v1/search/resource",
+        "search_action_endpoint": f"{base}/access/v1/search/action",
     }

@@ -22,6 +22,10 @@ class Settings(BaseSettings):
     workers: int = Field(default=1, ge=1, le=64)
     max_body_bytes: int = Field(default=1_000_000, ge=1_024, description="largest request body accepted")
     max_batch: int = Field(default=1_000, ge=1, description="most requests in one batch call")
+    search_max_candidates: int = Field(default=10_000, ge=1, description="most candidates one AuthZEN search "
+                                       "request decides; a longer list is answered a page at a time")
+    search_timeout_s: float = Field(default=10.0, gt=0, description="an AuthZEN search still deciding after this "
+                                    "long is answered 503, never with a list it has not finished")
     admin_token: SecretStr | None = Field(default=None, description="bearer token for the admin endpoints")
     reload: bool = Field(default=True, description="watch the policy directory and reload on change")
     reload_debounce_ms: int = Field(default=200, ge=10)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from . import taxonomy as tx
 from .contract import Contract, Vocab
@@ -57,13 +57,7 @@ def check_evaluation(raw: Any, vocabulary: object = None, shape: object = None) 
     and `shape` are what a data-use set checks, and are not read)."""
     if not isinstance(raw, dict):
         raise RequestError([FieldError("request", "an evaluation is a JSON object with subject, action and resource")])
-    try:
-        EvaluationRequest.model_validate(raw)
-    except ValidationError as error:
-        raise RequestError([
-            FieldError(".".join(str(p) for p in e["loc"]), "this field is required" if e["type"] == "missing" else e["msg"])
-            for e in error.errors(include_url=False)
-        ]) from None
+    _validated(EvaluationRequest, raw)
 
 
 # Where each field of a decision request comes from in an AuthZEN request,
@@ -118,3 +112,72 @@ def rename_fields(error: RequestError) -> RequestError:
     """An error about the decision request an AuthZEN request became, naming the fields the caller sent."""
     return RequestError([FieldError(".".join(authzen_path(tuple(e.field.split(".")))), e.message, e.suggestions)
                          for e in error.field_errors])
+
+
+# The Search API (AuthZEN 1.0, section 8): the same parts as an evaluation, less the id of the part searched for
+# (which, sent, is ignored) or, for an action search, less the action; and an optional `page`.
+
+class _Searched(BaseModel):
+    """The part searched for: its `type` is required; an `id`, if sent, is ignored (the spec says so)."""
+
+    model_config = ConfigDict(extra="allow", strict=True)
+    type: str
+    properties: dict[str, Any] | None = None
+
+
+class _PageRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore", strict=True)
+    token: str | None = None
+    limit: Annotated[int, Field(ge=0)] | None = None
+    properties: dict[str, Any] | None = None
+
+
+class _Search(BaseModel):
+    model_config = ConfigDict(extra="ignore", strict=True)
+    context: dict[str, Any] | None = None
+    page: _PageRequest | None = None
+
+
+class SubjectSearchRequest(_Search):
+    """Which subjects of `subject.type` may do `action` on `resource`."""
+
+    subject: _Searched
+    action: _Action
+    resource: _Entity
+
+
+class ResourceSearchRequest(_Search):
+    """Which resources of `resource.type` `subject` may do `action` on."""
+
+    subject: _Entity
+    action: _Action
+    resource: _Searched
+
+
+class ActionSearchRequest(_Search):
+    """Which actions `subject` may do on `resource`."""
+
+    subject: _Entity
+    resource: _Entity
+
+
+SEARCHES: dict[str, type[_Search]] = {
+    "subject": SubjectSearchRequest, "resource": ResourceSearchRequest, "action": ActionSearchRequest}
+
+
+def check_search(kind: str, raw: Any) -> None:
+    """Raise RequestError naming what is missing or mistyped in a Search API request for `kind` (subject, resource,
+    action)."""
+    if not isinstance(raw, dict):
+        raise RequestError([FieldError("request", "a search is a JSON object")])
+    _validated(SEARCHES[kind], raw)
+
+
+def _validated(model: type[BaseModel], raw: dict[str, Any]) -> None:
+    try:
+        model.model_validate(raw)
+    except ValidationError as error:
+        raise RequestError([
+            FieldError(".".join(str(p) for p in e["loc"]), "this field is required" if e["type"] == "missing" else e["msg"])
+            for e in error.errors(include_url=False)
+        ]) from None
