@@ -85,3 +85,12 @@ def test_discovery_lists_the_search_endpoints(search):
     meta = search.get("/.well-known/authzen-configuration").json()
     for kind in ("subject", "resource", "action"):
         assert meta[f"search_{kind}_endpoint"] == f"{meta['policy_decision_point']}/access/v1/search/{kind}"
+
+
+def test_the_search_sets_own_policy_tests_pass():
+    # `pdp test` takes an AuthZEN set's cases as AuthZEN evaluations (docs/service.md, "AuthZEN 1.0")
+    from pdp.testing.discovery import run_directory
+
+    results, errors = run_directory(ROOT / "examples" / "authzen-search")
+    assert errors == [] and len(results) == 4
+    assert [r.failures for r in results if not r.passed] == []
