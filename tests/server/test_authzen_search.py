@@ -216,3 +216,14 @@ def test_a_register_entry_of_another_type_is_not_listed_as_the_type_searched(tmp
         assert [s["id"] for s in c.post("/access/v1/search/subject", json=body).json()["results"]] == ["ann", "bo"]
         body["subject"] = {"type": "group"}
         assert [s["id"] for s in c.post("/access/v1/search/subject", json=body).json()["results"]] == ["bo", "ops"]
+
+
+def test_every_candidate_decided_is_logged_as_an_evaluation(tmp_path):
+    settings = Settings(policy_dir=SEARCH, reload=False, log_path=tmp_path / "log.db", admin_token="search-token")
+    with TestClient(create_app(settings)) as c:
+        answer = c.post("/access/v1/search/resource", json=resource_search("erin", "view")).json()
+        rows = c.get("/v1/admin/decisions", params={"limit": 100},
+                     headers={"Authorization": "Bearer search-token"}).json()["decisions"]
+    assert len(rows) == len(RECORDS)  # every record decided, the allowed ones and the others
+    assert {r["endpoint"] for r in rows} == {"/access/v1/search/resource"}
+    assert sum(r["decision"] == "allow" for r in rows) == answer["page"]["count"] == 4
