@@ -227,3 +227,19 @@ def test_every_candidate_decided_is_logged_as_an_evaluation(tmp_path):
     assert len(rows) == len(RECORDS)  # every record decided, the allowed ones and the others
     assert {r["endpoint"] for r in rows} == {"/access/v1/search/resource"}
     assert sum(r["decision"] == "allow" for r in rows) == answer["page"]["count"] == 4
+
+
+@pytest.mark.parametrize("purpose", ["essential.service", "marketing.advertising", "analytics.reporting"])
+def test_a_data_use_sets_action_search_reads_the_purpose_from_action_properties(purpose):
+    body = {"subject": {"type": "service", "id": "billing"}, "action": {"properties": {"purpose": purpose}},
+            "resource": {"type": "personal_data", "id": "u-1", "properties": {
+                "data_categories": ["user.name", "user.contact.email"],
+                "data_subject": {"type": "customer", "age": 30, "country": "IN"}}}}
+    with client(ROOT / "policies") as c:
+        listed = [a["name"] for p in all_pages(c, "/access/v1/search/action", body) for a in p]
+        actions = sorted(c.app.state.holder.current.vocabulary.actions)
+        expected = [a for a in actions
+                    if allowed(c, {**body, "action": {"name": a, "properties": {"purpose": purpose}}})]
+    assert listed == expected
+    if purpose == "essential.service":
+        assert listed  # not vacuous

@@ -55,7 +55,9 @@ def evaluation(kind: str, search: dict[str, Any], candidate: str) -> dict[str, A
     """The Access Evaluation `candidate` is decided as: the search's parts, the searched one naming the candidate."""
     out: dict[str, Any] = {part: search[part] for part in ("subject", "action", "resource", "context") if part in search}
     if kind == "action":
-        out["action"] = {"name": candidate}
+        # the action's properties, if the search sends any (a data-use set reads the purpose there), its name the candidate's
+        given = search.get("action")
+        out["action"] = {**(given if isinstance(given, dict) else {}), "name": candidate}
     else:
         out[kind] = {**search[kind], "id": candidate}
     return out
