@@ -101,6 +101,18 @@ async def _search(request: Request, kind: str):
     return json_answer(payload)
 
 
+def _answer_schema(kind: str) -> dict:
+    found = ({"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}} if kind == "action"
+             else {"type": "object", "required": ["type", "id"],
+                   "properties": {"type": {"type": "string"}, "id": {"type": "string"}}})
+    page = {"type": "object", "required": ["next_token", "count"], "description": "`next_token` is \"\" on the last page",
+            "properties": {"next_token": {"type": "string"}, "count": {"type": "integer", "minimum": 0}}}
+    schema = {"type": "object", "required": ["page", "results"],
+              "properties": {"page": page, "results": {"type": "array", "items": found}}}
+    return {200: {"description": f"the {kind}s an evaluation would allow, one page",
+                  "content": {"application/json": {"schema": schema}}}}
+
+
 def _route(kind: str):
     async def search(request: Request):
         return await _search(request, kind)
@@ -108,7 +120,7 @@ def _route(kind: str):
     search.__name__ = f"search_{kind}"
     schema = inline_refs(SEARCHES[kind].model_json_schema())
     router.post(f"/access/v1/search/{kind}", summary=f"AuthZEN: search {kind}s an evaluation would allow",
-                responses=ERROR_SCHEMAS,
+                responses={**_answer_schema(kind), **ERROR_SCHEMAS},
                 openapi_extra={"requestBody": {"required": True,
                                                "content": {"application/json": {"schema": schema}}}})(search)
 
