@@ -4,6 +4,7 @@ The interop cases themselves run against a real `pdp serve` in
 test_authzen_interop_scenarios.py; here the protocol's edges, in process.
 """
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -243,3 +244,18 @@ def test_a_data_use_sets_action_search_reads_the_purpose_from_action_properties(
     assert listed == expected
     if purpose == "essential.service":
         assert listed  # not vacuous
+
+
+def test_a_token_from_before_a_reload_is_refused(tmp_path):
+    policy_dir = tmp_path / "search"
+    shutil.copytree(SEARCH, policy_dir)
+    settings = Settings(policy_dir=policy_dir, reload=False, log_path=None, admin_token="search-token")
+    with TestClient(create_app(settings)) as c:
+        token = c.post("/access/v1/search/resource", json=resource_search("alice", "view", limit=2)).json()["page"]["next_token"]
+        rules = policy_dir / "search.pdp"
+        rules.write_text(rules.read_text().replace('version "1"', 'version "2"'))
+        assert c.post("/v1/admin/reload", headers={"Authorization": "Bearer search-token"}).status_code == 200
+        r = c.post("/access/v1/search/resource", json=resource_search("alice", "view", limit=2, token=token))
+    assert r.status_code == 400
+    assert r.json()["detail"][0]["field"] == "page.token"
+    assert "another version of the policy set" in r.json()["detail"][0]["message"]
