@@ -89,7 +89,8 @@ async def _search(request: Request, kind: str):
                                      "rather than one that leaves it out")
     if state["late"]:
         return _unfinished("page.limit", f"the search was still deciding after {settings.search_timeout_s:g} s; "
-                                         "ask for fewer results a page (`page.limit`)")
+                                         "ask for fewer results a page (`page.limit`); the operator can lower "
+                                         "PDP_SEARCH_MAX_CANDIDATES, the candidates one request decides")
     page = cut([decision.allowed for decision in decisions], start, limit, len(listed) - start)
     results = [found(kind, body, run[i]) for i in page.chosen]
     next_token = "" if page.next_start is None else token(page.next_start, bound_to)
