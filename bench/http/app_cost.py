@@ -24,7 +24,8 @@ work the loop does.
 `--switch pdp.server.app_state.MIRRORED` measures instead, with the decision
 log on, the event loop's CPU per request with that optimisation's switch on
 and off, interleaved round by round (medians of `--rounds`): each fast path's
-gain, side by side in one run.
+gain, side by side in one run (`MODULE.SWITCHES`: every switch the module
+lists, together).
 CPU time is what the other processes of a shared machine disturb least;
 the HTTP figures (bench/http/load.py) add uvicorn's protocol, the kernel's
 sockets and wrk.
@@ -264,17 +265,20 @@ def compare_switch(switch: str, cases: dict, tmp: Path, args) -> None:
 
     module_name, name = switch.rsplit(".", 1)
     module = importlib.import_module(module_name)
-    original = getattr(module, name)
+    names = getattr(module, name) if name == "SWITCHES" else (name,)  # MODULE.SWITCHES: every switch it lists
+    original = {each: getattr(module, each) for each in names}
     for case, (policy_dir, bodies) in cases.items():
         figures: dict[bool, list[tuple[float, float]]] = {True: [], False: []}
         try:
             for round_ in range(args.rounds):
                 for on in (True, False):
-                    setattr(module, name, on)
+                    for each in names:
+                        setattr(module, each, on)
                     figures[on].append(run(measure(policy_dir, bodies, tmp / f"{case}-{on}-{round_}.db", args.requests,
                                                    args.concurrency, args.via), args.loop))
         finally:
-            setattr(module, name, original)
+            for each, value in original.items():
+                setattr(module, each, value)
         whole, loop = ({on: statistics.median(f[i] for f in figures[on]) * 1e6 for on in figures} for i in (0, 1))
         print(f"{case} ({args.via}, decision log on): µs of CPU a request, the whole process (the event loop's "
               f"thread): {name} on {whole[True]:.1f} ({loop[True]:.1f}), off {whole[False]:.1f} ({loop[False]:.1f})"

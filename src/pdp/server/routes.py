@@ -15,7 +15,7 @@ from pdp.vocab.request import DecisionRequest
 from .audit import record
 from .ledger_state import caught_up, decider, logged, signals_gpc, with_gpc
 from .body import WIDE_INTEGER, read_json_batch, read_json_body, read_json_object
-from .deciding import INTERNAL_ERROR, decide_each, decide_many, encodes, json_answer, unanswerable
+from .deciding import INTERNAL_ERROR, decide_many, decide_one, encodes, json_answer, served, unanswerable
 from .errors import ERROR_RESPONSES, error_response, not_ready
 
 log = logging.getLogger("pdp.server")
@@ -107,16 +107,17 @@ def decide_body(app, body: dict) -> Response | Decided:
     # §11) and decided once: the explanation is of that very decision, even if a reload swaps the set.
     # Without `explain`, `PolicySet.decide` (the same decision, without keeping the selection), as the batch.
     selected = []
+    deciding = served(app, policy_set)
+    if explain:
+        def ask(item):
+            selected.append(policy_set.select(item))
+            return selected[-1].decide()
 
-    def ask(item):
-        selected.append(policy_set.select(item))
-        return selected[-1].decide()
-
-    [decision] = decide_each(policy_set, app.state.metrics, decider(app, policy_set, ask if explain else None), [body])
+    decision = decide_one(policy_set, app.state.metrics, decider(app, policy_set, ask) if explain else deciding.decide,
+                          body)
     if isinstance(decision, RequestError):
         return error_response(422, "bad_request", decision.errors)
-    answer = decision.to_dict()
-    payload = encodes(answer)
+    answer, payload = deciding.answers.of(decision)
     if payload is None:
         answer = unanswerable(policy_set, [r.rule for r in decision.reasons]).to_dict()
         payload = orjson.dumps(answer)

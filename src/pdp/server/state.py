@@ -99,6 +99,7 @@ class PolicyHolder:
         self._swap_lock = threading.Lock()
         # set by the server while it runs (it owns the process's collector): each swap ends with `settle_collector`
         self.freezing = False
+        self.served = None  # how /v1/decide decides with the set in service (`deciding.served`), made on first use
 
     @property
     def origin(self) -> str:
