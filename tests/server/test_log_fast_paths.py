@@ -145,3 +145,23 @@ OPTIONS = ({}, {"mask": ["data_subject.age", "context"], "attributes": ["context
 def test_the_fast_writer_stores_the_rows_the_plain_one_stores(rows, options):
     entries = [(request, answer, "/v1/decide", SELECTIONS[which]) for request, answer, which in rows]
     assert stored_rows(entries, True, **options) == stored_rows(entries, False, **options)
+
+
+def test_a_sets_selection_is_made_once_and_let_go_with_it():
+    """`selection_of` remembers the set asked last (a weak reference) beside its weak dictionary: the same
+    selection for the same set, another set's own, and neither keeps a set alive."""
+    import gc
+    import weakref
+
+    import pdp
+    from pdp.io.log_view import selection_of
+
+    root = Path(__file__).resolve().parents[2] / "policies"
+    first, second = pdp.load(str(root)), pdp.load(str(root))
+    made = selection_of(first)
+    assert selection_of(first) is made and selection_of(second) is not made
+    assert selection_of(first) is made and selection_of(second) == made
+    gone = weakref.ref(first)
+    del first
+    gc.collect()
+    assert gone() is None

@@ -107,15 +107,21 @@ class Selection:
 
 
 _selections: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_last: tuple[weakref.ref, Selection] | None = None  # the set asked last and its selection: the one in service
 
 
 def selection_of(policy_set: PolicySet | None) -> Selection:
     """The selection of a policy set (every version it serves), computed once per set."""
+    global _last
     if policy_set is None:
         return Selection()
+    last = _last  # (asked for every logged decision: a weak dictionary's look-up makes a weak reference each time)
+    if last is not None and last[0]() is policy_set:
+        return last[1]
     found = _selections.get(policy_set)
     if found is None:
         found = _selections[policy_set] = _select(policy_set)
+    _last = (weakref.ref(policy_set), found)
     return found
 
 
