@@ -116,7 +116,7 @@ def main() -> None:
                 if beside:
                     cluster.execute(f"CREATE SCHEMA s{round_}")
                     url = cluster.url(f"s{round_}")
-                writer[beside].append(run_writer(opened, frames, db, True,
+                writer[beside].append(run_writer(opened, frames[True], db, True,
                                                  shipping_beside(url, shipper_cpu) if beside else None))
                 if not beside:  # the outbox the writer made alone, shipped alone: plain and copied, alternately
                     for copied in ((False, True) if round_ % 2 == 0 else (True, False)):

@@ -20,7 +20,10 @@ requests (bench/policy). Each round runs the plain path (every switch of
 and the optimised one (all on), alternately, on the same frames; reported
 are the medians of the writer's CPU seconds (user + system, /proc: what
 other processes of a shared machine disturb least; read in clock ticks,
-hence the rows) and their ratio. Each run
+hence the rows) and their ratio. The optimised writer is handed what the
+server hands it with its own optimisations on: each answer as the fields
+its row keeps, kept per outcome (`pdp.server.deciding.Answers`,
+`audit.PROJECTED_ANSWERS`); the plain one, each answer whole. Each run
 checks that both paths stored the same rows, byte for byte.
 """
 
@@ -42,26 +45,35 @@ REQUEST = ROOT / "examples" / "requests" / "promotional-email.json"
 KEY = b"k" * 32
 
 
-def make_frames(policy_dir: Path, requests: list[dict], rows: int, group: int, db: Path) -> tuple[dict, list[bytes]]:
+def make_frames(policy_dir: Path, requests: list[dict], rows: int, group: int, db: Path
+                ) -> tuple[dict, dict[bool, list[bytes]]]:
     """(the `open` frame's arguments, the frames after it, a group of rows each) that `pdp serve` would hand its
-    writer for `rows` decisions of `requests` (cycled)."""
+    writer for `rows` decisions of `requests` (cycled): by the optimised path (True: each answer as what its row
+    keeps, `deciding.Answers` and `audit.PROJECTED_ANSWERS`) and by the plain one (False: each answer whole). The
+    same decisions, so both store the same rows."""
     import pdp
     from pdp.io.decision_log import DecisionLog
     from pdp.io.log_process import frame, open_arguments, selection_json
     from pdp.io.log_view import selection_of
+    from pdp.server.deciding import Answers
 
     policy_set = pdp.load(str(policy_dir))
     with DecisionLog(db, pseudonym_key=KEY) as decision_log:
         arguments = open_arguments(decision_log)
     db.unlink()
-    out = [frame(["selection", 0, selection_json(selection_of(policy_set))])]
-    batch: list[list] = []
+    answers = Answers()
+    out: dict[bool, list[bytes]] = {}
+    decided = []
     for number in range(rows):
         request = requests[number % len(requests)]
-        batch.append([request, policy_set.decide(request).to_dict(), "/v1/decide", 0])
-        if len(batch) == group or number == rows - 1:
-            out.append(frame(["rows", len(out), batch]))
-            batch = []
+        answer, _, fields = answers.of(policy_set.decide(request))
+        decided.append((request, answer, fields))
+    for optimised in (False, True):
+        out[optimised] = made = [frame(["selection", 0, selection_json(selection_of(policy_set))])]
+        for at in range(0, rows, group):
+            batch = [[request, fields if optimised and fields is not None else answer, "/v1/decide", 0]
+                     for request, answer, fields in decided[at:at + group]]
+            made.append(frame(["rows", len(made), batch]))
     return arguments, out
 
 
@@ -146,14 +158,14 @@ def main() -> None:
         if args.profile:
             if number == 0:
                 continue
-            profile(opened, frames, tmp)
+            profile(opened, frames[True], tmp)
             return
         seconds: dict[bool, list[float]] = {False: [], True: []}
         last: dict[bool, Path] = {}
         for round_ in range(args.rounds):
             for optimised in ((False, True) if round_ % 2 == 0 else (True, False)):
                 db = tmp / f"{number}-{round_}-{optimised}.db"
-                seconds[optimised].append(run_writer(opened, frames, db, optimised))
+                seconds[optimised].append(run_writer(opened, frames[optimised], db, optimised))
                 last[optimised] = db
         if stored(last[False]) != stored(last[True]):
             raise SystemExit(f"{name}: the optimised writer stored other rows than the plain one")

@@ -1,6 +1,7 @@
 """`/v1/decide`'s per-request shortcuts (server/deciding.py: `SERVED_DECIDERS`, `ONE_AT_A_TIME`, `KEPT_ANSWERS`)
 answer as the plain path: the same answer and the same bytes, but for the decision id, for any body; the kept
-answers are the very `to_dict` and `encodes` of every decision, asked once or again; a set swapped out is let go."""
+answers are the very `to_dict`, `encodes` and `decision_log.projected` of every decision, asked once or again; a
+set swapped out is let go."""
 
 import asyncio
 import copy
@@ -17,6 +18,7 @@ from starlette.responses import Response
 
 import pdp
 from pdp.engine.decision import Decision, Reason
+from pdp.io.decision_log import projected
 from pdp.server import Settings, create_app, deciding
 from pdp.server.deciding import Answers, encodes
 from pdp.server.routes import decide_body
@@ -52,6 +54,7 @@ def answered(app, body: dict, on: bool) -> tuple:
         decided = decide_body(app, copy.deepcopy(body))
     if isinstance(decided, Response):
         return decided.status_code, bytes(decided.body)
+    assert decided.fields in (None, projected(decided.answer))  # what the writer process is handed of it
     answer = dict(decided.answer)
     assert ID.search(decided.payload) and answer.pop("decision_id") in decided.payload.decode()
     return answer, ID.sub(b"", decided.payload), decided.policy_set, decided.explain
@@ -87,7 +90,7 @@ def test_kept_answers_are_each_decisions_own(text, batch):
         except pdp.RequestError:
             continue
         expected = decision.to_dict()
-        assert answers.of(decision) == (expected, encodes(expected))
+        assert answers.of(decision) == (expected, encodes(expected), projected(expected))
 
 
 def test_an_answer_that_cannot_be_encoded_is_not_kept():
@@ -95,8 +98,8 @@ def test_an_answer_that_cannot_be_encoded_is_not_kept():
     decision = Decision("deny", (reason,), (), {"name": "s"}, "0" * 32)
     answers = Answers()
     for _ in range(2):
-        answer, payload = answers.of(decision)
-        assert payload is None and answer == decision.to_dict()
+        answer, payload, fields = answers.of(decision)
+        assert payload is None and fields is None and answer == decision.to_dict()
 
 
 def test_an_outcome_told_apart_by_each_of_its_parts():
@@ -109,7 +112,7 @@ def test_an_outcome_told_apart_by_each_of_its_parts():
                  Decision("deny", reasons, (), {"name": "b"}, "3" * 32)]
     for decision in decisions * 2:
         expected = decision.to_dict()
-        assert answers.of(decision) == (expected, encodes(expected))
+        assert answers.of(decision) == (expected, encodes(expected), projected(expected))
 
 
 def test_answers_are_bounded(monkeypatch):

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import pdp.server.audit as audit
-from pdp.io.decision_log import DecisionLog
+from pdp.io.decision_log import DecisionLog, projected, row_fields
 from pdp.io.log_process import frame
 from pdp.io.log_view import Selection
 from pdp.server.audit import LogProcess, LogUnavailable, LogWriter
@@ -263,6 +263,36 @@ def test_the_process_writes_the_rows_the_thread_writes(both, batch):
     ids = [response["decision_id"] for _, response, _, _ in entries]
     assert rows(process.decision_log, ids) == rows(thread.decision_log, ids)
     assert None not in rows(process.decision_log, ids)
+
+
+@settings(fewer(5), suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow], deadline=None)
+@given(batch=st.lists(st.tuples(requests, responses, st.sampled_from(["/v1/decide", "/access/v1/evaluation"]),
+                                st.sampled_from(SELECTIONS)), min_size=1, max_size=6))
+def test_an_answer_handed_over_as_its_rows_fields_is_stored_alike(both, batch):
+    """The direct path hands the writer process only what a row keeps of an answer when its outcome's answer was
+    kept (`PROJECTED_ANSWERS`, `deciding.Answers`): the process stores the rows the thread stores from the answers."""
+    thread, process = both
+    entries = [(request, {**response, "decision_id": uuid.uuid4().hex}, endpoint, selection)
+               for request, response, endpoint, selection in batch]
+
+    async def through_thread():
+        await asyncio.gather(*(thread.record([e]) for e in entries))
+
+    async def through_process():
+        await asyncio.gather(*(process.submit([e], [projected(e[1])]) for e in entries))
+
+    asyncio.run(through_thread())
+    asyncio.run(through_process())
+    ids = [response["decision_id"] for _, response, _, _ in entries]
+    assert rows(process.decision_log, ids) == rows(thread.decision_log, ids)
+    assert None not in rows(process.decision_log, ids)
+
+
+@pytest.mark.parametrize("fields", [[], ["", "allow", "[]", None], ["d1", "allow", ["r1"], None],
+                                    ["d1", None, "[]", None], ["d1", "allow", "[]", 3], ["d1", "allow", "[]"]])
+def test_fields_not_of_a_rows_shape_are_refused(fields):
+    with pytest.raises(ValueError):
+        row_fields(fields)
 
 
 @pytest.mark.parametrize("depth", [200, 300, 1000, 5000])

@@ -228,6 +228,34 @@ def response_fields(response: dict) -> tuple[str, str, list[str], str | None]:
     return decision_id, decision, rules, digest
 
 
+Fields = list  # [decision id, decision, the rules' ids as JSON text, policy digest]: what a row keeps of an answer
+
+
+def row_fields(response: dict | Fields) -> Fields:
+    """What a row keeps of `response`: an answer (`response_fields`, the rules as their JSON text), or the server's
+    projection of one, which is that already (a writer process is handed it: the answer is not decoded there, nor
+    its rules encoded again; `pdp.server.deciding.Answers` makes it once per outcome with `projected`).
+
+    Raises `ValueError` for an answer without `decision_id` or `decision`, or a projection not of that shape.
+    """
+    if not isinstance(response, list):
+        return projected(response)
+    if len(response) != 4:
+        raise ValueError("a projected answer is [decision_id, decision, rules, policy digest]")
+    decision_id, decision, rules, digest = response
+    if not decision_id or not isinstance(decision_id, str):
+        raise ValueError("the response has no `decision_id` to log")
+    if not isinstance(decision, str) or not isinstance(rules, str) or not isinstance(digest, (str, type(None))):
+        raise ValueError("a projected answer is [decision_id, decision, rules as JSON text, policy digest]")
+    return response
+
+
+def projected(response: dict) -> Fields:
+    """`row_fields` of an answer (a JSON object): its `response_fields`, the rules' ids as their JSON text."""
+    decision_id, decision, rules, digest = response_fields(response)
+    return [decision_id, decision, orjson.dumps(rules).decode(), digest]
+
+
 def _values(rows: list[tuple]) -> list:
     """The rows' values in one list, as a statement of many rows takes them."""
     return list(chain.from_iterable(rows)) if FAST_ROWS else [value for row in rows for value in row]
@@ -424,11 +452,11 @@ class DecisionLog:
         One commit for many rows is what lets a busy server log every
         decision without a commit's cost on each (group commit).
         """
-        self.append_decided([(request, response_fields(response), endpoint, selection[0] if selection else None)
+        self.append_decided([(request, row_fields(response), endpoint, selection[0] if selection else None)
                              for request, response, endpoint, *selection in entries])
 
     def append_decided(self, entries: Iterable[tuple]) -> None:
-        """`append_many` of (request, `response_fields(response)`, endpoint, selection): the answer's fields already
+        """`append_many` of (request, `row_fields(response)`, endpoint, selection): the answer's fields already
         taken out and checked."""
         now = self._clock()
         time = format_time(now)
@@ -485,7 +513,7 @@ class DecisionLog:
                                max_bytes=self.max_row_bytes)
         # `view` gives the pseudonyms sorted and each once: joined as they are, they are the column `_people` makes
         people_column = " ".join(people) if FAST_ROWS else _people(people)
-        return (decision_id, time, endpoint, decision, orjson.dumps(rules).decode(), digest, stored, people_column)
+        return (decision_id, time, endpoint, decision, rules, digest, stored, people_column)
 
     def enforce_retention(self) -> int:
         """Delete the rows older than `retention_days`; the number deleted."""
@@ -687,5 +715,5 @@ class LoggedRequest(NamedTuple):
     endpoint: str
 
 
-__all__ = ["DecisionLog", "LoggedRequest", "log_key", "pseudonym", "response_fields", "treat", "format_time", "MASKED",
-           "PSEUDONYM_PREFIX"]
+__all__ = ["DecisionLog", "LoggedRequest", "log_key", "projected", "pseudonym", "response_fields", "row_fields", "treat",
+           "format_time", "MASKED", "PSEUDONYM_PREFIX"]

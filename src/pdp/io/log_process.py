@@ -25,7 +25,10 @@ that much JSON. To this process (its standard input):
 - `["forget", [n, ...]]`: selections the server will not name again;
 - `["rows", seq, [[request, answer, endpoint, n], ...]]` (the answer as the
   server sent it: encoding it whole costs the server less than picking out
-  what a row keeps).
+  what a row keeps; or, when the server kept it with the answer's outcome
+  (`pdp.server.deciding.Answers`), what the row keeps of it,
+  `[decision_id, decision, rules as JSON text, policy digest]`:
+  `decision_log.row_fields`, stored as it is).
 
 From it (its standard output): `["ready"]` once the log is open (or
 `["failed", message]`, then it exits), and after each commit

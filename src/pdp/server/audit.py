@@ -63,10 +63,17 @@ log = logging.getLogger("pdp.audit")
 # again (False: encoded from the response; the frame is the same bytes either way, tests/server/test_log_writer.py).
 ENCODED_ANSWERS = True
 
+# A response handed over with what its row keeps of it (`decision_log.projected`, made once per outcome by
+# `deciding.Answers`) goes to the writer process as those fields, which it stores as they are, rather than as the
+# whole answer, which it would decode to pick them out (False: the answer's JSON; test_log_writer.py holds the rows
+# alike).
+PROJECTED_ANSWERS = True
+
 # The direct path's requests are woken by a callback each, called with their group (False: a future each, and
 # its done-callback scheduled on the loop, as the ASGI path waits; tests/server/test_direct.py holds both alike).
 CALLBACKS = True
 
+Handed = bytes | list  # a response for the writer process: its JSON, or its row's fields (`handed`)
 Then = Callable[[str | None], None]  # called once the rows are committed (None), or with why they were not
 Waiter = asyncio.Future | Then  # a request waiting for its rows' commit: its future, or its callback
 
@@ -114,14 +121,14 @@ MAX_PENDING_ROWS = 100_000  # decisions queued for the log; more are refused (50
 class _Submitting:
     """What both writers offer on top of their own `submit_then`."""
 
-    def submit_then(self, entries: list[tuple], then: Waiter, answers: list[bytes] | None = None) -> None:
+    def submit_then(self, entries: list[tuple], then: Waiter, answers: list[Handed] | None = None) -> None:
         raise NotImplementedError
 
     async def record(self, entries: list[tuple]) -> None:
         """Queue `entries` (request, response, endpoint, selection); return once they are committed."""
         await self.submit(entries)
 
-    def submit(self, entries: list[tuple], answers: list[bytes] | None = None) -> asyncio.Future:
+    def submit(self, entries: list[tuple], answers: list[Handed] | None = None) -> asyncio.Future:
         """Queue `entries`; the future is done once they are committed (LogUnavailable if not). Raises LogUnavailable
         at once when the log refuses them. `answers`: each entry's response as the JSON it was answered with (the
         writer process takes it as it is; this thread reads the responses themselves)."""
@@ -144,7 +151,7 @@ class LogWriter(_Submitting):
         self._thread = threading.Thread(target=self._run, name="pdp-decision-log", daemon=True)
         self._thread.start()
 
-    def submit_then(self, entries: list[tuple], then: Waiter, answers: list[bytes] | None = None) -> None:
+    def submit_then(self, entries: list[tuple], then: Waiter, answers: list[Handed] | None = None) -> None:
         """`submit`, without a future: `then` is called once they are committed (see `Then`)."""
         _admit(self._closing, self._pending, len(entries), self.max_pending)
         loop = asyncio.get_running_loop()
@@ -331,7 +338,7 @@ class LogProcess(_Submitting):
 
     # -- writing -------------------------------------------------------------------------
 
-    def submit_then(self, entries: list[tuple], then: Waiter, answers: list[bytes] | None = None) -> None:
+    def submit_then(self, entries: list[tuple], then: Waiter, answers: list[Handed] | None = None) -> None:
         """`submit`, without a future: `then` is called once they are committed (see `Then`)."""
         _admit(self._closing, self._pending, len(entries), self.max_pending)
         loop = asyncio.get_running_loop()
@@ -347,13 +354,14 @@ class LogProcess(_Submitting):
         self._turn.append((rows, then, loop))
         self._pending += len(rows)
 
-    def _rows(self, entries: list[tuple], answers: list[bytes] | None) -> list[list]:
+    def _rows(self, entries: list[tuple], answers: list[Handed] | None) -> list[list]:
         """The rows of the wire for `entries`: each response as its JSON text when it comes encoded (`answers`,
-        `ENCODED_ANSWERS`), which orjson copies into the frame instead of encoding the response again."""
+        `ENCODED_ANSWERS`), which orjson copies into the frame instead of encoding the response again, or as its
+        row's fields when it comes with them (`handed`)."""
         rows = [[request, response, endpoint, self._name(selection)] for request, response, endpoint, selection in entries]
         if answers is not None and ENCODED_ANSWERS:
             for row, answer in zip(rows, answers, strict=True):
-                row[1] = orjson.Fragment(answer)
+                row[1] = orjson.Fragment(answer) if type(answer) is bytes else answer
         return rows
 
     def _name(self, selection: Selection | None) -> int | None:
@@ -512,11 +520,12 @@ def submit(app, entries: list[tuple[dict, dict]], endpoint: str,
 
 
 def submit_then(app, entries: list[tuple[dict, dict]], endpoint: str, policy_set: PolicySet | None,
-                then: Then, answers: list[bytes] | None = None) -> bool:
+                then: Then, answers: list[Handed] | None = None) -> bool:
     """`submit`, and `then(None)` once the pairs are committed (`then(why)` if they are not), called on this loop
     with the rest of its group: False, and nothing called, when nothing is to be logged. Raises LogUnavailable at
     once when the log refuses them. With `CALLBACKS` off, through a future and its done-callback. `answers`: each
-    response exactly as `orjson.dumps` encodes it (the bytes answered), not encoded again for the writer."""
+    response exactly as `orjson.dumps` encodes it (the bytes answered), not encoded again for the writer, or what
+    its row keeps of it (`handed`)."""
     writer = app.state.decision_log
     if writer is None or not entries:
         return False
@@ -525,6 +534,12 @@ def submit_then(app, entries: list[tuple[dict, dict]], endpoint: str, policy_set
     else:
         writer.submit(_entries(entries, endpoint, policy_set), answers).add_done_callback(lambda done: then(_why(done)))
     return True
+
+
+def handed(payload: bytes, fields: list | None) -> Handed:
+    """What the writer process is handed of an answer sent as `payload`: its row's fields when they were kept
+    (`PROJECTED_ANSWERS`), else the answer's JSON."""
+    return fields if fields is not None and PROJECTED_ANSWERS else payload
 
 
 def _entries(pairs: list[tuple[dict, dict]], endpoint: str, policy_set: PolicySet | None) -> list[tuple]:

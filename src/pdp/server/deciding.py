@@ -31,6 +31,7 @@ from pdp.engine.decision_id import new_decision_id
 from pdp.base.errors import RequestError
 from pdp.engine.decision import Decision
 from pdp.vocab.request import suggestion_budget
+from pdp.io.decision_log import Fields, projected
 from .ledger_state import decider
 
 log = logging.getLogger("pdp.server")
@@ -155,7 +156,9 @@ class Answers:
     differ only where no rule looks, and the set's `info` is one object: a decision made of the same objects
     has the same answer but for its id, which comes last (`Decision.to_dict`'s order). So the answer is the kept
     part and the id, and its JSON is the kept text and the id's: the same bytes as `encodes(to_dict())` (a
-    property test holds them alike). Identities are checked, never assumed: the entry holds its objects, so no
+    property test holds them alike); and what its row in the decision log keeps of it (`decision_log.projected`:
+    the decision, the rules' ids as JSON text, the digest) is kept beside, for the writer process to be handed
+    instead of the whole answer. Identities are checked, never assumed: the entry holds its objects, so no
     other object can take their ids while it is kept. Bounded (`LIMIT` outcomes; when full, it starts again).
     Only a plain `Decision` (a ledger's decision says more, made per request). The kept dicts are shared by
     the answers made of them: nothing changes an answer once made (the log and the explanation copy it).
@@ -166,11 +169,12 @@ class Answers:
     def __init__(self) -> None:
         self._kept: dict[int, tuple] = {}
 
-    def of(self, decision: Decision) -> tuple[dict[str, Any], bytes | None]:
-        """(`decision.to_dict()`, its JSON, or None when it cannot be encoded: `encodes`)."""
+    def of(self, decision: Decision) -> tuple[dict[str, Any], bytes | None, Fields | None]:
+        """(`decision.to_dict()`, its JSON or None when it cannot be encoded (`encodes`), its row's fields
+        (`decision_log.projected`) or None when not kept)."""
         if not KEPT_ANSWERS or type(decision) is not Decision:
             answer = decision.to_dict()
-            return answer, encodes(answer)
+            return answer, encodes(answer), None
         reasons, obligations, policy, result = decision.reasons, decision.obligations, decision.policy, decision.decision
         found = self._kept.get(id(reasons))
         if found is None or found[0] is not reasons or found[1] is not obligations or found[2] is not policy \
@@ -178,14 +182,18 @@ class Answers:
             answer = decision.to_dict()
             payload = encodes(answer)
             if payload is None:
-                return answer, None
+                return answer, None, None
+            _, decided, rules, digest = projected(answer)
             del answer["decision_id"]
             if len(self._kept) >= self.LIMIT:
                 self._kept.clear()
-            found = self._kept[id(reasons)] = (reasons, obligations, policy, result, answer, orjson.dumps(answer)[:-1])
+            found = self._kept[id(reasons)] = (reasons, obligations, policy, result, answer, orjson.dumps(answer)[:-1],
+                                               decided, rules, digest)
+        decision_id = decision.decision_id
         answer = dict(found[4])
-        answer["decision_id"] = decision.decision_id
-        return answer, b"".join((found[5], b',"decision_id":', orjson.dumps(decision.decision_id), b"}"))
+        answer["decision_id"] = decision_id
+        return (answer, b"".join((found[5], b',"decision_id":', orjson.dumps(decision_id), b"}")),
+                [decision_id, found[6], found[7], found[8]])
 
 
 class Served:

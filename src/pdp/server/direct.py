@@ -34,7 +34,7 @@ from starlette.requests import Request
 from uvicorn.protocols.utils import get_client_addr, get_path_with_query_string
 from starlette.responses import Response
 
-from .audit import LogUnavailable, submit_then, unrecorded
+from .audit import LogUnavailable, handed, submit_then, unrecorded
 from .body import content_headers, wide_integers
 from .hot_path import handler_for
 from .request_id import request_id_of
@@ -87,7 +87,8 @@ def answer_now(app, scope: dict, raw: bytes, reply: Reply, max_body_bytes: int) 
             reply(decided)
             return True
         waiting = submit_then(app, [(logged(body, decided.answer), decided.answer)], DIRECT_PATH, decided.policy_set,
-                              partial(_once_committed, app, scope, decided, reply), [decided.payload])
+                              partial(_once_committed, app, scope, decided, reply),
+                              [handed(decided.payload, decided.fields)])
     except LogUnavailable:
         reply(unrecorded())
         return True

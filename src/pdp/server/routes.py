@@ -74,11 +74,13 @@ async def answer_decide(app, body: dict) -> Response:
 class Decided:
     """A `/v1/decide` body decided, before its decision is logged: what to log, and the answer to send once it is."""
 
-    __slots__ = ("answer", "payload", "policy_set", "explain", "selection")
+    __slots__ = ("answer", "payload", "policy_set", "explain", "selection", "fields")
 
-    def __init__(self, answer: dict, payload: bytes, policy_set: PolicySet, explain: bool, selection) -> None:
+    def __init__(self, answer: dict, payload: bytes, policy_set: PolicySet, explain: bool, selection,
+                 fields: list | None = None) -> None:
         self.answer, self.payload, self.policy_set = answer, payload, policy_set
         self.explain, self.selection = explain, selection
+        self.fields = fields  # what the log's row keeps of the answer (`decision_log.projected`), when kept
 
     def response(self) -> Response:
         """The answer (with its explanation, when asked): sent only once the decision is committed."""
@@ -117,11 +119,11 @@ def decide_body(app, body: dict) -> Response | Decided:
                           body)
     if isinstance(decision, RequestError):
         return error_response(422, "bad_request", decision.errors)
-    answer, payload = deciding.answers.of(decision)
+    answer, payload, fields = deciding.answers.of(decision)
     if payload is None:
         answer = unanswerable(policy_set, [r.rule for r in decision.reasons]).to_dict()
         payload = orjson.dumps(answer)
-    return Decided(answer, payload, policy_set, bool(explain), selected[-1] if selected else None)
+    return Decided(answer, payload, policy_set, bool(explain), selected[-1] if selected else None, fields)
 
 
 ASGI_ENDPOINTS = {"/v1/decide": decide_asgi}  # the hot path's bare forms (pdp.server.hot_path)
