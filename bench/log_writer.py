@@ -190,8 +190,10 @@ def report(results: list[tuple[str, float, float]], args) -> str:
         "each group once the last is committed; the writer's user + system CPU from its `ready` to the last",
         "commit (frames decoded, rows viewed, encoded, inserted, committed), median of"
         f" {args.rounds} rounds, the plain path (every",
-        "switch of `log_view`, `decision_log` off) and the optimised one alternately, on the same frames. Both",
-        "stored the same rows, byte for byte (the commit time aside).",
+        "switch of `log_view`, `decision_log` off) and the optimised one alternately, from the same decisions: the",
+        "plain writer handed each answer whole, the optimised one what its row keeps of it, as `pdp serve` hands it",
+        "now (`deciding.Answers`, `audit.PROJECTED_ANSWERS`). Both stored the same rows, byte for byte (the commit",
+        "time aside).",
         "",
         "| case | plain: rows per CPU s (µs a row) | optimised: rows per CPU s (µs a row) | speed-up |",
         "|---|---:|---:|---:|",
