@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pdp.ledger.fill import MISSING, SOURCES, Fill, fill, says
+from pdp.ledger.fill import MISSING, SOURCES, Fill, fill, read, says
 from pdp.ledger.state import Fact, State
 from tests.support.sets import build_set
 
@@ -106,6 +106,18 @@ def test_every_fact_reads_aloud():
     assert says(fact("objection:profiling", "upheld")).startswith("objection to profiling upheld")
     assert set(SOURCES) == {"consent", "marketing_opt_out", "gpc", "objection", "restriction", "erasure_request",
                             "current_version_accepted", "consent_given_on", "consent_expires_on"}
+
+
+def test_kept_readings_hold_between_the_expiries_around_their_time_only():
+    # a consent that expired by the time read was in force before it: a clock set back must not reuse them
+    expiring = state(fact("consent:marketing", "given", expires_at=datetime(2026, 3, 2, tzinfo=UTC)))
+    later = read(expiring, [MARKETING], at=datetime(2026, 3, 2, tzinfo=UTC), version="1")
+    assert later.items[0][2][0] is False  # expired at its own instant
+    assert later.hold(datetime(2026, 9, 1, tzinfo=UTC), "1") and not later.hold(datetime(2026, 3, 1, tzinfo=UTC), "1")
+    earlier = read(expiring, [MARKETING], at=datetime(2026, 3, 1, tzinfo=UTC), version="1")
+    assert earlier.items[0][2][0] is True
+    assert earlier.hold(datetime(2026, 3, 1, 23, tzinfo=UTC), "1")
+    assert not earlier.hold(datetime(2026, 3, 2, tzinfo=UTC), "1") and not earlier.hold(datetime(2026, 3, 1, 23, tzinfo=UTC), "2")
 
 
 # ---------------------------------------------------------------- the property

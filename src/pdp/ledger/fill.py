@@ -220,26 +220,30 @@ Made = tuple[tuple[tuple[tuple[str, ...], Any], ...], tuple[Filled, ...]]  # the
 
 @dataclass(frozen=True)
 class Readings:
-    """What a state's facts say of each declared attribute, at a time: the same until `until` (the first expiry
-    after that time; None: for as long as the state), so a decider may keep them with the state. `filled` keeps,
+    """What a state's facts say of each declared attribute, at a time: the same from `after` (the last expiry at
+    or before that time; None: none) until `until` (the first expiry after it; None: for as long as the state), so
+    a decider may keep them with the state. (Both ends: a clock may be set back, and a consent that had expired
+    by the time read was in force before it.) `filled` keeps,
     by what the caller said of the attributes, what `fill` made of it (a kept state answers the same callers
     alike: each is worked out once)."""
 
     items: tuple[tuple[Fill, Source, Reading | None], ...]
     version: str
     until: datetime | None
+    after: datetime | None = None
     filled: dict[tuple[Any, ...], Made] = field(default_factory=dict, compare=False)
     cited: dict[Any, Any] = field(default_factory=dict, compare=False)  # the decider's own: reasons citing them
 
     def hold(self, at: datetime, version: str) -> bool:
-        return version == self.version and (self.until is None or at < self.until)
+        return (version == self.version and (self.until is None or at < self.until)
+                and (self.after is None or at >= self.after))
 
 
 def read(state: State, fills: Iterable[Fill], *, at: datetime, version: str) -> Readings:
     items = tuple((item, SOURCES[item.source], SOURCES[item.source].read(state, item, at, version)) for item in fills)
-    expiries = [f.expires_at for _, _, r in items if r is not None for f in r[1]
-                if f.expires_at is not None and f.expires_at > at]
-    return Readings(items, version, min(expiries, default=None))
+    expiries = [f.expires_at for _, _, r in items if r is not None for f in r[1] if f.expires_at is not None]
+    return Readings(items, version, min((e for e in expiries if e > at), default=None),
+                    max((e for e in expiries if e <= at), default=None))
 
 
 def fill(request: dict[str, Any], state: State, fills: Iterable[Fill], *, at: datetime, version: str,
