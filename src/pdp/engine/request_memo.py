@@ -116,48 +116,28 @@ class RequestMemo:
             return self._plans[targets]
         except KeyError:
             pass
-        try:
-            paths = [p for p in paths_read(r.source for r in self._rules_of(targets)) if p not in self._covered]
-            # (a key of many values costs more to read and compare than the condition index's walk saves: in a
-            # large set whose targets' rules read many attributes, the memo would slow decisions down)
-            found: Plan | None = _plan(paths) if len(paths) <= MAX_PATHS else None
-        except Unknown:
-            found = None
+        paths = self.paths(targets)
+        found: Plan | None = None if paths is None else plan_of(paths)
         if len(self._plans) >= PLANS_LIMIT:
             self._plans.clear()
         self._plans[targets] = found
         return found
 
+    def paths(self, targets: Hashable) -> tuple[tuple[str, ...], ...] | None:
+        """The attributes the rules that may take part for `targets` read, but for what the targets hold; None when
+        they are not remembered: a rule holds a node this module does not know, or they read more than MAX_PATHS."""
+        try:
+            paths = tuple(p for p in paths_read(r.source for r in self._rules_of(targets)) if p not in self._covered)
+        except Unknown:
+            return None
+        # (a key of many values costs more to read and compare than the condition index's walk saves: in a
+        # large set whose targets' rules read many attributes, the memo would slow decisions down)
+        return paths if len(paths) <= MAX_PATHS else None
+
     def key(self, targets: Hashable, env: Env) -> Hashable | None:
         """The key of a request: its targets and what their rules read, typed; None when it cannot be exact."""
         plan = self.plan(targets)
-        if plan is None:
-            return None
-        # Each object on the way to an attribute is read once, and its attributes together (`_plan`). A value is
-        # None where `conditions.getter` reads MISSING (absent, null, or below something that is not an object):
-        # the key tells apart exactly what the rules can.
-        objects: list[dict[str, Any]] = []
-        values: list[Any] = []
-        found: Any
-        for up, name, names in plan:
-            if up < 0:
-                found = env
-            else:
-                found = objects[up].get(name)
-                if type(found) is not dict:
-                    found = _EMPTY
-            objects.append(found)
-            values += map(found.get, names)
-        types = tuple(map(type, values))
-        if _SCALARS.issuperset(types):
-            if str in types and sum([len(v) for v in values if type(v) is str]) > MAX_TEXT:
-                return None  # (a key holds at most MAX_TEXT characters: the memo's memory is bounded)
-            return targets, tuple(values), types
-        budget = [MAX_ITEMS, MAX_TEXT]
-        exact = [_exact(value, budget) for value in values]
-        if any(value is _INEXACT for value in exact):
-            return None
-        return targets, tuple(exact), types
+        return None if plan is None else key_of(plan, targets, env)
 
     def get(self, key: Hashable) -> Outcome | None:
         return self._outcomes.get(key)
@@ -177,7 +157,38 @@ class RequestMemo:
 Plan = tuple[tuple[int, str, tuple[str, ...]], ...]
 
 
-def _plan(paths: Iterable[tuple[str, ...]]) -> Plan:
+def key_of(plan: Plan, targets: Hashable, env: Env) -> Hashable | None:
+    """`targets` and the values `plan` reads of `env`, typed: equal only for requests the policy language cannot tell
+    apart there; None when it cannot be exact (see the module). Public for the ledger's memo (engine.ledger_memo),
+    which keys a ledger decision by the same values and by the caller's own values of the filled attributes."""
+    # Each object on the way to an attribute is read once, and its attributes together (`plan_of`). A value is
+    # None where `conditions.getter` reads MISSING (absent, null, or below something that is not an object):
+    # the key tells apart exactly what the rules can.
+    objects: list[dict[str, Any]] = []
+    values: list[Any] = []
+    found: Any
+    for up, name, names in plan:
+        if up < 0:
+            found = env
+        else:
+            found = objects[up].get(name)
+            if type(found) is not dict:
+                found = _EMPTY
+        objects.append(found)
+        values += map(found.get, names)
+    types = tuple(map(type, values))
+    if _SCALARS.issuperset(types):
+        if str in types and sum([len(v) for v in values if type(v) is str]) > MAX_TEXT:
+            return None  # (a key holds at most MAX_TEXT characters: the memo's memory is bounded)
+        return targets, tuple(values), types
+    budget = [MAX_ITEMS, MAX_TEXT]
+    exact = [_exact(value, budget) for value in values]
+    if any(value is _INEXACT for value in exact):
+        return None
+    return targets, tuple(exact), types
+
+
+def plan_of(paths: Iterable[tuple[str, ...]]) -> Plan:
     """How `key` reads `paths`: for the request and each object on the way to an attribute, parents first,
     (its parent's place in the plan, -1 for the request; its name; the names read in it)."""
     paths = sorted(set(paths))
