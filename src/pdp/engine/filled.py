@@ -19,7 +19,7 @@ from pdp.lang import ast
 from pdp.ledger.fill import Filled, Readings, cited, fill
 from pdp.ledger.state import State
 
-from . import versions
+from . import ledger_memo, versions
 from .decision import DEFAULT_DENY, Decision, Reason
 from .decision_id import new_decision_id
 from .policy_set import PolicySet
@@ -80,12 +80,13 @@ def subject_of(request: Any) -> str | None:
 
 def decide_filled(policy_set: PolicySet, request: dict[str, Any], state: State, *, at: datetime,
                   decide: Callable[[dict[str, Any]], Decision] | None = None,
-                  kept: Callable[[str], Readings | None] | None = None) -> Decision:
+                  kept: Callable[[str], Readings | None] | None = None, memo: bool = True) -> Decision:
     """Decide `request` with the set's declared attributes filled from `state` (the time `at` judges expiries), by
     `decide` (default `policy_set.decide`; the server's explain passes one that keeps the selection), unless as of
-    a past time another version was in force: that version decides. `kept(version)`:
-    the readings of `state` kept from before, if they still hold (pdp.io.ledger_reader). Raises RequestError for a
-    malformed request, as `PolicySet.decide`."""
+    a past time (`as_of`) another version was in force: that version decides.
+    `kept(version)`: the readings of `state` kept from before, if they still hold (pdp.io.ledger_reader); with them
+    and `memo`, the decision is remembered with them (pdp.engine.ledger_memo). Raises RequestError for a malformed
+    request, as `PolicySet.decide`."""
     as_of = as_of_of(request)
     deciding = policy_set
     if as_of is not None:
@@ -97,6 +98,23 @@ def decide_filled(policy_set: PolicySet, request: dict[str, Any], state: State, 
         deciding = found
     version = deciding_version(deciding, request)
     readings = kept(version) if kept is not None else None
+    if readings is None or not memo or decide is not None or as_of is not None:
+        return _decided(policy_set, deciding, request, state, at, decide, version, readings)
+    remembered = ledger_memo.key(policy_set, request)
+    if remembered is None:
+        return _decided(policy_set, deciding, request, state, at, decide, version, readings)
+    known = ledger_memo.recall(readings, policy_set, remembered)
+    if known is not None:
+        return known.again()
+    made = _decided(policy_set, deciding, request, state, at, decide, version, readings)
+    ledger_memo.keep(readings, policy_set, remembered, made)
+    return made
+
+
+def _decided(policy_set: PolicySet, deciding: PolicySet, request: dict[str, Any], state: State, at: datetime,
+             decide: Callable[[dict[str, Any]], Decision] | None, version: str,
+             readings: Readings | None) -> LedgerDecision:
+    """`decide_filled` in full: fill, decide, cite."""
     filled, used = fill(request, state, policy_set.ledger_fills, at=at, version=version, readings=readings)
     # `decide` decides with `policy_set`: as of a past time another version may be in force, and it decides
     # (the caller's `decide`, e.g. the server's explain keeping a selection, would ask the current one)

@@ -68,6 +68,7 @@ class PolicySet:
         # the attributes the consent ledger fills before deciding (`ledger fills ...`; pdp.io.ledger_reader fills them)
         self.ledger_fills: tuple[Fill, ...] = ()
         self.ledger_reads: dict[str, frozenset[str]] | None = None  # rule -> the filled attributes it reads (filled.py)
+        self.ledger_plans: dict[Any, Any] = {}  # targets -> how the ledger memo reads a request (ledger_memo.py)
         self.history: tuple[PolicySet, ...] = (self,)  # every version, oldest first (build adds the earlier ones)
 
     @cached_property

@@ -21,9 +21,12 @@ events without a round trip per decision:
 
 A request carrying a read-your-writes token (`ledger_seq`) beyond `seen`
 makes it ask at once, and wait up to `wait_s` for the ledger to reach the
-token. `cache=False` reads the store for every decision (the plain path a
-property test proves the cache equal to); `watch=False` and `listen=False`
-switch off `PRAGMA data_version` and the listener.
+token (that decision is made in full, not from the memo). `cache=False` reads
+the store for every decision (the plain path a property test proves the cache
+equal to); `watch=False` and `listen=False` switch off `PRAGMA data_version`
+and the listener; `memo=False` fills, decides and cites every request anew
+(without it, a decision is remembered with the subject's kept readings:
+pdp.engine.ledger_memo).
 
 `decide(policy_set, request, states)` fails closed: a ledger that cannot be
 read, or has not seen the token in time, is a deny naming why; never a
@@ -73,9 +76,10 @@ class SubjectStates:
     def __init__(self, ledger: Ledger, *, cache: bool = True, recheck_s: float = RECHECK_S, wait_s: float = WAIT_S,
                  poll_s: float = POLL_S, monotonic: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], None] = time.sleep, max_subjects: int = MAX_SUBJECTS, watch: bool = True,
-                 listen: bool = True, heartbeat_s: float = HEARTBEAT_S):
+                 listen: bool = True, heartbeat_s: float = HEARTBEAT_S, memo: bool = True):
         self.ledger = ledger
         self.cache = cache
+        self.memo = memo  # decisions remembered with the kept readings (pdp.engine.ledger_memo)
         self.recheck_s, self.wait_s, self.poll_s = recheck_s, wait_s, poll_s
         self.monotonic, self.sleep = monotonic, sleep
         self.max_subjects = max_subjects
@@ -260,7 +264,9 @@ def decide(policy_set: PolicySet, request: dict[str, Any], states: SubjectStates
         if as_of is not None:  # the state then, replayed: withdrawal is not retroactive
             state = states.as_of(subject, as_of)
         else:
-            state = states.state(subject, token_of(request), wait=wait)
+            token = token_of(request)
+            unseen = token is not None and token > states.seen  # (read before the state: the ledger is asked)
+            state = states.state(subject, token, wait=wait)
     except (NotYetVisible, LedgerUnavailable) as error:
         policy_set.decide(request)  # a malformed request is still a 4xx naming its field, not a deny
         rule = LEDGER_NOT_YET if isinstance(error, NotYetVisible) else LEDGER_UNAVAILABLE
@@ -270,7 +276,8 @@ def decide(policy_set: PolicySet, request: dict[str, Any], states: SubjectStates
     at = clock()
     fills = policy_set.ledger_fills
     kept = partial(states.readings, subject, state, fills, at) if states.cache else None
-    return decide_filled(policy_set, request, state, at=at, decide=decide, kept=kept)
+    # a decision waiting for a token is made in full: the memo is for states already known
+    return decide_filled(policy_set, request, state, at=at, decide=decide, kept=kept, memo=states.memo and not unseen)
 
 
 class LedgerDecider:

@@ -233,6 +233,7 @@ class Readings:
     after: datetime | None = None
     filled: dict[tuple[Any, ...], Made] = field(default_factory=dict, compare=False)
     cited: dict[Any, Any] = field(default_factory=dict, compare=False)  # the decider's own: reasons citing them
+    decided: dict[Any, Any] = field(default_factory=dict, compare=False)  # the decider's own: pdp.engine.ledger_memo
 
     def hold(self, at: datetime, version: str) -> bool:
         return (version == self.version and (self.until is None or at < self.until)

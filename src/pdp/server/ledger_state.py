@@ -62,7 +62,7 @@ def states_of(settings: Settings, ledger: Ledger | None) -> SubjectStates | None
     if ledger is None:
         return None
     return SubjectStates(ledger, recheck_s=settings.ledger_recheck_ms / 1000, wait_s=settings.ledger_wait_ms / 1000,
-                         listen=settings.ledger_listen)
+                         listen=settings.ledger_listen, memo=settings.ledger_memo)
 
 
 

@@ -101,6 +101,9 @@ class Settings(BaseSettings):
     ledger_listen: bool = Field(default=True, description="on PostgreSQL, hear other replicas' writes through "
                                 "LISTEN/NOTIFY (one connection per process) instead of asking every "
                                 "PDP_LEDGER_RECHECK_MS")
+    ledger_memo: bool = Field(default=True, description="remember each ledger decision with the person's kept state "
+                              "(pdp.engine.ledger_memo: exact, bounded, let go of with the state); off, each is "
+                              "filled, decided and cited anew")
 
     bundle_url: AnyHttpUrl | None = Field(default=None, description="serve the policy bundle at this URL (polled) "
                                           "instead of a policy directory")
