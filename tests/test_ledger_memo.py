@@ -237,3 +237,15 @@ def test_pdp_ledger_memo_switches_the_server_s(ledger, monkeypatch, value, on):
     states = states_of(Settings(), ledger)
     assert states is not None and states.memo is on
     states.close()
+
+
+def test_the_memo_is_bounded_in_all(ledger, monkeypatch):
+    monkeypatch.setattr(ledger_memo, "TOTAL", 5)
+    subjects = [new_subject() for _ in range(8)]
+    ledger.record_many([event("consent.given", s) for s in subjects])
+    states = SubjectStates(ledger)
+    decider = LedgerDecider(POLICY, states)
+    for subject in subjects:
+        for age in (20, 30):
+            assert decider.decide(ask(subject, {"age": age, "purpose": "analytics"})).decision == "allow"
+            assert sum(len(readings_of(states, s).decided) for s in subjects if s in states._readings) <= 5

@@ -12,22 +12,24 @@ attribute, the same until the first expiry and for the deciding version: `Readin
 the caller sent it only through
 
 - what the engine's request memo keys a request by: its targets and the value of every attribute the rules for
-  them read, registers looked up (`RequestMemo.key`), here read of the request as sent; and
-- the caller's own values of every attribute the set fills (`request_memo.key_of` over their paths): the ledger
-  wins except where the caller is stricter, and the decision's `ledger` block says what the caller said.
+  them read, registers looked up (`RequestMemo.paths`), here read of the request as sent; and
+- the caller's own values of every attribute the set fills: the ledger wins except where the caller is
+  stricter, and the decision's `ledger` block says what the caller said.
 
 The filled request differs from the one sent only at the filled attributes, whose values are a function of the
 second part and of the readings; so two requests with one key are filled alike wherever a rule looks, and get the
-same outcome, the same citations and the same `ledger` block. Both parts are made by engine.request_memo's own
-machinery (`RequestMemo.key`, `key_of`, `plan_of`): the same exactness (each value with its type) and the same
-bounds.
+same outcome, the same citations and the same `ledger` block. Both parts are read in one pass by
+engine.request_memo's own machinery (`plan_of`, `key_of`): the same exactness (each value with its type) and
+the same bounds. (Read with the registers looked up: where no register replaces a filled attribute's part, that
+is what the caller said; a set that looks such a part up is not remembered.)
 
 Failing safe, as the request memo does: no key, so decided in full and not remembered, for a request whose rules
 hold a node the request memo does not know, whose key would pass its size limits, or when the request memo is
 off (PDP_REQUEST_MEMO=false, `index=False`); a request the check refuses as sent (decided in full: it says
 why); a set with earlier versions or a request naming `collected_at` (the version deciding, and the `basis` the
 response names, then depend on more of the request). A decision with an evaluation error is not remembered. At
-most LIMIT decisions are kept with one subject's readings (and the reader keeps at most MAX_SUBJECTS subjects).
+most LIMIT decisions are kept with one subject's readings, and TOTAL in all, whatever is asked (each key at
+most the request memo's MAX_ITEMS items and MAX_TEXT characters).
 
 Never across a state change or a reload: the memo lives in the readings, which the reader
 (pdp.io.ledger_reader) lets go of with the state they were read from (a new event for the subject, an erasure,
@@ -41,6 +43,7 @@ tests/test_ledger_memo.py proves it equal to the plain ledger path.
 from __future__ import annotations
 
 import dataclasses
+import threading
 from collections.abc import Hashable
 from typing import TYPE_CHECKING, Any
 
@@ -58,6 +61,7 @@ if TYPE_CHECKING:
 
 ENABLED = True  # the switch: False decides every ledger request in full (the plain path)
 LIMIT = 16  # decisions kept with one subject's readings; when full, they start again
+TOTAL = 65_536  # decisions kept in all (every subject, every reader of this process); when full, all start again
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -117,11 +121,30 @@ def keep(readings: Readings, policy_set: PolicySet, found: Hashable, decision: L
     again rather than replayed)."""
     if decision.error is not None or any(r.effect == EVALUATION_ERROR for r in decision.reasons):
         return
-    decided = readings.decided
-    if len(decided) >= LIMIT:
-        decided.clear()
     kept = {f.name: getattr(decision, f.name) for f in dataclasses.fields(decision) if f.name != "decision_id"}
-    decided[found] = Remembered(policy_set, type(decision), kept)
+    decided = readings.decided
+    with _lock:
+        global _count
+        if len(decided) >= LIMIT:
+            _count -= len(decided)
+            decided.clear()
+        if _count >= TOTAL:  # every memo starts again: whatever is asked, at most TOTAL decisions are kept
+            for held in _holding:
+                held.clear()
+            _holding.clear()
+            _count = 0
+        if not decided:
+            _holding.append(decided)
+        if found not in decided:
+            _count += 1
+        decided[found] = Remembered(policy_set, type(decision), kept)
 
 
-__all__ = ["ENABLED", "LIMIT", "Remembered", "keep", "key", "plan_for", "recall"]
+# every memo holding decisions, and how many they hold together (a dict let go of with its readings stays here,
+# its decisions counted, until the next start: the bound holds)
+_holding: list[dict[Hashable, Remembered]] = []
+_count = 0
+_lock = threading.Lock()
+
+
+__all__ = ["ENABLED", "LIMIT", "TOTAL", "Remembered", "keep", "key", "plan_for", "recall"]
