@@ -9,8 +9,11 @@ few events in the ledger. Per round, the same requests are decided by:
 - `plain`: `PolicySet.decide` on the same request saying, itself, what the
   ledger says of its subject (the same decisions, no ledger read);
 - `ledger, warm`: `pdp.with_ledger` as it is by default: the subject's state
-  kept; on PostgreSQL a listener hears of new events (LISTEN/NOTIFY), on
-  SQLite `PRAGMA data_version` is looked at at most every 5 ms (RECHECK_S);
+  kept, and its decisions remembered with it (pdp.engine.ledger_memo); on
+  PostgreSQL a listener hears of new events (LISTEN/NOTIFY), on SQLite
+  `PRAGMA data_version` is looked at at most every 5 ms (RECHECK_S);
+- `memo off`: the same without the ledger memo (PDP_LEDGER_MEMO=false): each
+  request filled, decided and its reasons citing their events, anew;
 - `listener and data_version off`: the sequence number itself asked at most
   every 5 ms;
 - `asked before every decision`: recheck 0 (PDP_LEDGER_RECHECK_MS=0, the
@@ -102,15 +105,17 @@ def run(target: str, label: str, args) -> list[tuple[str, str, float, float]]:
         answered = {name: fill(request(name), states[name], filled.ledger_fills, at=at, version=filled.version)[0]
                     for name in names}
         prefilled = [answered[r["data_subject"]["id"]] for r in requests]
-        default = SubjectStates(ledger)
+        default, unremembered = SubjectStates(ledger), SubjectStates(ledger, memo=False)
         if ledger.engine.url.get_backend_name() == "postgresql":
             listening_by = time.monotonic() + 30
-            while not default.listening and time.monotonic() < listening_by:
+            while not (default.listening and unremembered.listening) and time.monotonic() < listening_by:
                 time.sleep(0.01)
         variants = {
             "plain (no ledger)": (filled.decide, prefilled),
-            "ledger, warm (the default: listener on PostgreSQL, data_version every 5 ms on SQLite)": (
-                LedgerDecider(filled, default).decide, requests),
+            "ledger, warm (the default: the ledger memo on; listener on PostgreSQL, data_version every 5 ms on "
+            "SQLite)": (LedgerDecider(filled, default).decide, requests),
+            "ledger, warm, memo off (PDP_LEDGER_MEMO=false: filled, decided and cited every time)": (
+                LedgerDecider(filled, unremembered).decide, requests),
             "ledger, warm (listener and data_version off: sequence number asked every 5 ms)": (
                 LedgerDecider(filled, SubjectStates(ledger, watch=False, listen=False)).decide, requests),
             "ledger, warm (asked before every decision: recheck 0, the default before)": (
