@@ -16,6 +16,7 @@ from pdp.server.settings import Settings
 from tests.support.generate import fewer
 from tests.support.ledger import NOTICE, event, new_subject
 from tests.support.sets import build_set
+from tests.support.waiting import eventually
 
 VOCAB = ("consent_topics: [marketing, cookies]\nattributes:\n  context.objection_upheld: bool\n"
          "  context.email_opted_out: bool\n  context.accepted: bool\n  context.cookies_expire_on: date\n"
@@ -249,3 +250,101 @@ def test_the_memo_is_bounded_in_all(ledger, monkeypatch):
         for age in (20, 30):
             assert decider.decide(ask(subject, {"age": age, "purpose": "analytics"})).decision == "allow"
             assert sum(len(readings_of(states, s).decided) for s in subjects if s in states._readings) <= 5
+
+
+# ---------------------------------------------------------------- per-subject: a write lets go of its subjects only
+
+def kept_state(states: SubjectStates, subject: str):
+    return states._states[subject][3]
+
+
+def two_people(ledger):
+    a, b = new_subject(), new_subject()
+    ledger.record_many([event("consent.given", a), event("consent.given", b)])
+    return a, b
+
+
+def test_a_write_through_this_process_lets_go_of_its_subject_s_state_and_memo_only(ledger):
+    a, b = two_people(ledger)
+    states = SubjectStates(ledger, recheck_s=3600, listen=False)
+    decider = LedgerDecider(POLICY, states)
+    for subject in (a, b):
+        assert decider.decide(ask(subject, {})).decision == "allow"
+    b_state, b_readings = kept_state(states, b), readings_of(states, b)
+    ledger.record(event("consent.withdrawn", a, "2026-03-02T10:00:00Z"))
+    assert decider.decide(ask(a, {})).decision == "deny"
+    assert decider.decide(ask(b, {})).decision == "allow"
+    assert kept_state(states, b) is b_state and readings_of(states, b) is b_readings and b_readings.decided
+
+
+def test_postgresql_another_process_s_write_lets_go_of_its_subject_only(postgres_url):
+    from pdp.ledger import open_ledger
+    from tests.support.ledger import KEY
+
+    with open_ledger(postgres_url, key=KEY) as ledger, open_ledger(postgres_url, key=KEY) as other:
+        a, b = two_people(ledger)
+        # only the listener's notification can tell it within the test (no heartbeat meanwhile: its news names
+        # nobody, and would let go of every state)
+        states = SubjectStates(ledger, recheck_s=3600, heartbeat_s=60)
+        decider = LedgerDecider(POLICY, states)
+        eventually(lambda: states.listening, "the listener vouches")
+        for subject in (a, b):
+            assert decider.decide(ask(subject, {})).decision == "allow"
+        b_state = kept_state(states, b)
+        other.record(event("consent.withdrawn", a, "2026-03-02T10:00:00Z"))
+        eventually(lambda: decider.decide(ask(a, {})).decision == "deny", "the other process's write applied")
+        assert decider.decide(ask(b, {})).decision == "allow" and kept_state(states, b) is b_state
+
+
+def test_sqlite_another_process_s_write_lets_go_of_every_state(tmp_path):
+    # `PRAGMA data_version` says that something was committed, not for whom
+    from pdp.ledger import open_ledger
+    from tests.support.ledger import KEY
+
+    now = [0.0]
+    with open_ledger(tmp_path / "l.db", key=KEY) as ledger, open_ledger(tmp_path / "l.db", key=KEY) as other:
+        a, b = two_people(ledger)
+        states = SubjectStates(ledger, recheck_s=0.005, monotonic=lambda: now[0])
+        decider = LedgerDecider(POLICY, states)
+        for subject in (a, b):
+            assert decider.decide(ask(subject, {})).decision == "allow"
+        b_state = kept_state(states, b)
+        other.record(event("consent.withdrawn", a, "2026-03-02T10:00:00Z"))
+        now[0] += 0.01
+        assert decider.decide(ask(a, {})).decision == "deny"
+        assert decider.decide(ask(b, {})).decision == "allow" and kept_state(states, b) is not b_state
+
+
+def test_news_that_does_not_follow_the_last_seen_lets_go_of_every_state(ledger):
+    a, b = two_people(ledger)
+    states = SubjectStates(ledger, recheck_s=3600, listen=False)
+    decider = LedgerDecider(POLICY, states)
+    for subject in (a, b):
+        decider.decide(ask(subject, {}))
+    generation = states.generation
+    states.advance(states.seen + 3, states.seen + 1, frozenset({ledger.keys.subject(a)}))  # a write came between
+    assert states.generation == generation + 1 and not states._states
+    decider.decide(ask(b, {}))
+    states.advance(states.seen + 1)  # a heartbeat's or a poll's news: whose, not known
+    assert states.generation == generation + 2 and not states._states
+
+
+def test_a_state_whose_read_began_before_its_subject_was_let_go_of_is_not_kept(ledger):
+    a, _ = two_people(ledger)
+    states = SubjectStates(ledger, recheck_s=3600, listen=False)
+    reads = []
+
+    def reading(subject_id, **kw):  # a write for the subject is heard while its state is being read
+        state = type(ledger).state(ledger, subject_id, **kw)
+        if not reads:
+            states.advance(states.seen + 1, states.seen, frozenset({ledger.keys.subject(a)}))
+        reads.append(subject_id)
+        return state
+
+    ledger.state = reading
+    try:
+        states.state(a)
+        states.state(a)
+    finally:
+        del ledger.state
+    assert reads == [a, a]  # read again: the first may have missed the write

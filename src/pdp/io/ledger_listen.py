@@ -2,10 +2,12 @@
 own, in a thread of its own.
 
 Every write to a PostgreSQL ledger sends `NOTIFY pdp_ledger, '<schema> <seq>'`
-in its transaction (pdp.ledger.store), delivered when it commits. A
-`Listener` holds one connection that listens on that channel; each
+in its transaction (pdp.ledger.store), delivered when it commits, and before
+it, for a write about few subjects, `'<schema> <seq> <seq before> <pseudonym>,...'`.
+A `Listener` holds one connection that listens on that channel; each
 notification for its own schema (several ledgers may share a database, each
-in its schema) tells `advance(seq)`, which lets go of the states kept.
+in its schema) tells `advance(seq)` (or `advance(seq, start, subjects)`),
+which lets go of the states kept (or of those subjects' only).
 
 Every `heartbeat_s` the listener also reads the sequence number itself on its
 connection: that catches anything sent while it was (re)connecting, and
@@ -42,10 +44,14 @@ CONNECT_TIMEOUT_S = 5
 APPLICATION_NAME = "pdp-ledger-listener"  # how its connection shows in pg_stat_activity
 
 
+# told (seq) of a heartbeat, or (seq, the sequence number before the write, its subjects' pseudonyms) of a write
+Advance = Callable[[int, int | None, frozenset[str] | None], None]
+
+
 class Listener:
     """A thread listening for a PostgreSQL ledger's notifications and telling `advance` each sequence number."""
 
-    def __init__(self, ledger: Ledger, advance: Callable[[int], None], *, heartbeat_s: float = HEARTBEAT_S,
+    def __init__(self, ledger: Ledger, advance: Advance, *, heartbeat_s: float = HEARTBEAT_S,
                  retry_s: float = RETRY_S, monotonic: Callable[[], float] = time.monotonic):
         from pdp.ledger.store import NOTIFY_CHANNEL
 
@@ -116,17 +122,21 @@ class Listener:
             self.until = started + 2 * self.heartbeat_s
 
     def _heard(self, payload: str, schema: str) -> None:
-        where, _, seq = payload.rpartition(" ")
-        if where == schema and seq.isdigit():
+        parts = payload.split(" ")
+        if len(parts) == 2 and parts[0] == schema and parts[1].isdigit():
             self.heard += 1
-            self._tell(int(seq))
+            self._tell(int(parts[1]))
+        elif len(parts) == 4 and parts[0] == schema and parts[1].isdigit() and parts[2].isdigit():
+            # the write's subjects (pseudonyms): only their states are let go of, when nothing came between
+            self.heard += 1
+            self._tell(int(parts[1]), int(parts[2]), frozenset(parts[3].split(",")))
 
-    def _tell(self, seq: int) -> None:
+    def _tell(self, seq: int, start: int | None = None, subjects: frozenset[str] | None = None) -> None:
         advance = self._advance()
         if advance is None:  # nobody left to tell
             self.close()
         else:
-            advance(seq)
+            advance(seq, start, subjects)
 
 
 __all__ = ["APPLICATION_NAME", "HEARTBEAT_S", "Listener", "RETRY_S"]

@@ -1,22 +1,32 @@
 """Deciding with a consent ledger: subjects' states read from the store, cached, and the request decided on them.
 
 `SubjectStates` reads a subject's current state from a `pdp.ledger.Ledger`
-and keeps it, by subject, for as long as the ledger's last sequence number
-(`seen`) stays the same: a new event anywhere lets go of every kept state (the
-sequence number says that something changed, not for whom). It learns of new
-events without a round trip per decision:
+and keeps it, by subject, until the ledger records something for that
+subject. Where the ledger says whose states a write changed, only those are
+let go of; where it says only that its last sequence number (`seen`) moved,
+every kept state is. It learns of new events without a round trip per
+decision:
 
 - an event recorded through the same `Ledger` object (this process) moves
-  `seen` when it commits (`Ledger.watch`): applied to the next decision;
+  `seen` when it commits (`Ledger.watch`), naming its subjects: applied to the
+  next decision;
 - on PostgreSQL, a listener (pdp.io.ledger_listen) hears every other
-  process's writes (LISTEN/NOTIFY) and moves `seen`; while it vouches for its
+  process's writes (LISTEN/NOTIFY, naming their subjects when they are few)
+  and moves `seen`; while it vouches for its
   connection, no decision asks the database anything;
 - otherwise (SQLite; PostgreSQL while the listener is down or reconnecting)
   the ledger is asked at most every `recheck_s` seconds (RECHECK_S, 5 ms, by
   default): on SQLite `PRAGMA data_version` (a few µs), then the sequence
   number only when something was committed; on PostgreSQL the sequence
   number. A change recorded by another process is so applied within
-  `recheck_s` (with the listener, within its notification's delay).
+  `recheck_s` (with the listener, within its notification's delay). SQLite's
+  `data_version` says that another connection committed, not for whom: every
+  kept state is let go of.
+
+A write's subjects are let go of alone only when its events directly follow
+the last seen (writes commit in sequence order; a gap, a heartbeat's or a
+poll's news, or a token read: all are let go of). A state whose read began
+before its subject was let go of is not kept (`generation`, `_ticks`).
   `recheck_s=0` asks before every decision, listener or not.
 
 A request carrying a read-your-writes token (`ledger_seq`) beyond `seen`
@@ -85,7 +95,11 @@ class SubjectStates:
         self.max_subjects = max_subjects
         self.seen = 0  # the ledger's last sequence number when last asked
         self._checked: float | None = None  # when it was last asked
-        self._states: dict[str, tuple[int, State]] = {}  # subject -> (`seen` when it was read, its state)
+        # subject -> (`generation` and `_ticks` when it began to be read, its pseudonym, its state)
+        self._states: dict[str, tuple[int, int, str, State]] = {}
+        self.generation = 0  # moves when every kept state is let go of
+        self._ticks = 0  # moves when one subject's are
+        self._dropped: dict[str, int] = {}  # pseudonym -> `_ticks` when its state was let go of
         self._readings: dict[str, tuple[State, tuple[Fill, ...], Readings]] = {}  # subject -> what its state says
         self._lock = threading.Lock()
         # on SQLite, whether anything was committed is a few µs to ask (`PRAGMA data_version`); the ledger's
@@ -97,15 +111,29 @@ class SubjectStates:
         self._listener = (Listener(ledger, self.advance, heartbeat_s=heartbeat_s, monotonic=monotonic).start()
                           if cache and listen and postgres and recheck_s > 0 else None)
 
-    def advance(self, seq: int) -> None:
-        """The ledger has seen every event up to `seq` (a write committed through this process, or heard of):
-        the kept states are let go of when it is news."""
+    def advance(self, seq: int, start: int | None = None, subjects: frozenset[str] | None = None) -> None:
+        """The ledger has seen every event up to `seq` (a write committed through this process, or heard of): the
+        kept states are let go of when it is news; only `subjects`' (pseudonyms) when the write named them and its
+        events, those after `start`, follow the last one seen (writes commit in sequence order: pdp.ledger.store)."""
         if seq > self.seen:
             with self._lock:
                 if seq > self.seen:
-                    self.seen = seq
-                    self._states.clear()
-                    self._readings.clear()
+                    if subjects is not None and start is not None and start <= self.seen \
+                            and len(self._dropped) + len(subjects) <= self.max_subjects:
+                        self._ticks += 1
+                        for pseudonym in subjects:
+                            self._dropped[pseudonym] = self._ticks
+                        self.seen = seq
+                    else:
+                        self._forget(seq)
+
+    def _forget(self, seq: int) -> None:
+        """Let go of every kept state: the ledger has seen `seq`, and what changed is not known (under the lock)."""
+        self.seen = seq
+        self.generation += 1
+        self._states.clear()
+        self._readings.clear()
+        self._dropped.clear()
 
     def close(self) -> None:
         """Stop listening (the ledger closes its watchers when it is closed)."""
@@ -134,16 +162,17 @@ class SubjectStates:
                     self._saw(self.ledger.last_seq(), now)
                 else:
                     self._checked = now
-            seen = self.seen
             kept = self._states.get(subject_id)
-            if kept is not None and kept[0] == seen:
-                return kept[1]
+            if kept is not None and kept[0] == self.generation and kept[1] >= self._dropped.get(kept[2], 0):
+                return kept[3]
+            generation, ticks = self.generation, self._ticks  # (before the read: a write heard meanwhile wins)
+            pseudonym = kept[2] if kept is not None else self.ledger.keys.subject(subject_id)
             state = self.ledger.state(subject_id)  # read after `seen`: at least as new
             with self._lock:
                 if len(self._states) >= self.max_subjects:
                     self._states.clear()
                     self._readings.clear()
-                self._states[subject_id] = (seen, state)
+                self._states[subject_id] = (generation, ticks, pseudonym, state)
             return state
         except NotYetVisible:
             raise
@@ -172,9 +201,7 @@ class SubjectStates:
         with self._lock:
             self._checked = now
             if last != self.seen:
-                self.seen = last
-                self._states.clear()
-                self._readings.clear()
+                self._forget(last)
 
     def caught_up(self, min_seq: int) -> bool:
         """Wait up to `wait_s` for the ledger to have seen `min_seq` (the server waits so, off its event loop,

@@ -17,9 +17,13 @@ content is refused (`client_event_id`: already recorded with other content).
 
 Who reads the ledger learns of new events without asking before each
 decision: a write tells the ledger's watchers in this process (`watch`) its
-sequence number once committed, and on PostgreSQL the write's transaction
-sends `NOTIFY pdp_ledger, '<schema> <seq>'` (delivered to every listening
-process when, and only if, it commits; pdp.io.ledger_listen).
+sequence number once committed, with the subjects whose states it changed,
+and on PostgreSQL the write's transaction sends `NOTIFY pdp_ledger, '<schema>
+<seq>'` (delivered to every listening process when, and only if, it commits;
+pdp.io.ledger_listen), after one naming those subjects' pseudonyms and the
+sequence number before the write when they are few (`NOTIFIED_SUBJECTS`).
+Writes take the sequence's row for update, so they commit, and notify, in
+order.
 """
 
 from __future__ import annotations
@@ -111,6 +115,10 @@ _FACT = select(schema.state).where(and_(schema.state.c.subject == bindparam("nam
                                         schema.state.c.key == bindparam("fact_key")))
 _NEW_FACT = insert(schema.state)
 NOTIFY_CHANNEL = "pdp_ledger"  # PostgreSQL: every committed write says `<schema> <last seq>` on it
+# ... and first, when it recorded events for at most NOTIFIED_SUBJECTS subjects, `<schema> <last seq> <seq before
+# it> <pseudonym>,<pseudonym>...`: whose states it changed (a listener then lets go of those only; one that does
+# not read the longer form still reads the short one)
+NOTIFIED_SUBJECTS = 64  # (a payload holds at most 8,000 bytes; a pseudonym is 64)
 _NOTIFY = select(func.pg_notify(NOTIFY_CHANNEL, func.concat(func.current_schema(), " ", bindparam("last", type_=String))))
 _FACT_COLUMNS = ("status", "event_id", "seq", "occurred_us", "expires_us", "notice_version")
 _REPLACE_FACT = update(schema.state).where(and_(schema.state.c.subject == bindparam("name"),
@@ -125,8 +133,9 @@ def utc_now() -> datetime:
 class Watcher(Protocol):
     """What keeps something read from the ledger (pdp.io.ledger_reader.SubjectStates): told of each write."""
 
-    def advance(self, seq: int) -> None:
-        """The ledger has seen every event up to `seq` (committed)."""
+    def advance(self, seq: int, start: int | None = None, subjects: frozenset[str] | None = None) -> None:
+        """The ledger has seen every event up to `seq` (committed); with `subjects`, the write's events were those
+        after `start`, and changed only these subjects' states (their pseudonyms)."""
 
     def close(self) -> None:
         """The ledger is closing: stop what watches it (a listener's thread and connection)."""
@@ -146,9 +155,11 @@ class Ledger:
         """Tell `watcher` of every write through this ledger once committed, and close it with the ledger."""
         self._watchers.add(watcher)
 
-    def _committed(self, seq: int) -> None:
+    def _committed(self, seq: int, writer: _Writer | None = None) -> None:
+        """Tell the watchers: of `seq`, and of the subjects `writer` wrote for when it recorded anything."""
+        start, subjects = (writer.start, frozenset(writer.heads)) if writer and writer.last != writer.start else (None, None)
         for watcher in list(self._watchers):
-            watcher.advance(seq)
+            watcher.advance(seq, start, subjects)
 
     def close(self) -> None:
         for watcher in list(self._watchers):
@@ -187,7 +198,7 @@ class Ledger:
         checked = parse_event(event)
         with self._writing() as (_, writer):
             receipt = writer.record(checked, where="")
-        self._committed(receipt.seq)
+        self._committed(receipt.seq, writer)
         return receipt
 
     def record_many(self, events: Iterable[Event | dict[str, Any]]) -> list[Receipt]:
@@ -197,7 +208,7 @@ class Ledger:
         with self._writing() as (_, writer):
             receipts = [writer.record(event, where=f"[{i}]") for i, event in enumerate(checked)]
         if receipts:
-            self._committed(max(r.seq for r in receipts))
+            self._committed(max(r.seq for r in receipts), writer)
         return receipts
 
     def erase(self, subject_id: str) -> Erasure:
@@ -321,6 +332,9 @@ class _Writer:
         if self.last != self.start:
             self.connection.execute(_MOVE_SEQUENCE, {"last": self.last})
             if self.connection.dialect.name == "postgresql":  # sent on commit, never for a rolled-back write
+                if len(self.heads) <= NOTIFIED_SUBJECTS:
+                    said = f"{self.last} {self.start} {','.join(sorted(self.heads))}"
+                    self.connection.execute(_NOTIFY, {"last": said})
                 self.connection.execute(_NOTIFY, {"last": str(self.last)})
 
     def record(self, event: Event, *, where: str) -> Receipt:
@@ -483,5 +497,5 @@ def _state_break(connection: Connection, subject: str, rows: list[dict[str, Any]
     return None
 
 
-__all__ = ["EXPORT_FORMAT", "NOTIFY_CHANNEL", "Erasure", "Ledger", "NotYetVisible", "Receipt", "Verification",
-           "Watcher"]
+__all__ = ["EXPORT_FORMAT", "NOTIFIED_SUBJECTS", "NOTIFY_CHANNEL", "Erasure", "Ledger", "NotYetVisible", "Receipt",
+           "Verification", "Watcher"]
