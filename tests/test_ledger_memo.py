@@ -348,3 +348,15 @@ def test_a_state_whose_read_began_before_its_subject_was_let_go_of_is_not_kept(l
     finally:
         del ledger.state
     assert reads == [a, a]  # read again: the first may have missed the write
+
+
+def test_after_an_erasure_the_memo_decides_as_the_plain_path(ledger):
+    subject = new_subject()
+    ledger.record(event("consent.given", subject))
+    remembered = LedgerDecider(POLICY, SubjectStates(ledger))
+    plain = LedgerDecider(POLICY, SubjectStates(ledger, cache=False))
+    assert outcome(remembered, ask(subject, {})) == outcome(plain, ask(subject, {}))
+    ledger.erase(subject)
+    assert outcome(remembered, ask(subject, {})) == outcome(plain, ask(subject, {}))
+    ledger.record(event("erasure.requested", subject, "2026-03-02T10:00:00Z"))
+    assert outcome(remembered, ask(subject, {})) == outcome(plain, ask(subject, {}))
