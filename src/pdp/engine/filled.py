@@ -80,13 +80,13 @@ def subject_of(request: Any) -> str | None:
 
 def decide_filled(policy_set: PolicySet, request: dict[str, Any], state: State, *, at: datetime,
                   decide: Callable[[dict[str, Any]], Decision] | None = None,
-                  kept: Callable[[str], Readings | None] | None = None, memo: bool = True) -> Decision:
+                  readings: Readings | None = None, memo: bool = True) -> Decision:
     """Decide `request` with the set's declared attributes filled from `state` (the time `at` judges expiries), by
     `decide` (default `policy_set.decide`; the server's explain passes one that keeps the selection), unless as of
     a past time (`as_of`) another version was in force: that version decides.
-    `kept(version)`: the readings of `state` kept from before, if they still hold (pdp.io.ledger_reader); with them
-    and `memo`, the decision is remembered with them (pdp.engine.ledger_memo). Raises RequestError for a malformed
-    request, as `PolicySet.decide`."""
+    `readings`: those of `state` kept from before, which hold at `at` (pdp.io.ledger_reader; not used for another
+    version than the one deciding); with them and `memo`, the decision is remembered with them
+    (pdp.engine.ledger_memo). Raises RequestError for a malformed request, as `PolicySet.decide`."""
     as_of = as_of_of(request)
     deciding = policy_set
     if as_of is not None:
@@ -97,7 +97,8 @@ def decide_filled(policy_set: PolicySet, request: dict[str, Any], state: State, 
                                  f"no version of `{policy_set.name}` was in force on {as_of.date().isoformat()}")
         deciding = found
     version = deciding_version(deciding, request)
-    readings = kept(version) if kept is not None else None
+    if readings is not None and (as_of is not None or readings.version != version):
+        readings = None  # (they are what the state says now, of that version)
     if readings is None or not memo or decide is not None or as_of is not None:
         return _decided(policy_set, deciding, request, state, at, decide, version, readings)
     remembered = ledger_memo.key(policy_set, request)

@@ -51,14 +51,13 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable
-from functools import partial
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from pdp.base.errors import FieldError, RequestError
 from pdp.engine.decision import Decision
-from pdp.engine.filled import (LEDGER_NOT_YET, LEDGER_UNAVAILABLE, as_of_of, decide_filled, failed_closed,
-                               subject_of)
+from pdp.engine.filled import (LEDGER_NOT_YET, LEDGER_UNAVAILABLE, as_of_of, decide_filled, deciding_version,
+                               failed_closed, subject_of)
 from pdp.engine.policy_set import PolicySet
 from pdp.ledger.fill import Fill, Readings, read
 from pdp.ledger.state import NotYetVisible, State
@@ -180,13 +179,14 @@ class SubjectStates:
             log.warning("the consent ledger cannot be read: %s", error)
             raise LedgerUnavailable(f"the consent ledger cannot be read ({error.__class__.__name__})") from error
 
-    def readings(self, subject_id: str, state: State, fills: tuple[Fill, ...], at: datetime,
+    def readings(self, subject_id: str, state: State, fills: tuple[Fill, ...], clock: Callable[[], datetime],
                  version: str) -> Readings:
-        """What `state` says of each of `fills`: kept with the state, while they hold (no expiry passed)."""
+        """What `state` says of each of `fills` now (`clock`): kept with the state, while they hold (no expiry
+        passed, the same version)."""
         known = self._readings.get(subject_id)
-        if known is not None and known[0] is state and known[1] is fills and known[2].hold(at, version):
+        if known is not None and known[0] is state and known[1] is fills and known[2].hold_now(clock, version):
             return known[2]
-        made = read(state, fills, at=at, version=version)
+        made = read(state, fills, at=clock(), version=version)
         self._readings[subject_id] = (state, fills, made)
         return made
 
@@ -300,11 +300,13 @@ def decide(policy_set: PolicySet, request: dict[str, Any], states: SubjectStates
         return failed_closed(policy_set, rule, f"{error}; failing closed")
     if as_of is not None:
         return decide_filled(policy_set, request, state, at=as_of, decide=decide)
-    at = clock()
-    fills = policy_set.ledger_fills
-    kept = partial(states.readings, subject, state, fills, at) if states.cache else None
-    # a decision waiting for a token is made in full: the memo is for states already known
-    return decide_filled(policy_set, request, state, at=at, decide=decide, kept=kept, memo=states.memo and not unseen)
+    if not states.cache:
+        return decide_filled(policy_set, request, state, at=clock(), decide=decide)
+    readings = states.readings(subject, state, policy_set.ledger_fills, clock, deciding_version(policy_set, request))
+    # (judged as of the time they were read at: they hold now.) A decision waiting for a token is made in full:
+    # the memo is for states already known
+    return decide_filled(policy_set, request, state, at=readings.at, decide=decide,
+                         readings=readings, memo=states.memo and not unseen)
 
 
 class LedgerDecider:

@@ -229,6 +229,7 @@ class Readings:
 
     items: tuple[tuple[Fill, Source, Reading | None], ...]
     version: str
+    at: datetime  # the time they were read at (one they hold at)
     until: datetime | None
     after: datetime | None = None
     filled: dict[tuple[Any, ...], Made] = field(default_factory=dict, compare=False)
@@ -239,11 +240,17 @@ class Readings:
         return (version == self.version and (self.until is None or at < self.until)
                 and (self.after is None or at >= self.after))
 
+    def hold_now(self, clock: Callable[[], datetime], version: str) -> bool:
+        """`hold` now: the clock is asked only when an expiry bounds them."""
+        if self.until is None and self.after is None:
+            return version == self.version
+        return self.hold(clock(), version)
+
 
 def read(state: State, fills: Iterable[Fill], *, at: datetime, version: str) -> Readings:
     items = tuple((item, SOURCES[item.source], SOURCES[item.source].read(state, item, at, version)) for item in fills)
     expiries = [f.expires_at for _, _, r in items if r is not None for f in r[1] if f.expires_at is not None]
-    return Readings(items, version, min((e for e in expiries if e > at), default=None),
+    return Readings(items, version, at, min((e for e in expiries if e > at), default=None),
                     max((e for e in expiries if e <= at), default=None))
 
 
