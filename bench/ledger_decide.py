@@ -19,7 +19,11 @@ few events in the ledger. Per round, the same requests are decided by:
 - `asked before every decision`: recheck 0 (PDP_LEDGER_RECHECK_MS=0, the
   default before the listener): on SQLite `PRAGMA data_version` every
   decision, on PostgreSQL the sequence number every decision;
-- `ledger, no cache`: the subject's state read from the store every time.
+- `ledger, no cache`: the subject's state read from the store every time;
+- `each question new`: plain, memo on and memo off again, each request
+  telling the person's age apart from every other of the run (an adult's:
+  the same decision), so no memo has seen it: what a question never asked
+  before costs (the ratio is to the plain decision of such requests).
 
 Each is timed with `time.process_time` over its whole run of --decisions, the
 variants interleaved round by round, and the median of the rounds kept; the
@@ -32,6 +36,7 @@ runs in this process). Nothing here is a test.
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import statistics
 import sys
@@ -39,6 +44,7 @@ import tempfile
 import time
 from contextlib import ExitStack
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 if __package__ in (None, ""):  # run as a script: python bench/ledger_decide.py
@@ -123,18 +129,37 @@ def run(target: str, label: str, args) -> list[tuple[str, str, float, float]]:
             "ledger, no cache (state read every decision)": (
                 LedgerDecider(filled, SubjectStates(ledger, cache=False)).decide, requests),
         }
+        # each question new: a person's age told apart in every request of every round, so that neither the
+        # engine's request memo nor the ledger memo has seen it (each pays for its key and remembers in vain)
+        # (each variant its own ages: the engine's memo, shared by the set, must not have seen them either)
+        new_questions = {
+            NEW + "plain (no ledger)": (filled.decide, partial(fresh, prefilled, 0)),
+            NEW + "ledger, warm, memo on": (LedgerDecider(filled, default).decide, partial(fresh, requests, 1)),
+            NEW + "ledger, warm, memo off": (LedgerDecider(filled, unremembered).decide, partial(fresh, requests, 2)),
+        }
         for decide, asked in variants.values():  # warm: every subject's state kept, the statements built
             cpu_of(decide, asked[: len(names)])
-        times: dict[str, list[float]] = {name: [] for name in variants}
-        ratios: dict[str, list[float]] = {name: [] for name in variants}
-        for _ in range(args.rounds):
+        times: dict[str, list[float]] = {name: [] for name in [*variants, *new_questions]}
+        ratios: dict[str, list[float]] = {name: [] for name in times}
+        for n in range(args.rounds):
             measured = {name: cpu_of(decide, asked) for name, (decide, asked) in variants.items()}
-            base = measured["plain (no ledger)"]
+            asked_new = {name: (decide, make(n)) for name, (decide, make) in new_questions.items()}
+            measured |= {name: cpu_of(decide, asked) for name, (decide, asked) in asked_new.items()}
+            base, new_base = measured["plain (no ledger)"], measured[NEW + "plain (no ledger)"]
             for name, seconds in measured.items():
                 times[name].append(seconds)
-                ratios[name].append(seconds / base)
+                ratios[name].append(seconds / (new_base if name.startswith(NEW) else base))
     return [(label, name, statistics.median(times[name]) / args.decisions * 1e6, statistics.median(ratios[name]))
-            for name in variants]
+            for name in times]
+
+
+NEW = "each question new: "
+
+
+def fresh(asked: list[dict], variant: int, round_: int) -> list[dict]:
+    """`asked`, each with an age no other request of the run has (an adult's: the decision is the same)."""
+    return [{**r, "data_subject": {**r["data_subject"], "age": 18 + ((round_ * 3 + variant) * 100_000 + i) / 1e5}}
+            for i, r in enumerate(asked)]
 
 
 def main() -> None:
@@ -146,6 +171,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, help="write the table to this file's `ledger_decide` section")
     args = parser.parse_args()
     rows = []
+    load_before = os.getloadavg()[0]
     with ExitStack() as stack:
         directory = Path(stack.enter_context(tempfile.TemporaryDirectory()))
         rows += run(str(directory / "ledger.db"), "SQLite (file, WAL)", args)
@@ -158,7 +184,8 @@ def main() -> None:
                 rows += run(url, "PostgreSQL (local)", args)
     command = "python bench/ledger_decide.py " + shlex.join(sys.argv[1:])
     lines = ["## Decisions that read the consent ledger", "",
-             f"`{command}` on this shared 2-core machine (CPU time of this process, `time.process_time`; the "
+             f"`{command}` on this shared 2-core machine (load average {load_before:.1f} before, "
+             f"{os.getloadavg()[0]:.1f} after; CPU time of this process, `time.process_time`; the "
              f"median of {args.rounds} rounds of {args.decisions:,} decisions for {args.subjects} subjects, the "
              "variants interleaved round by round; the ratio is to `plain` of the same round). The CX-ONE-GO set "
              "as shipped (its ledger.pdp declares what the ledger fills); the request names its data subject.", "",

@@ -121,7 +121,8 @@ def keep(readings: Readings, policy_set: PolicySet, found: Hashable, decision: L
     again rather than replayed)."""
     if decision.error is not None or any(r.effect == EVALUATION_ERROR for r in decision.reasons):
         return
-    kept = {f.name: getattr(decision, f.name) for f in dataclasses.fields(decision) if f.name != "decision_id"}
+    kept = dict(decision.__dict__)  # every field (a frozen dataclass's, without slots: `again` sets them alike)
+    del kept["decision_id"]
     decided = readings.decided
     with _lock:
         global _count
