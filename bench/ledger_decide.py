@@ -112,9 +112,12 @@ def run(target: str, label: str, args) -> list[tuple[str, str, float, float]]:
                     for name in names}
         prefilled = [answered[r["data_subject"]["id"]] for r in requests]
         default, unremembered = SubjectStates(ledger), SubjectStates(ledger, memo=False)
+        # readers of their own for the new questions (below)
+        new_remembered, new_unremembered = SubjectStates(ledger), SubjectStates(ledger, memo=False)
         if ledger.engine.url.get_backend_name() == "postgresql":
             listening_by = time.monotonic() + 30
-            while not (default.listening and unremembered.listening) and time.monotonic() < listening_by:
+            while not all(s.listening for s in (default, unremembered, new_remembered, new_unremembered)) \
+                    and time.monotonic() < listening_by:
                 time.sleep(0.01)
         variants = {
             "plain (no ledger)": (filled.decide, prefilled),
@@ -131,11 +134,14 @@ def run(target: str, label: str, args) -> list[tuple[str, str, float, float]]:
         }
         # each question new: a person's age told apart in every request of every round, so that neither the
         # engine's request memo nor the ledger memo has seen it (each pays for its key and remembers in vain)
-        # (each variant its own ages: the engine's memo, shared by the set, must not have seen them either)
+        # (each variant its own ages: the engine's memo must not have seen them either; and a set and readers of
+        # their own, so that these questions do not push the others' answers out of the memos)
+        apart = policy_set()
         new_questions = {
-            NEW + "plain (no ledger)": (filled.decide, partial(fresh, prefilled, 0)),
-            NEW + "ledger, warm, memo on": (LedgerDecider(filled, default).decide, partial(fresh, requests, 1)),
-            NEW + "ledger, warm, memo off": (LedgerDecider(filled, unremembered).decide, partial(fresh, requests, 2)),
+            NEW + "plain (no ledger)": (apart.decide, partial(fresh, prefilled, 0)),
+            NEW + "ledger, warm, memo on": (LedgerDecider(apart, new_remembered).decide, partial(fresh, requests, 1)),
+            NEW + "ledger, warm, memo off": (LedgerDecider(apart, new_unremembered).decide,
+                                             partial(fresh, requests, 2)),
         }
         for decide, asked in variants.values():  # warm: every subject's state kept, the statements built
             cpu_of(decide, asked[: len(names)])

@@ -360,3 +360,20 @@ def test_after_an_erasure_the_memo_decides_as_the_plain_path(ledger):
     assert outcome(remembered, ask(subject, {})) == outcome(plain, ask(subject, {}))
     ledger.record(event("erasure.requested", subject, "2026-03-02T10:00:00Z"))
     assert outcome(remembered, ask(subject, {})) == outcome(plain, ask(subject, {}))
+
+
+def test_a_memo_that_does_not_pay_is_given_up_on_until_the_state_changes(ledger, monkeypatch):
+    monkeypatch.setattr(ledger_memo, "TRIES", 4)
+    subject = new_subject()
+    ledger.record(event("consent.given", subject))
+    states = SubjectStates(ledger)
+    decider = LedgerDecider(POLICY, states)
+    plain = LedgerDecider(POLICY, SubjectStates(ledger, cache=False))
+    for age in range(20, 40):  # every question new
+        request = ask(subject, {"age": age, "purpose": "analytics"})
+        assert outcome(decider, request) == outcome(plain, request)
+    assert readings_of(states, subject).tally == [0, 4]  # given up on after 4 misses: no key made since
+    ledger.record(event("consent.given", subject, "2026-03-02T10:00:00Z"))
+    for _ in range(3):
+        decider.decide(ask(subject, {}))
+    assert readings_of(states, subject).tally == [2, 1]  # the new state's memo is tried again, and pays

@@ -99,7 +99,7 @@ def decide_filled(policy_set: PolicySet, request: dict[str, Any], state: State, 
     version = deciding_version(deciding, request)
     if readings is not None and (as_of is not None or readings.version != version):
         readings = None  # (they are what the state says now, of that version)
-    if readings is None or not memo or decide is not None or as_of is not None:
+    if readings is None or not memo or decide is not None or as_of is not None or not ledger_memo.worth(readings):
         return _decided(policy_set, deciding, request, state, at, decide, version, readings)
     remembered = ledger_memo.key(policy_set, request)
     if remembered is None:

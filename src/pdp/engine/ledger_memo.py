@@ -29,7 +29,8 @@ off (PDP_REQUEST_MEMO=false, `index=False`); a request the check refuses as sent
 why); a set with earlier versions or a request naming `collected_at` (the version deciding, and the `basis` the
 response names, then depend on more of the request). A decision with an evaluation error is not remembered. At
 most LIMIT decisions are kept with one subject's readings, and TOTAL in all, whatever is asked (each key at
-most the request memo's MAX_ITEMS items and MAX_TEXT characters).
+most the request memo's MAX_ITEMS items and MAX_TEXT characters). A memo that does not pay is given up on
+(`worth`) until the person's state changes: each request is then decided in full, as with the memo off.
 
 Never across a state change or a reload: the memo lives in the readings, which the reader
 (pdp.io.ledger_reader) lets go of with the state they were read from (a new event for the subject, an erasure,
@@ -61,6 +62,7 @@ if TYPE_CHECKING:
 
 ENABLED = True  # the switch: False decides every ledger request in full (the plain path)
 LIMIT = 16  # decisions kept with one subject's readings; when full, they start again
+TRIES = 16  # misses after which a subject's memo is given up on while it hits less than one time in four (`worth`)
 TOTAL = 65_536  # decisions kept in all (every subject, every reader of this process); when full, all start again
 
 
@@ -110,10 +112,22 @@ def plan_for(policy_set: PolicySet, memo: RequestMemo, targets: Hashable) -> Pla
     return plan_of((*paths, *(f.attribute for f in policy_set.ledger_fills)))
 
 
+def worth(readings: Readings) -> bool:
+    """Whether to look for a decision in these readings' memo: not once it has missed TRIES times and hit less than
+    a quarter as often (a person asked something new each time: the key and the keeping would cost a third more
+    than deciding in full, and the memo would only push out what it held)."""
+    hits, misses = readings.tally
+    return misses < TRIES or hits * 4 >= misses
+
+
 def recall(readings: Readings, policy_set: PolicySet, found: Hashable) -> Remembered | None:
     """The decision remembered for `found` with these readings by this policy set; None if none."""
-    kept = readings.decided.get(found)
-    return kept if kept is not None and kept.policy_set is policy_set else None
+    kept: Remembered | None = readings.decided.get(found)
+    if kept is not None and kept.policy_set is policy_set:
+        readings.tally[0] += 1
+        return kept
+    readings.tally[1] += 1
+    return None
 
 
 def keep(readings: Readings, policy_set: PolicySet, found: Hashable, decision: LedgerDecision) -> None:
@@ -148,4 +162,4 @@ _count = 0
 _lock = threading.Lock()
 
 
-__all__ = ["ENABLED", "LIMIT", "TOTAL", "Remembered", "keep", "key", "plan_for", "recall"]
+__all__ = ["ENABLED", "LIMIT", "TOTAL", "TRIES", "Remembered", "keep", "key", "plan_for", "recall", "worth"]

@@ -235,6 +235,7 @@ class Readings:
     filled: dict[tuple[Any, ...], Made] = field(default_factory=dict, compare=False)
     cited: dict[Any, Any] = field(default_factory=dict, compare=False)  # the decider's own: reasons citing them
     decided: dict[Any, Any] = field(default_factory=dict, compare=False)  # the decider's own: pdp.engine.ledger_memo
+    tally: list[int] = field(default_factory=lambda: [0, 0], compare=False)  # ... and its hits and misses
 
     def hold(self, at: datetime, version: str) -> bool:
         return (version == self.version and (self.until is None or at < self.until)
