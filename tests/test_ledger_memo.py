@@ -140,11 +140,16 @@ def readings_of(states: SubjectStates, subject: str):
     return states._readings[subject][2]
 
 
-def test_a_question_asked_again_is_answered_from_the_memo_with_a_new_id(ledger):
+def consenting(ledger):
+    """A person who gave consent to marketing, and a decider keeping states and the memo."""
     subject = new_subject()
     ledger.record(event("consent.given", subject))
     states = SubjectStates(ledger)
-    decider = LedgerDecider(POLICY, states)
+    return subject, states, LedgerDecider(POLICY, states)
+
+
+def test_a_question_asked_again_is_answered_from_the_memo_with_a_new_id(ledger):
+    subject, states, decider = consenting(ledger)
     first, second = decider.decide(ask(subject, {})), decider.decide(ask(subject, {"note": "b"}))
     assert len(readings_of(states, subject).decided) == 1  # the note is read by no rule: one key
     assert first.decision == second.decision == "allow" and first.decision_id != second.decision_id
@@ -180,10 +185,7 @@ def test_a_reloaded_set_is_not_answered_from_the_other_s_memo(ledger):
 
 
 def test_a_token_not_yet_seen_or_as_of_is_decided_in_full(ledger):
-    subject = new_subject()
-    ledger.record(event("consent.given", subject))
-    states = SubjectStates(ledger)
-    decider = LedgerDecider(POLICY, states)
+    subject, states, decider = consenting(ledger)
     decider.decide(ask(subject, {}))
     readings_of(states, subject).decided.clear()
     receipt = ledger.record(event("consent.withdrawn", subject, "2026-03-02T10:00:00Z"), )
@@ -208,10 +210,7 @@ def test_an_evaluation_error_is_not_remembered(ledger):
 
 def test_the_memo_is_bounded(ledger, monkeypatch):
     monkeypatch.setattr(ledger_memo, "LIMIT", 3)
-    subject = new_subject()
-    ledger.record(event("consent.given", subject))
-    states = SubjectStates(ledger)
-    decider = LedgerDecider(POLICY, states)
+    subject, states, decider = consenting(ledger)
     for age in range(20, 30):
         decider.decide(ask(subject, {"age": age, "purpose": "analytics"}))
         assert len(readings_of(states, subject).decided) <= 3
@@ -364,10 +363,7 @@ def test_after_an_erasure_the_memo_decides_as_the_plain_path(ledger):
 
 def test_a_memo_that_does_not_pay_is_given_up_on_until_the_state_changes(ledger, monkeypatch):
     monkeypatch.setattr(ledger_memo, "TRIES", 4)
-    subject = new_subject()
-    ledger.record(event("consent.given", subject))
-    states = SubjectStates(ledger)
-    decider = LedgerDecider(POLICY, states)
+    subject, states, decider = consenting(ledger)
     plain = LedgerDecider(POLICY, SubjectStates(ledger, cache=False))
     for age in range(20, 40):  # every question new
         request = ask(subject, {"age": age, "purpose": "analytics"})
