@@ -101,6 +101,17 @@ def test_a_value_that_is_no_boolean_is_left_for_the_request_check_to_refuse():
     assert filled["data_subject"]["consent"]["marketing"] == "yes"
 
 
+def test_what_callers_said_is_kept_with_the_readings_only_when_small():
+    given_ = state(fact("consent:marketing", "given"))
+    readings = read(given_, [MARKETING], at=AT, version="1")
+    for said in (True, "yes", "x" * 64):
+        fill(request(consent={"marketing": said}), given_, [MARKETING], at=AT, version="1", readings=readings)
+    long = "x" * 65
+    filled, _ = fill(request(consent={"marketing": long}), given_, [MARKETING], at=AT, version="1", readings=readings)
+    assert filled["data_subject"]["consent"]["marketing"] == long, "worked out all the same"
+    assert set(readings.filled) == {(True,), ("yes",), ("x" * 64,)}, "a long text is never kept per person"
+
+
 def test_every_fact_reads_aloud():
     assert says(fact("marketing:email", "opted_out", 3)) == "marketing opted-out on email recorded 2026-03-01, event event-3"
     assert says(fact("objection:profiling", "upheld")).startswith("objection to profiling upheld")

@@ -263,13 +263,12 @@ def fill(request: dict[str, Any], state: State, fills: Iterable[Fill], *, at: da
     if readings is None:
         readings = read(state, fills, at=at, version=version)
     said = tuple(_get(request, item.attribute) for item, _, _ in readings.items)
-    try:
-        known = readings.filled.get(said)
-    except TypeError:  # a value that is no scalar (the request check refuses it): worked out, not kept
-        known = _filled(readings, said)
-    if known is None:
-        known = _filled(readings, said)
-        if len(readings.filled) < MAX_KEPT:
+    kept = readings.filled.get(said) if all(_keepable(value) for value in said) else None
+    if kept is not None:
+        known = kept
+    else:  # a value that is no scalar (the request check refuses it) or a long text is worked out, never kept:
+        known = _filled(readings, said)  # what is kept per person stays small
+        if len(readings.filled) < MAX_KEPT and all(_keepable(value) for value in said):
             readings.filled[said] = known
     changes, used = known
     out = request
@@ -279,6 +278,12 @@ def fill(request: dict[str, Any], state: State, fills: Iterable[Fill], *, at: da
 
 
 MAX_KEPT = 64  # callers' sayings kept with one state's readings
+MAX_KEPT_TEXT = 64  # longest text said of a filled attribute that is kept (a day is 10 characters)
+
+
+def _keepable(value: Any) -> bool:
+    kind = type(value)
+    return value is None or kind is bool or kind is int or kind is float or (kind is str and len(value) <= MAX_KEPT_TEXT)
 
 
 def _filled(readings: Readings, said: tuple[Any, ...]) -> Made:
