@@ -86,6 +86,7 @@ def solve(space: Space, edited: set[str], budget: int | None = None, narrow: boo
         reach = Reach(space)
         only = touched(space, edited, reach) if (NARROW if narrow is None else narrow) else None
         encoding = Encoding(space, only=only, reach=reach)
+        encoding.selects_latest()  # the current versions, as a request they are both in force for selects them
         solved.stats.dimensions = len(encoding.dims)
         search = _Search(encoding, BUDGET if budget is None else budget)
         _vocabulary_changes(space, search, solved)
@@ -173,6 +174,9 @@ def _word_changes(space: Space, search: _Search, solved: Solved, found: list[tup
         if not boxes:
             boxes.append([{d.value(example)} for d in dims])  # at least the example's
         change.cases = cases_of(space, _worded(space, nodes, boxes))
+    if found and encoding.dates.days:
+        solved.notes.add("a change that depends on dates is worded for the dates of its example (the words name "
+                         "no day): the example shows them")
 
 
 def _boxes(search: _Search, region: Formula, dims: list[Dim], boxes: list[Box]) -> None:
@@ -186,6 +190,7 @@ def _boxes(search: _Search, region: Formula, dims: list[Dim], boxes: list[Box]) 
             return
         point = [d.value(model) for d in dims]
         fixed = [d.among([d.value(model)]) for d in others]  # the request's other attributes, kept
+        fixed += search.encoding.dates_at(model)  # and its dates (classes do not tell days apart: words cannot)
         box: Box = [{p} for p in point]
         for i, dim in enumerate(dims):
             at_point = [d.among([point[j]]) for j, d in enumerate(dims) if j != i]

@@ -254,8 +254,12 @@ def _solved(policy_set: PolicySet, question: Question, probes, selections: Selec
             else:
                 verdicts = encoding.verdicts[choice.version]
                 decided = verdicts.allow if question.decision == "allow" else verdicts.deny
+            # a rule that reads the day of collection: the day itself selects the version (its window)
+            collected = encoding.collected(*selections.window(choice))
+            if collected is not True:
+                choice = replace(choice, fields=())
             wanted = (asked, where, f_not(encoding.verdicts[checker].refused), decided,
-                      not_own if rank else True)  # the person's own requests: the current version only
+                      not_own if rank else True, collected)  # the person's own requests: the current version only
             model = encoding.check(*wanted)
             if model is None:
                 continue

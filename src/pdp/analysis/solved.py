@@ -63,7 +63,7 @@ class Solved:
     overlaps: dict[str, set[str]]  # deny id -> allow ids it applies together with
     undecided: list[str]  # rules whose questions the solver could not settle within its budget
     questions: int = 0
-    timed: list[str] = field(default_factory=list)  # of those, the rules that test time or meet one (not encoded)
+    timed: list[str] = field(default_factory=list)  # of those, the rules whose test of time is not read, or that meet one (encoding.unencoded)
 
 
 class _Targets:
@@ -115,7 +115,8 @@ def _indexes(mask: int):
 
 
 class TimeInTheWay(Undecided):
-    """A rule's question meets, in its way, a rule that tests time (not encoded): it is left undecided."""
+    """A rule's question meets, in its way, a rule whose test of time is not read (encoding.unencoded): it is left
+    undecided."""
 
 
 def _too_wide(dim: int, mask: int) -> bool:
@@ -127,6 +128,7 @@ def solve_facts(policy_set: PolicySet, unmarked: Callable[[str, str], bool], *, 
     `boxes` (default `BOXES`): settle what the formulas' boxes settle before asking the solver (boxes.py)."""
     space = Space([policy_set], obligations=False)
     encoding = Encoding(space, unencoded_free=True)
+    encoding.selects_latest()  # a request collected before the set's effective date is an earlier version's
     verdicts = encoding.verdicts[0]
     rules = policy_set.rules
     applies = verdicts.applies

@@ -43,11 +43,14 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
+from datetime import date
 from typing import Any, Callable, Iterable, Sequence
 
 import z3
 
+from pdp.base.dates import day_of
 from pdp.base.errors import RequestError
+from pdp.base.paths import set_at, value_at
 from pdp.engine.conditions import compile_test, polarity
 from pdp.engine.decision import DEFAULT_DENY
 from pdp.engine.requested import EXACT, Keys, flip
@@ -55,8 +58,9 @@ from pdp.lang import ast, printer
 from pdp.vocab.request import apply_lookups
 from .cells import Cell
 from .reach import Reach, Reached
-from .reading import compares_dates, read_paths, rule_conditions
-from .space import Space
+from .reading import constant_of, compares_dates, read_paths, rule_conditions
+from .space import COLLECTED_AT, Space
+from .timed import Dates, Undecidable, is_day
 
 Formula = Any  # a z3 Boolean expression, or a Python bool when it folds to a constant
 MEMO = True  # memoise what the encoding builds again and again (Dim.among, atoms' tables across versions); read when built
@@ -66,6 +70,7 @@ RLIMIT = 20_000_000  # z3's resource units per question (deterministic; a few se
 # are the same either way. A process-wide z3 setting, set when an encoding is built; read then.
 COMPACT_MODELS = False
 TABLE_LIMIT = 200_000  # representatives one atomic test may be evaluated on (the product of its dimensions)
+REQUESTED_PATHS = {("action",), ("purpose",), ("data_categories",)}
 
 
 class Undecided(Exception):
@@ -283,8 +288,7 @@ class Encoding:
         self.rlimit = RLIMIT if rlimit is None else rlimit  # read when built (tests lower it)
         self.questions = 0  # checks asked of the solver
         z3.set_param("model.compact", COMPACT_MODELS)
-        self.solver = z3.SolverFor("QF_FD")
-        self.solver.set("rlimit", self.rlimit)
+        self.solver = self._new_solver()
         base = Cell(space.actions[0], space.purposes[0], space.categories[0]).request()
         self._base = base
 
@@ -305,6 +309,8 @@ class Encoding:
                 self.solver.add(constraint)
         self._tables: dict[tuple, Value] = {}
         self._local: z3.Solver | None = None  # alone's
+        self.dates = Dates(self._dated_dim, self._constrain, lambda dim, i: dim.among([i]))
+        self._restrictions: list = []
         self._keys = [Keys.of(v.vocabulary) for v in space.versions]
         self._envs: dict[tuple, list] = {}
         # per version, the first version that reads requests alike (the same vocabulary, registers and lookups):
@@ -318,6 +324,58 @@ class Encoding:
     @property
     def dims(self) -> list[Dim]:
         return [self.action, self.purpose, self.category, *self.nodes]
+
+    def _new_solver(self) -> z3.Solver:
+        """A solver of the dimensions' Booleans (QF_FD, z3's fastest on them), or, when a test of time reads a
+        date, of the dates' integers too (the default solver: QF_FD gives up on integer division)."""
+        solver = z3.Solver() if self.space.timed else z3.SolverFor("QF_FD")
+        solver.set("rlimit", self.rlimit)
+        return solver
+
+    def _constrain(self, constraints: list) -> None:
+        """Constraints of a date (a valid day of the calendar) in every solver of the encoding."""
+        for solver in (self.solver, self._local):
+            if solver is not None:
+                solver.add(*constraints)
+
+    def collected(self, since: str | None, before: str | None, absent: bool) -> Formula:
+        """`collected_at` is a day in [since, before) (None: unbounded), or, if `absent`, not given: how a request
+        selects a version (§11, space/selection.py) when a rule reads the day. True when no rule reads it (the
+        caller then sets it: `VersionChoice.apply`)."""
+        if self.space.node_of(COLLECTED_AT) is None or self._dated_dim(COLLECTED_AT) is None:
+            return True
+        dim, classes = self._dated_dim(COLLECTED_AT)  # type: ignore[misc]
+        ordinal = self.dates.day(COLLECTED_AT).ordinal()
+        bounds = [ordinal >= date.fromisoformat(since).toordinal()] if since else []
+        bounds += [ordinal < date.fromisoformat(before).toordinal()] if before else []
+        dated = f_and([dim.among(i for i, c in enumerate(classes) if is_day(c.rep)), *bounds])
+        return f_or([dated, dim.among([0])]) if absent else dated
+
+    def dates_at(self, model: z3.ModelRef) -> list[Formula]:
+        """Each date of the encoding on the day the model gives it."""
+        return [day.equals(day.of(model)) for day in self.dates.days.values()]
+
+    def restrict(self, formula: Formula) -> None:
+        """Ask only of requests where the formula holds (every solver of the encoding)."""
+        if formula is not True:
+            self._restrictions.append(as_z3(formula))
+            self._constrain([as_z3(formula)])
+
+    def selects_latest(self) -> None:
+        """Ask only of requests that the latest version of the space is in force for (`collected_at` absent, or
+        on its effective date or after): those its rules decide, not an earlier version's (§11)."""
+        latest = max((v.effective for v in self.space.versions if v.effective), default=None)
+        subject = self.action.among(i for i, c in enumerate(self.space.actions)
+                                    if all(c.rep in v.vocabulary.subject_requests for v in self.space.versions))
+        self.restrict(f_or([subject, self.collected(latest, None, True)]))
+
+    def _dated_dim(self, parts: tuple[str, ...]) -> tuple[Dim, list] | None:
+        """The dimension of an attribute that holds dates, and its value classes (None: it is one attribute of a
+        looked-up part, whose values a register may give)."""
+        node = self.space.node_of(parts)
+        if node is None or len(self.space.nodes[node].domains) != 1 or self.space.nodes[node].name != ".".join(parts):
+            return None
+        return self.nodes[node], list(self.space.nodes[node].domains[0].classes)
 
     # -- atoms, conditions, rules -----------------------------------------------------------
 
@@ -361,9 +419,12 @@ class Encoding:
         found = self._tables.get(key)
         if found is not None:
             return found
-        if compares_dates(atom, self.space.dated):  # no finite table of classes decides it (reading.compares_dates)
-            raise Undecided(f"the test `{printer.expression(atom)}` compares dates, which the analysis does not encode")
         pv = self.space.versions[version]
+        if self._timed(atom):  # no finite table of classes decides it: the dates themselves do (space/timed.py)
+            value = self._timed_atom(atom, pv.data, side, absent_is_value)
+            if value is not None:
+                self._tables[key] = value
+                return value
         test = compile_test(atom, pv.data, absent_is_value, side, self._keys[version] if side != EXACT else None)
         dims = tuple(sorted({d for p in read_paths([atom]) if (d := self._dim_of(p)) is not None},
                             key=lambda d: d.name))
@@ -387,6 +448,26 @@ class Encoding:
         value = Value(region(dims, points[True]), region(dims, points[False]), region(dims, points["error"]))
         self._tables[key] = value
         return value
+
+    def _timed(self, atom: ast.Expr) -> bool:
+        timed = self.space.timed
+        return compares_dates(atom, timed) or any(p in timed for p in read_paths([atom]))
+
+    def _timed_atom(self, atom: ast.Expr, data: dict, side: str, absent_is_value: bool) -> Value | None:
+        """A test that reads a date, as formulas over the dates (None: its table of classes is exact, as for
+        `is present`, a truth test, or a search in a list of no dates). Raises Undecided for what is neither."""
+        if isinstance(atom, (ast.Presence, ast.Truth)):
+            return None
+        if isinstance(atom, ast.Member) and isinstance(atom.left, ast.Path) and not isinstance(atom.right, ast.Path):
+            found = constant_of(atom.right, data)
+            if not (isinstance(found, frozenset) and any(is_day(v) for v in found)):
+                return None  # no date is in the list: every date is alike to it
+        if not isinstance(atom, ast.Compare) or side != EXACT and read_paths([atom]) & REQUESTED_PATHS:
+            raise Undecided(f"the test `{printer.expression(atom)}` reads a date in a way the analysis does not encode")
+        try:
+            return Value(*self.dates.compare(atom, data, absent_is_value))
+        except Undecidable as error:
+            raise Undecided(f"the test `{printer.expression(atom)}`: {error}") from None
 
     def _expr(self, version: int, expr: ast.Expr, side: str, absent_is_value: bool) -> Value:
         """A condition, combined as `conditions._Tests` combines its parts (a `not` turns the side over)."""
@@ -556,6 +637,14 @@ class Encoding:
         def count(m: z3.ModelRef) -> int:
             return sum(1 for p in present if z3.is_true(m.eval(p, model_completion=True)))
 
+        if self.dates.days:  # an example reads best with days of this era, where the question has some
+            near = tuple(self.dates.near())
+            try:
+                found = self.check(*assumptions, *near)
+            except Undecided:
+                found = None
+            if found is not None:
+                best, assumptions = found, (*assumptions, *near)
         low, high = 0, count(best)  # no model below `low` is known to exist; `best` has `high`
         while low < high:
             middle = (low + high) // 2
@@ -591,11 +680,11 @@ class Encoding:
     def local(self) -> z3.Solver:
         """A small solver holding the dimensions only: questions about a few rules' own formulas."""
         if self._local is None:
-            self._local = z3.SolverFor("QF_FD")
-            self._local.set("rlimit", self.rlimit)
+            self._local = self._new_solver()
             for dim in self.dims:
                 for constraint in dim.constraints():
                     self._local.add(constraint)
+            self._local.add(*self.dates.constraints, *self._restrictions)
         return self._local
 
     def alone(self, formula: Formula, model: bool = True) -> z3.ModelRef | bool | None:
@@ -629,7 +718,12 @@ class Encoding:
         """The request of a model: one representative per dimension (with `only`, the attributes of the
         dimensions named there; the others absent)."""
         dims = self.dims
-        return self.request_at(lambda n: dims[n].value(model), only)
+        request = self.request_at(lambda n: dims[n].value(model), only)
+        for parts, day in self.dates.days.items():  # a date's day is the model's, where its class is a date
+            dim = self._dim_of(parts)
+            if dim is not None and (only is None or dim.name in only) and is_day(value_at(request, parts)):
+                set_at(request, parts, day.of(model).isoformat())
+        return request
 
     def request_at(self, index: Callable[[int], int], only: frozenset[str] | None = None) -> dict:
         """The request whose dimension n (in `dims`' order) takes its class `index(n)`, as `request`."""
@@ -656,6 +750,10 @@ class Encoding:
                  self.purpose.among([space.purposes.index(cell.purpose)]),
                  self.category.among([space.categories.index(cell.category)])]
         fixed += [self.nodes[n].among([c]) for n, c in choices.items()]
+        for parts, day in self.dates.days.items():  # and the dates the request holds, each its own day
+            held = day_of(value_at(request, parts))
+            if held is not None:
+                fixed.append(day.equals(held))
         return fixed
 
     def predict(self, version: int, request: dict) -> tuple[str, frozenset[str]] | None:
@@ -667,6 +765,8 @@ class Encoding:
             return None
         model = self.check(*fixed)
         if model is None:
+            if self._restrictions:
+                return None  # a request the encoding was asked not to hold (`restrict`)
             raise AssertionError("the request's classes are one point of the space: satisfiable")
         verdicts = self.verdicts[version]
 

@@ -29,18 +29,48 @@ def read_paths(exprs: Iterable[ast.Expr]) -> set[tuple[str, ...]]:
 
 def compares_dates(atom: ast.Expr, dated: frozenset[tuple[str, ...]]) -> bool:
     """An atomic test of time: a date written in it, a duration (`collected_at + 2 years`), or an attribute of
-    `dated` (typed a date) compared. Whether it holds depends on how far apart two dates are, which no finite set
-    of values per attribute captures: the analysis does not claim anything of a rule that has one (TimeUnanalysed).
-    `is present` / `is absent` of a date is no such test, except of `collected_at`, which also chooses the version
-    that decides (the space's version choices set it: space/selection.py)."""
+    `dated` (one that holds dates: `Space.timed`) read. Whether it holds depends on how far apart two dates are,
+    which no finite set of values per attribute captures: the enumeration refuses a rule that has one, and the
+    solver's encoding reads it with the dates themselves (space/timed.py). `is present` / `is absent` of a date is
+    no such test, except of `collected_at`, which also chooses the version that decides (the space's version
+    choices set it: space/selection.py)."""
     if isinstance(atom, ast.Presence):
         return atom.path.parts == ("collected_at",)
     return any(isinstance(n, (ast.Date, ast.Shift)) or (isinstance(n, ast.Path) and n.parts in dated)
                for n in ast.walk(atom))
 
 
+def timed_paths(exprs: Iterable[ast.Expr], dated: Iterable[tuple[str, ...]]) -> frozenset[tuple[str, ...]]:
+    """The request attributes that hold dates as the conditions read them: those typed a date, those a duration
+    moves, and, in turn, those compared with a date (`context.since < now`, `context.day == 2026-03-01`)."""
+    found = set(dated)
+    compares: list[tuple[ast.Expr, ast.Expr]] = []
+    for expr in exprs:
+        for atom in atoms(expr):
+            for node in ast.walk(atom):
+                if isinstance(node, ast.Shift) and node.operand.parts[0] != "data":
+                    found.add(node.operand.parts)
+            if isinstance(atom, ast.Compare):
+                compares.append((atom.left, atom.right))
+
+    def dated_operand(e: ast.Expr) -> bool:
+        return isinstance(e, (ast.Date, ast.Shift)) or (isinstance(e, ast.Path) and e.parts in found)
+
+    grown = True
+    while grown:
+        grown = False
+        for left, right in compares:
+            for one, other in ((left, right), (right, left)):
+                if dated_operand(one) and isinstance(other, ast.Path) and other.parts[0] != "data" \
+                        and other.parts not in found:
+                    found.add(other.parts)
+                    grown = True
+    return frozenset(found)
+
+
 def time_message(rule_id: str, atom: ast.Expr) -> str:
-    return f"the rule `{rule_id}` tests time (`{printer.expression(atom)}`), which the analysis does not encode"
+    return (f"the rule `{rule_id}` tests time (`{printer.expression(atom)}`): value classes cannot tell its dates "
+            f"apart, so the enumeration leaves it to the solver")
 
 
 def rule_conditions(rule) -> tuple[ast.Expr, ...]:
@@ -59,7 +89,7 @@ class AttributeUse:
     needs_kind: bool = False  # tested against another attribute by a test of one kind (`<`, `under`)
 
 
-def _constant(expr: ast.Expr, data: dict):
+def constant_of(expr: ast.Expr, data: dict):
     """The value of a constant operand (literal, list of literals, policy data), or MISSING."""
     if isinstance(expr, ast.Literal):
         return expr.value
@@ -89,6 +119,9 @@ class AttributeUses:
     def add(self, expr: ast.Expr, data: dict) -> None:
         for atom in atoms(expr):
             self._atom(atom, data)
+            for node in ast.walk(atom):  # the attribute a duration moves is read too (a dimension of its own)
+                if isinstance(node, ast.Shift) and node.operand.parts[0] != "data":
+                    self.use(node.operand.parts)
 
     def _atom(self, atom: ast.Expr, data: dict) -> None:
         def path_of(e):
@@ -120,7 +153,7 @@ class AttributeUses:
                 op = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}.get(op, op)
             if not lp:
                 return
-            value = _constant(right, data)
+            value = constant_of(right, data)
             if value is MISSING or isinstance(value, frozenset):
                 use = self.use(lp)
                 if lp in _REQUESTED and isinstance(value, frozenset):  # `data_categories == [...]`: keys, item by item
@@ -135,7 +168,7 @@ class AttributeUses:
             return
         if isinstance(atom, ast.Member):
             if lp and not rp:
-                value = _constant(right, data)
+                value = constant_of(right, data)
                 if isinstance(value, frozenset):
                     self.use(lp).sets.add(value)
                 else:
@@ -143,7 +176,7 @@ class AttributeUses:
                 return
             if rp:  # `x in attribute`: the attribute is a list
                 use = self.use(rp)
-                value = _constant(left, data)
+                value = constant_of(left, data)
                 if rp == ("data_categories",) and isinstance(value, str):
                     use.literals.add(value)
                     # a condition over the whole list (`"a" in data_categories and "b" in data_categories`)
@@ -158,7 +191,7 @@ class AttributeUses:
             return
         if isinstance(atom, ast.Under) and rp in _REQUESTED and not lp:
             # `"k" under purpose`: on ALL it depends on every key between the requested one and k (requested.py)
-            value = _constant(left, data)
+            value = constant_of(left, data)
             if isinstance(value, str):
                 self.use(rp).literals.update(tx.ancestors(value))
                 if rp == ("data_categories",):
@@ -167,7 +200,7 @@ class AttributeUses:
                 self.use(rp)
             return
         if isinstance(atom, ast.Under) and lp:
-            value = _constant(right, data)
+            value = constant_of(right, data)
             if isinstance(value, str):
                 self.use(lp).under.add(value)
             elif isinstance(value, frozenset):

@@ -73,6 +73,18 @@ class Selections:
                 out.append(VersionChoice(None, (("collected_at", before),)))
         return tuple(out)
 
+    def window(self, choice: VersionChoice) -> tuple[str | None, str | None, bool]:
+        """The `collected_at` days that make the choice, as the engine selects (`versions.select`): [since,
+        before), and whether none at all does (the current version's). A query whose rules read the day asks
+        for one in the window rather than the choice's own (`fields`)."""
+        if choice.version is None:
+            return None, self.history[0].effective, False
+        since = self.history[choice.version].effective
+        if choice.version == self.current:
+            return since, None, True
+        later = [v.effective for v in self.history[choice.version + 1:] if v.effective and v.effective > (since or "")]
+        return since, min(later, default=None), False
+
     def _selected(self, request: dict):
         return versions.select(self.history, request)[0]
 

@@ -9,6 +9,7 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 from pdp.vocab import taxonomy as tx
 from pdp.engine.compiler import CompiledRule
 from pdp.lang import ast
+from pdp.base.dates import day_of
 from pdp.base.paths import set_at
 from pdp.engine.conditions import MISSING, compile_test, failure
 from pdp.engine.requested import ALL, SOME, Keys, reads_requested_key
@@ -19,11 +20,14 @@ from .cells import Cell, Component, Group, Klass, Node, State, Stats
 from .domains import (EXAMPLE_COUNTRIES, AttrDomain, ValueClass, chain_classifiers, number_classes,
                       show_value, string_classes, type_at, unregistered_id, value_kinds)
 from .keys import KeyClass, key_classes
-from .reading import AttributeUses, atoms, compares_dates, connected_groups, read_paths, rule_conditions, time_message
+from .reading import (AttributeUses, atoms, compares_dates, connected_groups, read_paths, rule_conditions, time_message,
+                      timed_paths)
 
 CELL_PATHS = ("action", "purpose", "data_categories")
 PROBE, POSSIBLE = "probe", "possible"  # slot kinds beside a version's rules: a probe; a partial allow (Group.partial)
 DEFAULT_LIMIT = 2_000_000  # assignments one component may have before the space gives up
+COLLECTED_AT = ("collected_at",)
+A_DATE = "2026-01-01"  # the representative of a class of dates (the solver chooses the day: space/timed.py)
 
 
 # How a whole-set question is answered (query, diff, warnings): by enumerating the space (this module), by the
@@ -229,6 +233,9 @@ class Space:
                           for name, t in named.items() if t.kind == "date"}
         declared_dates |= {parts for v in self.versions for parts, t in v.request_shape.deep if t.kind == "date"}
         self.dated = frozenset(p for p, t in types.items() if (t is not None and t.kind == "date") or p in declared_dates)
+        # the attributes that hold dates as the conditions read them: the solver gives each a date of its own
+        self.timed = timed_paths([e for v in self.versions for r in v.rules for e in rule_conditions(r)]
+                                 + [e for p in self.probes for e in rule_conditions(p)], self.dated) & set(paths)
         kinds_of = {parts: value_kinds(self._uses.by_path[parts], types[parts]) for parts in paths}
         for group in self._pair_groups:  # compared with each other: each may hold what the other holds
             joined = set().union(*(kinds_of.get(p, set()) for p in group))
@@ -274,8 +281,14 @@ class Space:
                 found, classify = string_classes(use, universe, check, extra, extra_sig, prefer)
                 classifiers.append((len(classes), classify))
                 classes += found
+            if parts in self.timed and len(classes) > 1 and check(self.a_date(parts)) and \
+                    not any(day_of(c.rep) is not None and not c.singleton for c in classes):
+                # an attribute a test of time reads, that may hold other values too: any date is one class, its
+                # day the solver's to choose (space/timed.py)
+                classifiers.insert(0, (len(classes), lambda x: 0 if day_of(x) is not None else -1))
+                classes.append(ValueClass(self.a_date(parts), "string", "is a date", (), False))
             if len(classes) == 1:  # only tested for presence: any value will do (a date, where only a date is)
-                for value in ("2026-01-01",) if parts in self.dated else ("present", True, 1):
+                for value in (self.a_date(parts),) if parts in self.dated else ("present", True, 1):
                     if check(value):
                         classes.append(ValueClass(value, "string" if isinstance(value, str) else "bool",
                                                   "is present", (), False))
@@ -583,9 +596,17 @@ class Space:
         """How many attributes the request of an assignment carries (witnesses carry as few as they can)."""
         return sum(self._present[n][c] for n, c in zip(nodes, assignment))
 
+    def a_date(self, parts: tuple[str, ...]) -> str:
+        """The representative of an attribute's class of dates. `collected_at` also chooses the version that
+        decides (§11): its representative is the latest effective date, on which every version of the space is
+        in force, so that a request made of representatives is decided by the version it is asked of."""
+        if parts == COLLECTED_AT:
+            return max((v.effective for v in self.versions if v.effective), default=A_DATE)
+        return A_DATE
+
     def time_test_of(self, rule) -> ast.Expr | None:
         """The rule's first test of time (reading.compares_dates), or None."""
-        return next((a for e in rule_conditions(rule) for a in atoms(e) if compares_dates(a, self.dated)), None)
+        return next((a for e in rule_conditions(rule) for a in atoms(e) if compares_dates(a, self.timed)), None)
 
     def _reads_cell(self, rule) -> bool:
         return self.slot_nodes_of(rule)[1]
@@ -709,7 +730,7 @@ class Space:
             by_class: dict[tuple, list] = {}
             for path in group:
                 index = found[path]
-                if index > 0:
+                if index > 0 and path not in self.timed:  # (a date's day is the solver's, not a class's)
                     cls = self.domains[path].classes[index]
                     by_class.setdefault((cls.kind, cls.label), []).append(path)
             for paths in by_class.values():
