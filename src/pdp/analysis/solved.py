@@ -63,7 +63,7 @@ class Solved:
     overlaps: dict[str, set[str]]  # deny id -> allow ids it applies together with
     undecided: list[str]  # rules whose questions the solver could not settle within its budget
     questions: int = 0
-    timed: list[str] = field(default_factory=list)  # of those, the rules whose test of time is not read, or that meet one (encoding.unencoded)
+    timed: list[str] = field(default_factory=list)  # of those: a test of time not read, or meeting one
 
 
 class _Targets:

@@ -23,6 +23,7 @@ class ValueClass:
     label: str  # e.g. `< 18`, `== "IN"`, `is absent`
     members: tuple = ()  # strings: the values of the class (when few); numbers: elementary intervals
     singleton: bool = False
+    dates: bool = False  # any date: the solver chooses the day (space/timed.py); `rep` is one of them
 
 
 class AttrDomain:

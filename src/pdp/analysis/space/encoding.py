@@ -16,6 +16,12 @@ and lets z3 search their product instead of walking it:
   on, under the rule's polarity) on each class's representative, with the
   version's registers looked up: true, false, unknown or failed. So an atom
   cannot mean here what it does not mean to the engine.
+- a test that reads a date (`collected_at + 2 years < now`) is no table:
+  no finite set of classes tells every day apart. Each attribute that holds
+  dates (`Space.timed`) has a class "any date" whose day is three integers
+  of the solver, and the test is read over them as the engine evaluates it
+  (space/timed.py, on the calendar of space/calendar.py). The solver is
+  then z3's default one, not QF_FD (which gives up on integer division).
 - `and`, `or`, `not`, `when` and `unless` combine the tables as the engine's
   closures combine values: three-valued (Kleene) logic, left to right, a
   failure stopping the evaluation where it happens (`false and <fails>` is
@@ -29,7 +35,7 @@ and lets z3 search their product instead of walking it:
 
 Requests name one data category, as the space's do. What the solver finds
 is a model: one class per dimension, which `request` turns into a request
-of representatives; every tool re-decides it with the engine before it
+of representatives (and of the model's days, for a class of dates); every tool re-decides it with the engine before it
 reports it. The tests hold the encoding equal to the engine request by
 request (`Encoding.predict`), and to the enumeration on small sets.
 
@@ -58,9 +64,10 @@ from pdp.lang import ast, printer
 from pdp.vocab.request import apply_lookups
 from .cells import Cell
 from .reach import Reach, Reached
-from .reading import constant_of, compares_dates, read_paths, rule_conditions
+from .reading import compares_dates, read_paths, rule_conditions
 from .space import COLLECTED_AT, Space
-from .timed import Dates, Undecidable, is_day
+from .calendar import Moment, compared
+from .timed import Dates, Undecidable
 
 Formula = Any  # a z3 Boolean expression, or a Python bool when it folds to a constant
 MEMO = True  # memoise what the encoding builds again and again (Dim.among, atoms' tables across versions); read when built
@@ -309,7 +316,7 @@ class Encoding:
                 self.solver.add(constraint)
         self._tables: dict[tuple, Value] = {}
         self._local: z3.Solver | None = None  # alone's
-        self.dates = Dates(self._dated_dim, self._constrain, lambda dim, i: dim.among([i]))
+        self.dates = Dates(self._dated_dim, self._constrain, lambda dim, i: dim.among([i]), space.years)
         self._restrictions: list = []
         self._keys = [Keys.of(v.vocabulary) for v in space.versions]
         self._envs: dict[tuple, list] = {}
@@ -345,10 +352,10 @@ class Encoding:
         if self.space.node_of(COLLECTED_AT) is None or self._dated_dim(COLLECTED_AT) is None:
             return True
         dim, classes = self._dated_dim(COLLECTED_AT)  # type: ignore[misc]
-        ordinal = self.dates.day(COLLECTED_AT).ordinal()
-        bounds = [ordinal >= date.fromisoformat(since).toordinal()] if since else []
-        bounds += [ordinal < date.fromisoformat(before).toordinal()] if before else []
-        dated = f_and([dim.among(i for i, c in enumerate(classes) if is_day(c.rep)), *bounds])
+        day = self.dates.day(COLLECTED_AT).moment()
+        bounds = [compared(">=", day, Moment.of(date.fromisoformat(since)))] if since else []
+        bounds += [compared("<", day, Moment.of(date.fromisoformat(before)))] if before else []
+        dated = f_and([dim.among(i for i, c in enumerate(classes) if c.dates), *bounds])
         return f_or([dated, dim.among([0])]) if absent else dated
 
     def dates_at(self, model: z3.ModelRef) -> list[Formula]:
@@ -455,16 +462,14 @@ class Encoding:
 
     def _timed_atom(self, atom: ast.Expr, data: dict, side: str, absent_is_value: bool) -> Value | None:
         """A test that reads a date, as formulas over the dates (None: its table of classes is exact, as for
-        `is present`, a truth test, or a search in a list of no dates). Raises Undecided for what is neither."""
+        `is present` or a truth test). Raises Undecided for what is neither (`under`, a list the request gives)."""
         if isinstance(atom, (ast.Presence, ast.Truth)):
             return None
-        if isinstance(atom, ast.Member) and isinstance(atom.left, ast.Path) and not isinstance(atom.right, ast.Path):
-            found = constant_of(atom.right, data)
-            if not (isinstance(found, frozenset) and any(is_day(v) for v in found)):
-                return None  # no date is in the list: every date is alike to it
-        if not isinstance(atom, ast.Compare) or side != EXACT and read_paths([atom]) & REQUESTED_PATHS:
+        if not isinstance(atom, (ast.Compare, ast.Member)) or side != EXACT and read_paths([atom]) & REQUESTED_PATHS:
             raise Undecided(f"the test `{printer.expression(atom)}` reads a date in a way the analysis does not encode")
         try:
+            if isinstance(atom, ast.Member):
+                return Value(*self.dates.member(atom, data, absent_is_value))
             return Value(*self.dates.compare(atom, data, absent_is_value))
         except Undecidable as error:
             raise Undecided(f"the test `{printer.expression(atom)}`: {error}") from None
@@ -719,9 +724,9 @@ class Encoding:
         dimensions named there; the others absent)."""
         dims = self.dims
         request = self.request_at(lambda n: dims[n].value(model), only)
-        for parts, day in self.dates.days.items():  # a date's day is the model's, where its class is a date
-            dim = self._dim_of(parts)
-            if dim is not None and (only is None or dim.name in only) and is_day(value_at(request, parts)):
+        for parts, day in self.dates.days.items():  # a date's day is the model's, where its class is any date
+            dim, classes = self._dated_dim(parts)  # type: ignore[misc]
+            if (only is None or dim.name in only) and classes[dim.value(model)].dates:
                 set_at(request, parts, day.of(model).isoformat())
         return request
 
@@ -765,7 +770,7 @@ class Encoding:
             return None
         model = self.check(*fixed)
         if model is None:
-            if self._restrictions:
+            if self._restrictions or self.space.years != (1, 9999):
                 return None  # a request the encoding was asked not to hold (`restrict`)
             raise AssertionError("the request's classes are one point of the space: satisfiable")
         verdicts = self.verdicts[version]

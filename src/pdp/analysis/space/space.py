@@ -20,8 +20,8 @@ from .cells import Cell, Component, Group, Klass, Node, State, Stats
 from .domains import (EXAMPLE_COUNTRIES, AttrDomain, ValueClass, chain_classifiers, number_classes,
                       show_value, string_classes, type_at, unregistered_id, value_kinds)
 from .keys import KeyClass, key_classes
-from .reading import (AttributeUses, atoms, compares_dates, connected_groups, read_paths, rule_conditions, time_message,
-                      timed_paths)
+from .reading import (AttributeUses, atoms, compares_dates, connected_groups, read_paths, rule_conditions, shift_years,
+                      time_message, timed_paths)
 
 CELL_PATHS = ("action", "purpose", "data_categories")
 PROBE, POSSIBLE = "probe", "possible"  # slot kinds beside a version's rules: a probe; a partial allow (Group.partial)
@@ -234,8 +234,13 @@ class Space:
         declared_dates |= {parts for v in self.versions for parts, t in v.request_shape.deep if t.kind == "date"}
         self.dated = frozenset(p for p, t in types.items() if (t is not None and t.kind == "date") or p in declared_dates)
         # the attributes that hold dates as the conditions read them: the solver gives each a date of its own
-        self.timed = timed_paths([e for v in self.versions for r in v.rules for e in rule_conditions(r)]
-                                 + [e for p in self.probes for e in rule_conditions(p)], self.dated) & set(paths)
+        conditions = ([e for v in self.versions for r in v.rules for e in rule_conditions(r)]
+                      + [e for p in self.probes for e in rule_conditions(p)])
+        self.timed = timed_paths(conditions, self.dated) & set(paths)
+        # the years of the dates analysed: none that a move of the rules takes past the calendar's ends (there the
+        # engine fails closed, and its condition index does not yet agree with its plain path: docs/language.md)
+        back, forward = shift_years(conditions)
+        self.years = (1 + back, 9999 - forward)
         kinds_of = {parts: value_kinds(self._uses.by_path[parts], types[parts]) for parts in paths}
         for group in self._pair_groups:  # compared with each other: each may hold what the other holds
             joined = set().union(*(kinds_of.get(p, set()) for p in group))
@@ -281,19 +286,24 @@ class Space:
                 found, classify = string_classes(use, universe, check, extra, extra_sig, prefer)
                 classifiers.append((len(classes), classify))
                 classes += found
-            if parts in self.timed and len(classes) > 1 and check(self.a_date(parts)) and \
-                    not any(day_of(c.rep) is not None and not c.singleton for c in classes):
-                # an attribute a test of time reads, that may hold other values too: any date is one class, its
-                # day the solver's to choose (space/timed.py)
+            if parts in self.timed and parts in self.dated:  # a date is all it may hold (the texts it shares
+                classes, classifiers = classes[:1], []        # with an attribute it is compared with are refused)
+            only_presence = len(classes) == 1
+            if parts in self.timed and check(self.a_date(parts)):
+                # an attribute a test of time reads: any date is one class (before the classes of the texts it is
+                # compared with), its day the solver's to choose (space/timed.py)
                 classifiers.insert(0, (len(classes), lambda x: 0 if day_of(x) is not None else -1))
-                classes.append(ValueClass(self.a_date(parts), "string", "is a date", (), False))
-            if len(classes) == 1:  # only tested for presence: any value will do (a date, where only a date is)
+                classes.append(ValueClass(self.a_date(parts), "string",
+                                          "is present" if parts in self.dated else "is a date", (), False, True))
+                only_presence = only_presence and parts not in self.dated  # (a date is all it may hold)
+            if only_presence:  # only tested for presence: any value will do (a date, where only a date is)
+                offset = len(classes)
                 for value in (self.a_date(parts),) if parts in self.dated else ("present", True, 1):
                     if check(value):
                         classes.append(ValueClass(value, "string" if isinstance(value, str) else "bool",
                                                   "is present", (), False))
                         break
-                classifiers.append((1, lambda x: 0))
+                classifiers.append((offset, lambda x: 0))
             domains[parts] = AttrDomain(parts, classes, chain_classifiers(classifiers))
             refused_by[parts] = [frozenset() if i == 0 else every - accepted(parts, c.rep) for i, c in enumerate(classes)]
             if parts[0] in lookups and parts[1:] == ("id",):

@@ -5,7 +5,7 @@ table of classes (encoding.py's atoms). Here an attribute that holds dates
 (`Space.timed`) keeps its dimension (absent, a date, or the other kinds of
 value an untyped attribute may hold), and, where its class is a date, the
 date itself is a `Day` of the solver. An operand of a comparison is then a
-list of cases, each with where it holds: absent, a date (an ordinal, maybe
+list of cases, each with where it holds: absent, a date (a `calendar.Moment`, maybe
 moved by a duration, failing past the calendar's ends), a constant, or a
 failure (a duration added to what is no date). The cases are combined as
 `conditions._compare` and `_binary` evaluate: the left operand first (absent:
@@ -26,20 +26,16 @@ import z3
 from pdp.base.dates import day_of, shifted as shifted_day
 from pdp.engine.conditions import MISSING, ORDER, compile_value, is_number, same
 from pdp.lang import ast
-from .calendar import Day, shifted
+from .calendar import Day, Moment, compared, shifted
 
 Formula = Any  # a z3 Boolean expression, or a Python bool
-Case = tuple[Formula, str, Any]  # (where it holds, kind, payload): kinds ABSENT, DATE (an ordinal), CONSTANT, FAILS
+Case = tuple[Formula, str, Any]  # (where it holds, kind, payload): kinds ABSENT, DATE (a Moment), CONSTANT, FAILS
 ABSENT, DATE, CONSTANT, FAILS = "absent", "date", "constant", "fails"
 NEAR = (1970, 2100)  # the years an example's dates are sought in first
 
 
 class Undecidable(Exception):
     """A test of time this reading does not cover (a date read through a register, or searched in a list)."""
-
-
-def is_day(value: object) -> bool:
-    return day_of(value) is not None
 
 
 class Dates:
@@ -49,8 +45,10 @@ class Dates:
     space's single-attribute dimensions); `constrain` adds a constraint to every solver of the encoding."""
 
     def __init__(self, dim_of: Callable[[tuple[str, ...]], tuple[Any, list] | None],
-                 constrain: Callable[[list], None], among: Callable[[Any, int], Formula]):
-        self.dim_of, self.constrain, self.among = dim_of, constrain, among
+                 constrain: Callable[[list], None], among: Callable[[Any, int], Formula], years: tuple[int, int]):
+        """`years`: the first and last year a date may have here (`Space.years`: no move of the set's rules
+        takes one past the calendar's ends)."""
+        self.dim_of, self.constrain, self.among, self.years = dim_of, constrain, among, years
         self.days: dict[tuple[str, ...], Day] = {}
         self.constraints: list = []
 
@@ -58,15 +56,9 @@ class Dates:
         found = self.days.get(parts)
         if found is None:
             found = self.days[parts] = Day.named("date:" + ".".join(parts))
-            found_constraints = found.constraints()
-            dim, classes = self._dim(parts)
-            for i, cls in enumerate(classes):  # a class of one date (a text compared in an untyped attribute)
-                day = day_of(cls.rep) if cls.singleton else None
-                if day is not None:
-                    where = self.among(dim, i)
-                    found_constraints.append(found.equals(day) if where is True else z3.Implies(where, found.equals(day)))
-            self.constraints += found_constraints
-            self.constrain(found_constraints)
+            constraints = [*found.constraints(), found.year >= self.years[0], found.year <= self.years[1]]
+            self.constraints += constraints
+            self.constrain(constraints)
         return found
 
     def near(self) -> list:
@@ -89,8 +81,8 @@ class Dates:
                 where = self.among(dim, i)
                 if cls.rep is MISSING:
                     out.append((where, ABSENT, None))
-                elif is_day(cls.rep):
-                    out.append((where, DATE, self.day(expr.parts).ordinal()))
+                elif cls.dates:
+                    out.append((where, DATE, self.day(expr.parts).moment()))
                 else:
                     out.append((where, CONSTANT, cls.rep))
             return out
@@ -98,7 +90,7 @@ class Dates:
             out = []
             for where, kind, payload in self.cases(expr.operand, data):
                 if kind == DATE:
-                    moved, past = shifted(self.day(expr.operand.parts), expr.sign, expr.amount, expr.unit)
+                    moved, past = shifted(payload, expr.sign, expr.amount, expr.unit)
                     out += [(_and(where, past), FAILS, None), (_and(where, z3.Not(past)), DATE, moved)]
                 elif kind == CONSTANT:
                     day = day_of(payload)
@@ -144,9 +136,46 @@ class Dates:
             (true if atom.op == "!=" else false).extend(absent)
         return _or(true), _or(false), _or(fails)
 
+    def member(self, atom: ast.Member, data: dict, absent_is_value: bool) -> tuple[Formula, Formula, Formula]:
+        """(true, false, fails) of `x in LIST` / `x not in LIST` for a list the policy writes (or its data), as
+        `conditions._member` evaluates it: a date is in the list when the same day is."""
+        if not (isinstance(atom.right, ast.ListLiteral)
+                and all(isinstance(i, (ast.Literal, ast.Date)) for i in atom.right.items)) and \
+                not (isinstance(atom.right, ast.Path) and atom.right.parts[0] == "data"):
+            raise Undecidable("a date is searched for in a list the request gives")
+        found = compile_value(atom.right, data)({})
+        true: list = []
+        false: list = []
+        fails: list = []
+        absent: list = []
+        for where, kind, value in self.cases(atom.left, data):
+            if kind == FAILS or (kind != ABSENT and found is not MISSING
+                                 and not isinstance(found, (list, tuple, set, frozenset, dict))):
+                fails.append(where)  # (a value searched for in what is no list: the engine raises)
+            elif kind == ABSENT or found is MISSING:
+                absent.append(where)
+            else:
+                holds = _within(kind, value, found)
+                holds = _not(holds) if atom.negated else holds
+                true.append(_and(where, holds))
+                false.append(_and(where, _not(holds)))
+        if absent_is_value:
+            (true if atom.negated else false).extend(absent)
+        return _or(true), _or(false), _or(fails)
+
+
+def _within(kind: str, value: Any, found: Any) -> Formula:
+    """`value in found` (a collection), as Python answers it for the engine: a date, by its day."""
+    if kind == DATE:
+        return _or([compared("==", value, o) for o in (_moment_of(x) for x in found) if o is not None])
+    try:
+        return value in found
+    except TypeError:  # an unhashable value tested against a set
+        return False
+
 
 def _decide(op: str, literal: bool, left: tuple[str, Any], right: tuple[str, Any]) -> Formula | None:
-    """Two present values compared (None: the engine raises): the ordinals of dates, or constants as they are."""
+    """Two present values compared (None: the engine raises): dates by their days, constants as they are."""
     (left_kind, a), (right_kind, b) = left, right
     if left_kind == CONSTANT and right_kind == CONSTANT:
         return _constants(op, literal, a, b)
@@ -155,23 +184,23 @@ def _decide(op: str, literal: bool, left: tuple[str, Any], right: tuple[str, Any
         return holds if op == "==" else _not(holds)
     if literal:  # `x < "text"`, `x < 18`: the fast path orders a number only, and a date is none
         return None
-    ordinals = [x if kind == DATE else _ordinal_of(x) for kind, x in ((left_kind, a), (right_kind, b))]
-    if any(o is None for o in ordinals):
+    moments = [x if kind == DATE else _moment_of(x) for kind, x in ((left_kind, a), (right_kind, b))]
+    if moments[0] is None or moments[1] is None:
         return None  # a date ordered against what is no date
-    return ORDER[op](*ordinals)
+    return compared(op, moments[0], moments[1])
 
 
 def _equal(left_kind: str, a: Any, right_kind: str, b: Any) -> Formula:
     if left_kind == DATE and right_kind == DATE:
-        return a == b
-    ordinal, constant = (a, b) if left_kind == DATE else (b, a)
-    day = _ordinal_of(constant)
-    return False if day is None else ordinal == day
+        return compared("==", a, b)
+    moment, constant = (a, b) if left_kind == DATE else (b, a)
+    day = _moment_of(constant)
+    return False if day is None else compared("==", moment, day)
 
 
-def _ordinal_of(value: Any) -> int | None:
+def _moment_of(value: Any) -> Moment | None:
     day = day_of(value)
-    return None if day is None else day.toordinal()
+    return None if day is None else Moment.of(day)
 
 
 def _constants(op: str, literal: bool, a: Any, b: Any) -> bool | None:
@@ -214,4 +243,4 @@ def _or(items: list) -> Formula:
     return False if not live else live[0] if len(live) == 1 else z3.Or(live)
 
 
-__all__ = ["Dates", "Undecidable", "is_day"]
+__all__ = ["Dates", "Undecidable"]
