@@ -74,9 +74,10 @@ def test_satisfiable_rules_are_not_flagged():
     build_set('allow a cite "§1" for marketing when purpose under "marketing.communications"')
 
 
-def test_every_error_at_once_sorted_by_position():
+def test_every_error_at_once_root_causes_first_then_sorted_by_position():
+    # a syntax error (text that was not read) comes first: what else is wrong may follow from it (issue 12)
     found = errors_of('allow a cite "§1" to sell\nallow b cite "§1" when x.y\ndeny c cite "§1" oblige o "t"\nallow d when a = 1')
-    assert codes(found) == [("unknown-action", 2), ("unknown-attribute", 3), ("deny-obligation", 4), ("syntax", 5)]
+    assert codes(found) == [("syntax", 5), ("unknown-action", 2), ("unknown-attribute", 3), ("deny-obligation", 4)]
 
 
 def test_rendering_has_position_source_line_caret_and_hint():

@@ -10,9 +10,16 @@ from __future__ import annotations
 import difflib
 import heapq
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import Any, Iterable
 
 from .source import NO_SPAN, Span, caret_excerpt
+
+
+# Codes of errors that lose a file, or part of it: a policy file's text that does not parse, a vocabulary or data
+# file that is no valid YAML or has a section the reader skips. Reported before every other diagnostic.
+ROOT_CAUSES = frozenset({"syntax", "encoding", "unreadable", "too-large", "too-deep", "no-policies", "vocabulary",
+                         "data"})
 
 
 @dataclass(frozen=True)
@@ -23,6 +30,9 @@ class Diagnostic:
     hint: str | None = None
     severity: str = "error"  # "error" | "warning"
     accepted: str | None = None  # a warning the policy accepts: the reason it gives (pdp.lang.acceptance)
+    # what the diagnostic is about (an attribute's dotted path), so that an error that may only follow from
+    # another one can be told apart (pdp.lang.follow_on); never shown, never compared
+    about: str | None = dataclass_field(default=None, compare=False, repr=False)
 
     @property
     def file(self) -> str:
@@ -36,8 +46,10 @@ class Diagnostic:
     def col(self) -> int:
         return self.span.col
 
-    def sort_key(self) -> tuple[str, int, int, str, str]:
-        return (self.span.file, self.span.line, self.span.col, self.code, self.message)
+    def sort_key(self) -> tuple[int, str, int, int, str, str]:
+        """Root causes first (a file that could not be read or parsed: what else is wrong may follow from it),
+        then by position."""
+        return (self.code not in ROOT_CAUSES, self.span.file, self.span.line, self.span.col, self.code, self.message)
 
     def render(self, sources: dict[str, str] | None = None) -> str:
         head = f"{self.span}: {self.code}: {self.message}"
@@ -74,12 +86,16 @@ def render_all(diagnostics: Iterable[Diagnostic], sources: dict[str, str] | None
 class PolicyError(Exception):
     """A policy set that cannot be loaded: carries every error, sorted."""
 
-    def __init__(self, diagnostics: Iterable[Diagnostic], sources: dict[str, str] | None = None):
+    def __init__(self, diagnostics: Iterable[Diagnostic], sources: dict[str, str] | None = None, held_back: int = 0):
         self.diagnostics = sorted(diagnostics, key=Diagnostic.sort_key)
         self.sources = dict(sources or {})
+        self.held_back = held_back  # errors left out as likely consequences of these (pdp.lang.follow_on)
         errors = [d for d in self.diagnostics if d.severity == "error"]
         count = len(errors)
         summary = f"{count} error{'s' if count != 1 else ''} in the policy set"
+        if held_back:
+            summary += (f" ({held_back} more that may only follow from {'them' if count != 1 else 'it'} "
+                        f"left out: fix {'these' if count != 1 else 'this'} first)")
         super().__init__(f"{render_all(self.diagnostics, self.sources)}\n\n{summary}")
 
 

@@ -18,6 +18,7 @@ from pdp.base.errors import Diagnostic, PolicyError
 from pdp.base.yamlpos import Located, YamlSyntaxError, load_located
 from pdp.lang import ast
 from pdp.lang.checker import CheckContext, check_policy_set
+from pdp.lang.follow_on import Losses, held_back
 from pdp.lang.parser import parse_policy
 from pdp.lang.reuse import Parses
 from pdp.lang.stricter import permissive_reads
@@ -89,10 +90,11 @@ def build_version(sources: Sources, index: bool = True, directory: Path | None =
                   reuse: bool = True) -> PolicySet:
     """One version of a policy set, alone: its `versions` are not read. Raises PolicyError."""
     files, diagnostics = parse(sources, reuse)
-    vocabulary, declared, errors = vocabulary_of(sources)
-    diagnostics += errors
-    data, located, errors = data_of(sources)
-    diagnostics += errors
+    broken = {d.file for d in diagnostics if d.severity == "error"}
+    vocabulary, declared, vocabulary_errors = vocabulary_of(sources)
+    diagnostics += vocabulary_errors
+    data, located, data_errors = data_of(sources)
+    diagnostics += data_errors
     headers = [h for f in files for h in f.headers]
     model, errors = models.model_of(headers)
     diagnostics += errors
@@ -100,9 +102,12 @@ def build_version(sources: Sources, index: bool = True, directory: Path | None =
     lookups, errors = compile_lookups([lk for f in files for lk in f.lookups], data, located, schema, vocabulary)
     diagnostics += errors
     schema = with_registers(schema, lookups)
+    losses = Losses(tuple(text for path, text in sources.policies.items() if path in broken), bool(headers),
+                    _has_errors(vocabulary_errors), _has_errors(data_errors), model.lookup_roots)
     diagnostics += check_policy_set(files, CheckContext(vocabulary, schema, model))
     if any(d.severity == "error" for d in diagnostics):
-        raise PolicyError(diagnostics, sources.texts())
+        kept, left_out = held_back(diagnostics, losses)
+        raise PolicyError(kept, sources.texts(), left_out)
     # (index=False: the plain path, every optimisation of deciding off, compact rules among them)
     compiled = compile_rules([rule for f in files for rule in f.rules], data, vocabulary, schema, compact=index)
     shape = shape_of(model, declared, lookups)
@@ -110,6 +115,10 @@ def build_version(sources: Sources, index: bool = True, directory: Path | None =
                            tuple(d for d in diagnostics if d.severity == "warning"), index, directory, sources, shape)
     policy_set.ledger_fills = ledger_fills_of(files)
     return policy_set
+
+
+def _has_errors(diagnostics: list[Diagnostic]) -> bool:
+    return any(d.severity == "error" for d in diagnostics)
 
 
 def ledger_fills_of(files: list[ast.PolicyFile]) -> tuple[Fill, ...]:

@@ -80,7 +80,7 @@ def check_policy_set(files: list[ast.PolicyFile], ctx: CheckContext) -> list[Dia
                 below = effects.get(named.name)
                 if below is None:
                     out.append(Diagnostic("unknown-rule", f"`{rule.id}` overrides `{named.name}`, which names no rule",
-                                          named.span, did_you_mean(named.name, seen)))
+                                          named.span, did_you_mean(named.name, seen), about=named.name))
                 elif below == {rule.effect}:
                     out.append(Diagnostic("bad-override", f"`{named.name}` names only {rule.effect} rules, like `{rule.id}`",
                                           named.span, "a rule can only be an exception to rules of the other effect"))
@@ -150,7 +150,7 @@ def _check_lookup(lookup: ast.Lookup, ctx: CheckContext) -> list[Diagnostic]:
                                       lookup.span, "the register is read by the id the request names; leave `id` out"))
             elif name not in root_fields:
                 out.append(Diagnostic("unknown-attribute", f"`{lookup.root}` has no attribute `{name}`", lookup.span,
-                                      did_you_mean(name, root_fields)))
+                                      did_you_mean(name, root_fields), about=f"{lookup.root}.{name}"))
     for name, values in lookup.excluded:
         if name not in lookup.described:
             out.append(Diagnostic("bad-lookup", f"`except {name}` names an attribute the request may not state anyway",
@@ -267,7 +267,8 @@ def _resolve_path(path: ast.Path, ctx: CheckContext) -> tuple[sch.Type | None, l
     if root not in ctx.schema:
         return None, [Diagnostic("unknown-attribute", f"unknown attribute `{path.dotted}`", path.span,
                                  did_you_mean(root, ctx.schema)
-                                 or "attributes start with " + ", ".join(f"`{r}`" for r in ctx.schema))]
+                                 or "attributes start with " + ", ".join(f"`{r}`" for r in ctx.schema),
+                                 about=path.dotted)]
     current = ctx.schema[root]
     for depth, part in enumerate(path.parts[1:], start=1):
         if current.kind == "any":
@@ -275,7 +276,8 @@ def _resolve_path(path: ast.Path, ctx: CheckContext) -> tuple[sch.Type | None, l
         if current.kind != "map":
             prefix = ".".join(path.parts[:depth])
             return None, [Diagnostic("unknown-attribute",
-                                     f"`{prefix}` is {current.describe()} and has no attribute `{part}`", path.span, None)]
+                                     f"`{prefix}` is {current.describe()} and has no attribute `{part}`", path.span, None,
+                                     about=path.dotted)]
         if current.values is not None:
             current = current.values
             continue
@@ -290,10 +292,11 @@ def _resolve_path(path: ast.Path, ctx: CheckContext) -> tuple[sch.Type | None, l
                 where = f"a new {current.keys} is declared under `{SECTION_OF_KIND[current.keys]}` in vocabulary.yaml"
                 hint = "; ".join(filter(None, [hint, where]))
                 return None, [Diagnostic(f"unknown-{current.keys.replace(' ', '-')}", f"unknown {current.keys} `{part}`",
-                                         path.span, hint)]
+                                         path.span, hint, about=path.dotted)]
             if current.declared:  # `context`
                 hint = "; ".join(filter(None, [hint, "new attributes are declared under `attributes` in vocabulary.yaml"]))
-            return None, [Diagnostic("unknown-attribute", f"unknown attribute `{path.dotted}`", path.span, hint)]
+            return None, [Diagnostic("unknown-attribute", f"unknown attribute `{path.dotted}`", path.span, hint,
+                                     about=path.dotted)]
         current = fields[part]
     return current, []
 

@@ -215,6 +215,24 @@ def _starts_its_line(text: str, token: Token) -> bool:
     return column == 1 + len(line) - len(line.lstrip())
 
 
+UNBALANCED_HINT = "a `\"` is missing on this line: every text opened with `\"` is closed on the same line"
+
+
+def _unbalanced_quotes(text: str, line: int) -> bool:
+    """Does the line hold an odd number of `"` (before a comment)? Then a text was left open or closed early,
+    and what the parser trips over after it is only a consequence (issue 12: the root cause first)."""
+    lines = source_lines(text)
+    if not 1 <= line <= len(lines):
+        return False
+    code = lines[line - 1]
+    quotes = 0
+    for char in code:
+        if char == "#" and quotes % 2 == 0:
+            break
+        quotes += char == '"'
+    return quotes % 2 == 1
+
+
 def _syntax_diagnostic(error: UnexpectedInput, text: str, filename: str) -> Diagnostic:
     line, col = error.line or 1, error.column or 1
     keywords = _keyword_terminals()
@@ -239,6 +257,8 @@ def _syntax_diagnostic(error: UnexpectedInput, text: str, filename: str) -> Diag
             hint = "this text is never closed: add the closing `\"` on the same line"
         elif char == "!":
             hint = "write `not`, or `!=` for \"is not equal to\""
+        elif _unbalanced_quotes(text, line):
+            hint = UNBALANCED_HINT
         return Diagnostic(
             "syntax",
             f"unexpected character `{char}`",
@@ -283,6 +303,8 @@ def _syntax_diagnostic(error: UnexpectedInput, text: str, filename: str) -> Diag
         hint = "write e.g. `deny children.under_18 \"message\"`"
     elif found == "=":
         hint = "to compare two values write `==`"
+    elif _unbalanced_quotes(text, token.line or line):
+        hint = UNBALANCED_HINT
     return Diagnostic(
         "syntax",
         message,
