@@ -32,7 +32,9 @@ def test_unknown_root_and_undeclared_context():
     e1, e2 = errors_of('allow a cite "§1" when subject.age < 3 and context.legal_reqest')
     assert e1.code == e2.code == "unknown-attribute"
     assert "`data_subject`" in e1.hint
-    assert "`context.legal_request`" in e2.hint and "vocabulary.yaml" in e2.hint
+    assert "`context.legal_request`" in e2.hint  # a near miss: the spelling alone (declaring is for no near miss)
+    (e3,) = errors_of('allow a cite "§1" when context.wearable')
+    assert "declare it under `attributes` in vocabulary.yaml: `context.wearable: bool`" in e3.hint
 
 
 def test_comparing_age_with_text_is_a_type_error():

@@ -204,4 +204,5 @@ def test_the_checker_hints_at_a_maps_vocabulary_or_declarations_from_its_type_no
         "unknown consent topic `marketng`",
         "did you mean `settings.marketing`?; a new consent topic is declared under `consent_topics` in vocabulary.yaml")
     assert found["unknown-attribute"] == (
-        "unknown attribute `extras.x`", "new attributes are declared under `attributes` in vocabulary.yaml")
+        "unknown attribute `extras.x`", "declare it under `attributes` in vocabulary.yaml: `extras.x: bool` (or "
+        "`string`, `number`, `date`, `country`, `purpose`, `data_category`, `list`, `any`)")

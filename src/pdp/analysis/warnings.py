@@ -313,9 +313,18 @@ def unused_vocabulary(policy_set: PolicySet, vocabulary_source: tuple[str, str] 
             continue
         span = spans.get(key, Span(vocabulary_source[0], 1, 1) if vocabulary_source else NO_SPAN)
         out.append(Diagnostic("unused-vocabulary", f"the {kind} `{key}` is declared but no rule names it",
-                              span, "remove it from vocabulary.yaml, or write the rule it was declared for",
-                              "warning"))
+                              span, _unused_hint(kind, key), "warning"))
     return out
+
+
+def _unused_hint(kind: str, key: str) -> str:
+    """Never "remove it": requests (the set's tests, its callers) may name the key, and a request naming a key the
+    vocabulary lacks is refused, so removing it would turn their decisions into errors (issue 12)."""
+    parent = key.rsplit(".", 1)[0] if "." in key else None
+    decided = (f"a request naming it is decided by the rules on `{parent}` and the keys above it" if parent
+               else "a request naming it is decided by the rules that name no " + kind)
+    return (f"write the rule it was declared for; {decided}. Remove it from vocabulary.yaml only if no request "
+            "names it (a request naming an unknown key is refused)")
 
 
 def reached(names: set[str]) -> set[str]:

@@ -104,7 +104,7 @@ def build_version(sources: Sources, index: bool = True, directory: Path | None =
     schema = with_registers(schema, lookups)
     losses = Losses(tuple(text for path, text in sources.policies.items() if path in broken), bool(headers),
                     _has_errors(vocabulary_errors), _has_errors(data_errors), model.lookup_roots)
-    diagnostics += check_policy_set(files, CheckContext(vocabulary, schema, model))
+    diagnostics += check_policy_set(files, CheckContext(vocabulary, schema, model, roots_elsewhere(model, vocabulary)))
     if any(d.severity == "error" for d in diagnostics):
         kept, left_out = held_back(diagnostics, losses)
         raise PolicyError(kept, sources.texts(), left_out)
@@ -115,6 +115,27 @@ def build_version(sources: Sources, index: bool = True, directory: Path | None =
                            tuple(d for d in diagnostics if d.severity == "warning"), index, directory, sources, shape)
     policy_set.ledger_fills = ledger_fills_of(files)
     return policy_set
+
+
+def roots_elsewhere(model: models.Model, vocabulary: tx.Vocabulary) -> dict[str, str]:
+    """The request parts only other models' sets read, each with the hint for a rule that reads one: the header's
+    `model` line to add, or to remove when the other model is the default (issue 12: forgetting `model authzen`
+    got "did you mean `data_subject`?")."""
+    own = model.schema(vocabulary)
+    out: dict[str, str] = {}
+    for name, other in models.MODELS.items():
+        if other is model:
+            continue
+        if other is models.DEFAULT:
+            reads = ", ".join(f"`{r}`" for r in own if r != "data")
+            hint = (f"part of the requests of {other.title} (the default model), but this set's header says "
+                    f"`model {model.name}`: remove that line, or read what its requests hold ({reads})")
+        else:
+            hint = f"part of the requests of {other.title}: add the line `model {name}` to the `policy` header"
+        for root in other.schema(vocabulary):
+            if root not in own:
+                out.setdefault(root, f"`{root}` is {hint}")
+    return out
 
 
 def _has_errors(diagnostics: list[Diagnostic]) -> bool:

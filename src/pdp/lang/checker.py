@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from collections.abc import Iterable
 from typing import Protocol
 
@@ -28,6 +28,7 @@ from pdp.vocab.vocabulary import SECTION_OF_KIND
 from pdp.ledger.events import NAME_PATTERN
 from pdp.ledger.fill import SOURCES
 
+TYPES = ", ".join(f"`{name}`" for name in sch.TYPE_NAMES if name != "bool")  # for hints: the documented type names
 CLAUSE_KEYWORDS = frozenset({"cite", "to", "for", "of", "when", "unless", "oblige", "overrides", "accept", "allow", "deny",
                              "policy", "lookup", "ledger"})
 
@@ -53,6 +54,9 @@ class CheckContext:
     vocabulary: tx.Vocabulary
     schema: dict[str, sch.Type]  # request roots and "data"
     model: RequestModel
+    # the request parts other models' sets read and this one's does not, each with what to do about reading one
+    # (`subject`: add `model authzen` to the header): such a rule most likely forgot, or kept, the header's `model`
+    elsewhere: dict[str, str] = field(default_factory=dict)
 
 
 def check_policy_set(files: list[ast.PolicyFile], ctx: CheckContext) -> list[Diagnostic]:
@@ -204,12 +208,27 @@ def _check_key(name: str, kind: str, span: Span, ctx: CheckContext) -> list[Diag
     if name in known:
         return []
     hint = suggestion_hint(tx.closest_keys(kind, name, known))
-    if hint is None and kind in tx.HIERARCHICAL:
-        hint = "known keys start with " + ", ".join(f"`{k}`" for k in sorted(k for k in known if "." not in k)[:8])
-    if hint is None and kind == tx.COUNTRY:
-        hint = "countries are ISO 3166-1 alpha-2 codes, e.g. `IN`, `US`, `DE`"
-    return [Diagnostic(f"unknown-{kind.replace(' ', '-')}", f"unknown {kind} `{name}`", span,
-                       hint or "declare it in vocabulary.yaml if the policy set needs it")]
+    if hint is None:
+        hint = _unknown_key_hint(kind, known)
+    return [Diagnostic(f"unknown-{kind.replace(' ', '-')}", f"unknown {kind} `{name}`", span, hint)]
+
+
+def _unknown_key_hint(kind: str, known: frozenset[str]) -> str:
+    """What can be done about a key of `kind` that is not known and is close to none: every hint names something
+    the user can do (issue 12), here what the keys are and where a set adds its own, where it can."""
+    if kind == tx.COUNTRY:
+        return "countries are ISO 3166-1 alpha-2 codes, e.g. `IN`, `US`, `DE`"
+    section = SECTION_OF_KIND.get(kind)
+    if kind in tx.HIERARCHICAL:
+        listed = "known keys start with " + ", ".join(f"`{k}`" for k in sorted(k for k in known if "." not in k)[:8])
+        return f"{listed} (`pdp vocab PREFIX` lists them); or declare it under `{section}` in vocabulary.yaml"
+    if section is not None:
+        return (f"the {kind}s are " + ", ".join(f"`{k}`" for k in sorted(known)[:10])
+                + f"; or declare it under `{section}` in vocabulary.yaml")
+    # recipient types are fixed by the request contract: no section of vocabulary.yaml adds one
+    return (f"the {kind}s are " + ", ".join(f"`{k}`" for k in sorted(known))
+            + "; a policy set cannot add one, but can declare an attribute to tell its own kinds apart "
+              "(`recipient.role: string` under `attributes` in vocabulary.yaml)")
 
 
 def _check_ledger_fills(fills: list[ast.LedgerFill], ctx: CheckContext) -> list[Diagnostic]:
@@ -265,9 +284,10 @@ def _check_ledger_fill(fill: ast.LedgerFill, ctx: CheckContext) -> list[Diagnost
 def _resolve_path(path: ast.Path, ctx: CheckContext) -> tuple[sch.Type | None, list[Diagnostic]]:
     root = path.parts[0]
     if root not in ctx.schema:
-        return None, [Diagnostic("unknown-attribute", f"unknown attribute `{path.dotted}`", path.span,
-                                 did_you_mean(root, ctx.schema)
-                                 or "attributes start with " + ", ".join(f"`{r}`" for r in ctx.schema),
+        root_close = did_you_mean(root, ctx.schema)
+        roots_hint = "; or ".join(filter(None, [ctx.elsewhere.get(root), root_close])) or (
+            "attributes start with " + ", ".join(f"`{r}`" for r in ctx.schema))
+        return None, [Diagnostic("unknown-attribute", f"unknown attribute `{path.dotted}`", path.span, roots_hint,
                                  about=path.dotted)]
     current = ctx.schema[root]
     for depth, part in enumerate(path.parts[1:], start=1):
@@ -293,8 +313,9 @@ def _resolve_path(path: ast.Path, ctx: CheckContext) -> tuple[sch.Type | None, l
                 hint = "; ".join(filter(None, [hint, where]))
                 return None, [Diagnostic(f"unknown-{current.keys.replace(' ', '-')}", f"unknown {current.keys} `{part}`",
                                          path.span, hint, about=path.dotted)]
-            if current.declared:  # `context`
-                hint = "; ".join(filter(None, [hint, "new attributes are declared under `attributes` in vocabulary.yaml"]))
+            if root != "data" and not close:  # any part of the request takes declared attributes (`recipient.scc: bool`)
+                declare = f"declare it under `attributes` in vocabulary.yaml: `{path.dotted}: bool` (or {TYPES})"
+                hint = f"{hint}; or {declare}" if hint else declare
             return None, [Diagnostic("unknown-attribute", f"unknown attribute `{path.dotted}`", path.span, hint,
                                      about=path.dotted)]
         current = fields[part]

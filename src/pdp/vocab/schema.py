@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import taxonomy as tx
+from pdp.base.errors import suggest
 
 
 @dataclass(frozen=True)
@@ -60,13 +61,11 @@ def map_of(**fields: Type) -> Type:
     return Type("map", fields=tuple(fields.items()))
 
 
-# Names a policy set may use for the types of declared attributes.
-DECLARABLE = {
+# The names a policy set uses for the types of declared attributes, as docs/language.md (5. Vocabulary) lists them.
+TYPE_NAMES = {
     "string": STRING,
-    "text": STRING,
     "number": NUMBER,
     "bool": BOOL,
-    "boolean": BOOL,
     "date": DATE,
     "country": vocab(tx.COUNTRY),
     "purpose": vocab(tx.PURPOSE),
@@ -74,6 +73,17 @@ DECLARABLE = {
     "list": Type("list", item=ANY),
     "any": ANY,
 }
+# Other spellings accepted for them, never offered in a hint: the documented name is.
+TYPE_ALIASES = {"text": "string", "boolean": "bool"}
+DECLARABLE = TYPE_NAMES | {alias: TYPE_NAMES[name] for alias, name in TYPE_ALIASES.items()}
+
+
+def type_names_hint(written: str) -> str:
+    """For an unknown type name: the documented name closest to it (`txt` -> `string`, by way of `text`), or them all."""
+    close = [TYPE_ALIASES.get(name, name) for name in suggest(written, DECLARABLE, limit=1)]
+    if close:
+        return f"did you mean `{close[0]}`?"
+    return "types: " + ", ".join(f"`{name}`" for name in TYPE_NAMES)
 
 
 def with_attribute(schema: dict[str, Type], dotted: str, typ: Type) -> dict[str, Type]:

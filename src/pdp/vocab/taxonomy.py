@@ -130,10 +130,27 @@ COUNTRY_ALIASES = {
 }
 
 
+# What the GDPR (and common speech) calls the recipient types the contract names: hints only, as above.
+RECIPIENT_ALIASES = {
+    "processor": "service_provider",  # GDPR art. 28: a processor acts on the controller's behalf
+    "subprocessor": "service_provider",
+    "sub_processor": "service_provider",
+    "vendor": "service_provider",
+    "advertiser": "advertising_partner",
+    "authority": "public_authority",
+    "regulator": "public_authority",
+    "government": "public_authority",
+}
+ALIASES = {COUNTRY: COUNTRY_ALIASES, RECIPIENT_TYPE: RECIPIENT_ALIASES}
+
+
 def closest_keys(kind: str, value: object, known: Collection[str], **options: Any) -> list[str]:
-    """The known keys closest to an unknown value, for a hint: a country's ISO code first when a common
-    non-ISO code is written (`UK` -> `GB`), else by spelling (pdp.base.errors.suggest, with its `options`)."""
-    meant = COUNTRY_ALIASES.get(str(value).upper()) if kind == COUNTRY else None
+    """The known keys closest to an unknown value, for a hint: what a common other name means first (a
+    country's ISO code for `UK`: `GB`; `service_provider` for a `processor`), else by spelling
+    (pdp.base.errors.suggest, with its `options`)."""
+    written = str(value)
+    aliases = ALIASES.get(kind, {})
+    meant = aliases.get(written.upper() if kind == COUNTRY else written.lower())
     if meant is not None and meant in known:
         return [meant]
     return suggest(value, known, **options)

@@ -102,7 +102,7 @@ def extend_vocabulary(
         if type_name not in sch.DECLARABLE:
             diagnostics.append(Diagnostic("vocabulary", f"unknown type `{type_name}` for attribute `{path}`",
                                           doc.span("attributes", path),
-                                          did_you_mean(str(type_name), sch.DECLARABLE) or f"types: {', '.join(sch.DECLARABLE)}"))
+                                          sch.type_names_hint(str(type_name))))
             continue
         if not isinstance(path, str) or "." not in path:
             diagnostics.append(Diagnostic("vocabulary", f"an attribute is a dotted path under a request part, not `{path}`",
