@@ -91,7 +91,8 @@ def test_rules_and_cites_must_be_among_the_reasons(policy_set):
             cites: ["§2.5", "§9"]
     """)
     assert not failing.passed
-    assert failing.failures == ("missing rules: marketing.everything", "missing cites: §9")
+    # a rule the set does not have is no rule at all, not merely missing from the decision (issue 12)
+    assert failing.failures == ("no such rule `marketing.everything` in the policy set", "missing cites: §9")
 
 
 def test_default_deny_is_a_rule_a_case_can_expect(policy_set):
@@ -169,7 +170,7 @@ def test_an_error_case_fails_on_another_refusal_or_a_decision(policy_set):
     """))
     assert other_refusal.failures == (
         "the request was refused, but the message does not contain `unknown purpose`: "
-        "action: unknown action `usee`",)
+        "action: unknown action `usee` (did you mean `use`?)",)
     assert decided.actual == "allow"
     assert decided.failures == (
         "expected the request to be refused with an error containing `unknown purpose`, "
@@ -216,6 +217,12 @@ def test_run_takes_whole_test_files_too(policy_set):
 # ---------------------------------------------------------------- reports
 
 
+# the request as a failure shows it (the file's defaults merged under the case's own)
+EMAIL_REQUEST = ('request (defaults merged): {"action": "use", "data_categories": ["user.contact.email"], '
+                 '"purpose": "marketing.communications.email"}')
+OPTED_OUT_REQUEST = EMAIL_REQUEST.replace('"purpose"', '"data_subject": {"consent": {"marketing": false}}, "purpose"')
+
+
 def test_the_text_report(policy_set):
     results = run(policy_set, cases(f"""
         suite: Marketing (§2.5, §2.6)
@@ -247,8 +254,9 @@ def test_the_text_report(policy_set):
           rules that fired:
             deny  marketing.opted_out (§2.6): You opted out of marketing
           obligations: none
+          {OPTED_OUT_REQUEST}
 
-        1 passed, 1 failed in 1 file""")
+        1 passed, 1 failed in 1 file""").format(OPTED_OUT_REQUEST=OPTED_OUT_REQUEST)
 
 
 def test_a_failure_whose_decision_was_right_says_so(policy_set):
@@ -265,7 +273,8 @@ def test_a_failure_whose_decision_was_right_says_so(policy_set):
           missing rules: marketing.opted_out
           rules that fired:
             allow  marketing.promotional_email (§2.5): We may email you about the Service
-          obligations: unsubscribe_link""")
+          obligations: unsubscribe_link
+          {EMAIL_REQUEST}""").format(EMAIL_REQUEST=EMAIL_REQUEST)
 
 
 def test_the_json_report(policy_set):

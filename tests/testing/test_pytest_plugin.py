@@ -78,7 +78,10 @@ def test_a_failing_case_reads_like_the_pdp_test_report(repo, monkeypatch, capsys
           expected allow, got deny
           missing rules: marketing.promotional_email
           rules that fired:
-            deny  marketing.opted_out (§2.6): You opted out""")
+            deny  marketing.opted_out (§2.6): You opted out
+          {request}""").format(request='request (defaults merged): {"action": "use", "data_categories": '
+                                       '["user.contact.email"], "data_subject": {"consent": {"marketing": false}}, '
+                                       '"purpose": "marketing.communications.email"}')
     assert failure in result.stdout.str()  # the very same text under pytest
     result.stdout.fnmatch_lines([
         "*Marketing (§2.5): opted-out customers still get email*",  # the failure's heading

@@ -117,11 +117,17 @@ class RequestError(ValueError):
 
     def __init__(self, errors: Iterable[FieldError]):
         self.field_errors = list(errors)
-        super().__init__("; ".join(f"{e.field}: {e.message}" for e in self.field_errors))
+        super().__init__("; ".join(f"{e.field}: {e.message}" + (f" (did you mean {_either(e.suggestions)}?)"
+                                                                  if e.suggestions else "")
+                                   for e in self.field_errors))
 
     @property
     def errors(self) -> list[dict[str, Any]]:
         return [e.to_dict() for e in self.field_errors]
+
+
+def _either(words: Iterable[str]) -> str:
+    return " or ".join(f"`{w}`" for w in words)
 
 
 MAX_WORD = 128  # characters of a word compared: keys are shorter, and a longer word costs time for nothing

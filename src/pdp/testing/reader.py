@@ -6,8 +6,8 @@ value keeps its position: a mistake is reported at its own line, with a
 a file is collected before raising, so one run shows them all.
 
     suite: Marketing opt-out (§2.5, §2.6)          # optional; default: file stem
-    defaults:                                      # optional; merged under each request
-      request: {data_subject: {type: customer, age: 30}}
+    defaults:                                      # optional; merged under each request (a case's
+      request: {data_subject: {type: customer, age: 30}}  # `null` removes a value: `data_subject: {age: null}`)
     cases:
       - name: promotional email is allowed
         request: {action: use, purpose: marketing.communications.email,
@@ -53,11 +53,15 @@ def parse_test_file(text: str, path: str | Path) -> TestFile:
 
 
 def deep_merge(base: Any, override: Any) -> Any:
-    """`override` laid over `base`: mappings merge key by key, anything else replaces."""
+    """`override` laid over `base`: mappings merge key by key, anything else replaces, and `null` over a key of
+    `base` removes it (a case without a value the file's `defaults.request` gives: `data_subject: {age: null}`)."""
     if isinstance(base, dict) and isinstance(override, dict):
         merged = copy.deepcopy(base)
         for key, value in override.items():
-            merged[key] = deep_merge(base[key], value) if key in base else copy.deepcopy(value)
+            if value is None and key in base:
+                del merged[key]
+            else:
+                merged[key] = deep_merge(base[key], value) if key in base else copy.deepcopy(value)
         return merged
     return copy.deepcopy(override)
 

@@ -58,6 +58,9 @@ def render_failure(result: CaseResult) -> str:
             lines.append(f"    {fired.effect:<{width}}  {fired.rule}{cite}{message}")
         if result.obligations or case.obligations is not None:
             lines.append("  obligations: " + (", ".join(result.obligations) or "none"))
+    # what was decided: the case's request with the file's defaults merged under it (issue 12)
+    lines.append("  request (defaults merged): " + json.dumps(case.request, ensure_ascii=False, sort_keys=True,
+                                                             default=str))
     return "\n".join(lines)
 
 
@@ -84,7 +87,7 @@ def _by_file(results: Iterable[CaseResult]) -> dict[str, list[CaseResult]]:
 
 
 def render_json(results: Sequence[CaseResult], errors: Iterable[TestFileError] = ()) -> str:
-    return json.dumps(report_dict(results, errors), indent=2, ensure_ascii=False)
+    return json.dumps(report_dict(results, errors), indent=2, ensure_ascii=False, default=str)  # (YAML dates)
 
 
 def report_dict(results: Sequence[CaseResult], errors: Iterable[TestFileError] = ()
@@ -120,6 +123,7 @@ def result_dict(result: CaseResult) -> dict[str, Any]:
         ],
         "obligations": list(result.obligations),
         "failures": list(result.failures),
+        "request": case.request,  # as decided: the file's defaults merged under the case's own
     }
 
 

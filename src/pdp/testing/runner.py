@@ -11,13 +11,15 @@ reporters in `report.py` turn results into text or JSON.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from pdp.engine.decision import Decision
+from pdp.engine.decision import DEFAULT_DENY, Decision
+from pdp.engine.filled import LEDGER_NOT_YET, LEDGER_UNAVAILABLE
+from pdp.engine.versions import NONE_IN_FORCE
 from pdp.engine.policy_set import PolicySet, Selection
-from pdp.base.errors import RequestError
+from pdp.base.errors import RequestError, did_you_mean
 from pdp.io import ledger_reader
 from .cases import Case, TestFile
 from .seeded import seeded
@@ -87,7 +89,7 @@ def run_case(policy_set: PolicySet, case: Case, coverage: Any = None) -> CaseRes
         failures = [f"expected the request to be refused with an error containing "
                     f"`{case.error}`, but it was decided: {decision.decision}"]
     else:
-        failures = unmet_expectations(case, decision.decision, fired, obligations)
+        failures = unmet_expectations(case, decision.decision, fired, obligations, rule_ids(policy_set))
     return CaseResult(case, not failures, expected, decision.decision, fired, obligations,
                       failures=tuple(failures))
 
@@ -124,18 +126,35 @@ def _refused(case: Case, message: str) -> CaseResult:
                       failures=(failure,))
 
 
+# The reasons pdp gives itself, named like rules: a case may expect them too (`rules: [default.deny]`).
+BUILT_IN_REASONS = frozenset({DEFAULT_DENY, NONE_IN_FORCE, LEDGER_UNAVAILABLE, LEDGER_NOT_YET})
+
+
+def rule_ids(policy_set: PolicySet) -> frozenset[str]:
+    """What a case's `rules` may name: the rules of every version of the set, and the reasons pdp gives itself."""
+    return frozenset(rule.id for version in policy_set.history for rule in version.rules) | BUILT_IN_REASONS
+
+
 def unmet_expectations(case: Case, actual: str, fired: tuple[FiredRule, ...],
-                       obligations: tuple[str, ...]) -> list[str]:
+                       obligations: tuple[str, ...], known_rules: Collection[str] | None = None) -> list[str]:
     """Every way a decided case differs from what it expects (empty: it passed).
 
     All expectations are checked, not just the first, so one run shows
-    everything that is off about a case.
+    everything that is off about a case. A rule the case names that the set
+    does not have (`known_rules`) is said to be no rule, with the closest ids,
+    not merely missing from the decision.
     """
     failures = []
     if actual != case.expect:
         failures.append(f"expected {case.expect}, got {actual}")
     if case.rules is not None:
-        missing = [r for r in case.rules if r not in {f.rule for f in fired}]
+        fired_ids = {f.rule for f in fired}
+        unknown = [r for r in case.rules if known_rules is not None and r not in known_rules and r not in fired_ids]
+        for rule in unknown:
+            assert known_rules is not None
+            failures.append(f"no such rule `{rule}` in the policy set"
+                            + (f" ({hint})" if (hint := did_you_mean(rule, known_rules)) else ""))
+        missing = [r for r in case.rules if r not in fired_ids and r not in unknown]
         if missing:
             failures.append("missing rules: " + ", ".join(missing))
     if case.cites is not None:

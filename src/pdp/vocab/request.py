@@ -127,6 +127,9 @@ def size_errors(raw: dict[str, Any]) -> list[FieldError]:
     return out
 
 
+MISSING = "this field is required"
+
+
 def shape_errors(raw: Any) -> list[FieldError]:
     if not isinstance(raw, dict):
         return [FieldError("request", "a request is a JSON object with `action`, `purpose` and `data_categories`")]
@@ -140,7 +143,7 @@ def shape_errors(raw: Any) -> list[FieldError]:
         for e in error.errors(include_url=False):
             message = e["msg"]
             if e["type"] == "missing":
-                message = "this field is required"
+                message = MISSING
             out.append(FieldError(_field_name(e["loc"]), message))
         return out
     return []
@@ -293,10 +296,7 @@ def key_errors(raw: dict[str, Any], shape: RequestShape, vocabulary: tx.Vocabula
                     if error is not None:
                         out.append(error)
             elif isinstance(key, str):
-                close = suggest(key, known, limit=1, cutoff=TYPO_CUTOFF)
-                if close:
-                    field = key if part == "" else f"{part}.{key}"
-                    out.append(FieldError(field, f"unknown attribute `{field}`", tuple(close)))
+                out += _misspelt(part, key, known)
     for parts, typ in shape.deep:
         value = raw
         for part in parts:
@@ -308,6 +308,22 @@ def key_errors(raw: dict[str, Any], shape: RequestShape, vocabulary: tx.Vocabula
     return out
 
 
+def _misspelt(part: str, key: str, known: frozenset[str]) -> list[FieldError]:
+    """An unknown key taken for the misspelling of a known one (`data_categries`), or nothing."""
+    close = suggest(key, known, limit=1, cutoff=TYPO_CUTOFF)
+    if not close:
+        return []
+    field = key if part == "" else f"{part}.{key}"
+    return [FieldError(field, f"unknown attribute `{field}`", tuple(close))]
+
+
+def misspelt_top_keys(raw: dict[str, Any], shape: RequestShape) -> list[FieldError]:
+    """The request's own keys that look like a misspelt known key: reported before "`data_categories` is
+    required", which is only their consequence (issue 12)."""
+    known = shape.keys.get("", frozenset())
+    return [e for key in raw if isinstance(key, str) and key not in known for e in _misspelt("", key, known)]
+
+
 DEFAULT_SHAPE = request_shape()
 
 
@@ -315,6 +331,8 @@ def check_request(raw: Any, vocabulary: tx.Vocabulary, shape: RequestShape = DEF
     """Raise RequestError naming the bad fields of the request (at most `MAX_ERRORS`, then a count)."""
     errors = shape_errors(raw)
     if errors:
+        if any(e.message == MISSING for e in errors):  # (never for a request too large to look at)
+            errors = misspelt_top_keys(raw, shape) + errors
         raise RequestError(reported(errors))
     errors, unknown = key_errors(raw, shape, vocabulary), unknown_vocabulary(raw, vocabulary)
     if errors or unknown:
