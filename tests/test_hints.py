@@ -117,3 +117,26 @@ def test_a_data_use_attribute_in_an_authzen_set_hints_to_remove_the_model_line()
         pdp.build(sources)
     (error,) = info.value.diagnostics
     assert "header says `model authzen`: remove that line" in error.hint and "`subject`" in error.hint
+
+
+@pytest.mark.parametrize("written", ["[a]", "{a: 1}"])
+def test_a_type_that_is_a_list_or_mapping_is_an_error_not_a_crash(written):
+    error = only(errors_of('allow a "ok" cite "§1" to use\n', vocabulary=f"attributes:\n  context.x: {written}\n"),
+                 "vocabulary")
+    assert error.line == 2 and error.hint.startswith("types: `string`")
+
+
+def test_pdp_decide_names_a_misspelt_request_key_before_the_field_it_leaves_out(tmp_path, capsys, monkeypatch):
+    import io
+    import json
+
+    from pdp.cli.app import main
+    from tests.support.sets import CX_ONE_GO
+
+    monkeypatch.setattr("sys.stdin", io.StringIO(json.dumps(
+        {"action": "use", "purpose": "essential.service", "data_categries": ["user.contact"]})))
+    assert main(["decide", str(CX_ONE_GO)]) == 2
+    detail = json.loads(capsys.readouterr().err)["detail"]
+    assert detail == [{"field": "data_categries", "message": "unknown attribute `data_categries`",
+                       "suggestions": ["data_categories"]},
+                      {"field": "data_categories", "message": "this field is required"}]

@@ -99,7 +99,7 @@ def extend_vocabulary(
                                       "write e.g. `context.legal_request: bool`"))
         raw_attributes = {}
     for path, type_name in raw_attributes.items():
-        if type_name not in sch.DECLARABLE:
+        if not isinstance(type_name, str) or type_name not in sch.DECLARABLE:  # (a list or mapping is unhashable)
             diagnostics.append(Diagnostic("vocabulary", f"unknown type `{type_name}` for attribute `{path}`",
                                           doc.span("attributes", path),
                                           sch.type_names_hint(str(type_name))))
