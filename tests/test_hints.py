@@ -140,3 +140,21 @@ def test_pdp_decide_names_a_misspelt_request_key_before_the_field_it_leaves_out(
     assert detail == [{"field": "data_categries", "message": "unknown attribute `data_categries`",
                        "suggestions": ["data_categories"]},
                       {"field": "data_categories", "message": "this field is required"}]
+
+
+def test_pdp_check_gives_no_unused_vocabulary_for_a_key_the_sets_tests_request(tmp_path, capsys):
+    from pdp.cli.app import main
+
+    (tmp_path / "p.pdp").write_text(HEADER + 'allow a "ok" cite "§1" to use for essential of user\n')
+    (tmp_path / "vocabulary.yaml").write_text("data_uses:\n  - key: essential.fitness\n  - key: essential.other\n")
+    assert main(["check", str(tmp_path)]) == 0
+    warned = capsys.readouterr().err
+    assert "`essential.fitness` is declared" in warned and "`essential.other` is declared" in warned
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "fitness.yaml").write_text(
+        "cases:\n  - name: a workout\n"
+        "    request: {action: use, purpose: essential.fitness, data_categories: [user]}\n    expect: allow\n")
+    assert main(["check", str(tmp_path)]) == 0
+    out, warned = capsys.readouterr()
+    assert "`essential.fitness`" not in warned and "`essential.other` is declared" in warned  # only the requested key
+    assert "1 warnings" in out

@@ -33,6 +33,8 @@ claimed for it, and --strict fails).
 from __future__ import annotations
 
 import weakref
+from collections.abc import Iterable
+from typing import Any
 
 from dataclasses import replace
 
@@ -313,8 +315,15 @@ def unused_vocabulary(policy_set: PolicySet, vocabulary_source: tuple[str, str] 
             continue
         span = spans.get(key, Span(vocabulary_source[0], 1, 1) if vocabulary_source else NO_SPAN)
         out.append(Diagnostic("unused-vocabulary", f"the {kind} `{key}` is declared but no rule names it",
-                              span, _unused_hint(kind, key), "warning"))
+                              span, _unused_hint(kind, key), "warning", about=key))
     return out
+
+
+def without_requested(warnings: Iterable[Diagnostic], requests: Iterable[Any]) -> list[Diagnostic]:
+    """The warnings without `unused-vocabulary` for a key some request names (or names a key below): such a key
+    is used, by requests (the set's tests, in `pdp check`), and removing it would have them refused."""
+    requested = reached(set().union(set(), *(_strings(request) for request in requests)))
+    return [w for w in warnings if not (w.code == "unused-vocabulary" and w.about in requested)]
 
 
 def _unused_hint(kind: str, key: str) -> str:
@@ -324,7 +333,7 @@ def _unused_hint(kind: str, key: str) -> str:
     decided = (f"a request naming it is decided by the rules on `{parent}` and the keys above it" if parent
                else "a request naming it is decided by the rules that name no " + kind)
     return (f"write the rule it was declared for; {decided}. Remove it from vocabulary.yaml only if no request "
-            "names it (a request naming an unknown key is refused)")
+            "names it (a request naming an unknown key is refused; the set's tests name none)")
 
 
 def reached(names: set[str]) -> set[str]:

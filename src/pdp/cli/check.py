@@ -22,14 +22,19 @@ def cmd_check(args) -> int:
     policy_set = load_or_report(args.policy_dir)
     if policy_set is None:
         return EXIT_FAIL
-    from pdp.analysis.warnings import warning_texts_of, warnings_of  # here: the analysis is check's, not every command's
+    from pdp.analysis.warnings import warning_texts_of, warnings_of, without_requested  # here: the analysis is check's
     from pdp.base.errors import render_all
 
     from pdp.lang.acceptance import unaccepted
 
     versions = list(reversed(policy_set.history))  # current first
     method = args.method
-    warnings = [w for version in versions for w in warnings_of(version, method)]
+    requests = _requests_of_tests(args.policy_dir)
+
+    def warnings_of_version(version):  # a key the set's tests request is used (`unused-vocabulary`)
+        return without_requested(warnings_of(version, method), requests)
+
+    warnings = [w for version in versions for w in warnings_of_version(version)]
     if warnings:
         texts = {path: text for version in versions  # as checked
                  for path, text in warning_texts_of(version, method).items()}
@@ -42,11 +47,19 @@ def cmd_check(args) -> int:
               file=sys.stderr)
         return EXIT_FAIL
     print(f"ok: {policy_set.name} {policy_set.version}: {len(policy_set.rules)} rules, "
-          f"{len(policy_set.files)} files, {_warnings(warnings_of(policy_set, method))} ({policy_set.digest[:19]}…)")
+          f"{len(policy_set.files)} files, {_warnings(warnings_of_version(policy_set))} ({policy_set.digest[:19]}…)")
     for older in policy_set.history[:-1]:  # versions/ (§11): checked too
         print(f"ok: {older.name} {older.version} (effective {older.effective}, in {older.directory}): "
-              f"{len(older.rules)} rules, {_warnings(warnings_of(older, method))} ({older.digest[:19]}…)")
+              f"{len(older.rules)} rules, {_warnings(warnings_of_version(older))} ({older.digest[:19]}…)")
     return EXIT_OK
+
+
+def _requests_of_tests(policy_dir: str) -> list:
+    """The requests of the set's test cases (`tests/*.yaml`; files with errors are `pdp test`'s to report)."""
+    from pdp.testing.discovery import read_test_files
+
+    files, _ = read_test_files(policy_dir)
+    return [case.request for test_file in files for case in test_file.cases]
 
 
 def _warnings(warnings) -> str:
