@@ -94,3 +94,14 @@ def test_version_names_pdp_and_the_taxonomys_version(capsys):
         main(["--version"])
     assert info.value.code == 0
     assert capsys.readouterr().out.strip() == f"pdp {metadata.version('pdp')} (fideslang {metadata.version('fideslang')})"
+
+
+def test_an_authzen_set_lists_its_actions_and_its_requests_attributes(capsys):
+    from tests.support.sets import ROOT
+
+    code, out, _ = run(capsys, "--policy", str(ROOT / "examples" / "authzen-todo"), "--json")
+    entries = json.loads(out)
+    assert code == 0 and {e["kind"] for e in entries} == {"action", "attribute"}
+    attributes = {e["key"] for e in entries if e["kind"] == "attribute"}
+    assert "subject.id" in attributes and "resource.type" in attributes and "data_subject.age" not in attributes
+    assert any(e["source"] == "declared" for e in entries if e["kind"] == "action")

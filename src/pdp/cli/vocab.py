@@ -44,16 +44,18 @@ def cmd_vocab(args) -> int:
     from pdp.vocab import listing
 
     declared: list = []
+    contract = None  # without a set: a data-use request's
     if args.policy is not None:
         read = _declared(args.policy)
         if read is None:
             return EXIT_FAIL
-        declared, diagnostics, texts = read
+        declared, diagnostics, texts, contract = read
         if any(d.severity == "error" for d in diagnostics):
             print(render_all(diagnostics, texts), file=sys.stderr)
             return EXIT_FAIL
-    kinds = [KIND_NAMES[k] for k in args.kind] if args.kind else listing.KINDS
-    entries = listing.listing(args.prefix, kinds, declared)
+    kinds = [KIND_NAMES[k] for k in args.kind] if args.kind else (
+        listing.kinds_of(contract) if contract is not None else listing.KINDS)
+    entries = listing.listing(args.prefix, kinds, declared, contract)
     if args.json:
         print(json.dumps([e.to_dict() for e in entries], indent=2, ensure_ascii=False))
         return EXIT_OK if entries else EXIT_FAIL
@@ -66,9 +68,12 @@ def cmd_vocab(args) -> int:
 
 
 def _declared(directory: str):
-    """The entries the set's vocabulary.yaml declares, its diagnostics and text; None after printing why the
-    directory cannot be read."""
+    """The entries the set's vocabulary.yaml declares, its diagnostics and text, and the request contract of the
+    set's model (its header's `model`; the default if no header reads); None after printing why the directory
+    cannot be read."""
     from pdp.base.errors import PolicyError
+    from pdp.engine.build import parse
+    from pdp.engine.models import model_of
     from pdp.io.loader import read_sources
     from pdp.vocab import listing
 
@@ -77,11 +82,13 @@ def _declared(directory: str):
     except PolicyError as error:
         print(error, file=sys.stderr)
         return None
+    files, _ = parse(sources)  # (syntax errors are `pdp check`'s to report: only the header is wanted here)
+    contract = model_of([h for f in files for h in f.headers])[0].contract
     if sources.vocabulary is None:
-        return [], [], {}
+        return [], [], {}, contract
     path, text = sources.vocabulary
     entries, diagnostics = listing.declared_entries(text, path)
-    return entries, diagnostics, {path: text}
+    return entries, diagnostics, {path: text}, contract
 
 
 def render(entries, policy: str | None) -> str:

@@ -17,6 +17,7 @@ from typing import Any
 
 from . import schema as sch
 from . import taxonomy as tx
+from .contract import Contract
 from .vocabulary import SECTION_OF_KIND, extend_vocabulary
 from pdp.base.errors import Diagnostic, suggest
 from pdp.base.yamlpos import YamlSyntaxError, load_located
@@ -56,15 +57,17 @@ def fideslang_entries() -> tuple[Entry, ...]:
                  for item in getattr(DEFAULT_TAXONOMY, collection))
 
 
-def built_in_entries() -> list[Entry]:
-    """What pdp itself defines: the actions, the recipient types, the request's attributes, the countries."""
+def built_in_entries(contract: Contract | None = None) -> list[Entry]:
+    """What pdp itself defines: the actions, the recipient types, the attributes of a request (of `contract`; by
+    default a data-use request), the countries."""
     from .request import CONTRACT
 
     import pycountry
 
     out = [Entry(tx.ACTION, action, ACTION_NAMES.get(action, "")) for action in tx.BUILTIN_ACTIONS]
     out += [Entry(tx.RECIPIENT_TYPE, kind, kind.replace("_", " ").capitalize()) for kind in tx.RECIPIENT_TYPES]
-    out += [Entry(ATTRIBUTE, path, _type_name(typ)) for path, typ in attributes(CONTRACT.schema(lambda kind: ()))]
+    out += [Entry(ATTRIBUTE, path, _type_name(typ))
+            for path, typ in attributes((contract or CONTRACT).schema(lambda kind: ()))]
     out += [Entry(tx.COUNTRY, country.alpha_2, country.name) for country in pycountry.countries]
     return out
 
@@ -115,13 +118,21 @@ def _type_name(typ: sch.Type) -> str:
     return f"{typ.kind} ({typ.vocab})" if typ.vocab else typ.kind
 
 
-def listing(prefix: str = "", kinds: Iterable[str] = KINDS, declared: Iterable[Entry] = ()) -> list[Entry]:
+def kinds_of(contract: Contract) -> tuple[str, ...]:
+    """The kinds a set of this request contract can name: an AuthZEN set's rules target actions and read the
+    request's attributes; purposes, categories, data subjects, consent topics and recipient types are data use's."""
+    return KINDS if contract.names_data_use else (tx.ACTION, ATTRIBUTE)
+
+
+def listing(prefix: str = "", kinds: Iterable[str] = KINDS, declared: Iterable[Entry] = (),
+            contract: Contract | None = None) -> list[Entry]:
     """The entries of `kinds` whose key starts with `prefix` (case ignored), kind by kind, each kind by key; the
-    set's own declarations beside the built-in ones (a declared attribute replaces a built-in one of its path)."""
+    set's own declarations beside the built-in ones (a declared attribute replaces a built-in one of its path);
+    the attributes are those of `contract`'s requests (by default a data-use request)."""
     wanted = set(kinds)
     own = list(declared)
     replaced = {(e.kind, e.key) for e in own}
-    everything = [e for e in (*fideslang_entries(), *built_in_entries()) if (e.kind, e.key) not in replaced] + own
+    everything = [e for e in (*fideslang_entries(), *built_in_entries(contract)) if (e.kind, e.key) not in replaced] + own
     folded = prefix.casefold()
     found = [e for e in everything if e.kind in wanted and e.key.casefold().startswith(folded)]
     order = {kind: i for i, kind in enumerate(KINDS)}
