@@ -770,7 +770,7 @@ class Encoding:
             return None
         model = self.check(*fixed)
         if model is None:
-            if self._restrictions or self.space.years != (1, 9999):
+            if self._restrictions:
                 return None  # a request the encoding was asked not to hold (`restrict`)
             raise AssertionError("the request's classes are one point of the space: satisfiable")
         verdicts = self.verdicts[version]

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterable, Iterator
 
-from pdp.base.dates import MAX_DAYS_OF
 from pdp.lang import ast, printer
 from pdp.vocab import taxonomy as tx
 from pdp.engine.conditions import MISSING, ORDER, compile_value, is_number
@@ -67,18 +66,6 @@ def timed_paths(exprs: Iterable[ast.Expr], dated: Iterable[tuple[str, ...]]) -> 
                     found.add(other.parts)
                     grown = True
     return frozenset(found)
-
-
-def shift_years(exprs: Iterable[ast.Expr]) -> tuple[int, int]:
-    """(back, forward): the most years the conditions move a date back or forward (a month at most 31 days, a
-    year 366: `dates.MAX_DAYS_OF`), rounded up."""
-    most = {"-": 0, "+": 0}
-    for expr in exprs:
-        for node in ast.walk(expr):
-            if isinstance(node, ast.Shift):
-                days = node.amount * MAX_DAYS_OF[node.unit]
-                most[node.sign] = max(most[node.sign], -(-days // 365))
-    return most["-"], most["+"]
 
 
 def time_message(rule_id: str, atom: ast.Expr) -> str:

@@ -20,8 +20,8 @@ from .cells import Cell, Component, Group, Klass, Node, State, Stats
 from .domains import (EXAMPLE_COUNTRIES, AttrDomain, ValueClass, chain_classifiers, number_classes,
                       show_value, string_classes, type_at, unregistered_id, value_kinds)
 from .keys import KeyClass, key_classes
-from .reading import (AttributeUses, atoms, compares_dates, connected_groups, read_paths, rule_conditions, shift_years,
-                      time_message, timed_paths)
+from .reading import (AttributeUses, atoms, compares_dates, connected_groups, read_paths, rule_conditions, time_message,
+                      timed_paths)
 
 CELL_PATHS = ("action", "purpose", "data_categories")
 PROBE, POSSIBLE = "probe", "possible"  # slot kinds beside a version's rules: a probe; a partial allow (Group.partial)
@@ -237,10 +237,9 @@ class Space:
         conditions = ([e for v in self.versions for r in v.rules for e in rule_conditions(r)]
                       + [e for p in self.probes for e in rule_conditions(p)])
         self.timed = timed_paths(conditions, self.dated) & set(paths)
-        # the years of the dates analysed: none that a move of the rules takes past the calendar's ends (there the
-        # engine fails closed, and its condition index does not yet agree with its plain path: docs/language.md)
-        back, forward = shift_years(conditions)
-        self.years = (1 + back, 9999 - forward)
+        # the years of the dates analysed: all of the engine's (a move past the calendar's ends is a failure of the
+        # rule, encoded as the engine fails closed on it)
+        self.years = (1, 9999)
         kinds_of = {parts: value_kinds(self._uses.by_path[parts], types[parts]) for parts in paths}
         for group in self._pair_groups:  # compared with each other: each may hold what the other holds
             joined = set().union(*(kinds_of.get(p, set()) for p in group))

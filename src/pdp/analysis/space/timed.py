@@ -46,8 +46,7 @@ class Dates:
 
     def __init__(self, dim_of: Callable[[tuple[str, ...]], tuple[Any, list] | None],
                  constrain: Callable[[list], None], among: Callable[[Any, int], Formula], years: tuple[int, int]):
-        """`years`: the first and last year a date may have here (`Space.years`: no move of the set's rules
-        takes one past the calendar's ends)."""
+        """`years`: the first and last year a date may have here (`Space.years`: the engine's whole calendar)."""
         self.dim_of, self.constrain, self.among, self.years = dim_of, constrain, among, years
         self.days: dict[tuple[str, ...], Day] = {}
         self.constraints: list = []
