@@ -30,7 +30,7 @@ from pdp.engine.decision import Reason
 from pdp.engine.decision_id import new_decision_id
 from pdp.base.errors import RequestError
 from pdp.engine.decision import Decision
-from pdp.vocab.request import suggestion_budget
+from pdp.vocab.request import MAX_ERRORS, suggestion_budget
 from pdp.io.decision_log import Fields, projected
 from .ledger_state import decider
 
@@ -100,15 +100,19 @@ def decide_each(policy_set: PolicySet, metrics, ask: Callable[[Any], Decision], 
 
 
 def decide_one(policy_set: PolicySet, metrics, ask: Callable[[Any], Decision], item: Any) -> Outcome:
-    """`decide_each(policy_set, metrics, ask, [item])`'s one outcome (`ONE_AT_A_TIME`: without its list)."""
+    """`decide_each(policy_set, metrics, ask, [item])`'s one outcome (`ONE_AT_A_TIME`: without its list, and
+    without a suggestion budget: one request's errors are cut at `MAX_ERRORS`, fewer than the budget, so its
+    "did you mean" work is bounded already)."""
     if not ONE_AT_A_TIME:
         [outcome] = decide_each(policy_set, metrics, ask, [item])
         return outcome
-    with suggestion_budget(SUGGESTIONS_PER_CALL):
-        try:
-            return decide(policy_set, metrics, ask, item)
-        except RequestError as error:
-            return error
+    try:
+        return decide(policy_set, metrics, ask, item)
+    except RequestError as error:
+        return error
+
+
+assert MAX_ERRORS <= SUGGESTIONS_PER_CALL  # decide_one relies on it
 
 
 async def decide_many(policy_set: PolicySet, metrics, ask, items: list, stop=None) -> list[Outcome]:
