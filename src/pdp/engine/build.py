@@ -23,6 +23,7 @@ from pdp.lang.parser import parse_policy
 from pdp.lang.reuse import Parses
 from pdp.lang.stricter import permissive_reads
 from pdp.ledger.fill import Fill
+from pdp.vocab import country_groups
 from pdp.vocab import schema as sch
 from pdp.vocab import taxonomy as tx
 from pdp.vocab.request import RequestShape
@@ -171,12 +172,13 @@ def vocabulary_of(sources: Sources) -> tuple[tx.Vocabulary, dict[str, sch.Type],
 
 
 def data_of(sources: Sources) -> tuple[dict[str, Any], dict[str, Located], list[Diagnostic]]:
-    """The registers under data/ by stem (`data.<stem>`), with their positions (for errors in them)."""
+    """The registers under data/ by stem (`data.<stem>`), with their positions (for errors in them); `data.countries`
+    holds the country groups pdp ships and the set's own (pdp.vocab.country_groups)."""
     data: dict[str, Any] = {}
     located: dict[str, Located] = {}
     diagnostics: list[Diagnostic] = []
     for path in sorted(sources.data):
-        stem = path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+        stem = _stem(path)
         try:
             located[stem] = load_located(sources.data[path], path)
         except YamlSyntaxError as error:
@@ -184,7 +186,13 @@ def data_of(sources: Sources) -> tuple[dict[str, Any], dict[str, Located], list[
             continue
         data[stem] = located[stem].value
         diagnostics += data_key_problems(located[stem])
-    return data, located, diagnostics
+    own = next((path for path in sources.data if _stem(path) == country_groups.STEM), "data/countries.yaml")
+    data[country_groups.STEM], errors = country_groups.country_data(located.get(country_groups.STEM), own)
+    return data, located, diagnostics + errors
+
+
+def _stem(path: str) -> str:
+    return path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
 
 
 def schema_of(model: models.Model, vocabulary: tx.Vocabulary, declared: dict[str, sch.Type],
