@@ -258,10 +258,9 @@ def test_the_encoding_decides_every_generated_request_of_time_as_the_engine(sets
         if req.get("collected_at", "9999") < "2026-01-01":  # selects no version: the space is of this one's
             assert policy.outcome(req).reasons[0].rule == "version.none_in_force"
             continue
-        beyond = any(isinstance(v, str) and len(v) == 10 and not space.years[0] <= int(v[:4]) <= space.years[1]
-                     for v in (req.get("now"), req.get("collected_at"), *req.get("context", {}).values()))
-        # (a day a move of the rules takes past the calendar's ends is not analysed: docs/language.md, "Time")
-        assert_agrees(encoding.predict(0, req), [engine_verdict(policy, req)], 0, ill_typed(space, req) or beyond, req)
+        # every day of the calendar is analysed, its ends included (a move past them fails, as in the engine)
+        assert space.years == (1, 9999)
+        assert_agrees(encoding.predict(0, req), [engine_verdict(policy, req)], 0, ill_typed(space, req), req)
 
 
 @settings(fewer(6), suppress_health_check=[HealthCheck.too_slow], deadline=None)
@@ -272,7 +271,9 @@ def test_the_analysis_never_claims_a_rule_applies_to_no_request_that_the_engine_
     assert not [d for d in found if d.code == "analysis-skipped"]
     never = {d.message.split("`")[1] for d in found if d.code == "shadowed-rule" and "applies to no request" in d.message}
     for req in batch:
-        applied = {r.rule for r in policy.decide(req).reasons}
+        # applying is what is claimed: a rule that fails (an ordering of a date with a number) is named with the
+        # effect "error", and failing is held to the engine by the encoding's own property above
+        applied = {r.rule for r in policy.decide(req).reasons if r.effect != "error"}
         assert not (never & applied), req
 
 
