@@ -263,12 +263,15 @@ def fill(request: dict[str, Any], state: State, fills: Iterable[Fill], *, at: da
     if readings is None:
         readings = read(state, fills, at=at, version=version)
     said = tuple(_get(request, item.attribute) for item, _, _ in readings.items)
-    kept = readings.filled.get(said) if all(_keepable(value) for value in said) else None
+    # a value that is no scalar (the request check refuses it) or a long text is worked out, never kept: what is
+    # kept per person stays small
+    small = all(_keepable(value) for value in said)
+    kept = readings.filled.get(said) if small else None
     if kept is not None:
         known = kept
-    else:  # a value that is no scalar (the request check refuses it) or a long text is worked out, never kept:
-        known = _filled(readings, said)  # what is kept per person stays small
-        if len(readings.filled) < MAX_KEPT and all(_keepable(value) for value in said):
+    else:
+        known = _filled(readings, said)
+        if small and len(readings.filled) < MAX_KEPT:
             readings.filled[said] = known
     changes, used = known
     out = request
