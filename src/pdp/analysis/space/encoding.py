@@ -316,7 +316,7 @@ class Encoding:
                 self.solver.add(constraint)
         self._tables: dict[tuple, Value] = {}
         self._local: z3.Solver | None = None  # alone's
-        self.dates = Dates(self._dated_dim, self._constrain, lambda dim, i: dim.among([i]), space.years)
+        self.dates = Dates(self._dated_dim, self._constrain, lambda dim, i: dim.among([i]))
         self._restrictions: list = []
         self._keys = [Keys.of(v.vocabulary) for v in space.versions]
         self._envs: dict[tuple, list] = {}

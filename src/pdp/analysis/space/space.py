@@ -237,9 +237,6 @@ class Space:
         conditions = ([e for v in self.versions for r in v.rules for e in rule_conditions(r)]
                       + [e for p in self.probes for e in rule_conditions(p)])
         self.timed = timed_paths(conditions, self.dated) & set(paths)
-        # the years of the dates analysed: all of the engine's (a move past the calendar's ends is a failure of the
-        # rule, encoded as the engine fails closed on it)
-        self.years = (1, 9999)
         kinds_of = {parts: value_kinds(self._uses.by_path[parts], types[parts]) for parts in paths}
         for group in self._pair_groups:  # compared with each other: each may hold what the other holds
             joined = set().union(*(kinds_of.get(p, set()) for p in group))

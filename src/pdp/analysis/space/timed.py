@@ -45,9 +45,8 @@ class Dates:
     space's single-attribute dimensions); `constrain` adds a constraint to every solver of the encoding."""
 
     def __init__(self, dim_of: Callable[[tuple[str, ...]], tuple[Any, list] | None],
-                 constrain: Callable[[list], None], among: Callable[[Any, int], Formula], years: tuple[int, int]):
-        """`years`: the first and last year a date may have here (`Space.years`: the engine's whole calendar)."""
-        self.dim_of, self.constrain, self.among, self.years = dim_of, constrain, among, years
+                 constrain: Callable[[list], None], among: Callable[[Any, int], Formula]):
+        self.dim_of, self.constrain, self.among = dim_of, constrain, among
         self.days: dict[tuple[str, ...], Day] = {}
         self.constraints: list = []
 
@@ -55,7 +54,7 @@ class Dates:
         found = self.days.get(parts)
         if found is None:
             found = self.days[parts] = Day.named("date:" + ".".join(parts))
-            constraints = [*found.constraints(), found.year >= self.years[0], found.year <= self.years[1]]
+            constraints = found.constraints()  # a day of the engine's whole calendar, its ends included
             self.constraints += constraints
             self.constrain(constraints)
         return found
