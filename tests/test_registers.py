@@ -147,6 +147,17 @@ def test_two_registers_may_not_list_one_id():
     assert (error.span.file, error.line, error.col) == ("data/more.yaml", 1, 1)
 
 
+def test_a_part_is_looked_up_by_one_statement():
+    # A second lookup of the same part would be authoritative too: an id only the first register lists would lose
+    # its attributes to it, silently. The checker refuses it and names the one statement that reads both.
+    (error,) = errors_of('lookup recipient in data.reg\nlookup recipient in data.more\n'
+                         'allow a cite "§1" to share when recipient.dpa == true',
+                         data={**REG, "more": "a1: {type: affiliate}\n"})
+    assert error.code == "bad-lookup" and "`recipient` is already looked up" in error.message
+    assert (error.line, error.col) == (3, 1)  # the second lookup (build_set writes the header first)
+    assert error.hint == "read the registers as one, in one statement: `lookup recipient in data.reg, data.more`"
+
+
 # ---------------------------------------------------------------- finding 4: entries are checked
 
 

@@ -74,6 +74,7 @@ def check_policy_set(files: list[ast.PolicyFile], ctx: CheckContext) -> list[Dia
             out += check_rule(rule, ctx)
         for lookup in policy_file.lookups:
             out += _check_lookup(lookup, ctx)
+    out += _check_one_lookup_per_root([lookup for policy_file in files for lookup in policy_file.lookups])
     out += _check_ledger_fills([f for policy_file in files for f in policy_file.ledger_fills], ctx)
     if ctx.model.names_data_use:  # (an AuthZEN set's fills are refused above)
         out += permissive_reads(files)
@@ -125,6 +126,23 @@ def _check_headers(files: list[ast.PolicyFile]) -> list[Diagnostic]:
         if not header.version:
             out.append(Diagnostic("no-version", f"the policy set `{header.name}` has no version", header.span,
                                   'add `version "..."` to the header; decisions report it'))
+    return out
+
+
+def _check_one_lookup_per_root(lookups: list[ast.Lookup]) -> list[Diagnostic]:
+    """A part is looked up by one statement. Each lookup is authoritative over its part, so a second one for the
+    same part would throw away the first's attributes for every id only the first lists (an unlisted id has no
+    attributes): both registers must be read as one, where an id listed twice is an error, not a precedence."""
+    out = []
+    first: dict[str, ast.Lookup] = {}
+    for lookup in lookups:
+        if lookup.root not in first:
+            first[lookup.root] = lookup
+            continue
+        earlier = first[lookup.root]
+        together = ", ".join(source.dotted for source in earlier.sources + lookup.sources)
+        out.append(Diagnostic("bad-lookup", f"`{lookup.root}` is already looked up (at {earlier.span})", lookup.span,
+                              f"read the registers as one, in one statement: `lookup {lookup.root} in {together}`"))
     return out
 
 
