@@ -158,3 +158,8 @@ def test_pdp_check_gives_no_unused_vocabulary_for_a_key_the_sets_tests_request(t
     out, warned = capsys.readouterr()
     assert "`essential.fitness`" not in warned and "`essential.other` is declared" in warned  # only the requested key
     assert "1 warnings" in out
+
+
+def test_a_vocabulary_type_takes_the_article_its_name_needs():
+    assert sch.vocab("action").describe() == "an action"
+    assert sch.vocab("purpose").describe() == "a purpose"

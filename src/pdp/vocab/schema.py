@@ -32,7 +32,7 @@ class Type:
         if self.kind == "list" and self.item is not None:
             return f"a list of {self.item.describe_plural()}"
         if self.vocab:
-            return f"a {self.vocab}"
+            return f"{'an' if self.vocab[0] in 'aeiou' else 'a'} {self.vocab}"  # an action, a purpose
         return {
             "string": "text",
             "number": "a number",
