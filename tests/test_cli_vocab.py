@@ -105,3 +105,20 @@ def test_an_authzen_set_lists_its_actions_and_its_requests_attributes(capsys):
     attributes = {e["key"] for e in entries if e["kind"] == "attribute"}
     assert "subject.id" in attributes and "resource.type" in attributes and "data_subject.age" not in attributes
     assert any(e["source"] == "declared" for e in entries if e["kind"] == "action")
+
+
+def test_the_attributes_a_register_gives_are_listed_with_the_register(capsys):
+    from tests.support.sets import ROOT
+
+    code, out, _ = run(capsys, "subject.", "--policy", str(ROOT / "examples" / "authzen-todo"), "--json")
+    by_key = {e["key"]: e for e in json.loads(out)}
+    assert code == 0
+    assert by_key["subject.roles"] == {"kind": "attribute", "key": "subject.roles", "name": "list of string",
+                                       "description": "from data.users", "source": "declared"}
+    assert by_key["subject.id"]["source"] == "built-in"  # the request's own attribute stays pdp's
+
+
+def test_a_lookup_of_a_missing_register_lists_the_rest(tmp_path, capsys):
+    (tmp_path / "p.pdp").write_text('policy "p" version "1"\nlookup recipient in data.nowhere\nallow a cite "§1"\n')
+    code, out, _ = run(capsys, "recipient.", "--policy", str(tmp_path), "--json")
+    assert code == 0 and "recipient.dpa" in {e["key"] for e in json.loads(out)}

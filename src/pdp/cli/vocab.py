@@ -5,7 +5,8 @@ vocabulary: fideslang's data uses, data categories and data subjects (with
 fideslang's names and descriptions, credited), the built-in actions and
 recipient types, the request's attributes, the countries, and, with
 `--policy DIR`, the set's own keys, consent topics and attributes from its
-`vocabulary.yaml`, marked. Only that file is read: a set whose rules do not
+`vocabulary.yaml` and the attributes its registers give, marked. Only that
+file, the header and the lookups with their registers are read: a set whose rules do not
 check yet still lists its vocabulary, which is when it is needed.
 """
 
@@ -31,8 +32,8 @@ def register(subparsers) -> None:
     vocab.add_argument("prefix", nargs="?", default="", metavar="PREFIX",
                        help="only keys that start with it (`user.health`, `marketing`, `context.`)")
     vocab.add_argument("-p", "--policy", metavar="DIR",
-                       help="also the keys, consent topics and attributes this policy set's vocabulary.yaml declares "
-                            "(marked `+`)")
+                       help="also the keys, consent topics and attributes this policy set's vocabulary.yaml declares, "
+                            "and the attributes its registers give (marked `+`)")
     vocab.add_argument("--kind", choices=sorted(KIND_NAMES), action="append",
                        help="only keys of this kind (repeat for several)")
     vocab.add_argument("--json", action="store_true", help="a JSON list of {kind, key, name, description, source}")
@@ -82,13 +83,35 @@ def _declared(directory: str):
     except PolicyError as error:
         print(error, file=sys.stderr)
         return None
-    files, _ = parse(sources)  # (syntax errors are `pdp check`'s to report: only the header is wanted here)
+    files, _ = parse(sources)  # (syntax errors are `pdp check`'s to report: the header and lookups are wanted here)
     contract = model_of([h for f in files for h in f.headers])[0].contract
     if sources.vocabulary is None:
-        return [], [], {}, contract
+        return _register_attributes(files, sources), [], {}, contract
     path, text = sources.vocabulary
     entries, diagnostics = listing.declared_entries(text, path)
-    return entries, diagnostics, {path: text}, contract
+    return entries + _register_attributes(files, sources), diagnostics, {path: text}, contract
+
+
+def _register_attributes(files, sources) -> list:
+    """The attributes the set's registers give the parts they look up (`subject.roles` from `lookup subject in
+    data.users`), as a condition reads them; a lookup or register that does not read is `pdp check`'s to report."""
+    from pdp.engine.build import data_of, schema_of, vocabulary_of, with_registers
+    from pdp.engine.models import model_of
+    from pdp.engine.registers import compile_lookups
+    from pdp.vocab import listing
+
+    written = [lookup for f in files for lookup in f.lookups]
+    if not written:
+        return []
+    vocabulary, declared, _ = vocabulary_of(sources)
+    data, located, _ = data_of(sources)
+    schema = schema_of(model_of([h for f in files for h in f.headers])[0], vocabulary, declared, data)
+    lookups, _ = compile_lookups(written, data, located, schema, vocabulary)
+    known = {path for path, _ in listing.attributes(schema)}
+    named = {lookup.root: lookup.named for lookup in lookups}
+    return [listing.Entry(listing.ATTRIBUTE, path, listing.type_name(typ), f"from {named[path.split('.')[0]]}",
+                          listing.DECLARED)
+            for path, typ in listing.attributes(with_registers(schema, lookups)) if path not in known]
 
 
 def render(entries, policy: str | None) -> str:
@@ -109,7 +132,7 @@ def render(entries, policy: str | None) -> str:
     if any(e.source == FIDESLANG for e in entries):
         lines.append(CREDIT)
     if any(e.source == DECLARED for e in entries):
-        lines.append(f"+: declared by the policy set in {policy} (vocabulary.yaml)")
+        lines.append(f"+: declared by the policy set in {policy} (vocabulary.yaml, or a register its lookups read)")
     return "\n".join(lines)
 
 

@@ -66,7 +66,7 @@ def built_in_entries(contract: Contract | None = None) -> list[Entry]:
 
     out = [Entry(tx.ACTION, action, ACTION_NAMES.get(action, "")) for action in tx.BUILTIN_ACTIONS]
     out += [Entry(tx.RECIPIENT_TYPE, kind, kind.replace("_", " ").capitalize()) for kind in tx.RECIPIENT_TYPES]
-    out += [Entry(ATTRIBUTE, path, _type_name(typ))
+    out += [Entry(ATTRIBUTE, path, type_name(typ))
             for path, typ in attributes((contract or CONTRACT).schema(lambda kind: ()))]
     out += [Entry(tx.COUNTRY, country.alpha_2, country.name) for country in pycountry.countries]
     return out
@@ -91,7 +91,7 @@ def declared_entries(text: str, filename: str) -> tuple[list[Entry], list[Diagno
         doc = None
     written = _names_written(doc if isinstance(doc, dict) else {})
     out = [Entry(kind, key, *written.get((kind, key), ("", "")), DECLARED) for kind, key in vocabulary.declared]
-    out += [Entry(ATTRIBUTE, path, _type_name(typ), "", DECLARED) for path, typ in declared_types.items()]
+    out += [Entry(ATTRIBUTE, path, type_name(typ), "", DECLARED) for path, typ in declared_types.items()]
     return out, diagnostics
 
 
@@ -106,13 +106,13 @@ def _names_written(doc: dict[Any, Any]) -> dict[tuple[str, str], tuple[str, str]
     return out
 
 
-def _type_name(typ: sch.Type) -> str:
+def type_name(typ: sch.Type) -> str:
     """A type as docs/language.md names it (`bool`, not `true or false`; `string (action)` for a key of one)."""
     named = next((name for name, known in sch.TYPE_NAMES.items() if known == typ), None)
     if named is not None:
         return named
     if typ.kind == "list" and typ.item is not None:
-        return f"list of {_type_name(typ.item)}"
+        return f"list of {type_name(typ.item)}"
     if typ.kind == "map":
         return f"map of {typ.keys}s" if typ.keys else "map (declare its attributes under `attributes`)"
     return f"{typ.kind} ({typ.vocab})" if typ.vocab else typ.kind
