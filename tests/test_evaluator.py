@@ -60,7 +60,7 @@ def policies(draw):
 requests = st.fixed_dictionaries(
     {"action": st.sampled_from(ACTIONS), "purpose": st.sampled_from(PURPOSES),
      "data_categories": st.lists(st.sampled_from(CATEGORIES), min_size=1, max_size=2),
-     "context": st.fixed_dictionaries({"score": ANY}, optional={"note": st.sampled_from(["a", "a.b", "x"])})},
+     "context": st.fixed_dictionaries({"score": ANY}, optional={"note": st.sampled_from(["a", "a.b", "x", "/a/b", "/a/"])})},
     optional={"data_subject": st.fixed_dictionaries({}, optional={
                   "age": st.integers(15, 20), "consent": st.fixed_dictionaries({}, optional={"marketing": maybe})}),
               "recipient": st.fixed_dictionaries({}, optional={

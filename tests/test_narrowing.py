@@ -33,11 +33,12 @@ CONDITIONS = [
     'context.note == "x"', 'context.note under "a"', "context.legal_request", "context.legal_request == false",
     'destination_country in data.lists.countries', 'destination_country != "IN"', "not recipient.dpa",
     'purpose under "marketing"', '"user.name" in data_categories', "data_subject.consent.marketing == true",
+    'context.note matches "/a/{id}"', 'context.score matches "/a/**"',
 ]
 DATA = {"lists": "notes: [a, x]\ncountries: [IN, SG]\n"}
 
 values = st.one_of(st.integers(0, 4), st.sampled_from([1.5, 2.0, float("inf")]), st.booleans(),
-                   st.sampled_from(["a", "b", "x", "2", ""]), st.lists(st.integers(0, 3), max_size=2),
+                   st.sampled_from(["a", "b", "x", "2", "", "/a", "/a/b", "/a//b"]), st.lists(st.integers(0, 3), max_size=2),
                    st.fixed_dictionaries({"k": st.integers(0, 2)}))
 requests = st.fixed_dictionaries(
     {"action": st.sampled_from(ACTIONS), "purpose": st.sampled_from(PURPOSES),
@@ -51,7 +52,8 @@ requests = st.fixed_dictionaries(
             "type": st.sampled_from(["service_provider", "affiliate", "acquirer", "third_party"])}),
         "destination_country": st.sampled_from(["IN", "SG", "DE"]),
         "context": st.fixed_dictionaries({}, optional={
-            "score": values, "note": st.sampled_from(["a", "a.b", "x", "y"]), "legal_request": st.booleans()}),
+            "score": values, "note": st.sampled_from(["a", "a.b", "x", "y", "/a/b", "/a/b/c", "/a/"]),
+            "legal_request": st.booleans()}),
     },
 )
 

@@ -20,6 +20,7 @@ CONDITIONS = [
     'purpose under ["marketing", "essential.service"]', "context.score < 3", "context.score == 2",
     "context.note in data.lists.notes", 'context.note under "a"', "destination_country in data.lists.countries",
     "recipient.dpa == context.legal_request", "context.score", 'not (context.note == "x" and context.score > 1)',
+    'context.note matches "/a/{id}/**"', 'context.note matches "a"',
 ]
 
 

@@ -39,7 +39,8 @@ LOOKUPS = ["lookup recipient in data.reg", "lookup recipient in data.reg request
            'lookup recipient in data.reg\n  if unlisted, request states type, dpa\n  except type "affiliate"']
 
 
-VALUES = st.one_of(st.none(), st.booleans(), st.integers(0, 4), st.sampled_from(["a", "a.b", "x", "IN"]))
+VALUES = st.one_of(st.none(), st.booleans(), st.integers(0, 4),
+                   st.sampled_from(["a", "a.b", "x", "IN", "/a/b", "/a/b/c", "/a//b", "/a", "/"]))
 generated_requests = st.builds(
     lambda score, note, age, dpa, rid, rtype, action, purpose, category, country, marketing: drop_none(request(
         action=action, purpose=purpose, data_categories=[category],

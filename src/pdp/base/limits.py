@@ -18,3 +18,4 @@ MAX_YAML_DEPTH = 32  # nesting of lists and mappings in a YAML file
 MAX_YAML_NODES = 70_000  # values in one YAML file, keys counted: a register of 10,000 entries of two attributes (6 each)
 MAX_BUNDLE_BYTES = MAX_SET_BYTES + MAX_FILES * 1024 + 1024 * 1024  # a policy bundle, packed or unpacked (tar headers too)
 MAX_MANIFEST_BYTES = 1024 * 1024  # a bundle's manifest (a line per file)
+MAX_MATCHED_PATH_CHARS = 8_192  # a request's path that `matches` reads (a URL's path: servers cap theirs near this)

@@ -20,6 +20,7 @@ import operator
 from functools import lru_cache, partial
 from typing import Any, Callable, Protocol, Sequence
 
+from pdp.base import templates
 from pdp.base.dates import day_of, shifted
 from pdp.lang import ast
 from pdp.lang.printer import expression as printed
@@ -271,6 +272,9 @@ class _Tests(Visitor[Test]):
     def visit_Under(self, expr: ast.Under, side: str, where: Where) -> Test:
         return self._atom(expr, self._on_side(expr, side) or _under(expr, self.data))
 
+    def visit_Matches(self, expr: ast.Matches, side: str, where: Where) -> Test:
+        return self._atom(expr, _matches(expr, self.data))
+
     def _on_side(self, expr: ast.Compare | ast.Member | ast.Under, side: str) -> Test | None:
         """A test of a requested key read on a side (requested.reading), or None when it is read exactly."""
         if side == EXACT:
@@ -479,6 +483,33 @@ def _under(expr: ast.Under, data: dict[str, Any]) -> Test:
     if constant is not None:  # the usual shape, `purpose under "marketing"`
         return _per_key(left, lambda a: under(a, constant))
     return _binary(left, right, under)
+
+
+def _matches(expr: ast.Matches, data: dict[str, Any]) -> Test:
+    """Unknown when the attribute is missing; a failure (fail closed) on a value that is no text, or a path pdp does
+    not compare (templates.PathError), or a template the checker would refuse."""
+    left = compile_value(expr.left, data)
+    try:
+        template = templates.parse(expr.right.value) if isinstance(expr.right, ast.Literal) and isinstance(
+            expr.right.value, str) else None
+    except templates.TemplateError:
+        template = None
+    written = printed(expr.right)
+
+    def test(env: Env) -> bool | None:
+        v = left(env)
+        if v is MISSING:
+            return None
+        if template is None:
+            raise EvaluationError(f"{written} is no template `matches` reads")
+        if not isinstance(v, str):
+            raise EvaluationError(f"`matches` reads a path (text), got {v!r}")
+        try:
+            return templates.matches(template, v)
+        except templates.PathError as error:
+            raise EvaluationError(f"cannot match {written}: {error}") from None
+
+    return test
 
 
 def _literal_keys(expr: ast.Expr) -> tuple[str, ...] | None:

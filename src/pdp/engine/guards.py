@@ -122,7 +122,8 @@ def total(expr: ast.Expr, data: dict[str, Any], kind_of: Callable[[tuple[str, ..
     never raise), membership in a list or in policy data that is a
     collection, and presence; ordering of a number attribute with a number,
     and the truth of a bool attribute; `and`, `or` and `not` of such tests.
-    Otherwise ordering, truth and `under` raise on a value of the wrong type;
+    Otherwise ordering, truth, `under` and `matches` raise on a value of the wrong type (`matches` also on a path
+    it does not compare, `//`);
     and a date moved by a duration (`x + 1 year`) raises on a value that is
     no date, or that the move takes past the calendar's end (year 9999).
     """

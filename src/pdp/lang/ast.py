@@ -110,6 +110,18 @@ class Under:
 
 
 @dataclass(frozen=True)
+class Matches:
+    """`left matches "/todos/{id}"`: a path (text split on `/`) fits a template (pdp.base.templates). The checker
+    holds `right` to a template written in the policy; `left` reads the request only through its paths."""
+
+    SUB: ClassVar[tuple[str, ...]] = ("left", "right")
+
+    left: "Expr"
+    right: "Expr"
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
 class Presence:
     """`path is present` (present=True) or `path is absent`."""
 
@@ -154,7 +166,7 @@ class Or:
     span: Span = _span()
 
 
-Expr = Union[Path, Literal, Date, Shift, ListLiteral, Compare, Member, Under, Presence, Truth, Not, And, Or]
+Expr = Union[Path, Literal, Date, Shift, ListLiteral, Compare, Member, Under, Matches, Presence, Truth, Not, And, Or]
 
 
 # ---------------------------------------------------------------- statements

@@ -227,6 +227,9 @@ class Builder(Transformer):
     def under(self, meta, children):
         return ast.Under(children[0], children[1], self._span(meta))
 
+    def matches(self, meta, children):
+        return ast.Matches(children[0], children[1], self._span(meta))
+
     def present(self, meta, children):
         return self._presence(meta, children[0], True)
 

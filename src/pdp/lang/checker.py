@@ -21,6 +21,7 @@ from pdp.vocab import taxonomy as tx
 from .acceptance import acceptance_problems
 from .constraints import never_matches
 from .stricter import permissive_reads
+from pdp.base import templates
 from pdp.base.dates import day_of
 from pdp.base.errors import Diagnostic, did_you_mean, suggest, suggestion_hint
 from pdp.base.source import NO_SPAN, Span
@@ -426,6 +427,9 @@ class _Conditions(Visitor[list[Diagnostic]]):
     def visit_Under(self, expr: ast.Under, ctx: CheckContext) -> list[Diagnostic]:
         return _check_under(expr, ctx)
 
+    def visit_Matches(self, expr: ast.Matches, ctx: CheckContext) -> list[Diagnostic]:
+        return _check_matches(expr, ctx)
+
     def generic_visit(self, expr: ast.Expr, *args) -> list[Diagnostic]:
         return [Diagnostic("syntax", "a value alone is not a condition", getattr(expr, "span", NO_SPAN),
                            "compare it with something, e.g. `data_subject.age >= 18`")]
@@ -516,4 +520,44 @@ def _check_under(expr: ast.Under, ctx: CheckContext) -> list[Diagnostic]:
     literals = expr.right.items if isinstance(expr.right, ast.ListLiteral) else (expr.right,)
     for literal in literals:
         out += _check_literal_in_vocab(literal, left, ctx)
+        if left.vocab is None and isinstance(literal, ast.Literal) and "/" in str(literal.value):
+            # `under` splits on dots: on a path it would allow `/todos.x` and refuse `/todos/x` (wrong both ways)
+            out.append(Diagnostic("under-path", f"`under` reads taxonomy keys, split on dots; {_describe(literal)} is "
+                                  "a path, split on `/`", literal.span,
+                                  f"write `{printer.expression(expr.left)} matches "
+                                  f"{printer.value(str(literal.value).rstrip('/') + '/**')}` (the path and below it)"))
     return out
+
+
+def _check_matches(expr: ast.Matches, ctx: CheckContext) -> list[Diagnostic]:
+    """`x matches "/todos/{id}"`: a text attribute, and a template written in the policy that pdp reads."""
+    out = []
+    if not (isinstance(expr.right, ast.Literal) and isinstance(expr.right.value, str)):
+        out.append(Diagnostic("bad-template", "the template after `matches` is written in the policy, as quoted text",
+                              expr.right.span, 'write e.g. `resource.route matches "/todos/{id}"`'))
+    else:
+        try:
+            templates.parse(expr.right.value)
+        except templates.TemplateError as error:
+            out.append(Diagnostic("bad-template", f"{printer.value(expr.right.value)}: {error.message}",
+                                  _within(expr.right, error.offset, error.length), error.hint))
+    if not isinstance(expr.left, ast.Path):
+        return out + [Diagnostic("bad-template", "`matches` tests an attribute of the request", expr.left.span,
+                                 'write e.g. `resource.route matches "/todos/{id}"`')]
+    left, found = _operand_type(expr.left, ctx)
+    out += found
+    if left is not None and (left.kind not in ("string", "any") or left.vocab is not None):
+        out.append(Diagnostic("type-mismatch", f"`matches` reads a path (text split on `/`); {_describe(expr.left)} is "
+                              f"{left.describe()}", expr.span, "compare taxonomy keys with `under`, other values with "
+                              "`==` or `in`"))
+    return out
+
+
+def _within(literal: ast.Literal, offset: int, length: int) -> Span:
+    """The part of a quoted text a message is about, when the text is written as it reads (no escapes); else all of
+    it."""
+    span = literal.span
+    written = len(printer.value(literal.value))
+    if span.line != span.end_line or span.end_col - span.col != written or written != len(str(literal.value)) + 2:
+        return span
+    return Span(span.file, span.line, span.col + 1 + offset, span.line, span.col + 1 + offset + max(length, 1))

@@ -240,6 +240,7 @@ _LEAF_FORMS = {
     "member": "{} in {}",
     "not_member": "{} not in {}",
     "under": "{} under {}",
+    "matches": "{} matches {}",
 }
 
 

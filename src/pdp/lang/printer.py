@@ -90,6 +90,9 @@ class _Printer(Visitor[str]):
     def visit_Under(self, expr: ast.Under) -> str:
         return f"{self.visit(expr.left)} under {self.visit(expr.right)}"
 
+    def visit_Matches(self, expr: ast.Matches) -> str:
+        return f"{self.visit(expr.left)} matches {self.visit(expr.right)}"
+
     def visit_Presence(self, expr: ast.Presence) -> str:
         return f"{expr.path.dotted} is {'present' if expr.present else 'absent'}"
 

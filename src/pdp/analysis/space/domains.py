@@ -11,6 +11,8 @@ from pdp.vocab import taxonomy as tx
 from pdp.engine.conditions import MISSING, ORDER, is_number
 from pdp.lang import printer
 from .reading import AttributeUse
+from .templated import outcome, path_examples
+from pdp.base import templates as tpl
 
 # Countries offered first as examples of "any other country" (familiar codes read better than `AD`)
 EXAMPLE_COUNTRIES = ("US", "DE", "GB", "FR", "JP", "BR", "AU", "CA")
@@ -196,10 +198,17 @@ def string_classes(use: AttributeUse, universe: Sequence | None, valid: Callable
             if candidate not in named:
                 fresh.append(candidate)
         universe = list(universe) + fresh + [f"{k}.{fresh[0]}" for k in under]  # a key below each, unnamed
+    written = sorted(use.templates)
+    parsed = [tpl.parse(t) for t in written]
+    if written:  # a path for each way the templates tell paths apart (templated.py)
+        named = set(literals) | {v for s in sets for v in s if isinstance(v, str)} | set(under)
+        examples, many = path_examples(written, named, ["x"] + [f"x{n}" for n in range(2, 2 + extra)])
+        fresh += sorted(many)
+        universe = list(universe) + [v for v in examples if v not in set(universe)]
 
     def signature(v):
         sig = (tuple(v == lit for lit in literals) + tuple(v in s for s in sets)
-               + tuple(tx.covers(k, v) for k in under))
+               + tuple(tx.covers(k, v) for k in under) + tuple(outcome(t, v) for t in parsed))
         return sig + (extra_signature(v) if extra_signature else ())
 
     buckets: dict[tuple, list[str]] = {}
@@ -255,14 +264,14 @@ def value_kinds(use: AttributeUse, typ: sch.Type | None) -> set[str]:
     kinds = set()
     if typ is not None and typ.kind in SCALAR_KINDS:
         kinds.add(typ.kind)
-    elif (typ is None or typ.kind == "any") and (use.under or use.ordered or use.truth or use.needs_kind):
+    elif (typ is None or typ.kind == "any") and (use.under or use.ordered or use.truth or use.needs_kind or use.templates):
         return set(SCALAR_KINDS)
     literals = use.literals | {v for s in use.sets for v in s}
     if any(is_number(v) for v in literals) or use.ordered:
         kinds.add("number")
     if any(isinstance(v, bool) for v in literals) or use.truth:
         kinds.add("bool")
-    if any(isinstance(v, str) for v in literals) or use.under:
+    if any(isinstance(v, str) for v in literals) or use.under or use.templates:
         kinds.add("string")
     return kinds
 

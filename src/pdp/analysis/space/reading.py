@@ -85,6 +85,7 @@ class AttributeUse:
     sets: set = field(default_factory=set)  # frozensets searched with `in`
     ordered: set = field(default_factory=set)  # (op, number) compared with < <= > >=
     under: set = field(default_factory=set)  # taxonomy keys tested with `under`
+    templates: set = field(default_factory=set)  # path templates tested with `matches` (templated.py)
     truth: bool = False
     needs_kind: bool = False  # tested against another attribute by a test of one kind (`<`, `under`)
 
@@ -135,6 +136,15 @@ class AttributeUses:
             p = path_of(atom.operand)
             if p:
                 self.use(p).truth = True
+            return
+        if isinstance(atom, ast.Matches):
+            p = path_of(atom.left)
+            if p:
+                value = constant_of(atom.right, data)
+                if isinstance(value, str):
+                    self.use(p).templates.add(value)
+                else:  # no template (the checker refuses it): the test fails on any value, as the engine's does
+                    self.use(p).needs_kind = True
             return
         if not isinstance(atom, (ast.Compare, ast.Member, ast.Under)):
             return

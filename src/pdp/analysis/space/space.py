@@ -210,8 +210,9 @@ class Space:
             literals = set().union(*(u.literals for u in uses))
             ordered = set().union(*(u.ordered for u in uses))
             sets = set().union(*(u.sets for u in uses))
+            written = set().union(*(u.templates for u in uses))  # a path one matches, the other may hold
             for u in uses:
-                u.literals, u.ordered, u.sets = set(literals), set(ordered), set(sets)
+                u.literals, u.ordered, u.sets, u.templates = set(literals), set(ordered), set(sets), set(written)
         paired_extra = {p: len(g) - 1 for g in self._pair_groups for p in g}
         for root in lookups:
             if any(p[0] == root for p in self._uses.by_path if p[0] not in CELL_PATHS):
