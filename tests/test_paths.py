@@ -244,3 +244,23 @@ def test_the_encoding_the_index_and_the_engine_decide_paths_alike(sets, batch):
     for req in batch:
         applied = {r.rule for r in plain.decide(req).reasons if r.effect != "error"}
         assert not (never & applied), req
+
+
+def test_templates_too_many_to_tell_apart_are_left_to_no_one_and_never_claimed_of(monkeypatch):
+    """The walk that tells templates apart is bounded (templated.WALK_LIMIT): past it, the rules that test them are
+    named `analysis-skipped`, a query meeting them is undecided, and nothing is claimed of them."""
+    from pdp.analysis.space import templated
+    from pdp.analysis.space.encoding import Undecided
+
+    monkeypatch.setattr(templated, "WALK_LIMIT", 3)
+    rules = textwrap.dedent("""
+        deny apart "Apart" cite "§1" when context.note matches "/a/{x}" and context.note matches "/b/**"
+        allow run "Run" cite "§4" when data_subject.age > 3
+    """)
+    policy = build_set(rules)
+    found = analyse(policy)
+    assert not [d for d in found if "applies to no request" in d.message]
+    (skipped,) = [d for d in found if d.code == "analysis-skipped"]
+    assert "`apart`" in skipped.message and "matches" in skipped.message
+    with pytest.raises(Undecided):
+        ask(policy, Question("deny"))

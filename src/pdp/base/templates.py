@@ -45,6 +45,13 @@ class Template:
     rest: bool  # ends in `**`: any further segments
 
     @property
+    def example(self) -> str:
+        """A path the template matches: each placeholder its name (`/todos/{id}` -> `/todos/id`)."""
+        names = iter(self.names)
+        text = "/".join(s if s is not None else next(names) for s in self.segments)
+        return text or ("/" if self.segments else "x")
+
+    @property
     def names(self) -> tuple[str, ...]:
         """The placeholders' names, in order (documentation: they are never compared with anything)."""
         return tuple(part[1:-1] for part in _parts(self.text) if part.startswith("{"))

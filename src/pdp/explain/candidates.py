@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pdp.base import templates
 from pdp.base.dates import day_of, shifted
 from pdp.engine.policy_set import PolicySet
 from pdp.lang import ast
@@ -84,6 +85,13 @@ class _Tested(Visitor[None]):
             self.add(node.left, [v for v in values[:20] if v is not MISSING and not isinstance(v, _COLLECTION)])
 
     visit_Under = visit_Member
+
+    def visit_Matches(self, node: ast.Matches) -> None:
+        if isinstance(node.left, ast.Path) and isinstance(node.right, ast.Literal) and isinstance(node.right.value, str):
+            try:
+                self.add(node.left, [templates.parse(node.right.value).example])
+            except templates.TemplateError:  # (the checker refuses it): nothing to try
+                self.add(node.left)
 
     def visit_Presence(self, node: ast.Presence) -> None:
         self.add(node.path)

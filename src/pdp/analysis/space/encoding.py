@@ -427,6 +427,9 @@ class Encoding:
         if found is not None:
             return found
         pv = self.space.versions[version]
+        untold = self.space.untold_test(atom)
+        if untold is not None:
+            raise Undecided(f"the test `{printer.expression(atom)}`: {untold}")
         if self._timed(atom):  # no finite table of classes decides it: the dates themselves do (space/timed.py)
             value = self._timed_atom(atom, pv.data, side, absent_is_value)
             if value is not None:

@@ -69,6 +69,9 @@ def timed_paths(exprs: Iterable[ast.Expr], dated: Iterable[tuple[str, ...]]) -> 
 
 
 def time_message(rule_id: str, atom: ast.Expr) -> str:
+    if isinstance(atom, ast.Matches):
+        return (f"the rule `{rule_id}` tests `{printer.expression(atom)}`, and its attribute's templates are too many "
+                "to tell apart")
     return (f"the rule `{rule_id}` tests time (`{printer.expression(atom)}`): value classes cannot tell its dates "
             f"apart, so the enumeration leaves it to the solver")
 

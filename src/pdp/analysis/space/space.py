@@ -20,6 +20,7 @@ from .cells import Cell, Component, Group, Klass, Node, State, Stats
 from .domains import (EXAMPLE_COUNTRIES, AttrDomain, ValueClass, chain_classifiers, number_classes,
                       show_value, string_classes, type_at, unregistered_id, value_kinds)
 from .keys import KeyClass, key_classes
+from .templated import TooManyPaths
 from .reading import (AttributeUses, atoms, compares_dates, connected_groups, read_paths, rule_conditions, time_message,
                       timed_paths)
 
@@ -238,6 +239,9 @@ class Space:
         conditions = ([e for v in self.versions for r in v.rules for e in rule_conditions(r)]
                       + [e for p in self.probes for e in rule_conditions(p)])
         self.timed = timed_paths(conditions, self.dated) & set(paths)
+        # attributes whose templates (`matches`) are too many to tell apart (templated.WALK_LIMIT), and why: their
+        # tests are read by no table, as a test of time the solver does not read (time_test_of)
+        self.untold: dict[tuple[str, ...], str] = {}
         kinds_of = {parts: value_kinds(self._uses.by_path[parts], types[parts]) for parts in paths}
         for group in self._pair_groups:  # compared with each other: each may hold what the other holds
             joined = set().union(*(kinds_of.get(p, set()) for p in group))
@@ -280,7 +284,12 @@ class Space:
                 if len(self.versions) > 1:  # a text some version refuses is never in the class of one it accepts
                     extra_sig = (lambda ps, sig: (lambda v: (sig(v) if sig else ()) + (accepted(ps, v),)))(
                         parts, extra_sig)
-                found, classify = string_classes(use, universe, check, extra, extra_sig, prefer)
+                try:
+                    found, classify = string_classes(use, universe, check, extra, extra_sig, prefer)
+                except TooManyPaths as error:
+                    self.untold[parts] = str(error)
+                    use.templates = set()
+                    found, classify = string_classes(use, universe, check, extra, extra_sig, prefer)
                 classifiers.append((len(classes), classify))
                 classes += found
             if parts in self.timed and parts in self.dated:  # a date is all it may hold (the texts it shares
@@ -612,8 +621,16 @@ class Space:
         return A_DATE
 
     def time_test_of(self, rule) -> ast.Expr | None:
-        """The rule's first test of time (reading.compares_dates), or None."""
-        return next((a for e in rule_conditions(rule) for a in atoms(e) if compares_dates(a, self.timed)), None)
+        """The rule's first test no table of classes reads: of time (reading.compares_dates), or a `matches` of an
+        attribute whose templates are too many to tell apart (`untold`); or None."""
+        return next((a for e in rule_conditions(rule) for a in atoms(e)
+                     if compares_dates(a, self.timed) or self.untold_test(a)), None)
+
+    def untold_test(self, atom: ast.Expr) -> str | None:
+        """Why the `matches` test is read by no table (`untold`), or None."""
+        if not self.untold or not isinstance(atom, ast.Matches):
+            return None
+        return next((self.untold[p] for p in read_paths([atom]) if p in self.untold), None)
 
     def _reads_cell(self, rule) -> bool:
         return self.slot_nodes_of(rule)[1]
