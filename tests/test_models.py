@@ -20,6 +20,7 @@ AUTHZEN_VOCAB = f"actions: [{', '.join(ACTIONS)}]\n"
 AUTHZEN_CONDITIONS = [
     '"admin" in subject.properties.roles', '"editor" in subject.properties.roles', 'resource.properties.owner == subject.id',
     'resource.type == "doc"', "context.urgent == true", 'subject.properties.level > 2',
+    'resource.id matches "/docs/{id}/**"',
 ]
 
 
@@ -47,7 +48,8 @@ evaluations = st.fixed_dictionaries({
         "properties": st.fixed_dictionaries({}, optional={
             "level": st.integers(0, 5), "roles": st.lists(st.sampled_from(["admin", "editor", "viewer"]), max_size=2)})}),
     "action": st.fixed_dictionaries({"name": st.sampled_from(ACTIONS + ["raed"])}),
-    "resource": st.fixed_dictionaries({"type": st.sampled_from(["doc", "todo"]), "id": st.just("r1")}, optional={
+    "resource": st.fixed_dictionaries({"type": st.sampled_from(["doc", "todo"]),
+                                       "id": st.sampled_from(["r1", "/docs/1", "/docs/1/a", "/docs/"])}, optional={
         "properties": st.fixed_dictionaries({"owner": st.sampled_from(["u1", "u2"])})}),
 }, optional={"context": st.fixed_dictionaries({"urgent": st.booleans()})})
 
