@@ -28,7 +28,8 @@ CONDITIONS = [
 @st.composite
 def obliging_rules(draw):
     """Generated rules, some allows with obligations: a broad request's candidates include those below it."""
-    return with_obligations(draw, generated_rules(draw, ACTIONS, PURPOSES, CATEGORIES, CONDITIONS, rules=12, items=1))
+    return with_obligations(draw, generated_rules(draw, ACTIONS, PURPOSES, CATEGORIES, CONDITIONS, rules=12, items=1),
+                            conditions=CONDITIONS)
 
 
 requests = st.fixed_dictionaries(
@@ -55,7 +56,7 @@ def _same(a, b, req):
             x = policy_set.outcome(req)
         except pdp.RequestError as error:  # e.g. an unlisted recipient described as a provider: refused alike
             return ("refused", str(error))
-        return (x.decision, x.reasons, x.obligations, x.partial)
+        return (x.decision, x.reasons, x.obligations, x.partial, x.advice)
 
     assert outcome(a) == outcome(b), req
 

@@ -62,7 +62,7 @@ requests = st.fixed_dictionaries(
 def rule_sets(draw):
     """Many rules on few targets (so that lists are long), some with obligations."""
     text = generated_rules(draw, ACTIONS, PURPOSES, CATEGORIES, CONDITIONS, rules=30, clauses=2, items=3)
-    return with_obligations(draw, text)
+    return with_obligations(draw, text, conditions=CONDITIONS)
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +91,7 @@ def _outcome(policy_set, req):
         x = policy_set.outcome(req)
     except pdp.RequestError as error:
         return ("refused", str(error))
-    return (x.decision, x.reasons, x.obligations, x.partial)
+    return (x.decision, x.reasons, x.obligations, x.partial, x.advice)
 
 
 def _targets(policy_set, batch):

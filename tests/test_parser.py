@@ -113,7 +113,7 @@ _HEADERS = st.sampled_from(["", 'policy "t" version "1" effective 2026-01-01 tit
 def _policy_texts(draw):
     rules = generated_rules(draw, ["use", "share"], ["marketing", "essential.service"], ["user", "user.name"],
                             draw(st.sampled_from([CONDITIONS, KEY_CONDITIONS])), rules=6, clauses=2, items=3)
-    rules = with_obligations(draw, rules)
+    rules = with_obligations(draw, rules, conditions=draw(st.sampled_from([CONDITIONS, KEY_CONDITIONS])))
     ends = ["", "allow broken to\n", 'deny "no id"\n', 'allow z.k cite "§1" accept shadowed-rule because "kept"\n',
             'allow bad "an escape \\q no one knows"\n', "deny d when " + "not " * 70 + "x\n"]
     return draw(_HEADERS) + rules + draw(st.sampled_from(ends))

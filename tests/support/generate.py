@@ -60,14 +60,28 @@ def generated_rules(draw, actions, purposes, categories, conditions, rules=6, cl
     return "\n".join(out) + "\n"
 
 
-def with_obligations(draw, text: str, ids=("o1", "o2", "o3")) -> str:
-    """Generated policy text (`generated_rules`) with obligations drawn for some of its allows. The ids are
-    shared, so several rules may attach the same duty (one text per id, as a policy would)."""
+def with_obligations(draw, text: str, ids=("o1", "o2", "o3"), conditions=()) -> str:
+    """Generated policy text (`generated_rules`) with obligations drawn for some of its allows, and advice for some
+    of its rules. The ids are shared, so several rules may attach the same duty (one text and one parameter type
+    per id, as a policy would): `o2` takes a number (`days`), `o3` a list of text (`to`), drawn per rule, so the
+    same duty with other parameters is drawn too. With `conditions`, a duty may be given one of them (`if`)."""
+    parameters = {"o2": lambda: f" with days = {draw(st.integers(1, 3))}",
+                  "o3": lambda: " with to = " + draw(st.sampled_from(["[]", '["a"]', '["a", "b"]']))}
+
+    def duty(word: str, o: str) -> str:
+        line = f'\n  {word} {o} "{word} {o}"' + parameters.get(o, lambda: "")()
+        if conditions and draw(st.booleans()):
+            line += f" if {draw(st.sampled_from(conditions))}"
+        return line
+
     blocks = re.split(r"\n(?=\S)", text.strip())
     for i, block in enumerate(blocks):
         if block.startswith("allow ") and draw(st.booleans()):
-            blocks[i] += "".join(f'\n  oblige {o} "duty {o}"'
+            blocks[i] += "".join(duty("oblige", o)
                                  for o in draw(st.lists(st.sampled_from(ids), min_size=1, max_size=2, unique=True)))
+        if conditions and draw(st.booleans()):
+            blocks[i] += "".join(duty("advise", a) for a in draw(st.lists(st.sampled_from(("a1", "o2")), min_size=1,
+                                                                           max_size=2, unique=True)))
     return "\n".join(blocks) + "\n"
 
 

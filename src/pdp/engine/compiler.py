@@ -28,21 +28,13 @@ from typing import Any, Callable, Iterable, NamedTuple
 
 from pdp.lang import ast
 from .conditions import Shared, Test, compile_rule_clauses, compile_rule_possible, compile_rule_test, verdict
+from .duties import Advice, Obligation, compile_duties
 from .guards import Guard, flat_clauses, guard_of, guards_of, total, typed
 from . import narrowing
 from .narrowing import Joined, Node, Plain, build as build_tree
 from .requested import CATEGORIES_PATH, PURPOSE_PATH, Keys, reads_requested_key
 from pdp.vocab import schema as sch
 from pdp.vocab.taxonomy import Vocabulary, ancestors, overlaps, reaches
-
-
-@dataclass(frozen=True)
-class Obligation:
-    id: str
-    text: str
-
-    def to_dict(self) -> dict[str, str]:
-        return {"id": self.id, "text": self.text}
 
 
 class Clauses(NamedTuple):
@@ -74,6 +66,10 @@ class CompiledRule:
     guards: tuple[Guard, ...] = ()  # tests that, when not true, leave the rule inapplicable and silent (guards.py)
     total: bool = False  # no condition can raise: once a deny applies, the rule cannot change the decision
     clauses: Clauses | None = None  # a compact rule's (compile_rules): what `settled` leaves a clause out of
+    advice: tuple[Advice, ...] = ()  # given with a decision of the rule's effect (duties.py)
+    # each obligation's and advice's condition (None: always due); None: none has one (duties.py)
+    obligation_tests: tuple[Test | None, ...] | None = None
+    advice_tests: tuple[Test | None, ...] | None = None
 
     def reaches(self, action: str, purpose: str, category: str) -> bool:
         """Does the rule's target take part in deciding this action, purpose and category? (the unindexed path)
@@ -157,6 +153,7 @@ def compile_rules(rules: list[ast.Rule], data: dict[str, Any], vocabulary: Vocab
         return Clauses(tuple(guard_of(e, data) for e in when), whens, unlesses)
 
     def compiled(i: int, rule: ast.Rule, clauses: Clauses | None) -> CompiledRule:
+        duties = compile_duties(rule, data, keys, shared)
         return CompiledRule(
             order=i,
             id=rule.id,
@@ -168,7 +165,7 @@ def compile_rules(rules: list[ast.Rule], data: dict[str, Any], vocabulary: Vocab
             categories=tuple(k.name for k in rule.categories) or None,
             applies=verdict(clauses.whens, clauses.unlesses) if clauses is not None
             else compile_rule_test(rule.when, rule.unless, data, effect=rule.effect, keys=keys, shared=shared),
-            obligations=tuple(Obligation(o.id, o.text) for o in rule.obligations),
+            obligations=duties.obligations,
             source=rule,
             keys=keys,
             possible=compile_rule_possible(rule.when, rule.unless, data, keys, shared)
@@ -177,6 +174,9 @@ def compile_rules(rules: list[ast.Rule], data: dict[str, Any], vocabulary: Vocab
             guards=guards_of(rule.when, data, kind_of),
             total=all(total(e, data, kind_of) for e in rule.when + rule.unless),
             clauses=clauses,
+            advice=duties.advice,
+            obligation_tests=duties.obligation_tests,
+            advice_tests=duties.advice_tests,
         )
 
     return tuple(compiled(i, rule, clauses(rule)) for i, rule in enumerate(rules))

@@ -8,7 +8,10 @@ Semantics (Cedar's, with default deny per data category):
 - an allow carries the obligations of the allows that apply and, for a
   request that names a broad key, of every allow that may apply to part of
   it (`partial`): an app that asks broadly, then acts on a narrower part,
-  meets the duties the policy attaches to that part.
+  meets the duties the policy attaches to that part;
+- a decision carries the advice of the rules that decided it (a deny's,
+  or an allow's); obligations and advice with a condition are read on the
+  safe side (duties.py: a duty that may be due is returned).
 `combine` is the one place where allow, deny and error meet. An Outcome
 becomes a Decision (the answer, with its id) in `decision_of`.
 """
@@ -20,8 +23,9 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any, TypeVar
 
-from .compiler import CompiledRule, Deciding, Obligation
-from .conditions import failure
+from .compiler import CompiledRule, Deciding
+from .conditions import Env, failure
+from .duties import Advice, Found, Obligation, due, given, situational
 from .decision_id import new_decision_id
 
 log = logging.getLogger("pdp")
@@ -55,6 +59,7 @@ class Outcome:
     # for an allow of a broad request: the allows that may apply to part of it, whose obligations it carries too
     # (not reasons: they do not allow it)
     partial: tuple[Reason, ...] = field(default=())
+    advice: tuple[Advice, ...] = field(default=())  # of the rules that decided (duties.py)
 
 
 @dataclass(frozen=True)
@@ -66,24 +71,28 @@ class Decision:
     obligations: tuple[Obligation, ...]
     policy: dict[str, Any]
     decision_id: str
+    advice: tuple[Advice, ...] = ()
 
     @property
     def allowed(self) -> bool:
         return self.decision == "allow"
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "decision": self.decision,
             "reasons": [r.to_dict() for r in self.reasons],
             "obligations": [o.to_dict() for o in self.obligations],
             "policy": dict(self.policy),
             "decision_id": self.decision_id,
         }
+        if self.advice:  # (left out when there is none: an answer without advice reads as before)
+            out["advice"] = [a.to_dict() for a in self.advice]
+        return out
 
 
 # `decision_of` sets these fields itself, without Decision's __init__ (about 1 µs a decision less): a field
 # added to Decision must be added there too, so a difference stops the import rather than leave it unset.
-_DECISION_FIELDS = ("decision", "reasons", "obligations", "policy", "decision_id")
+_DECISION_FIELDS = ("decision", "reasons", "obligations", "policy", "decision_id", "advice")
 if tuple(f.name for f in fields(Decision)) != _DECISION_FIELDS:
     raise TypeError(f"Decision's fields are {[f.name for f in fields(Decision)]}, decision_of sets "
                     f"{list(_DECISION_FIELDS)}: set every field in decision_of")
@@ -99,7 +108,7 @@ def decision_of(outcome: Outcome, policy_info: dict[str, Any]) -> Decision:
     # Decision's own __init__, without a frozen dataclass's setattr per field: this runs on every decision
     decision = object.__new__(Decision)
     decision.__dict__.update(decision=outcome.decision, reasons=outcome.reasons, obligations=outcome.obligations,
-                             policy=policy_info, decision_id=new_decision_id())
+                             policy=policy_info, decision_id=new_decision_id(), advice=outcome.advice)
     return decision
 
 
@@ -113,36 +122,40 @@ def combine(
     uncovered: list[str],
     errors: list[tuple[CompiledRule, str]],
     partial: Sequence[CompiledRule] = (),
+    env: Env | None = None,
 ) -> Outcome:
     """Total: every combination of applying rules gets exactly one decision.
 
     `partial`: allows with obligations that may apply to part of a broad
     request (`CompiledRule.possible`); an allow carries their obligations
-    after those of the allows that apply.
+    after those of the allows that apply. `env`: the request, which the
+    conditions of obligations and advice read (duties.py); None (the
+    decision space): each obligation as possibly due, advice with a
+    condition left out. The decision is the rules': a duty never changes it.
     """
     if errors:
-        failures = [Reason(rule.id, EVALUATION_ERROR, rule.cite, f"the rule could not be evaluated: {message}")
-                    for rule, message in errors]
-        return Outcome("deny", tuple(failures + [_reason(r) for r in denies]))
+        return _failed(errors, denies, env)
     if denies:
-        return Outcome("deny", tuple(_reason(r) for r in denies))
+        return Outcome("deny", tuple(_reason(r) for r in denies), advice=given(denies, env))
     if uncovered:
         listed = ", ".join(uncovered)
         message = f"no rule allows this use of {listed}"
         return Outcome("deny", (Reason(DEFAULT_DENY, "deny", None, message, tuple(uncovered)),))
-    obligations: dict[str, Obligation] = {}
-    for rule in allows:
-        for ob in rule.obligations:
-            obligations.setdefault(ob.id, ob)
+    found: Found = {}
+    obligations = due(allows, env, found)
     reasons = tuple(_reason(r) for r in allows)
+    advice = given(allows, env)
     if not partial:  # (the usual case, and every narrow request: nothing more to gather)
-        return Outcome("allow", reasons, tuple(obligations.values()))
+        return Outcome("allow", reasons, tuple(obligations), advice=advice)
     applied = {r.order for r in allows}  # (by order: an allow may be handed over settled, CompiledRule.settled)
     part = [r for r in partial if r.order not in applied]
-    for rule in part:
-        for ob in rule.obligations:
-            obligations.setdefault(ob.id, ob)
-    return Outcome("allow", reasons, tuple(obligations.values()), tuple(_reason(r) for r in part))
+    return Outcome("allow", reasons, tuple(due(part, env, found)), tuple(_reason(r) for r in part), advice=advice)
+
+
+def _failed(errors: list[tuple[CompiledRule, str]], denies: list[CompiledRule], env: Env | None) -> Outcome:
+    failures = [Reason(rule.id, EVALUATION_ERROR, rule.cite, f"the rule could not be evaluated: {message}")
+                for rule, message in errors]
+    return Outcome("deny", tuple(failures + [_reason(r) for r in denies]), advice=given(denies, env))
 
 
 Purpose = TypeVar("Purpose", str, None)  # a data-use request's purpose; an AuthZEN request has none
@@ -211,17 +224,21 @@ def evaluate(deciding: Callable[[str, Purpose, str], Deciding], action: str, pur
         failed.sort(key=lambda f: f[:2])
         errors = [(rule, message) for _, _, rule, message in failed]
         denies.sort(key=_by_order)
-        return combine(denies, allows, uncovered, errors)
+        return combine(denies, allows, uncovered, errors, env=env)
     if denies:
         if len(denies) > 1:
             denies.sort(key=_by_order)
+        if any(map(situational, denies)):  # (its advice reads the request: not the same for every request)
+            return combine(denies, [], [], [], env=env)
         return _remembered(memo, ("deny", tuple(denies)), lambda: combine(denies, [], [], []))
     if uncovered:
         return _remembered(memo, ("uncovered", tuple(uncovered)), lambda: combine([], [], uncovered, []))
     if len(allows) > 1:
         allows.sort(key=_by_order)
     if partial:  # allowed: which duties of its parts does it carry?
-        return combine(denies, allows, uncovered, [], _possible(partial, verdicts, env))
+        return combine(denies, allows, uncovered, [], _possible(partial, verdicts, env), env)
+    if any(map(situational, allows)):  # (its duties read the request: not the same for every request)
+        return combine([], allows, [], [], env=env)
     return _remembered(memo, ("allow", tuple(allows)), lambda: combine([], allows, [], []))
 
 

@@ -132,7 +132,7 @@ def _decided(policy_set: PolicySet, deciding: PolicySet, request: dict[str, Any]
             readings.cited[key] = (decision.reasons, used, made.reasons, made.filled)
         return made
     return LedgerDecision(decision.decision, known[2], decision.obligations, decision.policy, decision.decision_id,
-                          known[3], state.seq)
+                          decision.advice, known[3], state.seq)
 
 
 MAX_CITED = 64  # citing reasons kept with one state's readings
@@ -199,7 +199,7 @@ def cite(decision: Decision, used: tuple[Filled, ...], reads: dict[str, frozense
         reasons.append(CitingReason(reason.rule, reason.effect, reason.cite, reason.message, reason.categories,
                                     mine) if mine else reason)
     return LedgerDecision(decision.decision, tuple(reasons), decision.obligations, decision.policy,
-                          decision.decision_id, said, seq)
+                          decision.decision_id, decision.advice, said, seq)
 
 
 def failed_closed(policy_set: PolicySet, rule: str, message: str) -> LedgerDecision:

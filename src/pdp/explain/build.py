@@ -27,7 +27,7 @@ def explain_selection(selection, suggest: bool = True) -> Explanation:
     target = target_of(request, not selection.policy_set.model.names_data_use)
     if version is None:  # no version was in force: no rule of any version decided it
         return Explanation(outcome.decision, outcome.reasons, outcome.obligations, target, (), (),
-                           target.categories, (), selection.info)
+                           target.categories, (), selection.info, advice=outcome.advice)
     notes = _Origins(version, request)
     rules, unrelated, runs = [], [], []
     for rule in version.rules:
@@ -45,7 +45,8 @@ def explain_selection(selection, suggest: bool = True) -> Explanation:
     suggestions = suggest_changes(version, request, target, env, judge=selection.policy_set) \
         if suggest and outcome.decision == "deny" else ()
     return Explanation(outcome.decision, outcome.reasons, outcome.obligations, target, tuple(rules),
-                       tuple(unrelated), uncovered, suggestions, selection.info, _sources(outcome, version))
+                       tuple(unrelated), uncovered, suggestions, selection.info, _sources(outcome, version),
+                       outcome.advice)
 
 
 def _sources(outcome, version) -> tuple[ObligationSource, ...]:
@@ -56,7 +57,7 @@ def _sources(outcome, version) -> tuple[ObligationSource, ...]:
     out = []
     for ob in outcome.obligations:
         reason, part = next((r, part) for r, part in attaching
-                            if any(o.id == ob.id for o in rules[r.rule].obligations))
+                            if ob in rules[r.rule].obligations)
         out.append(ObligationSource(reason.rule, reason.cite, part))
     return tuple(out)
 

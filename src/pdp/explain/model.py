@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from pdp.engine.compiler import Obligation
+from pdp.engine.duties import Advice, Obligation
 from pdp.engine.decision import Reason
 from . import render
 from .target import Target
@@ -138,6 +138,7 @@ class Explanation:
     suggestions: tuple[Suggestion, ...]  # for a deny: changes that would allow it, smallest first
     policy: dict = field(default_factory=dict)
     sources: tuple[ObligationSource, ...] = ()  # one per obligation, in the same order
+    advice: tuple[Advice, ...] = ()  # of the rules that decided (engine/duties.py)
 
     def sourced(self) -> list[tuple[Obligation, ObligationSource | None]]:
         """Each obligation with where it comes from (None: not known)."""
@@ -150,7 +151,7 @@ class Explanation:
         t = self.target
         request = {"action": t.action} if t.authzen else {
             "action": t.action, "purpose": t.purpose, "data_categories": list(t.categories)}
-        return {
+        out = {
             "decision": self.decision,
             "reasons": [r.to_dict() for r in self.reasons],
             "obligations": self.obligation_dicts(),
@@ -161,6 +162,9 @@ class Explanation:
             "would_allow": [s.to_dict() for s in self.suggestions],
             "policy": dict(self.policy),
         }
+        if self.advice:  # (as in the decision's answer: there when a rule gives advice)
+            out["advice"] = [a.to_dict() for a in self.advice]
+        return out
 
     def render_text(self) -> str:
         return render.render_text(self)

@@ -6,6 +6,7 @@ import textwrap
 from typing import TYPE_CHECKING
 
 from pdp.engine.versions import NONE_IN_FORCE
+from pdp.lang import printer
 
 if TYPE_CHECKING:
     from .model import Explanation
@@ -24,10 +25,13 @@ def render_text(e: Explanation) -> str:
     if e.obligations:
         out.append("obligations:")
         for o, source in e.sourced():
-            out.append(f"  {o.id}: {o.text}")
+            out.append(f"  {o.id}: {o.text}{_parameters(o)}")
             # a broad request carries the duties of the parts it includes (docs/language.md)
             if source is not None and source.part:
                 out.append(f"    {source.text}")
+    if e.advice:
+        out.append("advice:")
+        out += [f"  {a.id}: {a.text}{_parameters(a)}" for a in e.advice]
     for effect in ("deny", "allow"):
         rules = [r for r in e.rules if r.effect == effect]
         out += ["", f"{effect.capitalize()} rules about this request:"]
@@ -68,3 +72,10 @@ def render_text(e: Explanation) -> str:
 
 _PARTS = ("action", "purpose", "data_categories")
 
+
+def _parameters(duty) -> str:
+    """` (days = 30, ...)`: a duty's parameters as the policy writes them; empty when it has none."""
+    if not duty.parameters:
+        return ""
+    return " (" + ", ".join(f"{name} = {printer.value(v)}"
+                            for name, v in duty.parameters) + ")"

@@ -181,10 +181,34 @@ class Key:
 
 
 @dataclass(frozen=True)
-class ObligationDecl:
+class Parameter:
+    """`with days = 30`: a duty's parameter, by name; its value is a literal, a date or a list of them (checker)."""
+
+    name: str
+    value: Expr
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class DutyDecl:
+    """`id "text" with name = value, ... if condition`: what `oblige` and `advise` share."""
+
     id: str
     text: str
     span: Span = _span()
+    parameters: tuple[Parameter, ...] = ()
+    condition: Expr | None = None  # due only when it holds (engine/duties.py: on which side an unknown falls)
+
+
+@dataclass(frozen=True)
+class ObligationDecl(DutyDecl):
+    """`oblige ...`: a duty that comes with an allow."""
+
+
+@dataclass(frozen=True)
+class AdviceDecl(DutyDecl):
+    """`advise ...`: advice returned with the rule's decision (a deny's, or an allow's); unlike an obligation, no
+    duty."""
 
 
 @dataclass(frozen=True)
@@ -208,6 +232,7 @@ class Rule:
     when: tuple[Expr, ...] = ()
     unless: tuple[Expr, ...] = ()
     obligations: tuple[ObligationDecl, ...] = ()
+    advice: tuple[AdviceDecl, ...] = ()
     overrides: tuple[Key, ...] = ()  # rules this one is a deliberate exception to
     accepts: tuple[Acceptance, ...] = ()  # warnings about this rule that are intended
     span: Span = _span()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Any
 
 from lark import Token, Transformer, Tree, v_args
 
@@ -139,14 +140,14 @@ class Builder(Transformer):
 
     def rule(self, meta, children):
         effect_token, (rule_id, id_span), *rest = children
-        fields: dict = {"when": [], "unless": [], "obligations": [], "accepts": []}
+        fields: dict = {"when": [], "unless": [], "obligations": [], "advice": [], "accepts": []}
         message = ""
         for child in rest:
             if not isinstance(child, tuple):  # the message: a token (lark's, or lark_cython's, which is no str)
                 message = self._string(child)
             else:
                 kind, value = child
-                if kind in ("when", "unless", "obligations", "accepts"):
+                if kind in ("when", "unless", "obligations", "advice", "accepts"):
                     fields[kind].append(value)
                 elif kind in ("actions", "purposes", "categories", "overrides"):
                     fields[kind] = fields.get(kind, ()) + value
@@ -163,6 +164,7 @@ class Builder(Transformer):
             when=tuple(fields["when"]),
             unless=tuple(fields["unless"]),
             obligations=tuple(fields["obligations"]),
+            advice=tuple(fields["advice"]),
             overrides=fields.get("overrides", ()),
             accepts=tuple(fields["accepts"]),
             span=self._span(meta),
@@ -195,8 +197,33 @@ class Builder(Transformer):
         return ("accepts", ast.Acceptance(str(code), self._string(reason), self._span(meta)))
 
     def obligation(self, meta, children):
-        (ob_id, span), *text = children
-        return ("obligations", ast.ObligationDecl(ob_id, self._string(text[0]) if text else "", self._span(meta)))
+        return ("obligations", ast.ObligationDecl(**self._duty(children), span=self._span(meta)))
+
+    def advice(self, meta, children):
+        return ("advice", ast.AdviceDecl(**self._duty(children), span=self._span(meta)))
+
+    def _duty(self, children) -> dict[str, Any]:
+        """An `oblige` or `advise` clause's parts, by field."""
+        (duty_id, _), *rest = children
+        text, parameters, condition = "", (), None
+        for child in rest:
+            if isinstance(child, tuple) and child and child[0] == "parameters":
+                parameters = child[1]
+            elif isinstance(child, tuple) and child and child[0] == "condition":
+                condition = child[1]
+            else:  # the text: a token (lark's, or lark_cython's, which is no str)
+                text = self._string(child)
+        return {"id": duty_id, "text": text, "parameters": parameters, "condition": condition}
+
+    def duty_parameters(self, meta, children):
+        return ("parameters", tuple(children))
+
+    def duty_parameter(self, meta, children):
+        name, value = children
+        return ast.Parameter(str(name), value, self._span(meta))
+
+    def duty_condition(self, meta, children):
+        return ("condition", children[0])
 
     def key_list(self, meta, children):
         return tuple(ast.Key(name, span) for name, span in children)

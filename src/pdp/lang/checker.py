@@ -20,6 +20,7 @@ from pdp.vocab import schema as sch
 from pdp.vocab import taxonomy as tx
 from .acceptance import acceptance_problems
 from .constraints import never_matches
+from .duties import check_consistent, check_duties
 from .stricter import permissive_reads
 from pdp.base import templates
 from pdp.base.dates import day_of
@@ -30,8 +31,8 @@ from pdp.ledger.events import NAME_PATTERN
 from pdp.ledger.fill import SOURCES
 
 TYPES = ", ".join(f"`{name}`" for name in sch.TYPE_NAMES if name != "bool")  # for hints: the documented type names
-CLAUSE_KEYWORDS = frozenset({"cite", "to", "for", "of", "when", "unless", "oblige", "overrides", "accept", "allow", "deny",
-                             "policy", "lookup", "ledger"})
+CLAUSE_KEYWORDS = frozenset({"cite", "to", "for", "of", "when", "unless", "oblige", "advise", "overrides", "accept",
+                             "allow", "deny", "policy", "lookup", "ledger"})
 
 
 class RequestModel(Protocol):
@@ -79,6 +80,7 @@ def check_policy_set(files: list[ast.PolicyFile], ctx: CheckContext) -> list[Dia
     out += _check_ledger_fills([f for policy_file in files for f in policy_file.ledger_fills], ctx)
     if ctx.model.names_data_use:  # (an AuthZEN set's fills are refused above)
         out += permissive_reads(files)
+    out += check_consistent(seen.values())
     effects = _effects_below(seen.values())
     for policy_file in files:
         for rule in policy_file.rules:
@@ -209,9 +211,7 @@ def check_rule(rule: ast.Rule, ctx: CheckContext) -> list[Diagnostic]:
     for keys, kind in ((rule.actions, tx.ACTION), (rule.purposes, tx.PURPOSE), (rule.categories, tx.CATEGORY)):
         for key in keys:
             out += _check_key(key.name, kind, key.span, ctx)
-    if rule.obligations and rule.effect == "deny":
-        out.append(Diagnostic("deny-obligation", "obligations come with allow rules, not deny rules",
-                              rule.obligations[0].span, "move the duty to the allow rule it goes with"))
+    out += check_duties(rule, lambda condition: _check_condition(condition, ctx))
     for condition in rule.when + rule.unless:
         out += _check_condition(condition, ctx)
     if not any(d.severity == "error" for d in out):

@@ -426,10 +426,9 @@ class _Printer:
             for c in of_kind(kind):
                 lines.extend(self._condition(kind, c))
         lines.extend(self._keys("overrides", of_kind("overrides")))
-        for c in of_kind("obligation"):
-            ob_id, *ob_text = c.children
-            line = f"oblige {_name(ob_id)}" + (f" {_string(ob_text[0])}" if ob_text else "")
-            lines.append(self._whole(c, line))
+        for kind, word in (("obligation", "oblige"), ("advice", "advise")):
+            for c in of_kind(kind):
+                lines.extend(self._duty(word, c))
         for c in of_kind("accept"):
             code, reason = c.children
             lines.append(self._whole(c, f"accept {code} because {_string(reason)}"))
@@ -469,9 +468,26 @@ class _Printer:
         lines[0].text = f"{word} {lines[0].text}"
         return lines
 
-    def _condition(self, word: str, clause: Tree) -> list[_Line]:
+    def _duty(self, word: str, clause: Tree) -> list[_Line]:
+        """`oblige id "text" with name = value, ...` on one line, and its condition below it: `if ...`."""
+        duty_id, *rest = clause.children
+        line = f"{word} {_name(duty_id)}"
+        condition = None
+        for part in rest:
+            if isinstance(part, Token):
+                line += f" {_string(part)}"
+            elif part.data == "duty_parameters":
+                line += " with " + ", ".join(f"{p.children[0]} = {_operand(p.children[1])}" for p in part.children)
+            else:
+                condition = part
+        if condition is None:
+            return [self._whole(clause, line)]
+        head = _Line(INDENT, line, [(clause.meta.start_pos, condition.meta.start_pos)])
+        return [head] + self._condition("if", condition, INDENT + 2)
+
+    def _condition(self, word: str, clause: Tree, indent: int = INDENT) -> list[_Line]:
         cond = _condition(clause.children[0], self.text, self.anchors)
-        col = INDENT + len(word) + 1
+        col = indent + len(word) + 1
         cuts: list[int] = []
         texts = _layout(cond, col, 0, cuts)
         bounds = [clause.meta.start_pos] + sorted(cuts) + [clause.meta.end_pos]
@@ -479,11 +495,11 @@ class _Printer:
         lines = []
         for i, line in enumerate(texts):
             if i == 0:
-                indent, line = INDENT, f"{word} {line}"
+                at, line = indent, f"{word} {line}"
             else:
-                indent = len(line) - len(line.lstrip(" "))
+                at = len(line) - len(line.lstrip(" "))
                 line = line.lstrip(" ")
-            lines.append(_Line(indent, line, [(bounds[i], bounds[i + 1])]))
+            lines.append(_Line(at, line, [(bounds[i], bounds[i + 1])]))
         return lines
 
 

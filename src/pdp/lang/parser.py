@@ -45,7 +45,7 @@ _TERMINAL_WORDS = {
 }
 
 _NAMES = frozenset({"NAME", "DOTTED_NAME"})  # a name: a word, or words joined by dots (`user.contact`)
-_CLAUSE_KEYWORDS = ("cite", "to", "for", "of", "when", "unless", "oblige", "overrides", "accept")
+_CLAUSE_KEYWORDS = ("cite", "to", "for", "of", "when", "unless", "oblige", "advise", "overrides", "accept")
 
 
 @lru_cache(maxsize=1)
@@ -301,8 +301,8 @@ def _syntax_diagnostic(error: UnexpectedInput, text: str, filename: str) -> Diag
     elif token.type == "STRING" and expected & _NAMES and len(expected) == 1:
         message = "a rule id is a name without quotes"
         hint = "write e.g. `deny children.under_18 \"message\"`"
-    elif found == "=":
-        hint = "to compare two values write `==`"
+    elif found == "=":  # (a token since `with days = 30`: reported as when it was no token at all)
+        message, hint = "unexpected character `=`", "to compare two values write `==`"
     elif _unbalanced_quotes(text, token.line or line):
         hint = UNBALANCED_HINT
     return Diagnostic(

@@ -63,6 +63,8 @@ def _context(decision) -> dict:
         "obligations": [o.to_dict() for o in decision.obligations],
         "policy": dict(decision.policy),
     }
+    if decision.advice:  # (as in /v1/decide's answer: there when a rule gives advice)
+        out["advice"] = [a.to_dict() for a in decision.advice]
     ledger = getattr(decision, "ledger", None)  # a decision that read the consent ledger (pdp.engine.filled)
     if ledger is not None:
         out["ledger"] = ledger

@@ -156,7 +156,7 @@ def json_answer(payload: bytes) -> Response:
 class Answers:
     """The JSON of decisions by their outcome: an answer's every part but its decision id, made once.
 
-    The request memo gives back the same outcome objects (its reasons, its obligations) for requests that
+    The request memo gives back the same outcome objects (its reasons, its obligations, its advice) for requests that
     differ only where no rule looks, and the set's `info` is one object: a decision made of the same objects
     has the same answer but for its id, which comes last (`Decision.to_dict`'s order). So the answer is the kept
     part and the id, and its JSON is the kept text and the id's: the same bytes as `encodes(to_dict())` (a
@@ -182,7 +182,7 @@ class Answers:
         reasons, obligations, policy, result = decision.reasons, decision.obligations, decision.policy, decision.decision
         found = self._kept.get(id(reasons))
         if found is None or found[0] is not reasons or found[1] is not obligations or found[2] is not policy \
-                or found[3] != result:
+                or found[3] != result or found[9] is not decision.advice:
             answer = decision.to_dict()
             payload = encodes(answer)
             if payload is None:
@@ -192,7 +192,7 @@ class Answers:
             if len(self._kept) >= self.LIMIT:
                 self._kept.clear()
             found = self._kept[id(reasons)] = (reasons, obligations, policy, result, answer, orjson.dumps(answer)[:-1],
-                                               decided, rules, digest)
+                                               decided, rules, digest, decision.advice)
         decision_id = decision.decision_id
         answer = dict(found[4])
         answer["decision_id"] = decision_id

@@ -14,6 +14,7 @@ from pdp.base.paths import set_at
 from pdp.engine.conditions import MISSING, compile_test, failure
 from pdp.engine.requested import ALL, SOME, Keys, reads_requested_key
 from pdp.engine.decision import Outcome, Reason, combine
+from pdp.engine.duties import situational
 from pdp.base.errors import RequestError
 from pdp.vocab.request import apply_lookups, check_request, request_schema
 from .cells import Cell, Component, Group, Klass, Node, State, Stats
@@ -36,6 +37,12 @@ A_DATE = "2026-01-01"  # the representative of a class of dates (the solver choo
 AUTO, ENUMERATION, SOLVER = "auto", "enumeration", "solver"
 ENUMERATION_BUDGET = 100_000  # AUTO: partial requests the enumeration may take before the solver is asked
 GROUPING_WORK = 2_000_000  # AUTO: cells x rules the grouping of the cells may cost before the solver is asked
+
+
+# The space's classes do not tell apart what an obligation's or advice's own condition (`if`) reads: its outcomes
+# carry each such obligation as possibly due and leave such advice out (decision.combine without a request)
+DUTY_NOTE = ("obligations and advice given under a condition (`if`) are compared as if the obligation were always "
+             "due and the advice never given: a change in such a condition alone is not reported")
 
 
 class SpaceTooLarge(Exception):
@@ -81,6 +88,8 @@ class Space:
             for e in rule_conditions(probe):
                 self._uses.add(e, self.versions[-1].data)  # probes read the request as the current version does
         self.notes |= self._uses.notes
+        if any(situational(rule) for v in self.versions for rule in v.rules):
+            self.notes.add(DUTY_NOTE)
         self._key_dimensions(purposes, categories, actions)
         self._attribute_nodes()
         self._grouped: list[Group] | None = None
