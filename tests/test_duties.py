@@ -134,3 +134,28 @@ def test_authzen_context_carries_parameters_and_advice(tmp_path):
     assert write["decision"] is False
     assert write["context"]["advice"] == [{"id": "ask.owner", "text": "Ask the owner for access",
                                           "parameters": {"channel": "email"}}]
+
+
+def test_policy_tests_check_advice_as_they_check_obligations(ps):
+    from pdp.testing.reader import parse_test_file
+    from pdp.testing.runner import run
+
+    opted_out = "{action: use, purpose: marketing, data_categories: [user.contact], " \
+                "data_subject: {consent: {marketing: false}}}"
+    text = f"""
+cases:
+  - name: advised
+    request: {opted_out}
+    expect: deny
+    obligations: []
+    advice: [consent.offer_form]
+  - name: wrongly expected
+    request: {opted_out}
+    expect: deny
+    advice: [tip]
+"""
+    good, bad = run(ps, [parse_test_file(text, "t.yaml")])
+    assert good.passed and good.advice == ("consent.offer_form",)
+    assert not bad.passed
+    assert bad.failures == ("advice: expected [tip], got [consent.offer_form] (missing tip; unexpected "
+                            "consent.offer_form)",)

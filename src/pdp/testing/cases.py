@@ -29,6 +29,7 @@ class Case:
     rules: tuple[str, ...] | None = None  # each must be among the reasons' rule ids
     cites: tuple[str, ...] | None = None  # each must be among the reasons' cites
     obligations: tuple[str, ...] | None = None  # exactly this set of obligation ids
+    advice: tuple[str, ...] | None = None  # exactly this set of advice ids
     error: str | None = None  # the request must be refused with a message containing this
     # events of a consent ledger the case is decided against (complete, valid); None: decided without a ledger
     ledger: tuple[dict[str, Any], ...] | None = None

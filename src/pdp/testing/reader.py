@@ -15,7 +15,8 @@ a file is collected before raising, so one run shows them all.
         expect: allow                              # or `error: <text>` for a refusal
         rules: [marketing.promotional_email]       # optional, each must have fired
         cites: ["§2.5"]                            # optional, each must be cited
-        obligations: [unsubscribe_link]            # optional, exactly these
+        obligations: [unsubscribe_link]            # optional, exactly these (ids)
+        advice: [consent.offer_form]               # optional, exactly these (ids)
         ledger:                                    # optional: decided with a consent ledger holding these
           - {kind: consent.withdrawn, topic: marketing}   # events (as `pdp consent record` takes; see seeded.py)
 """
@@ -39,8 +40,8 @@ from .seeded import complete
 
 FILE_KEYS = ("suite", "defaults", "cases")
 DEFAULTS_KEYS = ("request", "ledger")
-CASE_KEYS = ("name", "request", "expect", "error", "rules", "cites", "obligations", "ledger")
-CHECK_LISTS = ("rules", "cites", "obligations")
+CASE_KEYS = ("name", "request", "expect", "error", "rules", "cites", "obligations", "advice", "ledger")
+CHECK_LISTS = ("rules", "cites", "obligations", "advice")
 DECISIONS = ("allow", "deny")
 MERGE_TAG = "tag:yaml.org,2002:merge"
 
@@ -232,6 +233,7 @@ class _Reader:
             rules=lists.get("rules"),
             cites=lists.get("cites"),
             obligations=lists.get("obligations"),
+            advice=lists.get("advice"),
             error=error,
             ledger=ledger,
         )

@@ -58,6 +58,8 @@ def render_failure(result: CaseResult) -> str:
             lines.append(f"    {fired.effect:<{width}}  {fired.rule}{cite}{message}")
         if result.obligations or case.obligations is not None:
             lines.append("  obligations: " + (", ".join(result.obligations) or "none"))
+        if result.advice or case.advice is not None:
+            lines.append("  advice: " + (", ".join(result.advice) or "none"))
     # what was decided: the case's request with the file's defaults merged under it (issue 12)
     lines.append("  request (defaults merged): " + json.dumps(case.request, ensure_ascii=False, sort_keys=True,
                                                              default=str))
@@ -122,6 +124,7 @@ def result_dict(result: CaseResult) -> dict[str, Any]:
             for f in result.fired
         ],
         "obligations": list(result.obligations),
+        **({"advice": list(result.advice)} if result.advice else {}),
         "failures": list(result.failures),
         "request": case.request,  # as decided: the file's defaults merged under the case's own
     }

@@ -49,6 +49,7 @@ class CaseResult:
     obligations: tuple[str, ...] = ()
     error: str | None = None  # the refusal or crash message, if any
     failures: tuple[str, ...] = ()  # one plain sentence per unmet expectation
+    advice: tuple[str, ...] = ()
 
 
 def run(policy_set: PolicySet, cases: Iterable[Case | TestFile], coverage: Any = None) -> list[CaseResult]:
@@ -85,13 +86,14 @@ def run_case(policy_set: PolicySet, case: Case, coverage: Any = None) -> CaseRes
         coverage.record(selection)
     fired = tuple(FiredRule(r.rule, r.effect, r.cite, r.message) for r in decision.reasons)
     obligations = tuple(o.id for o in decision.obligations)
+    advice = tuple(a.id for a in decision.advice)
     if case.error is not None:
         failures = [f"expected the request to be refused with an error containing "
                     f"`{case.error}`, but it was decided: {decision.decision}"]
     else:
-        failures = unmet_expectations(case, decision.decision, fired, obligations, rule_ids(policy_set))
+        failures = unmet_expectations(case, decision.decision, fired, obligations, rule_ids(policy_set), advice)
     return CaseResult(case, not failures, expected, decision.decision, fired, obligations,
-                      failures=tuple(failures))
+                      failures=tuple(failures), advice=advice)
 
 
 def decide_case(policy_set: PolicySet, case: Case, request: dict[str, Any]) -> tuple[Selection | None, Decision]:
@@ -136,7 +138,8 @@ def rule_ids(policy_set: PolicySet) -> frozenset[str]:
 
 
 def unmet_expectations(case: Case, actual: str, fired: tuple[FiredRule, ...],
-                       obligations: tuple[str, ...], known_rules: Collection[str] | None = None) -> list[str]:
+                       obligations: tuple[str, ...], known_rules: Collection[str] | None = None,
+                       advice: tuple[str, ...] = ()) -> list[str]:
     """Every way a decided case differs from what it expects (empty: it passed).
 
     All expectations are checked, not just the first, so one run shows
@@ -161,15 +164,15 @@ def unmet_expectations(case: Case, actual: str, fired: tuple[FiredRule, ...],
         missing = [c for c in case.cites if c not in {f.cite for f in fired}]
         if missing:
             failures.append("missing cites: " + ", ".join(missing))
-    if case.obligations is not None and set(case.obligations) != set(obligations):
-        missing = [o for o in case.obligations if o not in obligations]
-        unexpected = [o for o in obligations if o not in case.obligations]
-        detail = "; ".join(filter(None, [
-            "missing " + ", ".join(missing) if missing else "",
-            "unexpected " + ", ".join(unexpected) if unexpected else "",
-        ]))
-        failures.append(f"obligations: expected {_listing(case.obligations)}, "
-                        f"got {_listing(obligations)} ({detail})")
+    for word, wanted, got in (("obligations", case.obligations, obligations), ("advice", case.advice, advice)):
+        if wanted is not None and set(wanted) != set(got):
+            missing = [o for o in wanted if o not in got]
+            unexpected = [o for o in got if o not in wanted]
+            detail = "; ".join(filter(None, [
+                "missing " + ", ".join(missing) if missing else "",
+                "unexpected " + ", ".join(unexpected) if unexpected else "",
+            ]))
+            failures.append(f"{word}: expected {_listing(wanted)}, got {_listing(got)} ({detail})")
     return failures
 
 
