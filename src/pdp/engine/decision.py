@@ -78,15 +78,15 @@ class Decision:
         return self.decision == "allow"
 
     def to_dict(self) -> dict[str, Any]:
-        out = {
+        out: dict[str, Any] = {
             "decision": self.decision,
             "reasons": [r.to_dict() for r in self.reasons],
             "obligations": [o.to_dict() for o in self.obligations],
-            "policy": dict(self.policy),
-            "decision_id": self.decision_id,
         }
         if self.advice:  # (left out when there is none: an answer without advice reads as before)
             out["advice"] = [a.to_dict() for a in self.advice]
+        out["policy"] = dict(self.policy)
+        out["decision_id"] = self.decision_id  # (last: server/deciding.Answers appends it to the kept part)
         return out
 
 
