@@ -159,3 +159,17 @@ cases:
     assert not bad.passed
     assert bad.failures == ("advice: expected [tip], got [consent.offer_form] (missing tip; unexpected "
                             "consent.offer_form)",)
+
+
+def test_explain_says_why_a_conditional_obligation_is_carried(ps):
+    from pdp.explain import explain
+
+    unknown = explain(ps, request(action="share"), suggest=False)
+    assert [o["id"] for o in unknown.to_dict()["obligations"]] == ["retention.delete", "notify.dpo"]
+    assert unknown.to_dict()["obligations"][1]["due"] == (
+        'due: `destination_country not in ["IN", "DE"]` is unknown (a duty that may be due is carried)')
+    text = explain(ps, request(action="share", destination_country="US", context={"score": 3}),
+                   suggest=False).render_text()
+    assert '  notify.dpo: Notify the DPO (address = "dpo@example.com", regions = ["EU", "EEA"])\n' \
+           '    due: `destination_country not in ["IN", "DE"]` is true\n' in text
+    assert "advice:\n  tip: Minimise what you share\n" in text

@@ -7,6 +7,8 @@ from typing import Any
 from pdp.engine.policy_set import PolicySet
 from pdp.vocab import taxonomy as tx
 from pdp.engine.compiler import CompiledRule
+from pdp.engine.conditions import failure
+from pdp.lang.printer import expression as printed
 from .because import _because, _Origins
 from .evaluator import RuleRun, run_rule
 from .model import Condition, Explanation, ObligationSource, RuleExplanation, Unrelated
@@ -45,21 +47,35 @@ def explain_selection(selection, suggest: bool = True) -> Explanation:
     suggestions = suggest_changes(version, request, target, env, judge=selection.policy_set) \
         if suggest and outcome.decision == "deny" else ()
     return Explanation(outcome.decision, outcome.reasons, outcome.obligations, target, tuple(rules),
-                       tuple(unrelated), uncovered, suggestions, selection.info, _sources(outcome, version),
+                       tuple(unrelated), uncovered, suggestions, selection.info, _sources(outcome, version, env),
                        outcome.advice)
 
 
-def _sources(outcome, version) -> tuple[ObligationSource, ...]:
+def _sources(outcome, version, env) -> tuple[ObligationSource, ...]:
     """Each obligation's rule: the first allow that applies and attaches it, else the first partial allow
-    (`Outcome.partial`: it may apply to part of a broad request) that does, as `decision.combine` gathers them."""
+    (`Outcome.partial`: it may apply to part of a broad request) that does, as `decision.combine` gathers them;
+    for one under `if`, its condition and the value it had (engine/duties.py: carried unless false)."""
     rules = {r.id: r for r in version.rules}
     attaching = [(r, False) for r in outcome.reasons if r.effect == "allow"] + [(r, True) for r in outcome.partial]
     out = []
     for ob in outcome.obligations:
         reason, part = next((r, part) for r, part in attaching
                             if ob in rules[r.rule].obligations)
-        out.append(ObligationSource(reason.rule, reason.cite, part))
+        rule = rules[reason.rule]
+        decl = rule.source.obligations[rule.obligations.index(ob)]
+        condition = None if decl.condition is None else (printed(decl.condition), _value(rule, ob, env))
+        out.append(ObligationSource(reason.rule, reason.cite, part, condition))
     return tuple(out)
+
+
+def _value(rule: CompiledRule, ob, env) -> str:
+    """An obligation's condition's value for this request, as the engine read it: true, unknown or failing."""
+    test = rule.obligation_tests[rule.obligations.index(ob)]  # type: ignore[index]
+    try:
+        value = test(env)  # type: ignore[misc]
+    except Exception as error:  # noqa: BLE001 - what the engine carried the duty for
+        return f"cannot be evaluated ({failure(error)})"
+    return "unknown" if value is None else str(value).lower()
 
 
 def _unrelated(rule: CompiledRule, target: Target) -> Unrelated:

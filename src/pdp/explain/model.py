@@ -118,12 +118,21 @@ class ObligationSource:
     rule: str
     cite: str | None
     part: bool
+    condition: tuple[str, str] | None = None  # its `if`, as written, and its value: true, unknown, cannot be ...
 
     @property
     def text(self) -> str:
         cite = f" ({self.cite})" if self.cite else ""
         return f"from rule {self.rule}{cite}, which " + (
             "may apply to part of the request" if self.part else "applies to the request")
+
+    @property
+    def due(self) -> str | None:
+        """Why an obligation under `if` is carried: its condition and its value (None: it has no condition)."""
+        if self.condition is None:
+            return None
+        written, value = self.condition
+        return f"due: `{written}` is {value}" + ("" if value == "true" else " (a duty that may be due is carried)")
 
 
 @dataclass(frozen=True)
@@ -145,7 +154,8 @@ class Explanation:
         return [(o, self.sources[i] if i < len(self.sources) else None) for i, o in enumerate(self.obligations)]
 
     def obligation_dicts(self) -> list[dict]:
-        return [{**o.to_dict(), **({"rule": s.rule, "part": s.part} if s else {})} for o, s in self.sourced()]
+        return [{**o.to_dict(), **({"rule": s.rule, "part": s.part} if s else {}),
+                 **({"due": s.due} if s and s.due else {})} for o, s in self.sourced()]
 
     def to_dict(self) -> dict:
         t = self.target

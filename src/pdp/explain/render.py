@@ -29,6 +29,8 @@ def render_text(e: Explanation) -> str:
             # a broad request carries the duties of the parts it includes (docs/language.md)
             if source is not None and source.part:
                 out.append(f"    {source.text}")
+            if source is not None and source.due:
+                out.append(f"    {source.due}")
     if e.advice:
         out.append("advice:")
         out += [f"  {a.id}: {a.text}{_parameters(a)}" for a in e.advice]
