@@ -19,6 +19,7 @@ policy "demo" version "3" effective 2026-11-24
 allow ops "Operate the service" cite "§2.1" to use for essential of user
   oblige delete_after_use "Delete after the retention period"
 deny minors "Not for children" cite "§10" when data_subject.age < 18
+  advise erase.at_once "Delete what was collected at once"
 '''
 OK = {"action": "use", "purpose": "essential.service", "data_categories": ["user.name"]}
 MINOR = {**OK, "data_subject": {"age": 9}}
@@ -118,10 +119,11 @@ async def test_async_decide_allow_and_deny(async_client):
         assert d.decision == "allow" and d.allowed and not d.failed_closed
         assert d.reasons[0]["rule"] == "ops" and d.reasons[0]["cite"] == "§2.1"
         assert d.obligations == [{"id": "delete_after_use", "text": "Delete after the retention period"}]
-        assert d.decision_id and d.raw["policy"]["name"] == "demo"
+        assert d.decision_id and d.raw["policy"]["name"] == "demo" and d.advice == []
         d = await pdp.decide(MINOR)
         assert d.decision == "deny" and not d.allowed and not d.failed_closed
         assert [(r["rule"], r["cite"]) for r in d.reasons] == [("minors", "§10")]
+        assert d.advice == [{"id": "erase.at_once", "text": "Delete what was collected at once"}]
 
 
 @pytest.mark.anyio

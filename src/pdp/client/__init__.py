@@ -70,6 +70,12 @@ class ClientDecision:
     def allowed(self) -> bool:
         return self.decision == "allow"
 
+    @property
+    def advice(self) -> list[Any]:
+        """The advice the rules that decided give (a deny's: how to get the use allowed); none when not sent."""
+        advice = self.raw.get("advice", [])
+        return advice if isinstance(advice, list) else []
+
     @classmethod
     def from_json(cls, body: Any) -> ClientDecision:
         """A decision from the response JSON; `ValueError` if it is not one."""
