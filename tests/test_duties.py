@@ -173,3 +173,15 @@ def test_explain_says_why_a_conditional_obligation_is_carried(ps):
     assert '  notify.dpo: Notify the DPO (address = "dpo@example.com", regions = ["EU", "EEA"])\n' \
            '    due: `destination_country not in ["IN", "DE"]` is true\n' in text
     assert "advice:\n  tip: Minimise what you share\n" in text
+
+
+def test_a_duty_under_a_condition_of_time_reads_the_moment_of_the_request():
+    """`now` is stamped at the edges for a set whose only reader of it is an obligation's condition."""
+    from pdp.engine.timing import reads_now
+
+    timed = build_set('allow a cite "§7" to use\n'
+                      '  oblige review "Review whether the data is still needed" if collected_at is older than 1 year\n')
+    assert reads_now(timed)
+    old = timed.decide(request(collected_at="2026-01-15", now="2027-06-01"))
+    recent = timed.decide(request(collected_at="2027-05-01", now="2027-06-01"))
+    assert _ids(old.obligations) == ["review"] and recent.obligations == ()

@@ -326,5 +326,7 @@ def walk(expr: Expr):
 
 
 def paths_in(rule: Rule) -> set[tuple[str, ...]]:
-    """The attribute paths a rule's conditions (`when`, `unless`) name, policy data's included."""
-    return {node.parts for expr in rule.when + rule.unless for node in walk(expr) if isinstance(node, Path)}
+    """The attribute paths a rule's conditions (`when`, `unless`, and its obligations' and advice's `if`) name,
+    policy data's included."""
+    duties = tuple(d.condition for d in rule.obligations + rule.advice if d.condition is not None)
+    return {node.parts for expr in rule.when + rule.unless + duties for node in walk(expr) if isinstance(node, Path)}
