@@ -185,3 +185,14 @@ def test_a_duty_under_a_condition_of_time_reads_the_moment_of_the_request():
     old = timed.decide(request(collected_at="2026-01-15", now="2027-06-01"))
     recent = timed.decide(request(collected_at="2027-05-01", now="2027-06-01"))
     assert _ids(old.obligations) == ["review"] and recent.obligations == ()
+
+
+def test_a_shadowed_rule_that_adds_advice_is_told_so():
+    from pdp.analysis.warnings import warnings_of
+
+    shadowed = build_set('deny a cite "§1" to use for marketing\n'
+                         'deny b cite "§2" to use for marketing.communications\n'
+                         '  advise consent.offer_form "Offer the form"\n')
+    (warning,) = [w for w in warnings_of(shadowed) if w.code == "shadowed-rule"]
+    assert warning.message.endswith("(it only adds its advice `consent.offer_form`)")
+    assert warning.hint == "if the advice is the point, that is fine; otherwise remove the rule"

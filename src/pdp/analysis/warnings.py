@@ -252,13 +252,14 @@ def rule_diagnostics(policy_set: PolicySet, facts: dict[str, RuleFacts],
             hint = "remove it, or narrow it to what no other rule says"
             if rule.effect == "deny":
                 hint = "if it is kept to cite its own clause, that is fine; otherwise remove it"
-            own = [o.id for o in rule.obligations]
-            theirs = {o.id for r in named for o in rules[r].obligations}
-            extra = [o for o in own if o not in theirs]
-            if extra:
-                message += f" (it only adds its obligation{'s' if len(extra) > 1 else ''} " \
-                           f"{', '.join(f'`{o}`' for o in extra)})"
-                hint = "if the obligation is the point, that is fine; otherwise remove the rule"
+            for word, words, field in (("obligation", "obligations", "obligations"), ("advice", "advice", "advice")):
+                own = [o.id for o in getattr(rule, field)]
+                theirs = {o.id for r in named for o in getattr(rules[r], field)}
+                extra = [o for o in own if o not in theirs]
+                if extra:
+                    message += f" (it only adds its {words if len(extra) > 1 else word} " \
+                               f"{', '.join(f'`{o}`' for o in extra)})"
+                    hint = f"if the {word} is the point, that is fine; otherwise remove the rule"
             out.append(Diagnostic("shadowed-rule", message, source.id_span, hint, "warning"))
     for rule in policy_set.rules:
         if rule.effect != "deny" or rule.id not in overlaps:
