@@ -134,7 +134,9 @@ def combine(
     condition left out. The decision is the rules': a duty never changes it.
     """
     if errors:
-        return _failed(errors, denies, env)
+        failures = [Reason(rule.id, EVALUATION_ERROR, rule.cite, f"the rule could not be evaluated: {message}")
+                    for rule, message in errors]
+        return Outcome("deny", tuple(failures + [_reason(r) for r in denies]), advice=given(denies, env))
     if denies:
         return Outcome("deny", tuple(_reason(r) for r in denies), advice=given(denies, env))
     if uncovered:
@@ -151,11 +153,6 @@ def combine(
     part = [r for r in partial if r.order not in applied]
     return Outcome("allow", reasons, tuple(due(part, env, found)), tuple(_reason(r) for r in part), advice=advice)
 
-
-def _failed(errors: list[tuple[CompiledRule, str]], denies: list[CompiledRule], env: Env | None) -> Outcome:
-    failures = [Reason(rule.id, EVALUATION_ERROR, rule.cite, f"the rule could not be evaluated: {message}")
-                for rule, message in errors]
-    return Outcome("deny", tuple(failures + [_reason(r) for r in denies]), advice=given(denies, env))
 
 
 Purpose = TypeVar("Purpose", str, None)  # a data-use request's purpose; an AuthZEN request has none
