@@ -14,7 +14,6 @@ from pdp.base.paths import set_at
 from pdp.engine.conditions import MISSING, compile_test, failure
 from pdp.engine.requested import ALL, SOME, Keys, reads_requested_key
 from pdp.engine.decision import Outcome, Reason, combine
-from pdp.engine.duties import situational
 from pdp.base.errors import RequestError
 from pdp.vocab.request import apply_lookups, check_request, request_schema
 from .cells import Cell, Component, Group, Klass, Node, State, Stats
@@ -39,12 +38,6 @@ ENUMERATION_BUDGET = 100_000  # AUTO: partial requests the enumeration may take 
 GROUPING_WORK = 2_000_000  # AUTO: cells x rules the grouping of the cells may cost before the solver is asked
 
 
-# The space's classes do not tell apart what an obligation's or advice's own condition (`if`) reads: its outcomes
-# carry each such obligation as possibly due and leave such advice out (decision.combine without a request)
-DUTY_NOTE = ("obligations and advice given under a condition (`if`) are compared as if the obligation were always "
-             "due and the advice never given: a change in such a condition alone is not reported")
-
-
 class SpaceTooLarge(Exception):
     """A component would need more assignments than the limit allows."""
 
@@ -58,7 +51,10 @@ class Space:
 
     With `obligations` (the default), the classes also tell apart what decides the obligations of an
     allowed broad request (the partial allows, `Candidates.partial`), so an outcome carries the
-    engine's obligations. Without (the whole-set warnings, which compare which rules apply), the space
+    engine's obligations, but for what an obligation's or advice's own condition (`if`) reads, which no
+    class tells apart: such an obligation is carried as possibly due, such advice left out (decision.combine
+    without a request). Decisions, all that `query` and `diff` compare, never depend on them. Without (the
+    whole-set warnings, which compare which rules apply), the space
     is smaller, and an outcome carries only the obligations of the allows that apply.
     """
 
@@ -88,8 +84,6 @@ class Space:
             for e in rule_conditions(probe):
                 self._uses.add(e, self.versions[-1].data)  # probes read the request as the current version does
         self.notes |= self._uses.notes
-        if any(situational(rule) for v in self.versions for rule in v.rules):
-            self.notes.add(DUTY_NOTE)
         self._key_dimensions(purposes, categories, actions)
         self._attribute_nodes()
         self._grouped: list[Group] | None = None
