@@ -128,6 +128,13 @@ class Trace(Protocol):
     def failed(self, where: Where, expr: ast.Expr, side: str, error: Exception) -> None: ...
 
 
+def _as_read(value: Any) -> Any:
+    """A value of the policy data as a condition reads it: a list of scalars as a set (a lookup, not a scan)."""
+    if isinstance(value, list) and all(isinstance(v, (str, int, float)) for v in value):
+        return frozenset(value)
+    return value
+
+
 class _Values(Visitor[Getter]):
     """An operand -> a getter of its value; policy data is read once, now."""
 
@@ -169,11 +176,26 @@ class _Values(Visitor[Getter]):
     def visit_Path(self, expr: ast.Path) -> Getter:
         if expr.parts[0] == "data":
             # Policy data is fixed for the life of the compiled set: resolve now.
-            value = getter(expr.parts[1:])(self.data) if len(expr.parts) > 1 else self.data
-            if isinstance(value, list):
-                value = frozenset(value) if all(isinstance(v, (str, int, float)) for v in value) else value
+            value = _as_read(getter(expr.parts[1:])(self.data) if len(expr.parts) > 1 else self.data)
             return lambda env: value
         return getter(expr.parts)
+
+    def visit_Index(self, expr: ast.Index) -> Getter:
+        # The table is fixed for the life of the compiled set: each entry (at `rest`) is read now, so a lookup is
+        # one dict access. Keys of policy data are texts (registers.data_key_problems): an index that is no text
+        # (a number, true, a list) finds none, and a missing entry is MISSING, which makes its test unknown.
+        table = getter(expr.table.parts[1:])(self.data)
+        below = getter(expr.rest) if expr.rest else None
+        found = {key: _as_read(entry if below is None else below(entry) if type(entry) is dict else MISSING)
+                 for key, entry in table.items()} if type(table) is dict else {}
+        found = {key: value for key, value in found.items() if value is not None and value is not MISSING}
+        key = self.visit(expr.key)
+
+        def looked_up(env: Env) -> Any:
+            k = key(env)
+            return found.get(k, MISSING) if type(k) is str else MISSING
+
+        return looked_up
 
     def generic_visit(self, expr: ast.Expr, *args: Any) -> Getter:
         raise TypeError(f"not a value: {expr!r}")

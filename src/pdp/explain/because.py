@@ -34,6 +34,13 @@ def _detail(node: Node, env: dict, notes: "_Origins") -> str:
         return ""
     said, seen = [], set()
     for part in ast.walk(expr):
+        if isinstance(part, ast.Index):  # the entry found, not the whole table (its key is read below)
+            seen.add(part.table.dotted)
+            value = compile_value(part, notes.data)(env)
+            said.append(f"{show(part)} is {fmt(value)}" if value is not MISSING
+                        else f"{part.table.dotted} has no entry for {show(part.key)}" + (f" with {'.'.join(part.rest)}"
+                                                                                 if part.rest else ""))
+            continue
         if not isinstance(part, ast.Path) or part.dotted in seen:
             continue
         seen.add(part.dotted)

@@ -69,6 +69,21 @@ class Shift:
 
 
 @dataclass(frozen=True)
+class Index:
+    """`data.roles[subject.role].permissions`: an entry of policy data looked up by a value, the request's (a path)
+    or written (a text), and the path read below it (`rest`). Terminating and total: one lookup in a mapping of
+    the policy data; a key the data does not hold, an index that is no text, or an entry without `rest` is
+    missing (the test that reads it is unknown). It reads the request only through `key`."""
+
+    SUB: ClassVar[tuple[str, ...]] = ("table", "key")
+
+    table: "Path"  # the policy data indexed: `data.<file>...`, a mapping
+    key: "Path | Literal"  # a request attribute (not `data`, not a requested key: the checker says why) or a text
+    rest: tuple[str, ...] = ()  # read below the entry found
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
 class ListLiteral:
     SUB: ClassVar[tuple[str, ...]] = ("items",)
 
@@ -166,7 +181,8 @@ class Or:
     span: Span = _span()
 
 
-Expr = Union[Path, Literal, Date, Shift, ListLiteral, Compare, Member, Under, Matches, Presence, Truth, Not, And, Or]
+Expr = Union[Path, Literal, Date, Shift, Index, ListLiteral, Compare, Member, Under, Matches, Presence, Truth, Not, And,
+             Or]
 
 
 # ---------------------------------------------------------------- statements

@@ -303,6 +303,21 @@ class Builder(Transformer):
         path, sign, amount, unit = children
         return ast.Shift(path, str(sign), self._amount(amount, unit), dates.unit_of(str(unit)), self._span(meta))
 
+    def indexed(self, meta, children):
+        table, key, *rest = children
+        span = self._span(meta)
+        if table.parts[0] != "data":
+            raise BuildError(Diagnostic("bad-index", f"`{table.dotted}` is not policy data: only `data.<file>` can be "
+                                         "looked up by a value", table.span,
+                                         "write e.g. `\"can_read\" in data.role_permissions[subject.role]`"))
+        if not (isinstance(key, ast.Path) and key.parts[0] != "data") and \
+                not (isinstance(key, ast.Literal) and isinstance(key.value, str)):
+            raise BuildError(Diagnostic("bad-index", "policy data is looked up by an attribute of the request or a "
+                                         "text, one lookup a value", getattr(key, "span", span),
+                                         "write e.g. `data.managers[resource.owner]`; to look up by another lookup's "
+                                         "value, keep a table keyed by what the request gives"))
+        return ast.Index(table, key, tuple(part for token in rest for part in str(token).split(".")), span)
+
     def older(self, meta, children):
         operand, amount, unit = children
         if not isinstance(operand, ast.Path):
@@ -328,6 +343,10 @@ class Builder(Transformer):
         return ast.Literal(False, self._span(meta))
 
     def list(self, meta, children):
+        looked_up = next((c for c in children if isinstance(c, ast.Index)), None)
+        if looked_up is not None:
+            raise BuildError(Diagnostic("bad-index", "a list holds values written out, not policy data looked up",
+                                         looked_up.span, "test it on its own: `x == data.a[k] or x in [...]`"))
         return ast.ListLiteral(tuple(c for c in children if c is not None), self._span(meta))
 
 

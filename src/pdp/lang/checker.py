@@ -21,6 +21,7 @@ from pdp.vocab import taxonomy as tx
 from .acceptance import acceptance_problems
 from .constraints import never_matches
 from .duties import check_consistent, check_duties
+from .index_types import VALUE_KINDS, conflict, entries
 from .stricter import permissive_reads
 from pdp.base import templates
 from pdp.base.dates import day_of
@@ -31,6 +32,8 @@ from pdp.ledger.events import NAME_PATTERN
 from pdp.ledger.fill import SOURCES
 
 TYPES = ", ".join(f"`{name}`" for name in sch.TYPE_NAMES if name != "bool")  # for hints: the documented type names
+# The keys a request names, which name every key below them (engine.requested): read on a side, never looked up
+REQUESTED_KEYS = (("purpose",), ("data_categories",))
 CLAUSE_KEYWORDS = frozenset({"cite", "to", "for", "of", "when", "unless", "oblige", "advise", "overrides", "accept",
                              "allow", "deny", "policy", "lookup", "ledger"})
 
@@ -363,6 +366,9 @@ class _OperandTypes(Visitor[tuple[sch.Type | None, list[Diagnostic]]]):
             return None, out
         return sch.DATE, out
 
+    def visit_Index(self, expr: ast.Index, ctx: CheckContext):
+        return _index_type(expr, ctx, self.visit)
+
     def visit_ListLiteral(self, expr: ast.ListLiteral, ctx: CheckContext):
         out = []
         kinds = set()
@@ -383,6 +389,61 @@ class _OperandTypes(Visitor[tuple[sch.Type | None, list[Diagnostic]]]):
 
 
 _operand_type = _OperandTypes().visit
+
+
+def _index_type(expr: ast.Index, ctx: CheckContext, operand_type) -> tuple[sch.Type | None, list[Diagnostic]]:
+    """`data.x[k].rest`: the one type of the table's entries (at `rest`), and what is wrong with the lookup."""
+    table, out = _resolve_path(expr.table, ctx)
+    key, errors = operand_type(expr.key, ctx)
+    out += errors
+    name, shown = expr.table.dotted, printer.expression(expr)
+    if isinstance(expr.key, ast.Path) and expr.key.parts in REQUESTED_KEYS:
+        out.append(Diagnostic("bad-index", f"`{expr.key.dotted}` cannot look up policy data: a request for a broad "
+                              "key names every key below it", expr.key.span,
+                              f"test it with `in` or `under` (e.g. `{expr.key.dotted} in data.allowed`), which read a "
+                              "broad key on the safe side"))
+        return None, out
+    if key is not None and key.kind not in ("string", "any"):
+        out.append(Diagnostic("type-mismatch", f"the keys of `{name}` are texts; `{printer.expression(expr.key)}` is "
+                              f"{key.describe()}", expr.key.span, "look up by an attribute that holds text (an id, a "
+                              "role, a key of the vocabulary)"))
+        return None, out  # (no type: the test around it is not checked again)
+    if table is None:
+        return None, out
+    if table.kind == "any":
+        return sch.ANY, out
+    if table.kind != "map":
+        out.append(Diagnostic("bad-index", f"`{name}` is {table.describe()}, not a table to look up by a value",
+                              expr.table.span, "the data file should map each key to its value, e.g. `admin: [read]`"))
+        return None, out
+    keys = table.field_map()
+    if isinstance(expr.key, ast.Literal) and table.values is None and expr.key.value not in keys:
+        out.append(Diagnostic("unknown-attribute", f"`{name}` has no entry {printer.expression(expr.key)}",
+                              expr.key.span, did_you_mean(str(expr.key.value), keys), about=shown))
+        return None, out
+    if key is not None and key.vocab is not None and table.values is None:
+        known = ctx.vocabulary.known(key.vocab)
+        for entry in (k for k in keys if k not in known):
+            out.append(Diagnostic(f"unknown-{key.vocab.replace(' ', '-')}", f"`{name}` is looked up by "
+                                  f"`{printer.expression(expr.key)}`, {key.describe()}, but its entry `{entry}` is no "
+                                  f"{key.vocab}", expr.table.span, did_you_mean(entry, known)
+                                  or f"every key of `{name}` should be a {key.vocab}", about=f"{name}.{entry}"))
+    found = entries(table, expr.rest)
+    if not found and expr.rest:
+        return None, out + [Diagnostic("unknown-attribute", f"no entry of `{name}` has `{'.'.join(expr.rest)}`",
+                                       expr.span, None, about=shown)]
+    typ, apart = conflict(found)
+    if apart is not None:
+        first, second = apart
+        out.append(Diagnostic("type-mismatch", f"the entries of `{name}` are not all one kind: `{first}` is "
+                              f"{found[first].describe()}, `{second}` is {found[second].describe()}", expr.span,
+                              "make every entry the same kind, so that a test of the value found means one thing"))
+        return None, out
+    if typ.kind not in VALUE_KINDS or (typ.kind == "list" and typ.item is not None and typ.item.kind in ("list", "map")):
+        out.append(Diagnostic("type-mismatch", f"`{shown}` is {typ.describe()}: a value looked up is text, a number, "
+                              "true or false, a date, or a list of them", expr.span, None))
+        return None, out
+    return typ, out
 
 
 def _compatible(a: sch.Type, b: sch.Type) -> bool:
@@ -439,7 +500,7 @@ _check_condition = _Conditions().visit
 
 
 def _describe(expr: ast.Expr) -> str:
-    if isinstance(expr, (ast.Path, ast.Literal, ast.Date, ast.Shift)):
+    if isinstance(expr, (ast.Path, ast.Literal, ast.Date, ast.Shift, ast.Index)):
         return f"`{printer.expression(expr)}`"
     return "the list"
 

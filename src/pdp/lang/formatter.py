@@ -205,6 +205,9 @@ def _operand(node) -> str:
         return f"{_name(path)} {sign} {printer.duration(int(str(amount)), unit_of(str(unit)))}"
     if kind == "list":
         return "[" + ", ".join(_operand(c) for c in node.children if c is not None) + "]"
+    if kind == "indexed":
+        table, key, *rest = node.children
+        return f"{_name(table)}[{_operand(key)}]" + "".join(f".{part}" for part in rest)
     raise AssertionError(f"not an operand: {kind}")
 
 

@@ -75,6 +75,9 @@ class _Printer(Visitor[str]):
     def visit_Shift(self, expr: ast.Shift) -> str:
         return f"{expr.operand.dotted} {expr.sign} {duration(expr.amount, expr.unit)}"
 
+    def visit_Index(self, expr: ast.Index) -> str:
+        return f"{expr.table.dotted}[{self.visit(expr.key)}]" + "".join(f".{part}" for part in expr.rest)
+
     def visit_ListLiteral(self, expr: ast.ListLiteral) -> str:
         return "[" + ", ".join(self.visit(i) for i in expr.items) + "]"
 

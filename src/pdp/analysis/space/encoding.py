@@ -466,6 +466,9 @@ class Encoding:
     def _timed_atom(self, atom: ast.Expr, data: dict, side: str, absent_is_value: bool) -> Value | None:
         """A test that reads a date, as formulas over the dates (None: its table of classes is exact, as for
         `is present` or a truth test). Raises Undecided for what is neither (`under`, a list the request gives)."""
+        if any(isinstance(node, ast.Index) for node in ast.walk(atom)):  # a day looked up in policy data
+            raise Undecided(f"the test `{printer.expression(atom)}` reads a date together with policy data looked up "
+                            "by a value, which the analysis does not encode")
         if isinstance(atom, (ast.Presence, ast.Truth)):
             return None
         if not isinstance(atom, (ast.Compare, ast.Member)) or side != EXACT and read_paths([atom]) & REQUESTED_PATHS:

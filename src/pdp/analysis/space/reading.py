@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable, Iterator
+from functools import partial
+from typing import Any, Iterable, Iterator
 
 from pdp.lang import ast, printer
 from pdp.vocab import taxonomy as tx
@@ -123,9 +124,32 @@ class AttributeUses:
     def add(self, expr: ast.Expr, data: dict) -> None:
         for atom in atoms(expr):
             self._atom(atom, data)
+            self._looked_up(atom, data)
             for node in ast.walk(atom):  # the attribute a duration moves is read too (a dimension of its own)
                 if isinstance(node, ast.Shift) and node.operand.parts[0] != "data":
                     self.use(node.operand.parts)
+
+    def _looked_up(self, atom: ast.Expr, data: dict) -> None:
+        """Policy data looked up by a value (`data.managers[resource.owner] == subject.id`): its key tells the
+        entries apart (one class per key, one for every other value), and the test is read once for each value
+        an entry holds, as if it were written there (`subject.id == "bob"`), so that the attribute it is compared
+        with gets a class for each of them. Exact: the value found is one of those, or missing (unknown)."""
+        for node in ast.children(atom):
+            if not isinstance(node, ast.Index):
+                continue
+            table = compile_value(node.table, data)({})
+            keys = [k for k in table if isinstance(k, str)] if isinstance(table, dict) else []
+            if isinstance(node.key, ast.Path):
+                self.use(node.key.parts).literals.update(keys)
+            values: dict[str, Any] = {}
+            for k in keys:  # (the distinct values, by how they read: a map is no key of a set)
+                value = compile_value(ast.Index(node.table, ast.Literal(k), node.rest), data)({})
+                if value is not MISSING:
+                    values.setdefault(repr(sorted(map(repr, value)) if isinstance(value, (frozenset, dict)) else value), value)
+            for value in values.values():
+                written = _written(value, node.span)
+                if written is not None:
+                    self._atom(ast.with_children(atom, partial(_in_place, node, written)), data)
 
     def _atom(self, atom: ast.Expr, data: dict) -> None:
         def path_of(e):
@@ -223,6 +247,20 @@ class AttributeUses:
                 if rp:  # the other attribute decides too: the space gives it values (one of each kind it takes)
                     self.use(rp)
                 self.notes.add(f"`{'.'.join(lp)}` is tested `under` another attribute: sampled, not exhausted")
+
+
+def _in_place(node: ast.Expr, written: ast.Expr, sub: ast.Expr) -> ast.Expr:
+    return written if sub is node else sub
+
+
+def _written(value, span) -> ast.Expr | None:
+    """A value of policy data as the constant a policy would write (a map: its keys, as `in` reads it)."""
+    if isinstance(value, (str, int, float, bool)):
+        return ast.Literal(value, span)
+    if isinstance(value, (dict, list, tuple, set, frozenset)) and all(isinstance(v, (str, int, float, bool))
+                                                                         for v in value):
+        return ast.ListLiteral(tuple(ast.Literal(v, span) for v in value), span)
+    return None  # (the checker admits no other value to be looked up)
 
 
 def connected_groups(pairs) -> list[set]:

@@ -25,7 +25,7 @@ import z3
 
 from pdp.base.dates import day_of, shifted as shifted_day
 from pdp.engine.conditions import MISSING, ORDER, compile_value, is_number, same
-from pdp.lang import ast
+from pdp.lang import ast, printer
 from .calendar import Day, Moment, compared, shifted
 
 Formula = Any  # a z3 Boolean expression, or a Python bool
@@ -97,6 +97,8 @@ class Dates:
                 else:
                     out.append((where, kind, payload))
             return out
+        if isinstance(expr, ast.Index):
+            raise Undecidable(f"`{printer.expression(expr)}` is policy data looked up by a value of the request")
         value = compile_value(expr, data)({})
         return [(True, ABSENT if value is MISSING else CONSTANT, value)]
 
