@@ -23,7 +23,7 @@ from pdp.analysis.query import Question, ask
 from pdp.analysis.space import Space, SpaceTooLarge
 from pdp.engine.duties import situational
 from pdp.testing import Case
-from tests.support.generate import (CONDITIONS, KEY_CONDITIONS, KEY_DATA, drop_none, fewer, generated_rules, ill_typed,
+from tests.support.generate import (CONDITIONS, LISTS, KEY_CONDITIONS, KEY_DATA, drop_none, fewer, generated_rules, ill_typed,
                                     with_obligations)
 from tests.support.sets import HEADER, VOCAB, build_set, request
 
@@ -291,7 +291,7 @@ PURPOSES = ["essential", "essential.service", "essential.service.payment_process
             "marketing.advertising", "marketing.advertising.third_party", "marketing.communications.email"]
 CATEGORIES = ["user", "user.contact", "user.contact.email", "user.health_and_medical", "user.name",
               "user.device.cookie_id", "system"]
-DATA = {"lists": "notes: [a, x]\ncountries: [IN, SG]\n"}
+DATA = {"lists": LISTS}
 
 
 @st.composite

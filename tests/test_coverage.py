@@ -14,7 +14,7 @@ from pdp.cli import main
 from pdp.testing.coverage import measure, percent
 from pdp.explain import target_of
 from pdp.testing import Case, discover
-from tests.support.generate import CONDITIONS, fewer, generated_rules
+from tests.support.generate import CONDITIONS, LISTS, fewer, generated_rules
 from tests.support.sets import HEADER, VOCAB, build_set, request
 
 RULES = '''\
@@ -174,7 +174,7 @@ def test_cli_cx_one_go_meets_full_rule_coverage(capsys, cx_one_go):
 
 _PURPOSES = ["essential", "essential.service", "marketing", "marketing.advertising"]
 _CATEGORIES = ["user", "user.contact", "user.contact.email", "user.behavior"]
-_DATA = {"lists": "notes: [a, x]\ncountries: [IN, SG]\n"}
+_DATA = {"lists": LISTS}
 
 
 @st.composite

@@ -16,7 +16,7 @@ from pdp.cli import main
 from pdp.engine.decision import combine
 from pdp.explain import changed, explain, prepare, run_rule, show
 from pdp.server import Settings, create_app
-from tests.support.generate import CONDITIONS, fewer
+from tests.support.generate import CONDITIONS, LISTS, fewer
 from tests.support.sets import HEADER, VOCAB, build_set, request
 
 RULES = '''\
@@ -453,7 +453,7 @@ def test_tree_walk_agrees_with_the_engine_on_generated_policies(text, batch):
     vocabulary = ("consent_topics: [marketing, cookies, location]\nattributes:\n  context.legal_request: bool\n"
                   "  context.note: any\n  context.score: any\n")
     try:
-        ps = build_set(text, vocabulary=vocabulary, data={"lists": "notes: [a, x]\ncountries: [IN, SG]\n"})
+        ps = build_set(text, vocabulary=vocabulary, data={"lists": LISTS})
     except pdp.PolicyError:
         return
     for req in batch:

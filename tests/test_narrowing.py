@@ -14,7 +14,7 @@ from pdp.engine.compiler import RuleIndex
 from pdp.engine.conditions import failure
 from pdp.engine.decision import evaluate
 from pdp.engine.guards import guards_of
-from tests.support.generate import fewer, generated_rules, with_obligations
+from tests.support.generate import INDEXED, LISTS, fewer, generated_rules, with_obligations
 from tests.support.sets import build_set
 
 ACTIONS = ["use", "share"]
@@ -34,8 +34,8 @@ CONDITIONS = [
     'destination_country in data.lists.countries', 'destination_country != "IN"', "not recipient.dpa",
     'purpose under "marketing"', '"user.name" in data_categories', "data_subject.consent.marketing == true",
     'context.note matches "/a/{id}"', 'context.score matches "/a/**"',
-]
-DATA = {"lists": "notes: [a, x]\ncountries: [IN, SG]\n"}
+] + INDEXED
+DATA = {"lists": LISTS}
 
 values = st.one_of(st.integers(0, 4), st.sampled_from([1.5, 2.0, float("inf")]), st.booleans(),
                    st.sampled_from(["a", "b", "x", "2", "", "/a", "/a/b", "/a//b"]), st.lists(st.integers(0, 3), max_size=2),

@@ -5,12 +5,12 @@ import itertools
 
 from hypothesis import strategies as st
 
-from tests.support.generate import CONDITIONS, drop_none, generated_rules
+from tests.support.generate import CONDITIONS, LISTS, drop_none, generated_rules
 from tests.support.sets import request
 
 VOCAB = ("consent_topics: [marketing, cookies, location]\nattributes:\n  context.legal_request: bool\n"
          "  context.note: any\n  context.score: any\n")
-DATA = {"lists": "notes: [a, x]\ncountries: [IN, SG]\n",
+DATA = {"lists": LISTS,
         "reg": "p1: {type: service_provider, dpa: true}\np2: {type: affiliate, dpa: false}\n"}
 
 
