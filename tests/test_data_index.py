@@ -171,6 +171,18 @@ def test_explain_shows_the_entry_found_or_that_there_is_none():
     assert "is unknown: data.roles has no entry for context.role; context.role is \"root\"" in text
 
 
+def test_explain_suggests_the_entries_a_table_holds():
+    policy_set = _set('allow export cite "x" to use when "export" in data.roles[context.role]\n'
+                      '  when data.managers[context.owner] == requester.id\n')
+    text = explain(policy_set, request(context={"role": "root", "owner": "alice"}, requester={"id": "svc-bob"})
+                   ).render_text()
+    assert 'would be allowed if context.role were "viewer"' in text
+    assert 'would be allowed if context.role were "admin"' in text
+    text = explain(policy_set, request(context={"role": "admin", "owner": "alice"}, requester={"id": "svc-x"})
+                   ).render_text()
+    assert 'would be allowed if requester.id were "svc-bob"' in text
+
+
 @pytest.mark.parametrize("method", ["enumeration", "solver"])
 def test_the_analysis_reads_a_lookup_exactly(method):
     sources = _sources('allow export cite "x" to use for essential of user.contact.email\n'

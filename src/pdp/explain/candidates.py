@@ -56,10 +56,11 @@ class _Tested(Visitor[None]):
             left, right, op = right, left, _MIRROR[op]
         if isinstance(left, ast.Path) and isinstance(right, ast.Literal):
             self.add(left, _compare_values(op, right.value))
-        elif isinstance(left, ast.Path) and isinstance(right, ast.Path):
+        else:  # an attribute beside another, or beside policy data looked up: the other's value
             for a, b in ((left, right), (right, left)):
-                other = self.value(b)
-                self.add(a, [] if other is MISSING or isinstance(other, _COLLECTION) else [other])
+                if isinstance(a, ast.Path) and isinstance(b, (ast.Path, ast.Index)):
+                    other = self.value(b)
+                    self.add(a, [] if other is MISSING or isinstance(other, _COLLECTION) else [other])
 
     def _dates(self, left: ast.Expr, right: ast.Expr) -> None:
         """A test of time: each attribute it moves or reads, on either side of the day the test turns on."""
@@ -92,6 +93,12 @@ class _Tested(Visitor[None]):
                 self.add(node.left, [templates.parse(node.right.value).example])
             except templates.TemplateError:  # (the checker refuses it): nothing to try
                 self.add(node.left)
+
+    def visit_Index(self, node: ast.Index) -> None:
+        """The key of policy data looked up: the entries the table holds (a few)."""
+        table = self.value(node.table)
+        if isinstance(node.key, ast.Path) and isinstance(table, dict):
+            self.add(node.key, sorted(k for k in table if isinstance(k, str))[:20])
 
     def visit_Presence(self, node: ast.Presence) -> None:
         self.add(node.path)
