@@ -218,3 +218,25 @@ def test_a_date_looked_up_is_left_undecided_never_answered_no():
                            vocabulary=VOCABULARY, data={"due": "a: 2026-01-01\n"})
     with pytest.raises((Undecided, pdp.PolicyError)):
         ask(policy_set, Question("allow"), method="solver")
+
+
+def test_every_request_of_a_space_with_lookups_gets_the_engines_decision():
+    """Every class of every cell, against the engine: lookups beside attributes, and a requested key tested against
+    data looked up (whose cells the space tells apart by each value an entry holds)."""
+    from pdp.analysis.space import Space
+    from tests.support.space import DATA, VOCAB as SPACE_VOCAB, every_request, same
+
+    policy_set = build_set('''
+        allow further to use when purpose under data.lists.purposes_of[context.note]
+        deny not_listed for marketing when purpose not in data.lists.purposes_of[context.note]
+        allow share to share when recipient.type in data.lists.types_of[context.note]
+        deny home to share when data.lists.country_of[context.note] == destination_country
+        deny low to share unless context.score < data.lists.limit_of[context.note]
+    ''', vocabulary=SPACE_VOCAB, data=DATA)
+    space = Space([policy_set])
+    count = 0
+    for group in space.groups:
+        for req in every_request(space, group):
+            count += 1
+            assert same(space.predict(0, req), policy_set.outcome(req)), req
+    assert count == space.stats.represented > 1000

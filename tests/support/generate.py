@@ -15,12 +15,16 @@ def fewer(times: int) -> settings:
 # The test data (`data.lists`): lists, and tables that conditions look up by a value (`data.lists.types_of[x]`).
 LISTS = ("notes: [a, x]\ncountries: [IN, SG]\n"
          "types_of: {a: [service_provider], x: [affiliate, third_party], a.b: []}\n"
-         "country_of: {a: IN, x: SG}\nlimit_of: {a: 2, x: 5, a.b: 3.5}\n")
+         "country_of: {a: IN, x: SG}\nlimit_of: {a: 2, x: 5, a.b: 3.5}\n"
+         "purposes_of: {a: [marketing.advertising], x: [essential.service.payment_processing, marketing]}\n")
 # Policy data looked up by a value, in every place a value may stand: beside a list, an attribute, an order.
 INDEXED = [
     "recipient.type in data.lists.types_of[context.note]", "data.lists.country_of[context.note] == destination_country",
     "context.score < data.lists.limit_of[context.note]", 'data.lists.country_of["x"] != destination_country',
 ]
+# A requested key tested against policy data looked up (read on a side: tests/test_broad_keys.py)
+INDEXED_KEYS = ["purpose in data.lists.purposes_of[context.note]", "purpose not in data.lists.purposes_of[context.note]",
+                "purpose under data.lists.purposes_of[context.note]"]
 # Conditions over the test vocabulary and data (`lists`), for property tests that generate rules from them.
 CONDITIONS = INDEXED + [
     "data_subject.age < 18", "data_subject.age >= 18", "data_subject.consent.marketing == false",
@@ -111,8 +115,6 @@ KEY_CONDITIONS = [
     '"user.contact" in data_categories', '"user.device.cookie_id" in data_categories',
     '"user.name" under data_categories', 'data_categories == ["user.contact"]', 'data_categories != ["user"]',
     'data_categories == ["user.contact.email"]',
-    "data_subject.age < 18", "recipient.dpa", "context.score < 3", "purpose in data.lists.purposes_of[context.note]",
-    "purpose not in data.lists.purposes_of[context.note]",
+    "data_subject.age < 18", "recipient.dpa", "context.score < 3", *INDEXED_KEYS,
 ]
-KEY_DATA = {"lists": LISTS + "purposes: [marketing.advertising, essential.service.payment_processing]\n"
-                     "purposes_of: {a: [marketing.advertising], x: [essential.service.payment_processing, marketing]}\n"}
+KEY_DATA = {"lists": LISTS + "purposes: [marketing.advertising, essential.service.payment_processing]\n"}

@@ -5,7 +5,7 @@ import itertools
 
 from hypothesis import strategies as st
 
-from tests.support.generate import CONDITIONS, LISTS, drop_none, generated_rules
+from tests.support.generate import CONDITIONS, INDEXED_KEYS, LISTS, drop_none, generated_rules
 from tests.support.sets import request
 
 VOCAB = ("consent_topics: [marketing, cookies, location]\nattributes:\n  context.legal_request: bool\n"
@@ -31,6 +31,7 @@ def every_request(space, group):
 
 SPACE_CONDITIONS = CONDITIONS + [  # the space also models actions, registered ids and attributes compared together
     'action == "share"', 'recipient.id == "p1"', "recipient.id is absent", "data_subject.age == context.score",
+    *INDEXED_KEYS,
 ]
 ACTIONS = ["collect", "use", "share", "transfer"]
 PURPOSES = ["essential", "essential.service", "marketing", "marketing.communications.email", "analytics"]

@@ -123,8 +123,10 @@ class AttributeUses:
 
     def add(self, expr: ast.Expr, data: dict) -> None:
         for atom in atoms(expr):
-            self._atom(atom, data)
-            self._looked_up(atom, data)
+            if any(isinstance(node, ast.Index) for node in ast.children(atom)):
+                self._looked_up(atom, data)
+            else:
+                self._atom(atom, data)
             for node in ast.walk(atom):  # the attribute a duration moves is read too (a dimension of its own)
                 if isinstance(node, ast.Shift) and node.operand.parts[0] != "data":
                     self.use(node.operand.parts)
@@ -135,21 +137,12 @@ class AttributeUses:
         an entry holds, as if it were written there (`subject.id == "bob"`), so that the attribute it is compared
         with gets a class for each of them. Exact: the value found is one of those, or missing (unknown)."""
         for node in ast.children(atom):
-            if not isinstance(node, ast.Index):
-                continue
-            table = compile_value(node.table, data)({})
-            keys = [k for k in table if isinstance(k, str)] if isinstance(table, dict) else []
-            if isinstance(node.key, ast.Path):
-                self.use(node.key.parts).literals.update(keys)
-            values: dict[str, Any] = {}
-            for k in keys:  # (the distinct values, by how they read: a map is no key of a set)
-                value = compile_value(ast.Index(node.table, ast.Literal(k), node.rest), data)({})
-                if value is not MISSING:
-                    values.setdefault(repr(sorted(map(repr, value)) if isinstance(value, (frozenset, dict)) else value), value)
-            for value in values.values():
-                written = _written(value, node.span)
-                if written is not None:
-                    self._atom(ast.with_children(atom, partial(_in_place, node, written)), data)
+            if isinstance(node, ast.Path) and node.parts[0] != "data":
+                self.use(node.parts)  # (a dimension even when no entry is found)
+            elif isinstance(node, ast.Index) and isinstance(node.key, ast.Path):
+                self.use(node.key.parts).literals.update(_entries(node, data))
+        for written in with_entries(atom, data):
+            self._atom(written, data)
 
     def _atom(self, atom: ast.Expr, data: dict) -> None:
         def path_of(e):
@@ -247,6 +240,30 @@ class AttributeUses:
                 if rp:  # the other attribute decides too: the space gives it values (one of each kind it takes)
                     self.use(rp)
                 self.notes.add(f"`{'.'.join(lp)}` is tested `under` another attribute: sampled, not exhausted")
+
+
+def _entries(node: ast.Index, data: dict) -> list[str]:
+    """The keys of the table a lookup reads."""
+    table = compile_value(node.table, data)({})
+    return [k for k in table if isinstance(k, str)] if isinstance(table, dict) else []
+
+
+def with_entries(atom: ast.Expr, data: dict) -> Iterator[ast.Expr]:
+    """An atomic test that looks policy data up by a value, once for each distinct value an entry holds, written in
+    the lookup's place (`subject.id == data.managers[resource.owner]` -> `subject.id == "bob"`, ...): what the test
+    can be for some value of its key (else the entry is missing, and the test unknown)."""
+    for node in ast.children(atom):
+        if not isinstance(node, ast.Index):
+            continue
+        values: dict[str, Any] = {}
+        for k in _entries(node, data):  # (the distinct values, by how they read: a map is no key of a set)
+            value = compile_value(ast.Index(node.table, ast.Literal(k), node.rest), data)({})
+            if value is not MISSING:
+                values.setdefault(repr(sorted(map(repr, value)) if isinstance(value, (frozenset, dict)) else value), value)
+        for value in values.values():
+            written = _written(value, node.span)
+            if written is not None:
+                yield ast.with_children(atom, partial(_in_place, node, written))
 
 
 def _in_place(node: ast.Expr, written: ast.Expr, sub: ast.Expr) -> ast.Expr:

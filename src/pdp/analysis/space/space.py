@@ -22,7 +22,7 @@ from .domains import (EXAMPLE_COUNTRIES, AttrDomain, ValueClass, chain_classifie
 from .keys import KeyClass, key_classes
 from .templated import TooManyPaths
 from .reading import (AttributeUses, atoms, compares_dates, connected_groups, read_paths, rule_conditions, time_message,
-                      timed_paths)
+                      timed_paths, with_entries)
 
 CELL_PATHS = ("action", "purpose", "data_categories")
 PROBE, POSSIBLE = "probe", "possible"  # slot kinds beside a version's rules: a probe; a partial allow (Group.partial)
@@ -431,7 +431,9 @@ class Space:
         sources += [(self.versions[-1].data, keys[-1], rule_conditions(p)) for p in self.probes]
         for data, vocabulary_keys, conditions in sources:
             for e in conditions:
-                for atom in atoms(e):
+                # a test of a requested key against policy data looked up (`purpose under data.c[x]`): it tells cells
+                # apart as the test of each value an entry holds does
+                for atom in (a for found in atoms(e) for a in (found, *with_entries(found, data))):
                     read = read_paths([atom])
                     if read and all(p[0] in CELL_PATHS for p in read) and (atom, id(data), id(vocabulary_keys)) not in seen:
                         seen.add((atom, id(data), id(vocabulary_keys)))
