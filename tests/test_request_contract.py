@@ -58,6 +58,7 @@ def test_every_vocabulary_checked_field_is_typed_by_its_vocabulary_in_the_schema
     assert checked == {
         "action": (tx.ACTION, "value"),
         "purpose": (tx.PURPOSE, "value"),
+        "purpose_of_collection": (tx.PURPOSE, "value"),  # issue 12: the purpose the data was collected for
         "data_categories": (tx.CATEGORY, "items"),
         "data_subject.type": (tx.SUBJECT_TYPE, "value"),
         "data_subject.country": (tx.COUNTRY, "value"),

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from pdp.base.errors import Diagnostic, PolicyError
+from pdp.base.source import Span
 from pdp.base.yamlpos import Located, YamlSyntaxError, load_located
 from pdp.lang import ast
 from pdp.lang.checker import CheckContext, check_policy_set
@@ -23,7 +24,7 @@ from pdp.lang.parser import parse_policy
 from pdp.lang.reuse import Parses
 from pdp.lang.stricter import permissive_reads
 from pdp.ledger.fill import Fill
-from pdp.vocab import country_groups
+from pdp.vocab import compatibility, country_groups
 from pdp.vocab import schema as sch
 from pdp.vocab import taxonomy as tx
 from pdp.vocab.request import RequestShape
@@ -95,6 +96,7 @@ def build_version(sources: Sources, index: bool = True, directory: Path | None =
     vocabulary, declared, vocabulary_errors = vocabulary_of(sources)
     diagnostics += vocabulary_errors
     data, located, data_errors = data_of(sources)
+    data_errors += with_compatible_purposes(data, vocabulary, sources)
     diagnostics += data_errors
     headers = [h for f in files for h in f.headers]
     model, errors = models.model_of(headers)
@@ -189,6 +191,20 @@ def data_of(sources: Sources) -> tuple[dict[str, Any], dict[str, Located], list[
     own = next((path for path in sources.data if _stem(path) == country_groups.STEM), "data/countries.yaml")
     data[country_groups.STEM], errors = country_groups.country_data(located.get(country_groups.STEM), own)
     return data, located, diagnostics + errors
+
+
+def with_compatible_purposes(data: dict[str, Any], vocabulary: tx.Vocabulary, sources: Sources) -> list[Diagnostic]:
+    """The set's `compatible_purposes` (vocabulary.yaml) put in its policy data, where rules read it
+    (`data.compatible_purposes[purpose_of_collection]`); an error if a data file of that name is there too."""
+    if vocabulary.compatible_purposes is None:
+        return []
+    own = next((path for path in sorted(sources.data) if _stem(path) == compatibility.SECTION), None)
+    if own is not None:
+        return [Diagnostic("data", f"`data.{compatibility.SECTION}` is declared in vocabulary.yaml and in {own}",
+                           Span(own, 1, 1), f"keep one: `{compatibility.SECTION}` in vocabulary.yaml, whose purposes "
+                           "are checked")]
+    data[compatibility.SECTION] = compatibility.as_data(vocabulary.compatible_purposes)
+    return []
 
 
 def _stem(path: str) -> str:

@@ -84,6 +84,9 @@ class DecisionRequest(BaseModel):
 
     action: Annotated[str, Vocab(tx.ACTION)]
     purpose: Annotated[str, Vocab(tx.PURPOSE)]
+    purpose_of_collection: Annotated[str | None, Vocab(tx.PURPOSE)] = Field(
+        default=None, description="the purpose the data was collected for (a purpose key): a rule may allow a further "
+        "use only for a purpose the set declares compatible with it (`compatible_purposes`, GDPR art. 6(4))")
     data_categories: Annotated[list[str], Vocab(tx.CATEGORY)] = Field(min_length=1, max_length=MAX_CATEGORIES)
     data_subject: DataSubject | None = None
     recipient: Recipient | None = None

@@ -169,6 +169,9 @@ class Vocabulary:
     subject_requests: frozenset[str] = frozenset()
     # keys the policy set declared itself (for "declared but never used")
     declared: frozenset[tuple[str, str]] = field(default=frozenset(), compare=False)
+    # the set's `compatible_purposes` (vocab.compatibility: each purpose of collection with the purposes compatible
+    # with it); None: it declares none
+    compatible_purposes: tuple[tuple[str, tuple[str, ...]], ...] | None = None
 
     @classmethod
     def default(cls) -> "Vocabulary":

@@ -9,11 +9,13 @@ from __future__ import annotations
 from typing import Any
 
 from . import schema as sch
+from . import compatibility
 from . import taxonomy as tx
 from pdp.base.errors import Diagnostic, did_you_mean
 from pdp.base.yamlpos import Located, YamlSyntaxError, load_located
 
-SECTIONS = ("actions", "data_categories", "data_uses", "data_subjects", "consent_topics", "subject_requests", "attributes")
+SECTIONS = ("actions", "data_categories", "data_uses", "data_subjects", "consent_topics", "subject_requests", "attributes",
+            compatibility.SECTION)
 # The section that declares new keys of each kind.
 SECTION_OF_KIND = {tx.ACTION: "actions", tx.CATEGORY: "data_categories", tx.PURPOSE: "data_uses",
                    tx.SUBJECT_TYPE: "data_subjects", tx.CONSENT_TOPIC: "consent_topics"}
@@ -110,6 +112,9 @@ def extend_vocabulary(
             continue
         attributes[path] = sch.DECLARABLE[type_name]
 
+    compatible, errors = compatibility.declared(doc, purposes)
+    diagnostics += errors
+
     vocabulary = tx.Vocabulary(
         actions=frozenset(actions),
         purposes=purposes,
@@ -119,6 +124,7 @@ def extend_vocabulary(
         recipient_types=base.recipient_types,
         subject_requests=frozenset(subject_requests),
         declared=frozenset(declared),
+        compatible_purposes=compatible,
     )
     return vocabulary, attributes, diagnostics
 
