@@ -91,3 +91,29 @@ def test_the_example_set_passes_its_tests_and_check():
     assert not errors and results and all(r.passed for r in results)
     policy_set = pdp.load(EXAMPLE)
     assert not policy_set.checker_warnings
+
+
+@pytest.mark.parametrize("condition", ["purpose == purpose_of_collection", "purpose under purpose_of_collection",
+                                       "action == context.note"])
+def test_a_requested_key_against_another_attribute_is_never_called_never_true(condition):
+    """The analysis has no finite classes for such a test: it says so, and claims nothing (it used to call
+    `purpose == purpose_of_collection` a rule that applies to no request, while the engine allows by it)."""
+    from pdp.analysis.space.encoding import Undecided
+    from pdp.analysis.warnings import analyse
+
+    rules = f'allow a cite "§1" to use when {condition}\n'
+    sources = pdp.Sources({"p.pdp": HEADER + rules}, ("vocabulary.yaml", VOCAB + "attributes:\n  context.note: string\n"
+                                                                      "  context.score: any\n"))
+    policy_set = pdp.build(sources)
+    found = analyse(policy_set)
+    assert not [d for d in found if d.code in ("shadowed-rule", "never-matches")]
+    assert [d for d in found if d.code == "analysis-skipped" and "`a`" in d.message]
+    with pytest.raises(Undecided):
+        ask(policy_set, Question("allow"), sources, method="solver")
+
+
+def test_the_engine_allows_a_use_within_the_purpose_of_collection():
+    policy_set = build_set('allow a cite "§1" to use when purpose under purpose_of_collection\n', vocabulary=VOCAB)
+    assert policy_set.decide(request(purpose="essential.service.payment_processing",
+                                     purpose_of_collection="essential.service")).allowed
+    assert not policy_set.decide(request(purpose="essential", purpose_of_collection="essential.service")).allowed

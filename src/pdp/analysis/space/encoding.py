@@ -64,7 +64,7 @@ from pdp.lang import ast, printer
 from pdp.vocab.request import apply_lookups
 from .cells import Cell
 from .reach import Reach, Reached
-from .reading import compares_dates, read_paths, rule_conditions
+from .reading import compares_dates, pairs_requested, read_paths, rule_conditions
 from .space import COLLECTED_AT, Space
 from .calendar import Moment, compared
 from .timed import Dates, Undecidable
@@ -430,6 +430,9 @@ class Encoding:
         untold = self.space.untold_test(atom)
         if untold is not None:
             raise Undecided(f"the test `{printer.expression(atom)}`: {untold}")
+        if pairs_requested(atom):  # no finite table of classes decides it (reading.pairs_requested)
+            raise Undecided(f"the test `{printer.expression(atom)}` compares a key the request names with another of "
+                            "its attributes, which the analysis does not read")
         if self._timed(atom):  # no finite table of classes decides it: the dates themselves do (space/timed.py)
             value = self._timed_atom(atom, pv.data, side, absent_is_value)
             if value is not None:

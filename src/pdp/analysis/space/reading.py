@@ -69,6 +69,42 @@ def timed_paths(exprs: Iterable[ast.Expr], dated: Iterable[tuple[str, ...]]) -> 
     return frozenset(found)
 
 
+CELL_PATHS = ("action", "purpose", "data_categories")  # the keys a request names: the cells' dimensions
+
+
+def pairs_requested(atom: ast.Expr) -> bool:
+    """A test of a key the request names (action, purpose, data categories) against another attribute of the
+    request itself (`purpose == context.p`, `purpose under purpose_of_collection`). The cells' key classes are
+    made by the keys the rules name, and no class of the other attribute follows each key of them, so no finite
+    table reads such a test exactly: the analysis claims nothing of its rule (`unread_test`), rather than a wrong
+    "never". Against policy data looked up by an attribute (`purpose under data.c[x]`) it is read exactly: the
+    attribute's classes are the table's keys (AttributeUses._looked_up)."""
+    paths = [p for p in _read_directly(atom) if p[0] != "data"]
+    return any(p[0] in CELL_PATHS for p in paths) and any(p[0] not in CELL_PATHS for p in paths)
+
+
+def _read_directly(expr: ast.Expr) -> Iterator[tuple[str, ...]]:
+    """The paths a test reads, but the keys of lookups."""
+    if isinstance(expr, ast.Path):
+        yield expr.parts
+    elif not isinstance(expr, ast.Index):
+        for child in ast.children(expr):
+            yield from _read_directly(child)
+
+
+def unread_test(atom: ast.Expr, dated: frozenset[tuple[str, ...]]) -> bool:
+    """A test no table of value classes decides: one of time (read by the solver over the dates: space/timed.py),
+    or one of a requested key against another attribute (`pairs_requested`: read by neither)."""
+    return compares_dates(atom, dated) or pairs_requested(atom)
+
+
+def unread_message(rule_id: str, atom: ast.Expr) -> str:
+    if pairs_requested(atom):
+        return (f"the rule `{rule_id}` compares a key the request names with another of its attributes "
+                f"(`{printer.expression(atom)}`), which the analysis does not read")
+    return time_message(rule_id, atom)
+
+
 def time_message(rule_id: str, atom: ast.Expr) -> str:
     if isinstance(atom, ast.Matches):
         return (f"the rule `{rule_id}` tests `{printer.expression(atom)}`, and its attribute's templates are too many "

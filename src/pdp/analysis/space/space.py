@@ -21,10 +21,9 @@ from .domains import (EXAMPLE_COUNTRIES, AttrDomain, ValueClass, chain_classifie
                       show_value, string_classes, type_at, unregistered_id, value_kinds)
 from .keys import KeyClass, key_classes
 from .templated import TooManyPaths
-from .reading import (AttributeUses, atoms, compares_dates, connected_groups, read_paths, rule_conditions, time_message,
-                      timed_paths, with_entries)
+from .reading import (CELL_PATHS, AttributeUses, atoms, compares_dates, connected_groups, pairs_requested, read_paths,
+                      rule_conditions, timed_paths, unread_message, with_entries)
 
-CELL_PATHS = ("action", "purpose", "data_categories")
 PROBE, POSSIBLE = "probe", "possible"  # slot kinds beside a version's rules: a probe; a partial allow (Group.partial)
 DEFAULT_LIMIT = 2_000_000  # assignments one component may have before the space gives up
 COLLECTED_AT = ("collected_at",)
@@ -626,10 +625,11 @@ class Space:
         return A_DATE
 
     def time_test_of(self, rule) -> ast.Expr | None:
-        """The rule's first test no table of classes reads: of time (reading.compares_dates), or a `matches` of an
-        attribute whose templates are too many to tell apart (`untold`); or None."""
+        """The rule's first test no table of classes reads: of time (reading.compares_dates), a `matches` of an
+        attribute whose templates are too many to tell apart (`untold`), or a key the request names tested against
+        another of its attributes (reading.pairs_requested); or None."""
         return next((a for e in rule_conditions(rule) for a in atoms(e)
-                     if compares_dates(a, self.timed) or self.untold_test(a)), None)
+                     if compares_dates(a, self.timed) or self.untold_test(a) or pairs_requested(a)), None)
 
     def untold_test(self, atom: ast.Expr) -> str | None:
         """Why the `matches` test is read by no table (`untold`), or None."""
@@ -647,7 +647,7 @@ class Space:
             return table
         timed = self.time_test_of(rule)
         if timed is not None:  # its value classes cannot tell every date apart: enumerating it could claim "never"
-            raise SpaceTooLarge(f"the decision space is not enumerated: {time_message(rule.id, timed)}")
+            raise SpaceTooLarge(f"the decision space is not enumerated: {unread_message(rule.id, timed)}")
         table = {}
         # a probe reads the request as the current version does; a rule, as its own version
         version = kind if not isinstance(kind, tuple) else kind[1] if kind[0] == POSSIBLE else -1
