@@ -85,9 +85,9 @@ from __future__ import annotations
 from .cells import Cell, Component, Group, Klass, Node, State, Stats
 from .domains import AttrDomain, ValueClass
 from .keys import KeyClass, key_classes, key_labels
-from .reading import atoms, read_paths, rule_conditions
+from .reading import CELL_PATHS, atoms, read_paths, rule_conditions
 from .selection import NONE_IN_FORCE, Selections, VersionChoice
-from .space import (AUTO, CELL_PATHS, DEFAULT_LIMIT, ENUMERATION, ENUMERATION_BUDGET, NOT_ACCEPTED, REFUSED, SOLVER,
+from .space import (AUTO, DEFAULT_LIMIT, ENUMERATION, ENUMERATION_BUDGET, NOT_ACCEPTED, REFUSED, SOLVER,
                     Space, SpaceTooLarge)
 
 __all__ = [
