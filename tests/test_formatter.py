@@ -296,8 +296,11 @@ NAME = st.sampled_from(NAMES)
 DOTTED = st.tuples(st.lists(NAME, min_size=1, max_size=3), st.booleans()).map(_dotted_tokens)
 QUOTED = st.tuples(TEXT, st.booleans()).map(lambda drawn: [json.dumps(drawn[0], ensure_ascii=drawn[1])])
 ATOMS = st.one_of(DOTTED, QUOTED, st.sampled_from(["18", "-3", "2.50", "0", "true", "false"]).map(lambda t: [t]))
-OPERANDS = st.one_of(ATOMS, st.lists(st.one_of(ATOMS, st.lists(ATOMS, max_size=3).map(_listed)),
-                                     max_size=3).map(_listed))  # lists nested two deep
+# policy data looked up by a value (`data.x[a.b].c`): never inside a list, which takes values written out
+LOOKED_UP = st.tuples(DOTTED, st.one_of(DOTTED, QUOTED), st.lists(NAME, max_size=2)).map(
+    lambda d: ["data", "."] + d[0] + ["["] + d[1] + ["]"] + [t for name in d[2] for t in (".", name)])
+OPERANDS = st.one_of(ATOMS, LOOKED_UP, st.lists(st.one_of(ATOMS, st.lists(ATOMS, max_size=3).map(_listed)),
+                                                max_size=3).map(_listed))  # lists nested two deep
 COMPARISON = st.sampled_from(["==", "!=", "<", "<=", ">", ">="])
 _LEAVES = {
     "compare": st.tuples(OPERANDS, COMPARISON, OPERANDS).map(lambda d: d[0] + [d[1]] + d[2]),
