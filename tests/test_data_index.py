@@ -240,3 +240,14 @@ def test_every_request_of_a_space_with_lookups_gets_the_engines_decision():
             count += 1
             assert same(space.predict(0, req), policy_set.outcome(req)), req
     assert count == space.stats.represented > 1000
+
+
+def test_the_decision_log_keeps_a_looked_up_key_the_table_holds_and_pseudonymises_others():
+    from pdp.base.pseudonym import pseudonym
+    from pdp.io.log_view import selection_of, view
+
+    policy_set = _set('allow export cite "x" to use when "export" in data.roles[context.role]\n')
+    key = b"k" * 32
+    for role, kept in (("viewer", "viewer"), ("someone's secret", pseudonym(key, "someone's secret"))):
+        stored, _ = view(request(context={"role": role}), key=key, selection=selection_of(policy_set))
+        assert stored["context"] == {"role": kept}  # replayed, the decision is the same

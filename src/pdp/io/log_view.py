@@ -14,9 +14,10 @@ context); the log keeps, by default:
   pseudonym, `hmac:` + HMAC-SHA256(key, id);
 - the attributes the policy set's rules read (`Selection.paths`), with
   every string that is not a word of the policy (a vocabulary key or a
-  literal the rules compare with) replaced by its pseudonym: equal values
-  stay equal, so `resource.properties.ownerID == subject.email` is decided
-  alike on replay, but no free-form text is stored;
+  literal the rules compare with, or a key of a table they look up by a
+  value) replaced by its pseudonym: equal values stay equal, so
+  `resource.properties.ownerID == subject.email` is decided alike on
+  replay, but no free-form text is stored;
 - the attribute paths an operator lists (`PDP_LOG_ATTRIBUTES`), as sent.
 
 Everything else is left out. Each value is bounded (`MAX_TEXT` characters,
@@ -136,6 +137,10 @@ def _select(policy_set: PolicySet) -> Selection:
                         paths.add(node.parts)
                     elif isinstance(node, ast.Literal) and isinstance(node.value, str):
                         words.add(node.value)
+                    elif isinstance(node, ast.Index):  # a table's keys are looked up as the rules' literals are
+                        table = value_at(version.data, node.table.parts[1:])
+                        if isinstance(table, dict):
+                            words.update(k for k in table if isinstance(k, str))
         vocabulary = version.vocabulary
         for known in (vocabulary.actions, vocabulary.purposes, vocabulary.categories, vocabulary.subject_types,
                       vocabulary.recipient_types, vocabulary.consent_topics):
