@@ -21,11 +21,15 @@ AUTHZEN_CONDITIONS = [
     '"admin" in subject.properties.roles', '"editor" in subject.properties.roles', 'resource.properties.owner == subject.id',
     'resource.type == "doc"', "context.urgent == true", 'subject.properties.level > 2',
     'resource.id matches "/docs/{id}/**"',
+    # policy data looked up by a value (issue 12)
+    "subject.id in data.members[resource.type]", "data.owners[resource.id] == subject.id",
 ]
+AUTHZEN_DATA = {"data/members.yaml": "doc: [u1]\ntodo: [u1, u2]\n", "data/owners.yaml": "r1: u2\n"}
 
 
 def authzen_set(rules: str, index: bool = True) -> pdp.PolicySet:
-    return pdp.build(pdp.Sources({"z.pdp": AUTHZEN_HEADER + rules}, ("vocabulary.yaml", AUTHZEN_VOCAB)), index=index)
+    return pdp.build(pdp.Sources({"z.pdp": AUTHZEN_HEADER + rules}, ("vocabulary.yaml", AUTHZEN_VOCAB), AUTHZEN_DATA),
+                     index=index)
 
 
 @st.composite
