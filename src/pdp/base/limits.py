@@ -13,6 +13,10 @@ MAX_FILES = 2_000  # files a policy set may have (.pdp and data files)
 MAX_TEXT_CHARS = 10_000  # one quoted text in a policy file (a rule's message is a sentence or two)
 MAX_NUMBER_CHARS = 30  # one number in a policy file, sign and decimals included
 MAX_NESTING = 64  # levels of `not` and parentheses in one condition
+# a condition, or a rule's conditions, with every named condition used written out (lang/named.py): a chain of
+# names each using the next twice doubles at each step, so the size is bounded, not only the text
+MAX_INLINED_NODES = 10_000
+MAX_INLINED_DEPTH = 2 * MAX_NESTING
 MAX_SYNTAX_ERRORS = 20  # syntax errors reported for one file before pdp stops reading it
 MAX_YAML_DEPTH = 32  # nesting of lists and mappings in a YAML file
 MAX_YAML_NODES = 70_000  # values in one YAML file, keys counted: a register of 10,000 entries of two attributes (6 each)

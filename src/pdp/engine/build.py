@@ -17,7 +17,7 @@ from typing import Any, Iterable, Iterator
 from pdp.base.errors import Diagnostic, PolicyError
 from pdp.base.source import Span
 from pdp.base.yamlpos import Located, YamlSyntaxError, load_located
-from pdp.lang import ast
+from pdp.lang import ast, named
 from pdp.lang.checker import CheckContext, check_policy_set
 from pdp.lang.follow_on import Losses, held_back
 from pdp.lang.parser import parse_policy
@@ -91,8 +91,10 @@ def collector_paused(pause: bool = True) -> Iterator[None]:
 def build_version(sources: Sources, index: bool = True, directory: Path | None = None,
                   reuse: bool = True) -> PolicySet:
     """One version of a policy set, alone: its `versions` are not read. Raises PolicyError."""
-    files, diagnostics = parse(sources, reuse)
+    parsed, diagnostics = parse(sources, reuse)
     broken = {d.file for d in diagnostics if d.severity == "error"}
+    files, errors = named.resolve(parsed)  # (the rules as written: each use of a named condition resolved)
+    diagnostics += errors
     vocabulary, declared, vocabulary_errors = vocabulary_of(sources)
     diagnostics += vocabulary_errors
     data, located, data_errors = data_of(sources)
@@ -112,7 +114,9 @@ def build_version(sources: Sources, index: bool = True, directory: Path | None =
         kept, left_out = held_back(diagnostics, losses)
         raise PolicyError(kept, sources.texts(), left_out)
     # (index=False: the plain path, every optimisation of deciding off, compact rules among them)
-    compiled = compile_rules([rule for f in files for rule in f.rules], data, vocabulary, schema, compact=index)
+    written, files = [rule for f in files for rule in f.rules], named.inlined_files(files)
+    compiled = compile_rules([rule for f in files for rule in f.rules], data, vocabulary, schema, compact=index,
+                             written=written)
     shape = shape_of(model, declared, lookups)
     policy_set = PolicySet(headers[0], compiled, vocabulary, tuple(lookups), data, sources.digest(), tuple(files),
                            tuple(d for d in diagnostics if d.severity == "warning"), index, directory, sources, shape)

@@ -70,6 +70,14 @@ class CompiledRule:
     # each obligation's and advice's condition (None: always due); None: none has one (duties.py)
     obligation_tests: tuple[Test | None, ...] | None = None
     advice_tests: tuple[Test | None, ...] | None = None
+    # the rule as written, when it uses named conditions (`source` has them written out, lang/named.py): what
+    # explain and coverage show, so that a reader sees the names (`as_written`)
+    written: ast.Rule | None = None
+
+    @property
+    def as_written(self) -> ast.Rule:
+        """The rule as its policy writes it: named conditions by their names (explain, coverage)."""
+        return self.source if self.written is None else self.written
 
     def reaches(self, action: str, purpose: str, category: str) -> bool:
         """Does the rule's target take part in deciding this action, purpose and category? (the unindexed path)
@@ -134,9 +142,13 @@ _RULE_FIELDS = tuple(f.name for f in fields(CompiledRule))
 
 
 def compile_rules(rules: list[ast.Rule], data: dict[str, Any], vocabulary: Vocabulary,
-                  schema: dict[str, sch.Type] | None = None, compact: bool = True) -> tuple[CompiledRule, ...]:
+                  schema: dict[str, sch.Type] | None = None, compact: bool = True,
+                  written: list[ast.Rule] | None = None) -> tuple[CompiledRule, ...]:
     """The rules compiled; `schema` (the checker's: what a checked request holds) tells which tests cannot
     raise (guards.total), for the condition index; without it, fewer are known not to.
+
+    `rules` are as deciding reads them, every named condition written out (lang/named.py: `inlined_rule`);
+    `written`, beside them, as the policy writes them (CompiledRule.as_written).
 
     `compact`: each rule's verdict in few objects of its own (guards.flat_clauses, conditions' `compact`), as
     a decision at 20,000 rules finds a rule's own objects cold in the cache; False: the plain closures, which
@@ -177,6 +189,7 @@ def compile_rules(rules: list[ast.Rule], data: dict[str, Any], vocabulary: Vocab
             advice=duties.advice,
             obligation_tests=duties.obligation_tests,
             advice_tests=duties.advice_tests,
+            written=None if written is None or written[i] is rule else written[i],
         )
 
     return tuple(compiled(i, rule, clauses(rule)) for i, rule in enumerate(rules))

@@ -266,6 +266,11 @@ class _Tests(Visitor[Test]):
 
         return negation
 
+    def visit_Named(self, expr: ast.Named, side: str, where: Where) -> Test:
+        # A named condition means its definition, read on this side (explain compiles rules as written: the
+        # trace tells the name's value at `where`, its definition's parts below it)
+        return self.visit(expr.body, side, where + (0,))
+
     def visit_Presence(self, expr: ast.Presence, side: str, where: Where) -> Test:
         get, present = getter(expr.path.parts), expr.present
         if expr.path.parts[0] == "data":

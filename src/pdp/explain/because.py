@@ -15,7 +15,7 @@ def _because(node: Node, want: bool, env: dict, notes: "_Origins") -> list[str]:
     text = show(node.expr)
     if node.error is not None and not node.children:
         return [f"{text} could not be evaluated: {node.error}"]
-    if isinstance(node.expr, (ast.And, ast.Or, ast.Not)):
+    if isinstance(node.expr, (ast.And, ast.Or, ast.Not, ast.Named)):
         lines = [f"{text} could not be evaluated" if node.error else f"{text} is {_word(node.value)}"]
         holds = node.error is None and node.value is want
         for child in node.children:

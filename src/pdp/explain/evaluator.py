@@ -72,14 +72,15 @@ class RuleRun:
 def run_rule(rule: CompiledRule, env: dict, data: dict) -> RuleRun:
     """The rule decided by the engine's evaluator, traced: every `when` must be true and every `unless` false."""
     recorder = _Recorder()
-    applies = compile_rule_test(rule.source.when, rule.source.unless, data,
+    written = rule.as_written  # (named conditions by their names, their definitions' parts below them)
+    applies = compile_rule_test(written.when, written.unless, data,
                                 effect=rule.effect if rule.keys else None, keys=rule.keys, trace=recorder)
     try:
         verdict, error = applies(env), None
     except Exception as raised:  # noqa: BLE001 - as the engine: fail closed and say what happened
         verdict, error = False, failure(raised)
     clauses = tuple((kind, condition_tree(expr, (kind, i)))
-                    for kind, exprs in (("when", rule.source.when), ("unless", rule.source.unless))
+                    for kind, exprs in (("when", written.when), ("unless", written.unless))
                     for i, expr in enumerate(exprs))
     for _, clause in clauses:
         for node in clause.walk():
@@ -89,8 +90,9 @@ def run_rule(rule: CompiledRule, env: dict, data: dict) -> RuleRun:
 
 
 def condition_tree(expr: ast.Expr, where: tuple) -> Node:
-    """A condition and its parts (the items of `and` / `or`, the operand of `not`), not yet evaluated."""
-    parts = ast.children(expr) if isinstance(expr, (ast.And, ast.Or, ast.Not)) else ()
+    """A condition and its parts (the items of `and` / `or`, the operand of `not`, a named condition's definition),
+    not yet evaluated."""
+    parts = ast.children(expr) if isinstance(expr, (ast.And, ast.Or, ast.Not, ast.Named)) else ()
     return Node(expr, where, children=tuple(condition_tree(part, where + (i,)) for i, part in enumerate(parts)))
 
 

@@ -181,8 +181,23 @@ class Or:
     span: Span = _span()
 
 
+@dataclass(frozen=True)
+class Named:
+    """A named condition used in a rule (`when owner_acts`): its name, and its definition's condition (`body`,
+    uses of other named conditions in it resolved too). The parser reads a use as the truth of an attribute
+    (`Truth(Path(("owner_acts",)))`); lang/named.py resolves it once the set's definitions are known. Deciding
+    and the analysis read the rule with every use written out (`named.inlined`); explain and coverage read it
+    as written, so that a reader sees the name."""
+
+    SUB: ClassVar[tuple[str, ...]] = ("body",)
+
+    name: str
+    body: "Expr"
+    span: Span = _span()  # where it is used (the body's nodes keep the definition's spans)
+
+
 Expr = Union[Path, Literal, Date, Shift, Index, ListLiteral, Compare, Member, Under, Matches, Presence, Truth, Not, And,
-             Or]
+             Or, Named]
 
 
 # ---------------------------------------------------------------- statements
@@ -301,12 +316,24 @@ class LedgerFill:
 
 
 @dataclass(frozen=True)
+class ConditionDef:
+    """`condition owner_acts "the subject owns the resource" when subject.id == resource.properties.ownerID`."""
+
+    name: str
+    text: str  # what it says, in words ("" when not given)
+    body: Expr
+    span: Span = _span()
+    name_span: Span = _span()
+
+
+@dataclass(frozen=True)
 class PolicyFile:
     path: str
     headers: tuple[Header, ...] = ()
     rules: tuple[Rule, ...] = ()
     lookups: tuple[Lookup, ...] = ()
     ledger_fills: tuple[LedgerFill, ...] = ()
+    conditions: tuple[ConditionDef, ...] = ()  # named conditions (`condition NAME when ...`)
 
 
 def all_literals(items: tuple[Expr, ...]) -> TypeGuard[tuple[Literal, ...]]:

@@ -128,6 +128,12 @@ class Builder(Transformer):
                               purpose=texts[1] if len(texts) > 1 else None, span=self._span(meta),
                               source_span=self._tok_span(source))
 
+    def named_condition(self, meta, children):
+        name, *rest = children
+        body = rest[-1]
+        text = self._string(rest[0]) if len(rest) > 1 else ""
+        return ast.ConditionDef(str(name), text, body, self._span(meta), self._tok_span(name))
+
     def overridable(self, meta, children):
         return ("request_wins", tuple(str(c) for c in children))
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass, field
-from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from collections.abc import Iterable, Mapping
 from typing import Protocol
 
-from . import ast, printer
+from . import ast, named, printer
 from .visitor import Visitor
 from pdp.vocab import schema as sch
 from pdp.vocab import taxonomy as tx
@@ -62,11 +62,16 @@ class CheckContext:
     # the request parts other models' sets read and this one's does not, each with what to do about reading one
     # (`subject`: add `model authzen` to the header): such a rule most likely forgot, or kept, the header's `model`
     elsewhere: dict[str, str] = field(default_factory=dict)
+    # the set's named conditions, by name (check_policy_set fills it in from the files)
+    conditions: Mapping[str, ast.ConditionDef] = field(default_factory=dict)
 
 
 def check_policy_set(files: list[ast.PolicyFile], ctx: CheckContext) -> list[Diagnostic]:
+    """Everything wrong with the set's files; their uses of named conditions resolved (lang/named.py), or not."""
     out: list[Diagnostic] = []
     out += _check_headers(files)
+    ctx = replace(ctx, conditions=named.definitions(files))
+    out += _check_named(files, ctx)
     seen: dict[str, ast.Rule] = {}
     for policy_file in files:
         for rule in policy_file.rules:
@@ -82,19 +87,19 @@ def check_policy_set(files: list[ast.PolicyFile], ctx: CheckContext) -> list[Dia
     out += _check_one_lookup_per_root([lookup for policy_file in files for lookup in policy_file.lookups])
     out += _check_ledger_fills([f for policy_file in files for f in policy_file.ledger_fills], ctx)
     if ctx.model.names_data_use:  # (an AuthZEN set's fills are refused above)
-        out += permissive_reads(files)
+        out += permissive_reads(named.inlined_files(files))
     out += check_consistent(seen.values())
     effects = _effects_below(seen.values())
     for policy_file in files:
         for rule in policy_file.rules:
-            for named in rule.overrides:
-                below = effects.get(named.name)
+            for overridden in rule.overrides:
+                below = effects.get(overridden.name)
                 if below is None:
-                    out.append(Diagnostic("unknown-rule", f"`{rule.id}` overrides `{named.name}`, which names no rule",
-                                          named.span, did_you_mean(named.name, seen), about=named.name))
+                    out.append(Diagnostic("unknown-rule", f"`{rule.id}` overrides `{overridden.name}`, which names no rule",
+                                          overridden.span, did_you_mean(overridden.name, seen), about=overridden.name))
                 elif below == {rule.effect}:
-                    out.append(Diagnostic("bad-override", f"`{named.name}` names only {rule.effect} rules, like `{rule.id}`",
-                                          named.span, "a rule can only be an exception to rules of the other effect"))
+                    out.append(Diagnostic("bad-override", f"`{overridden.name}` names only {rule.effect} rules, like `{rule.id}`",
+                                          overridden.span, "a rule can only be an exception to rules of the other effect"))
     return out
 
 
@@ -218,11 +223,56 @@ def check_rule(rule: ast.Rule, ctx: CheckContext) -> list[Diagnostic]:
     for condition in rule.when + rule.unless:
         out += _check_condition(condition, ctx)
     if not any(d.severity == "error" for d in out):
-        reason = never_matches(rule, ctx.vocabulary)
+        reason = never_matches(named.inlined_rule(rule), ctx.vocabulary)
         if reason:
             out.append(Diagnostic("never-matches", f"the rule `{rule.id}` can never apply: {reason}", rule.id_span,
                                   "a rule that never applies changes no decision; fix its target or conditions"))
     return out + acceptance_problems(rule)
+
+
+def _check_named(files: list[ast.PolicyFile], ctx: CheckContext) -> list[Diagnostic]:
+    """Named conditions: each definition's condition checked once, where it is written (not again at each use); a
+    name that is a part of requests; a definition no rule uses. (Names defined twice, cycles: lang/named.py.)"""
+    if not ctx.conditions:
+        return []
+    out: list[Diagnostic] = []
+    roots = {**dict.fromkeys(ctx.schema, ""), **ctx.elsewhere}
+    for definition in ctx.conditions.values():
+        if definition.name in roots:
+            out.append(Diagnostic("bad-condition-name", f"`{definition.name}` is a part of requests, not a name for a "
+                                  "condition", definition.name_span, roots[definition.name] or
+                                  f"a rule reads `{definition.name}` as the request's: name the condition otherwise, "
+                                  f"e.g. `{definition.name}_holds`"))
+        out += _check_condition(definition.body, ctx)
+    used = _used_conditions(files, ctx.conditions)
+    for definition in ctx.conditions.values():
+        if definition.name not in used:
+            out.append(Diagnostic("unused-condition", f"the condition `{definition.name}` is used by no rule",
+                                  definition.name_span, "use it in a rule's `when` or `unless` by its name, or delete "
+                                  "it", "warning"))
+    return out
+
+
+def _used_conditions(files: list[ast.PolicyFile], conditions: Mapping[str, ast.ConditionDef]) -> set[str]:
+    """The named conditions some rule uses, directly or through others it uses."""
+    todo = [n for f in files for rule in f.rules for e in rule.when + rule.unless for n in _names_used(e, conditions)]
+    used: set[str] = set()
+    while todo:
+        name = todo.pop()
+        if name not in used:
+            used.add(name)
+            todo += _names_used(conditions[name].body, conditions)
+    return used
+
+
+def _names_used(expr: ast.Expr, conditions: Mapping[str, ast.ConditionDef]) -> list[str]:
+    """The names an expression uses: resolved (`Named`, not looked into), or left as read (in a cycle)."""
+    if type(expr) is ast.Named:
+        return [expr.name]
+    name = named.use_of(expr, conditions)
+    if name is not None:
+        return [name]
+    return [n for child in ast.children(expr) for n in _names_used(child, conditions)]
 
 
 def _check_key(name: str, kind: str, span: Span, ctx: CheckContext) -> list[Diagnostic]:
@@ -305,8 +355,13 @@ def _check_ledger_fill(fill: ast.LedgerFill, ctx: CheckContext) -> list[Diagnost
 
 def _resolve_path(path: ast.Path, ctx: CheckContext) -> tuple[sch.Type | None, list[Diagnostic]]:
     root = path.parts[0]
+    if root in ctx.conditions and root not in ctx.schema:
+        definition = ctx.conditions[root]
+        return None, [Diagnostic("type-mismatch", f"`{path.dotted}` reads the named condition `{root}` as a value",
+                                 path.span, f"a named condition ({definition.name_span}) is true or false: use it "
+                                 f"alone, `when {root}` or `when not {root}`")]
     if root not in ctx.schema:
-        root_close = did_you_mean(root, ctx.schema)
+        root_close = did_you_mean(root, [*ctx.schema, *ctx.conditions])
         roots_hint = "; or ".join(filter(None, [ctx.elsewhere.get(root), root_close])) or (
             "attributes start with " + ", ".join(f"`{r}`" for r in ctx.schema))
         return None, [Diagnostic("unknown-attribute", f"unknown attribute `{path.dotted}`", path.span, roots_hint,
@@ -471,7 +526,12 @@ class _Conditions(Visitor[list[Diagnostic]]):
     def visit_Presence(self, expr: ast.Presence, ctx: CheckContext) -> list[Diagnostic]:
         return _resolve_path(expr.path, ctx)[1]
 
+    def visit_Named(self, expr: ast.Named, ctx: CheckContext) -> list[Diagnostic]:
+        return []  # checked once, at its definition (check_policy_set)
+
     def visit_Truth(self, expr: ast.Truth, ctx: CheckContext) -> list[Diagnostic]:
+        if named.use_of(expr, ctx.conditions):
+            return []  # a use left as read (its definition is in a cycle): the cycle is the error
         typ, out = _operand_type(expr.operand, ctx)
         if typ is not None and typ.kind not in ("bool", "any"):
             what = expr.operand.dotted if isinstance(expr.operand, ast.Path) else "this value"

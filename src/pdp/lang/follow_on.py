@@ -55,6 +55,8 @@ def follows(diagnostic: Diagnostic, losses: Losses) -> bool:
         return True  # the model the lost header names is not known: the attributes rules read may be its
     if code == "unknown-rule" and about and losses.may_have_lost(re.escape(about)):
         return True  # the rule `overrides` names may be in the lost text
+    if code == "unknown-attribute" and "." not in about and losses.may_have_lost(rf"\bcondition\s+{re.escape(about)}\b"):
+        return True  # a named condition the lost text defines
     if code == "unknown-attribute" and root in losses.lookup_roots and losses.may_have_lost(rf"\blookup\s+{root}\b"):
         return True  # a lost `lookup` would have given the part its register's attributes
     if losses.vocabulary and code in DECLARABLE_CODES:

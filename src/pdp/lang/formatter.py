@@ -20,6 +20,9 @@ Layout
   each `except`.
 - A ledger declaration is one line, `ledger fills ATTRIBUTE from FACT
   "NAME" for "PURPOSE"`, after the lookups.
+- A named condition: `condition NAME "text"` on its first line, then its
+  `when` on the next, indented two spaces and laid out as a rule's; the
+  named conditions come after the ledger declarations, before the rules.
 - A rule: `allow|deny ID "message"` on its first line, then one clause per
   line, indented two spaces, in a fixed order: `cite`, `to`, `for`, `of`,
   each `when`, each `unless`, `overrides`, each `oblige`, each `accept`.
@@ -88,6 +91,7 @@ from functools import lru_cache
 from typing import cast
 
 from lark import Lark, Token, Tree
+from lark.tree import Meta
 
 from pdp.base.errors import PolicyError
 from pdp.base.dates import unit_of
@@ -149,12 +153,20 @@ class _Line:
 
 @dataclass(eq=False)
 class _Statement:
-    kind: str  # "header" | "lookup" | "ledger_fill" | "rule"
+    kind: str  # "header" | "lookup" | "ledger_fill" | "named_condition" | "rule"
     start: int
     lines: list[_Line]
     leading: list[list[_Comment]] = field(default_factory=list)  # comment blocks above it
     detached: bool = False  # a blank line between the leading blocks and the statement
     closing: list[_Comment] = field(default_factory=list)  # comments kept at its end
+
+
+@dataclass(frozen=True)
+class _Span:
+    """The extent of a clause the parse tree has no node of (a named condition's `when`), as `_condition` reads it."""
+
+    start_pos: int
+    end_pos: int
 
 
 class _Anchors:
@@ -397,6 +409,22 @@ class _Printer:
             line += " for " + _string(cast(Token, names[1]))
         return _Statement("ledger_fill", node.meta.start_pos, [_Line(0, line, [(node.meta.start_pos, node.meta.end_pos)])])
 
+    def named_condition(self, node: Tree) -> _Statement:
+        name, *rest = node.children
+        expr = cast(Tree, rest[-1])
+        first = f"condition {name}"
+        head_end = _bounds(cast(Token, name))[1]
+        if len(rest) > 1:
+            first += f" {_string(cast(Token, rest[0]))}"
+            head_end = _bounds(cast(Token, rest[0]))[1]
+        lines = [_Line(0, first, [(node.meta.start_pos, head_end)])]
+        # the `when` clause: from its keyword (the grammar drops it from the tree) to the condition's end
+        when_start = _next_code(self.text, head_end)
+        extent = _Span(when_start if when_start is not None else expr.meta.start_pos, expr.meta.end_pos)
+        clause = Tree("when", [expr], meta=cast(Meta, extent))
+        lines.extend(self._condition("when", clause))
+        return _Statement("named_condition", node.meta.start_pos, lines)
+
     @staticmethod
     def _clause(clause: Tree) -> str:
         names = [str(c) for c in clause.children if isinstance(c, Token)]
@@ -603,7 +631,7 @@ def format_policy(text: str, filename: str) -> str:
             starts[after].leading.extend(blocks)
             starts[after].detached = gap_after
 
-    order = {"header": 0, "lookup": 1, "ledger_fill": 2, "rule": 3}
+    order = {"header": 0, "lookup": 1, "ledger_fill": 2, "named_condition": 3, "rule": 4}
     statements.sort(key=lambda s: (order[s.kind], s.start))
     out: list[str] = []
 

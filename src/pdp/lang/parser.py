@@ -3,7 +3,7 @@
 Lark parses (LALR, contextual lexer, positions kept); a Transformer builds
 the frozen dataclasses of ast.py. A syntax error does not stop the file: the
 parser records it, skips to the next statement (`allow`, `deny`, `policy`,
-`lookup`, `ledger` at the start of a line) and goes on, so `pdp check` reports every
+`lookup`, `ledger`, `condition` at the start of a line) and goes on, so `pdp check` reports every
 error at once.
 """
 
@@ -23,7 +23,8 @@ from .grammar import new_parser
 from .streaming import parse_streaming
 from pdp.base.limits import MAX_FILE_BYTES, MAX_NESTING, MAX_SYNTAX_ERRORS
 from pdp.base.source import Span, source_lines
-_STATEMENT_START = re.compile(r"^[ \t]*(allow|deny|policy|lookup|ledger(?=[ \t]+fills))\b", re.MULTILINE)
+_STATEMENT_START = re.compile(r"^[ \t]*(allow|deny|policy|lookup|ledger(?=[ \t]+fills)|condition(?=[ \t]+[A-Za-z_]))\b",
+                              re.MULTILINE)
 
 # What each terminal means, for "expected ..." messages.
 _TERMINAL_WORDS = {
@@ -176,6 +177,7 @@ def _assemble(filename: str, statements: list) -> ast.PolicyFile:
     rules = tuple(s for s in statements if isinstance(s, ast.Rule))
     lookups = tuple(s for s in statements if isinstance(s, ast.Lookup))
     fills = tuple(s for s in statements if isinstance(s, ast.LedgerFill))
+    conditions = tuple(s for s in statements if isinstance(s, ast.ConditionDef))
     order = lambda node: (node.span.line, node.span.col)  # noqa: E731
     return ast.PolicyFile(
         path=filename,
@@ -183,6 +185,7 @@ def _assemble(filename: str, statements: list) -> ast.PolicyFile:
         rules=tuple(sorted(rules, key=order)),
         lookups=tuple(sorted(lookups, key=order)),
         ledger_fills=tuple(sorted(fills, key=order)),
+        conditions=tuple(sorted(conditions, key=order)),
     )
 
 
@@ -276,7 +279,7 @@ def _syntax_diagnostic(error: UnexpectedInput, text: str, filename: str) -> Diag
         )
     assert isinstance(error, UnexpectedToken)
     token = error.token
-    if token.type in ("EFFECT", "POLICY", "LOOKUP", "LEDGER") and _starts_its_line(text, token):
+    if token.type in ("EFFECT", "POLICY", "LOOKUP", "LEDGER", "CONDITION") and _starts_its_line(text, token):
         # A new statement began while the previous one was unfinished: point at
         # where the previous one stops, which is where the author must look.
         end = len(text[:token.start_pos].rstrip())

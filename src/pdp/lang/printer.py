@@ -102,9 +102,12 @@ class _Printer(Visitor[str]):
     def visit_Truth(self, expr: ast.Truth) -> str:
         return self.visit(expr.operand)
 
+    def visit_Named(self, expr: ast.Named) -> str:
+        return expr.name  # (as written: what the name means is its definition's)
+
     def visit_Not(self, expr: ast.Not) -> str:
         inner = self.visit(expr.operand)
-        return f"not {inner}" if isinstance(expr.operand, (ast.Truth, ast.Not)) else f"not ({inner})"
+        return f"not {inner}" if isinstance(expr.operand, (ast.Truth, ast.Not, ast.Named)) else f"not ({inner})"
 
     def visit_And(self, expr: ast.And) -> str:
         return self._junction(expr, " and ", ast.Or)

@@ -169,7 +169,8 @@ class _Tally:
         self.rule = rule
         self.about = self.applied = 0
         self.nodes: dict[tuple, list] = {}  # where -> [expr, true, false, unknown, errors]
-        for kind, exprs in (("when", rule.source.when), ("unless", rule.source.unless)):
+        written = rule.as_written  # a named condition listed by its name, its parts below (docs/language.md)
+        for kind, exprs in (("when", written.when), ("unless", written.unless)):
             for i, expr in enumerate(exprs):  # every condition is listed, evaluated or not
                 for node in condition_tree(expr, (kind, i)).walk():
                     if not isinstance(node.expr, ast.Not):  # true exactly when its operand is false
