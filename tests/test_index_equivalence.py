@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 import pdp
 from pdp.engine.compiler import RuleIndex, RuleScan
-from tests.support.generate import fewer, generated_rules, with_obligations
+from tests.support.generate import defined, fewer, generated_rules, named_conditions, uses, with_obligations
 from tests.support.sets import build_set
 
 ACTIONS = ["collect", "use", "share", "transfer", "erase"]
@@ -27,9 +27,11 @@ CONDITIONS = [
 
 @st.composite
 def obliging_rules(draw):
-    """Generated rules, some allows with obligations: a broad request's candidates include those below it."""
-    return with_obligations(draw, generated_rules(draw, ACTIONS, PURPOSES, CATEGORIES, CONDITIONS, rules=12, items=1),
-                            conditions=CONDITIONS)
+    """Generated rules, some allows with obligations: a broad request's candidates include those below it; some
+    rules use named conditions."""
+    names = draw(named_conditions(CONDITIONS))
+    text = generated_rules(draw, ACTIONS, PURPOSES, CATEGORIES, CONDITIONS + uses(names), rules=12, items=1)
+    return defined(with_obligations(draw, text, conditions=CONDITIONS), names)
 
 
 requests = st.fixed_dictionaries(

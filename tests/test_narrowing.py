@@ -14,7 +14,8 @@ from pdp.engine.compiler import RuleIndex
 from pdp.engine.conditions import failure
 from pdp.engine.decision import evaluate
 from pdp.engine.guards import guards_of
-from tests.support.generate import INDEXED, LISTS, fewer, generated_rules, with_obligations
+from tests.support.generate import (INDEXED, LISTS, defined, fewer, generated_rules, named_conditions, uses,
+                                    with_obligations)
 from tests.support.sets import build_set
 
 ACTIONS = ["use", "share"]
@@ -60,9 +61,10 @@ requests = st.fixed_dictionaries(
 
 @st.composite
 def rule_sets(draw):
-    """Many rules on few targets (so that lists are long), some with obligations."""
-    text = generated_rules(draw, ACTIONS, PURPOSES, CATEGORIES, CONDITIONS, rules=30, clauses=2, items=3)
-    return with_obligations(draw, text, conditions=CONDITIONS)
+    """Many rules on few targets (so that lists are long), some with obligations, some using named conditions."""
+    names = draw(named_conditions(CONDITIONS))
+    text = generated_rules(draw, ACTIONS, PURPOSES, CATEGORIES, CONDITIONS + uses(names), rules=30, clauses=2, items=3)
+    return defined(with_obligations(draw, text, conditions=CONDITIONS), names)
 
 
 @pytest.fixture(scope="module")

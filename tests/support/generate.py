@@ -118,3 +118,35 @@ KEY_CONDITIONS = [
     "data_subject.age < 18", "recipient.dpa", "context.score < 3", *INDEXED_KEYS,
 ]
 KEY_DATA = {"lists": LISTS + "purposes: [marketing.advertising, essential.service.payment_processing]\n"}
+
+
+
+@st.composite
+def named_conditions(draw, conditions, count=3) -> dict[str, str]:
+    """Named conditions drawn over a pool of conditions: name -> its condition as written, each of up to two items
+    joined by `and` or `or`, an item a condition of the pool or a name drawn before it (`not` or not), so that no
+    definition uses itself. Rules use them through the pool `uses(names)` gives."""
+    names: dict[str, str] = {}
+    for i in range(draw(st.integers(0, count))):
+        pool = list(conditions) + uses(names)
+        chosen = draw(st.lists(st.sampled_from(pool), min_size=1, max_size=2))
+        names[f"n{i}"] = draw(st.sampled_from([" and ", " or "])).join(f"({c})" for c in chosen)
+    return names
+
+
+def uses(names: dict[str, str]) -> list[str]:
+    """How a condition may use the named ones: alone, or under `not`."""
+    return [u for name in names for u in (name, f"not ({name})")]
+
+
+def defined(text: str, names: dict[str, str]) -> str:
+    """Generated policy text with the named conditions' definitions before it."""
+    return "".join(f'condition {name} "{name}"\n  when {body}\n' for name, body in names.items()) + text
+
+
+def written_out(text: str, names: dict[str, str]) -> str:
+    """The text with each use of a named condition (`(name)`, as the generators write every item) replaced by its
+    condition written out in parentheses: what the named conditions mean, by hand."""
+    for name in reversed(list(names)):  # (a name uses only earlier ones: replace the latest first)
+        text = text.replace(f"({name})", f"({names[name]})")
+    return text

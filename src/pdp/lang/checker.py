@@ -222,7 +222,9 @@ def check_rule(rule: ast.Rule, ctx: CheckContext) -> list[Diagnostic]:
     out += check_duties(rule, lambda condition: _check_condition(condition, ctx))
     for condition in rule.when + rule.unless:
         out += _check_condition(condition, ctx)
-    if not any(d.severity == "error" for d in out):
+    # (a use left as read, of a name in a cycle or too large, has its error at the definition: nothing to say here)
+    if not any(d.severity == "error" for d in out) and not any(named.uses(e, ctx.conditions) for e in rule.when +
+                                                                rule.unless):
         reason = never_matches(named.inlined_rule(rule), ctx.vocabulary)
         if reason:
             out.append(Diagnostic("never-matches", f"the rule `{rule.id}` can never apply: {reason}", rule.id_span,

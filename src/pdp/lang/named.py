@@ -80,6 +80,8 @@ class Resolution:
         # Each name resolved after those it uses (no recursion: a chain of thousands of names is read in a loop);
         # one in a cycle, or too large, is left out: its uses stay as read (its error is given once, here)
         for name in self._in_order():
+            if any(n not in self.resolved for n, _ in uses(self.defined[name].body, self.defined)):
+                continue  # it uses one too large (whose error says so): it cannot be written out either
             body = self._with_uses(self.defined[name].body)
             nodes, depth = self._measure(body)
             if nodes > MAX_INLINED_NODES or depth > MAX_INLINED_DEPTH:
