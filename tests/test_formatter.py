@@ -375,7 +375,10 @@ LOOKUP_CLAUSES = st.one_of(
 )
 LOOKUPS = st.tuples(NAME, st.lists(DOTTED, min_size=1, max_size=3), st.lists(LOOKUP_CLAUSES, max_size=3)).map(
     lambda d: ["lookup", d[0], "in"] + _joined(d[1]) + [t for c in d[2] for t in c])  # more registers read as one
-STATEMENTS = st.lists(st.sampled_from([RULES, RULES, HEADERS, LOOKUPS]).flatmap(lambda statement: statement),
+NAMED_CONDITIONS = st.tuples(NAME, st.one_of(st.just([]), QUOTED), when_clauses()).map(
+    lambda d: ["condition", d[0]] + d[1] + ["when"] + d[2])
+STATEMENTS = st.lists(st.sampled_from([RULES, RULES, HEADERS, LOOKUPS, NAMED_CONDITIONS]).flatmap(
+                          lambda statement: statement),
                       max_size=5)
 COMMENT = None  # a gap that holds a comment: three in ten
 GAPS = [" ", " ", "\n  ", "\n", "\n\n", "\t", "\n       ", COMMENT, COMMENT, COMMENT]
@@ -433,7 +436,7 @@ def test_the_layout_is_tidy(policy):
 WORDS = ["allow", "deny", "policy", "lookup", "cite", "to", "for", "of", "when", "unless", "oblige", "and", "or",
          "not", "in", "under", "is", "present", "absent", "true", "false", "==", "!=", "<", ">=", "(", ")", "[", "]",
          ",", ".", "age", "user", '"§1"', '"x"', "18", "a.b", "\n", "#c\n", "version", "effective", "2026-01-01",
-         "overrides", "model", "request", "wins"]
+         "overrides", "model", "request", "wins", "condition"]
 
 
 @given(st.lists(st.sampled_from(WORDS), max_size=30))

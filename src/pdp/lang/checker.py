@@ -223,13 +223,17 @@ def check_rule(rule: ast.Rule, ctx: CheckContext) -> list[Diagnostic]:
     for condition in rule.when + rule.unless:
         out += _check_condition(condition, ctx)
     # (a use left as read, of a name in a cycle or too large, has its error at the definition: nothing to say here)
-    if not any(d.severity == "error" for d in out) and not any(named.uses(e, ctx.conditions) for e in rule.when +
-                                                                rule.unless):
-        reason = never_matches(named.inlined_rule(rule), ctx.vocabulary)
+    if not any(d.severity == "error" for d in out) and not _left_as_read(rule, ctx):
+        reason = never_matches(named.inlined_rule(rule) if ctx.conditions else rule, ctx.vocabulary)
         if reason:
             out.append(Diagnostic("never-matches", f"the rule `{rule.id}` can never apply: {reason}", rule.id_span,
                                   "a rule that never applies changes no decision; fix its target or conditions"))
     return out + acceptance_problems(rule)
+
+
+def _left_as_read(rule: ast.Rule, ctx: CheckContext) -> bool:
+    """Does the rule use a named condition left as read (in a cycle, or too large: its error is at the definition)?"""
+    return bool(ctx.conditions) and any(named.uses(e, ctx.conditions) for e in rule.when + rule.unless)
 
 
 def _check_named(files: list[ast.PolicyFile], ctx: CheckContext) -> list[Diagnostic]:

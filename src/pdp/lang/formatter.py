@@ -418,9 +418,10 @@ class _Printer:
             first += f" {_string(cast(Token, rest[0]))}"
             head_end = _bounds(cast(Token, rest[0]))[1]
         lines = [_Line(0, first, [(node.meta.start_pos, head_end)])]
-        # the `when` clause: from its keyword (the grammar drops it from the tree) to the condition's end
+        # the `when` clause: from its keyword (the grammar drops it from the tree) to the statement's end (the
+        # condition's own extent leaves out parentheses around it)
         when_start = _next_code(self.text, head_end)
-        extent = _Span(when_start if when_start is not None else expr.meta.start_pos, expr.meta.end_pos)
+        extent = _Span(when_start if when_start is not None else expr.meta.start_pos, node.meta.end_pos)
         clause = Tree("when", [expr], meta=cast(Meta, extent))
         lines.extend(self._condition("when", clause))
         return _Statement("named_condition", node.meta.start_pos, lines)
