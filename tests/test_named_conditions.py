@@ -294,3 +294,19 @@ def test_a_syntax_error_in_a_definition_does_not_lose_the_next_statement():
 def test_an_attribute_may_still_be_called_condition():
     parsed, errors = parse_policy('allow x to use when data_subject.condition == "x"\n', "p.pdp")
     assert not errors and parsed.rules[0].when[0].left.parts == ("data_subject", "condition")
+
+
+def test_a_question_may_use_a_named_condition_and_asks_what_it_means():
+    from pdp.analysis.query import Question, ask
+
+    text = HEADER + textwrap.dedent("""
+    condition minor "under 18" when data_subject.age < 18
+    allow all cite "§1" to use
+    deny children cite "§2" to use when minor
+    """)
+    sources = _sources({"p.pdp": text})
+    policy_set = pdp.build(sources)
+    by_name = ask(policy_set, Question("allow", where=("minor",)), sources)
+    written = ask(policy_set, Question("allow", where=("data_subject.age < 18",)), sources)
+    assert not by_name.yes and not written.yes  # the deny holds for every minor
+    assert ask(policy_set, Question("allow", where=("not minor",)), sources).yes

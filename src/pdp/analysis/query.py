@@ -465,12 +465,13 @@ def compile_where(conditions, sources: Sources | None, policy_set: PolicySet):
 
 
 def _skeleton(policy_set: PolicySet, sources: Sources) -> str | None:
-    """The set's header and lookups, as written: all a `where` condition is checked against besides the
+    """The set's header, lookups and named conditions, as written: all a `where` condition is checked against besides the
     vocabulary and the data (so a question does not parse and check the whole set again). None when they
     cannot be cut out of the texts (a span without its end)."""
     parts = []
     for file in policy_set.files:
-        for span in [h.span for h in file.headers] + [lk.span for lk in file.lookups]:
+        # (its named conditions too: a question may use them by name, `--where is_minor`)
+        for span in [h.span for h in file.headers] + [lk.span for lk in file.lookups] + [c.span for c in file.conditions]:
             text = sources.policies.get(span.file)
             if text is None or not span.end_line:
                 return None
