@@ -310,3 +310,14 @@ def test_a_question_may_use_a_named_condition_and_asks_what_it_means():
     written = ask(policy_set, Question("allow", where=("data_subject.age < 18",)), sources)
     assert not by_name.yes and not written.yes  # the deny holds for every minor
     assert ask(policy_set, Question("allow", where=("not minor",)), sources).yes
+
+
+def test_a_duty_due_if_a_named_condition_holds_reads_its_definition():
+    policy_set = build_set("""
+    condition minor when data_subject.age < 18
+    allow a cite "§1" to use when recipient.dpa
+      oblige tell_parent "tell the parent" if minor
+    """)
+    child = policy_set.decide(request(data_subject={"age": 10}, recipient={"dpa": True}))
+    adult = policy_set.decide(request(data_subject={"age": 30}, recipient={"dpa": True}))
+    assert [o.id for o in child.obligations] == ["tell_parent"] and adult.obligations == ()

@@ -233,7 +233,7 @@ def check_rule(rule: ast.Rule, ctx: CheckContext) -> list[Diagnostic]:
 
 def _left_as_read(rule: ast.Rule, ctx: CheckContext) -> bool:
     """Does the rule use a named condition left as read (in a cycle, or too large: its error is at the definition)?"""
-    return bool(ctx.conditions) and any(named.uses(e, ctx.conditions) for e in rule.when + rule.unless)
+    return bool(ctx.conditions) and any(named.uses(e, ctx.conditions) for e in named.conditions_of(rule))
 
 
 def _check_named(files: list[ast.PolicyFile], ctx: CheckContext) -> list[Diagnostic]:
@@ -261,7 +261,7 @@ def _check_named(files: list[ast.PolicyFile], ctx: CheckContext) -> list[Diagnos
 
 def _used_conditions(files: list[ast.PolicyFile], conditions: Mapping[str, ast.ConditionDef]) -> set[str]:
     """The named conditions some rule uses, directly or through others it uses."""
-    todo = [n for f in files for rule in f.rules for e in rule.when + rule.unless for n in _names_used(e, conditions)]
+    todo = [n for f in files for rule in f.rules for e in named.conditions_of(rule) for n in _names_used(e, conditions)]
     used: set[str] = set()
     while todo:
         name = todo.pop()

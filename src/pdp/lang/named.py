@@ -171,13 +171,14 @@ class Resolution:
         return 1 + sum(n for n, _ in measured), 1 + max((d for _, d in measured), default=0)
 
     def rule(self, rule: ast.Rule) -> ast.Rule:
-        """The rule with its uses of named conditions resolved (itself when it uses none, or would be too large)."""
-        if not any(uses(e, self.defined) for e in rule.when + rule.unless):
+        """The rule with its uses of named conditions resolved, in its `when` and `unless` and its duties' `if`
+        (itself when it uses none, or would be too large)."""
+        exprs = conditions_of(rule)
+        if not any(uses(e, self.defined) for e in exprs):
             return rule
-        resolved = replace(rule, when=tuple(self._with_uses(e) for e in rule.when),
-                           unless=tuple(self._with_uses(e) for e in rule.unless))
+        resolved = _with_conditions(rule, self._with_uses)
         nodes = depth = 0
-        for expr in resolved.when + resolved.unless:
+        for expr in conditions_of(resolved):
             n, d = self._measure(expr)
             nodes, depth = nodes + n, max(depth, d)
         if nodes > MAX_INLINED_NODES or depth > MAX_INLINED_DEPTH:
@@ -242,13 +243,27 @@ def inlined(expr: ast.Expr) -> ast.Expr:
     return _Inliner().visit(expr) if _has_named(expr) else expr
 
 
+def conditions_of(rule: ast.Rule) -> tuple[ast.Expr, ...]:
+    """A rule's conditions: its `when`s and `unless`es, and its obligations' and advice's `if`s."""
+    duties = tuple(d.condition for d in rule.obligations + rule.advice if d.condition is not None)
+    return rule.when + rule.unless + duties
+
+
+def _with_conditions(rule: ast.Rule, rebuild) -> ast.Rule:
+    """The rule with each of its conditions (`conditions_of`) replaced by `rebuild(condition)`."""
+    def duty(d):
+        return d if d.condition is None else replace(d, condition=rebuild(d.condition))
+
+    return replace(rule, when=tuple(rebuild(e) for e in rule.when), unless=tuple(rebuild(e) for e in rule.unless),
+                   obligations=tuple(duty(d) for d in rule.obligations), advice=tuple(duty(d) for d in rule.advice))
+
+
 def inlined_rule(rule: ast.Rule, inliner: _Inliner | None = None) -> ast.Rule:
     """The rule as deciding reads it: every named condition written out (itself when it uses none)."""
     inliner = inliner or _Inliner()
-    if not any(_has_named(e) for e in rule.when + rule.unless):
+    if not any(_has_named(e) for e in conditions_of(rule)):
         return rule
-    return replace(rule, when=tuple(inliner.visit(e) for e in rule.when),
-                   unless=tuple(inliner.visit(e) for e in rule.unless))
+    return _with_conditions(rule, lambda e: inliner.visit(e) if _has_named(e) else e)
 
 
 def inlined_files(files: list[ast.PolicyFile]) -> list[ast.PolicyFile]:
