@@ -196,3 +196,19 @@ _KEY = st.lists(st.sampled_from(["a", "b", "ab", ""]), min_size=1, max_size=4).m
 def test_a_declared_key_is_used_when_some_name_is_it_or_lies_below_it(names, key):
     """The one pass over the names (reached) answers as asking taxonomy.covers of every name does."""
     assert (key in reached(names)) == any(tx.covers(key, name) for name in names)
+
+
+@pytest.mark.parametrize("condition", ["when context.note != context.other", "unless context.note == context.other",
+                                       "when context.note != context.loose", "unless context.loose == context.note"])
+@pytest.mark.parametrize("method", ["enumeration", "solver"])
+def test_two_attributes_compared_only_with_each_other_can_differ(condition, method):
+    """Nothing but each other fixed their kind, so the space read them for presence alone: one value each, always
+    equal, and `a != b` was reported as applying to no request (and `pdp query` answered never) while the engine
+    allows by it. Each now holds every kind of value, two of each, so they can be equal or apart."""
+    from pdp.analysis.query import Question, ask
+
+    policy = build_set(f'allow differ "x" cite "§1" {condition}\n',
+                       vocabulary="attributes:\n  context.note: string\n  context.other: string\n  context.loose: any\n")
+    assert not [w for w in warnings_of(policy, method=method) if "applies to no request" in w.message]
+    answer = ask(policy, Question("allow"), method=method)
+    assert answer.yes and policy.decide(answer.request).decision == "allow"

@@ -18,7 +18,7 @@ from pdp.base.errors import RequestError
 from pdp.vocab.request import apply_lookups, check_request, request_schema
 from .cells import Cell, Component, Group, Klass, Node, State, Stats
 from .domains import (EXAMPLE_COUNTRIES, AttrDomain, ValueClass, chain_classifiers, number_classes,
-                      show_value, string_classes, type_at, unregistered_id, value_kinds)
+                      SCALAR_KINDS, show_value, string_classes, type_at, unregistered_id, value_kinds)
 from .keys import KeyClass, key_classes
 from .templated import TooManyPaths
 from .reading import (CELL_PATHS, AttributeUses, atoms, compares_dates, connected_groups, pairs_requested, read_paths,
@@ -247,6 +247,8 @@ class Space:
         kinds_of = {parts: value_kinds(self._uses.by_path[parts], types[parts]) for parts in paths}
         for group in self._pair_groups:  # compared with each other: each may hold what the other holds
             joined = set().union(*(kinds_of.get(p, set()) for p in group))
+            if not joined:  # nothing but each other fixes their kind: read as presence alone, they would be one
+                joined = set(SCALAR_KINDS)  # value, always equal (`a != b` never true); values a check refuses drop out
             for p in group:
                 kinds_of[p] = joined
         for parts in ordered_paths:
