@@ -38,7 +38,8 @@ from typing import Any, Sequence
 import z3
 
 from .changes import Change, cases_of, condition_text, ids, worded_nodes
-from .space import CELL_PATHS, NOT_ACCEPTED, Cell, Space, Stats, read_paths, rule_conditions
+from .space.model_keys import is_cell
+from .space import NOT_ACCEPTED, Cell, Space, Stats, read_paths, rule_conditions
 from .space.encoding import RLIMIT, Dim, Encoding, Formula, Undecided, f_and, f_not, f_or
 from .space.reach import Reach
 from .space.touched import touched
@@ -109,7 +110,7 @@ def _true(model: z3.ModelRef, formula: Formula) -> bool:
 
 def _cell(space: Space, indexes: Sequence[int]) -> Cell:
     a, p, c = indexes
-    return Cell(space.actions[a], space.purposes[p], space.categories[c])
+    return Cell(space.actions[a], space.purposes[p], space.categories[c], space.model)
 
 
 # ---------------------------------------------------------------- changes the rules make
@@ -293,10 +294,10 @@ def _box_text(space: Space, nodes: tuple[int, ...], part: list[set[int]]) -> str
 
 
 def _known(space: Space, version: int) -> tuple[set[int], set[int], set[int]]:
-    vocabulary = space.versions[version].vocabulary
-    return ({i for i, c in enumerate(space.actions) if c.rep in vocabulary.actions},
-            {i for i, c in enumerate(space.purposes) if c.rep in vocabulary.purposes},
-            {i for i, c in enumerate(space.categories) if c.rep in vocabulary.categories})
+    keys = space.known[version]
+    return ({i for i, c in enumerate(space.actions) if c.rep in keys["action"]},
+            {i for i, c in enumerate(space.purposes) if c.rep in keys["purpose"]},
+            {i for i, c in enumerate(space.categories) if c.rep in keys["category"]})
 
 
 def _vocabulary_changes(space: Space, search: _Search, solved: Solved) -> None:
@@ -317,10 +318,10 @@ def _vocabulary_changes(space: Space, search: _Search, solved: Solved) -> None:
         rules = space.versions[version]
         for indexes in sorted(only):
             cell = _cell(space, indexes)
-            candidates = rules.candidates(cell.action.rep, cell.purpose.rep, cell.category.rep)
+            candidates = rules.candidates_for(cell.action.rep, cell.purpose.rep, cell.category.rep)
             allowing = []
             for rule in candidates.allows:
-                reads_cell = any(p[0] in CELL_PATHS for p in read_paths(rule_conditions(rule)))
+                reads_cell = any(is_cell(space.model, p) for p in read_paths(rule_conditions(rule)))
                 key = (rule.id, indexes if reads_cell else None)
                 if key not in can:
                     at = [encoding.action.among([indexes[0]]), encoding.purpose.among([indexes[1]]),

@@ -42,6 +42,7 @@ from pdp.base.errors import RequestError
 from pdp.engine.policy_set import PolicySet
 from pdp.vocab.request import apply_lookups
 from .space import Space
+from .space.model_keys import KINDS, key_of
 from pdp.engine.decision import DEFAULT_DENY
 from .boxes import Box, Boxes, request_at
 from .space.encoding import Encoding, Formula, Undecided, as_z3, f_and, f_not, f_or
@@ -436,7 +437,7 @@ class _Pairs:
             env = apply_lookups(request, lookups) if lookups else request
         except RequestError:
             return set()
-        action, purpose, (category,) = request["action"], request["purpose"], request["data_categories"]
+        action, purpose, category = (key_of(self.policy_set.model, request, kind) for kind in KINDS)
         found = set()
         for rule in rules:
             if not rule.reaches(action, purpose, category):

@@ -92,7 +92,7 @@ def analyse(policy_set: PolicySet, vocabulary_source: tuple[str, str] | None = N
     within `LIMIT`, `BUDGET` and `COMPARISONS` (AUTO, ENUMERATION), else from the solver (AUTO, SOLVER), which
     is never skipped; only ENUMERATION alone gives up on a large set (`analysis-skipped`)."""
     out = unused_vocabulary(policy_set, vocabulary_source)
-    if not policy_set.model.names_data_use or not policy_set.rules:
+    if not policy_set.rules:
         return out
     first = policy_set.rules[0].source
     if method != SOLVER:

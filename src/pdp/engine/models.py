@@ -28,7 +28,7 @@ from pdp.vocab import schema as sch
 from pdp.vocab import taxonomy as tx
 from pdp.vocab.admit import Admission, admission
 from pdp.vocab.contract import Contract
-from .compiler import CompiledRule, RuleIndex, RuleScan
+from .compiler import Candidates, CompiledRule, RuleIndex, RuleScan
 from .decision import DEFAULT_DENY, Outcome, Reason, evaluate
 
 Rules = RuleIndex | RuleScan
@@ -46,6 +46,24 @@ class Model(ABC):
     # The AuthZEN Search API's searched parts and the request part whose register lists their candidates (a
     # `lookup` of that part): none, a data-use set lists no subjects or resources (its actions it declares).
     search_roots: ClassVar[dict[str, str]] = {}
+
+    # What the whole-set analysis (pdp.analysis.space) reads of the model. The keys the rule index narrows by,
+    # each where a request holds it: the space's cells are made of them (a kind a model's requests do not name
+    # is one class, and no dimension of its solver).
+    KEY_PATHS: ClassVar[dict[str, tuple[str, ...]]] = {}
+    # What a request must state besides its keys (the contract requires it): the space never leaves it out
+    REQUIRED: ClassVar[frozenset[tuple[str, ...]]] = frozenset()
+    # Is a request naming a key its vocabulary lacks refused (or decided, as a deny)?
+    REFUSES_UNKNOWN_KEYS: ClassVar[bool] = True
+
+    @abstractmethod
+    def skeleton(self, action: str, purpose: str, category: str) -> dict[str, Any]:
+        """The least request of these keys the model's check accepts (the space adds the attributes it varies;
+        a key of a kind the model's requests do not name is not read)."""
+
+    @abstractmethod
+    def candidates(self, rules: Rules, action: str, purpose: str, category: str) -> Candidates:
+        """The rules that take part for a request of these keys (the space's cell): the rule index's candidates."""
 
     @property
     def names_data_use(self) -> bool:
@@ -97,6 +115,14 @@ class DataUse(Model):
     title = "a data-use policy set"
     contract = rq.CONTRACT
     lookup_roots = ("recipient", "data_subject", "requester")
+    KEY_PATHS: ClassVar[dict[str, tuple[str, ...]]] = {
+        "action": ("action",), "purpose": ("purpose",), "category": ("data_categories",)}
+
+    def skeleton(self, action: str, purpose: str, category: str) -> dict[str, Any]:
+        return {"action": action, "purpose": purpose, "data_categories": [category]}
+
+    def candidates(self, rules: Rules, action: str, purpose: str, category: str) -> Candidates:
+        return rules.candidates(action, purpose, category)
 
     def shape(self, declared: rq.Declared, registered: dict[str, Iterable[str]]) -> rq.RequestShape:
         return rq.request_shape(declared, registered)
@@ -135,6 +161,17 @@ class AuthZen(Model):
     contract = authzen.CONTRACT
     lookup_roots = ("subject", "resource")
     search_roots: ClassVar[dict[str, str]] = {"subject": "subject", "resource": "resource"}
+    KEY_PATHS: ClassVar[dict[str, tuple[str, ...]]] = {"action": ("action", "name")}
+    REQUIRED = frozenset({("subject", "type"), ("subject", "id"), ("resource", "type"), ("resource", "id")})
+    REFUSES_UNKNOWN_KEYS = False  # an unknown action is a deny (`outcome`), not a refused request
+
+    def skeleton(self, action: str, purpose: str, category: str) -> dict[str, Any]:
+        # the required ids and types, as placeholders no register lists (a rule that reads them varies them)
+        return {"subject": {"type": "user", "id": ""}, "action": {"name": action},
+                "resource": {"type": "resource", "id": ""}}
+
+    def candidates(self, rules: Rules, action: str, purpose: str, category: str) -> Candidates:
+        return rules.for_action(action)
 
     check = staticmethod(authzen.check_evaluation)  # the shape alone: no vocabulary (an unknown action is a deny)
 

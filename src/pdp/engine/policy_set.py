@@ -59,6 +59,8 @@ class PolicySet:
         # the rules that may take part for (action, purpose, category): the rule index, or the plain scan
         self._index = RuleIndex(rules) if index else RuleScan(rules)
         self.candidates: CandidatesOf = self._index.candidates
+        # the same, as the model narrows (an AuthZEN set: by the action alone): what the decision space reads
+        self.candidates_for: CandidatesOf = partial(self.model.candidates, self._index)
         self.deciding = self._index.deciding  # the candidates narrowed by their conditions too (narrowing.py)
         # outcomes by what the rules read of a request (request_memo.py): off with the index, as every optimisation
         self.request_memo = (RequestMemo.of(partial(self.model.rules_for, self._index), self.model.TARGET_PATHS)

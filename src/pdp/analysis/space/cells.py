@@ -6,8 +6,10 @@ from dataclasses import dataclass, field
 
 from pdp.engine.compiler import CompiledRule
 from pdp.base.paths import set_at
+from pdp.engine.models import DATA_USE, Model
 from .domains import AttrDomain
 from .keys import KeyClass
+from .model_keys import names
 
 
 # ---------------------------------------------------------------- nodes: what one component varies
@@ -45,9 +47,16 @@ class Cell:
     action: KeyClass
     purpose: KeyClass
     category: KeyClass
+    model: Model = field(default=DATA_USE, compare=False)  # what its requests are (the space's set's model)
 
     def request(self) -> dict:
-        return {"action": self.action.rep, "purpose": self.purpose.rep, "data_categories": [self.category.rep]}
+        return self.model.skeleton(self.action.rep, self.purpose.rep, self.category.rep)
+
+    @property
+    def part(self) -> str:
+        """What of the cell's requests needs an allow (`decision.combine`): its category, or an AuthZEN
+        request's action."""
+        return self.category.rep if names(self.model, "category") else self.action.rep
 
 
 @dataclass(frozen=True)
@@ -113,13 +122,14 @@ class Stats:
     method: str = "enumeration"  # how the space was searched: "enumeration" (space.py) or "solver" (encoding.py)
     dimensions: int = 0  # with the solver: the dimensions encoded (action, purpose, category, attributes)
     questions: int = 0  # with the solver: the questions asked of it
+    cell_words: str = "action x purpose class x category class"  # what a cell is made of (the set's model)
 
     def summary(self) -> str:
         if self.method == "solver":
-            return (f"solved with z3 over {self.dimensions:,} dimensions (action, purpose class, category class, "
+            return (f"solved with z3 over {self.dimensions:,} dimensions ({self.cell_words.replace(' x ', ', ')}, "
                     f"attributes): {self.questions:,} questions, {self.decided:,} requests decided by the engine; "
                     f"{self.seconds:.2f} s")
-        return (f"{self.cells:,} cells (action x purpose class x category class) in {self.groups:,} groups; "
+        return (f"{self.cells:,} cells ({self.cell_words}) in {self.groups:,} groups; "
                 f"{self.examined:,} cells examined, standing for {self.represented:,} requests; "
                 f"enumerated {self.enumerated:,} partial requests, {self.decided:,} decided by the engine; "
                 f"{self.seconds:.2f} s")

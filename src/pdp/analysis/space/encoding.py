@@ -47,6 +47,7 @@ within it is `Undecided`, which the tools report in words and never as
 
 from __future__ import annotations
 
+import copy
 import itertools
 from dataclasses import dataclass
 from datetime import date
@@ -63,6 +64,7 @@ from pdp.engine.requested import EXACT, Keys, flip
 from pdp.lang import ast, printer
 from pdp.vocab.request import apply_lookups
 from .cells import Cell
+from .model_keys import KINDS, fill_key
 from .reach import Reach, Reached
 from .reading import compares_dates, pairs_requested, read_paths, rule_conditions
 from .space import COLLECTED_AT, Space
@@ -296,18 +298,18 @@ class Encoding:
         self.questions = 0  # checks asked of the solver
         z3.set_param("model.compact", COMPACT_MODELS)
         self.solver = self._new_solver()
-        base = Cell(space.actions[0], space.purposes[0], space.categories[0]).request()
+        base = Cell(space.actions[0], space.purposes[0], space.categories[0], space.model).request()
         self._base = base
 
-        def key_fill(path: str, classes):
+        def key_fill(kind: str, classes):
             def fill(env: dict, i: int) -> None:
-                env[path] = [classes[i].rep] if path == "data_categories" else classes[i].rep
+                fill_key(space.model, env, kind, classes[i].rep)
             return fill
 
         self.memo = MEMO
         self.action = Dim("action", len(space.actions), key_fill("action", space.actions), self.memo)
         self.purpose = Dim("purpose", len(space.purposes), key_fill("purpose", space.purposes), self.memo)
-        self.category = Dim("category", len(space.categories), key_fill("data_categories", space.categories),
+        self.category = Dim("category", len(space.categories), key_fill("category", space.categories),
                             self.memo)
         self.nodes = [Dim(f"{n}:{node.name}", len(node.choices), node.fill, self.memo)
                       for n, node in enumerate(space.nodes)]
@@ -387,12 +389,9 @@ class Encoding:
     # -- atoms, conditions, rules -----------------------------------------------------------
 
     def _dim_of(self, parts: tuple[str, ...]) -> Dim | None:
-        if parts == ("action",):
-            return self.action
-        if parts == ("purpose",):
-            return self.purpose
-        if parts == ("data_categories",):
-            return self.category
+        for kind, dim in zip(KINDS, (self.action, self.purpose, self.category)):
+            if self.space.model.KEY_PATHS.get(kind) == parts:
+                return dim
         node = self.space.node_of(parts)
         return None if node is None else self.nodes[node]
 
@@ -406,7 +405,7 @@ class Encoding:
         lookups = self.space.versions[version].lookups
         found = []
         for choice in itertools.product(*(range(d.size) for d in dims)):
-            env: dict | None = {k: (list(v) if isinstance(v, list) else v) for k, v in self._base.items()}
+            env: dict | None = copy.deepcopy(self._base)
             assert env is not None
             for dim, i in zip(dims, choice):
                 dim.fill(env, i)
@@ -530,10 +529,10 @@ class Encoding:
 
     def _version(self, index: int, version) -> Verdicts:
         space = self.space
-        voc = version.vocabulary
-        known = f_and([self.action.among(i for i, c in enumerate(space.actions) if c.rep in voc.actions),
-                       self.purpose.among(i for i, c in enumerate(space.purposes) if c.rep in voc.purposes),
-                       self.category.among(i for i, c in enumerate(space.categories) if c.rep in voc.categories)])
+        keys = space.known[index]
+        known = f_and([self.action.among(i for i, c in enumerate(space.actions) if c.rep in keys["action"]),
+                       self.purpose.among(i for i, c in enumerate(space.purposes) if c.rep in keys["purpose"]),
+                       self.category.among(i for i, c in enumerate(space.categories) if c.rep in keys["category"])])
         refusing = [dim.among(i for i in range(len(node.choices)) if node.refuses(i, index))
                     for dim, node in zip(self.nodes, space.nodes)]
         applies, fails, reach = {}, {}, {}
@@ -742,7 +741,8 @@ class Encoding:
     def request_at(self, index: Callable[[int], int], only: frozenset[str] | None = None) -> dict:
         """The request whose dimension n (in `dims`' order) takes its class `index(n)`, as `request`."""
         space = self.space
-        request = Cell(space.actions[index(0)], space.purposes[index(1)], space.categories[index(2)]).request()
+        request = Cell(space.actions[index(0)], space.purposes[index(1)], space.categories[index(2)],
+                       space.model).request()
         for n, (node, dim) in enumerate(zip(space.nodes, self.nodes), 3):
             if only is None or dim.name in only:
                 node.fill(request, index(n))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import itertools
 import time
 from typing import Any, Callable, Iterable, Iterator, Sequence
@@ -10,16 +11,17 @@ from pdp.vocab import taxonomy as tx
 from pdp.engine.compiler import CompiledRule
 from pdp.lang import ast
 from pdp.base.dates import day_of
-from pdp.base.paths import set_at
+from pdp.base.paths import set_at, value_at
 from pdp.engine.conditions import MISSING, compile_test, failure
 from pdp.engine.requested import ALL, SOME, Keys, reads_requested_key
 from pdp.engine.decision import Outcome, Reason, combine
 from pdp.base.errors import RequestError
-from pdp.vocab.request import apply_lookups, check_request, request_schema
+from pdp.vocab.request import apply_lookups
 from .cells import Cell, Component, Group, Klass, Node, State, Stats
 from .domains import (EXAMPLE_COUNTRIES, AttrDomain, ValueClass, chain_classifiers, number_classes,
                       SCALAR_KINDS, show_value, string_classes, type_at, unregistered_id, value_kinds)
 from .keys import KeyClass, key_classes
+from .model_keys import KINDS, declared_keys, is_cell, key_of, known_keys, names
 from .templated import TooManyPaths
 from .reading import (CELL_PATHS, AttributeUses, atoms, compares_dates, connected_groups, pairs_requested, read_paths,
                       rule_conditions, timed_paths, unread_message, with_entries)
@@ -62,11 +64,16 @@ class Space:
                  limit: int = DEFAULT_LIMIT, budget: int | None = None, obligations: bool = True):
         started = time.perf_counter()
         self.versions = tuple(versions)
+        # what the requests are (data use or AuthZEN): where they hold their keys, what they must state
+        self.model = self.versions[-1].model
+        if any(v.model is not self.model for v in self.versions):
+            raise ValueError("the versions of a decision space are of one model (data use or AuthZEN)")
         self.probes = tuple(probes)
         self.obligations = obligations
         self.limit = limit
         self.budget = budget  # partial requests the whole enumeration may take (None: no cap)
-        self.stats = Stats()
+        self.stats = Stats(cell_words=" x ".join(
+            ("action", "purpose class", "category class")[i] for i, kind in enumerate(KINDS) if names(self.model, kind)))
         self.notes: set[str] = set()
         self.effects = [{r.id: r.effect for r in v.rules} for v in self.versions]
         self._messages: dict[tuple[int, str], str] = {}
@@ -126,7 +133,10 @@ class Space:
                 cover["action"] |= set(rule.actions or ())
                 cover["purpose"] |= set(rule.purposes or ())
                 cover["category"] |= set(rule.categories or ())
-        for parts, kind in ((("action",), "action"), (("purpose",), "purpose"), (("data_categories",), "category")):
+        # an action is matched exactly (`CompiledRule.reaches`): a named one is a class of its own, never one
+        # with a key below it (an AuthZEN action may be dotted)
+        exact["action"] |= cover["action"]
+        for kind, parts in self.model.KEY_PATHS.items():
             use = self._uses.by_path.get(parts)
             if use is None:
                 continue
@@ -135,14 +145,11 @@ class Space:
             # a request for a key above a compared key names it (requested.py, SOME): it tells them apart too
             cover[kind] |= named
             exact[kind] |= named
-        vocabularies = [v.vocabulary for v in self.versions]
-        universe = {
-            "action": set().union(*(voc.actions for voc in vocabularies)),
-            "purpose": set().union(*(voc.purposes for voc in vocabularies)),
-            "category": set().union(*(voc.categories for voc in vocabularies)),
-        }
-        known = {"action": [voc.actions for voc in vocabularies], "purpose": [voc.purposes for voc in vocabularies],
-                 "category": [voc.categories for voc in vocabularies]}
+        universe = {kind: set().union(*(declared_keys(self.model, v.vocabulary)[kind] for v in self.versions))
+                    for kind in KINDS}
+        # per version, the keys it accepts (a request naming another is refused by it)
+        self.known = [known_keys(self.model, v.vocabulary, universe) for v in self.versions]
+        known = {kind: [k[kind] for k in self.known] for kind in KINDS}
         self.actions = key_classes("action", universe["action"], cover["action"], exact["action"], known["action"])
         self.purposes = key_classes("purpose", universe["purpose"], cover["purpose"], exact["purpose"],
                                     known["purpose"])
@@ -153,15 +160,16 @@ class Space:
 
     def _attribute_nodes(self) -> None:
         base = self.versions[-1]
-        def known_to_all(classes, known) -> str:
+        def known_to_all(classes, kind) -> str:
             # a key a version refuses would make every probed value look refused: the attribute lost its classes
-            return next((c.rep for c in classes if all(c.rep in known(v.vocabulary) for v in self.versions)),
+            return next((c.rep for c in classes if all(c.rep in known[kind] for known in self.known)),
                         classes[0].rep)
 
-        probe_request = {"action": known_to_all(self.actions, lambda voc: voc.actions),
-                         "purpose": known_to_all(self.purposes, lambda voc: voc.purposes),
-                         "data_categories": [known_to_all(self.categories, lambda voc: voc.categories)]}
-        schema = request_schema(frozenset().union(*(v.vocabulary.consent_topics for v in self.versions)))
+        model = self.model
+        probe_request = model.skeleton(
+            *(known_to_all(classes, kind) for classes, kind in zip((self.actions, self.purposes, self.categories), KINDS)))
+        # the attributes as the versions' conditions read them (a map's keys: those of any version's vocabulary)
+        schema = model.contract.schema(lambda kind: frozenset().union(*(v.vocabulary.known(kind) for v in self.versions)))
         lookups: dict[str, list] = {}  # root -> per version its registers.CompiledLookup, or None
         sources: dict[str, str] = {}
         for i, v in enumerate(self.versions):
@@ -184,12 +192,12 @@ class Space:
             found = accepting.get(key)
             if found is not None:
                 return found
-            request = {k: (list(x) if isinstance(x, list) else x) for k, x in probe_request.items()}
+            request = copy.deepcopy(probe_request)
             set_at(request, parts, value)
             ok = set()
             for i, v in enumerate(self.versions):
                 try:
-                    check_request(request, v.vocabulary, v.request_shape)
+                    v.model.check(request, v.vocabulary, v.request_shape)
                 except RequestError:
                     continue
                 ok.add(i)
@@ -209,6 +217,15 @@ class Space:
         # group in each class, so that any two can be equal or apart (and in either order)
         self._pair_groups = connected_groups(self._uses.pairs)
         for group in self._pair_groups:
+            # a looked-up attribute compared with another (`resource.owner == subject.email`): the register's values
+            # are constants of the group, so that the other can equal each (the register gives them, not the caller)
+            for parts in group:
+                for entry in lookups.get(parts[0], ()) if len(parts) > 1 else ():
+                    for record in (entry.register.values() if entry else ()):
+                        value = value_at(record, parts[1:]) if isinstance(record, dict) else None
+                        if isinstance(value, (str, int, float)):
+                            self._uses.use(parts).literals.add(value)
+        for group in self._pair_groups:
             uses = [self._uses.use(p) for p in group]
             literals = set().union(*(u.literals for u in uses))
             ordered = set().union(*(u.ordered for u in uses))
@@ -218,9 +235,9 @@ class Space:
                 u.literals, u.ordered, u.sets, u.templates = set(literals), set(ordered), set(sets), set(written)
         paired_extra = {p: len(g) - 1 for g in self._pair_groups for p in g}
         for root in lookups:
-            if any(p[0] == root for p in self._uses.by_path if p[0] not in CELL_PATHS):
+            if any(p[0] == root for p in self._uses.by_path if not is_cell(model, p)):
                 self._uses.use((root, "id"))
-        paths = sorted(p for p in self._uses.by_path if p[0] not in CELL_PATHS)
+        paths = sorted(p for p in self._uses.by_path if not is_cell(model, p))
         for p in paths:
             if any(q != p and q[: len(p)] == p for q in paths):
                 self.notes.add(f"`{'.'.join(p)}` is read both whole and by its parts: sampled, not exhausted")
@@ -315,7 +332,9 @@ class Space:
                         break
                 classifiers.append((offset, lambda x: 0))
             domains[parts] = AttrDomain(parts, classes, chain_classifiers(classifiers))
-            refused_by[parts] = [frozenset() if i == 0 else every - accepted(parts, c.rep) for i, c in enumerate(classes)]
+            # absent is refused where the contract requires the attribute (an AuthZEN request's ids and types)
+            refused_by[parts] = [(every if parts in model.REQUIRED else frozenset()) if i == 0
+                                 else every - accepted(parts, c.rep) for i, c in enumerate(classes)]
             if parts[0] in lookups and parts[1:] == ("id",):
                 self._label_register_ids(domains[parts], lookups[parts[0]], sources.get(parts[0], "the register"),
                                          fresh)
@@ -357,7 +376,11 @@ class Space:
                     for part in f[1:]:
                         value = value.get(part) if isinstance(value, dict) else None
                     domain = domains.get(f)
-                    cls = domain.classify(value) if domain is not None else 0
+                    cls: Any = domain.classify(value) if domain is not None else 0
+                    if domain is not None and isinstance(value, list):
+                        # a list (`"admin" in subject.roles`): the classes of its items, in order, tell ids apart
+                        # (the rules read the register's own list, so the class of each id is exact)
+                        cls = ("list", tuple(domain.classify(item) for item in value))
                     values.append((cls, f[1] not in entry.request_wins))
                 sig.append(tuple(values))
             return tuple(sig)
@@ -410,7 +433,10 @@ class Space:
                         refused[version] |= {(i, c) for c, cls in enumerate(d.classes)
                                              if any(type(cls.rep) is type(v) and cls.rep == v for v in bad)}
             fixed = ignored or set()
-            ranges = [[id_class] if i == id_pos else [0] if i in fixed else list(range(len(d)))
+            # an ignored attribute is left out, or, where the contract requires it, takes its first accepted value
+            ranges = [[id_class] if i == id_pos
+                      else [next((c for c, by in enumerate(refused_by[i]) if by != every), 0)] if i in fixed
+                      else list(range(len(d)))
                       for i, d in enumerate(members)]
             for combo in itertools.product(*ranges):
                 by = frozenset(v for v, pairs in enumerate(refused) if any(p in pairs for p in enumerate(combo)))
@@ -436,7 +462,7 @@ class Space:
                 # apart as the test of each value an entry holds does
                 for atom in (a for found in atoms(e) for a in (found, *with_entries(found, data))):
                     read = read_paths([atom])
-                    if read and all(p[0] in CELL_PATHS for p in read) and (atom, id(data), id(vocabulary_keys)) not in seen:
+                    if read and all(is_cell(self.model, p) for p in read) and (atom, id(data), id(vocabulary_keys)) not in seen:
                         seen.add((atom, id(data), id(vocabulary_keys)))
                         tests.append(compile_test(atom, data))
                         if reads_requested_key(atom):
@@ -458,11 +484,11 @@ class Space:
         for a in self.actions:
             for p in self.purposes:
                 for c in self.categories:
-                    yield Cell(a, p, c)
+                    yield Cell(a, p, c, self.model)
 
     def _groups(self) -> list[Group]:
         groups: dict[tuple, Group] = {}
-        known = [(v.vocabulary.actions, v.vocabulary.purposes, v.vocabulary.categories) for v in self.versions]
+        known = [tuple(keys[kind] for kind in KINDS) for keys in self.known]
         for cell in self.cells():
             a, p, c = cell.action.rep, cell.purpose.rep, cell.category.rep
             per_version: list[tuple[CompiledRule, ...] | None] = []
@@ -472,7 +498,7 @@ class Space:
                     per_version.append(None)
                     partial.append(())
                     continue
-                found = v.candidates(a, p, c)
+                found = v.candidates_for(a, p, c)
                 per_version.append(tuple(sorted(found.denies + found.allows, key=lambda r: r.order)))
                 partial.append(found.partial if self.obligations else ())
             env = cell.request()
@@ -497,7 +523,7 @@ class Space:
         if found is None:
             read = read_paths(rule_conditions(rule))
             nodes = tuple(sorted({self._node_of[p] for p in read if p in self._node_of}))
-            found = self._reads[id(rule)] = (nodes, any(p[0] in CELL_PATHS for p in read))
+            found = self._reads[id(rule)] = (nodes, any(is_cell(self.model, p) for p in read))
         return found
 
     def components(self, group: Group) -> list[Component]:
@@ -740,11 +766,9 @@ class Space:
 
     def classify(self, request: dict) -> tuple[Cell, dict[int, int]] | None:
         """The cell and node choices of a single-category request (None if outside the space)."""
-        if len(request.get("data_categories") or ()) != 1:
-            return None
         keys: list[KeyClass] = []
-        for classes, key in ((self.actions, request["action"]), (self.purposes, request["purpose"]),
-                               (self.categories, request["data_categories"][0])):
+        for classes, kind in zip((self.actions, self.purposes, self.categories), KINDS):
+            key = key_of(self.model, request, kind)
             named = next((c for c in classes if key in c.members), None)
             if named is None:
                 return None
@@ -777,7 +801,8 @@ class Space:
                     break
             else:
                 return None
-        return Cell(*keys), choices
+        action, purpose, category = keys
+        return Cell(action, purpose, category, self.model), choices
 
 
     def predict(self, version: int, request: dict) -> Outcome | None:
@@ -796,7 +821,7 @@ class Space:
         for component in self.components(group):
             assignment = tuple(choices[n] for n in component.nodes)
             picks.append(next(k for k in component.classes if assignment in k.members))
-        return self.outcome(version, group, picks, request["data_categories"][0])
+        return self.outcome(version, group, picks, cell.part)
 
 
 REFUSED = Outcome("refused", (Reason("request.refused", "deny", None, "the version does not know this vocabulary"),))
