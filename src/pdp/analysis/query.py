@@ -70,12 +70,15 @@ class Question:
     purposes: tuple[str, ...] = ()  # a purpose under any of these keys (empty: any)
     categories: tuple[str, ...] = ()  # a data category under any of these keys (empty: any)
     where: tuple[str, ...] = ()  # conditions in the policy language, all of which must be true
+    # are the requests about data use (a purpose and categories), or AuthZEN requests (an action alone)? `ask`
+    # sets it from the set's model
+    data_use: bool = field(default=True, compare=False)
 
     def describe(self) -> str:
         parts = [" or ".join(self.actions) if self.actions else "do anything"]
         if self.categories:
             parts.append(" or ".join(f"{c}.*" for c in self.categories))
-        elif self.actions:
+        elif self.actions and self.data_use:
             parts.append("any data")
         if self.purposes:
             parts.append("for " + " or ".join(f"{p}.*" for p in self.purposes))
@@ -165,6 +168,7 @@ def ask(policy_set: PolicySet, question: Question, sources: Sources | None = Non
     settle the question within its budget (never answered "no").
     """
     started = time.perf_counter()
+    question = replace(question, data_use=policy_set.model.names_data_use)
     _check_keys(policy_set.history, question)
     probes = compile_where(question.where, sources, policy_set) if question.where else []
     selections = Selections(policy_set)
@@ -228,7 +232,8 @@ def _solved(policy_set: PolicySet, question: Question, probes, selections: Selec
     enumeration prefers them (the current version first), and a lighter example sought once one is found."""
     encoding = Encoding(space)
     answer = Answer(question, False, versions=tuple(v.version for v in selections.history),
-                    stats=Stats(method="solver", dimensions=len(encoding.dims)), notes=tuple(sorted(space.notes)))
+                    stats=Stats(method="solver", dimensions=len(encoding.dims), cell_words=space.stats.cell_words),
+                    notes=tuple(sorted(space.notes)))
     asked = f_and([
         True if not question.actions else encoding.action.among(
             i for i, c in enumerate(space.actions) if c.rep in question.actions),
@@ -364,8 +369,10 @@ def _probes_hold(probes, policy_set: PolicySet, request: dict) -> bool:
 def _check_keys(history, question: Question) -> None:
     """The question's keys, known to some version (an earlier version may know a key the current one dropped)."""
     current = history[-1]
-    if not current.model.names_data_use:
-        raise QuestionError(f"`{current.name}` is an AuthZEN policy set: questions are about data-use requests")
+    if not current.model.names_data_use and (question.purposes or question.categories):
+        raise QuestionError(f"`{current.name}` is an AuthZEN policy set: its requests name an action "
+                            "(`action.name`), a subject and a resource, no purpose or data category; ask with "
+                            "actions and conditions, e.g. --action ACTION --where 'subject.properties.role == \"admin\"'")
     if question.decision not in ("allow", "deny"):
         raise QuestionError(f"ask about `allow` or `deny`, not `{question.decision}`")
     vocabularies = [v.vocabulary for v in history]
@@ -382,10 +389,10 @@ def _check_keys(history, question: Question) -> None:
         raise QuestionError("; ".join(problems))
 
 
-_ROOTS = frozenset(request_schema()) | {"data"}
+_ROOTS = frozenset(request_schema()) | {"data"}  # a data-use request's parts (an AuthZEN set's: its model's)
 
 
-def quote_bare_words(text: str) -> str:
+def quote_bare_words(text: str, roots: frozenset[str] = _ROOTS) -> str:
     """`destination_country != IN` -> `destination_country != "IN"`: a bare word in the place of a value is text.
 
     Only on the value side of a comparison, `in` or `under` whose other side
@@ -402,29 +409,29 @@ def quote_bare_words(text: str) -> str:
     spans = []
     for condition in parsed.rules[0].when:
         for node in ast.walk(condition):
-            for word in _value_words(node):
+            for word in _value_words(node, roots):
                 spans.append((word.span.col - 1 - offset, word.span.end_col - 1 - offset, word.dotted))
     for start, end, dotted in sorted(set(spans), reverse=True):
         text = text[:start] + json.dumps(dotted) + text[end:]
     return text
 
 
-def _is_bare(expr: ast.Expr) -> TypeGuard[ast.Path]:
-    return isinstance(expr, ast.Path) and expr.parts[0] not in _ROOTS
+def _is_bare(expr: ast.Expr, roots: frozenset[str] = _ROOTS) -> TypeGuard[ast.Path]:
+    return isinstance(expr, ast.Path) and expr.parts[0] not in roots
 
 
-def _value_words(node: ast.Expr) -> list[ast.Path]:
+def _value_words(node: ast.Expr, roots: frozenset[str]) -> list[ast.Path]:
     """The bare words of a test that stand in the place of a value and read as text."""
     if not isinstance(node, (ast.Compare, ast.Member, ast.Under)):
         return []
     subject, value = node.left, node.right
     if isinstance(node, ast.Compare) and isinstance(value, ast.Path) and (
-            not isinstance(subject, ast.Path) or (_is_bare(subject) and not _is_bare(value))):
+            not isinstance(subject, ast.Path) or (_is_bare(subject, roots) and not _is_bare(value, roots))):
         subject, value = value, subject  # `IN == destination_country`
     if not isinstance(subject, ast.Path):
         return []
     items = value.items if isinstance(value, ast.ListLiteral) else (value,)
-    return [i for i in items if _is_bare(i) and not suggest(i.parts[0], _ROOTS, cutoff=0.8)]
+    return [i for i in items if _is_bare(i, roots) and not suggest(i.parts[0], roots, cutoff=0.8)]
 
 
 def _probe_prefix(i: int) -> str:
@@ -443,7 +450,8 @@ def compile_where(conditions, sources: Sources | None, policy_set: PolicySet):
     """
     if sources is None:
         raise QuestionError("`where` conditions need the policy set's sources (its directory)")
-    conditions = [quote_bare_words(c) for c in conditions]
+    roots = frozenset(policy_set.model.schema(policy_set.vocabulary)) | {"data"}  # the parts its requests have
+    conditions = [quote_bare_words(c, roots) for c in conditions]
     name = "<where>"
     while name in sources.policies:
         name += "_"

@@ -14,6 +14,15 @@ selects the version that answered.
         --where 'destination_country != IN' --where 'recipient.dpa is absent or recipient.dpa == false'
     pdp query policies --allowed --where 'data_subject.age == 17'
 
+An AuthZEN set (`model authzen`) is asked in its own terms: `--action` is
+`action.name`, `--where` reads `subject.*`, `resource.*`, `action.*` and
+`context.*` (what `lookup subject` fills comes from the register, not the
+caller), and the example is an AuthZEN request; `--purpose-under` and
+`--category-under` are data-use options, an error for such a set.
+
+    pdp query examples/authzen-todo --allowed --action can_delete_todo \
+        --where '"editor" in subject.roles'
+
 Exit status, so that CI can assert invariants: 0 no such request, 1 yes
 (there is one; it is printed), 2 a bad question (or a policy set with
 errors), 3 the solver could not decide the question within its budget
@@ -34,8 +43,9 @@ def register(subparsers) -> None:
     query = subparsers.add_parser(
         "query", help="can any request get a decision? answered exactly, with an example (exit 1: yes, 0: no)",
         description="Ask whether any request gets a decision. Exit 0: no such request; 1: yes (an example is "
-                    "printed); 2: a bad question. Requests name one data category: a request with several is "
-                    "allowed exactly when each alone would be.")
+                    "printed); 2: a bad question. Data-use sets: requests name one data category (a request with "
+                    "several is allowed exactly when each alone would be). AuthZEN sets: an action and conditions "
+                    "on subject, resource, action and context; the example is an AuthZEN request.")
     query.add_argument("policy_dir", nargs="?", default=DEFAULT_POLICY_DIR)
     decision = query.add_mutually_exclusive_group()
     decision.add_argument("--allowed", dest="decision", action="store_const", const="allow",
@@ -43,13 +53,14 @@ def register(subparsers) -> None:
     decision.add_argument("--denied", dest="decision", action="store_const", const="deny",
                           help="ask whether some request is denied")
     query.add_argument("--action", action="append", default=[], metavar="ACTION",
-                       help="the request's action (repeat for any of several)")
+                       help="the request's action (an AuthZEN set: `action.name`; repeat for any of several)")
     query.add_argument("--purpose-under", action="append", default=[], metavar="PURPOSE",
-                       help="the request's purpose is this key or below it (repeat for any of several)")
+                       help="the request's purpose is this key or below it (data-use sets; repeat for any of several)")
     query.add_argument("--category-under", action="append", default=[], metavar="CATEGORY",
-                       help="the request's data category is this key or below it (repeat for any of several)")
+                       help="the request's data category is this key or below it (data-use sets; repeat for any of several)")
     query.add_argument("--where", action="append", default=[], metavar="CONDITION",
-                       help="a condition in the policy language that must be true, e.g. 'data_subject.age == 17'; "
+                       help="a condition in the policy language that must be true, e.g. 'data_subject.age == 17' "
+                            "(an AuthZEN set: '\"admin\" in subject.roles'); "
                             "an absent attribute is a value (`x != true` holds when x is absent); a bare word in the place "
                             "of a value is text (IN means \"IN\"), an unknown attribute an error; repeat: all must hold")
     query.add_argument("--format", choices=("text", "json"), default="text")

@@ -166,9 +166,9 @@ class AuthZen(Model):
     REFUSES_UNKNOWN_KEYS = False  # an unknown action is a deny (`outcome`), not a refused request
 
     def skeleton(self, action: str, purpose: str, category: str) -> dict[str, Any]:
-        # the required ids and types, as placeholders no register lists (a rule that reads them varies them)
-        return {"subject": {"type": "user", "id": ""}, "action": {"name": action},
-                "resource": {"type": "resource", "id": ""}}
+        # the required ids and types, as placeholders (a rule or lookup that reads them makes them dimensions)
+        return {"subject": {"type": "user", "id": "any"}, "action": {"name": action},
+                "resource": {"type": "resource", "id": "any"}}
 
     def candidates(self, rules: Rules, action: str, purpose: str, category: str) -> Candidates:
         return rules.for_action(action)
