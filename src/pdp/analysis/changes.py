@@ -23,9 +23,11 @@ class Case:
     purposes: tuple[str, ...]
     categories: tuple[str, ...]
     when: str  # "" when the attributes do not matter
+    data_use: bool = field(default=True, compare=False)  # False: AuthZEN requests, which name an action alone
 
     def render(self) -> str:
-        text = f"{_list(self.actions)} of {_list(self.categories)} for {_list(self.purposes)}"
+        text = f"{_list(self.actions)} of {_list(self.categories)} for {_list(self.purposes)}" if self.data_use \
+            else _list(self.actions)
         return text + (f" when {self.when}" if self.when else "")
 
     def to_dict(self) -> dict:
@@ -271,7 +273,10 @@ def cases_of(space: Space, by_text: dict[str, list[Cell]]) -> list[Case]:
     cases = []
     for text, cells in by_text.items():
         for actions, purposes, categories in _arrange(space, cells):
-            cases.append(Case(actions, purposes, categories, text))
+            if space.model.names_data_use:
+                cases.append(Case(actions, purposes, categories, text))
+            else:  # an AuthZEN request names no purpose or category (one class each: nothing to say)
+                cases.append(Case(actions, (), (), text, data_use=False))
     cases.sort(key=lambda c: (c.actions, c.categories, c.purposes, c.when))
     return cases
 

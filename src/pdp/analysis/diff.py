@@ -121,8 +121,9 @@ def _diff(old, new, old_name: str = "OLD", new_name: str = "NEW", method: str = 
           budget: int | None = None) -> Report:
     """The changes between two versions as a request without `collected_at` selects them."""
     started = time.perf_counter()
-    if not (old.model.names_data_use and new.model.names_data_use):
-        raise ValueError("pdp diff compares data-use policy sets; an AuthZEN set has no purposes or categories")
+    if old.model is not new.model:
+        raise ValueError(f"two sets of one model are compared: {old_name} is {old.model.title}, "
+                         f"{new_name} {new.model.title}")
     space = Space([old, new], budget=budget if budget is not None else ENUMERATION_BUDGET if method == AUTO else None)
     report = None
     if method == ENUMERATION or (method == AUTO and space.cheap_to_group()):
@@ -214,9 +215,12 @@ def _diff_group(space: Space, group: Group, found: dict, whole: bool) -> bool:
     if size > MAX_COMBINATIONS:
         if whole:
             raise SpaceTooLarge(f"{size:,} combinations in one group")
-        space.notes.add(f"{size:,} combinations in one group ({group.rep.action.rep} of {group.rep.category.rep} "
-                        f"for {group.rep.purpose.rep}): only the first {MAX_COMBINATIONS:,} were compared")
-    category = group.rep.category.rep
+        cell = group.rep
+        named = f"{cell.action.rep} of {cell.category.rep} for {cell.purpose.rep}" if space.model.names_data_use \
+            else cell.action.rep
+        space.notes.add(f"{size:,} combinations in one group ({named}): only the first {MAX_COMBINATIONS:,} were "
+                        "compared")
+    category = group.rep.part
     for picks in itertools.islice(itertools.product(*remaining), MAX_COMBINATIONS):
         before = space.outcome(0, group, picks, category)
         after = space.outcome(1, group, picks, category)

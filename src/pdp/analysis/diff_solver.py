@@ -89,6 +89,7 @@ def solve(space: Space, edited: set[str], budget: int | None = None, narrow: boo
         encoding = Encoding(space, only=only, reach=reach)
         encoding.selects_latest()  # the current versions, as a request they are both in force for selects them
         solved.stats.dimensions = len(encoding.dims)
+        solved.stats.cell_words = space.stats.cell_words
         search = _Search(encoding, BUDGET if budget is None else budget)
         _vocabulary_changes(space, search, solved)
         _decision_changes(space, search, solved, found)

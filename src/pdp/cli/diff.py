@@ -10,6 +10,11 @@ keeps earlier versions under `versions/` (§11), each version both keep is
 compared too (by its version string), and a version only one keeps is
 reported (pdp.analysis.diff.diff).
 
+Two AuthZEN sets (`model authzen`) are compared in their own terms: each
+change names actions (`action.name`) and conditions on subject, resource,
+action and context, with an AuthZEN request as its example. A data-use set
+and an AuthZEN set are not compared (bad usage).
+
 `--method` chooses how the space is searched, as for `pdp query`: the
 enumeration (which counts the requests of each change), the z3 solver (any
 size; no counts), or `auto` (the default: the enumeration while it stays
@@ -34,8 +39,8 @@ EXIT_SAME, EXIT_CHANGED, EXIT_UNDECIDED = 0, 1, 3
 def register(subparsers) -> None:
     diff = subparsers.add_parser(
         "diff", help="which requests a policy edit decides differently, in words (exit 1: some change)",
-        description="Compare two versions of a policy set over their whole decision space. Exit 0: no decision "
-                    "changes; 1: some change; 2: bad usage; 3: not decided within the solver's budget.")
+        description="Compare two versions of a policy set (data use, or AuthZEN: changes then name actions and "
+                    "AuthZEN requests) over their whole decision space. Exit 0: no decision changes; 1: some change; 2: bad usage; 3: not decided within the solver's budget.")
     diff.add_argument("old_dir", metavar="OLD_DIR")
     diff.add_argument("new_dir", metavar="NEW_DIR")
     diff.add_argument("--replay", metavar="LOG", help="also re-decide the requests of this decision log: a SQLite file, or the "

@@ -759,7 +759,11 @@ class Space:
         sizes = [len(d) for d in dims]
         out = []
         for box in _boxes(points, list(range(len(dims))), sizes):
-            described = [dims[i].describe(set(values)) for i, values in sorted(box.items())]
+            # a required attribute is never absent: "is present" of it says nothing
+            described = [dims[i].describe(set(range(len(dims[i])))
+                                          if dims[i].path in self.model.REQUIRED and set(values) == set(range(1, len(dims[i])))
+                                          else set(values))
+                         for i, values in sorted(box.items())]
             tests = [t for t in described if t]
             out.append(" and ".join(tests) if tests else "")
         return out
