@@ -40,7 +40,8 @@ def register(subparsers) -> None:
     diff = subparsers.add_parser(
         "diff", help="which requests a policy edit decides differently, in words (exit 1: some change)",
         description="Compare two versions of a policy set (data use, or AuthZEN: changes then name actions and "
-                    "AuthZEN requests) over their whole decision space. Exit 0: no decision changes; 1: some change; 2: bad usage; 3: not decided within the solver's budget.")
+                    "AuthZEN requests) over their whole decision space. Exit 0: no decision changes; 1: some change; "
+                    "2: bad usage; 3: not decided within the solver's budget.")
     diff.add_argument("old_dir", metavar="OLD_DIR")
     diff.add_argument("new_dir", metavar="NEW_DIR")
     diff.add_argument("--replay", metavar="LOG", help="also re-decide the requests of this decision log: a SQLite file, or the "
