@@ -116,7 +116,9 @@ def _tested_values(policy_set: PolicySet, target: Target, env: dict) -> dict[tup
     found: dict[tuple[str, ...], list] = {}
 
     def add(path: ast.Path, values=()):
-        if path.parts[0] in ("data", "action", "data_categories"):
+        # the request's keys are changed on their own (another purpose, an action), policy data never
+        if path.parts[0] in ("data", "data_categories") or (path.parts[0] == "action" and not target.authzen) \
+                or path.parts[:2] == ("action", "name"):
             return
         found.setdefault(path.parts, []).extend(values)
 
@@ -138,7 +140,10 @@ def _single_changes(policy_set: PolicySet, request: dict, target: Target, env: d
     for root, register, *_ in policy_set.lookups:
         # Another entry of the register (a provider with a DPA): who receives the data is the
         # caller's choice; who the data is about, or who asks, is not.
-        if root == "recipient" and isinstance(request.get(root), dict) and request[root].get("id") is not None:
+        # An AuthZEN request's subject and resource are looked up by their ids: their attributes are the
+        # register's, so another id (a subject with the role) is the change that can allow it.
+        chosen = root == "recipient" or (target.authzen and root in policy_set.model.search_roots)
+        if chosen and isinstance(request.get(root), dict) and request[root].get("id") is not None:
             tested.setdefault((root, "id"), []).extend(sorted(register, key=str)[:20])
     for parts, values in tested.items():
         dotted = ".".join(parts)
@@ -156,8 +161,9 @@ def _single_changes(policy_set: PolicySet, request: dict, target: Target, env: d
         out += [(0, Change(dotted, "set", v)) for v in chosen]
         if current is not MISSING:
             out.append((0, Change(dotted, "remove")))
-    if target.authzen:
-        return out
+    if target.authzen:  # another action: one an allow rule names (an AuthZEN request has no purpose or category)
+        actions = [a for rule in policy_set.rules if rule.effect == "allow" for a in sorted(rule.actions or ())]
+        return out + [(2, Change("action.name", "set", a)) for a in dict.fromkeys(actions) if a != target.action]
     if len(target.categories) > 1:
         out += [(1, Change("data_categories", "drop", c)) for c in dict.fromkeys(target.categories)]
     for rule in policy_set.rules:

@@ -68,7 +68,8 @@ def render_text(e: Explanation) -> str:
             out.append("Smallest changes that would allow it:")
             out.extend(f"  {s.text}" for s in e.suggestions)
         else:
-            out.append("No change of one or two attributes, the purpose or the categories would allow it.")
+            out.append("No change of one or two attributes or of the action would allow it." if e.target.authzen
+                       else "No change of one or two attributes, the purpose or the categories would allow it.")
     return "\n".join(out)
 
 
