@@ -128,6 +128,7 @@ class AttributeUse:
     templates: set = field(default_factory=set)  # path templates tested with `matches` (templated.py)
     truth: bool = False
     needs_kind: bool = False  # tested against another attribute by a test of one kind (`<`, `under`)
+    listed: bool = False  # searched with `x in attribute`: a list (the space tries the empty and one-item lists)
 
 
 def constant_of(expr: ast.Expr, data: dict):
@@ -242,6 +243,7 @@ class AttributeUses:
                 return
             if rp:  # `x in attribute`: the attribute is a list
                 use = self.use(rp)
+                use.listed = True
                 value = constant_of(left, data)
                 if rp == ("data_categories",) and isinstance(value, str):
                     use.literals.add(value)

@@ -188,7 +188,7 @@ class Space:
             """The versions whose request check accepts the value (as the engine checks it): a value only some
             accept is refused by the others (their vocabularies type the attribute otherwise), a change of
             `pdp diff` like any other; one that none accepts is not in the space."""
-            key = (parts, type(value), value)
+            key = (parts, type(value), tuple(value) if isinstance(value, list) else value)
             found = accepting.get(key)
             if found is not None:
                 return found
@@ -313,6 +313,24 @@ class Space:
                     found, classify = string_classes(use, universe, check, extra, extra_sig, prefer)
                 classifiers.append((len(classes), classify))
                 classes += found
+            if use.listed and not (parts[0] in lookups and parts[1:] == ("id",)):
+                # `x in attribute` needs a list (a text there fails the test, closed): the empty list and a list of
+                # one value of each class (`Space.notes` says the space tries no longer lists)
+                items = [i for i, c in enumerate(classes) if i > 0]
+                item_of = chain_classifiers(list(classifiers))
+                offset = len(classes)
+                kept = [(None, [])] + [(i, [classes[i].rep]) for i in items]
+                kept = [(i, value) for i, value in kept if check(value)]
+                classes += [ValueClass(value, "list", "is an empty list" if i is None
+                                       else f"is a list of one value that {classes[i].label}") for i, value in kept]
+                positions = {i: n for n, (i, _) in enumerate(kept)}
+
+                def list_class(x, item_of=item_of, positions=positions) -> int:
+                    if not isinstance(x, list) or len(x) > 1:
+                        return -1
+                    return positions.get(None if not x else item_of(x[0]), -1)
+
+                classifiers.append((offset, list_class))
             if parts in self.timed and parts in self.dated:  # a date is all it may hold (the texts it shares
                 classes, classifiers = classes[:1], []        # with an attribute it is compared with are refused)
             only_presence = len(classes) == 1

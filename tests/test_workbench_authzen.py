@@ -1,0 +1,215 @@
+"""The workbench for AuthZEN sets (issue 12): `pdp check` warnings, `pdp query`, `pdp diff` and `pdp explain` work
+in the model's own terms (actions, subjects, resources; no purposes or categories), and the analysis agrees
+with the engine on generated AuthZEN sets."""
+
+import json
+import shutil
+from pathlib import Path
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pdp.analysis.query import Question, ask
+from pdp.analysis.space import ENUMERATION, SOLVER, Space
+from pdp.analysis.warnings import analyse
+from pdp.cli import main
+from pdp.io.loader import load
+from tests.support.generate import fewer
+from tests.test_models import ACTIONS, authzen_rules, authzen_set, evaluations
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+TODO = EXAMPLES / "authzen-todo"
+RICK = "CiRmZDA2MTRkMy1jMzlhLTQ3ODEtYjdiZC04Yjk2ZjVhNTEwMGQSBWxvY2Fs"  # admin, evil_genius
+MORTY = "CiRmZDE2MTRkMy1jMzlhLTQ3ODEtYjdiZC04Yjk2ZjVhNTEwMGQSBWxvY2Fs"  # editor
+BETH = "CiRmZDM2MTRkMy1jMzlhLTQ3ODEtYjdiZC04Yjk2ZjVhNTEwMGQSBWxvY2Fs"  # viewer
+
+
+def run(capsys, argv):
+    code = main(argv)
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def edited_todo(tmp_path: Path, extra: str, name: str = "todo") -> Path:
+    target = tmp_path / name
+    shutil.copytree(TODO, target)
+    with (target / "todo.pdp").open("a") as f:
+        f.write(extra)
+    return target
+
+
+DUPLICATE_AND_BLANKET_DENY = '''
+allow todo.read_todos_again "The same rule again"
+  cite "interop: can_read_todos"
+  to can_read_todos
+
+deny todo.freeze "Nobody deletes anything"
+  cite "freeze"
+  to can_delete_todo
+'''
+
+
+# ---------------------------------------------------------------- pdp check
+
+
+def test_the_example_authzen_sets_have_no_warnings(capsys):
+    for example in ("authzen-todo", "authzen-gateway", "authzen-search"):
+        for method in ("enumeration", "solver"):
+            code, out, _ = run(capsys, ["check", str(EXAMPLES / example), "--method", method])
+            assert code == 0 and "0 warnings" in out, (example, method, out)
+
+
+def test_a_duplicate_rule_and_a_blanket_deny_in_an_authzen_set_are_warned_about(tmp_path, capsys):
+    policies = edited_todo(tmp_path, DUPLICATE_AND_BLANKET_DENY)
+    file = policies / "todo.pdp"
+    for method in ("enumeration", "solver"):
+        code, ok, out = run(capsys, ["check", str(policies), "--method", method])  # (warnings on stderr)
+        assert code == 0 and "5 warnings" in ok
+        assert f"{file}:20:7: shadowed-rule: warning: the rule `todo.read_todos` is shadowed by " \
+               "`todo.read_todos_again`" in out
+        assert f"{file}:49:7: shadowed-rule: warning: the rule `todo.read_todos_again` is shadowed by " \
+               "`todo.read_todos`" in out
+        assert f"{file}:39:7: always-overridden: warning: the allow rule `todo.delete_any` never allows anything" in out
+        assert f"{file}:44:7: always-overridden: warning: the allow rule `todo.delete_own` never allows anything" in out
+        assert f"{file}:53:6: unmarked-overlap: warning: the deny rule `todo.freeze` overrides 2 allow rules" in out
+        assert "purpose" not in out and "categor" not in out
+        code, _, _ = run(capsys, ["check", "--strict", str(policies), "--method", method])
+        assert code != 0
+
+
+# ---------------------------------------------------------------- pdp query
+
+
+def test_query_answers_about_an_authzen_set_with_an_authzen_request(capsys):
+    code, out, _ = run(capsys, ["query", str(TODO), "--allowed", "--action", "can_delete_todo",
+                                "--where", '"editor" in subject.roles', "--format", "json"])
+    answer = json.loads(out)
+    assert (code, answer["answer"], answer["decision"]) == (1, "yes", "allow")
+    example = answer["request"]
+    assert set(example) <= {"subject", "action", "resource", "context"}
+    assert example["action"] == {"name": "can_delete_todo"}
+    assert example["subject"]["id"] in (MORTY, "CiRmZDI2MTRkMy1jMzlhLTQ3ODEtYjdiZC04Yjk2ZjVhNTEwMGQSBWxvY2Fs")
+    assert load(TODO).decide(example).decision == "allow"  # the engine's own answer
+    assert [r["rule"] for r in answer["reasons"]] == ["todo.delete_own"]
+
+
+def test_a_looked_up_attribute_is_the_registers_not_the_callers(capsys):
+    # an id the directory does not list has no roles: nothing it says makes it an admin
+    code, out, _ = run(capsys, ["query", str(TODO), "--allowed", "--action", "can_delete_todo",
+                                "--where", 'subject.id == "nobody"'])
+    assert code == 0 and out.startswith("no: a request to can_delete_todo where subject.id == \"nobody\" is never "
+                                        "allowed"), out
+    code, out, _ = run(capsys, ["query", str(TODO), "--allowed", "--action", "can_read_todos", "--where",
+                                'subject.id == "nobody"'])
+    assert code == 1, out
+
+
+def test_query_in_an_authzen_sets_terms_by_both_methods(capsys):
+    for method in (ENUMERATION, SOLVER):
+        code, out, _ = run(capsys, ["query", str(TODO), "--method", method, "--allowed", "--action", "can_update_todo",
+                                    "--where", "resource.properties.ownerID == subject.email",
+                                    "--where", 'not ("evil_genius" in subject.roles)'])
+        assert code == 1 and "decided by: allow todo.update_own" in out, out
+        assert "any data" not in out and "purpose" not in out
+        code, out, _ = run(capsys, ["query", str(TODO), "--method", method, "--denied", "--action", "can_read_user"])
+        assert code == 0 and "is never denied" in out, out
+
+
+def test_data_use_options_are_an_error_for_an_authzen_set(capsys):
+    for option in ("--purpose-under", "--category-under"):
+        code, _, err = run(capsys, ["query", str(TODO), option, "marketing"])
+        assert code == 2
+        assert "`authzen-todo` is an AuthZEN policy set: its requests name an action (`action.name`), a subject and " \
+               "a resource, no purpose or data category" in err
+
+
+def test_an_authzen_attribute_in_a_data_use_set_is_an_error(capsys):
+    policies = Path(__file__).parent / "data" / "minimal"
+    code, _, err = run(capsys, ["query", str(policies), "--where", '"admin" in subject.roles'])
+    assert code == 2 and "--where" in err and "subject" in err, err
+
+
+# ---------------------------------------------------------------- pdp diff
+
+
+def test_diff_of_two_authzen_sets_names_actions_and_authzen_requests(tmp_path, capsys):
+    new = edited_todo(tmp_path, '''
+deny todo.no_delete_archived "Archived todos are never deleted"
+  cite "archive"
+  to can_delete_todo
+  when resource.properties.archived == true
+''')
+    for method in (ENUMERATION, SOLVER):
+        code, out, _ = run(capsys, ["diff", str(TODO), str(new), "--method", method, "--format", "json"])
+        report = json.loads(out)
+        assert code == 1, out
+        old_set, new_set = load(TODO), load(new)
+        assert {c["rules_after"][0] for c in report["changes"]} == {"todo.no_delete_archived"}
+        for change in report["changes"]:
+            example = change["example"]
+            assert example["action"] == {"name": "can_delete_todo"}
+            assert example["resource"]["properties"]["archived"] is True
+            assert (old_set.decide(example).decision, new_set.decide(example).decision) == ("allow", "deny")
+            assert all(case["purposes"] == [] and case["categories"] == [] for case in change["cases"])
+        code, out, _ = run(capsys, ["diff", str(TODO), str(new), "--method", method])
+        assert "- can_delete_todo when " in out and "categor" not in out
+
+
+def test_diff_refuses_sets_of_two_models(capsys):
+    code, _, err = run(capsys, ["diff", str(TODO), str(Path(__file__).parent / "data" / "minimal")])
+    assert code == 2
+    assert "two sets of one model are compared" in err and "an AuthZEN policy set" in err
+
+
+# ---------------------------------------------------------------- pdp explain
+
+
+def test_explain_advises_in_the_authzen_models_terms(tmp_path, capsys):
+    request = {"subject": {"type": "user", "id": BETH}, "action": {"name": "can_delete_todo"},
+               "resource": {"type": "todo", "id": "1", "properties": {"ownerID": "beth@the-smiths.com"}}}
+    path = tmp_path / "request.json"
+    path.write_text(json.dumps(request))
+    code, out, _ = run(capsys, ["explain", str(TODO), "--request", str(path)])
+    advice = out[out.index("Smallest changes that would allow it:"):]
+    assert f'would be allowed if subject.id were "{RICK}"' in advice
+    assert 'would be allowed if action.name were "can_read_todos"' in advice
+    assert "purpose" not in out and "categor" not in out
+    todo = load(TODO)
+    assert todo.decide({**request, "subject": {"type": "user", "id": RICK}}).decision == "allow"
+
+
+# ---------------------------------------------------------------- the analysis agrees with the engine
+
+
+@fewer(4)  # a set built and analysed, by both methods, per example
+@given(authzen_rules(), st.lists(evaluations, min_size=1, max_size=8))
+def test_the_analysis_of_an_authzen_set_agrees_with_the_engine(rules, requests):
+    policy_set = authzen_set(rules)
+    space = Space([policy_set])
+    for request in requests:  # each request's class in the space gets the engine's decision
+        predicted = space.predict(0, request)
+        if predicted is not None:
+            assert predicted.decision == policy_set.outcome(request).decision, request
+    for method in (ENUMERATION, SOLVER):
+        for action in ACTIONS:
+            for decision in ("allow", "deny"):
+                answer = ask(policy_set, Question(decision, (action,)), method=method)
+                if answer.yes:  # its example is decided so by the engine
+                    assert answer.request["action"] == {"name": action}
+                    assert policy_set.outcome(answer.request).decision == decision
+                else:  # "never": no request gets it
+                    for request in requests:
+                        if request["action"]["name"] == action:
+                            assert policy_set.outcome(request).decision != decision, (method, request)
+        # a rule said to apply to no request never applies
+        never = {d.message.split("`")[1] for d in analyse(policy_set, method=method)
+                 if d.code == "shadowed-rule" and "applies to no request" in d.message}
+        for request in (r for r in requests if r["action"]["name"] in ACTIONS):  # (an unknown action is denied)
+            env = policy_set.select(request).env
+            for rule in policy_set.rules:
+                if rule.id in never and (rule.actions is None or request["action"]["name"] in rule.actions):
+                    try:
+                        applies = rule.applies(env)
+                    except Exception:  # noqa: BLE001 - a rule that fails does not apply
+                        applies = False
+                    assert applies is not True, (method, rule.id, request)
