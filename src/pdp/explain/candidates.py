@@ -142,8 +142,8 @@ def _single_changes(policy_set: PolicySet, request: dict, target: Target, env: d
         # caller's choice; who the data is about, or who asks, is not.
         # An AuthZEN request's subject and resource are looked up by their ids: their attributes are the
         # register's, so another id (a subject with the role) is the change that can allow it.
-        chosen = root == "recipient" or (target.authzen and root in policy_set.model.search_roots)
-        if chosen and isinstance(request.get(root), dict) and request[root].get("id") is not None:
+        another_id = root == "recipient" or (target.authzen and root in policy_set.model.search_roots)
+        if another_id and isinstance(request.get(root), dict) and request[root].get("id") is not None:
             tested.setdefault((root, "id"), []).extend(sorted(register, key=str)[:20])
     for parts, values in tested.items():
         dotted = ".".join(parts)

@@ -319,7 +319,7 @@ class Space:
                 items = [i for i, c in enumerate(classes) if i > 0]
                 item_of = chain_classifiers(list(classifiers))
                 offset = len(classes)
-                kept = [(None, [])] + [(i, [classes[i].rep]) for i in items]
+                kept: list[tuple[int | None, list]] = [(None, [])] + [(i, [classes[i].rep]) for i in items]
                 kept = [(i, value) for i, value in kept if check(value)]
                 classes += [ValueClass(value, "list", "is an empty list" if i is None
                                        else f"is a list of one value that {classes[i].label}") for i, value in kept]
