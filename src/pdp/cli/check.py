@@ -10,7 +10,8 @@ from .common import DEFAULT_POLICY_DIR, EXIT_FAIL, EXIT_OK, add_method, load_or_
 
 
 def register(subparsers) -> None:
-    check = subparsers.add_parser("check", help="parse and validate a policy set; errors as file:line:col")
+    check = subparsers.add_parser("check", help="parse and validate a policy set (data use or AuthZEN); errors as file:line:col, "
+                                                   "whole-set warnings (shadowed, overridden, overlapping rules)")
     check.add_argument("policy_dir", nargs="?", default=DEFAULT_POLICY_DIR)
     check.add_argument("--strict", action="store_true",
                        help="fail (exit 1) on any warning too, as on an error (for CI)")

@@ -1,5 +1,9 @@
 """`pdp explain [POLICY_DIR]`: why a request (JSON on standard input) gets its decision.
 
+An AuthZEN set's request is the AuthZEN evaluation itself, and its advice for
+a deny is in the model's terms: another subject or resource id of the
+register, another action, another value of its attributes.
+
 Exit codes as `pdp decide`: 0 explained (allow and deny alike), 1 the policy
 set does not load, 2 a bad request.
 """
@@ -21,9 +25,11 @@ if TYPE_CHECKING:
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
-        "explain", help="why a request (JSON on standard input) is allowed or denied, rule by rule")
+        "explain", help="why a request (JSON on standard input: a decision request, or an AuthZEN evaluation for an "
+                        "AuthZEN set) is allowed or denied, rule by rule, and what would allow it")
     parser.add_argument("policy_dir", nargs="?", default=DEFAULT_POLICY_DIR)
-    parser.add_argument("--request", "-r", help="read the request from this file instead of standard input")
+    parser.add_argument("--request", "-r",
+                        help="read the request (or AuthZEN evaluation) from this file instead of standard input")
     parser.add_argument("--format", choices=("text", "json"), default="text")
     parser.add_argument("--ledger", help="fill the attributes the set declares from this consent ledger first, and "
                         "say which event recorded next would change the decision")
