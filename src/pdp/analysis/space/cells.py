@@ -9,7 +9,7 @@ from pdp.base.paths import set_at
 from pdp.engine.models import DATA_USE, Model
 from .domains import AttrDomain
 from .keys import KeyClass
-from .model_keys import names
+from .model_keys import part_of
 
 
 # ---------------------------------------------------------------- nodes: what one component varies
@@ -54,9 +54,9 @@ class Cell:
 
     @property
     def part(self) -> str:
-        """What of the cell's requests needs an allow (`decision.combine`): its category, or an AuthZEN
-        request's action."""
-        return self.category.rep if names(self.model, "category") else self.action.rep
+        """What of the cell's request needs an allow (`decision.combine`): its category, or an AuthZEN
+        request's action (model_keys.part_of)."""
+        return part_of(self.model, self.request())
 
 
 @dataclass(frozen=True)

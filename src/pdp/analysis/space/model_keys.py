@@ -59,3 +59,9 @@ def fill_key(model: Model, env: dict, kind: str, rep: str) -> None:
     """Set the request's key of a kind (a kind the model's requests do not name is not written)."""
     if names(model, kind):
         set_at(env, model.KEY_PATHS[kind], [rep] if kind == "category" else rep)
+
+
+def part_of(model: Model, request: dict) -> Any:
+    """What of a (one-category) request needs an allow (`decision.combine`): its category, or an AuthZEN
+    request's action."""
+    return key_of(model, request, "category" if names(model, "category") else "action")

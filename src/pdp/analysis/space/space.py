@@ -21,7 +21,7 @@ from .cells import Cell, Component, Group, Klass, Node, State, Stats
 from .domains import (EXAMPLE_COUNTRIES, AttrDomain, ValueClass, chain_classifiers, number_classes,
                       SCALAR_KINDS, show_value, string_classes, type_at, unregistered_id, value_kinds)
 from .keys import KeyClass, key_classes
-from .model_keys import KINDS, declared_keys, is_cell, key_of, known_keys, names
+from .model_keys import KINDS, declared_keys, is_cell, key_of, known_keys, names, part_of
 from .templated import TooManyPaths
 from .reading import (CELL_PATHS, AttributeUses, atoms, compares_dates, connected_groups, pairs_requested, read_paths,
                       rule_conditions, timed_paths, unread_message, with_entries)
@@ -843,7 +843,7 @@ class Space:
         for component in self.components(group):
             assignment = tuple(choices[n] for n in component.nodes)
             picks.append(next(k for k in component.classes if assignment in k.members))
-        return self.outcome(version, group, picks, cell.part)
+        return self.outcome(version, group, picks, part_of(self.model, request))
 
 
 REFUSED = Outcome("refused", (Reason("request.refused", "deny", None, "the version does not know this vocabulary"),))
