@@ -9,13 +9,14 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
+from pdp import Sources, build
 from pdp.analysis.query import Question, ask
 from pdp.analysis.space import ENUMERATION, SOLVER, Space
 from pdp.analysis.warnings import analyse
 from pdp.cli import main
 from pdp.io.loader import load
 from tests.support.generate import fewer
-from tests.test_models import ACTIONS, authzen_rules, authzen_set, evaluations
+from tests.test_models import ACTIONS, AUTHZEN_HEADER, AUTHZEN_VOCAB, authzen_rules, authzen_set, evaluations
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 TODO = EXAMPLES / "authzen-todo"
@@ -190,6 +191,12 @@ def test_the_analysis_of_an_authzen_set_agrees_with_the_engine(rules, requests):
         predicted = space.predict(0, request)
         if predicted is not None:
             assert predicted.decision == policy_set.outcome(request).decision, request
+    analysis_agrees(policy_set, requests)
+
+
+def analysis_agrees(policy_set, requests) -> None:
+    """By both methods: each of query's examples is decided as asked, its "never" holds for every request, and
+    a rule said to apply to no request never applies."""
     for method in (ENUMERATION, SOLVER):
         for action in ACTIONS:
             for decision in ("allow", "deny"):
@@ -201,7 +208,6 @@ def test_the_analysis_of_an_authzen_set_agrees_with_the_engine(rules, requests):
                     for request in requests:
                         if request["action"]["name"] == action:
                             assert policy_set.outcome(request).decision != decision, (method, request)
-        # a rule said to apply to no request never applies
         never = {d.message.split("`")[1] for d in analyse(policy_set, method=method)
                  if d.code == "shadowed-rule" and "applies to no request" in d.message}
         for request in (r for r in requests if r["action"]["name"] in ACTIONS):  # (an unknown action is denied)
@@ -255,8 +261,6 @@ looked_up_evaluations = st.fixed_dictionaries({
 
 
 def directory_set(rules: str, register: dict):
-    from pdp import Sources, build
-    from tests.test_models import AUTHZEN_HEADER, AUTHZEN_VOCAB
     return build(Sources({"z.pdp": AUTHZEN_HEADER + "lookup subject in data.users\n" + rules},
                          ("vocabulary.yaml", AUTHZEN_VOCAB),
                          {"users.yaml": json.dumps({"u0": {"roles": [], "email": "z@x", "level": 0}, **register})}))
@@ -268,24 +272,4 @@ def test_the_analysis_of_an_authzen_set_with_a_directory_agrees_with_the_engine(
     """What `lookup subject` fills is the register's: every entry's lists and values are tried, never the
     caller's, and the answers hold for the engine."""
     policy_set = directory_set(rules, register)
-    for method in (ENUMERATION, SOLVER):
-        for action in ACTIONS:
-            for decision in ("allow", "deny"):
-                answer = ask(policy_set, Question(decision, (action,)), method=method)
-                if answer.yes:
-                    assert policy_set.outcome(answer.request).decision == decision
-                else:
-                    for request in requests:
-                        if request["action"]["name"] == action:
-                            assert policy_set.outcome(request).decision != decision, (method, request)
-        never = {d.message.split("`")[1] for d in analyse(policy_set, method=method)
-                 if d.code == "shadowed-rule" and "applies to no request" in d.message}
-        for request in requests:
-            env = policy_set.select(request).env
-            for rule in policy_set.rules:
-                if rule.id in never and (rule.actions is None or request["action"]["name"] in rule.actions):
-                    try:
-                        applies = rule.applies(env)
-                    except Exception:  # noqa: BLE001 - a rule that fails does not apply
-                        applies = False
-                    assert applies is not True, (method, rule.id, request)
+    analysis_agrees(policy_set, requests)
