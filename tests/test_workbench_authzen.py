@@ -226,6 +226,7 @@ def analysis_agrees(policy_set, requests) -> None:
 LOOKED_UP_CONDITIONS = [
     '"admin" in subject.roles', '"editor" in subject.roles', 'resource.properties.owner == subject.email',
     'subject.level > 2', 'resource.type == "doc"', '"admin" in subject.properties.roles',
+    '"editor" in subject.properties.roles', 'subject.id in resource.properties.editors',
 ]
 ROLES = ["admin", "editor", "viewer"]
 users = st.dictionaries(
@@ -253,10 +254,11 @@ looked_up_evaluations = st.fixed_dictionaries({
     "subject": st.fixed_dictionaries({"type": st.just("user"), "id": st.sampled_from(["u1", "u2", "u3", "u4"])},
                                      optional={"roles": st.just(["admin"]),
                                                "properties": st.fixed_dictionaries({"roles": st.lists(
-                                                   st.sampled_from(ROLES), max_size=1)})}),
+                                                   st.sampled_from(ROLES), max_size=3)})}),
     "action": st.fixed_dictionaries({"name": st.sampled_from(ACTIONS)}),
     "resource": st.fixed_dictionaries({"type": st.sampled_from(["doc", "todo"]), "id": st.just("r1")}, optional={
-        "properties": st.fixed_dictionaries({"owner": st.sampled_from(["a@x", "b@x", "c@x"])})}),
+        "properties": st.fixed_dictionaries({"owner": st.sampled_from(["a@x", "b@x", "c@x"])}, optional={
+            "editors": st.lists(st.sampled_from(["u1", "u2", "u4"]), max_size=2)})}),
 })
 
 
@@ -273,3 +275,20 @@ def test_the_analysis_of_an_authzen_set_with_a_directory_agrees_with_the_engine(
     caller's, and the answers hold for the engine."""
     policy_set = directory_set(rules, register)
     analysis_agrees(policy_set, requests)
+
+
+def test_a_list_the_request_gives_is_tried_with_every_set_of_its_values():
+    """`"admin" in roles and "editor" in roles` holds only for a list of two: never "applies to no request"."""
+    both = authzen_set('allow r0 cite "1" to read\n'
+                       '  when "admin" in subject.properties.roles and "editor" in subject.properties.roles\n'
+                       'allow r1 cite "2" to write when subject.id in resource.properties.editors\n')
+    assert [d for d in analyse(both) if d.code == "shadowed-rule"] == []
+    for method in (ENUMERATION, SOLVER):
+        answer = ask(both, Question("allow", ("read",)), method=method)
+        assert answer.yes and {"admin", "editor"} <= set(answer.request["subject"]["properties"]["roles"])
+        # every set of the values the conditions name was tried: the roles are not sampled (a list searched for
+        # another attribute's value is, and says so)
+        assert answer.notes == ("`resource.properties.editors` is searched as a list: the space tries lists of a few "
+                                "values only",)
+        answer = ask(both, Question("allow", ("write",)), method=method)
+        assert answer.yes and answer.request["subject"]["id"] in answer.request["resource"]["properties"]["editors"]

@@ -71,8 +71,12 @@ closed). An attribute whose type does not fix its kind (`any`, or none
 declared) and that a test needs of one kind (`under`, `<`, a bare truth
 test) takes every kind: a request may hold a value that test fails on, the
 engine then denies (fails closed), and so does the space, with the same
-reason, so a query never answers "never" for that deny. A list-valued attribute searched with `in`, or a path also read as
-a prefix, is sampled, not exhausted, and `Space.notes` says so. The tests
+reason, so a query never answers "never" for that deny. A list-valued attribute searched with `in` takes every set of its
+values' classes (whether a value is in it depends on nothing else), up to
+`LIST_CLASSES`; beyond, or searched for another attribute's value, it is
+sampled (the empty list and one value of each class), and so is a path
+also read as a prefix: `Space.notes` says so. A list a register gives is
+read whole (each id's record is a class of its own where its lists differ). The tests
 check, request by request, that the class a request falls in gets the
 engine's decision (`Space.predict`).
 """

@@ -253,9 +253,10 @@ class AttributeUses:
                     return
                 if value is not MISSING and not isinstance(value, frozenset):
                     use.literals.add(value)
-                self.notes.add(f"`{'.'.join(rp)}` is searched as a list: the space tries one-item lists only")
-                if lp:
+                self.notes.add(searched_note(rp))
+                if lp:  # `subject.id in resource.editors`: the list may hold what the attribute holds
                     self.use(lp)
+                    self.pairs.append((lp, rp))
             return
         if isinstance(atom, ast.Under) and rp in _REQUESTED and not lp:
             # `"k" under purpose`: on ALL it depends on every key between the requested one and k (requested.py)
@@ -316,6 +317,12 @@ def _written(value, span) -> ast.Expr | None:
                                                                          for v in value):
         return ast.ListLiteral(tuple(ast.Literal(v, span) for v in value), span)
     return None  # (the checker admits no other value to be looked up)
+
+
+def searched_note(parts: tuple[str, ...]) -> str:
+    """`Space.notes` of a list the request gives that a condition searches (`x in attribute`), when the lists the
+    space tries may not tell every request apart."""
+    return f"`{'.'.join(parts)}` is searched as a list: the space tries lists of a few values only"
 
 
 def connected_groups(pairs) -> list[set]:

@@ -23,11 +23,12 @@ from .domains import (EXAMPLE_COUNTRIES, AttrDomain, ValueClass, chain_classifie
 from .keys import KeyClass, key_classes
 from .model_keys import KINDS, declared_keys, is_cell, key_of, known_keys, names, part_of
 from .templated import TooManyPaths
-from .reading import (CELL_PATHS, AttributeUses, atoms, compares_dates, connected_groups, pairs_requested, read_paths,
-                      rule_conditions, timed_paths, unread_message, with_entries)
+from .reading import (AttributeUses, atoms, compares_dates, connected_groups, pairs_requested, read_paths,
+                      rule_conditions, searched_note, timed_paths, unread_message, with_entries)
 
 PROBE, POSSIBLE = "probe", "possible"  # slot kinds beside a version's rules: a probe; a partial allow (Group.partial)
 DEFAULT_LIMIT = 2_000_000  # assignments one component may have before the space gives up
+LIST_CLASSES = 64  # classes of lists a searched list may take (every set of its values' classes), at most
 COLLECTED_AT = ("collected_at",)
 A_DATE = "2026-01-01"  # the representative of a class of dates (the solver chooses the day: space/timed.py)
 
@@ -314,23 +315,31 @@ class Space:
                 classifiers.append((len(classes), classify))
                 classes += found
             if use.listed and not (parts[0] in lookups and parts[1:] == ("id",)):
-                # `x in attribute` needs a list (a text there fails the test, closed): the empty list and a list of
-                # one value of each class (`Space.notes` says the space tries no longer lists)
-                items = [i for i, c in enumerate(classes) if i > 0]
+                # `x in attribute` needs a list (a text there fails the test, closed). Whether a value is in it
+                # depends only on which classes of values it holds: every set of classes is a class of lists,
+                # while there are few (`LIST_CLASSES`); beyond, the empty list and one value of each class, and
+                # `Space.notes` says so
+                items = list(range(1, len(classes)))
+                exhaustive = 2 ** len(items) <= LIST_CLASSES
+                held = [combo for n in (range(len(items) + 1) if exhaustive else range(2))
+                        for combo in itertools.combinations(items, n)]
                 item_of = chain_classifiers(list(classifiers))
                 offset = len(classes)
-                kept: list[tuple[int | None, list]] = [(None, [])] + [(i, [classes[i].rep]) for i in items]
-                kept = [(i, value) for i, value in kept if check(value)]
-                classes += [ValueClass(value, "list", "is an empty list" if i is None
-                                       else f"is a list of one value that {classes[i].label}") for i, value in kept]
-                positions = {i: n for n, (i, _) in enumerate(kept)}
+                kept = [(combo, [classes[i].rep for i in combo]) for combo in held]
+                kept = [(combo, value) for combo, value in kept if check(value)]
+                classes += [ValueClass(value, "list", "is an empty list" if not combo else
+                                       f"is a list of values that {', '.join(classes[i].label for i in combo)}")
+                            for combo, value in kept]
+                positions = {combo: n for n, (combo, _) in enumerate(kept)}
 
                 def list_class(x, item_of=item_of, positions=positions) -> int:
-                    if not isinstance(x, list) or len(x) > 1:
+                    if not isinstance(x, list):
                         return -1
-                    return positions.get(None if not x else item_of(x[0]), -1)
+                    return positions.get(tuple(sorted({item_of(v) for v in x})), -1)
 
                 classifiers.append((offset, list_class))
+                if exhaustive and parts not in paired_extra:  # (paired: the other's values are sampled)
+                    self.notes.discard(searched_note(parts))
             if parts in self.timed and parts in self.dated:  # a date is all it may hold (the texts it shares
                 classes, classifiers = classes[:1], []        # with an attribute it is compared with are refused)
             only_presence = len(classes) == 1
@@ -357,6 +366,11 @@ class Space:
                 self._label_register_ids(domains[parts], lookups[parts[0]], sources.get(parts[0], "the register"),
                                          fresh)
         self.domains = domains
+        for parts in paths:  # a list only the register gives is read whole, id by id (its signature): not sampled
+            entries = lookups.get(parts[0], ())
+            if len(parts) > 1 and entries and all(e is not None and parts[1] not in e.request_wins
+                                                  and parts[1] not in e.described for e in entries):
+                self.notes.discard(searched_note(parts))
 
         nodes: list[Node] = []
         self._node_of: dict[tuple[str, ...], int] = {}
