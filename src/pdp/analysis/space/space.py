@@ -222,6 +222,11 @@ class Space:
             # are constants of the group, so that the other can equal each (the register gives them, not the caller)
             for parts in group:
                 for entry in lookups.get(parts[0], ()) if len(parts) > 1 else ():
+                    if entry is not None and parts[1:] == ("id",):  # the id itself: each listed one, and one not
+                        self._uses.use(parts).literals.update(entry.register)
+                        self._uses.use(parts).literals.add(unregistered_id(
+                            set(entry.register) | set().union(*(self._uses.use(p).literals for p in group))))
+                        continue
                     for record in (entry.register.values() if entry else ()):
                         value = value_at(record, parts[1:]) if isinstance(record, dict) else None
                         if isinstance(value, (str, int, float)):
