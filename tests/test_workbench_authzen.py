@@ -63,16 +63,25 @@ def test_the_example_authzen_sets_have_no_warnings(capsys):
 def test_a_duplicate_rule_and_a_blanket_deny_in_an_authzen_set_are_warned_about(tmp_path, capsys):
     policies = edited_todo(tmp_path, DUPLICATE_AND_BLANKET_DENY)
     file = policies / "todo.pdp"
+    lines = file.read_text().splitlines()
+
+    def at(rule: str) -> str:  # the rule's id as `pdp check` points at it: file:line:col
+        line = next(i for i, text in enumerate(lines, 1) if text.split()[:2] in (["allow", rule], ["deny", rule]))
+        return f"{file}:{line}:{lines[line - 1].index(rule) + 1}"
+
     for method in ("enumeration", "solver"):
         code, ok, out = run(capsys, ["check", str(policies), "--method", method])  # (warnings on stderr)
         assert code == 0 and "5 warnings" in ok
-        assert f"{file}:20:7: shadowed-rule: warning: the rule `todo.read_todos` is shadowed by " \
+        assert f"{at('todo.read_todos')}: shadowed-rule: warning: the rule `todo.read_todos` is shadowed by " \
                "`todo.read_todos_again`" in out
-        assert f"{file}:49:7: shadowed-rule: warning: the rule `todo.read_todos_again` is shadowed by " \
-               "`todo.read_todos`" in out
-        assert f"{file}:39:7: always-overridden: warning: the allow rule `todo.delete_any` never allows anything" in out
-        assert f"{file}:44:7: always-overridden: warning: the allow rule `todo.delete_own` never allows anything" in out
-        assert f"{file}:53:6: unmarked-overlap: warning: the deny rule `todo.freeze` overrides 2 allow rules" in out
+        assert f"{at('todo.read_todos_again')}: shadowed-rule: warning: the rule `todo.read_todos_again` is shadowed " \
+               "by `todo.read_todos`" in out
+        assert f"{at('todo.delete_any')}: always-overridden: warning: the allow rule `todo.delete_any` never allows " \
+               "anything" in out
+        assert f"{at('todo.delete_own')}: always-overridden: warning: the allow rule `todo.delete_own` never allows " \
+               "anything" in out
+        assert f"{at('todo.freeze')}: unmarked-overlap: warning: the deny rule `todo.freeze` overrides 2 allow " \
+               "rules" in out
         assert "purpose" not in out and "categor" not in out
         code, _, _ = run(capsys, ["check", "--strict", str(policies), "--method", method])
         assert code != 0
