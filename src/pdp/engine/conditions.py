@@ -302,6 +302,10 @@ class _Tests(Visitor[Test]):
     def visit_Matches(self, expr: ast.Matches, side: str, where: Where) -> Test:
         return self._atom(expr, _matches(expr, self.data))
 
+    def visit_Has(self, expr: ast.Has, side: str, where: Where) -> Test:
+        # (never a requested key: the checker refuses `data_categories has any of ...`, so no side to read on)
+        return self._atom(expr, _has(expr, self.data))
+
     def _on_side(self, expr: ast.Compare | ast.Member | ast.Under, side: str) -> Test | None:
         """A test of a requested key read on a side (requested.reading), or None when it is read exactly."""
         if side == EXACT:
@@ -493,6 +497,90 @@ def _member(expr: ast.Member, data: dict[str, Any]) -> Test:
         return found != negated
 
     return _binary(left, right, member)
+
+
+_LISTS = (list, tuple, set, frozenset)
+
+
+def item_key(v: Any) -> Any:
+    """A list item as a hashable key, equal to another's exactly when `same` says the items are equal: true
+    and 1 apart (at the top, as `same` keeps them), 1 and 1.0 together; a list or an object (a request's
+    `list` of anything may hold them) frozen, so that no pair of items is ever compared one by one."""
+    return (type(v) is bool, _frozen(v))
+
+
+def _frozen(v: Any) -> Any:
+    if isinstance(v, dict):
+        return frozenset((k, _frozen(x)) for k, x in v.items())
+    if isinstance(v, (list, tuple)):
+        return tuple(_frozen(x) for x in v)
+    return v
+
+
+def _not_a_list(v: Any, words: str) -> EvaluationError:
+    return EvaluationError(f"expected a list on each side of `{words}`, got {v!r}")
+
+
+def has_items(left: Any, right: Any, every: bool, words: str = "has any of") -> bool | None:
+    """`left has any of right` (every=False) or `has all of` (every=True) of two lists, in three-valued logic: a
+    MISSING item (an attribute written in a list literal, absent) is unknown; a value that is no list raises.
+
+    Any of: true when some item of the left is an item of the right; so false when either list is empty.
+    All of: true when every item of the right is an item of the left; so true when the right is empty.
+    Work: one pass over each list (items hashed by `item_key`), whatever their lengths.
+    """
+    for v in (left, right):
+        if not isinstance(v, _LISTS):
+            raise _not_a_list(v, words)
+    unknown_left = any(a is MISSING for a in left)
+    keys = {item_key(a) for a in left if a is not MISSING}
+    unknown = False
+    for b in right:
+        if b is not MISSING and item_key(b) in keys:
+            if not every:
+                return True
+            continue
+        if not left or (b is not MISSING and not unknown_left):  # certainly not an item of the left
+            if every:
+                return False
+        else:  # an item of either side is missing: it may be the one
+            unknown = True
+    return None if unknown else every
+
+
+def _operand_of_has(expr: ast.Expr, data: dict[str, Any]) -> Getter:
+    """A side of `has any of` / `has all of`: policy data read as written (compile_value makes a list of texts
+    and numbers a set, which would take true and 1 for one item)."""
+    if isinstance(expr, ast.Path) and expr.parts[0] == "data":
+        value = getter(expr.parts[1:])(data) if len(expr.parts) > 1 else data
+        return lambda env: value
+    return compile_value(expr, data)
+
+
+def _has(expr: ast.Has, data: dict[str, Any]) -> Test:
+    left, right = _operand_of_has(expr.left, data), _operand_of_has(expr.right, data)
+    every, words = expr.every, expr.words
+    constant = right({}) if _is_constant(expr.right) else None
+    if isinstance(expr.left, ast.Path) and isinstance(constant, _LISTS):
+        # the usual shape, `subject.roles has any of ["admin", "editor"]`: the right's items hashed once
+        wanted = frozenset(item_key(b) for b in constant)
+
+        def has_constant(env: Env) -> bool | None:
+            a = left(env)
+            if a is MISSING:
+                return None
+            if not isinstance(a, _LISTS):
+                raise _not_a_list(a, words)
+            if every:
+                return wanted.issubset(map(item_key, a))
+            return not wanted.isdisjoint(map(item_key, a))
+
+        return has_constant
+
+    def decide(a: Any, b: Any) -> bool | None:
+        return has_items(a, b, every, words)
+
+    return _binary(left, right, decide)  # type: ignore[arg-type]
 
 
 def _under(expr: ast.Under, data: dict[str, Any]) -> Test:

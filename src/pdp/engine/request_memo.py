@@ -55,7 +55,8 @@ MAX_TEXT = 1024  # ... nor one holding more characters of text than this (so at 
 # The nodes a rule may hold, each known to read the request only through the `ast.Path` nodes below it
 # (conditions.py compiles every path to a getter). Anything else: no memo for the set.
 KNOWN_NODES = (ast.Rule, ast.Key, ast.DutyDecl, ast.Parameter, ast.Acceptance, ast.Path, ast.Literal,
-               ast.ListLiteral, ast.Compare, ast.Member, ast.Under, ast.Presence, ast.Truth, ast.Not, ast.And, ast.Or,
+               ast.ListLiteral, ast.Compare, ast.Member, ast.Under, ast.Has, ast.Presence, ast.Truth, ast.Not, ast.And,
+               ast.Or,
                ast.Date, ast.Shift,  # a date reads nothing; a shift, its path (`now` is a path of the request)
                ast.Matches,  # its template is a literal: it reads its attribute's path alone
                ast.Index)  # policy data (fixed) looked up by its key's path: the key's value is read exactly

@@ -8,7 +8,7 @@ from pdp.base import templates
 from pdp.base.dates import day_of, shifted
 from pdp.engine.policy_set import PolicySet
 from pdp.lang import ast
-from pdp.engine.conditions import MISSING, compile_value, is_number, same
+from pdp.engine.conditions import MISSING, compile_value, is_number, item_key, same
 from pdp.lang.visitor import Visitor
 from .model import Change
 from .target import Target
@@ -100,6 +100,15 @@ class _Tested(Visitor[None]):
         if isinstance(node.key, ast.Path) and isinstance(table, dict):
             self.add(node.key, sorted(k for k in table if isinstance(k, str))[:20])
 
+    def visit_Has(self, node: ast.Has) -> None:
+        """A list attribute tested against a list: set to one item of it (`has any of`), or to all of them."""
+        if not isinstance(node.left, ast.Path):
+            return
+        items = self.value(node.right)
+        if isinstance(items, (list, tuple)):
+            known = [v for v in items[:20] if v is not MISSING]
+            self.add(node.left, [known] if node.every else [[v] for v in known])
+
     def visit_Presence(self, node: ast.Presence) -> None:
         self.add(node.path)
 
@@ -154,7 +163,7 @@ def _single_changes(policy_set: PolicySet, request: dict, target: Target, env: d
         unique: dict[tuple, Any] = {}
         for v in values:
             if not (current is not MISSING and same(v, current)):
-                unique.setdefault((isinstance(v, bool), v), v)
+                unique.setdefault(item_key(v), v)
         chosen = list(unique.values())
         if is_number(current):
             chosen.sort(key=lambda v: abs(v - current) if is_number(v) else float("inf"))

@@ -137,6 +137,25 @@ class Matches:
 
 
 @dataclass(frozen=True)
+class Has:
+    """`left has any of right` (every=False: some item of the left is an item of the right) or `left has all
+    of right` (every=True: every item of the right is an item of the left). Both sides are lists; items are
+    equal as `==` says (conditions.same)."""
+
+    SUB: ClassVar[tuple[str, ...]] = ("left", "right")
+
+    left: "Expr"
+    right: "Expr"
+    every: bool = False
+    span: Span = _span()
+
+    @property
+    def words(self) -> str:
+        """The operator as a policy writes it: `has any of` or `has all of`."""
+        return "has all of" if self.every else "has any of"
+
+
+@dataclass(frozen=True)
 class Presence:
     """`path is present` (present=True) or `path is absent`."""
 
@@ -196,8 +215,8 @@ class Named:
     span: Span = _span()  # where it is used (the body's nodes keep the definition's spans)
 
 
-Expr = Union[Path, Literal, Date, Shift, Index, ListLiteral, Compare, Member, Under, Matches, Presence, Truth, Not, And,
-             Or, Named]
+Expr = Union[Path, Literal, Date, Shift, Index, ListLiteral, Compare, Member, Under, Matches, Has, Presence, Truth,
+             Not, And, Or, Named]
 
 
 # ---------------------------------------------------------------- statements

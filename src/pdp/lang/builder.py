@@ -263,6 +263,12 @@ class Builder(Transformer):
     def matches(self, meta, children):
         return ast.Matches(children[0], children[1], self._span(meta))
 
+    def has_any(self, meta, children):
+        return ast.Has(children[0], children[1], False, self._span(meta))
+
+    def has_all(self, meta, children):
+        return ast.Has(children[0], children[1], True, self._span(meta))
+
     def present(self, meta, children):
         return self._presence(meta, children[0], True)
 

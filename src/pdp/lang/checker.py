@@ -557,6 +557,9 @@ class _Conditions(Visitor[list[Diagnostic]]):
     def visit_Matches(self, expr: ast.Matches, ctx: CheckContext) -> list[Diagnostic]:
         return _check_matches(expr, ctx)
 
+    def visit_Has(self, expr: ast.Has, ctx: CheckContext) -> list[Diagnostic]:
+        return _check_has(expr, ctx)
+
     def generic_visit(self, expr: ast.Expr, *args) -> list[Diagnostic]:
         return [Diagnostic("syntax", "a value alone is not a condition", getattr(expr, "span", NO_SPAN),
                            "compare it with something, e.g. `data_subject.age >= 18`")]
@@ -624,6 +627,14 @@ def _check_member(expr: ast.Member, ctx: CheckContext) -> list[Diagnostic]:
                               expr.right.span, "write a list: `in [\"a\", \"b\"]`"))
         return out
     item = right.item if right.kind == "list" and right.item is not None else sch.ANY
+    if right.kind == "list" and left.kind == "list":  # the old mistake: "any of these roles" written with `in`
+        written = f"{printer.expression(expr.left)} has any of {printer.expression(expr.right)}"
+        out.append(Diagnostic("type-mismatch", f"{_describe(expr.left)} is {left.describe()}: `in` asks whether one "
+                              "value is an item of a list", expr.span,
+                              f"to ask whether the two lists share an item, write "
+                              f"`{'not (' + written + ')' if expr.negated else written}`; whether it holds every item "
+                              "of the other, `has all of`"))
+        return out
     if right.kind == "list" and not _compatible(left, item):
         out.append(Diagnostic("type-mismatch", f"{_describe(expr.left)} is {left.describe()} but the list holds "
                               f"{item.describe_plural()}", expr.span, None))
@@ -633,6 +644,45 @@ def _check_member(expr: ast.Member, ctx: CheckContext) -> list[Diagnostic]:
             out += _check_literal_in_vocab(literal, left, ctx)
     if isinstance(expr.left, ast.Literal) and right.item is not None:
         out += _check_literal_in_vocab(expr.left, right.item, ctx)
+    return out
+
+
+def _check_has(expr: ast.Has, ctx: CheckContext) -> list[Diagnostic]:
+    left, right, out = _sides(expr, ctx)
+    if left is None or right is None:
+        return out
+    for side in (expr.left, expr.right):
+        if isinstance(side, ast.Path) and side.parts in REQUESTED_KEYS:
+            out.append(Diagnostic("type-mismatch", f"`{side.dotted}` cannot be tested with `{expr.words}`: a request's "
+                                  f"{'categories are' if side.parts == ('data_categories',) else 'purpose is'} "
+                                  "matched by the rule's target, which covers the keys below each key it names",
+                                  side.span, "name them in the rule: `of user.health_and_medical, user.biometric` (a deny "
+                                  "applies when the request names any of them, an allow when it names only those), or "
+                                  "test one key: `\"user.biometric\" in data_categories`"))
+    if out:
+        return out
+    for side, typ, other in ((expr.left, left, expr.right), (expr.right, right, expr.left)):
+        if typ.kind not in ("list", "any"):
+            if typ.kind == "map":
+                hint = "name a list: an attribute or policy data that holds one, or `[\"admin\", \"editor\"]`"
+            else:  # one value: `in` tests it (the list on its right)
+                one, many = (side, other) if side is expr.left else (side, expr.left)
+                hint = f"to test one value, write `{printer.expression(one)} in {printer.expression(many)}`"
+            out.append(Diagnostic("type-mismatch", f"{_describe(side)} is {typ.describe()}, not a list: `{expr.words}` "
+                                  "compares two lists", side.span, hint))
+    if out:
+        return out
+    left_item = left.item if left.kind == "list" and left.item is not None else sch.ANY
+    right_item = right.item if right.kind == "list" and right.item is not None else sch.ANY
+    if not _compatible(left_item, right_item):
+        out.append(Diagnostic("type-mismatch", f"{_describe(expr.left)} holds {left_item.describe_plural()} but "
+                              f"{_describe(expr.right)} holds {right_item.describe_plural()}: no item of one can equal "
+                              "an item of the other", expr.span, "compare lists of the same kind of value"))
+        return out
+    for side, item in ((expr.right, left_item), (expr.left, right_item)):
+        if isinstance(side, ast.ListLiteral):
+            for literal in side.items:
+                out += _check_literal_in_vocab(literal, item, ctx)
     return out
 
 

@@ -256,6 +256,8 @@ _LEAF_FORMS = {
     "not_member": "{} not in {}",
     "under": "{} under {}",
     "matches": "{} matches {}",
+    "has_any": "{} has any of {}",
+    "has_all": "{} has all of {}",
 }
 
 

@@ -96,6 +96,9 @@ class _Printer(Visitor[str]):
     def visit_Matches(self, expr: ast.Matches) -> str:
         return f"{self.visit(expr.left)} matches {self.visit(expr.right)}"
 
+    def visit_Has(self, expr: ast.Has) -> str:
+        return f"{self.visit(expr.left)} {expr.words} {self.visit(expr.right)}"
+
     def visit_Presence(self, expr: ast.Presence) -> str:
         return f"{expr.path.dotted} is {'present' if expr.present else 'absent'}"
 
