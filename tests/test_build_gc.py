@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 import pdp
 from pdp.engine.build import collector_paused
-from tests.support.generate import CONDITIONS, KEY_CONDITIONS, KEY_DATA, drop_none, fewer, generated_rules
+from tests.support.generate import ENGINE_CONDITIONS, KEY_CONDITIONS, KEY_DATA, drop_none, fewer, generated_rules
 from tests.support.sets import HEADER, VOCAB
 
 ACTIONS = ["collect", "use", "share"]
@@ -29,7 +29,7 @@ requests = st.fixed_dictionaries(
 
 @st.composite
 def policies(draw):
-    return generated_rules(draw, ACTIONS, PURPOSES, CATEGORIES, draw(st.sampled_from([CONDITIONS, KEY_CONDITIONS])),
+    return generated_rules(draw, ACTIONS, PURPOSES, CATEGORIES, draw(st.sampled_from([ENGINE_CONDITIONS, KEY_CONDITIONS])),
                            rules=8, clauses=2, items=2)
 
 

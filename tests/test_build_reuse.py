@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 import pdp
 from pdp.engine import build as build_module
 from pdp.lang.reuse import Parses
-from tests.support.generate import CONDITIONS, KEY_CONDITIONS, KEY_DATA, fewer, generated_rules
+from tests.support.generate import ENGINE_CONDITIONS, KEY_CONDITIONS, KEY_DATA, fewer, generated_rules
 from tests.support.sets import HEADER, VOCAB
 from tests.test_parser import _with_spans
 
@@ -22,7 +22,7 @@ CATEGORIES = ["user", "user.contact", "user.contact.email", "user.name", "user.h
 
 @st.composite
 def rules(draw):
-    text = generated_rules(draw, ACTIONS, PURPOSES, CATEGORIES, draw(st.sampled_from([CONDITIONS, KEY_CONDITIONS])),
+    text = generated_rules(draw, ACTIONS, PURPOSES, CATEGORIES, draw(st.sampled_from([ENGINE_CONDITIONS, KEY_CONDITIONS])),
                            rules=4, clauses=2, items=2)
     return text + draw(st.sampled_from(["", "allow broken to\n", 'allow b "an escape \\q"\n']))
 

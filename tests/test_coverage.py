@@ -14,7 +14,7 @@ from pdp.cli import main
 from pdp.testing.coverage import measure, percent
 from pdp.explain import target_of
 from pdp.testing import Case, discover
-from tests.support.generate import CONDITIONS, LISTS, fewer, generated_rules
+from tests.support.generate import ENGINE_CONDITIONS, LISTS, fewer, generated_rules
 from tests.support.sets import HEADER, VOCAB, build_set, request
 
 RULES = '''\
@@ -179,7 +179,7 @@ _DATA = {"lists": LISTS}
 
 @st.composite
 def _policies(draw):
-    return generated_rules(draw, ["use", "share", "collect"], _PURPOSES, _CATEGORIES, CONDITIONS)
+    return generated_rules(draw, ["use", "share", "collect"], _PURPOSES, _CATEGORIES, ENGINE_CONDITIONS)
 
 
 _REQUESTS = st.lists(st.builds(

@@ -13,8 +13,8 @@ import pdp
 from pdp.engine.conditions import compile_rule_test, compile_test, failure, polarity
 from pdp.engine.requested import ALL, EXACT, SOME
 from pdp.explain import run_rule
-from tests.support.generate import (CONDITIONS, KEY_CONDITIONS, KEY_DATA, defined, drop_none, fewer, generated_rules,
-                                    named_conditions, uses)
+from tests.support.generate import (ENGINE_CONDITIONS, KEY_CONDITIONS, KEY_DATA, defined, drop_none, fewer,
+                                    generated_rules, named_conditions, uses)
 from tests.support.sets import VOCAB, build_set
 
 
@@ -55,7 +55,7 @@ maybe = st.one_of(st.none(), st.booleans())
 @st.composite
 def policies(draw):
     """Generated rules, some using named conditions (explain and coverage trace the rules as written)."""
-    pool = draw(st.sampled_from([CONDITIONS, KEY_CONDITIONS]))
+    pool = draw(st.sampled_from([ENGINE_CONDITIONS, KEY_CONDITIONS]))
     names = draw(named_conditions(pool))
     return defined(generated_rules(draw, ACTIONS, PURPOSES, CATEGORIES, pool + uses(names), clauses=2, items=3), names)
 

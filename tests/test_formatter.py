@@ -305,7 +305,7 @@ COMPARISON = st.sampled_from(["==", "!=", "<", "<=", ">", ">="])
 _LEAVES = {
     "compare": st.tuples(OPERANDS, COMPARISON, OPERANDS).map(lambda d: d[0] + [d[1]] + d[2]),
     **{op: st.tuples(OPERANDS, OPERANDS).map(lambda d, op=op: d[0] + op.split() + d[1])
-       for op in ("in", "not in", "under", "matches")},
+       for op in ("in", "not in", "under", "matches", "has any of", "has all of")},
     **{kind: DOTTED.map(lambda d, kind=kind: d + ["is", kind]) for kind in ("present", "absent")},
     "truth": OPERANDS,
 }

@@ -23,6 +23,7 @@ AUTHZEN_CONDITIONS = [
     'resource.id matches "/docs/{id}/**"',
     # policy data looked up by a value (issue 12)
     "subject.id in data.members[resource.type]", "data.owners[resource.id] == subject.id",
+    'subject.properties.roles has any of ["admin", "editor"]', 'subject.properties.roles has all of ["admin", "editor"]',
 ]
 AUTHZEN_DATA = {"data/members.yaml": "doc: [u1]\ntodo: [u1, u2]\n", "data/owners.yaml": "r1: u2\n"}
 

@@ -35,11 +35,14 @@ CONDITIONS = [
     'destination_country in data.lists.countries', 'destination_country != "IN"', "not recipient.dpa",
     'purpose under "marketing"', '"user.name" in data_categories', "data_subject.consent.marketing == true",
     'context.note matches "/a/{id}"', 'context.score matches "/a/**"',
+    "context.score has any of [1, 2]", "context.score has all of [1, 2.0]", "[0, 1, 2] has all of context.score",
+    '["a", context.note] has any of data.lists.notes', "context.score has all of []",
 ] + INDEXED
 DATA = {"lists": LISTS}
 
 values = st.one_of(st.integers(0, 4), st.sampled_from([1.5, 2.0, float("inf")]), st.booleans(),
                    st.sampled_from(["a", "b", "x", "2", "", "/a", "/a/b", "/a//b"]), st.lists(st.integers(0, 3), max_size=2),
+                   st.lists(st.sampled_from([0, 1, 1.0, 2, True, False, "a", [1]]), max_size=3),
                    st.fixed_dictionaries({"k": st.integers(0, 2)}))
 requests = st.fixed_dictionaries(
     {"action": st.sampled_from(ACTIONS), "purpose": st.sampled_from(PURPOSES),

@@ -34,12 +34,24 @@ CONDITIONS = INDEXED + [
     "context.note in data.lists.notes", 'context.note under "a"', "destination_country in data.lists.countries",
     "recipient.dpa == context.legal_request", "context.score", 'not (context.note == "x" and context.score > 1)',
     'context.note matches "/a/{id}/**"', 'context.note matches "a"',
+    # `has any of` / `has all of` of constants: the decision space tables them exactly
+    '["a", "x"] has all of data.lists.notes', '["b"] has any of data.lists.notes',
 ]
+# `has any of` / `has all of` of a list the request gives (`context.score: any` may hold one, or anything else):
+# the engine's properties (plain path, index, request memo, trace) draw them; the decision space leaves such a rule
+# unread (space/reading.compares_lists), so its harness (tests/support/space.py) does not.
+LIST_CONDITIONS = [
+    "context.score has any of [1, 2]", "context.score has all of [0, 1]", "[1, 2] has all of context.score",
+    '["a", context.note] has any of data.lists.notes', "context.score has all of []",
+]
+ENGINE_CONDITIONS = CONDITIONS + LIST_CONDITIONS
 
 
 def _kind(value) -> str:
     if isinstance(value, bool):
         return "bool"
+    if isinstance(value, list):
+        return "list"
     return "number" if isinstance(value, (int, float)) else "string" if isinstance(value, str) else "other"
 
 

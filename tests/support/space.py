@@ -9,7 +9,7 @@ from tests.support.generate import CONDITIONS, INDEXED_KEYS, LISTS, drop_none, g
 from tests.support.sets import request
 
 VOCAB = ("consent_topics: [marketing, cookies, location]\nattributes:\n  context.legal_request: bool\n"
-         "  context.note: any\n  context.score: any\n")
+         "  context.note: any\n  context.score: any\n  context.tags: list\n")
 DATA = {"lists": LISTS,
         "reg": "p1: {type: service_provider, dpa: true}\np2: {type: affiliate, dpa: false}\n"}
 
@@ -32,6 +32,9 @@ def every_request(space, group):
 SPACE_CONDITIONS = CONDITIONS + [  # the space also models actions, registered ids and attributes compared together
     'action == "share"', 'recipient.id == "p1"', "recipient.id is absent", "data_subject.age == context.score",
     *INDEXED_KEYS,
+    # a list the request gives, read only as a list: a class per subset of the items compared (domains.list_classes)
+    'context.tags has any of ["a", "b"]', 'context.tags has all of ["a", "x"]', '["a", "b"] has all of context.tags',
+    '"x" in context.tags', "context.tags is present",
 ]
 ACTIONS = ["collect", "use", "share", "transfer"]
 PURPOSES = ["essential", "essential.service", "marketing", "marketing.communications.email", "analytics"]
@@ -43,17 +46,18 @@ LOOKUPS = ["lookup recipient in data.reg", "lookup recipient in data.reg request
 VALUES = st.one_of(st.none(), st.booleans(), st.integers(0, 4),
                    st.sampled_from(["a", "a.b", "x", "IN", "/a/b", "/a/b/c", "/a//b", "/a", "/"]))
 generated_requests = st.builds(
-    lambda score, note, age, dpa, rid, rtype, action, purpose, category, country, marketing: drop_none(request(
+    lambda score, note, age, dpa, rid, rtype, action, purpose, category, country, marketing, tags: drop_none(request(
         action=action, purpose=purpose, data_categories=[category],
         data_subject={"age": age, "consent": {"marketing": marketing}},
         recipient={"dpa": dpa, "id": rid, "type": rtype},
-        context={"score": score, "note": note, "legal_request": dpa if score == 1 else None},
+        context={"score": score, "note": note, "legal_request": dpa if score == 1 else None, "tags": tags},
         destination_country=country)),
     VALUES, VALUES, st.one_of(st.none(), st.integers(15, 20), st.floats(0, 40)), st.one_of(st.none(), st.booleans()),
     st.sampled_from([None, "p1", "p2", "zz"]), st.sampled_from([None, "service_provider", "affiliate", "third_party"]),
     st.sampled_from(ACTIONS), st.sampled_from(PURPOSES + ["marketing.advertising", "functional"]),
     st.sampled_from(CATEGORIES + ["user.device"]), st.sampled_from([None, "IN", "US", "SG"]),
-    st.one_of(st.none(), st.booleans()))
+    st.one_of(st.none(), st.booleans()),
+    st.one_of(st.none(), st.lists(st.sampled_from(["a", "b", "x", "y", 1, True]), max_size=4)))
 
 
 @st.composite

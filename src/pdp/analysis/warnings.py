@@ -119,8 +119,9 @@ def analyse(policy_set: PolicySet, vocabulary_source: tuple[str, str] | None = N
         out.append(Diagnostic(
             "analysis-skipped", f"shadowing and overlaps of {_names(solved.timed)} were not analysed: "
             "a test the analysis does not read (a date tested `under` a key, searched for in a list the "
-            "request gives, or read from a register; a `matches` of more templates than it tells apart; or a key the "
-            "request names compared with another of its attributes, `purpose == context.p`), in a rule or in the "
+            "request gives, or read from a register; a `matches` of more templates than it tells apart; a key the "
+            "request names compared with another of its attributes, `purpose == context.p`; or a list the request "
+            "gives compared with `has any of` or `has all of` that it does not read exactly), in a rule or in the "
             "rules that decide with it; nothing is claimed of them",
             first.id_span,
             "review these rules by their policy tests", "warning"))

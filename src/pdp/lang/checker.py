@@ -678,11 +678,6 @@ def _check_has(expr: ast.Has, ctx: CheckContext) -> list[Diagnostic]:
         out.append(Diagnostic("type-mismatch", f"{_describe(expr.left)} holds {left_item.describe_plural()} but "
                               f"{_describe(expr.right)} holds {right_item.describe_plural()}: no item of one can equal "
                               "an item of the other", expr.span, "compare lists of the same kind of value"))
-        return out
-    for side, item in ((expr.right, left_item), (expr.left, right_item)):
-        if isinstance(side, ast.ListLiteral):
-            for literal in side.items:
-                out += _check_literal_in_vocab(literal, item, ctx)
     return out
 
 

@@ -66,7 +66,7 @@ from pdp.vocab.request import apply_lookups
 from .cells import Cell
 from .model_keys import KINDS, fill_key
 from .reach import Reach, Reached
-from .reading import compares_dates, pairs_requested, read_paths, rule_conditions
+from .reading import compares_dates, compares_lists, pairs_requested, read_paths, rule_conditions
 from .space import COLLECTED_AT, Space
 from .calendar import Moment, compared
 from .timed import Dates, Undecidable
@@ -432,6 +432,9 @@ class Encoding:
         if pairs_requested(atom):  # no finite table of classes decides it (reading.pairs_requested)
             raise Undecided(f"the test `{printer.expression(atom)}` compares a key the request names with another of "
                             "its attributes, which the analysis does not read")
+        if compares_lists(atom, self.space.lists):
+            raise Undecided(f"the test `{printer.expression(atom)}` compares a list the request gives, which the "
+                            "analysis does not encode")
         if self._timed(atom):  # no finite table of classes decides it: the dates themselves do (space/timed.py)
             value = self._timed_atom(atom, pv.data, side, absent_is_value)
             if value is not None:

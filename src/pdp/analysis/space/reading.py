@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, Iterable, Iterator
+from typing import Any, Collection, Iterable, Iterator
 
 from pdp.lang import ast, printer
 from pdp.vocab import taxonomy as tx
@@ -39,6 +39,24 @@ def compares_dates(atom: ast.Expr, dated: frozenset[tuple[str, ...]]) -> bool:
         return atom.path.parts == ("collected_at",)
     return any(isinstance(n, (ast.Date, ast.Shift)) or (isinstance(n, ast.Path) and n.parts in dated)
                for n in ast.walk(atom))
+
+
+def compares_lists(atom: ast.Expr, lists: Collection[tuple[str, ...]] = ()) -> bool:
+    """`has any of` / `has all of` of a list the request gives (`subject.roles has any of ["admin", "editor"]`)
+    that the value classes do not decide: an attribute not in `lists` (those whose classes of lists are every set
+    of their values' classes: Space.lists), or one written as an item of a list.
+    The enumeration refuses such a rule and the solver's encoding leaves it unread (Undecided): nothing is
+    claimed of it rather than a wrong "never". Of two constants (a list literal, policy data) it is a constant."""
+    if not isinstance(atom, ast.Has):
+        return False
+    sides = (atom.left, atom.right)
+    return any(isinstance(n, ast.Path) and n.parts[0] != "data" and not (n is side and n.parts in lists)
+               for side in sides for n in ast.walk(side))
+
+
+def untabled(atom: ast.Expr, dated: frozenset[tuple[str, ...]], lists: Collection[tuple[str, ...]] = ()) -> bool:
+    """A test no table of value classes decides: of time (`compares_dates`) or of a list (`compares_lists`)."""
+    return compares_dates(atom, dated) or compares_lists(atom, lists)
 
 
 def timed_paths(exprs: Iterable[ast.Expr], dated: Iterable[tuple[str, ...]]) -> frozenset[tuple[str, ...]]:
@@ -109,6 +127,9 @@ def time_message(rule_id: str, atom: ast.Expr) -> str:
     if isinstance(atom, ast.Matches):
         return (f"the rule `{rule_id}` tests `{printer.expression(atom)}`, and its attribute's templates are too many "
                 "to tell apart")
+    if compares_lists(atom):
+        return (f"the rule `{rule_id}` compares lists (`{printer.expression(atom)}`): value classes cannot tell "
+                f"every list apart")
     return (f"the rule `{rule_id}` tests time (`{printer.expression(atom)}`): value classes cannot tell its dates "
             f"apart, so the enumeration leaves it to the solver")
 
@@ -128,7 +149,11 @@ class AttributeUse:
     templates: set = field(default_factory=set)  # path templates tested with `matches` (templated.py)
     truth: bool = False
     needs_kind: bool = False  # tested against another attribute by a test of one kind (`<`, `under`)
-    listed: bool = False  # searched with `x in attribute`: a list (the space tries the empty and one-item lists)
+    # read as a list: searched with `x in attribute`, or compared with `has any of` / `has all of` (its classes of
+    # lists: every set of its values' classes, space.LIST_CLASSES); `unlisted`: compared by `has` with what those
+    # classes do not decide (a list that varies, an item that is no text, number or truth value)
+    listed: bool = False
+    unlisted: bool = False
 
 
 def constant_of(expr: ast.Expr, data: dict):
@@ -193,6 +218,9 @@ class AttributeUses:
             p = path_of(atom.operand)
             if p:
                 self.use(p).truth = True
+            return
+        if isinstance(atom, ast.Has):
+            self._has(atom, data)
             return
         if isinstance(atom, ast.Matches):
             p = path_of(atom.left)
@@ -279,6 +307,45 @@ class AttributeUses:
                 if rp:  # the other attribute decides too: the space gives it values (one of each kind it takes)
                     self.use(rp)
                 self.notes.add(f"`{'.'.join(lp)}` is tested `under` another attribute: sampled, not exhausted")
+
+
+    def _has(self, atom: ast.Has, data: dict) -> None:
+        """`attribute has any of [..]`: the attribute read as a list, its values compared with the constant's items."""
+        for side, other in ((atom.left, atom.right), (atom.right, atom.left)):
+            for node in ast.walk(side):
+                if isinstance(node, ast.Path) and node.parts[0] != "data":
+                    use = self.use(node.parts)
+                    items = list_constant(other, data)
+                    use.listed = True
+                    if node is not side or items is None or not all(_scalar(i) for i in items) or _bool_and_number(
+                            use.literals | set(items)):
+                        # an item of a list literal, a list that varies, an item of a map or list; or true and 1,
+                        # which the engine tells apart and a set of values does not
+                        use.unlisted = True
+                        continue
+                    use.literals.update(items)
+                    self.notes.add(searched_note(node.parts))
+
+
+def _scalar(value) -> bool:
+    return isinstance(value, (str, bool)) or is_number(value)
+
+
+def _bool_and_number(values: set) -> bool:
+    return any(isinstance(v, bool) for v in values) and any(is_number(v) and not isinstance(v, bool) for v in values)
+
+
+def list_constant(expr: ast.Expr, data: dict) -> list | None:
+    """The items of a constant list as the engine reads them for `has any of` (a literal list, policy data: a
+    list as written, true and 1 apart), or None."""
+    if isinstance(expr, ast.ListLiteral) and ast.all_literals(expr.items):
+        return [i.value for i in expr.items]
+    if isinstance(expr, ast.Path) and expr.parts[0] == "data":
+        value: Any = data
+        for part in expr.parts[1:]:
+            value = value.get(part) if isinstance(value, dict) else None
+        return list(value) if isinstance(value, list) else None
+    return None
 
 
 def _entries(node: ast.Index, data: dict) -> list[str]:

@@ -23,8 +23,8 @@ from .domains import (EXAMPLE_COUNTRIES, AttrDomain, ValueClass, chain_classifie
 from .keys import KeyClass, key_classes
 from .model_keys import KINDS, declared_keys, is_cell, key_of, known_keys, names, part_of
 from .templated import TooManyPaths
-from .reading import (AttributeUses, atoms, compares_dates, connected_groups, pairs_requested, read_paths,
-                      rule_conditions, searched_note, timed_paths, unread_message, with_entries)
+from .reading import (AttributeUses, atoms, connected_groups, pairs_requested, read_paths, rule_conditions,
+                      searched_note, timed_paths, unread_message, untabled, with_entries)
 
 PROBE, POSSIBLE = "probe", "possible"  # slot kinds beside a version's rules: a probe; a partial allow (Group.partial)
 DEFAULT_LIMIT = 2_000_000  # assignments one component may have before the space gives up
@@ -76,6 +76,9 @@ class Space:
         self.stats = Stats(cell_words=" x ".join(
             ("action", "purpose class", "category class")[i] for i, kind in enumerate(KINDS) if names(self.model, kind)))
         self.notes: set[str] = set()
+        # attributes read as lists whose classes of lists are every set of their values' classes: a `has any of`
+        # of one is decided by the classes (reading.compares_lists), of another it is left unread
+        self.lists: set[tuple[str, ...]] = set()
         self.effects = [{r.id: r.effect for r in v.rules} for v in self.versions]
         self._messages: dict[tuple[int, str], str] = {}
         self._tables: dict = {}
@@ -345,6 +348,8 @@ class Space:
                 classifiers.append((offset, list_class))
                 if exhaustive and parts not in paired_extra:  # (paired: the other's values are sampled)
                     self.notes.discard(searched_note(parts))
+                    if not use.unlisted and not (parts in self.timed and parts in self.dated):
+                        self.lists.add(parts)
             if parts in self.timed and parts in self.dated:  # a date is all it may hold (the texts it shares
                 classes, classifiers = classes[:1], []        # with an attribute it is compared with are refused)
             only_presence = len(classes) == 1
@@ -690,11 +695,12 @@ class Space:
         return A_DATE
 
     def time_test_of(self, rule) -> ast.Expr | None:
-        """The rule's first test no table of classes reads: of time (reading.compares_dates), a `matches` of an
-        attribute whose templates are too many to tell apart (`untold`), or a key the request names tested against
-        another of its attributes (reading.pairs_requested); or None."""
+        """The rule's first test no table of classes reads: of time or of a list the request gives that is not in
+        `lists` (reading.untabled), a `matches` of an attribute whose templates are too many to tell apart
+        (`untold`), or a key the request names tested against another of its attributes (reading.pairs_requested);
+        or None."""
         return next((a for e in rule_conditions(rule) for a in atoms(e)
-                     if compares_dates(a, self.timed) or self.untold_test(a) or pairs_requested(a)), None)
+                     if untabled(a, self.timed, self.lists) or self.untold_test(a) or pairs_requested(a)), None)
 
     def untold_test(self, atom: ast.Expr) -> str | None:
         """Why the `matches` test is read by no table (`untold`), or None."""
