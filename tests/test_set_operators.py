@@ -6,7 +6,7 @@ attribute exactly or not at all."""
 import pytest
 
 import pdp
-from pdp.analysis.query import Question, ask
+from pdp.analysis.query import Question, ask, quote_bare_words
 from pdp.analysis.space.encoding import Undecided
 from pdp.analysis.space import Space
 from pdp.analysis.warnings import warnings_of
@@ -196,6 +196,17 @@ def test_the_space_finds_the_list_that_is_allowed():
         assert answer.yes and answer.request is not None
         assert set(answer.request["context"]["tags"]) >= {"a", "b"}
         assert policy.outcome(answer.request).decision == "allow"
+
+
+def test_a_question_may_use_the_operator_with_bare_words():
+    assert quote_bare_words("context.tags has any of [a, b]") == 'context.tags has any of ["a", "b"]'
+    rules = ('allow tagged cite "1" to use when context.tags has all of ["a", "b"]\n'
+             'deny noc cite "2" to use when context.tags has any of ["c"]\n')
+    policy = build_set(rules, VOCAB)
+    sources = pdp.Sources({"p.pdp": HEADER + rules}, ("vocabulary.yaml", VOCAB))
+    assert not ask(policy, Question("allow", where=("context.tags has any of [c]",)), sources).yes
+    answer = ask(policy, Question("allow", where=("not (context.tags has any of [c])",)), sources)
+    assert answer.yes and answer.request is not None and policy.outcome(answer.request).decision == "allow"
 
 
 def test_a_list_also_read_as_a_value_is_left_unread_never_called_never_true():

@@ -422,7 +422,7 @@ def _is_bare(expr: ast.Expr, roots: frozenset[str] = _ROOTS) -> TypeGuard[ast.Pa
 
 def _value_words(node: ast.Expr, roots: frozenset[str]) -> list[ast.Path]:
     """The bare words of a test that stand in the place of a value and read as text."""
-    if not isinstance(node, (ast.Compare, ast.Member, ast.Under)):
+    if not isinstance(node, (ast.Compare, ast.Member, ast.Under, ast.Has)):
         return []
     subject, value = node.left, node.right
     if isinstance(node, ast.Compare) and isinstance(value, ast.Path) and (

@@ -463,7 +463,7 @@ def _compare(expr: ast.Compare, data: dict[str, Any]) -> Test:
     return _binary(left, right, lambda a, b: _ordered(op, a, b))
 
 
-def _binary(left: Getter, right: Getter, decide: Callable[[Any, Any], bool]) -> Test:
+def _binary(left: Getter, right: Getter, decide: Callable[[Any, Any], bool | None]) -> Test:
     """A test of two values: unknown when either is missing, else `decide(a, b)`."""
 
     def binary(env: Env) -> bool | None:
@@ -580,7 +580,7 @@ def _has(expr: ast.Has, data: dict[str, Any]) -> Test:
     def decide(a: Any, b: Any) -> bool | None:
         return has_items(a, b, every, words)
 
-    return _binary(left, right, decide)  # type: ignore[arg-type]
+    return _binary(left, right, decide)
 
 
 def _under(expr: ast.Under, data: dict[str, Any]) -> Test:
