@@ -4,6 +4,8 @@ tests: tests/test_narrowing.py, tests/support/generate.py), explain, and the dec
 attribute exactly or not at all."""
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import pdp
 from pdp.analysis.query import Question, ask, quote_bare_words
@@ -11,7 +13,7 @@ from pdp.analysis.space.encoding import Undecided
 from pdp.analysis.space import Space
 from pdp.analysis.warnings import warnings_of
 from pdp.engine import conditions, request_memo
-from pdp.engine.conditions import MISSING, has_items
+from pdp.engine.conditions import MISSING, compile_test, has_items
 from pdp.engine.guards import guard_of, total
 from pdp.explain import explain
 from pdp.lang import ast, printer
@@ -120,6 +122,18 @@ def test_the_requested_categories_are_matched_by_the_target_not_by_the_operator(
 ])
 def test_the_meaning_item_by_item(left, right, every, expected):
     assert has_items(left, right, every) is expected
+
+
+ITEMS = st.one_of(st.sampled_from(["a", "b", "1", ""]), st.integers(0, 2), st.sampled_from([1.0, 0.0, -0.0]),
+                  st.booleans(), st.fixed_dictionaries({"k": st.integers(0, 1)}), st.lists(st.integers(0, 1), max_size=1))
+
+
+@given(left=st.lists(ITEMS, max_size=5), right=st.lists(ITEMS, max_size=5), every=st.booleans())
+def test_a_constant_list_is_read_as_the_general_path_reads_it(left, right, every):
+    """The usual shape's own closure (texts matched as a set) answers as `has_items`, item by item."""
+    node = ast.Has(ast.Path(("context", "x")), ast.Path(("data", "c")), every)
+    test = compile_test(node, {"c": right})
+    assert test({"context": {"x": left}}) is has_items(left, right, every)
 
 
 def test_a_missing_list_is_unknown_and_a_value_that_is_no_list_fails_closed():

@@ -563,24 +563,39 @@ def _has(expr: ast.Has, data: dict[str, Any]) -> Test:
     constant = right({}) if _is_constant(expr.right) else None
     if isinstance(expr.left, ast.Path) and isinstance(constant, _LISTS):
         # the usual shape, `subject.roles has any of ["admin", "editor"]`: the right's items hashed once
-        wanted = frozenset(item_key(b) for b in constant)
-
-        def has_constant(env: Env) -> bool | None:
-            a = left(env)
-            if a is MISSING:
-                return None
-            if not isinstance(a, _LISTS):
-                raise _not_a_list(a, words)
-            if every:
-                return wanted.issubset(map(item_key, a))
-            return not wanted.isdisjoint(map(item_key, a))
-
-        return has_constant
+        return _has_constant(left, constant, every, words)
 
     def decide(a: Any, b: Any) -> bool | None:
         return has_items(a, b, every, words)
 
     return _binary(left, right, decide)
+
+
+def _has_constant(left: Getter, constant: Any, every: bool, words: str) -> Test:
+    """`attribute has any of [..]` / `has all of [..]` of a constant list. Its texts are matched as a set, in C:
+    a text equals only a text (`same`), so the request's other items cannot match them; its other items (numbers,
+    true and false, ...) by `item_key`, which keeps true and 1 apart. A list holding what cannot be hashed (an
+    object) is read item by item (`has_items`)."""
+    texts = frozenset(b for b in constant if type(b) is str)
+    others = frozenset(item_key(b) for b in constant if type(b) is not str)
+
+    def keys(a: Any) -> set[Any]:
+        return {item_key(x) for x in a if type(x) is not str}
+
+    def has_constant(env: Env) -> bool | None:
+        a = left(env)
+        if a is MISSING:
+            return None
+        if not isinstance(a, _LISTS):
+            raise _not_a_list(a, words)
+        try:
+            if every:
+                return texts.issubset(a) and (not others or others <= keys(a))
+            return not texts.isdisjoint(a) or (bool(others) and not others.isdisjoint(keys(a)))
+        except TypeError:  # an item that cannot be hashed
+            return has_items(a, constant, every, words)
+
+    return has_constant
 
 
 def _under(expr: ast.Under, data: dict[str, Any]) -> Test:
