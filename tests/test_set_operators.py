@@ -165,6 +165,18 @@ def test_the_work_is_one_pass_over_each_list(monkeypatch):
     assert len(counted) <= 2 * (len(left) + len(right))
 
 
+def test_an_item_nested_beyond_the_limit_fails_the_rule_with_a_reason():
+    deep: list = ["a"]
+    for _ in range(conditions.MAX_ITEM_DEPTH + 5):
+        deep = [deep]
+    rules = 'allow ok cite "1" to use\ndeny r cite "2" to use when context.any has any of data.x\n'
+    policy = build_set(rules, VOCAB, data={"x": "[{k: 1}]\n"})
+    assert policy.outcome(request(context={"any": [{"k": 2}]})).decision == "allow"
+    outcome = policy.outcome(request(context={"any": [deep]}))
+    assert outcome.decision == "deny" and outcome.reasons[0].effect == "error"
+    assert "nested more than 32 levels deep" in outcome.reasons[0].message
+
+
 def test_the_operator_is_no_guard_and_may_fail_so_the_index_never_counts_it_total():
     node = _when('context.any has any of ["a"]')
     assert guard_of(node, {}) is None

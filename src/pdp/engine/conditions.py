@@ -509,11 +509,17 @@ def item_key(v: Any) -> Any:
     return (type(v) is bool, _frozen(v))
 
 
-def _frozen(v: Any) -> Any:
+MAX_ITEM_DEPTH = 32  # lists and objects nested in one list item that `has any of` compares (as MAX_YAML_DEPTH)
+
+
+def _frozen(v: Any, depth: int = 0) -> Any:
+    if isinstance(v, (dict, list, tuple)) and depth >= MAX_ITEM_DEPTH:
+        # a request may nest deeper than Python recurses: refused here, with a reason, rather than by a RecursionError
+        raise EvaluationError(f"a list item nested more than {MAX_ITEM_DEPTH} levels deep cannot be compared")
     if isinstance(v, dict):
-        return frozenset((k, _frozen(x)) for k, x in v.items())
+        return frozenset((k, _frozen(x, depth + 1)) for k, x in v.items())
     if isinstance(v, (list, tuple)):
-        return tuple(_frozen(x) for x in v)
+        return tuple(_frozen(x, depth + 1) for x in v)
     return v
 
 

@@ -102,7 +102,9 @@ class _Tested(Visitor[None]):
 
     def visit_Has(self, node: ast.Has) -> None:
         """A list attribute tested against a list: set to one item of it (`has any of`), or to all of them."""
-        if not isinstance(node.left, ast.Path):
+        constant = isinstance(node.right, ast.ListLiteral) and ast.all_literals(node.right.items) or (
+            isinstance(node.right, ast.Path) and node.right.parts[0] == "data")
+        if not isinstance(node.left, ast.Path) or not constant:  # (a list the request gives: any depth, any size)
             return
         items = self.value(node.right)
         if isinstance(items, (list, tuple)):
