@@ -235,11 +235,24 @@ def test_a_question_may_use_the_operator_with_bare_words():
     assert answer.yes and answer.request is not None and policy.outcome(answer.request).decision == "allow"
 
 
-def test_a_list_also_read_as_a_value_is_left_unread_never_called_never_true():
+def test_a_list_also_read_as_a_value_is_read_exactly_as_both():
+    # `context.any` is a text for `==` and a list for `has all of`: its classes are both (the values compared, and
+    # every set of them as a list), so the analysis decides it; `odd` applies only to a text, where `tagged` never
+    # does, so it is rightly called redundant, and `tagged` is not
     policy = build_set('allow tagged cite "1" to use when context.any has all of ["a", "b"]\n'
                        'deny odd cite "2" to use when context.any == "a"\n', VOCAB)
     warnings = warnings_of(policy)
-    assert not any(d.code == "shadowed-rule" for d in warnings)
+    assert [d.code for d in warnings if "`tagged`" in d.message] == []
+    assert any(d.code == "shadowed-rule" and "`odd`" in d.message for d in warnings)
+    for method in ("enumeration", "solver"):
+        answer = ask(policy, Question(decision="allow"), method=method)
+        assert answer.yes and answer.request is not None and policy.outcome(answer.request).decision == "allow"
+
+
+def test_a_list_compared_with_a_list_the_request_gives_is_left_unread_never_called_never_true():
+    policy = build_set('allow tagged cite "1" to use when context.any has all of context.tags\n', VOCAB)
+    warnings = warnings_of(policy)
+    assert not any(d.code in ("shadowed-rule", "always-overridden") for d in warnings)
     skipped = [d for d in warnings if d.code == "analysis-skipped"]
     assert skipped and "`has any of` or `has all of`" in skipped[0].message
     with pytest.raises(Undecided):

@@ -12,7 +12,7 @@ from pdp.engine.compiler import CompiledRule
 from pdp.lang import ast
 from pdp.base.dates import day_of
 from pdp.base.paths import set_at, value_at
-from pdp.engine.conditions import MISSING, compile_test, failure
+from pdp.engine.conditions import MISSING, compile_test, failure, item_key
 from pdp.engine.requested import ALL, SOME, Keys, reads_requested_key
 from pdp.engine.decision import Outcome, Reason, combine
 from pdp.base.errors import RequestError
@@ -282,18 +282,22 @@ class Space:
             typ = types[parts]
             extra = paired_extra.get(parts, 0)
             check = (lambda ps: (lambda value: valid(ps, value)))(parts)
+            as_list = use.listed and not (parts[0] in lookups and parts[1:] == ("id",))
+            # a list's values are classed as the items it may hold (a type `list` refuses them alone: they drop out
+            # after the classes of lists are made of them)
+            item_check = (lambda accepts: (lambda value: accepts(value) or accepts([value])))(check) if as_list else check
             classes: list[ValueClass] = [ValueClass(MISSING, "absent", "is absent")]
             classifiers: list[tuple[int, Callable]] = []
             kinds = kinds_of[parts]
             literals = use.literals | {v for s in use.sets for v in s}
             if "number" in kinds:
-                found, classify = number_classes(use, check, extra)
+                found, classify = number_classes(use, item_check, extra)
                 classifiers.append((len(classes), classify))
                 classes += found
             if "bool" in kinds:
                 offset = len(classes)
                 classes += [ValueClass(b, "bool", f"is {'true' if b else 'false'}", (), True)
-                            for b in (True, False) if check(b)]
+                            for b in (True, False) if item_check(b)]
                 reps = [c.rep for c in classes[offset:]]
                 classifiers.append((offset, lambda x, reps=reps: reps.index(x)
                                     if isinstance(x, bool) and x in reps else -1))
@@ -315,14 +319,14 @@ class Space:
                     extra_sig = (lambda ps, sig: (lambda v: (sig(v) if sig else ()) + (accepted(ps, v),)))(
                         parts, extra_sig)
                 try:
-                    found, classify = string_classes(use, universe, check, extra, extra_sig, prefer)
+                    found, classify = string_classes(use, universe, item_check, extra, extra_sig, prefer)
                 except TooManyPaths as error:
                     self.untold[parts] = str(error)
                     use.templates = set()
-                    found, classify = string_classes(use, universe, check, extra, extra_sig, prefer)
+                    found, classify = string_classes(use, universe, item_check, extra, extra_sig, prefer)
                 classifiers.append((len(classes), classify))
                 classes += found
-            if use.listed and not (parts[0] in lookups and parts[1:] == ("id",)):
+            if as_list:
                 # `x in attribute` needs a list (a text there fails the test, closed). Whether a value is in it
                 # depends only on which classes of values it holds: every set of classes is a class of lists,
                 # while there are few (`LIST_CLASSES`); beyond, the empty list and one value of each class, and
@@ -339,17 +343,28 @@ class Space:
                                        f"is a list of values that {', '.join(classes[i].label for i in combo)}")
                             for combo, value in kept]
                 positions = {combo: n for n, (combo, _) in enumerate(kept)}
+                # an item of a kind no class holds (a number where only texts are compared, a map) equals no value
+                # a test compares the list with: it is in the list as a value of a class of such values is
+                foreign = next((i for i in items if not classes[i].singleton
+                                and all(item_key(classes[i].rep) != item_key(v) for v in literals)), -1)
 
-                def list_class(x, item_of=item_of, positions=positions) -> int:
+                def list_class(x, item_of=item_of, positions=positions, foreign=foreign) -> int:
                     if not isinstance(x, list):
                         return -1
-                    return positions.get(tuple(sorted({item_of(v) for v in x})), -1)
+                    held = {item_of(v) for v in x}
+                    return positions.get(tuple(sorted({foreign if n < 0 else n for n in held})), -1)
 
                 classifiers.append((offset, list_class))
                 if exhaustive and parts not in paired_extra:  # (paired: the other's values are sampled)
                     self.notes.discard(searched_note(parts))
                     if not use.unlisted and not (parts in self.timed and parts in self.dated):
                         self.lists.add(parts)
+                refused = {i for i in range(1, offset) if not check(classes[i].rep)}
+                if refused:  # values a list's item may be but the attribute may not (a text where `list` is typed)
+                    whole = chain_classifiers(classifiers)
+                    moved = {old: new for new, old in enumerate(i for i in range(len(classes)) if i not in refused)}
+                    classes = [c for i, c in enumerate(classes) if i not in refused]
+                    classifiers = [(0, lambda x, whole=whole, moved=moved: moved.get(whole(x), -1))]
             if parts in self.timed and parts in self.dated:  # a date is all it may hold (the texts it shares
                 classes, classifiers = classes[:1], []        # with an attribute it is compared with are refused)
             only_presence = len(classes) == 1
