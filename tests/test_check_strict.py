@@ -31,8 +31,7 @@ def never_applies(rules: str, data=EU) -> str:
 def test_the_warning_says_which_data_makes_the_rule_never_apply():
     assert never_applies(NEVER_IN_THE_EU) == (
         'the rule `eu.transfers` applies to no request: US is not in data.eu.countries, so '
-        '`destination_country in data.eu.countries and destination_country == "US"` is never true; '
-        'it never changes a decision')
+        '`destination_country in data.eu.countries and destination_country == "US"` is never true')
 
 
 @pytest.mark.parametrize("condition, why", [
@@ -51,7 +50,7 @@ def test_the_warning_says_which_data_makes_the_rule_never_apply():
 ])
 def test_the_reason_names_the_conditions_that_contradict(condition, why):
     rule = f'allow t.rule "r" cite "§1" to transfer of user.contact when {condition}\n'
-    assert f"applies to no request: {why}; it never changes a decision" in never_applies(rule)
+    assert never_applies(rule).endswith(f"applies to no request: {why}")
 
 
 def test_an_unless_that_the_data_makes_always_true_is_explained():
@@ -63,7 +62,7 @@ def test_an_unless_that_the_data_makes_always_true_is_explained():
 def test_without_a_reason_it_can_prove_the_warning_claims_none():
     rule = 'allow t.rule "r" cite "§1" to use when (data_subject.age == 1 or data_subject.age == 2) and data_subject.age == 3\n'
     assert never_applies(rule) == ("the rule `t.rule` applies to no request: its conditions are never true for "
-                                   "what its target covers, so it never changes a decision")
+                                   "what its target covers")
 
 
 @pytest.fixture

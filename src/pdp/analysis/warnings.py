@@ -230,11 +230,12 @@ def rule_diagnostics(policy_set: PolicySet, facts: dict[str, RuleFacts],
         fact = facts[rule.id]
         source = rule.source
         if not fact.applies:  # what the checker's `never-matches` cannot see (the data, an `or`, ...)
-            why = why_never_true(source, policy_set.data)
-            why = f"{why}; it" if why else "its conditions are never true for what its target covers, so it"
-            out.append(Diagnostic("shadowed-rule", f"the rule `{rule.id}` applies to no request: {why} "
-                                  "never changes a decision",
-                                  source.id_span, "fix its target or conditions, or remove it", "warning"))
+            why = why_never_true(source, policy_set.data) or "its conditions are never true for what its target covers"
+            # not "it never changes a decision": a rule that never applies may still fail on a value of the wrong
+            # type, and a failure denies (fail closed), so the claim is about applying only
+            out.append(Diagnostic("shadowed-rule", f"the rule `{rule.id}` applies to no request: {why}",
+                                  source.id_span, "fix its target or conditions, or remove it: it never allows or "
+                                  "denies by applying (only by failing, on a value of the wrong type)", "warning"))
             continue
         if rule.effect == "allow" and fact.overridden:
             out.append(Diagnostic(
