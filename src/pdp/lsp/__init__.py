@@ -1,0 +1,1 @@
+"""`pdp lsp`: the language server (LSP over stdio, on pygls), an edge over `pdp.editing`."""
