@@ -23,6 +23,37 @@ ROOT_CAUSES = frozenset({"syntax", "encoding", "unreadable", "too-large", "too-d
 
 
 @dataclass(frozen=True)
+class TextEdit:
+    """Replace the text of `span` (its end excluded) with `new_text`."""
+
+    span: Span
+    new_text: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"file": self.span.file, "line": self.span.line, "col": self.span.col,
+                "end_line": self.span.end_line, "end_col": self.span.end_col, "new_text": self.new_text}
+
+
+@dataclass(frozen=True)
+class Fix:
+    """A change that would mend what a diagnostic reports ("replace with `user.contact.email`"): an editor's
+    quick fix."""
+
+    title: str
+    edits: tuple[TextEdit, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"title": self.title, "edits": [e.to_dict() for e in self.edits]}
+
+
+def replacements(span: Span, words: Iterable[str]) -> tuple[Fix, ...]:
+    """One fix per suggested word, each replacing the text of `span` with it (a "did you mean")."""
+    if span.end_line < span.line or (span.end_line == span.line and span.end_col <= span.col):
+        return ()  # no end: nothing an editor could replace
+    return tuple(Fix(f"replace with `{word}`", (TextEdit(span, word),)) for word in words)
+
+
+@dataclass(frozen=True)
 class Diagnostic:
     code: str
     message: str
@@ -33,6 +64,8 @@ class Diagnostic:
     # what the diagnostic is about (an attribute's dotted path), so that an error that may only follow from
     # another one can be told apart (pdp.lang.follow_on); never shown, never compared
     about: str | None = dataclass_field(default=None, compare=False, repr=False)
+    # quick fixes: changes that would mend it (a "did you mean" as edits); not compared
+    fixes: tuple[Fix, ...] = dataclass_field(default=(), compare=False, repr=False)
 
     @property
     def file(self) -> str:
@@ -73,9 +106,13 @@ class Diagnostic:
             "file": self.span.file,
             "line": self.span.line,
             "col": self.span.col,
+            # where it ends (its start when the span has no end: a point an editor widens to the word)
+            "end_line": self.span.end_line if self.span.end_line else self.span.line,
+            "end_col": self.span.end_col if self.span.end_line else self.span.col,
             "hint": self.hint,
             "severity": self.severity,
             **({"accepted": self.accepted} if self.accepted is not None else {}),
+            **({"fixes": [f.to_dict() for f in self.fixes]} if self.fixes else {}),
         }
 
 
