@@ -8,6 +8,7 @@ adapters convert (LSP: 0-based, UTF-16; CodeMirror: offsets).
 
 from pdp.base.errors import Fix, TextEdit
 from .checking import Checked, check, diagnostics, warnings_for
+from .edits import applied
 from .clauses import clause_text
 from .completion import Completion, complete
 from .definition import definition
@@ -16,6 +17,6 @@ from .outline import Symbol, format_file, symbols
 from .reading import read_workspace
 from .workspace import Workspace
 
-__all__ = ["Checked", "Completion", "Fix", "Hover", "Symbol", "TextEdit", "Workspace", "check", "clause_text",
+__all__ = ["Checked", "applied", "Completion", "Fix", "Hover", "Symbol", "TextEdit", "Workspace", "check", "clause_text",
            "complete", "definition", "diagnostics", "format_file", "hover", "read_workspace", "symbols",
            "warnings_for"]

@@ -20,7 +20,7 @@ from pdp.lang import ast
 from pdp.base.paths import value_at
 from pdp.vocab import schema as sch
 from pdp.vocab import taxonomy as tx
-from pdp.base.errors import Diagnostic, did_you_mean, suggest, suggestion_hint
+from pdp.base.errors import Diagnostic, did_you_mean, replacements, suggest, suggestion_hint
 from pdp.vocab.request import TYPO_CUTOFF, attribute_value_error
 from pdp.base.source import Span
 from pdp.base.yamlpos import Located
@@ -107,17 +107,21 @@ def _entry_problems(root: str, register: dict[Any, Any], name: str, doc: Located
                 close = suggest(attribute, known, limit=1, cutoff=TYPO_CUTOFF)
                 if close:
                     out.append(Diagnostic("register", f"unknown attribute `{attribute}` of `{ident}` in {name}",
-                                          _span(doc, at + field), did_you_mean(attribute, close)))
+                                          _span(doc, at + field), did_you_mean(attribute, close),
+                                          fixes=replacements(_span(doc, at + field), close)))
                 continue
             if value is None:
                 continue
             error = attribute_value_error(f"{root}.{attribute}", value, typ, vocabulary)
             if error is not None:
-                hint = suggestion_hint(list(error.suggestions[:3])) or (
+                close = list(error.suggestions[:3])
+                hint = suggestion_hint(close) or (
                     "write `true` or `false`, without quotes" if typ.kind == "bool"
                     else f"`{attribute}` is {typ.describe()}")
+                # a value that is one word (`country: IX`) is replaced by a close one; a list's item is not told apart
+                fixes = replacements(_span(doc, at + (attribute,)), close) if isinstance(value, str) else ()
                 out.append(Diagnostic("register", f"`{ident}` in {name}: {attribute}: {error.message}",
-                                      _span(doc, at + (attribute,)), hint))
+                                      _span(doc, at + (attribute,)), hint, fixes=fixes))
     return out
 
 

@@ -25,7 +25,7 @@ from .index_types import VALUE_KINDS, conflict, entries
 from .stricter import permissive_reads
 from pdp.base import templates
 from pdp.base.dates import day_of
-from pdp.base.errors import Diagnostic, did_you_mean, suggest, suggestion_hint
+from pdp.base.errors import Diagnostic, Fix, did_you_mean, replacements, suggest, suggestion_hint
 from pdp.base.source import NO_SPAN, Span
 from pdp.vocab.vocabulary import SECTION_OF_KIND
 from pdp.ledger.events import NAME_PATTERN
@@ -95,8 +95,10 @@ def check_policy_set(files: list[ast.PolicyFile], ctx: CheckContext) -> list[Dia
             for overridden in rule.overrides:
                 below = effects.get(overridden.name)
                 if below is None:
+                    close = suggest(overridden.name, seen)
                     out.append(Diagnostic("unknown-rule", f"`{rule.id}` overrides `{overridden.name}`, which names no rule",
-                                          overridden.span, did_you_mean(overridden.name, seen), about=overridden.name))
+                                          overridden.span, suggestion_hint(close), about=overridden.name,
+                                          fixes=replacements(overridden.span, close)))
                 elif below == {rule.effect}:
                     out.append(Diagnostic("bad-override", f"`{overridden.name}` names only {rule.effect} rules, like `{rule.id}`",
                                           overridden.span, "a rule can only be an exception to rules of the other effect"))
@@ -281,14 +283,17 @@ def _names_used(expr: ast.Expr, conditions: Mapping[str, ast.ConditionDef]) -> l
     return [n for child in ast.children(expr) for n in _names_used(child, conditions)]
 
 
-def _check_key(name: str, kind: str, span: Span, ctx: CheckContext) -> list[Diagnostic]:
+def _check_key(name: str, kind: str, span: Span, ctx: CheckContext, quoted: bool = False) -> list[Diagnostic]:
+    """An unknown key of the vocabulary, with the close ones as fixes (`quoted`: the span is a quoted text's)."""
     known = ctx.vocabulary.known(kind)
     if name in known:
         return []
-    hint = suggestion_hint(tx.closest_keys(kind, name, known))
+    close = tx.closest_keys(kind, name, known)
+    hint = suggestion_hint(close)
     if hint is None:
         hint = _unknown_key_hint(kind, known)
-    return [Diagnostic(f"unknown-{kind.replace(' ', '-')}", f"unknown {kind} `{name}`", span, hint)]
+    fixes = replacements(span, [printer.value(key) if quoted else key for key in close])
+    return [Diagnostic(f"unknown-{kind.replace(' ', '-')}", f"unknown {kind} `{name}`", span, hint, fixes=fixes)]
 
 
 def _unknown_key_hint(kind: str, known: frozenset[str]) -> str:
@@ -328,8 +333,10 @@ def _check_ledger_fills(fills: list[ast.LedgerFill], ctx: CheckContext) -> list[
 def _check_ledger_fill(fill: ast.LedgerFill, ctx: CheckContext) -> list[Diagnostic]:
     source = SOURCES.get(fill.source)
     if source is None:
+        close = suggest(fill.source, SOURCES)
         return [Diagnostic("unknown-ledger-fact", f"the ledger has no fact `{fill.source}`", fill.source_span,
-                           did_you_mean(fill.source, SOURCES) or "the facts are " + ", ".join(f"`{s}`" for s in SOURCES))]
+                           suggestion_hint(close) or "the facts are " + ", ".join(f"`{s}`" for s in SOURCES),
+                           fixes=replacements(fill.source_span, close))]
     out = []
     typ, errors = _resolve_path(fill.attribute, ctx)
     out += errors
@@ -367,11 +374,11 @@ def _resolve_path(path: ast.Path, ctx: CheckContext) -> tuple[sch.Type | None, l
                                  path.span, f"a named condition ({definition.name_span}) is true or false: use it "
                                  f"alone, `when {root}` or `when not {root}`")]
     if root not in ctx.schema:
-        root_close = did_you_mean(root, [*ctx.schema, *ctx.conditions])
-        roots_hint = "; or ".join(filter(None, [ctx.elsewhere.get(root), root_close])) or (
+        roots = suggest(root, [*ctx.schema, *ctx.conditions])
+        roots_hint = "; or ".join(filter(None, [ctx.elsewhere.get(root), suggestion_hint(roots)])) or (
             "attributes start with " + ", ".join(f"`{r}`" for r in ctx.schema))
         return None, [Diagnostic("unknown-attribute", f"unknown attribute `{path.dotted}`", path.span, roots_hint,
-                                 about=path.dotted)]
+                                 about=path.dotted, fixes=_path_fixes(path, 1, roots))]
     current = ctx.schema[root]
     for depth, part in enumerate(path.parts[1:], start=1):
         if current.kind == "any":
@@ -391,18 +398,29 @@ def _resolve_path(path: ast.Path, ctx: CheckContext) -> tuple[sch.Type | None, l
             hint = ("did you mean " + " or ".join(f"`{c}`" for c in close) + "?") if close else None
             if hint is None:
                 hint = ("known: " + ", ".join(f"`{prefix}.{f}`" for f in sorted(fields))) if fields else None
+            fixes = _path_fixes(path, depth + 1, close)
             if current.keys is not None:  # a map keyed by a vocabulary (`data_subject.consent`)
                 where = f"a new {current.keys} is declared under `{SECTION_OF_KIND[current.keys]}` in vocabulary.yaml"
                 hint = "; ".join(filter(None, [hint, where]))
                 return None, [Diagnostic(f"unknown-{current.keys.replace(' ', '-')}", f"unknown {current.keys} `{part}`",
-                                         path.span, hint, about=path.dotted)]
+                                         path.span, hint, about=path.dotted, fixes=fixes)]
             if root != "data" and not close:  # any part of the request takes declared attributes (`recipient.scc: bool`)
                 declare = f"declare it under `attributes` in vocabulary.yaml: `{path.dotted}: bool` (or {TYPES})"
                 hint = f"{hint}; or {declare}" if hint else declare
             return None, [Diagnostic("unknown-attribute", f"unknown attribute `{path.dotted}`", path.span, hint,
-                                     about=path.dotted)]
+                                     about=path.dotted, fixes=fixes)]
         current = fields[part]
     return current, []
+
+
+def _path_fixes(path: ast.Path, wrong: int, close: list[str]) -> tuple[Fix, ...]:
+    """Fixes for a path whose first `wrong` parts are unknown: each close prefix, the rest of the path kept. None
+    when the path is not written as its dotted name on one line (a fix would replace what it did not read)."""
+    span = path.span
+    if span.end_line != span.line or span.end_col - span.col != len(path.dotted):
+        return ()
+    rest = path.parts[wrong:]
+    return replacements(span, [".".join((prefix, *rest)) for prefix in close])
 
 
 class _OperandTypes(Visitor[tuple[sch.Type | None, list[Diagnostic]]]):
@@ -479,8 +497,10 @@ def _index_type(expr: ast.Index, ctx: CheckContext, operand_type) -> tuple[sch.T
         return None, out
     keys = table.field_map()
     if isinstance(expr.key, ast.Literal) and table.values is None and expr.key.value not in keys:
+        close = suggest(str(expr.key.value), keys)
         out.append(Diagnostic("unknown-attribute", f"`{name}` has no entry {printer.expression(expr.key)}",
-                              expr.key.span, did_you_mean(str(expr.key.value), keys), about=shown))
+                              expr.key.span, suggestion_hint(close), about=shown,
+                              fixes=replacements(expr.key.span, [printer.value(k) for k in close])))
         return None, out
     if key is not None and key.vocab is not None and table.values is None:
         known = ctx.vocabulary.known(key.vocab)
@@ -515,7 +535,7 @@ def _check_literal_in_vocab(literal: ast.Expr, typ: sch.Type, ctx: CheckContext)
     """A string written in a condition must be a real value of the attribute it is compared with."""
     if typ.vocab is None or not isinstance(literal, ast.Literal) or not isinstance(literal.value, str):
         return []
-    return _check_key(literal.value, typ.vocab, literal.span, ctx)
+    return _check_key(literal.value, typ.vocab, literal.span, ctx, quoted=True)
 
 
 class _Conditions(Visitor[list[Diagnostic]]):

@@ -17,7 +17,7 @@ from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
 
 from . import ast
-from pdp.base.errors import Diagnostic
+from pdp.base.errors import Diagnostic, replacements, suggest, suggestion_hint
 from .builder import BuildError, Builder, position
 from .grammar import new_parser
 from .streaming import parse_streaming
@@ -308,9 +308,16 @@ def _syntax_diagnostic(error: UnexpectedInput, text: str, filename: str) -> Diag
         message, hint = "unexpected character `=`", "to compare two values write `==`"
     elif _unbalanced_quotes(text, token.line or line):
         hint = UNBALANCED_HINT
-    return Diagnostic(
-        "syntax",
-        message,
-        Span(filename, token.line or line, token.column or col, token.end_line or line, token.end_column or col + 1),
-        hint,
-    )
+    span = Span(filename, token.line or line, token.column or col, token.end_line or line, token.end_column or col + 1)
+    close = _close_keywords(found, expected, keywords) if token.type in _NAMES else []
+    if close:  # a misspelt keyword (`wehn`): say which, and offer it as a fix
+        hint = "; ".join(filter(None, [suggestion_hint(close), hint]))
+    return Diagnostic("syntax", message, span, hint, fixes=replacements(span, close))
+
+
+def _close_keywords(found: str, expected: set[str], keywords: dict[str, str]) -> list[str]:
+    """The keywords the parser expected that are close to the name it found instead."""
+    words = {keywords[e] for e in expected if e in keywords and keywords[e].isalpha()}
+    if "EFFECT" in expected:
+        words |= {"allow", "deny"}
+    return suggest(found, words, limit=2) if words else []

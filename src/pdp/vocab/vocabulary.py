@@ -11,7 +11,7 @@ from typing import Any
 from . import schema as sch
 from . import compatibility
 from . import taxonomy as tx
-from pdp.base.errors import Diagnostic, did_you_mean
+from pdp.base.errors import Diagnostic, replacements, suggest, suggestion_hint
 from pdp.base.yamlpos import Located, YamlSyntaxError, load_located
 
 SECTIONS = ("actions", "data_categories", "data_uses", "data_subjects", "consent_topics", "subject_requests", "attributes",
@@ -37,9 +37,11 @@ def extend_vocabulary(
 
     for section in doc.value:
         if section not in SECTIONS:
+            close = suggest(str(section), SECTIONS)
             diagnostics.append(
                 Diagnostic("vocabulary", f"unknown section `{section}`", doc.span(section, "<key>"),
-                           did_you_mean(str(section), SECTIONS) or _sections_hint())
+                           suggestion_hint(close) or _sections_hint(),
+                           fixes=replacements(doc.span(section, "<key>"), close))
             )
 
     actions = set(base.actions)
@@ -88,9 +90,11 @@ def extend_vocabulary(
         if not _is_name(action, doc, ("subject_requests", i), diagnostics):
             continue
         if action not in actions:
+            close = suggest(action, actions)
             diagnostics.append(Diagnostic("vocabulary", f"unknown action `{action}` in `subject_requests`",
                                           doc.span("subject_requests", i),
-                                          did_you_mean(action, actions) or "declare it under `actions` first"))
+                                          suggestion_hint(close) or "declare it under `actions` first",
+                                          fixes=replacements(doc.span("subject_requests", i), close)))
             continue
         subject_requests.add(action)
 
