@@ -172,6 +172,10 @@ def create_app(settings: Settings | None = None, preloaded: Snapshot | None = No
     app.include_router(search_router)
     app.include_router(admin_router)
     app.include_router(ledger_router)
+    if settings.studio_token is not None:  # docs/studio.md; without the token, /studio does not exist
+        from .studio import mount_studio
+
+        mount_studio(app)
     _match_first(app, (router, authzen_router))
     app.add_middleware(RequestIdMiddleware)
     # With OpenTelemetry on, every request goes through its middleware.

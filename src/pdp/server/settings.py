@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     search_timeout_s: float = Field(default=10.0, gt=0, description="an AuthZEN search still deciding after this "
                                     "long is answered 503, never with a list it has not finished")
     admin_token: SecretStr | None = Field(default=None, description="bearer token for the admin endpoints")
+    studio_token: SecretStr | None = Field(default=None, description="bearer token of the studio (docs/studio.md): "
+                                           "with it set, the studio is served at /studio and can read and save the "
+                                           "policy files; unset, /studio does not exist")
     reload: bool = Field(default=True, description="watch the policy directory and reload on change")
     reload_debounce_ms: int = Field(default=200, ge=10)
     reload_settle_ms: int = Field(default=1000, ge=50, description="a reload waits until the policy directory has "
@@ -124,6 +127,21 @@ class Settings(BaseSettings):
             raise ValueError("a bundle URL (--bundle, PDP_BUNDLE_URL) needs the public key its bundles are signed "
                              "with (--public-key, PDP_BUNDLE_PUBLIC_KEY); to take unsigned bundles instead, say so "
                              "(--bundle-insecure-unsigned, PDP_BUNDLE_INSECURE_UNSIGNED=true)")
+        return self
+
+    @model_validator(mode="after")
+    def _studio(self):
+        if self.studio_token is None:
+            return self
+        problem = token_problem(self.studio_token.get_secret_value())
+        if problem:
+            raise ValueError(f"PDP_STUDIO_TOKEN: {problem}")
+        # Fail closed: the studio edits and saves a policy directory; a bundle has none to save into.
+        if self.bundle_url is not None:
+            raise ValueError("PDP_STUDIO_TOKEN: the studio edits a policy directory, and this service serves a "
+                             "bundle (PDP_BUNDLE_URL); serve the directory the bundle is built from instead")
+        if self.admin_token is not None and self.admin_token.get_secret_value() == self.studio_token.get_secret_value():
+            raise ValueError("PDP_STUDIO_TOKEN is the admin token: give the studio a token of its own")
         return self
 
     @model_validator(mode="after")
