@@ -7,7 +7,8 @@ import importlib
 
 from .common import EXIT_OK
 
-COMMANDS = ("check", "decide", "test", "serve", "fmt", "explain", "query", "diff", "bundle", "consent", "vocab")
+COMMANDS = ("check", "decide", "test", "serve", "studio", "fmt", "explain", "query", "diff", "bundle", "consent",
+            "vocab")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -55,6 +55,14 @@ def _log_path(args) -> str | None:
 
 
 def cmd_serve(args) -> int:
+    return serve(args)
+
+
+def serve(args, prog: str = "pdp serve", announce=None) -> int:
+    """Check the settings and the set, then serve (uvicorn) until stopped; the exit status.
+
+    `pdp studio` serves through here too (the same server, the studio mounted by its token): `prog` names the
+    command in messages, and `announce(host, port)` is called once the settings are good, before serving."""
     import os
 
     from pydantic import ValidationError
@@ -67,22 +75,22 @@ def cmd_serve(args) -> int:
     if args.log_url:
         os.environ["PDP_LOG_URL"] = args.log_url  # into PDP_LOG_URL, likewise (it needs the log, checked below)
     if problem:
-        print(f"pdp serve: {problem}", file=sys.stderr)
+        print(f"{prog}: {problem}", file=sys.stderr)
         return EXIT_USAGE
     try:
         # PDP_* environment variables, for what the command line leaves out
         intended = _log_path(args)
         defaults = Settings(log_path=None if intended is None else Path(intended))
     except ValidationError as error:
-        print(f"pdp serve: {describe_errors(error)}", file=sys.stderr)
+        print(f"{prog}: {describe_errors(error)}", file=sys.stderr)
         return EXIT_USAGE
     except SettingsError as error:  # a value pydantic-settings could not even decode
-        print(f"pdp serve: {error}", file=sys.stderr)
+        print(f"{prog}: {error}", file=sys.stderr)
         return EXIT_USAGE
     snapshot = None
     if defaults.bundle_url is not None:
         if args.policy_dir:
-            print("pdp serve: give a policy directory or a bundle URL, not both", file=sys.stderr)
+            print(f"{prog}: give a policy directory or a bundle URL, not both", file=sys.stderr)
             return EXIT_USAGE
         serving = _bundle_description(defaults)
         if serving is None:
@@ -100,12 +108,12 @@ def cmd_serve(args) -> int:
     try:
         import uvicorn
     except ImportError:
-        print("pdp serve needs uvicorn: pip install uvicorn", file=sys.stderr)
+        print(f"{prog} needs uvicorn: pip install uvicorn", file=sys.stderr)
         return EXIT_USAGE
     try:
         connections = _connection_options(defaults)
     except ValueError as error:  # PDP_HTTP names a protocol that is not installed
-        print(f"pdp serve: {error}", file=sys.stderr)
+        print(f"{prog}: {error}", file=sys.stderr)
         return EXIT_USAGE
     args.host = args.host or defaults.host
     args.port = args.port or defaults.port
@@ -122,6 +130,8 @@ def cmd_serve(args) -> int:
         os.environ["PDP_LOG_PATH"] = logged
     print(f"serving {serving} on http://{args.host}:{args.port}; decision log: {logged or 'off'}; "
           f"consent ledger: {ledger}", file=sys.stderr)
+    if announce is not None:
+        announce(args.host, args.port)
     # uvicorn's access log writes at info: above it, off, so that no request spends time on a line nobody sees.
     options = dict(host=args.host, port=args.port, log_level=args.log_level, log_config=_log_config(args.log_level),
                    access_log=args.log_level in ("info", "debug"), **connections)
