@@ -12,17 +12,15 @@ front end matches it with the path `/files` listed.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 from pdp.base.errors import PolicyError
 from pdp.base.source import Span
 from pdp.editing import Workspace, read_workspace
+from pdp.editing.workspace import TEXT, kind_of as kind_in_set, relative_to
 from .edits import kind_of
 from .errors import StudioError
-
-TEXT_FILES = {"privacy-policy.txt": "text"}  # read beside the set and shown, never edited
-
 
 @dataclass(frozen=True)
 class Place:
@@ -33,15 +31,10 @@ class Place:
 
     def relative(self, path: str) -> str:
         """A workspace path in the API's form (unchanged when it is not below the set's root: `<unknown>`)."""
-        if not self.root:
-            return path
-        try:
-            return PurePosixPath(path).relative_to(PurePosixPath(self.root)).as_posix()
-        except ValueError:
-            return path
+        return relative_to(self.root, path)
 
     def in_workspace(self, path: str) -> str:
-        return (PurePosixPath(self.root) / path).as_posix() if self.root else path
+        return Workspace(self.root).path_of(path)
 
     def location(self, span: Span) -> dict[str, Any]:
         return {"file": self.relative(span.file), "line": span.line, "col": span.col,
@@ -84,7 +77,9 @@ def sizes(workspace: Workspace, place: Place) -> dict[str, int]:
 
 
 def file_kind(path: str) -> str | None:
-    return kind_of(path) or TEXT_FILES.get(path)
+    """What `/files` lists a file as: a file the studio edits (`edits.kind_of`), or the privacy policy's text (read
+    beside the set and shown, never edited)."""
+    return kind_of(path) or (TEXT if kind_in_set(path) == TEXT else None)
 
 
 def listing(workspace: Workspace, place: Place) -> list[dict[str, str]]:
