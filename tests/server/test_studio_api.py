@@ -110,6 +110,25 @@ def test_check_finds_an_error_at_its_line_in_the_edit(client, policies):
     assert "usee" in errors[0]["message"]
 
 
+def test_a_quick_fix_names_the_file_as_files_does_and_applying_it_clears_the_error(client, policies):
+    text = (policies / "marketing.pdp").read_text().replace(
+        "  for marketing.communications.email\n", "  for marketing.communications.emial\n", 1)
+    body = client.post("/studio/api/check", headers=AUTH,
+                       json={"edits": {"marketing.pdp": text}, "warnings": False}).json()
+    error = body["diagnostics"][0]
+    assert error["code"] == "unknown-purpose" and error["file"] == "marketing.pdp"
+    fix = error["fixes"][0]
+    assert fix["title"] == "replace with `marketing.communications.email`"
+    (edit,) = fix["edits"]
+    assert edit["file"] == "marketing.pdp"
+    lines = text.split("\n")
+    line = lines[edit["line"] - 1]
+    lines[edit["line"] - 1] = line[:edit["col"] - 1] + edit["new_text"] + line[edit["end_col"] - 1:]
+    fixed = client.post("/studio/api/check", headers=AUTH,
+                        json={"edits": {"marketing.pdp": "\n".join(lines)}, "warnings": False}).json()
+    assert fixed == {"ok": True, "diagnostics": []}
+
+
 def test_check_with_warnings_reports_them(client):
     body = client.post("/studio/api/check", headers=AUTH, json={}).json()
     assert body["ok"] is True
