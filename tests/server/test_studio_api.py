@@ -7,6 +7,8 @@ import subprocess
 
 import pytest
 
+from tests.support.serve import HANG_GUARD_S
+
 from pdp.server import Settings, create_app
 from tests.server.studio_support import (AUTH, EMAIL, TOKEN, copy_policies, marketing_with_typo,
                                          marketing_without_email, studio_client)
@@ -488,3 +490,46 @@ def test_complete_hover_and_definition_answer_in_their_shapes(client, policies):
     assert set(hovered) == {"markdown", "from", "to"}
     located = client.post("/studio/api/definition", headers=AUTH, json=at).json()
     assert set(located) == {"location"}
+
+
+# ---------------------------------------------------------------- earlier versions and bounds
+
+
+def test_the_earlier_versions_on_disk_decide_what_they_decide_in_service(tmp_path):
+    import shutil
+
+    policies = copy_policies(tmp_path)
+    earlier = policies / "versions" / "2025-01-01"
+    earlier.mkdir(parents=True)
+    for name in [p.name for p in policies.glob("*.pdp")] + ["vocabulary.yaml", "data"]:
+        (shutil.copytree if name == "data" else shutil.copy)(policies / name, earlier / name)
+    header = earlier / "cx-one-go.pdp"
+    header.write_text(header.read_text().replace('version "2026-11-24"\n  effective 2026-11-24',
+                                                 'version "2025-01-01"\n  effective 2025-01-01'))
+    edits = {"marketing.pdp": marketing_without_email(policies)}
+    with studio_client(policies) as client:
+        now = client.post("/studio/api/decide", headers=AUTH, json={"edits": edits, "request": EMAIL}).json()
+        then = client.post("/studio/api/decide", headers=AUTH,
+                           json={"edits": edits, "request": {**EMAIL, "collected_at": "2025-06-01"}}).json()
+    assert now["decision"]["decision"] == "deny"
+    assert then["decision"]["decision"] == "allow" and then["decision"]["policy"]["version"] == "2025-01-01"
+
+
+def test_a_whole_set_answer_that_takes_too_long_is_abandoned_with_503(client, monkeypatch):
+    import threading
+
+    from pdp.server.studio import impact, routes
+
+    release = threading.Event()
+
+    def stuck(*args):
+        release.wait(HANG_GUARD_S)
+        return {}
+
+    monkeypatch.setattr(routes, "WHOLE_SET_TIMEOUT_S", 0.2)
+    monkeypatch.setattr(impact, "changes", stuck)
+    try:
+        answer = client.post("/studio/api/diff", headers=AUTH, json={})
+    finally:
+        release.set()
+    assert answer.status_code == 503 and answer.json()["error"] == "timeout"

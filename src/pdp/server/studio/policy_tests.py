@@ -21,8 +21,8 @@ from pdp.testing.coverage import CoverageReport, Recorder
 from .workspace import Place, file_kind
 
 
-def run_tests(policy_set: PolicySet, workspace: Workspace, place: Place) -> dict[str, Any]:
-    """The answer to `/studio/api/test` (blocking: run it off the event loop)."""
+def test_files(workspace: Workspace, place: Place) -> tuple[list[TestFile], list[TestFileError]]:
+    """The workspace's test files, read (their cases named by API paths), and the errors of those that do not read."""
     files: list[TestFile] = []
     unread: list[TestFileError] = []
     for path in sorted(workspace.texts):
@@ -33,6 +33,21 @@ def run_tests(policy_set: PolicySet, workspace: Workspace, place: Place) -> dict
             files.append(parse_test_file(workspace.texts[path], relative))
         except TestFileError as error:
             unread.append(error)
+    return files, unread
+
+
+def examples(workspace: Workspace, place: Place) -> dict[str, Any]:
+    """The answer to `/studio/api/examples`: every test case's request (the file's defaults merged in, with its
+    ledger events), named by file and case; a test file that does not read is left out."""
+    files, _ = test_files(workspace, place)
+    return {"requests": [{"name": f"{case.file.as_posix()}: {case.name}", "source": case.location,
+                          "request": case.request, **({"events": list(case.ledger)} if case.ledger else {})}
+                         for read in files for case in read.cases]}
+
+
+def run_tests(policy_set: PolicySet, workspace: Workspace, place: Place) -> dict[str, Any]:
+    """The answer to `/studio/api/test` (blocking: run it off the event loop)."""
+    files, unread = test_files(workspace, place)
     recorder = Recorder(policy_set)
     results = run(policy_set, files, recorder)
     passed = sum(r.passed for r in results)

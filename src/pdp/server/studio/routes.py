@@ -20,16 +20,14 @@ import anyio.to_thread
 from fastapi import APIRouter, Depends, Request
 
 from pdp.base.limits import MAX_SET_BYTES
-from pdp.editing import Workspace, check
-from pdp.engine.policy_set import PolicySet
-from pdp.testing import parse_test_file
+from pdp.editing import Workspace
 from ..body import BodyError, read_json_object
 from ..reload import reload_now
 from . import editor, impact, policy_tests, saving, trying
 from .auth import require_token
-from .committed import committed_sources
+from .building import built, committed
 from .edits import checked_edits, require_object
-from .errors import StudioError, bad_field, set_has_errors
+from .errors import StudioError, bad_field
 from .workspace import Place, edited, listing, read_set, sizes
 
 MAX_BODY_BYTES = MAX_SET_BYTES + 1_000_000  # every file of a set, and the JSON around them
@@ -55,9 +53,10 @@ class StudioState:
         return self._limiter
 
 
-async def off_loop(request: Request, work: Callable[..., T], *args: Any, timeout: float = WHOLE_SET_TIMEOUT_S) -> T:
+async def off_loop(request: Request, work: Callable[..., T], *args: Any) -> T:
     """`work(*args)` in a worker thread, bounded in number and in the time waited for it."""
     state: StudioState = request.app.state.studio
+    timeout = WHOLE_SET_TIMEOUT_S
     try:
         with anyio.fail_after(timeout):
             return await anyio.to_thread.run_sync(work, *args, limiter=state.limiter, abandon_on_cancel=True)
@@ -88,14 +87,6 @@ def _asked(directory, body: dict[str, Any]) -> Asked:
 
 async def asked(request: Request, body: dict[str, Any]) -> Asked:
     return await off_loop(request, _asked, request.app.state.holder.directory, body)
-
-
-def _built(asked: Asked, what: str) -> PolicySet:
-    """The edited set, built; with errors, 422 and its diagnostics."""
-    result = check(asked.workspace)
-    if result.errors or result.policy_set is None:
-        raise set_has_errors(asked.place.diagnostics(result.errors), what=what)
-    return result.policy_set
 
 
 @router.get("/files")
@@ -150,26 +141,7 @@ async def format_file(request: Request):
 @router.get("/examples")
 async def examples(request: Request):
     workspace, place = await off_loop(request, read_set, request.app.state.holder.directory)
-    return await off_loop(request, _examples, workspace, place)
-
-
-def _examples(workspace: Workspace, place: Place) -> dict[str, Any]:
-    """Every test case's request (the file's defaults merged in), named by file and case; bad files left out."""
-    from pdp.testing import TestFileError
-    from .workspace import file_kind
-
-    out = []
-    for path in sorted(workspace.texts):
-        relative = place.relative(path)
-        if file_kind(relative) != "tests":
-            continue
-        try:
-            read = parse_test_file(workspace.texts[path], relative)
-        except TestFileError:
-            continue
-        out += [{"name": f"{relative}: {case.name}", "source": f"{relative}:{case.line}", "request": case.request,
-                 **({"events": list(case.ledger)} if case.ledger else {})} for case in read.cases]
-    return {"requests": out}
+    return await off_loop(request, policy_tests.examples, workspace, place)
 
 
 @router.post("/decide")
@@ -178,7 +150,7 @@ async def decide(request: Request):
     if "request" not in body:
         raise bad_field("request", "`request` is required: the decision request to try")
     call = await asked(request, body)
-    policy_set = await off_loop(request, _built, call, "deciding")
+    policy_set = await off_loop(request, built, call.workspace, call.place, "deciding")
     return await off_loop(request, trying.try_request, policy_set, call.place, body["request"], body.get("events"))
 
 
@@ -186,7 +158,7 @@ async def decide(request: Request):
 async def test(request: Request):
     body = await body_of(request)
     call = await asked(request, body)
-    policy_set = await off_loop(request, _built, call, "testing")
+    policy_set = await off_loop(request, built, call.workspace, call.place, "testing")
     return await off_loop(request, policy_tests.run_tests, policy_set, call.workspace, call.place)
 
 
@@ -197,25 +169,14 @@ async def diff(request: Request):
     if against not in impact.AGAINST:
         raise bad_field("against", "`against` is `served` or `committed`")
     call = await asked(request, body)
-    after = await off_loop(request, _built, call, "comparing")
+    after = await off_loop(request, built, call.workspace, call.place, "comparing")
     if against == "served":
         before = request.app.state.holder.current
         if before is None:
             raise StudioError(503, "not_ready", [{"field": "against", "message": "no policy set is served yet"}])
     else:
-        before = await off_loop(request, _committed, call.place)
+        before = await off_loop(request, committed, call.place)
     return await off_loop(request, impact.changes, before, after, against)
-
-
-def _committed(place: Place) -> PolicySet:
-    from pdp.base.errors import PolicyError
-    from pdp.engine.build import build
-
-    try:
-        return build(committed_sources(place))
-    except PolicyError as error:
-        raise StudioError(422, "committed_has_errors", [{"field": "against", "message": "the committed set does not "
-                          "check; compare against `served`"}], diagnostics=place.diagnostics(error.diagnostics)) from None
 
 
 @router.post("/query")
@@ -223,7 +184,7 @@ async def query(request: Request):
     body = await body_of(request)
     question = impact.question_of(body)
     call = await asked(request, body)
-    policy_set = await off_loop(request, _built, call, "asking")
+    policy_set = await off_loop(request, built, call.workspace, call.place, "asking")
     return await off_loop(request, impact.answer, policy_set, call.workspace.sources, question)
 
 
@@ -234,9 +195,7 @@ async def save(request: Request):
     async with state.saving:  # one save at a time: its base check and its writes are not interleaved with another's
         call = await asked(request, body)
         base = saving.checked_base(body, call.edits)
-        result = await off_loop(request, check, call.workspace)
-        if result.errors:
-            raise set_has_errors(call.place.diagnostics(result.errors), status=409, what="saving; nothing was written")
+        await off_loop(request, built, call.workspace, call.place, "saving; nothing was written", 409)
         written = await off_loop(request, saving.save, call.place.directory, call.edits, base)
         reloaded = await reload_now(request.app) if written else False
     holder = request.app.state.holder
