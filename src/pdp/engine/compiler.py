@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass, fields
-from typing import Any, Callable, Iterable, NamedTuple
+from typing import Any, Callable, Collection, Iterable, NamedTuple
 
 from pdp.lang import ast
 from .conditions import Shared, Test, compile_rule_clauses, compile_rule_possible, compile_rule_test, verdict
@@ -224,6 +224,10 @@ ALL_NAMED = 7  # the shape of a rule naming an action, a purpose and a category
 # target. A smaller one is merged into the target's tree: built again for each target (a few rules more to file),
 # but walked as one tree, not as several joined (about 3 µs a decision less, clustered at 20,000 rules).
 APART = 32
+# `RuleIndex.looked_up` from each key's part, kept as bit sets of rule orders, and each list made once for the rules
+# it holds (the decision space asks for thousands of (action, purpose, category) that share a few keys); False: the
+# sets worked out anew for every one (a property test holds the two equal)
+KEY_PARTS = True
 
 
 class _Part(NamedTuple):
@@ -317,6 +321,13 @@ class RuleIndex:
         self._keys = _keys_of(indexed)
         self._memo: dict[tuple[str, str, str], Candidates] = {}
         self._action_memo: dict[str, Candidates] = {}
+        # KEY_PARTS: each key's part of `looked_up` as bit sets of rule orders, and the lists by the bits they hold
+        self._action_parts: dict[str, int] = {}
+        self._purpose_parts: dict[str, tuple[int, int, int, bool]] = {}
+        self._category_parts: dict[str, tuple[int, int, int, bool]] = {}
+        self._lists: dict[tuple[int, int, int], Candidates] = {}
+        self._obliging_bits = _bits(self._obliging)
+        self._reading_bits = _bits(self._reading)
 
     def candidates(self, action: str, purpose: str, category: str) -> Candidates:
         key = (action, purpose, category)
@@ -442,6 +453,8 @@ class RuleIndex:
 
     def looked_up(self, action: str, purpose: str, category: str) -> Candidates:
         """`candidates`, worked out anew (not remembered): a shape's index is asked once a part (`_joined`)."""
+        if KEY_PARTS:
+            return self._from_key_parts(action, purpose, category)
         by_action = self._by_action.get(action, set()) | self._by_action.get(None, set())
         by_purpose = _covering(self._by_purpose, purpose)
         by_category = _covering(self._by_category, category)
@@ -454,10 +467,59 @@ class RuleIndex:
                            & (by_purpose | self._obliging_under_purpose.get(purpose, set()))
                            & (by_category | self._obliging_under_category.get(category, set())))
             partial = overlapping - (allows - self._reading)
-        rules = [self._rules[i] for i in sorted(allows | denies | partial)]
+        return self._listed(sorted(allows | denies | partial), allows, partial)
+
+    def _listed(self, orders: Iterable[int], allows: Collection[int], partial: Collection[int]) -> Candidates:
+        rules = [self._rules[i] for i in orders]
         return Candidates(tuple(r for r in rules if r.effect == "deny"),
                           tuple(r for r in rules if r.effect == "allow" and r.order in allows),
                           tuple(r for r in rules if r.order in partial))
+
+    def _from_key_parts(self, action: str, purpose: str, category: str) -> Candidates:
+        """`looked_up` (KEY_PARTS) from each key's part, worked out once per key as bit sets of rule orders (the
+        intersections are then a few operations on integers), and each list made once for the rules it holds: the
+        decision space asks it of every (action, purpose, category) class, thousands that share a few keys."""
+        by_action = self._action_parts.get(action)
+        if by_action is None:
+            by_action = self._kept_part(self._action_parts, action, _bits(
+                self._by_action.get(action, set()) | self._by_action.get(None, set())))
+        in_purpose = self._purpose_parts.get(purpose)
+        if in_purpose is None:
+            in_purpose = self._kept_part(self._purpose_parts, purpose, self._key_part(
+                _covering(self._by_purpose, purpose), self._deny_under_purpose, self._obliging_under_purpose,
+                purpose, PURPOSE_PATH))
+        in_category = self._category_parts.get(category)
+        if in_category is None:
+            in_category = self._kept_part(self._category_parts, category, self._key_part(
+                _covering(self._by_category, category), self._deny_under_category, self._obliging_under_category,
+                category, CATEGORIES_PATH))
+        covered, overlapped, obliged, alone = in_purpose
+        allows = by_action & covered & in_category[0]
+        denies = by_action & overlapped & in_category[1]
+        partial = 0
+        if self._obliging and not (alone and in_category[3]):  # (_broad: the keys are known when some rule obliges)
+            overlapping = by_action & self._obliging_bits & obliged & in_category[2]
+            partial = overlapping & ~(allows & ~self._reading_bits)
+        key = (allows, denies, partial)
+        found = self._lists.get(key)
+        if found is None:
+            found = self._listed(_orders(allows | denies | partial), set(_orders(allows)), set(_orders(partial)))
+            if len(self._lists) < self.MEMO_LIMIT:
+                self._lists[key] = found
+        return found
+
+    def _key_part(self, covering: set[int], deny_under: Postings, obliging_under: Postings, key: str,
+                  path: tuple[str, ...]) -> tuple[int, int, int, bool]:
+        """A purpose's or category's part (bits): the rules covering it, those a deny of it takes part in, those
+        whose obligations may be due for part of it, and whether it names itself alone (not broad)."""
+        return (_bits(covering), _bits(covering | deny_under.get(key, set())),
+                _bits(covering | obliging_under.get(key, set())),
+                self._keys is None or self._keys.alone(path, key))
+
+    def _kept_part(self, parts: dict[str, Any], key: str, part: Any) -> Any:
+        if len(parts) < self.MEMO_LIMIT:
+            parts[key] = part
+        return part
 
 
 class RuleScan:
@@ -523,6 +585,24 @@ def _postings_above(rules: tuple[CompiledRule, ...], keys_of: KeysOf,
             for above in ancestors(key)[1:]:
                 postings.setdefault(above, set()).add(rule.order)
     return postings
+
+
+def _bits(orders: Iterable[int]) -> int:
+    """A set of rule orders as the bits of an integer."""
+    bits = 0
+    for order in orders:
+        bits |= 1 << order
+    return bits
+
+
+def _orders(bits: int) -> list[int]:
+    """The rule orders an integer's bits hold, in order."""
+    out = []
+    while bits:
+        low = bits & -bits
+        out.append(low.bit_length() - 1)
+        bits ^= low
+    return out
 
 
 def _covering(postings: Postings, key: str) -> set[int]:

@@ -30,6 +30,13 @@ def is_cell(model: Model, parts: tuple[str, ...]) -> bool:
     return any(parts[: len(k)] == k or k[: len(parts)] == parts for k in model.KEY_PATHS.values())
 
 
+def kinds_read(model: Model, paths: Collection[tuple[str, ...]]) -> tuple[int, ...]:
+    """Which kinds of key (indexes into KINDS) paths read: what of a cell a test of them depends on (is_cell)."""
+    return tuple(i for i, kind in enumerate(KINDS) if names(model, kind) and any(
+        parts[: len(model.KEY_PATHS[kind])] == model.KEY_PATHS[kind] or model.KEY_PATHS[kind][: len(parts)] == parts
+        for parts in paths))
+
+
 def declared_keys(model: Model, vocabulary: tx.Vocabulary) -> dict[str, Collection[str]]:
     """The keys of each kind a version declares: the space's keys are those of its versions."""
     declared = {"action": vocabulary.actions, "purpose": vocabulary.purposes, "category": vocabulary.categories}

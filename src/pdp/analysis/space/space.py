@@ -21,7 +21,7 @@ from .cells import Cell, Component, Group, Klass, Node, State, Stats
 from .domains import (EXAMPLE_COUNTRIES, AttrDomain, ValueClass, chain_classifiers, number_classes,
                       SCALAR_KINDS, show_value, string_classes, type_at, unregistered_id, value_kinds)
 from .keys import KeyClass, key_classes
-from .model_keys import KINDS, declared_keys, is_cell, key_of, known_keys, names, part_of
+from .model_keys import KINDS, declared_keys, is_cell, key_of, kinds_read, known_keys, names, part_of
 from .templated import TooManyPaths
 from .reading import (AttributeUses, atoms, connected_groups, pairs_requested, read_paths, rule_conditions,
                       searched_note, timed_paths, unread_message, untabled, with_entries)
@@ -38,6 +38,19 @@ A_DATE = "2026-01-01"  # the representative of a class of dates (the solver choo
 AUTO, ENUMERATION, SOLVER = "auto", "enumeration", "solver"
 ENUMERATION_BUDGET = 100_000  # AUTO: partial requests the enumeration may take before the solver is asked
 GROUPING_WORK = 2_000_000  # AUTO: cells x rules the grouping of the cells may cost before the solver is asked
+
+# Switches of the enumeration's shortcuts (each off: the plain path, which tests/test_analysis_speed.py holds equal)
+# a rule's table, and a component made of such tables, kept by the keys of the cell its conditions read (a rule
+# reading `purpose` has one table per purpose class, whatever the action and category); False: one per whole cell
+SHARED_TABLES = True
+# a cell's signature made of its keys' signatures: each cell test answered once per value of the keys it reads,
+# not once per cell; False: every test on every cell
+FACTORED_CELLS = True
+# a rule's first test no table reads (`time_test_of`) looked for once per rule, not once per table; False: per table
+KEPT_TIME_TESTS = True
+# a component's assignments sorted into classes by their tables' answers, the states of an answer made once; False:
+# the states made for every assignment
+CLASSES_BY_ANSWERS = True
 
 
 class SpaceTooLarge(Exception):
@@ -86,6 +99,9 @@ class Space:
         self._uses = AttributeUses()
         self._group_of: dict[tuple[str, str, str], Group] = {}
         self._reads: dict[int, tuple[tuple[int, ...], bool]] = {}
+        self._kinds: dict[int, tuple[int, ...]] = {}  # id(rule) -> the kinds of key (KINDS) its conditions read
+        self._time_tests: dict[int, ast.Expr | None] = {}  # id(rule) -> time_test_of (KEPT_TIME_TESTS)
+        self._by_kinds: list | None = None  # the cell tests by the kinds of key they read, with their answers
         for v in self.versions:
             for rule in v.rules:
                 for e in rule_conditions(rule):
@@ -507,7 +523,8 @@ class Space:
 
     # -- cells and groups ------------------------------------------------------------------
 
-    def _compile_cell_atoms(self) -> list[Callable[[dict], Any]]:
+    def _compile_cell_atoms(self) -> list[tuple[tuple[int, ...], Callable[[dict], Any]]]:
+        """The tests that read only the cell's keys, each with the kinds of key (KINDS) it reads."""
         tests = []
         seen = set()
         keys = [Keys.of(v.vocabulary) for v in self.versions]
@@ -521,20 +538,36 @@ class Space:
                     read = read_paths([atom])
                     if read and all(is_cell(self.model, p) for p in read) and (atom, id(data), id(vocabulary_keys)) not in seen:
                         seen.add((atom, id(data), id(vocabulary_keys)))
-                        tests.append(compile_test(atom, data))
+                        kinds = kinds_read(self.model, read)
+                        tests.append((kinds, compile_test(atom, data)))
                         if reads_requested_key(atom):
                             # a rule reads a broad key on one side or the other (requested.py): every reading
                             # tells cells apart
-                            tests += [compile_test(atom, data, side=s, keys=vocabulary_keys) for s in (SOME, ALL)]
+                            tests += [(kinds, compile_test(atom, data, side=s, keys=vocabulary_keys)) for s in (SOME, ALL)]
         return tests
 
-    def _cell_signature(self, env: dict) -> tuple:
+    def _cell_signature(self, cell: Cell) -> tuple:
+        """What the cell tests answer for the cell (two cells alike here and in their rules are one group)."""
+        if FACTORED_CELLS:
+            return self._factored_signature(cell)
+        return _answers([test for _kinds, test in self._cell_atoms], cell.request())
+
+    def _factored_signature(self, cell: Cell) -> tuple:
+        """`_cell_signature` from the answers of the tests reading each combination of keys, each worked out once
+        per value of those keys: equal for two cells exactly when every test answers them alike."""
+        if self._by_kinds is None:
+            by_kinds: dict[tuple[int, ...], list] = {}
+            for kinds, test in self._cell_atoms:
+                by_kinds.setdefault(kinds, []).append(test)
+            self._by_kinds = [(kinds, tests, {}) for kinds, tests in by_kinds.items()]
+        reps = (cell.action.rep, cell.purpose.rep, cell.category.rep)
         out = []
-        for test in self._cell_atoms:
-            try:
-                out.append(test(env))
-            except Exception:  # noqa: BLE001 - a test that fails is an error, as the engine fails closed
-                out.append("error")
+        for kinds, tests, answered in self._by_kinds:
+            key = tuple(reps[i] for i in kinds)
+            found = answered.get(key)
+            if found is None:
+                found = answered[key] = _answers(tests, cell.request())
+            out.append(found)
         return tuple(out)
 
     def cells(self) -> Iterator[Cell]:
@@ -558,9 +591,8 @@ class Space:
                 found = v.candidates_for(a, p, c)
                 per_version.append(tuple(sorted(found.denies + found.allows, key=lambda r: r.order)))
                 partial.append(found.partial if self.obligations else ())
-            env = cell.request()
             key = (tuple(None if rules is None else tuple(r.id for r in rules) for rules in per_version),
-                   tuple(tuple(r.id for r in rules) for rules in partial), self._cell_signature(env))
+                   tuple(tuple(r.id for r in rules) for rules in partial), self._cell_signature(cell))
             group = groups.get(key)
             if group is None:
                 group = groups[key] = Group([], tuple(per_version), partial=tuple(partial))
@@ -640,7 +672,7 @@ class Space:
 
     def _component(self, group: Group, nodes: tuple[int, ...], slots: list) -> Component:
         cell = group.rep
-        key = (nodes, tuple((kind, id(rule), self._reads_cell(rule) and cell) for kind, rule in slots))
+        key = (nodes, tuple((kind, id(rule), self._cell_key(rule, cell)) for kind, rule in slots))
         found = self._components.get(key)
         if found is not None:
             return found
@@ -658,40 +690,88 @@ class Space:
             own, _ = self.slot_nodes_of(rule)
             positions = tuple(nodes.index(n) for n in own)
             tables.append((kind, rule, positions, self._table(kind, rule, cell, own)))
-        versions = len(self.versions)
+        assignments = itertools.product(*(range(len(self.nodes[n].choices)) for n in nodes))
+        classes = (self._classes_by_answers if CLASSES_BY_ANSWERS else self._classes)(nodes, tables, assignments)
+        self.stats.enumerated += size
+        rule_ids = tuple(frozenset(rule.id for kind, rule in slots if kind == v) for v in range(len(self.versions)))
+        component = Component(nodes, size, classes, rule_ids)
+        self._components[key] = component
+        return component
+
+    def _classes(self, nodes: tuple[int, ...], tables: list, assignments: Iterable[tuple[int, ...]]) -> list[Klass]:
+        """The component's assignments grouped into classes by what they do (the rules that apply, err, may apply
+        in part; the probes' answers; whether each version refuses them), in the order first met."""
         classes: dict[tuple, Klass] = {}
-        for assignment in itertools.product(*(range(len(self.nodes[n].choices)) for n in nodes)):
-            applies: list[list[str]] = [[] for _ in range(versions)]
-            errors: list[list[str]] = [[] for _ in range(versions)]
-            possible: list[list[str]] = [[] for _ in range(versions)]
-            probes = [None] * len(self.probes)
-            for kind, rule, positions, table in tables:
-                result = table[tuple(assignment[i] for i in positions)]
-                if isinstance(kind, tuple):
-                    if kind[0] == PROBE:
-                        probes[kind[1]] = result
-                    elif result is True:
-                        possible[kind[1]].append(rule.id)
-                elif result is True:
-                    applies[kind].append(rule.id)
-                elif result == "error":
-                    errors[kind].append(rule.id)
-            states = tuple(State(frozenset(applies[v]), frozenset(errors[v]), self._refuses(nodes, assignment, v),
-                                 frozenset(possible[v]))
-                           for v in range(versions))
-            k = (states, tuple(probes))
+        for assignment in assignments:
+            answers = [table[tuple(assignment[i] for i in positions)] for _kind, _rule, positions, table in tables]
+            k = self._states(nodes, tables, answers, assignment)
             klass = classes.get(k)
             if klass is None:
-                classes[k] = Klass(states, tuple(probes), [assignment], assignment)
+                classes[k] = Klass(k[0], k[1], [assignment], assignment)
             else:
                 klass.members.append(assignment)
                 if self.weight_of(nodes, assignment) < self.weight_of(nodes, klass.witness):
                     klass.witness = assignment
-        self.stats.enumerated += size
-        rule_ids = tuple(frozenset(rule.id for kind, rule in slots if kind == v) for v in range(versions))
-        component = Component(nodes, size, list(classes.values()), rule_ids)
-        self._components[key] = component
-        return component
+        return list(classes.values())
+
+    def _classes_by_answers(self, nodes: tuple[int, ...], tables: list,
+                            assignments: Iterable[tuple[int, ...]]) -> list[Klass]:
+        """`_classes` (CLASSES_BY_ANSWERS), each assignment looked up by its tables' answers: the states of an
+        answer met before are not made again."""
+        versions = len(self.versions)
+        whole = tuple(range(len(nodes)))
+        readers = [(lambda a: a) if positions == whole else (lambda a, ps=positions: tuple(a[i] for i in ps))
+                   for _kind, _rule, positions, _table in tables]
+        looked = [table for _kind, _rule, _positions, table in tables]
+        refusing = [i for i, n in enumerate(nodes) if self.nodes[n].refused]
+        present = [self._present[n] for n in nodes]
+        classes: dict[tuple, Klass] = {}
+        by_answers: dict[tuple, Klass] = {}
+        weights: dict[int, int] = {}  # id(klass) -> its witness's weight
+        for assignment in assignments:
+            answers = tuple(table[read(assignment)] for read, table in zip(readers, looked))
+            if refusing:  # (the versions that refuse it: Node.refused)
+                answers += tuple(any(self.nodes[nodes[i]].refuses(assignment[i], v) for i in refusing)
+                                 for v in range(versions))
+            weight = sum(p[c] for p, c in zip(present, assignment))
+            klass = by_answers.get(answers)
+            if klass is None:
+                k = self._states(nodes, tables, answers, assignment)
+                klass = classes.get(k)
+                if klass is None:
+                    klass = by_answers[answers] = classes[k] = Klass(k[0], k[1], [assignment], assignment)
+                    weights[id(klass)] = weight
+                    continue
+                by_answers[answers] = klass
+            klass.members.append(assignment)
+            if weight < weights[id(klass)]:
+                klass.witness = assignment
+                weights[id(klass)] = weight
+        return list(classes.values())
+
+    def _states(self, nodes: tuple[int, ...], tables: list, answers: Sequence,
+                assignment: tuple[int, ...]) -> tuple[tuple[State, ...], tuple]:
+        """What an assignment does, from its tables' answers (in the order of `tables`): its state under each
+        version, and the probes' answers."""
+        versions = len(self.versions)
+        applies: list[list[str]] = [[] for _ in range(versions)]
+        errors: list[list[str]] = [[] for _ in range(versions)]
+        possible: list[list[str]] = [[] for _ in range(versions)]
+        probes = [None] * len(self.probes)
+        for (kind, rule, _positions, _table), result in zip(tables, answers):
+            if isinstance(kind, tuple):
+                if kind[0] == PROBE:
+                    probes[kind[1]] = result
+                elif result is True:
+                    possible[kind[1]].append(rule.id)
+            elif result is True:
+                applies[kind].append(rule.id)
+            elif result == "error":
+                errors[kind].append(rule.id)
+        states = tuple(State(frozenset(applies[v]), frozenset(errors[v]), self._refuses(nodes, assignment, v),
+                             frozenset(possible[v]))
+                       for v in range(versions))
+        return states, tuple(probes)
 
     def _refuses(self, nodes: Sequence[int], choices: Sequence[int], version: int) -> bool:
         """Does the version refuse a request that makes these choices of these nodes (Node.refused)?"""
@@ -714,6 +794,13 @@ class Space:
         `lists` (reading.untabled), a `matches` of an attribute whose templates are too many to tell apart
         (`untold`), or a key the request names tested against another of its attributes (reading.pairs_requested);
         or None."""
+        if not KEPT_TIME_TESTS:
+            return self._first_untabled(rule)
+        if id(rule) not in self._time_tests:
+            self._time_tests[id(rule)] = self._first_untabled(rule)
+        return self._time_tests[id(rule)]
+
+    def _first_untabled(self, rule) -> ast.Expr | None:
         return next((a for e in rule_conditions(rule) for a in atoms(e)
                      if untabled(a, self.timed, self.lists) or self.untold_test(a) or pairs_requested(a)), None)
 
@@ -726,8 +813,21 @@ class Space:
     def _reads_cell(self, rule) -> bool:
         return self.slot_nodes_of(rule)[1]
 
+    def _cell_key(self, rule, cell: Cell) -> Any:
+        """What of the cell a rule's table depends on: the keys its conditions read (SHARED_TABLES), else the
+        whole cell; False when they read none."""
+        if not self._reads_cell(rule):
+            return False
+        if not SHARED_TABLES:
+            return cell
+        kinds = self._kinds.get(id(rule))
+        if kinds is None:
+            kinds = self._kinds[id(rule)] = kinds_read(self.model, read_paths(rule_conditions(rule)))
+        reps = (cell.action.rep, cell.purpose.rep, cell.category.rep)
+        return tuple(reps[i] for i in kinds)
+
     def _table(self, kind, rule, cell: Cell, nodes: tuple[int, ...]) -> dict:
-        key = (kind, id(rule), self._reads_cell(rule) and cell)
+        key = (kind, id(rule), self._cell_key(rule, cell))
         table = self._tables.get(key)
         if table is not None:
             return table
@@ -884,6 +984,16 @@ class Space:
             assignment = tuple(choices[n] for n in component.nodes)
             picks.append(next(k for k in component.classes if assignment in k.members))
         return self.outcome(version, group, picks, part_of(self.model, request))
+
+
+def _answers(tests: Sequence[Callable[[dict], Any]], env: dict) -> tuple:
+    out = []
+    for test in tests:
+        try:
+            out.append(test(env))
+        except Exception:  # noqa: BLE001 - a test that fails is an error, as the engine fails closed
+            out.append("error")
+    return tuple(out)
 
 
 REFUSED = Outcome("refused", (Reason("request.refused", "deny", None, "the version does not know this vocabulary"),))
