@@ -43,8 +43,8 @@ GROUPING_WORK = 2_000_000  # AUTO: cells x rules the grouping of the cells may c
 # a rule's table, and a component made of such tables, kept by the keys of the cell its conditions read (a rule
 # reading `purpose` has one table per purpose class, whatever the action and category); False: one per whole cell
 SHARED_TABLES = True
-# a cell's signature made of its keys' signatures: each cell test answered once per value of the keys it reads,
-# not once per cell; False: every test on every cell
+# a cell's group key made of parts worked out once: each cell test answered once per value of the keys it reads,
+# the lists of the rule index's candidates once per candidates; False: every test and list for every cell
 FACTORED_CELLS = True
 # a rule's first test no table reads (`time_test_of`) looked for once per rule, not once per table; False: per table
 KEPT_TIME_TESTS = True
@@ -579,23 +579,34 @@ class Space:
     def _groups(self) -> list[Group]:
         groups: dict[tuple, Group] = {}
         known = [tuple(keys[kind] for kind in KINDS) for keys in self.known]
+        # FACTORED_CELLS: id(candidates) -> the candidates and their lists as a group holds them (the index hands
+        # the same candidates to the many cells of the same rules)
+        listed: dict[int, tuple] = {}
+        unknown = (None, (), None, ())
         for cell in self.cells():
             a, p, c = cell.action.rep, cell.purpose.rep, cell.category.rep
-            per_version: list[tuple[CompiledRule, ...] | None] = []
-            partial: list[tuple[CompiledRule, ...]] = []
+            lists = []
             for v, (acts, purps, cats) in zip(self.versions, known):
                 if a not in acts or p not in purps or c not in cats:
-                    per_version.append(None)
-                    partial.append(())
+                    lists.append(unknown)
                     continue
                 found = v.candidates_for(a, p, c)
-                per_version.append(tuple(sorted(found.denies + found.allows, key=lambda r: r.order)))
-                partial.append(found.partial if self.obligations else ())
-            key = (tuple(None if rules is None else tuple(r.id for r in rules) for rules in per_version),
-                   tuple(tuple(r.id for r in rules) for rules in partial), self._cell_signature(cell))
+                hit = listed.get(id(found)) if FACTORED_CELLS else None
+                if hit is not None and hit[0] is found:
+                    lists.append(hit[1])
+                    continue
+                rules = tuple(sorted(found.denies + found.allows, key=lambda r: r.order))
+                partial = found.partial if self.obligations else ()
+                entry = (rules, partial, tuple(r.id for r in rules), tuple(r.id for r in partial))
+                if FACTORED_CELLS:
+                    listed[id(found)] = (found, entry)
+                lists.append(entry)
+            key = (tuple(ids for _rules, _partial, ids, _partial_ids in lists),
+                   tuple(ids for _rules, _partial, _ids, ids in lists), self._cell_signature(cell))
             group = groups.get(key)
             if group is None:
-                group = groups[key] = Group([], tuple(per_version), partial=tuple(partial))
+                group = groups[key] = Group([], tuple(rules for rules, _partial, _ids, _partial_ids in lists),
+                                            partial=tuple(partial for _rules, partial, _ids, _partial_ids in lists))
             group.cells.append(cell)
             self._group_of[(a, p, c)] = group
         return list(groups.values())
