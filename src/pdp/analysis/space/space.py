@@ -585,7 +585,7 @@ class Space:
         unknown = (None, (), None, ())
         for cell in self.cells():
             a, p, c = cell.action.rep, cell.purpose.rep, cell.category.rep
-            lists = []
+            lists: list[tuple] = []
             for v, (acts, purps, cats) in zip(self.versions, known):
                 if a not in acts or p not in purps or c not in cats:
                     lists.append(unknown)
