@@ -48,8 +48,9 @@ SHARED_TABLES = True
 FACTORED_CELLS = True
 # a rule's first test no table reads (`time_test_of`) looked for once per rule, not once per table; False: per table
 KEPT_TIME_TESTS = True
-# a component's assignments sorted into classes by their tables' answers, the states of an answer made once; False:
-# the states made for every assignment
+# a component's assignments sorted into classes by their tables' answers (each table's answers read once for the
+# assignments of its component's nodes), the states of an answer made once; False: the states made for every
+# assignment
 CLASSES_BY_ANSWERS = True
 
 
@@ -101,7 +102,10 @@ class Space:
         self._reads: dict[int, tuple[tuple[int, ...], bool]] = {}
         self._kinds: dict[int, tuple[int, ...]] = {}  # id(rule) -> the kinds of key (KINDS) its conditions read
         self._time_tests: dict[int, ast.Expr | None] = {}  # id(rule) -> time_test_of (KEPT_TIME_TESTS)
-        self._by_kinds: list | None = None  # the cell tests by the kinds of key they read, with their answers
+        self._by_kinds: list | None = None
+        # CLASSES_BY_ANSWERS: nodes -> their assignments, weights, refusals; (id(table), nodes) -> its answers
+        self._by_nodes: dict[tuple[int, ...], tuple[list[tuple[int, ...]], list[int], list[list[bool]]]] = {}
+        self._columns: dict[tuple[int, tuple[int, ...]], list] = {}  # the cell tests by the kinds of key they read, with their answers
         for v in self.versions:
             for rule in v.rules:
                 for e in rule_conditions(rule):
@@ -728,37 +732,53 @@ class Space:
     def _classes_by_answers(self, nodes: tuple[int, ...], tables: list,
                             assignments: Iterable[tuple[int, ...]]) -> list[Klass]:
         """`_classes` (CLASSES_BY_ANSWERS), each assignment looked up by its tables' answers: the states of an
-        answer met before are not made again."""
-        versions = len(self.versions)
-        whole = tuple(range(len(nodes)))
-        readers = [(lambda a: a) if positions == whole else (lambda a, ps=positions: tuple(a[i] for i in ps))
-                   for _kind, _rule, positions, _table in tables]
-        looked = [table for _kind, _rule, _positions, table in tables]
-        refusing = [i for i, n in enumerate(nodes) if self.nodes[n].refused]
-        present = [self._present[n] for n in nodes]
+        answer met before are not made again, and each table's answers to the assignments of these nodes are
+        read once (`_column`), for every component of these nodes that holds the table."""
+        every, weights, refusing = self._assignments(nodes)
+        columns = [self._column(nodes, positions, table) for _kind, _rule, positions, table in tables] + refusing
         classes: dict[tuple, Klass] = {}
         by_answers: dict[tuple, Klass] = {}
-        weights: dict[int, int] = {}  # id(klass) -> its witness's weight
-        for assignment in assignments:
-            answers = tuple(table[read(assignment)] for read, table in zip(readers, looked))
-            if refusing:  # (the versions that refuse it: Node.refused)
-                answers += tuple(any(self.nodes[nodes[i]].refuses(assignment[i], v) for i in refusing)
-                                 for v in range(versions))
-            weight = sum(p[c] for p, c in zip(present, assignment))
+        lightest: dict[int, int] = {}  # id(klass) -> its witness's weight
+        for assignment, answers, weight in zip(every, zip(*columns) if columns else itertools.repeat(()), weights):
             klass = by_answers.get(answers)
             if klass is None:
                 k = self._states(nodes, tables, answers, assignment)
                 klass = classes.get(k)
                 if klass is None:
                     klass = by_answers[answers] = classes[k] = Klass(k[0], k[1], [assignment], assignment)
-                    weights[id(klass)] = weight
+                    lightest[id(klass)] = weight
                     continue
                 by_answers[answers] = klass
             klass.members.append(assignment)
-            if weight < weights[id(klass)]:
+            if weight < lightest[id(klass)]:
                 klass.witness = assignment
-                weights[id(klass)] = weight
+                lightest[id(klass)] = weight
         return list(classes.values())
+
+    def _assignments(self, nodes: tuple[int, ...]) -> tuple[list[tuple[int, ...]], list[int], list[list[bool]]]:
+        """The assignments of the nodes in order, their weights, and per version whether it refuses each (only
+        when some node has a choice a version refuses: Node.refused); kept per nodes."""
+        found = self._by_nodes.get(nodes)
+        if found is None:
+            every = list(itertools.product(*(range(len(self.nodes[n].choices)) for n in nodes)))
+            weights = [self.weight_of(nodes, a) for a in every]
+            refusing = [[self._refuses(nodes, a, v) for a in every] for v in range(len(self.versions))] \
+                if any(self.nodes[n].refused for n in nodes) else []
+            found = self._by_nodes[nodes] = (every, weights, refusing)
+        return found
+
+    def _column(self, nodes: tuple[int, ...], positions: tuple[int, ...], table: dict) -> list:
+        """A table's answers to the nodes' assignments, in order (kept per table and nodes)."""
+        key = (id(table), nodes)
+        found = self._columns.get(key)
+        if found is None:
+            every = self._assignments(nodes)[0]
+            if positions == tuple(range(len(nodes))):
+                found = [table[a] for a in every]
+            else:
+                found = [table[tuple(a[i] for i in positions)] for a in every]
+            self._columns[key] = found
+        return found
 
     def _states(self, nodes: tuple[int, ...], tables: list, answers: Sequence,
                 assignment: tuple[int, ...]) -> tuple[tuple[State, ...], tuple]:
