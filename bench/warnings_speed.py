@@ -7,9 +7,10 @@ gets a word more, a different one each round, so that no build and no analysis i
 builds the set (not timed), then times `warnings_of` on it in CPU time (`time.process_time`), once per setting:
 every switch on (the default), each switch off alone, every switch off (the plain path). The settings are
 interleaved round by round; the figure is the median and the range over `--rounds` rounds. The switches are
-`pdp.analysis.space.space.SHARED_TABLES`, `FACTORED_CELLS`, `KEPT_TIME_TESTS`, `CLASSES_BY_ANSWERS` and
-`pdp.engine.compiler.KEY_PARTS`; tests/test_analysis_speed.py holds each equal to the plain path. With --out,
-the table is written to the `warnings_speed` section of that markdown file. Nothing here is a test.
+`pdp.analysis.space.space.SHARED_TABLES`, `FACTORED_CELLS`, `KEPT_TIME_TESTS`, `CLASSES_BY_ANSWERS`,
+`pdp.engine.compiler.KEY_PARTS` and `pdp.analysis.warnings.FOLDED_ONCE`; tests/test_analysis_speed.py holds each
+equal to the plain path. With --out, the table is written to the `warnings_speed` section of that markdown file.
+Nothing here is a test.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 SWITCHES = (("space", "SHARED_TABLES"), ("space", "FACTORED_CELLS"), ("space", "KEPT_TIME_TESTS"),
-            ("space", "CLASSES_BY_ANSWERS"), ("compiler", "KEY_PARTS"))
+            ("space", "CLASSES_BY_ANSWERS"), ("compiler", "KEY_PARTS"), ("warnings", "FOLDED_ONCE"))
 RULE_LINE = re.compile(r'^((?:allow|deny) \S+ ")([^"]*)"', re.M)
 
 
@@ -52,17 +53,17 @@ def edited(sources, round_no: int):
 def timed(policy_set, off) -> float:
     """CPU milliseconds of `warnings_of` on a set analysed by no one before, with the switches `off` off."""
     from pdp.analysis.space import space
-    from pdp.analysis.warnings import warnings_of
+    from pdp.analysis import warnings
     from pdp.engine import compiler
 
-    modules = {"space": space, "compiler": compiler}
+    modules = {"space": space, "compiler": compiler, "warnings": warnings}
     saved = [(modules[m], name, getattr(modules[m], name)) for m, name in off]
     for module, name, _ in saved:
         setattr(module, name, False)
     try:
         gc.collect()
         started = time.process_time()
-        warnings_of(policy_set)
+        warnings.warnings_of(policy_set)
         return (time.process_time() - started) * 1000
     finally:
         for module, name, value in saved:

@@ -53,6 +53,10 @@ LIMIT = 20_000  # assignments per component; CX-ONE-GO's largest has 600
 BUDGET = 100_000  # assignments in all; CX-ONE-GO needs about 36,000 (broad keys are cells too)
 COMPARISONS = 20_000_000  # rule comparisons; CX-ONE-GO needs well under 1 % of it (8,866 overlapping rules needed 9 GB)
 SHOWN = 6  # rules named in one message
+# what a component of the enumerated space tells of the rules, in what the rest of its group says, folded into the
+# facts once (and each pair of components' overlaps once), not again for every group that holds it; False: for
+# every group (a property test holds the two equal)
+FOLDED_ONCE = True
 
 
 _found: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # policy set -> method -> (warnings, texts)
@@ -174,19 +178,25 @@ def enumerated_facts(space: Space) -> tuple[dict[str, RuleFacts], dict[str, set[
     effects = space.effects[0]
     facts = {rule_id: RuleFacts() for rule_id in effects}
     overlaps: dict[str, set[str]] = {}  # deny id -> allow ids it applies together with
+    # FOLDED_ONCE: what was folded into the facts already, (component, what the group's others say) and pairs of
+    # components: a fact is folded with `and`, `or` and intersections, so folding the same again changes nothing
+    folded: set[tuple] = set()
+    summaries: dict[int, tuple] = {}
     for group in space.groups:
         if group.rules[0] is None:
             continue
         components = space.components(group)
-        always = [set.intersection(*(set(k.states[0].applies) for k in c.classes)) for c in components]
-        always_denies = [all(k.states[0].denies(effects) for k in c.classes) for c in components]
-        always_allows = [all(k.states[0].allows(effects) for k in c.classes) for c in components]
-        can_apply = [set().union(*(k.states[0].applies for k in c.classes)) for c in components]
+        summary = [_summary(c, effects, summaries if FOLDED_ONCE else None) for c in components]
         for i, component in enumerate(components):
             others = [j for j in range(len(components)) if j != i]
-            others_always = set().union(*(always[j] for j in others)) if others else set()
-            denied_elsewhere = any(always_denies[j] for j in others)
-            allowed_elsewhere = any(always_allows[j] for j in others)
+            others_always = set().union(*(summary[j][0] for j in others)) if others else set()
+            denied_elsewhere = any(summary[j][1] for j in others)
+            allowed_elsewhere = any(summary[j][2] for j in others)
+            if FOLDED_ONCE:
+                context = (id(component), frozenset(others_always), denied_elsewhere, allowed_elsewhere)
+                if context in folded:
+                    continue
+                folded.add(context)
             for klass in component.classes:
                 state = klass.states[0]
                 denied = state.denies(effects) or denied_elsewhere
@@ -211,13 +221,35 @@ def enumerated_facts(space: Space) -> tuple[dict[str, RuleFacts], dict[str, set[
                     if effects[d] == "deny":
                         overlaps.setdefault(d, set()).update(allows)
         # overlaps across components: independent, so any pair that can apply can apply together
-        for i in range(len(components)):
-            for j in range(len(components)):
+        allowing = [j for j in range(len(components)) if summary[j][5]]
+        for i in (i for i in range(len(components)) if summary[i][4]):
+            for j in allowing:
                 if i != j:
-                    for d in can_apply[i]:
-                        if effects[d] == "deny":
-                            overlaps.setdefault(d, set()).update(a for a in can_apply[j] if effects[a] == "allow")
+                    if FOLDED_ONCE:
+                        if (id(components[i]), id(components[j])) in folded:
+                            continue
+                        folded.add((id(components[i]), id(components[j])))
+                    for d in summary[i][4]:
+                        overlaps.setdefault(d, set()).update(summary[j][5])
     return facts, overlaps
+
+
+def _summary(component, effects: dict[str, str], kept: dict[int, tuple] | None) -> tuple:
+    """What a component's classes say of the rules: those that apply in every class, whether every class denies,
+    whether every class allows, those that apply in some class, and of those the denies and the allows (kept per
+    component when `kept` is given)."""
+    found = kept.get(id(component)) if kept is not None else None
+    if found is None:
+        classes = component.classes
+        can_apply = set().union(*(k.states[0].applies for k in classes))
+        found = (set.intersection(*(set(k.states[0].applies) for k in classes)),
+                 all(k.states[0].denies(effects) for k in classes),
+                 all(k.states[0].allows(effects) for k in classes),
+                 can_apply, sorted(r for r in can_apply if effects[r] == "deny"),
+                 sorted(r for r in can_apply if effects[r] == "allow"))
+        if kept is not None:
+            kept[id(component)] = found
+    return found
 
 
 def rule_diagnostics(policy_set: PolicySet, facts: dict[str, RuleFacts],

@@ -102,10 +102,10 @@ class Space:
         self._reads: dict[int, tuple[tuple[int, ...], bool]] = {}
         self._kinds: dict[int, tuple[int, ...]] = {}  # id(rule) -> the kinds of key (KINDS) its conditions read
         self._time_tests: dict[int, ast.Expr | None] = {}  # id(rule) -> time_test_of (KEPT_TIME_TESTS)
-        self._by_kinds: list | None = None
+        self._by_kinds: list | None = None  # the cell tests by the kinds of key they read, with their answers
         # CLASSES_BY_ANSWERS: nodes -> their assignments, weights, refusals; (id(table), nodes) -> its answers
         self._by_nodes: dict[tuple[int, ...], tuple[list[tuple[int, ...]], list[int], list[list[bool]]]] = {}
-        self._columns: dict[tuple[int, tuple[int, ...]], list] = {}  # the cell tests by the kinds of key they read, with their answers
+        self._columns: dict[tuple[int, tuple[int, ...]], list] = {}
         for v in self.versions:
             for rule in v.rules:
                 for e in rule_conditions(rule):
