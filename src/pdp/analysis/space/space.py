@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import operator
 import time
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
@@ -563,11 +564,12 @@ class Space:
             by_kinds: dict[tuple[int, ...], list] = {}
             for kinds, test in self._cell_atoms:
                 by_kinds.setdefault(kinds, []).append(test)
-            self._by_kinds = [(kinds, tests, {}) for kinds, tests in by_kinds.items()]
+            self._by_kinds = [(operator.itemgetter(*kinds) if kinds else (lambda reps: ()), tests, {})
+                              for kinds, tests in by_kinds.items()]
         reps = (cell.action.rep, cell.purpose.rep, cell.category.rep)
         out = []
-        for kinds, tests, answered in self._by_kinds:
-            key = tuple(reps[i] for i in kinds)
+        for keys_of, tests, answered in self._by_kinds:
+            key = keys_of(reps)
             found = answered.get(key)
             if found is None:
                 found = answered[key] = _answers(tests, cell.request())
@@ -584,29 +586,28 @@ class Space:
         groups: dict[tuple, Group] = {}
         known = [tuple(keys[kind] for kind in KINDS) for keys in self.known]
         # FACTORED_CELLS: id(candidates) -> the candidates and their lists as a group holds them (the index hands
-        # the same candidates to the many cells of the same rules)
+        # the same candidates to the many cells of the same rules), each list made once for the rules it holds
         listed: dict[int, tuple] = {}
-        unknown = (None, (), None, ())
+        made: dict[tuple, tuple] = {}
         for cell in self.cells():
             a, p, c = cell.action.rep, cell.purpose.rep, cell.category.rep
             lists: list[tuple] = []
             for v, (acts, purps, cats) in zip(self.versions, known):
                 if a not in acts or p not in purps or c not in cats:
-                    lists.append(unknown)
+                    lists.append(_UNKNOWN)
                     continue
                 found = v.candidates_for(a, p, c)
                 hit = listed.get(id(found)) if FACTORED_CELLS else None
-                if hit is not None and hit[0] is found:
-                    lists.append(hit[1])
-                    continue
-                rules = tuple(sorted(found.denies + found.allows, key=lambda r: r.order))
-                partial = found.partial if self.obligations else ()
-                entry = (rules, partial, tuple(r.id for r in rules), tuple(r.id for r in partial))
-                if FACTORED_CELLS:
-                    listed[id(found)] = (found, entry)
-                lists.append(entry)
-            key = (tuple(ids for _rules, _partial, ids, _partial_ids in lists),
-                   tuple(ids for _rules, _partial, _ids, ids in lists), self._cell_signature(cell))
+                if hit is None or hit[0] is not found:
+                    hit = (found, self._lists_of(found, made if FACTORED_CELLS else None))
+                    if FACTORED_CELLS:
+                        listed[id(found)] = hit
+                lists.append(hit[1])
+            if FACTORED_CELLS:  # (a list is one object for the rules it holds: told apart by its identity)
+                key: tuple = (tuple(map(id, lists)), self._cell_signature(cell))
+            else:
+                key = (tuple(ids for _rules, _partial, ids, _partial_ids in lists),
+                       tuple(ids for _rules, _partial, _ids, ids in lists), self._cell_signature(cell))
             group = groups.get(key)
             if group is None:
                 group = groups[key] = Group([], tuple(rules for rules, _partial, _ids, _partial_ids in lists),
@@ -614,6 +615,16 @@ class Space:
             group.cells.append(cell)
             self._group_of[(a, p, c)] = group
         return list(groups.values())
+
+    def _lists_of(self, found, made: dict[tuple, tuple] | None) -> tuple:
+        """The candidates as a group holds them: its rules in policy order, its partial allows, and their ids; one
+        object for the same rules when `made` keeps them."""
+        rules = tuple(sorted(found.denies + found.allows, key=lambda r: r.order))
+        partial = found.partial if self.obligations else ()
+        entry = (rules, partial, tuple(r.id for r in rules), tuple(r.id for r in partial))
+        if made is None:
+            return entry
+        return made.setdefault((entry[2], entry[3]), entry)
 
     def group_of(self, cell: Cell) -> Group:
         self.groups  # noqa: B018 - grouped on first use
@@ -1015,6 +1026,9 @@ class Space:
             assignment = tuple(choices[n] for n in component.nodes)
             picks.append(next(k for k in component.classes if assignment in k.members))
         return self.outcome(version, group, picks, part_of(self.model, request))
+
+
+_UNKNOWN = (None, (), None, ())  # a cell's lists under a version that does not know one of its keys
 
 
 def _answers(tests: Sequence[Callable[[dict], Any]], env: dict) -> tuple:
