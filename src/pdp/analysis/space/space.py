@@ -592,14 +592,14 @@ class Space:
         for cell in self.cells():
             a, p, c = cell.action.rep, cell.purpose.rep, cell.category.rep
             lists: list[tuple] = []
-            for v, (acts, purps, cats) in zip(self.versions, known):
+            for v, (version, (acts, purps, cats)) in enumerate(zip(self.versions, known)):
                 if a not in acts or p not in purps or c not in cats:
                     lists.append(_UNKNOWN)
                     continue
-                found = v.candidates_for(a, p, c)
+                found = version.candidates_for(a, p, c)
                 hit = listed.get(id(found)) if FACTORED_CELLS else None
                 if hit is None or hit[0] is not found:
-                    hit = (found, self._lists_of(found, made if FACTORED_CELLS else None))
+                    hit = (found, self._lists_of(v, found, made if FACTORED_CELLS else None))
                     if FACTORED_CELLS:
                         listed[id(found)] = hit
                 lists.append(hit[1])
@@ -616,15 +616,16 @@ class Space:
             self._group_of[(a, p, c)] = group
         return list(groups.values())
 
-    def _lists_of(self, found, made: dict[tuple, tuple] | None) -> tuple:
+    def _lists_of(self, version: int, found, made: dict[tuple, tuple] | None) -> tuple:
         """The candidates as a group holds them: its rules in policy order, its partial allows, and their ids; one
-        object for the same rules when `made` keeps them."""
+        object for the same rules of a version when `made` keeps them (two versions' rules of one id are not the
+        same rules)."""
         rules = tuple(sorted(found.denies + found.allows, key=lambda r: r.order))
         partial = found.partial if self.obligations else ()
         entry = (rules, partial, tuple(r.id for r in rules), tuple(r.id for r in partial))
         if made is None:
             return entry
-        return made.setdefault((entry[2], entry[3]), entry)
+        return made.setdefault((version, entry[2], entry[3]), entry)
 
     def group_of(self, cell: Cell) -> Group:
         self.groups  # noqa: B018 - grouped on first use
