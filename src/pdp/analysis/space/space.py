@@ -101,7 +101,7 @@ class Space:
         self._uses = AttributeUses()
         self._group_of: dict[tuple[str, str, str], Group] = {}
         self._reads: dict[int, tuple[tuple[int, ...], bool]] = {}
-        self._kinds: dict[int, tuple[int, ...]] = {}  # id(rule) -> the kinds of key (KINDS) its conditions read
+        self._cell_keys: dict[int, Callable[[Cell], Any]] = {}  # id(rule) -> what of a cell its table depends on
         self._time_tests: dict[int, ast.Expr | None] = {}  # id(rule) -> time_test_of (KEPT_TIME_TESTS)
         self._by_kinds: list | None = None  # the cell tests by the kinds of key they read, with their answers
         # CLASSES_BY_ANSWERS: nodes -> their assignments, weights, refusals; (id(table), nodes) -> its answers
@@ -699,7 +699,8 @@ class Space:
 
     def _component(self, group: Group, nodes: tuple[int, ...], slots: list) -> Component:
         cell = group.rep
-        key = (nodes, tuple((kind, id(rule), self._cell_key(rule, cell)) for kind, rule in slots))
+        keyed = tuple((kind, id(rule), self._cell_key(rule, cell)) for kind, rule in slots)
+        key = (nodes, keyed)
         found = self._components.get(key)
         if found is not None:
             return found
@@ -713,10 +714,10 @@ class Space:
         if self.budget is not None and self.stats.enumerated + size > self.budget:
             raise SpaceTooLarge(f"the decision space is too large: more than {self.budget:,} partial requests")
         tables = []
-        for kind, rule in slots:
+        for (kind, rule), (_kind, _id, cell_key) in zip(slots, keyed):
             own, _ = self.slot_nodes_of(rule)
             positions = tuple(nodes.index(n) for n in own)
-            tables.append((kind, rule, positions, self._table(kind, rule, cell, own)))
+            tables.append((kind, rule, positions, self._table(kind, rule, cell, own, cell_key)))
         assignments = itertools.product(*(range(len(self.nodes[n].choices)) for n in nodes))
         classes = (self._classes_by_answers if CLASSES_BY_ANSWERS else self._classes)(nodes, tables, assignments)
         self.stats.enumerated += size
@@ -768,13 +769,14 @@ class Space:
         return list(classes.values())
 
     def _assignments(self, nodes: tuple[int, ...]) -> tuple[list[tuple[int, ...]], list[int], list[list[bool]]]:
-        """The assignments of the nodes in order, their weights, and per version whether it refuses each (only
-        when some node has a choice a version refuses: Node.refused); kept per nodes."""
+        """The assignments of the nodes in order, their weights (`weight_of`), and per version whether it refuses
+        each (only when some node has a choice a version refuses: `_refuses`); kept per nodes."""
         found = self._by_nodes.get(nodes)
         if found is None:
             every = list(itertools.product(*(range(len(self.nodes[n].choices)) for n in nodes)))
-            weights = [self.weight_of(nodes, a) for a in every]
-            refusing = [[self._refuses(nodes, a, v) for a in every] for v in range(len(self.versions))] \
+            weights = list(map(sum, itertools.product(*(self._present[n] for n in nodes))))
+            refusing = [list(map(any, itertools.product(*([self.nodes[n].refuses(c, v) for c in range(
+                len(self.nodes[n].choices))] for n in nodes)))) for v in range(len(self.versions))] \
                 if any(self.nodes[n].refused for n in nodes) else []
             found = self._by_nodes[nodes] = (every, weights, refusing)
         return found
@@ -786,9 +788,12 @@ class Space:
         if found is None:
             every = self._assignments(nodes)[0]
             if positions == tuple(range(len(nodes))):
-                found = [table[a] for a in every]
+                found = list(map(table.__getitem__, every))
+            elif len(positions) == 1:
+                one = {choice[0]: answer for choice, answer in table.items()}
+                found = list(map(one.__getitem__, map(operator.itemgetter(positions[0]), every)))
             else:
-                found = [table[tuple(a[i] for i in positions)] for a in every]
+                found = list(map(table.__getitem__, map(operator.itemgetter(*positions), every)))
             self._columns[key] = found
         return found
 
@@ -859,18 +864,22 @@ class Space:
     def _cell_key(self, rule, cell: Cell) -> Any:
         """What of the cell a rule's table depends on: the keys its conditions read (SHARED_TABLES), else the
         whole cell; False when they read none."""
-        if not self._reads_cell(rule):
-            return False
-        if not SHARED_TABLES:
-            return cell
-        kinds = self._kinds.get(id(rule))
-        if kinds is None:
-            kinds = self._kinds[id(rule)] = kinds_read(self.model, read_paths(rule_conditions(rule)))
-        reps = (cell.action.rep, cell.purpose.rep, cell.category.rep)
-        return tuple(reps[i] for i in kinds)
+        key_of = self._cell_keys.get(id(rule))
+        if key_of is None:
+            key_of = self._cell_keys[id(rule)] = self._cell_key_of(rule)
+        return key_of(cell)
 
-    def _table(self, kind, rule, cell: Cell, nodes: tuple[int, ...]) -> dict:
-        key = (kind, id(rule), self._cell_key(rule, cell))
+    def _cell_key_of(self, rule) -> Callable[[Cell], Any]:
+        if not self._reads_cell(rule):
+            return _reads_no_cell
+        if not SHARED_TABLES:
+            return _whole_cell
+        kinds = kinds_read(self.model, read_paths(rule_conditions(rule)))
+        keys_of = operator.itemgetter(*kinds) if kinds else (lambda reps: ())
+        return lambda cell: keys_of((cell.action.rep, cell.purpose.rep, cell.category.rep))
+
+    def _table(self, kind, rule, cell: Cell, nodes: tuple[int, ...], cell_key: Any = None) -> dict:
+        key = (kind, id(rule), self._cell_key(rule, cell) if cell_key is None else cell_key)
         table = self._tables.get(key)
         if table is not None:
             return table
@@ -1027,6 +1036,14 @@ class Space:
             assignment = tuple(choices[n] for n in component.nodes)
             picks.append(next(k for k in component.classes if assignment in k.members))
         return self.outcome(version, group, picks, part_of(self.model, request))
+
+
+def _reads_no_cell(cell: Cell) -> Any:
+    return False
+
+
+def _whole_cell(cell: Cell) -> Any:
+    return cell
 
 
 _UNKNOWN = (None, (), None, ())  # a cell's lists under a version that does not know one of its keys
