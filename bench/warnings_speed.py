@@ -8,7 +8,7 @@ builds the set (not timed), then times `warnings_of` on it in CPU time (`time.pr
 every switch on (the default), each switch off alone, every switch off (the plain path). The settings are
 interleaved round by round; the figure is the median and the range over `--rounds` rounds. The switches are
 `pdp.analysis.space.space.SHARED_TABLES`, `FACTORED_CELLS`, `KEPT_TIME_TESTS`, `CLASSES_BY_ANSWERS`,
-`pdp.engine.compiler.KEY_PARTS` and `pdp.analysis.warnings.FOLDED_ONCE`; tests/test_analysis_speed.py holds each
+`pdp.engine.compiler.KEY_PARTS`, `pdp.analysis.warnings.FOLDED_ONCE` and `PAUSE_GC`; tests/test_analysis_speed.py holds each
 equal to the plain path. With --out, the table is written to the `warnings_speed` section of that markdown file.
 Nothing here is a test.
 """
@@ -29,7 +29,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 SWITCHES = (("space", "SHARED_TABLES"), ("space", "FACTORED_CELLS"), ("space", "KEPT_TIME_TESTS"),
-            ("space", "CLASSES_BY_ANSWERS"), ("compiler", "KEY_PARTS"), ("warnings", "FOLDED_ONCE"))
+            ("space", "CLASSES_BY_ANSWERS"), ("compiler", "KEY_PARTS"), ("warnings", "FOLDED_ONCE"),
+            ("warnings", "PAUSE_GC"))
 RULE_LINE = re.compile(r'^((?:allow|deny) \S+ ")([^"]*)"', re.M)
 
 

@@ -1,6 +1,6 @@
 """The shortcuts that make the whole-set analysis fast enough for an editor change nothing it finds: with each
 switch off (space.SHARED_TABLES, FACTORED_CELLS, KEPT_TIME_TESTS, CLASSES_BY_ANSWERS; compiler.KEY_PARTS;
-warnings.FOLDED_ONCE), and with all of them off, the decision space has the same groups, components and classes
+warnings.FOLDED_ONCE, PAUSE_GC), and with all of them off, the decision space has the same groups, components and classes
 (what `query` and `diff` read), and the warnings are the same, on generated sets and on every set the repository
 ships."""
 
@@ -26,7 +26,8 @@ from tests.support.space import ACTIONS, CATEGORIES, DATA, LOOKUPS, PURPOSES, SP
 
 ROOT = Path(__file__).resolve().parents[1]
 SWITCHES = [(space_module, "SHARED_TABLES"), (space_module, "FACTORED_CELLS"), (space_module, "KEPT_TIME_TESTS"),
-            (space_module, "CLASSES_BY_ANSWERS"), (compiler, "KEY_PARTS"), (analysis_warnings, "FOLDED_ONCE")]
+            (space_module, "CLASSES_BY_ANSWERS"), (compiler, "KEY_PARTS"), (analysis_warnings, "FOLDED_ONCE"),
+            (analysis_warnings, "PAUSE_GC")]
 # each switch off alone, then every one off (the plain path)
 SETTINGS = [[switch] for switch in SWITCHES] + [SWITCHES]
 WHERE = ['recipient.type == "affiliate"', "data_subject.age < 18", 'purpose under "marketing"',

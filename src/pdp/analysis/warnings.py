@@ -38,6 +38,7 @@ from typing import Any
 
 from dataclasses import replace
 
+from pdp.engine.build import collector_paused
 from pdp.engine.policy_set import PolicySet
 from pdp.lang import ast
 from pdp.vocab import taxonomy as tx
@@ -57,6 +58,7 @@ SHOWN = 6  # rules named in one message
 # facts once (and each pair of components' overlaps once), not again for every group that holds it; False: for
 # every group (a property test holds the two equal)
 FOLDED_ONCE = True
+PAUSE_GC = True  # the cycle collector held off while the space is enumerated; False: it runs as it will
 
 
 _found: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # policy set -> method -> (warnings, texts)
@@ -100,23 +102,14 @@ def analyse(policy_set: PolicySet, vocabulary_source: tuple[str, str] | None = N
         return out
     first = policy_set.rules[0].source
     if method != SOLVER:
-        # which rules apply together is what is compared: the obligations of a broad allow are not (Space)
-        space = Space([policy_set], limit=LIMIT, budget=BUDGET, obligations=False)
-        skipped = None
-        if method == ENUMERATION or space.cheap_to_group():
-            try:
-                space.enumerate()
-                work = comparisons(space)
-                if work <= COMPARISONS:  # rule_warnings compares the rules that apply together: quadratic
-                    return out + rule_warnings(policy_set, space)
-                skipped = Diagnostic("analysis-skipped", f"shadowing and overlaps were not analysed: {work:,} rule "
-                                     f"comparisons (limit {COMPARISONS:,})", first.id_span,
-                                     "thousands of rules apply to the same requests; split the set", "warning")
-            except SpaceTooLarge as error:
-                skipped = Diagnostic("analysis-skipped", f"shadowing and overlaps were not analysed: {error}",
-                                     first.id_span, "split rules that read many attributes at once", "warning")
+        # the enumeration makes many objects that live until it ends, within its budgets: the cycle collector's
+        # passes over every object alive would find nothing to collect (PAUSE_GC; as a build does, engine.build)
+        with collector_paused(PAUSE_GC):
+            found = _enumerated_warnings(policy_set, method, first)
+        if found is not None:
+            return out + found
         if method == ENUMERATION:
-            return out + ([skipped] if skipped else [])
+            return out
     solved = solve_facts(policy_set, lambda deny, allow: not _marked(policy_set, deny, allow))
     out += rule_diagnostics(policy_set, solved.facts, solved.overlaps)
     if solved.timed:
@@ -138,6 +131,29 @@ def analyse(policy_set: PolicySet, vocabulary_source: tuple[str, str] | None = N
             f"{_names(solved.undecided)}", first.id_span,
             "split rules that read many attributes at once, or that thousands of other rules overlap", "warning"))
     return out
+
+
+def _enumerated_warnings(policy_set: PolicySet, method: str, first) -> list[Diagnostic] | None:
+    """The rule warnings from the enumerated space; or, for ENUMERATION alone, why it was not enumerated
+    (`analysis-skipped`); None when AUTO leaves it to the solver."""
+    # which rules apply together is what is compared: the obligations of a broad allow are not (Space)
+    space = Space([policy_set], limit=LIMIT, budget=BUDGET, obligations=False)
+    skipped = None
+    if method == ENUMERATION or space.cheap_to_group():
+        try:
+            space.enumerate()
+            work = comparisons(space)
+            if work <= COMPARISONS:  # rule_warnings compares the rules that apply together: quadratic
+                return rule_warnings(policy_set, space)
+            skipped = Diagnostic("analysis-skipped", f"shadowing and overlaps were not analysed: {work:,} rule "
+                                 f"comparisons (limit {COMPARISONS:,})", first.id_span,
+                                 "thousands of rules apply to the same requests; split the set", "warning")
+        except SpaceTooLarge as error:
+            skipped = Diagnostic("analysis-skipped", f"shadowing and overlaps were not analysed: {error}",
+                                 first.id_span, "split rules that read many attributes at once", "warning")
+    if method == ENUMERATION:
+        return [skipped] if skipped else []
+    return None
 
 
 def _marked(policy_set: PolicySet, deny: str, allow: str) -> bool:
@@ -344,11 +360,13 @@ def unused_vocabulary(policy_set: PolicySet, vocabulary_source: tuple[str, str] 
     for register in (lk[1] for lk in policy_set.lookups):
         named |= _strings(register)
     out = []
-    spans = _vocabulary_spans(vocabulary_source)
+    spans: dict[str, Span] | None = None  # read from vocabulary.yaml once a key is found unused
     used = reached(named)
     for kind, key in sorted(declared):
         if key in used:
             continue
+        if spans is None:
+            spans = _vocabulary_spans(vocabulary_source)
         span = spans.get(key, Span(vocabulary_source[0], 1, 1) if vocabulary_source else NO_SPAN)
         out.append(Diagnostic("unused-vocabulary", f"the {kind} `{key}` is declared but no rule names it",
                               span, _unused_hint(kind, key), "warning", about=key))
