@@ -148,6 +148,12 @@ def test_the_rule_index_lists_the_same_candidates_from_key_parts(text):
     alike(listed)
 
 
+@given(st.sets(st.integers(0, 5_000), max_size=60))
+def test_rule_orders_as_bits_and_back_are_the_same_orders(orders):
+    assert compiler._orders(compiler._bits(orders)) == sorted(orders)
+    assert compiler._bits(orders) == sum(1 << order for order in orders)
+
+
 def shipped_sets() -> list[Path]:
     return [ROOT / "policies"] + sorted(p for p in (ROOT / "examples").iterdir() if (p / "vocabulary.yaml").exists())
 

@@ -587,21 +587,25 @@ def _postings_above(rules: tuple[CompiledRule, ...], keys_of: KeysOf,
     return postings
 
 
-def _bits(orders: Iterable[int]) -> int:
-    """A set of rule orders as the bits of an integer."""
-    bits = 0
+def _bits(orders: Collection[int]) -> int:
+    """A set of rule orders as the bits of an integer (made from a bitmap: no large integer is made per order)."""
+    if not orders:
+        return 0
+    bitmap = bytearray(max(orders) // 8 + 1)
     for order in orders:
-        bits |= 1 << order
-    return bits
+        bitmap[order >> 3] |= 1 << (order & 7)
+    return int.from_bytes(bitmap, "little")
+
+
+_BYTE_BITS = tuple(tuple(i for i in range(8) if byte >> i & 1) for byte in range(256))
 
 
 def _orders(bits: int) -> list[int]:
-    """The rule orders an integer's bits hold, in order."""
-    out = []
-    while bits:
-        low = bits & -bits
-        out.append(low.bit_length() - 1)
-        bits ^= low
+    """The rule orders an integer's bits hold, in order (read byte by byte: no large integer is made per order)."""
+    out: list[int] = []
+    for at, byte in enumerate(bits.to_bytes((bits.bit_length() + 7) // 8, "little")):
+        if byte:
+            out.extend(at * 8 + i for i in _BYTE_BITS[byte])
     return out
 
 
