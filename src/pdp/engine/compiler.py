@@ -497,7 +497,7 @@ class RuleIndex:
         allows = by_action & covered & in_category[0]
         denies = by_action & overlapped & in_category[1]
         partial = 0
-        if self._obliging and not (alone and in_category[3]):  # (_broad: the keys are known when some rule obliges)
+        if self._obliging and not (alone and in_category[3]):  # (`_broad`: either key has keys below it)
             overlapping = by_action & self._obliging_bits & obliged & in_category[2]
             partial = overlapping & ~(allows & ~self._reading_bits)
         key = (allows, denies, partial)

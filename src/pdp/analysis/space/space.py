@@ -718,19 +718,18 @@ class Space:
             own, _ = self.slot_nodes_of(rule)
             positions = tuple(nodes.index(n) for n in own)
             tables.append((kind, rule, positions, self._table(kind, rule, cell, own, cell_key)))
-        assignments = itertools.product(*(range(len(self.nodes[n].choices)) for n in nodes))
-        classes = (self._classes_by_answers if CLASSES_BY_ANSWERS else self._classes)(nodes, tables, assignments)
+        classes = (self._classes_by_answers if CLASSES_BY_ANSWERS else self._classes)(nodes, tables)
         self.stats.enumerated += size
         rule_ids = tuple(frozenset(rule.id for kind, rule in slots if kind == v) for v in range(len(self.versions)))
         component = Component(nodes, size, classes, rule_ids)
         self._components[key] = component
         return component
 
-    def _classes(self, nodes: tuple[int, ...], tables: list, assignments: Iterable[tuple[int, ...]]) -> list[Klass]:
+    def _classes(self, nodes: tuple[int, ...], tables: list) -> list[Klass]:
         """The component's assignments grouped into classes by what they do (the rules that apply, err, may apply
         in part; the probes' answers; whether each version refuses them), in the order first met."""
         classes: dict[tuple, Klass] = {}
-        for assignment in assignments:
+        for assignment in itertools.product(*(range(len(self.nodes[n].choices)) for n in nodes)):
             answers = [table[tuple(assignment[i] for i in positions)] for _kind, _rule, positions, table in tables]
             k = self._states(nodes, tables, answers, assignment)
             klass = classes.get(k)
@@ -742,8 +741,7 @@ class Space:
                     klass.witness = assignment
         return list(classes.values())
 
-    def _classes_by_answers(self, nodes: tuple[int, ...], tables: list,
-                            assignments: Iterable[tuple[int, ...]]) -> list[Klass]:
+    def _classes_by_answers(self, nodes: tuple[int, ...], tables: list) -> list[Klass]:
         """`_classes` (CLASSES_BY_ANSWERS), each assignment looked up by its tables' answers: the states of an
         answer met before are not made again, and each table's answers to the assignments of these nodes are
         read once (`_column`), for every component of these nodes that holds the table."""
