@@ -553,20 +553,18 @@ class Space:
 
     def _cell_signature(self, cell: Cell) -> tuple:
         """What the cell tests answer for the cell (two cells alike here and in their rules are one group)."""
-        if FACTORED_CELLS:
-            return self._factored_signature(cell)
         return _answers([test for _kinds, test in self._cell_atoms], cell.request())
 
-    def _factored_signature(self, cell: Cell) -> tuple:
-        """`_cell_signature` from the answers of the tests reading each combination of keys, each worked out once
-        per value of those keys: equal for two cells exactly when every test answers them alike."""
+    def _factored_signature(self, cell: Cell, reps: tuple[str, str, str]) -> tuple:
+        """`_cell_signature` (FACTORED_CELLS) from the answers of the tests reading each combination of keys (of
+        the cell's keys, `reps`), each worked out once per value of those keys: equal for two cells exactly when
+        every test answers them alike."""
         if self._by_kinds is None:
             by_kinds: dict[tuple[int, ...], list] = {}
             for kinds, test in self._cell_atoms:
                 by_kinds.setdefault(kinds, []).append(test)
             self._by_kinds = [(operator.itemgetter(*kinds) if kinds else (lambda reps: ()), tests, {})
                               for kinds, tests in by_kinds.items()]
-        reps = (cell.action.rep, cell.purpose.rep, cell.category.rep)
         out = []
         for keys_of, tests, answered in self._by_kinds:
             key = keys_of(reps)
@@ -589,10 +587,11 @@ class Space:
         # the same candidates to the many cells of the same rules), each list made once for the rules it holds
         listed: dict[int, tuple] = {}
         made: dict[tuple, tuple] = {}
+        versions = list(enumerate(zip(self.versions, known)))
         for cell in self.cells():
             a, p, c = cell.action.rep, cell.purpose.rep, cell.category.rep
             lists: list[tuple] = []
-            for v, (version, (acts, purps, cats)) in enumerate(zip(self.versions, known)):
+            for v, (version, (acts, purps, cats)) in versions:
                 if a not in acts or p not in purps or c not in cats:
                     lists.append(_UNKNOWN)
                     continue
@@ -604,7 +603,7 @@ class Space:
                         listed[id(found)] = hit
                 lists.append(hit[1])
             if FACTORED_CELLS:  # (a list is one object for the rules it holds: told apart by its identity)
-                key: tuple = (tuple(map(id, lists)), self._cell_signature(cell))
+                key: tuple = (tuple(map(id, lists)), self._factored_signature(cell, (a, p, c)))
             else:
                 key = (tuple(ids for _rules, _partial, ids, _partial_ids in lists),
                        tuple(ids for _rules, _partial, _ids, ids in lists), self._cell_signature(cell))
