@@ -1,8 +1,9 @@
-"""The shortcuts that make the whole-set analysis fast enough for an editor change nothing it finds: with each
-switch off (space.SHARED_TABLES, FACTORED_CELLS, KEPT_TIME_TESTS, CLASSES_BY_ANSWERS; compiler.KEY_PARTS;
-warnings.FOLDED_ONCE, PAUSE_GC), and with all of them off, the decision space has the same groups, components and classes
-(what `query` and `diff` read), and the warnings are the same, on generated sets and on every set the repository
-ships."""
+"""The shortcuts that make the whole-set analysis fast enough for an editor change nothing it finds.
+
+With each switch off (space.SHARED_TABLES, FACTORED_CELLS, KEPT_TIME_TESTS, CLASSES_BY_ANSWERS;
+compiler.KEY_PARTS; warnings.FOLDED_ONCE, PAUSE_GC), and with all of them off, the decision space has the same
+groups, components and classes (what `query` and `diff` read) and the warnings are the same, on generated sets
+(with `where` probes, obligations, two versions) and on every set the repository ships."""
 
 from __future__ import annotations
 
