@@ -12,7 +12,8 @@ from importlinter.cli import lint_imports as _lint_imports
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "src" / "pdp"
-STAGES = ("base", "vocab", "ledger", "lang", "engine", "io", "explain", "analysis", "testing", "editing", "server", "lsp", "cli", "client")
+STAGES = ("base", "vocab", "ledger", "lang", "engine", "io", "explain", "analysis", "testing", "editing", "server", "lsp",
+          "cli", "client")
 
 
 @contextlib.contextmanager
