@@ -95,23 +95,11 @@ def _declared(directory: str):
 def _register_attributes(files, sources) -> list:
     """The attributes the set's registers give the parts they look up (`subject.roles` from `lookup subject in
     data.users`), as a condition reads them; a lookup or register that does not read is `pdp check`'s to report."""
-    from pdp.engine.build import data_of, schema_of, vocabulary_of, with_registers
-    from pdp.engine.models import model_of
-    from pdp.engine.registers import compile_lookups
-    from pdp.vocab import listing
+    from pdp.editing.knowledge import read_knowledge
 
-    written = [lookup for f in files for lookup in f.lookups]
-    if not written:
+    if not any(f.lookups for f in files):
         return []
-    vocabulary, declared, _ = vocabulary_of(sources)
-    data, located, _ = data_of(sources)
-    schema = schema_of(model_of([h for f in files for h in f.headers])[0], vocabulary, declared, data)
-    lookups, _ = compile_lookups(written, data, located, schema, vocabulary)
-    known = {path for path, _ in listing.attributes(schema)}
-    named = {lookup.root: lookup.named for lookup in lookups}
-    return [listing.Entry(listing.ATTRIBUTE, path, listing.type_name(typ), f"from {named[path.split('.')[0]]}",
-                          listing.DECLARED)
-            for path, typ in listing.attributes(with_registers(schema, lookups)) if path not in known]
+    return list(read_knowledge(sources).registered)
 
 
 def render(entries, policy: str | None) -> str:
