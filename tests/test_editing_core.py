@@ -47,6 +47,7 @@ def test_read_workspace_holds_every_file_of_the_set_named_as_the_loader_names_th
     assert kinds["data/processors.yaml"] == "data"
     assert kinds["tests/marketing.yaml"] == "tests"
     assert kinds["privacy-policy.txt"] == "text"
+    assert kinds["clauses.yaml"] == "clauses"
     assert cx.texts[cx.path_of("marketing.pdp")] == (CX_ONE_GO / "marketing.pdp").read_text()
     assert cx.sources == sources
 

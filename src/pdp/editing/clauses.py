@@ -38,6 +38,11 @@ def _normal(clause: str) -> str:
     return re.sub(r"\s+", "", clause.strip())
 
 
+def _paragraphs(text: str) -> str:
+    """A clause's text with its paragraphs (its lines, as YAML folds them) apart, and spaces made single."""
+    return "\n\n".join(" ".join(line.split()) for line in text.split("\n") if line.strip())
+
+
 def _file(ws: Workspace) -> tuple[str, str]:
     paths = ws.paths_of(CLAUSES)
     return (paths[0], ws.texts[paths[0]]) if paths else ("", "")
@@ -53,6 +58,6 @@ def _read(path: str, text: str) -> tuple[dict[str, str], dict[str, Span]]:
         return {}, {}
     if not isinstance(doc.value, dict):
         return {}, {}
-    texts = {_normal(str(k)): " ".join(str(v).split()) for k, v in doc.value.items() if isinstance(v, str)}
+    texts = {_normal(str(k)): _paragraphs(v) for k, v in doc.value.items() if isinstance(v, str)}
     spans = {_normal(str(k)): doc.span(k, "<key>") for k in doc.value if isinstance(doc.value[k], str)}
     return texts, spans

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Iterable, Iterator
+from typing import Iterator
 
 from pdp.base.source import Span
 from pdp.lang import printer
@@ -21,7 +21,7 @@ from pdp.vocab import listing
 from pdp.vocab import schema as sch
 from pdp.vocab import taxonomy as tx
 from .clauses import clauses
-from .context import HEADER_CLAUSES, RULE_CLAUSES, At, Token, at
+from .context import HEADER_CLAUSES, RULE_CLAUSES, At, Token, at, clause_of, value_operator
 from .knowledge import Knowledge, knowledge
 from .outline import text_of
 from .workspace import POLICY, Workspace
@@ -57,7 +57,6 @@ CLAUSE_HELP = {"cite": "the clause of the privacy policy the rule encodes", "to"
                "accept": "a warning about this rule that is intended, and why"}
 AFTER_OPERAND = ("==", "!=", "in", "not in", "under", "matches", "has any of", "has all of", "is present",
                  "is absent", "is older than", "<", "<=", ">", ">=")
-VALUE_OPERATORS = ("==", "!=", "in", "under", "matches", "[", ",", "<", "<=", ">", ">=")
 LOGIC = ("and", "or")
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -85,7 +84,7 @@ def _offered(here: At, known: Knowledge, ws: Workspace) -> Iterator[Completion]:
     elif head == "ledger":
         yield from _in_ledger(here, known)
     elif head == "condition":
-        tail = _after(here.before, ("when",))
+        tail = clause_of(here.before, ("when",))
         if tail is not None:
             yield from _in_condition(tail[1], here, known)
         elif len(here.before) >= 2:
@@ -94,20 +93,10 @@ def _offered(here: At, known: Knowledge, ws: Workspace) -> Iterator[Completion]:
         yield from _in_header(here)
 
 
-def _after(toks: list[Token], words: Iterable[str]) -> tuple[str, list[Token]] | None:
-    """The last of `words` among the tokens (not `of` in `has any of`), and the tokens after it."""
-    wanted = set(words)
-    for i in range(len(toks) - 1, -1, -1):
-        t = toks[i]
-        if t.kind == "word" and t.text in wanted and not (t.text == "of" and i and toks[i - 1].text in ("any", "all")):
-            return t.text, toks[i + 1:]
-    return None
-
-
 def _in_rule(here: At, known: Knowledge, ws: Workspace) -> Iterator[Completion]:
     if len(here.before) < 2 and not here.in_string:
         return  # the rule's id is being written
-    found = _after(here.before, (*RULE_CLAUSES, "if", "with", "because"))
+    found = clause_of(here.before, (*RULE_CLAUSES, "if", "with", "because"))
     if found is None:
         yield from _clauses()
         return
@@ -144,7 +133,7 @@ def _in_condition(tail: list[Token], here: At, known: Knowledge) -> Iterator[Com
         if last != "not":
             yield _keyword("not")
         return
-    operator = _operator(tail)
+    operator = value_operator(tail)
     if operator is not None:
         op, left = operator
         yield from _values(left, op, known, here)
@@ -155,34 +144,6 @@ def _in_condition(tail: list[Token], here: At, known: Knowledge) -> Iterator[Com
         yield from (_keyword(word) for word in AFTER_OPERAND)
     yield from (_keyword(word) for word in LOGIC)
     yield from _clauses()
-
-
-def _operator(tail: list[Token]) -> tuple[str, str | None] | None:
-    """When the cursor is where a value goes: the operator before it, and the attribute it is compared with."""
-    i = len(tail) - 1
-    if tail[i].text in ("[", ","):
-        depth = 0
-        while i >= 0:  # back to the list's opening bracket
-            if tail[i].text == "]":
-                depth += 1
-            elif tail[i].text == "[":
-                if depth == 0:
-                    break
-                depth -= 1
-            i -= 1
-        if i < 0:
-            return None
-        if i == 0 or tail[i - 1].text not in ("in", "of", "under", "==", "!="):
-            return None
-        i -= 1
-    op = tail[i].text
-    if op not in VALUE_OPERATORS and op != "of":
-        return None
-    j = i - 1
-    while j >= 0 and tail[j].text in ("not", "has", "any", "all"):
-        j -= 1
-    left = tail[j].text if j >= 0 and tail[j].kind == "word" else None
-    return ("has" if op == "of" else op), left
 
 
 def _values(left: str | None, op: str, known: Knowledge, here: At) -> Iterator[Completion]:
@@ -332,7 +293,7 @@ def _in_lookup(here: At, known: Knowledge) -> Iterator[Completion]:
         yield _keyword("in")
         return
     root = toks[1].text
-    clause = _after(toks, ("in", "for", "states", "except"))
+    clause = clause_of(toks, ("in", "for", "states", "except"))
     last = toks[-1].text
     if clause is not None and clause[0] == "in" and last in ("in", ","):
         yield from (c for c in _attributes(known) if c.kind == "register")

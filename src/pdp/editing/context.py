@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Iterable
 
 from pdp.base.source import Span
 from .edits import offset_of, span_at
@@ -13,6 +14,7 @@ from .edits import offset_of, span_at
 STATEMENTS = ("policy", "allow", "deny", "lookup", "ledger", "condition")
 RULE_CLAUSES = ("cite", "to", "for", "of", "when", "unless", "oblige", "advise", "overrides", "accept")
 HEADER_CLAUSES = ("version", "effective", "title", "model")
+VALUE_OPERATORS = ("==", "!=", "in", "under", "matches", "[", ",", "<", "<=", ">", ">=")
 _STATEMENT_LINE = re.compile(r"[ \t]*(policy|allow|deny|lookup|ledger|condition)(?![A-Za-z0-9_.\-])")
 
 _TOKEN = re.compile(r"""
@@ -111,18 +113,52 @@ def at(text: str, path: str, line: int, col: int) -> At:
 
 
 def word_at(text: str, line: int, col: int) -> Token | None:
-    """The word, string or number the position is on (its first character to just after its last)."""
+    """The word, string or number the position is on (or right after)."""
     offset = offset_of(text, line, col)
     line_start = text.rfind("\n", 0, offset) + 1
-    for token in tokens(text, line_start, _line_end(text, offset)):
-        if token.start <= offset <= token.end and token.kind in ("word", "string", "number"):
-            if token.end == offset and offset < len(text) and _TOKEN.match(text, offset) and \
-                    text[offset:offset + 1].strip() and text[offset] not in ",)]":
-                continue  # between two tokens: the one after
-            return token
-    return None
+    found = [t for t in tokens(text, line_start, _line_end(text, offset)) if t.kind in ("word", "string", "number")]
+    inside = next((t for t in found if t.start <= offset < t.end), None)
+    return inside or next((t for t in found if t.end == offset), None)
 
 
 def _line_end(text: str, offset: int) -> int:
     end = text.find("\n", offset)
     return len(text) if end < 0 else end
+
+
+def clause_of(toks: list[Token], words: Iterable[str]) -> tuple[str, list[Token]] | None:
+    """The last of `words` among the tokens (not `of` in `has any of`), and the tokens after it."""
+    wanted = set(words)
+    for i in range(len(toks) - 1, -1, -1):
+        t = toks[i]
+        if t.kind == "word" and t.text in wanted and not (t.text == "of" and i and toks[i - 1].text in ("any", "all")):
+            return t.text, toks[i + 1:]
+    return None
+
+
+def value_operator(tail: list[Token]) -> tuple[str, str | None] | None:
+    """When the cursor is where a value goes: the operator before it, and the attribute it is compared with."""
+    i = len(tail) - 1
+    if tail[i].text in ("[", ","):
+        depth = 0
+        while i >= 0:  # back to the list's opening bracket
+            if tail[i].text == "]":
+                depth += 1
+            elif tail[i].text == "[":
+                if depth == 0:
+                    break
+                depth -= 1
+            i -= 1
+        if i < 0:
+            return None
+        if i == 0 or tail[i - 1].text not in ("in", "of", "under", "==", "!="):
+            return None
+        i -= 1
+    op = tail[i].text
+    if op not in VALUE_OPERATORS and op != "of":
+        return None
+    j = i - 1
+    while j >= 0 and tail[j].text in ("not", "has", "any", "all"):
+        j -= 1
+    left = tail[j].text if j >= 0 and tail[j].kind == "word" else None
+    return ("has" if op == "of" else op), left
