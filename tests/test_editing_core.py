@@ -18,7 +18,9 @@ from tests.support.sets import CX_ONE_GO, HEADER, VOCAB
 
 SMALL = {
     "s/p.pdp": HEADER + textwrap.dedent("""\
-        allow mail "email" cite "§1"
+        # mail, "when" # asked
+        allow mail "email # not a comment" cite "§1" # a comment
+          # what it allows
           to use
           for marketing.communications.email
           of user.contact.email
@@ -27,7 +29,7 @@ SMALL = {
         deny stop "no" cite "§2"
           to use
           for marketing
-          when data_subject.consent.marketing == false
+          when context.legal_request == true
         """),
     "s/vocabulary.yaml": VOCAB,
 }
@@ -79,7 +81,7 @@ def test_check_finds_the_error_at_its_place_and_builds_a_set_without_errors():
     broken = check(ws.edited("s/p.pdp", SMALL["s/p.pdp"].replace("user.contact.email", "user.contact.emial")))
     assert broken.policy_set is None
     (error,) = broken.errors
-    assert (error.code, error.file, error.line, error.col) == ("unknown-data-category", "s/p.pdp", 5, 6)
+    assert (error.code, error.file, error.line, error.col) == ("unknown-data-category", "s/p.pdp", 7, 6)
     syntax = check(ws.edited("s/p.pdp", SMALL["s/p.pdp"].replace("to use", "to use use ,")))
     assert syntax.errors and syntax.errors[0].code == "syntax"
 
@@ -140,6 +142,26 @@ def test_cached_checks_and_warnings_equal_the_plain_path(edits):
         assert (cached.policy_set is None) == (plain.policy_set is None)
         assert warnings_for(cached) == warnings_for(plain, cached=False)
         assert diagnostics(ws) == diagnostics(ws, cached=False)
+
+
+def test_warnings_are_kept_by_what_the_texts_say_comments_left_out():
+    checking.forget()
+    ws = Workspace("s", SMALL)
+    first = warnings_for(check(ws))
+    assert first and {d.code for d in first} == {"unmarked-overlap"}
+    commented = ws.edited("s/p.pdp", SMALL["s/p.pdp"].replace("# a comment", "# a longer comment, \"quoted\""))
+    assert check(commented).meaning == check(ws).meaning and check(commented).key != check(ws).key
+    calls = []
+    real = checking.warnings_of
+    checking.warnings_of = lambda *a: calls.append(a) or real(*a)
+    try:
+        assert warnings_for(check(commented)) == first and not calls  # not analysed again
+        reworded = ws.edited("s/p.pdp", SMALL["s/p.pdp"].replace("not a comment", "not a comment either"))
+        assert check(reworded).meaning != check(ws).meaning
+        warnings_for(check(reworded))
+        assert len(calls) == 1  # a text in quotes is what the set says
+    finally:
+        checking.warnings_of = real
 
 
 def test_symbols_outline_a_policy_file_in_order(cx):

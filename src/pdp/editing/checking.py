@@ -2,15 +2,19 @@
 
 An editor asks again at every pause in typing, mostly about texts it asked about before (an undo, a
 file switched to and back, a warning asked for after the errors): a check is kept by what it checked, the
-digest of the sources with the directory they are named by, in a bounded LRU, and the warnings with it.
+digest of the sources with the directory they are named by, in a bounded LRU, and the warnings by what the
+texts say, comments left out (`meaning`).
 `CACHE = False` (or `cached=False`) checks afresh every time: the plain path a property test holds it equal to.
 """
 
 from __future__ import annotations
 
+import hashlib
+import re
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Generic, Hashable, Iterable, TypeVar
 
@@ -18,6 +22,7 @@ from pdp.analysis.warnings import warnings_of, without_requested
 from pdp.base.errors import Diagnostic, PolicyError
 from pdp.engine.build import build_version
 from pdp.engine.policy_set import PolicySet
+from pdp.engine.sources import Sources
 from pdp.testing.cases import TestFileError
 from pdp.testing.reader import parse_test_file
 from .workspace import TESTS, Workspace
@@ -39,6 +44,11 @@ class Checked:
     @property
     def ok(self) -> bool:
         return not self.errors
+
+    @cached_property
+    def meaning(self) -> str:
+        """What the checked texts say, comments left out (`meaning`): the key of the set's warnings."""
+        return meaning(self.policy_set.sources if self.policy_set is not None else None)
 
 
 K = TypeVar("K", bound=Hashable)
@@ -105,15 +115,32 @@ def warnings_for(checked: Checked, requests: Iterable[Any] = (), cached: bool | 
     if checked.policy_set is None:
         found: tuple[Diagnostic, ...] = checked.checker_warnings
     else:
-        use_cache = CACHE if cached is None else cached
-        key = (*checked.key, method)
-        kept = _warnings.get(key) if use_cache else None
-        if kept is None:
-            kept = tuple(warnings_of(checked.policy_set, method))
-            if use_cache:
-                _warnings.put(key, kept)
-        found = kept
+        if CACHE if cached is None else cached:
+            key = (checked.key[0], checked.meaning, method)
+            kept = _warnings.get(key)
+            found = kept if kept is not None else _warnings.put(key, tuple(warnings_of(checked.policy_set, method)))
+        else:
+            found = tuple(warnings_of(checked.policy_set, method))
     return sorted(without_requested(found, requests), key=Diagnostic.sort_key)
+
+
+# A text in quotes, or a comment: in a set that builds, the parser read them so (pdp.lang.grammar: STRING, COMMENT)
+_STRING_OR_COMMENT = re.compile(r'"(?:[^"\\\n]|\\.)*"|#[^\n]*')
+
+
+def meaning(sources: Sources | None) -> str:
+    """A digest of what the sources say, their comments left out: the same for two sets whose policy files differ
+    only in what their comments say. A comment runs to the end of its line, so no token moves when one changes,
+    and the warnings of the one set are the other's, spans and all (the analysis reads the syntax tree, which
+    holds no comment). A set's warnings are kept by it: writing in a comment does not analyse the set again."""
+    if sources is None:
+        return ""
+    h = hashlib.sha256()
+    for path, text in sorted(sources.texts().items()):
+        if path in sources.policies:
+            text = _STRING_OR_COMMENT.sub(lambda m: m.group() if m.group().startswith('"') else "#", text)
+        h.update(path.encode() + b"\0" + text.encode() + b"\0")
+    return "sha256:" + h.hexdigest()
 
 
 def diagnostics(ws: Workspace, cached: bool | None = None, warnings: bool = True) -> list[Diagnostic]:
