@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from pdp.base.source import Span
-from pdp.editing import clause_text, definition, hover, read_workspace
+from pdp.editing import applied, clause_text, definition, diagnostics, hover, read_workspace
 from pdp.editing.clauses import cited, clauses
 from tests.support.sets import CX_ONE_GO
 
@@ -155,3 +155,17 @@ def test_clause_text_never_falls_back_to_another_clause(cx):
     assert clause_text(cx, "§3.7") is None and clause_text(cx, "§2.4(b)") is None
     assert clause_text(cx.with_texts({cx.path_of("clauses.yaml"): "- not a mapping\n"}), "§1") is None
     assert yaml.safe_load((CX_ONE_GO / "clauses.yaml").read_text(encoding="utf-8"))["§1"] == "The Information we collect:"
+
+
+def test_a_cite_naming_no_clause_is_an_unknown_clause_warning_with_the_closest_as_fixes(cx):
+    path = cx.path_of("marketing.pdp")
+    assert "unknown-clause" not in {d.code for d in diagnostics(cx)}
+    broken = cx.edited(path, cx.texts[path].replace('cite "§2.5"', 'cite "§2.55"', 1))
+    (warning,) = [d for d in diagnostics(broken) if d.code == "unknown-clause"]
+    assert warning.severity == "warning" and warning.message == (
+        "the rule `marketing.promotional_email` cites `§2.55`, which names no clause of clauses.yaml")
+    assert broken.texts[path].split("\n")[warning.line - 1][warning.col - 1:warning.span.end_col - 1] == "§2.55"
+    fixed = applied(broken, next(f for f in warning.fixes if f.edits[0].new_text == "§2.5"))
+    assert fixed.texts[path] == cx.texts[path]
+    without = broken.with_texts({cx.path_of("clauses.yaml"): ""})  # no clauses: nothing to hold cites to
+    assert "unknown-clause" not in {d.code for d in diagnostics(without)}

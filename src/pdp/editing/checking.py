@@ -25,6 +25,7 @@ from pdp.engine.policy_set import PolicySet
 from pdp.engine.sources import Sources
 from pdp.testing.cases import TestFileError
 from pdp.testing.reader import parse_test_file
+from .clauses import unknown_clauses
 from .workspace import TESTS, Workspace
 
 CACHE = True  # False: every check and every warning computed afresh (the plain path)
@@ -144,11 +145,14 @@ def meaning(sources: Sources | None) -> str:
 
 
 def diagnostics(ws: Workspace, cached: bool | None = None, warnings: bool = True) -> list[Diagnostic]:
-    """What `pdp check` reports of the workspace: its errors, then (`warnings`) its warnings, sorted together."""
+    """What `pdp check` reports of the workspace: its errors, then (`warnings`) its warnings, sorted together; with
+    a clauses.yaml beside the set, a cite that names none of its clauses is an `unknown-clause` warning."""
     checked = check(ws, cached)
     found = list(checked.errors)
     if warnings:
         found += warnings_for(checked, requests_of_tests(ws, cached), cached)
+        if checked.policy_set is not None:  # (a set with errors: those first)
+            found += unknown_clauses(ws, checked.policy_set.files)
     return sorted(found, key=Diagnostic.sort_key)
 
 
