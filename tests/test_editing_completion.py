@@ -1,9 +1,11 @@
 """Completion (pdp.editing.complete): what may be written at the cursor, read from the words before it."""
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from pdp.base.source import Span
-from pdp.editing import Workspace, complete, read_workspace
+from pdp.editing import Workspace, complete, definition, hover, read_workspace
 from pdp.editing import checking, knowledge
 from tests.support.sets import CX_ONE_GO, ROOT
 
@@ -178,3 +180,26 @@ def test_the_knowledge_is_kept_and_equals_a_fresh_reading(cx):
     fresh = knowledge.knowledge(cx, cached=False)
     assert fresh is not kept and fresh.schema == kept.schema and fresh.declared == kept.declared
     assert fresh.rules.keys() == kept.rules.keys()
+
+
+EDITS = st.lists(st.tuples(st.integers(0, 4000), st.sampled_from(["", "x", " ", "\n", ".", '"', "#", "when "]),
+                           st.integers(0, 3)), max_size=3)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(EDITS, st.integers(1, 80), st.integers(1, 60))
+def test_what_the_set_knows_kept_equals_it_read_afresh(cx, edits, line, col):
+    path = cx.path_of("marketing.pdp")
+    text = cx.texts[path]
+    for at, insert, cut in edits:
+        at = min(at, len(text))
+        text = text[:at] + insert + text[at + cut:]
+    ws = cx.edited(path, text)
+    kept = (complete(ws, path, line, col), hover(ws, path, line, col), definition(ws, path, line, col))
+    plain = checking.CACHE
+    checking.CACHE = False
+    try:
+        fresh = (complete(ws, path, line, col), hover(ws, path, line, col), definition(ws, path, line, col))
+    finally:
+        checking.CACHE = plain
+    assert kept == fresh

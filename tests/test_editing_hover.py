@@ -169,3 +169,9 @@ def test_a_cite_naming_no_clause_is_an_unknown_clause_warning_with_the_closest_a
     assert fixed.texts[path] == cx.texts[path]
     without = broken.with_texts({cx.path_of("clauses.yaml"): ""})  # no clauses: nothing to hold cites to
     assert "unknown-clause" not in {d.code for d in diagnostics(without)}
+
+
+def test_hover_on_an_attribute_the_request_model_describes_says_what_it_says(cx):
+    shown = hover_on(cx, "retention.pdp", "collected_at", extra='deny x "m" to use when collected_at < now')
+    assert shown.markdown.startswith("**`collected_at`**: date\n\nPart of the request (`collected_at`).\n\n"
+                                     "When the data was collected (YYYY-MM-DD)")

@@ -203,7 +203,9 @@ def _attributes(known: Knowledge) -> Iterator[Completion]:
             elif typ.kind != "map":
                 yield Completion(dotted, "attribute", listing.type_name(typ), "policy data")
             continue
-        yield Completion(dotted, "attribute", listing.type_name(typ), where_from(dotted, declared))
+        said = known.described(dotted)
+        yield Completion(dotted, "attribute", listing.type_name(typ),
+                         where_from(dotted, declared) + (f": {said}" if said else ""))
         if typ.keys is not None:
             kind = KIND_OF_VOCAB.get(typ.keys, "value")
             for entry in known.keys(typ.keys):

@@ -92,6 +92,8 @@ def _attribute(thing: Pointed, known: Knowledge, ws: Workspace) -> str | None:
     declared = {e.key: e for e in known.declared if e.kind == listing.ATTRIBUTE}
     where = "policy data" if thing.name.startswith("data.") else where_from(thing.name, declared)
     lines = [f"**`{thing.name}`**: {listing.type_name(typ)}", f"{where[0].upper()}{where[1:]}."]
+    if (said := known.described(thing.name)):
+        lines.append(said[0].upper() + said[1:] + ("" if said.endswith(".") else "."))
     root, _, rest = thing.name.partition(".")
     lookup = next((lk for lk in known.lookups if lk.root == root), None)
     if lookup is not None and rest == "id":

@@ -18,6 +18,7 @@ from pdp.engine.registers import CompiledLookup, compile_lookups
 from pdp.engine.sources import Sources
 from pdp.lang import ast
 from pdp.vocab import listing
+from pdp.vocab.contract import model_of as contract_model_of
 from pdp.vocab import schema as sch
 from pdp.vocab import taxonomy as tx
 from . import checking
@@ -74,6 +75,18 @@ class Knowledge:
 
     def entry(self, kind: str, key: str) -> listing.Entry | None:
         return self.entries.get((kind, key))
+
+    def described(self, dotted: str) -> str:
+        """What the request's model says of an attribute (its field's description), "" when it says nothing."""
+        model: Any = self.model.contract.model
+        info = None
+        for part in dotted.split("."):
+            fields = getattr(model, "model_fields", None)
+            info = fields.get(part) if fields else None
+            if info is None:
+                return ""
+            model = contract_model_of(info.annotation)
+        return (info.description or "") if info is not None else ""
 
 
 _known: Kept[tuple[str, str], Knowledge] = Kept(checking.CHECKS_KEPT)
