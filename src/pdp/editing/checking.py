@@ -87,6 +87,7 @@ class Kept(Generic[K, V]):
 _checks: Kept[tuple[str, str], Checked] = Kept(CHECKS_KEPT)
 _warnings: Kept[tuple[str, str, str], tuple[Diagnostic, ...]] = Kept(CHECKS_KEPT)
 _requests: Kept[tuple[tuple[str, str], ...], tuple[Any, ...]] = Kept(CHECKS_KEPT)
+_beside_tests: Kept[tuple[Any, ...], tuple[Diagnostic, ...]] = Kept(CHECKS_KEPT)
 
 
 def check(ws: Workspace, cached: bool | None = None) -> Checked:
@@ -150,15 +151,31 @@ def diagnostics(ws: Workspace, cached: bool | None = None, warnings: bool = True
     checked = check(ws, cached)
     found = list(checked.errors)
     if warnings:
-        found += warnings_for(checked, requests_of_tests(ws, cached), cached)
+        found += _warnings_beside_tests(ws, checked, cached)
         if checked.policy_set is not None:  # (a set with errors: those first)
             found += unknown_clauses(ws, checked.policy_set.files)
     return sorted(found, key=Diagnostic.sort_key)
 
 
+def _warnings_beside_tests(ws: Workspace, checked: Checked, cached: bool | None) -> list[Diagnostic]:
+    """`warnings_for` the set with its tests' requests, kept by both (leaving out what the tests request reads
+    every request)."""
+    tests = _tests_of(ws)
+    if not (CACHE if cached is None else cached) or checked.policy_set is None:
+        return warnings_for(checked, requests_of_tests(ws, cached), cached)
+    key = (checked.key[0], checked.meaning, tests)
+    kept = _beside_tests.get(key)
+    return list(kept if kept is not None else _beside_tests.put(
+        key, tuple(warnings_for(checked, requests_of_tests(ws, cached), cached))))
+
+
+def _tests_of(ws: Workspace) -> tuple[tuple[str, str], ...]:
+    return tuple((path, ws.texts[path]) for path in ws.paths_of(TESTS))
+
+
 def requests_of_tests(ws: Workspace, cached: bool | None = None) -> tuple[Any, ...]:
     """The requests of the workspace's test cases (tests/*.yaml); a file with errors is `pdp test`'s to report."""
-    texts = tuple((path, ws.texts[path]) for path in ws.paths_of(TESTS))
+    texts = _tests_of(ws)
     use_cache = CACHE if cached is None else cached
     if use_cache and (found := _requests.get(texts)) is not None:
         return found
@@ -174,5 +191,5 @@ def requests_of_tests(ws: Workspace, cached: bool | None = None) -> tuple[Any, .
 
 def forget() -> None:
     """Drop every kept check and warning (tests; a process that must give the memory back)."""
-    for kept in (_checks, _warnings, _requests):
+    for kept in (_checks, _warnings, _requests, _beside_tests):
         kept.clear()

@@ -80,10 +80,10 @@ def unknown_clauses(ws: Workspace, files: Iterable[ast.PolicyFile]) -> list[Diag
         for rule in policy_file.rules:
             if rule.cite is None or text is None:
                 continue
-            where = _cite_string(text, policy_file.path, rule)
             for number in cited(rule.cite) or [rule.cite]:
                 if number in known:
                     continue
+                where = _cite_string(text, policy_file.path, rule)
                 close = suggest(number, known)
                 at = _within(text, where, number) if where is not None else None  # the number itself: fixable
                 fixes = replacements(at, close) if at is not None else ()
