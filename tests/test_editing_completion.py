@@ -203,3 +203,11 @@ def test_what_the_set_knows_kept_equals_it_read_afresh(cx, edits, line, col):
     finally:
         checking.CACHE = plain
     assert kept == fresh
+
+
+def test_an_attribute_a_register_gives_takes_the_values_the_register_holds():
+    ws = read_workspace(ROOT / "examples" / "authzen-todo")
+    found, _ = at_marker(ws, "todo.pdp", f'allow x "m"\n  to can_read_user\n  when subject.roles has any of ["{MARKER}')
+    assert labels(found) == ["admin", "evil_genius", "editor", "viewer"] and {c.kind for c in found} == {"value"}
+    found, _ = at_marker(ws, "todo.pdp", f'allow x "m"\n  to can_read_user\n  when subject.id == "{MARKER}')
+    assert found[0].kind == "register" and found[0].detail == "rick@the-citadel.com"

@@ -163,11 +163,26 @@ def _values(left: str | None, op: str, known: Knowledge, here: At) -> Iterator[C
     elif typ.kind == "bool" and not here.in_string and op in ("==", "!="):
         yield from (_keyword("true"), _keyword("false"))
     parts = left.split(".")
-    if len(parts) == 2 and parts[1] == "id":
-        for lookup in known.lookups:
-            if lookup.root == parts[0]:
-                for ident, record in lookup.register.items():
-                    yield _value(str(ident), "register", _name_of(record), _summary(record, lookup.named), quote)
+    for lookup in known.lookups:
+        if len(parts) != 2 or lookup.root != parts[0]:
+            continue
+        if parts[1] == "id":
+            for ident, record in lookup.register.items():
+                yield _value(str(ident), "register", _name_of(record), _summary(record, lookup.named), quote)
+        elif typ.vocab is None:  # the values the registers give the attribute (`subject.roles`: admin, editor)
+            for value in _register_values(lookup.register, parts[1]):
+                yield _value(value, "value", f"a `{left}` in {lookup.named}", "", quote)
+
+
+def _register_values(register: dict, attribute: str, most: int = 200) -> list[str]:
+    """The texts the register's entries give an attribute (the items of lists too), each once, in order."""
+    found: dict[str, None] = {}
+    for record in register.values():
+        value = record.get(attribute) if isinstance(record, dict) else None
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, str) and len(found) < most:
+                found.setdefault(item, None)
+    return list(found)
 
 
 def _value(key: str, kind: str, detail: str, documentation: str, quote: bool) -> Completion:
@@ -175,7 +190,12 @@ def _value(key: str, kind: str, detail: str, documentation: str, quote: bool) ->
 
 
 def _name_of(record: object) -> str:
-    return str(record.get("name", "")) if isinstance(record, dict) else ""
+    """What names a register's entry: its `name`, else its first text."""
+    if not isinstance(record, dict):
+        return ""
+    if isinstance(record.get("name"), str):
+        return record["name"]
+    return next((v for v in record.values() if isinstance(v, str)), "")
 
 
 def _summary(record: object, named: str) -> str:
