@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Any, Iterator
 
 from pdp.base.source import Span
 from pdp.lang import printer
@@ -174,7 +174,7 @@ def _values(left: str | None, op: str, known: Knowledge, here: At) -> Iterator[C
                 yield _value(value, "value", f"a `{left}` in {lookup.named}", "", quote)
 
 
-def _register_values(register: dict, attribute: str, most: int = 200) -> list[str]:
+def _register_values(register: dict[Any, Any], attribute: str, most: int = 200) -> list[str]:
     """The texts the register's entries give an attribute (the items of lists too), each once, in order."""
     found: dict[str, None] = {}
     for record in register.values():
@@ -193,8 +193,9 @@ def _name_of(record: object) -> str:
     """What names a register's entry: its `name`, else its first text."""
     if not isinstance(record, dict):
         return ""
-    if isinstance(record.get("name"), str):
-        return record["name"]
+    name = record.get("name")
+    if isinstance(name, str):
+        return name
     return next((v for v in record.values() if isinstance(v, str)), "")
 
 
