@@ -90,6 +90,34 @@ def test_a_ledger_fact_misspelt_is_fixed():
     assert check(applied(broken, error.fixes[0])).ok
 
 
+STATEMENTS = [  # errors whose span is a whole statement or clause: the word is found in it
+    ("lookup recipient in data.processors\n", "lookup recipent in data.processors\n", "bad-lookup"),
+    ("lookup recipient in data.processors request wins for country\n",
+     "lookup recipient in data.processors request wins for contry\n", "unknown-attribute"),
+    ('allow x "m" cite "§1" to use for marketing\n  accept unmarked-overlap because "x"\n',
+     'allow x "m" cite "§1" to use for marketing\n  accept unmarked-overlp because "x"\n', "unknown-warning"),
+]
+
+
+@pytest.mark.parametrize("right, wrong, code", STATEMENTS, ids=[s[2] for s in STATEMENTS])
+def test_a_word_in_a_statement_the_checker_points_at_as_a_whole_is_fixed_where_it_is_written(right, wrong, code):
+    rules = RULES.replace("lookup recipient in data.processors\n", "") if right.startswith("lookup") else RULES
+    ws = workspace(rules + right)
+    assert check(ws).ok
+    broken = ws.edited("s/p.pdp", HEADER + rules + wrong)
+    (error,) = check(broken).errors
+    assert error.code == code and error.fixes
+    assert applied(broken, error.fixes[0]).texts["s/p.pdp"] == ws.texts["s/p.pdp"]
+
+
+def test_a_word_written_twice_in_the_statement_gets_no_fix():
+    ws = workspace(RULES + "lookup recipient in data.processors request wins for country\n")
+    twice = ws.edited("s/p.pdp", HEADER + RULES.replace("lookup recipient in data.processors\n", "") +
+                      "lookup recipient in data.processors if unlisted, request states contry except contry \"x\"\n")
+    errors = [e for e in check(twice).errors if e.code == "unknown-attribute" and "contry" in e.message]
+    assert errors and all(e.fixes == () for e in errors)
+
+
 def test_an_error_without_a_suggestion_has_no_fix():
     ws = workspace()
     broken = ws.edited("s/p.pdp", ws.texts["s/p.pdp"].replace("for marketing\n", "for zzzzqqq\n"))

@@ -26,6 +26,7 @@ from pdp.engine.sources import Sources
 from pdp.testing.cases import TestFileError
 from pdp.testing.reader import parse_test_file
 from .clauses import unknown_clauses
+from .located import located
 from .workspace import TESTS, Workspace
 
 CACHE = True  # False: every check and every warning computed afresh (the plain path)
@@ -101,7 +102,7 @@ def check(ws: Workspace, cached: bool | None = None) -> Checked:
     try:
         policy_set = build_version(sources, directory=Path(ws.root) if ws.root else None)
     except PolicyError as error:
-        errors = [d for d in error.diagnostics if d.severity == "error"]
+        errors = located([d for d in error.diagnostics if d.severity == "error"], sources.texts())
         warnings = tuple(d for d in error.diagnostics if d.severity == "warning")
         checked = Checked(errors, None, warnings, key)
     else:
