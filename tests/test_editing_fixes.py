@@ -131,3 +131,12 @@ def test_edits_count_columns_in_code_points_and_apply_from_the_end():
     assert offset_of(text, 1, 99) == text.index("\n") and offset_of(text, 9, 1) == len(text)
     edits = [TextEdit(Span("f", 2, 8, 2, 9), "smile"), TextEdit(Span("f", 1, 1, 1, 3), "ab")]
     assert applied_to_text(text, edits) == "ab line\nsecond smile x\n"
+
+
+def test_renaming_a_diagnostics_files_renames_its_fixes_too():
+    ws = workspace()
+    broken = ws.edited("s/p.pdp", ws.texts["s/p.pdp"].replace("to share", "to shar"))
+    (error,) = check(broken).errors
+    renamed = error.renamed(lambda file: file.removeprefix("s/"))
+    assert renamed.file == "p.pdp" and {e.span.file for f in renamed.fixes for e in f.edits} == {"p.pdp"}
+    assert renamed.fixes[0].edits[0].span.line == error.fixes[0].edits[0].span.line

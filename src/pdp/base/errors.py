@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import difflib
 import heapq
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from dataclasses import field as dataclass_field
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from .source import NO_SPAN, Span, caret_excerpt
 
@@ -98,6 +98,13 @@ class Diagnostic:
         elif self.hint:
             parts.append(f"     = hint: {self.hint}")
         return "\n".join(parts)
+
+    def renamed(self, name: Callable[[str], str]) -> Diagnostic:
+        """The same diagnostic with every file it names (its span's, its fixes' edits') renamed by `name` (a set
+        unpacked from a bundle names its files as the bundle does, not where it was unpacked)."""
+        return replace(self, span=replace(self.span, file=name(self.span.file)),
+                       fixes=tuple(Fix(f.title, tuple(TextEdit(replace(e.span, file=name(e.span.file)), e.new_text)
+                                                      for e in f.edits)) for f in self.fixes))
 
     def to_dict(self) -> dict[str, Any]:
         return {

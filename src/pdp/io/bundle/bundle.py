@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import re
 import tempfile
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -142,13 +142,14 @@ def _write(root: Path, files: dict[str, bytes]) -> None:
 
 
 def _inside(diagnostic, root: Path):
-    """A diagnostic named by the file's path in the bundle, not by where it was unpacked."""
-    file = diagnostic.span.file
-    for base in (str(root), str(root.resolve())):
-        if file == base or file.startswith(base + os.sep):
-            file = file[len(base) + 1:] or "."
-            break
-    return replace(diagnostic, span=replace(diagnostic.span, file=file))
+    """A diagnostic named by the file's path in the bundle, not by where it was unpacked (its fixes' too)."""
+    def in_bundle(file: str) -> str:
+        for base in (str(root), str(root.resolve())):
+            if file == base or file.startswith(base + os.sep):
+                return file[len(base) + 1:] or "."
+        return file
+
+    return diagnostic.renamed(in_bundle)
 
 
 __all__ = ["Built", "Opened", "build_bundle", "load_bundle", "open_bundle", "set_files"]
