@@ -9,7 +9,8 @@ the editing core's cache), then measures, in this process, after a first round t
 - errors: `pdp.editing.check` of the edited workspace (parse, check, build: what an editor shows first);
 - errors + warnings: `pdp.editing.diagnostics` of another new edit in a comment, and of one in a rule's
   message (the check, then the whole-set analysis, `pdp.analysis.warnings`: what `pdp check` reports; an edit
-  in a comment changes no warning, and they are taken from the cache);
+  in a comment changes no warning, and they are taken from the cache), and of a line added before a rule (the
+  warnings moved to their new places);
 - again: `diagnostics` of texts already checked (an undo, a file switched back to: taken from the cache);
 - completion and hover at a position in the edited file.
 
@@ -52,18 +53,22 @@ def measure(policies: str, rounds: int) -> dict[str, list[tuple[float, float]]]:
     comment = base.index("#") + 1  # inside the file's first comment
     message = base.index('"', base.index("\nallow ")) + 1  # inside the first rule's message
 
-    def edit(at: int, n: int):  # a letter added at `at`, at a place no other round used
-        return ws.edited(path, base[:at + n] + "x" + base[at + n:])
+    def edit(at: int, n: int, added: str = "x"):  # `added` at `at`, at a place no other round used
+        return ws.edited(path, base[:at + n] + added + base[at + n:])
+
+    rule = base.index("\nallow ")  # before the first rule: its lines, and every line after, move down
 
     lines = base.split("\n")
     where = next(i for i, line in enumerate(lines) if line.startswith("  for ")) + 1
     figures: dict[str, list[tuple[float, float]]] = {name: [] for name, _ in ROWS}
     for n in range(rounds + 1):
         first, second, third = edit(comment, 2 * n), edit(comment, 2 * n + 1), edit(message, n)
+        fourth = edit(rule, 0, "\n" * (n + 2))
         found = {
             "errors": timed(check, first),
             "comment": timed(diagnostics, second),
             "code": timed(diagnostics, third),
+            "layout": timed(diagnostics, fourth),
             "again": timed(diagnostics, third),
             "complete": timed(complete, first, path, where, 9),
             "hover": timed(hover, first, path, where, 9),
@@ -78,6 +83,7 @@ def measure(policies: str, rounds: int) -> dict[str, list[tuple[float, float]]]:
 ROWS = (("errors", "errors (`check`) after a one-character edit"),
         ("comment", "errors + warnings (`diagnostics`) after a one-character edit in a comment"),
         ("code", "errors + warnings (`diagnostics`) after a one-character edit in a rule's text"),
+        ("layout", "errors + warnings (`diagnostics`) after a line added before a rule (every rule below moves)"),
         ("again", "errors + warnings of texts checked before (an undo: the cache)"),
         ("complete", "completion at a position of the edited file"),
         ("hover", "hover at a position of the edited file"))
@@ -105,7 +111,9 @@ def report(figures: dict[str, list[tuple[float, float]]], rounds: int, command: 
         "texts (`pdp.editing.checking`: a bounded LRU by the sources' digest, `CACHE = False` the plain path a",
         "property test holds it equal to); its warnings are kept by what the texts say with their comments left",
         "out (`checking.meaning`: a comment runs to the end of its line, so writing in one moves no token and",
-        "changes no warning). What a new text costs is the set's build (parse, check, compile) for the errors,",
+        "changes no warning); after a change of layout only (lines, indentation, `pdp fmt`), the warnings of",
+        "the same tokens and syntax trees are moved to their new places (`pdp.editing.relocating`, switched off",
+        "by `RELOCATE = False`). What a new text costs is the set's build (parse, check, compile) for the errors,",
         "and, when a rule changed, the whole-set analysis (`pdp.analysis.warnings`) for the warnings; an editor",
         "shows the errors first and the warnings when they come (the language server and the studio ask for",
         "them apart).",

@@ -26,7 +26,9 @@ from pdp.engine.sources import Sources
 from pdp.testing.cases import TestFileError
 from pdp.testing.reader import parse_test_file
 from .clauses import unknown_clauses
+from . import relocating
 from .located import located
+from .relocating import Layout, layout_of, relocated
 from .workspace import TESTS, Workspace
 
 CACHE = True  # False: every check and every warning computed afresh (the plain path)
@@ -89,6 +91,7 @@ _checks: Kept[tuple[str, str], Checked] = Kept(CHECKS_KEPT)
 _warnings: Kept[tuple[str, str, str], tuple[Diagnostic, ...]] = Kept(CHECKS_KEPT)
 _requests: Kept[tuple[tuple[str, str], ...], tuple[Any, ...]] = Kept(CHECKS_KEPT)
 _beside_tests: Kept[tuple[Any, ...], tuple[Diagnostic, ...]] = Kept(CHECKS_KEPT)
+_by_tokens: Kept[tuple[str, str, str], tuple[Any, Layout, tuple[Diagnostic, ...]]] = Kept(CHECKS_KEPT)
 
 
 def check(ws: Workspace, cached: bool | None = None) -> Checked:
@@ -121,10 +124,32 @@ def warnings_for(checked: Checked, requests: Iterable[Any] = (), cached: bool | 
         if CACHE if cached is None else cached:
             key = (checked.key[0], checked.meaning, method)
             kept = _warnings.get(key)
-            found = kept if kept is not None else _warnings.put(key, tuple(warnings_of(checked.policy_set, method)))
+            if kept is None:
+                kept = _warnings.put(key, _moved_or_found(checked, method))
+            found = kept
         else:
             found = tuple(warnings_of(checked.policy_set, method))
     return sorted(without_requested(found, requests), key=Diagnostic.sort_key)
+
+
+def _moved_or_found(checked: Checked, method: str) -> tuple[Diagnostic, ...]:
+    """The set's warnings: those of a set of the same tokens and syntax trees, moved to this layout's places
+    (`relocating`), else found by the analysis."""
+    policy_set = checked.policy_set
+    if policy_set is None:
+        return checked.checker_warnings
+    if not relocating.RELOCATE or policy_set.sources is None:
+        return tuple(warnings_of(policy_set, method))
+    layout = layout_of(policy_set.sources)
+    key = (checked.key[0], layout.key, method)
+    earlier = _by_tokens.get(key)
+    if earlier is not None and earlier[0] == policy_set.files:  # the same syntax trees, spans aside
+        moved = relocated(earlier[2], earlier[1], layout)
+        if moved is not None:
+            return moved
+    found = tuple(warnings_of(policy_set, method))
+    _by_tokens.put(key, (policy_set.files, layout, found))
+    return found
 
 
 # A text in quotes, or a comment: in a set that builds, the parser read them so (pdp.lang.grammar: STRING, COMMENT)
@@ -192,5 +217,5 @@ def requests_of_tests(ws: Workspace, cached: bool | None = None) -> tuple[Any, .
 
 def forget() -> None:
     """Drop every kept check and warning (tests; a process that must give the memory back)."""
-    for kept in (_checks, _warnings, _requests, _beside_tests):
+    for kept in (_checks, _warnings, _requests, _beside_tests, _by_tokens):
         kept.clear()
