@@ -9,7 +9,6 @@ consent topics), after `overrides` its rule ids, after `cite` the clauses of its
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any, Iterator
 
@@ -22,7 +21,7 @@ from pdp.vocab import schema as sch
 from pdp.vocab import taxonomy as tx
 from .clauses import clauses
 from .context import HEADER_CLAUSES, RULE_CLAUSES, At, Token, at, clause_of, value_operator
-from .knowledge import Knowledge, knowledge
+from .knowledge import Knowledge, attribute_paths, knowledge, type_of, where_from
 from .outline import text_of
 from .workspace import POLICY, Workspace
 
@@ -58,7 +57,6 @@ CLAUSE_HELP = {"cite": "the clause of the privacy policy the rule encodes", "to"
 AFTER_OPERAND = ("==", "!=", "in", "not in", "under", "matches", "has any of", "has all of", "is present",
                  "is absent", "is older than", "<", "<=", ">", ">=")
 LOGIC = ("and", "or")
-NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def complete(ws: Workspace, path: str, line: int, col: int) -> list[Completion]:
@@ -232,42 +230,6 @@ def _attributes(known: Knowledge) -> Iterator[Completion]:
             for entry in known.keys(typ.keys):
                 yield Completion(f"{dotted}.{entry.key}", kind, entry.name or typ.keys,
                                  entry.description or f"a {typ.keys} the set declares")
-
-
-def where_from(dotted: str, declared: dict[str, listing.Entry]) -> str:
-    """Where an attribute comes from, in words."""
-    entry = declared.get(dotted)
-    if entry is not None:
-        return f"{entry.description} (a register)" if entry.description else "declared in vocabulary.yaml"
-    return f"part of the request (`{dotted.split('.')[0]}`)"
-
-
-def attribute_paths(schema: dict[str, sch.Type], prefix: str = "", depth: int = 0) -> Iterator[tuple[str, sch.Type]]:
-    """Every attribute and group of attributes a condition may name, with its type (policy data two levels deep)."""
-    for name, typ in schema.items():
-        if not NAME.fullmatch(name):
-            continue
-        dotted = f"{prefix}{name}"
-        yield dotted, typ
-        deeper = depth < (2 if dotted.split(".")[0] == "data" else 8)
-        if typ.kind == "map" and typ.fields and typ.keys is None and deeper:  # (a keyed map's keys: its vocabulary's)
-            yield from attribute_paths(dict(typ.fields), dotted + ".", depth + 1)
-
-
-def type_of(schema: dict[str, sch.Type], dotted: str) -> sch.Type | None:
-    """The type of an attribute by its dotted name; None when the schema has no such attribute."""
-    parts = dotted.split(".")
-    current = schema.get(parts[0])
-    for part in parts[1:]:
-        if current is None or current.kind != "map":
-            return None if current is None or current.kind != "any" else current
-        if current.values is not None:
-            current = current.values
-        elif current.keys is not None:
-            return sch.BOOL
-        else:
-            current = current.field_map().get(part)
-    return current
 
 
 def _keys(known: Knowledge, kind: str) -> Iterator[Completion]:

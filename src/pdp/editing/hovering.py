@@ -11,8 +11,7 @@ from pdp.lang import printer
 from pdp.vocab import listing
 from pdp.vocab import taxonomy as tx
 from .clauses import cited, clause_text
-from .completion import type_of, where_from
-from .knowledge import Knowledge
+from .knowledge import Knowledge, type_of, where_from
 from .pointing import ATTRIBUTE, CITE, CONDITION, DATA, ENTRY, KEY, RULE, Pointed, pointed
 from .workspace import Workspace
 

@@ -7,9 +7,10 @@ whatever does not read is left out. Kept by the sources' digest, like a check (`
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import Any, Iterator
 
 from pdp.base.yamlpos import Located
 from pdp.engine.build import data_of, parse, schema_of, vocabulary_of, with_registers
@@ -89,6 +90,8 @@ class Knowledge:
         return (info.description or "") if info is not None else ""
 
 
+NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # an attribute's name, as a path names it
+
 _known: Kept[tuple[str, str], Knowledge] = Kept(checking.CHECKS_KEPT)
 
 
@@ -152,6 +155,42 @@ def register_attributes(schema: dict[str, sch.Type], lookups: list[CompiledLooku
     return [listing.Entry(listing.ATTRIBUTE, path, listing.type_name(typ), f"from {named[path.split('.')[0]]}",
                           listing.DECLARED)
             for path, typ in listing.attributes(with_registers(dict(schema), lookups)) if path not in known]
+
+
+def type_of(schema: dict[str, sch.Type], dotted: str) -> sch.Type | None:
+    """The type of an attribute by its dotted name; None when the schema has no such attribute."""
+    parts = dotted.split(".")
+    current = schema.get(parts[0])
+    for part in parts[1:]:
+        if current is None or current.kind != "map":
+            return None if current is None or current.kind != "any" else current
+        if current.values is not None:
+            current = current.values
+        elif current.keys is not None:
+            return sch.BOOL
+        else:
+            current = current.field_map().get(part)
+    return current
+
+
+def attribute_paths(schema: dict[str, sch.Type], prefix: str = "", depth: int = 0) -> Iterator[tuple[str, sch.Type]]:
+    """Every attribute and group of attributes a condition may name, with its type (policy data two levels deep)."""
+    for name, typ in schema.items():
+        if not NAME.fullmatch(name):
+            continue
+        dotted = f"{prefix}{name}"
+        yield dotted, typ
+        deeper = depth < (2 if dotted.split(".")[0] == "data" else 8)
+        if typ.kind == "map" and typ.fields and typ.keys is None and deeper:  # (a keyed map's keys: its vocabulary's)
+            yield from attribute_paths(dict(typ.fields), dotted + ".", depth + 1)
+
+
+def where_from(dotted: str, declared: dict[str, listing.Entry]) -> str:
+    """Where an attribute comes from, in words."""
+    entry = declared.get(dotted)
+    if entry is not None:
+        return f"{entry.description} (a register)" if entry.description else "declared in vocabulary.yaml"
+    return f"part of the request (`{dotted.split('.')[0]}`)"
 
 
 def _stem(path: str) -> str:

@@ -7,10 +7,9 @@ from dataclasses import dataclass
 
 from pdp.base.source import Span
 from pdp.vocab import taxonomy as tx
-from .completion import type_of
 from .context import RULE_CLAUSES, Token, at, clause_of, value_operator, word_at
 from .edits import position_of, span_at
-from .knowledge import Knowledge, knowledge
+from .knowledge import Knowledge, knowledge, type_of
 from .outline import text_of
 from .workspace import POLICY, Workspace
 
