@@ -152,3 +152,19 @@ def test_check_shows_warnings_from_the_texts_it_checked_without_reading_them_aga
     assert main(["check", str(never_in_the_eu)]) == 0
     err = capsys.readouterr().err
     assert 'allow eu.transfers "Transfers within the EU" cite "§8"\n     |       ^^^^^^^^^^^^' in err
+
+
+def test_check_reports_a_cite_naming_no_clause_of_clauses_yaml(tmp_path, capsys):
+    """A set that keeps clauses.yaml has every cite checked against it (`unknown-clause`, as the editors say);
+    --strict fails on it, and the excerpt points at the clause number."""
+    import shutil
+
+    shutil.copytree(Path(__file__).parent.parent / "policies", tmp_path / "set")
+    marketing = tmp_path / "set" / "marketing.pdp"
+    marketing.write_text(marketing.read_text().replace('cite "§2.3"', 'cite "§2.33"'))
+    assert main(["check", "--strict", str(tmp_path / "set")]) == 1
+    err = capsys.readouterr().err
+    assert "unknown-clause: warning: the rule `marketing.in_service_ads` cites `§2.33`" in err
+    assert '  cite "§2.33"' in err and "did you mean `§2.3`" in err
+    (tmp_path / "set" / "clauses.yaml").unlink()  # without clauses.yaml, a cite is not checked
+    assert main(["check", "--strict", str(tmp_path / "set")]) == 0

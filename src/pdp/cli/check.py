@@ -35,10 +35,11 @@ def cmd_check(args) -> int:
     def warnings_of_version(version):  # a key the set's tests request is used (`unused-vocabulary`)
         return without_requested(warnings_of(version, method), requests)
 
-    warnings = [w for version in versions for w in warnings_of_version(version)]
+    warnings = [w for version in versions for w in warnings_of_version(version)] + _clause_warnings(args.policy_dir, policy_set)
     if warnings:
         texts = {path: text for version in versions  # as checked
                  for path, text in warning_texts_of(version, method).items()}
+        texts.update(policy_set.sources.texts() if policy_set.sources else {})  # the cites' files too
         print(render_all(warnings, texts), file=sys.stderr)
         print(file=sys.stderr)
     failing = unaccepted(warnings)
@@ -53,6 +54,14 @@ def cmd_check(args) -> int:
         print(f"ok: {older.name} {older.version} (effective {older.effective}, in {older.directory}): "
               f"{len(older.rules)} rules, {_warnings(warnings_of_version(older))} ({older.digest[:19]}…)")
     return EXIT_OK
+
+
+def _clause_warnings(policy_dir: str, policy_set) -> list:
+    """`unknown-clause`: a cite naming no clause of the set's clauses.yaml (nothing without one), as the editors say."""
+    from pdp.editing import read_workspace
+    from pdp.editing.clauses import unknown_clauses
+
+    return unknown_clauses(read_workspace(policy_dir), policy_set.files)
 
 
 def _requests_of_tests(policy_dir: str) -> list:
