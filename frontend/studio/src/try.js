@@ -1,0 +1,121 @@
+// "Try a request": pick an example (the set's own test cases) or write one, decide it against the text being
+// edited, and read the decision, the rules that decided it with their clauses, and the explanation in words.
+// The rules it names are marked in the editor; each can be opened.
+import { count, fill, h } from "./dom.js";
+
+const OUTCOME_WORDS = { applied: "applied", "did not apply": "did not apply" };
+
+export class TryPane {
+  constructor(studio, el, showTab) {
+    this.studio = studio;
+    this.el = el; // {form, examples, request, events, result}
+    this.showTab = showTab;
+    this.examples = [];
+    el.form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.decide();
+    });
+    el.examples.addEventListener("change", () => {
+      const example = this.examples[Number(el.examples.value)];
+      if (example) this.use(example.request, false);
+    });
+  }
+
+  async loadExamples() {
+    try {
+      const answer = await this.studio.api.get("examples");
+      this.examples = answer.requests || [];
+    } catch (error) {
+      this.examples = [];
+      fill(this.el.result, `The example requests could not be read: ${error.message}`);
+    }
+    const bySource = new Map();
+    this.examples.forEach((example, index) => {
+      const source = this.studio.short(example.source || "examples");
+      if (!bySource.has(source)) bySource.set(source, []);
+      bySource.get(source).push(h("option", { value: String(index) }, example.name));
+    });
+    fill(this.el.examples,
+      h("option", { value: "" }, this.examples.length ? "Choose an example request…" : "No example requests in this set"),
+      [...bySource.entries()].map(([source, options]) => h("optgroup", { label: source }, options)));
+    if (!this.el.request.value.trim() && this.examples.length) this.use(this.examples[0].request, false);
+  }
+
+  /** put `request` in the request box; `show` brings the pane forward */
+  use(request, show = true) {
+    this.el.request.value = JSON.stringify(request, null, 2);
+    if (show) {
+      this.showTab("tab-try");
+      this.el.request.focus();
+    }
+  }
+
+  async decide() {
+    let request;
+    let events;
+    try {
+      request = JSON.parse(this.el.request.value);
+    } catch (error) {
+      return this.say(h("p", { class: "error" }, `The request is not valid JSON: ${error.message}`));
+    }
+    if (this.el.events.value.trim()) {
+      try {
+        events = JSON.parse(this.el.events.value);
+      } catch (error) {
+        return this.say(h("p", { class: "error" }, `The ledger events are not valid JSON: ${error.message}`));
+      }
+    }
+    this.say(h("p", {}, "Deciding…"));
+    try {
+      const answer = await this.studio.api.post("decide", { edits: this.studio.edits(), request, ...(events ? { events } : {}) });
+      this.show(answer);
+    } catch (error) {
+      if (error.status === 422 && error.body?.diagnostics) {
+        this.studio.showDiagnostics(error.body.diagnostics, true);
+        this.say(h("p", { class: "error" }, "The policy set has errors, so nothing can be decided: see Problems."));
+      } else {
+        this.say(h("p", { class: "error" }, `The request was refused: ${error.message}`));
+      }
+    }
+  }
+
+  show({ decision, explanation }) {
+    const allowed = decision.decision === "allow";
+    const rules = explanation?.rules || [];
+    this.studio.markRules(rules);
+    const reasons = decision.reasons || [];
+    const duties = [...(decision.obligations || []).map((o) => ["must", o]), ...(decision.advice || []).map((a) => ["advice", a])];
+    this.say(
+      h("p", { class: `verdict ${allowed ? "allowed" : "denied"}`, id: "verdict" }, allowed ? "Allowed" : "Denied"),
+      reasons.length
+        ? h("div", {},
+          h("h3", {}, allowed ? "Allowed by" : "Denied by"),
+          h("ul", { class: "reasons" }, reasons.map((r) => h("li", {},
+            this.ruleLink(r.rule, rules),
+            r.cite ? h("span", { class: "cite" }, ` ${r.cite}`) : null,
+            r.message ? h("div", { class: "message" }, r.message) : null))))
+        : h("p", {}, allowed ? "" : "No rule allows this request, so it is denied (what is not allowed is refused)."),
+      duties.length
+        ? h("div", {}, h("h3", {}, "Conditions that come with it"),
+          h("ul", {}, duties.map(([kind, d]) => h("li", {}, h("code", {}, d.id), kind === "advice" ? " (advice)" : "", d.text ? `: ${d.text}` : ""))))
+        : null,
+      rules.length
+        ? h("div", {}, h("h3", {}, "The rules that were considered"),
+          h("ul", { class: "considered" }, rules.map((r) => h("li", {},
+            this.ruleLink(r.id, rules), ` (${r.effect}) `, h("span", { class: `outcome outcome-${r.outcome === "applied" ? "applied" : "other"}` }, OUTCOME_WORDS[r.outcome] || r.outcome)))))
+        : null,
+      explanation?.text ? h("div", {}, h("h3", {}, "Why, in words"), h("pre", { class: "explanation" }, explanation.text)) : null,
+      h("p", { class: "help" }, `${count(rules.filter((r) => r.outcome === "applied").length, "rule")} applied; marked in the editor.`),
+    );
+  }
+
+  ruleLink(id, rules) {
+    const where = rules.find((r) => r.id === id && r.file);
+    if (!where) return h("code", {}, id);
+    return h("button", { type: "button", class: "link rule-link", onclick: () => this.studio.goTo(where), title: `open ${id} in the editor` }, h("code", {}, id));
+  }
+
+  say(...children) {
+    fill(this.el.result, children);
+  }
+}
