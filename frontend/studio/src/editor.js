@@ -21,6 +21,7 @@ import {
   keymap,
   lineNumbers,
 } from "@codemirror/view";
+import editorCss from "./editor.css?inline";
 import { pdpHighlight, pdpLanguage } from "./language.js";
 import { renderMarkdown } from "./markdown.js";
 import { rangeOf, toPosition } from "./positions.js";
@@ -249,4 +250,17 @@ export function fileState(path, text, features, onChange) {
       }),
     ],
   });
+}
+
+/** the editor view, in a shadow root of `host`: the page's Content-Security-Policy allows no <style> element, so
+    CodeMirror's styles (and the editor's own, editor.css) go into the shadow root's adopted style sheets */
+export function mountEditor(host, state) {
+  const shadow = host.shadowRoot || host.attachShadow({ mode: "open" });
+  const sheet = new CSSStyleSheet();
+  sheet.replaceSync(editorCss);
+  shadow.adoptedStyleSheets = [sheet];
+  const mount = document.createElement("div");
+  mount.className = "editor-mount";
+  shadow.append(mount);
+  return new EditorView({ state, parent: mount, root: shadow });
 }

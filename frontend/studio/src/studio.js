@@ -5,7 +5,7 @@ import { setDiagnostics } from "@codemirror/lint";
 import { EditorSelection } from "@codemirror/state";
 import { EditorView } from "@codemirror/view";
 import { count, fill, h } from "./dom.js";
-import { fileState, setCoverage, setRuleMarks } from "./editor.js";
+import { fileState, mountEditor, setCoverage, setRuleMarks } from "./editor.js";
 import { rangeOf, toOffset } from "./positions.js";
 
 const CHECK_DELAY_MS = 250; // a pause in typing this long asks for a check
@@ -89,7 +89,7 @@ export class Studio {
     if (this.current && this.view) this.files.get(this.current).state = this.view.state;
     const state = this.stateOf(path);
     this.current = path;
-    if (!this.view) this.view = new EditorView({ state, parent: this.el.editor });
+    if (!this.view) this.view = mountEditor(this.el.editor, state);
     else this.view.setState(state);
     fill(this.el.fileTitle, this.short(path));
     this.renderFileList();
@@ -279,8 +279,9 @@ export class Studio {
         ? `No errors. ${count(warnings.length, "warning")}.`
         : withWarnings ? "No problems found." : "No errors. Looking for warnings…";
     fill(this.el.problemsSummary, summary);
-    fill(this.el.problemCount, this.diagnostics.length ? String(this.diagnostics.length) : "");
-    this.el.problemCount.setAttribute("aria-label", count(this.diagnostics.length, "problem"));
+    const open = this.diagnostics.filter((d) => !d.accepted).length; // an accepted warning needs no look
+    fill(this.el.problemCount, open ? String(open) : "");
+    this.el.problemCount.setAttribute("aria-label", count(open, "problem"));
     fill(this.el.problemsList, this.diagnostics.map((d) => h("li", { class: `problem problem-${d.severity}` },
       h("button", { type: "button", class: "link", onclick: () => this.goTo(d) },
         h("span", { class: "where" }, `${this.short(d.file)}:${d.line}:${d.col}`),
