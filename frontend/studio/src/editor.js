@@ -219,11 +219,13 @@ export function languageFor(path) {
   return [];
 }
 
-/** a new editor state for `path`, its text `text`; `onChange(path)` is told of every edit */
-export function fileState(path, text, features, onChange) {
+/** a new editor state for `path`, its text `text`; `onChange(path)` is told of every edit; `readOnly`: a text
+    shown beside the set, never saved (the privacy policy) */
+export function fileState(path, text, features, onChange, readOnly = false) {
   return EditorState.create({
     doc: text,
     extensions: [
+      EditorState.readOnly.of(readOnly),
       lineNumbers(),
       highlightActiveLineGutter(),
       highlightSpecialChars(),
@@ -244,7 +246,7 @@ export function fileState(path, text, features, onChange) {
       definitionKeys(features, path),
       keymap.of([...closeBracketsKeymap, ...defaultKeymap, ...searchKeymap, ...historyKeymap, ...completionKeymap, ...lintKeymap]),
       // Tab is left to move the focus (keyboard users must be able to leave the editor): no indentWithTab
-      EditorView.contentAttributes.of({ "aria-label": `Text of ${path}` }),
+      EditorView.contentAttributes.of({ "aria-label": `Text of ${path}${readOnly ? " (read only)" : ""}` }),
       EditorView.updateListener.of((update) => {
         if (update.docChanged) onChange(path);
       }),

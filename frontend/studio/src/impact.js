@@ -36,6 +36,9 @@ export class ImpactPane {
         h("p", { class: "summary", id: "diff-summary" }, changes.length
           ? `${changes.length} kind${changes.length === 1 ? "" : "s"} of request would be decided differently.`
           : "No request would be decided differently."),
+        answer.complete === false
+          ? h("p", { class: "error" }, "The comparison stopped at its budget: there may be more changes than these.")
+          : null,
         changes.length
           ? h("ul", { class: "changes" }, changes.map((c) => h("li", { class: "change" },
             h("div", {}, c.summary),

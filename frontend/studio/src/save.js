@@ -23,12 +23,15 @@ export class Saver {
     this.el.button.disabled = true;
     try {
       if (!(await this.format(changed))) return;
-      const answer = await this.studio.api.post("save", { edits: this.studio.edits() });
+      const edits = this.studio.edits();
+      const answer = await this.studio.api.post("save", { edits, ...(await this.base(Object.keys(edits))) });
       this.studio.markSaved(answer.saved || []);
       const names = (answer.saved || []).map((p) => this.studio.short(p)).join(", ");
       const reloaded = answer.reloaded
         ? ` The policy set in service reloaded${answer.version ? `: version ${answer.version}` : ""}.`
-        : " (No policy set is served from here, so nothing reloaded.)";
+        : answer.reload_errors
+          ? " The policy set in service did not reload (the last good one keeps serving)."
+          : " (No policy set is served from here, so nothing reloaded.)";
       this.announce(`Saved ${count((answer.saved || []).length, "file")} (${names}).${reloaded}`);
       this.studio.check();
     } catch (error) {
@@ -43,6 +46,19 @@ export class Saver {
       this.busy = false;
       this.el.button.disabled = false;
     }
+  }
+
+  /** `{base: {path: sha256}}` of the texts the edits started from, so a file changed on disk meanwhile is not
+      overwritten (the server refuses it, 409); nothing where the browser has no WebCrypto (a plain-http host) */
+  async base(paths) {
+    if (!globalThis.crypto?.subtle) return {};
+    const base = {};
+    for (const path of paths) {
+      const bytes = new TextEncoder().encode(this.studio.files.get(path).original);
+      const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+      base[path] = [...digest].map((b) => b.toString(16).padStart(2, "0")).join("");
+    }
+    return { base };
   }
 
   /** format every changed policy file; false (and the errors shown) when one does not parse */

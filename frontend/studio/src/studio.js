@@ -63,7 +63,7 @@ export class Studio {
     const file = this.files.get(path);
     if (!file) return null;
     if (path === this.current && this.view) return this.view.state;
-    if (!file.state) file.state = fileState(path, file.original, this.features, (p) => this.changed(p));
+    if (!file.state) file.state = fileState(path, file.original, this.features, (p) => this.changed(p), file.kind === "text");
     return file.state;
   }
 
@@ -91,7 +91,7 @@ export class Studio {
     this.current = path;
     if (!this.view) this.view = mountEditor(this.el.editor, state);
     else this.view.setState(state);
-    fill(this.el.fileTitle, this.short(path));
+    fill(this.el.fileTitle, this.short(path), this.files.get(path).kind === "text" ? " (read only)" : "");
     this.renderFileList();
     this.renderChanged();
     if (where) {

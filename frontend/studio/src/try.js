@@ -17,7 +17,7 @@ export class TryPane {
     });
     el.examples.addEventListener("change", () => {
       const example = this.examples[Number(el.examples.value)];
-      if (example) this.use(example.request, false);
+      if (example) this.use(example.request, false, example.events);
     });
   }
 
@@ -31,19 +31,22 @@ export class TryPane {
     }
     const bySource = new Map();
     this.examples.forEach((example, index) => {
-      const source = this.studio.short(example.source || "examples");
+      // grouped by test file; each named by its case (the file's name is the group's)
+      const source = this.studio.short((example.source || "examples").replace(/:\d+$/, ""));
+      const name = example.name.startsWith(`${source}: `) ? example.name.slice(source.length + 2) : example.name;
       if (!bySource.has(source)) bySource.set(source, []);
-      bySource.get(source).push(h("option", { value: String(index) }, example.name));
+      bySource.get(source).push(h("option", { value: String(index) }, name));
     });
     fill(this.el.examples,
       h("option", { value: "" }, this.examples.length ? "Choose an example request…" : "No example requests in this set"),
       [...bySource.entries()].map(([source, options]) => h("optgroup", { label: source }, options)));
-    if (!this.el.request.value.trim() && this.examples.length) this.use(this.examples[0].request, false);
+    if (!this.el.request.value.trim() && this.examples.length) this.use(this.examples[0].request, false, this.examples[0].events);
   }
 
-  /** put `request` in the request box; `show` brings the pane forward */
-  use(request, show = true) {
+  /** put `request` (and its ledger `events`) in the boxes; `show` brings the pane forward */
+  use(request, show = true, events = null) {
     this.el.request.value = JSON.stringify(request, null, 2);
+    this.el.events.value = events && events.length ? JSON.stringify(events, null, 2) : "";
     if (show) {
       this.showTab("tab-try");
       this.el.request.focus();

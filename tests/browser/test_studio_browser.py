@@ -1,0 +1,197 @@
+"""The studio as a person uses it, in a real headless Chromium against a real `pdp serve` (issue 13): open
+CX-ONE-GO, make a typo and see the error at its line, fix it with the suggested quick fix, decide a request and
+read the explanation, break a rule and see the diff and a failing test, save and see the served set reload."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+import pytest
+from playwright.sync_api import Page, expect
+
+from .conftest import Studio, screenshot
+
+pytestmark = pytest.mark.slow
+
+# marketing.pdp, line 17: `of user.contact.email, user.name, ...` of `allow marketing.promotional_email`
+TYPO_LINE = 17
+PROMOTIONAL_EMAIL = {"action": "use", "purpose": "marketing.communications.email", "data_categories": ["user.contact.email"],
+                     "data_subject": {"id": "u-1", "type": "customer", "age": 30, "country": "IN"}}
+
+
+def open_studio(page: Page, studio: Studio) -> None:
+    page.goto(studio.url)
+    expect(page.locator("body")).to_have_attribute("data-ready", "true")
+
+
+def open_file(page: Page, name: str) -> None:
+    page.locator(f'.file-button[data-path="{name}"]').click()
+    expect(page.locator("#file-title")).to_have_text(name)
+
+
+def replace_first(page: Page, find: str, replacement: str) -> None:
+    """Find `find` with the editor's search (Ctrl+F, from the top), and type `replacement` over it."""
+    page.locator(".cm-content").click()
+    page.keyboard.press("Control+Home")
+    page.keyboard.press("Control+f")
+    field = page.locator(".cm-search input[name=search]")
+    field.press_sequentially(find)  # typed: the search panel reads its query on each key
+    field.press("Enter")
+    page.keyboard.press("Escape")
+    page.keyboard.type(replacement)
+    page.keyboard.press("Escape")  # closes the completion list, if one opened
+
+
+def line_text(page: Page, number: int) -> str:
+    return page.locator(".cm-content .cm-line").nth(number - 1).inner_text()
+
+
+def colour_of(page: Page, selector: str) -> str:
+    return page.locator(selector).first.evaluate("element => getComputedStyle(element).color")
+
+
+def problems_say_no_errors(page: Page) -> None:
+    expect(page.locator("#problems-summary")).to_have_text(re.compile(r"^No (errors|problems)"))
+
+
+def break_promotional_email(page: Page) -> None:
+    """The promotional email rule allows text messages instead of email: email marketing is denied, and text
+    messages to people never asked are allowed."""
+    open_file(page, "marketing.pdp")
+    replace_first(page, "for marketing.communications.email", "for marketing.communications.sms")
+    expect(page.locator("#file-changed")).to_have_text("changed, not saved")
+    problems_say_no_errors(page)
+
+
+def test_opens_cx_one_go_and_takes_the_token_out_of_the_address(page: Page, studio: Studio):
+    open_studio(page, studio)
+    expect(page.locator("#set-name")).to_contain_text("cx-one-go")
+    expect(page.locator("#file-title")).to_have_text("cx-one-go.pdp")
+    expect(page.locator(".cm-content")).to_contain_text('policy "cx-one-go"')
+    expect(page.locator('.file-button[data-path="marketing.pdp"]')).to_be_visible()
+    expect(page.locator('.file-button[data-path="tests/marketing.yaml"]')).to_be_visible()
+    problems_say_no_errors(page)
+    assert page.evaluate("location.hash") == ""  # the token left the address bar, kept for this tab only
+    assert page.evaluate("sessionStorage.getItem('pdp-studio-token')") == studio.token
+    # pdp's words are highlighted: a statement word, a string and a comment each in their colour
+    assert colour_of(page, '.cm-line span:text-is("policy")') == "rgb(111, 45, 168)"
+    assert colour_of(page, '.cm-line span:text-is("\\"cx-one-go\\"")') == "rgb(10, 107, 46)"
+    assert colour_of(page, '.cm-line span:text-is("#")') == "rgb(92, 99, 112)"
+    screenshot(page, "studio-editor")
+
+
+def test_without_the_token_or_with_a_wrong_one_the_studio_says_so(page: Page, studio: Studio):
+    page.goto(f"{studio.base}/studio/")
+    expect(page.locator("#access")).to_be_visible()
+    expect(page.locator("#access-message")).to_contain_text("No access key was given")
+    page.goto(f"{studio.base}/studio/#token=not-the-token-{studio.token[:8]}")
+    page.reload()  # a new fragment alone does not load the page again
+    expect(page.locator("#access-message")).to_contain_text("refused")
+    expect(page.locator(".cm-content")).to_have_count(0)  # nothing of the set was shown
+
+
+def test_a_typo_is_shown_at_its_line_and_the_quick_fix_repairs_it(page: Page, studio: Studio):
+    open_studio(page, studio)
+    open_file(page, "marketing.pdp")
+    assert "user.contact.email," in line_text(page, TYPO_LINE)
+    replace_first(page, "user.contact.email,", "user.contact.emial,")
+    # the error, in place and in the Problems list, at its line
+    expect(page.locator(".cm-lintRange-error")).to_have_count(1)
+    expect(page.locator(".cm-lintRange-error")).to_have_text("user.contact.emial")
+    problem = page.locator("#problems-list .problem-error")
+    expect(problem).to_have_count(1)
+    expect(problem).to_contain_text(f"marketing.pdp:{TYPO_LINE}:6")
+    expect(problem).to_contain_text("unknown-data-category")
+    expect(problem).to_contain_text("did you mean")
+    expect(page.locator("#problems-summary")).to_contain_text("1 error")
+    gutter_line = page.locator(".cm-gutter-lint .cm-gutterElement").filter(has=page.locator(".cm-lint-marker-error"))
+    expect(gutter_line).to_have_count(1)
+    # the suggested quick fix, from the error's tooltip in the editor
+    page.locator(".cm-lintRange-error").hover()
+    action = page.locator(".cm-tooltip-lint .cm-diagnosticAction").filter(has_text="user.contact.email").first
+    expect(action).to_be_visible()
+    screenshot(page, "studio-quick-fix")
+    action.click()
+    expect(page.locator(".cm-lintRange-error")).to_have_count(0)
+    assert "of user.contact.email, user.name" in line_text(page, TYPO_LINE)
+    problems_say_no_errors(page)
+    expect(page.locator("#file-changed")).to_have_text("")  # back to the text on disk
+
+
+def test_a_request_is_decided_and_explained_beside_its_rules(page: Page, studio: Studio):
+    open_studio(page, studio)
+    page.get_by_role("tab", name="Try a request").click()
+    page.select_option("#example-select", label="promotional email to a customer who opted out is denied (§2.5)")
+    assert '"marketing": false' in page.locator("#request-text").input_value()
+    page.keyboard.press("Control+Enter")
+    decision = page.locator("#decision")
+    expect(decision.locator("#verdict")).to_have_text("Denied")
+    expect(decision.locator(".reasons")).to_contain_text("marketing.email_opt_out")
+    expect(decision.locator(".reasons")).to_contain_text("§2.5")
+    expect(decision.locator(".explanation")).to_contain_text("marketing.email_opt_out")
+    expect(decision.locator(".considered")).to_contain_text("applied")
+    # the rule it names opens in the editor, marked
+    decision.locator(".reasons .rule-link").first.click()
+    expect(page.locator("#file-title")).to_have_text("marketing.pdp")
+    expect(page.locator(".cm-rule-applied").first).to_be_visible()
+    expect(page.locator(".cm-rule-applied").first).to_contain_text("marketing.email_opt_out")
+    screenshot(page, "studio-try-a-request")
+
+
+def test_a_broken_rule_shows_in_the_diff_and_fails_a_test(page: Page, studio: Studio):
+    open_studio(page, studio)
+    break_promotional_email(page)
+    page.get_by_role("tab", name="What this change does").click()
+    page.get_by_role("button", name="Show what this change does").click()
+    result = page.locator("#diff-result")
+    expect(result.locator("#diff-summary")).to_contain_text("would be decided differently")
+    expect(result.locator(".change").first).to_contain_text("→")
+    expect(result).to_contain_text("marketing.communications")
+    screenshot(page, "studio-what-this-change-does")
+    # a flipped request goes to "Try a request"
+    result.get_by_role("button", name="Try this request").first.click()
+    expect(page.get_by_role("tab", name="Try a request")).to_have_attribute("aria-selected", "true")
+    assert "marketing.communications" in page.locator("#request-text").input_value()
+
+    page.get_by_role("tab", name="Run the tests").click()
+    page.locator("#tests-button").click()
+    summary = page.locator("#tests-summary")
+    expect(summary).to_have_text(re.compile(r"^\d+ passed, [1-9]\d* failed$"))
+    failure = page.locator("#tests-result .case.failed").filter(has_text="tests/marketing.yaml:").filter(
+        has_text="promotional email").first
+    expect(failure).to_be_visible()
+    expect(failure).to_contain_text("expected allow")
+    # coverage in the gutter of the open file
+    expect(page.locator(".cm-coverage-gutter .coverage:visible").first).to_be_visible()
+    screenshot(page, "studio-run-the-tests")
+    # a failure opens its case
+    failure.get_by_role("button").click()
+    expect(page.locator("#file-title")).to_have_text("tests/marketing.yaml")
+
+
+def test_save_refuses_errors_then_saves_and_the_served_set_reloads(page: Page, own_studio: Studio):
+    marketing = own_studio.directory / "marketing.pdp"
+    on_disk = marketing.read_text()
+    decide = f"{own_studio.base}/v1/decide"
+    assert httpx.post(decide, json=PROMOTIONAL_EMAIL).json()["decision"] == "allow"
+    open_studio(page, own_studio)
+    open_file(page, "marketing.pdp")
+    # a set with an error is not saved
+    replace_first(page, "user.contact.email,", "user.contact.emial,")
+    expect(page.locator("#problems-summary")).to_contain_text("1 error")
+    page.keyboard.press("Control+s")
+    expect(page.locator("#status")).to_contain_text("Not saved")
+    assert marketing.read_text() == on_disk
+    replace_first(page, "user.contact.emial,", "user.contact.email,")
+    problems_say_no_errors(page)
+    # a change that checks is saved, and the served set reloads
+    break_promotional_email(page)
+    page.keyboard.press("Control+s")
+    status = page.locator("#status")
+    expect(status).to_contain_text("Saved 1 file (marketing.pdp)")
+    expect(status).to_contain_text("reloaded")
+    screenshot(page, "studio-saved")
+    assert "for marketing.communications.sms" in marketing.read_text()
+    expect(page.locator("#file-changed")).to_have_text("")
+    assert httpx.post(decide, json=PROMOTIONAL_EMAIL).json()["decision"] == "deny"
