@@ -3,7 +3,14 @@
 // The rules it names are marked in the editor; each can be opened.
 import { count, fill, h } from "./dom.js";
 
-const OUTCOME_WORDS = { applied: "applied", "did not apply": "did not apply" };
+const UNRELATED = "not about this request"; // an outcome of the explanation's rules (studio API, trying.py)
+const OUTCOME_ORDER = ["applied", "could not be evaluated", "did not apply"];
+
+/** the rules that applied first, then those that failed, then those that did not apply */
+function byOutcome(a, b) {
+  const rank = (r) => (OUTCOME_ORDER.includes(r.outcome) ? OUTCOME_ORDER.indexOf(r.outcome) : OUTCOME_ORDER.length);
+  return rank(a) - rank(b);
+}
 
 export class TryPane {
   constructor(studio, el, showTab) {
@@ -85,7 +92,10 @@ export class TryPane {
   show({ decision, explanation }) {
     const allowed = decision.decision === "allow";
     const rules = explanation?.rules || [];
-    this.studio.markRules(rules);
+    // the rules the request was about are marked; the others (not about this request) only counted
+    const asked = rules.filter((r) => r.outcome !== UNRELATED);
+    const unrelated = rules.length - asked.length;
+    this.studio.markRules(asked);
     const reasons = decision.reasons || [];
     const duties = [...(decision.obligations || []).map((o) => ["must", o]), ...(decision.advice || []).map((a) => ["advice", a])];
     this.say(
@@ -102,11 +112,12 @@ export class TryPane {
         ? h("div", {}, h("h3", {}, "Conditions that come with it"),
           h("ul", {}, duties.map(([kind, d]) => h("li", {}, h("code", {}, d.id), kind === "advice" ? " (advice)" : "", d.text ? `: ${d.text}` : ""))))
         : null,
-      rules.length
-        ? h("div", {}, h("h3", {}, "The rules that were considered"),
-          h("ul", { class: "considered" }, rules.map((r) => h("li", {},
-            this.ruleLink(r.id, rules), ` (${r.effect}) `, h("span", { class: `outcome outcome-${r.outcome === "applied" ? "applied" : "other"}` }, OUTCOME_WORDS[r.outcome] || r.outcome)))))
+      asked.length
+        ? h("div", {}, h("h3", {}, "The rules about this request"),
+          h("ul", { class: "considered" }, [...asked].sort(byOutcome).map((r) => h("li", {},
+            this.ruleLink(r.id, rules), ` (${r.effect}) `, h("span", { class: `outcome outcome-${r.outcome === "applied" ? "applied" : "other"}` }, r.outcome)))))
         : null,
+      unrelated ? h("p", { class: "help" }, `${count(unrelated, "other rule")} of the set ${unrelated === 1 ? "is" : "are"} not about this request.`) : null,
       explanation?.text ? h("div", {}, h("h3", {}, "Why, in words"), h("pre", { class: "explanation" }, explanation.text)) : null,
       h("p", { class: "help" }, `${count(rules.filter((r) => r.outcome === "applied").length, "rule")} applied; marked in the editor.`),
     );
