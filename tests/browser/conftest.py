@@ -73,8 +73,9 @@ def browser(tmp_path_factory):
     if not CHROMIUM.exists():
         pytest.fail(f"the browser tests need Debian's Chromium at {CHROMIUM}: `apt-get install chromium` "
                     "(.ci/run installs it)")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    expect.set_options(timeout=WAIT_MS)  # `expect` waits as long as any step may (its own default is 5 s)
     with sync_playwright() as playwright:
         context = playwright.chromium.launch_persistent_context(
             str(tmp_path_factory.mktemp("chromium-profile")), executable_path=str(CHROMIUM), args=CHROMIUM_ARGS,

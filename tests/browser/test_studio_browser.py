@@ -30,8 +30,9 @@ def open_file(page: Page, name: str) -> None:
     expect(page.locator("#file-title")).to_have_text(name)
 
 
-def replace_first(page: Page, find: str, replacement: str) -> None:
-    """Find `find` with the editor's search (Ctrl+F, from the top), and type `replacement` over it."""
+def replace_first(page: Page, find: str, replacement: str, close: bool = True) -> None:
+    """Find `find` with the editor's search (Ctrl+F, from the top), and type `replacement` over it (`close`: and
+    close the completion list, if one opened)."""
     page.locator(".cm-content").click()
     page.keyboard.press("Control+Home")
     page.keyboard.press("Control+f")
@@ -40,7 +41,8 @@ def replace_first(page: Page, find: str, replacement: str) -> None:
     field.press("Enter")
     page.keyboard.press("Escape")
     page.keyboard.type(replacement)
-    page.keyboard.press("Escape")  # closes the completion list, if one opened
+    if close:
+        page.keyboard.press("Escape")
 
 
 def line_text(page: Page, number: int) -> str:
@@ -117,6 +119,55 @@ def test_a_typo_is_shown_at_its_line_and_the_quick_fix_repairs_it(page: Page, st
     assert "of user.contact.email, user.name" in line_text(page, TYPO_LINE)
     problems_say_no_errors(page)
     expect(page.locator("#file-changed")).to_have_text("")  # back to the text on disk
+
+
+def test_hover_explains_a_key_and_a_cited_clause(page: Page, studio: Studio):
+    open_studio(page, studio)
+    open_file(page, "marketing.pdp")
+    page.locator('.cm-line span:text-is("user.name")').first.hover()
+    hover = page.locator(".cm-pdp-hover")
+    expect(hover).to_contain_text("user.name")
+    expect(hover).to_contain_text("data category")
+    page.mouse.move(1, 1)
+    expect(hover).to_have_count(0)
+    page.locator('.cm-line span:text-is("\\"§2.5\\"")').first.hover()
+    expect(hover.locator("blockquote")).to_contain_text("promotional email")  # the clause, from the privacy policy
+    screenshot(page, "studio-hover-clause")
+
+
+def test_completion_offers_the_vocabulary_and_f12_goes_to_a_definition(page: Page, studio: Studio):
+    open_studio(page, studio)
+    open_file(page, "marketing.pdp")
+    replace_first(page, "contact.email,", "contact.em", close=False)
+    options = page.locator(".cm-tooltip-autocomplete li")
+    expect(options.filter(has_text="user.contact.email").first).to_be_visible()
+    options.filter(has_text="user.contact.email").first.click()
+    page.keyboard.type(",")
+    assert "of user.contact.email, user.name" in line_text(page, TYPO_LINE)
+    expect(page.locator("#file-changed")).to_have_text("")  # the same text as on disk again
+    # a named condition used in retention.pdp is defined in cx-one-go.pdp
+    open_file(page, "retention.pdp")
+    replace_first(page, "not legal_obligation", "not legal_obligation", close=True)
+    page.keyboard.press("ArrowLeft")
+    page.keyboard.press("F12")
+    expect(page.locator("#file-title")).to_have_text("cx-one-go.pdp")
+    expect(page.locator(".cm-activeLine")).to_contain_text("condition legal_obligation")
+
+
+def test_the_tools_are_tabs_a_keyboard_reaches(page: Page, studio: Studio):
+    open_studio(page, studio)
+    problems = page.get_by_role("tab", name=re.compile("^Problems"))
+    problems.focus()
+    page.keyboard.press("ArrowRight")
+    expect(page.get_by_role("tab", name="Try a request")).to_be_focused()
+    expect(page.get_by_role("tabpanel", name="Try a request")).to_be_visible()
+    expect(page.get_by_role("tabpanel", name=re.compile("^Problems"))).to_be_hidden()
+    page.keyboard.press("End")
+    expect(page.get_by_role("tab", name="What this change does")).to_have_attribute("aria-selected", "true")
+    # every control is labelled
+    for control in ("The request (JSON)", "Start from an example", "Consent ledger events (optional, a JSON list)",
+                    "with the action", "for the purpose (or one below it)"):
+        expect(page.get_by_label(control, exact=True)).to_have_count(1)
 
 
 def test_a_request_is_decided_and_explained_beside_its_rules(page: Page, studio: Studio):

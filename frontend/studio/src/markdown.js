@@ -1,5 +1,5 @@
 // A small subset of markdown rendered into DOM nodes built one by one: paragraphs, headings, bullet lists,
-// fenced code, `code`, **bold** and *emphasis*. Server text only ever becomes text nodes (never innerHTML),
+// quotes (a clause of the privacy policy), fenced code, `code`, **bold** and *emphasis*. Server text only ever becomes text nodes (never innerHTML),
 // so a policy's words cannot inject markup into the page.
 
 export function renderMarkdown(markdown, doc = document) {
@@ -37,6 +37,19 @@ export function renderMarkdown(markdown, doc = document) {
       const p = doc.createElement("p");
       p.append(h);
       root.append(p);
+      continue;
+    }
+    const quote = /^>\s?(.*)$/.exec(line);
+    if (quote) {
+      flush();
+      const quoted = [quote[1]];
+      while (i + 1 < lines.length && /^>/.test(lines[i + 1])) {
+        i += 1;
+        quoted.push(lines[i].replace(/^>\s?/, ""));
+      }
+      const block = doc.createElement("blockquote");
+      appendInline(block, quoted.join(" "), doc);
+      root.append(block);
       continue;
     }
     const item = /^\s*[-*]\s+(.*)$/.exec(line);

@@ -281,7 +281,8 @@ export class Studio {
     fill(this.el.problemsSummary, summary);
     const open = this.diagnostics.filter((d) => !d.accepted).length; // an accepted warning needs no look
     fill(this.el.problemCount, open ? String(open) : "");
-    this.el.problemCount.setAttribute("aria-label", count(open, "problem"));
+    if (open) this.el.problemCount.setAttribute("aria-label", count(open, "problem"));
+    else this.el.problemCount.removeAttribute("aria-label");
     fill(this.el.problemsList, this.diagnostics.map((d) => h("li", { class: `problem problem-${d.severity}` },
       h("button", { type: "button", class: "link", onclick: () => this.goTo(d) },
         h("span", { class: "where" }, `${this.short(d.file)}:${d.line}:${d.col}`),
