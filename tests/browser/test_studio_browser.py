@@ -190,6 +190,19 @@ def test_a_request_is_decided_and_explained_beside_its_rules(page: Page, studio:
     screenshot(page, "studio-try-a-request")
 
 
+def test_a_bad_request_is_refused_naming_its_field(page: Page, studio: Studio):
+    open_studio(page, studio)
+    page.get_by_role("tab", name="Try a request").click()
+    request = page.get_by_label("The request (JSON)", exact=True)
+    request.fill('{"action": "use",')
+    page.get_by_role("button", name=re.compile("^Decide")).click()
+    expect(page.locator("#decision")).to_contain_text("The request is not valid JSON")
+    request.fill('{"action": "use", "purpose": "marketing.nonsense", "data_categories": ["user.name"]}')
+    page.keyboard.press("Control+Enter")
+    expect(page.locator("#decision .error")).to_contain_text("request.purpose")
+    expect(page.locator("#verdict")).to_have_count(0)
+
+
 def test_a_broken_rule_shows_in_the_diff_and_fails_a_test(page: Page, studio: Studio):
     open_studio(page, studio)
     break_promotional_email(page)

@@ -51,7 +51,10 @@ async function start(token) {
     categories: $("#query-categories"), where: $("#query-where"),
   }, tryPane);
   const saver = new Saver(studio, { button: $("#save-button") }, announce, showTab);
-  $("#check-button").addEventListener("click", () => studio.check());
+  $("#check-button").addEventListener("click", () => {
+    showTab("tab-problems");
+    studio.check();
+  });
 
   document.addEventListener("keydown", (event) => {
     const mod = event.ctrlKey || event.metaKey;
