@@ -41,8 +41,8 @@ export class ImpactPane {
           : null,
         changes.length
           ? h("ul", { class: "changes" }, changes.map((c) => h("li", { class: "change" },
+            c.example ? h("div", { class: "flip" }, describe(c.example)) : null,
             h("div", {}, c.summary),
-            h("div", { class: "flip" }, `${c.before} → ${c.after}`),
             c.example ? h("details", {}, h("summary", {}, "Example request"), h("pre", {}, JSON.stringify(c.example, null, 2))) : null,
             c.example ? this.tryButton(c.example) : null)))
           : null,
@@ -81,4 +81,12 @@ export class ImpactPane {
     }
     return error.message;
   }
+}
+
+/** a request in a line: its action, purpose and data categories (or, for an AuthZEN request, its action and
+    resource) */
+function describe(request) {
+  const parts = [request.action?.name ?? request.action, request.purpose, (request.data_categories || []).join(", "),
+    request.resource?.type ? `${request.resource.type} ${request.resource.id ?? ""}`.trim() : null];
+  return parts.filter(Boolean).join(" · ");
 }

@@ -1,6 +1,7 @@
 // The studio's model of the policy set being edited: every file's editor state, what changed since it was read
 // or saved, the problems the checker reports, and the marks other panes put in the editor (the rules a decision
 // named, test coverage). Panes talk to the editor only through this class.
+import { forceParsing } from "@codemirror/language";
 import { setDiagnostics } from "@codemirror/lint";
 import { EditorSelection } from "@codemirror/state";
 import { EditorView } from "@codemirror/view";
@@ -94,9 +95,14 @@ export class Studio {
     fill(this.el.fileTitle, this.short(path), this.files.get(path).kind === "text" ? " (read only)" : "");
     this.renderFileList();
     this.renderChanged();
+    // a policy file is small: parse it whole at once, so that no part of it shows unhighlighted for a moment
+    forceParsing(this.view, this.view.state.doc.length, 200);
     if (where) {
       const range = rangeOf(this.view.state.doc, where);
-      this.view.dispatch({ selection: EditorSelection.single(range.from, range.to), effects: EditorView.scrollIntoView(range.from, { y: "center" }) });
+      // a word is selected; a whole rule is not (the cursor goes to its start, the rule keeps its marks)
+      const oneLine = this.view.state.doc.lineAt(range.from).number === this.view.state.doc.lineAt(range.to).number;
+      const selection = oneLine ? EditorSelection.single(range.from, range.to) : EditorSelection.cursor(range.from);
+      this.view.dispatch({ selection, effects: EditorView.scrollIntoView(range.from, { y: "center" }) });
     }
     if (focus) this.view.focus();
     return true;
