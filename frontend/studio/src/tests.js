@@ -33,10 +33,17 @@ export class TestsPane {
     const coverage = answer.coverage || {};
     this.studio.markCoverage(coverage);
     const uncovered = (coverage.rules || []).filter((r) => !r.covered);
+    const halfSeen = (coverage.conditions || []).filter((c) => !(c.seen_true && c.seen_false));
+    const unread = answer.file_errors || [];
     const open = (where) => this.studio.goTo({ file: where.file, line: where.line, col: where.col || 1 });
     fill(this.el.result,
       h("p", { class: `verdict ${answer.failed ? "denied" : "allowed"}`, id: "tests-summary" },
         `${answer.passed} passed, ${answer.failed} failed`),
+      unread.length
+        ? h("div", {}, h("h3", {}, "Test files that could not be read"), h("ul", { class: "cases" }, unread.map((d) => h("li", { class: "case failed" },
+          h("button", { type: "button", class: "link", onclick: () => open(d) }, `${this.studio.short(d.file)}:${d.line}`),
+          " ", d.message, d.hint ? h("div", { class: "help" }, d.hint) : null))))
+        : null,
       failed.length
         ? h("div", {}, h("h3", {}, "Failed"), h("ul", { class: "cases" }, failed.map((c) => h("li", { class: "case failed" },
           h("button", { type: "button", class: "link", onclick: () => open(c) }, `${this.studio.short(c.file)}:${c.line}`),
@@ -49,6 +56,13 @@ export class TestsPane {
       uncovered.length
         ? h("details", {}, h("summary", {}, `${count(uncovered.length, "rule")} no test reaches`),
           h("ul", {}, uncovered.map((r) => h("li", {}, h("button", { type: "button", class: "link", onclick: () => open(r) }, h("code", {}, r.id)), ` ${this.studio.short(r.file)}:${r.line}`))))
+        : null,
+      halfSeen.length
+        ? h("details", {}, h("summary", {}, `${count(halfSeen.length, "condition")} not seen both true and false`),
+          h("ul", {}, halfSeen.map((c) => h("li", {},
+            h("button", { type: "button", class: "link", onclick: () => open(c) }, `${this.studio.short(c.file)}:${c.line}`),
+            " ", c.condition ? h("code", {}, c.condition) : null,
+            ` ${c.seen_true ? "only true" : c.seen_false ? "only false" : "never evaluated"}`))))
         : null,
       cases.length - failed.length
         ? h("details", {}, h("summary", {}, `${count(cases.length - failed.length, "case")} passed`),
