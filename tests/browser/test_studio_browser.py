@@ -91,6 +91,12 @@ def test_without_the_token_or_with_a_wrong_one_the_studio_says_so(page: Page, st
     page.reload()  # a new fragment alone does not load the page again
     expect(page.locator("#access-message")).to_contain_text("refused")
     expect(page.locator(".cm-content")).to_have_count(0)  # nothing of the set was shown
+    expect(page.locator("#layout")).to_be_hidden()
+    # the key typed in: the studio opens
+    page.get_by_label("Access key", exact=True).fill(studio.token)
+    page.get_by_role("button", name="Use this key").click()
+    expect(page.locator("body")).to_have_attribute("data-ready", "true")
+    expect(page.locator("#file-title")).to_have_text("cx-one-go.pdp")
 
 
 def test_a_typo_is_shown_at_its_line_and_the_quick_fix_repairs_it(page: Page, studio: Studio):

@@ -21,8 +21,8 @@ function announce(text) {
 const access = $("#access");
 function refused(message) {
   access.hidden = false;
-  $("#layout").setAttribute("aria-hidden", "true");
-  $("#layout").inert = true;
+  $("#layout").hidden = true; // nothing of the set is shown without the key, and nothing there can be used
+  $(".top-actions").hidden = true;
   fill($("#access-message"), message);
   $("#access-key").focus();
 }
