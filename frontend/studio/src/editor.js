@@ -24,7 +24,7 @@ import {
 import editorCss from "./editor.css?inline";
 import { pdpHighlight, pdpLanguage } from "./language.js";
 import { renderMarkdown } from "./markdown.js";
-import { rangeOf, toPosition } from "./positions.js";
+import { rangeOf, toOffset, toPosition } from "./positions.js";
 
 // ------------------------------------------------------------------ coverage in the gutter
 
@@ -133,10 +133,10 @@ function completionSource(features, path) {
       return null;
     }
     const where = toPosition(context.state.doc, context.pos);
-    const items = await features.complete(path, where.line, where.col, context.state.doc.toString());
+    const items = await features.complete(path, where.line, where.col);
     if (!items || !items.length || context.aborted) return null;
     const doc = context.state.doc;
-    const from = items[0].from ? Math.min(...items.map((i) => rangeStart(doc, i, context.pos))) : word?.from ?? context.pos;
+    const from = Math.min(...items.map((item) => rangeStart(doc, item, word?.from ?? context.pos)));
     return {
       from,
       options: items.map((item) => ({
@@ -145,7 +145,7 @@ function completionSource(features, path) {
         detail: item.detail || undefined,
         info: item.documentation ? () => renderMarkdown(item.documentation) : undefined,
         apply: (view, _completion, applyFrom, applyTo) => {
-          const itemFrom = item.from ? rangeStart(view.state.doc, item, applyFrom) : applyFrom;
+          const itemFrom = rangeStart(view.state.doc, item, applyFrom);
           view.dispatch({
             changes: { from: itemFrom, to: applyTo, insert: item.insert_text ?? item.label },
             selection: { anchor: itemFrom + (item.insert_text ?? item.label).length },
@@ -157,8 +157,9 @@ function completionSource(features, path) {
   };
 }
 
+/** where a completion's word starts: the API's `from`, else CodeMirror's */
 function rangeStart(doc, item, fallback) {
-  return item.from ? rangeOf(doc, { line: item.from.line, col: item.from.col, end_line: item.from.line, end_col: item.from.col }).from : fallback;
+  return item.from ? toOffset(doc, item.from.line, item.from.col) : fallback;
 }
 
 // CodeMirror's completion icons by the kind of word pdp completes
@@ -170,7 +171,7 @@ const KIND_ICONS = {
 function hoverSource(features, path) {
   return hoverTooltip(async (view, pos) => {
     const where = toPosition(view.state.doc, pos);
-    const answer = await features.hover(path, where.line, where.col, view.state.doc.toString());
+    const answer = await features.hover(path, where.line, where.col);
     if (!answer || !answer.markdown) return null;
     const doc = view.state.doc;
     const from = answer.from ? rangeOf(doc, { line: answer.from.line, col: answer.from.col, end_line: answer.to?.line, end_col: answer.to?.col }) : { from: pos, to: pos };

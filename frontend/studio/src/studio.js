@@ -10,14 +10,16 @@ import { fileState, mountEditor, setCoverage, setRuleMarks } from "./editor.js";
 import { rangeOf, toOffset } from "./positions.js";
 
 const CHECK_DELAY_MS = 250; // a pause in typing this long asks for a check
-const GROUPS = [
-  ["policy", "Policy files"],
-  ["vocabulary", "Vocabulary"],
-  ["data", "Registers"],
-  ["tests", "Tests"],
-  ["clauses", "Privacy policy and clauses"],
-  ["text", "Privacy policy and clauses"],
-];
+// the file list's groups, in order, by the kinds of file `/files` names
+const GROUP_OF_KIND = {
+  policy: "Policy files",
+  vocabulary: "Vocabulary",
+  data: "Registers",
+  tests: "Tests",
+  clauses: "Privacy policy and clauses",
+  text: "Privacy policy and clauses",
+};
+const OTHER_FILES = "Other files";
 
 export class Studio {
   constructor(api, elements, announce) {
@@ -31,7 +33,6 @@ export class Studio {
     this.diagnostics = [];
     this.generation = 0; // bumped by every edit: an answer about an older text is dropped
     this.checkTimer = null;
-    this.listeners = { checked: [] };
     this.features = {
       complete: (path, line, col) => this.ask("complete", { file: path, line, col }).then((a) => a?.items || []),
       hover: (path, line, col) => this.ask("hover", { file: path, line, col }),
@@ -158,23 +159,17 @@ export class Studio {
   }
 
   renderFileList() {
-    const groups = new Map();
-    for (const [kind, title] of GROUPS) if (!groups.has(title)) groups.set(title, { kinds: new Set(), files: [] });
-    for (const [kind, title] of GROUPS) groups.get(title).kinds.add(kind);
-    const other = { kinds: new Set(), files: [] };
-    for (const file of this.files.values()) {
-      const group = [...groups.values()].find((g) => g.kinds.has(file.kind)) || other;
-      group.files.push(file);
-    }
+    const groups = new Map([...Object.values(GROUP_OF_KIND), OTHER_FILES].map((title) => [title, []]));
+    for (const file of this.files.values()) groups.get(GROUP_OF_KIND[file.kind] || OTHER_FILES).push(file);
     const errorsIn = new Set(this.diagnostics.filter((d) => d.severity === "error").map((d) => d.file));
-    const sections = [...groups.entries(), ["Other files", other]]
-      .filter(([, group]) => group.files.length)
-      .map(([title, group]) => {
+    const sections = [...groups.entries()]
+      .filter(([, files]) => files.length)
+      .map(([title, files]) => {
         const id = `files-${title.replace(/\W+/g, "-").toLowerCase()}`;
         return h("div", { class: "file-group" },
           h("h3", { id }, title),
           h("ul", { "aria-labelledby": id },
-            group.files.map((file) => {
+            files.map((file) => {
               const changed = (file.state || file.path === this.current) && this.textOf(file.path) !== file.original;
               return h("li", {},
                 h("button", {
@@ -208,10 +203,6 @@ export class Studio {
 
   // ---------------------------------------------------------------- checking
 
-  onChecked(listener) {
-    this.listeners.checked.push(listener);
-  }
-
   /** errors first (fast), then with the whole set's warnings */
   async check() {
     clearTimeout(this.checkTimer);
@@ -238,7 +229,6 @@ export class Studio {
     }
     this.renderProblems(withWarnings);
     this.renderFileList();
-    for (const listener of this.listeners.checked) listener(this.diagnostics);
   }
 
   toLint(state, d) {
