@@ -51,7 +51,7 @@ export class TestsPane {
           c.message ? h("pre", { class: "message" }, c.message) : null))))
         : null,
       h("h3", {}, "Coverage"),
-      h("p", {}, `Rules reached by a test: ${percent(coverage.rule_percent)}. Conditions seen both true and false: ${percent(coverage.condition_percent)}.`),
+      h("p", {}, `Rules reached by a test: ${percent(coverage.rule_percent)}. Conditions' outcomes seen (each condition true, and false): ${percent(coverage.condition_percent)}.`),
       h("p", { class: "help" }, "In the editor's gutter: ✓ covered, ✗ not reached, T or F: a condition seen only true or only false."),
       uncovered.length
         ? h("details", {}, h("summary", {}, `${count(uncovered.length, "rule")} no test reaches`),
