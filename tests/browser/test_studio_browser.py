@@ -240,6 +240,25 @@ def test_a_broken_rule_shows_in_the_diff_and_fails_a_test(page: Page, studio: St
     expect(page.locator("#file-title")).to_have_text("tests/marketing.yaml")
 
 
+def test_a_question_about_the_whole_policy_is_answered(page: Page, studio: Studio):
+    open_studio(page, studio)
+    page.get_by_role("tab", name="What this change does").click()
+    page.get_by_label("with the action", exact=True).fill("use")
+    page.get_by_label("for the purpose (or one below it)", exact=True).fill("marketing")
+    categories = page.get_by_label("of the data categories (or ones below them; separate with commas)", exact=True)
+    categories.fill("user.health_and_medical")
+    page.get_by_role("button", name="Ask").click()
+    answer = page.locator("#query-result")
+    expect(answer.locator("#query-answer")).to_have_text(re.compile("^No: no request of that kind"))
+    expect(answer.get_by_role("button", name="Try this request")).to_have_count(0)
+    categories.fill("user.contact.email")
+    page.get_by_role("button", name="Ask").click()
+    expect(answer.locator("#query-answer")).to_have_text(re.compile("^Yes"))
+    answer.get_by_role("button", name="Try this request").click()
+    page.keyboard.press("Control+Enter")
+    expect(page.locator("#verdict")).to_have_text("Allowed")  # the example proves the yes
+
+
 def test_save_refuses_errors_then_saves_and_the_served_set_reloads(page: Page, own_studio: Studio):
     marketing = own_studio.directory / "marketing.pdp"
     on_disk = marketing.read_text()
