@@ -158,6 +158,11 @@ def test_completion_offers_the_vocabulary_and_f12_goes_to_a_definition(page: Pag
     page.keyboard.press("F12")
     expect(page.locator("#file-title")).to_have_text("cx-one-go.pdp")
     expect(page.locator(".cm-activeLine")).to_contain_text("condition legal_obligation")
+    # and Ctrl+click does the same
+    open_file(page, "rights.pdp")
+    page.locator('.cm-line span:text-is("legal_obligation")').first.click(modifiers=["Control"])
+    expect(page.locator("#file-title")).to_have_text("cx-one-go.pdp")
+    expect(page.locator(".cm-activeLine")).to_contain_text("condition legal_obligation")
 
 
 def test_the_tools_are_tabs_a_keyboard_reaches(page: Page, studio: Studio):
