@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
-
+if TYPE_CHECKING:
+    from pdp.engine.policy_set import PolicySet
 
 from .common import DEFAULT_POLICY_DIR, EXIT_FAIL, EXIT_OK, add_method, load_or_report
 
@@ -56,7 +58,7 @@ def cmd_check(args) -> int:
     return EXIT_OK
 
 
-def _clause_warnings(policy_dir: str, policy_set) -> list:
+def _clause_warnings(policy_dir: str, policy_set: PolicySet) -> list:
     """`unknown-clause`: a cite naming no clause of the set's clauses.yaml (nothing without one), as the editors say."""
     from pdp.editing import read_workspace
     from pdp.editing.clauses import unknown_clauses
