@@ -97,6 +97,8 @@ def test_files_lists_the_set_by_paths_below_its_directory(client, policies):
     assert kinds["privacy-policy.txt"] == "text"
     text = next(f["text"] for f in answer["files"] if f["path"] == "marketing.pdp")
     assert text == (policies / "marketing.pdp").read_text()
+    listed = next(f for f in answer["files"] if f["path"] == "marketing.pdp")
+    assert listed["sha256"] == hashlib.sha256(text.encode()).hexdigest()
 
 
 def test_check_finds_an_error_at_its_line_in_the_edit(client, policies):
