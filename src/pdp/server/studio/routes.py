@@ -196,7 +196,8 @@ async def save(request: Request):
         call = await asked(request, body)
         base = saving.checked_base(body, call.edits)
         await off_loop(request, built, call.workspace, call.place, "saving; nothing was written", 409)
-        written = await off_loop(request, saving.save, call.place.directory, call.edits, base)
+        # not bounded in time: a write is never abandoned half-way (it is quick, and it must end as it began)
+        written = await anyio.to_thread.run_sync(saving.save, call.place.directory, call.edits, base)
         reloaded = await reload_now(request.app) if written else False
     holder = request.app.state.holder
     current = holder.current
