@@ -240,6 +240,7 @@ def test_decide_uses_the_edits(client, policies):
     edits = {"marketing.pdp": marketing_without_email(policies)}
     body = client.post("/studio/api/decide", headers=AUTH, json={"edits": edits, "request": EMAIL}).json()
     assert body["decision"]["decision"] == "deny"
+    assert body["explanation"]["would_allow"] and "would be allowed if" in body["explanation"]["would_allow"][0]
     assert client.post("/v1/decide", json=EMAIL).json()["decision"] == "allow"  # nothing saved, nothing served
 
 
