@@ -536,3 +536,31 @@ def test_a_whole_set_answer_that_takes_too_long_is_abandoned_with_503(client, mo
     finally:
         release.set()
     assert answer.status_code == 503 and answer.json()["error"] == "timeout"
+
+
+def test_the_quick_answers_are_not_held_up_by_whole_set_work(client, monkeypatch):
+    import threading
+
+    from pdp.server.studio import impact, routes
+
+    release, started = threading.Event(), threading.Semaphore(0)
+
+    def stuck(*args):
+        started.release()
+        release.wait(HANG_GUARD_S)
+        return {"text": "", "changed": False, "complete": True, "changes": []}
+
+    monkeypatch.setattr(impact, "changes", stuck)
+    diffs = [threading.Thread(target=client.post, args=("/studio/api/diff",), kwargs={"headers": AUTH, "json": {}})
+             for _ in range(routes.WHOLE_SET_AT_ONCE)]
+    try:
+        for thread in diffs:
+            thread.start()
+        for _ in diffs:
+            assert started.acquire(timeout=HANG_GUARD_S)  # every slot for whole-set work is taken
+        answer = client.post("/studio/api/check", headers=AUTH, json={"warnings": False})
+        assert answer.status_code == 200 and answer.json()["ok"] is True
+    finally:
+        release.set()
+        for thread in diffs:
+            thread.join(HANG_GUARD_S)
