@@ -97,6 +97,8 @@ def test_files_lists_the_set_by_paths_below_its_directory(client, policies):
     assert kinds["privacy-policy.txt"] == "text"
     text = next(f["text"] for f in answer["files"] if f["path"] == "marketing.pdp")
     assert text == (policies / "marketing.pdp").read_text()
+    listed = next(f for f in answer["files"] if f["path"] == "marketing.pdp")
+    assert listed["sha256"] == hashlib.sha256(text.encode()).hexdigest()
 
 
 def test_check_finds_an_error_at_its_line_in_the_edit(client, policies):
@@ -238,6 +240,7 @@ def test_decide_uses_the_edits(client, policies):
     edits = {"marketing.pdp": marketing_without_email(policies)}
     body = client.post("/studio/api/decide", headers=AUTH, json={"edits": edits, "request": EMAIL}).json()
     assert body["decision"]["decision"] == "deny"
+    assert body["explanation"]["would_allow"] and "would be allowed if" in body["explanation"]["would_allow"][0]
     assert client.post("/v1/decide", json=EMAIL).json()["decision"] == "allow"  # nothing saved, nothing served
 
 
@@ -533,3 +536,31 @@ def test_a_whole_set_answer_that_takes_too_long_is_abandoned_with_503(client, mo
     finally:
         release.set()
     assert answer.status_code == 503 and answer.json()["error"] == "timeout"
+
+
+def test_the_quick_answers_are_not_held_up_by_whole_set_work(client, monkeypatch):
+    import threading
+
+    from pdp.server.studio import impact, routes
+
+    release, started = threading.Event(), threading.Semaphore(0)
+
+    def stuck(*args):
+        started.release()
+        release.wait(HANG_GUARD_S)
+        return {"text": "", "changed": False, "complete": True, "changes": []}
+
+    monkeypatch.setattr(impact, "changes", stuck)
+    diffs = [threading.Thread(target=client.post, args=("/studio/api/diff",), kwargs={"headers": AUTH, "json": {}})
+             for _ in range(routes.WHOLE_SET_AT_ONCE)]
+    try:
+        for thread in diffs:
+            thread.start()
+        for _ in diffs:
+            assert started.acquire(timeout=HANG_GUARD_S)  # every slot for whole-set work is taken
+        answer = client.post("/studio/api/check", headers=AUTH, json={"warnings": False})
+        assert answer.status_code == 200 and answer.json()["ok"] is True
+    finally:
+        release.set()
+        for thread in diffs:
+            thread.join(HANG_GUARD_S)

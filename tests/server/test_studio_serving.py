@@ -108,3 +108,17 @@ def test_pdp_studio_serves_the_set_with_the_token_in_its_url(tmp_path):
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_under_pdp_serve_a_save_is_served_at_once(tmp_path, monkeypatch):
+    from tests.server.studio_support import EMAIL, TOKEN, marketing_without_email
+    from tests.support.serve import served
+
+    policies = copy_policies(tmp_path)
+    monkeypatch.setenv("PDP_STUDIO_TOKEN", TOKEN)
+    with served(policies) as base:
+        assert httpx.post(f"{base}/v1/decide", json=EMAIL, timeout=10).json()["decision"] == "allow"
+        answer = httpx.post(f"{base}/studio/api/save", headers=AUTH, timeout=HANG_GUARD_S,
+                            json={"edits": {"marketing.pdp": marketing_without_email(policies)}})
+        assert answer.status_code == 200 and answer.json()["reloaded"] is True
+        assert httpx.post(f"{base}/v1/decide", json=EMAIL, timeout=10).json()["decision"] == "deny"

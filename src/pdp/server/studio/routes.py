@@ -2,11 +2,11 @@
 
 Every call needs the token (`auth.require_token`). Bodies are JSON objects
 read within `MAX_BODY_BYTES` (a whole set may be sent as edits); every
-refusal names its field (`errors.StudioError`). What reads files, and every
-whole-set question (warnings, tests, diff, query), runs off the event loop,
-at most `WHOLE_SET_AT_ONCE` at a time, and is waited for at most
+refusal names its field (`errors.StudioError`). Everything that reads files
+or builds runs off the event loop and is waited for at most
 `WHOLE_SET_TIMEOUT_S` (503 beyond: the analysis's own budgets bound the
-thread it leaves behind). docs/studio.md describes each call.
+thread it leaves behind); the whole-set questions (warnings, tests, diff,
+query) at most `WHOLE_SET_AT_ONCE` at a time. docs/studio.md describes each call.
 """
 
 from __future__ import annotations
@@ -53,13 +53,16 @@ class StudioState:
         return self._limiter
 
 
-async def off_loop(request: Request, work: Callable[..., T], *args: Any) -> T:
-    """`work(*args)` in a worker thread, bounded in number and in the time waited for it."""
+async def off_loop(request: Request, work: Callable[..., T], *args: Any, whole_set: bool = False) -> T:
+    """`work(*args)` in a worker thread, waited for at most `WHOLE_SET_TIMEOUT_S`; `whole_set` work (the warnings,
+    the tests, a diff, a query) also at most `WHOLE_SET_AT_ONCE` at a time, so that it never holds up the quick
+    answers an editor waits for as you type (errors, completion, hover)."""
     state: StudioState = request.app.state.studio
     timeout = WHOLE_SET_TIMEOUT_S
+    limiter = state.limiter if whole_set else None
     try:
         with anyio.fail_after(timeout):
-            return await anyio.to_thread.run_sync(work, *args, limiter=state.limiter, abandon_on_cancel=True)
+            return await anyio.to_thread.run_sync(work, *args, limiter=limiter, abandon_on_cancel=True)
     except TimeoutError:
         raise StudioError(503, "timeout", [{"field": "edits", "message": f"the answer took longer than {timeout:g} s "
                           "and was abandoned; try a narrower question"}]) from None
@@ -104,7 +107,7 @@ async def check_set(request: Request):
     if not isinstance(warnings, bool):
         raise bad_field("warnings", "`warnings` is true or false")
     call = await asked(request, body)
-    return await off_loop(request, editor.checked, call.workspace, call.place, warnings)
+    return await off_loop(request, editor.checked, call.workspace, call.place, warnings, whole_set=warnings)
 
 
 async def _at_position(request: Request, feature: Callable[..., dict[str, Any]], with_place: bool = False):
@@ -159,7 +162,7 @@ async def test(request: Request):
     body = await body_of(request)
     call = await asked(request, body)
     policy_set = await off_loop(request, built, call.workspace, call.place, "testing")
-    return await off_loop(request, policy_tests.run_tests, policy_set, call.workspace, call.place)
+    return await off_loop(request, policy_tests.run_tests, policy_set, call.workspace, call.place, whole_set=True)
 
 
 @router.post("/diff")
@@ -175,8 +178,8 @@ async def diff(request: Request):
         if before is None:
             raise StudioError(503, "not_ready", [{"field": "against", "message": "no policy set is served yet"}])
     else:
-        before = await off_loop(request, committed, call.place)
-    return await off_loop(request, impact.changes, before, after, against)
+        before = await off_loop(request, committed, call.place, whole_set=True)
+    return await off_loop(request, impact.changes, before, after, against, whole_set=True)
 
 
 @router.post("/query")
@@ -185,7 +188,7 @@ async def query(request: Request):
     question = impact.question_of(body)
     call = await asked(request, body)
     policy_set = await off_loop(request, built, call.workspace, call.place, "asking")
-    return await off_loop(request, impact.answer, policy_set, call.workspace.sources, question)
+    return await off_loop(request, impact.answer, policy_set, call.workspace.sources, question, whole_set=True)
 
 
 @router.post("/save")
@@ -196,7 +199,8 @@ async def save(request: Request):
         call = await asked(request, body)
         base = saving.checked_base(body, call.edits)
         await off_loop(request, built, call.workspace, call.place, "saving; nothing was written", 409)
-        written = await off_loop(request, saving.save, call.place.directory, call.edits, base)
+        # not bounded in time: a write is never abandoned half-way (it is quick, and it must end as it began)
+        written = await anyio.to_thread.run_sync(saving.save, call.place.directory, call.edits, base)
         reloaded = await reload_now(request.app) if written else False
     holder = request.app.state.holder
     current = holder.current

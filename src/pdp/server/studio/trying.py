@@ -98,7 +98,8 @@ def _explanation(selection, decision: Decision, place: Place) -> dict[str, Any]:
     spans = {rule.id: rule.source.span for rule in (selection.version.rules if selection.version else ())}
     rules = [_rule(r.rule, r.effect, FAILED if r.error else OUTCOMES[r.applies], spans, place) for r in explained.rules]
     rules += [_rule(u.rule, u.effect, UNRELATED, spans, place) for u in explained.unrelated]
-    return {"text": explained.render_text(), "rules": rules}
+    return {"text": explained.render_text(), "rules": rules,
+            "would_allow": [suggestion.text for suggestion in explained.suggestions]}  # for a deny: what would allow it
 
 
 def _rule(rule_id: str, effect: str, outcome: str, spans: dict, place: Place) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from pdp.base.source import Span
 from pdp.editing import Workspace, read_workspace
 from pdp.editing.workspace import TEXT, kind_of as kind_in_set, relative_to
 from .edits import kind_of
+from .saving import sha256_text
 from .errors import StudioError
 
 @dataclass(frozen=True)
@@ -83,12 +84,13 @@ def file_kind(path: str) -> str | None:
 
 
 def listing(workspace: Workspace, place: Place) -> list[dict[str, str]]:
-    """The files `/files` lists: those the studio edits, and the texts shown beside them, in a stable order."""
+    """The files `/files` lists: those the studio edits, and the texts shown beside them, in a stable order; each
+    with the sha256 of its text (what a save's `base` names)."""
     out = []
     for path, text in workspace.texts.items():
         relative = place.relative(path)
         kind = file_kind(relative)
         if kind is not None:
-            out.append({"path": relative, "kind": kind, "text": text})
+            out.append({"path": relative, "kind": kind, "text": text, "sha256": sha256_text(text)})
     order = ("policy", "vocabulary", "data", "tests", "clauses", "text")
     return sorted(out, key=lambda f: (order.index(f["kind"]), f["path"]))
