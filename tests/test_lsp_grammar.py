@@ -146,3 +146,17 @@ def test_clause_words_operators_and_constants():
     assert scope_of("when a.b == true", "true") == "constant.language.boolean.pdp"
     assert scope_of("accept shadowed-rule because \"x\"", "shadowed-rule") == "constant.other.warning-code.pdp"
     assert scope_of("condition owner_acts \"x\" when a.b", "owner_acts") == "entity.name.function.condition.pdp"
+
+
+def test_the_vscode_extension_names_the_language_the_grammar_and_the_server():
+    extension = ROOT / "editors" / "vscode"
+    package = json.loads((extension / "package.json").read_text(encoding="utf-8"))
+    language = package["contributes"]["languages"][0]
+    grammar = package["contributes"]["grammars"][0]
+    assert language["extensions"] == [".pdp"] and grammar["language"] == language["id"]
+    assert grammar["scopeName"] == textmate()["scopeName"]
+    assert "../pdp.tmLanguage.json" in package["scripts"]["postinstall"]  # one grammar, copied at install
+    assert "vscode-languageclient" in package["dependencies"]
+    assert package["contributes"]["configuration"]["properties"]["pdp.command"]["default"] == ["pdp", "lsp"]
+    assert (extension / package["main"]).is_file()
+    json.loads((extension / language["configuration"]).read_text(encoding="utf-8"))
