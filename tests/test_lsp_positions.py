@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from pdp.base.source import source_lines
@@ -24,7 +24,6 @@ def pdp_positions(draw):
 
 
 @given(pdp_positions(), st.sampled_from(ENCODINGS))
-@settings(max_examples=400)
 def test_a_pdp_position_survives_the_round_trip(case, encoding):
     text, line, col = case
     positions = Positions(text, encoding)
@@ -32,7 +31,6 @@ def test_a_pdp_position_survives_the_round_trip(case, encoding):
 
 
 @given(TEXTS, st.sampled_from(ENCODINGS), st.data())
-@settings(max_examples=400)
 def test_a_client_position_on_a_character_boundary_survives_the_round_trip(text, encoding, data):
     positions = Positions(text, encoding)
     offset = data.draw(st.integers(0, len(text)))

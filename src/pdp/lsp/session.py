@@ -118,7 +118,7 @@ class Session:
             await self._check(directory, uri, generation)
         except asyncio.CancelledError:
             raise
-        except Exception as error:  # never let a check take the server down: say so, and go on
+        except Exception as error:  # noqa: BLE001 - a check must not take the server down: say so, and go on
             self.log_failure("checking the policy set", error)
 
     async def _check(self, directory: Path, uri: str, generation: int) -> None:
@@ -142,9 +142,11 @@ class Session:
         self.publish(found, state, [*errors, *warnings], uri)
 
     def publish(self, found: PolicySet, state: _SetState, diagnostics: Iterable[Diagnostic], fallback: str) -> None:
-        """Publish these diagnostics for every file they are about, and none for a file that had some before."""
+        """Publish these diagnostics for every file they are about, and none for a file that had some before or
+        is open (the editor learns that it was checked)."""
         by_uri = self.group(found, diagnostics, fallback)
-        for uri in sorted(state.published - by_uri.keys()):
+        clean = state.published | {from_fs_path(str(file)) or "" for file in self.open_texts() if found.contains(file)}
+        for uri in sorted(clean - by_uri.keys() - {""}):
             self.server.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
         for uri, items in sorted(by_uri.items()):
             self.server.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=items))
@@ -174,13 +176,13 @@ class Session:
         try:
             self.server.window_log_message(types.LogMessageParams(
                 type=types.MessageType.Error, message=f"pdp lsp: {doing} failed: {error!r}\n{detail}"))
-        except Exception:  # the client is gone: nothing more to tell
+        except Exception:  # noqa: BLE001 - the client is gone: nothing more to tell
             pass
 
     def guarded(self, doing: str, empty: Callable[[], T], answer: Callable[[], T]) -> T:
         """`answer()`, or `empty()` when it fails (logged): no input may crash a feature."""
         try:
             return answer()
-        except Exception as error:
+        except Exception as error:  # noqa: BLE001 - any input may meet a bug: answered empty, never a crash
             self.log_failure(doing, error)
             return empty()

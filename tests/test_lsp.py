@@ -1,0 +1,200 @@
+"""`pdp lsp` spoken to as an editor speaks to it: LSP over stdio to a real subprocess, on a copy of CX-ONE-GO.
+
+Each test starts its own server on its own copy of `policies/`. Every wait is bounded (tests.support.lsp_client);
+no test measures time.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+from pdp.lang.formatter import format_policy
+from tests.support.lsp_client import LspClient
+from tests.support.sets import CX_ONE_GO
+
+pytestmark = pytest.mark.slow  # a server process each
+
+ERROR, WARNING = 1, 2
+QUICKFIX = "quickfix"
+
+
+@pytest.fixture
+def policies(tmp_path: Path) -> Path:
+    copy = tmp_path / "policies"
+    shutil.copytree(CX_ONE_GO, copy)
+    return copy
+
+
+@pytest.fixture
+def lsp(policies: Path) -> Iterator[LspClient]:
+    client = LspClient(cwd=policies.parent)
+    client.initialize(policies.parent)
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+def errors(diagnostics: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [d for d in diagnostics if d.get("severity") == ERROR]
+
+
+def place(text: str, needle: str, nth: int = 0) -> dict[str, int]:
+    """The LSP position (0-based) where the `nth` occurrence of `needle` starts (the texts here are ASCII)."""
+    offset = -1
+    for _ in range(nth + 1):
+        offset = text.index(needle, offset + 1)
+    line = text.count("\n", 0, offset)
+    return {"line": line, "character": offset - (text.rfind("\n", 0, offset) + 1)}
+
+
+def apply_edits(text: str, edits: list[dict[str, Any]]) -> str:
+    """The text with LSP text edits applied (last first, so that earlier ranges stay put)."""
+    lines = text.split("\n")
+    starts = [0]
+    for line in lines[:-1]:
+        starts.append(starts[-1] + len(line) + 1)
+
+    def offset(position: dict[str, int]) -> int:
+        return starts[position["line"]] + position["character"] if position["line"] < len(starts) else len(text)
+
+    for edit in sorted(edits, key=lambda e: (e["range"]["start"]["line"], e["range"]["start"]["character"]),
+                       reverse=True):
+        text = text[:offset(edit["range"]["start"])] + edit["newText"] + text[offset(edit["range"]["end"]):]
+    return text
+
+
+def document(uri: str) -> dict[str, str]:
+    return {"uri": uri}
+
+
+def test_initialize_names_every_feature(policies):
+    client = LspClient(cwd=policies.parent)
+    try:
+        capabilities = client.initialize(policies.parent)["capabilities"]
+    finally:
+        client.close()
+    assert capabilities["textDocumentSync"]["change"] == 1  # full
+    for feature in ("completionProvider", "hoverProvider", "definitionProvider", "documentFormattingProvider",
+                    "codeActionProvider", "documentSymbolProvider"):
+        assert capabilities.get(feature), feature
+    assert QUICKFIX in capabilities["codeActionProvider"]["codeActionKinds"]
+
+
+def test_a_clean_set_publishes_no_errors(lsp, policies):
+    uri = lsp.open(policies / "marketing.pdp")
+    assert errors(lsp.wait_for_diagnostics(uri, lambda found: True)) == []
+
+
+def test_a_typo_is_an_error_at_its_place_with_its_hint_and_its_quick_fix_clears_it(lsp, policies):
+    path = policies / "marketing.pdp"
+    good = path.read_text(encoding="utf-8")
+    typo = good.replace("of user.contact.email,", "of user.contact.emial,", 1)
+    uri = lsp.open(path, typo)
+    found = lsp.wait_for_diagnostics(uri, lambda found: bool(errors(found)))
+    [error] = [d for d in errors(found) if "emial" in d["message"]]
+    assert error["range"]["start"] == place(typo, "user.contact.emial")
+    assert error["range"]["end"]["character"] > error["range"]["start"]["character"]
+    assert error["source"] == "pdp" and error["code"]
+    assert "hint:" in error["message"] and "user.contact.email" in error["message"]
+
+    actions = lsp.request("textDocument/codeAction", {
+        "textDocument": document(uri), "range": error["range"], "context": {"diagnostics": [error]}})
+    [fix] = [a for a in actions if "user.contact.email" in a["title"]]
+    assert fix["kind"] == QUICKFIX
+    edits = fix["edit"]["changes"][uri]
+    fixed = apply_edits(typo, edits)
+    assert fixed == good
+
+    lsp.change(uri, fixed)
+    lsp.wait_for_diagnostics(uri, lambda found: not errors(found))
+
+
+def test_an_error_in_another_file_of_the_set_is_published_for_that_file(lsp, policies):
+    marketing = lsp.open(policies / "marketing.pdp")
+    lsp.wait_for_diagnostics(marketing, lambda found: True)
+    vocabulary = policies / "vocabulary.yaml"
+    text = vocabulary.read_text(encoding="utf-8")
+    uri = lsp.open(vocabulary, text + "\nthis is: [not yaml\n", language="yaml")
+    assert errors(lsp.wait_for_diagnostics(uri, lambda found: bool(errors(found))))
+    lsp.change(uri, text)
+    lsp.wait_for_diagnostics(uri, lambda found: not errors(found))
+
+
+def test_hover_on_a_key_and_on_a_cite(lsp, policies):
+    path = policies / "marketing.pdp"
+    text = path.read_text(encoding="utf-8")
+    uri = lsp.open(path)
+    on_key = lsp.request("textDocument/hover", {"textDocument": document(uri),
+                                                "position": place(text, "user.contact.email")})
+    assert on_key["contents"]["kind"] == "markdown"
+    assert "user.contact.email" in on_key["contents"]["value"]
+    assert on_key["range"]["start"]["line"] == place(text, "user.contact.email")["line"]
+
+    cite = place(text, '"§2.5"')
+    cite["character"] += 2
+    on_cite = lsp.request("textDocument/hover", {"textDocument": document(uri), "position": cite})
+    assert "promotional email" in on_cite["contents"]["value"]  # §2.5 of the privacy policy kept beside the set
+
+
+def test_completion_after_of_offers_data_categories(lsp, policies):
+    path = policies / "marketing.pdp"
+    text = path.read_text(encoding="utf-8")
+    line = "  of user.contact.email, user.name, user.demographic.profile, user.behavior\n"
+    edited = text.replace(line, "  of \n", 1)
+    uri = lsp.open(path, edited)
+    at = place(edited, "  of \n")
+    at["character"] += len("  of ")
+    answer = lsp.request("textDocument/completion", {"textDocument": document(uri), "position": at})
+    items = answer["items"] if isinstance(answer, dict) else answer
+    labels = {item["label"] for item in items}
+    assert "user.contact.email" in labels
+    [email] = [item for item in items if item["label"] == "user.contact.email"]
+    assert email["kind"] == 20  # EnumMember: a taxonomy key
+
+
+def test_definition_of_a_rule_id_in_overrides(lsp, policies):
+    path = policies / "disclosure.pdp"
+    text = path.read_text(encoding="utf-8")
+    uri = lsp.open(path)
+    overrides = text.index("overrides rights.access")
+    at = place(text, "rights.access", nth=text.count("rights.access", 0, overrides))
+    location = lsp.request("textDocument/definition", {"textDocument": document(uri), "position": at})
+    location = location[0] if isinstance(location, list) else location
+    assert location["uri"] == (policies / "rights.pdp").as_uri()
+    rights = (policies / "rights.pdp").read_text(encoding="utf-8")
+    assert location["range"]["start"]["line"] == place(rights, "allow rights.access ")["line"]
+
+
+def test_formatting_lays_a_rule_out_as_pdp_fmt_does(lsp, policies):
+    path = policies / "marketing.pdp"
+    text = path.read_text(encoding="utf-8")
+    messy = text + '\nallow   marketing.extra "An extra rule"   cite "§2.2" to use   for marketing.communications.email\n'
+    uri = lsp.open(path, messy)
+    edits = lsp.request("textDocument/formatting", {"textDocument": document(uri),
+                                                    "options": {"tabSize": 2, "insertSpaces": True}})
+    assert edits
+    assert apply_edits(messy, edits) == format_policy(messy, "marketing.pdp")
+
+    broken = text + "\nallow marketing.broken to to to\n"
+    lsp.change(uri, broken)
+    assert lsp.request("textDocument/formatting", {"textDocument": document(uri),
+                                                   "options": {"tabSize": 2, "insertSpaces": True}}) == []
+
+
+def test_document_symbols_outline_the_rules(lsp, policies):
+    path = policies / "marketing.pdp"
+    text = path.read_text(encoding="utf-8")
+    uri = lsp.open(path)
+    symbols = lsp.request("textDocument/documentSymbol", {"textDocument": document(uri)})
+    by_name = {symbol["name"]: symbol for symbol in symbols}
+    rules = re.findall(r"^(?:allow|deny) (\S+)", text, re.M)
+    assert set(rules) <= set(by_name)
+    promotional = by_name["marketing.promotional_email"]
+    assert promotional["kind"] == 12  # Function: a rule
+    assert promotional["range"]["start"]["line"] == place(text, "allow marketing.promotional_email")["line"]
