@@ -91,7 +91,10 @@ class Session:
         if not state.disk.contains(file):
             return None
         found = state.disk.overlaid(self.open_texts())
-        return found, found.path_of(file)
+        path_in_set = found.path_of(file)
+        if path_in_set not in found.workspace.texts:  # neither on disk nor open
+            return None
+        return found, path_in_set
 
     def positions(self, found: PolicySet, path: str) -> Positions:
         return Positions(found.workspace.texts.get(path, ""), self.encoding)
