@@ -6,13 +6,19 @@ no test measures time.
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
+import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
 
+from pdp.cli.app import main
 from pdp.lang.formatter import format_policy
 from tests.support.lsp_client import LspClient
 from tests.support.sets import CX_ONE_GO
@@ -198,3 +204,81 @@ def test_document_symbols_outline_the_rules(lsp, policies):
     promotional = by_name["marketing.promotional_email"]
     assert promotional["kind"] == 12  # Function: a rule
     assert promotional["range"]["start"]["line"] == place(text, "allow marketing.promotional_email")["line"]
+
+
+def test_warnings_follow_the_errors_in_a_second_publication(lsp, policies):
+    path = policies / "marketing.pdp"
+    text = path.read_text(encoding="utf-8")
+    uri = lsp.open(path, text + '\nallow marketing.uncited "No clause named" to use for marketing.communications.email'
+                              ' of user.contact.email\n')
+    found = lsp.wait_for_diagnostics(uri, lambda found: any(d["code"] == "no-citation" for d in found))
+    [warning] = [d for d in found if d["code"] == "no-citation"]
+    assert warning["severity"] == WARNING
+    assert warning["range"]["start"]["line"] == text.count("\n") + 1
+    publications = [n["params"]["diagnostics"] for n in lsp.notifications
+                    if n["method"] == "textDocument/publishDiagnostics" and n["params"]["uri"] == uri]
+    assert not any(d["code"] == "no-citation" for d in publications[-2])  # the errors alone came first
+
+
+def test_closing_an_unsaved_document_brings_back_the_text_on_disk(lsp, policies):
+    path = policies / "marketing.pdp"
+    good = path.read_text(encoding="utf-8")
+    uri = lsp.open(path, good.replace("of user.contact.email,", "of user.contact.emial,", 1))
+    lsp.wait_for_diagnostics(uri, lambda found: bool(errors(found)))
+    lsp.notify("textDocument/didClose", {"textDocument": document(uri)})
+    lsp.wait_for_diagnostics(uri, lambda found: not errors(found))
+
+
+def test_an_error_a_saved_file_fixes_elsewhere_is_cleared(lsp, policies):
+    """A rule id misspelt in `overrides` is an error in disclosure.pdp; saving the rule under that id in
+    rights.pdp (as an editor does: the text on disk, then didSave) clears it."""
+    disclosure = policies / "disclosure.pdp"
+    text = disclosure.read_text(encoding="utf-8")
+    uri = lsp.open(disclosure, text.replace("overrides rights.access,", "overrides rights.acess,", 1))
+    lsp.wait_for_diagnostics(uri, lambda found: any("rights.acess" in d["message"] for d in errors(found)))
+    rights = policies / "rights.pdp"
+    rights.write_text(rights.read_text(encoding="utf-8") + '\nallow rights.acess "x" cite "§1" to use for '
+                      'marketing.communications.email of user.contact.email\n', encoding="utf-8")
+    other = lsp.open(rights)
+    lsp.notify("textDocument/didSave", {"textDocument": document(other)})
+    lsp.wait_for_diagnostics(uri, lambda found: not errors(found))
+
+
+def test_a_port_instead_of_standard_input(policies):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "pdp.cli", "lsp", "--tcp", f"127.0.0.1:{port}"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                connection = socket.create_connection(("127.0.0.1", port), timeout=60)
+                break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise
+                time.sleep(0.2)
+        with connection:
+            body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "initialize",
+                               "params": {"processId": None, "rootUri": None, "capabilities": {}}}).encode()
+            connection.sendall(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+            answer = b""
+            while b"\r\n\r\n" not in answer or len(answer.split(b"\r\n\r\n", 1)[1]) < int(
+                    answer.split(b"Content-Length: ")[1].split(b"\r\n")[0]):
+                chunk = connection.recv(65536)
+                assert chunk, "the server closed the connection"
+                answer += chunk
+        result = json.loads(answer.split(b"\r\n\r\n", 1)[1])["result"]
+        assert result["serverInfo"]["name"] == "pdp" and result["capabilities"]["hoverProvider"]
+    finally:
+        server.kill()
+        server.wait(timeout=30)
+
+
+def test_a_bad_address_is_refused(capsys):
+    with pytest.raises(SystemExit) as exit_code:
+        main(["lsp", "--tcp", "localhost"])
+    assert exit_code.value.code == 2
+    assert "`localhost` is not HOST:PORT" in capsys.readouterr().err

@@ -20,7 +20,7 @@ from pygls.lsp.server import LanguageServer
 from pygls.uris import from_fs_path, to_fs_path
 
 from pdp.base.errors import Diagnostic
-from pdp.editing import check, warnings_for
+from pdp.editing import check, diagnostics
 from . import convert
 from .documents import PolicySet, absolute, read_set, set_directory
 from .positions import UTF16, Positions
@@ -60,7 +60,8 @@ class Session:
     def open_texts(self) -> dict[Path, str]:
         """The text of every open document that is a file, by its absolute path."""
         texts = {}
-        for uri, document in self.server.workspace.text_documents.items():
+        # a copy first: requests are answered in threads while the event loop opens and closes documents
+        for uri, document in list(self.server.workspace.text_documents.items()):
             path = to_fs_path(uri)
             if path is not None:
                 texts[absolute(path)] = document.source
@@ -137,12 +138,11 @@ class Session:
             return
         errors = [*found.read_errors, *checked.errors]
         self.publish(found, state, errors, uri)
-        if checked.errors or checked.policy_set is None:
-            return  # the whole-set warnings are about a set that builds
-        warnings = await loop.run_in_executor(None, warnings_for, checked)
+        # then what `pdp check` reports: the errors and the warnings (the whole set's, and the checker's)
+        everything = await loop.run_in_executor(None, diagnostics, found.workspace)
         if state.generation != generation:
             return
-        self.publish(found, state, [*errors, *warnings], uri)
+        self.publish(found, state, [*found.read_errors, *everything], uri)
 
     def publish(self, found: PolicySet, state: _SetState, diagnostics: Iterable[Diagnostic], fallback: str) -> None:
         """Publish these diagnostics for every file they are about, and none for a file that had some before or
