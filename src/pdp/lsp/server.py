@@ -15,10 +15,16 @@ from pygls.lsp.server import LanguageServer
 from pdp.base.errors import PolicyError
 from pdp.editing import complete, definition, diagnostics, format_file, hover, symbols
 from . import convert
-from .session import DEBOUNCE_SECONDS, Session
+from .session import DEBOUNCE_SECONDS, Opened, Session
 
 NAME = "pdp"
+POLICY = "policy"  # a workspace file's kind (pdp.editing): only policy files are formatted and outlined
 T = TypeVar("T")
+
+DOCUMENT_CHANGES = (types.TEXT_DOCUMENT_DID_OPEN, types.TEXT_DOCUMENT_DID_CHANGE, types.TEXT_DOCUMENT_DID_SAVE,
+                    types.TEXT_DOCUMENT_DID_CLOSE)
+DocumentParams = (types.DidOpenTextDocumentParams | types.DidChangeTextDocumentParams
+                  | types.DidSaveTextDocumentParams | types.DidCloseTextDocumentParams)
 
 # completion opens by itself after a dot (`user.contact.`), a quote (`cite "§`) and a space (`of `)
 TRIGGER_CHARACTERS = [".", '"', " "]
@@ -38,130 +44,93 @@ def create_server(debounce: float = DEBOUNCE_SECONDS) -> LanguageServer:
     server = LanguageServer(NAME, version(), text_document_sync_kind=types.TextDocumentSyncKind.Full)
     session = Session(server, debounce)
 
-    async def answer(doing: str, empty: Callable[[], T], work: Callable[[], T]) -> T:
-        """`work()` in a thread (the event loop keeps reading messages), or `empty()` if it fails (logged)."""
+    async def answer(doing: str, empty: Callable[[], T], uri: str, work: Callable[[Opened], T]) -> T:
+        """`work(the document)` in a thread (the event loop keeps reading messages); `empty()` for a document
+        that is no file of a policy set, or when the work fails (logged)."""
+        def answered() -> T:
+            opened = session.view(uri)
+            return empty() if opened is None else work(opened)
+
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(None, session.guarded, doing, empty, work)
+        return await loop.run_in_executor(None, session.guarded, doing, empty, answered)
 
     # ------------------------------------------------------------------ documents
 
-    @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
-    async def did_open(params: types.DidOpenTextDocumentParams) -> None:
-        session.guarded("opening a document", lambda: None, lambda: session.changed(params.text_document.uri))
+    async def document_changed(params: DocumentParams) -> None:
+        """A document was opened, edited, saved or closed (the text on disk takes its place): check its set."""
+        session.guarded("following a document", lambda: None, lambda: session.changed(params.text_document.uri))
 
-    @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
-    async def did_change(params: types.DidChangeTextDocumentParams) -> None:
-        session.guarded("reading an edit", lambda: None, lambda: session.changed(params.text_document.uri))
-
-    @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
-    async def did_save(params: types.DidSaveTextDocumentParams) -> None:
-        session.guarded("reading a save", lambda: None, lambda: session.changed(params.text_document.uri))
-
-    @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
-    async def did_close(params: types.DidCloseTextDocumentParams) -> None:
-        # the text on disk takes the closed document's place
-        session.guarded("closing a document", lambda: None, lambda: session.changed(params.text_document.uri))
+    for method in DOCUMENT_CHANGES:
+        server.feature(method)(document_changed)
 
     # ------------------------------------------------------------------ requests
 
     @server.feature(types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions(trigger_characters=TRIGGER_CHARACTERS))
     async def completion(params: types.CompletionParams) -> types.CompletionList:
-        def work() -> types.CompletionList:
-            found = session.view(params.text_document.uri)
-            if found is None:
-                return types.CompletionList(is_incomplete=False, items=[])
-            policy_set, path = found
-            positions = session.positions(policy_set, path)
-            line, col = positions.from_lsp(params.position.line, params.position.character)
-            items = complete(policy_set.workspace, path, line, col)
+        def work(opened: Opened) -> types.CompletionList:
+            items = complete(opened.workspace, opened.path, *opened.at(params.position))
             return types.CompletionList(is_incomplete=False,
-                                        items=[convert.completion_item(positions, item) for item in items])
+                                        items=[convert.completion_item(opened.positions, item) for item in items])
 
-        return await answer("completing", lambda: types.CompletionList(is_incomplete=False, items=[]), work)
+        return await answer("completing", lambda: types.CompletionList(is_incomplete=False, items=[]),
+                            params.text_document.uri, work)
 
     @server.feature(types.TEXT_DOCUMENT_HOVER)
     async def on_hover(params: types.HoverParams) -> types.Hover | None:
-        def work() -> types.Hover | None:
-            found = session.view(params.text_document.uri)
-            if found is None:
-                return None
-            policy_set, path = found
-            positions = session.positions(policy_set, path)
-            shown = hover(policy_set.workspace, path, *positions.from_lsp(params.position.line,
-                                                                         params.position.character))
-            return convert.hover(positions, shown) if shown is not None else None
+        def work(opened: Opened) -> types.Hover | None:
+            shown = hover(opened.workspace, opened.path, *opened.at(params.position))
+            return convert.hover(opened.positions, shown) if shown is not None else None
 
-        return await answer("hovering", lambda: None, work)
+        return await answer("hovering", lambda: None, params.text_document.uri, work)
 
     @server.feature(types.TEXT_DOCUMENT_DEFINITION)
     async def on_definition(params: types.DefinitionParams) -> types.Location | None:
-        def work() -> types.Location | None:
-            found = session.view(params.text_document.uri)
-            if found is None:
-                return None
-            policy_set, path = found
-            positions = session.positions(policy_set, path)
-            span = definition(policy_set.workspace, path, *positions.from_lsp(params.position.line,
-                                                                             params.position.character))
+        def work(opened: Opened) -> types.Location | None:
+            span = definition(opened.workspace, opened.path, *opened.at(params.position))
             if span is None:
                 return None
-            return convert.location(session.uri_of(policy_set, span.file), session.positions(policy_set, span.file),
-                                    span)
+            return convert.location(opened.uri_of(span.file), opened.positions_of(span.file), span)
 
-        return await answer("finding a definition", lambda: None, work)
+        return await answer("finding a definition", lambda: None, params.text_document.uri, work)
 
     @server.feature(types.TEXT_DOCUMENT_FORMATTING)
     async def formatting(params: types.DocumentFormattingParams) -> list[types.TextEdit]:
-        def work() -> list[types.TextEdit]:
-            found = session.view(params.text_document.uri)
-            if found is None:
-                return []
-            policy_set, path = found
-            if policy_set.workspace.kind(path) != "policy":
+        def work(opened: Opened) -> list[types.TextEdit]:
+            if opened.kind != POLICY:
                 return []
             try:
-                formatted = format_file(policy_set.workspace, path)
+                formatted = format_file(opened.workspace, opened.path)
             except PolicyError:  # a text that does not parse is left as it is (its errors are published)
                 return []
-            return convert.whole_text_edit(session.positions(policy_set, path), formatted)
+            return convert.whole_text_edit(opened.positions, formatted)
 
-        return await answer("formatting", list, work)
+        return await answer("formatting", list, params.text_document.uri, work)
 
     @server.feature(types.TEXT_DOCUMENT_CODE_ACTION,
                     types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix]))
     async def code_action(params: types.CodeActionParams) -> list[types.CodeAction]:
-        def work() -> list[types.CodeAction]:
-            found = session.view(params.text_document.uri)
-            if found is None:
-                return []
-            policy_set, path = found
-            positions = session.positions(policy_set, path)
+        def work(opened: Opened) -> list[types.CodeAction]:
             actions = []
-            for item in diagnostics(policy_set.workspace):
-                if item.span.file != path or not item.fixes:
+            for item in diagnostics(opened.workspace):  # kept by the core: the check the editor was shown
+                if item.span.file != opened.path or not item.fixes:
                     continue
-                shown = convert.diagnostic(positions, item)
-                if not _overlaps(shown.range, params.range):
-                    continue
-                actions += [convert.code_action(fix, shown, lambda p: session.uri_of(policy_set, p),
-                                                lambda p: session.positions(policy_set, p)) for fix in item.fixes]
+                shown = convert.diagnostic(opened.positions, item)
+                if _overlaps(shown.range, params.range):
+                    actions += [convert.code_action(fix, shown, opened.uri_of, opened.positions_of)
+                                for fix in item.fixes]
             return actions
 
-        return await answer("finding quick fixes", list, work)
+        return await answer("finding quick fixes", list, params.text_document.uri, work)
 
     @server.feature(types.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
     async def document_symbol(params: types.DocumentSymbolParams) -> list[types.DocumentSymbol]:
-        def work() -> list[types.DocumentSymbol]:
-            found = session.view(params.text_document.uri)
-            if found is None:
+        def work(opened: Opened) -> list[types.DocumentSymbol]:
+            if opened.kind != POLICY:
                 return []
-            policy_set, path = found
-            if policy_set.workspace.kind(path) != "policy":
-                return []
-            positions = session.positions(policy_set, path)
-            return [convert.document_symbol(positions, symbol) for symbol in symbols(policy_set.workspace, path)]
+            return [convert.document_symbol(opened.positions, symbol)
+                    for symbol in symbols(opened.workspace, opened.path)]
 
-        return await answer("listing symbols", list, work)
+        return await answer("listing symbols", list, params.text_document.uri, work)
 
     return server
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import traceback
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Callable, Iterable, TypeVar
 
@@ -20,7 +21,7 @@ from pygls.lsp.server import LanguageServer
 from pygls.uris import from_fs_path, to_fs_path
 
 from pdp.base.errors import Diagnostic
-from pdp.editing import check, diagnostics
+from pdp.editing import Workspace, check, diagnostics
 from . import convert
 from .documents import PolicySet, absolute, read_set, set_directory
 from .positions import UTF16, Positions
@@ -38,6 +39,44 @@ class _SetState:
     generation: int = 0
     pending: asyncio.Task[None] | None = None
     published: set[str] = field(default_factory=set)  # uris that have diagnostics on the client
+
+
+def uri_of(found: PolicySet, path: str) -> str:
+    """The uri of a file of the set, by its workspace path."""
+    return from_fs_path(str(found.file_of(path))) or path
+
+
+@dataclass(frozen=True)
+class Opened:
+    """A document of a policy set, as a request sees it: the set (open documents over the disk), its path in
+    the set's workspace, and the position encoding agreed with the client."""
+
+    policy_set: PolicySet
+    path: str
+    encoding: str
+
+    @property
+    def workspace(self) -> Workspace:
+        return self.policy_set.workspace
+
+    @property
+    def kind(self) -> str | None:
+        return self.workspace.kind(self.path)
+
+    @cached_property
+    def positions(self) -> Positions:
+        return self.positions_of(self.path)
+
+    def positions_of(self, path: str) -> Positions:
+        """The positions of a file of the set (a definition, a fix, may be in another file)."""
+        return Positions(self.workspace.texts.get(path, ""), self.encoding)
+
+    def uri_of(self, path: str) -> str:
+        return uri_of(self.policy_set, path)
+
+    def at(self, position: types.Position) -> tuple[int, int]:
+        """The client's position in this document as pdp's (line, column)."""
+        return self.positions.from_lsp(position.line, position.character)
 
 
 class Session:
@@ -78,9 +117,9 @@ class Session:
             found = file.parent
         return found
 
-    def view(self, uri: str) -> tuple[PolicySet, str] | None:
-        """The set the document belongs to, as the editor holds it, and the document's path in it; None for a
-        document that is no file of a policy set."""
+    def view(self, uri: str) -> Opened | None:
+        """The document as a request sees it, in its set as the editor holds it; None for a document that is no
+        file of a policy set (or neither on disk nor open)."""
         directory = self.directory_of(uri)
         path = to_fs_path(uri)
         if directory is None or path is None:
@@ -93,15 +132,9 @@ class Session:
             return None
         found = state.disk.overlaid(self.open_texts())
         path_in_set = found.path_of(file)
-        if path_in_set not in found.workspace.texts:  # neither on disk nor open
+        if path_in_set not in found.workspace.texts:
             return None
-        return found, path_in_set
-
-    def positions(self, found: PolicySet, path: str) -> Positions:
-        return Positions(found.workspace.texts.get(path, ""), self.encoding)
-
-    def uri_of(self, found: PolicySet, path: str) -> str:
-        return from_fs_path(str(found.file_of(path))) or path
+        return Opened(found, path_in_set, self.encoding)
 
     # ------------------------------------------------------------------ checking and publishing
 
@@ -163,7 +196,7 @@ class Session:
         for item in sorted(diagnostics, key=Diagnostic.sort_key):
             path = item.span.file
             if path in found.workspace.texts:
-                uri, positions = self.uri_of(found, path), self.positions(found, path)
+                uri, positions = uri_of(found, path), Positions(found.workspace.texts[path], self.encoding)
             else:
                 file = found.file_of(path)
                 uri = from_fs_path(str(file)) if file.is_file() else fallback
