@@ -282,3 +282,13 @@ def test_a_bad_address_is_refused(capsys):
         main(["lsp", "--tcp", "localhost"])
     assert exit_code.value.code == 2
     assert "`localhost` is not HOST:PORT" in capsys.readouterr().err
+
+
+def test_a_file_changed_on_disk_is_checked_again_with_its_set(lsp, policies):
+    marketing = lsp.open(policies / "marketing.pdp")
+    lsp.wait_for_diagnostics(marketing, lambda found: True)
+    use = policies / "use.pdp"
+    use.write_text(use.read_text(encoding="utf-8").replace("of user.name,", "of user.nmae,", 1), encoding="utf-8")
+    lsp.notify("workspace/didChangeWatchedFiles", {"changes": [{"uri": use.as_uri(), "type": 2}]})
+    found = lsp.wait_for_diagnostics(use.as_uri(), lambda found: bool(errors(found)))  # a file not even open
+    assert any("user.nmae" in d["message"] for d in errors(found))

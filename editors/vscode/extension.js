@@ -17,6 +17,10 @@ function activate(context) {
       { scheme: "file", pattern: "**/data/*.{yaml,yml}" },
       { scheme: "file", pattern: "**/tests/*.{yaml,yml}" },
     ],
+    // a file changed outside the editor (a `git checkout`) is checked again with its set
+    synchronize: {
+      fileEvents: vscode.workspace.createFileSystemWatcher("**/{*.pdp,vocabulary.yaml,data/*.yaml,data/*.yml}"),
+    },
   };
   client = new LanguageClient("pdp", "pdp language server", serverOptions, clientOptions);
   context.subscriptions.push({ dispose: () => client && client.stop() });

@@ -63,6 +63,11 @@ def create_server(debounce: float = DEBOUNCE_SECONDS) -> LanguageServer:
     for method in DOCUMENT_CHANGES:
         server.feature(method)(document_changed)
 
+    @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+    async def files_changed(params: types.DidChangeWatchedFilesParams) -> None:
+        session.guarded("following files changed on disk", lambda: None,
+                        lambda: session.changed_on_disk(change.uri for change in params.changes))
+
     # ------------------------------------------------------------------ requests
 
     @server.feature(types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions(trigger_characters=TRIGGER_CHARACTERS))

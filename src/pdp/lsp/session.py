@@ -149,6 +149,14 @@ class Session:
             state.pending.cancel()
         state.pending = asyncio.get_running_loop().create_task(self._check_later(directory, uri, state.generation))
 
+    def changed_on_disk(self, uris: Iterable[str]) -> None:
+        """Files changed outside the editor (a `git checkout`, a generated register): check again each set they
+        belong to that has open documents."""
+        for uri in dict.fromkeys(uris):
+            directory = self.directory_of(uri)
+            if directory is not None and directory in self.sets:
+                self.changed(uri)
+
     async def _check_later(self, directory: Path, uri: str, generation: int) -> None:
         try:
             await asyncio.sleep(self.debounce)
