@@ -38,12 +38,40 @@ def policies(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def lsp(policies: Path) -> Iterator[LspClient]:
+    """A server of the test's own, for a test that edits files on disk or follows diagnostics over edits."""
     client = LspClient(cwd=policies.parent)
     client.initialize(policies.parent)
     try:
         yield client
     finally:
         client.close()
+
+
+@pytest.fixture(scope="module")
+def started(tmp_path_factory) -> Iterator[tuple[LspClient, Path, dict[str, Any]]]:
+    copy = tmp_path_factory.mktemp("shared") / "policies"
+    shutil.copytree(CX_ONE_GO, copy)
+    client = LspClient(cwd=copy.parent)
+    capabilities = client.initialize(copy.parent)["capabilities"]
+    try:
+        yield client, copy, capabilities
+    finally:
+        client.close()
+
+
+@pytest.fixture
+def shared(started) -> Iterator[LspClient]:
+    """One server for the tests that only ask (they change no file on disk): each closes what it opened."""
+    client = started[0]
+    try:
+        yield client
+    finally:
+        client.close_all()
+
+
+@pytest.fixture
+def shared_policies(started) -> Path:
+    return started[1]
 
 
 def errors(diagnostics: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -79,12 +107,8 @@ def document(uri: str) -> dict[str, str]:
     return {"uri": uri}
 
 
-def test_initialize_names_every_feature(policies):
-    client = LspClient(cwd=policies.parent)
-    try:
-        capabilities = client.initialize(policies.parent)["capabilities"]
-    finally:
-        client.close()
+def test_initialize_names_every_feature(started):
+    capabilities = started[2]
     assert capabilities["textDocumentSync"]["change"] == 1  # full
     for feature in ("completionProvider", "hoverProvider", "definitionProvider", "documentFormattingProvider",
                     "codeActionProvider", "documentSymbolProvider"):
@@ -92,24 +116,26 @@ def test_initialize_names_every_feature(policies):
     assert QUICKFIX in capabilities["codeActionProvider"]["codeActionKinds"]
 
 
-def test_a_clean_set_publishes_no_errors(lsp, policies):
-    uri = lsp.open(policies / "marketing.pdp")
-    assert errors(lsp.wait_for_diagnostics(uri, lambda found: True)) == []
+def test_a_clean_set_publishes_no_errors(shared, shared_policies):
+    since = len(shared.notifications)
+    uri = shared.open(shared_policies / "marketing.pdp")
+    assert errors(shared.wait_for_diagnostics(uri, lambda found: True, since=since)) == []
 
 
-def test_a_typo_is_an_error_at_its_place_with_its_hint_and_its_quick_fix_clears_it(lsp, policies):
-    path = policies / "marketing.pdp"
+def test_a_typo_is_an_error_at_its_place_with_its_hint_and_its_quick_fix_clears_it(shared, shared_policies):
+    path = shared_policies / "marketing.pdp"
     good = path.read_text(encoding="utf-8")
     typo = good.replace("of user.contact.email,", "of user.contact.emial,", 1)
-    uri = lsp.open(path, typo)
-    found = lsp.wait_for_diagnostics(uri, lambda found: bool(errors(found)))
+    since = len(shared.notifications)
+    uri = shared.open(path, typo)
+    found = shared.wait_for_diagnostics(uri, lambda found: bool(errors(found)), since=since)
     [error] = [d for d in errors(found) if "emial" in d["message"]]
     assert error["range"]["start"] == place(typo, "user.contact.emial")
     assert error["range"]["end"]["character"] > error["range"]["start"]["character"]
     assert error["source"] == "pdp" and error["code"]
     assert "hint:" in error["message"] and "user.contact.email" in error["message"]
 
-    actions = lsp.request("textDocument/codeAction", {
+    actions = shared.request("textDocument/codeAction", {
         "textDocument": document(uri), "range": error["range"], "context": {"diagnostics": [error]}})
     [fix] = [a for a in actions if "user.contact.email" in a["title"]]
     assert fix["kind"] == QUICKFIX
@@ -117,26 +143,27 @@ def test_a_typo_is_an_error_at_its_place_with_its_hint_and_its_quick_fix_clears_
     fixed = apply_edits(typo, edits)
     assert fixed == good
 
-    lsp.change(uri, fixed)
-    lsp.wait_for_diagnostics(uri, lambda found: not errors(found))
+    since = len(shared.notifications)
+    shared.change(uri, fixed)
+    shared.wait_for_diagnostics(uri, lambda found: not errors(found), since=since)
 
 
-def test_an_error_in_another_file_of_the_set_is_published_for_that_file(lsp, policies):
-    marketing = lsp.open(policies / "marketing.pdp")
-    lsp.wait_for_diagnostics(marketing, lambda found: True)
-    vocabulary = policies / "vocabulary.yaml"
+def test_an_error_in_another_file_of_the_set_is_published_for_that_file(shared, shared_policies):
+    vocabulary = shared_policies / "vocabulary.yaml"
     text = vocabulary.read_text(encoding="utf-8")
-    uri = lsp.open(vocabulary, text + "\nthis is: [not yaml\n", language="yaml")
-    assert errors(lsp.wait_for_diagnostics(uri, lambda found: bool(errors(found))))
-    lsp.change(uri, text)
-    lsp.wait_for_diagnostics(uri, lambda found: not errors(found))
+    since = len(shared.notifications)
+    uri = shared.open(vocabulary, text + "\nthis is: [not yaml\n", language="yaml")
+    assert errors(shared.wait_for_diagnostics(uri, lambda found: bool(errors(found)), since=since))
+    since = len(shared.notifications)
+    shared.change(uri, text)
+    shared.wait_for_diagnostics(uri, lambda found: not errors(found), since=since)
 
 
-def test_hover_on_a_key_and_on_a_cite(lsp, policies):
-    path = policies / "marketing.pdp"
+def test_hover_on_a_key_and_on_a_cite(shared, shared_policies):
+    path = shared_policies / "marketing.pdp"
     text = path.read_text(encoding="utf-8")
-    uri = lsp.open(path)
-    on_key = lsp.request("textDocument/hover", {"textDocument": document(uri),
+    uri = shared.open(path)
+    on_key = shared.request("textDocument/hover", {"textDocument": document(uri),
                                                 "position": place(text, "user.contact.email")})
     assert on_key["contents"]["kind"] == "markdown"
     assert "user.contact.email" in on_key["contents"]["value"]
@@ -144,19 +171,19 @@ def test_hover_on_a_key_and_on_a_cite(lsp, policies):
 
     cite = place(text, '"§2.5"')
     cite["character"] += 2
-    on_cite = lsp.request("textDocument/hover", {"textDocument": document(uri), "position": cite})
+    on_cite = shared.request("textDocument/hover", {"textDocument": document(uri), "position": cite})
     assert "promotional email" in on_cite["contents"]["value"]  # §2.5 of the privacy policy kept beside the set
 
 
-def test_completion_after_of_offers_data_categories(lsp, policies):
-    path = policies / "marketing.pdp"
+def test_completion_after_of_offers_data_categories(shared, shared_policies):
+    path = shared_policies / "marketing.pdp"
     text = path.read_text(encoding="utf-8")
     line = "  of user.contact.email, user.name, user.demographic.profile, user.behavior\n"
     edited = text.replace(line, "  of \n", 1)
-    uri = lsp.open(path, edited)
+    uri = shared.open(path, edited)
     at = place(edited, "  of \n")
     at["character"] += len("  of ")
-    answer = lsp.request("textDocument/completion", {"textDocument": document(uri), "position": at})
+    answer = shared.request("textDocument/completion", {"textDocument": document(uri), "position": at})
     items = answer["items"] if isinstance(answer, dict) else answer
     labels = {item["label"] for item in items}
     assert "user.contact.email" in labels
@@ -164,40 +191,40 @@ def test_completion_after_of_offers_data_categories(lsp, policies):
     assert email["kind"] == 20  # EnumMember: a taxonomy key
 
 
-def test_definition_of_a_rule_id_in_overrides(lsp, policies):
-    path = policies / "disclosure.pdp"
+def test_definition_of_a_rule_id_in_overrides(shared, shared_policies):
+    path = shared_policies / "disclosure.pdp"
     text = path.read_text(encoding="utf-8")
-    uri = lsp.open(path)
+    uri = shared.open(path)
     overrides = text.index("overrides rights.access")
     at = place(text, "rights.access", nth=text.count("rights.access", 0, overrides))
-    location = lsp.request("textDocument/definition", {"textDocument": document(uri), "position": at})
+    location = shared.request("textDocument/definition", {"textDocument": document(uri), "position": at})
     location = location[0] if isinstance(location, list) else location
-    assert location["uri"] == (policies / "rights.pdp").as_uri()
-    rights = (policies / "rights.pdp").read_text(encoding="utf-8")
+    assert location["uri"] == (shared_policies / "rights.pdp").as_uri()
+    rights = (shared_policies / "rights.pdp").read_text(encoding="utf-8")
     assert location["range"]["start"]["line"] == place(rights, "allow rights.access ")["line"]
 
 
-def test_formatting_lays_a_rule_out_as_pdp_fmt_does(lsp, policies):
-    path = policies / "marketing.pdp"
+def test_formatting_lays_a_rule_out_as_pdp_fmt_does(shared, shared_policies):
+    path = shared_policies / "marketing.pdp"
     text = path.read_text(encoding="utf-8")
     messy = text + '\nallow   marketing.extra "An extra rule"   cite "§2.2" to use   for marketing.communications.email\n'
-    uri = lsp.open(path, messy)
-    edits = lsp.request("textDocument/formatting", {"textDocument": document(uri),
+    uri = shared.open(path, messy)
+    edits = shared.request("textDocument/formatting", {"textDocument": document(uri),
                                                     "options": {"tabSize": 2, "insertSpaces": True}})
     assert edits
     assert apply_edits(messy, edits) == format_policy(messy, "marketing.pdp")
 
     broken = text + "\nallow marketing.broken to to to\n"
-    lsp.change(uri, broken)
-    assert lsp.request("textDocument/formatting", {"textDocument": document(uri),
+    shared.change(uri, broken)
+    assert shared.request("textDocument/formatting", {"textDocument": document(uri),
                                                    "options": {"tabSize": 2, "insertSpaces": True}}) == []
 
 
-def test_document_symbols_outline_the_rules(lsp, policies):
-    path = policies / "marketing.pdp"
+def test_document_symbols_outline_the_rules(shared, shared_policies):
+    path = shared_policies / "marketing.pdp"
     text = path.read_text(encoding="utf-8")
-    uri = lsp.open(path)
-    symbols = lsp.request("textDocument/documentSymbol", {"textDocument": document(uri)})
+    uri = shared.open(path)
+    symbols = shared.request("textDocument/documentSymbol", {"textDocument": document(uri)})
     by_name = {symbol["name"]: symbol for symbol in symbols}
     rules = re.findall(r"^(?:allow|deny) (\S+)", text, re.M)
     assert set(rules) <= set(by_name)
@@ -292,3 +319,27 @@ def test_a_file_changed_on_disk_is_checked_again_with_its_set(lsp, policies):
     lsp.notify("workspace/didChangeWatchedFiles", {"changes": [{"uri": use.as_uri(), "type": 2}]})
     found = lsp.wait_for_diagnostics(use.as_uri(), lambda found: bool(errors(found)))  # a file not even open
     assert any("user.nmae" in d["message"] for d in errors(found))
+
+
+@pytest.mark.parametrize("encoding, offered", [("utf-16", None), ("utf-8", ["utf-8", "utf-16"]),
+                                               ("utf-32", ["utf-32"])])
+def test_columns_are_counted_in_the_encoding_agreed(policies, encoding, offered):
+    """A typo after an emoji and a `§` on its line: the error starts where the client counts it."""
+    client = LspClient(cwd=policies.parent)
+    try:
+        capabilities = {"general": {"positionEncodings": offered}} if offered else {}
+        agreed = client.initialize(policies.parent, capabilities)["capabilities"].get("positionEncoding", "utf-16")
+        assert agreed == encoding
+        path = policies / "marketing.pdp"
+        text = path.read_text(encoding="utf-8")
+        line = '\nallow marketing.smile "😀 §2.5" cite "§2.5" to use for marketing.communications.email of user.contact.emial\n'
+        uri = client.open(path, text + line)
+        found = client.wait_for_diagnostics(uri, lambda found: any("emial" in d["message"] for d in errors(found)))
+        [error] = [d for d in errors(found) if "emial" in d["message"]]
+        before = line[1:line.index("user.contact.emial")]
+        units = {"utf-16": len(before.encode("utf-16-le")) // 2, "utf-8": len(before.encode("utf-8")),
+                 "utf-32": len(before)}
+        assert error["range"]["start"] == {"line": text.count("\n") + 1, "character": units[encoding]}
+        assert error["range"]["end"]["character"] - error["range"]["start"]["character"] == len("user.contact.emial")
+    finally:
+        client.close()

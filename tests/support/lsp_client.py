@@ -124,23 +124,30 @@ class LspClient:
         self.notify("textDocument/didChange", {"textDocument": {"uri": uri, "version": self.versions[uri]},
                                                "contentChanges": [{"text": text}]})
 
-    def published(self, uri: str) -> list[dict[str, Any]] | None:
-        """The diagnostics last published for `uri` (None if none were)."""
-        found = [n["params"]["diagnostics"] for n in self.notifications
+    def published(self, uri: str, since: int = 0) -> list[dict[str, Any]] | None:
+        """The diagnostics last published for `uri` (None if none were), counting only the notifications from
+        the `since`-th on (`len(client.notifications)` before an edit: what was published after it)."""
+        found = [n["params"]["diagnostics"] for n in self.notifications[since:]
                  if n["method"] == "textDocument/publishDiagnostics" and n["params"]["uri"] == uri]
         return found[-1] if found else None
 
     def wait_for_diagnostics(self, uri: str, holds: Callable[[list[dict[str, Any]]], bool],
-                             timeout: float = WAIT) -> list[dict[str, Any]]:
-        """The diagnostics of `uri` once a publication of them `holds`."""
+                             timeout: float = WAIT, since: int = 0) -> list[dict[str, Any]]:
+        """The diagnostics of `uri` once a publication of them (from the `since`-th notification on) `holds`."""
         def ready() -> bool:
-            latest = self.published(uri)
+            latest = self.published(uri, since)
             return latest is not None and holds(latest)
 
-        self._pump(ready, timeout, f"diagnostics of {uri} as expected (last: {self.published(uri)})")
-        found = self.published(uri)
+        self._pump(ready, timeout, f"diagnostics of {uri} as expected (last: {self.published(uri, since)})")
+        found = self.published(uri, since)
         assert found is not None
         return found
+
+    def close_all(self) -> None:
+        """Close every document this client opened (the texts on disk take their places)."""
+        for uri in getattr(self, "versions", {}):
+            self.notify("textDocument/didClose", {"textDocument": {"uri": uri}})
+        self.versions = {}
 
     def log_messages(self) -> list[str]:
         return [n["params"]["message"] for n in self.notifications if n["method"] == "window/logMessage"]

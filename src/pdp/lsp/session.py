@@ -24,7 +24,7 @@ from pdp.base.errors import Diagnostic
 from pdp.editing import Workspace, check, diagnostics
 from . import convert
 from .documents import PolicySet, absolute, read_set, set_directory
-from .positions import UTF16, Positions
+from .positions import ENCODINGS, UTF16, Positions
 
 DEBOUNCE_SECONDS = 0.15  # a pause in typing this long starts a check
 
@@ -91,10 +91,14 @@ class Session:
 
     @property
     def encoding(self) -> str:
+        """The position encoding agreed at `initialize` (`utf-16` unless the client offered another)."""
         try:
-            return str(self.server.workspace.position_encoding or UTF16)
+            agreed = self.server.workspace.position_encoding
         except RuntimeError:  # before `initialize`
             return UTF16
+        # an enum member when pygls chose its default (whose str() is its name, not `utf-16`), else the client's text
+        text = getattr(agreed, "value", agreed)
+        return text if text in ENCODINGS else UTF16
 
     def open_texts(self) -> dict[Path, str]:
         """The text of every open document that is a file, by its absolute path."""
