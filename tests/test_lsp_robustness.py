@@ -3,6 +3,7 @@ feature that fails (logged to the client, answered empty)."""
 
 from __future__ import annotations
 
+import json
 import random
 import shutil
 from pathlib import Path
@@ -41,6 +42,7 @@ def test_garbage_documents_are_answered_and_never_crash_the_server(tmp_path: Pat
     client = LspClient(cwd=tmp_path)
     try:
         client.initialize(tmp_path)
+        good_uri = (policies / "use.pdp").as_uri()
         chance = random.Random(13)
         binary = bytes(chance.randrange(256) for _ in range(20_000)).decode("latin-1")
         long_line = "allow a.b " + "x" * (1024 * 1024) + ' "' + "§" * 1000
@@ -58,8 +60,16 @@ def test_garbage_documents_are_answered_and_never_crash_the_server(tmp_path: Pat
                                                                 "version": 1, "text": "garbage ((("}})
         ask_everything(client, "untitled:Untitled-1", 0, 3)
         ask_everything(client, (policies / "never-opened.pdp").as_uri(), 0, 0)
+        # messages that are not what the protocol says: refused, answered with an error where one is asked
+        client.send_bytes(b"{not json")
+        client.send_bytes(json.dumps({"jsonrpc": "2.0", "method": "textDocument/didChange",
+                                      "params": {"textDocument": {"uri": 3}}}).encode())
+        refused = client.answer("textDocument/hover", {"textDocument": {"uri": good_uri}, "position": {"line": "x"}})
+        assert "error" in refused
+        assert "error" in client.answer("pdp/unknown", {})
         # and the server still works
         good = client.open(policies / "use.pdp")
+        assert good == good_uri
         assert client.request("textDocument/documentSymbol", {"textDocument": {"uri": good}})
         assert client.process.poll() is None
         assert client.log_messages() == []  # answered by design, not by the safety net

@@ -92,11 +92,22 @@ class LspClient:
 
     # ------------------------------------------------------------------ the protocol
 
-    def request(self, method: str, params: Any, timeout: float = WAIT) -> Any:
+    def answer(self, method: str, params: Any, timeout: float = WAIT) -> dict[str, Any]:
+        """The whole answer to a request: its `result`, or its `error`."""
         number = next(self.ids)
         self._send({"id": number, "method": method, "params": params})
         self._pump(lambda: number in self.responses, timeout, f"answer to {method}")
-        answer = self.responses.pop(number)
+        return self.responses.pop(number)
+
+    def send_bytes(self, body: bytes) -> None:
+        """A message of any bytes, framed (the body need not be JSON)."""
+        assert self.process.stdin is not None
+        with self.lock:
+            self.process.stdin.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+            self.process.stdin.flush()
+
+    def request(self, method: str, params: Any, timeout: float = WAIT) -> Any:
+        answer = self.answer(method, params, timeout)
         if "error" in answer:
             raise AssertionError(f"{method} failed: {answer['error']}")
         return answer.get("result")

@@ -7,10 +7,12 @@ that fails is logged to the client (window/logMessage) and answered empty: no in
 from __future__ import annotations
 
 import asyncio
-from typing import Callable, TypeVar
+from typing import Any, Callable, TypeVar
 
 from lsprotocol import types
+from pygls.exceptions import JsonRpcException
 from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol
 
 from pdp.base.errors import PolicyError
 from pdp.editing import complete, definition, diagnostics, format_file, hover, symbols
@@ -39,9 +41,24 @@ def version() -> str:
         return "unknown"
 
 
+class Protocol(LanguageServerProtocol):
+    """pygls's protocol, but a request whose params do not have the protocol's shape is answered (pygls logs it
+    and answers nothing, and the editor would wait for an answer that never comes)."""
+
+    def structure_message(self, data: dict[str, Any]) -> Any:
+        try:
+            return super().structure_message(data)
+        except JsonRpcException as error:
+            if isinstance(data, dict) and "id" in data and "method" in data:
+                self._send_response(data["id"], error=types.ResponseError(code=error.code, message=(
+                    f"`{data['method']}`: the params do not have the shape the protocol gives them")))
+            raise
+
+
 def create_server(debounce: float = DEBOUNCE_SECONDS) -> LanguageServer:
     """A language server with pdp's features; `start_io()` or `start_tcp(host, port)` runs it."""
-    server = LanguageServer(NAME, version(), text_document_sync_kind=types.TextDocumentSyncKind.Full)
+    server = LanguageServer(NAME, version(), text_document_sync_kind=types.TextDocumentSyncKind.Full,
+                            protocol_cls=Protocol)
     session = Session(server, debounce)
 
     async def answer(doing: str, empty: Callable[[], T], uri: str, work: Callable[[Opened], T]) -> T:
