@@ -28,8 +28,9 @@ DOCUMENT_CHANGES = (types.TEXT_DOCUMENT_DID_OPEN, types.TEXT_DOCUMENT_DID_CHANGE
 DocumentParams = (types.DidOpenTextDocumentParams | types.DidChangeTextDocumentParams
                   | types.DidSaveTextDocumentParams | types.DidCloseTextDocumentParams)
 
-# completion opens by itself after a dot (`user.contact.`), a quote (`cite "§`) and a space (`of `)
-TRIGGER_CHARACTERS = [".", '"', " "]
+# completion opens by itself after a dot (`user.contact.`) and a quote (`cite "`); a word being typed opens it in
+# every editor anyway, so not a space (it would open after every word of a rule's message)
+TRIGGER_CHARACTERS = [".", '"']
 
 
 def version() -> str:
