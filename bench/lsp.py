@@ -5,8 +5,9 @@ CX-ONE-GO).
 
 Starts `pdp lsp` as an editor does (pygls's own language client, over standard input and output), opens
 `marketing.pdp` of a copy of the set, and then, --edits times, sends the whole text changed (a typo put in or
-taken out of a data category, and a comment that makes each text new, so that no check is answered from the
-core's cache) and waits for the diagnostics. Two figures, wall time from the change sent:
+taken out of a data category, and a rule's message numbered, so that no check and no warning is answered from
+the core's cache: every edit is a text, and tokens, never seen before) and waits for the diagnostics. Two
+figures, wall time from the change sent:
 
 - errors: the first publication that shows the change (the typo's error there, or gone): what a person sees
   as they stop typing. The server's pause (`DEBOUNCE_SECONDS`, waited for a pause in typing) is in it;
@@ -37,6 +38,7 @@ from pdp.lsp.session import DEBOUNCE_SECONDS  # noqa: E402
 
 FILE = "marketing.pdp"
 GOOD, TYPO = "of user.contact.email,", "of user.contact.emial,"
+MESSAGE = "We may email you about the Service"  # a rule's message, numbered at each edit: a text never seen before
 WAIT = 120.0  # seconds: a bound on each wait, never reached on a working server
 
 
@@ -86,7 +88,7 @@ async def measure(policies: Path, edits: int) -> tuple[list[float], list[float]]
             errors, everything = [], []
             for edit in range(edits):
                 typo = edit % 2 == 0
-                changed = (text.replace(GOOD, TYPO, 1) if typo else text) + f"\n# edit {edit}\n"
+                changed = (text.replace(GOOD, TYPO, 1) if typo else text).replace(MESSAGE, f"{MESSAGE} ({edit})", 1)
                 seen = len(watcher.arrived)
                 sent = time.perf_counter()
                 client.text_document_did_change(types.DidChangeTextDocumentParams(
