@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
 from lsprotocol import types
 
 from pdp.base.errors import Diagnostic, Fix, TextEdit
@@ -94,3 +95,19 @@ def test_formatting_is_one_edit_or_none():
     assert convert.whole_text_edit(positions, "a\r\nb") == []
     [edit] = convert.whole_text_edit(positions, "a\nb\n")
     assert edit.range.end == types.Position(line=1, character=1) and edit.new_text == "a\nb\n"
+
+
+@pytest.mark.parametrize("where", ["above", "inside", "elsewhere"])
+def test_files_are_named_both_ways_wherever_the_server_runs(tmp_path: Path, monkeypatch, where):
+    """The loader names files relative to where pdp runs when it can: the server maps them back to the disk."""
+    policies = tmp_path / "repo" / "policies"
+    shutil.copytree(CX_ONE_GO, policies)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir({"above": tmp_path / "repo", "inside": policies, "elsewhere": elsewhere}[where])
+    found = read_set(policies)
+    assert found.read_errors == ()
+    for file in (policies / "marketing.pdp", policies / "data" / "processors.yaml", policies / "vocabulary.yaml"):
+        path = found.path_of(file)
+        assert path in found.workspace.texts
+        assert found.file_of(path) == file
