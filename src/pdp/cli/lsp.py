@@ -14,7 +14,11 @@ from .common import EXIT_OK, EXIT_USAGE
 
 
 def register(subparsers) -> None:
-    lsp = subparsers.add_parser("lsp", help="the language server for editors (LSP over stdio; --tcp to listen)")
+    lsp = subparsers.add_parser(
+        "lsp", help="the language server for editors (LSP over stdio; --tcp to listen)",
+        description="The language server for VS Code, Neovim, Helix, Emacs and any LSP editor: the checker's "
+                    "diagnostics as you type, quick fixes, completion, hover, go to definition, formatting and the "
+                    "outline of policy files. An editor starts it; docs/editors.md says how.")
     lsp.add_argument("--tcp", metavar="HOST:PORT", type=host_and_port,
                      help="listen on HOST:PORT instead of speaking over standard input and output")
     lsp.add_argument("--stdio", action="store_true", help="speak over standard input and output (the default; "
