@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import shutil
 import statistics
 import sys
@@ -124,7 +125,8 @@ def table(errors: list[float], everything: list[float]) -> list[str]:
         f"within 300 ms). The server waits {DEBOUNCE_SECONDS * 1000:.0f} ms for a pause in typing first; that "
         "pause is in every figure. Every other edit puts a typo in (then the set does not build, and the second "
         "publication adds only the checker's warnings); the others take it out (the whole set's warnings, "
-        "computed afresh).",
+        f"computed afresh). Load average at the end of the run: {os.getloadavg()[0]:.1f} "
+        f"({os.cpu_count()} cores).",
         "",
         "| publication | median ms | p90 ms | max ms |",
         "|---|---:|---:|---:|",
