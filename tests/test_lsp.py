@@ -103,6 +103,20 @@ def apply_edits(text: str, edits: list[dict[str, Any]]) -> str:
     return text
 
 
+def opened(client: LspClient, path: Path, text: str, holds, language: str = "pdp") -> tuple[str, list[dict]]:
+    """Open `path` with `text`; its uri and the first diagnostics published after it that `holds`."""
+    since = len(client.notifications)
+    uri = client.open(path, text, language)
+    return uri, client.wait_for_diagnostics(uri, holds, since=since)
+
+
+def changed(client: LspClient, uri: str, text: str, holds) -> list[dict]:
+    """Change the document to `text`; the first diagnostics published after it that `holds`."""
+    since = len(client.notifications)
+    client.change(uri, text)
+    return client.wait_for_diagnostics(uri, holds, since=since)
+
+
 def document(uri: str) -> dict[str, str]:
     return {"uri": uri}
 
@@ -117,18 +131,16 @@ def test_initialize_names_every_feature(started):
 
 
 def test_a_clean_set_publishes_no_errors(shared, shared_policies):
-    since = len(shared.notifications)
-    uri = shared.open(shared_policies / "marketing.pdp")
-    assert errors(shared.wait_for_diagnostics(uri, lambda found: True, since=since)) == []
+    path = shared_policies / "marketing.pdp"
+    _, found = opened(shared, path, path.read_text(encoding="utf-8"), lambda found: True)
+    assert errors(found) == []
 
 
 def test_a_typo_is_an_error_at_its_place_with_its_hint_and_its_quick_fix_clears_it(shared, shared_policies):
     path = shared_policies / "marketing.pdp"
     good = path.read_text(encoding="utf-8")
     typo = good.replace("of user.contact.email,", "of user.contact.emial,", 1)
-    since = len(shared.notifications)
-    uri = shared.open(path, typo)
-    found = shared.wait_for_diagnostics(uri, lambda found: bool(errors(found)), since=since)
+    uri, found = opened(shared, path, typo, lambda found: bool(errors(found)))
     [error] = [d for d in errors(found) if "emial" in d["message"]]
     assert error["range"]["start"] == place(typo, "user.contact.emial")
     assert error["range"]["end"]["character"] > error["range"]["start"]["character"]
@@ -142,21 +154,14 @@ def test_a_typo_is_an_error_at_its_place_with_its_hint_and_its_quick_fix_clears_
     edits = fix["edit"]["changes"][uri]
     fixed = apply_edits(typo, edits)
     assert fixed == good
-
-    since = len(shared.notifications)
-    shared.change(uri, fixed)
-    shared.wait_for_diagnostics(uri, lambda found: not errors(found), since=since)
+    changed(shared, uri, fixed, lambda found: not errors(found))
 
 
 def test_an_error_in_another_file_of_the_set_is_published_for_that_file(shared, shared_policies):
     vocabulary = shared_policies / "vocabulary.yaml"
     text = vocabulary.read_text(encoding="utf-8")
-    since = len(shared.notifications)
-    uri = shared.open(vocabulary, text + "\nthis is: [not yaml\n", language="yaml")
-    assert errors(shared.wait_for_diagnostics(uri, lambda found: bool(errors(found)), since=since))
-    since = len(shared.notifications)
-    shared.change(uri, text)
-    shared.wait_for_diagnostics(uri, lambda found: not errors(found), since=since)
+    uri, _ = opened(shared, vocabulary, text + "\nthis is: [not yaml\n", lambda found: bool(errors(found)), "yaml")
+    changed(shared, uri, text, lambda found: not errors(found))
 
 
 def test_hover_on_a_key_and_on_a_cite(shared, shared_policies):
