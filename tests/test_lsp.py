@@ -348,3 +348,14 @@ def test_columns_are_counted_in_the_encoding_agreed(policies, encoding, offered)
         assert error["range"]["end"]["character"] - error["range"]["start"]["character"] == len("user.contact.emial")
     finally:
         client.close()
+
+
+def test_definition_of_a_register_is_its_yaml_file(shared, shared_policies):
+    path = shared_policies / "disclosure.pdp"
+    text = path.read_text(encoding="utf-8")
+    uri = shared.open(path)
+    at = place(text, "data.processors")
+    at["character"] += len("data.pro")
+    location = shared.request("textDocument/definition", {"textDocument": document(uri), "position": at})
+    location = location[0] if isinstance(location, list) else location
+    assert location["uri"] == (shared_policies / "data" / "processors.yaml").as_uri()
