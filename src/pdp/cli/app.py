@@ -8,7 +8,7 @@ import importlib
 from .common import EXIT_OK
 
 COMMANDS = ("check", "decide", "test", "serve", "studio", "fmt", "explain", "query", "diff", "bundle", "consent",
-            "vocab")
+            "vocab", "lsp")
 
 
 def build_parser() -> argparse.ArgumentParser:
