@@ -35,7 +35,9 @@ export class ApiError extends Error {
 export function describe(status, body) {
   if (status === 0) return "The studio could not reach pdp. Is `pdp serve` or `pdp studio` still running?";
   if (status === 401) return "The access key is missing or was refused.";
-  const problems = [...(body?.errors || []), ...(Array.isArray(body?.detail) ? body.detail : [])];
+  // the studio's errors carry the same list as `errors` and as `detail`: one of them, so each shows once
+  const problems = Array.isArray(body?.errors) && body.errors.length ? body.errors
+    : (Array.isArray(body?.detail) ? body.detail : []);
   if (problems.length) {
     return problems.map((p) => (p.field ? `${p.field}: ${p.message}` : p.message)).join("; ");
   }
