@@ -193,6 +193,11 @@ def test_a_request_is_decided_and_explained_beside_its_rules(page: Page, studio:
     expect(decision.locator(".reasons")).to_contain_text("§2.5")
     expect(decision.locator(".explanation")).to_contain_text("marketing.email_opt_out")
     expect(decision.locator(".considered")).to_contain_text("applied")
+    # what the privacy policy says, beside the rule that applied it, and what would allow the request
+    clause = decision.locator(".reasons .clauses").first
+    clause.locator("summary").click()
+    expect(clause.locator(".clause")).to_contain_text("promotional email")
+    expect(decision.locator(".would-allow")).to_contain_text("would be allowed if data_subject.consent.marketing")
     # the rule it names opens in the editor, marked
     decision.locator(".reasons .rule-link").first.click()
     expect(page.locator("#file-title")).to_have_text("marketing.pdp")

@@ -236,6 +236,24 @@ def test_decide_answers_as_v1_decide_with_the_rules_and_their_spans(client, poli
                                                                     "could not be evaluated", "not about this request"}
 
 
+def test_decide_quotes_the_clauses_each_rule_cites(client, policies):
+    """Beside each rule, the words of the privacy policy it cites (clauses.yaml), as the edits have them."""
+    import yaml
+
+    quoted = yaml.safe_load((policies / "clauses.yaml").read_text())["§2.5"]
+    body = client.post("/studio/api/decide", headers=AUTH, json={"request": EMAIL}).json()
+    rule = next(r for r in body["explanation"]["rules"] if r["id"] == "marketing.promotional_email")
+    assert rule["cite"] == "§2.5"
+    assert [c["number"] for c in rule["clauses"]] == ["§2.5"]
+    assert " ".join(rule["clauses"][0]["text"].split()) == " ".join(quoted.split())
+    edits = {"clauses.yaml": '"§2.5": "We may send you promotional email."\n'}  # the edited clauses are quoted
+    body = client.post("/studio/api/decide", headers=AUTH, json={"edits": edits, "request": EMAIL}).json()
+    rule = next(r for r in body["explanation"]["rules"] if r["id"] == "marketing.promotional_email")
+    assert rule["clauses"] == [{"number": "§2.5", "text": "We may send you promotional email."}]
+    other = next(r for r in body["explanation"]["rules"] if r.get("cite") and r["cite"] != "§2.5")
+    assert other["clauses"] == []  # a clause the edited file no longer quotes: none, never a neighbour's
+
+
 def test_decide_uses_the_edits(client, policies):
     edits = {"marketing.pdp": marketing_without_email(policies)}
     body = client.post("/studio/api/decide", headers=AUTH, json={"edits": edits, "request": EMAIL}).json()

@@ -106,8 +106,13 @@ export class TryPane {
           h("ul", { class: "reasons" }, reasons.map((r) => h("li", {},
             this.ruleLink(r.rule, rules),
             r.cite ? h("span", { class: "cite" }, ` ${r.cite}`) : null,
-            r.message ? h("div", { class: "message" }, r.message) : null))))
+            r.message ? h("div", { class: "message" }, r.message) : null,
+            this.clauses(r.rule, rules)))))
         : h("p", {}, allowed ? "" : "No rule allows this request, so it is denied (what is not allowed is refused)."),
+      !allowed && explanation?.would_allow?.length
+        ? h("div", {}, h("h3", {}, "What would allow it"),
+          h("ul", { class: "would-allow" }, explanation.would_allow.map((text) => h("li", {}, text))))
+        : null,
       duties.length
         ? h("div", {}, h("h3", {}, "Conditions that come with it"),
           h("ul", {}, duties.map(([kind, d]) => h("li", {}, h("code", {}, d.id), kind === "advice" ? " (advice)" : "", d.text ? `: ${d.text}` : ""))))
@@ -121,6 +126,16 @@ export class TryPane {
       explanation?.text ? h("div", {}, h("h3", {}, "Why, in words"), h("pre", { class: "explanation" }, explanation.text)) : null,
       h("p", { class: "help" }, `${count(rules.filter((r) => r.outcome === "applied").length, "rule")} applied; marked in the editor.`),
     );
+  }
+
+  /** what the privacy policy says in the clauses the rule cites (clauses.yaml), to read beside the rule */
+  clauses(id, rules) {
+    const quoted = rules.find((r) => r.id === id)?.clauses || [];
+    if (!quoted.length) return null;
+    return h("details", { class: "clauses" },
+      h("summary", {}, `What the privacy policy says (${quoted.map((c) => c.number).join(", ")})`),
+      quoted.map((c) => h("blockquote", { class: "clause" }, h("strong", {}, `${c.number} `),
+        c.text.split("\n\n").map((paragraph) => h("p", {}, paragraph)))));
   }
 
   ruleLink(id, rules) {

@@ -154,7 +154,8 @@ async def decide(request: Request):
         raise bad_field("request", "`request` is required: the decision request to try")
     call = await asked(request, body)
     policy_set = await off_loop(request, built, call.workspace, call.place, "deciding")
-    return await off_loop(request, trying.try_request, policy_set, call.place, body["request"], body.get("events"))
+    return await off_loop(request, trying.try_request, policy_set, call.place, body["request"], body.get("events"),
+                          call.workspace)
 
 
 @router.post("/test")

@@ -4,7 +4,9 @@ The decision is the engine's (`PolicySet.select`, then the selection's
 decision), answered as `/v1/decide` answers it (`Decision.to_dict`); the
 explanation is `pdp explain`'s (`explain_selection` of that very selection:
 it cannot disagree with the decision), its words (`render_text`) and each
-rule it names with its span in the files, for the editor to highlight. With
+rule it names with its span in the files, for the editor to highlight, and
+the words of the clauses it cites (from the set's clauses.yaml), so that a
+reader sees what the privacy policy says beside the rule that applied it. With
 `events` (ledger events in the shape `pdp consent record` takes, as a policy
 test's `ledger:`), the request is decided against a temporary ledger holding
 them, as `pdp test` decides such a case (`pdp.testing.runner.decide_case`).
@@ -21,6 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from pdp.base.errors import RequestError
+from pdp.editing import Workspace
+from pdp.editing.clauses import cited, clauses
 from pdp.engine.decision import Decision
 from pdp.engine.policy_set import PolicySet
 from pdp.explain import explain_selection
@@ -68,7 +72,8 @@ def checked_events(events: Any, request: dict[str, Any]) -> tuple[dict[str, Any]
     return tuple(done)
 
 
-def try_request(policy_set: PolicySet, place: Place, request: Any, events: Any) -> dict[str, Any]:
+def try_request(policy_set: PolicySet, place: Place, request: Any, events: Any,
+                workspace: Workspace | None = None) -> dict[str, Any]:
     """The answer to `/studio/api/decide` (blocking: run it off the event loop)."""
     if not isinstance(request, dict):
         raise bad_field("request", "`request` is a decision request, a JSON object")
@@ -84,10 +89,11 @@ def try_request(policy_set: PolicySet, place: Place, request: Any, events: Any) 
         log.exception("internal error while deciding in the studio")
         return {"decision": failed_closed(policy_set, "deciding", error).to_dict(),
                 "explanation": {"text": "the decision failed closed; there is no explanation", "rules": []}}
-    return {"decision": decision.to_dict(), "explanation": _explanation(selection, decision, place)}
+    known = clauses(workspace) if workspace is not None else {}
+    return {"decision": decision.to_dict(), "explanation": _explanation(selection, decision, place, known)}
 
 
-def _explanation(selection, decision: Decision, place: Place) -> dict[str, Any]:
+def _explanation(selection, decision: Decision, place: Place, known: dict[str, str]) -> dict[str, Any]:
     if selection is None:  # decided by a ledger's version as of a past time, or failed closed before deciding
         return {"text": "this decision was made without the rules being asked (see its reasons)", "rules": []}
     try:
@@ -95,11 +101,25 @@ def _explanation(selection, decision: Decision, place: Place) -> dict[str, Any]:
     except Exception as error:  # noqa: BLE001 - the decision stands; say that the explanation failed
         log.exception("internal error while explaining in the studio")
         return {"text": f"internal error while explaining ({error.__class__.__name__})", "rules": []}
-    spans = {rule.id: rule.source.span for rule in (selection.version.rules if selection.version else ())}
-    rules = [_rule(r.rule, r.effect, FAILED if r.error else OUTCOMES[r.applies], spans, place) for r in explained.rules]
-    rules += [_rule(u.rule, u.effect, UNRELATED, spans, place) for u in explained.unrelated]
+    version_rules = selection.version.rules if selection.version else ()
+    spans = {rule.id: rule.source.span for rule in version_rules}
+    cites = {rule.id: rule.cite for rule in version_rules}
+
+    def rule(rule_id: str, effect: str, outcome: str) -> dict[str, Any]:
+        return {**_rule(rule_id, effect, outcome, spans, place), **_clauses(cites.get(rule_id), known)}
+
+    rules = [rule(r.rule, r.effect, FAILED if r.error else OUTCOMES[r.applies]) for r in explained.rules]
+    rules += [rule(u.rule, u.effect, UNRELATED) for u in explained.unrelated]
     return {"text": explained.render_text(), "rules": rules,
             "would_allow": [suggestion.text for suggestion in explained.suggestions]}  # for a deny: what would allow it
+
+
+def _clauses(cite: str | None, known: dict[str, str]) -> dict[str, Any]:
+    """The rule's `cite`, and the clauses it names that the set's clauses.yaml quotes (none without one)."""
+    if cite is None:
+        return {}
+    quoted = [{"number": number, "text": known[number]} for number in cited(cite) if number in known]
+    return {"cite": cite, "clauses": quoted}
 
 
 def _rule(rule_id: str, effect: str, outcome: str, spans: dict, place: Place) -> dict[str, Any]:
